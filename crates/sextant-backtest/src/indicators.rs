@@ -1,0 +1,1 @@
+//! Technical indicators (TA-Lib compatible).

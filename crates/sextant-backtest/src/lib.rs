@@ -1,0 +1,7 @@
+//! Backtesting: indicators, strategies, the trading simulator, metrics and the sweep engine.
+//!
+//! Layering follows Qlib's: data → indicators → strategy → simulator → metrics. Nothing here does
+//! I/O; the backtest service in `sextant-core` feeds bars from the cache and stores results.
+
+pub mod indicators;
+pub mod metrics;

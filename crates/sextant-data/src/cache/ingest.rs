@@ -1,0 +1,486 @@
+//! Writing into the cache: every path (bars from a provider, a CSV or Parquet file, the bundled
+//! sample, a Parquet import, a resample) fills the `stage_bars` temp table and then runs
+//! [`merge_stage`], all inside ONE transaction. A crash anywhere before `COMMIT` leaves nothing.
+//!
+//! The merge is an idempotent upsert on (symbol, resolution, ts): an identical row changes
+//! nothing (not even `ingested_at`), a changed row is updated and its previous version is copied
+//! to `bar_revisions` first, a new row is inserted.
+
+use super::schema::{BAR_VALUE_COLUMNS, STAGE_DDL};
+use super::{sql_ident, sql_literal, Cache};
+use crate::{DataError, Result};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use duckdb::{params, Connection, OptionalExt};
+use sextant_domain::{Bar, Resolution, Source, Symbol, DEFAULT_EXCHANGE_TZ};
+use serde::Serialize;
+use std::path::Path;
+
+/// What one ingest did.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IngestSummary {
+    pub batch_id: String,
+    pub source: String,
+    pub request: String,
+    pub rows_in: u64,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub series: Vec<SeriesSummary>,
+}
+
+/// The range one batch covered for one (symbol, resolution).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SeriesSummary {
+    pub symbol: String,
+    pub resolution: String,
+    pub first_ts: NaiveDateTime,
+    pub last_ts: NaiveDateTime,
+    pub rows: u64,
+}
+
+/// How to read a CSV or Parquet file of bars.
+#[derive(Debug, Clone)]
+pub struct FileOptions {
+    /// The symbol when the file has no ticker column.
+    pub symbol: Option<Symbol>,
+    /// The resolution; inferred from the timestamps when `None`.
+    pub resolution: Option<Resolution>,
+    /// The exchange time zone (kept with every bar).
+    pub tz: String,
+    /// Intraday timestamps in the file are UTC (default: exchange-local, as vendors write them).
+    pub timestamps_utc: bool,
+    /// Explicit column mapping, field → column name (fields: symbol, time, open, high, low,
+    /// close, volume, adj_close, dividend, split). Unmapped fields are found by common names.
+    pub columns: Vec<(String, String)>,
+    /// Provenance recorded with the rows.
+    pub source: Source,
+}
+
+impl Default for FileOptions {
+    fn default() -> Self {
+        FileOptions {
+            symbol: None,
+            resolution: None,
+            tz: DEFAULT_EXCHANGE_TZ.to_string(),
+            timestamps_utc: false,
+            columns: Vec::new(),
+            source: Source::File,
+        }
+    }
+}
+
+impl Cache {
+    /// Writes bars from a provider in one transaction.
+    pub fn ingest_bars(&self, bars: &[Bar], source: Source, request: &str) -> Result<IngestSummary> {
+        let mut conn = self.conn();
+        in_transaction(&mut conn, |conn| {
+            conn.execute_batch(STAGE_DDL)?;
+            {
+                let mut app = conn.appender("stage_bars")?;
+                for b in bars {
+                    let session = b.ts.date();
+                    app.append_row(params![
+                        b.symbol.as_str(),
+                        b.resolution.as_str(),
+                        b.ts,
+                        b.tz,
+                        session,
+                        b.open,
+                        b.high,
+                        b.low,
+                        b.close,
+                        b.volume,
+                        b.adj_close,
+                        b.dividend,
+                        b.split_coefficient,
+                        b.source.as_str()
+                    ])?;
+                }
+                app.flush()?;
+            }
+            merge_stage(conn, source.as_str(), request)
+        })
+    }
+
+    /// Reads a CSV (optionally gzip-compressed) or Parquet file of bars and writes it in one
+    /// transaction. DuckDB's own readers do the parsing, which is what makes file ingest fast.
+    pub fn ingest_file(&self, path: &Path, opts: &FileOptions) -> Result<IngestSummary> {
+        if !path.exists() {
+            return Err(DataError::File {
+                path: path.display().to_string(),
+                message: "no such file".into(),
+            });
+        }
+        let reader = file_reader(path);
+        let mut conn = self.conn();
+        let request = format!("file {}", path.display());
+        in_transaction(&mut conn, |conn| {
+            conn.execute_batch(STAGE_DDL)?;
+            let layout = super::query::detect_layout(conn, &reader, path, opts)?;
+            stage_from_layout(conn, &reader, &layout, opts)?;
+            merge_stage(conn, opts.source.as_str(), &request)
+        })
+    }
+
+    /// Imports a Parquet file written by [`Cache::export_parquet`], keeping its provenance columns.
+    pub fn import_parquet(&self, path: &Path) -> Result<IngestSummary> {
+        if !path.exists() {
+            return Err(DataError::File {
+                path: path.display().to_string(),
+                message: "no such file".into(),
+            });
+        }
+        let mut conn = self.conn();
+        let request = format!("parquet import {}", path.display());
+        in_transaction(&mut conn, |conn| {
+            conn.execute_batch(STAGE_DDL)?;
+            conn.execute_batch(&format!(
+                "INSERT INTO stage_bars SELECT {BAR_VALUE_COLUMNS} FROM read_parquet({})",
+                sql_literal(&path.to_string_lossy())
+            ))?;
+            merge_stage(conn, "parquet", &request)
+        })
+    }
+
+    /// Loads the bundled sample data set (real daily US-equity prices, public domain).
+    pub fn ingest_sample(&self) -> Result<IngestSummary> {
+        let dir = tempfile::tempdir().map_err(|source| DataError::Io {
+            path: "temp dir".into(),
+            source,
+        })?;
+        let path = dir.path().join(crate::providers::sample::FILE_NAME);
+        std::fs::write(&path, crate::providers::sample::BYTES).map_err(|source| DataError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let opts = FileOptions {
+            resolution: Some(Resolution::Daily),
+            source: Source::Sample,
+            ..FileOptions::default()
+        };
+        self.ingest_file(&path, &opts)
+    }
+
+    /// True when the cache holds no bars at all (first start).
+    pub fn is_empty(&self) -> Result<bool> {
+        let conn = self.conn();
+        let n: i64 = conn.query_row("SELECT count(*) FROM (SELECT 1 FROM bars LIMIT 1)", [], |r| r.get(0))?;
+        Ok(n == 0)
+    }
+}
+
+/// Runs `f` between `BEGIN` and `COMMIT`, rolling back on any error.
+pub(crate) fn in_transaction<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+    conn.execute_batch("BEGIN TRANSACTION")?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            if let Err(rb) = conn.execute_batch("ROLLBACK") {
+                tracing::error!(error = %rb, "rollback failed after ingest error");
+            }
+            Err(e)
+        }
+    }
+}
+
+pub(crate) fn file_reader(path: &Path) -> String {
+    let p = sql_literal(&path.to_string_lossy());
+    let lower = path.to_string_lossy().to_ascii_lowercase();
+    if lower.ends_with(".parquet") || lower.ends_with(".pq") {
+        format!("read_parquet({p})")
+    } else {
+        format!("read_csv({p}, header = true, auto_detect = true, sample_size = 20480)")
+    }
+}
+
+/// Which column of the file holds which field.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    pub symbol: Option<String>,
+    pub time: String,
+    pub open: String,
+    pub high: String,
+    pub low: String,
+    pub close: String,
+    pub volume: Option<String>,
+    pub adj_close: Option<String>,
+    pub dividend: Option<String>,
+    pub split: Option<String>,
+    pub resolution: Resolution,
+}
+
+fn num(col: &Option<String>, default: &str) -> String {
+    match col {
+        Some(c) => format!("TRY_CAST({} AS DOUBLE)", sql_ident(c)),
+        None => default.to_string(),
+    }
+}
+
+fn stage_from_layout(conn: &Connection, reader: &str, l: &Layout, opts: &FileOptions) -> Result<()> {
+    let sym = match (&l.symbol, &opts.symbol) {
+        (_, Some(s)) => sql_literal(s.as_str()),
+        (Some(c), None) => format!("upper(trim(CAST({} AS VARCHAR)))", sql_ident(c)),
+        (None, None) => {
+            return Err(DataError::Invalid(
+                "the file has no ticker/symbol column: pass the symbol (--symbol)".into(),
+            ))
+        }
+    };
+    let t = sql_ident(&l.time);
+    let tz = sql_literal(&opts.tz);
+    let res = sql_literal(l.resolution.as_str());
+    let src = sql_literal(opts.source.as_str());
+    let cols = format!(
+        "{}, {}, {}, {}, {}, {}, {}, {}",
+        num(&Some(l.open.clone()), "NULL"),
+        num(&Some(l.high.clone()), "NULL"),
+        num(&Some(l.low.clone()), "NULL"),
+        num(&Some(l.close.clone()), "NULL"),
+        num(&l.volume, "0.0"),
+        num(&l.adj_close, "NULL"),
+        num(&l.dividend, "0.0"),
+        num(&l.split, "1.0"),
+    );
+    let sql = if l.resolution.is_intraday() {
+        // Offsets of the exchange zone per calendar date (at noon local: US sessions never
+        // straddle a DST switch, which happens at 02:00). Joining on the date converts between
+        // local and UTC without a time-zone extension in DuckDB.
+        let (lo, hi): (Option<NaiveDate>, Option<NaiveDate>) = conn.query_row(
+            &format!("SELECT min(TRY_CAST({t} AS DATE)), max(TRY_CAST({t} AS DATE)) FROM {reader}"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        fill_offsets(conn, &opts.tz, lo, hi)?;
+        let local_expr = if opts.timestamps_utc {
+            format!("(CAST(f.{t} AS TIMESTAMP) + to_minutes(o.offset_min))")
+        } else {
+            format!("CAST(f.{t} AS TIMESTAMP)")
+        };
+        let utc_expr = if opts.timestamps_utc {
+            format!("CAST(f.{t} AS TIMESTAMP)")
+        } else {
+            format!("(CAST(f.{t} AS TIMESTAMP) - to_minutes(o.offset_min))")
+        };
+        let cols = cols.replace("TRY_CAST(\"", "TRY_CAST(f.\"");
+        let sym = sym.replace("CAST(\"", "CAST(f.\"");
+        format!(
+            "INSERT INTO stage_bars SELECT {sym}, {res}, {utc_expr}, {tz}, CAST({local_expr} AS DATE), {cols}, {src} \
+             FROM {reader} f LEFT JOIN tz_offsets o ON o.d = TRY_CAST(f.{t} AS DATE)"
+        )
+    } else {
+        format!(
+            "INSERT INTO stage_bars SELECT {sym}, {res}, CAST(TRY_CAST({t} AS DATE) AS TIMESTAMP), {tz}, \
+             TRY_CAST({t} AS DATE), {cols}, {src} FROM {reader}"
+        )
+    };
+    conn.execute_batch(&sql)?;
+    Ok(())
+}
+
+/// Fills the temp table `tz_offsets(d DATE, offset_min INTEGER)`: the UTC offset of `tz` at local
+/// noon on every date in `[lo, hi]`.
+fn fill_offsets(conn: &Connection, tz: &str, lo: Option<NaiveDate>, hi: Option<NaiveDate>) -> Result<()> {
+    use chrono::{Offset, TimeZone};
+    let zone: chrono_tz::Tz = tz
+        .parse()
+        .map_err(|_| DataError::Invalid(format!("unknown time zone {tz:?}")))?;
+    conn.execute_batch("CREATE OR REPLACE TEMP TABLE tz_offsets (d DATE, offset_min INTEGER)")?;
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Ok(());
+    };
+    let mut app = conn.appender("tz_offsets")?;
+    let mut d = lo;
+    while d <= hi {
+        let noon = d.and_hms_opt(12, 0, 0).unwrap_or_default();
+        let off = match zone.from_local_datetime(&noon).earliest() {
+            Some(dt) => dt.offset().fix().local_minus_utc() / 60,
+            None => 0,
+        };
+        app.append_row(params![d, off])?;
+        d = match d.succ_opt() {
+            Some(n) => n,
+            None => break,
+        };
+    }
+    app.flush()?;
+    Ok(())
+}
+
+const DISTINCT_VALUES: &str = "(s.open IS DISTINCT FROM b.open OR s.high IS DISTINCT FROM b.high \
+     OR s.low IS DISTINCT FROM b.low OR s.close IS DISTINCT FROM b.close \
+     OR s.volume IS DISTINCT FROM b.volume OR s.adj_close IS DISTINCT FROM b.adj_close \
+     OR s.dividend IS DISTINCT FROM b.dividend OR s.split_coefficient IS DISTINCT FROM b.split_coefficient \
+     OR s.tz IS DISTINCT FROM b.tz)";
+
+const KEY_JOIN: &str = "b.symbol = s.symbol AND b.resolution = s.resolution AND b.ts = s.ts";
+
+/// Validates the staged rows and upserts them into `bars`. Runs inside the caller's transaction.
+pub(crate) fn merge_stage(conn: &Connection, source: &str, request: &str) -> Result<IngestSummary> {
+    validate_stage(conn)?;
+    dedupe_stage(conn)?;
+    let batch_id = uuid::Uuid::new_v4().to_string();
+    let now = Utc::now().naive_utc();
+
+    let (rows_in, inserted, updated): (i64, i64, i64) = conn.query_row(
+        &format!(
+            "SELECT count(*), count(*) FILTER (WHERE b.symbol IS NULL), \
+             count(*) FILTER (WHERE b.symbol IS NOT NULL AND {DISTINCT_VALUES}) \
+             FROM stage_bars s LEFT JOIN bars b ON {KEY_JOIN}"
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    if updated > 0 {
+        conn.execute(
+            &format!(
+                "INSERT INTO bar_revisions SELECT b.*, ?, ? FROM bars b JOIN stage_bars s ON {KEY_JOIN} \
+                 WHERE {DISTINCT_VALUES}"
+            ),
+            params![now, batch_id],
+        )?;
+        conn.execute(
+            &format!(
+                "UPDATE bars AS b SET tz = s.tz, session = s.session, open = s.open, high = s.high, \
+                 low = s.low, close = s.close, volume = s.volume, adj_close = s.adj_close, \
+                 dividend = s.dividend, split_coefficient = s.split_coefficient, source = s.source, \
+                 batch_id = ?, ingested_at = ? FROM stage_bars s WHERE {KEY_JOIN} AND {DISTINCT_VALUES}"
+            ),
+            params![batch_id, now],
+        )?;
+    }
+    if inserted > 0 {
+        conn.execute(
+            &format!(
+                "INSERT INTO bars SELECT {cols}, ?, ? FROM stage_bars s \
+                 WHERE NOT EXISTS (SELECT 1 FROM bars b WHERE {KEY_JOIN})",
+                cols = prefixed("s", BAR_VALUE_COLUMNS)
+            ),
+            params![batch_id, now],
+        )?;
+    }
+    conn.execute(
+        "INSERT INTO coverage SELECT symbol, resolution, ?, min(ts), max(ts), count(*), ?, ? \
+         FROM stage_bars GROUP BY symbol, resolution",
+        params![source, batch_id, now],
+    )?;
+    conn.execute(
+        "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        params![batch_id, source, request, now, rows_in, inserted, updated, rows_in - inserted - updated],
+    )?;
+    let mut stmt = conn.prepare(
+        "SELECT symbol, resolution, min(ts), max(ts), count(*) FROM stage_bars \
+         GROUP BY symbol, resolution ORDER BY symbol, resolution",
+    )?;
+    let series = stmt
+        .query_map([], |r| {
+            Ok(SeriesSummary {
+                symbol: r.get(0)?,
+                resolution: r.get(1)?,
+                first_ts: r.get(2)?,
+                last_ts: r.get(3)?,
+                rows: r.get::<_, i64>(4)? as u64,
+            })
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    tracing::info!(%batch_id, source, rows_in, inserted, updated, "ingest batch merged");
+    Ok(IngestSummary {
+        batch_id,
+        source: source.to_string(),
+        request: request.to_string(),
+        rows_in: rows_in as u64,
+        inserted: inserted as u64,
+        updated: updated as u64,
+        unchanged: (rows_in - inserted - updated) as u64,
+        series,
+    })
+}
+
+fn prefixed(alias: &str, cols: &str) -> String {
+    cols.split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Rejects the whole batch on the first unusable row, naming symbol, timestamp and field.
+fn validate_stage(conn: &Connection) -> Result<()> {
+    let bad_symbol: Option<String> = conn
+        .query_row(
+            "SELECT coalesce(symbol, '<missing>') FROM stage_bars \
+             WHERE symbol IS NULL OR NOT regexp_full_match(symbol, '[A-Z0-9.\\-^_/]{1,32}') LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(s) = bad_symbol {
+        return Err(DataError::Symbol(sextant_domain::InvalidSymbol(s)));
+    }
+    let checks = [
+        ("timestamp", "ts IS NULL OR session IS NULL"),
+        ("open", "open IS NULL OR NOT isfinite(open)"),
+        ("high", "high IS NULL OR NOT isfinite(high)"),
+        ("low", "low IS NULL OR NOT isfinite(low)"),
+        ("close", "close IS NULL OR NOT isfinite(close)"),
+        ("volume", "volume IS NULL OR NOT isfinite(volume)"),
+        ("adj_close", "adj_close IS NOT NULL AND NOT isfinite(adj_close)"),
+        ("dividend", "dividend IS NULL OR NOT isfinite(dividend)"),
+        ("split_coefficient", "split_coefficient IS NULL OR NOT isfinite(split_coefficient) OR split_coefficient <= 0"),
+    ];
+    let where_any = checks.iter().map(|(_, c)| format!("({c})")).collect::<Vec<_>>().join(" OR ");
+    let case = checks
+        .iter()
+        .map(|(f, c)| format!("WHEN {c} THEN '{f}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let row: Option<(String, Option<String>, String)> = conn
+        .query_row(
+            &format!(
+                "SELECT symbol, CAST(ts AS VARCHAR), CASE {case} END FROM stage_bars WHERE {where_any} LIMIT 1"
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    if let Some((symbol, ts, field)) = row {
+        return Err(DataError::InvalidBar {
+            symbol,
+            ts: ts.unwrap_or_else(|| "<unparseable timestamp>".into()),
+            message: format!("missing or malformed {field}; nothing of this batch was written"),
+        });
+    }
+    Ok(())
+}
+
+/// Collapses exact duplicate rows; rejects the batch when two rows share a key but differ.
+fn dedupe_stage(conn: &Connection) -> Result<()> {
+    let (n, keys): (i64, i64) = conn.query_row(
+        "SELECT count(*), count(DISTINCT (symbol, resolution, ts)) FROM stage_bars",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if n == keys {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE stage_distinct AS SELECT DISTINCT * FROM stage_bars",
+    )?;
+    let conflict: Option<(String, String, String)> = conn
+        .query_row(
+            "SELECT symbol, resolution, CAST(ts AS VARCHAR) FROM stage_distinct \
+             GROUP BY symbol, resolution, ts HAVING count(*) > 1 ORDER BY 1, 2, 3 LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    if let Some((symbol, resolution, ts)) = conflict {
+        return Err(DataError::ConflictingDuplicate { symbol, resolution, ts });
+    }
+    conn.execute_batch("DELETE FROM stage_bars; INSERT INTO stage_bars SELECT * FROM stage_distinct; DROP TABLE stage_distinct;")?;
+    Ok(())
+}

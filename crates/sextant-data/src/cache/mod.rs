@@ -1,0 +1,121 @@
+//! The DuckDB market-data cache.
+//!
+//! One [`Cache`] owns one DuckDB connection. DuckDB lets exactly one process open a database file
+//! for writing; a second process gets [`DataError::Locked`] naming the holder, never a corrupt
+//! file. Every ingest is a single transaction over a staging table (see [`ingest`]), so a process
+//! killed mid-ingest leaves either the whole batch or nothing.
+
+mod adjust;
+mod export;
+mod ingest;
+mod query;
+mod resample;
+pub(crate) mod schema;
+
+pub use adjust::{adjust, AdjustedBar};
+pub use export::Slice;
+pub use ingest::{FileOptions, IngestSummary, SeriesSummary};
+pub use query::{CoverageRange, CoverageReport, SymbolInfo};
+
+use crate::{DataError, Result};
+use duckdb::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// The market-data cache: bars at every resolution, their revisions, ingest batches and coverage.
+pub struct Cache {
+    conn: Mutex<Connection>,
+    path: Option<PathBuf>,
+}
+
+impl Cache {
+    /// Opens (creating if needed) the cache file at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(parent) = path.parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).map_err(|source| DataError::Io {
+                    path: parent.display().to_string(),
+                    source,
+                })?;
+            }
+        }
+        let conn = Connection::open(path).map_err(|e| classify_open_error(path, e))?;
+        Self::init(conn, Some(path.to_path_buf()))
+    }
+
+    /// An in-memory cache, for tests and one-off CSV backtests.
+    pub fn open_in_memory() -> Result<Self> {
+        Self::init(Connection::open_in_memory()?, None)
+    }
+
+    fn init(conn: Connection, path: Option<PathBuf>) -> Result<Self> {
+        conn.execute_batch(schema::DDL)?;
+        let n: i64 = conn.query_row("SELECT count(*) FROM schema_info", [], |r| r.get(0))?;
+        if n == 0 {
+            conn.execute(
+                "INSERT INTO schema_info VALUES (?)",
+                [schema::SCHEMA_VERSION],
+            )?;
+        }
+        Ok(Cache {
+            conn: Mutex::new(conn),
+            path,
+        })
+    }
+
+    /// The database file, or `None` for an in-memory cache.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The connection. A poisoned lock is recovered: DuckDB rolls back any transaction a panicking
+    /// holder left open (see [`ingest`]), so the connection itself is still sound.
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A second connection to the same database, for concurrent readers in one process.
+    pub fn try_clone(&self) -> Result<Self> {
+        let conn = self.conn().try_clone()?;
+        Ok(Cache {
+            conn: Mutex::new(conn),
+            path: self.path.clone(),
+        })
+    }
+
+    /// Liveness probe used by `/ready`.
+    pub fn ping(&self) -> Result<()> {
+        let conn = self.conn();
+        let _: i64 = conn.query_row("SELECT 1", [], |r| r.get(0))?;
+        Ok(())
+    }
+}
+
+/// Turns DuckDB's "Could not set lock on file" into a typed error naming the holder.
+fn classify_open_error(path: &Path, e: duckdb::Error) -> DataError {
+    let msg = e.to_string();
+    if msg.contains("Could not set lock") || msg.contains("Conflicting lock") {
+        let detail = msg
+            .split("Conflicting lock is held in")
+            .nth(1)
+            .map(|s| format!("held by{}", s.trim_end()))
+            .unwrap_or_else(|| "held by another process".to_string());
+        DataError::Locked {
+            path: path.display().to_string(),
+            detail,
+        }
+    } else {
+        DataError::DuckDb(e)
+    }
+}
+
+/// Quotes a string as a SQL literal. Used only where DuckDB does not take a bound parameter
+/// (file paths in table functions and `COPY`).
+pub(crate) fn sql_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Quotes an identifier (a column name from a user's file).
+pub(crate) fn sql_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}

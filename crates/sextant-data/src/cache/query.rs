@@ -1,0 +1,318 @@
+//! Reading from the cache: bars, symbols, coverage, and file-layout detection for ingest.
+
+use super::ingest::{FileOptions, Layout};
+use super::{sql_ident, Cache};
+use crate::{DataError, Result};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use duckdb::{params, Connection};
+use sextant_domain::{Bar, Resolution, Source, Symbol};
+use serde::Serialize;
+use std::path::Path;
+
+/// One symbol held in the cache.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SymbolInfo {
+    pub symbol: String,
+    pub resolutions: Vec<String>,
+    pub first_ts: NaiveDateTime,
+    pub last_ts: NaiveDateTime,
+    pub rows: u64,
+}
+
+/// A contiguous range of cached data for one (symbol, resolution), merged across batches.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CoverageRange {
+    pub first_ts: NaiveDateTime,
+    pub last_ts: NaiveDateTime,
+    pub sources: Vec<String>,
+    pub last_refreshed: NaiveDateTime,
+}
+
+/// What is cached for one (symbol, resolution).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CoverageReport {
+    pub symbol: String,
+    pub resolution: String,
+    pub rows: u64,
+    pub ranges: Vec<CoverageRange>,
+}
+
+impl Cache {
+    /// Bars of one symbol at one resolution with `from <= session <= to` (inclusive dates),
+    /// oldest first. When the cache holds nothing at a coarser resolution but holds a finer one,
+    /// the bars are derived on the fly by the same SQL the resampler materialises with.
+    pub fn bars(
+        &self,
+        symbol: &Symbol,
+        resolution: Resolution,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<Bar>> {
+        let conn = self.conn();
+        let lo = from.unwrap_or(NaiveDate::MIN);
+        let hi = to.unwrap_or(NaiveDate::MAX);
+        let stored = read_bars(
+            &conn,
+            "SELECT symbol, resolution, ts, tz, open, high, low, close, volume, adj_close, dividend, \
+             split_coefficient, source, ingested_at FROM bars \
+             WHERE symbol = ? AND resolution = ? AND session BETWEEN ? AND ? ORDER BY ts",
+            params![symbol.as_str(), resolution.as_str(), lo, hi],
+        )?;
+        if !stored.is_empty() {
+            return Ok(stored);
+        }
+        if let Some(finer) = super::resample::finest_stored_below(&conn, symbol, resolution)? {
+            let sql = super::resample::resample_sql(symbol, finer, resolution)?;
+            return read_bars(
+                &conn,
+                &format!(
+                    "SELECT symbol, resolution, ts, tz, open, high, low, close, volume, adj_close, \
+                     dividend, split_coefficient, source, ingested_at FROM ({sql}) \
+                     WHERE session BETWEEN ? AND ? ORDER BY ts"
+                ),
+                params![lo, hi],
+            );
+        }
+        Ok(stored)
+    }
+
+    /// Close prices only, oldest first: the fast path for backtests and sweeps.
+    pub fn closes(&self, symbol: &Symbol, resolution: Resolution) -> Result<Vec<(NaiveDateTime, f64)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT ts, close FROM bars WHERE symbol = ? AND resolution = ? ORDER BY ts",
+        )?;
+        let rows = stmt
+            .query_map(params![symbol.as_str(), resolution.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Every symbol in the cache with its resolutions and range.
+    pub fn symbols(&self) -> Result<Vec<SymbolInfo>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT symbol, string_agg(DISTINCT resolution, ',' ORDER BY resolution), min(ts), max(ts), count(*) \
+             FROM bars GROUP BY symbol ORDER BY symbol",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                let res: String = r.get(1)?;
+                Ok(SymbolInfo {
+                    symbol: r.get(0)?,
+                    resolutions: res.split(',').map(str::to_string).collect(),
+                    first_ts: r.get(2)?,
+                    last_ts: r.get(3)?,
+                    rows: r.get::<_, i64>(4)? as u64,
+                })
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Coverage per (symbol, resolution): the batches' ranges merged where they overlap or touch.
+    pub fn coverage(&self, symbol: Option<&Symbol>) -> Result<Vec<CoverageReport>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT c.symbol, c.resolution, c.first_ts, c.last_ts, c.source, c.recorded_at, \
+             (SELECT count(*) FROM bars b WHERE b.symbol = c.symbol AND b.resolution = c.resolution) \
+             FROM coverage c WHERE ? IS NULL OR c.symbol = ? \
+             ORDER BY c.symbol, c.resolution, c.first_ts, c.last_ts",
+        )?;
+        let sym = symbol.map(|s| s.as_str().to_string());
+        type Row = (String, String, NaiveDateTime, NaiveDateTime, String, NaiveDateTime, i64);
+        let rows: Vec<Row> = stmt
+            .query_map(params![sym, sym], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+            })?
+            .collect::<std::result::Result<_, _>>()?;
+        let mut out: Vec<CoverageReport> = Vec::new();
+        for (symbol, resolution, first, last, source, recorded, rows) in rows {
+            let gap = merge_gap(&resolution);
+            let report = match out.last_mut() {
+                Some(r) if r.symbol == symbol && r.resolution == resolution => r,
+                _ => {
+                    out.push(CoverageReport {
+                        symbol,
+                        resolution,
+                        rows: rows as u64,
+                        ranges: Vec::new(),
+                    });
+                    match out.last_mut() {
+                        Some(r) => r,
+                        None => continue,
+                    }
+                }
+            };
+            match report.ranges.last_mut() {
+                Some(cur) if first <= cur.last_ts + gap => {
+                    cur.last_ts = cur.last_ts.max(last);
+                    cur.last_refreshed = cur.last_refreshed.max(recorded);
+                    if !cur.sources.contains(&source) {
+                        cur.sources.push(source);
+                    }
+                }
+                _ => report.ranges.push(CoverageRange {
+                    first_ts: first,
+                    last_ts: last,
+                    sources: vec![source],
+                    last_refreshed: recorded,
+                }),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Two ranges closer than this are one range (a weekend or a long holiday weekend between
+/// daily batches is not a hole).
+fn merge_gap(resolution: &str) -> chrono::Duration {
+    match resolution.parse::<Resolution>() {
+        Ok(Resolution::Weekly) => chrono::Duration::days(14),
+        Ok(Resolution::Monthly) => chrono::Duration::days(62),
+        Ok(r) if r.is_intraday() => chrono::Duration::days(4),
+        _ => chrono::Duration::days(5),
+    }
+}
+
+pub(crate) fn read_bars(conn: &Connection, sql: &str, p: &[&dyn duckdb::ToSql]) -> Result<Vec<Bar>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(p)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let symbol: String = r.get(0)?;
+        let resolution: String = r.get(1)?;
+        let source: String = r.get(12)?;
+        let ingested: NaiveDateTime = r.get(13)?;
+        out.push(Bar {
+            symbol: Symbol::new(&symbol)?,
+            resolution: resolution.parse()?,
+            ts: r.get(2)?,
+            tz: r.get(3)?,
+            open: r.get(4)?,
+            high: r.get(5)?,
+            low: r.get(6)?,
+            close: r.get(7)?,
+            volume: r.get(8)?,
+            adj_close: r.get(9)?,
+            dividend: r.get(10)?,
+            split_coefficient: r.get(11)?,
+            source: parse_source(&source),
+            ingested_at: DateTime::<Utc>::from_naive_utc_and_offset(ingested, Utc),
+        });
+    }
+    Ok(out)
+}
+
+fn parse_source(s: &str) -> Source {
+    match s {
+        "alphavantage" => Source::AlphaVantage,
+        "sample" => Source::Sample,
+        "resampled" => Source::Resampled,
+        _ => Source::File,
+    }
+}
+
+/// Finds which column of a file holds which field, and the resolution when not given.
+pub(crate) fn detect_layout(
+    conn: &Connection,
+    reader: &str,
+    path: &Path,
+    opts: &FileOptions,
+) -> Result<Layout> {
+    let file_err = |message: String| DataError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    let mut stmt = conn.prepare(&format!("DESCRIBE SELECT * FROM {reader}"))?;
+    let cols: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<std::result::Result<_, _>>()?;
+    let norm = |s: &str| {
+        s.to_ascii_lowercase()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+    };
+    let explicit = |field: &str| {
+        opts.columns
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, c)| c.clone())
+    };
+    let find = |field: &str, names: &[&str]| -> Option<String> {
+        if let Some(c) = explicit(field) {
+            return Some(c);
+        }
+        cols.iter()
+            .find(|(c, _)| {
+                let n = norm(c);
+                // "1. open" (Alpha Vantage) normalises to "1open".
+                names.iter().any(|want| n == *want || n.trim_start_matches(|ch: char| ch.is_ascii_digit()) == *want)
+            })
+            .map(|(c, _)| c.clone())
+    };
+    let required = |field: &str, names: &[&str]| {
+        find(field, names).ok_or_else(|| {
+            file_err(format!(
+                "no {field} column (looked for {names:?}; columns are {:?})",
+                cols.iter().map(|c| &c.0).collect::<Vec<_>>()
+            ))
+        })
+    };
+    let time = match find("time", &["date", "datetime", "timestamp", "time", "ts"]) {
+        Some(t) => t,
+        // An unnamed first column (a pandas index written without a name) holding dates.
+        None => match cols.first() {
+            Some((name, ty))
+                if (name.is_empty() || norm(name).starts_with("column") || norm(name) == "unnamed0")
+                    && (ty.starts_with("DATE") || ty.starts_with("TIMESTAMP")) =>
+            {
+                name.clone()
+            }
+            _ => return Err(file_err("no date/datetime/timestamp column".into())),
+        },
+    };
+    let layout = Layout {
+        symbol: find("symbol", &["ticker", "symbol", "sym"]),
+        open: required("open", &["open", "o"])?,
+        high: required("high", &["high", "h"])?,
+        low: required("low", &["low", "l"])?,
+        close: required("close", &["close", "c"])?,
+        volume: find("volume", &["volume", "vol", "v"]),
+        adj_close: find("adj_close", &["adjclose", "adjustedclose", "adjcl"]),
+        dividend: find("dividend", &["dividend", "dividendamount", "dividends"]),
+        split: find("split", &["split", "splitcoefficient", "stocksplits", "splitfactor"]),
+        resolution: Resolution::Daily,
+        time,
+    };
+    let resolution = match opts.resolution {
+        Some(r) => r,
+        None => infer_resolution(conn, reader, &layout.time)?,
+    };
+    Ok(Layout { resolution, ..layout })
+}
+
+/// Daily when every timestamp is midnight; otherwise the smallest spacing within a day.
+fn infer_resolution(conn: &Connection, reader: &str, time: &str) -> Result<Resolution> {
+    let t = sql_ident(time);
+    let minutes: Option<i64> = conn.query_row(
+        &format!(
+            "WITH t AS (SELECT DISTINCT CAST({t} AS TIMESTAMP) AS ts FROM {reader}), \
+             d AS (SELECT ts, lag(ts) OVER (ORDER BY ts) AS p FROM t) \
+             SELECT CASE WHEN bool_and(ts = date_trunc('day', ts)) THEN NULL \
+             ELSE min(CASE WHEN CAST(ts AS DATE) = CAST(p AS DATE) THEN epoch(ts - p) / 60 END) END \
+             FROM d"
+        ),
+        [],
+        |r| r.get::<_, Option<f64>>(0).map(|m| m.map(|m| m.round() as i64)),
+    )?;
+    Ok(match minutes {
+        None => Resolution::Daily,
+        Some(m) if m <= 1 => Resolution::Min1,
+        Some(m) if m <= 5 => Resolution::Min5,
+        Some(m) if m <= 15 => Resolution::Min15,
+        Some(m) if m <= 30 => Resolution::Min30,
+        Some(_) => Resolution::Min60,
+    })
+}

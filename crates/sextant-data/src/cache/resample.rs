@@ -1,0 +1,96 @@
+//! Derived resolutions by SQL resampling: intraday → coarser intraday → daily → weekly → monthly.
+//!
+//! Aggregation: open = first open, high = max, low = min, close = last close, volume = sum,
+//! adjusted close = last, dividend = sum, split coefficient = product. Bars never cross a session
+//! (`session` is part of every intraday group). Intraday buckets are aligned to the clock in UTC,
+//! which for 60 minutes and finer equals the exchange clock wherever the zone's offset is a whole
+//! number of hours (every US zone). Weekly bars group ISO weeks (Monday–Sunday) and monthly bars
+//! calendar months; both are labelled with their last trading session, as Alpha Vantage does.
+
+use super::ingest::{in_transaction, merge_stage, IngestSummary};
+use super::schema::STAGE_DDL;
+use super::{sql_literal, Cache};
+use crate::{DataError, Result};
+use duckdb::{params, Connection, OptionalExt};
+use sextant_domain::{Resolution, Symbol};
+
+impl Cache {
+    /// Materialises `to` bars for `symbol` from its stored `from` bars (an idempotent upsert,
+    /// provenance `resampled`).
+    pub fn resample(&self, symbol: &Symbol, from: Resolution, to: Resolution) -> Result<IngestSummary> {
+        let sql = resample_sql(symbol, from, to)?;
+        let mut conn = self.conn();
+        in_transaction(&mut conn, |conn| {
+            conn.execute_batch(STAGE_DDL)?;
+            conn.execute_batch(&format!(
+                "INSERT INTO stage_bars SELECT symbol, resolution, ts, tz, session, open, high, low, close, \
+                 volume, adj_close, dividend, split_coefficient, source FROM ({sql})"
+            ))?;
+            merge_stage(conn, "resampled", &format!("resample {symbol} {from} -> {to}"))
+        })
+    }
+}
+
+/// The finest stored resolution strictly finer than `target`, if any.
+pub(crate) fn finest_stored_below(
+    conn: &Connection,
+    symbol: &Symbol,
+    target: Resolution,
+) -> Result<Option<Resolution>> {
+    for r in Resolution::ALL.iter().rev() {
+        if *r >= target {
+            continue;
+        }
+        let found: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM bars WHERE symbol = ? AND resolution = ? LIMIT 1",
+                params![symbol.as_str(), r.as_str()],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if found.is_some() {
+            return Ok(Some(*r));
+        }
+    }
+    Ok(None)
+}
+
+/// A SELECT producing `to` bars (all `bars` columns) from the stored `from` bars.
+pub(crate) fn resample_sql(symbol: &Symbol, from: Resolution, to: Resolution) -> Result<String> {
+    if to <= from {
+        return Err(DataError::BadResample {
+            from: from.to_string(),
+            to: to.to_string(),
+        });
+    }
+    let (key, label) = match to {
+        Resolution::Weekly => ("date_trunc('week', session)", "CAST(max(session) AS TIMESTAMP)"),
+        Resolution::Monthly => ("date_trunc('month', session)", "CAST(max(session) AS TIMESTAMP)"),
+        Resolution::Daily => ("session", "CAST(session AS TIMESTAMP)"),
+        intraday => {
+            let m = intraday.minutes().unwrap_or(60);
+            return Ok(aggregate(
+                symbol,
+                from,
+                to,
+                &format!("session, time_bucket(INTERVAL '{m} minutes', ts)"),
+                &format!("time_bucket(INTERVAL '{m} minutes', ts)"),
+            ));
+        }
+    };
+    Ok(aggregate(symbol, from, to, key, label))
+}
+
+fn aggregate(symbol: &Symbol, from: Resolution, to: Resolution, key: &str, label: &str) -> String {
+    format!(
+        "SELECT symbol, {to} AS resolution, {label} AS ts, any_value(tz) AS tz, max(session) AS session, \
+         arg_min(open, ts) AS open, max(high) AS high, min(low) AS low, arg_max(close, ts) AS close, \
+         sum(volume) AS volume, arg_max(adj_close, ts) AS adj_close, sum(dividend) AS dividend, \
+         product(split_coefficient) AS split_coefficient, 'resampled' AS source, \
+         max(ingested_at) AS ingested_at \
+         FROM bars WHERE symbol = {sym} AND resolution = {fr} GROUP BY symbol, {key}",
+        to = sql_literal(to.as_str()),
+        sym = sql_literal(symbol.as_str()),
+        fr = sql_literal(from.as_str()),
+    )
+}

@@ -1,0 +1,101 @@
+//! The cache's tables. Kept in one place so that the schema version and the DDL move together.
+
+/// Bumped when the DDL changes incompatibly; stored in `schema_info`.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// Columns a bar has in `bars`, `bar_revisions` and the staging table, in this order.
+pub const BAR_VALUE_COLUMNS: &str = "symbol, resolution, ts, tz, session, open, high, low, close, volume, \
+     adj_close, dividend, split_coefficient, source";
+
+pub const DDL: &str = r#"
+CREATE TABLE IF NOT EXISTS schema_info (version INTEGER NOT NULL);
+
+-- One row per bar. `ts` is UTC: the interval start for intraday bars, the session date at 00:00
+-- for daily and coarser bars. `session` is the exchange-local trading date, kept so that session
+-- boundaries never need a time-zone library at query time.
+CREATE TABLE IF NOT EXISTS bars (
+    symbol VARCHAR NOT NULL,
+    resolution VARCHAR NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    tz VARCHAR NOT NULL,
+    session DATE NOT NULL,
+    open DOUBLE NOT NULL,
+    high DOUBLE NOT NULL,
+    low DOUBLE NOT NULL,
+    close DOUBLE NOT NULL,
+    volume DOUBLE NOT NULL,
+    adj_close DOUBLE,
+    dividend DOUBLE NOT NULL,
+    split_coefficient DOUBLE NOT NULL,
+    source VARCHAR NOT NULL,
+    batch_id VARCHAR NOT NULL,
+    ingested_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (symbol, resolution, ts)
+);
+
+-- The previous version of every bar an ingest changed: provenance is never overwritten.
+CREATE TABLE IF NOT EXISTS bar_revisions (
+    symbol VARCHAR NOT NULL,
+    resolution VARCHAR NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    tz VARCHAR NOT NULL,
+    session DATE NOT NULL,
+    open DOUBLE NOT NULL,
+    high DOUBLE NOT NULL,
+    low DOUBLE NOT NULL,
+    close DOUBLE NOT NULL,
+    volume DOUBLE NOT NULL,
+    adj_close DOUBLE,
+    dividend DOUBLE NOT NULL,
+    split_coefficient DOUBLE NOT NULL,
+    source VARCHAR NOT NULL,
+    batch_id VARCHAR NOT NULL,
+    ingested_at TIMESTAMP NOT NULL,
+    replaced_at TIMESTAMP NOT NULL,
+    replaced_by VARCHAR NOT NULL
+);
+
+-- One row per ingest batch (one transaction).
+CREATE TABLE IF NOT EXISTS ingest_batches (
+    batch_id VARCHAR PRIMARY KEY,
+    source VARCHAR NOT NULL,
+    request VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    rows_in BIGINT NOT NULL,
+    inserted BIGINT NOT NULL,
+    updated BIGINT NOT NULL,
+    unchanged BIGINT NOT NULL
+);
+
+-- Which ranges each batch covered, per symbol and resolution: what the incremental refresh reads.
+CREATE TABLE IF NOT EXISTS coverage (
+    symbol VARCHAR NOT NULL,
+    resolution VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    first_ts TIMESTAMP NOT NULL,
+    last_ts TIMESTAMP NOT NULL,
+    rows BIGINT NOT NULL,
+    batch_id VARCHAR NOT NULL,
+    recorded_at TIMESTAMP NOT NULL
+);
+"#;
+
+/// The per-connection staging table every ingest path fills before the merge.
+pub const STAGE_DDL: &str = r#"
+CREATE OR REPLACE TEMP TABLE stage_bars (
+    symbol VARCHAR,
+    resolution VARCHAR,
+    ts TIMESTAMP,
+    tz VARCHAR,
+    session DATE,
+    open DOUBLE,
+    high DOUBLE,
+    low DOUBLE,
+    close DOUBLE,
+    volume DOUBLE,
+    adj_close DOUBLE,
+    dividend DOUBLE,
+    split_coefficient DOUBLE,
+    source VARCHAR
+);
+"#;

@@ -1,0 +1,55 @@
+use sextant_domain::{InvalidSymbol, ParseResolutionError};
+
+/// Every failure of the data layer, typed so that callers can decide to retry, report or stop.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error(transparent)]
+    AlphaVantage(#[from] crate::providers::alphavantage::AlphaVantageError),
+
+    #[error("the cache file {path} is locked by another process ({detail}); stop that process, or send the work to the running server (`--server`)")]
+    Locked { path: String, detail: String },
+
+    #[error("DuckDB error: {0}")]
+    DuckDb(#[from] duckdb::Error),
+
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("file {path}: {message}")]
+    File { path: String, message: String },
+
+    #[error("conflicting duplicate rows in one batch for {symbol} {resolution} at {ts}: the batch was not written")]
+    ConflictingDuplicate {
+        symbol: String,
+        resolution: String,
+        ts: String,
+    },
+
+    #[error("invalid bar for {symbol} at {ts}: {message}")]
+    InvalidBar {
+        symbol: String,
+        ts: String,
+        message: String,
+    },
+
+    #[error(transparent)]
+    Symbol(#[from] InvalidSymbol),
+
+    #[error(transparent)]
+    Resolution(#[from] ParseResolutionError),
+
+    #[error("no data for {symbol} at {resolution}")]
+    NoData { symbol: String, resolution: String },
+
+    #[error("cannot resample {from} to {to}: the target must be coarser than the source")]
+    BadResample { from: String, to: String },
+
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = DataError> = std::result::Result<T, E>;

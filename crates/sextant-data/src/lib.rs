@@ -1,0 +1,14 @@
+//! Sextant's market-data layer.
+//!
+//! - [`providers`]: where bars come from (Alpha Vantage over HTTP, CSV/Parquet files, the bundled
+//!   sample). Providers only read.
+//! - [`cache`]: the DuckDB analytical store. Every write is one transaction (all of a batch or
+//!   none of it), upserts are idempotent, changed values keep their previous version, and coverage
+//!   records tell the incremental refresh what is missing.
+
+pub mod cache;
+mod error;
+pub mod providers;
+
+pub use cache::Cache;
+pub use error::{DataError, Result};

@@ -1,0 +1,85 @@
+//! Cache behaviour on the bundled real data: sample load, idempotent re-ingest, coverage,
+//! resampling against an independent SQL computation, Parquet round trip, adjustments.
+
+use chrono::NaiveDate;
+use sextant_data::cache::{FileOptions, Slice};
+use sextant_data::{Cache, DataError};
+use sextant_domain::{Resolution, Symbol};
+use std::path::PathBuf;
+
+fn sample_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/sample/us-equities-daily-2000-2013.csv.gz")
+}
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+}
+
+fn sym(s: &str) -> Symbol {
+    Symbol::new(s).expect("symbol")
+}
+
+#[test]
+fn sample_loads_real_prices() {
+    let cache = Cache::open_in_memory().expect("open");
+    assert!(cache.is_empty().expect("empty"));
+    let s = cache.ingest_sample().expect("sample");
+    assert_eq!(s.rows_in, 3 * 3270 + 2148 + 196);
+    assert_eq!(s.inserted, s.rows_in);
+    let bars = cache
+        .bars(&sym("MSFT"), Resolution::Daily, Some(d("2008-10-10")), Some(d("2008-10-10")))
+        .expect("bars");
+    assert_eq!(bars.len(), 1);
+    // MSFT on 2008-10-10 (the crash week), from the source file.
+    assert_eq!(bars[0].close, 21.5);
+    let syms: Vec<String> = cache.symbols().expect("symbols").into_iter().map(|s| s.symbol).collect();
+    assert_eq!(syms, vec!["AAPL", "FB", "GOOG", "IBM", "MSFT"]);
+}
+
+#[test]
+fn ingesting_twice_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cache = Cache::open(&dir.path().join("c.duckdb")).expect("open");
+    let opts = FileOptions::default();
+    let first = cache.ingest_file(&sample_path(), &opts).expect("first");
+    let before = cache.bars(&sym("AAPL"), Resolution::Daily, None, None).expect("bars");
+    let second = cache.ingest_file(&sample_path(), &opts).expect("second");
+    assert_eq!(second.inserted, 0);
+    assert_eq!(second.updated, 0);
+    assert_eq!(second.unchanged, first.rows_in);
+    let after = cache.bars(&sym("AAPL"), Resolution::Daily, None, None).expect("bars");
+    assert_eq!(before, after, "byte-identical query results, ingested_at included");
+    let cov = cache.coverage(Some(&sym("GOOG"))).expect("coverage");
+    assert_eq!(cov.len(), 1);
+    assert_eq!(cov[0].rows, 2148);
+    assert_eq!(cov[0].ranges.len(), 1);
+    assert_eq!(cov[0].ranges[0].first_ts.date(), d("2004-08-19"));
+    assert_eq!(cov[0].ranges[0].last_ts.date(), d("2013-03-01"));
+}
+
+#[test]
+fn missing_file_is_a_typed_error() {
+    let cache = Cache::open_in_memory().expect("open");
+    let err = cache.ingest_file(std::path::Path::new("/nonexistent.csv"), &FileOptions::default());
+    assert!(matches!(err, Err(DataError::File { .. })));
+}
+
+#[test]
+fn parquet_round_trip() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cache = Cache::open_in_memory().expect("open");
+    cache.ingest_sample().expect("sample");
+    let out = dir.path().join("msft.parquet");
+    let slice = Slice {
+        symbols: vec![sym("MSFT")],
+        resolution: Some(Resolution::Daily),
+        from: Some(d("2008-01-01")),
+        to: Some(d("2008-12-31")),
+    };
+    let n = cache.export_parquet(&slice, &out).expect("export");
+    assert_eq!(n, 253);
+    let other = Cache::open_in_memory().expect("open");
+    let s = other.import_parquet(&out).expect("import");
+    assert_eq!(s.inserted, 253);
+    assert_eq!(other.snapshot_hash(&slice).expect("h"), cache.snapshot_hash(&slice).expect("h"));
+}

@@ -1,0 +1,15 @@
+//! Domain types shared by every Sextant crate.
+//!
+//! These types carry no I/O: the data layer, the simulator, the ML code and the HTTP API all speak
+//! in [`Bar`]s, [`Resolution`]s and [`Symbol`]s so that no layer depends on another's storage.
+
+mod bar;
+mod resolution;
+mod symbol;
+
+pub use bar::{Bar, Source};
+pub use resolution::{ParseResolutionError, Resolution};
+pub use symbol::{InvalidSymbol, Symbol};
+
+/// The exchange time zone used when a provider does not name one (US equities).
+pub const DEFAULT_EXCHANGE_TZ: &str = "America/New_York";

@@ -1,0 +1,172 @@
+//! Alpha Vantage's documented non-data bodies and the failures a test can script.
+//!
+//! The bodies are verbatim from the reference (`shared/reference/alphavantage.md`): Alpha Vantage
+//! answers every one of them with HTTP 200, so a client can only tell them apart by key and
+//! wording.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// `Note` rate-limit body (2018–2024 era, per-minute and per-day limits).
+pub const NOTE_RATE_LIMIT: &str = r#"{
+    "Note": "Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute and 500 calls per day. Please visit https://www.alphavantage.co/premium/ if you would like to target a higher API call frequency."
+}"#;
+
+/// `Information` rate-limit body (current free tier, 25 requests per day).
+pub const INFORMATION_RATE_LIMIT: &str = r#"{
+    "Information": "Thank you for using Alpha Vantage! Please consider spreading out your free API requests more sparingly. You may subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to lift the free key rate limit (25 requests per day) and instantly unlock all premium endpoints"
+}"#;
+
+/// Entitlement refusal: the function needs a premium key.
+pub const PREMIUM_ENDPOINT: &str = r#"{
+    "Information": "Thank you for using Alpha Vantage! This is a premium endpoint. You may subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly unlock all premium endpoints"
+}"#;
+
+/// The `demo` key used for anything but IBM.
+pub const DEMO_KEY: &str = r#"{
+    "Information": "The **demo** API key is for demo purposes only. Please claim your free API key at (https://www.alphavantage.co/support/#api-key) to explore our full API offerings. It takes fewer than 20 seconds, and we are committed to making it free forever."
+}"#;
+
+/// No `apikey` parameter, or an empty one.
+pub const MISSING_KEY: &str = r#"{
+    "Error Message": "the parameter apikey is invalid or missing. Please claim your free API key on (https://www.alphavantage.co/support/#api-key). It should take less than 20 seconds."
+}"#;
+
+/// The invalid-call body; Alpha Vantage ends the text with the function name. Also returned for
+/// unknown symbols and missing parameters.
+pub fn invalid_call(function: &str) -> String {
+    let message = format!(
+        "Invalid API call. Please retry or visit the documentation (https://www.alphavantage.co/documentation/) for {function}."
+    );
+    let quoted = serde_json::to_string(&message).unwrap_or_default();
+    format!("{{\n    \"Error Message\": {quoted}\n}}")
+}
+
+/// A failure the server returns instead of (or on top of) the real answer. One-shot faults are
+/// queued with [`super::AlphaVantageServer::push_fault`]; a sticky one applies to every request.
+/// Serialisable so that the `/_control/fault` endpoint can script it from outside the process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Fault {
+    /// [`NOTE_RATE_LIMIT`].
+    RateLimitNote,
+    /// [`INFORMATION_RATE_LIMIT`].
+    RateLimitDaily,
+    /// [`PREMIUM_ENDPOINT`].
+    Premium,
+    /// [`DEMO_KEY`].
+    DemoKey,
+    /// [`MISSING_KEY`].
+    MissingKey,
+    /// [`invalid_call`] for the requested function.
+    InvalidCall,
+    /// The real answer with one value replaced: `row` counts from the newest row (0 = newest),
+    /// `field` is the JSON name (`"1. open"`) or the CSV column (`"open"`).
+    MalformedValue {
+        row: usize,
+        field: String,
+        value: String,
+    },
+    /// The real answer cut in half (a dropped connection as seen by a lenient proxy).
+    Truncated,
+    /// An HTTP error status with a plain-text body.
+    HttpStatus { status: u16 },
+    /// The real answer after a delay.
+    Slow { delay_ms: u64 },
+    /// Any body at all.
+    Raw {
+        status: u16,
+        content_type: String,
+        body: String,
+    },
+}
+
+impl Fault {
+    /// A [`Fault::Slow`] from a duration.
+    pub fn slow(delay: Duration) -> Fault {
+        Fault::Slow {
+            delay_ms: u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// A [`Fault::MalformedValue`].
+    pub fn malformed(row: usize, field: &str, value: &str) -> Fault {
+        Fault::MalformedValue {
+            row,
+            field: field.to_string(),
+            value: value.to_string(),
+        }
+    }
+
+    /// A JSON body with HTTP 200, like every Alpha Vantage error.
+    pub fn json_body(body: &str) -> Fault {
+        Fault::Raw {
+            status: 200,
+            content_type: "application/json".to_string(),
+            body: body.to_string(),
+        }
+    }
+
+    /// Short label recorded with each request (`"rate_limit_note"`, `"data"`, ...).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Fault::RateLimitNote => "rate_limit_note",
+            Fault::RateLimitDaily => "rate_limit_daily",
+            Fault::Premium => "premium",
+            Fault::DemoKey => "demo_key",
+            Fault::MissingKey => "missing_key",
+            Fault::InvalidCall => "invalid_call",
+            Fault::MalformedValue { .. } => "malformed_value",
+            Fault::Truncated => "truncated",
+            Fault::HttpStatus { .. } => "http_status",
+            Fault::Slow { .. } => "slow",
+            Fault::Raw { .. } => "raw",
+        }
+    }
+}
+
+/// A server-side rate limit, applied after scripted faults: once `max` requests arrived within
+/// the last `window`, further requests get `body` until the window slides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimit {
+    pub max: usize,
+    pub window: Duration,
+    pub body: RateLimitBody,
+}
+
+/// Which documented body a [`RateLimit`] answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimitBody {
+    Note,
+    Information,
+}
+
+impl RateLimitBody {
+    pub fn body(self) -> &'static str {
+        match self {
+            RateLimitBody::Note => NOTE_RATE_LIMIT,
+            RateLimitBody::Information => INFORMATION_RATE_LIMIT,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_json_objects_with_one_key() {
+        for body in [
+            NOTE_RATE_LIMIT,
+            INFORMATION_RATE_LIMIT,
+            PREMIUM_ENDPOINT,
+            DEMO_KEY,
+            MISSING_KEY,
+            &invalid_call("TIME_SERIES_DAILY"),
+        ] {
+            let v: serde_json::Value = serde_json::from_str(body).expect("json");
+            assert_eq!(v.as_object().map(|o| o.len()), Some(1), "{body}");
+        }
+        assert!(invalid_call("TIME_SERIES_DAILY").contains("for TIME_SERIES_DAILY.\""));
+    }
+}

@@ -1,0 +1,6 @@
+//! Loopback test servers that speak vendors' exact wire formats, so that clients are tested
+//! against real bodies (and real failure bodies) without a network or an API key.
+//!
+//! - [`alphavantage`]: Alpha Vantage's `/query` API over the bundled real daily prices.
+
+pub mod alphavantage;
