@@ -1,0 +1,103 @@
+//! `sextant bench`: throughput and latency figures measured on this machine (never a timed test).
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use clap::Args;
+use sextant_data::cache::FileOptions;
+use sextant_data::Cache;
+use sextant_domain::{Resolution, Symbol};
+use std::path::Path;
+use std::time::Instant;
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Rows in the generated intraday file.
+    #[arg(long, default_value_t = 1_000_000)]
+    intraday_rows: u64,
+    /// Query repetitions for the latency figures.
+    #[arg(long, default_value_t = 500)]
+    queries: usize,
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    println!("sextant bench (cache files in {})", dir.path().display());
+
+    // 1. The bundled file, into a fresh on-disk cache.
+    let sample = dir.path().join(sextant_data::providers::sample::FILE_NAME);
+    std::fs::write(&sample, sextant_data::providers::sample::BYTES)?;
+    let cache = Cache::open(&dir.path().join("bench.duckdb"))?;
+    let t = Instant::now();
+    let s = cache.ingest_file(&sample, &FileOptions::default())?;
+    report("ingest bundled file (csv.gz, daily)", s.rows_in, t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let s2 = cache.ingest_file(&sample, &FileOptions::default())?;
+    report("re-ingest same file (all unchanged)", s2.rows_in, t.elapsed().as_secs_f64());
+
+    // 2. A generated intraday file.
+    let intraday = dir.path().join("intraday.csv");
+    generate_intraday(&intraday, args.intraday_rows)?;
+    let size = std::fs::metadata(&intraday)?.len();
+    let t = Instant::now();
+    let s = cache.ingest_file(&intraday, &FileOptions::default())?;
+    report(
+        &format!("ingest generated 1min file ({:.0} MB csv)", size as f64 / 1e6),
+        s.rows_in,
+        t.elapsed().as_secs_f64(),
+    );
+
+    // 3. Warm query latency: 10 years of one symbol's daily bars.
+    let msft = Symbol::new("MSFT")?;
+    let (from, to) = (NaiveDate::from_ymd_opt(2003, 1, 1), NaiveDate::from_ymd_opt(2012, 12, 31));
+    let n = cache.bars(&msft, Resolution::Daily, from, to)?.len();
+    let mut lat = Vec::with_capacity(args.queries);
+    for _ in 0..args.queries {
+        let t = Instant::now();
+        let bars = cache.bars(&msft, Resolution::Daily, from, to)?;
+        lat.push(t.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(bars);
+    }
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "{:<48} {n} bars: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs ({} queries)",
+        "warm query, MSFT daily 2003-2012",
+        pct(0.5),
+        pct(0.99),
+        pct(1.0),
+        lat.len()
+    );
+    Ok(())
+}
+
+fn report(what: &str, rows: u64, secs: f64) {
+    println!("{what:<48} {rows:>9} rows in {secs:>7.3} s = {:>12.0} rows/s", rows as f64 / secs);
+}
+
+/// Writes `rows` one-minute bars (10 symbols, 390 regular-session bars a day, weekdays from
+/// 2020-01-02) with a deterministic random walk, using DuckDB itself so generation is fast.
+fn generate_intraday(path: &Path, rows: u64) -> Result<()> {
+    let conn = duckdb::Connection::open_in_memory()?;
+    let per_symbol_days = rows.div_ceil(10 * 390);
+    let lit = path.to_string_lossy().replace('\'', "''");
+    conn.execute_batch(&format!(
+        "COPY (
+           WITH days AS (
+             SELECT d::DATE AS d FROM range(DATE '2020-01-02', DATE '2020-01-02' + INTERVAL ({per_symbol_days} * 2) DAY, INTERVAL 1 DAY) t(d)
+             WHERE dayofweek(d) BETWEEN 1 AND 5 LIMIT {per_symbol_days}),
+           syms AS (SELECT 'SYM' || lpad(i::VARCHAR, 2, '0') AS s, i FROM range(10) t(i)),
+           mins AS (SELECT m FROM range(390) t(m)),
+           raw AS (
+             SELECT s AS Ticker, d + INTERVAL 570 MINUTE + to_minutes(m) AS Datetime,
+                    100 + i + ((hash(s, d, m) % 2001)::DOUBLE - 1000) / 1000 AS base,
+                    (hash(d, m, s) % 500)::DOUBLE / 1000 AS spread,
+                    1000 + hash(m, s, d) % 5000 AS Volume
+             FROM syms, days, mins)
+           SELECT Ticker, strftime(Datetime, '%Y-%m-%d %H:%M:%S') AS Datetime,
+                  round(base, 4) AS Open, round(base + spread, 4) AS High, round(base - spread, 4) AS Low,
+                  round(base + spread / 2, 4) AS Close, Volume
+           FROM raw ORDER BY Ticker, Datetime LIMIT {rows}
+         ) TO '{lit}' (HEADER, DELIMITER ',')"
+    ))?;
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! `sextant data ...`: inspect and export the cache.
+
+use crate::output::{price, table};
+use anyhow::Result;
+use chrono::NaiveDate;
+use clap::{Subcommand, ValueEnum};
+use sextant_core::Services;
+use sextant_data::cache::Slice;
+use sextant_domain::{Resolution, Symbol};
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum DataCmd {
+    /// List the symbols in the cache with their resolutions and ranges.
+    Ls,
+    /// Print one symbol's bars.
+    Show {
+        symbol: Symbol,
+        /// First session (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        /// Last session (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        /// 1min, 5min, 15min, 30min, 60min, daily, weekly, monthly. Coarser resolutions that are
+        /// not stored are derived from the finest stored one.
+        #[arg(long, default_value = "daily")]
+        resolution: Resolution,
+        /// Split/dividend-adjusted prices.
+        #[arg(long)]
+        adjusted: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Which ranges are cached, from which source, refreshed when.
+    Coverage { symbol: Option<Symbol> },
+    /// Export a slice of the cache to Parquet.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+        /// Repeatable; default: every symbol.
+        #[arg(long = "symbol")]
+        symbols: Vec<Symbol>,
+        #[arg(long)]
+        resolution: Option<Resolution>,
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        #[arg(long)]
+        to: Option<NaiveDate>,
+    },
+    /// Import a Parquet file written by `data export` (an idempotent upsert).
+    Import { file: PathBuf },
+    /// Materialise a coarser resolution from a finer one (e.g. daily → weekly).
+    Resample {
+        symbol: Symbol,
+        #[arg(long = "from-resolution", default_value = "daily")]
+        from_resolution: Resolution,
+        #[arg(long = "to-resolution")]
+        to_resolution: Resolution,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+pub fn run(cmd: DataCmd, s: &Services) -> Result<()> {
+    let md = &s.market_data;
+    match cmd {
+        DataCmd::Ls => {
+            let rows: Vec<Vec<String>> = md
+                .symbols()?
+                .into_iter()
+                .map(|i| {
+                    vec![
+                        i.symbol,
+                        i.resolutions.join(","),
+                        i.first_ts.date().to_string(),
+                        i.last_ts.date().to_string(),
+                        i.rows.to_string(),
+                    ]
+                })
+                .collect();
+            table(&["symbol", "resolutions", "first", "last", "rows"], &rows);
+        }
+        DataCmd::Show {
+            symbol,
+            from,
+            to,
+            resolution,
+            adjusted,
+            format,
+        } => show(s, &symbol, from, to, resolution, adjusted, format)?,
+        DataCmd::Coverage { symbol } => {
+            let mut rows = Vec::new();
+            for c in md.coverage(symbol.as_ref())? {
+                for r in &c.ranges {
+                    rows.push(vec![
+                        c.symbol.clone(),
+                        c.resolution.clone(),
+                        fmt_ts(r.first_ts, &c.resolution),
+                        fmt_ts(r.last_ts, &c.resolution),
+                        c.rows.to_string(),
+                        r.sources.join(","),
+                        r.last_refreshed.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    ]);
+                }
+            }
+            table(&["symbol", "resolution", "from", "to", "rows", "sources", "refreshed (UTC)"], &rows);
+        }
+        DataCmd::Export {
+            out,
+            symbols,
+            resolution,
+            from,
+            to,
+        } => {
+            let slice = Slice {
+                symbols,
+                resolution,
+                from,
+                to,
+            };
+            let n = s.cache.export_parquet(&slice, &out)?;
+            println!("wrote {n} rows to {}", out.display());
+            println!("snapshot sha256 {}", s.cache.snapshot_hash(&slice)?);
+        }
+        DataCmd::Import { file } => {
+            let r = s.cache.import_parquet(&file)?;
+            println!(
+                "imported {}: {} rows, {} new, {} updated, {} unchanged",
+                file.display(),
+                r.rows_in,
+                r.inserted,
+                r.updated,
+                r.unchanged
+            );
+        }
+        DataCmd::Resample {
+            symbol,
+            from_resolution,
+            to_resolution,
+        } => {
+            let r = s.cache.resample(&symbol, from_resolution, to_resolution)?;
+            println!(
+                "{symbol} {from_resolution} -> {to_resolution}: {} bars, {} new, {} updated",
+                r.rows_in, r.inserted, r.updated
+            );
+        }
+    }
+    Ok(())
+}
+
+fn fmt_ts(ts: chrono::NaiveDateTime, resolution: &str) -> String {
+    match resolution.parse::<Resolution>() {
+        Ok(r) if r.is_intraday() => ts.format("%Y-%m-%d %H:%M UTC").to_string(),
+        _ => ts.date().to_string(),
+    }
+}
+
+fn show(
+    s: &Services,
+    symbol: &Symbol,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    resolution: Resolution,
+    adjusted: bool,
+    format: Format,
+) -> Result<()> {
+    let headers = ["ts", "open", "high", "low", "close", "volume"];
+    let rows: Vec<Vec<String>> = if adjusted {
+        s.cache
+            .adjusted_bars(symbol, resolution, from, to)?
+            .into_iter()
+            .map(|b| {
+                vec![
+                    fmt_ts(b.ts, resolution.as_str()),
+                    price(b.open),
+                    price(b.high),
+                    price(b.low),
+                    price(b.close),
+                    format!("{:.0}", b.volume),
+                ]
+            })
+            .collect()
+    } else {
+        s.market_data
+            .bars(symbol, resolution, from, to)?
+            .into_iter()
+            .map(|b| {
+                vec![
+                    fmt_ts(b.ts, resolution.as_str()),
+                    price(b.open),
+                    price(b.high),
+                    price(b.low),
+                    price(b.close),
+                    format!("{:.0}", b.volume),
+                ]
+            })
+            .collect()
+    };
+    if rows.is_empty() {
+        let known: Vec<String> = s.market_data.symbols()?.into_iter().map(|i| i.symbol).collect();
+        anyhow::bail!(
+            "no {resolution} bars for {symbol} in that range (symbols in the cache: {})",
+            known.join(", ")
+        );
+    }
+    match format {
+        Format::Table => {
+            table(&headers, &rows);
+            println!("{} bars of {symbol} ({resolution}{})", rows.len(), if adjusted { ", adjusted" } else { "" });
+        }
+        Format::Csv => {
+            println!("{}", headers.join(","));
+            for r in rows {
+                println!("{}", r.join(","));
+            }
+        }
+        Format::Json => {
+            let objs: Vec<serde_json::Value> = rows
+                .into_iter()
+                .map(|r| {
+                    let mut m = serde_json::Map::new();
+                    for (h, v) in headers.iter().zip(r) {
+                        let val = v.parse::<f64>().map(serde_json::Value::from).unwrap_or(serde_json::Value::String(v));
+                        m.insert((*h).to_string(), val);
+                    }
+                    serde_json::Value::Object(m)
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&objs)?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! `sextant`: the command-line front of Sextant.
+
+mod bench;
+mod cmd_data;
+mod cmd_ingest;
+mod output;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use sextant_core::{Config, Services};
+use std::path::PathBuf;
+
+/// Sextant: a quant-research backend. Market data cached in DuckDB, metadata in an embedded
+/// store or MongoDB, backtests, ML signals and narratives.
+///
+/// With no configuration it keeps its data in ~/.local/share/sextant and loads the bundled
+/// sample (real daily prices of AAPL, GOOG, IBM, MSFT, FB, 2000-2013) on first use.
+///
+/// Examples:
+///   sextant data show MSFT --from 2008-09-01 --to 2008-10-31
+///   sextant data show AAPL --resolution weekly --from 2005-01-01 --to 2005-06-30
+///   sextant ingest file prices.csv --symbol SPY
+///   ALPHAVANTAGE_API_KEY=... sextant ingest alphavantage IBM MSFT
+///   sextant data export --symbol MSFT --out msft.parquet
+#[derive(Parser)]
+#[command(name = "sextant", version, verbatim_doc_comment)]
+struct Cli {
+    /// Configuration file (TOML). Default: $SEXTANT_CONFIG, else <data_dir>/sextant.toml if present.
+    #[arg(long, global = true, env = "SEXTANT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (overrides the config file). Env: SEXTANT_DATA_DIR.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `sextant_data=debug`. Env: RUST_LOG.
+    #[arg(long, global = true, default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load market data into the cache (Alpha Vantage, a CSV/Parquet file, or the bundled sample).
+    #[command(subcommand)]
+    Ingest(cmd_ingest::IngestCmd),
+    /// Inspect and export the cache.
+    #[command(subcommand)]
+    Data(cmd_data::DataCmd),
+    /// Print the effective configuration (secrets omitted) and every environment variable read.
+    Config,
+    /// Measure ingest throughput and query latency on this machine and print the figures.
+    Bench(bench::BenchArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| cli.log.clone());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = rt.block_on(run(cli)) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(d) = cli.data_dir {
+        config.data_dir = d;
+    }
+    match cli.command {
+        Command::Config => {
+            print!("{}", toml::to_string_pretty(&config)?);
+            println!("\n# Environment variables read:");
+            for (var, desc, _) in sextant_core::config::ENV_VARS {
+                println!("#   {var:<34} {desc}");
+            }
+            Ok(())
+        }
+        Command::Bench(args) => bench::run(args),
+        Command::Ingest(cmd) => {
+            // Ingesting the sample into an empty cache is the command itself, not a side effect.
+            let sample = matches!(cmd, cmd_ingest::IngestCmd::Sample);
+            if sample {
+                config.load_sample = false;
+            }
+            let services = Services::build(config).await?;
+            cmd_ingest::run(cmd, &services).await
+        }
+        Command::Data(cmd) => {
+            let services = Services::build(config).await?;
+            cmd_data::run(cmd, &services)
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Configuration: built-in defaults, then a TOML file, then `SEXTANT_*` environment variables
+//! (and `ALPHAVANTAGE_API_KEY`). Every key is optional: a fresh clone runs with no file at all.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Where the configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("invalid value for {var}: {message}")]
+    Env { var: String, message: String },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Directory for the DuckDB cache, the embedded metadata store and run artefacts.
+    pub data_dir: PathBuf,
+    /// Load the bundled sample data into an empty cache on first use.
+    pub load_sample: bool,
+    pub metadata: MetadataConfig,
+    pub alphavantage: AlphaVantageSettings,
+    pub server: ServerConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetadataConfig {
+    /// `embedded` (a SQLite file in the data directory) or `mongodb`.
+    pub backend: String,
+    pub mongodb_uri: String,
+    pub mongodb_database: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlphaVantageSettings {
+    /// Never written back out: `Serialize` skips it so `sextant config` cannot leak it.
+    #[serde(skip_serializing)]
+    pub api_key: Option<String>,
+    pub base_url: String,
+    pub requests_per_minute: u32,
+    pub requests_per_day: u32,
+    /// Use the adjusted endpoints (dividends, splits, adjusted close).
+    pub adjusted: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    pub addr: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: default_data_dir(),
+            load_sample: true,
+            metadata: MetadataConfig::default(),
+            alphavantage: AlphaVantageSettings::default(),
+            server: ServerConfig::default(),
+        }
+    }
+}
+
+impl Default for MetadataConfig {
+    fn default() -> Self {
+        MetadataConfig {
+            backend: "embedded".into(),
+            mongodb_uri: "mongodb://127.0.0.1:27017".into(),
+            mongodb_database: "sextant".into(),
+        }
+    }
+}
+
+impl Default for AlphaVantageSettings {
+    fn default() -> Self {
+        AlphaVantageSettings {
+            api_key: None,
+            base_url: "https://www.alphavantage.co/query".into(),
+            requests_per_minute: 5,
+            requests_per_day: 25,
+            adjusted: false,
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: "127.0.0.1:8077".into(),
+        }
+    }
+}
+
+/// `$XDG_DATA_HOME/sextant`, else `~/.local/share/sextant`, else `./.sextant`.
+fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(x).join("sextant");
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(h) => PathBuf::from(h).join(".local/share/sextant"),
+        None => PathBuf::from(".sextant"),
+    }
+}
+
+/// One environment override: variable, description (for `--help` and the README), setter.
+type Setter = fn(&mut Config, &str) -> Result<(), String>;
+
+/// Every `SEXTANT_*` variable Sextant reads.
+pub const ENV_VARS: &[(&str, &str, Setter)] = &[
+    ("SEXTANT_DATA_DIR", "data directory", |c, v| {
+        c.data_dir = PathBuf::from(v);
+        Ok(())
+    }),
+    ("SEXTANT_LOAD_SAMPLE", "load the bundled sample into an empty cache (true/false)", |c, v| {
+        c.load_sample = parse_bool(v)?;
+        Ok(())
+    }),
+    ("SEXTANT_METADATA_BACKEND", "embedded | mongodb", |c, v| {
+        c.metadata.backend = v.to_string();
+        Ok(())
+    }),
+    ("SEXTANT_MONGODB_URI", "MongoDB connection string", |c, v| {
+        c.metadata.mongodb_uri = v.to_string();
+        Ok(())
+    }),
+    ("SEXTANT_MONGODB_DATABASE", "MongoDB database name", |c, v| {
+        c.metadata.mongodb_database = v.to_string();
+        Ok(())
+    }),
+    ("ALPHAVANTAGE_API_KEY", "Alpha Vantage API key", |c, v| {
+        c.alphavantage.api_key = Some(v.to_string());
+        Ok(())
+    }),
+    ("SEXTANT_ALPHAVANTAGE_BASE_URL", "Alpha Vantage base URL", |c, v| {
+        c.alphavantage.base_url = v.to_string();
+        Ok(())
+    }),
+    ("SEXTANT_ALPHAVANTAGE_PER_MINUTE", "client-side limit, requests per minute", |c, v| {
+        c.alphavantage.requests_per_minute = v.parse().map_err(|e| format!("{e}"))?;
+        Ok(())
+    }),
+    ("SEXTANT_ALPHAVANTAGE_PER_DAY", "client-side limit, requests per day", |c, v| {
+        c.alphavantage.requests_per_day = v.parse().map_err(|e| format!("{e}"))?;
+        Ok(())
+    }),
+    ("SEXTANT_SERVER_ADDR", "address `sextant serve` listens on", |c, v| {
+        c.server.addr = v.to_string();
+        Ok(())
+    }),
+];
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(format!("expected true or false, got {other:?}")),
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` (or `$SEXTANT_CONFIG`, or `<data_dir>/sextant.toml` if it exists),
+    /// then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(file, &env)
+    }
+
+    /// As [`Config::load`] with an explicit environment (tests).
+    pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Config, ConfigError> {
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let explicit = file.map(Path::to_path_buf).or_else(|| get("SEXTANT_CONFIG").map(PathBuf::from));
+        let mut cfg = match &explicit {
+            Some(p) => Self::from_file(p)?,
+            None => Config::default(),
+        };
+        if explicit.is_none() {
+            let data_dir = get("SEXTANT_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| cfg.data_dir.clone());
+            let implicit = data_dir.join("sextant.toml");
+            if implicit.is_file() {
+                cfg = Self::from_file(&implicit)?;
+            }
+        }
+        for (var, _, set) in ENV_VARS {
+            if let Some(v) = get(var) {
+                set(&mut cfg, &v).map_err(|message| ConfigError::Env {
+                    var: (*var).to_string(),
+                    message,
+                })?;
+            }
+        }
+        Ok(cfg)
+    }
+
+    fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The DuckDB market-data cache file.
+    pub fn cache_path(&self) -> PathBuf {
+        self.data_dir.join("market.duckdb")
+    }
+
+    /// The embedded metadata store file.
+    pub fn metadata_path(&self) -> PathBuf {
+        self.data_dir.join("metadata.sqlite")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_then_file_then_env() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = dir.path().join("s.toml");
+        std::fs::write(&f, "load_sample = false\n[alphavantage]\nrequests_per_minute = 75\n").expect("write");
+        let c = Config::load_from(Some(&f), &env(&[("SEXTANT_DATA_DIR", "/x"), ("ALPHAVANTAGE_API_KEY", "k")]))
+            .expect("load");
+        assert_eq!(c.data_dir, PathBuf::from("/x"));
+        assert!(!c.load_sample);
+        assert_eq!(c.alphavantage.requests_per_minute, 75);
+        assert_eq!(c.alphavantage.api_key.as_deref(), Some("k"));
+        let shown = toml::to_string(&c).expect("ser");
+        assert!(!shown.contains("\"k\""), "the key is never serialised");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = Config::load_from(None, &env(&[("SEXTANT_LOAD_SAMPLE", "maybe")]));
+        assert!(matches!(e, Err(ConfigError::Env { var, .. }) if var == "SEXTANT_LOAD_SAMPLE"));
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = dir.path().join("s.toml");
+        std::fs::write(&f, "no_such_key = 1\n").expect("write");
+        assert!(matches!(Config::load_from(Some(&f), &[]), Err(ConfigError::Parse { .. })));
+    }
+}

@@ -1,0 +1,202 @@
+//! `MarketDataService`: the one entry point for reading and refreshing market data.
+//!
+//! It owns the refresh policy: what to ask a provider for, given what the cache already covers
+//! (nothing → full history; a short gap → the provider's compact window; up to date → nothing).
+
+use chrono::{Datelike, NaiveDate, Weekday};
+use sextant_data::cache::{CoverageReport, FileOptions, IngestSummary, SymbolInfo};
+use sextant_data::providers::{FetchRequest, OutputSize, Provider};
+use sextant_data::{Cache, DataError};
+use sextant_domain::{Bar, Resolution, Source, Symbol};
+use std::path::Path;
+use std::sync::Arc;
+
+/// What a refresh will ask the provider for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshPlan {
+    /// The cache already holds the last completed session.
+    UpToDate,
+    /// The gap fits in the provider's compact window (100 bars).
+    Compact,
+    /// Nothing cached from this provider yet, or the gap is too long.
+    Full,
+}
+
+/// What one refresh did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RefreshOutcome {
+    pub symbol: String,
+    pub plan: String,
+    pub summary: Option<IngestSummary>,
+}
+
+/// Reads and refreshes market data over the DuckDB cache.
+pub struct MarketDataService {
+    cache: Arc<Cache>,
+}
+
+/// Bars in a provider's compact answer (Alpha Vantage: latest 100 points).
+const COMPACT_BARS: i64 = 100;
+
+impl MarketDataService {
+    pub fn new(cache: Arc<Cache>) -> Self {
+        MarketDataService { cache }
+    }
+
+    pub fn cache(&self) -> &Arc<Cache> {
+        &self.cache
+    }
+
+    /// Loads the bundled sample into an empty cache; `None` when the cache already has data.
+    pub fn ensure_sample(&self) -> Result<Option<IngestSummary>, DataError> {
+        if self.cache.is_empty()? {
+            tracing::info!("empty cache: loading the bundled sample data");
+            return self.cache.ingest_sample().map(Some);
+        }
+        Ok(None)
+    }
+
+    pub fn bars(
+        &self,
+        symbol: &Symbol,
+        resolution: Resolution,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<Bar>, DataError> {
+        self.cache.bars(symbol, resolution, from, to)
+    }
+
+    pub fn symbols(&self) -> Result<Vec<SymbolInfo>, DataError> {
+        self.cache.symbols()
+    }
+
+    pub fn coverage(&self, symbol: Option<&Symbol>) -> Result<Vec<CoverageReport>, DataError> {
+        self.cache.coverage(symbol)
+    }
+
+    pub fn ingest_file(&self, path: &Path, opts: &FileOptions) -> Result<IngestSummary, DataError> {
+        self.cache.ingest_file(path, opts)
+    }
+
+    /// Decides what to fetch for (symbol, resolution) from `provider`, as of `today`.
+    pub fn plan_refresh(
+        &self,
+        provider: &str,
+        symbol: &Symbol,
+        resolution: Resolution,
+        today: NaiveDate,
+    ) -> Result<RefreshPlan, DataError> {
+        let coverage = self.cache.coverage(Some(symbol))?;
+        let last = coverage
+            .iter()
+            .filter(|c| c.resolution == resolution.as_str())
+            .flat_map(|c| c.ranges.iter())
+            .filter(|r| r.sources.iter().any(|s| s == provider))
+            .map(|r| r.last_ts.date())
+            .max();
+        Ok(plan(last, resolution, today))
+    }
+
+    /// Plans, fetches and writes one (symbol, resolution) in one transaction.
+    pub async fn refresh(
+        &self,
+        provider: &dyn Provider,
+        symbol: &Symbol,
+        resolution: Resolution,
+        adjusted: bool,
+        today: NaiveDate,
+    ) -> Result<RefreshOutcome, DataError> {
+        let plan = self.plan_refresh(provider.name(), symbol, resolution, today)?;
+        let output_size = match plan {
+            RefreshPlan::UpToDate => {
+                return Ok(RefreshOutcome {
+                    symbol: symbol.to_string(),
+                    plan: "up-to-date".into(),
+                    summary: None,
+                })
+            }
+            RefreshPlan::Compact => OutputSize::Compact,
+            RefreshPlan::Full => OutputSize::Full,
+        };
+        let req = FetchRequest {
+            resolution,
+            output_size,
+            adjusted,
+            ..FetchRequest::daily(symbol.clone())
+        };
+        let fetched = provider.fetch(&req).await?;
+        let cache = self.cache.clone();
+        let source = if provider.name() == "alphavantage" {
+            Source::AlphaVantage
+        } else {
+            Source::File
+        };
+        let summary = tokio::task::spawn_blocking(move || cache.ingest_bars(&fetched.bars, source, &fetched.request))
+            .await
+            .map_err(|e| DataError::Invalid(format!("ingest task failed: {e}")))??;
+        Ok(RefreshOutcome {
+            symbol: symbol.to_string(),
+            plan: format!("{plan:?}").to_lowercase(),
+            summary: Some(summary),
+        })
+    }
+}
+
+/// The refresh policy, pure so it is tested without a provider.
+pub fn plan(last_cached: Option<NaiveDate>, resolution: Resolution, today: NaiveDate) -> RefreshPlan {
+    let Some(last) = last_cached else {
+        return RefreshPlan::Full;
+    };
+    let target = last_completed_session(today);
+    let fresh = match resolution {
+        Resolution::Weekly => last + chrono::Duration::days(7) > target,
+        Resolution::Monthly => last.year() == target.year() && last.month() == target.month(),
+        _ => last >= target,
+    };
+    if fresh {
+        return RefreshPlan::UpToDate;
+    }
+    let gap_days = (target - last).num_days();
+    let gap_bars = match resolution {
+        Resolution::Weekly => gap_days / 7,
+        Resolution::Monthly => gap_days / 30,
+        Resolution::Daily => gap_days * 5 / 7,
+        // Intraday: bars per session (regular + extended hours, 16 h).
+        r => gap_days * 5 / 7 * 16 * 60 / i64::from(r.minutes().unwrap_or(1)),
+    };
+    if gap_bars < COMPACT_BARS - 5 {
+        RefreshPlan::Compact
+    } else {
+        RefreshPlan::Full
+    }
+}
+
+/// The last weekday strictly before `today` (holidays are treated as sessions: at worst one
+/// extra compact request).
+fn last_completed_session(today: NaiveDate) -> NaiveDate {
+    let mut d = today.pred_opt().unwrap_or(today);
+    while matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
+        d = d.pred_opt().unwrap_or(d);
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    #[test]
+    fn refresh_policy() {
+        let mon = d("2024-05-06");
+        assert_eq!(plan(None, Resolution::Daily, mon), RefreshPlan::Full);
+        assert_eq!(plan(Some(d("2024-05-03")), Resolution::Daily, mon), RefreshPlan::UpToDate);
+        assert_eq!(plan(Some(d("2024-04-20")), Resolution::Daily, mon), RefreshPlan::Compact);
+        assert_eq!(plan(Some(d("2023-01-02")), Resolution::Daily, mon), RefreshPlan::Full);
+        assert_eq!(plan(Some(d("2024-04-30")), Resolution::Monthly, mon), RefreshPlan::Compact);
+        assert_eq!(plan(Some(d("2024-05-03")), Resolution::Weekly, mon), RefreshPlan::UpToDate);
+    }
+}

@@ -1,0 +1,77 @@
+//! The service registry (the original system's `ServiceFactory`): the one place that turns a
+//! [`Config`] into running services. The CLI uses it today and the HTTP server uses the same
+//! registry, so both always agree on which stores and providers are in play.
+//!
+//! Who writes DuckDB: DuckDB allows one writing process per file. The process that builds the
+//! registry owns the cache; a second process gets `DataError::Locked` naming the holder (see
+//! [`sextant_data::Cache::open`]) and is told to stop it or to talk to the running server.
+
+use crate::config::Config;
+use crate::market_data::MarketDataService;
+use sextant_data::{Cache, DataError};
+use sextant_meta::{MetaConfig, MetaStore};
+use std::sync::Arc;
+
+/// Why the services could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("metadata store: {0}")]
+    Meta(#[from] sextant_meta::MetaError),
+    #[error("unknown metadata backend {0:?}: use `embedded` or `mongodb`")]
+    UnknownBackend(String),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Every service, built once from one configuration.
+pub struct Services {
+    pub config: Config,
+    pub cache: Arc<Cache>,
+    pub meta: Arc<dyn MetaStore>,
+    pub market_data: Arc<MarketDataService>,
+}
+
+impl Services {
+    /// Opens the stores and builds the services. Loads the bundled sample into an empty cache
+    /// when `config.load_sample` is set, so a fresh machine has real data at once.
+    pub async fn build(config: Config) -> Result<Services, CoreError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| CoreError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let cache = Arc::new(Cache::open(&config.cache_path())?);
+        let meta = open_meta(&config).await?;
+        let market_data = Arc::new(MarketDataService::new(cache.clone()));
+        if config.load_sample {
+            market_data.ensure_sample()?;
+        }
+        Ok(Services {
+            config,
+            cache,
+            meta,
+            market_data,
+        })
+    }
+}
+
+async fn open_meta(config: &Config) -> Result<Arc<dyn MetaStore>, CoreError> {
+    let mc = match config.metadata.backend.as_str() {
+        "embedded" | "sqlite" => MetaConfig::Embedded {
+            path: config.metadata_path(),
+        },
+        "mongodb" | "mongo" => MetaConfig::Mongo {
+            uri: config.metadata.mongodb_uri.clone(),
+            database: config.metadata.mongodb_database.clone(),
+        },
+        other => return Err(CoreError::UnknownBackend(other.to_string())),
+    };
+    Ok(sextant_meta::open_store(&mc).await?)
+}
