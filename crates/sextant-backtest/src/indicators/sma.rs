@@ -20,12 +20,17 @@ pub struct SmaState {
 
 impl SmaState {
     pub fn new(n: usize) -> Result<Self, IndicatorError> {
-        let n = check_period("SMA", "n", n, 1)?;
-        Ok(Self {
+        check_period("SMA", "n", n, 1).map(Self::with_period)
+    }
+
+    /// Builds without validation; a period of 0 is taken as 1.
+    pub(crate) fn with_period(n: usize) -> Self {
+        let n = n.max(1);
+        Self {
             n,
             window: VecDeque::with_capacity(n),
             sum: 0.0,
-        })
+        }
     }
 }
 

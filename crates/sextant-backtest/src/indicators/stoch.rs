@@ -66,8 +66,8 @@ impl Default for StochState {
             fastk: 5,
             highs: VecDeque::with_capacity(5),
             lows: VecDeque::with_capacity(5),
-            slowk: SmaState::new(3).unwrap_or_else(|_| unreachable_sma()),
-            slowd: SmaState::new(3).unwrap_or_else(|_| unreachable_sma()),
+            slowk: SmaState::with_period(3),
+            slowd: SmaState::with_period(3),
         }
     }
 }

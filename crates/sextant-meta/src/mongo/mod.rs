@@ -61,7 +61,10 @@ fn is_duplicate(e: &mongodb::error::Error) -> bool {
     }
 }
 
-fn map_err(collection: &str, id: Option<&str>) -> impl Fn(mongodb::error::Error) -> MetaError + '_ {
+fn map_err<'a>(
+    collection: &'a str,
+    id: Option<&'a str>,
+) -> impl Fn(mongodb::error::Error) -> MetaError + 'a {
     move |e| {
         if is_duplicate(&e) {
             let message = e.to_string();

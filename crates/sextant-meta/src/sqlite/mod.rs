@@ -63,7 +63,10 @@ fn backend(e: impl std::fmt::Display) -> MetaError {
 }
 
 /// Maps a uniqueness violation to [`MetaError::Duplicate`], anything else to `Backend`.
-fn map_err(collection: &str, id: Option<&str>) -> impl Fn(rusqlite::Error) -> MetaError + '_ {
+fn map_err<'a>(
+    collection: &'a str,
+    id: Option<&'a str>,
+) -> impl Fn(rusqlite::Error) -> MetaError + 'a {
     move |e| match &e {
         rusqlite::Error::SqliteFailure(f, msg) if f.code == ErrorCode::ConstraintViolation => {
             let primary = f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY

@@ -1,0 +1,133 @@
+//! Simulator configuration.
+
+use super::costs::{Costs, SizingConvention};
+use super::error::SimError;
+use serde::{Deserialize, Serialize};
+
+/// When market orders fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FillTiming {
+    /// At the open of the bar after the signal (backtesting.py's default): the strategy decides
+    /// on bar `t`'s close and cannot trade at a price it has already seen.
+    #[default]
+    NextOpen,
+    /// At the close of the signal bar (vectorbt's `from_signals` default, backtesting.py's
+    /// `trade_on_close`): optimistic, since the decision and the fill share one price.
+    SignalClose,
+}
+
+/// Whether quantities are rounded down to whole units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShareRounding {
+    #[default]
+    Whole,
+    Fractional,
+}
+
+/// How a position opened by a [`super::Target`] or a [`super::Quantity::Sized`] order is sized.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Sizer {
+    /// All available cash for a long (all equity for a short), commission included, with the
+    /// configured [`SizingConvention`].
+    #[default]
+    AllIn,
+    /// This fraction of equity (marked at the fill price), commission included; above 1 it
+    /// borrows (cash goes negative).
+    FixedFraction { fraction: f64 },
+    /// A fixed number of units.
+    FixedQuantity { units: f64 },
+    /// Equity × min(`annual_vol` / realised vol, `max_leverage`), where realised vol is the
+    /// sample std of the last `lookback` close-to-close log returns up to the signal bar,
+    /// annualised by `periods_per_year`. No trade until `lookback` returns exist.
+    VolatilityTarget { annual_vol: f64, lookback: usize, periods_per_year: f64, max_leverage: f64 },
+}
+
+/// Everything that shapes a run besides the data and the strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SimConfig {
+    pub initial_cash: f64,
+    pub fill: FillTiming,
+    pub costs: Costs,
+    pub shares: ShareRounding,
+    pub sizer: Sizer,
+    pub convention: SizingConvention,
+    /// Close every open position at the last bar's close (paying commission). Off by default:
+    /// positions are marked to the last close and reported as open trades, which is what both
+    /// vectorbt and backtesting.py (`finalize_trades=False`) do.
+    pub close_at_end: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            initial_cash: 10_000.0,
+            fill: FillTiming::NextOpen,
+            costs: Costs::default(),
+            shares: ShareRounding::Whole,
+            sizer: Sizer::AllIn,
+            convention: SizingConvention::VectorBt,
+            close_at_end: false,
+        }
+    }
+}
+
+fn finite_nonneg(field: &'static str, v: f64) -> Result<(), SimError> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(SimError::config(field, format!("must be finite and >= 0, got {v}")))
+    }
+}
+
+impl SimConfig {
+    pub fn validate(&self) -> Result<(), SimError> {
+        if !(self.initial_cash.is_finite() && self.initial_cash > 0.0) {
+            return Err(SimError::config("initial_cash", format!("must be > 0, got {}", self.initial_cash)));
+        }
+        finite_nonneg("costs.commission_fixed", self.costs.commission_fixed)?;
+        finite_nonneg("costs.slippage_bps", self.costs.slippage_bps)?;
+        let pct = self.costs.commission_pct;
+        if !(pct.is_finite() && (0.0..1.0).contains(&pct)) {
+            return Err(SimError::config("costs.commission_pct", format!("must be in [0, 1), got {pct}")));
+        }
+        if self.costs.slippage_bps >= 10_000.0 {
+            return Err(SimError::config("costs.slippage_bps", "must be < 10000"));
+        }
+        match self.sizer {
+            Sizer::AllIn => {}
+            Sizer::FixedFraction { fraction } => {
+                if !(fraction.is_finite() && fraction > 0.0) {
+                    return Err(SimError::config("sizer.fraction", format!("must be > 0, got {fraction}")));
+                }
+            }
+            Sizer::FixedQuantity { units } => {
+                if !(units.is_finite() && units > 0.0) {
+                    return Err(SimError::config("sizer.units", format!("must be > 0, got {units}")));
+                }
+            }
+            Sizer::VolatilityTarget { annual_vol, lookback, periods_per_year, max_leverage } => {
+                if !(annual_vol.is_finite() && annual_vol > 0.0) {
+                    return Err(SimError::config("sizer.annual_vol", "must be > 0"));
+                }
+                if lookback < 2 {
+                    return Err(SimError::config("sizer.lookback", "must be >= 2"));
+                }
+                if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
+                    return Err(SimError::config("sizer.periods_per_year", "must be > 0"));
+                }
+                if !(max_leverage.is_finite() && max_leverage > 0.0) {
+                    return Err(SimError::config("sizer.max_leverage", "must be > 0"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn whole(&self) -> bool {
+        self.shares == ShareRounding::Whole
+    }
+}

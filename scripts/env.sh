@@ -1,0 +1,7 @@
+# Sourced by the project's scripts: one persistent cargo target directory outside the clone (so
+# repeated CI runs are incremental) and the prebuilt DuckDB library.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/sextant/target}
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+SEXTANT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export SEXTANT_ROOT
+"$SEXTANT_ROOT/scripts/setup-duckdb" >/dev/null
