@@ -15,7 +15,7 @@ pub(crate) mod schema;
 pub use adjust::{adjust, AdjustedBar};
 pub use export::Slice;
 pub use ingest::{FileOptions, IngestSummary, SeriesSummary};
-pub use query::{CoverageRange, CoverageReport, SymbolInfo};
+pub use query::{CoverageRange, CoverageReport, Revision, SymbolInfo};
 
 use crate::{DataError, Result};
 use duckdb::Connection;

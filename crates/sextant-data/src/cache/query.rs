@@ -316,3 +316,45 @@ fn infer_resolution(conn: &Connection, reader: &str, time: &str) -> Result<Resol
         Some(_) => Resolution::Min60,
     })
 }
+
+/// A previous version of a bar that a later ingest changed.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Revision {
+    pub bar: Bar,
+    /// The batch that had written this version.
+    pub batch_id: String,
+    pub replaced_at: NaiveDateTime,
+    /// The batch that replaced it.
+    pub replaced_by: String,
+}
+
+impl Cache {
+    /// Every replaced version of `symbol`'s bars, oldest replacement first.
+    pub fn revisions(&self, symbol: &Symbol) -> Result<Vec<Revision>> {
+        let conn = self.conn();
+        let bars = read_bars(
+            &conn,
+            "SELECT symbol, resolution, ts, tz, open, high, low, close, volume, adj_close, dividend, \
+             split_coefficient, source, ingested_at FROM bar_revisions WHERE symbol = ? \
+             ORDER BY replaced_at, resolution, ts",
+            params![symbol.as_str()],
+        )?;
+        let mut stmt = conn.prepare(
+            "SELECT batch_id, replaced_at, replaced_by FROM bar_revisions WHERE symbol = ? \
+             ORDER BY replaced_at, resolution, ts",
+        )?;
+        let meta: Vec<(String, NaiveDateTime, String)> = stmt
+            .query_map(params![symbol.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<std::result::Result<_, _>>()?;
+        Ok(bars
+            .into_iter()
+            .zip(meta)
+            .map(|(bar, (batch_id, replaced_at, replaced_by))| Revision {
+                bar,
+                batch_id,
+                replaced_at,
+                replaced_by,
+            })
+            .collect())
+    }
+}

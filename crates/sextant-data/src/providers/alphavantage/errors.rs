@@ -102,6 +102,63 @@ impl AlphaVantageError {
     }
 }
 
+impl AlphaVantageError {
+    /// Replaces every occurrence of `key` in the error's text. Vendor messages never echo the
+    /// key today, but error text ends up in logs and API answers, so it is scrubbed anyway.
+    pub(crate) fn redact(self, key: &str) -> Self {
+        if key.len() < 4 {
+            // Too short to scrub without mangling ordinary words; real keys are 16 characters.
+            return self;
+        }
+        let r = |s: String| if s.contains(key) { s.replace(key, "***") } else { s };
+        use AlphaVantageError as E;
+        match self {
+            E::RateLimited { message } => E::RateLimited { message: r(message) },
+            E::PremiumEndpoint { function, message } => E::PremiumEndpoint {
+                function,
+                message: r(message),
+            },
+            E::InvalidCall { message } => E::InvalidCall { message: r(message) },
+            E::DemoKey { message } => E::DemoKey { message: r(message) },
+            E::MissingKey { message } => E::MissingKey { message: r(message) },
+            E::Malformed {
+                symbol,
+                field,
+                ts,
+                value,
+                reason,
+            } => E::Malformed {
+                symbol,
+                field,
+                ts: r(ts),
+                value: r(value),
+                reason: r(reason),
+            },
+            E::SymbolMismatch {
+                requested,
+                returned,
+            } => E::SymbolMismatch {
+                requested,
+                returned: r(returned),
+            },
+            E::Transport {
+                function,
+                message,
+                timeout,
+            } => E::Transport {
+                function,
+                message: r(message),
+                timeout,
+            },
+            E::UnexpectedBody { function, detail } => E::UnexpectedBody {
+                function,
+                detail: r(detail),
+            },
+            other => other,
+        }
+    }
+}
+
 /// Wordings that mean "too many requests" in `Note`/`Information` bodies, past and present.
 const RATE_LIMIT_WORDS: &[&str] = &[
     "rate limit",
