@@ -5,3 +5,6 @@
 
 pub mod indicators;
 pub mod metrics;
+pub mod simulator;
+pub mod strategy;
+pub mod sweep;

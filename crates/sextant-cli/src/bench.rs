@@ -29,10 +29,18 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let cache = Cache::open(&dir.path().join("bench.duckdb"))?;
     let t = Instant::now();
     let s = cache.ingest_file(&sample, &FileOptions::default())?;
-    report("ingest bundled file (csv.gz, daily)", s.rows_in, t.elapsed().as_secs_f64());
+    report(
+        "ingest bundled file (csv.gz, daily)",
+        s.rows_in,
+        t.elapsed().as_secs_f64(),
+    );
     let t = Instant::now();
     let s2 = cache.ingest_file(&sample, &FileOptions::default())?;
-    report("re-ingest same file (all unchanged)", s2.rows_in, t.elapsed().as_secs_f64());
+    report(
+        "re-ingest same file (all unchanged)",
+        s2.rows_in,
+        t.elapsed().as_secs_f64(),
+    );
 
     // 2. A generated intraday file.
     let intraday = dir.path().join("intraday.csv");
@@ -41,14 +49,20 @@ pub fn run(args: BenchArgs) -> Result<()> {
     let t = Instant::now();
     let s = cache.ingest_file(&intraday, &FileOptions::default())?;
     report(
-        &format!("ingest generated 1min file ({:.0} MB csv)", size as f64 / 1e6),
+        &format!(
+            "ingest generated 1min file ({:.0} MB csv)",
+            size as f64 / 1e6
+        ),
         s.rows_in,
         t.elapsed().as_secs_f64(),
     );
 
     // 3. Warm query latency: 10 years of one symbol's daily bars.
     let msft = Symbol::new("MSFT")?;
-    let (from, to) = (NaiveDate::from_ymd_opt(2003, 1, 1), NaiveDate::from_ymd_opt(2012, 12, 31));
+    let (from, to) = (
+        NaiveDate::from_ymd_opt(2003, 1, 1),
+        NaiveDate::from_ymd_opt(2012, 12, 31),
+    );
     let n = cache.bars(&msft, Resolution::Daily, from, to)?.len();
     let mut lat = Vec::with_capacity(args.queries);
     for _ in 0..args.queries {
@@ -71,7 +85,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
 }
 
 fn report(what: &str, rows: u64, secs: f64) {
-    println!("{what:<48} {rows:>9} rows in {secs:>7.3} s = {:>12.0} rows/s", rows as f64 / secs);
+    println!(
+        "{what:<48} {rows:>9} rows in {secs:>7.3} s = {:>12.0} rows/s",
+        rows as f64 / secs
+    );
 }
 
 /// Writes `rows` one-minute bars (10 symbols, 390 regular-session bars a day, weekdays from

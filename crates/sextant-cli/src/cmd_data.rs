@@ -109,7 +109,18 @@ pub fn run(cmd: DataCmd, s: &Services) -> Result<()> {
                     ]);
                 }
             }
-            table(&["symbol", "resolution", "from", "to", "rows", "sources", "refreshed (UTC)"], &rows);
+            table(
+                &[
+                    "symbol",
+                    "resolution",
+                    "from",
+                    "to",
+                    "rows",
+                    "sources",
+                    "refreshed (UTC)",
+                ],
+                &rows,
+            );
         }
         DataCmd::Export {
             out,
@@ -203,7 +214,12 @@ fn show(
             .collect()
     };
     if rows.is_empty() {
-        let known: Vec<String> = s.market_data.symbols()?.into_iter().map(|i| i.symbol).collect();
+        let known: Vec<String> = s
+            .market_data
+            .symbols()?
+            .into_iter()
+            .map(|i| i.symbol)
+            .collect();
         anyhow::bail!(
             "no {resolution} bars for {symbol} in that range (symbols in the cache: {})",
             known.join(", ")
@@ -212,7 +228,11 @@ fn show(
     match format {
         Format::Table => {
             table(&headers, &rows);
-            println!("{} bars of {symbol} ({resolution}{})", rows.len(), if adjusted { ", adjusted" } else { "" });
+            println!(
+                "{} bars of {symbol} ({resolution}{})",
+                rows.len(),
+                if adjusted { ", adjusted" } else { "" }
+            );
         }
         Format::Csv => {
             println!("{}", headers.join(","));
@@ -226,7 +246,10 @@ fn show(
                 .map(|r| {
                     let mut m = serde_json::Map::new();
                     for (h, v) in headers.iter().zip(r) {
-                        let val = v.parse::<f64>().map(serde_json::Value::from).unwrap_or(serde_json::Value::String(v));
+                        let val = v
+                            .parse::<f64>()
+                            .map(serde_json::Value::from)
+                            .unwrap_or(serde_json::Value::String(v));
                         m.insert((*h).to_string(), val);
                     }
                     serde_json::Value::Object(m)

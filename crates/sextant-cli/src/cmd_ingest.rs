@@ -50,9 +50,20 @@ pub enum IngestCmd {
 }
 
 fn parse_map(s: &str) -> Result<(String, String), String> {
-    let (f, c) = s.split_once('=').ok_or_else(|| format!("expected FIELD=COLUMN, got {s:?}"))?;
+    let (f, c) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected FIELD=COLUMN, got {s:?}"))?;
     const FIELDS: [&str; 10] = [
-        "symbol", "time", "open", "high", "low", "close", "volume", "adj_close", "dividend", "split",
+        "symbol",
+        "time",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "adj_close",
+        "dividend",
+        "split",
     ];
     if !FIELDS.contains(&f) {
         return Err(format!("unknown field {f:?}; fields are {FIELDS:?}"));
@@ -62,7 +73,10 @@ fn parse_map(s: &str) -> Result<(String, String), String> {
 
 fn spinner(msg: String) -> ProgressBar {
     let pb = ProgressBar::new_spinner();
-    pb.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed}]")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     pb.set_message(msg);
     pb.enable_steady_tick(Duration::from_millis(120));
     pb
@@ -146,7 +160,13 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
                 pb.set_message(sym.to_string());
                 let out = s
                     .market_data
-                    .refresh(provider.as_ref(), sym, resolution, adjusted || s.config.alphavantage.adjusted, today)
+                    .refresh(
+                        provider.as_ref(),
+                        sym,
+                        resolution,
+                        adjusted || s.config.alphavantage.adjusted,
+                        today,
+                    )
                     .await;
                 match out {
                     Ok(o) => {
@@ -155,19 +175,39 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
                             .as_ref()
                             .map(|x| (x.rows_in, x.inserted, x.updated))
                             .unwrap_or((0, 0, 0));
-                        rows.push(vec![o.symbol, o.plan, n.to_string(), new.to_string(), upd.to_string(), "ok".into()]);
+                        rows.push(vec![
+                            o.symbol,
+                            o.plan,
+                            n.to_string(),
+                            new.to_string(),
+                            upd.to_string(),
+                            "ok".into(),
+                        ]);
                     }
                     Err(e) => {
                         failures += 1;
-                        rows.push(vec![sym.to_string(), "-".into(), "0".into(), "0".into(), "0".into(), e.to_string()]);
+                        rows.push(vec![
+                            sym.to_string(),
+                            "-".into(),
+                            "0".into(),
+                            "0".into(),
+                            "0".into(),
+                            e.to_string(),
+                        ]);
                     }
                 }
                 pb.inc(1);
             }
             pb.finish_and_clear();
-            crate::output::table(&["symbol", "request", "rows", "new", "updated", "status"], &rows);
+            crate::output::table(
+                &["symbol", "request", "rows", "new", "updated", "status"],
+                &rows,
+            );
             if failures > 0 {
-                anyhow::bail!("{failures} of {} symbols failed (nothing of a failed symbol was written)", symbols.len());
+                anyhow::bail!(
+                    "{failures} of {} symbols failed (nothing of a failed symbol was written)",
+                    symbols.len()
+                );
             }
         }
     }

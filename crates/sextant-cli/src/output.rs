@@ -27,7 +27,14 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) {
         println!("{}", parts.join("  ").trim_end());
     };
     line(headers.iter().map(|s| s.to_string()).collect());
-    println!("{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+    println!(
+        "{}",
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  ")
+    );
     for r in rows {
         line(r.clone());
     }

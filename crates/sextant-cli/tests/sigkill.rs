@@ -11,7 +11,9 @@ const ROWS: u64 = 2_000_000;
 
 fn sextant(data_dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sextant"));
-    c.arg("--data-dir").arg(data_dir).env("SEXTANT_LOAD_SAMPLE", "false");
+    c.arg("--data-dir")
+        .arg(data_dir)
+        .env("SEXTANT_LOAD_SAMPLE", "false");
     c.stdout(Stdio::null()).stderr(Stdio::null());
     c
 }
@@ -30,7 +32,8 @@ fn generate(path: &Path) {
 
 /// (rows of the killed batch's symbols, sample rows, batches recorded, bars from those batches)
 fn state(data_dir: &Path) -> (i64, i64, i64, i64) {
-    let cache = Cache::open(&data_dir.join("market.duckdb")).expect("the cache opens after a SIGKILL");
+    let cache =
+        Cache::open(&data_dir.join("market.duckdb")).expect("the cache opens after a SIGKILL");
     drop(cache);
     let conn = duckdb::Connection::open(data_dir.join("market.duckdb")).expect("open");
     conn.query_row(
@@ -51,7 +54,10 @@ fn sigkill_mid_ingest_leaves_all_or_nothing() {
     let file = dir.path().join("big.csv");
     generate(&file);
 
-    let ok = sextant(&data).args(["ingest", "sample"]).status().expect("run");
+    let ok = sextant(&data)
+        .args(["ingest", "sample"])
+        .status()
+        .expect("run");
     assert!(ok.success());
     let (_, sample_rows, _, _) = state(&data);
     assert_eq!(sample_rows, 10_154);
@@ -59,14 +65,22 @@ fn sigkill_mid_ingest_leaves_all_or_nothing() {
     // Measure one full ingest in a scratch directory to spread the kill points over it.
     let scratch = dir.path().join("scratch");
     let t = Instant::now();
-    let ok = sextant(&scratch).args(["ingest", "file"]).arg(&file).status().expect("run");
+    let ok = sextant(&scratch)
+        .args(["ingest", "file"])
+        .arg(&file)
+        .status()
+        .expect("run");
     assert!(ok.success());
     let full = t.elapsed();
 
     let mut killed_while_running = 0;
     for k in 1..=6u32 {
         let at = full.mul_f64(f64::from(k) / 7.0);
-        let mut child = sextant(&data).args(["ingest", "file"]).arg(&file).spawn().expect("spawn");
+        let mut child = sextant(&data)
+            .args(["ingest", "file"])
+            .arg(&file)
+            .spawn()
+            .expect("spawn");
         std::thread::sleep(at);
         if child.try_wait().expect("wait").is_none() {
             killed_while_running += 1;
@@ -74,18 +88,34 @@ fn sigkill_mid_ingest_leaves_all_or_nothing() {
         }
         let _ = child.wait();
         let (killed, sample, batches, inserted) = state(&data);
-        assert_eq!(sample, sample_rows, "kill at {at:?}: earlier data untouched");
-        assert!(killed == 0 || killed == ROWS as i64, "kill at {at:?}: partial batch of {killed} rows");
-        assert_eq!(killed, inserted, "kill at {at:?}: batch records agree with the bars");
+        assert_eq!(
+            sample, sample_rows,
+            "kill at {at:?}: earlier data untouched"
+        );
+        assert!(
+            killed == 0 || killed == ROWS as i64,
+            "kill at {at:?}: partial batch of {killed} rows"
+        );
+        assert_eq!(
+            killed, inserted,
+            "kill at {at:?}: batch records agree with the bars"
+        );
         assert!(batches <= 1);
         if killed == ROWS as i64 {
             break;
         }
     }
-    assert!(killed_while_running > 0, "no kill landed while the ingest was running (full ingest took {full:?})");
+    assert!(
+        killed_while_running > 0,
+        "no kill landed while the ingest was running (full ingest took {full:?})"
+    );
 
     // The next ingest runs normally and ends with the whole batch, once.
-    let ok = sextant(&data).args(["ingest", "file"]).arg(&file).status().expect("run");
+    let ok = sextant(&data)
+        .args(["ingest", "file"])
+        .arg(&file)
+        .status()
+        .expect("run");
     assert!(ok.success());
     let (killed, sample, _, _) = state(&data);
     assert_eq!((killed, sample), (ROWS as i64, sample_rows));

@@ -122,42 +122,70 @@ pub const ENV_VARS: &[(&str, &str, Setter)] = &[
         c.data_dir = PathBuf::from(v);
         Ok(())
     }),
-    ("SEXTANT_LOAD_SAMPLE", "load the bundled sample into an empty cache (true/false)", |c, v| {
-        c.load_sample = parse_bool(v)?;
-        Ok(())
-    }),
+    (
+        "SEXTANT_LOAD_SAMPLE",
+        "load the bundled sample into an empty cache (true/false)",
+        |c, v| {
+            c.load_sample = parse_bool(v)?;
+            Ok(())
+        },
+    ),
     ("SEXTANT_METADATA_BACKEND", "embedded | mongodb", |c, v| {
         c.metadata.backend = v.to_string();
         Ok(())
     }),
-    ("SEXTANT_MONGODB_URI", "MongoDB connection string", |c, v| {
-        c.metadata.mongodb_uri = v.to_string();
-        Ok(())
-    }),
-    ("SEXTANT_MONGODB_DATABASE", "MongoDB database name", |c, v| {
-        c.metadata.mongodb_database = v.to_string();
-        Ok(())
-    }),
+    (
+        "SEXTANT_MONGODB_URI",
+        "MongoDB connection string",
+        |c, v| {
+            c.metadata.mongodb_uri = v.to_string();
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_MONGODB_DATABASE",
+        "MongoDB database name",
+        |c, v| {
+            c.metadata.mongodb_database = v.to_string();
+            Ok(())
+        },
+    ),
     ("ALPHAVANTAGE_API_KEY", "Alpha Vantage API key", |c, v| {
         c.alphavantage.api_key = Some(v.to_string());
         Ok(())
     }),
-    ("SEXTANT_ALPHAVANTAGE_BASE_URL", "Alpha Vantage base URL", |c, v| {
-        c.alphavantage.base_url = v.to_string();
-        Ok(())
-    }),
-    ("SEXTANT_ALPHAVANTAGE_PER_MINUTE", "client-side limit, requests per minute", |c, v| {
-        c.alphavantage.requests_per_minute = v.parse().map_err(|e| format!("{e}"))?;
-        Ok(())
-    }),
-    ("SEXTANT_ALPHAVANTAGE_PER_DAY", "client-side limit, requests per day", |c, v| {
-        c.alphavantage.requests_per_day = v.parse().map_err(|e| format!("{e}"))?;
-        Ok(())
-    }),
-    ("SEXTANT_SERVER_ADDR", "address `sextant serve` listens on", |c, v| {
-        c.server.addr = v.to_string();
-        Ok(())
-    }),
+    (
+        "SEXTANT_ALPHAVANTAGE_BASE_URL",
+        "Alpha Vantage base URL",
+        |c, v| {
+            c.alphavantage.base_url = v.to_string();
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_ALPHAVANTAGE_PER_MINUTE",
+        "client-side limit, requests per minute",
+        |c, v| {
+            c.alphavantage.requests_per_minute = v.parse().map_err(|e| format!("{e}"))?;
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_ALPHAVANTAGE_PER_DAY",
+        "client-side limit, requests per day",
+        |c, v| {
+            c.alphavantage.requests_per_day = v.parse().map_err(|e| format!("{e}"))?;
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_SERVER_ADDR",
+        "address `sextant serve` listens on",
+        |c, v| {
+            c.server.addr = v.to_string();
+            Ok(())
+        },
+    ),
 ];
 
 fn parse_bool(v: &str) -> Result<bool, String> {
@@ -179,13 +207,17 @@ impl Config {
     /// As [`Config::load`] with an explicit environment (tests).
     pub fn load_from(file: Option<&Path>, env: &[(String, String)]) -> Result<Config, ConfigError> {
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let explicit = file.map(Path::to_path_buf).or_else(|| get("SEXTANT_CONFIG").map(PathBuf::from));
+        let explicit = file
+            .map(Path::to_path_buf)
+            .or_else(|| get("SEXTANT_CONFIG").map(PathBuf::from));
         let mut cfg = match &explicit {
             Some(p) => Self::from_file(p)?,
             None => Config::default(),
         };
         if explicit.is_none() {
-            let data_dir = get("SEXTANT_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| cfg.data_dir.clone());
+            let data_dir = get("SEXTANT_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| cfg.data_dir.clone());
             let implicit = data_dir.join("sextant.toml");
             if implicit.is_file() {
                 cfg = Self::from_file(&implicit)?;
@@ -229,16 +261,26 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_then_file_then_env() {
         let dir = tempfile::tempdir().expect("tmp");
         let f = dir.path().join("s.toml");
-        std::fs::write(&f, "load_sample = false\n[alphavantage]\nrequests_per_minute = 75\n").expect("write");
-        let c = Config::load_from(Some(&f), &env(&[("SEXTANT_DATA_DIR", "/x"), ("ALPHAVANTAGE_API_KEY", "k")]))
-            .expect("load");
+        std::fs::write(
+            &f,
+            "load_sample = false\n[alphavantage]\nrequests_per_minute = 75\n",
+        )
+        .expect("write");
+        let c = Config::load_from(
+            Some(&f),
+            &env(&[("SEXTANT_DATA_DIR", "/x"), ("ALPHAVANTAGE_API_KEY", "k")]),
+        )
+        .expect("load");
         assert_eq!(c.data_dir, PathBuf::from("/x"));
         assert!(!c.load_sample);
         assert_eq!(c.alphavantage.requests_per_minute, 75);
@@ -254,6 +296,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let f = dir.path().join("s.toml");
         std::fs::write(&f, "no_such_key = 1\n").expect("write");
-        assert!(matches!(Config::load_from(Some(&f), &[]), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            Config::load_from(Some(&f), &[]),
+            Err(ConfigError::Parse { .. })
+        ));
     }
 }

@@ -121,7 +121,9 @@ impl MarketDataService {
         let req = FetchRequest {
             resolution,
             output_size,
-            adjusted,
+            // Intraday "adjusted" answers carry adjusted OHLC, which would break the cache's
+            // unadjusted-prices contract: intraday is always fetched raw.
+            adjusted: adjusted && !resolution.is_intraday(),
             ..FetchRequest::daily(symbol.clone())
         };
         let fetched = provider.fetch(&req).await?;
@@ -131,9 +133,11 @@ impl MarketDataService {
         } else {
             Source::File
         };
-        let summary = tokio::task::spawn_blocking(move || cache.ingest_bars(&fetched.bars, source, &fetched.request))
-            .await
-            .map_err(|e| DataError::Invalid(format!("ingest task failed: {e}")))??;
+        let summary = tokio::task::spawn_blocking(move || {
+            cache.ingest_bars(&fetched.bars, source, &fetched.request)
+        })
+        .await
+        .map_err(|e| DataError::Invalid(format!("ingest task failed: {e}")))??;
         Ok(RefreshOutcome {
             symbol: symbol.to_string(),
             plan: format!("{plan:?}").to_lowercase(),
@@ -143,7 +147,11 @@ impl MarketDataService {
 }
 
 /// The refresh policy, pure so it is tested without a provider.
-pub fn plan(last_cached: Option<NaiveDate>, resolution: Resolution, today: NaiveDate) -> RefreshPlan {
+pub fn plan(
+    last_cached: Option<NaiveDate>,
+    resolution: Resolution,
+    today: NaiveDate,
+) -> RefreshPlan {
     let Some(last) = last_cached else {
         return RefreshPlan::Full;
     };
@@ -193,10 +201,25 @@ mod tests {
     fn refresh_policy() {
         let mon = d("2024-05-06");
         assert_eq!(plan(None, Resolution::Daily, mon), RefreshPlan::Full);
-        assert_eq!(plan(Some(d("2024-05-03")), Resolution::Daily, mon), RefreshPlan::UpToDate);
-        assert_eq!(plan(Some(d("2024-04-20")), Resolution::Daily, mon), RefreshPlan::Compact);
-        assert_eq!(plan(Some(d("2023-01-02")), Resolution::Daily, mon), RefreshPlan::Full);
-        assert_eq!(plan(Some(d("2024-04-30")), Resolution::Monthly, mon), RefreshPlan::Compact);
-        assert_eq!(plan(Some(d("2024-05-03")), Resolution::Weekly, mon), RefreshPlan::UpToDate);
+        assert_eq!(
+            plan(Some(d("2024-05-03")), Resolution::Daily, mon),
+            RefreshPlan::UpToDate
+        );
+        assert_eq!(
+            plan(Some(d("2024-04-20")), Resolution::Daily, mon),
+            RefreshPlan::Compact
+        );
+        assert_eq!(
+            plan(Some(d("2023-01-02")), Resolution::Daily, mon),
+            RefreshPlan::Full
+        );
+        assert_eq!(
+            plan(Some(d("2024-04-30")), Resolution::Monthly, mon),
+            RefreshPlan::Compact
+        );
+        assert_eq!(
+            plan(Some(d("2024-05-03")), Resolution::Weekly, mon),
+            RefreshPlan::UpToDate
+        );
     }
 }

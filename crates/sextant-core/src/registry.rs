@@ -8,6 +8,7 @@
 
 use crate::config::Config;
 use crate::market_data::MarketDataService;
+use sextant_data::providers::alphavantage::{AlphaVantage, AlphaVantageConfig};
 use sextant_data::{Cache, DataError};
 use sextant_meta::{MetaConfig, MetaStore};
 use std::sync::Arc;
@@ -37,6 +38,8 @@ pub struct Services {
     pub cache: Arc<Cache>,
     pub meta: Arc<dyn MetaStore>,
     pub market_data: Arc<MarketDataService>,
+    /// Built once so that one rate limiter guards every request this process makes.
+    alphavantage: Arc<AlphaVantage>,
 }
 
 impl Services {
@@ -53,13 +56,31 @@ impl Services {
         if config.load_sample {
             market_data.ensure_sample()?;
         }
+        let alphavantage =
+            Arc::new(AlphaVantage::new(alphavantage_config(&config)).map_err(DataError::from)?);
         Ok(Services {
             config,
             cache,
             meta,
             market_data,
+            alphavantage,
         })
     }
+
+    /// The Alpha Vantage provider. Without a key every fetch fails with a typed `MissingKey`
+    /// error before any request is sent.
+    pub fn alphavantage(&self) -> Result<Arc<AlphaVantage>, CoreError> {
+        Ok(self.alphavantage.clone())
+    }
+}
+
+fn alphavantage_config(config: &Config) -> AlphaVantageConfig {
+    let s = &config.alphavantage;
+    let mut c = AlphaVantageConfig::new(s.api_key.clone().unwrap_or_default());
+    c.base_url = s.base_url.clone();
+    c.requests_per_minute = s.requests_per_minute;
+    c.requests_per_day = Some(s.requests_per_day);
+    c
 }
 
 async fn open_meta(config: &Config) -> Result<Arc<dyn MetaStore>, CoreError> {

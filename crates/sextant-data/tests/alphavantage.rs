@@ -73,7 +73,10 @@ async fn fetch_err(p: &AlphaVantage, req: &FetchRequest) -> AlphaVantageError {
         Ok(f) => panic!("expected an error, got {} bars", f.bars.len()),
         Err(e) => {
             let text = format!("{e} {e:?}");
-            assert!(!text.contains(KEY), "the API key leaked into an error: {text}");
+            assert!(
+                !text.contains(KEY),
+                "the API key leaked into an error: {text}"
+            );
             e
         }
     }
@@ -85,13 +88,30 @@ async fn each_documented_error_body_becomes_its_typed_error() {
     let p = provider(config(&server));
     let req = daily("MSFT", OutputSize::Compact, false);
     // (fault, requests the server should see: rate limits are retried, the rest are not)
-    let cases: [(Fault, usize, fn(&AlphaVantageError) -> bool); 6] = [
-        (Fault::RateLimitNote, 3, |e| matches!(e, AlphaVantageError::RateLimited { .. })),
-        (Fault::RateLimitDaily, 3, |e| matches!(e, AlphaVantageError::RateLimited { .. })),
-        (Fault::Premium, 1, |e| matches!(e, AlphaVantageError::PremiumEndpoint { function, .. } if function == "TIME_SERIES_DAILY")),
-        (Fault::DemoKey, 1, |e| matches!(e, AlphaVantageError::DemoKey { .. })),
-        (Fault::InvalidCall, 1, |e| matches!(e, AlphaVantageError::InvalidCall { message } if message.ends_with("for TIME_SERIES_DAILY."))),
-        (Fault::MissingKey, 1, |e| matches!(e, AlphaVantageError::MissingKey { .. })),
+    type Check = fn(&AlphaVantageError) -> bool;
+    let cases: [(Fault, usize, Check); 6] = [
+        (Fault::RateLimitNote, 3, |e| {
+            matches!(e, AlphaVantageError::RateLimited { .. })
+        }),
+        (Fault::RateLimitDaily, 3, |e| {
+            matches!(e, AlphaVantageError::RateLimited { .. })
+        }),
+        (
+            Fault::Premium,
+            1,
+            |e| matches!(e, AlphaVantageError::PremiumEndpoint { function, .. } if function == "TIME_SERIES_DAILY"),
+        ),
+        (Fault::DemoKey, 1, |e| {
+            matches!(e, AlphaVantageError::DemoKey { .. })
+        }),
+        (
+            Fault::InvalidCall,
+            1,
+            |e| matches!(e, AlphaVantageError::InvalidCall { message } if message.ends_with("for TIME_SERIES_DAILY.")),
+        ),
+        (Fault::MissingKey, 1, |e| {
+            matches!(e, AlphaVantageError::MissingKey { .. })
+        }),
     ];
     for (fault, requests, check) in cases {
         for datatype in [DataType::Json, DataType::Csv] {
@@ -124,7 +144,10 @@ async fn real_error_paths_of_the_server_are_not_retried() {
     assert_eq!(server.request_count(), 1);
 
     let e = fetch_err(&p, &daily("AAPL", OutputSize::Compact, true)).await;
-    assert!(matches!(e, AlphaVantageError::PremiumEndpoint { .. }), "{e:?}");
+    assert!(
+        matches!(e, AlphaVantageError::PremiumEndpoint { .. }),
+        "{e:?}"
+    );
     assert_eq!(server.request_count(), 2);
 
     let mut demo = config(&server);
@@ -133,7 +156,10 @@ async fn real_error_paths_of_the_server_are_not_retried() {
     let e = fetch_err(&demo, &daily("MSFT", OutputSize::Compact, false)).await;
     assert!(matches!(e, AlphaVantageError::DemoKey { .. }), "{e:?}");
     assert_eq!(server.request_count(), 3);
-    assert!(demo.fetch_bars(&daily("IBM", OutputSize::Compact, false)).await.is_ok());
+    assert!(demo
+        .fetch_bars(&daily("IBM", OutputSize::Compact, false))
+        .await
+        .is_ok());
 
     // No key: refused before any request or limiter slot is spent.
     let mut none = config(&server);
@@ -149,7 +175,10 @@ async fn real_error_paths_of_the_server_are_not_retried() {
     let err = Provider::fetch(&p, &daily("NOSUCHSYM", OutputSize::Compact, false))
         .await
         .expect_err("invalid");
-    assert!(matches!(err, DataError::AlphaVantage(AlphaVantageError::InvalidCall { .. })));
+    assert!(matches!(
+        err,
+        DataError::AlphaVantage(AlphaVantageError::InvalidCall { .. })
+    ));
 }
 
 #[tokio::test]
@@ -169,17 +198,26 @@ async fn rate_limit_is_retried_then_succeeds() {
     // Server errors are retried too; a truncated body is not (it is not a limit).
     server.clear_requests();
     server.push_fault(Fault::HttpStatus { status: 500 });
-    assert!(p.fetch_bars(&daily("MSFT", OutputSize::Compact, false)).await.is_ok());
+    assert!(p
+        .fetch_bars(&daily("MSFT", OutputSize::Compact, false))
+        .await
+        .is_ok());
     assert_eq!(server.request_count(), 2);
     server.clear_requests();
     server.push_fault(Fault::Truncated);
     let e = fetch_err(&p, &daily("MSFT", OutputSize::Compact, false)).await;
-    assert!(matches!(e, AlphaVantageError::UnexpectedBody { .. }), "{e:?}");
+    assert!(
+        matches!(e, AlphaVantageError::UnexpectedBody { .. }),
+        "{e:?}"
+    );
     assert_eq!(server.request_count(), 1);
     server.clear_requests();
     server.set_sticky_fault(Some(Fault::HttpStatus { status: 503 }));
     let e = fetch_err(&p, &daily("MSFT", OutputSize::Compact, false)).await;
-    assert!(matches!(e, AlphaVantageError::Http { status: 503, .. }), "{e:?}");
+    assert!(
+        matches!(e, AlphaVantageError::Http { status: 503, .. }),
+        "{e:?}"
+    );
     assert_eq!(server.request_count(), 3);
 }
 
@@ -203,7 +241,10 @@ async fn limiter_never_lets_the_server_see_more_than_the_rate() {
         .map(|i| {
             let p = p.clone();
             let symbol = ["MSFT", "IBM", "AAPL", "GOOG", "FB"][i % 5];
-            tokio::spawn(async move { p.fetch_bars(&daily(symbol, OutputSize::Compact, false)).await })
+            tokio::spawn(async move {
+                p.fetch_bars(&daily(symbol, OutputSize::Compact, false))
+                    .await
+            })
         })
         .collect();
     for t in tasks {
@@ -226,7 +267,10 @@ async fn min_interval_spaces_arrivals_at_the_server() {
     let tasks: Vec<_> = (0..4)
         .map(|_| {
             let p = p.clone();
-            tokio::spawn(async move { p.fetch_bars(&daily("IBM", OutputSize::Compact, false)).await })
+            tokio::spawn(async move {
+                p.fetch_bars(&daily("IBM", OutputSize::Compact, false))
+                    .await
+            })
         })
         .collect();
     for t in tasks {
@@ -236,7 +280,11 @@ async fn min_interval_spaces_arrivals_at_the_server() {
     times.sort();
     assert_eq!(times.len(), 4);
     for w in times.windows(2) {
-        assert!(w[1].duration_since(w[0]) >= gap, "{:?}", w[1].duration_since(w[0]));
+        assert!(
+            w[1].duration_since(w[0]) >= gap,
+            "{:?}",
+            w[1].duration_since(w[0])
+        );
     }
 }
 
@@ -247,16 +295,33 @@ async fn daily_quota_fails_fast_and_is_reported() {
     c.requests_per_day = Some(2);
     let p = provider(c);
     let q = p.quota();
-    assert_eq!((q.used_today, q.remaining_today, q.daily_limit), (0, Some(2), Some(2)));
+    assert_eq!(
+        (q.used_today, q.remaining_today, q.daily_limit),
+        (0, Some(2), Some(2))
+    );
     for _ in 0..2 {
-        assert!(p.fetch_bars(&daily("IBM", OutputSize::Compact, false)).await.is_ok());
+        assert!(p
+            .fetch_bars(&daily("IBM", OutputSize::Compact, false))
+            .await
+            .is_ok());
     }
     let e = fetch_err(&p, &daily("IBM", OutputSize::Compact, false)).await;
     assert!(
-        matches!(e, AlphaVantageError::DailyQuotaExhausted { used: 2, limit: 2, .. }),
+        matches!(
+            e,
+            AlphaVantageError::DailyQuotaExhausted {
+                used: 2,
+                limit: 2,
+                ..
+            }
+        ),
         "{e:?}"
     );
-    assert_eq!(server.request_count(), 2, "no request once the budget is spent");
+    assert_eq!(
+        server.request_count(),
+        2,
+        "no request once the budget is spent"
+    );
     let q = p.quota();
     assert_eq!((q.used_today, q.remaining_today), (2, Some(0)));
 }
@@ -289,8 +354,15 @@ async fn malformed_value_rejects_the_whole_response() {
         }
     }
     server.push_fault(Fault::malformed(0, "1. open", ""));
-    let e = fetch_err(&provider(config(&server)), &daily("MSFT", OutputSize::Compact, false)).await;
-    assert!(matches!(e, AlphaVantageError::Malformed { ref ts, .. } if ts == "2013-03-01"), "{e:?}");
+    let e = fetch_err(
+        &provider(config(&server)),
+        &daily("MSFT", OutputSize::Compact, false),
+    )
+    .await;
+    assert!(
+        matches!(e, AlphaVantageError::Malformed { ref ts, .. } if ts == "2013-03-01"),
+        "{e:?}"
+    );
     // Malformed data is not retried: the server saw exactly one request per fetch.
     assert_eq!(server.request_count(), 3);
 }
@@ -344,7 +416,10 @@ async fn compact_is_the_latest_100_points_oldest_first() {
         "alphavantage TIME_SERIES_DAILY symbol=IBM outputsize=compact datatype=json"
     );
     let b = &bars[99];
-    assert_eq!((b.source, b.resolution, b.tz.as_str()), (Source::AlphaVantage, Resolution::Daily, "America/New_York"));
+    assert_eq!(
+        (b.source, b.resolution, b.tz.as_str()),
+        (Source::AlphaVantage, Resolution::Daily, "America/New_York")
+    );
     assert_eq!(b.ts.to_string(), "2013-03-01 00:00:00");
 }
 
@@ -358,14 +433,24 @@ async fn intraday_wall_clock_converts_to_utc_across_dst_changes() {
     let mut req = intraday("MSFT", Resolution::Min5, "2012-03");
     req.output_size = OutputSize::Full;
     let march = p.fetch_bars(&req).await.expect("march");
-    assert_eq!(march.bars.len(), 22 * 78, "22 sessions of 78 five-minute bars");
+    assert_eq!(
+        march.bars.len(),
+        22 * 78,
+        "22 sessions of 78 five-minute bars"
+    );
     assert!(find(&march, "2012-03-09 14:30:00") && find(&march, "2012-03-12 13:30:00"));
-    assert!(!find(&march, "2012-03-12 14:25:00") || find(&march, "2012-03-12 14:25:00"));
-    assert!(march.bars.iter().all(|b| b.tz == "America/New_York" && b.resolution == Resolution::Min5));
+    // Monday's last regular bar starts 15:55 EDT = 19:55 UTC; nothing at 20:55 UTC any more.
+    assert!(find(&march, "2012-03-12 19:55:00") && !find(&march, "2012-03-12 20:55:00"));
+    assert!(march
+        .bars
+        .iter()
+        .all(|b| b.tz == "America/New_York" && b.resolution == Resolution::Min5));
     assert!(march.bars.windows(2).all(|w| w[0].ts < w[1].ts));
     // The last regular bar of the Friday starts 15:55 EST = 20:55 UTC.
     assert!(find(&march, "2012-03-09 20:55:00"));
-    assert!(march.request.contains("month=2012-03") && march.request.contains("extended_hours=false"));
+    assert!(
+        march.request.contains("month=2012-03") && march.request.contains("extended_hours=false")
+    );
 
     // Fall back on Sunday 2012-11-04: 09:30 is 13:30 UTC on Friday, 14:30 UTC on Monday.
     let mut req = intraday("MSFT", Resolution::Min60, "2012-11");
@@ -373,7 +458,7 @@ async fn intraday_wall_clock_converts_to_utc_across_dst_changes() {
     let nov = p.fetch_bars(&req).await.expect("november");
     assert!(find(&nov, "2012-11-02 13:00:00") && find(&nov, "2012-11-05 14:00:00"));
 
-    // Compact intraday: the latest 100 bars; a range filter applies to local dates.
+    // A range filter applies to exchange-local dates.
     let mut req = intraday("MSFT", Resolution::Min5, "2012-03");
     req.from = Some(date("2012-03-12"));
     req.to = Some(date("2012-03-12"));
@@ -392,11 +477,20 @@ async fn real_prices_match_the_bundled_file() {
     let fetched = p.fetch_bars(&req).await.expect("msft");
     assert_eq!(fetched.bars.len(), 1);
     let bar = &fetched.bars[0];
-    let file = server.dataset().day("MSFT", date("2008-10-10")).expect("file row");
+    let file = server
+        .dataset()
+        .day("MSFT", date("2008-10-10"))
+        .expect("file row");
     assert_eq!(bar.close, 21.5);
     assert_eq!(
         (bar.open, bar.high, bar.low, bar.close, bar.volume),
-        (file.open, file.high, file.low, file.close, file.volume as f64)
+        (
+            file.open,
+            file.high,
+            file.low,
+            file.close,
+            file.volume as f64
+        )
     );
     assert_eq!(bar.symbol.as_str(), "MSFT");
 
@@ -407,9 +501,16 @@ async fn real_prices_match_the_bundled_file() {
     let aapl = p.fetch_bars(&req).await.expect("aapl");
     let splits: Vec<_> = aapl.bars.iter().map(|b| b.split_coefficient).collect();
     assert_eq!(splits, [1.0, 2.0, 1.0]);
-    let file = server.dataset().day("AAPL", date("2005-02-28")).expect("row");
+    let file = server
+        .dataset()
+        .day("AAPL", date("2005-02-28"))
+        .expect("row");
     let adj = aapl.bars[1].adj_close.expect("adjusted close");
-    assert!((adj - file.adj_close).abs() < 5e-5, "{adj} vs {}", file.adj_close);
+    assert!(
+        (adj - file.adj_close).abs() < 5e-5,
+        "{adj} vs {}",
+        file.adj_close
+    );
     assert_eq!(aapl.bars[1].close, 44.86);
 }
 
@@ -432,6 +533,9 @@ async fn api_key_is_sent_but_never_exposed() {
     c.timeout = Duration::from_millis(200);
     c.max_retries = 0;
     let e = fetch_err(&provider(c), &daily("IBM", OutputSize::Compact, false)).await;
-    assert!(matches!(e, AlphaVantageError::Transport { timeout: true, .. }), "{e:?}");
+    assert!(
+        matches!(e, AlphaVantageError::Transport { timeout: true, .. }),
+        "{e:?}"
+    );
     assert!(!e.to_string().contains("apikey"));
 }

@@ -8,7 +8,8 @@ use sextant_domain::{Resolution, Symbol};
 use std::path::PathBuf;
 
 fn sample_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/sample/us-equities-daily-2000-2013.csv.gz")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data/sample/us-equities-daily-2000-2013.csv.gz")
 }
 
 fn d(s: &str) -> NaiveDate {
@@ -27,12 +28,22 @@ fn sample_loads_real_prices() {
     assert_eq!(s.rows_in, 3 * 3270 + 2148 + 196);
     assert_eq!(s.inserted, s.rows_in);
     let bars = cache
-        .bars(&sym("MSFT"), Resolution::Daily, Some(d("2008-10-10")), Some(d("2008-10-10")))
+        .bars(
+            &sym("MSFT"),
+            Resolution::Daily,
+            Some(d("2008-10-10")),
+            Some(d("2008-10-10")),
+        )
         .expect("bars");
     assert_eq!(bars.len(), 1);
     // MSFT on 2008-10-10 (the crash week), from the source file.
     assert_eq!(bars[0].close, 21.5);
-    let syms: Vec<String> = cache.symbols().expect("symbols").into_iter().map(|s| s.symbol).collect();
+    let syms: Vec<String> = cache
+        .symbols()
+        .expect("symbols")
+        .into_iter()
+        .map(|s| s.symbol)
+        .collect();
     assert_eq!(syms, vec!["AAPL", "FB", "GOOG", "IBM", "MSFT"]);
 }
 
@@ -42,13 +53,20 @@ fn ingesting_twice_changes_nothing() {
     let cache = Cache::open(&dir.path().join("c.duckdb")).expect("open");
     let opts = FileOptions::default();
     let first = cache.ingest_file(&sample_path(), &opts).expect("first");
-    let before = cache.bars(&sym("AAPL"), Resolution::Daily, None, None).expect("bars");
+    let before = cache
+        .bars(&sym("AAPL"), Resolution::Daily, None, None)
+        .expect("bars");
     let second = cache.ingest_file(&sample_path(), &opts).expect("second");
     assert_eq!(second.inserted, 0);
     assert_eq!(second.updated, 0);
     assert_eq!(second.unchanged, first.rows_in);
-    let after = cache.bars(&sym("AAPL"), Resolution::Daily, None, None).expect("bars");
-    assert_eq!(before, after, "byte-identical query results, ingested_at included");
+    let after = cache
+        .bars(&sym("AAPL"), Resolution::Daily, None, None)
+        .expect("bars");
+    assert_eq!(
+        before, after,
+        "byte-identical query results, ingested_at included"
+    );
     let cov = cache.coverage(Some(&sym("GOOG"))).expect("coverage");
     assert_eq!(cov.len(), 1);
     assert_eq!(cov[0].rows, 2148);
@@ -60,7 +78,10 @@ fn ingesting_twice_changes_nothing() {
 #[test]
 fn missing_file_is_a_typed_error() {
     let cache = Cache::open_in_memory().expect("open");
-    let err = cache.ingest_file(std::path::Path::new("/nonexistent.csv"), &FileOptions::default());
+    let err = cache.ingest_file(
+        std::path::Path::new("/nonexistent.csv"),
+        &FileOptions::default(),
+    );
     assert!(matches!(err, Err(DataError::File { .. })));
 }
 
@@ -81,5 +102,8 @@ fn parquet_round_trip() {
     let other = Cache::open_in_memory().expect("open");
     let s = other.import_parquet(&out).expect("import");
     assert_eq!(s.inserted, 253);
-    assert_eq!(other.snapshot_hash(&slice).expect("h"), cache.snapshot_hash(&slice).expect("h"));
+    assert_eq!(
+        other.snapshot_hash(&slice).expect("h"),
+        cache.snapshot_hash(&slice).expect("h")
+    );
 }

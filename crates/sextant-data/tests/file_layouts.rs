@@ -33,12 +33,16 @@ fn yahoo_style_single_symbol() {
     let cache = Cache::open_in_memory().expect("open");
     let s = cache.ingest_file(&p, &with_symbol("SPY")).expect("ingest");
     assert_eq!(s.rows_in, 2);
-    let bars = cache.bars(&sym("SPY"), Resolution::Daily, None, None).expect("bars");
+    let bars = cache
+        .bars(&sym("SPY"), Resolution::Daily, None, None)
+        .expect("bars");
     assert_eq!(bars[1].close, 322.41);
     assert_eq!(bars[1].adj_close, Some(305.78));
     assert_eq!(bars[1].volume, 77709700.0);
     // Without a symbol column or --symbol: a clear error.
-    let err = cache.ingest_file(&p, &FileOptions::default()).expect_err("needs a symbol");
+    let err = cache
+        .ingest_file(&p, &FileOptions::default())
+        .expect_err("needs a symbol");
     assert!(err.to_string().contains("--symbol"), "{err}");
 }
 
@@ -52,7 +56,9 @@ fn alphavantage_csv_newest_first_with_timestamp_column() {
     );
     let cache = Cache::open_in_memory().expect("open");
     cache.ingest_file(&p, &with_symbol("IBM")).expect("ingest");
-    let bars = cache.bars(&sym("IBM"), Resolution::Daily, None, None).expect("bars");
+    let bars = cache
+        .bars(&sym("IBM"), Resolution::Daily, None, None)
+        .expect("bars");
     assert_eq!(bars.len(), 2);
     assert_eq!(bars[0].ts.date().to_string(), "2024-05-03", "oldest first");
 }
@@ -69,13 +75,25 @@ fn pandas_unnamed_index_and_intraday() {
     let cache = Cache::open_in_memory().expect("open");
     let s = cache.ingest_file(&p, &with_symbol("AAPL")).expect("ingest");
     assert_eq!(s.series[0].resolution, "1min");
-    let bars = cache.bars(&sym("AAPL"), Resolution::Min1, None, None).expect("bars");
+    let bars = cache
+        .bars(&sym("AAPL"), Resolution::Min1, None, None)
+        .expect("bars");
     assert_eq!(bars.len(), 3);
-    assert_eq!(bars[0].ts.to_string(), "2023-06-01 13:30:00", "EDT 09:30 is 13:30 UTC");
+    assert_eq!(
+        bars[0].ts.to_string(),
+        "2023-06-01 13:30:00",
+        "EDT 09:30 is 13:30 UTC"
+    );
     // An integer index column (RangeIndex) is ignored when a Date column exists.
     let q = write(dir.path(), "range.csv", ",Date,Open,High,Low,Close,Volume\n0,2020-01-02,1,2,0.5,1.5,10\n1,2020-01-03,1.5,2,1,1.8,12\n");
     cache.ingest_file(&q, &with_symbol("RNG")).expect("ingest");
-    assert_eq!(cache.bars(&sym("RNG"), Resolution::Daily, None, None).expect("bars").len(), 2);
+    assert_eq!(
+        cache
+            .bars(&sym("RNG"), Resolution::Daily, None, None)
+            .expect("bars")
+            .len(),
+        2
+    );
 }
 
 #[test]
@@ -91,15 +109,25 @@ fn parquet_input_and_explicit_mapping() {
     .expect("write parquet");
     let cache = Cache::open_in_memory().expect("open");
     let opts = FileOptions {
-        columns: [("symbol", "sym"), ("time", "day"), ("open", "o"), ("high", "h"), ("low", "l"), ("close", "c"), ("volume", "v")]
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect(),
+        columns: [
+            ("symbol", "sym"),
+            ("time", "day"),
+            ("open", "o"),
+            ("high", "h"),
+            ("low", "l"),
+            ("close", "c"),
+            ("volume", "v"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect(),
         ..FileOptions::default()
     };
     let s = cache.ingest_file(&pq, &opts).expect("ingest");
     assert_eq!(s.rows_in, 5);
-    let bars = cache.bars(&sym("XYZ"), Resolution::Daily, None, None).expect("bars");
+    let bars = cache
+        .bars(&sym("XYZ"), Resolution::Daily, None, None)
+        .expect("bars");
     assert_eq!(bars[4].close, 14.5);
 }
 
@@ -112,16 +140,25 @@ fn malformed_value_rejects_the_whole_file_naming_the_row() {
         "Ticker,Date,Open,High,Low,Close,Volume\nABC,2020-01-02,1,2,0.5,1.5,10\nABC,2020-01-03,1.5,2x,1,1.8,12\n",
     );
     let cache = Cache::open_in_memory().expect("open");
-    let err = cache.ingest_file(&p, &FileOptions::default()).expect_err("malformed");
+    let err = cache
+        .ingest_file(&p, &FileOptions::default())
+        .expect_err("malformed");
     match &err {
-        DataError::InvalidBar { symbol, ts, message } => {
+        DataError::InvalidBar {
+            symbol,
+            ts,
+            message,
+        } => {
             assert_eq!(symbol, "ABC");
             assert!(ts.starts_with("2020-01-03"), "{ts}");
             assert!(message.contains("high"), "{message}");
         }
         other => panic!("unexpected error {other}"),
     }
-    assert!(cache.is_empty().expect("empty"), "nothing of the file was written");
+    assert!(
+        cache.is_empty().expect("empty"),
+        "nothing of the file was written"
+    );
 }
 
 #[test]
@@ -129,12 +166,22 @@ fn conflicting_duplicates_are_rejected_exact_duplicates_collapse() {
     let dir = tempfile::tempdir().expect("tmp");
     let dup = write(dir.path(), "dup.csv", "Ticker,Date,Open,High,Low,Close,Volume\nABC,2020-01-02,1,2,0.5,1.5,10\nABC,2020-01-02,1,2,0.5,1.5,10\n");
     let cache = Cache::open_in_memory().expect("open");
-    let s = cache.ingest_file(&dup, &FileOptions::default()).expect("exact dup collapses");
+    let s = cache
+        .ingest_file(&dup, &FileOptions::default())
+        .expect("exact dup collapses");
     assert_eq!(s.inserted, 1);
     let conflict = write(dir.path(), "c.csv", "Ticker,Date,Open,High,Low,Close,Volume\nXYZ,2020-01-02,1,2,0.5,1.5,10\nXYZ,2020-01-02,1,2,0.5,1.6,10\n");
-    let err = cache.ingest_file(&conflict, &FileOptions::default()).expect_err("conflict");
-    assert!(matches!(err, DataError::ConflictingDuplicate { .. }), "{err}");
-    assert!(cache.bars(&sym("XYZ"), Resolution::Daily, None, None).expect("bars").is_empty());
+    let err = cache
+        .ingest_file(&conflict, &FileOptions::default())
+        .expect_err("conflict");
+    assert!(
+        matches!(err, DataError::ConflictingDuplicate { .. }),
+        "{err}"
+    );
+    assert!(cache
+        .bars(&sym("XYZ"), Resolution::Daily, None, None)
+        .expect("bars")
+        .is_empty());
 }
 
 #[test]
@@ -146,8 +193,13 @@ fn changed_value_is_updated_and_its_previous_version_kept() {
     cache.ingest_file(&a, &FileOptions::default()).expect("a");
     let s = cache.ingest_file(&b, &FileOptions::default()).expect("b");
     assert_eq!((s.inserted, s.updated, s.unchanged), (1, 1, 0));
-    let bars = cache.bars(&sym("ABC"), Resolution::Daily, None, None).expect("bars");
-    assert_eq!(bars.iter().map(|b| b.close).collect::<Vec<_>>(), vec![1.5, 1.9, 1.95]);
+    let bars = cache
+        .bars(&sym("ABC"), Resolution::Daily, None, None)
+        .expect("bars");
+    assert_eq!(
+        bars.iter().map(|b| b.close).collect::<Vec<_>>(),
+        vec![1.5, 1.9, 1.95]
+    );
     let revs = cache.revisions(&sym("ABC")).expect("revisions");
     assert_eq!(revs.len(), 1);
     assert_eq!(revs[0].bar.close, 1.8);

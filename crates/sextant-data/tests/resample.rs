@@ -22,12 +22,27 @@ SELECT DISTINCT last_day, o, h, l, c, v FROM w ORDER BY last_day
 "#;
 
 fn independent(sym: &str, key: &str) -> Vec<(chrono::NaiveDate, [f64; 5])> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sample/us-equities-daily-2000-2013.csv.gz");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/sample/us-equities-daily-2000-2013.csv.gz"
+    );
     let conn = duckdb::Connection::open_in_memory().expect("duckdb");
-    let sql = INDEPENDENT.replace("{path}", path).replace("{sym}", sym).replace("{key}", key);
+    let sql = INDEPENDENT
+        .replace("{path}", path)
+        .replace("{sym}", sym)
+        .replace("{key}", key);
     let mut stmt = conn.prepare(&sql).expect("prepare");
     stmt.query_map([], |r| {
-        Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, f64>(5)?]))
+        Ok((
+            r.get(0)?,
+            [
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get::<_, f64>(5)?,
+            ],
+        ))
     })
     .expect("query")
     .collect::<Result<Vec<_>, _>>()
@@ -41,7 +56,11 @@ fn check(cache: &Cache, sym: &str, res: Resolution, key: &str) {
     assert_eq!(ours.len(), theirs.len(), "{sym} {res}: bar count");
     for (b, (day, v)) in ours.iter().zip(&theirs) {
         assert_eq!(b.ts.date(), *day, "{sym} {res}: label");
-        assert_eq!([b.open, b.high, b.low, b.close, b.volume], *v, "{sym} {res} {day}");
+        assert_eq!(
+            [b.open, b.high, b.low, b.close, b.volume],
+            *v,
+            "{sym} {res} {day}"
+        );
     }
 }
 
@@ -56,12 +75,18 @@ fn weekly_and_monthly_match_independent_sql() {
     }
     // ... and materialised, which must give the same bars and be idempotent.
     let msft = Symbol::new("MSFT").expect("sym");
-    let first = cache.resample(&msft, Resolution::Daily, Resolution::Weekly).expect("resample");
+    let first = cache
+        .resample(&msft, Resolution::Daily, Resolution::Weekly)
+        .expect("resample");
     assert_eq!(first.inserted, first.rows_in);
-    let again = cache.resample(&msft, Resolution::Daily, Resolution::Weekly).expect("resample");
+    let again = cache
+        .resample(&msft, Resolution::Daily, Resolution::Weekly)
+        .expect("resample");
     assert_eq!((again.inserted, again.updated), (0, 0));
     check(&cache, "MSFT", Resolution::Weekly, "strftime(day, '%G-%V')");
-    assert!(cache.resample(&msft, Resolution::Weekly, Resolution::Daily).is_err());
+    assert!(cache
+        .resample(&msft, Resolution::Weekly, Resolution::Daily)
+        .is_err());
 }
 
 #[test]
@@ -94,16 +119,25 @@ fn intraday_to_hourly_and_daily_keeps_sessions() {
     let s = cache.ingest_file(&path, &opts).expect("ingest");
     assert_eq!(s.series[0].resolution, "5min");
     let sym = Symbol::new("TEST").expect("sym");
-    let bars = cache.bars(&sym, Resolution::Min5, None, None).expect("bars");
+    let bars = cache
+        .bars(&sym, Resolution::Min5, None, None)
+        .expect("bars");
     // 09:30 New York is 14:30 UTC in winter and 13:30 UTC in summer time.
     assert_eq!(bars[0].ts.to_string(), "2024-03-08 14:30:00");
     assert_eq!(bars[78].ts.to_string(), "2024-03-11 13:30:00");
-    let daily = cache.bars(&sym, Resolution::Daily, None, None).expect("daily");
+    let daily = cache
+        .bars(&sym, Resolution::Daily, None, None)
+        .expect("daily");
     assert_eq!(daily.len(), 2);
     assert_eq!(daily[0].open, 100.0);
     assert_eq!(daily[0].close, 177.5);
-    assert_eq!(daily[0].volume, (1..=78).map(|i| 10.0 * f64::from(i)).sum::<f64>());
-    let hourly = cache.bars(&sym, Resolution::Min60, None, None).expect("hourly");
+    assert_eq!(
+        daily[0].volume,
+        (1..=78).map(|i| 10.0 * f64::from(i)).sum::<f64>()
+    );
+    let hourly = cache
+        .bars(&sym, Resolution::Min60, None, None)
+        .expect("hourly");
     // 09:30-16:00 spans the clock hours 9..15: 7 buckets a session, the first one half an hour.
     assert_eq!(hourly.len(), 14);
     assert_eq!(hourly[0].open, 100.0);

@@ -17,7 +17,8 @@ impl Symbol {
         let t = s.trim().to_ascii_uppercase();
         let ok = !t.is_empty()
             && t.len() <= 32
-            && t.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '^' | '_' | '/'));
+            && t.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '^' | '_' | '/'));
         if ok {
             Ok(Symbol(t))
         } else {
@@ -62,7 +63,10 @@ mod tests {
 
     #[test]
     fn normalises_and_rejects() {
-        assert_eq!(Symbol::new(" msft ").map(String::from), Ok("MSFT".to_string()));
+        assert_eq!(
+            Symbol::new(" msft ").map(String::from),
+            Ok("MSFT".to_string())
+        );
         assert!(Symbol::new("BRK.B").is_ok());
         assert!(Symbol::new("").is_err());
         assert!(Symbol::new("a'; drop table bars").is_err());

@@ -76,11 +76,12 @@ pub fn validate_field(path: &str) -> Result<()> {
 }
 
 /// Checks an object key inside a document. Keys starting with `$` or containing `.` or NUL are
-/// operators or paths to MongoDB, so they are refused everywhere.
+/// operators or paths to MongoDB, and empty keys are refused by some MongoDB versions, so all
+/// of these are refused everywhere.
 fn validate_key(key: &str) -> Result<()> {
-    if key.starts_with('$') || key.contains('.') || key.contains('\0') {
+    if key.is_empty() || key.starts_with('$') || key.contains('.') || key.contains('\0') {
         return Err(invalid(format!(
-            "field name {key:?} must not start with `$` or contain `.` or NUL"
+            "field name {key:?} must be non-empty and not start with `$` or contain `.` or NUL"
         )));
     }
     Ok(())
@@ -89,7 +90,9 @@ fn validate_key(key: &str) -> Result<()> {
 /// Checks that a JSON number fits both backends: integers must fit in i64 (BSON has no u64).
 pub(crate) fn validate_number(n: &serde_json::Number) -> Result<()> {
     if n.is_u64() && n.as_i64().is_none() {
-        return Err(invalid(format!("integer {n} does not fit in a signed 64-bit integer")));
+        return Err(invalid(format!(
+            "integer {n} does not fit in a signed 64-bit integer"
+        )));
     }
     Ok(())
 }
@@ -97,7 +100,9 @@ pub(crate) fn validate_number(n: &serde_json::Number) -> Result<()> {
 /// Recursively checks keys, numbers and depth of a value.
 fn validate_value(v: &Value, depth: usize) -> Result<()> {
     if depth > MAX_DEPTH {
-        return Err(invalid(format!("document nests deeper than {MAX_DEPTH} levels")));
+        return Err(invalid(format!(
+            "document nests deeper than {MAX_DEPTH} levels"
+        )));
     }
     match v {
         Value::Number(n) => validate_number(n),
@@ -157,7 +162,9 @@ pub(crate) fn prepare_replacement(id: &str, doc: Value) -> Result<Document> {
     let mut doc = into_object(doc, "document")?;
     if let Some(own) = id_of(&doc)? {
         if own != id {
-            return Err(invalid(format!("document `_id` {own:?} differs from {id:?}")));
+            return Err(invalid(format!(
+                "document `_id` {own:?} differs from {id:?}"
+            )));
         }
     }
     doc.insert("_id".into(), Value::String(id.to_owned()));
@@ -171,7 +178,9 @@ pub(crate) fn prepare_patch(id: &str, patch: Value) -> Result<Document> {
     let mut patch = into_object(patch, "patch")?;
     if let Some(own) = id_of(&patch)? {
         if own != id {
-            return Err(invalid(format!("patch would change `_id` from {id:?} to {own:?}")));
+            return Err(invalid(format!(
+                "patch would change `_id` from {id:?} to {own:?}"
+            )));
         }
     }
     patch.remove("_id");
@@ -187,7 +196,8 @@ pub(crate) fn apply_patch(doc: &mut Document, patch: &Document) {
 
 /// Follows a dotted path through nested objects.
 pub fn lookup<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
-    path.split('.').try_fold(doc, |v, seg| v.as_object()?.get(seg))
+    path.split('.')
+        .try_fold(doc, |v, seg| v.as_object()?.get(seg))
 }
 
 /// Checks a value used in an equality filter: a scalar (null, bool, number, string). Object and

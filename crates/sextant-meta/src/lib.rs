@@ -137,7 +137,10 @@ mod tests {
     fn debug_redacts_credentials() {
         let c = MetaConfig::mongo("mongodb://alice:s3cret@db.example:27017/?tls=true", "x");
         let s = format!("{c:?}");
-        assert!(!s.contains("s3cret") && s.contains("db.example:27017"), "{s}");
+        assert!(
+            !s.contains("s3cret") && s.contains("db.example:27017"),
+            "{s}"
+        );
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! The fake Alpha Vantage speaks the documented wire format.
 
+use serde_json::Value;
 use sextant_testkit::alphavantage::{
     invalid_call, AlphaVantageServer, Fault, NumberStyle, DEMO_KEY, INFORMATION_RATE_LIMIT,
     NOTE_RATE_LIMIT, PREMIUM_ENDPOINT,
 };
-use serde_json::Value;
 use std::time::Duration;
 
 async fn get(server: &AlphaVantageServer, query: &str) -> (u16, String) {
@@ -28,7 +28,10 @@ async fn daily_compact_is_latest_100_newest_first() {
     assert_eq!(v["Meta Data"]["4. Output Size"], "Compact");
     assert_eq!(v["Meta Data"]["5. Time Zone"], "US/Eastern");
     assert_eq!(v["Meta Data"]["3. Last Refreshed"], "2013-03-01");
-    assert_eq!(v["Time Series (Daily)"].as_object().map(|o| o.len()), Some(100));
+    assert_eq!(
+        v["Time Series (Daily)"].as_object().map(|o| o.len()),
+        Some(100)
+    );
     // Newest first in the raw text.
     let first = body.find("\"2013-03-01\"").expect("newest");
     let second = body.find("\"2013-02-28\"").expect("next");
@@ -61,7 +64,9 @@ async fn adjusted_daily_reports_splits_and_csv_columns() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("timestamp,open,high,low,close,adjusted_close,volume,dividend_amount,split_coefficient")
+        Some(
+            "timestamp,open,high,low,close,adjusted_close,volume,dividend_amount,split_coefficient"
+        )
     );
     assert!(lines.next().is_some_and(|l| l.starts_with("2013-03-01,")));
     assert!(csv.contains("\r\n2005-02-28,44.6800,45.1400,43.9600,44.8600,"));
@@ -74,10 +79,21 @@ async fn weekly_monthly_and_intraday_shapes() {
         .start()
         .await
         .expect("server");
-    let v = json(&get(&server, "function=TIME_SERIES_WEEKLY&symbol=IBM&apikey=k").await.1);
+    let v = json(
+        &get(&server, "function=TIME_SERIES_WEEKLY&symbol=IBM&apikey=k")
+            .await
+            .1,
+    );
     assert_eq!(v["Meta Data"]["4. Time Zone"], "US/Eastern");
     assert!(v["Weekly Time Series"]["2013-03-01"]["4. close"].is_string());
-    let v = json(&get(&server, "function=TIME_SERIES_MONTHLY_ADJUSTED&symbol=IBM&apikey=k").await.1);
+    let v = json(
+        &get(
+            &server,
+            "function=TIME_SERIES_MONTHLY_ADJUSTED&symbol=IBM&apikey=k",
+        )
+        .await
+        .1,
+    );
     assert!(v["Monthly Adjusted Time Series"]["2008-10-31"]["7. dividend amount"].is_string());
 
     let q = "function=TIME_SERIES_INTRADAY&symbol=IBM&apikey=k&interval=5min&month=2012-03&outputsize=full&extended_hours=false";
@@ -92,8 +108,15 @@ async fn weekly_monthly_and_intraday_shapes() {
     assert!(series.contains_key("2012-03-09 09:30:00"));
     assert!(series.contains_key("2012-03-12 15:55:00"));
     // Short number style: no padding to four decimals.
-    let open = series["2012-03-09 09:30:00"]["1. open"].as_str().expect("open");
-    assert!(!open.ends_with("00") || open.len() < 6, "{open}");
+    let v = json(
+        &get(
+            &server,
+            "function=TIME_SERIES_DAILY&symbol=MSFT&apikey=k&outputsize=full",
+        )
+        .await
+        .1,
+    );
+    assert_eq!(v["Time Series (Daily)"]["2008-10-10"]["4. close"], "21.5");
 }
 
 #[tokio::test]
@@ -101,14 +124,21 @@ async fn error_bodies_for_bad_calls() {
     let server = AlphaVantageServer::start().await.expect("server");
     let (status, body) = get(&server, "function=TIME_SERIES_DAILY&symbol=NOPE&apikey=k").await;
     assert_eq!((status, body), (200, invalid_call("TIME_SERIES_DAILY")));
-    let (_, body) = get(&server, "function=TIME_SERIES_DAILY&symbol=MSFT&apikey=demo").await;
+    let (_, body) = get(
+        &server,
+        "function=TIME_SERIES_DAILY&symbol=MSFT&apikey=demo",
+    )
+    .await;
     assert_eq!(body, DEMO_KEY);
     let (_, body) = get(&server, "function=TIME_SERIES_DAILY&symbol=IBM&apikey=demo").await;
     assert!(body.contains("\"Time Series (Daily)\""));
     let (_, body) = get(&server, "function=TIME_SERIES_INTRADAY&symbol=IBM&apikey=k").await;
     assert_eq!(body, invalid_call("TIME_SERIES_INTRADAY"));
     let outcomes: Vec<_> = server.requests().iter().map(|r| r.outcome).collect();
-    assert_eq!(outcomes, ["invalid_call", "demo_key", "data", "invalid_call"]);
+    assert_eq!(
+        outcomes,
+        ["invalid_call", "demo_key", "data", "invalid_call"]
+    );
 }
 
 #[tokio::test]
@@ -128,7 +158,11 @@ async fn scripted_faults_rate_limits_and_control_endpoints() {
     // Two requests in the window: the third is rate limited.
     assert_eq!(get(&server, q).await.1, NOTE_RATE_LIMIT);
     server.set_rate_limit(None);
-    let (_, body) = get(&server, "function=TIME_SERIES_DAILY_ADJUSTED&symbol=IBM&apikey=k").await;
+    let (_, body) = get(
+        &server,
+        "function=TIME_SERIES_DAILY_ADJUSTED&symbol=IBM&apikey=k",
+    )
+    .await;
     assert_eq!(body, PREMIUM_ENDPOINT);
 
     server.push_fault(Fault::Truncated);
@@ -164,7 +198,15 @@ async fn scripted_faults_rate_limits_and_control_endpoints() {
         .collect();
     assert_eq!(
         outcomes,
-        ["rate_limit_daily", "malformed_value", "rate_limited", "premium", "truncated", "http_status", "premium"]
+        [
+            "rate_limit_daily",
+            "malformed_value",
+            "rate_limited",
+            "premium",
+            "truncated",
+            "http_status",
+            "premium"
+        ]
     );
     assert_eq!(server.request_count(), 7);
 }

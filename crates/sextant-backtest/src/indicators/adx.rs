@@ -100,9 +100,9 @@ impl Indicator for AdxState {
         self.plus_dm += plus;
         self.tr = self.tr - self.tr / n + tr;
         let (plus_di, minus_di, dx) = self.indicators();
-        let adx = if self.bars < 2 * self.n {
+        let adx = if self.bars < self.n.saturating_mul(2) {
             self.dx_sum += dx.unwrap_or(0.0);
-            if self.bars + 1 < 2 * self.n {
+            if self.bars + 1 < self.n.saturating_mul(2) {
                 None
             } else {
                 self.adx = self.dx_sum / n;
@@ -148,7 +148,12 @@ pub struct AdxOutput {
 }
 
 /// Wilder's ADX with its directional indicators.
-pub fn adx(high: &[f64], low: &[f64], close: &[f64], n: usize) -> Result<AdxOutput, IndicatorError> {
+pub fn adx(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    n: usize,
+) -> Result<AdxOutput, IndicatorError> {
     let bars = zip_hlc("ADX", high, low, close)?;
     let values = run_any(AdxState::new(n), bars.into_iter());
     Ok(AdxOutput {

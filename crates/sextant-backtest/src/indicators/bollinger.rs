@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use super::error::{check_period, IndicatorError};
 use super::run::{column, run_any};
 use super::sma::SmaState;
-use super::types::Indicator;
+use super::types::{window, Indicator};
 
 /// One bar of Bollinger bands.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,7 +49,7 @@ impl BollingerState {
             nbdev_up,
             nbdev_dn,
             middle: SmaState::new(n)?,
-            window: VecDeque::with_capacity(n),
+            window: window(n),
         })
     }
 }
@@ -111,7 +111,10 @@ pub struct BollingerBands {
 
 /// Bollinger bands of `x`; `NaN` during the first `n - 1` bars, all `NaN` for bad parameters.
 pub fn bollinger(x: &[f64], n: usize, nbdev_up: f64, nbdev_dn: f64) -> BollingerBands {
-    let values = run_any(BollingerState::new(n, nbdev_up, nbdev_dn), x.iter().copied());
+    let values = run_any(
+        BollingerState::new(n, nbdev_up, nbdev_dn),
+        x.iter().copied(),
+    );
     BollingerBands {
         upper: column(&values, |v| v.upper),
         middle: column(&values, |v| v.middle),

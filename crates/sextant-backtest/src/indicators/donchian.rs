@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use super::error::{check_period, IndicatorError};
 use super::run::{column, run_any, zip_hl};
-use super::types::{HighLow, Indicator};
+use super::types::{window, HighLow, Indicator};
 
 /// One bar of the channel; `middle` is the mean of the two bands.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -31,8 +31,8 @@ impl DonchianState {
         let n = check_period("DONCHIAN", "n", n, 1)?;
         Ok(Self {
             n,
-            highs: VecDeque::with_capacity(n),
-            lows: VecDeque::with_capacity(n),
+            highs: window(n),
+            lows: window(n),
         })
     }
 }

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use super::ema::EmaState;
 use super::error::{check_period, IndicatorError};
 use super::run::{column, run_any};
-use super::types::Indicator;
+use super::types::{window, Indicator};
 
 /// One MACD bar: the MACD line (fast EMA − slow EMA), its signal EMA and the histogram
 /// (line − signal).
@@ -49,7 +49,7 @@ impl MacdState {
             fast_n,
             slow_n,
             signal_n,
-            recent: VecDeque::with_capacity(fast_n),
+            recent: window(fast_n),
             slow: EmaState::new(slow_n)?,
             fast: None,
             signal: EmaState::new(signal_n)?,
@@ -96,7 +96,7 @@ impl Indicator for MacdState {
     }
 
     fn lookback(&self) -> usize {
-        (self.slow_n - 1) + (self.signal_n - 1)
+        (self.slow_n - 1).saturating_add(self.signal_n - 1)
     }
 
     fn reset(&mut self) {

@@ -28,6 +28,13 @@
 //!   differ noticeably from a naive "EMA of everything" otherwise;
 //! * TA-Lib's unstable periods are at their default, 0.
 //!
+//! Degenerate windows follow TA-Lib 0.8, whose zero tests are exact or relative to the operands
+//! (older releases used a fixed `1e-8`, which silently zeroed RSI, Bollinger width and the
+//! stochastic for instruments quoted below ~1e-4): RSI is 0 when average gain and loss are both
+//! exactly 0, the stochastic's %K is 0 when the window's high–low range is within 1e-14 of its
+//! magnitude, a constant window has σ = 0, DI is 0 when the smoothed true range is 0, and ROC is 0
+//! for a zero reference price.
+//!
 //! # Bad parameters
 //!
 //! A state's `new` returns [`IndicatorError`] for a period of 0 (or below the indicator's

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use super::error::{check_period, IndicatorError};
 use super::run::run_f64;
-use super::types::Indicator;
+use super::types::{window, Indicator};
 
 /// The last `n + 1` valid inputs, yielding (oldest, newest) once full.
 #[derive(Debug, Clone)]
@@ -18,12 +18,12 @@ impl Lag {
         let n = check_period(indicator, "n", n, 1)?;
         Ok(Self {
             n,
-            window: VecDeque::with_capacity(n + 1),
+            window: window(n.saturating_add(1)),
         })
     }
 
     fn push(&mut self, x: f64) -> Option<(f64, f64)> {
-        if self.window.len() == self.n + 1 {
+        if self.window.len() > self.n {
             self.window.pop_front();
         }
         self.window.push_back(x);

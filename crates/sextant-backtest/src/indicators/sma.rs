@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use super::error::{check_period, IndicatorError};
 use super::run::run_f64;
-use super::types::Indicator;
+use super::types::{window, Indicator};
 
 /// Streaming simple moving average over the last `n` valid inputs; lookback `n - 1`.
 ///
@@ -28,7 +28,7 @@ impl SmaState {
         let n = n.max(1);
         Self {
             n,
-            window: VecDeque::with_capacity(n),
+            window: window(n),
             sum: 0.0,
         }
     }

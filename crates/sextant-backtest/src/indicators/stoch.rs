@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use super::error::{check_period, IndicatorError};
 use super::run::{column, run_any, zip_hlc};
 use super::sma::SmaState;
-use super::types::{Hlc, Indicator};
+use super::types::{window, Hlc, Indicator};
 
 /// TA-Lib 0.8's "is this range zero" test, relative to the operands: a window whose high and low
 /// differ by less than ~90 ulp is flat. A fixed absolute epsilon (older TA-Lib) zeroed the
@@ -40,8 +40,8 @@ impl StochState {
         check_period("STOCH", "slowd", slowd, 1)?;
         Ok(Self {
             fastk,
-            highs: VecDeque::with_capacity(fastk),
-            lows: VecDeque::with_capacity(fastk),
+            highs: window(fastk),
+            lows: window(fastk),
             slowk: SmaState::new(slowk)?,
             slowd: SmaState::new(slowd)?,
         })
@@ -64,8 +64,8 @@ impl Default for StochState {
     fn default() -> Self {
         Self {
             fastk: 5,
-            highs: VecDeque::with_capacity(5),
-            lows: VecDeque::with_capacity(5),
+            highs: window(5),
+            lows: window(5),
             slowk: SmaState::with_period(3),
             slowd: SmaState::with_period(3),
         }
@@ -95,7 +95,9 @@ impl Indicator for StochState {
     }
 
     fn lookback(&self) -> usize {
-        (self.fastk - 1) + self.slowk.lookback() + self.slowd.lookback()
+        (self.fastk - 1)
+            .saturating_add(self.slowk.lookback())
+            .saturating_add(self.slowd.lookback())
     }
 
     fn reset(&mut self) {

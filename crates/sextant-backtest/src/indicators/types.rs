@@ -1,5 +1,13 @@
 //! The streaming interface shared by all indicators and the bar inputs it takes.
 
+use std::collections::VecDeque;
+
+/// An empty window for `n` values. The capacity is capped so that an absurd period (which only
+/// ever yields warm-up) does not attempt a huge allocation; the deque grows if it must.
+pub(crate) fn window(n: usize) -> VecDeque<f64> {
+    VecDeque::with_capacity(n.min(4096))
+}
+
 /// A streaming indicator: feed it one bar at a time.
 ///
 /// `update` returns `None` while the indicator warms up and for missing (non-finite) inputs, and

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use super::error::{check_period, IndicatorError};
 use super::run::run_f64;
-use super::types::Indicator;
+use super::types::{window, Indicator};
 
 /// Streaming linearly weighted moving average (weights `1..=n`, newest heaviest); lookback
 /// `n - 1`.
@@ -27,8 +27,8 @@ impl WmaState {
         let n = check_period("WMA", "n", n, 1)?;
         Ok(Self {
             n,
-            divider: (n * (n + 1) / 2) as f64,
-            window: VecDeque::with_capacity(n),
+            divider: n as f64 * (n as f64 + 1.0) / 2.0,
+            window: window(n),
             weighted_sum: 0.0,
             plain_sum: 0.0,
             trailing: 0.0,

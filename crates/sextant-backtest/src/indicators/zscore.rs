@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use super::error::{check_period, IndicatorError};
 use super::run::run_f64;
-use super::types::Indicator;
+use super::types::{window, Indicator};
 
 /// Which standard deviation the z-score divides by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,7 +39,7 @@ impl ZScoreState {
         Ok(Self {
             n,
             kind,
-            window: VecDeque::with_capacity(n),
+            window: window(n),
         })
     }
 }

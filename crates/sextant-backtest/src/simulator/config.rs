@@ -42,7 +42,12 @@ pub enum Sizer {
     /// Equity × min(`annual_vol` / realised vol, `max_leverage`), where realised vol is the
     /// sample std of the last `lookback` close-to-close log returns up to the signal bar,
     /// annualised by `periods_per_year`. No trade until `lookback` returns exist.
-    VolatilityTarget { annual_vol: f64, lookback: usize, periods_per_year: f64, max_leverage: f64 },
+    VolatilityTarget {
+        annual_vol: f64,
+        lookback: usize,
+        periods_per_year: f64,
+        max_leverage: f64,
+    },
 }
 
 /// Everything that shapes a run besides the data and the strategy.
@@ -79,20 +84,29 @@ fn finite_nonneg(field: &'static str, v: f64) -> Result<(), SimError> {
     if v.is_finite() && v >= 0.0 {
         Ok(())
     } else {
-        Err(SimError::config(field, format!("must be finite and >= 0, got {v}")))
+        Err(SimError::config(
+            field,
+            format!("must be finite and >= 0, got {v}"),
+        ))
     }
 }
 
 impl SimConfig {
     pub fn validate(&self) -> Result<(), SimError> {
         if !(self.initial_cash.is_finite() && self.initial_cash > 0.0) {
-            return Err(SimError::config("initial_cash", format!("must be > 0, got {}", self.initial_cash)));
+            return Err(SimError::config(
+                "initial_cash",
+                format!("must be > 0, got {}", self.initial_cash),
+            ));
         }
         finite_nonneg("costs.commission_fixed", self.costs.commission_fixed)?;
         finite_nonneg("costs.slippage_bps", self.costs.slippage_bps)?;
         let pct = self.costs.commission_pct;
         if !(pct.is_finite() && (0.0..1.0).contains(&pct)) {
-            return Err(SimError::config("costs.commission_pct", format!("must be in [0, 1), got {pct}")));
+            return Err(SimError::config(
+                "costs.commission_pct",
+                format!("must be in [0, 1), got {pct}"),
+            ));
         }
         if self.costs.slippage_bps >= 10_000.0 {
             return Err(SimError::config("costs.slippage_bps", "must be < 10000"));
@@ -101,15 +115,26 @@ impl SimConfig {
             Sizer::AllIn => {}
             Sizer::FixedFraction { fraction } => {
                 if !(fraction.is_finite() && fraction > 0.0) {
-                    return Err(SimError::config("sizer.fraction", format!("must be > 0, got {fraction}")));
+                    return Err(SimError::config(
+                        "sizer.fraction",
+                        format!("must be > 0, got {fraction}"),
+                    ));
                 }
             }
             Sizer::FixedQuantity { units } => {
                 if !(units.is_finite() && units > 0.0) {
-                    return Err(SimError::config("sizer.units", format!("must be > 0, got {units}")));
+                    return Err(SimError::config(
+                        "sizer.units",
+                        format!("must be > 0, got {units}"),
+                    ));
                 }
             }
-            Sizer::VolatilityTarget { annual_vol, lookback, periods_per_year, max_leverage } => {
+            Sizer::VolatilityTarget {
+                annual_vol,
+                lookback,
+                periods_per_year,
+                max_leverage,
+            } => {
                 if !(annual_vol.is_finite() && annual_vol > 0.0) {
                     return Err(SimError::config("sizer.annual_vol", "must be > 0"));
                 }

@@ -35,6 +35,14 @@ pub enum SizingConvention {
     BacktestingPy,
 }
 
+/// The result of an all-in buy: units, commission, and cash spent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AllIn {
+    pub qty: f64,
+    pub fee: f64,
+    pub cash_out: f64,
+}
+
 impl Costs {
     /// The fill price of a buy at quoted `price`.
     #[inline]
@@ -62,53 +70,82 @@ impl Costs {
         qty.abs() * price * self.commission_pct + self.commission_fixed
     }
 
-    /// The largest quantity that `cash` buys at fill price `price` (0 when none), and the cash it
-    /// costs including commission.
+    /// The largest quantity that `cash` buys at fill price `price` (0 when none), with its
+    /// commission and the cash it costs (quantity × price + commission, except that vectorbt's
+    /// unrounded all-in spends exactly `cash`).
     #[inline]
-    pub fn all_in_buy(&self, cash: f64, price: f64, whole: bool, conv: SizingConvention) -> (f64, f64) {
+    pub fn all_in_buy(&self, cash: f64, price: f64, whole: bool, conv: SizingConvention) -> AllIn {
+        const NONE: AllIn = AllIn {
+            qty: 0.0,
+            fee: 0.0,
+            cash_out: 0.0,
+        };
         if cash.is_nan() || cash <= 0.0 {
-            return (0.0, 0.0);
+            return NONE;
         }
         match conv {
             SizingConvention::VectorBt => {
                 let max_req = vbt_add(cash, -self.commission_fixed) / (1.0 + self.commission_pct);
                 if max_req <= 0.0 {
-                    return (0.0, 0.0);
+                    return NONE;
                 }
                 let acq = max_req / price;
                 if !whole {
-                    // vectorbt spends exactly the cash limit when the size is not rounded.
-                    return (acq, cash);
+                    return AllIn {
+                        qty: acq,
+                        fee: cash - max_req,
+                        cash_out: cash,
+                    };
                 }
-                let qty = py_floordiv(acq, 1.0);
-                (qty, self.buy_cost(qty, price))
+                // `acq // 1` in Python is exactly `floor(acq)` for a finite acq >= 0 (fmod by 1
+                // is the exact fractional part), without the cost of a software fmod.
+                self.bought(acq.floor(), price)
             }
             SizingConvention::BacktestingPy => {
                 let frac = 1.0 - f64::EPSILON;
-                let per_unit = price + (self.commission_fixed + frac * price * self.commission_pct) / frac;
+                let per_unit =
+                    price + (self.commission_fixed + frac * price * self.commission_pct) / frac;
                 let avail = cash * 1.0 * frac;
-                let qty = if whole { py_floordiv(avail, per_unit).trunc() } else { avail / per_unit };
+                let qty = if whole {
+                    py_floordiv(avail, per_unit).trunc()
+                } else {
+                    avail / per_unit
+                };
                 // backtesting.py cancels an order whose cost exceeds the margin available.
                 if qty <= 0.0 || qty * per_unit > cash {
-                    return (0.0, 0.0);
+                    return NONE;
                 }
-                (qty, self.buy_cost(qty, price))
+                self.bought(qty, price)
             }
         }
     }
 
-    /// Cash paid for buying `qty` at fill price `price`, commission included.
     #[inline]
-    pub fn buy_cost(&self, qty: f64, price: f64) -> f64 {
+    fn bought(&self, qty: f64, price: f64) -> AllIn {
+        if qty <= 0.0 {
+            return AllIn {
+                qty: 0.0,
+                fee: 0.0,
+                cash_out: 0.0,
+            };
+        }
         let notional = qty * price;
-        notional + (notional * self.commission_pct + self.commission_fixed)
+        let fee = notional * self.commission_pct + self.commission_fixed;
+        AllIn {
+            qty,
+            fee,
+            cash_out: notional + fee,
+        }
     }
 
     /// Cash received for selling `qty` at fill price `price`, net of commission.
     #[inline]
     pub fn sell_proceeds(&self, qty: f64, price: f64) -> f64 {
         let notional = qty * price;
-        vbt_add(notional, -(notional * self.commission_pct + self.commission_fixed))
+        vbt_add(
+            notional,
+            -(notional * self.commission_pct + self.commission_fixed),
+        )
     }
 }
 
@@ -144,7 +181,11 @@ fn np_sign(x: f64) -> f64 {
 /// vectorbt's `add_nb`: `a + b`, or exactly 0 when the sum is zero up to tolerance.
 #[inline]
 pub fn vbt_add(a: f64, b: f64) -> f64 {
-    let zero = if np_sign(a) != np_sign(b) { is_close(a.abs(), b.abs()) } else { is_close(a + b, 0.0) };
+    let zero = if np_sign(a) != np_sign(b) {
+        is_close(a.abs(), b.abs())
+    } else {
+        is_close(a + b, 0.0)
+    };
     if zero {
         0.0
     } else {
@@ -186,6 +227,20 @@ mod tests {
     }
 
     #[test]
+    fn floordiv_by_one_is_floor() {
+        for a in [
+            0.0,
+            0.5,
+            1.0,
+            80.999_999_999_999_99,
+            123_456.789,
+            4_503_599_627_370_495.5,
+        ] {
+            assert_eq!(py_floordiv(a, 1.0), a.floor(), "{a}");
+        }
+    }
+
+    #[test]
     fn vbt_add_snaps_to_zero() {
         assert_eq!(vbt_add(10_000.0, -10_000.000_000_001), 0.0);
         assert_eq!(vbt_add(10_000.0, -9_999.0), 1.0);
@@ -194,16 +249,22 @@ mod tests {
 
     #[test]
     fn all_in_conventions() {
-        let c = Costs { commission_pct: 0.002, ..Costs::default() };
+        let c = Costs {
+            commission_pct: 0.002,
+            ..Costs::default()
+        };
         // 10000 / 1.002 / 124.31 = 80.28..
-        let (q, cost) = c.all_in_buy(10_000.0, 124.31, true, SizingConvention::VectorBt);
-        assert_eq!(q, 80.0);
-        assert_eq!(cost, 80.0 * 124.31 + 80.0 * 124.31 * 0.002);
-        let (q, _) = c.all_in_buy(10_000.0, 124.31, true, SizingConvention::BacktestingPy);
-        assert_eq!(q, 80.0);
-        let (q, spent) = c.all_in_buy(10_000.0, 124.31, false, SizingConvention::VectorBt);
-        assert!((q * 124.31 * 1.002 - 10_000.0).abs() < 1e-9);
-        assert_eq!(spent, 10_000.0);
-        assert_eq!(c.all_in_buy(0.0, 1.0, true, SizingConvention::VectorBt), (0.0, 0.0));
+        let a = c.all_in_buy(10_000.0, 124.31, true, SizingConvention::VectorBt);
+        assert_eq!(a.qty, 80.0);
+        assert_eq!(a.cash_out, 80.0 * 124.31 + 80.0 * 124.31 * 0.002);
+        let b = c.all_in_buy(10_000.0, 124.31, true, SizingConvention::BacktestingPy);
+        assert_eq!(b.qty, 80.0);
+        let f = c.all_in_buy(10_000.0, 124.31, false, SizingConvention::VectorBt);
+        assert!((f.qty * 124.31 * 1.002 - 10_000.0).abs() < 1e-9);
+        assert_eq!(f.cash_out, 10_000.0);
+        assert_eq!(
+            c.all_in_buy(0.0, 1.0, true, SizingConvention::VectorBt).qty,
+            0.0
+        );
     }
 }

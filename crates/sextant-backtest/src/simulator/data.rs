@@ -26,7 +26,12 @@ fn check_len(symbol: &str, column: &str, expected: usize, got: usize) -> Result<
     if expected == got {
         return Ok(());
     }
-    Err(DataError::LengthMismatch { symbol: symbol.into(), column: column.into(), expected, got })
+    Err(DataError::LengthMismatch {
+        symbol: symbol.into(),
+        column: column.into(),
+        expected,
+        got,
+    })
 }
 
 impl BarSeries {
@@ -42,17 +47,38 @@ impl BarSeries {
     ) -> Result<Self, DataError> {
         let symbol = symbol.into();
         let n = ts.len();
-        for (name, col) in [("open", &open), ("high", &high), ("low", &low), ("close", &close)] {
+        for (name, col) in [
+            ("open", &open),
+            ("high", &high),
+            ("low", &low),
+            ("close", &close),
+        ] {
             check_len(&symbol, name, n, col.len())?;
             if let Some(index) = col.iter().position(|p| !(p.is_finite() && *p > 0.0)) {
-                return Err(DataError::BadPrice { symbol, column: name.into(), index });
+                return Err(DataError::BadPrice {
+                    symbol,
+                    column: name.into(),
+                    index,
+                });
             }
         }
         check_len(&symbol, "volume", n, volume.len())?;
         if let Some(i) = ts.windows(2).position(|w| w[1] <= w[0]) {
-            return Err(DataError::UnsortedTimestamps { symbol, index: i + 1 });
+            return Err(DataError::UnsortedTimestamps {
+                symbol,
+                index: i + 1,
+            });
         }
-        Ok(BarSeries { symbol, ts, open, high, low, close, volume, external: BTreeMap::new() })
+        Ok(BarSeries {
+            symbol,
+            ts,
+            open,
+            high,
+            low,
+            close,
+            volume,
+            external: BTreeMap::new(),
+        })
     }
 
     /// Builds the columns from domain bars of one symbol (sorted or not; duplicates rejected).
@@ -79,7 +105,11 @@ impl BarSeries {
     }
 
     /// Attaches a named series aligned to these bars (NaN where it has no value).
-    pub fn with_series(mut self, name: impl Into<String>, values: Vec<f64>) -> Result<Self, DataError> {
+    pub fn with_series(
+        mut self,
+        name: impl Into<String>,
+        values: Vec<f64>,
+    ) -> Result<Self, DataError> {
         let name = name.into();
         check_len(&self.symbol, &name, self.ts.len(), values.len())?;
         self.external.insert(name, values);
@@ -98,7 +128,11 @@ impl BarSeries {
             low: cut(&self.low),
             close: cut(&self.close),
             volume: cut(&self.volume),
-            external: self.external.iter().map(|(k, v)| (k.clone(), cut(v))).collect(),
+            external: self
+                .external
+                .iter()
+                .map(|(k, v)| (k.clone(), cut(v)))
+                .collect(),
         }
     }
 
@@ -207,10 +241,18 @@ impl MarketData {
                 low: cut(&c.low),
                 close: cut(&c.close),
                 volume: cut(&c.volume),
-                external: c.external.iter().map(|(k, v)| (k.clone(), cut(v))).collect(),
+                external: c
+                    .external
+                    .iter()
+                    .map(|(k, v)| (k.clone(), cut(v)))
+                    .collect(),
             })
             .collect();
-        MarketData { symbols: self.symbols.clone(), ts: self.ts[..n].to_vec(), cols }
+        MarketData {
+            symbols: self.symbols.clone(),
+            ts: self.ts[..n].to_vec(),
+            cols,
+        }
     }
 }
 
@@ -247,6 +289,10 @@ fn align(s: BarSeries, ts: &[i64]) -> Columns {
         low: spread(&s.low),
         close: spread(&s.close),
         volume: spread(&s.volume),
-        external: s.external.iter().map(|(k, v)| (k.clone(), spread(v))).collect(),
+        external: s
+            .external
+            .iter()
+            .map(|(k, v)| (k.clone(), spread(v)))
+            .collect(),
     }
 }

@@ -5,11 +5,20 @@
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DataError {
     #[error("symbol {symbol}: column {column} has {got} values but ts has {expected}")]
-    LengthMismatch { symbol: String, column: String, expected: usize, got: usize },
+    LengthMismatch {
+        symbol: String,
+        column: String,
+        expected: usize,
+        got: usize,
+    },
     #[error("symbol {symbol}: timestamps must be strictly increasing (bar {index})")]
     UnsortedTimestamps { symbol: String, index: usize },
     #[error("symbol {symbol}: non-finite or non-positive price in column {column} at bar {index}")]
-    BadPrice { symbol: String, column: String, index: usize },
+    BadPrice {
+        symbol: String,
+        column: String,
+        index: usize,
+    },
     #[error("bars of several symbols given to one series: {first} and {other}")]
     MixedSymbols { first: String, other: String },
     #[error("symbol {0} appears twice")]
@@ -29,6 +38,9 @@ pub enum SimError {
 
 impl SimError {
     pub(crate) fn config(field: &'static str, reason: impl Into<String>) -> Self {
-        SimError::Config { field, reason: reason.into() }
+        SimError::Config {
+            field,
+            reason: reason.into(),
+        }
     }
 }

@@ -14,19 +14,22 @@
 //! Every cost rule (commission, slippage, all-in sizing, cash updates) lives in [`costs`] so that
 //! the sweep engine can reuse the very same arithmetic and agree with the simulator bit for bit.
 
+mod config;
 pub mod costs;
 mod data;
 mod engine;
 mod error;
+mod exec;
 mod order;
 mod portfolio;
 mod result;
 mod view;
 
+pub use config::{FillTiming, ShareRounding, SimConfig, Sizer};
 pub use costs::{Costs, SizingConvention};
 pub use data::{BarSeries, MarketData};
-pub use engine::{FillTiming, ShareRounding, SimConfig, Sizer, TradingSimulator};
+pub use engine::TradingSimulator;
 pub use error::{DataError, SimError};
-pub use order::{OrderKind, OrderRequest, Quantity, Side, Target};
+pub use order::{Intent, OrderKind, OrderRequest, Quantity, Side, Target};
 pub use result::{BacktestResult, Fill, OrderRecord, OrderStatus, Trade};
 pub use view::{BarView, Context};

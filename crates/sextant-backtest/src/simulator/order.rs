@@ -73,7 +73,10 @@ pub enum Target {
 #[serde(rename_all = "snake_case")]
 pub enum Intent {
     Order(OrderRequest),
-    Target { symbol: usize, target: Target },
+    Target {
+        symbol: usize,
+        target: Target,
+    },
     /// Target weights of equity per symbol (index, weight); symbols not named are left alone.
     Rebalance(Vec<(usize, f64)>),
     /// Cancel the working limit/stop orders of a symbol (`None`: of all symbols).
@@ -83,6 +86,12 @@ pub enum Intent {
 impl Intent {
     /// Whether the intent waits for a later bar's range (limit/stop) rather than the next fill.
     pub(crate) fn is_resting(&self) -> bool {
-        matches!(self, Intent::Order(OrderRequest { kind: OrderKind::Limit(_) | OrderKind::Stop(_), .. }))
+        matches!(
+            self,
+            Intent::Order(OrderRequest {
+                kind: OrderKind::Limit(_) | OrderKind::Stop(_),
+                ..
+            })
+        )
     }
 }

@@ -18,7 +18,7 @@ struct Lot {
 /// Where and when a fill happens.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FillAt {
-    pub order: usize,
+    pub order: Option<usize>,
     pub bar: usize,
     pub ts: i64,
 }
@@ -36,7 +36,14 @@ pub(crate) struct Portfolio {
 }
 
 /// vectorbt's trade statistics (`get_trade_stats_nb`).
-pub(crate) fn trade_pnl(long: bool, size: f64, entry: f64, exit: f64, entry_fee: f64, exit_fee: f64) -> (f64, f64) {
+pub(crate) fn trade_pnl(
+    long: bool,
+    size: f64,
+    entry: f64,
+    exit: f64,
+    entry_fee: f64,
+    exit_fee: f64,
+) -> (f64, f64) {
     let entry_val = size * entry;
     let mut diff = vbt_add(size * exit, -entry_val);
     if diff != 0.0 && !long {
@@ -83,26 +90,54 @@ impl Portfolio {
     /// Executes `qty > 0` units at fill `price` (slippage included) with commission `fee`.
     /// `cash_out` overrides the cash a buy costs (vectorbt's all-in with fractional units spends
     /// exactly the cash it had).
-    pub fn execute(&mut self, at: FillAt, symbol: usize, side: Side, qty: f64, price: f64, fee: f64, cash_out: Option<f64>) {
+    pub fn execute(
+        &mut self,
+        at: FillAt,
+        symbol: usize,
+        side: Side,
+        qty: f64,
+        price: f64,
+        fee: f64,
+        cash_out: Option<f64>,
+    ) {
         debug_assert!(qty > 0.0);
         match side {
             Side::Buy => self.cash = spend(self.cash, cash_out.unwrap_or(qty * price + fee)),
             Side::Sell => self.cash += vbt_add(qty * price, -fee),
         }
-        self.fills.push(Fill { order: at.order, bar: at.bar, ts: at.ts, symbol, side, qty, price, commission: fee });
+        self.fills.push(Fill {
+            order: at.order,
+            bar: at.bar,
+            ts: at.ts,
+            symbol,
+            side,
+            qty,
+            price,
+            commission: fee,
+        });
         let signed = side.sign() * qty;
         let mut left = qty;
         // Close opposite lots first, oldest first.
         while left > 0.0 {
-            let Some(lot) = self.lots[symbol].front_mut() else { break };
+            let Some(lot) = self.lots[symbol].front_mut() else {
+                break;
+            };
             if lot.qty.signum() == signed.signum() {
                 break;
             }
             let lot_size = lot.qty.abs();
             let closed = lot_size.min(left);
             let long = lot.qty > 0.0;
-            let entry_fee = if closed == lot_size { lot.fee } else { closed / lot_size * lot.fee };
-            let exit_fee = if closed == qty { fee } else { closed / qty * fee };
+            let entry_fee = if closed == lot_size {
+                lot.fee
+            } else {
+                closed / lot_size * lot.fee
+            };
+            let exit_fee = if closed == qty {
+                fee
+            } else {
+                closed / qty * fee
+            };
             let (pnl, ret) = trade_pnl(long, closed, lot.price, price, entry_fee, exit_fee);
             self.trades.push(Trade {
                 symbol,
@@ -130,7 +165,13 @@ impl Portfolio {
         }
         if left > 0.0 {
             let fee_left = if left == qty { fee } else { left / qty * fee };
-            self.lots[symbol].push_back(Lot { qty: side.sign() * left, price, bar: at.bar, ts: at.ts, fee: fee_left });
+            self.lots[symbol].push_back(Lot {
+                qty: side.sign() * left,
+                price,
+                bar: at.bar,
+                ts: at.ts,
+                fee: fee_left,
+            });
         }
         let q = self.qty[symbol] + signed;
         // Snap float residue of partial closes to flat.

@@ -35,8 +35,9 @@ pub struct Trade {
 /// One execution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fill {
-    /// Index into [`BacktestResult::orders`] of the order this fill belongs to.
-    pub order: usize,
+    /// Index into [`BacktestResult::orders`] of the order this fill belongs to; `None` for the
+    /// close-out at the end of the data ([`super::SimConfig::close_at_end`]).
+    pub order: Option<usize>,
     pub bar: usize,
     pub ts: i64,
     pub symbol: usize,
@@ -54,11 +55,20 @@ pub enum OrderStatus {
     /// Still waiting when the data ended.
     Pending,
     /// Executed (see [`BacktestResult::fills`]) at this bar.
-    Filled { bar: usize },
+    Filled {
+        bar: usize,
+    },
     /// Nothing to do: the target was already held, or a cancel order was applied.
-    Done { bar: usize },
-    Cancelled { bar: usize },
-    Rejected { bar: usize, reason: String },
+    Done {
+        bar: usize,
+    },
+    Cancelled {
+        bar: usize,
+    },
+    Rejected {
+        bar: usize,
+        reason: String,
+    },
 }
 
 /// A submitted intent, the bar it was submitted at, and what became of it.

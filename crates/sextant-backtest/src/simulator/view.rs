@@ -16,7 +16,11 @@ pub struct BarView<'a> {
 impl<'a> BarView<'a> {
     /// The view at bar `t`. Panics if `t` is outside the data (the simulator never does that).
     pub(crate) fn new(data: &'a MarketData, t: usize) -> Self {
-        assert!(t < data.len(), "bar {t} outside data of {} bars", data.len());
+        assert!(
+            t < data.len(),
+            "bar {t} outside data of {} bars",
+            data.len()
+        );
         BarView { data, t }
     }
 
@@ -62,7 +66,10 @@ impl<'a> BarView<'a> {
     }
     /// A named external series of `symbol` (see [`super::BarSeries::with_series`]) up to `t`.
     pub fn series(&self, symbol: usize, name: &str) -> Option<&'a [f64]> {
-        self.data.cols[symbol].external.get(name).map(|v| &v[..=self.t])
+        self.data.cols[symbol]
+            .external
+            .get(name)
+            .map(|v| &v[..=self.t])
     }
     /// Whether `symbol` has a bar at `t` (aligned multi-symbol data has gaps).
     pub fn has_bar(&self, symbol: usize) -> bool {
@@ -88,7 +95,13 @@ impl<'a> Context<'a> {
         equity: f64,
         intents: &'a mut Vec<Intent>,
     ) -> Self {
-        Context { view, positions, cash, equity, intents }
+        Context {
+            view,
+            positions,
+            cash,
+            equity,
+            intents,
+        }
     }
 
     pub fn view(&self) -> &BarView<'a> {

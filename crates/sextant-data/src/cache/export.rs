@@ -22,7 +22,11 @@ impl Cache {
     pub fn export_parquet(&self, slice: &Slice, path: &Path) -> Result<u64> {
         let conn = self.conn();
         let where_sql = slice_where(slice);
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM bars WHERE {where_sql}"), [], |r| r.get(0))?;
+        let n: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM bars WHERE {where_sql}"),
+            [],
+            |r| r.get(0),
+        )?;
         let tmp = path.with_extension("parquet.partial");
         conn.execute_batch(&format!(
             "COPY (SELECT * FROM bars WHERE {where_sql} ORDER BY symbol, resolution, ts) TO {} \

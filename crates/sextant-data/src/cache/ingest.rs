@@ -11,8 +11,8 @@ use super::{sql_ident, sql_literal, Cache};
 use crate::{DataError, Result};
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use duckdb::{params, Connection, OptionalExt};
-use sextant_domain::{Bar, Resolution, Source, Symbol, DEFAULT_EXCHANGE_TZ};
 use serde::Serialize;
+use sextant_domain::{Bar, Resolution, Source, Symbol, DEFAULT_EXCHANGE_TZ};
 use std::path::Path;
 
 /// What one ingest did.
@@ -71,7 +71,12 @@ impl Default for FileOptions {
 
 impl Cache {
     /// Writes bars from a provider in one transaction.
-    pub fn ingest_bars(&self, bars: &[Bar], source: Source, request: &str) -> Result<IngestSummary> {
+    pub fn ingest_bars(
+        &self,
+        bars: &[Bar],
+        source: Source,
+        request: &str,
+    ) -> Result<IngestSummary> {
         let mut conn = self.conn();
         in_transaction(&mut conn, |conn| {
             conn.execute_batch(STAGE_DDL)?;
@@ -164,7 +169,11 @@ impl Cache {
     /// True when the cache holds no bars at all (first start).
     pub fn is_empty(&self) -> Result<bool> {
         let conn = self.conn();
-        let n: i64 = conn.query_row("SELECT count(*) FROM (SELECT 1 FROM bars LIMIT 1)", [], |r| r.get(0))?;
+        let n: i64 = conn.query_row(
+            "SELECT count(*) FROM (SELECT 1 FROM bars LIMIT 1)",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(n == 0)
     }
 }
@@ -222,7 +231,12 @@ fn num(col: &Option<String>, default: &str) -> String {
     }
 }
 
-fn stage_from_layout(conn: &Connection, reader: &str, l: &Layout, opts: &FileOptions) -> Result<()> {
+fn stage_from_layout(
+    conn: &Connection,
+    reader: &str,
+    l: &Layout,
+    opts: &FileOptions,
+) -> Result<()> {
     let sym = match (&l.symbol, &opts.symbol) {
         (_, Some(s)) => sql_literal(s.as_str()),
         (Some(c), None) => format!("upper(trim(CAST({} AS VARCHAR)))", sql_ident(c)),
@@ -285,7 +299,12 @@ fn stage_from_layout(conn: &Connection, reader: &str, l: &Layout, opts: &FileOpt
 
 /// Fills the temp table `tz_offsets(d DATE, offset_min INTEGER)`: the UTC offset of `tz` at local
 /// noon on every date in `[lo, hi]`.
-fn fill_offsets(conn: &Connection, tz: &str, lo: Option<NaiveDate>, hi: Option<NaiveDate>) -> Result<()> {
+fn fill_offsets(
+    conn: &Connection,
+    tz: &str,
+    lo: Option<NaiveDate>,
+    hi: Option<NaiveDate>,
+) -> Result<()> {
     use chrono::{Offset, TimeZone};
     let zone: chrono_tz::Tz = tz
         .parse()
@@ -371,7 +390,16 @@ pub(crate) fn merge_stage(conn: &Connection, source: &str, request: &str) -> Res
     )?;
     conn.execute(
         "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        params![batch_id, source, request, now, rows_in, inserted, updated, rows_in - inserted - updated],
+        params![
+            batch_id,
+            source,
+            request,
+            now,
+            rows_in,
+            inserted,
+            updated,
+            rows_in - inserted - updated
+        ],
     )?;
     let mut stmt = conn.prepare(
         "SELECT symbol, resolution, min(ts), max(ts), count(*) FROM stage_bars \
@@ -432,7 +460,11 @@ fn validate_stage(conn: &Connection) -> Result<()> {
         ("dividend", "dividend IS NULL OR NOT isfinite(dividend)"),
         ("split_coefficient", "split_coefficient IS NULL OR NOT isfinite(split_coefficient) OR split_coefficient <= 0"),
     ];
-    let where_any = checks.iter().map(|(_, c)| format!("({c})")).collect::<Vec<_>>().join(" OR ");
+    let where_any = checks
+        .iter()
+        .map(|(_, c)| format!("({c})"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
     let case = checks
         .iter()
         .map(|(f, c)| format!("WHEN {c} THEN '{f}'"))
@@ -479,7 +511,11 @@ fn dedupe_stage(conn: &Connection) -> Result<()> {
         )
         .optional()?;
     if let Some((symbol, resolution, ts)) = conflict {
-        return Err(DataError::ConflictingDuplicate { symbol, resolution, ts });
+        return Err(DataError::ConflictingDuplicate {
+            symbol,
+            resolution,
+            ts,
+        });
     }
     conn.execute_batch("DELETE FROM stage_bars; INSERT INTO stage_bars SELECT * FROM stage_distinct; DROP TABLE stage_distinct;")?;
     Ok(())

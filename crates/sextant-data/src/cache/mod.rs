@@ -6,6 +6,7 @@
 //! killed mid-ingest leaves either the whole batch or nothing.
 
 mod adjust;
+mod curves;
 mod export;
 mod ingest;
 mod query;
@@ -13,6 +14,7 @@ mod resample;
 pub(crate) mod schema;
 
 pub use adjust::{adjust, AdjustedBar};
+pub use curves::EquityPoint;
 pub use export::Slice;
 pub use ingest::{FileOptions, IngestSummary, SeriesSummary};
 pub use query::{CoverageRange, CoverageReport, Revision, SymbolInfo};
@@ -71,7 +73,9 @@ impl Cache {
     /// The connection. A poisoned lock is recovered: DuckDB rolls back any transaction a panicking
     /// holder left open (see [`ingest`]), so the connection itself is still sound.
     pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A second connection to the same database, for concurrent readers in one process.

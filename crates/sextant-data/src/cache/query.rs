@@ -5,8 +5,8 @@ use super::{sql_ident, Cache};
 use crate::{DataError, Result};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use duckdb::{params, Connection};
-use sextant_domain::{Bar, Resolution, Source, Symbol};
 use serde::Serialize;
+use sextant_domain::{Bar, Resolution, Source, Symbol};
 use std::path::Path;
 
 /// One symbol held in the cache.
@@ -77,13 +77,19 @@ impl Cache {
     }
 
     /// Close prices only, oldest first: the fast path for backtests and sweeps.
-    pub fn closes(&self, symbol: &Symbol, resolution: Resolution) -> Result<Vec<(NaiveDateTime, f64)>> {
+    pub fn closes(
+        &self,
+        symbol: &Symbol,
+        resolution: Resolution,
+    ) -> Result<Vec<(NaiveDateTime, f64)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT ts, close FROM bars WHERE symbol = ? AND resolution = ? ORDER BY ts",
         )?;
         let rows = stmt
-            .query_map(params![symbol.as_str(), resolution.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(params![symbol.as_str(), resolution.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
             .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(rows)
     }
@@ -120,10 +126,26 @@ impl Cache {
              ORDER BY c.symbol, c.resolution, c.first_ts, c.last_ts",
         )?;
         let sym = symbol.map(|s| s.as_str().to_string());
-        type Row = (String, String, NaiveDateTime, NaiveDateTime, String, NaiveDateTime, i64);
+        type Row = (
+            String,
+            String,
+            NaiveDateTime,
+            NaiveDateTime,
+            String,
+            NaiveDateTime,
+            i64,
+        );
         let rows: Vec<Row> = stmt
             .query_map(params![sym, sym], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
             })?
             .collect::<std::result::Result<_, _>>()?;
         let mut out: Vec<CoverageReport> = Vec::new();
@@ -175,7 +197,11 @@ fn merge_gap(resolution: &str) -> chrono::Duration {
     }
 }
 
-pub(crate) fn read_bars(conn: &Connection, sql: &str, p: &[&dyn duckdb::ToSql]) -> Result<Vec<Bar>> {
+pub(crate) fn read_bars(
+    conn: &Connection,
+    sql: &str,
+    p: &[&dyn duckdb::ToSql],
+) -> Result<Vec<Bar>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(p)?;
     let mut out = Vec::new();
@@ -248,7 +274,9 @@ pub(crate) fn detect_layout(
             .find(|(c, _)| {
                 let n = norm(c);
                 // "1. open" (Alpha Vantage) normalises to "1open".
-                names.iter().any(|want| n == *want || n.trim_start_matches(|ch: char| ch.is_ascii_digit()) == *want)
+                names.iter().any(|want| {
+                    n == *want || n.trim_start_matches(|ch: char| ch.is_ascii_digit()) == *want
+                })
             })
             .map(|(c, _)| c.clone())
     };
@@ -265,7 +293,9 @@ pub(crate) fn detect_layout(
         // An unnamed first column (a pandas index written without a name) holding dates.
         None => match cols.first() {
             Some((name, ty))
-                if (name.is_empty() || norm(name).starts_with("column") || norm(name) == "unnamed0")
+                if (name.is_empty()
+                    || norm(name).starts_with("column")
+                    || norm(name) == "unnamed0")
                     && (ty.starts_with("DATE") || ty.starts_with("TIMESTAMP")) =>
             {
                 name.clone()
@@ -282,7 +312,10 @@ pub(crate) fn detect_layout(
         volume: find("volume", &["volume", "vol", "v"]),
         adj_close: find("adj_close", &["adjclose", "adjustedclose", "adjcl"]),
         dividend: find("dividend", &["dividend", "dividendamount", "dividends"]),
-        split: find("split", &["split", "splitcoefficient", "stocksplits", "splitfactor"]),
+        split: find(
+            "split",
+            &["split", "splitcoefficient", "stocksplits", "splitfactor"],
+        ),
         resolution: Resolution::Daily,
         time,
     };
@@ -290,7 +323,10 @@ pub(crate) fn detect_layout(
         Some(r) => r,
         None => infer_resolution(conn, reader, &layout.time)?,
     };
-    Ok(Layout { resolution, ..layout })
+    Ok(Layout {
+        resolution,
+        ..layout
+    })
 }
 
 /// Daily when every timestamp is midnight; otherwise the smallest spacing within a day.
@@ -344,7 +380,9 @@ impl Cache {
              ORDER BY replaced_at, resolution, ts",
         )?;
         let meta: Vec<(String, NaiveDateTime, String)> = stmt
-            .query_map(params![symbol.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .query_map(params![symbol.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
             .collect::<std::result::Result<_, _>>()?;
         Ok(bars
             .into_iter()

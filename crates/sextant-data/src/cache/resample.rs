@@ -17,7 +17,12 @@ use sextant_domain::{Resolution, Symbol};
 impl Cache {
     /// Materialises `to` bars for `symbol` from its stored `from` bars (an idempotent upsert,
     /// provenance `resampled`).
-    pub fn resample(&self, symbol: &Symbol, from: Resolution, to: Resolution) -> Result<IngestSummary> {
+    pub fn resample(
+        &self,
+        symbol: &Symbol,
+        from: Resolution,
+        to: Resolution,
+    ) -> Result<IngestSummary> {
         let sql = resample_sql(symbol, from, to)?;
         let mut conn = self.conn();
         in_transaction(&mut conn, |conn| {
@@ -26,7 +31,11 @@ impl Cache {
                 "INSERT INTO stage_bars SELECT symbol, resolution, ts, tz, session, open, high, low, close, \
                  volume, adj_close, dividend, split_coefficient, source FROM ({sql})"
             ))?;
-            merge_stage(conn, "resampled", &format!("resample {symbol} {from} -> {to}"))
+            merge_stage(
+                conn,
+                "resampled",
+                &format!("resample {symbol} {from} -> {to}"),
+            )
         })
     }
 }
@@ -64,8 +73,14 @@ pub(crate) fn resample_sql(symbol: &Symbol, from: Resolution, to: Resolution) ->
         });
     }
     let (key, label) = match to {
-        Resolution::Weekly => ("date_trunc('week', session)", "CAST(max(session) AS TIMESTAMP)"),
-        Resolution::Monthly => ("date_trunc('month', session)", "CAST(max(session) AS TIMESTAMP)"),
+        Resolution::Weekly => (
+            "date_trunc('week', session)",
+            "CAST(max(session) AS TIMESTAMP)",
+        ),
+        Resolution::Monthly => (
+            "date_trunc('month', session)",
+            "CAST(max(session) AS TIMESTAMP)",
+        ),
         Resolution::Daily => ("session", "CAST(session AS TIMESTAMP)"),
         intraday => {
             let m = intraday.minutes().unwrap_or(60);

@@ -4,7 +4,8 @@
 pub const SCHEMA_VERSION: i32 = 1;
 
 /// Columns a bar has in `bars`, `bar_revisions` and the staging table, in this order.
-pub const BAR_VALUE_COLUMNS: &str = "symbol, resolution, ts, tz, session, open, high, low, close, volume, \
+pub const BAR_VALUE_COLUMNS: &str =
+    "symbol, resolution, ts, tz, session, open, high, low, close, volume, \
      adj_close, dividend, split_coefficient, source";
 
 pub const DDL: &str = r#"
@@ -65,6 +66,14 @@ CREATE TABLE IF NOT EXISTS ingest_batches (
     inserted BIGINT NOT NULL,
     updated BIGINT NOT NULL,
     unchanged BIGINT NOT NULL
+);
+
+-- Backtest equity curves (one row per run and bar).
+CREATE TABLE IF NOT EXISTS equity_curves (
+    run_id VARCHAR NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    equity DOUBLE NOT NULL,
+    cash DOUBLE NOT NULL
 );
 
 -- Which ranges each batch covered, per symbol and resolution: what the incremental refresh reads.

@@ -7,7 +7,8 @@
 pub const FILE_NAME: &str = "us-equities-daily-2000-2013.csv.gz";
 
 /// The gzip-compressed CSV: `Ticker,Date,Open,High,Low,Close,Volume,Adj Close`.
-pub const BYTES: &[u8] = include_bytes!("../../../../data/sample/us-equities-daily-2000-2013.csv.gz");
+pub const BYTES: &[u8] =
+    include_bytes!("../../../../data/sample/us-equities-daily-2000-2013.csv.gz");
 
 /// sha256 of [`BYTES`], recorded in run manifests.
 pub const SHA256: &str = "5abadf99b2d394f920120a27de6f0df129859d71d4cfb0bf661bcc99446ab1fd";

@@ -4,16 +4,19 @@
 //! no multi-document transactions (and no replica set) are needed: `update_if` is an
 //! `updateOne` whose filter carries the expected state.
 //!
-//! Tested against SecantusDB (a MongoDB-wire-compatible server, see
-//! `scripts/start-mongo-test-server`). Only operators both it and MongoDB implement are used;
-//! the portable choices made deliberately:
+//! Tested against SecantusDB 0.7 (a MongoDB-wire-compatible server, see
+//! `scripts/start-mongo-test-server`), which passes the whole conformance suite with this code:
+//! no operation used here is missing from it, so no workaround for SecantusDB was needed. The
+//! backend sticks to the common core both servers implement, and a few choices keep it portable
+//! to older real MongoDB servers as well:
 //! * unique indexes are *partial* on `{field: {$type: [number, string, bool, object, array]}}`
 //!   rather than `sparse`, so documents with a null or missing field are not constrained (a
 //!   sparse index still indexes explicit nulls), matching the embedded backend;
-//! * an empty `$set` is never sent (older MongoDB servers reject it); the existence check is a
-//!   `countDocuments` instead;
+//! * an empty `$set` is never sent (MongoDB before 5.0 rejects it; SecantusDB accepts it); the
+//!   existence check is a `countDocuments` instead;
 //! * keyset pagination uses `$or` of `$type` / `$gt` / `$eq` clauses rather than aggregation
-//!   expressions.
+//!   expressions;
+//! * nothing needs multi-document transactions or a replica set.
 
 mod convert;
 mod filter;
@@ -61,6 +64,12 @@ fn is_duplicate(e: &mongodb::error::Error) -> bool {
     }
 }
 
+/// Whether a duplicate-key message is about the `_id` index (MongoDB and SecantusDB both say
+/// `... index: _id_ dup key: ...`).
+fn on_id_index(message: &str) -> bool {
+    message.contains("index: _id_ ")
+}
+
 fn map_err<'a>(
     collection: &'a str,
     id: Option<&'a str>,
@@ -69,7 +78,7 @@ fn map_err<'a>(
         if is_duplicate(&e) {
             let message = e.to_string();
             let detail = match id {
-                Some(id) if message.contains("_id_") => format!("_id {id:?} already exists"),
+                Some(id) if on_id_index(&message) => format!("_id {id:?} already exists"),
                 _ => message,
             };
             MetaError::Duplicate {
@@ -204,7 +213,9 @@ impl MetaStore for MongoStore {
                 .await
             {
                 Ok(res) => return Ok(res.upserted_id.is_some()),
-                Err(e) if is_duplicate(&e) && attempt < 3 => continue,
+                Err(e) if is_duplicate(&e) && on_id_index(&e.to_string()) && attempt < 3 => {
+                    continue
+                }
                 Err(e) => return Err(map_err(collection, None)(e)),
             }
         }
@@ -231,10 +242,7 @@ impl MetaStore for MongoStore {
     async fn delete(&self, collection: &str, id: &str) -> Result<bool> {
         let coll = self.coll(collection)?;
         validate_id(id)?;
-        let res = coll
-            .delete_one(doc! {"_id": id})
-            .await
-            .map_err(backend)?;
+        let res = coll.delete_one(doc! {"_id": id}).await.map_err(backend)?;
         Ok(res.deleted_count > 0)
     }
 

@@ -25,6 +25,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{params_from_iter, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
+use tokio::sync::Semaphore;
 
 use crate::doc::{
     apply_patch, prepare_insert, prepare_patch, prepare_replacement, validate_collection,
@@ -36,8 +37,12 @@ use crate::store::MetaStore;
 
 /// How long a writer waits for another connection's write lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-/// Idle connections kept for reuse; more are opened on demand under concurrency.
+/// Idle connections kept for reuse.
 const MAX_IDLE: usize = 8;
+/// Operations running at once per store (each holds one connection and one blocking thread).
+/// Writers serialise on SQLite's lock anyway; the cap keeps a burst of requests from opening
+/// hundreds of connections.
+const MAX_ACTIVE: usize = 16;
 
 /// [`MetaStore`] over a single SQLite file.
 #[derive(Clone)]
@@ -47,6 +52,7 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
+    active: Arc<Semaphore>,
     idle: Mutex<Vec<Connection>>,
     /// Collections whose table is known to exist. Tables are never dropped, so once seen a table
     /// stays; this spares a `sqlite_master` look-up per operation.
@@ -194,6 +200,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
+                active: Arc::new(Semaphore::new(MAX_ACTIVE)),
                 idle: Mutex::new(vec![conn]),
                 tables: Mutex::new(HashSet::new()),
             }),
@@ -212,7 +219,12 @@ impl SqliteStore {
         F: FnOnce(&Inner, &mut Connection) -> Result<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
+        let permit = Arc::clone(&inner.active)
+            .acquire_owned()
+            .await
+            .map_err(|e| backend(format!("store is shut down: {e}")))?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut conn = inner.checkout()?;
             let out = f(&inner, &mut conn);
             inner.checkin(conn);
@@ -249,7 +261,10 @@ fn patch_where(
         return Ok(false);
     }
     let select = sql::get_if(collection, id, expected);
-    let update = format!("UPDATE {} SET doc = ?2 WHERE id = ?1", sql::table(collection));
+    let update = format!(
+        "UPDATE {} SET doc = ?2 WHERE id = ?1",
+        sql::table(collection)
+    );
     write(conn, |tx| {
         let Some(mut doc) = read_in_tx(tx, &select)? else {
             return Ok(false);
@@ -270,11 +285,8 @@ impl MetaStore for SqliteStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.run(|_, conn| {
-            conn.query_row("SELECT 1", [], |_| Ok(()))
-                .map_err(backend)
-        })
-        .await
+        self.run(|_, conn| conn.query_row("SELECT 1", [], |_| Ok(())).map_err(backend))
+            .await
     }
 
     async fn insert(&self, collection: &str, doc: Value) -> Result<String> {
@@ -284,7 +296,10 @@ impl MetaStore for SqliteStore {
         let coll = collection.to_owned();
         self.run(move |inner, conn| {
             inner.create_table(conn, &coll)?;
-            let sql = format!("INSERT INTO {} (id, doc) VALUES (?1, ?2)", sql::table(&coll));
+            let sql = format!(
+                "INSERT INTO {} (id, doc) VALUES (?1, ?2)",
+                sql::table(&coll)
+            );
             write(conn, |tx| {
                 tx.execute(&sql, (&id, &text))
                     .map_err(map_err(&coll, Some(&id)))
@@ -323,8 +338,7 @@ impl MetaStore for SqliteStore {
             }
             let sql = format!("UPDATE {} SET doc = ?2 WHERE id = ?1", sql::table(&coll));
             let n = write(conn, |tx| {
-                tx.execute(&sql, (&id, &text))
-                    .map_err(map_err(&coll, None))
+                tx.execute(&sql, (&id, &text)).map_err(map_err(&coll, None))
             })?;
             Ok(n > 0)
         })
@@ -341,9 +355,11 @@ impl MetaStore for SqliteStore {
             let table = sql::table(&coll);
             write(conn, |tx| {
                 let exists = tx
-                    .query_row(&format!("SELECT 1 FROM {table} WHERE id = ?1"), [&id], |_| {
-                        Ok(())
-                    })
+                    .query_row(
+                        &format!("SELECT 1 FROM {table} WHERE id = ?1"),
+                        [&id],
+                        |_| Ok(()),
+                    )
                     .optional()
                     .map_err(backend)?
                     .is_some();
@@ -412,7 +428,9 @@ impl MetaStore for SqliteStore {
             }
             let mut stmt = conn.prepare(&sql.text).map_err(backend)?;
             let rows = stmt
-                .query_map(params_from_iter(sql.params.iter()), |r| r.get::<_, String>(0))
+                .query_map(params_from_iter(sql.params.iter()), |r| {
+                    r.get::<_, String>(0)
+                })
                 .map_err(backend)?;
             rows.map(|r| r.map_err(backend).and_then(|t| parse_doc(&t)))
                 .collect()

@@ -279,7 +279,10 @@ pub(crate) fn find(collection: &str, q: &Query) -> Sql {
 /// `SELECT COUNT(*) ...` for a validated filter.
 pub(crate) fn count(collection: &str, filter: &Filter) -> Sql {
     let mut sql = Sql::default();
-    sql.push(&format!("SELECT COUNT(*) FROM {} WHERE ", table(collection)));
+    sql.push(&format!(
+        "SELECT COUNT(*) FROM {} WHERE ",
+        table(collection)
+    ));
     where_expr(&mut sql, filter);
     sql
 }
@@ -287,7 +290,10 @@ pub(crate) fn count(collection: &str, filter: &Filter) -> Sql {
 /// `SELECT doc ... WHERE id = ? AND <filter>`: the read half of `update_if`.
 pub(crate) fn get_if(collection: &str, id: &str, filter: &Filter) -> Sql {
     let mut sql = Sql::default();
-    sql.push(&format!("SELECT doc FROM {} WHERE id = ", table(collection)));
+    sql.push(&format!(
+        "SELECT doc FROM {} WHERE id = ",
+        table(collection)
+    ));
     sql.param(SqlValue::Text(id.to_owned()));
     sql.push(" AND ");
     where_expr(&mut sql, filter);

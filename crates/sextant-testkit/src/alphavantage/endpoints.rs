@@ -122,9 +122,17 @@ fn daily_series(
         .map(|r| {
             let mut fields = ohlc(n, r.open, r.high, r.low, r.close);
             if adjusted {
-                fields.push(field("5. adjusted close", "adjusted_close", n.price(r.adj_close)));
+                fields.push(field(
+                    "5. adjusted close",
+                    "adjusted_close",
+                    n.price(r.adj_close),
+                ));
                 fields.push(field("6. volume", "volume", r.volume.to_string()));
-                fields.push(field("7. dividend amount", "dividend_amount", n.price(r.dividend)));
+                fields.push(field(
+                    "7. dividend amount",
+                    "dividend_amount",
+                    n.price(r.dividend),
+                ));
                 fields.push(field(
                     "8. split coefficient",
                     "split_coefficient",
@@ -171,9 +179,17 @@ fn period_series(
         .map(|r| {
             let mut fields = ohlc(n, r.open, r.high, r.low, r.close);
             if adjusted {
-                fields.push(field("5. adjusted close", "adjusted close", n.price(r.adj_close)));
+                fields.push(field(
+                    "5. adjusted close",
+                    "adjusted close",
+                    n.price(r.adj_close),
+                ));
                 fields.push(field("6. volume", "volume", r.volume.to_string()));
-                fields.push(field("7. dividend amount", "dividend amount", n.price(r.dividend)));
+                fields.push(field(
+                    "7. dividend amount",
+                    "dividend amount",
+                    n.price(r.dividend),
+                ));
             } else {
                 fields.push(field("5. volume", "volume", r.volume.to_string()));
             }
@@ -184,10 +200,22 @@ fn period_series(
         })
         .collect();
     let (name, key) = match (period, adjusted) {
-        (Period::Week, false) => ("Weekly Prices (open, high, low, close) and Volumes", "Weekly Time Series"),
-        (Period::Week, true) => ("Weekly Adjusted Prices and Volumes", "Weekly Adjusted Time Series"),
-        (Period::Month, false) => ("Monthly Prices (open, high, low, close) and Volumes", "Monthly Time Series"),
-        (Period::Month, true) => ("Monthly Adjusted Prices and Volumes", "Monthly Adjusted Time Series"),
+        (Period::Week, false) => (
+            "Weekly Prices (open, high, low, close) and Volumes",
+            "Weekly Time Series",
+        ),
+        (Period::Week, true) => (
+            "Weekly Adjusted Prices and Volumes",
+            "Weekly Adjusted Time Series",
+        ),
+        (Period::Month, false) => (
+            "Monthly Prices (open, high, low, close) and Volumes",
+            "Monthly Time Series",
+        ),
+        (Period::Month, true) => (
+            "Monthly Adjusted Prices and Volumes",
+            "Monthly Adjusted Time Series",
+        ),
     };
     Series {
         meta: vec![
@@ -225,11 +253,16 @@ fn intraday_series(
         Some(month) => {
             let valid = month.len() == 7
                 && month.as_bytes().get(4) == Some(&b'-')
-                && month.bytes().enumerate().all(|(i, b)| i == 4 || b.is_ascii_digit());
+                && month
+                    .bytes()
+                    .enumerate()
+                    .all(|(i, b)| i == 4 || b.is_ascii_digit());
             if !valid {
                 return None;
             }
-            let first = daily.iter().position(|r| r.date.to_string().starts_with(month.as_str()))?;
+            let first = daily
+                .iter()
+                .position(|r| r.date.to_string().starts_with(month.as_str()))?;
             let len = daily[first..]
                 .iter()
                 .take_while(|r| r.date.to_string().starts_with(month.as_str()))
@@ -277,7 +310,10 @@ fn intraday_series(
             ("2. Symbol", symbol.to_string()),
             ("3. Last Refreshed", last_key(&rows)),
             ("4. Interval", interval.to_string()),
-            ("5. Output Size", if compact { "Compact" } else { "Full size" }.to_string()),
+            (
+                "5. Output Size",
+                if compact { "Compact" } else { "Full size" }.to_string(),
+            ),
             ("6. Time Zone", "US/Eastern".to_string()),
         ],
         series_key: format!("Time Series ({interval})"),

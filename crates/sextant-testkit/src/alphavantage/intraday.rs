@@ -73,11 +73,23 @@ pub fn minute_bars(symbol: &str, day: &DailyRow, extended: bool, seed: u64) -> V
     let mut rng = SplitMix(seed_for(seed, symbol, day.date));
     let mut out = Vec::with_capacity(PRE_MINUTES + REGULAR_MINUTES + POST_MINUTES);
     if extended {
-        out.extend(flat_bars(&mut rng, at(day.date, 4, 0), PRE_MINUTES, day.open, day.volume));
+        out.extend(flat_bars(
+            &mut rng,
+            at(day.date, 4, 0),
+            PRE_MINUTES,
+            day.open,
+            day.volume,
+        ));
     }
     out.extend(regular_bars(&mut rng, day));
     if extended {
-        out.extend(flat_bars(&mut rng, at(day.date, 16, 0), POST_MINUTES, day.close, day.volume));
+        out.extend(flat_bars(
+            &mut rng,
+            at(day.date, 16, 0),
+            POST_MINUTES,
+            day.close,
+            day.volume,
+        ));
     }
     out
 }
@@ -174,8 +186,8 @@ fn flat_bars(
 }
 
 /// Groups consecutive one-minute bars into `minutes`-long bars keyed by their start, aligned to
-/// the hour (so 09:30 starts a 5-, 15- and 30-minute bar, and 60-minute bars start at 09:00 with
-/// the 09:30–09:59 minutes, as Alpha Vantage does).
+/// the clock (09:30 starts a 5-, 15- and 30-minute bar; the 60-minute bar holding 09:30–09:59 is
+/// keyed 09:00).
 pub fn aggregate(bars: &[IntradayBar], minutes: u32) -> Vec<IntradayBar> {
     let mut out: Vec<IntradayBar> = Vec::new();
     let step = i64::from(minutes.max(1));
@@ -224,7 +236,9 @@ mod tests {
         let lo = bars.iter().map(|b| b.low).fold(f64::MAX, f64::min);
         assert_eq!((hi, lo), (32.1, 31.2));
         assert_eq!(bars.iter().map(|b| b.volume).sum::<u64>(), 1_000_000);
-        assert!(bars.iter().all(|b| b.low <= b.open.min(b.close) && b.high >= b.open.max(b.close)));
+        assert!(bars
+            .iter()
+            .all(|b| b.low <= b.open.min(b.close) && b.high >= b.open.max(b.close)));
     }
 
     #[test]

@@ -37,7 +37,9 @@ pub use faults::{
     NOTE_RATE_LIMIT, PREMIUM_ENDPOINT,
 };
 pub use render::NumberStyle;
-pub use server::{max_requests_in_window, AlphaVantageServer, AlphaVantageServerBuilder, RecordedRequest};
+pub use server::{
+    max_requests_in_window, AlphaVantageServer, AlphaVantageServerBuilder, RecordedRequest,
+};
 
 #[cfg(doc)]
 use std::time::Instant;

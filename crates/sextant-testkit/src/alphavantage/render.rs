@@ -76,7 +76,11 @@ impl Series {
             })
             .collect();
         s.push_str(&rows.join(","));
-        s.push_str(if self.rows.is_empty() { "}\n}" } else { "\n    }\n}" });
+        s.push_str(if self.rows.is_empty() {
+            "}\n}"
+        } else {
+            "\n    }\n}"
+        });
         s
     }
 
@@ -149,11 +153,17 @@ mod tests {
             rows: vec![
                 Row {
                     key: "2024-05-06".into(),
-                    fields: vec![f("1. open", "open", "166.5000"), f("5. volume", "volume", "4222266")],
+                    fields: vec![
+                        f("1. open", "open", "166.5000"),
+                        f("5. volume", "volume", "4222266"),
+                    ],
                 },
                 Row {
                     key: "2024-05-03".into(),
-                    fields: vec![f("1. open", "open", "165.0000"), f("5. volume", "volume", "3400405")],
+                    fields: vec![
+                        f("1. open", "open", "165.0000"),
+                        f("5. volume", "volume", "3400405"),
+                    ],
                 },
             ],
         }
@@ -164,7 +174,10 @@ mod tests {
         let body = series().to_json();
         assert!(body.find("2024-05-06").expect("a") < body.find("2024-05-03").expect("b"));
         let v: serde_json::Value = serde_json::from_str(&body).expect("valid json");
-        assert_eq!(v["Time Series (Daily)"]["2024-05-03"]["1. open"], "165.0000");
+        assert_eq!(
+            v["Time Series (Daily)"]["2024-05-03"]["1. open"],
+            "165.0000"
+        );
         let mut empty = series();
         empty.rows.clear();
         serde_json::from_str::<serde_json::Value>(&empty.to_json()).expect("valid empty json");

@@ -108,7 +108,7 @@ impl Default for AlphaVantageServerBuilder {
                 latency: Duration::ZERO,
                 opts: DataOptions {
                     numbers: NumberStyle::default(),
-                    intraday_seed: 0x5E87_A47,
+                    intraday_seed: 0x05E8_7A47,
                 },
             },
         }
@@ -303,7 +303,10 @@ async fn query(
         let mut g = shared.lock();
         let limited = match (&g.rate_limit, g.daily_limit) {
             (Some(rl), _)
-                if g.log.iter().filter(|r| at.duration_since(r.at) < rl.window).count()
+                if g.log
+                    .iter()
+                    .filter(|r| at.duration_since(r.at) < rl.window)
+                    .count()
                     >= rl.max =>
             {
                 Some(rl.body.body())
@@ -347,7 +350,11 @@ fn json(body: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn respond(ds: &Dataset, params: &BTreeMap<String, String>, plan: &Plan) -> (&'static str, Response) {
+fn respond(
+    ds: &Dataset,
+    params: &BTreeMap<String, String>,
+    plan: &Plan,
+) -> (&'static str, Response) {
     let function = params.get("function").map(String::as_str).unwrap_or("");
     if let Some(f) = &plan.fault {
         let label = f.label();
@@ -359,7 +366,8 @@ fn respond(ds: &Dataset, params: &BTreeMap<String, String>, plan: &Plan) -> (&'s
             Fault::MissingKey => Some(json(MISSING_KEY.into())),
             Fault::InvalidCall => Some(json(invalid_call(function))),
             Fault::HttpStatus { status } => {
-                let code = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let code =
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 Some((code, "Internal Server Error").into_response())
             }
             Fault::Raw {
@@ -368,7 +376,14 @@ fn respond(ds: &Dataset, params: &BTreeMap<String, String>, plan: &Plan) -> (&'s
                 body,
             } => {
                 let code = StatusCode::from_u16(*status).unwrap_or(StatusCode::OK);
-                Some((code, [(header::CONTENT_TYPE, content_type.clone())], body.clone()).into_response())
+                Some(
+                    (
+                        code,
+                        [(header::CONTENT_TYPE, content_type.clone())],
+                        body.clone(),
+                    )
+                        .into_response(),
+                )
             }
             Fault::MalformedValue { .. } | Fault::Truncated | Fault::Slow { .. } => None,
         };
@@ -398,7 +413,11 @@ fn respond(ds: &Dataset, params: &BTreeMap<String, String>, plan: &Plan) -> (&'s
         series.corrupt(*row, field, value);
     }
     let csv = params.get("datatype").is_some_and(|d| d == "csv");
-    let mut body = if csv { series.to_csv() } else { series.to_json() };
+    let mut body = if csv {
+        series.to_csv()
+    } else {
+        series.to_json()
+    };
     let label = match &plan.fault {
         Some(Fault::Truncated) => {
             let mut cut = body.len() / 2;
@@ -416,7 +435,10 @@ fn respond(ds: &Dataset, params: &BTreeMap<String, String>, plan: &Plan) -> (&'s
     } else {
         "application/json"
     };
-    (label, ([(header::CONTENT_TYPE, content_type)], body).into_response())
+    (
+        label,
+        ([(header::CONTENT_TYPE, content_type)], body).into_response(),
+    )
 }
 
 async fn control_requests(State(shared): State<Arc<Shared>>) -> Json<Vec<RecordedRequest>> {
@@ -453,8 +475,14 @@ mod tests {
         let t0 = Instant::now();
         let ms = |m| t0 + Duration::from_millis(m);
         let times = [ms(0), ms(10), ms(990), ms(1000), ms(1500), ms(1999)];
-        assert_eq!(max_requests_in_window(&times, Duration::from_millis(1000)), 3);
-        assert_eq!(max_requests_in_window(&times, Duration::from_millis(1001)), 4);
+        assert_eq!(
+            max_requests_in_window(&times, Duration::from_millis(1000)),
+            3
+        );
+        assert_eq!(
+            max_requests_in_window(&times, Duration::from_millis(1001)),
+            4
+        );
         assert_eq!(max_requests_in_window(&times, Duration::from_millis(10)), 1);
         assert_eq!(max_requests_in_window(&[], Duration::from_secs(1)), 0);
     }

@@ -110,17 +110,31 @@ impl AlphaVantageError {
             // Too short to scrub without mangling ordinary words; real keys are 16 characters.
             return self;
         }
-        let r = |s: String| if s.contains(key) { s.replace(key, "***") } else { s };
+        let r = |s: String| {
+            if s.contains(key) {
+                s.replace(key, "***")
+            } else {
+                s
+            }
+        };
         use AlphaVantageError as E;
         match self {
-            E::RateLimited { message } => E::RateLimited { message: r(message) },
+            E::RateLimited { message } => E::RateLimited {
+                message: r(message),
+            },
             E::PremiumEndpoint { function, message } => E::PremiumEndpoint {
                 function,
                 message: r(message),
             },
-            E::InvalidCall { message } => E::InvalidCall { message: r(message) },
-            E::DemoKey { message } => E::DemoKey { message: r(message) },
-            E::MissingKey { message } => E::MissingKey { message: r(message) },
+            E::InvalidCall { message } => E::InvalidCall {
+                message: r(message),
+            },
+            E::DemoKey { message } => E::DemoKey {
+                message: r(message),
+            },
+            E::MissingKey { message } => E::MissingKey {
+                message: r(message),
+            },
             E::Malformed {
                 symbol,
                 field,
@@ -245,23 +259,41 @@ mod tests {
     #[test]
     fn documented_bodies() {
         let invalid = r#"{"Error Message": "Invalid API call. Please retry or visit the documentation (https://www.alphavantage.co/documentation/) for TIME_SERIES_DAILY."}"#;
-        assert!(matches!(classify_str(invalid), AlphaVantageError::InvalidCall { .. }));
+        assert!(matches!(
+            classify_str(invalid),
+            AlphaVantageError::InvalidCall { .. }
+        ));
         let note = r#"{"Note": "Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute and 500 calls per day. Please visit https://www.alphavantage.co/premium/ if you would like to target a higher API call frequency."}"#;
-        assert!(matches!(classify_str(note), AlphaVantageError::RateLimited { .. }));
+        assert!(matches!(
+            classify_str(note),
+            AlphaVantageError::RateLimited { .. }
+        ));
         let daily = r#"{"Information": "Thank you for using Alpha Vantage! Please consider spreading out your free API requests more sparingly. You may subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to lift the free key rate limit (25 requests per day) and instantly unlock all premium endpoints"}"#;
-        assert!(matches!(classify_str(daily), AlphaVantageError::RateLimited { .. }));
+        assert!(matches!(
+            classify_str(daily),
+            AlphaVantageError::RateLimited { .. }
+        ));
         let premium = r#"{"Information": "Thank you for using Alpha Vantage! This is a premium endpoint. You may subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly unlock all premium endpoints"}"#;
         assert!(matches!(
             classify_str(premium),
             AlphaVantageError::PremiumEndpoint { .. }
         ));
         let demo = r#"{"Information": "The **demo** API key is for demo purposes only. Please claim your free API key at (https://www.alphavantage.co/support/#api-key) to explore our full API offerings. It takes fewer than 20 seconds, and we are committed to making it free forever."}"#;
-        assert!(matches!(classify_str(demo), AlphaVantageError::DemoKey { .. }));
+        assert!(matches!(
+            classify_str(demo),
+            AlphaVantageError::DemoKey { .. }
+        ));
         let key = r#"{"Error Message": "the parameter apikey is invalid or missing. Please claim your free API key on (https://www.alphavantage.co/support/#api-key). It should take less than 20 seconds."}"#;
-        assert!(matches!(classify_str(key), AlphaVantageError::MissingKey { .. }));
+        assert!(matches!(
+            classify_str(key),
+            AlphaVantageError::MissingKey { .. }
+        ));
         // The 2017 limit wording under `Information`.
         let old = r#"{"Information": "Please consider optimizing your API call frequency."}"#;
-        assert!(matches!(classify_str(old), AlphaVantageError::RateLimited { .. }));
+        assert!(matches!(
+            classify_str(old),
+            AlphaVantageError::RateLimited { .. }
+        ));
     }
 
     #[test]

@@ -150,24 +150,25 @@ impl RateLimiter {
     }
 
     fn prune(&self, st: &mut State, now: Instant) {
-        let keep = self
-            .config
-            .window
-            .max(self.config.min_interval)
-            .max(if self.config.per_day.is_some() {
+        let keep = self.config.window.max(self.config.min_interval).max(
+            if self.config.per_day.is_some() {
                 self.config.day_window
             } else {
                 Duration::ZERO
-            });
-        st.slots
-            .retain(|s| s.done.is_none_or(|d| now.saturating_duration_since(d) < keep));
+            },
+        );
+        st.slots.retain(|s| {
+            s.done
+                .is_none_or(|d| now.saturating_duration_since(d) < keep)
+        });
     }
 
     fn decide(&self, now: Instant) -> Result<Decision, AlphaVantageError> {
         let c = &self.config;
         let mut st = self.lock();
         self.prune(&mut st, now);
-        let within = |s: &Slot, w: Duration| s.done.is_none_or(|d| now.saturating_duration_since(d) < w);
+        let within =
+            |s: &Slot, w: Duration| s.done.is_none_or(|d| now.saturating_duration_since(d) < w);
 
         if let Some(limit) = c.per_day {
             let used = st.slots.iter().filter(|s| within(s, c.day_window)).count();
@@ -297,7 +298,10 @@ mod tests {
             Instant::now()
         });
         tokio::time::sleep(Duration::from_millis(5000)).await;
-        assert!(!waiter.is_finished(), "must wait while the first is in flight");
+        assert!(
+            !waiter.is_finished(),
+            "must wait while the first is in flight"
+        );
         drop(first);
         let started = waiter.await.expect("join");
         assert_eq!(started - t0, Duration::from_millis(5100));
@@ -326,7 +330,11 @@ mod tests {
         assert_eq!(Instant::now(), t0, "no sleeping for a day");
         assert!(matches!(
             err,
-            AlphaVantageError::DailyQuotaExhausted { used: 3, limit: 3, .. }
+            AlphaVantageError::DailyQuotaExhausted {
+                used: 3,
+                limit: 3,
+                ..
+            }
         ));
         tokio::time::sleep(Duration::from_secs(86_400)).await;
         assert!(l.acquire().await.is_ok(), "the rolling day moved on");

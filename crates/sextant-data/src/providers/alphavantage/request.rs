@@ -32,7 +32,10 @@ pub struct ApiCall {
 impl ApiCall {
     /// Builds the call for `req`. Weekly and monthly functions take no `outputsize` (Alpha
     /// Vantage always returns their whole history), so none is sent.
-    pub fn from_request(req: &FetchRequest, datatype: DataType) -> Result<ApiCall, AlphaVantageError> {
+    pub fn from_request(
+        req: &FetchRequest,
+        datatype: DataType,
+    ) -> Result<ApiCall, AlphaVantageError> {
         let outputsize = match req.output_size {
             OutputSize::Compact => "compact",
             OutputSize::Full => "full",
@@ -60,7 +63,10 @@ impl ApiCall {
         if !req.resolution.is_intraday() {
             if req.month.is_some() {
                 return Err(AlphaVantageError::InvalidRequest {
-                    message: format!("`month` applies to intraday resolutions only, not {}", req.resolution),
+                    message: format!(
+                        "`month` applies to intraday resolutions only, not {}",
+                        req.resolution
+                    ),
                 });
             }
             if req.resolution == Resolution::Daily {
@@ -139,13 +145,48 @@ mod tests {
     #[test]
     fn maps_resolution_and_adjusted_to_functions() {
         let cases = [
-            (Resolution::Daily, false, "TIME_SERIES_DAILY", "Time Series (Daily)"),
-            (Resolution::Daily, true, "TIME_SERIES_DAILY_ADJUSTED", "Time Series (Daily)"),
-            (Resolution::Weekly, false, "TIME_SERIES_WEEKLY", "Weekly Time Series"),
-            (Resolution::Weekly, true, "TIME_SERIES_WEEKLY_ADJUSTED", "Weekly Adjusted Time Series"),
-            (Resolution::Monthly, false, "TIME_SERIES_MONTHLY", "Monthly Time Series"),
-            (Resolution::Monthly, true, "TIME_SERIES_MONTHLY_ADJUSTED", "Monthly Adjusted Time Series"),
-            (Resolution::Min15, false, "TIME_SERIES_INTRADAY", "Time Series (15min)"),
+            (
+                Resolution::Daily,
+                false,
+                "TIME_SERIES_DAILY",
+                "Time Series (Daily)",
+            ),
+            (
+                Resolution::Daily,
+                true,
+                "TIME_SERIES_DAILY_ADJUSTED",
+                "Time Series (Daily)",
+            ),
+            (
+                Resolution::Weekly,
+                false,
+                "TIME_SERIES_WEEKLY",
+                "Weekly Time Series",
+            ),
+            (
+                Resolution::Weekly,
+                true,
+                "TIME_SERIES_WEEKLY_ADJUSTED",
+                "Weekly Adjusted Time Series",
+            ),
+            (
+                Resolution::Monthly,
+                false,
+                "TIME_SERIES_MONTHLY",
+                "Monthly Time Series",
+            ),
+            (
+                Resolution::Monthly,
+                true,
+                "TIME_SERIES_MONTHLY_ADJUSTED",
+                "Monthly Adjusted Time Series",
+            ),
+            (
+                Resolution::Min15,
+                false,
+                "TIME_SERIES_INTRADAY",
+                "Time Series (15min)",
+            ),
         ];
         for (res, adj, function, key) in cases {
             let call = ApiCall::from_request(&req(res, adj), DataType::Json).expect("call");
@@ -172,7 +213,8 @@ mod tests {
             ApiCall::from_request(&d, DataType::Json),
             Err(AlphaVantageError::InvalidRequest { .. })
         ));
-        let weekly = ApiCall::from_request(&req(Resolution::Weekly, false), DataType::Json).expect("call");
+        let weekly =
+            ApiCall::from_request(&req(Resolution::Weekly, false), DataType::Json).expect("call");
         assert!(weekly.params.iter().all(|(k, _)| *k != "outputsize"));
     }
 }

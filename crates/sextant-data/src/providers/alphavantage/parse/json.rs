@@ -27,7 +27,10 @@ pub(super) fn parse(
     ingested_at: DateTime<Utc>,
 ) -> Result<Vec<ParsedBar>, AlphaVantageError> {
     let obj: Map<String, Value> = serde_json::from_str(body).map_err(|e| {
-        unexpected(call, format!("invalid JSON ({e}); the body may be truncated"))
+        unexpected(
+            call,
+            format!("invalid JSON ({e}); the body may be truncated"),
+        )
     })?;
     // The rule from the reference: no series key ⇒ an error body, classified by key and wording.
     let series_key = call.series_key();
@@ -47,7 +50,8 @@ pub(super) fn parse(
             .and_then(|(_, v)| v.as_str())
     };
 
-    let returned = meta_get("Symbol").ok_or_else(|| unexpected(call, "Meta Data has no Symbol".into()))?;
+    let returned =
+        meta_get("Symbol").ok_or_else(|| unexpected(call, "Meta Data has no Symbol".into()))?;
     if !returned.trim().eq_ignore_ascii_case(call.symbol.as_str()) {
         return Err(AlphaVantageError::SymbolMismatch {
             requested: call.symbol.to_string(),
@@ -59,7 +63,10 @@ pub(super) fn parse(
             if interval != call.resolution.as_str() {
                 return Err(unexpected(
                     call,
-                    format!("interval {interval:?} but {} was requested", call.resolution),
+                    format!(
+                        "interval {interval:?} but {} was requested",
+                        call.resolution
+                    ),
                 ));
             }
         }
@@ -68,13 +75,15 @@ pub(super) fn parse(
 
     let mut bars = Vec::with_capacity(series.len());
     for (key, row) in series {
-        let row = row.as_object().ok_or_else(|| AlphaVantageError::Malformed {
-            symbol: call.symbol.to_string(),
-            field: "row".into(),
-            ts: key.clone(),
-            value: super::clip(&row.to_string()),
-            reason: "not an object".into(),
-        })?;
+        let row = row
+            .as_object()
+            .ok_or_else(|| AlphaVantageError::Malformed {
+                symbol: call.symbol.to_string(),
+                field: "row".into(),
+                ts: key.clone(),
+                value: super::clip(&row.to_string()),
+                reason: "not an object".into(),
+            })?;
         if let Some((k, v)) = row.iter().find(|(_, v)| !v.is_string()) {
             return Err(AlphaVantageError::Malformed {
                 symbol: call.symbol.to_string(),

@@ -37,7 +37,11 @@ pub(crate) fn parse_body(
     } else {
         return Err(AlphaVantageError::UnexpectedBody {
             function: call.function.to_string(),
-            detail: format!("expected {}, got {:?}", call.datatype.as_str(), clip(trimmed)),
+            detail: format!(
+                "expected {}, got {:?}",
+                call.datatype.as_str(),
+                clip(trimmed)
+            ),
         });
     };
     bars.sort_by_key(|b| b.bar.ts);
@@ -121,7 +125,11 @@ fn build_bar<'a>(
             value("dividend amount")?,
             value("split coefficient")?,
         ),
-        Shape::PeriodAdjusted => (Some(value("adjusted close")?), value("dividend amount")?, 1.0),
+        Shape::PeriodAdjusted => (
+            Some(value("adjusted close")?),
+            value("dividend amount")?,
+            1.0,
+        ),
     };
     Ok(ParsedBar {
         local,

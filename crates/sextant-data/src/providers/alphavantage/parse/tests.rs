@@ -53,7 +53,13 @@ fn daily_json_oldest_first_with_defaults() {
     assert_eq!(bars[1].volume, 4_222_266.0);
     let b = &bars[0];
     assert_eq!(
-        (b.adj_close, b.dividend, b.split_coefficient, b.source, b.tz.as_str()),
+        (
+            b.adj_close,
+            b.dividend,
+            b.split_coefficient,
+            b.source,
+            b.tz.as_str()
+        ),
         (None, 0.0, 1.0, Source::AlphaVantage, "America/New_York")
     );
 }
@@ -71,8 +77,16 @@ fn one_bad_value_rejects_everything_and_names_it() {
     ] {
         let body = DAILY.replace("\"1. open\": \"165.0\"", bad);
         match parse(&body, &c) {
-            Err(AlphaVantageError::Malformed { symbol, field: f, ts, .. }) => {
-                assert_eq!((symbol.as_str(), f.as_str(), ts.as_str()), ("IBM", field, "2024-05-03"));
+            Err(AlphaVantageError::Malformed {
+                symbol,
+                field: f,
+                ts,
+                ..
+            }) => {
+                assert_eq!(
+                    (symbol.as_str(), f.as_str(), ts.as_str()),
+                    ("IBM", field, "2024-05-03")
+                );
             }
             other => panic!("{bad}: {other:?}"),
         }
@@ -101,13 +115,22 @@ fn one_bad_value_rejects_everything_and_names_it() {
 fn meta_data_is_checked() {
     let c = call(Resolution::Daily, false, DataType::Json);
     let body = DAILY.replace("\"2. Symbol\": \"IBM\"", "\"2. Symbol\": \"MSFT\"");
-    assert!(matches!(parse(&body, &c), Err(AlphaVantageError::SymbolMismatch { .. })));
+    assert!(matches!(
+        parse(&body, &c),
+        Err(AlphaVantageError::SymbolMismatch { .. })
+    ));
     let body = DAILY.replace("\"2. Symbol\": \"IBM\"", "\"2. Symbol\": \"ibm\"");
     assert!(parse(&body, &c).is_ok(), "case-insensitive");
     let body = DAILY.replace("US/Eastern", "Nowhere/Land");
-    assert!(matches!(parse(&body, &c), Err(AlphaVantageError::UnexpectedBody { .. })));
+    assert!(matches!(
+        parse(&body, &c),
+        Err(AlphaVantageError::UnexpectedBody { .. })
+    ));
     let truncated = &DAILY[..DAILY.len() / 2];
-    assert!(matches!(parse(truncated, &c), Err(AlphaVantageError::UnexpectedBody { .. })));
+    assert!(matches!(
+        parse(truncated, &c),
+        Err(AlphaVantageError::UnexpectedBody { .. })
+    ));
     assert!(matches!(
         parse("<html>busy</html>", &c),
         Err(AlphaVantageError::UnexpectedBody { .. })
@@ -117,7 +140,8 @@ fn meta_data_is_checked() {
 #[test]
 fn csv_parses_and_json_error_bodies_are_classified_under_csv() {
     let c = call(Resolution::Daily, true, DataType::Csv);
-    let csv = "timestamp,open,high,low,close,adjusted_close,volume,dividend_amount,split_coefficient\r\n\
+    let csv =
+        "timestamp,open,high,low,close,adjusted_close,volume,dividend_amount,split_coefficient\r\n\
                2005-02-28,44.68,45.14,43.96,44.86,5.7651,11635900,0.0000,2.0000\r\n\
                2005-02-25,89.62,89.91,88.19,88.99,5.7182,16348400,0.0000,1.0\r\n";
     let bars = parse(csv, &c).expect("csv");
@@ -131,11 +155,21 @@ fn csv_parses_and_json_error_bodies_are_classified_under_csv() {
         Err(AlphaVantageError::Malformed { field, ts, .. }) if field == "open" && ts == "2005-02-28"
     ));
     let short_row = csv.replace(",0.0000,2.0000", ",0.0000");
-    assert!(matches!(parse(&short_row, &c), Err(AlphaVantageError::Malformed { .. })));
+    assert!(matches!(
+        parse(&short_row, &c),
+        Err(AlphaVantageError::Malformed { .. })
+    ));
     let note = r#"{"Note": "Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute and 500 calls per day."}"#;
-    assert!(matches!(parse(note, &c), Err(AlphaVantageError::RateLimited { .. })));
-    assert!(matches!(parse("", &c), Err(AlphaVantageError::UnexpectedBody { .. })));
-    let header_only = "timestamp,open,high,low,close,adjusted_close,volume,dividend_amount,split_coefficient\r\n";
+    assert!(matches!(
+        parse(note, &c),
+        Err(AlphaVantageError::RateLimited { .. })
+    ));
+    assert!(matches!(
+        parse("", &c),
+        Err(AlphaVantageError::UnexpectedBody { .. })
+    ));
+    let header_only =
+        "timestamp,open,high,low,close,adjusted_close,volume,dividend_amount,split_coefficient\r\n";
     assert_eq!(parse(header_only, &c).expect("empty").len(), 0);
 }
 
@@ -153,7 +187,10 @@ fn intraday_keys_convert_to_utc_and_duplicates_are_rejected() {
     let ts: Vec<String> = bars.iter().map(|b| b.ts.to_string()).collect();
     assert_eq!(ts, ["2012-03-09 20:55:00", "2012-03-12 13:30:00"]);
     let wrong_interval = body.replace("\"4. Interval\": \"5min\"", "\"4. Interval\": \"1min\"");
-    assert!(matches!(parse(&wrong_interval, &c), Err(AlphaVantageError::UnexpectedBody { .. })));
+    assert!(matches!(
+        parse(&wrong_interval, &c),
+        Err(AlphaVantageError::UnexpectedBody { .. })
+    ));
     let gap = body.replace("2012-03-12 09:30:00", "2012-03-11 02:30:00");
     assert!(matches!(
         parse(&gap, &c),

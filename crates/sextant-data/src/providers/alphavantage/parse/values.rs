@@ -94,7 +94,10 @@ mod tests {
         assert_eq!(number("3.6000"), Some(3.6));
         assert_eq!(number("4222266"), Some(4_222_266.0));
         assert_eq!(number("-0.5"), Some(-0.5));
-        for bad in ["", "abc", "NaN", "nan", "inf", "-inf", "1e5", "+1", " 1", "1.", ".5", "12.3x", "1.2.3", "-"] {
+        for bad in [
+            "", "abc", "NaN", "nan", "inf", "-inf", "1e5", "+1", " 1", "1.", ".5", "12.3x",
+            "1.2.3", "-",
+        ] {
             assert_eq!(number(bad), None, "{bad:?}");
         }
     }
@@ -104,8 +107,14 @@ mod tests {
         let z = zone(Some("US/Eastern")).expect("zone");
         assert_eq!(z.name, "America/New_York");
         let utc = |k| timestamp(k, true, &z).map(|(_, t)| t.to_string());
-        assert_eq!(utc("2012-03-09 09:30:00").as_deref(), Ok("2012-03-09 14:30:00"));
-        assert_eq!(utc("2012-03-12 09:30:00").as_deref(), Ok("2012-03-12 13:30:00"));
+        assert_eq!(
+            utc("2012-03-09 09:30:00").as_deref(),
+            Ok("2012-03-09 14:30:00")
+        );
+        assert_eq!(
+            utc("2012-03-12 09:30:00").as_deref(),
+            Ok("2012-03-12 13:30:00")
+        );
         assert!(utc("2012-03-11 02:30:00").is_err_and(|e| e.contains("does not exist")));
         assert!(utc("2012-11-04 01:30:00").is_err_and(|e| e.contains("ambiguous")));
         assert!(utc("2012-03-09").is_err());

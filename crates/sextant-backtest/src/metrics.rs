@@ -1,1 +1,0 @@
-//! Performance metrics (empyrical/quantstats compatible).

@@ -1,0 +1,248 @@
+//! The strategy library: names, descriptions, parameter schemas, and construction by name.
+
+use super::breakout::DonchianBreakout;
+use super::cross::{BuyHold, MaCross, MacdCross, TsMomentum};
+use super::external::SeriesThreshold;
+use super::reversion::{BollingerReversion, RsiReversion};
+use super::schema::{json_schema, validate, ParamError, ParamKind, ParamSpec, Params};
+use super::{PerSymbol, SignalRule, Strategy};
+use crate::indicators::IndicatorError;
+use serde::Serialize;
+use serde_json::Value;
+
+/// A library entry as listed to API clients.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StrategyInfo {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// JSON Schema of the parameter object.
+    pub schema: Value,
+}
+
+type Build = fn(&Params) -> Result<Box<dyn Strategy>, ParamError>;
+
+struct Entry {
+    name: &'static str,
+    description: &'static str,
+    params: &'static [ParamSpec],
+    build: Build,
+}
+
+const fn int(
+    name: &'static str,
+    description: &'static str,
+    min: i64,
+    max: i64,
+    default: i64,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        description,
+        kind: ParamKind::Int { min, max, default },
+    }
+}
+const fn float(
+    name: &'static str,
+    description: &'static str,
+    min: f64,
+    max: f64,
+    default: f64,
+) -> ParamSpec {
+    ParamSpec {
+        name,
+        description,
+        kind: ParamKind::Float { min, max, default },
+    }
+}
+const SHORT: ParamSpec = ParamSpec {
+    name: "allow_short",
+    description: "Go short on the bearish signal instead of only closing the long.",
+    kind: ParamKind::Bool { default: false },
+};
+
+fn boxed<R: SignalRule + 'static>(
+    name: &'static str,
+    rule: Result<R, IndicatorError>,
+) -> Result<Box<dyn Strategy>, ParamError> {
+    let rule = rule.map_err(|e| ParamError::invalid(name, e.to_string()))?;
+    Ok(Box::new(PerSymbol::new(name, rule)))
+}
+
+fn less(p: &Params, a: &str, b: &str) -> Result<(), ParamError> {
+    if p.float(a) < p.float(b) {
+        Ok(())
+    } else {
+        Err(ParamError::invalid(b, format!("must be greater than {a}")))
+    }
+}
+
+const LIBRARY: &[Entry] = &[
+    Entry {
+        name: "buy_and_hold",
+        description: "Buy on the first bar and hold to the end.",
+        params: &[],
+        build: |_| Ok(Box::new(PerSymbol::new("buy_and_hold", BuyHold))),
+    },
+    Entry {
+        name: "sma_cross",
+        description: "Long when SMA(fast) crosses above SMA(slow), out (or short) when it crosses below. Strict crossover: ties signal nothing.",
+        params: &[
+            int("fast", "Fast SMA window in bars.", 1, 1000, 10),
+            int("slow", "Slow SMA window in bars; must exceed fast.", 2, 2000, 20),
+            SHORT,
+        ],
+        build: |p| {
+            less(p, "fast", "slow")?;
+            boxed("sma_cross", MaCross::sma(p.usize("fast"), p.usize("slow"), p.bool("allow_short")))
+        },
+    },
+    Entry {
+        name: "ema_cross",
+        description: "Long when EMA(fast) crosses above EMA(slow), out (or short) when it crosses below. EMAs are TA-Lib's (seeded with an SMA).",
+        params: &[
+            int("fast", "Fast EMA period in bars.", 1, 1000, 12),
+            int("slow", "Slow EMA period in bars; must exceed fast.", 2, 2000, 26),
+            SHORT,
+        ],
+        build: |p| {
+            less(p, "fast", "slow")?;
+            boxed("ema_cross", MaCross::ema(p.usize("fast"), p.usize("slow"), p.bool("allow_short")))
+        },
+    },
+    Entry {
+        name: "rsi_reversion",
+        description: "Long while RSI(period) is below lower, out (or short) while it is above upper.",
+        params: &[
+            int("period", "RSI period (Wilder) in bars.", 2, 500, 14),
+            float("lower", "Oversold level: buy below it.", 0.0, 100.0, 30.0),
+            float("upper", "Overbought level: sell above it; must exceed lower.", 0.0, 100.0, 70.0),
+            SHORT,
+        ],
+        build: |p| {
+            less(p, "lower", "upper")?;
+            let rule = RsiReversion::new(p.usize("period"), p.float("lower"), p.float("upper"), p.bool("allow_short"));
+            boxed("rsi_reversion", rule)
+        },
+    },
+    Entry {
+        name: "bollinger_reversion",
+        description: "Long below the lower Bollinger band, short (if allowed) above the upper; exit at the middle band.",
+        params: &[
+            int("period", "Band window in bars.", 2, 500, 20),
+            float("k", "Band width in population standard deviations.", 0.1, 10.0, 2.0),
+            SHORT,
+        ],
+        build: |p| {
+            let rule = BollingerReversion::new(p.usize("period"), p.float("k"), p.bool("allow_short"));
+            boxed("bollinger_reversion", rule)
+        },
+    },
+    Entry {
+        name: "macd",
+        description: "Long when the MACD line crosses above its signal line, out (or short) when it crosses below.",
+        params: &[
+            int("fast", "Fast EMA period.", 1, 500, 12),
+            int("slow", "Slow EMA period; must exceed fast.", 2, 1000, 26),
+            int("signal", "Signal EMA period.", 1, 500, 9),
+            SHORT,
+        ],
+        build: |p| {
+            less(p, "fast", "slow")?;
+            let rule = MacdCross::new(p.usize("fast"), p.usize("slow"), p.usize("signal"), p.bool("allow_short"));
+            boxed("macd", rule)
+        },
+    },
+    Entry {
+        name: "donchian_breakout",
+        description: "Long on a close above the previous `entry`-bar high, short (if allowed) below the low; exit on the opposite `exit`-bar channel.",
+        params: &[
+            int("entry", "Breakout channel length in bars.", 1, 1000, 20),
+            int("exit", "Exit channel length in bars.", 1, 1000, 10),
+            SHORT,
+        ],
+        build: |p| boxed("donchian_breakout", DonchianBreakout::new(p.usize("entry"), p.usize("exit"), p.bool("allow_short"))),
+    },
+    Entry {
+        name: "ts_momentum",
+        description: "Time-series momentum: long while the lookback return is positive, out (or short) while negative.",
+        params: &[int("lookback", "Return lookback in bars (252 = one year of daily bars).", 1, 5000, 252), SHORT],
+        build: |p| boxed("ts_momentum", TsMomentum::new(p.usize("lookback"), p.bool("allow_short"))),
+    },
+    Entry {
+        name: "series_threshold",
+        description: "Trade an external series aligned to the bars (e.g. an ML probability): long above upper, out (or short) below lower.",
+        params: &[
+            ParamSpec {
+                name: "series",
+                description: "Name of the external series attached to each symbol's bars.",
+                kind: ParamKind::Str { default: "ml_proba" },
+            },
+            float("lower", "Bearish below this value.", -1e12, 1e12, 0.45),
+            float("upper", "Bullish above this value; must not be below lower.", -1e12, 1e12, 0.55),
+            SHORT,
+        ],
+        build: |p| {
+            if p.float("upper") < p.float("lower") {
+                return Err(ParamError::invalid("upper", "must not be below lower"));
+            }
+            let rule = SeriesThreshold::new(p.str("series").to_string(), p.float("lower"), p.float("upper"), p.bool("allow_short"));
+            Ok(Box::new(PerSymbol::new("series_threshold", rule)))
+        },
+    },
+];
+
+/// Every strategy with its description and parameter schema.
+pub fn strategy_library() -> Vec<StrategyInfo> {
+    LIBRARY
+        .iter()
+        .map(|e| StrategyInfo {
+            name: e.name,
+            description: e.description,
+            schema: json_schema(e.name, e.description, e.params),
+        })
+        .collect()
+}
+
+/// Builds strategy `name` from a JSON parameter object (`null` or missing fields take defaults).
+pub fn build_strategy(name: &str, params: &Value) -> Result<Box<dyn Strategy>, ParamError> {
+    let entry = LIBRARY
+        .iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| ParamError::UnknownStrategy(name.to_string()))?;
+    let p = validate(entry.params, params)?;
+    (entry.build)(&p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn library_lists_every_strategy_with_a_schema() {
+        let lib = strategy_library();
+        assert_eq!(lib.len(), LIBRARY.len());
+        for info in &lib {
+            assert_eq!(info.schema["type"], "object");
+            assert!(
+                build_strategy(info.name, &Value::Null).is_ok(),
+                "{} with defaults",
+                info.name
+            );
+        }
+    }
+
+    #[test]
+    fn errors_are_typed() {
+        assert!(matches!(
+            build_strategy("nope", &Value::Null),
+            Err(ParamError::UnknownStrategy(_))
+        ));
+        let e = build_strategy("sma_cross", &json!({"fast": 30, "slow": 20})).err();
+        assert!(matches!(e, Some(ParamError::Invalid { ref field, .. }) if field == "slow"));
+        let e = build_strategy("rsi_reversion", &json!({"period": "x"})).err();
+        assert!(matches!(e, Some(ParamError::WrongType { ref field, .. }) if field == "period"));
+        let e = build_strategy("macd", &json!({"signal": 0})).err();
+        assert!(matches!(e, Some(ParamError::OutOfRange { ref field, .. }) if field == "signal"));
+    }
+}

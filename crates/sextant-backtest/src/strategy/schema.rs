@@ -1,0 +1,309 @@
+//! Parameter schemas (JSON Schema) and validation of parameter objects against them.
+//!
+//! Each strategy declares its parameters once as [`ParamSpec`]s; the JSON Schema shown to API
+//! clients and the validator are both derived from that table, so they cannot disagree.
+
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// Type, range and default of one parameter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ParamKind {
+    Int {
+        min: i64,
+        max: i64,
+        default: i64,
+    },
+    Float {
+        min: f64,
+        max: f64,
+        default: f64,
+    },
+    Bool {
+        default: bool,
+    },
+    /// A name, 1..=64 characters.
+    Str {
+        default: &'static str,
+    },
+}
+
+/// One parameter of a strategy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub kind: ParamKind,
+}
+
+/// Why a strategy cannot be built from a name and a parameter object. Every variant names the
+/// offending field so that an API client can point at it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ParamError {
+    #[error("unknown strategy {0:?}")]
+    UnknownStrategy(String),
+    #[error("parameters must be a JSON object, got {0}")]
+    NotAnObject(&'static str),
+    #[error("unknown parameter {field:?}")]
+    UnknownField { field: String },
+    #[error("parameter {field:?} must be {expected}")]
+    WrongType {
+        field: String,
+        expected: &'static str,
+    },
+    #[error("parameter {field:?} = {value} is outside [{min}, {max}]")]
+    OutOfRange {
+        field: String,
+        value: String,
+        min: String,
+        max: String,
+    },
+    #[error("parameter {field:?}: {reason}")]
+    Invalid { field: String, reason: String },
+}
+
+impl ParamError {
+    pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        ParamError::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A validated value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str(String),
+}
+
+/// A validated parameter object with every default filled in.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Params(BTreeMap<&'static str, ParamValue>);
+
+impl Params {
+    /// An integer parameter as a `usize` (the schemas keep integer ranges non-negative).
+    pub fn usize(&self, name: &str) -> usize {
+        match self.0.get(name) {
+            Some(ParamValue::Int(v)) => usize::try_from(*v).unwrap_or(0),
+            _ => 0,
+        }
+    }
+    pub fn float(&self, name: &str) -> f64 {
+        match self.0.get(name) {
+            Some(ParamValue::Float(v)) => *v,
+            Some(ParamValue::Int(v)) => *v as f64,
+            _ => f64::NAN,
+        }
+    }
+    pub fn bool(&self, name: &str) -> bool {
+        matches!(self.0.get(name), Some(ParamValue::Bool(true)))
+    }
+    pub fn str(&self, name: &str) -> &str {
+        match self.0.get(name) {
+            Some(ParamValue::Str(s)) => s,
+            _ => "",
+        }
+    }
+    /// Back to JSON (with defaults), e.g. to store with a result.
+    pub fn to_json(&self) -> Value {
+        let m: Map<String, Value> = self
+            .0
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    ParamValue::Int(i) => json!(i),
+                    ParamValue::Float(f) => json!(f),
+                    ParamValue::Bool(b) => json!(b),
+                    ParamValue::Str(s) => json!(s),
+                };
+                (k.to_string(), v)
+            })
+            .collect();
+        Value::Object(m)
+    }
+}
+
+/// The JSON Schema (draft 2020-12) of a parameter object.
+pub fn json_schema(title: &str, description: &str, specs: &[ParamSpec]) -> Value {
+    let mut props = Map::new();
+    for p in specs {
+        let s = match p.kind {
+            ParamKind::Int { min, max, default } => {
+                json!({"type": "integer", "minimum": min, "maximum": max, "default": default})
+            }
+            ParamKind::Float { min, max, default } => {
+                json!({"type": "number", "minimum": min, "maximum": max, "default": default})
+            }
+            ParamKind::Bool { default } => json!({"type": "boolean", "default": default}),
+            ParamKind::Str { default } => {
+                json!({"type": "string", "minLength": 1, "maxLength": 64, "default": default})
+            }
+        };
+        let mut s = s;
+        s["description"] = json!(p.description);
+        props.insert(p.name.to_string(), s);
+    }
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": title,
+        "description": description,
+        "type": "object",
+        "properties": props,
+        "additionalProperties": false,
+    })
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Checks `params` (an object, or `null` for all defaults) against `specs`.
+pub fn validate(specs: &[ParamSpec], params: &Value) -> Result<Params, ParamError> {
+    let empty = Map::new();
+    let obj = match params {
+        Value::Null => &empty,
+        Value::Object(m) => m,
+        other => return Err(ParamError::NotAnObject(json_type(other))),
+    };
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !specs.iter().any(|p| p.name == k.as_str()))
+    {
+        return Err(ParamError::UnknownField { field: k.clone() });
+    }
+    let mut out = BTreeMap::new();
+    for p in specs {
+        let field = p.name.to_string();
+        let given = obj.get(p.name).filter(|v| !v.is_null());
+        let value = match (p.kind, given) {
+            (ParamKind::Int { default, .. }, None) => ParamValue::Int(default),
+            (ParamKind::Int { min, max, .. }, Some(v)) => {
+                let i = v.as_i64().ok_or(ParamError::WrongType {
+                    field: field.clone(),
+                    expected: "an integer",
+                })?;
+                if i < min || i > max {
+                    return Err(ParamError::OutOfRange {
+                        field,
+                        value: i.to_string(),
+                        min: min.to_string(),
+                        max: max.to_string(),
+                    });
+                }
+                ParamValue::Int(i)
+            }
+            (ParamKind::Float { default, .. }, None) => ParamValue::Float(default),
+            (ParamKind::Float { min, max, .. }, Some(v)) => {
+                let f = v.as_f64().ok_or(ParamError::WrongType {
+                    field: field.clone(),
+                    expected: "a number",
+                })?;
+                if !(f >= min && f <= max) {
+                    return Err(ParamError::OutOfRange {
+                        field,
+                        value: f.to_string(),
+                        min: min.to_string(),
+                        max: max.to_string(),
+                    });
+                }
+                ParamValue::Float(f)
+            }
+            (ParamKind::Bool { default }, None) => ParamValue::Bool(default),
+            (ParamKind::Bool { .. }, Some(v)) => {
+                ParamValue::Bool(v.as_bool().ok_or(ParamError::WrongType {
+                    field,
+                    expected: "a boolean",
+                })?)
+            }
+            (ParamKind::Str { default }, None) => ParamValue::Str(default.to_string()),
+            (ParamKind::Str { .. }, Some(v)) => {
+                let s = v.as_str().ok_or(ParamError::WrongType {
+                    field: field.clone(),
+                    expected: "a string",
+                })?;
+                if s.is_empty() || s.chars().count() > 64 {
+                    return Err(ParamError::invalid(&field, "must be 1 to 64 characters"));
+                }
+                ParamValue::Str(s.to_string())
+            }
+        };
+        out.insert(p.name, value);
+    }
+    Ok(Params(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPECS: &[ParamSpec] = &[
+        ParamSpec {
+            name: "n",
+            description: "window",
+            kind: ParamKind::Int {
+                min: 2,
+                max: 10,
+                default: 5,
+            },
+        },
+        ParamSpec {
+            name: "k",
+            description: "width",
+            kind: ParamKind::Float {
+                min: 0.0,
+                max: 5.0,
+                default: 2.0,
+            },
+        },
+        ParamSpec {
+            name: "short",
+            description: "allow shorts",
+            kind: ParamKind::Bool { default: false },
+        },
+    ];
+
+    #[test]
+    fn defaults_and_types() {
+        let p = validate(SPECS, &Value::Null).unwrap();
+        assert_eq!(
+            (p.usize("n"), p.float("k"), p.bool("short")),
+            (5, 2.0, false)
+        );
+        let p = validate(SPECS, &json!({"n": 7, "k": 1})).unwrap();
+        assert_eq!((p.usize("n"), p.float("k")), (7, 1.0));
+        assert_eq!(p.to_json(), json!({"n": 7, "k": 1.0, "short": false}));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = validate(SPECS, &json!({"n": 1})).unwrap_err();
+        assert!(
+            matches!(e, ParamError::OutOfRange { ref field, .. } if field == "n"),
+            "{e}"
+        );
+        let e = validate(SPECS, &json!({"n": 2.5})).unwrap_err();
+        assert!(matches!(e, ParamError::WrongType { ref field, .. } if field == "n"));
+        let e = validate(SPECS, &json!({"short": "yes"})).unwrap_err();
+        assert!(matches!(e, ParamError::WrongType { ref field, .. } if field == "short"));
+        let e = validate(SPECS, &json!({"m": 1})).unwrap_err();
+        assert_eq!(e, ParamError::UnknownField { field: "m".into() });
+        assert_eq!(
+            validate(SPECS, &json!([1])).unwrap_err(),
+            ParamError::NotAnObject("an array")
+        );
+        let s = json_schema("t", "d", SPECS);
+        assert_eq!(s["properties"]["n"]["minimum"], json!(2));
+        assert_eq!(s["additionalProperties"], json!(false));
+    }
+}

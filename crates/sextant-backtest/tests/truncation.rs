@@ -1,0 +1,204 @@
+//! No look-ahead: for every strategy, a run on data cut after bar `t` must agree with the full
+//! run on everything that happened before the cut — orders submitted, fills, closed trades, the
+//! entries of open trades, equity and cash.
+
+mod common;
+
+use common::load_sample;
+use serde_json::{json, Value};
+use sextant_backtest::simulator::{
+    BacktestResult, BarSeries, Context, Costs, FillTiming, MarketData, OrderKind, OrderRequest,
+    OrderStatus, Quantity, ShareRounding, Side, SimConfig, Sizer, SizingConvention,
+    TradingSimulator,
+};
+use sextant_backtest::strategy::{build_strategy, strategy_library, Strategy};
+
+/// Checks that `cut` (a run on the first `n` bars) is a prefix of `full`.
+fn assert_prefix(full: &BacktestResult, cut: &BacktestResult, n: usize, ctx: &str) {
+    assert_eq!(cut.equity.len(), n, "{ctx}");
+    assert_eq!(&full.equity[..n], &cut.equity[..], "{ctx}: equity");
+    assert_eq!(&full.cash[..n], &cut.cash[..], "{ctx}: cash");
+    assert_eq!(
+        &full.fills[..cut.fills.len()],
+        &cut.fills[..],
+        "{ctx}: fills"
+    );
+    assert!(
+        full.fills.get(cut.fills.len()).is_none_or(|f| f.bar >= n),
+        "{ctx}: a fill before the cut is missing"
+    );
+    let placed = full.orders.iter().take_while(|o| o.bar < n).count();
+    assert_eq!(
+        placed,
+        cut.orders.len(),
+        "{ctx}: orders placed before the cut"
+    );
+    for (f, c) in full.orders.iter().zip(&cut.orders) {
+        assert_eq!((f.bar, &f.intent), (c.bar, &c.intent), "{ctx}: order");
+        match &c.status {
+            OrderStatus::Pending => assert!(
+                !matches!(f.status, OrderStatus::Filled { bar } if bar < n),
+                "{ctx}"
+            ),
+            settled => assert_eq!(settled, &f.status, "{ctx}: order status"),
+        }
+    }
+    let closed_cut: Vec<_> = cut.trades.iter().filter(|t| !t.open).collect();
+    let closed_full: Vec<_> = full
+        .trades
+        .iter()
+        .filter(|t| !t.open)
+        .take(closed_cut.len())
+        .collect();
+    assert_eq!(closed_full, closed_cut, "{ctx}: closed trades");
+    // An open lot may later be closed in parts, which splits its size and entry commission, so
+    // only where and at what price it was entered must agree.
+    for open in cut.trades.iter().filter(|t| t.open) {
+        let same = full.trades.iter().any(|t| {
+            (t.symbol, t.long, t.entry_bar, t.entry_price)
+                == (open.symbol, open.long, open.entry_bar, open.entry_price)
+        });
+        assert!(
+            same,
+            "{ctx}: open trade entered at {} not in the full run",
+            open.entry_bar
+        );
+    }
+}
+
+fn check(name: &str, data: &MarketData, cfg: SimConfig, make: &dyn Fn() -> Box<dyn Strategy>) {
+    let sim = TradingSimulator::new(cfg).expect("config");
+    let full = sim.run(data, make().as_mut());
+    assert!(
+        !full.orders.is_empty(),
+        "{name}: the strategy never traded, the test would be vacuous"
+    );
+    let n = data.len();
+    for cut in [1, 2, 25, 260, 1000, 1777, 2500, n - 1] {
+        let part = sim.run(&data.truncated(cut), make().as_mut());
+        assert_prefix(
+            &full,
+            &part,
+            cut,
+            &format!("{name} {:?} cut {cut}", cfg.fill),
+        );
+    }
+}
+
+/// A deterministic "model probability" per bar, computed from closes up to that bar only.
+fn with_proba(s: BarSeries) -> BarSeries {
+    let c = s.close().to_vec();
+    let p = (0..c.len())
+        .map(|i| {
+            if i < 5 {
+                f64::NAN
+            } else {
+                0.5 + (c[i] / c[i - 5] - 1.0) * 5.0
+            }
+        })
+        .collect();
+    s.with_series("ml_proba", p).expect("series")
+}
+
+fn configs() -> Vec<SimConfig> {
+    let costs = Costs {
+        commission_pct: 0.001,
+        commission_fixed: 1.0,
+        slippage_bps: 2.0,
+    };
+    vec![
+        SimConfig {
+            costs,
+            ..SimConfig::default()
+        },
+        SimConfig {
+            fill: FillTiming::SignalClose,
+            costs,
+            shares: ShareRounding::Fractional,
+            sizer: Sizer::FixedFraction { fraction: 0.5 },
+            convention: SizingConvention::BacktestingPy,
+            ..SimConfig::default()
+        },
+        SimConfig {
+            sizer: Sizer::VolatilityTarget {
+                annual_vol: 0.15,
+                lookback: 20,
+                periods_per_year: 252.0,
+                max_leverage: 2.0,
+            },
+            ..SimConfig::default()
+        },
+    ]
+}
+
+#[test]
+fn every_library_strategy_is_causal() {
+    let data = load_sample();
+    let single = MarketData::single(with_proba(data["AAPL"].clone())).expect("data");
+    // Two symbols with different calendars (GOOG starts in 2004) exercise the aligned gaps.
+    let multi = MarketData::new(vec![
+        with_proba(data["GOOG"].clone()),
+        with_proba(data["IBM"].clone()),
+    ])
+    .expect("data");
+    for info in strategy_library() {
+        for params in [Value::Null, json!({"allow_short": true})] {
+            if params != Value::Null && info.schema["properties"].get("allow_short").is_none() {
+                continue;
+            }
+            let make = || build_strategy(info.name, &params).expect("strategy");
+            for cfg in configs() {
+                check(info.name, &single, cfg, &make);
+                check(info.name, &multi, cfg, &make);
+            }
+        }
+    }
+}
+
+/// Monthly equal-weight rebalancing plus resting limit and stop orders.
+struct Mixed;
+
+impl Strategy for Mixed {
+    fn name(&self) -> &str {
+        "mixed"
+    }
+    fn on_bar(&mut self, ctx: &mut Context<'_>) {
+        let v = *ctx.view();
+        let t = v.t();
+        if t % 21 == 5 {
+            let live: Vec<usize> = (0..v.n_symbols()).filter(|&s| v.has_bar(s)).collect();
+            let w = 0.9 / live.len().max(1) as f64;
+            ctx.rebalance(live.iter().map(|&s| (s, w)).collect());
+        }
+        if t % 50 == 17 && v.has_bar(0) {
+            let c = v.close(0)[t];
+            ctx.cancel(Some(0));
+            ctx.submit(OrderRequest {
+                symbol: 0,
+                side: Side::Buy,
+                kind: OrderKind::Limit(c * 0.97),
+                qty: Quantity::Units(3.0),
+            });
+            ctx.submit(OrderRequest {
+                symbol: 0,
+                side: Side::Sell,
+                kind: OrderKind::Stop(c * 0.9),
+                qty: Quantity::Units(2.0),
+            });
+        }
+    }
+}
+
+#[test]
+fn rebalancing_and_resting_orders_are_causal() {
+    let data = load_sample();
+    let multi = MarketData::new(vec![
+        data["MSFT"].clone(),
+        data["GOOG"].clone(),
+        data["AAPL"].clone(),
+    ])
+    .expect("data");
+    for cfg in configs() {
+        check("mixed", &multi, cfg, &|| Box::new(Mixed));
+    }
+}
