@@ -1,18 +1,20 @@
 //! Throughput of the sweep engine and latency of one simulator run, on the bundled real data.
 //!
-//! `cargo run --release -p sextant-backtest --example bench_sweep [-- REPEATS]`
+//! `cargo run --release -p sextant-backtest --example bench_sweep [-- REPEATS [VECTORBT_JSON]]`
 //!
 //! Prints the full SMA grid (fast 2..=100 × slow fast+1..=200 = 14,751 combinations) on AAPL,
-//! GOOG, IBM and MSFT daily closes: bar-evaluations per second, wall time (median of REPEATS
-//! runs after one warm-up), peak RSS (VmHWM), and the median time of one 10-year daily
-//! `sma_cross` backtest of one symbol held in memory.
+//! GOOG, IBM and MSFT daily closes, with vectorbt's semantics (signal-bar close fills, 0.2% fees,
+//! whole shares): bar-evaluations per second, wall time (median of REPEATS runs after one
+//! warm-up), process CPU time, peak RSS (VmHWM), and the median time of one 10-year daily
+//! `sma_cross` backtest of one symbol held in memory. With the `--out` file of
+//! `scripts/bench/vectorbt_sweep.py` it also reports how many combinations agree with vectorbt.
 
 use serde_json::json;
 use sextant_backtest::simulator::{
-    BarSeries, Costs, FillTiming, MarketData, SimConfig, TradingSimulator,
+    BarSeries, Costs, FillTiming, MarketData, SimConfig, SizingConvention, TradingSimulator,
 };
 use sextant_backtest::strategy::build_strategy;
-use sextant_backtest::sweep::{sweep_sma_cross, SmaGrid, SweepConfig};
+use sextant_backtest::sweep::{sweep_sma_cross, SmaGrid, SweepConfig, SymbolSweep};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::time::Instant;
@@ -55,6 +57,36 @@ fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// User + system CPU seconds of this process so far (from /proc/self/stat, 100 Hz ticks).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let field = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok());
+    // utime and stime are fields 14 and 15 of the line, i.e. 11 and 12 after the ")".
+    field(11)
+        .zip(field(12))
+        .map_or(f64::NAN, |(u, s)| (u + s) / 100.0)
+}
+
+/// Compares final values and trade counts with vectorbt's (`vectorbt_sweep.py --out`).
+fn compare_vectorbt(path: &str, ours: &[SymbolSweep]) -> Result<(), Box<dyn std::error::Error>> {
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+    let (mut same_value, mut same_trades, mut total) = (0, 0, 0);
+    for s in ours {
+        let theirs = &v["symbols"][&s.symbol];
+        for (i, c) in s.combos.iter().enumerate() {
+            let fv = theirs["final_value"][i].as_f64().unwrap_or(f64::NAN);
+            let tr = theirs["trades"][i].as_u64().unwrap_or(u64::MAX);
+            total += 1;
+            same_value += usize::from((c.final_equity - fv).abs() <= 1e-9 * fv.abs());
+            same_trades += usize::from(u64::from(c.trades) == tr);
+        }
+    }
+    println!("vs vectorbt: final value equal (1e-9) in {same_value}/{total} combos, trade count in {same_trades}/{total}");
+    Ok(())
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -66,6 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|s| s.parse())
         .transpose()?
         .unwrap_or(7);
+    let vectorbt = std::env::args().nth(2);
     let root = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../data/sample/us-equities-daily-2000-2013.csv.gz"
@@ -80,6 +113,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         slow: 3..=200,
     };
     let cfg = SweepConfig {
+        fill: FillTiming::SignalClose,
+        convention: SizingConvention::VectorBt,
         costs: Costs {
             commission_pct: 0.002,
             ..Costs::default()
@@ -91,12 +126,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let warm = sweep_sma_cross(&series, &grid, &cfg)?;
     let mut walls = Vec::with_capacity(repeats);
+    let cpu0 = cpu_seconds();
     for _ in 0..repeats.max(1) {
         let t0 = Instant::now();
         let out = sweep_sma_cross(&series, &grid, &cfg)?;
         walls.push(t0.elapsed().as_secs_f64());
         assert_eq!(out, warm, "sweeps must be deterministic");
     }
+    let cpu = (cpu_seconds() - cpu0) / walls.len() as f64;
     let wall = median(walls.clone());
     println!(
         "sweep: {} combos x {} symbols, {:.1}M bar-evaluations, {} threads",
@@ -115,6 +152,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "sweep throughput: {:.0}M bar-evals/s (median run)",
         evals / wall / 1e6
     );
+    println!(
+        "sweep CPU time: {cpu:.3} s per run ({:.0}M bar-evals per CPU-second)",
+        evals / cpu / 1e6
+    );
     for s in &warm {
         if let Some(b) = s.best() {
             println!(
@@ -122,6 +163,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 s.symbol, b.fast, b.slow, b.final_equity, b.trades, b.sharpe, b.max_drawdown
             );
         }
+    }
+
+    if let Some(path) = vectorbt {
+        compare_vectorbt(&path, &warm)?;
     }
 
     // One 10-year daily backtest (the last 2,520 MSFT bars) through the full simulator.

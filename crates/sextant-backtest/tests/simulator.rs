@@ -2,9 +2,8 @@
 
 use serde_json::json;
 use sextant_backtest::simulator::{
-    BarSeries, Context, Costs, DataError, FillTiming, MarketData, OrderKind, OrderRequest,
-    OrderStatus, Quantity, ShareRounding, Side, SimConfig, SimError, Sizer, Target,
-    TradingSimulator,
+    BarSeries, Context, Costs, FillTiming, MarketData, OrderKind, OrderRequest, OrderStatus,
+    Quantity, ShareRounding, Side, SimConfig, Sizer, Target, TradingSimulator,
 };
 use sextant_backtest::strategy::{build_strategy, Strategy};
 
@@ -25,8 +24,11 @@ fn bars(sym: &str, open: &[f64], close: &[f64]) -> BarSeries {
     BarSeries::new(sym, ts, open.to_vec(), hi, lo, close.to_vec(), vec![1e6; n]).expect("bars")
 }
 
+/// What a script does at one bar.
+type Action = Box<dyn Fn(&mut Context<'_>) + Send>;
+
 /// Submits a fixed list of intents at given bars.
-struct Script(Vec<(usize, Box<dyn Fn(&mut Context<'_>) + Send>)>);
+struct Script(Vec<(usize, Action)>);
 
 impl Strategy for Script {
     fn name(&self) -> &str {
@@ -308,64 +310,4 @@ fn multi_symbol_alignment_leaves_gaps() {
     // B has no bar at 0 and A none at 3: each is bought at its own first available next open.
     let entries: Vec<(usize, usize)> = r.trades.iter().map(|t| (t.symbol, t.entry_bar)).collect();
     assert_eq!(entries, vec![(0, 1), (1, 3)]);
-}
-
-#[test]
-fn input_errors_are_typed() {
-    let e = BarSeries::new(
-        "X",
-        vec![1, 2],
-        vec![1.0],
-        vec![1.0, 1.0],
-        vec![1.0, 1.0],
-        vec![1.0, 1.0],
-        vec![0.0, 0.0],
-    );
-    assert!(matches!(e, Err(DataError::LengthMismatch { .. })));
-    let e = BarSeries::new(
-        "X",
-        vec![2, 1],
-        vec![1.0; 2],
-        vec![1.0; 2],
-        vec![1.0; 2],
-        vec![1.0; 2],
-        vec![0.0; 2],
-    );
-    assert!(matches!(
-        e,
-        Err(DataError::UnsortedTimestamps { index: 1, .. })
-    ));
-    let e = BarSeries::new(
-        "X",
-        vec![1, 2],
-        vec![1.0; 2],
-        vec![1.0; 2],
-        vec![1.0; 2],
-        vec![1.0, f64::NAN],
-        vec![0.0; 2],
-    );
-    assert!(matches!(e, Err(DataError::BadPrice { index: 1, .. })));
-    assert!(matches!(MarketData::new(vec![]), Err(DataError::Empty)));
-    let e = TradingSimulator::new(SimConfig {
-        initial_cash: 0.0,
-        ..SimConfig::default()
-    });
-    assert!(matches!(
-        e,
-        Err(SimError::Config {
-            field: "initial_cash",
-            ..
-        })
-    ));
-    let e = TradingSimulator::new(SimConfig {
-        sizer: Sizer::FixedFraction { fraction: -1.0 },
-        ..SimConfig::default()
-    });
-    assert!(matches!(
-        e,
-        Err(SimError::Config {
-            field: "sizer.fraction",
-            ..
-        })
-    ));
 }

@@ -4,6 +4,7 @@ mod common;
 
 use common::{close_rel, load_sample};
 use serde_json::json;
+use sextant_backtest::metrics::MetricsConfig;
 use sextant_backtest::simulator::{
     BacktestResult, Costs, FillTiming, MarketData, ShareRounding, SizingConvention,
     TradingSimulator,
@@ -66,6 +67,19 @@ fn check(cfg: SweepConfig, grid: SmaGrid, symbols: &[&str]) {
                 close_rel(c.max_drawdown, dd, 1e-9, 1e-12),
                 "{ctx}: drawdown {} vs {dd}",
                 c.max_drawdown
+            );
+            // The same numbers as the metrics module computes from the run's returns.
+            let m = res
+                .metrics(&MetricsConfig::equities_daily())
+                .expect("metrics");
+            assert!(
+                close_rel(c.max_drawdown, m.max_drawdown, 1e-9, 1e-12),
+                "{ctx}: metrics drawdown"
+            );
+            assert!(
+                c.trades == 0 || close_rel(c.sharpe, m.sharpe, 1e-9, 0.0),
+                "{ctx}: metrics sharpe {}",
+                m.sharpe
             );
         }
     }
@@ -148,8 +162,10 @@ fn grid_and_config_errors() {
         slow: 5..=10,
     };
     assert!(sweep_sma_cross(&s, &empty, &SweepConfig::default()).is_err());
-    let mut cfg = SweepConfig::default();
-    cfg.initial_cash = -1.0;
+    let cfg = SweepConfig {
+        initial_cash: -1.0,
+        ..SweepConfig::default()
+    };
     assert!(sweep_sma_cross(
         &s,
         &SmaGrid {

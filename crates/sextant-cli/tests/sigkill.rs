@@ -18,13 +18,24 @@ fn sextant(data_dir: &Path) -> Command {
     c
 }
 
+/// Runs a sextant command to completion and fails the test with its stderr when it fails.
+fn run_ok(cmd: &mut Command) {
+    let out = cmd.stderr(Stdio::piped()).output().expect("run");
+    assert!(out.status.success(), "sextant failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 fn generate(path: &Path) {
     let conn = duckdb::Connection::open_in_memory().expect("duckdb");
+    // Regular sessions (09:30-16:00 New York, weekdays) of 20 symbols' 1-minute bars.
     conn.execute_batch(&format!(
-        "COPY (SELECT 'KILL' || (i % 20)::VARCHAR AS Ticker,
-                      strftime(TIMESTAMP '2015-01-05 14:30:00' + to_minutes((i // 20)::BIGINT), '%Y-%m-%d %H:%M:%S') AS Datetime,
-                      100.0 AS Open, 101.0 AS High, 99.0 AS Low, 100.5 AS Close, 1000 AS Volume
-               FROM range({ROWS}) t(i)) TO '{}' (HEADER)",
+        "COPY (
+           WITH days AS (SELECT d::DATE AS d FROM range(DATE '2010-01-04', DATE '2030-01-01', INTERVAL 1 DAY) t(d)
+                         WHERE dayofweek(d) BETWEEN 1 AND 5),
+                syms AS (SELECT 'KILL' || i::VARCHAR AS s FROM range(20) t(i)),
+                mins AS (SELECT m FROM range(390) t(m))
+           SELECT s AS Ticker, strftime(d + INTERVAL 570 MINUTE + to_minutes(m), '%Y-%m-%d %H:%M:%S') AS Datetime,
+                  100.0 AS Open, 101.0 AS High, 99.0 AS Low, 100.5 AS Close, 1000 AS Volume
+           FROM syms, days, mins ORDER BY s, d, m LIMIT {ROWS}) TO '{}' (HEADER)",
         path.display()
     ))
     .expect("generate");
@@ -54,23 +65,19 @@ fn sigkill_mid_ingest_leaves_all_or_nothing() {
     let file = dir.path().join("big.csv");
     generate(&file);
 
-    let ok = sextant(&data)
+    run_ok(sextant(&data)
         .args(["ingest", "sample"])
-        .status()
-        .expect("run");
-    assert!(ok.success());
+        );
     let (_, sample_rows, _, _) = state(&data);
-    assert_eq!(sample_rows, 10_154);
+    assert_eq!(sample_rows, 12_154);
 
     // Measure one full ingest in a scratch directory to spread the kill points over it.
     let scratch = dir.path().join("scratch");
     let t = Instant::now();
-    let ok = sextant(&scratch)
+    run_ok(sextant(&scratch)
         .args(["ingest", "file"])
         .arg(&file)
-        .status()
-        .expect("run");
-    assert!(ok.success());
+        );
     let full = t.elapsed();
 
     let mut killed_while_running = 0;
@@ -111,12 +118,10 @@ fn sigkill_mid_ingest_leaves_all_or_nothing() {
     );
 
     // The next ingest runs normally and ends with the whole batch, once.
-    let ok = sextant(&data)
+    run_ok(sextant(&data)
         .args(["ingest", "file"])
         .arg(&file)
-        .status()
-        .expect("run");
-    assert!(ok.success());
+        );
     let (killed, sample, _, _) = state(&data);
     assert_eq!((killed, sample), (ROWS as i64, sample_rows));
 }

@@ -107,3 +107,18 @@ fn parquet_round_trip() {
         cache.snapshot_hash(&slice).expect("h")
     );
 }
+
+#[test]
+fn concurrent_writers_never_duplicate_a_key() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cache = std::sync::Arc::new(Cache::open(&dir.path().join("c.duckdb")).expect("open"));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let c = cache.try_clone().expect("clone");
+            std::thread::spawn(move || c.ingest_file(&sample_path(), &FileOptions::default()).map(|s| s.inserted))
+        })
+        .collect();
+    let inserted: u64 = handles.into_iter().map(|h| h.join().expect("join").expect("ingest")).sum();
+    assert_eq!(inserted, 12_154, "exactly one writer inserted the rows");
+    assert_eq!(cache.check_keys().expect("keys"), 0);
+}

@@ -205,3 +205,44 @@ fn changed_value_is_updated_and_its_previous_version_kept() {
     assert_eq!(revs[0].bar.close, 1.8);
     assert_eq!(revs[0].replaced_by, s.batch_id);
 }
+
+#[test]
+fn extended_hours_across_dst_and_nonexistent_local_times() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // 2024-03-10 is the spring-forward Sunday: 02:30 New York does not exist.
+    let ok = write(
+        dir.path(),
+        "ext.csv",
+        "Datetime,Open,High,Low,Close,Volume\n2024-03-08 04:00:00,1,1,1,1,1\n2024-03-08 19:59:00,1,1,1,1,1\n2024-03-11 04:00:00,1,1,1,1,1\n2024-11-03 01:30:00,1,1,1,1,1\n",
+    );
+    let cache = Cache::open_in_memory().expect("open");
+    let opts = FileOptions {
+        resolution: Some(Resolution::Min1),
+        ..with_symbol("EXT")
+    };
+    cache.ingest_file(&ok, &opts).expect("ingest");
+    let ts: Vec<String> = cache
+        .bars(&sym("EXT"), Resolution::Min1, None, None)
+        .expect("bars")
+        .iter()
+        .map(|b| b.ts.to_string())
+        .collect();
+    assert_eq!(
+        ts,
+        vec![
+            "2024-03-08 09:00:00", // 04:00 EST
+            "2024-03-09 00:59:00", // 19:59 EST is the next UTC day; its session stays 03-08
+            "2024-03-11 08:00:00", // 04:00 EDT
+            "2024-11-03 05:30:00", // ambiguous 01:30: the earlier instant (EDT)
+        ]
+    );
+    let bad = write(dir.path(), "bad.csv", "Datetime,Open,High,Low,Close,Volume\n2024-03-10 02:30:00,1,1,1,1,1\n");
+    let err = cache.ingest_file(&bad, &with_symbol("BAD")).expect_err("one timestamp: no spacing");
+    assert!(err.to_string().contains("--resolution"), "{err}");
+    let opts = FileOptions {
+        resolution: Some(Resolution::Min1),
+        ..with_symbol("BAD")
+    };
+    let err = cache.ingest_file(&bad, &opts).expect_err("nonexistent local time");
+    assert!(matches!(err, DataError::InvalidBar { .. }), "{err}");
+}

@@ -44,6 +44,7 @@ impl TradingSimulator {
         let mut intents: Vec<Intent> = Vec::new();
         let mut equity = Vec::with_capacity(n);
         let mut cash = Vec::with_capacity(n);
+        let mut exposure = Vec::with_capacity(n);
 
         for t in 0..n {
             // 1. Orders from earlier bars meet this bar's open and range.
@@ -115,6 +116,7 @@ impl TradingSimulator {
             // 4. Mark to this bar's close.
             equity.push(pf.equity());
             cash.push(pf.cash);
+            exposure.push(pf.gross_exposure());
         }
 
         let (last_bar, last_ts) = (n - 1, data.ts()[n - 1]);
@@ -129,6 +131,7 @@ impl TradingSimulator {
             );
             equity[last_bar] = pf.equity();
             cash[last_bar] = pf.cash;
+            exposure[last_bar] = pf.gross_exposure();
         }
         let open = pf.open_trades(last_bar, last_ts);
         let mut trades = std::mem::take(&mut pf.trades);
@@ -138,6 +141,7 @@ impl TradingSimulator {
             ts: data.ts().to_vec(),
             equity,
             cash,
+            exposure,
             trades,
             orders,
             fills: std::mem::take(&mut pf.fills),

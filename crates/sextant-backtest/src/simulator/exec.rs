@@ -3,7 +3,7 @@
 use super::config::{SimConfig, Sizer};
 use super::data::MarketData;
 use super::order::{Intent, OrderKind, OrderRequest, Quantity, Side, Target};
-use super::portfolio::{FillAt, Portfolio};
+use super::portfolio::{FillAt, Leg, Portfolio};
 
 /// Which price of bar `t` market orders take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,7 @@ struct Sized {
 }
 
 impl Executor<'_> {
-    fn quote(&self, symbol: usize, t: usize, phase: Phase) -> Option<f64> {
+    pub(super) fn quote(&self, symbol: usize, t: usize, phase: Phase) -> Option<f64> {
         let c = &self.data.cols[symbol];
         let p = match phase {
             Phase::Open => c.open[t],
@@ -43,7 +43,7 @@ impl Executor<'_> {
         (!p.is_nan()).then_some(p)
     }
 
-    fn fill_price(&self, side: Side, quote: f64) -> f64 {
+    pub(super) fn fill_price(&self, side: Side, quote: f64) -> f64 {
         match side {
             Side::Buy => self.cfg.costs.buy_price(quote),
             Side::Sell => self.cfg.costs.sell_price(quote),
@@ -117,7 +117,17 @@ impl Executor<'_> {
             let side = if cur > 0.0 { Side::Sell } else { Side::Buy };
             let price = self.fill_price(side, quote);
             let fee = self.cfg.costs.fee(cur, price);
-            pf.execute(at, s, side, cur.abs(), price, fee, None);
+            pf.execute(
+                at,
+                Leg {
+                    symbol: s,
+                    side,
+                    qty: cur.abs(),
+                    price,
+                    fee,
+                },
+                None,
+            );
         }
         if want == 0.0 {
             return Outcome::Filled;
@@ -125,13 +135,16 @@ impl Executor<'_> {
         let side = if want > 0.0 { Side::Buy } else { Side::Sell };
         match self.size(pf, s, side, quote, signal) {
             Ok(z) => {
+                let price = self.fill_price(side, quote);
                 pf.execute(
                     at,
-                    s,
-                    side,
-                    z.qty,
-                    self.fill_price(side, quote),
-                    z.fee,
+                    Leg {
+                        symbol: s,
+                        side,
+                        qty: z.qty,
+                        price,
+                        fee: z.fee,
+                    },
                     z.cash_out,
                 );
                 Outcome::Filled
@@ -275,7 +288,17 @@ impl Executor<'_> {
         if z.qty <= 0.0 {
             return Outcome::Rejected("quantity rounds to 0 units or no cash".into());
         }
-        pf.execute(at, s, req.side, z.qty, price, z.fee, z.cash_out);
+        pf.execute(
+            at,
+            Leg {
+                symbol: s,
+                side: req.side,
+                qty: z.qty,
+                price,
+                fee: z.fee,
+            },
+            z.cash_out,
+        );
         Outcome::Filled
     }
 
@@ -292,79 +315,6 @@ impl Executor<'_> {
             (OrderKind::Limit(p), Side::Buy) => (low <= p).then(|| open.min(p)),
             (OrderKind::Limit(p), Side::Sell) => (high >= p).then(|| open.max(p)),
             (OrderKind::Market, _) => Some(open),
-        }
-    }
-
-    fn rebalance(
-        &self,
-        pf: &mut Portfolio,
-        weights: &[(usize, f64)],
-        t: usize,
-        phase: Phase,
-        at: FillAt,
-    ) -> Outcome {
-        let mut quotes = Vec::with_capacity(weights.len());
-        for &(s, _) in weights {
-            match self.quote(s, t, phase) {
-                Some(q) => quotes.push(q),
-                None => return Outcome::Wait,
-            }
-        }
-        let mut equity = pf.cash;
-        for (s, (q, m)) in pf.qty.iter().zip(&pf.mark).enumerate() {
-            if *q != 0.0 {
-                let mark = weights
-                    .iter()
-                    .position(|w| w.0 == s)
-                    .map_or(*m, |i| quotes[i]);
-                equity += q * mark;
-            }
-        }
-        let deltas: Vec<f64> = weights
-            .iter()
-            .zip(&quotes)
-            .map(|(&(s, w), &q)| {
-                let target = w * equity / q;
-                let target = if self.cfg.whole() {
-                    target.trunc()
-                } else {
-                    target
-                };
-                target - pf.qty[s]
-            })
-            .collect();
-        let mut traded = false;
-        // Sells first so that their proceeds fund the buys.
-        for sells in [true, false] {
-            for (i, &(s, _)) in weights.iter().enumerate() {
-                let d = deltas[i];
-                if (sells && d >= 0.0) || (!sells && d <= 0.0) {
-                    continue;
-                }
-                let side = if d > 0.0 { Side::Buy } else { Side::Sell };
-                let price = self.fill_price(side, quotes[i]);
-                let mut qty = d.abs();
-                let mut fee = self.cfg.costs.fee(qty, price);
-                let mut cash_out = None;
-                if side == Side::Buy && qty * price + fee > pf.cash {
-                    let a = self.cfg.costs.all_in_buy(
-                        pf.cash,
-                        price,
-                        self.cfg.whole(),
-                        self.cfg.convention,
-                    );
-                    (qty, fee, cash_out) = (a.qty.min(qty), a.fee, Some(a.cash_out));
-                }
-                if qty > 0.0 {
-                    pf.execute(at, s, side, qty, price, fee, cash_out);
-                    traded = true;
-                }
-            }
-        }
-        if traded {
-            Outcome::Filled
-        } else {
-            Outcome::Done
         }
     }
 }

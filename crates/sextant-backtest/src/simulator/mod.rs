@@ -13,6 +13,42 @@
 //!
 //! Every cost rule (commission, slippage, all-in sizing, cash updates) lives in [`costs`] so that
 //! the sweep engine can reuse the very same arithmetic and agree with the simulator bit for bit.
+//!
+//! # Conventions, and how the reference libraries differ
+//!
+//! `tests/backtest_golden.rs` reproduces backtesting.py 0.6.6 (next-open fills) and vectorbt
+//! 1.2.0 (signal-close fills) trade for trade on real data. What had to be matched, or differs:
+//!
+//! * **All-in sizing** rounds differently in the two libraries ([`SizingConvention`]):
+//!   backtesting.py buys `int(cash·(1−ε) // (price + commission/(1−ε)))` — with a fixed
+//!   commission it divides that fee by the fractional order size, as if it were per unit —
+//!   and vectorbt `((cash − fixed)/(1 + fee))/price // 1`. Both use Python's float `//`, which
+//!   is not `floor(a / b)` ([`costs::py_floordiv`]).
+//! * **Cash**: backtesting.py deducts only the entry commission at entry and books
+//!   `size·(exit − entry) − exit commission` at exit; vectorbt (and we) pay the full cost at
+//!   entry and receive the net proceeds at exit, snapping residues within 1e-9 relative to 0
+//!   ([`costs::vbt_add`]). Equity agrees to rounding (1e-9 relative is asserted).
+//! * **Trade PnL** is vectorbt's `size·exit − size·entry − fees` ([`Trade`]); backtesting.py's
+//!   `size·(exit − entry) − fees` agrees to rounding. vectorbt reports a trade's entry price as
+//!   the size-weighted mean `(size·price)/size`, which can differ from the fill price in the
+//!   last bit; we report the fill price.
+//! * **Bars**: backtesting.py (next open) records the fill bar as the entry/exit bar; vectorbt
+//!   (close) the signal bar — the same thing in each mode. backtesting.py calls the strategy only
+//!   from the first bar where every indicator is defined (+1); we call it from bar 0, but an
+//!   indicator rule cannot fire earlier, so the first signal is on the same bar.
+//! * **Pyramiding**: backtesting.py's `buy()` while long opens another trade; a [`Target`] is
+//!   idempotent. (The golden strategy therefore buys only when flat.)
+//! * **End of data**: by default open positions stay open, marked at the last close without exit
+//!   commission, and are listed as open trades — as vectorbt does, and backtesting.py with
+//!   `finalize_trades=False` (the open trade is then missing from its trade table).
+//!   backtesting.py's `finalize_trades=True` closes them at the **open** of the last bar (it
+//!   re-runs the broker on that bar, which also fills orders placed on it); our
+//!   [`SimConfig::close_at_end`] closes at the last close instead.
+//! * **Crossovers** are strict (see [`crate::strategy`]); vectorbt's `crossed_above` also fires
+//!   after a tie and its MA is a prefix-sum mean that differs from TA-Lib's in the last bits,
+//!   so a native vectorbt grid differs on a few combinations (`scripts/bench`).
+//! * **Slippage** moves the fill price, and commission is charged on the moved price (vectorbt);
+//!   backtesting.py's `spread` sizes with the unmoved price.
 
 mod config;
 pub mod costs;
@@ -22,6 +58,8 @@ mod error;
 mod exec;
 mod order;
 mod portfolio;
+mod rebalance;
+mod report;
 mod result;
 mod view;
 

@@ -15,6 +15,17 @@ struct Lot {
     fee: f64,
 }
 
+/// One execution: `qty > 0` units of `symbol` at fill `price` (slippage included), commission
+/// `fee`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Leg {
+    pub symbol: usize,
+    pub side: Side,
+    pub qty: f64,
+    pub price: f64,
+    pub fee: f64,
+}
+
 /// Where and when a fill happens.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FillAt {
@@ -76,6 +87,17 @@ impl Portfolio {
         e
     }
 
+    /// Sum of the absolute marked values of all positions.
+    pub fn gross_exposure(&self) -> f64 {
+        let mut g = 0.0;
+        for (q, m) in self.qty.iter().zip(&self.mark) {
+            if *q != 0.0 {
+                g += (q * m).abs();
+            }
+        }
+        g
+    }
+
     /// Like [`Self::equity`] with `symbol` marked at `price` instead.
     pub fn equity_with(&self, symbol: usize, price: f64) -> f64 {
         let mut e = self.cash;
@@ -87,19 +109,16 @@ impl Portfolio {
         e
     }
 
-    /// Executes `qty > 0` units at fill `price` (slippage included) with commission `fee`.
-    /// `cash_out` overrides the cash a buy costs (vectorbt's all-in with fractional units spends
-    /// exactly the cash it had).
-    pub fn execute(
-        &mut self,
-        at: FillAt,
-        symbol: usize,
-        side: Side,
-        qty: f64,
-        price: f64,
-        fee: f64,
-        cash_out: Option<f64>,
-    ) {
+    /// Books `leg`. `cash_out` overrides the cash a buy costs (vectorbt's all-in with fractional
+    /// units spends exactly the cash it had).
+    pub fn execute(&mut self, at: FillAt, leg: Leg, cash_out: Option<f64>) {
+        let Leg {
+            symbol,
+            side,
+            qty,
+            price,
+            fee,
+        } = leg;
         debug_assert!(qty > 0.0);
         match side {
             Side::Buy => self.cash = spend(self.cash, cash_out.unwrap_or(qty * price + fee)),
@@ -191,7 +210,17 @@ impl Portfolio {
                 (Side::Buy, costs.buy_price(self.mark[s]))
             };
             let fee = costs.fee(q, price);
-            self.execute(at, s, side, q.abs(), price, fee, None);
+            self.execute(
+                at,
+                Leg {
+                    symbol: s,
+                    side,
+                    qty: q.abs(),
+                    price,
+                    fee,
+                },
+                None,
+            );
         }
     }
 

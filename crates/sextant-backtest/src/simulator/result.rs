@@ -87,6 +87,8 @@ pub struct BacktestResult {
     pub ts: Vec<i64>,
     pub equity: Vec<f64>,
     pub cash: Vec<f64>,
+    /// Gross value of the positions (sum of |units × mark|) after bar `t`.
+    pub exposure: Vec<f64>,
     /// Closed trades in exit order, then the still-open ones in entry order.
     pub trades: Vec<Trade>,
     pub orders: Vec<OrderRecord>,

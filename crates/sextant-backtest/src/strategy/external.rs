@@ -4,7 +4,7 @@ use super::{bearish, SignalRule};
 use crate::simulator::{BarView, Target};
 
 /// Long while the named series is above `upper`, flat (or short) while it is below `lower`,
-/// unchanged in between or where the series is NaN. The series is read through the same `≤ t`
+/// unchanged in between, where the series is NaN, and on symbols that do not carry it. The series is read through the same `≤ t`
 /// view as prices, so a model's probability for bar `t` must be stored at bar `t` only if it was
 /// computable from data up to `t`.
 #[derive(Debug, Clone)]

@@ -8,13 +8,21 @@
 //!
 //! What combinations share is computed once: each symbol's SMA for each window (with the same
 //! TA-Lib recurrence as the strategy's streaming SMA, so the values are identical). A combination
-//! is then a tight loop over two of those arrays that keeps only running sums — no per-combination
-//! array is ever materialised — and combinations run in parallel with rayon, one task per
-//! `(symbol, fast)` so that the fast average stays in cache across all its slow partners.
+//! is then a tight loop over two of those arrays that keeps only running sums — no signal,
+//! position or equity array is materialised; the only per-combination data are two bit masks
+//! (one bit per bar, 52 words for 3,270 bars) in scratch reused by the task — and combinations
+//! run in parallel with rayon, one task per `(symbol, fast)` so that the fast average stays in
+//! cache across all its slow partners.
+//!
+//! Throughput on the 2-core dev machine (`examples/bench_sweep.rs`): the full grid of 14,751
+//! combinations on four symbols (176.4M bar-evaluations) in about 0.1 s with both cores free,
+//! ~0.9G bar-evaluations per CPU-second, 32 MiB peak RSS.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 mod kernel;
+#[cfg(test)]
+mod tests;
 
 use crate::indicators::sma;
 use crate::simulator::{

@@ -121,8 +121,16 @@ impl Cache {
         let request = format!("file {}", path.display());
         in_transaction(&mut conn, |conn| {
             conn.execute_batch(STAGE_DDL)?;
-            let layout = super::query::detect_layout(conn, &reader, path, opts)?;
-            stage_from_layout(conn, &reader, &layout, opts)?;
+            let t = std::time::Instant::now();
+            // Parse the file once; detection and staging then read the in-memory copy.
+            conn.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE raw_file AS SELECT * FROM {reader}"))?;
+            tracing::debug!(ms = t.elapsed().as_millis() as u64, "file parsed");
+            let reader = "raw_file";
+            let layout = super::query::detect_layout(conn, reader, path, opts)?;
+            tracing::debug!(ms = t.elapsed().as_millis() as u64, ?layout, "layout detected");
+            stage_from_layout(conn, reader, &layout, opts)?;
+            conn.execute_batch("DROP TABLE raw_file")?;
+            tracing::debug!(ms = t.elapsed().as_millis() as u64, "file staged");
             merge_stage(conn, opts.source.as_str(), &request)
         })
     }
@@ -178,11 +186,16 @@ impl Cache {
     }
 }
 
-/// Runs `f` between `BEGIN` and `COMMIT`, rolling back on any error.
+/// Serialises writers across every connection of this process (see the key note in `schema`).
+static WRITE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `f` between `BEGIN` and `COMMIT` under the process-wide write lock, rolling back on any
+/// error.
 pub(crate) fn in_transaction<T>(
     conn: &mut Connection,
     f: impl FnOnce(&Connection) -> Result<T>,
 ) -> Result<T> {
+    let _writer = WRITE_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     conn.execute_batch("BEGIN TRANSACTION")?;
     match f(conn) {
         Ok(v) => {
@@ -262,30 +275,34 @@ fn stage_from_layout(
         num(&l.split, "1.0"),
     );
     let sql = if l.resolution.is_intraday() {
-        // Offsets of the exchange zone per calendar date (at noon local: US sessions never
-        // straddle a DST switch, which happens at 02:00). Joining on the date converts between
-        // local and UTC without a time-zone extension in DuckDB.
+        // The exchange zone's UTC offset for every hour of the file's range, keyed by the hour
+        // the file's timestamps are written in (local or UTC). Joining on the hour converts
+        // without a time-zone extension in DuckDB, and is exact because zone offsets change on
+        // the hour. A local time that does not exist (the skipped hour of a spring-forward) has
+        // no offset, hence no timestamp, and rejects the batch naming the row; an ambiguous one
+        // (the repeated hour of a fall-back) takes the earlier instant.
         let (lo, hi): (Option<NaiveDate>, Option<NaiveDate>) = conn.query_row(
             &format!("SELECT min(TRY_CAST({t} AS DATE)), max(TRY_CAST({t} AS DATE)) FROM {reader}"),
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        fill_offsets(conn, &opts.tz, lo, hi)?;
-        let local_expr = if opts.timestamps_utc {
-            format!("(CAST(f.{t} AS TIMESTAMP) + to_minutes(o.offset_min))")
+        fill_offsets(conn, &opts.tz, lo, hi, opts.timestamps_utc)?;
+        let (utc_expr, local_expr) = if opts.timestamps_utc {
+            (
+                format!("CAST(f.{t} AS TIMESTAMP)"),
+                format!("(CAST(f.{t} AS TIMESTAMP) + to_minutes(o.offset_min))"),
+            )
         } else {
-            format!("CAST(f.{t} AS TIMESTAMP)")
-        };
-        let utc_expr = if opts.timestamps_utc {
-            format!("CAST(f.{t} AS TIMESTAMP)")
-        } else {
-            format!("(CAST(f.{t} AS TIMESTAMP) - to_minutes(o.offset_min))")
+            (
+                format!("(CAST(f.{t} AS TIMESTAMP) - to_minutes(o.offset_min))"),
+                format!("CAST(f.{t} AS TIMESTAMP)"),
+            )
         };
         let cols = cols.replace("TRY_CAST(\"", "TRY_CAST(f.\"");
         let sym = sym.replace("CAST(\"", "CAST(f.\"");
         format!(
             "INSERT INTO stage_bars SELECT {sym}, {res}, {utc_expr}, {tz}, CAST({local_expr} AS DATE), {cols}, {src} \
-             FROM {reader} f LEFT JOIN tz_offsets o ON o.d = TRY_CAST(f.{t} AS DATE)"
+             FROM {reader} f LEFT JOIN tz_offsets o ON o.h = date_trunc('hour', TRY_CAST(f.{t} AS TIMESTAMP))"
         )
     } else {
         format!(
@@ -297,35 +314,40 @@ fn stage_from_layout(
     Ok(())
 }
 
-/// Fills the temp table `tz_offsets(d DATE, offset_min INTEGER)`: the UTC offset of `tz` at local
-/// noon on every date in `[lo, hi]`.
+/// Fills the temp table `tz_offsets(h TIMESTAMP, offset_min INTEGER)`: the UTC offset of `tz`
+/// for every hour from the day before `lo` to the day after `hi`, keyed by the local hour (or by
+/// the UTC hour when `utc_keys`). Skipped local hours get no row.
 fn fill_offsets(
     conn: &Connection,
     tz: &str,
     lo: Option<NaiveDate>,
     hi: Option<NaiveDate>,
+    utc_keys: bool,
 ) -> Result<()> {
     use chrono::{Offset, TimeZone};
     let zone: chrono_tz::Tz = tz
         .parse()
         .map_err(|_| DataError::Invalid(format!("unknown time zone {tz:?}")))?;
-    conn.execute_batch("CREATE OR REPLACE TEMP TABLE tz_offsets (d DATE, offset_min INTEGER)")?;
+    conn.execute_batch("CREATE OR REPLACE TEMP TABLE tz_offsets (h TIMESTAMP, offset_min INTEGER)")?;
     let (Some(lo), Some(hi)) = (lo, hi) else {
         return Ok(());
     };
+    let start = lo.pred_opt().unwrap_or(lo).and_hms_opt(0, 0, 0).unwrap_or_default();
+    let end = hi.succ_opt().unwrap_or(hi).and_hms_opt(23, 0, 0).unwrap_or_default();
     let mut app = conn.appender("tz_offsets")?;
-    let mut d = lo;
-    while d <= hi {
-        let noon = d.and_hms_opt(12, 0, 0).unwrap_or_default();
-        let off = match zone.from_local_datetime(&noon).earliest() {
-            Some(dt) => dt.offset().fix().local_minus_utc() / 60,
-            None => 0,
+    let mut h = start;
+    while h <= end {
+        let offset = if utc_keys {
+            Some(zone.from_utc_datetime(&h).offset().fix().local_minus_utc() / 60)
+        } else {
+            zone.from_local_datetime(&h)
+                .earliest()
+                .map(|dt| dt.offset().fix().local_minus_utc() / 60)
         };
-        app.append_row(params![d, off])?;
-        d = match d.succ_opt() {
-            Some(n) => n,
-            None => break,
-        };
+        if let Some(off) = offset {
+            app.append_row(params![h, off])?;
+        }
+        h += chrono::Duration::hours(1);
     }
     app.flush()?;
     Ok(())
@@ -341,20 +363,36 @@ const KEY_JOIN: &str = "b.symbol = s.symbol AND b.resolution = s.resolution AND 
 
 /// Validates the staged rows and upserts them into `bars`. Runs inside the caller's transaction.
 pub(crate) fn merge_stage(conn: &Connection, source: &str, request: &str) -> Result<IngestSummary> {
+    let t = std::time::Instant::now();
     validate_stage(conn)?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "stage validated");
     dedupe_stage(conn)?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "stage deduplicated");
     let batch_id = uuid::Uuid::new_v4().to_string();
     let now = Utc::now().naive_utc();
 
-    let (rows_in, inserted, updated): (i64, i64, i64) = conn.query_row(
-        &format!(
-            "SELECT count(*), count(*) FILTER (WHERE b.symbol IS NULL), \
-             count(*) FILTER (WHERE b.symbol IS NOT NULL AND {DISTINCT_VALUES}) \
-             FROM stage_bars s LEFT JOIN bars b ON {KEY_JOIN}"
-        ),
+    // Fast path: no stored bar shares a (symbol, resolution) with the batch (first ingest of a
+    // series), so every row is new and no join against `bars` is needed.
+    let overlaps: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM bars b SEMI JOIN (SELECT DISTINCT symbol, resolution FROM stage_bars) s \
+         ON b.symbol = s.symbol AND b.resolution = s.resolution)",
         [],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        |r| r.get(0),
     )?;
+    let rows_in: i64 = conn.query_row("SELECT count(*) FROM stage_bars", [], |r| r.get(0))?;
+    let (inserted, updated) = if overlaps {
+        conn.query_row(
+            &format!(
+                "SELECT count(*) FILTER (WHERE b.symbol IS NULL), \
+                 count(*) FILTER (WHERE b.symbol IS NOT NULL AND {DISTINCT_VALUES}) \
+                 FROM stage_bars s LEFT JOIN bars b ON {KEY_JOIN}"
+            ),
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )?
+    } else {
+        (rows_in, 0)
+    };
     if updated > 0 {
         conn.execute(
             &format!(
@@ -374,33 +412,18 @@ pub(crate) fn merge_stage(conn: &Connection, source: &str, request: &str) -> Res
         )?;
     }
     if inserted > 0 {
-        conn.execute(
-            &format!(
+        let cols = prefixed("s", BAR_VALUE_COLUMNS);
+        let sql = if overlaps {
+            format!(
                 "INSERT INTO bars SELECT {cols}, ?, ? FROM stage_bars s \
-                 WHERE NOT EXISTS (SELECT 1 FROM bars b WHERE {KEY_JOIN})",
-                cols = prefixed("s", BAR_VALUE_COLUMNS)
-            ),
-            params![batch_id, now],
-        )?;
+                 WHERE NOT EXISTS (SELECT 1 FROM bars b WHERE {KEY_JOIN})"
+            )
+        } else {
+            format!("INSERT INTO bars SELECT {cols}, ?, ? FROM stage_bars s")
+        };
+        conn.execute(&sql, params![batch_id, now])?;
     }
-    conn.execute(
-        "INSERT INTO coverage SELECT symbol, resolution, ?, min(ts), max(ts), count(*), ?, ? \
-         FROM stage_bars GROUP BY symbol, resolution",
-        params![source, batch_id, now],
-    )?;
-    conn.execute(
-        "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        params![
-            batch_id,
-            source,
-            request,
-            now,
-            rows_in,
-            inserted,
-            updated,
-            rows_in - inserted - updated
-        ],
-    )?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, overlaps, "bars written");
     let mut stmt = conn.prepare(
         "SELECT symbol, resolution, min(ts), max(ts), count(*) FROM stage_bars \
          GROUP BY symbol, resolution ORDER BY symbol, resolution",
@@ -416,6 +439,35 @@ pub(crate) fn merge_stage(conn: &Connection, source: &str, request: &str) -> Res
             })
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
+    {
+        let mut app = conn.appender("coverage")?;
+        for x in &series {
+            app.append_row(params![
+                x.symbol,
+                x.resolution,
+                source,
+                x.first_ts,
+                x.last_ts,
+                x.rows as i64,
+                batch_id,
+                now
+            ])?;
+        }
+        app.flush()?;
+    }
+    conn.execute(
+        "INSERT INTO ingest_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        params![
+            batch_id,
+            source,
+            request,
+            now,
+            rows_in,
+            inserted,
+            updated,
+            rows_in - inserted - updated
+        ],
+    )?;
     tracing::info!(%batch_id, source, rows_in, inserted, updated, "ingest batch merged");
     Ok(IngestSummary {
         batch_id,
@@ -440,7 +492,7 @@ fn prefixed(alias: &str, cols: &str) -> String {
 fn validate_stage(conn: &Connection) -> Result<()> {
     let bad_symbol: Option<String> = conn
         .query_row(
-            "SELECT coalesce(symbol, '<missing>') FROM stage_bars \
+            "SELECT coalesce(symbol, '<missing>') FROM (SELECT DISTINCT symbol FROM stage_bars) \
              WHERE symbol IS NULL OR NOT regexp_full_match(symbol, '[A-Z0-9.\\-^_/]{1,32}') LIMIT 1",
             [],
             |r| r.get(0),
@@ -491,12 +543,22 @@ fn validate_stage(conn: &Connection) -> Result<()> {
 
 /// Collapses exact duplicate rows; rejects the batch when two rows share a key but differ.
 fn dedupe_stage(conn: &Connection) -> Result<()> {
-    let (n, keys): (i64, i64) = conn.query_row(
-        "SELECT count(*), count(DISTINCT (symbol, resolution, ts)) FROM stage_bars",
+    // A cheap screen on one 64-bit hash per key; only a hit (a duplicate, or a rare collision)
+    // pays for the exact check below.
+    let maybe_dup: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM stage_bars GROUP BY hash(symbol, resolution, ts) HAVING count(*) > 1)",
         [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| r.get(0),
     )?;
-    if n == keys {
+    if !maybe_dup {
+        return Ok(());
+    }
+    let dup: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM stage_bars GROUP BY symbol, resolution, ts HAVING count(*) > 1)",
+        [],
+        |r| r.get(0),
+    )?;
+    if !dup {
         return Ok(());
     }
     conn.execute_batch(

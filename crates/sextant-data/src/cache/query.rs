@@ -329,27 +329,34 @@ pub(crate) fn detect_layout(
     })
 }
 
-/// Daily when every timestamp is midnight; otherwise the smallest spacing within a day.
+/// Daily when every timestamp is midnight; otherwise the smallest spacing within a day. Looks at
+/// the first 200,000 rows (enough for any layout; `--resolution` overrides).
 fn infer_resolution(conn: &Connection, reader: &str, time: &str) -> Result<Resolution> {
     let t = sql_ident(time);
-    let minutes: Option<i64> = conn.query_row(
+    let (all_midnight, minutes): (Option<bool>, Option<f64>) = conn.query_row(
         &format!(
-            "WITH t AS (SELECT DISTINCT CAST({t} AS TIMESTAMP) AS ts FROM {reader}), \
+            "WITH t AS (SELECT DISTINCT CAST({t} AS TIMESTAMP) AS ts FROM (SELECT {t} FROM {reader} LIMIT 200000)), \
              d AS (SELECT ts, lag(ts) OVER (ORDER BY ts) AS p FROM t) \
-             SELECT CASE WHEN bool_and(ts = date_trunc('day', ts)) THEN NULL \
-             ELSE min(CASE WHEN CAST(ts AS DATE) = CAST(p AS DATE) THEN epoch(ts - p) / 60 END) END \
-             FROM d"
+             SELECT bool_and(ts = date_trunc('day', ts)), \
+             min(CASE WHEN CAST(ts AS DATE) = CAST(p AS DATE) THEN epoch(ts - p) / 60 END) FROM d"
         ),
         [],
-        |r| r.get::<_, Option<f64>>(0).map(|m| m.map(|m| m.round() as i64)),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    if all_midnight.unwrap_or(true) {
+        return Ok(Resolution::Daily);
+    }
+    let Some(minutes) = minutes.map(|m| m.round() as i64) else {
+        return Err(DataError::Invalid(
+            "cannot infer the resolution: no two intraday timestamps share a day; pass --resolution".into(),
+        ));
+    };
     Ok(match minutes {
-        None => Resolution::Daily,
-        Some(m) if m <= 1 => Resolution::Min1,
-        Some(m) if m <= 5 => Resolution::Min5,
-        Some(m) if m <= 15 => Resolution::Min15,
-        Some(m) if m <= 30 => Resolution::Min30,
-        Some(_) => Resolution::Min60,
+        m if m <= 1 => Resolution::Min1,
+        m if m <= 5 => Resolution::Min5,
+        m if m <= 15 => Resolution::Min15,
+        m if m <= 30 => Resolution::Min30,
+        _ => Resolution::Min60,
     })
 }
 
@@ -394,5 +401,19 @@ impl Cache {
                 replaced_by,
             })
             .collect())
+    }
+}
+
+impl Cache {
+    /// Verifies the primary key (symbol, resolution, ts): returns the number of keys that occur
+    /// more than once (0 on a sound cache). Used by the crash tests and `sextant data check`.
+    pub fn check_keys(&self) -> Result<u64> {
+        let conn = self.conn();
+        let n: i64 = conn.query_row(
+            "SELECT count(*) FROM (SELECT 1 FROM bars GROUP BY symbol, resolution, ts HAVING count(*) > 1)",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
     }
 }
