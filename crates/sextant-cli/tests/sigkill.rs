@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-const ROWS: u64 = 2_000_000;
+const ROWS: u64 = 1_000_000;
 
 fn sextant(data_dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sextant"));

@@ -6,6 +6,7 @@
 //! registry owns the cache; a second process gets `DataError::Locked` naming the holder (see
 //! [`sextant_data::Cache::open`]) and is told to stop it or to talk to the running server.
 
+use crate::backtest::BacktestService;
 use crate::config::Config;
 use crate::market_data::MarketDataService;
 use sextant_data::providers::alphavantage::{AlphaVantage, AlphaVantageConfig};
@@ -38,6 +39,7 @@ pub struct Services {
     pub cache: Arc<Cache>,
     pub meta: Arc<dyn MetaStore>,
     pub market_data: Arc<MarketDataService>,
+    pub backtests: Arc<BacktestService>,
     /// Built once so that one rate limiter guards every request this process makes.
     alphavantage: Arc<AlphaVantage>,
 }
@@ -58,11 +60,13 @@ impl Services {
         }
         let alphavantage =
             Arc::new(AlphaVantage::new(alphavantage_config(&config)).map_err(DataError::from)?);
+        let backtests = Arc::new(BacktestService::new(cache.clone(), meta.clone()));
         Ok(Services {
             config,
             cache,
             meta,
             market_data,
+            backtests,
             alphavantage,
         })
     }

@@ -1,0 +1,343 @@
+//! The backtest service: runs a [`BacktestRequest`] on cached bars, records a content-addressed
+//! [`RunManifest`], and persists the result (metadata store) and the equity curve (DuckDB).
+//!
+//! Reproducibility: the run id is the sha256 of the manifest (normalised request + hash of the
+//! exact bars used + engine version + seed), so the same config on the same data snapshot gets
+//! the same id, and the run itself is deterministic, so its stored results are bit-identical.
+
+mod walkforward;
+
+pub use walkforward::{walk_forward, WalkForwardReport, WalkForwardSpec, WindowResult};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sextant_backtest::metrics::{Metrics, MetricsConfig, MetricsInput, TradeStats};
+use sextant_backtest::simulator::{BacktestResult, BarSeries, MarketData, SimConfig, Trade, TradingSimulator};
+use sextant_backtest::strategy::build_strategy;
+use sextant_data::cache::{EquityPoint, Slice};
+use sextant_data::Cache;
+use sextant_domain::{Resolution, Symbol};
+use sextant_meta::MetaStore;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// The engine version recorded in every manifest: results are only comparable within one.
+pub const ENGINE_VERSION: &str = concat!("sextant-backtest ", env!("CARGO_PKG_VERSION"));
+
+/// Metadata collections the service writes.
+pub const RUNS: &str = "backtests";
+pub const TRADES: &str = "backtest_trades";
+
+/// Why a backtest could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    #[error("invalid parameters: {0}")]
+    Params(#[from] sextant_backtest::strategy::ParamError),
+    #[error("invalid simulator configuration: {0}")]
+    Sim(#[from] sextant_backtest::simulator::SimError),
+    #[error("bad bar data: {0}")]
+    Bars(#[from] sextant_backtest::simulator::DataError),
+    #[error("metrics: {0}")]
+    Metrics(#[from] sextant_backtest::metrics::MetricsError),
+    #[error(transparent)]
+    Data(#[from] sextant_data::DataError),
+    #[error(transparent)]
+    Meta(#[from] sextant_meta::MetaError),
+    #[error("no {resolution} bars for {symbol} between {from} and {to}")]
+    NoBars {
+        symbol: String,
+        resolution: String,
+        from: String,
+        to: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Everything that defines a backtest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestRequest {
+    /// A name from the strategy library (`sextant strategies`).
+    pub strategy: String,
+    /// Parameters, validated against the strategy's JSON Schema; omitted ones take defaults.
+    #[serde(default = "empty_object")]
+    pub params: Value,
+    pub symbols: Vec<Symbol>,
+    #[serde(default = "daily")]
+    pub resolution: Resolution,
+    #[serde(default)]
+    pub from: Option<NaiveDate>,
+    #[serde(default)]
+    pub to: Option<NaiveDate>,
+    #[serde(default)]
+    pub sim: SimConfig,
+    /// Recorded for reproducibility (the built-in strategies are deterministic and ignore it).
+    #[serde(default)]
+    pub seed: u64,
+    /// Annualisation; default from the resolution (252 daily bars a year for equities).
+    #[serde(default)]
+    pub periods_per_year: Option<f64>,
+}
+
+fn empty_object() -> Value {
+    json!({})
+}
+fn daily() -> Resolution {
+    Resolution::Daily
+}
+
+/// What a run used, hashed into its id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunManifest {
+    pub request: BacktestRequest,
+    /// sha256 over the exact bars read (see `Cache::snapshot_hash`).
+    pub data_snapshot: String,
+    pub engine_version: String,
+    pub seed: u64,
+}
+
+impl RunManifest {
+    /// `bt_` + the first 24 hex digits of sha256(canonical JSON). serde_json sorts object keys,
+    /// so the JSON is canonical.
+    pub fn run_id(&self) -> String {
+        let text = serde_json::to_string(self).unwrap_or_default();
+        let digest = Sha256::digest(text.as_bytes());
+        format!("bt_{}", &hex::encode(digest)[..24])
+    }
+}
+
+/// A completed run as stored and returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestRun {
+    pub id: String,
+    pub manifest: RunManifest,
+    pub metrics: Metrics,
+    pub final_equity: f64,
+    pub initial_cash: f64,
+    pub bars: usize,
+    pub first_ts: Option<DateTime<Utc>>,
+    pub last_ts: Option<DateTime<Utc>>,
+    pub trade_count: usize,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A trade as stored (symbol by name, times as UTC instants).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TradeRecord {
+    pub symbol: String,
+    pub long: bool,
+    pub size: f64,
+    pub entry_ts: Option<DateTime<Utc>>,
+    pub entry_price: f64,
+    pub exit_ts: Option<DateTime<Utc>>,
+    pub exit_price: f64,
+    pub pnl: f64,
+    pub return_pct: f64,
+    pub commission: f64,
+    pub open: bool,
+}
+
+/// Loaded data for a request: the simulator's columns and the snapshot hash.
+pub struct LoadedData {
+    pub market: MarketData,
+    pub snapshot: String,
+}
+
+/// Runs and stores backtests.
+pub struct BacktestService {
+    cache: Arc<Cache>,
+    meta: Arc<dyn MetaStore>,
+}
+
+impl BacktestService {
+    pub fn new(cache: Arc<Cache>, meta: Arc<dyn MetaStore>) -> Self {
+        BacktestService { cache, meta }
+    }
+
+    /// Reads the request's bars from `cache` (the service's own, or a CSV loaded in memory).
+    pub fn load(cache: &Cache, req: &BacktestRequest) -> Result<LoadedData, BacktestError> {
+        if req.symbols.is_empty() {
+            return Err(BacktestError::Invalid("at least one symbol is required".into()));
+        }
+        let mut series = Vec::with_capacity(req.symbols.len());
+        for s in &req.symbols {
+            let bars = cache.bars(s, req.resolution, req.from, req.to)?;
+            if bars.is_empty() {
+                return Err(BacktestError::NoBars {
+                    symbol: s.to_string(),
+                    resolution: req.resolution.to_string(),
+                    from: req.from.map_or("the start".into(), |d| d.to_string()),
+                    to: req.to.map_or("the end".into(), |d| d.to_string()),
+                });
+            }
+            series.push(BarSeries::from_bars(&bars)?);
+        }
+        let snapshot = cache.snapshot_hash(&Slice {
+            symbols: req.symbols.clone(),
+            resolution: Some(req.resolution),
+            from: req.from,
+            to: req.to,
+        })?;
+        Ok(LoadedData {
+            market: MarketData::new(series)?,
+            snapshot,
+        })
+    }
+
+    /// Runs a request on the service's cache and stores the run.
+    pub async fn run(&self, req: &BacktestRequest) -> Result<BacktestRun, BacktestError> {
+        let cache = self.cache.clone();
+        let r = req.clone();
+        let (run, trades, curve) = tokio::task::spawn_blocking(move || -> Result<_, BacktestError> {
+            let data = Self::load(&cache, &r)?;
+            execute(&r, &data)
+        })
+        .await
+        .map_err(|e| BacktestError::Invalid(format!("backtest task failed: {e}")))??;
+        self.store(&run, &trades, &curve).await?;
+        Ok(run)
+    }
+
+    /// Persists a run: the summary and the trades in the metadata store, the curve in DuckDB.
+    /// Idempotent: the id is content-addressed, so storing the same run again changes nothing.
+    pub async fn store(
+        &self,
+        run: &BacktestRun,
+        trades: &[TradeRecord],
+        curve: &[EquityPoint],
+    ) -> Result<(), BacktestError> {
+        let cache = self.cache.clone();
+        let id = run.id.clone();
+        let pts = curve.to_vec();
+        tokio::task::spawn_blocking(move || cache.put_equity_curve(&id, &pts))
+            .await
+            .map_err(|e| BacktestError::Invalid(format!("store task failed: {e}")))??;
+        let trades_doc = json!({ "run_id": run.id, "trades": trades });
+        self.meta.upsert(TRADES, &run.id, trades_doc).await?;
+        let mut doc = serde_json::to_value(run).map_err(|e| BacktestError::Invalid(e.to_string()))?;
+        if let Some(o) = doc.as_object_mut() {
+            o.insert("strategy".into(), json!(run.manifest.request.strategy));
+        }
+        self.meta.upsert(RUNS, &run.id, doc).await?;
+        Ok(())
+    }
+
+    /// A stored run.
+    pub async fn get(&self, id: &str) -> Result<Option<BacktestRun>, BacktestError> {
+        match self.meta.get(RUNS, id).await? {
+            Some(v) => Ok(Some(serde_json::from_value(v).map_err(|e| BacktestError::Invalid(e.to_string()))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A stored run's trades.
+    pub async fn trades(&self, id: &str) -> Result<Vec<TradeRecord>, BacktestError> {
+        let doc = self.meta.get(TRADES, id).await?;
+        let trades = doc.and_then(|d| d.get("trades").cloned()).unwrap_or_else(|| json!([]));
+        serde_json::from_value(trades).map_err(|e| BacktestError::Invalid(e.to_string()))
+    }
+
+    /// A stored run's equity curve.
+    pub fn equity_curve(&self, id: &str) -> Result<Vec<EquityPoint>, BacktestError> {
+        Ok(self.cache.equity_curve(id)?)
+    }
+}
+
+/// Runs a request on loaded data: pure computation, no storage.
+pub fn execute(
+    req: &BacktestRequest,
+    data: &LoadedData,
+) -> Result<(BacktestRun, Vec<TradeRecord>, Vec<EquityPoint>), BacktestError> {
+    let mut strategy = build_strategy(&req.strategy, &req.params)?;
+    let sim = TradingSimulator::new(req.sim)?;
+    let result = sim.run(&data.market, strategy.as_mut());
+    let ppy = req.periods_per_year.unwrap_or_else(|| req.resolution.periods_per_year());
+    let metrics = compute_metrics(&result, ppy)?;
+    let manifest = RunManifest {
+        request: normalised(req),
+        data_snapshot: data.snapshot.clone(),
+        engine_version: ENGINE_VERSION.to_string(),
+        seed: req.seed,
+    };
+    let trades = trade_records(&result);
+    let curve = result
+        .ts
+        .iter()
+        .zip(result.equity.iter().zip(&result.cash))
+        .map(|(&ts, (&equity, &cash))| EquityPoint {
+            ts: to_utc(ts).map(|d| d.naive_utc()).unwrap_or_default(),
+            equity,
+            cash,
+        })
+        .collect();
+    let run = BacktestRun {
+        id: manifest.run_id(),
+        metrics,
+        final_equity: result.final_equity(),
+        initial_cash: result.initial_cash,
+        bars: result.ts.len(),
+        first_ts: result.ts.first().and_then(|&t| to_utc(t)),
+        last_ts: result.ts.last().and_then(|&t| to_utc(t)),
+        trade_count: result.trades.len(),
+        created_at: Utc::now(),
+        manifest,
+    };
+    Ok((run, trades, curve))
+}
+
+/// The request as hashed: symbols upper-cased by construction, parameters as given (defaults
+/// are part of the engine version).
+fn normalised(req: &BacktestRequest) -> BacktestRequest {
+    req.clone()
+}
+
+fn to_utc(ts: i64) -> Option<DateTime<Utc>> {
+    DateTime::<Utc>::from_timestamp(ts, 0)
+}
+
+/// Metrics of a simulator result, with positions and traded value per bar.
+pub fn compute_metrics(result: &BacktestResult, periods_per_year: f64) -> Result<Metrics, BacktestError> {
+    let returns = result.returns();
+    let trades: Vec<TradeStats> = result
+        .trades
+        .iter()
+        .filter(|t| !t.open)
+        .map(|t| TradeStats::new(t.pnl, t.ret, t.exit_bar.saturating_sub(t.entry_bar)))
+        .collect();
+    let mut traded = vec![0.0; result.ts.len()];
+    for f in &result.fills {
+        if let Some(slot) = traded.get_mut(f.bar) {
+            *slot += (f.qty * f.price).abs();
+        }
+    }
+    let input = MetricsInput {
+        returns: &returns,
+        trades: &trades,
+        positions: Some(&result.exposure),
+        traded_notional: Some(&traded),
+        equity: Some(&result.equity),
+    };
+    Ok(Metrics::compute(&input, &MetricsConfig::new(periods_per_year)?)?)
+}
+
+fn trade_records(result: &BacktestResult) -> Vec<TradeRecord> {
+    result
+        .trades
+        .iter()
+        .map(|t: &Trade| TradeRecord {
+            symbol: result.symbols.get(t.symbol).cloned().unwrap_or_default(),
+            long: t.long,
+            size: t.size,
+            entry_ts: to_utc(t.entry_ts),
+            entry_price: t.entry_price,
+            exit_ts: if t.open { None } else { to_utc(t.exit_ts) },
+            exit_price: t.exit_price,
+            pnl: t.pnl,
+            return_pct: t.ret,
+            commission: t.entry_commission + t.exit_commission,
+            open: t.open,
+        })
+        .collect()
+}

@@ -1,0 +1,135 @@
+//! Walk-forward evaluation: choose parameters on a training window, trade them on the next
+//! (unseen) window, roll on, and stitch the out-of-sample windows into one equity curve.
+//!
+//! No look-ahead: a training score only uses bars before the test window; a test window is run
+//! on data truncated at its end, so nothing after it exists for the strategy; the position held
+//! at the start of a test window comes from bars before it.
+
+use super::{BacktestError, BacktestRequest, LoadedData};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sextant_backtest::metrics::{Metrics, MetricsConfig, MetricsInput};
+use sextant_backtest::simulator::{BacktestResult, TradingSimulator};
+use sextant_backtest::strategy::build_strategy;
+
+/// How to walk forward.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalkForwardSpec {
+    /// Bars in each training window (the first window starts at bar 0).
+    pub train_bars: usize,
+    /// Bars in each test window; windows step by this much.
+    pub test_bars: usize,
+    /// Anchored: every training window starts at bar 0 (expanding). Rolling otherwise.
+    #[serde(default)]
+    pub anchored: bool,
+    /// Parameter sets to choose from on each training window; empty means the request's params.
+    #[serde(default)]
+    pub candidates: Vec<Value>,
+}
+
+/// One train/test step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowResult {
+    pub train_start: usize,
+    pub train_end: usize,
+    pub test_end: usize,
+    pub chosen_params: Value,
+    /// Annualised Sharpe of the chosen parameters on the training window (in-sample).
+    pub train_sharpe: f64,
+    /// Compound return on the test window (out-of-sample).
+    pub test_return: f64,
+}
+
+/// The stitched out-of-sample result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WalkForwardReport {
+    pub windows: Vec<WindowResult>,
+    /// Metrics of the stitched out-of-sample returns only.
+    pub out_of_sample: Metrics,
+    /// Timestamps (unix seconds) and equity of the stitched out-of-sample curve.
+    pub oos_ts: Vec<i64>,
+    pub oos_equity: Vec<f64>,
+}
+
+/// Runs a walk-forward over loaded data.
+pub fn walk_forward(
+    req: &BacktestRequest,
+    spec: &WalkForwardSpec,
+    data: &LoadedData,
+) -> Result<WalkForwardReport, BacktestError> {
+    let n = data.market.len();
+    if spec.train_bars == 0 || spec.test_bars == 0 || spec.train_bars + spec.test_bars > n {
+        return Err(BacktestError::Invalid(format!(
+            "walk-forward needs 0 < train_bars + test_bars <= {n} bars (got {} + {})",
+            spec.train_bars, spec.test_bars
+        )));
+    }
+    let candidates: Vec<Value> = if spec.candidates.is_empty() {
+        vec![req.params.clone()]
+    } else {
+        spec.candidates.clone()
+    };
+    let sim = TradingSimulator::new(req.sim)?;
+    let ppy = req.periods_per_year.unwrap_or_else(|| req.resolution.periods_per_year());
+    let run = |params: &Value, end: usize| -> Result<BacktestResult, BacktestError> {
+        let mut s = build_strategy(&req.strategy, params)?;
+        Ok(sim.run(&data.market.truncated(end), s.as_mut()))
+    };
+
+    let mut windows = Vec::new();
+    let (mut oos_ts, mut oos_returns) = (Vec::new(), Vec::new());
+    let mut train_end = spec.train_bars;
+    while train_end < n {
+        let test_end = (train_end + spec.test_bars).min(n);
+        let train_start = if spec.anchored { 0 } else { train_end - spec.train_bars };
+        // In-sample choice: the best Sharpe on [train_start, train_end); ties keep the first.
+        let mut best: Option<(f64, &Value)> = None;
+        for c in &candidates {
+            let r = run(c, train_end)?;
+            let rets = &r.returns()[train_start..train_end];
+            let sharpe = sextant_backtest::metrics::sharpe_ratio(rets, 0.0, ppy);
+            let score = if sharpe.is_nan() { f64::NEG_INFINITY } else { sharpe };
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, c));
+            }
+        }
+        let Some((train_sharpe, chosen)) = best else {
+            break;
+        };
+        let r = run(chosen, test_end)?;
+        let rets = r.returns();
+        let window = &rets[train_end..test_end];
+        oos_ts.extend_from_slice(&r.ts[train_end..test_end]);
+        oos_returns.extend_from_slice(window);
+        windows.push(WindowResult {
+            train_start,
+            train_end,
+            test_end,
+            chosen_params: chosen.clone(),
+            train_sharpe,
+            test_return: window.iter().fold(1.0, |acc, x| acc * (1.0 + x)) - 1.0,
+        });
+        train_end = test_end;
+    }
+    let mut equity = Vec::with_capacity(oos_returns.len());
+    let mut e = req.sim.initial_cash;
+    for r in &oos_returns {
+        e *= 1.0 + r;
+        equity.push(e);
+    }
+    let input = MetricsInput {
+        returns: &oos_returns,
+        trades: &[],
+        positions: None,
+        traded_notional: None,
+        equity: Some(&equity),
+    };
+    let out_of_sample = Metrics::compute(&input, &MetricsConfig::new(ppy)?)?;
+    Ok(WalkForwardReport {
+        windows,
+        out_of_sample,
+        oos_ts,
+        oos_equity: equity,
+    })
+}
