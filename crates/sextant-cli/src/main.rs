@@ -1,6 +1,7 @@
 //! `sextant`: the command-line front of Sextant.
 
 mod bench;
+mod cmd_backtest;
 mod cmd_data;
 mod cmd_ingest;
 mod output;
@@ -46,6 +47,16 @@ enum Command {
     /// Inspect and export the cache.
     #[command(subcommand)]
     Data(cmd_data::DataCmd),
+    /// Run one backtest (or a walk-forward) and print its metrics; the run is stored.
+    ///
+    /// Example: sextant backtest --strategy sma_cross --param fast=10 --param slow=20 --symbol MSFT --commission 0.002
+    Backtest(cmd_backtest::BacktestArgs),
+    /// Sweep an SMA-cross parameter grid over symbols and print a leaderboard.
+    ///
+    /// Example: sextant sweep --symbol AAPL --symbol MSFT --fast 2..100 --slow 3..200
+    Sweep(cmd_backtest::SweepArgs),
+    /// List the strategy library with each parameter's default and meaning.
+    Strategies,
     /// Print the effective configuration (secrets omitted) and every environment variable read.
     Config,
     /// Measure ingest throughput and query latency on this machine and print the figures.
@@ -90,6 +101,18 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
+        Command::Strategies => {
+            cmd_backtest::strategies();
+            Ok(())
+        }
+        Command::Backtest(args) => {
+            let services = Services::build(config).await?;
+            cmd_backtest::backtest(args, &services).await
+        }
+        Command::Sweep(args) => {
+            let services = Services::build(config).await?;
+            cmd_backtest::sweep(args, &services)
+        }
         Command::Ingest(cmd) => {
             // Ingesting the sample into an empty cache is the command itself, not a side effect.
             let sample = matches!(cmd, cmd_ingest::IngestCmd::Sample);
