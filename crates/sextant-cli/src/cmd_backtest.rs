@@ -9,7 +9,9 @@ use sextant_backtest::metrics::Metrics;
 use sextant_backtest::simulator::{BarSeries, Costs, FillTiming, ShareRounding, SimConfig, Sizer};
 use sextant_backtest::strategy::strategy_library;
 use sextant_backtest::sweep::{sweep_sma_cross, SmaGrid, SweepConfig};
-use sextant_core::backtest::{execute, walk_forward, BacktestRequest, BacktestService, WalkForwardSpec};
+use sextant_core::backtest::{
+    execute, walk_forward, BacktestRequest, BacktestService, WalkForwardSpec,
+};
 use sextant_core::Services;
 use sextant_data::cache::FileOptions;
 use sextant_data::Cache;
@@ -114,7 +116,9 @@ fn parse_value(v: &str) -> Value {
 }
 
 fn parse_kv(s: &str) -> Result<(String, Value), String> {
-    let (k, v) = s.split_once('=').ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))?;
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))?;
     Ok((k.trim().to_string(), parse_value(v.trim())))
 }
 
@@ -131,12 +135,18 @@ fn parse_sizer(s: &str) -> Result<Sizer, String> {
             periods_per_year: 252.0,
             max_leverage: 1.0,
         },
-        _ => return Err(format!("unknown sizer {s:?}: all-in, fraction:F, units:N, voltarget:V")),
+        _ => {
+            return Err(format!(
+                "unknown sizer {s:?}: all-in, fraction:F, units:N, voltarget:V"
+            ))
+        }
     })
 }
 
 fn parse_range(s: &str) -> Result<std::ops::RangeInclusive<usize>> {
-    let (a, b) = s.split_once("..").with_context(|| format!("expected LO..HI, got {s:?}"))?;
+    let (a, b) = s
+        .split_once("..")
+        .with_context(|| format!("expected LO..HI, got {s:?}"))?;
     Ok(a.trim().parse()?..=b.trim().parse()?)
 }
 
@@ -152,14 +162,22 @@ fn sim_config(c: &CostArgs, sizer: Sizer) -> SimConfig {
             commission_fixed: c.commission_fixed,
             slippage_bps: c.slippage_bps,
         },
-        shares: if c.fractional { ShareRounding::Fractional } else { ShareRounding::Whole },
+        shares: if c.fractional {
+            ShareRounding::Fractional
+        } else {
+            ShareRounding::Whole
+        },
         sizer,
         ..SimConfig::default()
     }
 }
 
 /// The cache holding the request's bars: the service's, or the CSV file in memory.
-fn source_cache<'a>(s: &'a Services, d: &DataArgs, owned: &'a mut Option<Cache>) -> Result<&'a Cache> {
+fn source_cache<'a>(
+    s: &'a Services,
+    d: &DataArgs,
+    owned: &'a mut Option<Cache>,
+) -> Result<&'a Cache> {
     match &d.csv {
         None => Ok(&s.cache),
         Some(path) => {
@@ -191,7 +209,9 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
     let cache = source_cache(s, &a.data, &mut owned)?;
     let data = BacktestService::load(cache, &req)?;
     if let Some(wf) = &a.walk_forward {
-        let (train, test) = wf.split_once(':').context("--walk-forward takes TRAIN:TEST bars")?;
+        let (train, test) = wf
+            .split_once(':')
+            .context("--walk-forward takes TRAIN:TEST bars")?;
         let candidates = a
             .candidates
             .iter()
@@ -228,7 +248,17 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
                 ]
             })
             .collect();
-        table(&["train from", "test from", "test to", "chosen", "IS sharpe", "OOS return"], &rows);
+        table(
+            &[
+                "train from",
+                "test from",
+                "test to",
+                "chosen",
+                "IS sharpe",
+                "OOS return",
+            ],
+            &rows,
+        );
         println!("\nstitched out-of-sample:");
         print_metrics(&report.out_of_sample);
         return Ok(());
@@ -243,12 +273,24 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
         "{} {} on {} ({} bars, {} to {})",
         req.strategy,
         req.params,
-        req.symbols.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(","),
+        req.symbols
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
         run.bars,
-        run.first_ts.map(|t| t.date_naive().to_string()).unwrap_or_default(),
-        run.last_ts.map(|t| t.date_naive().to_string()).unwrap_or_default()
+        run.first_ts
+            .map(|t| t.date_naive().to_string())
+            .unwrap_or_default(),
+        run.last_ts
+            .map(|t| t.date_naive().to_string())
+            .unwrap_or_default()
     );
-    println!("run id {}  (data snapshot {})\n", run.id, &run.manifest.data_snapshot[..16]);
+    println!(
+        "run id {}  (data snapshot {})\n",
+        run.id,
+        &run.manifest.data_snapshot[..16]
+    );
     print_metrics(&run.metrics);
     println!("{:<26} {:>14.2}", "final equity", run.final_equity);
     if a.trades > 0 && !trades.is_empty() {
@@ -262,9 +304,13 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
                 vec![
                     t.symbol.clone(),
                     if t.long { "long" } else { "short" }.into(),
-                    t.entry_ts.map(|d| d.date_naive().to_string()).unwrap_or_default(),
+                    t.entry_ts
+                        .map(|d| d.date_naive().to_string())
+                        .unwrap_or_default(),
                     format!("{:.2}", t.entry_price),
-                    t.exit_ts.map(|d| d.date_naive().to_string()).unwrap_or_else(|| "open".into()),
+                    t.exit_ts
+                        .map(|d| d.date_naive().to_string())
+                        .unwrap_or_else(|| "open".into()),
                     format!("{:.2}", t.exit_price),
                     format!("{}", t.size),
                     format!("{:.2}", t.pnl),
@@ -272,13 +318,20 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
                 ]
             })
             .collect();
-        table(&["symbol", "side", "entry", "price", "exit", "price", "size", "pnl", "return"], &rows);
+        table(
+            &[
+                "symbol", "side", "entry", "price", "exit", "price", "size", "pnl", "return",
+            ],
+            &rows,
+        );
     }
     Ok(())
 }
 
 fn day(ts: i64) -> String {
-    chrono::DateTime::from_timestamp(ts, 0).map(|d| d.date_naive().to_string()).unwrap_or_default()
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|d| d.date_naive().to_string())
+        .unwrap_or_default()
 }
 
 fn print_metrics(m: &Metrics) {
@@ -292,7 +345,10 @@ fn print_metrics(m: &Metrics) {
         ("Sortino", num(m.sortino)),
         ("Calmar", num(m.calmar)),
         ("max drawdown", pct(m.max_drawdown)),
-        ("max drawdown duration", format!("{} bars", m.max_drawdown_duration)),
+        (
+            "max drawdown duration",
+            format!("{} bars", m.max_drawdown_duration),
+        ),
         ("VaR (95%, 1 bar)", pct(m.value_at_risk)),
         ("CVaR (95%, 1 bar)", pct(m.conditional_value_at_risk)),
         ("trades", m.trade_count.to_string()),
@@ -355,7 +411,19 @@ pub fn sweep(a: SweepArgs, s: &Services) -> Result<()> {
             ]
         })
         .collect();
-    table(&["symbol", "fast", "slow", "sharpe", "return", "max dd", "trades", "final equity"], &printed);
+    table(
+        &[
+            "symbol",
+            "fast",
+            "slow",
+            "sharpe",
+            "return",
+            "max dd",
+            "trades",
+            "final equity",
+        ],
+        &printed,
+    );
     println!(
         "\n{} combos x {} symbols = {} bar-evaluations in {:.3} s ({:.0}M/s); in-sample figures: \
          the best of many combos is optimistic (use `backtest --walk-forward` for out-of-sample)",

@@ -21,7 +21,11 @@ fn sextant(data_dir: &Path) -> Command {
 /// Runs a sextant command to completion and fails the test with its stderr when it fails.
 fn run_ok(cmd: &mut Command) {
     let out = cmd.stderr(Stdio::piped()).output().expect("run");
-    assert!(out.status.success(), "sextant failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "sextant failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn generate(path: &Path) {
@@ -65,19 +69,14 @@ fn sigkill_mid_ingest_leaves_all_or_nothing() {
     let file = dir.path().join("big.csv");
     generate(&file);
 
-    run_ok(sextant(&data)
-        .args(["ingest", "sample"])
-        );
+    run_ok(sextant(&data).args(["ingest", "sample"]));
     let (_, sample_rows, _, _) = state(&data);
     assert_eq!(sample_rows, 12_154);
 
     // Measure one full ingest in a scratch directory to spread the kill points over it.
     let scratch = dir.path().join("scratch");
     let t = Instant::now();
-    run_ok(sextant(&scratch)
-        .args(["ingest", "file"])
-        .arg(&file)
-        );
+    run_ok(sextant(&scratch).args(["ingest", "file"]).arg(&file));
     let full = t.elapsed();
 
     let mut killed_while_running = 0;
@@ -118,10 +117,7 @@ fn sigkill_mid_ingest_leaves_all_or_nothing() {
     );
 
     // The next ingest runs normally and ends with the whole batch, once.
-    run_ok(sextant(&data)
-        .args(["ingest", "file"])
-        .arg(&file)
-        );
+    run_ok(sextant(&data).args(["ingest", "file"]).arg(&file));
     let (killed, sample, _, _) = state(&data);
     assert_eq!((killed, sample), (ROWS as i64, sample_rows));
 }

@@ -3,7 +3,9 @@
 
 use chrono::NaiveDate;
 use serde_json::json;
-use sextant_core::backtest::{execute, walk_forward, BacktestRequest, BacktestService, WalkForwardSpec};
+use sextant_core::backtest::{
+    execute, walk_forward, BacktestRequest, BacktestService, WalkForwardSpec,
+};
 use sextant_core::{Config, Services};
 use sextant_domain::Symbol;
 
@@ -35,7 +37,10 @@ async fn same_config_same_id_bit_identical_results() {
     let a = s.backtests.run(&req).await.expect("run a");
     let b = s.backtests.run(&req).await.expect("run b");
     assert_eq!(a.id, b.id);
-    assert_eq!(serde_json::to_string(&a.metrics).ok(), serde_json::to_string(&b.metrics).ok());
+    assert_eq!(
+        serde_json::to_string(&a.metrics).ok(),
+        serde_json::to_string(&b.metrics).ok()
+    );
     assert_eq!(a.final_equity.to_bits(), b.final_equity.to_bits());
     assert!(a.trade_count > 10, "an SMA cross over 9 years trades");
 
@@ -46,7 +51,10 @@ async fn same_config_same_id_bit_identical_results() {
     assert_eq!(trades.len(), a.trade_count);
     let curve = s.backtests.equity_curve(&a.id).expect("curve");
     assert_eq!(curve.len(), a.bars);
-    assert_eq!(curve.last().map(|p| p.equity.to_bits()), Some(a.final_equity.to_bits()));
+    assert_eq!(
+        curve.last().map(|p| p.equity.to_bits()),
+        Some(a.final_equity.to_bits())
+    );
 
     // A different parameter, period or symbol is a different run.
     let mut other = req.clone();
@@ -79,12 +87,20 @@ async fn walk_forward_is_out_of_sample_and_causal() {
         train_bars: 504,
         test_bars: 126,
         anchored: false,
-        candidates: vec![json!({"fast": 5, "slow": 20}), json!({"fast": 10, "slow": 50}), json!({"fast": 20, "slow": 100})],
+        candidates: vec![
+            json!({"fast": 5, "slow": 20}),
+            json!({"fast": 10, "slow": 50}),
+            json!({"fast": 20, "slow": 100}),
+        ],
     };
     let data = BacktestService::load(&s.cache, &req).expect("load");
     let full = walk_forward(&req, &spec, &data).expect("wf");
     assert!(full.windows.len() >= 10);
-    assert_eq!(full.oos_equity.len(), data.market.len() - spec.train_bars, "every bar after the first training window is out of sample exactly once");
+    assert_eq!(
+        full.oos_equity.len(),
+        data.market.len() - spec.train_bars,
+        "every bar after the first training window is out of sample exactly once"
+    );
     for w in &full.windows {
         assert_eq!(w.train_end - w.train_start, spec.train_bars);
     }

@@ -7,9 +7,15 @@ fn main() {
     let q = |sql: &str| {
         let t = Instant::now();
         conn.execute_batch(sql).expect("sql");
-        println!("{:>8.3}s  {}", t.elapsed().as_secs_f64(), &sql[..sql.len().min(110)]);
+        println!(
+            "{:>8.3}s  {}",
+            t.elapsed().as_secs_f64(),
+            &sql[..sql.len().min(110)]
+        );
     };
-    q(&format!("CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv('{path}')"));
+    q(&format!(
+        "CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv('{path}')"
+    ));
     q("CREATE TEMP TABLE stage AS SELECT Ticker AS symbol, '1min' AS resolution, Datetime AS ts, 'America/New_York' AS tz, CAST(Datetime AS DATE) AS session, Open AS open, High AS high, Low AS low, Close AS close, Volume::DOUBLE AS volume, NULL::DOUBLE AS adj_close, 0.0 AS dividend, 1.0 AS split_coefficient, 'file' AS source FROM raw");
     for (name, ddl, ins) in [
         ("full", "CREATE TABLE b1 (symbol VARCHAR NOT NULL, resolution VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, tz VARCHAR NOT NULL, session DATE NOT NULL, open DOUBLE NOT NULL, high DOUBLE NOT NULL, low DOUBLE NOT NULL, close DOUBLE NOT NULL, volume DOUBLE NOT NULL, adj_close DOUBLE, dividend DOUBLE NOT NULL, split_coefficient DOUBLE NOT NULL, source VARCHAR NOT NULL, batch_id VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL)",

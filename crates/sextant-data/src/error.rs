@@ -3,8 +3,10 @@ use sextant_domain::{InvalidSymbol, ParseResolutionError};
 /// Every failure of the data layer, typed so that callers can decide to retry, report or stop.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
+    /// Boxed: the provider's error carries the offending value and would make every
+    /// `Result<_, DataError>` large.
     #[error(transparent)]
-    AlphaVantage(#[from] crate::providers::alphavantage::AlphaVantageError),
+    AlphaVantage(Box<crate::providers::alphavantage::AlphaVantageError>),
 
     #[error("the cache file {path} is locked by another process ({detail}); stop that process, or send the work to the running server (`--server`)")]
     Locked { path: String, detail: String },
@@ -50,6 +52,12 @@ pub enum DataError {
 
     #[error("{0}")]
     Invalid(String),
+}
+
+impl From<crate::providers::alphavantage::AlphaVantageError> for DataError {
+    fn from(e: crate::providers::alphavantage::AlphaVantageError) -> Self {
+        DataError::AlphaVantage(Box::new(e))
+    }
 }
 
 pub type Result<T, E = DataError> = std::result::Result<T, E>;

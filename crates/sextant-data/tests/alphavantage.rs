@@ -177,7 +177,7 @@ async fn real_error_paths_of_the_server_are_not_retried() {
         .expect_err("invalid");
     assert!(matches!(
         err,
-        DataError::AlphaVantage(AlphaVantageError::InvalidCall { .. })
+        DataError::AlphaVantage(ref e) if matches!(**e, AlphaVantageError::InvalidCall { .. })
     ));
 }
 

@@ -115,10 +115,16 @@ fn concurrent_writers_never_duplicate_a_key() {
     let handles: Vec<_> = (0..4)
         .map(|_| {
             let c = cache.try_clone().expect("clone");
-            std::thread::spawn(move || c.ingest_file(&sample_path(), &FileOptions::default()).map(|s| s.inserted))
+            std::thread::spawn(move || {
+                c.ingest_file(&sample_path(), &FileOptions::default())
+                    .map(|s| s.inserted)
+            })
         })
         .collect();
-    let inserted: u64 = handles.into_iter().map(|h| h.join().expect("join").expect("ingest")).sum();
+    let inserted: u64 = handles
+        .into_iter()
+        .map(|h| h.join().expect("join").expect("ingest"))
+        .sum();
     assert_eq!(inserted, 12_154, "exactly one writer inserted the rows");
     assert_eq!(cache.check_keys().expect("keys"), 0);
 }

@@ -236,13 +236,21 @@ fn extended_hours_across_dst_and_nonexistent_local_times() {
             "2024-11-03 05:30:00", // ambiguous 01:30: the earlier instant (EDT)
         ]
     );
-    let bad = write(dir.path(), "bad.csv", "Datetime,Open,High,Low,Close,Volume\n2024-03-10 02:30:00,1,1,1,1,1\n");
-    let err = cache.ingest_file(&bad, &with_symbol("BAD")).expect_err("one timestamp: no spacing");
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        "Datetime,Open,High,Low,Close,Volume\n2024-03-10 02:30:00,1,1,1,1,1\n",
+    );
+    let err = cache
+        .ingest_file(&bad, &with_symbol("BAD"))
+        .expect_err("one timestamp: no spacing");
     assert!(err.to_string().contains("--resolution"), "{err}");
     let opts = FileOptions {
         resolution: Some(Resolution::Min1),
         ..with_symbol("BAD")
     };
-    let err = cache.ingest_file(&bad, &opts).expect_err("nonexistent local time");
+    let err = cache
+        .ingest_file(&bad, &opts)
+        .expect_err("nonexistent local time");
     assert!(matches!(err, DataError::InvalidBar { .. }), "{err}");
 }

@@ -13,7 +13,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sextant_backtest::metrics::{Metrics, MetricsConfig, MetricsInput, TradeStats};
-use sextant_backtest::simulator::{BacktestResult, BarSeries, MarketData, SimConfig, Trade, TradingSimulator};
+use sextant_backtest::simulator::{
+    BacktestResult, BarSeries, MarketData, SimConfig, Trade, TradingSimulator,
+};
 use sextant_backtest::strategy::build_strategy;
 use sextant_data::cache::{EquityPoint, Slice};
 use sextant_data::Cache;
@@ -159,7 +161,9 @@ impl BacktestService {
     /// Reads the request's bars from `cache` (the service's own, or a CSV loaded in memory).
     pub fn load(cache: &Cache, req: &BacktestRequest) -> Result<LoadedData, BacktestError> {
         if req.symbols.is_empty() {
-            return Err(BacktestError::Invalid("at least one symbol is required".into()));
+            return Err(BacktestError::Invalid(
+                "at least one symbol is required".into(),
+            ));
         }
         let mut series = Vec::with_capacity(req.symbols.len());
         for s in &req.symbols {
@@ -190,12 +194,13 @@ impl BacktestService {
     pub async fn run(&self, req: &BacktestRequest) -> Result<BacktestRun, BacktestError> {
         let cache = self.cache.clone();
         let r = req.clone();
-        let (run, trades, curve) = tokio::task::spawn_blocking(move || -> Result<_, BacktestError> {
-            let data = Self::load(&cache, &r)?;
-            execute(&r, &data)
-        })
-        .await
-        .map_err(|e| BacktestError::Invalid(format!("backtest task failed: {e}")))??;
+        let (run, trades, curve) =
+            tokio::task::spawn_blocking(move || -> Result<_, BacktestError> {
+                let data = Self::load(&cache, &r)?;
+                execute(&r, &data)
+            })
+            .await
+            .map_err(|e| BacktestError::Invalid(format!("backtest task failed: {e}")))??;
         self.store(&run, &trades, &curve).await?;
         Ok(run)
     }
@@ -216,7 +221,8 @@ impl BacktestService {
             .map_err(|e| BacktestError::Invalid(format!("store task failed: {e}")))??;
         let trades_doc = json!({ "run_id": run.id, "trades": trades });
         self.meta.upsert(TRADES, &run.id, trades_doc).await?;
-        let mut doc = serde_json::to_value(run).map_err(|e| BacktestError::Invalid(e.to_string()))?;
+        let mut doc =
+            serde_json::to_value(run).map_err(|e| BacktestError::Invalid(e.to_string()))?;
         if let Some(o) = doc.as_object_mut() {
             o.insert("strategy".into(), json!(run.manifest.request.strategy));
         }
@@ -227,7 +233,9 @@ impl BacktestService {
     /// A stored run.
     pub async fn get(&self, id: &str) -> Result<Option<BacktestRun>, BacktestError> {
         match self.meta.get(RUNS, id).await? {
-            Some(v) => Ok(Some(serde_json::from_value(v).map_err(|e| BacktestError::Invalid(e.to_string()))?)),
+            Some(v) => Ok(Some(
+                serde_json::from_value(v).map_err(|e| BacktestError::Invalid(e.to_string()))?,
+            )),
             None => Ok(None),
         }
     }
@@ -235,7 +243,9 @@ impl BacktestService {
     /// A stored run's trades.
     pub async fn trades(&self, id: &str) -> Result<Vec<TradeRecord>, BacktestError> {
         let doc = self.meta.get(TRADES, id).await?;
-        let trades = doc.and_then(|d| d.get("trades").cloned()).unwrap_or_else(|| json!([]));
+        let trades = doc
+            .and_then(|d| d.get("trades").cloned())
+            .unwrap_or_else(|| json!([]));
         serde_json::from_value(trades).map_err(|e| BacktestError::Invalid(e.to_string()))
     }
 
@@ -253,7 +263,9 @@ pub fn execute(
     let mut strategy = build_strategy(&req.strategy, &req.params)?;
     let sim = TradingSimulator::new(req.sim)?;
     let result = sim.run(&data.market, strategy.as_mut());
-    let ppy = req.periods_per_year.unwrap_or_else(|| req.resolution.periods_per_year());
+    let ppy = req
+        .periods_per_year
+        .unwrap_or_else(|| req.resolution.periods_per_year());
     let metrics = compute_metrics(&result, ppy)?;
     let manifest = RunManifest {
         request: normalised(req),
@@ -298,7 +310,10 @@ fn to_utc(ts: i64) -> Option<DateTime<Utc>> {
 }
 
 /// Metrics of a simulator result, with positions and traded value per bar.
-pub fn compute_metrics(result: &BacktestResult, periods_per_year: f64) -> Result<Metrics, BacktestError> {
+pub fn compute_metrics(
+    result: &BacktestResult,
+    periods_per_year: f64,
+) -> Result<Metrics, BacktestError> {
     let returns = result.returns();
     let trades: Vec<TradeStats> = result
         .trades
@@ -319,7 +334,10 @@ pub fn compute_metrics(result: &BacktestResult, periods_per_year: f64) -> Result
         traded_notional: Some(&traded),
         equity: Some(&result.equity),
     };
-    Ok(Metrics::compute(&input, &MetricsConfig::new(periods_per_year)?)?)
+    Ok(Metrics::compute(
+        &input,
+        &MetricsConfig::new(periods_per_year)?,
+    )?)
 }
 
 fn trade_records(result: &BacktestResult) -> Vec<TradeRecord> {

@@ -71,7 +71,9 @@ pub fn walk_forward(
         spec.candidates.clone()
     };
     let sim = TradingSimulator::new(req.sim)?;
-    let ppy = req.periods_per_year.unwrap_or_else(|| req.resolution.periods_per_year());
+    let ppy = req
+        .periods_per_year
+        .unwrap_or_else(|| req.resolution.periods_per_year());
     let run = |params: &Value, end: usize| -> Result<BacktestResult, BacktestError> {
         let mut s = build_strategy(&req.strategy, params)?;
         Ok(sim.run(&data.market.truncated(end), s.as_mut()))
@@ -82,14 +84,22 @@ pub fn walk_forward(
     let mut train_end = spec.train_bars;
     while train_end < n {
         let test_end = (train_end + spec.test_bars).min(n);
-        let train_start = if spec.anchored { 0 } else { train_end - spec.train_bars };
+        let train_start = if spec.anchored {
+            0
+        } else {
+            train_end - spec.train_bars
+        };
         // In-sample choice: the best Sharpe on [train_start, train_end); ties keep the first.
         let mut best: Option<(f64, &Value)> = None;
         for c in &candidates {
             let r = run(c, train_end)?;
             let rets = &r.returns()[train_start..train_end];
             let sharpe = sextant_backtest::metrics::sharpe_ratio(rets, 0.0, ppy);
-            let score = if sharpe.is_nan() { f64::NEG_INFINITY } else { sharpe };
+            let score = if sharpe.is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                sharpe
+            };
             if best.is_none_or(|(b, _)| score > b) {
                 best = Some((score, c));
             }

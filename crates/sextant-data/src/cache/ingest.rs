@@ -123,11 +123,17 @@ impl Cache {
             conn.execute_batch(STAGE_DDL)?;
             let t = std::time::Instant::now();
             // Parse the file once; detection and staging then read the in-memory copy.
-            conn.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE raw_file AS SELECT * FROM {reader}"))?;
+            conn.execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE raw_file AS SELECT * FROM {reader}"
+            ))?;
             tracing::debug!(ms = t.elapsed().as_millis() as u64, "file parsed");
             let reader = "raw_file";
             let layout = super::query::detect_layout(conn, reader, path, opts)?;
-            tracing::debug!(ms = t.elapsed().as_millis() as u64, ?layout, "layout detected");
+            tracing::debug!(
+                ms = t.elapsed().as_millis() as u64,
+                ?layout,
+                "layout detected"
+            );
             stage_from_layout(conn, reader, &layout, opts)?;
             conn.execute_batch("DROP TABLE raw_file")?;
             tracing::debug!(ms = t.elapsed().as_millis() as u64, "file staged");
@@ -328,12 +334,22 @@ fn fill_offsets(
     let zone: chrono_tz::Tz = tz
         .parse()
         .map_err(|_| DataError::Invalid(format!("unknown time zone {tz:?}")))?;
-    conn.execute_batch("CREATE OR REPLACE TEMP TABLE tz_offsets (h TIMESTAMP, offset_min INTEGER)")?;
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE tz_offsets (h TIMESTAMP, offset_min INTEGER)",
+    )?;
     let (Some(lo), Some(hi)) = (lo, hi) else {
         return Ok(());
     };
-    let start = lo.pred_opt().unwrap_or(lo).and_hms_opt(0, 0, 0).unwrap_or_default();
-    let end = hi.succ_opt().unwrap_or(hi).and_hms_opt(23, 0, 0).unwrap_or_default();
+    let start = lo
+        .pred_opt()
+        .unwrap_or(lo)
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default();
+    let end = hi
+        .succ_opt()
+        .unwrap_or(hi)
+        .and_hms_opt(23, 0, 0)
+        .unwrap_or_default();
     let mut app = conn.appender("tz_offsets")?;
     let mut h = start;
     while h <= end {
@@ -423,7 +439,11 @@ pub(crate) fn merge_stage(conn: &Connection, source: &str, request: &str) -> Res
         };
         conn.execute(&sql, params![batch_id, now])?;
     }
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, overlaps, "bars written");
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        overlaps,
+        "bars written"
+    );
     let mut stmt = conn.prepare(
         "SELECT symbol, resolution, min(ts), max(ts), count(*) FROM stage_bars \
          GROUP BY symbol, resolution ORDER BY symbol, resolution",

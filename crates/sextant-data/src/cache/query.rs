@@ -53,9 +53,10 @@ impl Cache {
         let hi = to.unwrap_or(NaiveDate::MAX);
         let stored = read_bars(
             &conn,
-            "SELECT symbol, resolution, ts, tz, open, high, low, close, volume, adj_close, dividend, \
-             split_coefficient, source, ingested_at FROM bars \
-             WHERE symbol = ? AND resolution = ? AND session BETWEEN ? AND ? ORDER BY ts",
+            &format!(
+                "SELECT {BAR_SELECT} FROM bars \
+                 WHERE symbol = ? AND resolution = ? AND session BETWEEN ? AND ? ORDER BY ts"
+            ),
             params![symbol.as_str(), resolution.as_str(), lo, hi],
         )?;
         if !stored.is_empty() {
@@ -66,9 +67,7 @@ impl Cache {
             return read_bars(
                 &conn,
                 &format!(
-                    "SELECT symbol, resolution, ts, tz, open, high, low, close, volume, adj_close, \
-                     dividend, split_coefficient, source, ingested_at FROM ({sql}) \
-                     WHERE session BETWEEN ? AND ? ORDER BY ts"
+                    "SELECT {BAR_SELECT} FROM ({sql}) WHERE session BETWEEN ? AND ? ORDER BY ts"
                 ),
                 params![lo, hi],
             );
@@ -197,38 +196,101 @@ fn merge_gap(resolution: &str) -> chrono::Duration {
     }
 }
 
+/// Runs a bar query (columns in the order of [`BAR_SELECT`]) and builds the bars from DuckDB's
+/// Arrow batches column by column: much cheaper than fetching cell by cell, which matters for
+/// the API's hot path (one symbol's ten years of daily bars).
 pub(crate) fn read_bars(
     conn: &Connection,
     sql: &str,
     p: &[&dyn duckdb::ToSql],
 ) -> Result<Vec<Bar>> {
+    use duckdb::arrow::array::{Array, Float64Array, StringArray, TimestampMicrosecondArray};
     let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(p)?;
     let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        let symbol: String = r.get(0)?;
-        let resolution: String = r.get(1)?;
-        let source: String = r.get(12)?;
-        let ingested: NaiveDateTime = r.get(13)?;
-        out.push(Bar {
-            symbol: Symbol::new(&symbol)?,
-            resolution: resolution.parse()?,
-            ts: r.get(2)?,
-            tz: r.get(3)?,
-            open: r.get(4)?,
-            high: r.get(5)?,
-            low: r.get(6)?,
-            close: r.get(7)?,
-            volume: r.get(8)?,
-            adj_close: r.get(9)?,
-            dividend: r.get(10)?,
-            split_coefficient: r.get(11)?,
-            source: parse_source(&source),
-            ingested_at: DateTime::<Utc>::from_naive_utc_and_offset(ingested, Utc),
-        });
+    let bad =
+        |what: &str| DataError::Invalid(format!("unexpected Arrow type for bar column {what}"));
+    for batch in stmt.query_arrow(p)? {
+        let strs = |i: usize, name: &str| {
+            batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| bad(name))
+        };
+        let f64s = |i: usize, name: &str| {
+            batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .ok_or_else(|| bad(name))
+        };
+        let tss = |i: usize, name: &str| {
+            batch
+                .column(i)
+                .as_any()
+                .downcast_ref::<TimestampMicrosecondArray>()
+                .ok_or_else(|| bad(name))
+        };
+        let (sym, res, ts, tz) = (
+            strs(0, "symbol")?,
+            strs(1, "resolution")?,
+            tss(2, "ts")?,
+            strs(3, "tz")?,
+        );
+        let (open, high, low, close) = (
+            f64s(4, "open")?,
+            f64s(5, "high")?,
+            f64s(6, "low")?,
+            f64s(7, "close")?,
+        );
+        let (volume, adj, div, split) = (
+            f64s(8, "volume")?,
+            f64s(9, "adj_close")?,
+            f64s(10, "dividend")?,
+            f64s(11, "split")?,
+        );
+        let (source, ingested) = (strs(12, "source")?, tss(13, "ingested_at")?);
+        out.reserve(batch.num_rows());
+        // Symbol, resolution and zone repeat on every row: parse each distinct value once.
+        let mut last: Option<(String, Symbol, Resolution, String)> = None;
+        for i in 0..batch.num_rows() {
+            let (s, r, z) = (sym.value(i), res.value(i), tz.value(i));
+            let cached =
+                matches!(&last, Some((ls, _, lr, lz)) if ls == s && lr.as_str() == r && lz == z);
+            if !cached {
+                last = Some((s.to_string(), Symbol::new(s)?, r.parse()?, z.to_string()));
+            }
+            let Some((_, symbol, resolution, zone)) = &last else {
+                continue;
+            };
+            let micros = |a: &TimestampMicrosecondArray| {
+                DateTime::<Utc>::from_timestamp_micros(a.value(i))
+                    .ok_or_else(|| bad("timestamp range"))
+            };
+            out.push(Bar {
+                symbol: symbol.clone(),
+                resolution: *resolution,
+                ts: micros(ts)?.naive_utc(),
+                tz: zone.clone(),
+                open: open.value(i),
+                high: high.value(i),
+                low: low.value(i),
+                close: close.value(i),
+                volume: volume.value(i),
+                adj_close: (!adj.is_null(i)).then(|| adj.value(i)),
+                dividend: div.value(i),
+                split_coefficient: split.value(i),
+                source: parse_source(source.value(i)),
+                ingested_at: micros(ingested)?,
+            });
+        }
     }
     Ok(out)
 }
+
+/// The column list every bar query selects, in [`read_bars`]' order.
+pub(crate) const BAR_SELECT: &str = "symbol, resolution, ts, tz, open, high, low, close, volume, \
+     adj_close, dividend, split_coefficient, source, ingested_at";
 
 fn parse_source(s: &str) -> Source {
     match s {
@@ -377,9 +439,9 @@ impl Cache {
         let conn = self.conn();
         let bars = read_bars(
             &conn,
-            "SELECT symbol, resolution, ts, tz, open, high, low, close, volume, adj_close, dividend, \
-             split_coefficient, source, ingested_at FROM bar_revisions WHERE symbol = ? \
-             ORDER BY replaced_at, resolution, ts",
+            &format!(
+                "SELECT {BAR_SELECT} FROM bar_revisions WHERE symbol = ? ORDER BY replaced_at, resolution, ts"
+            ),
             params![symbol.as_str()],
         )?;
         let mut stmt = conn.prepare(
