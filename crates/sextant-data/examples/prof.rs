@@ -1,33 +1,49 @@
-//! Scratch profiler for the ingest path's SQL steps (not part of the product).
+//! Scratch profiler for cache queries (not part of the product): `prof DB_FILE`.
 use std::time::Instant;
 fn main() {
-    let _ = std::fs::remove_file("/tmp/prof.duckdb");
-    let conn = duckdb::Connection::open("/tmp/prof.duckdb").expect("open");
-    let path = std::env::args().nth(1).expect("path");
-    let q = |sql: &str| {
-        let t = Instant::now();
-        conn.execute_batch(sql).expect("sql");
-        println!(
-            "{:>8.3}s  {}",
-            t.elapsed().as_secs_f64(),
-            &sql[..sql.len().min(110)]
-        );
+    let path = std::env::args().nth(1).expect("db path");
+    let conn = duckdb::Connection::open(path).expect("open");
+    let time = |label: &str, sql: &str| {
+        let mut stmt = conn.prepare(sql).expect("prepare");
+        let mut v = Vec::new();
+        for _ in 0..200 {
+            let t = Instant::now();
+            let n = stmt
+                .query_arrow([])
+                .expect("q")
+                .map(|b| b.num_rows())
+                .sum::<usize>();
+            v.push((t.elapsed().as_secs_f64() * 1e6, n));
+        }
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        println!("{:>8.0} µs p50  {:>6} rows  {label}", v[100].0, v[100].1);
     };
-    q(&format!(
-        "CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM read_csv('{path}')"
-    ));
-    q("CREATE TEMP TABLE stage AS SELECT Ticker AS symbol, '1min' AS resolution, Datetime AS ts, 'America/New_York' AS tz, CAST(Datetime AS DATE) AS session, Open AS open, High AS high, Low AS low, Close AS close, Volume::DOUBLE AS volume, NULL::DOUBLE AS adj_close, 0.0 AS dividend, 1.0 AS split_coefficient, 'file' AS source FROM raw");
-    for (name, ddl, ins) in [
-        ("full", "CREATE TABLE b1 (symbol VARCHAR NOT NULL, resolution VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, tz VARCHAR NOT NULL, session DATE NOT NULL, open DOUBLE NOT NULL, high DOUBLE NOT NULL, low DOUBLE NOT NULL, close DOUBLE NOT NULL, volume DOUBLE NOT NULL, adj_close DOUBLE, dividend DOUBLE NOT NULL, split_coefficient DOUBLE NOT NULL, source VARCHAR NOT NULL, batch_id VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL)",
-         "INSERT INTO b1 SELECT *, 'c0c1e0f6-1234-4bcd-9def-0123456789ab', TIMESTAMP '2026-01-01' FROM stage"),
-        ("nullable", "CREATE TABLE b2 (symbol VARCHAR, resolution VARCHAR, ts TIMESTAMP, tz VARCHAR, session DATE, open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, volume DOUBLE, adj_close DOUBLE, dividend DOUBLE, split_coefficient DOUBLE, source VARCHAR, batch_id VARCHAR, ingested_at TIMESTAMP)",
-         "INSERT INTO b2 SELECT *, 'c0c1e0f6-1234-4bcd-9def-0123456789ab', TIMESTAMP '2026-01-01' FROM stage"),
-        ("intbatch", "CREATE TABLE b3 (symbol VARCHAR NOT NULL, resolution VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, session DATE NOT NULL, open DOUBLE NOT NULL, high DOUBLE NOT NULL, low DOUBLE NOT NULL, close DOUBLE NOT NULL, volume DOUBLE NOT NULL, adj_close DOUBLE, dividend DOUBLE NOT NULL, split_coefficient DOUBLE NOT NULL, batch BIGINT NOT NULL)",
-         "INSERT INTO b3 SELECT symbol, resolution, ts, session, open, high, low, close, volume, adj_close, dividend, split_coefficient, 7 FROM stage"),
-    ] {
-        println!("-- {name}");
-        q(ddl);
-        q(&format!("BEGIN; {ins}; COMMIT"));
+    time("count", "SELECT count(*) FROM bars WHERE symbol = 'MSFT' AND resolution = 'daily' AND session BETWEEN DATE '2003-01-01' AND DATE '2012-12-31'");
+    time("close only", "SELECT close FROM bars WHERE symbol = 'MSFT' AND resolution = 'daily' AND session BETWEEN DATE '2003-01-01' AND DATE '2012-12-31'");
+    time("all, no order", "SELECT symbol, resolution, ts, tz, open, high, low, close, volume, adj_close, dividend, split_coefficient, source, ingested_at FROM bars WHERE symbol = 'MSFT' AND resolution = 'daily' AND session BETWEEN DATE '2003-01-01' AND DATE '2012-12-31'");
+    time("all, ordered", "SELECT symbol, resolution, ts, tz, open, high, low, close, volume, adj_close, dividend, split_coefficient, source, ingested_at FROM bars WHERE symbol = 'MSFT' AND resolution = 'daily' AND session BETWEEN DATE '2003-01-01' AND DATE '2012-12-31' ORDER BY ts");
+    time("numeric, ordered", "SELECT ts, open, high, low, close, volume, adj_close, dividend, split_coefficient, ingested_at FROM bars WHERE symbol = 'MSFT' AND resolution = 'daily' AND session BETWEEN DATE '2003-01-01' AND DATE '2012-12-31' ORDER BY ts");
+    time("select 1", "SELECT 1");
+    {
+        let sql = format!("SELECT ts, open, high, low, close, volume, adj_close, dividend, split_coefficient, CASE source WHEN 'sample' THEN 0 WHEN 'file' THEN 1 ELSE 2 END, ingested_at FROM bars WHERE symbol = ? AND resolution = ? AND session BETWEEN ? AND ?");
+        let mut stmt = conn.prepare(&sql).expect("prepare");
+        let mut v = Vec::new();
+        let lo = chrono::NaiveDate::from_ymd_opt(2003, 1, 1).expect("d");
+        let hi = chrono::NaiveDate::from_ymd_opt(2012, 12, 31).expect("d");
+        for _ in 0..200 {
+            let t = Instant::now();
+            let n = stmt
+                .query_arrow(duckdb::params!["MSFT", "daily", lo, hi])
+                .expect("q")
+                .map(|b| b.num_rows())
+                .sum::<usize>();
+            v.push((t.elapsed().as_secs_f64() * 1e6, n));
+        }
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        println!("{:>8.0} µs p50  {:>6} rows  params", v[100].0, v[100].1);
     }
-    q("CHECKPOINT");
+    time("num+tz+src no order", "SELECT ts, tz, open, high, low, close, volume, adj_close, dividend, split_coefficient, source, ingested_at FROM bars WHERE symbol = 'MSFT' AND resolution = 'daily' AND session BETWEEN DATE '2003-01-01' AND DATE '2012-12-31'");
+    time("num+case no order", "SELECT ts, open, high, low, close, volume, adj_close, dividend, split_coefficient, CASE source WHEN 'sample' THEN 0 WHEN 'file' THEN 1 ELSE 2 END, ingested_at FROM bars WHERE symbol = 'MSFT' AND resolution = 'daily' AND session BETWEEN DATE '2003-01-01' AND DATE '2012-12-31'");
+    time("num+case+nulltz", "SELECT ts, open, high, low, close, volume, adj_close, dividend, split_coefficient, CASE source WHEN 'sample' THEN 0 WHEN 'file' THEN 1 ELSE 2 END, ingested_at, CASE resolution WHEN 'daily' THEN 5 ELSE 1 END, CASE WHEN tz = 'America/New_York' THEN NULL ELSE tz END FROM bars WHERE symbol = 'MSFT' AND resolution = 'daily' AND session BETWEEN DATE '2003-01-01' AND DATE '2012-12-31'");
+    time("numeric no order", "SELECT ts, open, high, low, close, volume, adj_close, dividend, split_coefficient, ingested_at FROM bars WHERE symbol = 'MSFT' AND resolution = 'daily' AND session BETWEEN DATE '2003-01-01' AND DATE '2012-12-31'");
 }
