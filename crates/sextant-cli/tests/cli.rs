@@ -1,0 +1,212 @@
+//! The `sextant` binary as a new user runs it: a fresh data directory, no configuration.
+
+use sextant_testkit::alphavantage::AlphaVantageServer;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn sextant(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("ALPHAVANTAGE_API_KEY")
+        .output()
+        .expect("run sextant")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn first_run_shows_the_2008_crash_from_the_bundled_sample() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = ok(&sextant(
+        dir.path(),
+        &[
+            "data",
+            "show",
+            "MSFT",
+            "--from",
+            "2008-09-01",
+            "--to",
+            "2008-10-31",
+        ],
+    ));
+    assert!(out.contains("2008-10-10"), "{out}");
+    assert!(
+        out.contains("21.50"),
+        "MSFT closed at 21.50 on 2008-10-10: {out}"
+    );
+    assert!(out.contains("44 bars of MSFT"), "{out}");
+    let ls = ok(&sextant(dir.path(), &["data", "ls"]));
+    for s in ["AAPL", "FB", "GOOG", "IBM", "MSFT"] {
+        assert!(ls.contains(s), "{ls}");
+    }
+    let weekly = ok(&sextant(
+        dir.path(),
+        &[
+            "data",
+            "show",
+            "AAPL",
+            "--resolution",
+            "weekly",
+            "--from",
+            "2005-02-21",
+            "--to",
+            "2005-03-04",
+            "--format",
+            "csv",
+        ],
+    ));
+    assert_eq!(weekly.lines().count(), 3, "{weekly}");
+}
+
+#[test]
+fn unknown_symbol_and_bad_arguments_are_clear_errors() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = sextant(dir.path(), &["data", "show", "NOPE"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("NOPE") && err.contains("MSFT"),
+        "names the symbol and what exists: {err}"
+    );
+    let out = sextant(
+        dir.path(),
+        &["data", "show", "MSFT", "--resolution", "2min"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2min"));
+}
+
+#[test]
+fn second_process_gets_a_lock_error_not_a_corrupt_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    ok(&sextant(dir.path(), &["data", "ls"]));
+    let holder =
+        sextant_data::Cache::open(&dir.path().join("market.duckdb")).expect("hold the cache");
+    let out = sextant(dir.path(), &["data", "ls"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("locked by another process"), "{err}");
+    drop(holder);
+    ok(&sextant(dir.path(), &["data", "ls"]));
+}
+
+#[test]
+fn ingest_from_alphavantage_loopback_and_export() {
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    let server = rt.block_on(AlphaVantageServer::start()).expect("server");
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["ingest", "alphavantage", "IBM", "NOSUCHSYM"])
+        .env("ALPHAVANTAGE_API_KEY", "SECRETKEY")
+        .env("SEXTANT_ALPHAVANTAGE_BASE_URL", server.base_url())
+        .env("SEXTANT_LOAD_SAMPLE", "false")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "one symbol failed, so the command reports failure"
+    );
+    assert!(
+        stdout.contains("IBM") && stdout.contains("full"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Invalid API call") || stdout.contains("invalid"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("1 of 2 symbols failed"), "{stderr}");
+    assert!(!stdout.contains("SECRETKEY") && !stderr.contains("SECRETKEY"));
+
+    let cov = ok(&sextant(dir.path(), &["data", "coverage", "IBM"]));
+    assert!(
+        cov.contains("alphavantage") && cov.contains("2000-03-01") && cov.contains("2013-03-01"),
+        "{cov}"
+    );
+    let file = dir.path().join("ibm.parquet");
+    let exp = ok(&sextant(
+        dir.path(),
+        &[
+            "data",
+            "export",
+            "--symbol",
+            "IBM",
+            "--out",
+            file.to_str().expect("path"),
+        ],
+    ));
+    assert!(exp.contains("wrote 3270 rows"), "{exp}");
+    let cfg = ok(&sextant(dir.path(), &["config"]));
+    assert!(!cfg.contains("SECRETKEY"));
+}
+
+#[test]
+fn backtest_from_csv_and_cache() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = ok(&sextant(
+        dir.path(),
+        &[
+            "backtest",
+            "--strategy",
+            "sma_cross",
+            "--param",
+            "fast=10",
+            "--param",
+            "slow=20",
+            "--symbol",
+            "MSFT",
+            "--commission",
+            "0.002",
+        ],
+    ));
+    // backtesting.py 0.6.6 on the same data and rules ends at 13,028.18 (golden test).
+    assert!(out.contains("13028.18"), "{out}");
+    let csv = dir.path().join("msft.csv");
+    ok(&sextant(
+        dir.path(),
+        &["data", "show", "MSFT", "--format", "csv"],
+    ));
+    let text = ok(&sextant(
+        dir.path(),
+        &["data", "show", "MSFT", "--format", "csv"],
+    ));
+    std::fs::write(&csv, text.replace("ts,", "Date,")).expect("write csv");
+    let from_csv = ok(&sextant(
+        dir.path(),
+        &[
+            "backtest",
+            "--strategy",
+            "sma_cross",
+            "--param",
+            "fast=10",
+            "--param",
+            "slow=20",
+            "--symbol",
+            "MSFT",
+            "--commission",
+            "0.002",
+            "--csv",
+            csv.to_str().expect("path"),
+        ],
+    ));
+    assert!(from_csv.contains("13028.18"), "{from_csv}");
+    let sweep = ok(&sextant(
+        dir.path(),
+        &[
+            "sweep", "--symbol", "MSFT", "--fast", "5..20", "--slow", "10..60", "--top", "3",
+        ],
+    ));
+    assert!(sweep.contains("bar-evaluations"), "{sweep}");
+}
