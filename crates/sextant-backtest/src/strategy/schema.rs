@@ -63,6 +63,17 @@ pub enum ParamError {
 }
 
 impl ParamError {
+    /// The parameter the error is about, if any (API clients point at it).
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            ParamError::UnknownStrategy(_) | ParamError::NotAnObject(_) => None,
+            ParamError::UnknownField { field }
+            | ParamError::WrongType { field, .. }
+            | ParamError::OutOfRange { field, .. }
+            | ParamError::Invalid { field, .. } => Some(field),
+        }
+    }
+
     pub(crate) fn invalid(field: &str, reason: impl Into<String>) -> Self {
         ParamError::Invalid {
             field: field.into(),

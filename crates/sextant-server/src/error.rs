@@ -1,0 +1,200 @@
+//! RFC 9457 problem details for every error the API returns.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sextant_core::backtest::BacktestError;
+use sextant_data::DataError;
+use sextant_meta::MetaError;
+use utoipa::ToSchema;
+
+/// A field that failed validation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// `application/problem+json` body (RFC 9457).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Validation errors, each naming the offending field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// An error on its way to becoming a problem response.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub slug: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            slug,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad-request", detail)
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
+    }
+    /// A validation error naming one field.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let (field, message) = (field.into(), message.into());
+        let mut e = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            format!("{field}: {message}"),
+        );
+        e.errors.push(FieldError { field, message });
+        e
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = %self.status, detail = %self.detail, "request failed");
+        }
+        let body = Problem {
+            kind: format!("https://sextant.dev/problems/{}", self.slug),
+            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            errors: self.errors,
+        };
+        let mut resp = (self.status, axum::Json(body)).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(secs) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let status = r.status();
+        let text = r.body_text();
+        // serde's message names the path: "Failed to deserialize ... : field: message at line".
+        let field = text
+            .split(": ")
+            .nth(1)
+            .filter(|f| !f.contains(' '))
+            .unwrap_or("body")
+            .to_string();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::new(status, "too-large", text);
+        }
+        if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            return ApiError::new(status, "unsupported-media-type", text);
+        }
+        let mut e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", text.clone());
+        if status == StatusCode::BAD_REQUEST {
+            e.status = StatusCode::BAD_REQUEST;
+            e.slug = "malformed-json";
+        }
+        e.errors.push(FieldError { field, message: text });
+        e
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        let text = r.body_text();
+        let field = text
+            .rsplit(": ")
+            .next()
+            .and_then(|t| t.split_whitespace().next())
+            .unwrap_or("query")
+            .to_string();
+        let mut e = ApiError::new(StatusCode::BAD_REQUEST, "bad-query", text.clone());
+        e.errors.push(FieldError { field, message: text });
+        e
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad-path", r.body_text())
+    }
+}
+
+impl From<DataError> for ApiError {
+    fn from(e: DataError) -> Self {
+        match &e {
+            DataError::Symbol(_) => ApiError::field("symbol", e.to_string()),
+            DataError::Resolution(_) => ApiError::field("resolution", e.to_string()),
+            DataError::NoData { .. } => ApiError::not_found(e.to_string()),
+            DataError::Locked { .. } => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "locked", e.to_string()),
+            DataError::InvalidBar { .. } | DataError::ConflictingDuplicate { .. } | DataError::File { .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-data", e.to_string())
+            }
+            DataError::BadResample { .. } | DataError::Invalid(_) => ApiError::bad_request(e.to_string()),
+            _ => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<MetaError> for ApiError {
+    fn from(e: MetaError) -> Self {
+        match &e {
+            MetaError::NotFound { .. } => ApiError::not_found(e.to_string()),
+            MetaError::Duplicate { .. } => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            MetaError::Invalid(_) => ApiError::bad_request(e.to_string()),
+            _ => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<BacktestError> for ApiError {
+    fn from(e: BacktestError) -> Self {
+        match e {
+            BacktestError::Params(p) => {
+                let text = p.to_string();
+                let field = p.field().map(|f| format!("params.{f}")).unwrap_or_else(|| "strategy".into());
+                ApiError::field(field, text)
+            }
+            BacktestError::Sim(s) => ApiError::field("sim", s.to_string()),
+            BacktestError::NoBars { .. } => ApiError::not_found(e.to_string()),
+            BacktestError::Data(d) => d.into(),
+            BacktestError::Meta(m) => m.into(),
+            BacktestError::Invalid(t) => ApiError::bad_request(t),
+            other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "backtest", other.to_string()),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
