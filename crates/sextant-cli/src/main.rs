@@ -4,6 +4,7 @@ mod bench;
 mod cmd_backtest;
 mod cmd_data;
 mod cmd_ingest;
+mod cmd_serve;
 mod output;
 
 use anyhow::Result;
@@ -41,6 +42,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the HTTP API (loads the bundled sample into an empty cache; prints an admin key at
+    /// first start).
+    Serve(cmd_serve::ServeArgs),
+    /// Manage API keys (works while a server runs: only the metadata store is opened).
+    #[command(subcommand)]
+    Keys(cmd_serve::KeysCmd),
     /// Load market data into the cache (Alpha Vantage, a CSV/Parquet file, or the bundled sample).
     #[command(subcommand)]
     Ingest(cmd_ingest::IngestCmd),
@@ -101,6 +108,8 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => cmd_serve::serve(args, config).await,
+        Command::Keys(cmd) => cmd_serve::keys(cmd, config).await,
         Command::Strategies => {
             cmd_backtest::strategies();
             Ok(())

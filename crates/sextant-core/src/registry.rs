@@ -87,7 +87,9 @@ fn alphavantage_config(config: &Config) -> AlphaVantageConfig {
     c
 }
 
-async fn open_meta(config: &Config) -> Result<Arc<dyn MetaStore>, CoreError> {
+/// Opens only the metadata store (for commands that must not take the DuckDB writer lock, such
+/// as `sextant keys` while a server runs).
+pub async fn open_meta(config: &Config) -> Result<Arc<dyn MetaStore>, CoreError> {
     let mc = match config.metadata.backend.as_str() {
         "embedded" | "sqlite" => MetaConfig::Embedded {
             path: config.metadata_path(),

@@ -31,7 +31,8 @@ pub struct Problem {
 }
 
 /// An error on its way to becoming a problem response.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{status}: {detail}")]
 pub struct ApiError {
     pub status: StatusCode,
     pub slug: &'static str,
@@ -85,7 +86,11 @@ impl IntoResponse for ApiError {
         }
         let body = Problem {
             kind: format!("https://sextant.dev/problems/{}", self.slug),
-            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
+            title: self
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_string(),
             status: self.status.as_u16(),
             detail: self.detail,
             errors: self.errors,
@@ -126,7 +131,10 @@ impl From<JsonRejection> for ApiError {
             e.status = StatusCode::BAD_REQUEST;
             e.slug = "malformed-json";
         }
-        e.errors.push(FieldError { field, message: text });
+        e.errors.push(FieldError {
+            field,
+            message: text,
+        });
         e
     }
 }
@@ -141,7 +149,10 @@ impl From<QueryRejection> for ApiError {
             .unwrap_or("query")
             .to_string();
         let mut e = ApiError::new(StatusCode::BAD_REQUEST, "bad-query", text.clone());
-        e.errors.push(FieldError { field, message: text });
+        e.errors.push(FieldError {
+            field,
+            message: text,
+        });
         e
     }
 }
@@ -158,11 +169,17 @@ impl From<DataError> for ApiError {
             DataError::Symbol(_) => ApiError::field("symbol", e.to_string()),
             DataError::Resolution(_) => ApiError::field("resolution", e.to_string()),
             DataError::NoData { .. } => ApiError::not_found(e.to_string()),
-            DataError::Locked { .. } => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "locked", e.to_string()),
-            DataError::InvalidBar { .. } | DataError::ConflictingDuplicate { .. } | DataError::File { .. } => {
+            DataError::Locked { .. } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "locked", e.to_string())
+            }
+            DataError::InvalidBar { .. }
+            | DataError::ConflictingDuplicate { .. }
+            | DataError::File { .. } => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad-data", e.to_string())
             }
-            DataError::BadResample { .. } | DataError::Invalid(_) => ApiError::bad_request(e.to_string()),
+            DataError::BadResample { .. } | DataError::Invalid(_) => {
+                ApiError::bad_request(e.to_string())
+            }
             _ => ApiError::internal(e.to_string()),
         }
     }
@@ -172,7 +189,9 @@ impl From<MetaError> for ApiError {
     fn from(e: MetaError) -> Self {
         match &e {
             MetaError::NotFound { .. } => ApiError::not_found(e.to_string()),
-            MetaError::Duplicate { .. } => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            MetaError::Duplicate { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
             MetaError::Invalid(_) => ApiError::bad_request(e.to_string()),
             _ => ApiError::internal(e.to_string()),
         }
@@ -184,7 +203,10 @@ impl From<BacktestError> for ApiError {
         match e {
             BacktestError::Params(p) => {
                 let text = p.to_string();
-                let field = p.field().map(|f| format!("params.{f}")).unwrap_or_else(|| "strategy".into());
+                let field = p
+                    .field()
+                    .map(|f| format!("params.{f}"))
+                    .unwrap_or_else(|| "strategy".into());
                 ApiError::field(field, text)
             }
             BacktestError::Sim(s) => ApiError::field("sim", s.to_string()),
@@ -192,7 +214,11 @@ impl From<BacktestError> for ApiError {
             BacktestError::Data(d) => d.into(),
             BacktestError::Meta(m) => m.into(),
             BacktestError::Invalid(t) => ApiError::bad_request(t),
-            other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "backtest", other.to_string()),
+            other => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "backtest",
+                other.to_string(),
+            ),
         }
     }
 }

@@ -1,0 +1,118 @@
+//! `sextant serve` and `sextant keys`.
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use sextant_core::{Config, Services};
+use sextant_server::auth::{Auth, Role};
+use sextant_server::{AppState, Limits};
+use std::sync::Arc;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Listen address (default from config: 127.0.0.1:8077).
+    #[arg(long)]
+    addr: Option<String>,
+    /// Sustained requests per second allowed per API key.
+    #[arg(long, default_value_t = 2000.0)]
+    rate_limit: f64,
+}
+
+#[derive(Subcommand)]
+pub enum KeysCmd {
+    /// Create a key and print it (only its hash is stored).
+    Create {
+        #[arg(long, default_value = "analyst")]
+        role: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List keys (never the secrets).
+    Ls,
+    /// Revoke a key by id.
+    Revoke { id: String },
+}
+
+pub async fn serve(args: ServeArgs, config: Config) -> Result<()> {
+    let addr = args.addr.unwrap_or_else(|| config.server.addr.clone());
+    let services = Arc::new(Services::build(config).await?);
+    let limits = Limits {
+        requests_per_second: args.rate_limit,
+        burst: args.rate_limit * 2.0,
+        ..Limits::default()
+    };
+    let state = AppState::new(services.clone(), &limits);
+    if state.auth.needs_bootstrap().await? {
+        let key = state.auth.create(Role::Admin, "bootstrap admin").await?;
+        println!("First start: created an admin API key (shown once, only its hash is stored):");
+        println!("  {}", key.key);
+        println!("Create more with `sextant keys create --role analyst`.");
+    }
+    let app = sextant_server::router(state, &limits);
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!(
+        "sextant serving on http://{} (docs at /docs)",
+        listener.local_addr()?
+    );
+    sextant_server::serve(listener, app, shutdown_signal()).await?;
+    println!("sextant stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown signal received: draining requests");
+}
+
+pub async fn keys(cmd: KeysCmd, config: Config) -> Result<()> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let meta = sextant_core::registry::open_meta(&config).await?;
+    let auth = Auth::new(meta);
+    match cmd {
+        KeysCmd::Create { role, name } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let k = auth.create(role, &name).await?;
+            println!("{}", k.key);
+            eprintln!(
+                "created {:?} key {} ({}); only its hash is stored",
+                k.role, k.id, k.name
+            );
+        }
+        KeysCmd::Ls => {
+            let rows: Vec<Vec<String>> = auth
+                .list()
+                .await?
+                .into_iter()
+                .map(|k| {
+                    vec![
+                        k.id,
+                        format!("{:?}", k.role).to_lowercase(),
+                        k.name,
+                        k.created_at,
+                        k.revoked.to_string(),
+                    ]
+                })
+                .collect();
+            crate::output::table(&["id", "role", "name", "created", "revoked"], &rows);
+        }
+        KeysCmd::Revoke { id } => {
+            let ok = auth.revoke(&id).await?;
+            anyhow::ensure!(ok, "no key {id}");
+            println!("revoked {id}");
+        }
+    }
+    Ok(())
+}

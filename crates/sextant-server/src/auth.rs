@@ -1,0 +1,251 @@
+//! API keys and roles.
+//!
+//! A key is `sx_<id>_<secret>`; the store keeps only sha256(secret) with the role, so a leaked
+//! metadata store leaks no usable key. Roles are ordered viewer < analyst < admin and enforced in
+//! one middleware from the method and path (see [`required_role`]), so no route can forget a check:
+//! reads need viewer, writes and jobs analyst, `/api/v1/admin/*` and `/metrics` admin.
+//! 401 = no or unknown key; 403 = a valid key whose role is too low.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sextant_meta::{Filter, MetaStore, Query};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use utoipa::ToSchema;
+
+/// Collection holding the hashed keys.
+pub const KEYS: &str = "api_keys";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Analyst,
+    Admin,
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "analyst" => Ok(Role::Analyst),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!("unknown role {other:?}: viewer, analyst or admin")),
+        }
+    }
+}
+
+/// Who is calling (inserted into request extensions by the middleware).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub key_id: String,
+    pub role: Role,
+}
+
+/// A created key: the secret is shown once.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NewKey {
+    pub id: String,
+    pub role: Role,
+    pub name: String,
+    /// The full key. Store it now: only its hash is kept.
+    pub key: String,
+}
+
+/// A key as listed (never the secret).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KeyInfo {
+    pub id: String,
+    pub role: Role,
+    pub name: String,
+    pub created_at: String,
+    pub revoked: bool,
+}
+
+/// Key verification with an in-memory cache of verified hashes (no store round trip on the hot
+/// path); revocation clears the cache.
+#[derive(Clone)]
+pub struct Auth {
+    meta: Arc<dyn MetaStore>,
+    verified: Arc<RwLock<HashMap<String, Caller>>>,
+}
+
+fn hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+impl Auth {
+    pub fn new(meta: Arc<dyn MetaStore>) -> Self {
+        Auth {
+            meta,
+            verified: Arc::new(RwLock::new(HashMap::new())),
+        }
+    }
+
+    /// Creates a key with `role`.
+    pub async fn create(&self, role: Role, name: &str) -> Result<NewKey, ApiError> {
+        if name.trim().is_empty() || name.len() > 100 {
+            return Err(ApiError::field("name", "1 to 100 characters"));
+        }
+        let mut raw = [0u8; 24];
+        rand::thread_rng().fill_bytes(&mut raw);
+        let mut idb = [0u8; 6];
+        rand::thread_rng().fill_bytes(&mut idb);
+        let id = hex::encode(idb);
+        let secret = hex::encode(raw);
+        let doc = json!({
+            "_id": id, "role": role, "name": name, "hash": hash(&secret),
+            "created_at": chrono::Utc::now().to_rfc3339(), "revoked": false,
+        });
+        self.meta.insert(KEYS, doc).await?;
+        Ok(NewKey {
+            key: format!("sx_{id}_{secret}"),
+            id,
+            role,
+            name: name.to_string(),
+        })
+    }
+
+    pub async fn list(&self) -> Result<Vec<KeyInfo>, ApiError> {
+        let docs = self
+            .meta
+            .find(KEYS, &Query::new().sort_asc("created_at"))
+            .await?;
+        Ok(docs
+            .into_iter()
+            .filter_map(|d| {
+                Some(KeyInfo {
+                    id: d.get("_id")?.as_str()?.to_string(),
+                    role: serde_json::from_value(d.get("role")?.clone()).ok()?,
+                    name: d.get("name")?.as_str()?.to_string(),
+                    created_at: d.get("created_at")?.as_str()?.to_string(),
+                    revoked: d.get("revoked").and_then(|v| v.as_bool()).unwrap_or(false),
+                })
+            })
+            .collect())
+    }
+
+    pub async fn revoke(&self, id: &str) -> Result<bool, ApiError> {
+        let done = self
+            .meta
+            .update_fields(KEYS, id, json!({"revoked": true}))
+            .await?;
+        if let Ok(mut v) = self.verified.write() {
+            v.retain(|_, c| c.key_id != id);
+        }
+        Ok(done)
+    }
+
+    /// True when no usable admin key exists (first start).
+    pub async fn needs_bootstrap(&self) -> Result<bool, ApiError> {
+        let n = self
+            .meta
+            .count(
+                KEYS,
+                &Filter::new().eq("role", "admin").eq("revoked", false),
+            )
+            .await?;
+        Ok(n == 0)
+    }
+
+    /// Verifies a presented key.
+    pub async fn verify(&self, presented: &str) -> Result<Caller, ApiError> {
+        if let Ok(v) = self.verified.read() {
+            if let Some(c) = v.get(presented) {
+                return Ok(c.clone());
+            }
+        }
+        let unknown = || ApiError::unauthorized("unknown or revoked API key");
+        let rest = presented.strip_prefix("sx_").ok_or_else(unknown)?;
+        let (id, secret) = rest.split_once('_').ok_or_else(unknown)?;
+        if id.is_empty() || id.len() > 32 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(unknown());
+        }
+        let doc = self.meta.get(KEYS, id).await?.ok_or_else(unknown)?;
+        let stored = doc.get("hash").and_then(|h| h.as_str()).unwrap_or("");
+        let revoked = doc.get("revoked").and_then(|v| v.as_bool()).unwrap_or(true);
+        if revoked || !constant_time_eq(stored.as_bytes(), hash(secret).as_bytes()) {
+            return Err(unknown());
+        }
+        let role: Role = doc
+            .get("role")
+            .cloned()
+            .and_then(|r| serde_json::from_value(r).ok())
+            .ok_or_else(unknown)?;
+        let caller = Caller {
+            key_id: id.to_string(),
+            role,
+        };
+        if let Ok(mut v) = self.verified.write() {
+            v.insert(presented.to_string(), caller.clone());
+        }
+        Ok(caller)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The minimum role for a request, or `None` for public endpoints.
+pub fn required_role(method: &Method, path: &str) -> Option<Role> {
+    let public = ["/health", "/ready", "/api/v1/openapi.json", "/docs"];
+    if public.contains(&path) {
+        return None;
+    }
+    if path == "/metrics" || path.starts_with("/api/v1/admin") {
+        return Some(Role::Admin);
+    }
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        Some(Role::Viewer)
+    } else {
+        Some(Role::Analyst)
+    }
+}
+
+/// The auth middleware: resolves the caller, enforces the role, applies the per-key rate limit.
+pub async fn middleware(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Some(needed) = required_role(req.method(), req.uri().path()) else {
+        return Ok(next.run(req).await);
+    };
+    let header = req
+        .headers()
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| {
+            req.headers()
+                .get(axum::http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::to_string)
+        });
+    let Some(presented) = header else {
+        return Err(ApiError::unauthorized(
+            "missing API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+        ));
+    };
+    let caller = state.auth.verify(presented.trim()).await?;
+    if caller.role < needed {
+        return Err(ApiError::forbidden(format!(
+            "this request needs the {needed:?} role; the key has {:?}",
+            caller.role
+        )));
+    }
+    state.rate.check(&caller.key_id)?;
+    req.extensions_mut().insert(caller);
+    Ok(next.run(req).await)
+}

@@ -1,0 +1,98 @@
+//! The OpenAPI 3.1 document and the docs page.
+
+use crate::error::Problem;
+use crate::state::AppState;
+use axum::response::Html;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
+use utoipa::{OpenApi as _, PartialSchema, ToSchema};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Sextant API",
+        description = "Quant-research backend: market data, strategies, backtests."
+    ),
+    components(schemas(Problem, crate::error::FieldError))
+)]
+struct Base;
+
+pub fn base() -> OpenApi {
+    Base::openapi()
+}
+
+/// Adds the bearer security scheme and the error responses every operation can return.
+pub fn finish(mut spec: OpenApi) -> OpenApi {
+    let components = spec.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "api_key",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    components
+        .schemas
+        .insert(Problem::name().into(), Problem::schema());
+    let problem = |desc: &str| {
+        ResponseBuilder::new()
+            .description(desc)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    let common: [(&str, &str); 9] = [
+        ("400", "Malformed request"),
+        ("401", "Missing or unknown API key"),
+        ("403", "The key's role is too low"),
+        ("404", "Not found"),
+        ("405", "Method not allowed"),
+        ("413", "Body too large"),
+        ("415", "Unsupported media type"),
+        ("422", "Validation failed; `errors` names the fields"),
+        ("429", "Rate limited; see Retry-After"),
+    ];
+    for item in spec.paths.paths.values_mut() {
+        let ops: [&mut Option<Operation>; 5] = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in ops.into_iter().flatten() {
+            for (code, desc) in common {
+                op.responses
+                    .responses
+                    .entry(code.to_string())
+                    .or_insert_with(|| problem(desc).into());
+            }
+        }
+    }
+    spec
+}
+
+const DOCS: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>Sextant API</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}td{padding:.2em .8em;border-bottom:1px solid #ddd}code{background:#f4f4f4}</style>
+</head><body><h1>Sextant API</h1><p>Spec: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.
+Send <code>Authorization: Bearer &lt;key&gt;</code>.</p><table id="t"></table>
+<script>fetch('/api/v1/openapi.json').then(r=>r.json()).then(s=>{const t=document.getElementById('t');
+for(const [p,item] of Object.entries(s.paths))for(const [m,op] of Object.entries(item)){const r=t.insertRow();
+r.insertCell().innerHTML='<code>'+m.toUpperCase()+'</code>';r.insertCell().innerHTML='<code>'+p+'</code>';
+r.insertCell().textContent=(op.summary||op.description||'');}});</script></body></html>"#;
+
+/// `/api/v1/openapi.json` and `/docs`.
+pub fn router(spec: OpenApi) -> Router<AppState> {
+    let json = spec.to_pretty_json().unwrap_or_else(|_| "{}".into());
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    Router::new()
+        .route(
+            "/api/v1/openapi.json",
+            get(move || async move { Json(value.clone()) }),
+        )
+        .route("/docs", get(|| async { Html(DOCS) }))
+}

@@ -1,0 +1,310 @@
+//! `/api/v1/backtests`: run (inline), list with filters and pagination, get, trades, equity
+//! curve, compare, walk-forward.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::market_data::blocking;
+use crate::routes::page::{fetch, Page, PageQuery};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sextant_core::backtest::{
+    walk_forward, BacktestRequest, BacktestService, WalkForwardSpec, RUNS,
+};
+use sextant_meta::Filter;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, run))
+        .routes(routes!(compare))
+        .routes(routes!(walk))
+        .routes(routes!(get_run))
+        .routes(routes!(trades))
+        .routes(routes!(equity))
+}
+
+/// A backtest request (see the strategy library for `strategy` and `params`).
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct BacktestRequestDoc {
+    /// e.g. `sma_cross`.
+    pub strategy: String,
+    /// Validated against the strategy's JSON Schema.
+    #[schema(value_type = Object)]
+    pub params: Option<Value>,
+    /// One or more symbols, e.g. `["MSFT"]`.
+    pub symbols: Vec<String>,
+    /// Default `daily`.
+    pub resolution: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub from: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub to: Option<String>,
+    /// Simulator settings: initial_cash, fill (next_open | signal_close), costs
+    /// {commission_pct, commission_fixed, slippage_bps}, shares (whole | fractional), sizer.
+    #[schema(value_type = Object)]
+    pub sim: Option<Value>,
+    pub seed: Option<u64>,
+    pub periods_per_year: Option<f64>,
+}
+
+/// A stored run: id, manifest, metrics.
+#[derive(Serialize, ToSchema)]
+pub struct RunDto {
+    pub id: String,
+    #[schema(value_type = Object)]
+    pub run: Value,
+}
+
+fn parse_request(body: Value) -> ApiResult<BacktestRequest> {
+    serde_json::from_value(body).map_err(|e| {
+        let text = e.to_string();
+        let field = text
+            .split('`')
+            .nth(1)
+            .map(str::to_string)
+            .unwrap_or_else(|| "body".into());
+        ApiError::field(field, text)
+    })
+}
+
+/// Upper bound of bars × symbols run inline; larger requests belong in a job.
+const INLINE_LIMIT: usize = 200_000;
+
+/// Run a backtest and store it (content-addressed: the same request returns the same id).
+#[utoipa::path(post, path = "", tag = "backtests", request_body = BacktestRequestDoc,
+    responses((status = 201, body = Object)), security(("api_key" = [])))]
+async fn run(
+    State(s): State<AppState>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let req = parse_request(body)?;
+    if req.symbols.is_empty() || req.symbols.len() > 50 {
+        return Err(ApiError::field("symbols", "1 to 50 symbols"));
+    }
+    let cache = s.read_cache();
+    let r = req.clone();
+    let (run, trades, curve) = blocking(move || {
+        let data = BacktestService::load(&cache, &r)?;
+        if data.market.len() * r.symbols.len() > INLINE_LIMIT {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "too many bars to run inline; submit it as a job",
+            ));
+        }
+        Ok(sextant_core::backtest::execute(&r, &data)?)
+    })
+    .await?;
+    s.services.backtests.store(&run, &trades, &curve).await?;
+    let v = serde_json::to_value(&run).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only runs of this strategy.
+    pub strategy: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Stored runs, newest first.
+#[utoipa::path(get, path = "", tag = "backtests", params(ListQuery),
+    responses((status = 200, body = inline(Page<Object>))), security(("api_key" = [])))]
+async fn list(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<Value>>> {
+    let mut filter = Filter::new();
+    if let Some(st) = &q.strategy {
+        filter = filter.eq("strategy", st.as_str());
+    }
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    Ok(Json(
+        fetch(s.services.meta.as_ref(), RUNS, filter, "created_at", &page).await?,
+    ))
+}
+
+fn check_id(id: &str) -> ApiResult<()> {
+    let ok = id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!("no backtest {id:?}")))
+    }
+}
+
+/// One stored run.
+#[utoipa::path(get, path = "/{id}", tag = "backtests", params(("id" = String, Path)),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn get_run(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    check_id(&id)?;
+    let run = s
+        .services
+        .backtests
+        .get(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no backtest {id}")))?;
+    Ok(Json(
+        serde_json::to_value(run).map_err(|e| ApiError::internal(e.to_string()))?,
+    ))
+}
+
+/// A run's trades.
+#[utoipa::path(get, path = "/{id}/trades", tag = "backtests", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<Object>)), security(("api_key" = [])))]
+async fn trades(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+    check_id(&id)?;
+    if s.services.backtests.get(&id).await?.is_none() {
+        return Err(ApiError::not_found(format!("no backtest {id}")));
+    }
+    let t = s.services.backtests.trades(&id).await?;
+    Ok(Json(
+        serde_json::to_value(t).map_err(|e| ApiError::internal(e.to_string()))?,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EquityPointDto {
+    pub ts: String,
+    pub equity: f64,
+    pub cash: f64,
+}
+
+/// A run's equity curve.
+#[utoipa::path(get, path = "/{id}/equity", tag = "backtests", params(("id" = String, Path)),
+    responses((status = 200, body = Vec<EquityPointDto>)), security(("api_key" = [])))]
+async fn equity(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Vec<EquityPointDto>>> {
+    check_id(&id)?;
+    let cache = s.read_cache();
+    let id2 = id.clone();
+    let pts = blocking(move || cache.equity_curve(&id2).map_err(ApiError::from)).await?;
+    if pts.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no equity curve for backtest {id}"
+        )));
+    }
+    Ok(Json(
+        pts.into_iter()
+            .map(|p| EquityPointDto {
+                ts: p.ts.to_string(),
+                equity: p.equity,
+                cash: p.cash,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CompareQuery {
+    /// Comma-separated run ids (2 to 20).
+    pub ids: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CompareRow {
+    pub id: String,
+    pub strategy: String,
+    #[schema(value_type = Object)]
+    pub params: Value,
+    pub symbols: Vec<String>,
+    #[schema(value_type = Object)]
+    pub metrics: Value,
+    pub final_equity: f64,
+}
+
+/// Compare several runs side by side.
+#[utoipa::path(get, path = "/compare", tag = "backtests", params(CompareQuery),
+    responses((status = 200, body = Vec<CompareRow>)), security(("api_key" = [])))]
+async fn compare(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<CompareQuery>,
+) -> ApiResult<Json<Vec<CompareRow>>> {
+    let ids: Vec<&str> = q
+        .ids
+        .split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .collect();
+    if !(2..=20).contains(&ids.len()) {
+        return Err(ApiError::field("ids", "2 to 20 comma-separated run ids"));
+    }
+    let mut out = Vec::new();
+    for id in ids {
+        check_id(id)?;
+        let run = s
+            .services
+            .backtests
+            .get(id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no backtest {id}")))?;
+        out.push(CompareRow {
+            id: run.id.clone(),
+            strategy: run.manifest.request.strategy.clone(),
+            params: run.manifest.request.params.clone(),
+            symbols: run
+                .manifest
+                .request
+                .symbols
+                .iter()
+                .map(|x| x.to_string())
+                .collect(),
+            metrics: serde_json::to_value(&run.metrics)
+                .map_err(|e| ApiError::internal(e.to_string()))?,
+            final_equity: run.final_equity,
+        });
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct WalkForwardDoc {
+    pub request: BacktestRequestDoc,
+    /// {train_bars, test_bars, anchored, candidates: [params...]}
+    #[schema(value_type = Object)]
+    pub spec: Value,
+}
+
+/// Walk-forward: choose parameters in-sample, trade them out-of-sample, stitch.
+#[utoipa::path(post, path = "/walk-forward", tag = "backtests", request_body = WalkForwardDoc,
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn walk(State(s): State<AppState>, ApiJson(body): ApiJson<Value>) -> ApiResult<Json<Value>> {
+    let req = parse_request(body.get("request").cloned().unwrap_or(Value::Null))?;
+    let spec: WalkForwardSpec =
+        serde_json::from_value(body.get("spec").cloned().unwrap_or(Value::Null))
+            .map_err(|e| ApiError::field("spec", e.to_string()))?;
+    if spec.candidates.len() > 100 {
+        return Err(ApiError::field("spec.candidates", "at most 100 candidates"));
+    }
+    let cache = s.read_cache();
+    let report = blocking(move || {
+        let data = BacktestService::load(&cache, &req)?;
+        Ok(walk_forward(&req, &spec, &data)?)
+    })
+    .await?;
+    Ok(Json(
+        serde_json::to_value(report).map_err(|e| ApiError::internal(e.to_string()))?,
+    ))
+}

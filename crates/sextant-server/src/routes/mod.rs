@@ -1,0 +1,8 @@
+//! Route groups, one module per resource.
+
+pub mod admin;
+pub mod backtests;
+pub mod market_data;
+pub mod ops;
+pub mod page;
+pub mod strategies;

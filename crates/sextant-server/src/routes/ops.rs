@@ -1,0 +1,137 @@
+//! Liveness, readiness and Prometheus metrics.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub uptime_secs: u64,
+    pub version: String,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health", tag = "ops", responses((status = 200, body = Health)))]
+async fn health(State(s): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        uptime_secs: s.started.elapsed().as_secs(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Check {
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AlphaVantageState {
+    pub key_configured: bool,
+    pub used_today: u32,
+    pub remaining_today: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    pub ready: bool,
+    pub duckdb: Check,
+    pub metadata: Check,
+    pub alphavantage: AlphaVantageState,
+}
+
+/// Readiness: DuckDB and the metadata store answer; Alpha Vantage key and quota state.
+#[utoipa::path(get, path = "/ready", tag = "ops",
+    responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
+async fn ready(State(s): State<AppState>) -> impl IntoResponse {
+    let cache = s.services.cache.clone();
+    let duck = tokio::task::spawn_blocking(move || cache.ping()).await;
+    let duckdb = match duck {
+        Ok(Ok(())) => Check {
+            ok: true,
+            detail: "ok".into(),
+        },
+        Ok(Err(e)) => Check {
+            ok: false,
+            detail: e.to_string(),
+        },
+        Err(e) => Check {
+            ok: false,
+            detail: e.to_string(),
+        },
+    };
+    let metadata = match s.services.meta.ping().await {
+        Ok(()) => Check {
+            ok: true,
+            detail: s.services.meta.backend_name().into(),
+        },
+        Err(e) => Check {
+            ok: false,
+            detail: e.to_string(),
+        },
+    };
+    let (key_configured, used_today, remaining_today) = match s.services.alphavantage() {
+        Ok(av) => {
+            let q = av.quota();
+            (av.has_key(), q.used_today, q.remaining_today)
+        }
+        Err(_) => (false, 0, None),
+    };
+    let ready = duckdb.ok && metadata.ok;
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(Readiness {
+            ready,
+            duckdb,
+            metadata,
+            alphavantage: AlphaVantageState {
+                key_configured,
+                used_today,
+                remaining_today,
+            },
+        }),
+    )
+}
+
+/// Prometheus metrics (admin).
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, body = String, content_type = "text/plain")), security(("api_key" = [])))]
+async fn metrics(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
+    let cache = s.read_cache();
+    let symbols = tokio::task::spawn_blocking(move || cache.symbols())
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(ApiError::from)?;
+    let rows: u64 = symbols.iter().map(|i| i.rows).sum();
+    let body = s.metrics.render(&[
+        ("sextant_cache_rows", "gauge", rows as f64),
+        ("sextant_cache_symbols", "gauge", symbols.len() as f64),
+        (
+            "sextant_uptime_seconds",
+            "gauge",
+            s.started.elapsed().as_secs_f64(),
+        ),
+    ]);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body))
+}

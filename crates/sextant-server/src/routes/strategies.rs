@@ -1,0 +1,217 @@
+//! `/api/v1/strategies`: the library with parameter schemas, and saved strategy configs
+//! validated against those schemas.
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::page::{fetch, Page, PageQuery};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sextant_backtest::strategy::{build_strategy, strategy_library};
+use sextant_meta::Filter;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+const CONFIGS: &str = "strategy_configs";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(library))
+        .routes(routes!(list_configs, create_config))
+        .routes(routes!(get_config, update_config, delete_config))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StrategyDto {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the parameter object.
+    #[schema(value_type = Object)]
+    pub schema: Value,
+}
+
+/// The strategy library with each parameter schema.
+#[utoipa::path(get, path = "", tag = "strategies", responses((status = 200, body = Vec<StrategyDto>)),
+    security(("api_key" = [])))]
+async fn library() -> Json<Vec<StrategyDto>> {
+    Json(
+        strategy_library()
+            .into_iter()
+            .map(|i| StrategyDto {
+                name: i.name.into(),
+                description: i.description.into(),
+                schema: i.schema,
+            })
+            .collect(),
+    )
+}
+
+/// A saved strategy configuration.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigInput {
+    /// 1 to 100 characters.
+    pub name: String,
+    /// A library strategy name.
+    pub strategy: String,
+    /// Parameters, validated against the strategy's schema.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: Option<Value>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConfigDto {
+    pub id: String,
+    pub name: String,
+    pub strategy: String,
+    #[schema(value_type = Object)]
+    pub params: Value,
+    pub description: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+fn validate(input: &ConfigInput) -> ApiResult<Value> {
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::field("name", "1 to 100 characters"));
+    }
+    if input
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 2000)
+    {
+        return Err(ApiError::field("description", "at most 2000 characters"));
+    }
+    let params = input.params.clone().unwrap_or_else(|| json!({}));
+    build_strategy(&input.strategy, &params).map_err(|e| {
+        let field = e
+            .field()
+            .map(|f| format!("params.{f}"))
+            .unwrap_or_else(|| "strategy".into());
+        ApiError::field(field, e.to_string())
+    })?;
+    Ok(params)
+}
+
+fn to_dto(v: Value) -> ApiResult<ConfigDto> {
+    let mut v = v;
+    if let Some(o) = v.as_object_mut() {
+        if let Some(id) = o.remove("_id") {
+            o.insert("id".into(), id);
+        }
+    }
+    serde_json::from_value(v)
+        .map_err(|e| ApiError::internal(format!("stored config unreadable: {e}")))
+}
+
+/// Saved configs, newest first.
+#[utoipa::path(get, path = "/configs", tag = "strategies", params(PageQuery),
+    responses((status = 200, body = inline(Page<ConfigDto>))), security(("api_key" = [])))]
+async fn list_configs(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<ConfigDto>>> {
+    let page = fetch(
+        s.services.meta.as_ref(),
+        CONFIGS,
+        Filter::new(),
+        "created_at",
+        &p,
+    )
+    .await?;
+    Ok(Json(Page {
+        items: page
+            .items
+            .into_iter()
+            .map(to_dto)
+            .collect::<ApiResult<_>>()?,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// Save a strategy config.
+#[utoipa::path(post, path = "/configs", tag = "strategies", request_body = ConfigInput,
+    responses((status = 201, body = ConfigDto)), security(("api_key" = [])))]
+async fn create_config(
+    State(s): State<AppState>,
+    ApiJson(input): ApiJson<ConfigInput>,
+) -> ApiResult<(StatusCode, Json<ConfigDto>)> {
+    let params = validate(&input)?;
+    let now = chrono::Utc::now().to_rfc3339();
+    let doc = json!({"name": input.name.trim(), "strategy": input.strategy, "params": params,
+        "description": input.description, "created_at": now, "updated_at": now});
+    let id = s.services.meta.insert(CONFIGS, doc).await?;
+    let stored = s.services.meta.get_required(CONFIGS, &id).await?;
+    Ok((StatusCode::CREATED, Json(to_dto(stored)?)))
+}
+
+/// One saved config.
+#[utoipa::path(get, path = "/configs/{id}", tag = "strategies", params(("id" = String, Path)),
+    responses((status = 200, body = ConfigDto)), security(("api_key" = [])))]
+async fn get_config(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<ConfigDto>> {
+    let doc = s
+        .services
+        .meta
+        .get(CONFIGS, &id)
+        .await
+        .map_err(|_| ApiError::not_found("no such config"))?;
+    Ok(Json(to_dto(doc.ok_or_else(|| {
+        ApiError::not_found(format!("no strategy config {id}"))
+    })?)?))
+}
+
+/// Replace a saved config (validated again).
+#[utoipa::path(put, path = "/configs/{id}", tag = "strategies", params(("id" = String, Path)),
+    request_body = ConfigInput, responses((status = 200, body = ConfigDto)), security(("api_key" = [])))]
+async fn update_config(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(input): ApiJson<ConfigInput>,
+) -> ApiResult<Json<ConfigDto>> {
+    let params = validate(&input)?;
+    let existing = s
+        .services
+        .meta
+        .get(CONFIGS, &id)
+        .await
+        .map_err(|_| ApiError::not_found("no such config"))?
+        .ok_or_else(|| ApiError::not_found(format!("no strategy config {id}")))?;
+    let created = existing.get("created_at").cloned().unwrap_or(Value::Null);
+    let doc = json!({"name": input.name.trim(), "strategy": input.strategy, "params": params,
+        "description": input.description, "created_at": created, "updated_at": chrono::Utc::now().to_rfc3339()});
+    s.services.meta.replace(CONFIGS, &id, doc).await?;
+    Ok(Json(to_dto(
+        s.services.meta.get_required(CONFIGS, &id).await?,
+    )?))
+}
+
+/// Delete a saved config.
+#[utoipa::path(delete, path = "/configs/{id}", tag = "strategies", params(("id" = String, Path)),
+    responses((status = 204)), security(("api_key" = [])))]
+async fn delete_config(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let deleted = s
+        .services
+        .meta
+        .delete(CONFIGS, &id)
+        .await
+        .map_err(|_| ApiError::not_found("no such config"))?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("no strategy config {id}")))
+    }
+}
