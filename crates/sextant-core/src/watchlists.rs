@@ -1,0 +1,393 @@
+//! Watchlists: named, owned lists of symbols, stored in the metadata store (collection
+//! [`COLLECTION`]), with quotes from the cache.
+//!
+//! Symbols the cache does not hold are accepted (a user may watch a ticker before ingesting it)
+//! and reported in [`Watchlist::unknown_symbols`], computed on every read because the cache
+//! changes under a stored list.
+//!
+//! Quotes use raw (unadjusted) daily closes, as cached: a return window that spans a split shows
+//! the split as a price move.
+
+use crate::common::{
+    blocking, clean_name, clean_owner, daily_closes, find_page, fixed_ts, from_doc, to_doc,
+    InvalidField, Page, PageRequest,
+};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sextant_data::{Cache, DataError};
+use sextant_domain::Symbol;
+use sextant_meta::{Filter, MetaError, MetaStore, Query};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Metadata collection holding watchlists.
+pub const COLLECTION: &str = "watchlists";
+/// Longest watchlist name, in characters.
+pub const MAX_NAME_LEN: usize = 100;
+/// Most symbols in one watchlist: bounds the cost of one quotes request.
+pub const MAX_SYMBOLS: usize = 500;
+/// Attempts of a read-modify-write before reporting a conflict.
+const CAS_ATTEMPTS: usize = 8;
+
+/// Why a watchlist operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchlistError {
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
+    #[error("watchlist {0} not found")]
+    NotFound(String),
+    #[error("watchlist {0} kept changing during the update; retry")]
+    Conflict(String),
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("stored watchlist is malformed: {0}")]
+    Corrupt(#[from] serde_json::Error),
+}
+
+/// A watchlist as returned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Watchlist {
+    pub id: String,
+    pub name: String,
+    pub owner: String,
+    /// In the order they were added, without duplicates.
+    pub symbols: Vec<Symbol>,
+    /// The symbols of `symbols` with no bars in the cache right now.
+    pub unknown_symbols: Vec<Symbol>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What is stored (no id, no derived fields).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Stored {
+    name: String,
+    owner: String,
+    symbols: Vec<Symbol>,
+    #[serde(with = "fixed_ts")]
+    created_at: DateTime<Utc>,
+    #[serde(with = "fixed_ts")]
+    updated_at: DateTime<Utc>,
+}
+
+/// A partial update: absent fields are left alone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WatchlistUpdate {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Replaces the whole list.
+    #[serde(default)]
+    pub symbols: Option<Vec<String>>,
+}
+
+/// Simple price returns over trailing windows of daily bars; `None` without enough history.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrailingReturns {
+    /// Last close over the previous one.
+    pub one_day: Option<f64>,
+    /// Over 5 bars.
+    pub one_week: Option<f64>,
+    /// Over 21 bars.
+    pub one_month: Option<f64>,
+    /// Over 63 bars.
+    pub three_months: Option<f64>,
+    /// Over the last close of the previous calendar year.
+    pub ytd: Option<f64>,
+    /// Over 252 bars.
+    pub one_year: Option<f64>,
+}
+
+/// The latest close of one symbol and its trailing returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Quote {
+    pub symbol: Symbol,
+    /// False when the cache holds no daily closes for the symbol (every other field is empty).
+    pub known: bool,
+    pub last_close: Option<f64>,
+    pub last_date: Option<NaiveDate>,
+    pub returns: TrailingReturns,
+}
+
+/// Quotes of every symbol of a watchlist, in the list's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchlistQuotes {
+    pub id: String,
+    pub name: String,
+    pub quotes: Vec<Quote>,
+}
+
+/// Trailing returns as of the last close of `closes` (oldest first). A window of `n` bars
+/// compares the last close with the one `n` bars earlier, so it needs `n + 1` closes.
+pub fn trailing_returns(closes: &[(NaiveDate, f64)]) -> TrailingReturns {
+    let Some(&(last_date, last)) = closes.last() else {
+        return TrailingReturns::default();
+    };
+    let ratio = |base: f64| (base > 0.0 && last.is_finite()).then(|| last / base - 1.0);
+    let back = |n: usize| {
+        closes
+            .len()
+            .checked_sub(n + 1)
+            .and_then(|i| ratio(closes[i].1))
+    };
+    let ytd = closes
+        .iter()
+        .rposition(|(d, _)| d.year() < last_date.year())
+        .and_then(|i| ratio(closes[i].1));
+    TrailingReturns {
+        one_day: back(1),
+        one_week: back(5),
+        one_month: back(21),
+        three_months: back(63),
+        ytd,
+        one_year: back(252),
+    }
+}
+
+/// Stores watchlists and prices them from the cache.
+pub struct WatchlistService {
+    cache: Arc<Cache>,
+    meta: Arc<dyn MetaStore>,
+}
+
+impl WatchlistService {
+    pub fn new(cache: Arc<Cache>, meta: Arc<dyn MetaStore>) -> Self {
+        WatchlistService { cache, meta }
+    }
+
+    pub async fn create(
+        &self,
+        name: &str,
+        symbols: &[String],
+        owner: &str,
+    ) -> Result<Watchlist, WatchlistError> {
+        let now = Utc::now();
+        let stored = Stored {
+            name: clean_name("name", name, MAX_NAME_LEN)?,
+            owner: clean_owner(owner)?,
+            symbols: merge(Vec::new(), "symbols", symbols)?,
+            created_at: now,
+            updated_at: now,
+        };
+        let id = self.meta.insert(COLLECTION, to_doc(&stored)?).await?;
+        self.present(id, stored).await
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Watchlist, WatchlistError> {
+        let stored = self.load(id).await?;
+        self.present(id.to_string(), stored).await
+    }
+
+    /// Newest first; `owner` restricts to one owner's lists.
+    pub async fn list(
+        &self,
+        owner: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Watchlist>, WatchlistError> {
+        let filter = owner.map_or_else(Filter::new, |o| Filter::new().eq("owner", o));
+        let query = Query::new().filter(filter).sort_desc("created_at");
+        let page = find_page::<WatchlistError>(self.meta.as_ref(), COLLECTION, query, page).await?;
+        let known = self.known_symbols().await?;
+        page.try_map(|doc| {
+            let w: IdDoc = from_doc(doc)?;
+            Ok(present_with(w.id, w.stored, &known))
+        })
+    }
+
+    pub async fn update(
+        &self,
+        id: &str,
+        update: &WatchlistUpdate,
+    ) -> Result<Watchlist, WatchlistError> {
+        let name = update
+            .name
+            .as_deref()
+            .map(|n| clean_name("name", n, MAX_NAME_LEN))
+            .transpose()?;
+        let symbols = update
+            .symbols
+            .as_deref()
+            .map(|s| merge(Vec::new(), "symbols", s))
+            .transpose()?;
+        self.modify(id, |w| {
+            if let Some(n) = &name {
+                w.name.clone_from(n);
+            }
+            if let Some(s) = &symbols {
+                w.symbols.clone_from(s);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn rename(&self, id: &str, name: &str) -> Result<Watchlist, WatchlistError> {
+        let update = WatchlistUpdate {
+            name: Some(name.to_string()),
+            symbols: None,
+        };
+        self.update(id, &update).await
+    }
+
+    pub async fn delete(&self, id: &str) -> Result<(), WatchlistError> {
+        if self.meta.delete(COLLECTION, id).await? {
+            Ok(())
+        } else {
+            Err(WatchlistError::NotFound(id.to_string()))
+        }
+    }
+
+    /// Appends the symbols not already listed.
+    pub async fn add_symbols(
+        &self,
+        id: &str,
+        symbols: &[String],
+    ) -> Result<Watchlist, WatchlistError> {
+        merge(Vec::new(), "symbols", symbols)?;
+        self.modify(id, |w| {
+            w.symbols = merge(std::mem::take(&mut w.symbols), "symbols", symbols)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes the given symbols; ones not listed are ignored (removal is idempotent).
+    pub async fn remove_symbols(
+        &self,
+        id: &str,
+        symbols: &[String],
+    ) -> Result<Watchlist, WatchlistError> {
+        let drop: HashSet<Symbol> = merge(Vec::new(), "symbols", symbols)?
+            .into_iter()
+            .collect();
+        self.modify(id, |w| {
+            w.symbols.retain(|s| !drop.contains(s));
+            Ok(())
+        })
+        .await
+    }
+
+    /// The latest close and trailing returns of every symbol.
+    pub async fn quotes(&self, id: &str) -> Result<WatchlistQuotes, WatchlistError> {
+        let stored = self.load(id).await?;
+        let cache = self.cache.clone();
+        let symbols = stored.symbols.clone();
+        let quotes = blocking(move || {
+            symbols
+                .into_iter()
+                .map(|symbol| {
+                    let closes = daily_closes(&cache, &symbol)?;
+                    Ok(Quote {
+                        known: !closes.is_empty(),
+                        last_close: closes.last().map(|c| c.1),
+                        last_date: closes.last().map(|c| c.0),
+                        returns: trailing_returns(&closes),
+                        symbol,
+                    })
+                })
+                .collect::<Result<Vec<_>, DataError>>()
+        })
+        .await?;
+        Ok(WatchlistQuotes {
+            id: id.to_string(),
+            name: stored.name,
+            quotes,
+        })
+    }
+
+    async fn load(&self, id: &str) -> Result<Stored, WatchlistError> {
+        match self.meta.get(COLLECTION, id).await {
+            Ok(Some(doc)) => Ok(from_doc::<IdDoc>(doc)?.stored),
+            // An id the store cannot even hold names no watchlist.
+            Ok(None) | Err(MetaError::Invalid(_)) => Err(WatchlistError::NotFound(id.into())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Read, change, write back only if nobody wrote in between (compare-and-swap on
+    /// `updated_at`), so concurrent `add_symbols` calls never lose each other's symbols.
+    async fn modify(
+        &self,
+        id: &str,
+        change: impl Fn(&mut Stored) -> Result<(), WatchlistError>,
+    ) -> Result<Watchlist, WatchlistError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let mut w = self.load(id).await?;
+            let seen = fixed_ts::format(&w.updated_at);
+            change(&mut w)?;
+            if w.symbols.len() > MAX_SYMBOLS {
+                return Err(too_many(w.symbols.len()).into());
+            }
+            // Strictly later than the version read, even on a coarse clock.
+            w.updated_at = Utc::now().max(w.updated_at + chrono::Duration::nanoseconds(1));
+            let expected = Filter::new().eq("updated_at", seen);
+            if self
+                .meta
+                .update_if(COLLECTION, id, &expected, to_doc(&w)?)
+                .await?
+            {
+                return self.present(id.to_string(), w).await;
+            }
+        }
+        Err(WatchlistError::Conflict(id.to_string()))
+    }
+
+    async fn known_symbols(&self) -> Result<HashSet<String>, WatchlistError> {
+        let cache = self.cache.clone();
+        let infos = blocking(move || cache.symbols()).await?;
+        Ok(infos.into_iter().map(|i| i.symbol).collect())
+    }
+
+    async fn present(&self, id: String, stored: Stored) -> Result<Watchlist, WatchlistError> {
+        Ok(present_with(id, stored, &self.known_symbols().await?))
+    }
+}
+
+#[derive(Deserialize)]
+struct IdDoc {
+    id: String,
+    #[serde(flatten)]
+    stored: Stored,
+}
+
+fn present_with(id: String, s: Stored, known: &HashSet<String>) -> Watchlist {
+    let unknown_symbols = s
+        .symbols
+        .iter()
+        .filter(|sym| !known.contains(sym.as_str()))
+        .cloned()
+        .collect();
+    Watchlist {
+        id,
+        name: s.name,
+        owner: s.owner,
+        symbols: s.symbols,
+        unknown_symbols,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+    }
+}
+
+/// `current` followed by the valid, not yet present symbols of `input`, in order.
+fn merge(current: Vec<Symbol>, field: &str, input: &[String]) -> Result<Vec<Symbol>, InvalidField> {
+    let mut seen: HashSet<Symbol> = current.iter().cloned().collect();
+    let mut out = current;
+    for (i, raw) in input.iter().enumerate() {
+        let s = Symbol::new(raw).map_err(|e| InvalidField::new(format!("{field}[{i}]"), e.to_string()))?;
+        if seen.insert(s.clone()) {
+            out.push(s);
+        }
+    }
+    if out.len() > MAX_SYMBOLS {
+        return Err(too_many(out.len()));
+    }
+    Ok(out)
+}
+
+fn too_many(n: usize) -> InvalidField {
+    InvalidField::new(
+        "symbols",
+        format!("at most {MAX_SYMBOLS} symbols per watchlist (got {n})"),
+    )
+}

@@ -1,0 +1,263 @@
+//! End-to-end: the real router on a loopback port, driven by a real HTTP client.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sextant_core::{Config, Services};
+use sextant_server::auth::{required_role, Role};
+use sextant_server::{AppState, Limits};
+use std::sync::Arc;
+
+struct Server {
+    base: String,
+    keys: Vec<(Role, String)>,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(limits: Limits) -> Server {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    let services = Arc::new(Services::build(config).await.expect("services"));
+    let state = AppState::new(services, &limits);
+    let mut keys = Vec::new();
+    for role in [Role::Viewer, Role::Analyst, Role::Admin] {
+        keys.push((
+            role,
+            state.auth.create(role, "test").await.expect("key").key,
+        ));
+    }
+    let app = sextant_server::router(state, &limits);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(sextant_server::serve(listener, app, std::future::pending()));
+    Server {
+        base,
+        keys,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl Server {
+    fn key(&self, role: Role) -> &str {
+        &self.keys.iter().find(|(r, _)| *r == role).expect("key").1
+    }
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, String) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("send");
+        let status = resp.status();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            ctype,
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rbac_matrix_over_every_route_in_the_served_spec() {
+    let s = start(Limits::default()).await;
+    let (status, spec, _) = s
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        spec["openapi"].as_str().map(|v| v.starts_with("3.1")),
+        Some(true)
+    );
+    let paths = spec["paths"].as_object().expect("paths");
+    let mut checked = 0;
+    for (path, item) in paths {
+        for method in item.as_object().expect("item").keys() {
+            let m: Method = method.to_uppercase().parse().expect("method");
+            let concrete = path
+                .replace("{symbol}", "MSFT")
+                .replace("{id}", "doesnotexist");
+            let needed = required_role(&m, &concrete);
+            let body = matches!(m, Method::POST | Method::PUT).then(|| json!({}));
+            for (role, key) in [
+                (None, None),
+                (Some(Role::Viewer), Some(s.key(Role::Viewer))),
+                (Some(Role::Analyst), Some(s.key(Role::Analyst))),
+                (Some(Role::Admin), Some(s.key(Role::Admin))),
+            ] {
+                let (status, problem, ctype) =
+                    s.call(m.clone(), &concrete, key, body.clone()).await;
+                let expected_denial = match (needed, role) {
+                    (None, _) => None,
+                    (Some(_), None) => Some(StatusCode::UNAUTHORIZED),
+                    (Some(n), Some(r)) if r < n => Some(StatusCode::FORBIDDEN),
+                    _ => None,
+                };
+                match expected_denial {
+                    Some(code) => {
+                        assert_eq!(status, code, "{method} {concrete} as {role:?}");
+                        assert_eq!(ctype, "application/problem+json");
+                        assert_eq!(problem["status"], code.as_u16());
+                    }
+                    None => assert!(
+                        status != StatusCode::UNAUTHORIZED
+                            && status != StatusCode::FORBIDDEN
+                            && !status.is_server_error(),
+                        "{method} {concrete} as {role:?}: {status} {problem}"
+                    ),
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 4 * 15,
+        "every route × every role ({checked} checked)"
+    );
+    // A revoked or made-up key is 401, not 403.
+    let (status, _, _) = s
+        .call(
+            Method::GET,
+            "/api/v1/strategies",
+            Some("sx_abcdef_nope"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backtest_round_trip_and_validation_errors_name_fields() {
+    let s = start(Limits::default()).await;
+    let analyst = s.key(Role::Analyst);
+    let req = json!({"strategy": "sma_cross", "params": {"fast": 10, "slow": 20}, "symbols": ["MSFT"],
+        "sim": {"costs": {"commission_pct": 0.002, "commission_fixed": 0.0, "slippage_bps": 0.0}}});
+    let (status, run, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/backtests",
+            Some(analyst),
+            Some(req.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    let id = run["id"].as_str().expect("id").to_string();
+    assert!(
+        (run["final_equity"].as_f64().expect("eq") - 13028.18).abs() < 0.01,
+        "{run}"
+    );
+    let (_, again, _) = s
+        .call(Method::POST, "/api/v1/backtests", Some(analyst), Some(req))
+        .await;
+    assert_eq!(again["id"], run["id"], "content-addressed id");
+    let viewer = s.key(Role::Viewer);
+    let (status, got, _) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/backtests/{id}"),
+            Some(viewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got["final_equity"], run["final_equity"]);
+    let (status, trades, _) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/backtests/{id}/trades"),
+            Some(viewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        trades.as_array().map(Vec::len),
+        run["trade_count"].as_u64().map(|n| n as usize)
+    );
+    let (status, curve, _) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/backtests/{id}/equity"),
+            Some(viewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(curve.as_array().map(Vec::len), Some(3270));
+    let (status, page, _) = s
+        .call(Method::GET, "/api/v1/backtests?limit=1", Some(viewer), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
+
+    let bad = json!({"strategy": "sma_cross", "params": {"fast": 0}, "symbols": ["MSFT"]});
+    let (status, problem, ctype) = s
+        .call(Method::POST, "/api/v1/backtests", Some(analyst), Some(bad))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(ctype, "application/problem+json");
+    assert_eq!(problem["errors"][0]["field"], "params.fast", "{problem}");
+    let (status, problem, _) = s
+        .call(
+            Method::GET,
+            "/api/v1/market-data/bars/MSFT?from=2010-01-01&to=2009-01-01",
+            Some(viewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "from");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_rate_and_body_size() {
+    let limits = Limits {
+        requests_per_second: 1.0,
+        burst: 3.0,
+        max_body_bytes: 1024,
+        timeout_secs: 30,
+    };
+    let s = start(limits).await;
+    let viewer = s.key(Role::Viewer);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(
+            s.call(Method::GET, "/api/v1/strategies", Some(viewer), None)
+                .await
+                .0,
+        );
+    }
+    assert_eq!(&statuses[..3], &[StatusCode::OK; 3]);
+    assert_eq!(statuses[4], StatusCode::TOO_MANY_REQUESTS);
+    let analyst = s.key(Role::Analyst);
+    let big = json!({"name": "x".repeat(4096), "strategy": "sma_cross"});
+    let (status, problem, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/strategies/configs",
+            Some(analyst),
+            Some(big),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{problem}");
+}
