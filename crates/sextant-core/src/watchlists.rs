@@ -316,9 +316,6 @@ impl WatchlistService {
             let mut w = self.load(id).await?;
             let seen = fixed_ts::format(&w.updated_at);
             change(&mut w)?;
-            if w.symbols.len() > MAX_SYMBOLS {
-                return Err(too_many(w.symbols.len()).into());
-            }
             // Strictly later than the version read, even on a coarse clock.
             w.updated_at = Utc::now().max(w.updated_at + chrono::Duration::nanoseconds(1));
             let expected = Filter::new().eq("updated_at", seen);

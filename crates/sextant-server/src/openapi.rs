@@ -16,7 +16,11 @@ use utoipa::{OpenApi as _, PartialSchema, ToSchema};
         title = "Sextant API",
         description = "Quant-research backend: market data, strategies, backtests."
     ),
-    components(schemas(Problem, crate::error::FieldError))
+    components(schemas(
+        Problem,
+        crate::error::FieldError,
+        crate::routes::backtests::ResolutionName
+    ))
 )]
 struct Base;
 
@@ -88,7 +92,19 @@ r.insertCell().textContent=(op.summary||op.description||'');}});</script></body>
 /// `/api/v1/openapi.json` and `/docs`.
 pub fn router(spec: OpenApi) -> Router<AppState> {
     let json = spec.to_pretty_json().unwrap_or_else(|_| "{}".into());
-    let value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    let mut value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    // The strategy names are data (the library), so they are added to the schemas here.
+    let names: Vec<serde_json::Value> = sextant_backtest::strategy::strategy_library()
+        .into_iter()
+        .map(|i| serde_json::Value::from(i.name))
+        .collect();
+    for schema in ["ConfigInput", "BacktestRequestDoc"] {
+        if let Some(p) =
+            value.pointer_mut(&format!("/components/schemas/{schema}/properties/strategy"))
+        {
+            p["enum"] = serde_json::Value::Array(names.clone());
+        }
+    }
     Router::new()
         .route(
             "/api/v1/openapi.json",

@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct KeyInput {
     pub role: Role,
     /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
 }
 

@@ -33,25 +33,54 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
 pub struct BacktestRequestDoc {
-    /// e.g. `sma_cross`.
+    /// A library strategy, e.g. `sma_cross`.
     pub strategy: String,
     /// Validated against the strategy's JSON Schema.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub params: Option<Value>,
     /// One or more symbols, e.g. `["MSFT"]`.
-    pub symbols: Vec<String>,
+    #[schema(min_items = 1, max_items = 50, inline)]
+    pub symbols: Vec<SymbolString>,
     /// Default `daily`.
-    pub resolution: Option<String>,
+    #[schema(inline)]
+    pub resolution: Option<ResolutionName>,
     #[schema(value_type = Option<String>, format = Date)]
     pub from: Option<String>,
     #[schema(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
     /// Simulator settings: initial_cash, fill (next_open | signal_close), costs
     /// {commission_pct, commission_fixed, slippage_bps}, shares (whole | fractional), sizer.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub sim: Option<Value>,
     pub seed: Option<u64>,
+    #[schema(exclusive_minimum = 0.0, maximum = 1000000.0)]
     pub periods_per_year: Option<f64>,
+}
+
+/// A ticker symbol.
+#[derive(Deserialize, ToSchema)]
+#[schema(value_type = String, pattern = "^[A-Za-z0-9.^_/-]{1,32}$")]
+#[allow(dead_code)]
+pub struct SymbolString(String);
+
+/// A bar resolution.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "lowercase")]
+pub enum ResolutionName {
+    #[serde(rename = "1min")]
+    Min1,
+    #[serde(rename = "5min")]
+    Min5,
+    #[serde(rename = "15min")]
+    Min15,
+    #[serde(rename = "30min")]
+    Min30,
+    #[serde(rename = "60min")]
+    Min60,
+    Daily,
+    Weekly,
+    Monthly,
 }
 
 /// A stored run: id, manifest, metrics.
@@ -112,7 +141,9 @@ async fn run(
 pub struct ListQuery {
     /// Only runs of this strategy.
     pub strategy: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    #[param(min_length = 2, pattern = "^([0-9a-f]{2})+$")]
     pub cursor: Option<String>,
 }
 
@@ -219,6 +250,7 @@ async fn equity(
 #[into_params(parameter_in = Query)]
 pub struct CompareQuery {
     /// Comma-separated run ids (2 to 20).
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}(,[A-Za-z0-9_-]{1,64}){1,19}$")]
     pub ids: String,
 }
 

@@ -60,12 +60,22 @@ pub enum BarFormat {
     Csv,
 }
 
+/// The symbol in a path.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)]
+pub struct SymbolPath {
+    /// Ticker, e.g. MSFT.
+    #[param(pattern = "^[A-Za-z0-9.^_-]{1,32}$")]
+    pub symbol: String,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BarsQuery {
     /// 1min, 5min, 15min, 30min, 60min, daily, weekly, monthly (default daily).
-    #[param(value_type = Option<String>, example = "daily")]
+    #[param(value_type = Option<crate::routes::backtests::ResolutionName>, example = "daily")]
     pub resolution: Option<String>,
     /// First session, inclusive (YYYY-MM-DD).
     #[param(value_type = Option<String>, format = Date)]
@@ -116,8 +126,9 @@ pub(crate) fn parse_resolution(raw: Option<&str>) -> ApiResult<Resolution> {
 
 /// Bars of one symbol (JSON, or CSV with `format=csv`).
 #[utoipa::path(get, path = "/bars/{symbol}", tag = "market-data",
-    params(("symbol" = String, Path, description = "Ticker, e.g. MSFT"), BarsQuery),
-    responses((status = 200, body = BarsResponse, content_type = "application/json"),
+    params(SymbolPath, BarsQuery),
+    responses((status = 200, description = "Bars, oldest first",
+                content((BarsResponse = "application/json"), (String = "text/csv"))),
                (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
                (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -197,6 +208,7 @@ async fn bars(
 #[serde(deny_unknown_fields)]
 pub struct CoverageQuery {
     /// Only this symbol.
+    #[param(pattern = "^[A-Za-z0-9.^_/-]{1,32}$")]
     pub symbol: Option<String>,
 }
 

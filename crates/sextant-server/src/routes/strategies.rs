@@ -55,14 +55,16 @@ async fn library() -> Json<Vec<StrategyDto>> {
 #[serde(deny_unknown_fields)]
 pub struct ConfigInput {
     /// 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
     /// A library strategy name.
     pub strategy: String,
     /// Parameters, validated against the strategy's schema.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub params: Option<Value>,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 

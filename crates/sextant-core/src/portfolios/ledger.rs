@@ -1,0 +1,116 @@
+//! Replaying transactions into cash and positions: pure, so validation, holdings and the value
+//! series all share one definition of what a transaction does.
+//!
+//! Average cost includes fees: a buy adds `quantity × price + fee` to the cost of a long
+//! position; a sell that opens or adds to a short records proceeds net of the fee. Reducing a
+//! position keeps its average cost and realises `(price − average) × quantity` (sign-adjusted
+//! for shorts) minus the fee; crossing zero closes the old side and opens the new one at the
+//! trade price.
+
+use super::transactions::{Transaction, TransactionKind};
+use crate::common::InvalidField;
+use sextant_domain::Symbol;
+use std::collections::BTreeMap;
+
+/// Quantities within this of zero are zero: sums of fractional shares leave binary dust.
+const DUST: f64 = 1e-9;
+
+/// The position in one symbol.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Position {
+    /// Negative for a short.
+    pub quantity: f64,
+    /// Per unit, fees included; 0 when flat.
+    pub average_cost: f64,
+}
+
+/// Cash and positions after some transactions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Ledger {
+    pub cash: f64,
+    pub positions: BTreeMap<Symbol, Position>,
+    pub realised_pnl: f64,
+}
+
+impl Ledger {
+    pub fn new(base_cash: f64) -> Self {
+        Ledger {
+            cash: base_cash,
+            ..Ledger::default()
+        }
+    }
+
+    /// Applies one transaction and returns its external cash flow (deposits positive,
+    /// withdrawals negative, trades 0). Fails, changing nothing, when a sell would leave a
+    /// negative quantity and `allow_short` is off.
+    pub fn apply(&mut self, tx: &Transaction, allow_short: bool) -> Result<f64, InvalidField> {
+        let (symbol, qty, price) = match (tx.kind, &tx.symbol, tx.quantity, tx.price) {
+            (TransactionKind::Deposit, ..) => {
+                self.cash += tx.amount;
+                return Ok(tx.amount);
+            }
+            (TransactionKind::Withdraw, ..) => {
+                self.cash -= tx.amount;
+                return Ok(-tx.amount);
+            }
+            (_, Some(s), Some(q), Some(p)) => (s, q, p),
+            _ => {
+                return Err(InvalidField::new(
+                    "transaction",
+                    format!("stored trade {} lacks symbol, quantity or price", tx.id),
+                ))
+            }
+        };
+        let buy = tx.kind == TransactionKind::Buy;
+        let signed = if buy { qty } else { -qty };
+        let pos = self.positions.get(symbol).copied().unwrap_or_default();
+        let after = pos.quantity + signed;
+        if !allow_short && after < -DUST {
+            return Err(InvalidField::new(
+                "quantity",
+                format!(
+                    "selling {qty} {symbol} on {} leaves {} held (shorting is off for this portfolio)",
+                    tx.date, after
+                ),
+            ));
+        }
+        let held = pos.quantity.abs();
+        let mut next = pos;
+        if held <= DUST || pos.quantity.signum() == signed.signum() {
+            // Opening or adding: fees raise a long's cost and lower a short's proceeds.
+            let unit = if buy { price + tx.fee / qty } else { price - tx.fee / qty };
+            next.average_cost = (pos.average_cost * held + unit * qty) / (held + qty);
+        } else {
+            let closed = qty.min(held);
+            let direction = pos.quantity.signum();
+            let fee_closed = tx.fee * closed / qty;
+            self.realised_pnl += (price - pos.average_cost) * closed * direction - fee_closed;
+            if qty > held + DUST {
+                // Crossed zero: the remainder opens the other side at the trade price.
+                let rest = qty - held;
+                let fee_rest = tx.fee - fee_closed;
+                next.average_cost = if buy { price + fee_rest / rest } else { price - fee_rest / rest };
+            }
+        }
+        next.quantity = if after.abs() <= DUST { 0.0 } else { after };
+        if next.quantity == 0.0 {
+            next.average_cost = 0.0;
+        }
+        self.cash += if buy { -(tx.amount + tx.fee) } else { tx.amount - tx.fee };
+        if next.quantity == 0.0 {
+            self.positions.remove(symbol);
+        } else {
+            self.positions.insert(symbol.clone(), next);
+        }
+        Ok(0.0)
+    }
+}
+
+/// Replays `txs` (already in order) from the opening cash, checking every step.
+pub(crate) fn replay(base_cash: f64, txs: &[Transaction], allow_short: bool) -> Result<Ledger, InvalidField> {
+    let mut ledger = Ledger::new(base_cash);
+    for tx in txs {
+        ledger.apply(tx, allow_short)?;
+    }
+    Ok(ledger)
+}

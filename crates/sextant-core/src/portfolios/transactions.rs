@@ -1,0 +1,222 @@
+//! Recording transactions: validation of each one on its own, then of the whole history with it
+//! (a back-dated sell must not leave any later date short), under the portfolio's revision
+//! compare-and-swap.
+
+use super::{ledger, PortfolioError, PortfolioService, CAS_ATTEMPTS, TRANSACTIONS};
+use crate::common::{find_page, fixed_ts, from_doc, to_doc, InvalidField, Page, PageRequest};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sextant_domain::Symbol;
+use sextant_meta::{Filter, Query};
+
+/// Longest note, in characters.
+pub const MAX_NOTE_LEN: usize = 500;
+
+/// What a transaction does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionKind {
+    /// Buy `quantity` of `symbol` at `price`, paying `fee`.
+    Buy,
+    /// Sell `quantity` of `symbol` at `price`, paying `fee`.
+    Sell,
+    /// Cash in from outside (an external flow).
+    Deposit,
+    /// Cash out (an external flow).
+    Withdraw,
+}
+
+impl TransactionKind {
+    fn is_trade(self) -> bool {
+        matches!(self, TransactionKind::Buy | TransactionKind::Sell)
+    }
+}
+
+/// A transaction to record. Trades need `symbol`, `quantity`, `price` (and optionally `fee`);
+/// deposits and withdrawals need `amount` and nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewTransaction {
+    pub kind: TransactionKind,
+    pub date: NaiveDate,
+    #[serde(default)]
+    pub symbol: Option<String>,
+    #[serde(default)]
+    pub quantity: Option<f64>,
+    #[serde(default)]
+    pub price: Option<f64>,
+    #[serde(default)]
+    pub fee: Option<f64>,
+    #[serde(default)]
+    pub amount: Option<f64>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// A recorded transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transaction {
+    pub id: String,
+    pub portfolio_id: String,
+    pub kind: TransactionKind,
+    /// Takes effect at the close of this date.
+    pub date: NaiveDate,
+    pub symbol: Option<Symbol>,
+    pub quantity: Option<f64>,
+    pub price: Option<f64>,
+    /// Always 0 for deposits and withdrawals.
+    pub fee: f64,
+    /// Gross cash moved: `quantity × price` for trades, the amount for deposits and withdrawals.
+    pub amount: f64,
+    pub note: Option<String>,
+    #[serde(with = "fixed_ts")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl Transaction {
+    /// The order transactions apply in: by date, then as recorded. Stored as `order_key` so the
+    /// store sorts and pages on it.
+    fn order_key(&self) -> String {
+        format!("{}|{}", self.date, fixed_ts::format(&self.created_at))
+    }
+}
+
+/// Checks a transaction on its own and builds the record (id and portfolio left to the caller).
+pub fn validate(new: &NewTransaction, now: DateTime<Utc>) -> Result<Transaction, InvalidField> {
+    // "Today" somewhere on Earth: UTC+14 is the earliest time zone, so a user there entering
+    // today's trade is not told it is in the future.
+    let latest = (now + Duration::hours(14)).date_naive();
+    if new.date > latest {
+        return Err(InvalidField::new("date", format!("{} is in the future", new.date)));
+    }
+    let positive = |field: &str, v: Option<f64>| match v {
+        Some(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Some(_) => Err(InvalidField::new(field, "must be a finite number greater than 0")),
+        None => Err(InvalidField::new(field, format!("is required for a {:?}", new.kind).to_lowercase())),
+    };
+    let absent = |field: &str, present: bool| {
+        if present {
+            Err(InvalidField::new(field, "is only for buys and sells"))
+        } else {
+            Ok(())
+        }
+    };
+    let note = match &new.note {
+        Some(n) if n.chars().count() > MAX_NOTE_LEN => {
+            return Err(InvalidField::new("note", format!("must be at most {MAX_NOTE_LEN} characters")))
+        }
+        n => n.clone(),
+    };
+    let mut tx = Transaction {
+        id: String::new(),
+        portfolio_id: String::new(),
+        kind: new.kind,
+        date: new.date,
+        symbol: None,
+        quantity: None,
+        price: None,
+        fee: 0.0,
+        amount: 0.0,
+        note,
+        created_at: now,
+    };
+    if new.kind.is_trade() {
+        let raw = new.symbol.as_deref().ok_or_else(|| InvalidField::new("symbol", "is required for a trade"))?;
+        let symbol = Symbol::new(raw).map_err(|e| InvalidField::new("symbol", e.to_string()))?;
+        let quantity = positive("quantity", new.quantity)?;
+        let price = positive("price", new.price)?;
+        let fee = new.fee.unwrap_or(0.0);
+        if !(fee.is_finite() && fee >= 0.0) {
+            return Err(InvalidField::new("fee", "must be a finite number, zero or more"));
+        }
+        if new.amount.is_some() {
+            return Err(InvalidField::new("amount", "is only for deposits and withdrawals"));
+        }
+        let amount = quantity * price;
+        if !amount.is_finite() {
+            return Err(InvalidField::new("quantity", "quantity × price overflows"));
+        }
+        (tx.symbol, tx.quantity, tx.price, tx.fee, tx.amount) = (Some(symbol), Some(quantity), Some(price), fee, amount);
+    } else {
+        absent("symbol", new.symbol.is_some())?;
+        absent("quantity", new.quantity.is_some())?;
+        absent("price", new.price.is_some())?;
+        absent("fee", new.fee.is_some_and(|f| f != 0.0))?;
+        tx.amount = positive("amount", new.amount)?;
+    }
+    Ok(tx)
+}
+
+impl PortfolioService {
+    /// Records a transaction after checking it and the history it joins: without shorting, no
+    /// date may end with a negative quantity of any symbol.
+    pub async fn add_transaction(&self, portfolio_id: &str, new: &NewTransaction) -> Result<Transaction, PortfolioError> {
+        let mut tx = validate(new, Utc::now())?;
+        tx.portfolio_id = portfolio_id.to_string();
+        for _ in 0..CAS_ATTEMPTS {
+            let p = self.get(portfolio_id).await?;
+            let mut txs = self.all_transactions(portfolio_id).await?;
+            txs.push(tx.clone());
+            sort(&mut txs);
+            ledger::replay(p.base_cash, &txs, p.allow_short)?;
+            // Claim the revision first: a concurrent writer that validated against the same
+            // history now fails its swap and re-validates with this transaction included.
+            if self.bump(&p, json!({})).await?.is_none() {
+                continue;
+            }
+            let mut doc = to_doc(&tx)?;
+            if let Some(o) = doc.as_object_mut() {
+                o.insert("order_key".into(), json!(tx.order_key()));
+            }
+            tx.id = self.meta.insert(TRANSACTIONS, doc).await?;
+            return Ok(tx);
+        }
+        Err(PortfolioError::Conflict(portfolio_id.to_string()))
+    }
+
+    /// Deletes a transaction unless the history without it is invalid (a sell left uncovered).
+    pub async fn delete_transaction(&self, portfolio_id: &str, transaction_id: &str) -> Result<(), PortfolioError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let p = self.get(portfolio_id).await?;
+            let mut txs = self.all_transactions(portfolio_id).await?;
+            let before = txs.len();
+            txs.retain(|t| t.id != transaction_id);
+            if txs.len() == before {
+                return Err(PortfolioError::TransactionNotFound {
+                    portfolio: portfolio_id.to_string(),
+                    transaction: transaction_id.to_string(),
+                });
+            }
+            ledger::replay(p.base_cash, &txs, p.allow_short).map_err(|e| InvalidField::new("transaction_id", e.message))?;
+            if self.bump(&p, json!({})).await?.is_none() {
+                continue;
+            }
+            self.meta.delete(TRANSACTIONS, transaction_id).await?;
+            return Ok(());
+        }
+        Err(PortfolioError::Conflict(portfolio_id.to_string()))
+    }
+
+    /// A page of the portfolio's transactions in the order they apply (date, then as recorded).
+    pub async fn transactions(&self, portfolio_id: &str, page: &PageRequest) -> Result<Page<Transaction>, PortfolioError> {
+        self.get(portfolio_id).await?;
+        self.ensure_index().await?;
+        let query = Query::new().filter(Filter::new().eq("portfolio_id", portfolio_id)).sort_asc("order_key");
+        let page = find_page::<PortfolioError>(self.meta.as_ref(), TRANSACTIONS, query, page).await?;
+        page.try_map(|d| Ok(from_doc(d)?))
+    }
+
+    /// Every transaction of the portfolio, in the order they apply.
+    pub(crate) async fn all_transactions(&self, portfolio_id: &str) -> Result<Vec<Transaction>, PortfolioError> {
+        self.ensure_index().await?;
+        let query = Query::new().filter(Filter::new().eq("portfolio_id", portfolio_id)).sort_asc("order_key");
+        let docs = self.meta.find(TRANSACTIONS, &query).await?;
+        let mut txs = docs.into_iter().map(from_doc).collect::<Result<Vec<Transaction>, _>>()?;
+        sort(&mut txs);
+        Ok(txs)
+    }
+}
+
+fn sort(txs: &mut [Transaction]) {
+    txs.sort_by_cached_key(|t| (t.order_key(), t.id.clone()));
+}
