@@ -89,11 +89,9 @@ pub(crate) async fn find_page<E: From<InvalidField> + From<MetaError>>(
 ) -> Result<Page<Value>, E> {
     let limit = page.limit.unwrap_or(DEFAULT_PAGE_SIZE);
     if limit == 0 || limit > MAX_PAGE_SIZE {
-        return Err(InvalidField::new(
-            "limit",
-            format!("must be between 1 and {MAX_PAGE_SIZE}"),
-        )
-        .into());
+        return Err(
+            InvalidField::new("limit", format!("must be between 1 and {MAX_PAGE_SIZE}")).into(),
+        );
     }
     let mut query = query;
     if let Some(token) = &page.cursor {
@@ -203,7 +201,10 @@ pub fn daily_closes(cache: &Cache, symbol: &Symbol) -> Result<Vec<(NaiveDate, f6
         return Ok(stored.into_iter().map(|(t, c)| (t.date(), c)).collect());
     }
     let derived = cache.bars(symbol, Resolution::Daily, None, None)?;
-    Ok(derived.into_iter().map(|b| (b.ts.date(), b.close)).collect())
+    Ok(derived
+        .into_iter()
+        .map(|b| (b.ts.date(), b.close))
+        .collect())
 }
 
 /// Runs blocking cache work off the async executor (DuckDB calls block).

@@ -4,11 +4,18 @@
 //! [`Config::load`] and [`Services::build`], so every entry point sees the same services.
 
 pub mod backtest;
+pub mod common;
 pub mod config;
+pub mod dashboard;
 pub mod market_data;
+pub mod portfolios;
 pub mod registry;
+pub mod watchlists;
 
 pub use backtest::BacktestService;
 pub use config::Config;
+pub use dashboard::DashboardService;
 pub use market_data::MarketDataService;
+pub use portfolios::PortfolioService;
 pub use registry::{CoreError, Services};
+pub use watchlists::WatchlistService;

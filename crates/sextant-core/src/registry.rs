@@ -8,7 +8,10 @@
 
 use crate::backtest::BacktestService;
 use crate::config::Config;
+use crate::dashboard::DashboardService;
 use crate::market_data::MarketDataService;
+use crate::portfolios::PortfolioService;
+use crate::watchlists::WatchlistService;
 use sextant_data::providers::alphavantage::{AlphaVantage, AlphaVantageConfig};
 use sextant_data::{Cache, DataError};
 use sextant_meta::{MetaConfig, MetaStore};
@@ -40,6 +43,9 @@ pub struct Services {
     pub meta: Arc<dyn MetaStore>,
     pub market_data: Arc<MarketDataService>,
     pub backtests: Arc<BacktestService>,
+    pub watchlists: Arc<WatchlistService>,
+    pub portfolios: Arc<PortfolioService>,
+    pub dashboard: Arc<DashboardService>,
     /// Built once so that one rate limiter guards every request this process makes.
     alphavantage: Arc<AlphaVantage>,
 }
@@ -61,12 +67,22 @@ impl Services {
         let alphavantage =
             Arc::new(AlphaVantage::new(alphavantage_config(&config)).map_err(DataError::from)?);
         let backtests = Arc::new(BacktestService::new(cache.clone(), meta.clone()));
+        let watchlists = Arc::new(WatchlistService::new(cache.clone(), meta.clone()));
+        let portfolios = Arc::new(PortfolioService::new(cache.clone(), meta.clone()));
+        let dashboard = Arc::new(DashboardService::new(
+            cache.clone(),
+            meta.clone(),
+            portfolios.clone(),
+        ));
         Ok(Services {
             config,
             cache,
             meta,
             market_data,
             backtests,
+            watchlists,
+            portfolios,
+            dashboard,
             alphavantage,
         })
     }

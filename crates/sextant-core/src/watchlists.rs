@@ -258,9 +258,7 @@ impl WatchlistService {
         id: &str,
         symbols: &[String],
     ) -> Result<Watchlist, WatchlistError> {
-        let drop: HashSet<Symbol> = merge(Vec::new(), "symbols", symbols)?
-            .into_iter()
-            .collect();
+        let drop: HashSet<Symbol> = merge(Vec::new(), "symbols", symbols)?.into_iter().collect();
         self.modify(id, |w| {
             w.symbols.retain(|s| !drop.contains(s));
             Ok(())
@@ -371,7 +369,8 @@ fn merge(current: Vec<Symbol>, field: &str, input: &[String]) -> Result<Vec<Symb
     let mut seen: HashSet<Symbol> = current.iter().cloned().collect();
     let mut out = current;
     for (i, raw) in input.iter().enumerate() {
-        let s = Symbol::new(raw).map_err(|e| InvalidField::new(format!("{field}[{i}]"), e.to_string()))?;
+        let s = Symbol::new(raw)
+            .map_err(|e| InvalidField::new(format!("{field}[{i}]"), e.to_string()))?;
         if seen.insert(s.clone()) {
             out.push(s);
         }

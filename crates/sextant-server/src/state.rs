@@ -19,6 +19,8 @@ pub struct AppState {
     pub rate: Arc<RateLimiter>,
     pub metrics: Arc<HttpMetrics>,
     pub started: Instant,
+    /// Serialized market-data responses, valid while the cache's write generation is unchanged.
+    pub responses: Arc<crate::respcache::ResponseCache>,
     /// Extra DuckDB connections for concurrent reads (each has its own lock).
     readers: Arc<Vec<Arc<Cache>>>,
     next_reader: Arc<AtomicUsize>,
@@ -32,6 +34,7 @@ impl AppState {
         AppState {
             readers: Arc::new(readers),
             next_reader: Arc::new(AtomicUsize::new(0)),
+            responses: Arc::new(crate::respcache::ResponseCache::new(10_000)),
             auth: Auth::new(services.meta.clone()),
             rate: Arc::new(RateLimiter::new(limits.requests_per_second, limits.burst)),
             metrics: Arc::new(HttpMetrics::default()),

@@ -8,6 +8,7 @@ use sextant_server::{AppState, Limits};
 use std::sync::Arc;
 
 struct Server {
+    services: Arc<Services>,
     base: String,
     keys: Vec<(Role, String)>,
     client: reqwest::Client,
@@ -21,7 +22,7 @@ async fn start(limits: Limits) -> Server {
         ..Config::default()
     };
     let services = Arc::new(Services::build(config).await.expect("services"));
-    let state = AppState::new(services, &limits);
+    let state = AppState::new(services.clone(), &limits);
     let mut keys = Vec::new();
     for role in [Role::Viewer, Role::Analyst, Role::Admin] {
         keys.push((
@@ -36,6 +37,7 @@ async fn start(limits: Limits) -> Server {
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(sextant_server::serve(listener, app, std::future::pending()));
     Server {
+        services,
         base,
         keys,
         client: reqwest::Client::new(),
@@ -260,4 +262,26 @@ async fn limits_rate_and_body_size() {
         )
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{problem}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_bars_follow_every_ingest() {
+    let s = start(Limits::default()).await;
+    let viewer = s.key(Role::Viewer);
+    let path = "/api/v1/market-data/bars/MSFT?from=2008-10-10&to=2008-10-10";
+    let (_, first, _) = s.call(Method::GET, path, Some(viewer), None).await;
+    assert_eq!(first["bars"][0]["close"], 21.5);
+    let (_, again, _) = s.call(Method::GET, path, Some(viewer), None).await;
+    assert_eq!(again, first, "served from the response cache");
+    // A vendor correction arrives: the next read must see it.
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("fix.csv");
+    std::fs::write(&file, "Ticker,Date,Open,High,Low,Close,Volume\nMSFT,2008-10-10,21.79,22.35,20.65,21.55,228467500\n").expect("write");
+    let cache = s.services.cache.clone();
+    tokio::task::spawn_blocking(move || cache.ingest_file(&file, &Default::default()))
+        .await
+        .expect("join")
+        .expect("ingest");
+    let (_, fixed, _) = s.call(Method::GET, path, Some(viewer), None).await;
+    assert_eq!(fixed["bars"][0]["close"], 21.55);
 }

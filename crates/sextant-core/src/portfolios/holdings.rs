@@ -48,13 +48,21 @@ pub struct Holdings {
 
 /// Values a ledger at `as_of`. A position with no price at all (impossible for one opened by a
 /// trade, which brings its own price) is valued at its average cost.
-pub(crate) fn value_ledger(portfolio_id: &str, ledger: &Ledger, book: &PriceBook, as_of: NaiveDate) -> Holdings {
+pub(crate) fn value_ledger(
+    portfolio_id: &str,
+    ledger: &Ledger,
+    book: &PriceBook,
+    as_of: NaiveDate,
+) -> Holdings {
     let mut positions: Vec<Holding> = ledger
         .positions
         .iter()
         .map(|(symbol, pos)| {
             let mark = book.mark(symbol, as_of);
-            let (price, date, source) = mark.map_or((pos.average_cost, as_of, PriceSource::Trade), |m| (m.price, m.date, m.source));
+            let (price, date, source) = mark
+                .map_or((pos.average_cost, as_of, PriceSource::Trade), |m| {
+                    (m.price, m.date, m.source)
+                });
             Holding {
                 symbol: symbol.clone(),
                 quantity: pos.quantity,
@@ -87,7 +95,11 @@ pub(crate) fn value_ledger(portfolio_id: &str, ledger: &Ledger, book: &PriceBook
 
 impl PortfolioService {
     /// Holdings after every transaction dated on or before `as_of` (default: today, UTC).
-    pub async fn holdings(&self, portfolio_id: &str, as_of: Option<NaiveDate>) -> Result<Holdings, PortfolioError> {
+    pub async fn holdings(
+        &self,
+        portfolio_id: &str,
+        as_of: Option<NaiveDate>,
+    ) -> Result<Holdings, PortfolioError> {
         let p = self.get(portfolio_id).await?;
         let as_of = as_of.unwrap_or_else(|| Utc::now().date_naive());
         let mut txs = self.all_transactions(portfolio_id).await?;

@@ -78,7 +78,11 @@ impl Ledger {
         let mut next = pos;
         if held <= DUST || pos.quantity.signum() == signed.signum() {
             // Opening or adding: fees raise a long's cost and lower a short's proceeds.
-            let unit = if buy { price + tx.fee / qty } else { price - tx.fee / qty };
+            let unit = if buy {
+                price + tx.fee / qty
+            } else {
+                price - tx.fee / qty
+            };
             next.average_cost = (pos.average_cost * held + unit * qty) / (held + qty);
         } else {
             let closed = qty.min(held);
@@ -89,14 +93,22 @@ impl Ledger {
                 // Crossed zero: the remainder opens the other side at the trade price.
                 let rest = qty - held;
                 let fee_rest = tx.fee - fee_closed;
-                next.average_cost = if buy { price + fee_rest / rest } else { price - fee_rest / rest };
+                next.average_cost = if buy {
+                    price + fee_rest / rest
+                } else {
+                    price - fee_rest / rest
+                };
             }
         }
         next.quantity = if after.abs() <= DUST { 0.0 } else { after };
         if next.quantity == 0.0 {
             next.average_cost = 0.0;
         }
-        self.cash += if buy { -(tx.amount + tx.fee) } else { tx.amount - tx.fee };
+        self.cash += if buy {
+            -(tx.amount + tx.fee)
+        } else {
+            tx.amount - tx.fee
+        };
         if next.quantity == 0.0 {
             self.positions.remove(symbol);
         } else {
@@ -107,7 +119,11 @@ impl Ledger {
 }
 
 /// Replays `txs` (already in order) from the opening cash, checking every step.
-pub(crate) fn replay(base_cash: f64, txs: &[Transaction], allow_short: bool) -> Result<Ledger, InvalidField> {
+pub(crate) fn replay(
+    base_cash: f64,
+    txs: &[Transaction],
+    allow_short: bool,
+) -> Result<Ledger, InvalidField> {
     let mut ledger = Ledger::new(base_cash);
     for tx in txs {
         ledger.apply(tx, allow_short)?;

@@ -19,10 +19,15 @@ mod prices;
 pub mod transactions;
 
 pub use holdings::{Holding, Holdings};
-pub use performance::{Allocation, AllocationEntry, PortfolioKpis, PortfolioPerformance, ValuePoint};
+pub use performance::{
+    Allocation, AllocationEntry, PortfolioKpis, PortfolioPerformance, ValuePoint,
+};
+pub use prices::PriceSource;
 pub use transactions::{NewTransaction, Transaction, TransactionKind};
 
-use crate::common::{clean_name, clean_owner, find_page, fixed_ts, from_doc, to_doc, InvalidField, Page, PageRequest};
+use crate::common::{
+    clean_name, clean_owner, find_page, fixed_ts, from_doc, to_doc, InvalidField, Page, PageRequest,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -123,7 +128,12 @@ impl PortfolioService {
         }
     }
 
-    pub async fn create(&self, name: &str, base_cash: f64, owner: &str) -> Result<Portfolio, PortfolioError> {
+    pub async fn create(
+        &self,
+        name: &str,
+        base_cash: f64,
+        owner: &str,
+    ) -> Result<Portfolio, PortfolioError> {
         let new = NewPortfolio {
             name: name.to_string(),
             base_cash,
@@ -132,7 +142,11 @@ impl PortfolioService {
         self.create_with(&new, owner).await
     }
 
-    pub async fn create_with(&self, new: &NewPortfolio, owner: &str) -> Result<Portfolio, PortfolioError> {
+    pub async fn create_with(
+        &self,
+        new: &NewPortfolio,
+        owner: &str,
+    ) -> Result<Portfolio, PortfolioError> {
         let now = Utc::now();
         let mut p = Portfolio {
             id: String::new(),
@@ -158,15 +172,27 @@ impl PortfolioService {
     }
 
     /// Newest first; `owner` restricts to one owner's portfolios.
-    pub async fn list(&self, owner: Option<&str>, page: &PageRequest) -> Result<Page<Portfolio>, PortfolioError> {
+    pub async fn list(
+        &self,
+        owner: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Portfolio>, PortfolioError> {
         let filter = owner.map_or_else(Filter::new, |o| Filter::new().eq("owner", o));
         let query = Query::new().filter(filter).sort_desc("created_at");
         let page = find_page::<PortfolioError>(self.meta.as_ref(), PORTFOLIOS, query, page).await?;
         page.try_map(|d| Ok(from_doc(d)?))
     }
 
-    pub async fn update(&self, id: &str, update: &PortfolioUpdate) -> Result<Portfolio, PortfolioError> {
-        let name = update.name.as_deref().map(|n| clean_name("name", n, MAX_NAME_LEN)).transpose()?;
+    pub async fn update(
+        &self,
+        id: &str,
+        update: &PortfolioUpdate,
+    ) -> Result<Portfolio, PortfolioError> {
+        let name = update
+            .name
+            .as_deref()
+            .map(|n| clean_name("name", n, MAX_NAME_LEN))
+            .transpose()?;
         let base_cash = update.base_cash.map(check_base_cash).transpose()?;
         for _ in 0..CAS_ATTEMPTS {
             let mut p = self.get(id).await?;
@@ -213,17 +239,27 @@ impl PortfolioService {
 
     /// Writes `doc` (fields to set) with `revision + 1` if the stored revision is still
     /// `p.revision`; `None` when another writer got there first.
-    async fn bump(&self, p: &Portfolio, doc: serde_json::Value) -> Result<Option<Portfolio>, PortfolioError> {
+    async fn bump(
+        &self,
+        p: &Portfolio,
+        doc: serde_json::Value,
+    ) -> Result<Option<Portfolio>, PortfolioError> {
         let mut next = p.clone();
         next.revision = p.revision + 1;
         next.updated_at = Utc::now().max(p.updated_at);
         let mut patch = doc;
         if let Some(o) = patch.as_object_mut() {
             o.insert("revision".into(), json!(next.revision));
-            o.insert("updated_at".into(), json!(fixed_ts::format(&next.updated_at)));
+            o.insert(
+                "updated_at".into(),
+                json!(fixed_ts::format(&next.updated_at)),
+            );
         }
         let expected = Filter::new().eq("revision", p.revision);
-        let applied = self.meta.update_if(PORTFOLIOS, &p.id, &expected, patch).await?;
+        let applied = self
+            .meta
+            .update_if(PORTFOLIOS, &p.id, &expected, patch)
+            .await?;
         Ok(applied.then_some(next))
     }
 
@@ -239,6 +275,9 @@ fn check_base_cash(v: f64) -> Result<f64, InvalidField> {
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
-        Err(InvalidField::new("base_cash", "must be a finite amount, zero or more"))
+        Err(InvalidField::new(
+            "base_cash",
+            "must be a finite amount, zero or more",
+        ))
     }
 }

@@ -68,22 +68,31 @@ impl PriceBook {
     }
 
     /// Every date with a cached close in `[from, to]`, over all symbols.
-    pub fn close_dates(&self, from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = NaiveDate> + '_ {
-        self.closes
-            .values()
-            .flat_map(move |s| {
-                let lo = s.partition_point(|(d, _)| *d < from);
-                let hi = s.partition_point(|(d, _)| *d <= to);
-                s.get(lo..hi).unwrap_or_default().iter().map(|(d, _)| *d)
-            })
+    pub fn close_dates(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl Iterator<Item = NaiveDate> + '_ {
+        self.closes.values().flat_map(move |s| {
+            let lo = s.partition_point(|(d, _)| *d < from);
+            let hi = s.partition_point(|(d, _)| *d <= to);
+            s.get(lo..hi).unwrap_or_default().iter().map(|(d, _)| *d)
+        })
     }
 
     /// The newest cached close of any symbol.
     pub fn last_close_date(&self) -> Option<NaiveDate> {
-        self.closes.values().filter_map(|s| s.last().map(|c| c.0)).max()
+        self.closes
+            .values()
+            .filter_map(|s| s.last().map(|c| c.0))
+            .max()
     }
 }
 
 fn mark((date, price): (NaiveDate, f64), source: PriceSource) -> Mark {
-    Mark { date, price, source }
+    Mark {
+        date,
+        price,
+        source,
+    }
 }

@@ -87,12 +87,21 @@ pub fn validate(new: &NewTransaction, now: DateTime<Utc>) -> Result<Transaction,
     // today's trade is not told it is in the future.
     let latest = (now + Duration::hours(14)).date_naive();
     if new.date > latest {
-        return Err(InvalidField::new("date", format!("{} is in the future", new.date)));
+        return Err(InvalidField::new(
+            "date",
+            format!("{} is in the future", new.date),
+        ));
     }
     let positive = |field: &str, v: Option<f64>| match v {
         Some(x) if x.is_finite() && x > 0.0 => Ok(x),
-        Some(_) => Err(InvalidField::new(field, "must be a finite number greater than 0")),
-        None => Err(InvalidField::new(field, format!("is required for a {:?}", new.kind).to_lowercase())),
+        Some(_) => Err(InvalidField::new(
+            field,
+            "must be a finite number greater than 0",
+        )),
+        None => Err(InvalidField::new(
+            field,
+            format!("is required for a {:?}", new.kind).to_lowercase(),
+        )),
     };
     let absent = |field: &str, present: bool| {
         if present {
@@ -103,7 +112,10 @@ pub fn validate(new: &NewTransaction, now: DateTime<Utc>) -> Result<Transaction,
     };
     let note = match &new.note {
         Some(n) if n.chars().count() > MAX_NOTE_LEN => {
-            return Err(InvalidField::new("note", format!("must be at most {MAX_NOTE_LEN} characters")))
+            return Err(InvalidField::new(
+                "note",
+                format!("must be at most {MAX_NOTE_LEN} characters"),
+            ))
         }
         n => n.clone(),
     };
@@ -121,22 +133,32 @@ pub fn validate(new: &NewTransaction, now: DateTime<Utc>) -> Result<Transaction,
         created_at: now,
     };
     if new.kind.is_trade() {
-        let raw = new.symbol.as_deref().ok_or_else(|| InvalidField::new("symbol", "is required for a trade"))?;
+        let raw = new
+            .symbol
+            .as_deref()
+            .ok_or_else(|| InvalidField::new("symbol", "is required for a trade"))?;
         let symbol = Symbol::new(raw).map_err(|e| InvalidField::new("symbol", e.to_string()))?;
         let quantity = positive("quantity", new.quantity)?;
         let price = positive("price", new.price)?;
         let fee = new.fee.unwrap_or(0.0);
         if !(fee.is_finite() && fee >= 0.0) {
-            return Err(InvalidField::new("fee", "must be a finite number, zero or more"));
+            return Err(InvalidField::new(
+                "fee",
+                "must be a finite number, zero or more",
+            ));
         }
         if new.amount.is_some() {
-            return Err(InvalidField::new("amount", "is only for deposits and withdrawals"));
+            return Err(InvalidField::new(
+                "amount",
+                "is only for deposits and withdrawals",
+            ));
         }
         let amount = quantity * price;
         if !amount.is_finite() {
             return Err(InvalidField::new("quantity", "quantity × price overflows"));
         }
-        (tx.symbol, tx.quantity, tx.price, tx.fee, tx.amount) = (Some(symbol), Some(quantity), Some(price), fee, amount);
+        (tx.symbol, tx.quantity, tx.price, tx.fee, tx.amount) =
+            (Some(symbol), Some(quantity), Some(price), fee, amount);
     } else {
         absent("symbol", new.symbol.is_some())?;
         absent("quantity", new.quantity.is_some())?;
@@ -150,7 +172,11 @@ pub fn validate(new: &NewTransaction, now: DateTime<Utc>) -> Result<Transaction,
 impl PortfolioService {
     /// Records a transaction after checking it and the history it joins: without shorting, no
     /// date may end with a negative quantity of any symbol.
-    pub async fn add_transaction(&self, portfolio_id: &str, new: &NewTransaction) -> Result<Transaction, PortfolioError> {
+    pub async fn add_transaction(
+        &self,
+        portfolio_id: &str,
+        new: &NewTransaction,
+    ) -> Result<Transaction, PortfolioError> {
         let mut tx = validate(new, Utc::now())?;
         tx.portfolio_id = portfolio_id.to_string();
         for _ in 0..CAS_ATTEMPTS {
@@ -175,7 +201,11 @@ impl PortfolioService {
     }
 
     /// Deletes a transaction unless the history without it is invalid (a sell left uncovered).
-    pub async fn delete_transaction(&self, portfolio_id: &str, transaction_id: &str) -> Result<(), PortfolioError> {
+    pub async fn delete_transaction(
+        &self,
+        portfolio_id: &str,
+        transaction_id: &str,
+    ) -> Result<(), PortfolioError> {
         for _ in 0..CAS_ATTEMPTS {
             let p = self.get(portfolio_id).await?;
             let mut txs = self.all_transactions(portfolio_id).await?;
@@ -187,7 +217,8 @@ impl PortfolioService {
                     transaction: transaction_id.to_string(),
                 });
             }
-            ledger::replay(p.base_cash, &txs, p.allow_short).map_err(|e| InvalidField::new("transaction_id", e.message))?;
+            ledger::replay(p.base_cash, &txs, p.allow_short)
+                .map_err(|e| InvalidField::new("transaction_id", e.message))?;
             if self.bump(&p, json!({})).await?.is_none() {
                 continue;
             }
@@ -198,20 +229,35 @@ impl PortfolioService {
     }
 
     /// A page of the portfolio's transactions in the order they apply (date, then as recorded).
-    pub async fn transactions(&self, portfolio_id: &str, page: &PageRequest) -> Result<Page<Transaction>, PortfolioError> {
+    pub async fn transactions(
+        &self,
+        portfolio_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Transaction>, PortfolioError> {
         self.get(portfolio_id).await?;
         self.ensure_index().await?;
-        let query = Query::new().filter(Filter::new().eq("portfolio_id", portfolio_id)).sort_asc("order_key");
-        let page = find_page::<PortfolioError>(self.meta.as_ref(), TRANSACTIONS, query, page).await?;
+        let query = Query::new()
+            .filter(Filter::new().eq("portfolio_id", portfolio_id))
+            .sort_asc("order_key");
+        let page =
+            find_page::<PortfolioError>(self.meta.as_ref(), TRANSACTIONS, query, page).await?;
         page.try_map(|d| Ok(from_doc(d)?))
     }
 
     /// Every transaction of the portfolio, in the order they apply.
-    pub(crate) async fn all_transactions(&self, portfolio_id: &str) -> Result<Vec<Transaction>, PortfolioError> {
+    pub(crate) async fn all_transactions(
+        &self,
+        portfolio_id: &str,
+    ) -> Result<Vec<Transaction>, PortfolioError> {
         self.ensure_index().await?;
-        let query = Query::new().filter(Filter::new().eq("portfolio_id", portfolio_id)).sort_asc("order_key");
+        let query = Query::new()
+            .filter(Filter::new().eq("portfolio_id", portfolio_id))
+            .sort_asc("order_key");
         let docs = self.meta.find(TRANSACTIONS, &query).await?;
-        let mut txs = docs.into_iter().map(from_doc).collect::<Result<Vec<Transaction>, _>>()?;
+        let mut txs = docs
+            .into_iter()
+            .map(from_doc)
+            .collect::<Result<Vec<Transaction>, _>>()?;
         sort(&mut txs);
         Ok(txs)
     }

@@ -1,7 +1,6 @@
 //! Backtest equity curves live next to the bars in DuckDB: they are long numeric series that
 //! dashboards aggregate, not documents.
 
-use super::ingest::in_transaction;
 use super::Cache;
 use crate::Result;
 use chrono::NaiveDateTime;
@@ -18,8 +17,7 @@ pub struct EquityPoint {
 impl Cache {
     /// Stores (replacing) the equity curve of run `run_id`, in one transaction.
     pub fn put_equity_curve(&self, run_id: &str, points: &[EquityPoint]) -> Result<()> {
-        let mut conn = self.conn();
-        in_transaction(&mut conn, |conn| {
+        self.write(|conn| {
             conn.execute(
                 "DELETE FROM equity_curves WHERE run_id = ?",
                 params![run_id],

@@ -77,8 +77,7 @@ impl Cache {
         source: Source,
         request: &str,
     ) -> Result<IngestSummary> {
-        let mut conn = self.conn();
-        in_transaction(&mut conn, |conn| {
+        self.write(|conn| {
             conn.execute_batch(STAGE_DDL)?;
             {
                 let mut app = conn.appender("stage_bars")?;
@@ -117,9 +116,8 @@ impl Cache {
             });
         }
         let reader = file_reader(path);
-        let mut conn = self.conn();
         let request = format!("file {}", path.display());
-        in_transaction(&mut conn, |conn| {
+        self.write(|conn| {
             conn.execute_batch(STAGE_DDL)?;
             let t = std::time::Instant::now();
             // Parse the file once; detection and staging then read the in-memory copy.
@@ -149,9 +147,8 @@ impl Cache {
                 message: "no such file".into(),
             });
         }
-        let mut conn = self.conn();
         let request = format!("parquet import {}", path.display());
-        in_transaction(&mut conn, |conn| {
+        self.write(|conn| {
             conn.execute_batch(STAGE_DDL)?;
             conn.execute_batch(&format!(
                 "INSERT INTO stage_bars SELECT {BAR_VALUE_COLUMNS} FROM read_parquet({})",

@@ -22,12 +22,16 @@ pub use query::{CoverageRange, CoverageReport, Revision, SymbolInfo};
 use crate::{DataError, Result};
 use duckdb::Connection;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The market-data cache: bars at every resolution, their revisions, ingest batches and coverage.
 pub struct Cache {
     conn: Mutex<Connection>,
     path: Option<PathBuf>,
+    /// Bumped after every committed write; shared by all clones of this cache, so readers can
+    /// keep derived results (the API's response cache) until the data changes.
+    generation: Arc<AtomicU64>,
 }
 
 impl Cache {
@@ -62,6 +66,7 @@ impl Cache {
         Ok(Cache {
             conn: Mutex::new(conn),
             path,
+            generation: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -84,7 +89,24 @@ impl Cache {
         Ok(Cache {
             conn: Mutex::new(conn),
             path: self.path.clone(),
+            generation: self.generation.clone(),
         })
+    }
+
+    /// The write generation: changes whenever committed data changes.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Runs a write transaction (see [`ingest::in_transaction`]) and bumps the generation when
+    /// it commits.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn();
+        let out = ingest::in_transaction(&mut conn, f);
+        if out.is_ok() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        out
     }
 
     /// Liveness probe used by `/ready`.

@@ -7,7 +7,7 @@
 //! number of hours (every US zone). Weekly bars group ISO weeks (Monday–Sunday) and monthly bars
 //! calendar months; both are labelled with their last trading session, as Alpha Vantage does.
 
-use super::ingest::{in_transaction, merge_stage, IngestSummary};
+use super::ingest::{merge_stage, IngestSummary};
 use super::schema::STAGE_DDL;
 use super::{sql_literal, Cache};
 use crate::{DataError, Result};
@@ -24,8 +24,7 @@ impl Cache {
         to: Resolution,
     ) -> Result<IngestSummary> {
         let sql = resample_sql(symbol, from, to)?;
-        let mut conn = self.conn();
-        in_transaction(&mut conn, |conn| {
+        self.write(|conn| {
             conn.execute_batch(STAGE_DDL)?;
             conn.execute_batch(&format!(
                 "INSERT INTO stage_bars SELECT symbol, resolution, ts, tz, session, open, high, low, close, \

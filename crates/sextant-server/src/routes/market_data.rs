@@ -144,6 +144,12 @@ async fn bars(
             return Err(ApiError::field("from", "must not be after `to`"));
         }
     }
+    let csv = matches!(q.format, Some(BarFormat::Csv));
+    let generation = s.services.cache.generation();
+    let key = format!("bars|{symbol}|{resolution}|{:?}|{:?}|{csv}", q.from, q.to);
+    if let Some((ctype, body)) = s.responses.get(generation, &key) {
+        return Ok(([(header::CONTENT_TYPE, ctype)], body).into_response());
+    }
     let cache = s.read_cache();
     let sym = symbol.clone();
     let bars = blocking(move || {
@@ -158,7 +164,7 @@ async fn bars(
         )));
     }
     let tz = bars[0].tz.clone();
-    if matches!(q.format, Some(BarFormat::Csv)) {
+    if csv {
         let mut out = String::with_capacity(bars.len() * 64);
         out.push_str("ts,open,high,low,close,volume,adj_close,dividend,split_coefficient,source\n");
         for b in &bars {
@@ -176,7 +182,10 @@ async fn bars(
                 b.source
             ));
         }
-        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response());
+        let body = axum::body::Bytes::from(out);
+        s.responses
+            .put(generation, key, "text/csv; charset=utf-8", body.clone());
+        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response());
     }
     let dtos: Vec<BarDto> = bars
         .into_iter()
@@ -193,14 +202,19 @@ async fn bars(
             source: b.source.to_string(),
         })
         .collect();
-    Ok(Json(BarsResponse {
+    let resp = BarsResponse {
         symbol: symbol.to_string(),
         resolution: resolution.to_string(),
         tz,
         count: dtos.len(),
         bars: dtos,
-    })
-    .into_response())
+    };
+    let body = axum::body::Bytes::from(
+        serde_json::to_vec(&resp).map_err(|e| ApiError::internal(e.to_string()))?,
+    );
+    s.responses
+        .put(generation, key, "application/json", body.clone());
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

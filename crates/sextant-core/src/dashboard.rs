@@ -1,0 +1,283 @@
+//! The dashboard overview: one owner's portfolios at a glance, the latest backtests, how fresh
+//! the cached data is and what the job queue is doing, in one call so that a front page needs
+//! one request.
+
+use crate::backtest::RUNS;
+use crate::common::{blocking, PageRequest, MAX_PAGE_SIZE};
+use crate::portfolios::{PortfolioError, PortfolioService};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sextant_data::{Cache, DataError};
+use sextant_meta::{lookup, Filter, MetaError, MetaStore, Query};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Metadata collection of jobs (written by the jobs subsystem; only `status` is read here).
+pub const JOBS: &str = "jobs";
+/// Backtests listed in the overview.
+pub const RECENT_BACKTESTS: u64 = 10;
+/// Distinct job statuses counted; more would mean statuses are not an enumeration.
+const MAX_JOB_STATUSES: usize = 64;
+
+/// Why the overview could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum DashboardError {
+    #[error(transparent)]
+    Portfolio(#[from] PortfolioError),
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+}
+
+/// One portfolio's headline numbers, as of its latest point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortfolioSummary {
+    pub id: String,
+    pub name: String,
+    /// Date of the latest point; null for a portfolio with no transactions and no prices.
+    pub as_of: Option<NaiveDate>,
+    pub value: f64,
+    /// Change of value since the previous point, external flows excluded.
+    pub day_change: Option<f64>,
+    /// The latest time-weighted daily return.
+    pub day_change_pct: Option<f64>,
+    /// Time-weighted return since the first transaction.
+    pub total_return: Option<f64>,
+    /// Value minus opening value minus net deposits, since the first transaction.
+    pub pnl: f64,
+}
+
+/// The owner's portfolios together. Time-weighted returns of different portfolios do not add
+/// up, so the combined return is the money return: P&L over the capital put in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortfolioTotals {
+    pub count: usize,
+    pub value: f64,
+    pub day_change: f64,
+    pub pnl: f64,
+    /// Opening values plus net deposits.
+    pub contributed: f64,
+    /// `pnl / contributed`; null when nothing was contributed.
+    pub total_return: Option<f64>,
+}
+
+/// A stored backtest run, summarised (see [`crate::backtest::BacktestRun`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BacktestSummary {
+    pub id: String,
+    pub strategy: Option<String>,
+    pub symbols: Vec<String>,
+    /// Null when undefined (or infinite).
+    pub total_return: Option<f64>,
+    pub sharpe: Option<f64>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// How current the cache is for one symbol, over all its resolutions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SymbolFreshness {
+    pub symbol: String,
+    pub resolutions: Vec<String>,
+    /// The newest bar covered.
+    pub last_bar: NaiveDateTime,
+    /// When data for the symbol was last written.
+    pub last_refreshed: NaiveDateTime,
+}
+
+/// Jobs by status.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobActivity {
+    /// All job documents, with or without a status.
+    pub total: u64,
+    pub by_status: BTreeMap<String, u64>,
+}
+
+/// The whole overview.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    pub owner: String,
+    pub generated_at: DateTime<Utc>,
+    pub totals: PortfolioTotals,
+    pub portfolios: Vec<PortfolioSummary>,
+    /// Newest first, across owners (runs carry no owner).
+    pub recent_backtests: Vec<BacktestSummary>,
+    pub data_freshness: Vec<SymbolFreshness>,
+    pub jobs: JobActivity,
+}
+
+/// Builds overviews from the other services' stores.
+pub struct DashboardService {
+    cache: Arc<Cache>,
+    meta: Arc<dyn MetaStore>,
+    portfolios: Arc<PortfolioService>,
+}
+
+impl DashboardService {
+    pub fn new(
+        cache: Arc<Cache>,
+        meta: Arc<dyn MetaStore>,
+        portfolios: Arc<PortfolioService>,
+    ) -> Self {
+        DashboardService {
+            cache,
+            meta,
+            portfolios,
+        }
+    }
+
+    pub async fn overview(&self, owner: &str) -> Result<Overview, DashboardError> {
+        let portfolios = self.portfolio_summaries(owner).await?;
+        let contributed: f64 = portfolios.iter().map(|p| p.value - p.pnl).sum();
+        let pnl: f64 = portfolios.iter().map(|p| p.pnl).sum();
+        let totals = PortfolioTotals {
+            count: portfolios.len(),
+            value: portfolios.iter().map(|p| p.value).sum(),
+            day_change: portfolios.iter().filter_map(|p| p.day_change).sum(),
+            pnl,
+            contributed,
+            total_return: (contributed > 0.0).then(|| pnl / contributed),
+        };
+        Ok(Overview {
+            owner: owner.to_string(),
+            generated_at: Utc::now(),
+            totals,
+            portfolios,
+            recent_backtests: self.recent_backtests().await?,
+            data_freshness: self.data_freshness().await?,
+            jobs: self.job_activity().await?,
+        })
+    }
+
+    /// Every portfolio of `owner`, newest first.
+    async fn portfolio_summaries(
+        &self,
+        owner: &str,
+    ) -> Result<Vec<PortfolioSummary>, DashboardError> {
+        let mut out = Vec::new();
+        let mut page = PageRequest::first(MAX_PAGE_SIZE);
+        loop {
+            let batch = self.portfolios.list(Some(owner), &page).await?;
+            for p in batch.items {
+                let perf = self
+                    .portfolios
+                    .get_portfolio_performance(&p.id, None, None)
+                    .await?;
+                let last = perf.series.last();
+                let previous = perf
+                    .series
+                    .iter()
+                    .rev()
+                    .nth(1)
+                    .map_or(perf.start_value, |q| q.value);
+                out.push(PortfolioSummary {
+                    id: p.id,
+                    name: p.name,
+                    as_of: last.map(|q| q.date),
+                    value: perf.end_value,
+                    day_change: last.map(|q| q.value - previous - q.net_flow),
+                    day_change_pct: last.and_then(|q| q.daily_return),
+                    total_return: Some(perf.kpis.total_return).filter(|r| r.is_finite()),
+                    pnl: perf.pnl,
+                });
+            }
+            match batch.next_cursor {
+                Some(c) => page = PageRequest::after(c, MAX_PAGE_SIZE),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    async fn recent_backtests(&self) -> Result<Vec<BacktestSummary>, DashboardError> {
+        let query = Query::new().sort_desc("created_at").limit(RECENT_BACKTESTS);
+        let docs = self.meta.find(RUNS, &query).await?;
+        Ok(docs.iter().map(backtest_summary).collect())
+    }
+
+    async fn data_freshness(&self) -> Result<Vec<SymbolFreshness>, DashboardError> {
+        let cache = self.cache.clone();
+        let reports = blocking(move || cache.coverage(None)).await?;
+        let mut by_symbol: BTreeMap<String, SymbolFreshness> = BTreeMap::new();
+        for r in reports {
+            for range in &r.ranges {
+                let f = by_symbol
+                    .entry(r.symbol.clone())
+                    .or_insert_with(|| SymbolFreshness {
+                        symbol: r.symbol.clone(),
+                        resolutions: Vec::new(),
+                        last_bar: range.last_ts,
+                        last_refreshed: range.last_refreshed,
+                    });
+                f.last_bar = f.last_bar.max(range.last_ts);
+                f.last_refreshed = f.last_refreshed.max(range.last_refreshed);
+                if !f.resolutions.contains(&r.resolution) {
+                    f.resolutions.push(r.resolution.clone());
+                }
+            }
+        }
+        Ok(by_symbol.into_values().collect())
+    }
+
+    /// Counts jobs per status without reading every job: find one job whose status is not yet
+    /// counted, count that status, exclude it, repeat. Two small queries per distinct status
+    /// instead of loading a queue that may hold many large documents.
+    async fn job_activity(&self) -> Result<JobActivity, DashboardError> {
+        let mut by_status = BTreeMap::new();
+        let mut uncounted = Filter::new().ne("status", Value::Null);
+        for _ in 0..MAX_JOB_STATUSES {
+            let query = Query::new().filter(uncounted.clone());
+            let Some(doc) = self.meta.find_one(JOBS, &query).await? else {
+                break;
+            };
+            // An object or array status cannot be filtered on; such jobs stay uncounted.
+            let Some(status) = doc
+                .get("status")
+                .filter(|s| !s.is_object() && !s.is_array())
+            else {
+                break;
+            };
+            let n = self
+                .meta
+                .count(JOBS, &Filter::new().eq("status", status.clone()))
+                .await?;
+            let label = status
+                .as_str()
+                .map_or_else(|| status.to_string(), str::to_string);
+            by_status.insert(label, n);
+            uncounted = uncounted.ne("status", status.clone());
+        }
+        let total = self.meta.count(JOBS, &Filter::new()).await?;
+        Ok(JobActivity { total, by_status })
+    }
+}
+
+/// Reads the fields the overview needs and nothing else, so a change elsewhere in the stored
+/// run's shape does not break the dashboard.
+fn backtest_summary(doc: &Value) -> BacktestSummary {
+    let text = |path: &str| {
+        lookup(doc, path)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let number = |path: &str| {
+        lookup(doc, path)
+            .and_then(Value::as_f64)
+            .filter(|x| x.is_finite())
+    };
+    BacktestSummary {
+        id: text("_id").unwrap_or_default(),
+        strategy: text("strategy").or_else(|| text("manifest.request.strategy")),
+        symbols: lookup(doc, "manifest.request.symbols")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        total_return: number("metrics.total_return"),
+        sharpe: number("metrics.sharpe"),
+        created_at: text("created_at").and_then(|t| t.parse().ok()),
+    }
+}

@@ -1,0 +1,260 @@
+//! Portfolio performance: a daily value series, time-weighted returns, KPIs, drawdowns and the
+//! allocation, from cached closes.
+//!
+//! Conventions:
+//! * **Dates.** The series has a point on every date in `[from, to]` with a cached close of a
+//!   symbol the portfolio ever traded, plus every transaction date (so a deposit after the
+//!   cache's last bar still shows).
+//! * **Point in time.** The value on date `d` is cash plus positions × price after every
+//!   transaction dated on or before `d`: a transaction on `d` affects values from `d`. Prices
+//!   carry forward (see [`super`]).
+//! * **Opening value.** Transactions dated before the first point form the opening state,
+//!   valued on the day before it (for a window starting at inception: the base cash).
+//! * **Time-weighted return.** External flows (deposits, withdrawals) count at the start of
+//!   their day: `r_t = V_t / (V_{t-1} + F_t) − 1`. Putting the flow in the denominator lets a
+//!   portfolio start from zero with a deposit, and buying with fresh cash on the deposit day is
+//!   measured against that cash. The return is undefined (null, skipped by the KPIs) when the
+//!   denominator is not positive.
+//! * **KPIs** are `sextant_backtest::metrics` (empyrical conventions) on those returns, 252
+//!   periods a year.
+
+use super::holdings::value_ledger;
+use super::ledger::Ledger;
+use super::prices::PriceBook;
+use super::transactions::Transaction;
+use super::{PortfolioError, PortfolioService};
+use crate::common::{blocking, InvalidField};
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sextant_backtest::metrics::{drawdown_series, nonfinite, Metrics, MetricsConfig, MetricsInput};
+use sextant_domain::Symbol;
+use std::collections::BTreeSet;
+
+/// The portfolio on one date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValuePoint {
+    pub date: NaiveDate,
+    /// Cash plus positions at their last known prices.
+    pub value: f64,
+    pub cash: f64,
+    /// Deposits minus withdrawals taking effect on this point.
+    pub net_flow: f64,
+    /// Time-weighted return since the previous point; null when undefined.
+    pub daily_return: Option<f64>,
+    /// Compounded time-weighted return since the start of the window.
+    pub cumulative_return: f64,
+    /// Of the compounded time-weighted curve from its running peak (≤ 0).
+    pub drawdown: f64,
+}
+
+/// Performance ratios of the window (NaN serialises as null).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PortfolioKpis {
+    #[serde(with = "nonfinite")]
+    pub total_return: f64,
+    #[serde(with = "nonfinite")]
+    pub cagr: f64,
+    #[serde(with = "nonfinite")]
+    pub annual_volatility: f64,
+    #[serde(with = "nonfinite")]
+    pub sharpe: f64,
+    #[serde(with = "nonfinite")]
+    pub sortino: f64,
+    #[serde(with = "nonfinite")]
+    pub max_drawdown: f64,
+    #[serde(with = "nonfinite")]
+    pub calmar: f64,
+    /// Return periods (points of the series).
+    pub periods: usize,
+}
+
+/// One line of the allocation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllocationEntry {
+    pub symbol: Symbol,
+    pub market_value: f64,
+    /// Share of the total value; null when the total is not positive.
+    pub weight: Option<f64>,
+}
+
+/// What the portfolio holds at the end of the window, by symbol and cash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Allocation {
+    pub as_of: NaiveDate,
+    pub total_value: f64,
+    pub cash: f64,
+    pub cash_weight: Option<f64>,
+    pub positions: Vec<AllocationEntry>,
+}
+
+/// `get_portfolio_performance`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortfolioPerformance {
+    pub portfolio_id: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Value before the first point (the opening state).
+    pub start_value: f64,
+    pub end_value: f64,
+    /// Deposits minus withdrawals within the window.
+    pub net_flows: f64,
+    /// `end_value − start_value − net_flows`: what the market (and fees) did.
+    pub pnl: f64,
+    pub kpis: PortfolioKpis,
+    pub allocation: Allocation,
+    pub series: Vec<ValuePoint>,
+}
+
+/// The performance of a history over `[from, to]`. `txs` must be in order.
+pub(crate) fn compute(
+    portfolio_id: &str,
+    base_cash: f64,
+    txs: &[Transaction],
+    book: &PriceBook,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<PortfolioPerformance, PortfolioError> {
+    let mut dates: BTreeSet<NaiveDate> = book.close_dates(from, to).collect();
+    dates.extend(
+        txs.iter()
+            .map(|t| t.date)
+            .filter(|d| (from..=to).contains(d)),
+    );
+    let start = dates.first().copied().unwrap_or(from);
+    let mut ledger = Ledger::new(base_cash);
+    let mut pending = txs.iter().peekable();
+    while let Some(tx) = pending.next_if(|t| t.date < start) {
+        ledger.apply(tx, true)?;
+    }
+    let start_value = ledger_value(&ledger, book, start.pred_opt().unwrap_or(start));
+    let (mut prev, mut net_flows) = (start_value, 0.0);
+    let mut series = Vec::with_capacity(dates.len());
+    for date in dates {
+        let mut flow = 0.0;
+        while let Some(tx) = pending.next_if(|t| t.date <= date) {
+            flow += ledger.apply(tx, true)?;
+        }
+        let value = ledger_value(&ledger, book, date);
+        let base = prev + flow;
+        let r = if base > 0.0 && value.is_finite() {
+            value / base - 1.0
+        } else {
+            f64::NAN
+        };
+        net_flows += flow;
+        prev = value;
+        series.push(ValuePoint {
+            date,
+            value,
+            cash: ledger.cash,
+            net_flow: flow,
+            daily_return: (!r.is_nan()).then_some(r),
+            cumulative_return: 0.0,
+            drawdown: 0.0,
+        });
+    }
+    let returns: Vec<f64> = series
+        .iter()
+        .map(|p| p.daily_return.unwrap_or(f64::NAN))
+        .collect();
+    let mut growth = 1.0;
+    for (p, dd) in series.iter_mut().zip(drawdown_series(&returns)) {
+        growth *= 1.0 + p.daily_return.unwrap_or(0.0);
+        p.cumulative_return = growth - 1.0;
+        p.drawdown = dd;
+    }
+    let m = Metrics::compute(
+        &MetricsInput {
+            returns: &returns,
+            ..MetricsInput::default()
+        },
+        &MetricsConfig::equities_daily(),
+    )?;
+    let kpis = PortfolioKpis {
+        total_return: m.total_return,
+        cagr: m.cagr,
+        annual_volatility: m.annual_volatility,
+        sharpe: m.sharpe,
+        sortino: m.sortino,
+        max_drawdown: m.max_drawdown,
+        calmar: m.calmar,
+        periods: m.periods,
+    };
+    let end_value = series.last().map_or(start_value, |p| p.value);
+    Ok(PortfolioPerformance {
+        portfolio_id: portfolio_id.to_string(),
+        from,
+        to,
+        start_value,
+        end_value,
+        net_flows,
+        pnl: end_value - start_value - net_flows,
+        kpis,
+        allocation: allocation(portfolio_id, &ledger, book, to),
+        series,
+    })
+}
+
+fn ledger_value(ledger: &Ledger, book: &PriceBook, date: NaiveDate) -> f64 {
+    let positions: f64 = ledger
+        .positions
+        .iter()
+        .map(|(s, p)| p.quantity * book.mark(s, date).map_or(p.average_cost, |m| m.price))
+        .sum();
+    ledger.cash + positions
+}
+
+fn allocation(
+    portfolio_id: &str,
+    ledger: &Ledger,
+    book: &PriceBook,
+    as_of: NaiveDate,
+) -> Allocation {
+    let h = value_ledger(portfolio_id, ledger, book, as_of);
+    let weight = |v: f64| (h.total_value > 0.0).then(|| v / h.total_value);
+    Allocation {
+        as_of,
+        total_value: h.total_value,
+        cash: h.cash,
+        cash_weight: weight(h.cash),
+        positions: h
+            .positions
+            .into_iter()
+            .map(|p| AllocationEntry {
+                symbol: p.symbol,
+                market_value: p.market_value,
+                weight: p.weight,
+            })
+            .collect(),
+    }
+}
+
+impl PortfolioService {
+    /// Performance over `[from, to]`. `from` defaults to the first transaction's date (the
+    /// creation date without transactions); `to` to the newest cached close or transaction
+    /// (today when there is neither).
+    pub async fn get_portfolio_performance(
+        &self,
+        portfolio_id: &str,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<PortfolioPerformance, PortfolioError> {
+        let p = self.get(portfolio_id).await?;
+        let txs = self.all_transactions(portfolio_id).await?;
+        let cache = self.cache.clone();
+        let history = txs.clone();
+        let book = blocking(move || PriceBook::load(&cache, &history)).await?;
+        let from =
+            from.unwrap_or_else(|| txs.first().map_or(p.created_at.date_naive(), |t| t.date));
+        let to = to.unwrap_or_else(|| {
+            let last_tx = txs.iter().map(|t| t.date).max();
+            book.last_close_date()
+                .max(last_tx)
+                .unwrap_or_else(|| Utc::now().date_naive())
+        });
+        if to < from {
+            return Err(InvalidField::new("to", format!("{to} is before `from` ({from})")).into());
+        }
+        compute(portfolio_id, p.base_cash, &txs, &book, from, to)
+    }
+}
