@@ -285,3 +285,42 @@ async fn cached_bars_follow_every_ingest() {
     let (_, fixed, _) = s.call(Method::GET, path, Some(viewer), None).await;
     assert_eq!(fixed["bars"][0]["close"], 21.55);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_bars_as_csv_and_arrow_ipc() {
+    let s = start(Limits::default()).await;
+    let viewer = s.key(Role::Viewer);
+    let url = |fmt: &str| {
+        format!(
+            "{}/api/v1/market-data/bars/MSFT?from=2008-01-01&to=2008-12-31&format={fmt}",
+            s.base
+        )
+    };
+    let csv = s
+        .client
+        .get(url("csv"))
+        .bearer_auth(viewer)
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(csv.lines().count(), 254, "header + 253 sessions of 2008");
+    let resp = s
+        .client
+        .get(url("arrow"))
+        .bearer_auth(viewer)
+        .send()
+        .await
+        .expect("arrow");
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/vnd.apache.arrow.stream"
+    );
+    let bytes = resp.bytes().await.expect("bytes");
+    let reader =
+        arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None).expect("ipc");
+    let rows: usize = reader.map(|b| b.expect("batch").num_rows()).sum();
+    assert_eq!(rows, 253);
+}

@@ -86,6 +86,29 @@ impl Cache {
         Ok(stored)
     }
 
+    /// Bars as Arrow record batches (columns ts, open, high, low, close, volume, adj_close,
+    /// dividend, split_coefficient, source), oldest first: the zero-copy path for bulk clients.
+    pub fn bars_arrow(
+        &self,
+        symbol: &Symbol,
+        resolution: Resolution,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<duckdb::arrow::record_batch::RecordBatch>> {
+        let conn = self.conn();
+        let lo = from.unwrap_or(NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN));
+        let hi = to.unwrap_or(NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX));
+        let mut stmt = conn.prepare(&format!(
+            "SELECT ts, open, high, low, close, volume, adj_close, dividend, split_coefficient, source \
+             FROM bars WHERE symbol = {} AND resolution = {} AND session BETWEEN DATE '{lo}' AND DATE '{hi}' \
+             ORDER BY ts",
+            sql_literal(symbol.as_str()),
+            sql_literal(resolution.as_str())
+        ))?;
+        let batches = stmt.query_arrow([])?.collect();
+        Ok(batches)
+    }
+
     /// Close prices only, oldest first: the fast path for backtests and sweeps.
     pub fn closes(
         &self,

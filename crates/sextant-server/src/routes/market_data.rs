@@ -58,6 +58,8 @@ pub enum BarFormat {
     #[default]
     Json,
     Csv,
+    /// Arrow IPC stream (`application/vnd.apache.arrow.stream`); stored bars only.
+    Arrow,
 }
 
 /// The symbol in a path.
@@ -128,7 +130,8 @@ pub(crate) fn parse_resolution(raw: Option<&str>) -> ApiResult<Resolution> {
 #[utoipa::path(get, path = "/bars/{symbol}", tag = "market-data",
     params(SymbolPath, BarsQuery),
     responses((status = 200, description = "Bars, oldest first",
-                content((BarsResponse = "application/json"), (String = "text/csv"))),
+                content((BarsResponse = "application/json"), (String = "text/csv"),
+                        (Vec<u8> = "application/vnd.apache.arrow.stream"))),
                (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
                (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -143,6 +146,9 @@ async fn bars(
         if f > t {
             return Err(ApiError::field("from", "must not be after `to`"));
         }
+    }
+    if matches!(q.format, Some(BarFormat::Arrow)) {
+        return arrow_bars(&s, symbol, resolution, q.from, q.to).await;
     }
     let csv = matches!(q.format, Some(BarFormat::Csv));
     let generation = s.services.cache.generation();
@@ -312,4 +318,39 @@ pub(crate) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError::internal(format!("worker task failed: {e}")))?
+}
+
+const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
+
+/// Bars as an Arrow IPC stream, straight from DuckDB's Arrow batches.
+async fn arrow_bars(
+    s: &AppState,
+    symbol: Symbol,
+    resolution: Resolution,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> ApiResult<Response> {
+    let cache = s.read_cache();
+    let sym = symbol.clone();
+    let bytes = blocking(move || {
+        let batches = cache
+            .bars_arrow(&sym, resolution, from, to)
+            .map_err(ApiError::from)?;
+        let Some(first) = batches.iter().find(|b| b.num_rows() > 0) else {
+            return Err(ApiError::not_found(format!(
+                "no stored {resolution} bars for {sym} in that range"
+            )));
+        };
+        let mut buf = Vec::new();
+        let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut buf, &first.schema())
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        for b in &batches {
+            w.write(b).map_err(|e| ApiError::internal(e.to_string()))?;
+        }
+        w.finish().map_err(|e| ApiError::internal(e.to_string()))?;
+        drop(w);
+        Ok(buf)
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, ARROW_STREAM)], bytes).into_response())
 }
