@@ -130,3 +130,58 @@ pub(crate) fn replay(
     }
     Ok(ledger)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, Utc};
+
+    fn trade(kind: TransactionKind, qty: f64, price: f64, fee: f64) -> Transaction {
+        Transaction {
+            id: String::new(),
+            portfolio_id: String::new(),
+            kind,
+            date: NaiveDate::from_ymd_opt(2012, 1, 3).unwrap_or_default(),
+            symbol: Symbol::new("MSFT").ok(),
+            quantity: Some(qty),
+            price: Some(price),
+            fee,
+            amount: qty * price,
+            note: None,
+            created_at: Utc::now(),
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn average_cost_realised_pnl_and_crossing_zero() {
+        let msft = Symbol::new("MSFT").expect("symbol");
+        let mut l = Ledger::new(1_000.0);
+        l.apply(&trade(TransactionKind::Buy, 10.0, 10.0, 1.0), false)
+            .expect("buy");
+        assert!(close(l.positions[&msft].average_cost, 10.1));
+        assert!(close(l.cash, 899.0));
+        // Without shorting, selling 15 of 10 is refused and changes nothing.
+        let sell = trade(TransactionKind::Sell, 15.0, 12.0, 1.5);
+        assert_eq!(
+            l.apply(&sell, false).map_err(|e| e.field),
+            Err("quantity".to_string())
+        );
+        assert!(close(l.cash, 899.0));
+        // With shorting: 10 close at a profit of (12 − 10.1) × 10 − 1 (their share of the fee),
+        // 5 open short at 12 − 0.5 / 5.
+        l.apply(&sell, true).expect("sell");
+        assert!(close(l.realised_pnl, 18.0));
+        assert_eq!(l.positions[&msft].quantity, -5.0);
+        assert!(close(l.positions[&msft].average_cost, 11.9));
+        assert!(close(l.cash, 899.0 + 180.0 - 1.5));
+        // Covering the short flattens the position and forgets its cost.
+        l.apply(&trade(TransactionKind::Buy, 5.0, 11.0, 0.0), true)
+            .expect("cover");
+        assert!(!l.positions.contains_key(&msft));
+        assert!(close(l.realised_pnl, 18.0 + 0.9 * 5.0));
+    }
+}

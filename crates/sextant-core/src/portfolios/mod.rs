@@ -81,6 +81,7 @@ pub struct Portfolio {
     pub allow_short: bool,
     /// Incremented by every change to the portfolio or its transactions; writers compare-and-swap
     /// on it, so two concurrent sells cannot both pass the "enough held" check.
+    #[serde(default)]
     pub revision: u64,
     #[serde(with = "fixed_ts")]
     pub created_at: DateTime<Utc>,

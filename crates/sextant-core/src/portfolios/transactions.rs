@@ -186,7 +186,8 @@ impl PortfolioService {
             sort(&mut txs);
             ledger::replay(p.base_cash, &txs, p.allow_short)?;
             // Claim the revision first: a concurrent writer that validated against the same
-            // history now fails its swap and re-validates with this transaction included.
+            // history now fails its swap and re-validates with this transaction included (see
+            // `still_valid` for the narrow window that remains).
             if self.bump(&p, json!({})).await?.is_none() {
                 continue;
             }
@@ -195,6 +196,10 @@ impl PortfolioService {
                 o.insert("order_key".into(), json!(tx.order_key()));
             }
             tx.id = self.meta.insert(TRANSACTIONS, doc).await?;
+            if !self.still_valid(&p).await? {
+                self.meta.delete(TRANSACTIONS, &tx.id).await?;
+                break;
+            }
             return Ok(tx);
         }
         Err(PortfolioError::Conflict(portfolio_id.to_string()))
@@ -222,10 +227,27 @@ impl PortfolioService {
             if self.bump(&p, json!({})).await?.is_none() {
                 continue;
             }
+            let Some(doc) = self.meta.get(TRANSACTIONS, transaction_id).await? else {
+                continue;
+            };
             self.meta.delete(TRANSACTIONS, transaction_id).await?;
+            if !self.still_valid(&p).await? {
+                self.meta.insert(TRANSACTIONS, doc).await?;
+                break;
+            }
             return Ok(());
         }
         Err(PortfolioError::Conflict(portfolio_id.to_string()))
+    }
+
+    /// Checks the stored history again after a write. The revision swap orders writers, but one
+    /// that read the history between another's swap and its write validated without that
+    /// change; whichever writer checks last sees the combined history, and undoes its own
+    /// write (reporting a conflict, so the caller retries and gets the real reason) when the
+    /// combination is invalid.
+    async fn still_valid(&self, p: &super::Portfolio) -> Result<bool, PortfolioError> {
+        let txs = self.all_transactions(&p.id).await?;
+        Ok(ledger::replay(p.base_cash, &txs, p.allow_short).is_ok())
     }
 
     /// A page of the portfolio's transactions in the order they apply (date, then as recorded).

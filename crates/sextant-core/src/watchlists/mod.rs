@@ -5,14 +5,18 @@
 //! and reported in [`Watchlist::unknown_symbols`], computed on every read because the cache
 //! changes under a stored list.
 //!
-//! Quotes use raw (unadjusted) daily closes, as cached: a return window that spans a split shows
-//! the split as a price move.
+//! Quotes use raw (unadjusted) daily closes, as cached: a return window that spans
+//! a split shows the split as a price move.
+
+mod quotes;
+
+pub use quotes::{trailing_returns, Quote, TrailingReturns, WatchlistQuotes};
 
 use crate::common::{
-    blocking, clean_name, clean_owner, daily_closes, find_page, fixed_ts, from_doc, to_doc,
-    InvalidField, Page, PageRequest,
+    blocking, clean_name, clean_owner, find_page, fixed_ts, from_doc, to_doc, InvalidField, Page,
+    PageRequest,
 };
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sextant_data::{Cache, DataError};
 use sextant_domain::Symbol;
@@ -80,69 +84,6 @@ pub struct WatchlistUpdate {
     /// Replaces the whole list.
     #[serde(default)]
     pub symbols: Option<Vec<String>>,
-}
-
-/// Simple price returns over trailing windows of daily bars; `None` without enough history.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct TrailingReturns {
-    /// Last close over the previous one.
-    pub one_day: Option<f64>,
-    /// Over 5 bars.
-    pub one_week: Option<f64>,
-    /// Over 21 bars.
-    pub one_month: Option<f64>,
-    /// Over 63 bars.
-    pub three_months: Option<f64>,
-    /// Over the last close of the previous calendar year.
-    pub ytd: Option<f64>,
-    /// Over 252 bars.
-    pub one_year: Option<f64>,
-}
-
-/// The latest close of one symbol and its trailing returns.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Quote {
-    pub symbol: Symbol,
-    /// False when the cache holds no daily closes for the symbol (every other field is empty).
-    pub known: bool,
-    pub last_close: Option<f64>,
-    pub last_date: Option<NaiveDate>,
-    pub returns: TrailingReturns,
-}
-
-/// Quotes of every symbol of a watchlist, in the list's order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WatchlistQuotes {
-    pub id: String,
-    pub name: String,
-    pub quotes: Vec<Quote>,
-}
-
-/// Trailing returns as of the last close of `closes` (oldest first). A window of `n` bars
-/// compares the last close with the one `n` bars earlier, so it needs `n + 1` closes.
-pub fn trailing_returns(closes: &[(NaiveDate, f64)]) -> TrailingReturns {
-    let Some(&(last_date, last)) = closes.last() else {
-        return TrailingReturns::default();
-    };
-    let ratio = |base: f64| (base > 0.0 && last.is_finite()).then(|| last / base - 1.0);
-    let back = |n: usize| {
-        closes
-            .len()
-            .checked_sub(n + 1)
-            .and_then(|i| ratio(closes[i].1))
-    };
-    let ytd = closes
-        .iter()
-        .rposition(|(d, _)| d.year() < last_date.year())
-        .and_then(|i| ratio(closes[i].1));
-    TrailingReturns {
-        one_day: back(1),
-        one_week: back(5),
-        one_month: back(21),
-        three_months: back(63),
-        ytd,
-        one_year: back(252),
-    }
 }
 
 /// Stores watchlists and prices them from the cache.
@@ -264,34 +205,6 @@ impl WatchlistService {
             Ok(())
         })
         .await
-    }
-
-    /// The latest close and trailing returns of every symbol.
-    pub async fn quotes(&self, id: &str) -> Result<WatchlistQuotes, WatchlistError> {
-        let stored = self.load(id).await?;
-        let cache = self.cache.clone();
-        let symbols = stored.symbols.clone();
-        let quotes = blocking(move || {
-            symbols
-                .into_iter()
-                .map(|symbol| {
-                    let closes = daily_closes(&cache, &symbol)?;
-                    Ok(Quote {
-                        known: !closes.is_empty(),
-                        last_close: closes.last().map(|c| c.1),
-                        last_date: closes.last().map(|c| c.0),
-                        returns: trailing_returns(&closes),
-                        symbol,
-                    })
-                })
-                .collect::<Result<Vec<_>, DataError>>()
-        })
-        .await?;
-        Ok(WatchlistQuotes {
-            id: id.to_string(),
-            name: stored.name,
-            quotes,
-        })
     }
 
     async fn load(&self, id: &str) -> Result<Stored, WatchlistError> {

@@ -1,0 +1,96 @@
+//! Progress and status events for live streams (the API's server-sent events).
+//!
+//! Every event is a full snapshot of the job's status and progress, not a delta, so a receiver
+//! that lags and misses some (a slow SSE client) is still correct with the next one. Events are
+//! broadcast in-process; the store stays the source of truth. When workers run in other
+//! processes, the same serialisable [`JobEvent`] is what they will publish (through Redis).
+
+use super::{lock, JobRecord, JobStatus, Progress};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+/// Events buffered per job for a slow receiver before it starts to lag.
+const CHANNEL_CAPACITY: usize = 64;
+
+/// A snapshot of a job's state, sent on every progress report and status change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobEvent {
+    pub job_id: String,
+    pub status: JobStatus,
+    pub progress: Progress,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl JobEvent {
+    /// The last event of a job: a stream can end after it.
+    pub fn is_terminal(&self) -> bool {
+        self.status.is_terminal()
+    }
+}
+
+impl From<&JobRecord> for JobEvent {
+    fn from(r: &JobRecord) -> Self {
+        JobEvent {
+            job_id: r.id.clone(),
+            status: r.status,
+            progress: r.progress.clone(),
+            result: r.result.clone(),
+            error: r.error.clone(),
+        }
+    }
+}
+
+/// What [`super::JobManager::subscribe`] returns: the job as it was when the subscription began
+/// (send it first), then every later event. `events` closes after the terminal event, at once
+/// when the job had already finished.
+///
+/// Limitation: a job run by a worker in another process emits no events here; poll
+/// [`super::JobManager::get`] for those until events travel between processes.
+#[derive(Debug)]
+pub struct JobSubscription {
+    pub snapshot: JobRecord,
+    pub events: broadcast::Receiver<JobEvent>,
+}
+
+/// Per-job broadcast channels, created when someone subscribes and removed after the job's
+/// terminal event (dropping the sender is what closes the receivers).
+#[derive(Clone, Default)]
+pub(crate) struct Broadcaster {
+    channels: Arc<Mutex<HashMap<String, broadcast::Sender<JobEvent>>>>,
+}
+
+impl Broadcaster {
+    pub(crate) fn subscribe(&self, job_id: &str) -> broadcast::Receiver<JobEvent> {
+        let mut map = lock(&self.channels);
+        // Channels whose every receiver went away (a closed SSE connection) are dropped here,
+        // so the map stays as small as the number of live subscriptions.
+        map.retain(|_, tx| tx.receiver_count() > 0);
+        map.entry(job_id.to_string())
+            .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
+            .subscribe()
+    }
+
+    /// Sends to the job's subscribers, if any; the terminal event also closes the channel.
+    pub(crate) fn publish(&self, event: JobEvent) {
+        let mut map = lock(&self.channels);
+        let terminal = event.is_terminal();
+        if let Some(tx) = map.get(&event.job_id) {
+            // An error only means nobody listens any more.
+            let _ = tx.send(event.clone());
+        }
+        if terminal {
+            map.remove(&event.job_id);
+        }
+    }
+
+    /// Closes the job's channel without an event (the job had already finished).
+    pub(crate) fn close(&self, job_id: &str) {
+        lock(&self.channels).remove(job_id);
+    }
+}

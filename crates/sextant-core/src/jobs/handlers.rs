@@ -1,0 +1,245 @@
+//! The built-in job kinds. Each is a thin adapter over an existing service: parse the
+//! parameters, call the service, report progress, return a small JSON result.
+//!
+//! Cancellation is checked between steps; a step that has started (one backtest, one symbol's
+//! ingest transaction) completes, so a cancelled job never leaves half-written data.
+
+use super::{parse_params, JobContext, JobError, JobHandler};
+use crate::backtest::{walk_forward, BacktestRequest, BacktestService, WalkForwardSpec};
+use crate::market_data::MarketDataService;
+use crate::Services;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sextant_data::providers::Provider;
+use sextant_data::Cache;
+use sextant_domain::{Resolution, Symbol};
+use std::sync::Arc;
+
+/// Most symbols one ingest job may refresh (Alpha Vantage's free tier allows 25 calls a day).
+pub const MAX_INGEST_SYMBOLS: usize = 500;
+
+/// Every built-in handler, wired to `services`.
+pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
+    let mut handlers: Vec<Arc<dyn JobHandler>> = vec![
+        Arc::new(BacktestJob::new(services.backtests.clone())),
+        Arc::new(WalkForwardJob::new(services.cache.clone())),
+    ];
+    match services.alphavantage() {
+        Ok(av) => handlers.push(Arc::new(IngestAlphaVantageJob::new(
+            services.market_data.clone(),
+            av,
+            services.config.alphavantage.adjusted,
+        ))),
+        Err(e) => tracing::warn!(error = %e, "no Alpha Vantage provider: ingest jobs disabled"),
+    }
+    handlers
+}
+
+/// `backtest`: params are a [`BacktestRequest`]; result `{run_id, final_equity, trade_count}`.
+/// Resumable: runs are content-addressed, so running one again stores the same run.
+pub struct BacktestJob {
+    backtests: Arc<BacktestService>,
+}
+
+impl BacktestJob {
+    pub fn new(backtests: Arc<BacktestService>) -> Self {
+        BacktestJob { backtests }
+    }
+}
+
+#[async_trait]
+impl JobHandler for BacktestJob {
+    fn kind(&self) -> &'static str {
+        "backtest"
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn validate(&self, params: &Value) -> Result<(), JobError> {
+        parse_params::<BacktestRequest>(params).map(|_| ())
+    }
+
+    async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
+        let req: BacktestRequest = parse_params(&params)?;
+        ctx.check()?;
+        ctx.progress(0.0, format!("running {}", req.strategy)).await;
+        let run = self.backtests.run(&req).await?;
+        ctx.progress(1.0, "stored").await;
+        Ok(json!({
+            "run_id": run.id,
+            "final_equity": run.final_equity,
+            "trade_count": run.trade_count,
+        }))
+    }
+}
+
+/// Parameters of a `walk_forward` job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalkForwardParams {
+    pub request: BacktestRequest,
+    pub spec: WalkForwardSpec,
+}
+
+/// `walk_forward`: params are [`WalkForwardParams`]; the result is the whole
+/// [`crate::backtest::WalkForwardReport`] (walk-forwards are not stored elsewhere). Resumable:
+/// pure computation.
+pub struct WalkForwardJob {
+    cache: Arc<Cache>,
+}
+
+impl WalkForwardJob {
+    pub fn new(cache: Arc<Cache>) -> Self {
+        WalkForwardJob { cache }
+    }
+}
+
+#[async_trait]
+impl JobHandler for WalkForwardJob {
+    fn kind(&self) -> &'static str {
+        "walk_forward"
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn validate(&self, params: &Value) -> Result<(), JobError> {
+        parse_params::<WalkForwardParams>(params).map(|_| ())
+    }
+
+    async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
+        let p: WalkForwardParams = parse_params(&params)?;
+        ctx.check()?;
+        ctx.progress(0.0, "loading bars").await;
+        let cache = self.cache.clone();
+        let c = ctx.clone();
+        // Loading and simulating block (DuckDB, CPU): keep them off the async executor.
+        let report = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
+            let data = BacktestService::load(&cache, &p.request)?;
+            c.check()?;
+            Ok(walk_forward(&p.request, &p.spec, &data)?)
+        })
+        .await
+        .map_err(|e| JobError::Failed(format!("walk-forward task failed: {e}")))??;
+        let windows = report.windows.len();
+        ctx.progress(1.0, format!("{windows} windows")).await;
+        serde_json::to_value(&report).map_err(|e| JobError::Failed(e.to_string()))
+    }
+}
+
+/// Parameters of an `ingest_alphavantage` job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestParams {
+    pub symbols: Vec<Symbol>,
+    #[serde(default = "daily")]
+    pub resolution: Resolution,
+    /// Adjusted endpoints; default from the configuration (`alphavantage.adjusted`).
+    #[serde(default)]
+    pub adjusted: Option<bool>,
+}
+
+fn daily() -> Resolution {
+    Resolution::Daily
+}
+
+impl IngestParams {
+    fn validated(params: &Value) -> Result<IngestParams, JobError> {
+        let p: IngestParams = parse_params(params)?;
+        if p.symbols.is_empty() || p.symbols.len() > MAX_INGEST_SYMBOLS {
+            return Err(JobError::InvalidParams(format!(
+                "symbols: between 1 and {MAX_INGEST_SYMBOLS} required"
+            )));
+        }
+        Ok(p)
+    }
+}
+
+/// `ingest_alphavantage`: an incremental refresh per symbol (see
+/// [`MarketDataService::refresh`]), with progress per symbol. The result lists each symbol's
+/// outcome; the job fails only when every symbol failed (a missing API key, say). Resumable:
+/// a refresh of data already cached asks for nothing.
+pub struct IngestAlphaVantageJob {
+    market_data: Arc<MarketDataService>,
+    provider: Arc<dyn Provider>,
+    adjusted_default: bool,
+}
+
+impl IngestAlphaVantageJob {
+    pub fn new(
+        market_data: Arc<MarketDataService>,
+        provider: Arc<dyn Provider>,
+        adjusted_default: bool,
+    ) -> Self {
+        IngestAlphaVantageJob {
+            market_data,
+            provider,
+            adjusted_default,
+        }
+    }
+}
+
+#[async_trait]
+impl JobHandler for IngestAlphaVantageJob {
+    fn kind(&self) -> &'static str {
+        "ingest_alphavantage"
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn validate(&self, params: &Value) -> Result<(), JobError> {
+        IngestParams::validated(params).map(|_| ())
+    }
+
+    async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
+        let p = IngestParams::validated(&params)?;
+        let adjusted = p.adjusted.unwrap_or(self.adjusted_default);
+        let today = chrono::Utc::now().date_naive();
+        let n = p.symbols.len();
+        let mut outcomes = Vec::with_capacity(n);
+        let mut errors = Vec::new();
+        for (i, symbol) in p.symbols.iter().enumerate() {
+            ctx.check()?;
+            ctx.progress(i as f64 / n as f64, format!("refreshing {symbol}"))
+                .await;
+            let refresh = self.market_data.refresh(
+                self.provider.as_ref(),
+                symbol,
+                p.resolution,
+                adjusted,
+                today,
+            );
+            // Waiting on the rate limiter can take minutes: a cancel interrupts the wait. An
+            // ingest already under way finishes on its blocking thread (one transaction).
+            let out = tokio::select! {
+                r = refresh => r,
+                _ = ctx.cancelled() => return Err(JobError::Cancelled),
+            };
+            match out {
+                Ok(o) => outcomes.push(json!({
+                    "symbol": o.symbol, "ok": true, "plan": o.plan, "summary": o.summary,
+                })),
+                Err(e) => {
+                    tracing::warn!(job = ctx.job_id(), %symbol, error = %e, "refresh failed");
+                    errors.push(format!("{symbol}: {e}"));
+                    outcomes.push(json!({ "symbol": symbol, "ok": false, "error": e.to_string() }));
+                }
+            }
+        }
+        if errors.len() == n {
+            return Err(JobError::Failed(format!(
+                "every symbol failed: {}",
+                errors.join("; ")
+            )));
+        }
+        ctx.progress(1.0, format!("{} of {n} symbols refreshed", n - errors.len()))
+            .await;
+        Ok(json!({ "symbols": outcomes, "failed": errors.len() }))
+    }
+}

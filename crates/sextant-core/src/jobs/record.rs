@@ -1,0 +1,179 @@
+//! The job record as stored in [`super::COLLECTION`] and returned by the API.
+
+use super::JobError;
+use crate::common::{fixed_ts, from_doc, to_doc};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sextant_meta::Filter;
+use std::fmt;
+use std::str::FromStr;
+
+/// Where a job is in its life: `queued → running → succeeded | failed | cancelled`, with
+/// `running → queued` only when recovery re-queues a resumable job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 5] = [
+        JobStatus::Queued,
+        JobStatus::Running,
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ];
+
+    /// The stored (and API) spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Succeeded => "succeeded",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// A finished job never changes again.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Cancelled
+        )
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        JobStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("unknown job status {s:?}"))
+    }
+}
+
+/// How far a job got, as its handler last reported it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// 0 to 1.
+    pub fraction: f64,
+    #[serde(default)]
+    pub message: String,
+}
+
+/// One job. Timestamps are stored as fixed-width strings so they sort and compare in time order
+/// (see [`fixed_ts`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub id: String,
+    pub kind: String,
+    pub params: Value,
+    pub status: JobStatus,
+    pub progress: Progress,
+    /// What the handler returned (e.g. `{"run_id": ...}`), once succeeded.
+    #[serde(default)]
+    pub result: Option<Value>,
+    /// Why it failed or was cancelled.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Who submitted it (the API key's principal): the API shows a caller only its own jobs.
+    pub owner: String,
+    #[serde(with = "fixed_ts")]
+    pub created_at: DateTime<Utc>,
+    #[serde(default, with = "opt_ts")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, with = "opt_ts")]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Last lease renewal by the worker running it.
+    #[serde(default, with = "opt_ts")]
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    /// Instance id of the worker holding the lease while running (kept after it finishes).
+    #[serde(default)]
+    pub worker: Option<String>,
+    /// How many times a worker has started it.
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub cancel_requested: bool,
+    /// Copied from the handler at submission, so recovery needs no handler.
+    #[serde(default)]
+    pub resumable: bool,
+}
+
+impl JobRecord {
+    pub(crate) fn from_doc(doc: Value) -> Result<JobRecord, JobError> {
+        from_doc(doc).map_err(|e| JobError::Corrupt(e.to_string()))
+    }
+
+    pub(crate) fn to_doc(&self) -> Result<Value, JobError> {
+        to_doc(self).map_err(|e| JobError::Corrupt(e.to_string()))
+    }
+}
+
+/// Which jobs to list; every given field must match.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct JobFilter {
+    #[serde(default)]
+    pub status: Option<JobStatus>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+}
+
+impl JobFilter {
+    pub(crate) fn to_filter(&self) -> Filter {
+        let mut f = Filter::new();
+        if let Some(s) = self.status {
+            f = f.eq("status", s.as_str());
+        }
+        if let Some(k) = &self.kind {
+            f = f.eq("kind", k.as_str());
+        }
+        if let Some(o) = &self.owner {
+            f = f.eq("owner", o.as_str());
+        }
+        f
+    }
+}
+
+/// The stored form of a timestamp (also what compare-and-swaps match).
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    fixed_ts::format(&t)
+}
+
+/// [`fixed_ts`] for optional timestamps.
+mod opt_ts {
+    use super::*;
+
+    pub fn serialize<S: serde::Serializer>(
+        t: &Option<DateTime<Utc>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&fixed_ts::format(t)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Option::<DateTime<Utc>>::deserialize(d)
+    }
+}

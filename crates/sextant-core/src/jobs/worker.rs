@@ -1,0 +1,311 @@
+//! The in-process worker pool: claims queued jobs (see the claim protocol in the module docs),
+//! runs at most `concurrency` at once, renews their leases and writes their outcome.
+
+use super::context::{lease, now_ts};
+use super::manager::Running;
+use super::{
+    lock, JobContext, JobError, JobEvent, JobHandler, JobManager, JobRecord, JobStatus, COLLECTION,
+};
+use serde_json::{json, Value};
+use sextant_meta::{Filter, Query};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::task::{AbortHandle, JoinError};
+use tokio_util::sync::CancellationToken;
+
+/// Queued jobs read per claim attempt: enough to get past the ones other workers just took.
+const CLAIM_BATCH: u64 = 16;
+/// Tries of a terminal write before leaving the job to recovery.
+const FINISH_ATTEMPTS: u32 = 3;
+
+/// How a job ended.
+enum Outcome {
+    Succeeded(Value),
+    Failed(String),
+    Cancelled,
+}
+
+/// Aborts the handler's task when the job's driver is dropped (shutdown aborts the driver).
+struct AbortOnDrop(AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl JobManager {
+    /// Recovers orphaned jobs, then starts the worker pool and the periodic orphan sweep. Must be
+    /// called inside a Tokio runtime; a second call does nothing.
+    pub async fn start(self: &Arc<Self>) -> Result<(), JobError> {
+        if self.started.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.ensure_indexes().await?;
+        self.recover().await?;
+        let pool = tokio::spawn(self.clone().claim_loop());
+        let sweep = tokio::spawn(self.clone().sweep_loop());
+        lock(&self.tasks).extend([pool, sweep]);
+        tracing::info!(worker = %self.instance_id, concurrency = self.config.concurrency, "job pool started");
+        Ok(())
+    }
+
+    async fn claim_loop(self: Arc<Self>) {
+        loop {
+            let permit = tokio::select! {
+                p = self.permits.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => return,
+                },
+                _ = self.stop.cancelled() => return,
+            };
+            let idle = match self.claim_next().await {
+                Ok(Some(record)) => {
+                    self.spawn_job(record, permit);
+                    continue;
+                }
+                Ok(None) => self.config.poll_interval,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming a job failed");
+                    self.config.poll_interval
+                }
+            };
+            drop(permit);
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(idle) => {}
+                _ = self.stop.cancelled() => return,
+            }
+        }
+    }
+
+    /// Claims the oldest queued job this process has a handler for, if any.
+    async fn claim_next(&self) -> Result<Option<JobRecord>, JobError> {
+        let filter = Filter::new()
+            .eq("status", "queued")
+            .any_of("kind", self.handlers.keys().copied());
+        let query = Query::new()
+            .filter(filter)
+            .sort_asc("created_at")
+            .limit(CLAIM_BATCH);
+        for doc in self.meta.find(COLLECTION, &query).await? {
+            let id = doc.get("_id").and_then(Value::as_str).unwrap_or_default();
+            let mut record = match JobRecord::from_doc(doc.clone()) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.fail_corrupt(id, &e).await;
+                    continue;
+                }
+            };
+            let now = chrono::Utc::now();
+            let attempts = record.attempts + 1;
+            let patch = json!({
+                "status": JobStatus::Running,
+                "worker": self.instance_id,
+                "attempts": attempts,
+                "started_at": super::record::ts(now),
+                "heartbeat_at": super::record::ts(now),
+                "progress": super::Progress::default(),
+                "error": null,
+            });
+            // `attempts` in the condition makes the read-modify-write of the counter exact.
+            let expected = Filter::new()
+                .eq("status", "queued")
+                .eq("attempts", record.attempts);
+            if self
+                .meta
+                .update_if(COLLECTION, &record.id, &expected, patch)
+                .await?
+            {
+                record.status = JobStatus::Running;
+                record.worker = Some(self.instance_id.clone());
+                record.attempts = attempts;
+                record.started_at = Some(now);
+                record.heartbeat_at = Some(now);
+                record.progress = super::Progress::default();
+                return Ok(Some(record));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A queued document that does not parse would be retried forever: fail it instead.
+    async fn fail_corrupt(&self, id: &str, e: &JobError) {
+        tracing::error!(job = %id, error = %e, "malformed queued job");
+        let patch = json!({ "status": JobStatus::Failed, "error": e.to_string(), "finished_at": now_ts() });
+        let expected = Filter::new().eq("status", "queued");
+        if let Err(e) = self.meta.update_if(COLLECTION, id, &expected, patch).await {
+            tracing::warn!(job = %id, error = %e, "could not fail a malformed job");
+        }
+    }
+
+    fn spawn_job(self: &Arc<Self>, record: JobRecord, permit: OwnedSemaphorePermit) {
+        let token = CancellationToken::new();
+        let id = record.id.clone();
+        // Registered before the task exists, so a cancel arriving at once finds the token.
+        lock(&self.running).insert(
+            id.clone(),
+            Running {
+                token: token.clone(),
+                abort: None,
+            },
+        );
+        let me = self.clone();
+        let task = tokio::spawn(async move {
+            let _permit = permit;
+            me.drive(record, token).await;
+        });
+        if let Some(r) = lock(&self.running).get_mut(&id) {
+            r.abort = Some(task.abort_handle());
+        }
+    }
+
+    /// Runs one claimed job to its end: the handler in its own task (so a panic is a
+    /// `JoinError`, not a dead worker), heartbeats beside it, then the terminal write.
+    async fn drive(self: Arc<Self>, record: JobRecord, token: CancellationToken) {
+        let id = record.id.clone();
+        tracing::info!(job = %id, kind = %record.kind, attempt = record.attempts, "job started");
+        self.events.publish(JobEvent::from(&record));
+        let ctx = JobContext::new(
+            &id,
+            record.attempts,
+            token.clone(),
+            self.meta.clone(),
+            &self.instance_id,
+            self.events.clone(),
+        );
+        let joined = match self.handlers.get(record.kind.as_str()).cloned() {
+            Some(handler) => self.run_handler(handler, &record, &ctx, &token).await,
+            None => Ok((Err(JobError::UnknownKind(record.kind.clone())), true)),
+        };
+        lock(&self.running).remove(&id);
+        let outcome = match joined {
+            Ok((_, false)) => return, // the job is someone else's now
+            Ok((Ok(v), true)) => Outcome::Succeeded(v),
+            Ok((Err(e), true)) if matches!(e, JobError::Cancelled) || token.is_cancelled() => {
+                Outcome::Cancelled
+            }
+            Ok((Err(e), true)) => Outcome::Failed(e.to_string()),
+            Err(e) => Outcome::Failed(join_error(e)),
+        };
+        self.finish(&record, outcome, ctx.latest()).await;
+    }
+
+    /// The handler in its own task, with lease renewals beside it. Returns the handler's result
+    /// and whether the lease was still held at the end.
+    async fn run_handler(
+        &self,
+        handler: Arc<dyn JobHandler>,
+        record: &JobRecord,
+        ctx: &JobContext,
+        token: &CancellationToken,
+    ) -> Result<(Result<Value, JobError>, bool), JoinError> {
+        let (c, params) = (ctx.clone(), record.params.clone());
+        let mut task = tokio::spawn(async move { handler.run(c, params).await });
+        let _abort = AbortOnDrop(task.abort_handle());
+        let mut beat = tokio::time::interval(self.config.heartbeat);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        beat.tick().await;
+        let mut held = true;
+        let joined = loop {
+            tokio::select! {
+                r = &mut task => break r,
+                _ = beat.tick(), if held => {
+                    held = self.heartbeat(&record.id, ctx, token).await;
+                    if !held {
+                        tracing::warn!(job = %record.id, "lost the job's lease; stopping it");
+                        token.cancel();
+                    }
+                }
+            }
+        };
+        joined.map(|r| (r, held))
+    }
+
+    /// Renews the lease (and persists the latest progress). Returns false when the lease is lost;
+    /// trips `token` when a cancel was requested from elsewhere.
+    async fn heartbeat(&self, id: &str, ctx: &JobContext, token: &CancellationToken) -> bool {
+        let patch = json!({ "heartbeat_at": now_ts(), "progress": ctx.latest() });
+        let fence = lease(&self.instance_id);
+        let quiet = fence.clone().ne("cancel_requested", true);
+        let r = match self.meta.update_if(COLLECTION, id, &quiet, patch.clone()).await {
+            Ok(true) => return true,
+            Ok(false) => self.meta.update_if(COLLECTION, id, &fence, patch).await,
+            Err(e) => Err(e),
+        };
+        match r {
+            Ok(true) => {
+                token.cancel(); // still ours, so the first CAS failed on `cancel_requested`
+                true
+            }
+            Ok(false) => false,
+            Err(e) => {
+                // A store hiccup is not a lost lease; recovery handles a long outage.
+                tracing::warn!(job = %id, error = %e, "heartbeat failed");
+                true
+            }
+        }
+    }
+
+    /// Writes the terminal status under the lease, then tells subscribers.
+    async fn finish(&self, record: &JobRecord, outcome: Outcome, last: super::Progress) {
+        let mut progress = last;
+        let (status, result, error) = match outcome {
+            Outcome::Succeeded(v) => {
+                progress.fraction = 1.0;
+                (JobStatus::Succeeded, Some(v), None)
+            }
+            Outcome::Failed(m) => (JobStatus::Failed, None, Some(m)),
+            Outcome::Cancelled => (JobStatus::Cancelled, None, Some("cancelled".to_string())),
+        };
+        let patch = json!({
+            "status": status, "result": result, "error": error,
+            "progress": progress, "finished_at": now_ts(),
+        });
+        let fence = lease(&self.instance_id);
+        for attempt in 1..=FINISH_ATTEMPTS {
+            match self
+                .meta
+                .update_if(COLLECTION, &record.id, &fence, patch.clone())
+                .await
+            {
+                Ok(applied) => {
+                    if applied {
+                        tracing::info!(job = %record.id, %status, "job finished");
+                        self.events.publish(JobEvent {
+                            job_id: record.id.clone(),
+                            status,
+                            progress,
+                            result,
+                            error,
+                        });
+                    } else {
+                        tracing::warn!(job = %record.id, "job outcome dropped: lease lost");
+                    }
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(job = %record.id, attempt, error = %e, "terminal write failed");
+                    tokio::time::sleep(Duration::from_millis(200) * attempt).await;
+                }
+            }
+        }
+        tracing::error!(job = %record.id, "terminal status not written; recovery will settle it");
+    }
+}
+
+/// A handler task that panicked (or was aborted) as a job error.
+fn join_error(e: JoinError) -> String {
+    if !e.is_panic() {
+        return "the job's task was aborted".into();
+    }
+    let payload = e.into_panic();
+    let msg = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("job panicked: {msg}")
+}
