@@ -224,3 +224,48 @@ impl From<BacktestError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<sextant_core::common::InvalidField> for ApiError {
+    fn from(e: sextant_core::common::InvalidField) -> Self {
+        ApiError::field(e.field, e.message)
+    }
+}
+
+impl From<sextant_core::watchlists::WatchlistError> for ApiError {
+    fn from(e: sextant_core::watchlists::WatchlistError) -> Self {
+        use sextant_core::watchlists::WatchlistError as W;
+        match e {
+            W::Invalid(f) => f.into(),
+            W::NotFound(_) => ApiError::not_found(e.to_string()),
+            W::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            W::Meta(m) => m.into(),
+            W::Data(d) => d.into(),
+            W::Corrupt(_) => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<sextant_core::portfolios::PortfolioError> for ApiError {
+    fn from(e: sextant_core::portfolios::PortfolioError) -> Self {
+        use sextant_core::portfolios::PortfolioError as P;
+        match e {
+            P::Invalid(f) => f.into(),
+            P::NotFound(_) | P::TransactionNotFound { .. } => ApiError::not_found(e.to_string()),
+            P::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            P::Meta(m) => m.into(),
+            P::Data(d) => d.into(),
+            P::Metrics(_) | P::Corrupt(_) => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<sextant_core::dashboard::DashboardError> for ApiError {
+    fn from(e: sextant_core::dashboard::DashboardError) -> Self {
+        use sextant_core::dashboard::DashboardError as D;
+        match e {
+            D::Portfolio(p) => p.into(),
+            D::Meta(m) => m.into(),
+            D::Data(d) => d.into(),
+        }
+    }
+}

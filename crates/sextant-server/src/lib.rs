@@ -32,6 +32,9 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .nest("/api/v1/market-data", routes::market_data::router())
         .nest("/api/v1/strategies", routes::strategies::router())
         .nest("/api/v1/backtests", routes::backtests::router())
+        .nest("/api/v1/watchlists", routes::watchlists::router())
+        .nest("/api/v1/portfolios", routes::portfolios::router())
+        .nest("/api/v1/dashboard", routes::dashboards::router())
         .nest("/api/v1/admin", routes::admin::router())
         .split_for_parts();
     let spec = openapi::finish(spec);

@@ -238,8 +238,11 @@ impl JobHandler for IngestAlphaVantageJob {
                 errors.join("; ")
             )));
         }
-        ctx.progress(1.0, format!("{} of {n} symbols refreshed", n - errors.len()))
-            .await;
+        ctx.progress(
+            1.0,
+            format!("{} of {n} symbols refreshed", n - errors.len()),
+        )
+        .await;
         Ok(json!({ "symbols": outcomes, "failed": errors.len() }))
     }
 }

@@ -212,12 +212,17 @@ impl JobManager {
                         "finished_at": now_ts(),
                     });
                     let expected = Filter::new().eq("status", "queued");
-                    self.meta.update_if(COLLECTION, id, &expected, patch).await?
+                    self.meta
+                        .update_if(COLLECTION, id, &expected, patch)
+                        .await?
                 }
                 _ => {
                     let patch = json!({ "cancel_requested": true });
                     let expected = Filter::new().eq("status", "running");
-                    let applied = self.meta.update_if(COLLECTION, id, &expected, patch).await?;
+                    let applied = self
+                        .meta
+                        .update_if(COLLECTION, id, &expected, patch)
+                        .await?;
                     if applied {
                         if let Some(r) = super::lock(&self.running).get(id) {
                             r.token.cancel();

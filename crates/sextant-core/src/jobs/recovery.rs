@@ -113,7 +113,10 @@ impl JobManager {
             (JobStatus::Queued, String::new())
         } else if r.resumable {
             let n = r.attempts;
-            (JobStatus::Failed, format!("{INTERRUPTED} (after {n} attempts)"))
+            (
+                JobStatus::Failed,
+                format!("{INTERRUPTED} (after {n} attempts)"),
+            )
         } else {
             (JobStatus::Failed, INTERRUPTED.to_string())
         };
@@ -131,7 +134,11 @@ impl JobManager {
         } else {
             json!({ "status": status, "error": error, "finished_at": now_ts() })
         };
-        if !self.meta.update_if(COLLECTION, &r.id, expected, patch).await? {
+        if !self
+            .meta
+            .update_if(COLLECTION, &r.id, expected, patch)
+            .await?
+        {
             return Ok(None);
         }
         tracing::warn!(job = %r.id, worker = ?r.worker, %status, "interrupted job settled");
@@ -182,10 +189,13 @@ impl JobManager {
         }
         let left: Vec<_> = lock(&self.running).drain().collect();
         for (id, running) in left {
-            running.token.cancel();
+            // Abort rather than cancel: a handler that saw its token would end as "cancelled",
+            // which is not what happened. The token is tripped after the status is written,
+            // for blocking work the abort cannot reach.
             if let Some(task) = running.abort {
                 task.abort();
             }
+            let _stop_blocking_work = running.token.drop_guard();
             let record = match self.get(&id).await {
                 Ok(r) => r,
                 Err(e) => {

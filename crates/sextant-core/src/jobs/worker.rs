@@ -134,7 +134,8 @@ impl JobManager {
     /// A queued document that does not parse would be retried forever: fail it instead.
     async fn fail_corrupt(&self, id: &str, e: &JobError) {
         tracing::error!(job = %id, error = %e, "malformed queued job");
-        let patch = json!({ "status": JobStatus::Failed, "error": e.to_string(), "finished_at": now_ts() });
+        let patch =
+            json!({ "status": JobStatus::Failed, "error": e.to_string(), "finished_at": now_ts() });
         let expected = Filter::new().eq("status", "queued");
         if let Err(e) = self.meta.update_if(COLLECTION, id, &expected, patch).await {
             tracing::warn!(job = %id, error = %e, "could not fail a malformed job");
@@ -230,7 +231,11 @@ impl JobManager {
         let patch = json!({ "heartbeat_at": now_ts(), "progress": ctx.latest() });
         let fence = lease(&self.instance_id);
         let quiet = fence.clone().ne("cancel_requested", true);
-        let r = match self.meta.update_if(COLLECTION, id, &quiet, patch.clone()).await {
+        let r = match self
+            .meta
+            .update_if(COLLECTION, id, &quiet, patch.clone())
+            .await
+        {
             Ok(true) => return true,
             Ok(false) => self.meta.update_if(COLLECTION, id, &fence, patch).await,
             Err(e) => Err(e),

@@ -1,0 +1,27 @@
+//! `/api/v1/dashboard`: one overview for the calling key.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::{Extension, Json};
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(overview))
+}
+
+/// KPIs across the caller's portfolios, recent backtests, data freshness and job activity.
+#[utoipa::path(get, path = "", tag = "dashboard", responses((status = 200, body = Object)),
+    security(("api_key" = [])))]
+async fn overview(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> ApiResult<Json<Value>> {
+    let o = s.services.dashboard.overview(&caller.key_id).await?;
+    serde_json::to_value(o)
+        .map(Json)
+        .map_err(|e| ApiError::internal(e.to_string()))
+}

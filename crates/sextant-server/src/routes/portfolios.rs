@@ -1,0 +1,253 @@
+//! `/api/v1/portfolios`: CRUD, transactions, holdings, performance.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::page::PageQuery;
+use crate::routes::watchlists::page_request;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::Value;
+use sextant_core::portfolios::{NewPortfolio, NewTransaction, PortfolioUpdate, TransactionKind};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, update, delete))
+        .routes(routes!(transactions, add_transaction))
+        .routes(routes!(delete_transaction))
+        .routes(routes!(holdings))
+        .routes(routes!(performance))
+}
+
+fn check_cash(v: Option<f64>) -> ApiResult<()> {
+    if v.is_some_and(|c| !(0.0..=1.0e15).contains(&c)) {
+        return Err(ApiError::field("base_cash", "between 0 and 1e15"));
+    }
+    Ok(())
+}
+
+fn json<T: serde::Serialize>(v: &T) -> ApiResult<Json<Value>> {
+    serde_json::to_value(v)
+        .map(Json)
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortfolioInput {
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    pub name: String,
+    #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1.0e15)]
+    pub base_cash: f64,
+    #[serde(default)]
+    pub allow_short: bool,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortfolioPatch {
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    pub name: Option<String>,
+    #[schema(minimum = 0.0, maximum = 1.0e15)]
+    pub base_cash: Option<f64>,
+    pub allow_short: Option<bool>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Buy,
+    Sell,
+    Deposit,
+    Withdraw,
+}
+
+/// A buy/sell (symbol, quantity, price, fee) or a deposit/withdraw (amount).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionInput {
+    pub kind: Kind,
+    #[schema(value_type = String, format = Date)]
+    pub date: NaiveDate,
+    pub symbol: Option<String>,
+    pub quantity: Option<f64>,
+    pub price: Option<f64>,
+    pub fee: Option<f64>,
+    pub amount: Option<f64>,
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+}
+
+/// Portfolios, newest first.
+#[utoipa::path(get, path = "", tag = "portfolios", params(PageQuery),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn list(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Value>> {
+    json(&s.services.portfolios.list(None, &page_request(p)?).await?)
+}
+
+/// Create a portfolio.
+#[utoipa::path(post, path = "", tag = "portfolios", request_body = PortfolioInput,
+    responses((status = 201, body = Object)), security(("api_key" = [])))]
+async fn create(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(p): ApiJson<PortfolioInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    check_cash(Some(p.base_cash))?;
+    let new = NewPortfolio {
+        name: p.name,
+        base_cash: p.base_cash,
+        allow_short: p.allow_short,
+    };
+    let created = s
+        .services
+        .portfolios
+        .create_with(&new, &caller.key_id)
+        .await?;
+    Ok((StatusCode::CREATED, json(&created)?))
+}
+
+/// One portfolio.
+#[utoipa::path(get, path = "/{id}", tag = "portfolios", params(("id" = String, Path)),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn get_one(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    json(&s.services.portfolios.get(&id).await?)
+}
+
+/// Update name, base cash or shorting.
+#[utoipa::path(patch, path = "/{id}", tag = "portfolios", params(("id" = String, Path)),
+    request_body = PortfolioPatch, responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn update(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(p): ApiJson<PortfolioPatch>,
+) -> ApiResult<Json<Value>> {
+    check_cash(p.base_cash)?;
+    let up = PortfolioUpdate {
+        name: p.name,
+        base_cash: p.base_cash,
+        allow_short: p.allow_short,
+    };
+    json(&s.services.portfolios.update(&id, &up).await?)
+}
+
+/// Delete a portfolio and its transactions.
+#[utoipa::path(delete, path = "/{id}", tag = "portfolios", params(("id" = String, Path)),
+    responses((status = 204)), security(("api_key" = [])))]
+async fn delete(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    s.services.portfolios.delete(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Transactions by date.
+#[utoipa::path(get, path = "/{id}/transactions", tag = "portfolios", params(("id" = String, Path), PageQuery),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn transactions(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(p): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Value>> {
+    json(
+        &s.services
+            .portfolios
+            .transactions(&id, &page_request(p)?)
+            .await?,
+    )
+}
+
+/// Record a transaction (validated against the whole history: no oversell unless shorting).
+#[utoipa::path(post, path = "/{id}/transactions", tag = "portfolios", params(("id" = String, Path)),
+    request_body = TransactionInput, responses((status = 201, body = Object)), security(("api_key" = [])))]
+async fn add_transaction(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(t): ApiJson<TransactionInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let new = NewTransaction {
+        kind: match t.kind {
+            Kind::Buy => TransactionKind::Buy,
+            Kind::Sell => TransactionKind::Sell,
+            Kind::Deposit => TransactionKind::Deposit,
+            Kind::Withdraw => TransactionKind::Withdraw,
+        },
+        date: t.date,
+        symbol: t.symbol,
+        quantity: t.quantity,
+        price: t.price,
+        fee: t.fee,
+        amount: t.amount,
+        note: t.note,
+    };
+    let tx = s.services.portfolios.add_transaction(&id, &new).await?;
+    Ok((StatusCode::CREATED, json(&tx)?))
+}
+
+/// Delete a transaction (refused if the remaining history would oversell).
+#[utoipa::path(delete, path = "/{id}/transactions/{tx}", tag = "portfolios",
+    params(("id" = String, Path), ("tx" = String, Path)), responses((status = 204)), security(("api_key" = [])))]
+async fn delete_transaction(
+    State(s): State<AppState>,
+    ApiPath((id, tx)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    s.services.portfolios.delete_transaction(&id, &tx).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AsOf {
+    /// Valuation date (default today).
+    #[param(value_type = Option<String>, format = Date)]
+    pub as_of: Option<NaiveDate>,
+}
+
+/// Holdings with market value, unrealised P&L and weights.
+#[utoipa::path(get, path = "/{id}/holdings", tag = "portfolios", params(("id" = String, Path), AsOf),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn holdings(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AsOf>,
+) -> ApiResult<Json<Value>> {
+    json(&s.services.portfolios.holdings(&id, q.as_of).await?)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Range {
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<NaiveDate>,
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<NaiveDate>,
+}
+
+/// Performance from cached prices: value series, time-weighted returns, KPIs, drawdown, allocation.
+#[utoipa::path(get, path = "/{id}/performance", tag = "portfolios", params(("id" = String, Path), Range),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn performance(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<Range>,
+) -> ApiResult<Json<Value>> {
+    json(
+        &s.services
+            .portfolios
+            .get_portfolio_performance(&id, q.from, q.to)
+            .await?,
+    )
+}

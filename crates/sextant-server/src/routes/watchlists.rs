@@ -1,0 +1,170 @@
+//! `/api/v1/watchlists`: CRUD, symbol edits, and quotes (latest close, trailing returns).
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::page::PageQuery;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::Value;
+use sextant_core::common::PageRequest;
+use sextant_core::watchlists::WatchlistUpdate;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, update, delete))
+        .routes(routes!(add_symbols, remove_symbols))
+        .routes(routes!(quotes))
+}
+
+fn json<T: serde::Serialize>(v: &T) -> ApiResult<Json<Value>> {
+    serde_json::to_value(v)
+        .map(Json)
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// The API's page bounds (1 to 200) applied before the service sees the request.
+pub(crate) fn page_request(p: PageQuery) -> ApiResult<PageRequest> {
+    if p.limit.is_some_and(|l| !(1..=200).contains(&l)) {
+        return Err(ApiError::field("limit", "must be between 1 and 200"));
+    }
+    Ok(PageRequest {
+        cursor: p.cursor,
+        limit: p.limit,
+    })
+}
+
+fn non_empty(symbols: &[String]) -> ApiResult<()> {
+    if symbols.is_empty() || symbols.len() > 500 {
+        return Err(ApiError::field("symbols", "1 to 500 symbols"));
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WatchlistInput {
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    pub name: String,
+    #[serde(default)]
+    #[schema(max_items = 500)]
+    pub symbols: Vec<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WatchlistPatch {
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
+    pub name: Option<String>,
+    #[schema(max_items = 500)]
+    pub symbols: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SymbolsInput {
+    #[schema(min_items = 1, max_items = 500)]
+    pub symbols: Vec<String>,
+}
+
+/// Watchlists, newest first.
+#[utoipa::path(get, path = "", tag = "watchlists", params(PageQuery),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn list(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Value>> {
+    json(&s.services.watchlists.list(None, &page_request(p)?).await?)
+}
+
+/// Create a watchlist.
+#[utoipa::path(post, path = "", tag = "watchlists", request_body = WatchlistInput,
+    responses((status = 201, body = Object)), security(("api_key" = [])))]
+async fn create(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(w): ApiJson<WatchlistInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let created = s
+        .services
+        .watchlists
+        .create(&w.name, &w.symbols, &caller.key_id)
+        .await?;
+    Ok((StatusCode::CREATED, json(&created)?))
+}
+
+/// One watchlist.
+#[utoipa::path(get, path = "/{id}", tag = "watchlists", params(("id" = String, Path)),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn get_one(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    json(&s.services.watchlists.get(&id).await?)
+}
+
+/// Rename and/or replace the symbols.
+#[utoipa::path(patch, path = "/{id}", tag = "watchlists", params(("id" = String, Path)),
+    request_body = WatchlistPatch, responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn update(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(w): ApiJson<WatchlistPatch>,
+) -> ApiResult<Json<Value>> {
+    let up = WatchlistUpdate {
+        name: w.name,
+        symbols: w.symbols,
+    };
+    json(&s.services.watchlists.update(&id, &up).await?)
+}
+
+/// Delete a watchlist.
+#[utoipa::path(delete, path = "/{id}", tag = "watchlists", params(("id" = String, Path)),
+    responses((status = 204)), security(("api_key" = [])))]
+async fn delete(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+    s.services.watchlists.delete(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Add symbols.
+#[utoipa::path(post, path = "/{id}/symbols", tag = "watchlists", params(("id" = String, Path)),
+    request_body = SymbolsInput, responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn add_symbols(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<SymbolsInput>,
+) -> ApiResult<Json<Value>> {
+    non_empty(&b.symbols)?;
+    json(&s.services.watchlists.add_symbols(&id, &b.symbols).await?)
+}
+
+/// Remove symbols.
+#[utoipa::path(delete, path = "/{id}/symbols", tag = "watchlists", params(("id" = String, Path)),
+    request_body = SymbolsInput, responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn remove_symbols(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<SymbolsInput>,
+) -> ApiResult<Json<Value>> {
+    non_empty(&b.symbols)?;
+    json(
+        &s.services
+            .watchlists
+            .remove_symbols(&id, &b.symbols)
+            .await?,
+    )
+}
+
+/// Latest close and returns over 1D, 1W, 1M, 3M, YTD, 1Y for each symbol.
+#[utoipa::path(get, path = "/{id}/quotes", tag = "watchlists", params(("id" = String, Path)),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn quotes(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+    json(&s.services.watchlists.quotes(&id).await?)
+}
