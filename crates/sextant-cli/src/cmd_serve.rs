@@ -47,6 +47,12 @@ pub async fn serve(args: ServeArgs, config: Config) -> Result<()> {
         println!("  {}", key.key);
         println!("Create more with `sextant keys create --role analyst`.");
     }
+    let recovered = state.jobs.recover().await?;
+    if !recovered.is_empty() {
+        println!("Recovered jobs interrupted by the last stop: {recovered:?}");
+    }
+    state.jobs.start().await?;
+    let jobs = state.jobs.clone();
     let app = sextant_server::router(state, &limits);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!(
@@ -54,6 +60,8 @@ pub async fn serve(args: ServeArgs, config: Config) -> Result<()> {
         listener.local_addr()?
     );
     sextant_server::serve(listener, app, shutdown_signal()).await?;
+    // Running jobs get a grace period, then are marked interrupted (resumable ones re-queued).
+    jobs.shutdown(std::time::Duration::from_secs(10)).await?;
     println!("sextant stopped");
     Ok(())
 }

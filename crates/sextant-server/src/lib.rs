@@ -35,6 +35,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .nest("/api/v1/watchlists", routes::watchlists::router())
         .nest("/api/v1/portfolios", routes::portfolios::router())
         .nest("/api/v1/dashboard", routes::dashboards::router())
+        .nest("/api/v1/jobs", routes::jobs::router())
         .nest("/api/v1/admin", routes::admin::router())
         .split_for_parts();
     let spec = openapi::finish(spec);

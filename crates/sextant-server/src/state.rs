@@ -4,6 +4,8 @@ use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::metrics::HttpMetrics;
 use axum::http::StatusCode;
+use sextant_core::jobs::handlers::default_handlers;
+use sextant_core::jobs::{JobConfig, JobManager};
 use sextant_core::Services;
 use sextant_data::Cache;
 use std::collections::HashMap;
@@ -19,6 +21,8 @@ pub struct AppState {
     pub rate: Arc<RateLimiter>,
     pub metrics: Arc<HttpMetrics>,
     pub started: Instant,
+    /// The job queue and (once started) the in-process worker pool.
+    pub jobs: Arc<JobManager>,
     /// Serialized market-data responses, valid while the cache's write generation is unchanged.
     pub responses: Arc<crate::respcache::ResponseCache>,
     /// Extra DuckDB connections for concurrent reads (each has its own lock).
@@ -31,7 +35,13 @@ impl AppState {
         let readers = (0..READERS)
             .filter_map(|_| services.cache.try_clone().ok().map(Arc::new))
             .collect();
+        let jobs = JobManager::new(
+            services.meta.clone(),
+            default_handlers(&services),
+            JobConfig::default(),
+        );
         AppState {
+            jobs,
             readers: Arc::new(readers),
             next_reader: Arc::new(AtomicUsize::new(0)),
             responses: Arc::new(crate::respcache::ResponseCache::new(10_000)),

@@ -30,6 +30,7 @@ async fn start(limits: Limits) -> Server {
             state.auth.create(role, "test").await.expect("key").key,
         ));
     }
+    state.jobs.start().await.expect("jobs");
     let app = sextant_server::router(state, &limits);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

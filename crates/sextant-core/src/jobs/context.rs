@@ -213,3 +213,24 @@ pub(crate) fn lease(worker: &str) -> Filter {
 pub(crate) fn now_ts() -> String {
     ts(Utc::now())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn detached_context_clamps_progress_and_cancels() {
+        let ctx = JobContext::detached("j");
+        ctx.progress(f64::NAN, "nan").await;
+        assert_eq!(ctx.latest().fraction, 0.0);
+        ctx.progress(7.0, "over").await;
+        assert_eq!(
+            (ctx.latest().fraction, ctx.latest().message.as_str()),
+            (1.0, "over")
+        );
+        assert!(ctx.check().is_ok());
+        ctx.cancellation_token().cancel();
+        ctx.cancelled().await;
+        assert!(matches!(ctx.check(), Err(JobError::Cancelled)));
+    }
+}

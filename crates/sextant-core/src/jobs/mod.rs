@@ -60,8 +60,9 @@ mod record;
 mod recovery;
 mod worker;
 
-pub use context::{parse_params, JobContext, JobHandler};
+pub use context::{parse_params, JobContext, JobHandler, PROGRESS_WRITE_INTERVAL};
 pub use events::{JobEvent, JobSubscription};
+pub use handlers::default_handlers;
 pub use manager::{JobConfig, JobManager};
 pub use record::{JobFilter, JobRecord, JobStatus, Progress};
 pub use recovery::RecoveryReport;

@@ -177,3 +177,55 @@ mod opt_ts {
         Option::<DateTime<Utc>>::deserialize(d)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn status_spelling_round_trips() {
+        for s in JobStatus::ALL {
+            assert_eq!(s.as_str().parse::<JobStatus>(), Ok(s));
+            assert_eq!(serde_json::to_value(s).ok(), Some(Value::from(s.as_str())));
+        }
+        assert!("done".parse::<JobStatus>().is_err());
+        assert!(!JobStatus::Running.is_terminal() && JobStatus::Cancelled.is_terminal());
+    }
+
+    #[test]
+    fn stored_timestamps_sort_as_strings() {
+        let whole = Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 5).single();
+        let later = whole.map(|t| t + chrono::Duration::milliseconds(100));
+        let (a, b) = (whole.map(ts), later.map(ts));
+        assert!(a < b, "{a:?} < {b:?}");
+        assert_eq!(a.as_deref(), Some("2024-05-01T12:00:05.000000000Z"));
+    }
+
+    #[test]
+    fn document_round_trip_moves_id() {
+        let r = JobRecord {
+            id: "j1".into(),
+            kind: "k".into(),
+            params: serde_json::json!({"a": 1}),
+            status: JobStatus::Queued,
+            progress: Progress::default(),
+            result: None,
+            error: None,
+            owner: "o".into(),
+            created_at: Utc::now(),
+            started_at: None,
+            finished_at: None,
+            heartbeat_at: Some(Utc::now()),
+            worker: None,
+            attempts: 0,
+            cancel_requested: false,
+            resumable: true,
+        };
+        let mut doc = r.to_doc().expect("doc");
+        assert!(doc.get("id").is_none());
+        assert_eq!(doc["started_at"], Value::Null);
+        doc["_id"] = Value::from("j1");
+        assert_eq!(JobRecord::from_doc(doc).expect("record"), r);
+    }
+}

@@ -40,26 +40,31 @@ impl JobManager {
     /// Recovers orphaned jobs, then starts the worker pool and the periodic orphan sweep. Must be
     /// called inside a Tokio runtime; a second call does nothing.
     pub async fn start(self: &Arc<Self>) -> Result<(), JobError> {
+        // Recovery first, so a start that fails (store unreachable) can be retried; two
+        // concurrent starts may both recover, which is idempotent, but only one spawns the pool.
+        self.ensure_indexes().await?;
+        self.recover().await?;
         if self.started.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        self.ensure_indexes().await?;
-        self.recover().await?;
         let pool = tokio::spawn(self.clone().claim_loop());
         let sweep = tokio::spawn(self.clone().sweep_loop());
         lock(&self.tasks).extend([pool, sweep]);
-        tracing::info!(worker = %self.instance_id, concurrency = self.config.concurrency, "job pool started");
+        let concurrency = self.config.concurrency;
+        tracing::info!(worker = %self.instance_id, concurrency, "job pool started");
         Ok(())
     }
 
     async fn claim_loop(self: Arc<Self>) {
         loop {
+            // `biased`: once stopping, never take another job even if a slot is free.
             let permit = tokio::select! {
+                biased;
+                _ = self.stop.cancelled() => return,
                 p = self.permits.clone().acquire_owned() => match p {
                     Ok(p) => p,
                     Err(_) => return,
                 },
-                _ = self.stop.cancelled() => return,
             };
             let idle = match self.claim_next().await {
                 Ok(Some(record)) => {

@@ -20,6 +20,36 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(bars))
         .routes(routes!(coverage))
         .routes(routes!(status))
+        .routes(routes!(ingest))
+}
+
+/// What to refresh from Alpha Vantage.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IngestInput {
+    #[schema(min_items = 1, max_items = 500)]
+    pub symbols: Vec<crate::routes::backtests::SymbolString>,
+    #[schema(inline)]
+    pub resolution: Option<crate::routes::backtests::ResolutionName>,
+    pub adjusted: Option<bool>,
+}
+
+/// Refresh symbols from Alpha Vantage as a job (incremental: only what is missing or stale).
+#[utoipa::path(post, path = "/ingest", tag = "market-data", request_body = IngestInput,
+    responses((status = 202, body = Object)), security(("api_key" = [])))]
+async fn ingest(
+    State(s): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    crate::extract::ApiJson(body): crate::extract::ApiJson<serde_json::Value>,
+) -> ApiResult<(axum::http::StatusCode, Json<serde_json::Value>)> {
+    let _: IngestInput =
+        serde_json::from_value(body.clone()).map_err(|e| ApiError::field("body", e.to_string()))?;
+    let rec = s
+        .jobs
+        .submit("ingest_alphavantage", body, &caller.key_id)
+        .await?;
+    let v = serde_json::to_value(rec).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(v)))
 }
 
 /// One symbol in the cache.

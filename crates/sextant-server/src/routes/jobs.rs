@@ -1,0 +1,174 @@
+//! `/api/v1/jobs`: submit, list, status with progress, cancel, and a server-sent-events stream.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::page::PageQuery;
+use crate::routes::watchlists::page_request;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::{Extension, Json};
+use futures::stream::{self, Stream};
+use serde::Deserialize;
+use serde_json::Value;
+use sextant_core::jobs::{JobError, JobEvent, JobFilter, JobStatus};
+use std::convert::Infallible;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, submit))
+        .routes(routes!(get_one))
+        .routes(routes!(cancel))
+        .routes(routes!(events))
+}
+
+impl From<JobError> for ApiError {
+    fn from(e: JobError) -> Self {
+        match e {
+            JobError::UnknownKind(_) => ApiError::field("kind", e.to_string()),
+            JobError::InvalidParams(_) => ApiError::field("params", e.to_string()),
+            JobError::Invalid(f) => f.into(),
+            JobError::NotFound(_) => ApiError::not_found(e.to_string()),
+            JobError::NotCancellable { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "not-cancellable", e.to_string())
+            }
+            other => ApiError::internal(other.to_string()),
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> ApiResult<Json<Value>> {
+    serde_json::to_value(v)
+        .map(Json)
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitInput {
+    /// `backtest`, `walk_forward` or `ingest_alphavantage`.
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub params: Value,
+}
+
+/// Queue a job; poll it, stream its events, or cancel it.
+#[utoipa::path(post, path = "", tag = "jobs", request_body = SubmitInput,
+    responses((status = 202, body = Object)), security(("api_key" = [])))]
+async fn submit(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(b): ApiJson<SubmitInput>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let rec = s.jobs.submit(&b.kind, b.params, &caller.key_id).await?;
+    Ok((StatusCode::ACCEPTED, json(&rec)?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// queued, running, succeeded, failed or cancelled.
+    #[param(inline)]
+    pub status: Option<StatusName>,
+    pub kind: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    #[param(min_length = 2, pattern = "^([0-9a-f]{2})+$")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusName {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+/// Jobs, newest first.
+#[utoipa::path(get, path = "", tag = "jobs", params(ListQuery),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn list(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    let filter = JobFilter {
+        status: q.status.map(|st| match st {
+            StatusName::Queued => JobStatus::Queued,
+            StatusName::Running => JobStatus::Running,
+            StatusName::Succeeded => JobStatus::Succeeded,
+            StatusName::Failed => JobStatus::Failed,
+            StatusName::Cancelled => JobStatus::Cancelled,
+        }),
+        kind: q.kind,
+        owner: None,
+    };
+    let page = page_request(PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    })?;
+    json(&s.jobs.list(&filter, &page).await?)
+}
+
+/// A job with its status and progress.
+#[utoipa::path(get, path = "/{id}", tag = "jobs", params(("id" = String, Path)),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn get_one(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    json(&s.jobs.get(&id).await?)
+}
+
+/// Cancel a queued or running job.
+#[utoipa::path(post, path = "/{id}/cancel", tag = "jobs", params(("id" = String, Path)),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn cancel(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+    json(&s.jobs.cancel(&id).await?)
+}
+
+/// Server-sent events: the job's current state, then every progress and status change until it
+/// finishes.
+#[utoipa::path(get, path = "/{id}/events", tag = "jobs", params(("id" = String, Path)),
+    responses((status = 200, body = String, content_type = "text/event-stream")), security(("api_key" = [])))]
+async fn events(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let sub = s.jobs.subscribe(&id).await?;
+    let first = JobEvent::from(&sub.snapshot);
+    let done = first.is_terminal();
+    let to_event = |e: &JobEvent| {
+        Event::default()
+            .event(e.status.as_str())
+            .data(serde_json::to_string(e).unwrap_or_default())
+    };
+    let head = stream::once({
+        let ev = to_event(&first);
+        async move { Ok::<_, Infallible>(ev) }
+    });
+    let rx = sub.events;
+    let tail = stream::unfold((rx, done), move |(mut rx, done)| async move {
+        if done {
+            return None;
+        }
+        loop {
+            match rx.recv().await {
+                Ok(e) => {
+                    let terminal = e.is_terminal();
+                    return Some((Ok(to_event(&e)), (rx, terminal)));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(stream::StreamExt::chain(head, tail)).keep_alive(KeepAlive::default()))
+}
