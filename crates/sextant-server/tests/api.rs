@@ -325,3 +325,75 @@ async fn bulk_bars_as_csv_and_arrow_ipc() {
     let rows: usize = reader.map(|b| b.expect("batch").num_rows()).sum();
     assert_eq!(rows, 253);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_run_stream_progress_and_refuse_late_cancels() {
+    let s = start(Limits::default()).await;
+    let analyst = s.key(Role::Analyst);
+    let body = json!({"kind": "backtest", "params": {"strategy": "ema_cross", "symbols": ["AAPL", "IBM"]}});
+    let (status, job, _) = s
+        .call(Method::POST, "/api/v1/jobs", Some(analyst), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let id = job["id"].as_str().expect("id").to_string();
+    // The SSE stream ends with the terminal event.
+    let text = s
+        .client
+        .get(format!("{}/api/v1/jobs/{id}/events", s.base))
+        .bearer_auth(analyst)
+        .send()
+        .await
+        .expect("sse")
+        .text()
+        .await
+        .expect("stream");
+    assert!(text.contains("event: succeeded"), "{text}");
+    let (_, done, _) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/jobs/{id}"),
+            Some(analyst),
+            None,
+        )
+        .await;
+    assert_eq!(done["status"], "succeeded");
+    let run_id = done["result"]["run_id"].as_str().expect("run id");
+    let (status, _, _) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/backtests/{run_id}"),
+            Some(analyst),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, problem, _) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/jobs/{id}/cancel"),
+            Some(analyst),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let (status, problem, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/jobs",
+            Some(analyst),
+            Some(json!({"kind": "nope", "params": {}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(problem["errors"][0]["field"], "kind");
+    let (status, page, _) = s
+        .call(
+            Method::GET,
+            "/api/v1/jobs?status=succeeded",
+            Some(s.key(Role::Viewer)),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
+}
