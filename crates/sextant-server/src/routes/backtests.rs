@@ -107,30 +107,34 @@ fn parse_request(body: Value) -> ApiResult<BacktestRequest> {
 const INLINE_LIMIT: usize = 200_000;
 
 /// Run a backtest and store it (content-addressed: the same request returns the same id).
+/// Small runs answer inline (201 with the run); large ones are queued as a `backtest` job
+/// (202 with the job: follow `/api/v1/jobs/{id}/events`).
 #[utoipa::path(post, path = "", tag = "backtests", request_body = BacktestRequestDoc,
-    responses((status = 201, body = Object)), security(("api_key" = [])))]
+    responses((status = 201, body = Object), (status = 202, body = Object)), security(("api_key" = [])))]
 async fn run(
     State(s): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let req = parse_request(body)?;
+    let req = parse_request(body.clone())?;
     if req.symbols.is_empty() || req.symbols.len() > 50 {
         return Err(ApiError::field("symbols", "1 to 50 symbols"));
     }
     let cache = s.read_cache();
     let r = req.clone();
-    let (run, trades, curve) = blocking(move || {
+    let outcome = blocking(move || {
         let data = BacktestService::load(&cache, &r)?;
         if data.market.len() * r.symbols.len() > INLINE_LIMIT {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                "too many bars to run inline; submit it as a job",
-            ));
+            return Ok(None);
         }
-        Ok(sextant_core::backtest::execute(&r, &data)?)
+        Ok(Some(sextant_core::backtest::execute(&r, &data)?))
     })
     .await?;
+    let Some((run, trades, curve)) = outcome else {
+        let job = s.jobs.submit("backtest", body, &caller.key_id).await?;
+        let v = serde_json::to_value(job).map_err(|e| ApiError::internal(e.to_string()))?;
+        return Ok((StatusCode::ACCEPTED, Json(v)));
+    };
     s.services.backtests.store(&run, &trades, &curve).await?;
     let v = serde_json::to_value(&run).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok((StatusCode::CREATED, Json(v)))
