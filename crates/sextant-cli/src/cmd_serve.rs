@@ -47,17 +47,16 @@ pub async fn serve(args: ServeArgs, config: Config) -> Result<()> {
         println!("  {}", key.key);
         println!("Create more with `sextant keys create --role analyst`.");
     }
-    let recovered = state.jobs.recover().await?;
-    if !recovered.is_empty() {
-        println!("Recovered jobs interrupted by the last stop: {recovered:?}");
-    }
+    // Starting the pool first settles jobs a previous process left running (re-queued when
+    // idempotent, failed otherwise), so no job is silently lost across a crash.
     state.jobs.start().await?;
     let jobs = state.jobs.clone();
     let app = sextant_server::router(state, &limits);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let local = listener.local_addr()?;
+    println!("sextant serving on http://{local} (docs at /docs)");
     println!(
-        "sextant serving on http://{} (docs at /docs)",
-        listener.local_addr()?
+        "try: curl -H 'Authorization: Bearer <key>' 'http://{local}/api/v1/market-data/bars/MSFT?from=2008-09-01&to=2008-10-31'"
     );
     sextant_server::serve(listener, app, shutdown_signal()).await?;
     // Running jobs get a grace period, then are marked interrupted (resumable ones re-queued).
