@@ -32,6 +32,15 @@ pub enum KeysCmd {
     Revoke { id: String },
 }
 
+/// Prints a line, ignoring a closed stdout: a server must not die because whoever started it
+/// stopped reading its output (`println!` panics on a broken pipe).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub async fn serve(args: ServeArgs, config: Config) -> Result<()> {
     let addr = args.addr.unwrap_or_else(|| config.server.addr.clone());
     let services = Arc::new(Services::build(config).await?);
@@ -43,9 +52,9 @@ pub async fn serve(args: ServeArgs, config: Config) -> Result<()> {
     let state = AppState::new(services.clone(), &limits);
     if state.auth.needs_bootstrap().await? {
         let key = state.auth.create(Role::Admin, "bootstrap admin").await?;
-        println!("First start: created an admin API key (shown once, only its hash is stored):");
-        println!("  {}", key.key);
-        println!("Create more with `sextant keys create --role analyst`.");
+        say!("First start: created an admin API key (shown once, only its hash is stored):");
+        say!("  {}", key.key);
+        say!("Create more with `sextant keys create --role analyst`.");
     }
     // Starting the pool first settles jobs a previous process left running (re-queued when
     // idempotent, failed otherwise), so no job is silently lost across a crash.
@@ -54,14 +63,14 @@ pub async fn serve(args: ServeArgs, config: Config) -> Result<()> {
     let app = sextant_server::router(state, &limits);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let local = listener.local_addr()?;
-    println!("sextant serving on http://{local} (docs at /docs)");
-    println!(
+    say!("sextant serving on http://{local} (docs at /docs)");
+    say!(
         "try: curl -H 'Authorization: Bearer <key>' 'http://{local}/api/v1/market-data/bars/MSFT?from=2008-09-01&to=2008-10-31'"
     );
     sextant_server::serve(listener, app, shutdown_signal()).await?;
     // Running jobs get a grace period, then are marked interrupted (resumable ones re-queued).
     jobs.shutdown(std::time::Duration::from_secs(10)).await?;
-    println!("sextant stopped");
+    say!("sextant stopped");
     Ok(())
 }
 

@@ -33,7 +33,8 @@ fn start(data: &Path, av_url: &str) -> Running {
         .expect("spawn server");
     let stdout = child.stdout.take().expect("stdout");
     let mut key = None;
-    for line in BufReader::new(stdout).lines() {
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
         let line = line.expect("line");
         if let Some(k) = line.split_whitespace().find(|w| w.starts_with("sx_")) {
             key = Some(k.to_string());
@@ -42,6 +43,8 @@ fn start(data: &Path, av_url: &str) -> Running {
             break;
         }
     }
+    // Keep draining the server's output so it never writes into a closed pipe.
+    std::thread::spawn(move || for _ in lines {});
     Running {
         child,
         base: format!("http://127.0.0.1:{port}"),

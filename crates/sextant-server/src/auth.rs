@@ -19,6 +19,7 @@ use sextant_meta::{Filter, MetaStore, Query};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 use utoipa::ToSchema;
 
 /// Collection holding the hashed keys.
@@ -71,13 +72,17 @@ pub struct KeyInfo {
     pub revoked: bool,
 }
 
-/// Key verification with an in-memory cache of verified hashes (no store round trip on the hot
-/// path); revocation clears the cache.
+/// Key verification with an in-memory cache of verified keys (no store round trip on the hot
+/// path). A revocation through this process clears the cache at once; one made by another
+/// process (`sextant keys revoke` while the server runs) takes effect within [`REVERIFY_AFTER`].
 #[derive(Clone)]
 pub struct Auth {
     meta: Arc<dyn MetaStore>,
-    verified: Arc<RwLock<HashMap<String, Caller>>>,
+    verified: Arc<RwLock<HashMap<String, (Caller, Instant)>>>,
 }
+
+/// How long a verified key is trusted before the store is asked again.
+pub const REVERIFY_AFTER: Duration = Duration::from_secs(10);
 
 fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
@@ -140,7 +145,7 @@ impl Auth {
             .update_fields(KEYS, id, json!({"revoked": true}))
             .await?;
         if let Ok(mut v) = self.verified.write() {
-            v.retain(|_, c| c.key_id != id);
+            v.retain(|_, (c, _)| c.key_id != id);
         }
         Ok(done)
     }
@@ -160,8 +165,10 @@ impl Auth {
     /// Verifies a presented key.
     pub async fn verify(&self, presented: &str) -> Result<Caller, ApiError> {
         if let Ok(v) = self.verified.read() {
-            if let Some(c) = v.get(presented) {
-                return Ok(c.clone());
+            if let Some((c, at)) = v.get(presented) {
+                if at.elapsed() < REVERIFY_AFTER {
+                    return Ok(c.clone());
+                }
             }
         }
         let unknown = || ApiError::unauthorized("unknown or revoked API key");
@@ -186,7 +193,7 @@ impl Auth {
             role,
         };
         if let Ok(mut v) = self.verified.write() {
-            v.insert(presented.to_string(), caller.clone());
+            v.insert(presented.to_string(), (caller.clone(), Instant::now()));
         }
         Ok(caller)
     }
