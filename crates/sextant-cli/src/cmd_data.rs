@@ -182,37 +182,33 @@ fn show(
     format: Format,
 ) -> Result<()> {
     let headers = ["ts", "open", "high", "low", "close", "volume"];
-    let rows: Vec<Vec<String>> = if adjusted {
+    // (ts, open, high, low, close, volume) in raw or adjusted terms.
+    let ohlcv: Vec<(chrono::NaiveDateTime, [f64; 5])> = if adjusted {
         s.cache
             .adjusted_bars(symbol, resolution, from, to)?
             .into_iter()
-            .map(|b| {
-                vec![
-                    fmt_ts(b.ts, resolution.as_str()),
-                    price(b.open),
-                    price(b.high),
-                    price(b.low),
-                    price(b.close),
-                    format!("{:.0}", b.volume),
-                ]
-            })
+            .map(|b| (b.ts, [b.open, b.high, b.low, b.close, b.volume]))
             .collect()
     } else {
         s.market_data
             .bars(symbol, resolution, from, to)?
             .into_iter()
-            .map(|b| {
-                vec![
-                    fmt_ts(b.ts, resolution.as_str()),
-                    price(b.open),
-                    price(b.high),
-                    price(b.low),
-                    price(b.close),
-                    format!("{:.0}", b.volume),
-                ]
-            })
+            .map(|b| (b.ts, [b.open, b.high, b.low, b.close, b.volume]))
             .collect()
     };
+    let rows: Vec<Vec<String>> = ohlcv
+        .into_iter()
+        .map(|(ts, [o, h, l, c, v])| {
+            vec![
+                fmt_ts(ts, resolution.as_str()),
+                price(o),
+                price(h),
+                price(l),
+                price(c),
+                format!("{v:.0}"),
+            ]
+        })
+        .collect();
     if rows.is_empty() {
         let known: Vec<String> = s
             .market_data

@@ -6,10 +6,13 @@ use axum::body::Bytes;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+/// Bodies by request key: (content type, body).
+type Entries = HashMap<String, (&'static str, Bytes)>;
+
 /// Serialized bodies keyed by request, tagged with the data generation they were built from.
 pub struct ResponseCache {
     max_entries: usize,
-    inner: RwLock<(u64, HashMap<String, (&'static str, Bytes)>)>,
+    inner: RwLock<(u64, Entries)>,
 }
 
 impl ResponseCache {

@@ -2,5 +2,7 @@
 //! against real bodies (and real failure bodies) without a network or an API key.
 //!
 //! - [`alphavantage`]: Alpha Vantage's `/query` API over the bundled real daily prices.
+//! - [`openai`]: OpenAI's Chat Completions API replaying a scripted queue of replies.
 
 pub mod alphavantage;
+pub mod openai;

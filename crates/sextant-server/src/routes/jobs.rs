@@ -4,6 +4,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::page::PageQuery;
+use crate::routes::to_json;
 use crate::routes::watchlists::page_request;
 use crate::state::AppState;
 use axum::extract::State;
@@ -42,12 +43,6 @@ impl From<JobError> for ApiError {
     }
 }
 
-fn json<T: serde::Serialize>(v: &T) -> ApiResult<Json<Value>> {
-    serde_json::to_value(v)
-        .map(Json)
-        .map_err(|e| ApiError::internal(e.to_string()))
-}
-
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitInput {
@@ -66,7 +61,7 @@ async fn submit(
     ApiJson(b): ApiJson<SubmitInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let rec = s.jobs.submit(&b.kind, b.params, &caller.key_id).await?;
-    Ok((StatusCode::ACCEPTED, json(&rec)?))
+    Ok((StatusCode::ACCEPTED, to_json(&rec)?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -114,7 +109,7 @@ async fn list(
         limit: q.limit,
         cursor: q.cursor,
     })?;
-    json(&s.jobs.list(&filter, &page).await?)
+    to_json(&s.jobs.list(&filter, &page).await?)
 }
 
 /// A job with its status and progress.
@@ -124,14 +119,14 @@ async fn get_one(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    json(&s.jobs.get(&id).await?)
+    to_json(&s.jobs.get(&id).await?)
 }
 
 /// Cancel a queued or running job.
 #[utoipa::path(post, path = "/{id}/cancel", tag = "jobs", params(("id" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn cancel(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
-    json(&s.jobs.cancel(&id).await?)
+    to_json(&s.jobs.cancel(&id).await?)
 }
 
 /// Server-sent events: the job's current state, then every progress and status change until it

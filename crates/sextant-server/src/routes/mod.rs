@@ -10,3 +10,12 @@ pub mod page;
 pub mod portfolios;
 pub mod strategies;
 pub mod watchlists;
+
+use crate::error::{ApiError, ApiResult};
+
+/// Serializes a service's answer as the JSON response body.
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> ApiResult<axum::Json<serde_json::Value>> {
+    serde_json::to_value(v)
+        .map(axum::Json)
+        .map_err(|e| ApiError::internal(e.to_string()))
+}

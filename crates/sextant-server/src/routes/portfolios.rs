@@ -4,6 +4,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::page::PageQuery;
+use crate::routes::to_json;
 use crate::routes::watchlists::page_request;
 use crate::state::AppState;
 use axum::extract::State;
@@ -32,12 +33,6 @@ fn check_cash(v: Option<f64>) -> ApiResult<()> {
         return Err(ApiError::field("base_cash", "between 0 and 1e15"));
     }
     Ok(())
-}
-
-fn json<T: serde::Serialize>(v: &T) -> ApiResult<Json<Value>> {
-    serde_json::to_value(v)
-        .map(Json)
-        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -94,7 +89,7 @@ async fn list(
     State(s): State<AppState>,
     ApiQuery(p): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Value>> {
-    json(&s.services.portfolios.list(None, &page_request(p)?).await?)
+    to_json(&s.services.portfolios.list(None, &page_request(p)?).await?)
 }
 
 /// Create a portfolio.
@@ -116,7 +111,7 @@ async fn create(
         .portfolios
         .create_with(&new, &caller.key_id)
         .await?;
-    Ok((StatusCode::CREATED, json(&created)?))
+    Ok((StatusCode::CREATED, to_json(&created)?))
 }
 
 /// One portfolio.
@@ -126,7 +121,7 @@ async fn get_one(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    json(&s.services.portfolios.get(&id).await?)
+    to_json(&s.services.portfolios.get(&id).await?)
 }
 
 /// Update name, base cash or shorting.
@@ -143,7 +138,7 @@ async fn update(
         base_cash: p.base_cash,
         allow_short: p.allow_short,
     };
-    json(&s.services.portfolios.update(&id, &up).await?)
+    to_json(&s.services.portfolios.update(&id, &up).await?)
 }
 
 /// Delete a portfolio and its transactions.
@@ -162,7 +157,7 @@ async fn transactions(
     ApiPath(id): ApiPath<String>,
     ApiQuery(p): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Value>> {
-    json(
+    to_json(
         &s.services
             .portfolios
             .transactions(&id, &page_request(p)?)
@@ -194,7 +189,7 @@ async fn add_transaction(
         note: t.note,
     };
     let tx = s.services.portfolios.add_transaction(&id, &new).await?;
-    Ok((StatusCode::CREATED, json(&tx)?))
+    Ok((StatusCode::CREATED, to_json(&tx)?))
 }
 
 /// Delete a transaction (refused if the remaining history would oversell).
@@ -224,7 +219,7 @@ async fn holdings(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<AsOf>,
 ) -> ApiResult<Json<Value>> {
-    json(&s.services.portfolios.holdings(&id, q.as_of).await?)
+    to_json(&s.services.portfolios.holdings(&id, q.as_of).await?)
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -244,7 +239,7 @@ async fn performance(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<Range>,
 ) -> ApiResult<Json<Value>> {
-    json(
+    to_json(
         &s.services
             .portfolios
             .get_portfolio_performance(&id, q.from, q.to)

@@ -4,6 +4,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::page::PageQuery;
+use crate::routes::to_json;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -22,12 +23,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_one, update, delete))
         .routes(routes!(add_symbols, remove_symbols))
         .routes(routes!(quotes))
-}
-
-fn json<T: serde::Serialize>(v: &T) -> ApiResult<Json<Value>> {
-    serde_json::to_value(v)
-        .map(Json)
-        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// The API's page bounds (1 to 200) applied before the service sees the request.
@@ -81,7 +76,7 @@ async fn list(
     State(s): State<AppState>,
     ApiQuery(p): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Value>> {
-    json(&s.services.watchlists.list(None, &page_request(p)?).await?)
+    to_json(&s.services.watchlists.list(None, &page_request(p)?).await?)
 }
 
 /// Create a watchlist.
@@ -97,7 +92,7 @@ async fn create(
         .watchlists
         .create(&w.name, &w.symbols, &caller.key_id)
         .await?;
-    Ok((StatusCode::CREATED, json(&created)?))
+    Ok((StatusCode::CREATED, to_json(&created)?))
 }
 
 /// One watchlist.
@@ -107,7 +102,7 @@ async fn get_one(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    json(&s.services.watchlists.get(&id).await?)
+    to_json(&s.services.watchlists.get(&id).await?)
 }
 
 /// Rename and/or replace the symbols.
@@ -122,7 +117,7 @@ async fn update(
         name: w.name,
         symbols: w.symbols,
     };
-    json(&s.services.watchlists.update(&id, &up).await?)
+    to_json(&s.services.watchlists.update(&id, &up).await?)
 }
 
 /// Delete a watchlist.
@@ -142,7 +137,7 @@ async fn add_symbols(
     ApiJson(b): ApiJson<SymbolsInput>,
 ) -> ApiResult<Json<Value>> {
     non_empty(&b.symbols)?;
-    json(&s.services.watchlists.add_symbols(&id, &b.symbols).await?)
+    to_json(&s.services.watchlists.add_symbols(&id, &b.symbols).await?)
 }
 
 /// Remove symbols.
@@ -154,7 +149,7 @@ async fn remove_symbols(
     ApiJson(b): ApiJson<SymbolsInput>,
 ) -> ApiResult<Json<Value>> {
     non_empty(&b.symbols)?;
-    json(
+    to_json(
         &s.services
             .watchlists
             .remove_symbols(&id, &b.symbols)
@@ -166,5 +161,5 @@ async fn remove_symbols(
 #[utoipa::path(get, path = "/{id}/quotes", tag = "watchlists", params(("id" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn quotes(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
-    json(&s.services.watchlists.quotes(&id).await?)
+    to_json(&s.services.watchlists.quotes(&id).await?)
 }

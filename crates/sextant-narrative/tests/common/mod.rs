@@ -1,0 +1,63 @@
+//! Fact sheets of every library strategy (default parameters) on the bundled MSFT, AAPL, IBM
+//! and GOOG data, built once per test binary.
+
+use serde_json::json;
+use sextant_backtest::strategy::strategy_library;
+use sextant_core::backtest::{execute, BacktestRequest, BacktestService};
+use sextant_core::{Config, Services};
+use sextant_domain::Symbol;
+use sextant_narrative::{benchmark_run, FactSheet};
+use std::sync::OnceLock;
+
+pub const SYMBOLS: [&str; 4] = ["MSFT", "AAPL", "IBM", "GOOG"];
+
+/// (label, sheet) for every strategy × symbol that runs on bars alone.
+pub fn library_sheets() -> &'static [(String, FactSheet)] {
+    static SHEETS: OnceLock<Vec<(String, FactSheet)>> = OnceLock::new();
+    SHEETS.get_or_init(build)
+}
+
+fn build() -> Vec<(String, FactSheet)> {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let services = rt
+        .block_on(Services::build(Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        }))
+        .expect("services");
+    let mut out = Vec::new();
+    for sym in SYMBOLS {
+        for info in strategy_library() {
+            let req = BacktestRequest {
+                strategy: info.name.to_string(),
+                params: json!({}),
+                symbols: vec![Symbol::new(sym).expect("symbol")],
+                resolution: sextant_domain::Resolution::Daily,
+                from: None,
+                to: None,
+                sim: Default::default(),
+                seed: 0,
+                periods_per_year: None,
+            };
+            let data = BacktestService::load(&services.cache, &req).expect("load");
+            let (run, trades, curve) = match execute(&req, &data) {
+                Ok(r) => r,
+                // `series_threshold` needs an external series (an ML signal) the sample lacks.
+                Err(e) if info.name == "series_threshold" => {
+                    eprintln!("{sym} {}: skipped: {e}", info.name);
+                    continue;
+                }
+                Err(e) => panic!("{sym} {}: {e}", info.name),
+            };
+            let bench = benchmark_run(&req, &data).expect("benchmark");
+            let sheet = FactSheet::build(&run, &trades, &curve, &bench);
+            out.push((format!("{} on {sym}", info.name), sheet));
+        }
+    }
+    assert!(
+        out.len() >= 4 * 8,
+        "every bar-only strategy ran on every symbol"
+    );
+    out
+}
