@@ -4,6 +4,7 @@ mod bench;
 mod cmd_backtest;
 mod cmd_data;
 mod cmd_ingest;
+mod cmd_report;
 mod cmd_serve;
 mod output;
 
@@ -58,6 +59,9 @@ enum Command {
     ///
     /// Example: sextant backtest --strategy sma_cross --param fast=10 --param slow=20 --symbol MSFT --commission 0.002
     Backtest(cmd_backtest::BacktestArgs),
+    /// The narrative of a stored backtest, every number checked against its fact sheet
+    /// (offline grounded writer by default; any OpenAI-compatible endpoint via SEXTANT_LLM_*).
+    Report(cmd_report::ReportArgs),
     /// Sweep an SMA-cross parameter grid over symbols and print a leaderboard.
     ///
     /// Example: sextant sweep --symbol AAPL --symbol MSFT --fast 2..100 --slow 3..200
@@ -117,6 +121,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Backtest(args) => {
             let services = Services::build(config).await?;
             cmd_backtest::backtest(args, &services).await
+        }
+        Command::Report(args) => {
+            let services = Services::build(config).await?;
+            cmd_report::run(args, &services).await
         }
         Command::Sweep(args) => {
             let services = Services::build(config).await?;

@@ -30,6 +30,37 @@ pub struct Config {
     pub metadata: MetadataConfig,
     pub alphavantage: AlphaVantageSettings,
     pub server: ServerConfig,
+    pub llm: LlmSettings,
+}
+
+/// The language model behind narratives. `offline` (default) needs nothing: a deterministic
+/// provider writes the grounded template. `openai` speaks the Chat Completions protocol to any
+/// compatible endpoint (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp's server, LM Studio).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmSettings {
+    pub provider: String,
+    pub base_url: String,
+    pub model: String,
+    /// Never written back out.
+    #[serde(skip_serializing)]
+    pub api_key: Option<String>,
+    pub timeout_secs: u64,
+    /// Attempts (first try plus re-prompts with the violations) before the grounded template.
+    pub max_attempts: usize,
+}
+
+impl Default for LlmSettings {
+    fn default() -> Self {
+        LlmSettings {
+            provider: "offline".into(),
+            base_url: "http://127.0.0.1:11434/v1".into(),
+            model: "llama3.1".into(),
+            api_key: None,
+            timeout_secs: 60,
+            max_attempts: 3,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -68,6 +99,7 @@ impl Default for Config {
             metadata: MetadataConfig::default(),
             alphavantage: AlphaVantageSettings::default(),
             server: ServerConfig::default(),
+            llm: LlmSettings::default(),
         }
     }
 }
@@ -175,6 +207,34 @@ pub const ENV_VARS: &[(&str, &str, Setter)] = &[
         "client-side limit, requests per day",
         |c, v| {
             c.alphavantage.requests_per_day = v.parse().map_err(|e| format!("{e}"))?;
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_LLM_PROVIDER",
+        "offline | openai (any Chat Completions endpoint)",
+        |c, v| {
+            c.llm.provider = v.to_string();
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_LLM_BASE_URL",
+        "Chat Completions base URL, e.g. http://127.0.0.1:11434/v1",
+        |c, v| {
+            c.llm.base_url = v.to_string();
+            Ok(())
+        },
+    ),
+    ("SEXTANT_LLM_MODEL", "model name", |c, v| {
+        c.llm.model = v.to_string();
+        Ok(())
+    }),
+    (
+        "SEXTANT_LLM_API_KEY",
+        "API key of the LLM endpoint (never printed)",
+        |c, v| {
+            c.llm.api_key = Some(v.to_string());
             Ok(())
         },
     ),

@@ -10,6 +10,7 @@ pub mod error;
 mod extract;
 pub mod metrics;
 pub mod openapi;
+pub mod reports;
 pub mod respcache;
 pub mod routes;
 pub mod state;
