@@ -66,11 +66,17 @@ fn words(s: &str) -> u64 {
 
 fn summary(facts: Option<&Value>) -> String {
     match facts {
-        Some(Value::Object(o)) => format!(
-            "Offline summary: {} facts received ({}). No language model was used.",
-            o.len(),
-            o.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
-        ),
+        Some(Value::Object(o)) => {
+            // Sorted: serde_json keeps insertion order when another crate enables
+            // `preserve_order`, and the offline answer must not depend on that.
+            let mut keys: Vec<&str> = o.keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            format!(
+                "Offline summary: {} facts received ({}). No language model was used.",
+                o.len(),
+                keys.join(", ")
+            )
+        }
         Some(_) => "Offline summary: facts received. No language model was used.".into(),
         None => "Offline summary: no facts were supplied. No language model was used.".into(),
     }
