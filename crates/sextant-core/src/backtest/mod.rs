@@ -268,7 +268,7 @@ pub fn execute(
         .unwrap_or_else(|| req.resolution.periods_per_year());
     let metrics = compute_metrics(&result, ppy)?;
     let manifest = RunManifest {
-        request: normalised(req),
+        request: req.clone(),
         data_snapshot: data.snapshot.clone(),
         engine_version: ENGINE_VERSION.to_string(),
         seed: req.seed,
@@ -297,12 +297,6 @@ pub fn execute(
         manifest,
     };
     Ok((run, trades, curve))
-}
-
-/// The request as hashed: symbols upper-cased by construction, parameters as given (defaults
-/// are part of the engine version).
-fn normalised(req: &BacktestRequest) -> BacktestRequest {
-    req.clone()
 }
 
 fn to_utc(ts: i64) -> Option<DateTime<Utc>> {
