@@ -1,7 +1,7 @@
 //! The backtest service: runs a [`BacktestRequest`] on cached bars, records a content-addressed
 //! [`RunManifest`], and persists the result (metadata store) and the equity curve (DuckDB).
 //!
-//! Reproducibility: the run id is the sha256 of the manifest (normalised request + hash of the
+//! Reproducibility: the run id is the sha256 of the manifest (request + hash of the
 //! exact bars used + engine version + seed), so the same config on the same data snapshot gets
 //! the same id, and the run itself is deterministic, so its stored results are bit-identical.
 
