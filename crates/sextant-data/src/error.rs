@@ -50,6 +50,12 @@ pub enum DataError {
     #[error("cannot resample {from} to {to}: the target must be coarser than the source")]
     BadResample { from: String, to: String },
 
+    #[error("no quarantined bar with id {id}")]
+    NotInQuarantine { id: i64 },
+
+    #[error("quarantined bar {id} was already reviewed ({status})")]
+    AlreadyReviewed { id: i64, status: String },
+
     #[error("{0}")]
     Invalid(String),
 }

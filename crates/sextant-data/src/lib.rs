@@ -5,10 +5,12 @@
 //! - [`cache`]: the DuckDB analytical store. Every write is one transaction (all of a batch or
 //!   none of it), upserts are idempotent, changed values keep their previous version, and coverage
 //!   records tell the incremental refresh what is missing.
+//! - [`quality`]: the checks every write passes, and the quarantine that holds what fails them.
 
 pub mod cache;
 mod error;
 pub mod providers;
+pub mod quality;
 
 pub use cache::Cache;
 pub use error::{DataError, Result};

@@ -7,6 +7,7 @@
 //! to `bar_revisions` first, a new row is inserted.
 
 use super::schema::{BAR_VALUE_COLUMNS, STAGE_DDL};
+use crate::quality::{Check, Flag, QualityConfig, QualityReport};
 use super::{sql_ident, sql_literal, Cache};
 use crate::{DataError, Result};
 use chrono::{NaiveDate, NaiveDateTime, Utc};
@@ -25,7 +26,10 @@ pub struct IngestSummary {
     pub inserted: u64,
     pub updated: u64,
     pub unchanged: u64,
+    /// Rows the quality checks moved to quarantine instead of `bars`.
+    pub quarantined: u64,
     pub series: Vec<SeriesSummary>,
+    pub quality: crate::quality::QualityReport,
 }
 
 /// The range one batch covered for one (symbol, resolution).
@@ -102,7 +106,7 @@ impl Cache {
                 }
                 app.flush()?;
             }
-            merge_stage(conn, source.as_str(), request)
+            merge_stage(conn, source.as_str(), request, Some(&self.quality))
         })
     }
 
@@ -135,7 +139,7 @@ impl Cache {
             stage_from_layout(conn, reader, &layout, opts)?;
             conn.execute_batch("DROP TABLE raw_file")?;
             tracing::debug!(ms = t.elapsed().as_millis() as u64, "file staged");
-            merge_stage(conn, opts.source.as_str(), &request)
+            merge_stage(conn, opts.source.as_str(), &request, Some(&self.quality))
         })
     }
 
@@ -154,7 +158,7 @@ impl Cache {
                 "INSERT INTO stage_bars SELECT {BAR_VALUE_COLUMNS} FROM read_parquet({})",
                 sql_literal(&path.to_string_lossy())
             ))?;
-            merge_stage(conn, "parquet", &request)
+            merge_stage(conn, "parquet", &request, Some(&self.quality))
         })
     }
 
@@ -366,20 +370,27 @@ fn fill_offsets(
     Ok(())
 }
 
-const DISTINCT_VALUES: &str = "(s.open IS DISTINCT FROM b.open OR s.high IS DISTINCT FROM b.high \
+pub(crate) const DISTINCT_VALUES: &str = "(s.open IS DISTINCT FROM b.open OR s.high IS DISTINCT FROM b.high \
      OR s.low IS DISTINCT FROM b.low OR s.close IS DISTINCT FROM b.close \
      OR s.volume IS DISTINCT FROM b.volume OR s.adj_close IS DISTINCT FROM b.adj_close \
      OR s.dividend IS DISTINCT FROM b.dividend OR s.split_coefficient IS DISTINCT FROM b.split_coefficient \
      OR s.tz IS DISTINCT FROM b.tz)";
 
-const KEY_JOIN: &str = "b.symbol = s.symbol AND b.resolution = s.resolution AND b.ts = s.ts";
+pub(crate) const KEY_JOIN: &str = "b.symbol = s.symbol AND b.resolution = s.resolution AND b.ts = s.ts";
 
-/// Validates the staged rows and upserts them into `bars`. Runs inside the caller's transaction.
-pub(crate) fn merge_stage(conn: &Connection, source: &str, request: &str) -> Result<IngestSummary> {
+/// Validates the staged rows, runs the quality checks (when `quality` is given and enabled;
+/// derived data such as resampled bars and reviewed rows skip them), moves what they isolate to
+/// quarantine and upserts the rest into `bars`. Runs inside the caller's transaction.
+pub(crate) fn merge_stage(
+    conn: &Connection,
+    source: &str,
+    request: &str,
+    quality: Option<&QualityConfig>,
+) -> Result<IngestSummary> {
     let t = std::time::Instant::now();
     validate_stage(conn)?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "stage validated");
-    dedupe_stage(conn)?;
+    let duplicates = dedupe_stage(conn)?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "stage deduplicated");
     let batch_id = uuid::Uuid::new_v4().to_string();
     let now = Utc::now().naive_utc();
@@ -393,6 +404,22 @@ pub(crate) fn merge_stage(conn: &Connection, source: &str, request: &str) -> Res
         |r| r.get(0),
     )?;
     let rows_in: i64 = conn.query_row("SELECT count(*) FROM stage_bars", [], |r| r.get(0))?;
+    let quality = match quality.filter(|q| q.enabled) {
+        Some(cfg) => {
+            let (mut flags, gaps, judged) =
+                crate::quality::judge(conn, cfg, overlaps, KEY_JOIN, DISTINCT_VALUES)?;
+            flags.extend(duplicates);
+            let ctx = super::quarantine::BatchContext {
+                batch_id: &batch_id,
+                request,
+                now,
+            };
+            super::quarantine::record(conn, cfg, &flags, &gaps, judged, &ctx)?
+        }
+        None => QualityReport::default(),
+    };
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "quality checked");
+    let quarantined = quality.quarantined as i64;
     let (inserted, updated) = if overlaps {
         conn.query_row(
             &format!(
@@ -404,7 +431,7 @@ pub(crate) fn merge_stage(conn: &Connection, source: &str, request: &str) -> Res
             |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
         )?
     } else {
-        (rows_in, 0)
+        (rows_in - quarantined, 0)
     };
     if updated > 0 {
         conn.execute(
@@ -482,7 +509,7 @@ pub(crate) fn merge_stage(conn: &Connection, source: &str, request: &str) -> Res
             rows_in,
             inserted,
             updated,
-            rows_in - inserted - updated
+            rows_in - inserted - updated - quarantined
         ],
     )?;
     tracing::info!(%batch_id, source, rows_in, inserted, updated, "ingest batch merged");
@@ -493,8 +520,10 @@ pub(crate) fn merge_stage(conn: &Connection, source: &str, request: &str) -> Res
         rows_in: rows_in as u64,
         inserted: inserted as u64,
         updated: updated as u64,
-        unchanged: (rows_in - inserted - updated) as u64,
+        unchanged: (rows_in - inserted - updated - quarantined) as u64,
+        quarantined: quarantined as u64,
         series,
+        quality,
     })
 }
 
@@ -558,8 +587,9 @@ fn validate_stage(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-/// Collapses exact duplicate rows; rejects the batch when two rows share a key but differ.
-fn dedupe_stage(conn: &Connection) -> Result<()> {
+/// Collapses exact duplicate rows, returning a notice for each; rejects the batch when two rows
+/// share a key but differ.
+fn dedupe_stage(conn: &Connection) -> Result<Vec<Flag>> {
     // A cheap screen on one 64-bit hash per key; only a hit (a duplicate, or a rare collision)
     // pays for the exact check below.
     let maybe_dup: bool = conn.query_row(
@@ -568,15 +598,28 @@ fn dedupe_stage(conn: &Connection) -> Result<()> {
         |r| r.get(0),
     )?;
     if !maybe_dup {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    let dup: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM stage_bars GROUP BY symbol, resolution, ts HAVING count(*) > 1)",
-        [],
-        |r| r.get(0),
+    let mut stmt = conn.prepare(
+        "SELECT symbol, resolution, ts, count(*) FROM stage_bars GROUP BY symbol, resolution, ts \
+         HAVING count(*) > 1 ORDER BY 1, 2, 3",
     )?;
-    if !dup {
-        return Ok(());
+    let dups = stmt
+        .query_map([], |r| {
+            let copies: i64 = r.get(3)?;
+            Ok(Flag {
+                symbol: r.get(0)?,
+                resolution: r.get(1)?,
+                ts: r.get(2)?,
+                check: Check::DuplicateRow,
+                severity: Check::DuplicateRow.severity(),
+                score: copies as f64,
+                detail: format!("{copies} copies of this bar in one batch; kept one"),
+            })
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    if dups.is_empty() {
+        return Ok(dups);
     }
     conn.execute_batch(
         "CREATE OR REPLACE TEMP TABLE stage_distinct AS SELECT DISTINCT * FROM stage_bars",
@@ -597,5 +640,5 @@ fn dedupe_stage(conn: &Connection) -> Result<()> {
         });
     }
     conn.execute_batch("DELETE FROM stage_bars; INSERT INTO stage_bars SELECT * FROM stage_distinct; DROP TABLE stage_distinct;")?;
-    Ok(())
+    Ok(dups)
 }

@@ -9,6 +9,7 @@ mod adjust;
 mod curves;
 mod export;
 mod ingest;
+mod quarantine;
 mod query;
 mod resample;
 pub(crate) mod schema;
@@ -17,6 +18,9 @@ pub use adjust::{adjust, AdjustedBar};
 pub use curves::EquityPoint;
 pub use export::Slice;
 pub use ingest::{FileOptions, IngestSummary, SeriesSummary};
+pub use quarantine::{
+    Decision, QualityTotals, QuarantineQuery, QuarantinedBar, ReviewOutcome, SymbolDayQuality,
+};
 pub use query::{CoverageRange, CoverageReport, Revision, SymbolInfo};
 
 use crate::{DataError, Result};
@@ -32,6 +36,8 @@ pub struct Cache {
     /// Bumped after every committed write; shared by all clones of this cache, so readers can
     /// keep derived results (the API's response cache) until the data changes.
     generation: Arc<AtomicU64>,
+    /// The checks every ingest runs (see [`crate::quality`]).
+    quality: crate::quality::QualityConfig,
 }
 
 impl Cache {
@@ -67,7 +73,19 @@ impl Cache {
             conn: Mutex::new(conn),
             path,
             generation: Arc::new(AtomicU64::new(0)),
+            quality: crate::quality::QualityConfig::default(),
         })
+    }
+
+    /// Sets the quality checks later ingests run.
+    pub fn with_quality(mut self, quality: crate::quality::QualityConfig) -> Self {
+        self.quality = quality;
+        self
+    }
+
+    /// The quality checks in force.
+    pub fn quality(&self) -> &crate::quality::QualityConfig {
+        &self.quality
     }
 
     /// The database file, or `None` for an in-memory cache.
@@ -90,6 +108,7 @@ impl Cache {
             conn: Mutex::new(conn),
             path: self.path.clone(),
             generation: self.generation.clone(),
+            quality: self.quality.clone(),
         })
     }
 

@@ -34,6 +34,7 @@ impl Cache {
                 conn,
                 "resampled",
                 &format!("resample {symbol} {from} -> {to}"),
+                None,
             )
         })
     }

@@ -93,6 +93,62 @@ CREATE TABLE IF NOT EXISTS coverage (
     batch_id VARCHAR NOT NULL,
     recorded_at TIMESTAMP NOT NULL
 );
+
+-- Rows the quality checks isolated (see `quality`): the bar as received, its provenance, why it
+-- was held, and the review that released or dropped it. Never read by features or backtests.
+CREATE SEQUENCE IF NOT EXISTS quarantine_seq START 1;
+CREATE TABLE IF NOT EXISTS quarantine (
+    id BIGINT NOT NULL,
+    symbol VARCHAR NOT NULL,
+    resolution VARCHAR NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    tz VARCHAR NOT NULL,
+    session DATE NOT NULL,
+    open DOUBLE NOT NULL,
+    high DOUBLE NOT NULL,
+    low DOUBLE NOT NULL,
+    close DOUBLE NOT NULL,
+    volume DOUBLE NOT NULL,
+    adj_close DOUBLE,
+    dividend DOUBLE NOT NULL,
+    split_coefficient DOUBLE NOT NULL,
+    source VARCHAR NOT NULL,
+    batch_id VARCHAR NOT NULL,
+    request VARCHAR NOT NULL,
+    ingested_at TIMESTAMP NOT NULL,
+    reasons VARCHAR NOT NULL,
+    severity VARCHAR NOT NULL,
+    score DOUBLE NOT NULL,
+    status VARCHAR NOT NULL,
+    reviewed_by VARCHAR,
+    reviewed_at TIMESTAMP,
+    review_note VARCHAR
+);
+
+-- Every finding of the checks, including notices that did not isolate their row.
+CREATE TABLE IF NOT EXISTS quality_flags (
+    symbol VARCHAR NOT NULL,
+    resolution VARCHAR NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    check_name VARCHAR NOT NULL,
+    severity VARCHAR NOT NULL,
+    score DOUBLE NOT NULL,
+    detail VARCHAR NOT NULL,
+    quarantined BOOLEAN NOT NULL,
+    batch_id VARCHAR NOT NULL,
+    flagged_at TIMESTAMP NOT NULL
+);
+
+-- Bars the exchange calendar expects and no ingest delivered.
+CREATE TABLE IF NOT EXISTS quality_gaps (
+    symbol VARCHAR NOT NULL,
+    resolution VARCHAR NOT NULL,
+    first_missing TIMESTAMP NOT NULL,
+    last_missing TIMESTAMP NOT NULL,
+    missing BIGINT NOT NULL,
+    batch_id VARCHAR NOT NULL,
+    found_at TIMESTAMP NOT NULL
+);
 "#;
 
 /// The per-connection staging table every ingest path fills before the merge.
@@ -112,5 +168,18 @@ CREATE OR REPLACE TEMP TABLE stage_bars (
     dividend DOUBLE,
     split_coefficient DOUBLE,
     source VARCHAR
+);
+"#;
+
+/// The checks' findings for the batch being merged.
+pub const STAGE_FLAGS_DDL: &str = r#"
+CREATE OR REPLACE TEMP TABLE stage_flags (
+    symbol VARCHAR,
+    resolution VARCHAR,
+    ts TIMESTAMP,
+    check_name VARCHAR,
+    severity VARCHAR,
+    score DOUBLE,
+    detail VARCHAR
 );
 "#;

@@ -1,0 +1,455 @@
+//! The quarantine: where the quality checks put the rows they isolate, and the review that
+//! releases (approve: merged into `bars` like any ingest, with a revision if it replaces a
+//! stored bar) or drops (reject: kept here for the audit, never merged) each of them.
+
+use super::ingest::{merge_stage, IngestSummary, DISTINCT_VALUES};
+use super::schema::{BAR_VALUE_COLUMNS, STAGE_DDL, STAGE_FLAGS_DDL};
+use super::Cache;
+use crate::quality::{Flag, Gap, QualityConfig, QualityReport};
+use crate::{DataError, Result};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use duckdb::{params, Connection, OptionalExt};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Provenance of the batch being merged.
+pub(crate) struct BatchContext<'a> {
+    pub batch_id: &'a str,
+    pub request: &'a str,
+    pub now: NaiveDateTime,
+}
+
+/// Records the checks' findings for the staged batch, moves the rows with a critical or warning
+/// flag (when quarantine is on) from `stage_bars` to `quarantine`, and returns the report.
+pub(crate) fn record(
+    conn: &Connection,
+    cfg: &QualityConfig,
+    flags: &[Flag],
+    gaps: &[Gap],
+    judged: u64,
+    ctx: &BatchContext<'_>,
+) -> Result<QualityReport> {
+    let mut report = QualityReport::from_flags(judged, flags, gaps, cfg.quarantine);
+    if flags.is_empty() && gaps.is_empty() {
+        return Ok(report);
+    }
+    conn.execute_batch(STAGE_FLAGS_DDL)?;
+    {
+        let mut app = conn.appender("stage_flags")?;
+        for f in flags {
+            app.append_row(params![
+                f.symbol,
+                f.resolution,
+                f.ts,
+                f.check.as_str(),
+                f.severity.as_str(),
+                f.score,
+                f.detail
+            ])?;
+        }
+        app.flush()?;
+    }
+    let mut moved = 0usize;
+    if cfg.quarantine {
+        conn.execute_batch(
+            "CREATE OR REPLACE TEMP TABLE stage_q AS SELECT symbol, resolution, ts, \
+             string_agg(check_name, ',' ORDER BY check_name) AS reasons, \
+             max(CASE severity WHEN 'critical' THEN 2 ELSE 1 END) AS sev, max(score) AS score \
+             FROM stage_flags WHERE severity IN ('warning', 'critical') GROUP BY symbol, resolution, ts",
+        )?;
+        let same_as_held = DISTINCT_VALUES.replace("b.", "x.");
+        let cols = BAR_VALUE_COLUMNS
+            .split(',')
+            .map(|c| format!("s.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // A row already held (pending) or already rejected with the same values is not held a
+        // second time: re-ingesting a file must not grow the review queue.
+        conn.execute(
+            &format!(
+                "INSERT INTO quarantine SELECT nextval('quarantine_seq'), {cols}, ?, ?, ?, q.reasons, \
+                 CASE q.sev WHEN 2 THEN 'critical' ELSE 'warning' END, q.score, 'pending', NULL, NULL, NULL \
+                 FROM stage_bars s JOIN stage_q q ON q.symbol = s.symbol AND q.resolution = s.resolution AND q.ts = s.ts \
+                 WHERE NOT EXISTS (SELECT 1 FROM quarantine x WHERE x.symbol = s.symbol AND x.resolution = s.resolution \
+                   AND x.ts = s.ts AND x.status IN ('pending', 'rejected') AND NOT {same_as_held}) \
+                 ORDER BY s.symbol, s.resolution, s.ts"
+            ),
+            params![ctx.batch_id, ctx.request, ctx.now],
+        )?;
+        moved = conn.execute(
+            "DELETE FROM stage_bars USING stage_q q WHERE stage_bars.symbol = q.symbol \
+             AND stage_bars.resolution = q.resolution AND stage_bars.ts = q.ts",
+            [],
+        )?;
+    }
+    report.quarantined = moved as u64;
+    conn.execute(
+        "INSERT INTO quality_flags SELECT f.symbol, f.resolution, f.ts, f.check_name, f.severity, f.score, \
+         f.detail, (? AND f.severity IN ('warning', 'critical')), ?, ? FROM stage_flags f \
+         WHERE NOT EXISTS (SELECT 1 FROM quality_flags q WHERE q.symbol = f.symbol AND q.resolution = f.resolution \
+           AND q.ts = f.ts AND q.check_name = f.check_name)",
+        params![cfg.quarantine, ctx.batch_id, ctx.now],
+    )?;
+    {
+        let mut app = conn.appender("quality_gaps")?;
+        for g in gaps {
+            app.append_row(params![
+                g.symbol,
+                g.resolution,
+                g.first_missing,
+                g.last_missing,
+                g.missing as i64,
+                ctx.batch_id,
+                ctx.now
+            ])?;
+        }
+        app.flush()?;
+    }
+    // A gap reported by an earlier batch and found again (a re-ingest) is kept once.
+    if !gaps.is_empty() {
+        conn.execute_batch(
+            "DELETE FROM quality_gaps g WHERE EXISTS (SELECT 1 FROM quality_gaps o WHERE o.symbol = g.symbol \
+             AND o.resolution = g.resolution AND o.first_missing = g.first_missing \
+             AND o.last_missing = g.last_missing AND o.found_at < g.found_at)",
+        )?;
+    }
+    conn.execute_batch("DROP TABLE IF EXISTS stage_q; DROP TABLE stage_flags;")?;
+    if report.flags > 0 {
+        tracing::warn!(
+            batch_id = ctx.batch_id,
+            flags = report.flags,
+            quarantined = report.quarantined,
+            gaps = report.gaps,
+            "quality checks flagged bars"
+        );
+    }
+    Ok(report)
+}
+
+/// One held bar with why it was held and what the review decided.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QuarantinedBar {
+    pub id: i64,
+    pub symbol: String,
+    pub resolution: String,
+    pub ts: NaiveDateTime,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+    pub adj_close: Option<f64>,
+    pub source: String,
+    pub batch_id: String,
+    pub request: String,
+    pub ingested_at: NaiveDateTime,
+    pub reasons: Vec<String>,
+    pub severity: String,
+    pub score: f64,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<NaiveDateTime>,
+    pub review_note: Option<String>,
+}
+
+/// Which held bars to list.
+#[derive(Debug, Clone, Default)]
+pub struct QuarantineQuery {
+    pub symbol: Option<String>,
+    pub status: Option<String>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// A reviewer's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+/// What a review did: the bar as now recorded, and the merge when it was approved.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReviewOutcome {
+    pub bar: QuarantinedBar,
+    pub merged: Option<IngestSummary>,
+}
+
+/// Flag counts for one symbol and session day (the admin dashboard's heat map).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SymbolDayQuality {
+    pub symbol: String,
+    pub session: NaiveDate,
+    pub flags: u64,
+    pub quarantined: u64,
+    pub max_severity: String,
+    pub checks: BTreeMap<String, u64>,
+}
+
+/// Totals for `/ready` and the dashboard.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct QualityTotals {
+    pub pending: u64,
+    pub approved: u64,
+    pub rejected: u64,
+    pub flags_by_severity: BTreeMap<String, u64>,
+    pub gaps: u64,
+    pub missing_bars: u64,
+}
+
+const Q_COLS: &str = "id, symbol, resolution, ts, open, high, low, close, volume, adj_close, source, \
+     batch_id, request, ingested_at, reasons, severity, score, status, reviewed_by, reviewed_at, review_note";
+
+fn read_q(r: &duckdb::Row<'_>) -> duckdb::Result<QuarantinedBar> {
+    let reasons: String = r.get(14)?;
+    Ok(QuarantinedBar {
+        id: r.get(0)?,
+        symbol: r.get(1)?,
+        resolution: r.get(2)?,
+        ts: r.get(3)?,
+        open: r.get(4)?,
+        high: r.get(5)?,
+        low: r.get(6)?,
+        close: r.get(7)?,
+        volume: r.get(8)?,
+        adj_close: r.get(9)?,
+        source: r.get(10)?,
+        batch_id: r.get(11)?,
+        request: r.get(12)?,
+        ingested_at: r.get(13)?,
+        reasons: reasons.split(',').map(str::to_string).collect(),
+        severity: r.get(15)?,
+        score: r.get(16)?,
+        status: r.get(17)?,
+        reviewed_by: r.get(18)?,
+        reviewed_at: r.get(19)?,
+        review_note: r.get(20)?,
+    })
+}
+
+fn get_q(conn: &Connection, id: i64) -> Result<Option<QuarantinedBar>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {Q_COLS} FROM quarantine WHERE id = ?"),
+            [id],
+            read_q,
+        )
+        .optional()?)
+}
+
+impl Cache {
+    /// Held bars, newest first, and how many match in all.
+    pub fn quarantined(&self, q: &QuarantineQuery) -> Result<(Vec<QuarantinedBar>, u64)> {
+        let conn = self.conn();
+        let filter = "(? IS NULL OR symbol = ?) AND (? IS NULL OR status = ?)";
+        let total: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM quarantine WHERE {filter}"),
+            params![q.symbol, q.symbol, q.status, q.status],
+            |r| r.get(0),
+        )?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {Q_COLS} FROM quarantine WHERE {filter} ORDER BY id DESC LIMIT ? OFFSET ?"
+        ))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    q.symbol,
+                    q.symbol,
+                    q.status,
+                    q.status,
+                    q.limit.max(1) as i64,
+                    q.offset as i64
+                ],
+                read_q,
+            )?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok((rows, total as u64))
+    }
+
+    /// One held bar.
+    pub fn quarantined_bar(&self, id: i64) -> Result<Option<QuarantinedBar>> {
+        get_q(&self.conn(), id)
+    }
+
+    /// Approves (merges into `bars`) or rejects (drops) a pending held bar, recording who and
+    /// when. A bar is reviewed once; a second review is [`DataError::AlreadyReviewed`].
+    pub fn review(
+        &self,
+        id: i64,
+        decision: Decision,
+        reviewer: &str,
+        note: Option<&str>,
+    ) -> Result<ReviewOutcome> {
+        self.write(|conn| {
+            let held = get_q(conn, id)?.ok_or(DataError::NotInQuarantine { id })?;
+            if held.status != "pending" {
+                return Err(DataError::AlreadyReviewed {
+                    id,
+                    status: held.status,
+                });
+            }
+            let merged = match decision {
+                Decision::Approve => {
+                    conn.execute_batch(STAGE_DDL)?;
+                    conn.execute(
+                        &format!(
+                            "INSERT INTO stage_bars SELECT {BAR_VALUE_COLUMNS} FROM quarantine WHERE id = ?"
+                        ),
+                        [id],
+                    )?;
+                    let request = format!("quarantine review: {reviewer} approved #{id}");
+                    Some(merge_stage(conn, &held.source, &request, None)?)
+                }
+                Decision::Reject => None,
+            };
+            let status = match decision {
+                Decision::Approve => "approved",
+                Decision::Reject => "rejected",
+            };
+            conn.execute(
+                "UPDATE quarantine SET status = ?, reviewed_by = ?, reviewed_at = ?, review_note = ? WHERE id = ?",
+                params![status, reviewer, Utc::now().naive_utc(), note, id],
+            )?;
+            let bar = get_q(conn, id)?.ok_or(DataError::NotInQuarantine { id })?;
+            tracing::info!(id, status, reviewer, "quarantine review");
+            Ok(ReviewOutcome { bar, merged })
+        })
+    }
+
+    /// Every recorded flag for a symbol (or all), newest bar first.
+    pub fn quality_flags(&self, symbol: Option<&str>, limit: usize) -> Result<Vec<Flag>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT symbol, resolution, ts, check_name, severity, score, detail FROM quality_flags \
+             WHERE ? IS NULL OR symbol = ? ORDER BY ts DESC, symbol, check_name LIMIT ?",
+        )?;
+        let rows = stmt
+            .query_map(params![symbol, symbol, limit as i64], |r| {
+                let check: String = r.get(3)?;
+                let sev: String = r.get(4)?;
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, check, sev, r.get(5)?, r.get(6)?))
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(symbol, resolution, ts, check, sev, score, detail)| {
+                Some(Flag {
+                    symbol,
+                    resolution,
+                    ts,
+                    check: crate::quality::Check::parse(&check)?,
+                    severity: crate::quality::Severity::parse(&sev)?,
+                    score,
+                    detail,
+                })
+            })
+            .collect())
+    }
+
+    /// Reported gaps for a symbol (or all), oldest first.
+    pub fn quality_gaps(&self, symbol: Option<&str>) -> Result<Vec<Gap>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT symbol, resolution, first_missing, last_missing, missing FROM quality_gaps \
+             WHERE ? IS NULL OR symbol = ? ORDER BY symbol, resolution, first_missing",
+        )?;
+        let rows = stmt
+            .query_map(params![symbol, symbol], |r| {
+                Ok(Gap {
+                    symbol: r.get(0)?,
+                    resolution: r.get(1)?,
+                    first_missing: r.get(2)?,
+                    last_missing: r.get(3)?,
+                    missing: r.get::<_, i64>(4)? as u64,
+                })
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Flag counts and worst severity per symbol and day between two dates (inclusive).
+    pub fn quality_by_day(
+        &self,
+        symbol: Option<&str>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<SymbolDayQuality>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT symbol, CAST(ts AS DATE) AS d, check_name, count(*), \
+             count(*) FILTER (WHERE quarantined), \
+             max(CASE severity WHEN 'critical' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END) \
+             FROM quality_flags WHERE (? IS NULL OR symbol = ?) AND CAST(ts AS DATE) BETWEEN ? AND ? \
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        )?;
+        let rows = stmt
+            .query_map(params![symbol, symbol, from, to], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, NaiveDate>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i32>(5)?,
+                ))
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut out: Vec<SymbolDayQuality> = Vec::new();
+        let mut worst: Vec<i32> = Vec::new();
+        for (symbol, session, check, n, q, sev) in rows {
+            let same = out
+                .last()
+                .is_some_and(|x| x.symbol == symbol && x.session == session);
+            if !same {
+                out.push(SymbolDayQuality {
+                    symbol,
+                    session,
+                    flags: 0,
+                    quarantined: 0,
+                    max_severity: String::new(),
+                    checks: BTreeMap::new(),
+                });
+                worst.push(0);
+            }
+            if let (Some(x), Some(w)) = (out.last_mut(), worst.last_mut()) {
+                x.flags += n as u64;
+                x.quarantined = x.quarantined.max(q as u64);
+                x.checks.insert(check, n as u64);
+                *w = (*w).max(sev);
+            }
+        }
+        for (x, w) in out.iter_mut().zip(worst) {
+            x.max_severity = ["notice", "warning", "critical"][w.clamp(0, 2) as usize].into();
+        }
+        Ok(out)
+    }
+
+    /// Quarantine and flag totals.
+    pub fn quality_totals(&self) -> Result<QualityTotals> {
+        let conn = self.conn();
+        let mut t = QualityTotals::default();
+        let mut stmt = conn.prepare("SELECT status, count(*) FROM quarantine GROUP BY status")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (status, n) = row?;
+            match status.as_str() {
+                "pending" => t.pending = n as u64,
+                "approved" => t.approved = n as u64,
+                _ => t.rejected += n as u64,
+            }
+        }
+        let mut stmt = conn.prepare("SELECT severity, count(*) FROM quality_flags GROUP BY severity")?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (sev, n) = row?;
+            t.flags_by_severity.insert(sev, n as u64);
+        }
+        let (gaps, missing): (i64, Option<i64>) = conn.query_row(
+            "SELECT count(*), CAST(sum(missing) AS BIGINT) FROM quality_gaps",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        t.gaps = gaps as u64;
+        t.missing_bars = missing.unwrap_or(0) as u64;
+        Ok(t)
+    }
+}

@@ -1,0 +1,433 @@
+//! The per-series checks. Three passes, because a bad bar must not poison its neighbours'
+//! statistics: (1) row-local checks (structure, grid, calendar, stale copies, zero-volume runs);
+//! (2) reverting spikes, on returns between rows that passed (1); (3) everything that compares a
+//! bar with its predecessor or its trailing history, against the last bar that passed (1) and (2).
+
+use super::calendar::Calendar;
+use super::iforest::IsolationForest;
+use super::series::{Row, Series};
+use super::{Check, Flag, Gap, QualityConfig};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use sextant_domain::Resolution;
+use std::collections::HashMap;
+
+const DAY_US: i64 = 86_400_000_000;
+
+/// Cross-sectional median return per (resolution, timestamp), from three symbols up.
+/// Also the median high-low range, so a day when every symbol swung (a flash crash) does not
+/// make one symbol's wide range an outlier.
+#[derive(Debug, Default)]
+pub(crate) struct CrossSection {
+    raw: HashMap<(Resolution, i64), (Vec<f64>, Vec<f64>)>,
+    median: HashMap<(Resolution, i64), (f64, f64)>,
+}
+
+impl CrossSection {
+    pub fn add(&mut self, res: Resolution, ts: i64, r: f64, range: f64) {
+        let e = self.raw.entry((res, ts)).or_default();
+        e.0.push(r);
+        if range.is_finite() {
+            e.1.push(range);
+        }
+    }
+
+    pub fn finish(&mut self) {
+        for (k, (r, hl)) in self.raw.iter_mut() {
+            if r.len() >= 3 {
+                let range = if hl.len() >= 3 { median(hl) } else { f64::NAN };
+                self.median.insert(*k, (median(r), range));
+            }
+        }
+        self.raw.clear();
+    }
+
+    fn get(&self, res: Resolution, ts: i64) -> f64 {
+        self.median.get(&(res, ts)).map_or(0.0, |m| m.0)
+    }
+
+    /// The median high-low log range at `ts` (NaN when fewer than three symbols traded).
+    fn range(&self, res: Resolution, ts: i64) -> f64 {
+        self.median.get(&(res, ts)).map_or(f64::NAN, |m| m.1)
+    }
+}
+
+/// The return from `a` to `b` on the corporate-action-adjusted basis: the vendor's adjusted close
+/// when both bars have one, else the close corrected by `b`'s split coefficient.
+pub(crate) fn basis_return(a: &Row, b: &Row) -> Option<f64> {
+    if !(a.close > 0.0 && b.close > 0.0) {
+        return None;
+    }
+    if a.adj > 0.0 && b.adj > 0.0 {
+        return Some((b.adj / a.adj).ln());
+    }
+    let r = (b.close / a.close).ln();
+    Some(if b.split > 0.0 && b.split != 1.0 {
+        r + b.split.ln()
+    } else {
+        r
+    })
+}
+
+/// Median of a slice (sorted in place); NaN for an empty slice.
+fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// Trailing robust location and scale of `x` for every position: the median and 1.4826·MAD of
+/// the `window` finite values before it. Recomputed every `every` positions (a point-in-time
+/// statistic that lags by at most `every` bars) so long intraday series stay linear. Positions
+/// with fewer than 20 values before them use the first `window` values of the series.
+fn trailing_robust(x: &[f64], window: usize, every: usize) -> Vec<(f64, f64)> {
+    let stats = |vals: &[f64]| {
+        let mut v: Vec<f64> = vals.iter().copied().filter(|x| x.is_finite()).collect();
+        let m = median(&mut v);
+        let mut dev: Vec<f64> = v.iter().map(|x| (x - m).abs()).collect();
+        (m, 1.4826 * median(&mut dev))
+    };
+    let boot = stats(&x[..x.len().min(window)]);
+    let mut out = Vec::with_capacity(x.len());
+    let mut cur = boot;
+    for i in 0..x.len() {
+        if i % every.max(1) == 0 {
+            let lo = i.saturating_sub(window);
+            let n = x[lo..i].iter().filter(|v| v.is_finite()).count();
+            cur = if n >= 20 { stats(&x[lo..i]) } else { boot };
+        }
+        out.push(cur);
+    }
+    out
+}
+
+/// Ratios a split or reverse split commonly has (new shares per old share).
+const SPLIT_RATIOS: [f64; 11] = [2.0, 3.0, 1.5, 4.0, 5.0, 1.25, 10.0, 7.0, 8.0, 20.0, 1.0 / 3.0];
+
+fn looks_like_split(price_ratio: f64) -> bool {
+    let lr = price_ratio.ln().abs();
+    SPLIT_RATIOS
+        .iter()
+        .any(|&k| (lr - k.ln().abs()).abs() < 0.03 && k != 1.0)
+}
+
+fn datetime(us: i64) -> NaiveDateTime {
+    DateTime::from_timestamp_micros(us)
+        .map(|d| d.naive_utc())
+        .unwrap_or_default()
+}
+
+fn date(days: i64) -> NaiveDate {
+    NaiveDate::from_num_days_from_ce_opt(719_163 + days as i32).unwrap_or_default()
+}
+
+struct Out<'a> {
+    s: &'a Series,
+    flags: Vec<Flag>,
+    bad: Vec<bool>,
+}
+
+impl Out<'_> {
+    fn flag(&mut self, i: usize, check: Check, score: f64, detail: String) {
+        let row = &self.s.rows[i];
+        if !row.judged {
+            return;
+        }
+        if check.severity().quarantines() {
+            self.bad[i] = true;
+        }
+        self.flags.push(Flag {
+            symbol: self.s.symbol.clone(),
+            resolution: self.s.resolution.as_str().to_string(),
+            ts: datetime(row.ts),
+            check,
+            severity: check.severity(),
+            score,
+            detail,
+        });
+    }
+}
+
+/// Runs every check on one series; reports on judged rows only.
+pub(crate) fn check_series(
+    s: &Series,
+    cfg: &QualityConfig,
+    cross: &CrossSection,
+) -> (Vec<Flag>, Vec<Gap>) {
+    let n = s.rows.len();
+    let mut out = Out {
+        s,
+        flags: Vec::new(),
+        bad: vec![false; n],
+    };
+    let mut cal = Calendar::new();
+    row_local(&mut out, cfg, &mut cal);
+    spikes(&mut out, cfg, cross);
+    relative(&mut out, cfg, cross);
+    let gaps = super::gaps::find(s, &mut cal);
+    (out.flags, gaps)
+}
+
+fn row_local(out: &mut Out<'_>, cfg: &QualityConfig, cal: &mut Calendar) {
+    let s = out.s;
+    let step_us = s.resolution.minutes().map(|m| i64::from(m) * 60_000_000);
+    let mut zero_run = 0usize;
+    for i in 0..s.rows.len() {
+        let r = s.rows[i];
+        if r.open <= 0.0 || r.high <= 0.0 || r.low <= 0.0 || r.close <= 0.0 {
+            let detail = format!("o={} h={} l={} c={}", r.open, r.high, r.low, r.close);
+            out.flag(i, Check::NonPositivePrice, 1.0, detail);
+        }
+        let tol = 1e-9 * r.high.abs().max(1.0);
+        if r.low > r.high + tol
+            || r.low > r.open.min(r.close) + tol
+            || r.high < r.open.max(r.close) - tol
+        {
+            let detail = format!(
+                "low ≤ open, close ≤ high violated: o={} h={} l={} c={}",
+                r.open, r.high, r.low, r.close
+            );
+            out.flag(i, Check::PriceBounds, 1.0, detail);
+        }
+        if r.volume < 0.0 {
+            out.flag(i, Check::NegativeVolume, 1.0, format!("volume {}", r.volume));
+        }
+        let off_grid = match step_us {
+            Some(step) => r.ts.rem_euclid(step) != 0,
+            None => r.ts.rem_euclid(DAY_US) != 0,
+        };
+        if off_grid {
+            let detail = format!("timestamp not on the {} grid", s.resolution);
+            out.flag(i, Check::OffGrid, 1.0, detail);
+        }
+        if !cal.is_session(date(r.session)) {
+            let detail = format!("{} is not a trading session", date(r.session));
+            out.flag(i, Check::NonTradingDay, 1.0, detail);
+        }
+        if i > 0 {
+            let p = s.rows[i - 1];
+            let same = p.open == r.open
+                && p.high == r.high
+                && p.low == r.low
+                && p.close == r.close
+                && p.volume == r.volume;
+            if same && r.volume > 0.0 {
+                let detail = "open, high, low, close and volume repeat the previous bar".into();
+                out.flag(i, Check::StalePrice, 1.0, detail);
+            }
+        }
+        if !s.resolution.is_intraday() {
+            zero_run = if r.volume == 0.0 { zero_run + 1 } else { 0 };
+            if zero_run >= cfg.zero_volume_run.max(1) {
+                let first = i + 1 - zero_run;
+                for j in first..=i {
+                    let already = out.flags.iter().any(|f| {
+                        f.check == Check::ZeroVolumeRun && f.ts == datetime(s.rows[j].ts)
+                    });
+                    if !already {
+                        let detail = format!("{zero_run} consecutive bars with zero volume");
+                        out.flag(j, Check::ZeroVolumeRun, zero_run as f64, detail);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Indices of rows not flagged bad so far.
+fn clean(out: &Out<'_>) -> Vec<usize> {
+    (0..out.s.rows.len()).filter(|&i| !out.bad[i]).collect()
+}
+
+/// Returns between consecutive clean rows (NaN for the first), their trailing robust stats, and
+/// the cross-sectional median at each row.
+fn clean_returns(out: &Out<'_>, idx: &[usize], cfg: &QualityConfig, cross: &CrossSection) -> Vec<(f64, f64, f64, f64)> {
+    let rows = &out.s.rows;
+    let rets: Vec<f64> = (0..idx.len())
+        .map(|k| {
+            if k == 0 {
+                f64::NAN
+            } else {
+                basis_return(&rows[idx[k - 1]], &rows[idx[k]]).unwrap_or(f64::NAN)
+            }
+        })
+        .collect();
+    let stats = trailing_robust(&rets, cfg.history, 25);
+    rets.iter()
+        .zip(stats)
+        .enumerate()
+        .map(|(k, (r, (m, sc)))| {
+            let cs = cross.get(out.s.resolution, rows[idx[k]].ts);
+            (*r, m, sc.max(1e-4), cs)
+        })
+        .collect()
+}
+
+fn spikes(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
+    let idx = clean(out);
+    let r = clean_returns(out, &idx, cfg, cross);
+    for k in 1..idx.len().saturating_sub(1) {
+        let (r1, m1, s1, c1) = r[k];
+        let (r2, m2, s2, c2) = r[k + 1];
+        if !(r1.is_finite() && r2.is_finite()) {
+            continue;
+        }
+        let z1 = (r1 - c1 - m1) / s1;
+        let z2 = (r2 - c2 - m2) / s2;
+        let reverts = r1.signum() != r2.signum()
+            && (r1 + r2).abs() < 0.35 * r1.abs().min(r2.abs());
+        if z1.abs() > cfg.spike_z && z2.abs() > cfg.spike_z && reverts {
+            let detail = format!(
+                "return {:+.1}% then {:+.1}% (robust z {z1:+.1}, {z2:+.1})",
+                100.0 * r1.exp_m1(),
+                100.0 * r2.exp_m1()
+            );
+            out.flag(idx[k], Check::PriceSpike, z1.abs(), detail);
+        }
+    }
+}
+
+fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
+    let idx = clean(out);
+    if idx.len() < 2 {
+        return;
+    }
+    let rows = &out.s.rows;
+    let r = clean_returns(out, &idx, cfg, cross);
+    let hl: Vec<f64> = idx
+        .iter()
+        .map(|&i| (rows[i].high / rows[i].low).ln())
+        .collect();
+    let hl_stats = trailing_robust(&hl, 60, 10);
+    let vol: Vec<f64> = idx.iter().map(|&i| rows[i].volume).collect();
+    let vol_stats = trailing_robust(&vol, 60, 10);
+    // Features for the isolation forest, one row per clean bar after the first.
+    let mut feats: Vec<Vec<f64>> = Vec::with_capacity(idx.len());
+    for k in 1..idx.len() {
+        let (ret, m, sc, cs) = r[k];
+        let (p, cur) = (&rows[idx[k - 1]], &rows[idx[k]]);
+        let raw = (cur.close / p.close).ln();
+        let ca = if ret.is_finite() { ret - raw } else { 0.0 };
+        let gap = ((cur.open / p.close).ln() + ca) / sc;
+        let z = (ret - cs - m) / sc;
+        let hl_rel = (hl[k].max(1e-9) / hl_stats[k].0.max(1e-9)).ln();
+        let v_rel = ((vol[k] + 1.0) / (vol_stats[k].0.max(0.0) + 1.0)).ln();
+        feats.push(vec![
+            z.clamp(-50.0, 50.0),
+            hl_rel.clamp(-10.0, 10.0),
+            gap.clamp(-50.0, 50.0),
+            v_rel.clamp(-10.0, 10.0),
+        ]);
+    }
+    let judged: Vec<usize> = (1..idx.len()).filter(|&k| rows[idx[k]].judged).collect();
+    let mut to_flag: Vec<(usize, Check, f64, String)> = Vec::new();
+    for &k in &judged {
+        let i = idx[k];
+        let (ret, m, sc, cs) = r[k];
+        let cur = &rows[i];
+        let p = &rows[idx[k - 1]];
+        // One-way jump: extreme against the symbol's own history and net of the market.
+        if ret.is_finite() {
+            let z_own = (ret - m) / sc;
+            let z_mkt = (ret - cs - m) / sc;
+            if z_own.abs() > cfg.jump_z && z_mkt.abs() > cfg.jump_z {
+                let no_ca_data = !(cur.adj > 0.0 && p.adj > 0.0) && cur.split == 1.0;
+                let (check, what) = if no_ca_data && looks_like_split(cur.close / p.close) {
+                    (Check::PossibleSplit, "a split-like ratio with no corporate-action data")
+                } else {
+                    (Check::ReturnJump, "an unexplained move")
+                };
+                let detail = format!(
+                    "{what}: return {:+.1}% (robust z {z_own:+.1}, net of market {z_mkt:+.1})",
+                    100.0 * ret.exp_m1()
+                );
+                to_flag.push((i, check, z_mkt.abs(), detail));
+            }
+        }
+        let hl_ratio = hl[k] / hl_stats[k].0.max(1e-9);
+        let cs_range = cross.range(out.s.resolution, cur.ts);
+        let market_wide = cs_range.is_finite() && hl[k] < 0.5 * cfg.range_ratio * cs_range;
+        if hl_ratio > cfg.range_ratio && hl[k] > 0.1 && !market_wide {
+            let detail = format!(
+                "high/low range {:.1}% is {hl_ratio:.0}× its trailing median",
+                100.0 * hl[k].exp_m1()
+            );
+            to_flag.push((i, Check::RangeOutlier, hl_ratio, detail));
+        }
+        let v_ratio = vol[k] / vol_stats[k].0.max(1.0);
+        let next_ok = idx
+            .get(k + 1)
+            .map(|&j| vol[k] / rows[j].volume.max(1.0) > 5.0)
+            .unwrap_or(true);
+        if v_ratio > cfg.volume_ratio && next_ok {
+            let detail = format!("volume {} is {v_ratio:.0}× its trailing median", vol[k]);
+            to_flag.push((i, Check::VolumeSpike, v_ratio, detail));
+        }
+    }
+    // The forest: fitted on the series' clean history, scoring judged bars that stand out on at
+    // least one feature (the rest cannot be isolated quickly, and scoring every intraday bar
+    // would cost more than the ingest itself).
+    let screened: Vec<usize> = judged
+        .iter()
+        .copied()
+        .filter(|&k| {
+            let f = &feats[k - 1];
+            f[0].abs() > 3.0 || f[1].abs() > 1.5 || f[2].abs() > 3.0 || f[3].abs() > 2.0
+        })
+        .collect();
+    if !screened.is_empty() {
+        let seed = out
+            .s
+            .symbol
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        let forest = IsolationForest::fit(&feats, 100, 256, seed);
+        for k in screened {
+            let score = forest.score(&feats[k - 1]);
+            if score > cfg.isolation_score {
+                let f = &feats[k - 1];
+                let detail = format!(
+                    "isolation score {score:.3} (return z {:+.1}, range ×{:.1}, gap z {:+.1}, volume ×{:.1})",
+                    f[0],
+                    f[1].exp(),
+                    f[2],
+                    f[3].exp()
+                );
+                to_flag.push((idx[k], Check::Multivariate, score, detail));
+            }
+        }
+    }
+    for (i, c, score, detail) in to_flag {
+        out.flag(i, c, score, detail);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_stats_are_point_in_time() {
+        let x: Vec<f64> = (0..300).map(|i| (i % 7) as f64).collect();
+        let a = trailing_robust(&x, 50, 10);
+        let mut y = x.clone();
+        y.truncate(200);
+        let b = trailing_robust(&y, 50, 10);
+        // Positions past the bootstrap do not depend on later values.
+        assert_eq!(&a[30..200], &b[30..200]);
+    }
+
+    #[test]
+    fn split_ratios() {
+        assert!(looks_like_split(0.5));
+        assert!(looks_like_split(2.0 / 3.0));
+        assert!(looks_like_split(7.0));
+        assert!(!looks_like_split(0.8));
+    }
+}

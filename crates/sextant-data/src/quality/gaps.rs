@@ -1,0 +1,84 @@
+//! Completeness: sessions (daily) or bars within a session (intraday) that the exchange calendar
+//! expects and the series does not have. Judged only next to new rows, so re-ingesting history
+//! does not report old gaps again.
+
+use super::calendar::Calendar;
+use super::series::Series;
+use super::Gap;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Offset, TimeZone};
+
+const MINUTE_US: i64 = 60_000_000;
+const OPEN_MINUTE: i64 = 9 * 60 + 30;
+
+fn date(days: i64) -> NaiveDate {
+    NaiveDate::from_num_days_from_ce_opt(719_163 + days as i32).unwrap_or_default()
+}
+
+fn datetime(us: i64) -> NaiveDateTime {
+    DateTime::from_timestamp_micros(us)
+        .map(|d| d.naive_utc())
+        .unwrap_or_default()
+}
+
+/// The exchange zone's UTC offset in minutes on a session day (at local noon; US offsets change
+/// at 02:00 on Sundays, never during a session).
+fn offset_minutes(d: NaiveDate) -> i64 {
+    let zone: chrono_tz::Tz = chrono_tz::America::New_York;
+    d.and_hms_opt(12, 0, 0)
+        .and_then(|noon| zone.from_local_datetime(&noon).earliest())
+        .map(|t| i64::from(t.offset().fix().local_minus_utc()) / 60)
+        .unwrap_or(-300)
+}
+
+pub(crate) fn find(s: &Series, cal: &mut Calendar) -> Vec<Gap> {
+    let mut gaps = Vec::new();
+    let step = s.resolution.minutes().map(i64::from);
+    let mut push = |first: NaiveDateTime, last: NaiveDateTime, missing: u64| {
+        gaps.push(Gap {
+            symbol: s.symbol.clone(),
+            resolution: s.resolution.as_str().to_string(),
+            first_missing: first,
+            last_missing: last,
+            missing,
+        })
+    };
+    for w in s.rows.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        if !(a.judged || b.judged) {
+            continue;
+        }
+        let (da, db) = (date(a.session), date(b.session));
+        if da != db {
+            let missing = cal.sessions_between(da, db);
+            if let (Some(f), Some(l)) = (missing.first(), missing.last()) {
+                let per_session = step.map(|m| 390 / m.max(1)).unwrap_or(1) as u64;
+                push(
+                    f.and_hms_opt(0, 0, 0).unwrap_or_default(),
+                    l.and_hms_opt(0, 0, 0).unwrap_or_default(),
+                    missing.len() as u64 * per_session,
+                );
+            }
+            continue;
+        }
+        let Some(step) = step else { continue };
+        // Inside one session: grid points strictly between the two bars that fall in regular
+        // trading hours.
+        let off = offset_minutes(da);
+        let local = |us: i64| us.div_euclid(MINUTE_US) + off - a.session * 1440;
+        let (la, lb) = (local(a.ts), local(b.ts));
+        let close = i64::from(cal.close_minute(da));
+        let lo = (la + step).max(OPEN_MINUTE);
+        let hi = (lb - step).min(close - step);
+        if hi < lo {
+            continue;
+        }
+        let first = lo + (step - (lo - la) % step) % step;
+        if first > hi {
+            continue;
+        }
+        let missing = ((hi - first) / step + 1) as u64;
+        let utc = |m: i64| datetime((a.session * 1440 + m - off) * MINUTE_US);
+        push(utc(first), utc(first + (missing as i64 - 1) * step), missing);
+    }
+    gaps
+}

@@ -1,0 +1,246 @@
+//! Loading what the checks judge: the staged rows that are new or changed, each series with the
+//! stored bars around them (a bounded tail of history, the stored bars the batch overlaps, and
+//! the first stored bar after it), and the cross-section of returns on the same timestamps.
+
+use super::checks::{check_series, CrossSection};
+use super::{Flag, Gap, QualityConfig};
+use crate::cache::sql_literal;
+use crate::{DataError, Result};
+use duckdb::arrow::array::{Array, BooleanArray, Float64Array, Int64Array, StringArray};
+use duckdb::Connection;
+use sextant_domain::Resolution;
+use std::collections::BTreeMap;
+
+/// One bar as the checks see it. Times are epoch microseconds (UTC) and session days since 1970.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Row {
+    pub ts: i64,
+    pub session: i64,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+    /// NaN when the source has no adjusted close.
+    pub adj: f64,
+    pub split: f64,
+    /// New or changed in this batch: the checks report on these rows only.
+    pub judged: bool,
+}
+
+/// One (symbol, resolution) with its rows in time order.
+#[derive(Debug, Clone)]
+pub(crate) struct Series {
+    pub symbol: String,
+    pub resolution: Resolution,
+    pub rows: Vec<Row>,
+}
+
+/// The columns a [`Row`] is read from, with an optional table alias prefix (`"s."`).
+fn cols(p: &str) -> String {
+    format!(
+        "epoch_us({p}ts), CAST(datediff('day', DATE '1970-01-01', {p}session) AS BIGINT), \
+         {p}open, {p}high, {p}low, {p}close, {p}volume, coalesce({p}adj_close, 'NaN'::DOUBLE), \
+         {p}split_coefficient"
+    )
+}
+
+/// Judges the staged rows. `distinct` is the SQL predicate (over aliases `s` and `b`) that tells a
+/// changed row from an unchanged one; `overlaps` says whether any stored bar shares a series with
+/// the batch. Returns the flags, the gaps and the number of rows judged.
+pub(crate) fn judge(
+    conn: &Connection,
+    cfg: &QualityConfig,
+    overlaps: bool,
+    key_join: &str,
+    distinct: &str,
+) -> Result<(Vec<Flag>, Vec<Gap>, u64)> {
+    let scols = cols("s.");
+    let sql = if overlaps {
+        format!(
+            "SELECT s.symbol, s.resolution, {scols}, (b.symbol IS NULL OR {distinct}) \
+             FROM stage_bars s LEFT JOIN bars b ON {key_join} \
+             WHERE s.resolution NOT IN ('weekly', 'monthly') ORDER BY 1, 2, 3"
+        )
+    } else {
+        format!(
+            "SELECT s.symbol, s.resolution, {scols}, true FROM stage_bars s \
+             WHERE s.resolution NOT IN ('weekly', 'monthly') ORDER BY 1, 2, 3"
+        )
+    };
+    let mut series = read_series(conn, &sql)?;
+    series.retain(|s| s.rows.iter().any(|r| r.judged));
+    let judged = series
+        .iter()
+        .map(|s| s.rows.iter().filter(|r| r.judged).count() as u64)
+        .sum();
+    if series.is_empty() {
+        return Ok((Vec::new(), Vec::new(), 0));
+    }
+    for s in &mut series {
+        add_context(conn, s, cfg.history, overlaps)?;
+    }
+    let cross = cross_section(conn, &series)?;
+    let mut flags = Vec::new();
+    let mut gaps = Vec::new();
+    for s in &series {
+        let (f, g) = check_series(s, cfg, &cross);
+        flags.extend(f);
+        gaps.extend(g);
+    }
+    Ok((flags, gaps, judged))
+}
+
+/// Reads rows of `SELECT symbol, resolution, <COLS>, judged` into series.
+fn read_series(conn: &Connection, sql: &str) -> Result<Vec<Series>> {
+    let bad = |what: &str| DataError::Invalid(format!("quality: unexpected Arrow type for {what}"));
+    let mut stmt = conn.prepare(sql)?;
+    let mut out: Vec<Series> = Vec::new();
+    for batch in stmt.query_arrow([])? {
+        let col = |i: usize| batch.column(i).as_any();
+        let strs = |i: usize| {
+            col(i)
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| bad("text"))
+        };
+        let ints = |i: usize| col(i).downcast_ref::<Int64Array>().ok_or_else(|| bad("int"));
+        let f64s = |i: usize| {
+            col(i)
+                .downcast_ref::<Float64Array>()
+                .ok_or_else(|| bad("double"))
+        };
+        let (sym, res) = (strs(0)?, strs(1)?);
+        let (ts, session) = (ints(2)?, ints(3)?);
+        let (o, h, l, c, v, adj, split) = (
+            f64s(4)?,
+            f64s(5)?,
+            f64s(6)?,
+            f64s(7)?,
+            f64s(8)?,
+            f64s(9)?,
+            f64s(10)?,
+        );
+        let judged = col(11)
+            .downcast_ref::<BooleanArray>()
+            .ok_or_else(|| bad("flag"))?;
+        for i in 0..batch.num_rows() {
+            let row = Row {
+                ts: ts.value(i),
+                session: session.value(i),
+                open: o.value(i),
+                high: h.value(i),
+                low: l.value(i),
+                close: c.value(i),
+                volume: v.value(i),
+                adj: adj.value(i),
+                split: split.value(i),
+                judged: !judged.is_null(i) && judged.value(i),
+            };
+            let same = out
+                .last()
+                .is_some_and(|s| s.symbol == sym.value(i) && s.resolution.as_str() == res.value(i));
+            if !same {
+                let resolution: Resolution = res.value(i).parse()?;
+                out.push(Series {
+                    symbol: sym.value(i).to_string(),
+                    resolution,
+                    rows: Vec::new(),
+                });
+            }
+            if let Some(s) = out.last_mut() {
+                s.rows.push(row);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the stored bars the checks compare against: the `history` bars before the first judged
+/// row, the stored bars inside the batch's range (when the batch overlaps stored data) and the
+/// first stored bar after it (the other leg of a spike). Staged rows win over stored ones.
+fn add_context(conn: &Connection, s: &mut Series, history: usize, overlaps: bool) -> Result<()> {
+    if !overlaps {
+        return Ok(());
+    }
+    let (Some(first), Some(last)) = (s.rows.first().map(|r| r.ts), s.rows.last().map(|r| r.ts))
+    else {
+        return Ok(());
+    };
+    let key = format!(
+        "symbol = {} AND resolution = {}",
+        sql_literal(&s.symbol),
+        sql_literal(s.resolution.as_str())
+    );
+    let sym = sql_literal(&s.symbol);
+    let res = sql_literal(s.resolution.as_str());
+    let c = cols("");
+    let sql = format!(
+        "SELECT {sym}, {res}, * FROM (\
+           (SELECT {c}, false FROM bars WHERE {key} AND ts < make_timestamp({first}) ORDER BY ts DESC LIMIT {history}) \
+           UNION ALL (SELECT {c}, false FROM bars WHERE {key} AND ts BETWEEN make_timestamp({first}) AND make_timestamp({last})) \
+           UNION ALL (SELECT {c}, false FROM bars WHERE {key} AND ts > make_timestamp({last}) ORDER BY ts LIMIT 1)) \
+         ORDER BY 3"
+    );
+    let stored = read_series(conn, &sql)?;
+    let mut merged: BTreeMap<i64, Row> = stored
+        .into_iter()
+        .flat_map(|x| x.rows)
+        .map(|r| (r.ts, r))
+        .collect();
+    for r in s.rows.drain(..) {
+        merged.insert(r.ts, r);
+    }
+    s.rows = merged.into_values().collect();
+    Ok(())
+}
+
+/// The cross-section: for each timestamp, the returns (on the adjusted close where known) of
+/// every symbol at the same resolution — the series being judged and any stored symbol not in
+/// the batch — so a move the whole market made is not one symbol's anomaly.
+fn cross_section(conn: &Connection, series: &[Series]) -> Result<CrossSection> {
+    let mut cross = CrossSection::default();
+    let mut by_res: BTreeMap<&'static str, (i64, i64, Vec<&str>)> = BTreeMap::new();
+    for s in series {
+        for w in s.rows.windows(2) {
+            if let Some(r) = super::checks::basis_return(&w[0], &w[1]) {
+                cross.add(s.resolution, w[1].ts, r, (w[1].high / w[1].low).ln());
+            }
+        }
+        let (lo, hi) = match (s.rows.first(), s.rows.last()) {
+            (Some(a), Some(b)) => (a.ts, b.ts),
+            _ => continue,
+        };
+        let e = by_res
+            .entry(s.resolution.as_str())
+            .or_insert((lo, hi, Vec::new()));
+        e.0 = e.0.min(lo);
+        e.1 = e.1.max(hi);
+        e.2.push(&s.symbol);
+    }
+    for (res, (lo, hi, symbols)) in by_res {
+        let exclude = symbols
+            .iter()
+            .map(|s| sql_literal(s))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT epoch_us(ts), r, hl FROM (SELECT ts, ln(p / lag(p) OVER (PARTITION BY symbol ORDER BY ts)) AS r, hl \
+               FROM (SELECT symbol, ts, coalesce(adj_close, close) AS p, ln(high / low) AS hl FROM bars \
+                     WHERE resolution = {} AND symbol NOT IN ({exclude}) \
+                     AND ts BETWEEN make_timestamp({lo}) - INTERVAL 10 DAY AND make_timestamp({hi}))) \
+             WHERE r IS NOT NULL AND isfinite(r) AND ts >= make_timestamp({lo})",
+            sql_literal(res)
+        );
+        let resolution: Resolution = res.parse()?;
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?, r.get::<_, f64>(2)?))
+        })?;
+        for row in rows {
+            let (ts, r, hl) = row?;
+            cross.add(resolution, ts, r, hl);
+        }
+    }
+    cross.finish();
+    Ok(cross)
+}
