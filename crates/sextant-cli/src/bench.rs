@@ -4,6 +4,7 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Args;
 use sextant_data::cache::FileOptions;
+use sextant_data::quality::QualityConfig;
 use sextant_data::Cache;
 use sextant_domain::{Resolution, Symbol};
 use std::path::Path;
@@ -56,6 +57,12 @@ pub fn run(args: BenchArgs) -> Result<()> {
         s.rows_in,
         t.elapsed().as_secs_f64(),
     );
+    println!(
+        "{:<48} {} flags, {} quarantined, {} gaps",
+        "  quality checks on the generated file", s.quality.flags, s.quarantined, s.quality.gaps
+    );
+    quality_throughput(dir.path(), &sample, &intraday)?;
+    quality_benchmark(dir.path(), &sample)?;
 
     // 3. Warm query latency: 10 years of one symbol's daily bars.
     let msft = Symbol::new("MSFT")?;
@@ -84,6 +91,92 @@ pub fn run(args: BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Ingest throughput with the quality checks on and off, each into a fresh cache (best of 3).
+fn quality_throughput(dir: &Path, sample: &Path, intraday: &Path) -> Result<()> {
+    for (name, file) in [("bundled daily", sample), ("generated 1min", intraday)] {
+        let mut best = [f64::INFINITY; 2];
+        let mut rows = 0;
+        for round in 0..3 {
+            for (k, enabled) in [true, false].into_iter().enumerate() {
+                let path = dir.join(format!("q-{round}-{k}-{}.duckdb", name.len()));
+                let quality = QualityConfig {
+                    enabled,
+                    ..QualityConfig::default()
+                };
+                let cache = Cache::open(&path)?.with_quality(quality);
+                let t = Instant::now();
+                let s = cache.ingest_file(file, &FileOptions::default())?;
+                best[k] = best[k].min(t.elapsed().as_secs_f64());
+                rows = s.rows_in;
+                drop(cache);
+                std::fs::remove_file(&path)?;
+            }
+        }
+        report(&format!("ingest {name}, checks on"), rows, best[0]);
+        report(&format!("ingest {name}, checks off"), rows, best[1]);
+        println!(
+            "{:<48} {:.2} (goal ≥ 0.5)",
+            "  throughput with checks / without",
+            best[1] / best[0]
+        );
+    }
+    Ok(())
+}
+
+/// Known corruptions injected into the real bundled data (25 of each kind, three seeds),
+/// precision and recall per kind and overall, and the flag rate on the untouched data.
+fn quality_benchmark(dir: &Path, sample: &Path) -> Result<()> {
+    use sextant_data::quality::bench;
+    let clean = Cache::open_in_memory()?;
+    let s = clean.ingest_file(sample, &FileOptions::default())?;
+    let flagged: std::collections::HashSet<_> = clean
+        .quality_flags(None, usize::MAX >> 1)?
+        .into_iter()
+        .map(|f| (f.symbol, f.ts))
+        .collect();
+    let splits = bench::REAL_SPLITS
+        .iter()
+        .filter(|(sym, (y, m, d))| {
+            flagged
+                .iter()
+                .any(|(fs, ts)| fs == sym && NaiveDate::from_ymd_opt(*y, *m, *d) == Some(ts.date()))
+        })
+        .count();
+    println!(
+        "quality on the untouched real data: {} of {} bars flagged ({:.3}%), {} quarantined; real splits flagged: {splits} of {}",
+        flagged.len(),
+        s.rows_in,
+        100.0 * flagged.len() as f64 / s.rows_in as f64,
+        s.quarantined,
+        bench::REAL_SPLITS.len()
+    );
+    let mut per: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    let (mut faults, mut detected, mut items, mut true_items) = (0, 0, 0, 0);
+    for seed in 1..=3u64 {
+        let out = dir.join(format!("corrupt-{seed}.csv"));
+        let truth = bench::inject(sample, &out, 25, seed)?;
+        let (score, _) = bench::ingest_and_score(&out, &truth)?;
+        for (k, (n, d)) in score.injected {
+            let e = per.entry(k).or_default();
+            e.0 += n;
+            e.1 += d;
+        }
+        faults += score.faults;
+        detected += score.detected;
+        items += score.items;
+        true_items += score.true_items;
+    }
+    for (k, (n, d)) in &per {
+        println!("  {k:<20} recall {:.3} ({d}/{n})", *d as f64 / *n as f64);
+    }
+    println!(
+        "quality on injected faults (3 seeds): recall {:.3} ({detected}/{faults}), precision {:.3} ({true_items}/{items}) (goals 0.95, 0.90)",
+        detected as f64 / faults as f64,
+        true_items as f64 / items as f64
+    );
+    Ok(())
+}
+
 fn report(what: &str, rows: u64, secs: f64) {
     println!(
         "{what:<48} {rows:>9} rows in {secs:>7.3} s = {:>12.0} rows/s",
@@ -91,17 +184,23 @@ fn report(what: &str, rows: u64, secs: f64) {
     );
 }
 
-/// Writes `rows` one-minute bars (10 symbols, 390 regular-session bars a day, weekdays from
+/// Writes `rows` one-minute bars (10 symbols, 390 regular-session bars a day, sessions from
 /// 2020-01-02) with a deterministic random walk, using DuckDB itself so generation is fast.
 fn generate_intraday(path: &Path, rows: u64) -> Result<()> {
     let conn = duckdb::Connection::open_in_memory()?;
+    // Exchange holidays are not sessions: leave them out, as a vendor would.
+    let holidays = (2020..2040)
+        .flat_map(sextant_data::quality::calendar::holidays)
+        .map(|d| format!("DATE '{d}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let per_symbol_days = rows.div_ceil(10 * 390);
     let lit = path.to_string_lossy().replace('\'', "''");
     conn.execute_batch(&format!(
         "COPY (
            WITH days AS (
              SELECT d::DATE AS d FROM range(DATE '2020-01-02', DATE '2020-01-02' + INTERVAL ({per_symbol_days} * 2) DAY, INTERVAL 1 DAY) t(d)
-             WHERE dayofweek(d) BETWEEN 1 AND 5 LIMIT {per_symbol_days}),
+             WHERE dayofweek(d) BETWEEN 1 AND 5 AND d NOT IN ({holidays}) LIMIT {per_symbol_days}),
            syms AS (SELECT 'SYM' || lpad(i::VARCHAR, 2, '0') AS s, i FROM range(10) t(i)),
            mins AS (SELECT m FROM range(390) t(m)),
            raw AS (

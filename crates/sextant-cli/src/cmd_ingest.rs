@@ -95,6 +95,19 @@ pub fn print_summary(s: &IngestSummary, elapsed: Duration) {
         s.unchanged,
         s.batch_id
     );
+    let q = &s.quality;
+    if q.flags > 0 || q.gaps > 0 {
+        let checks = q
+            .by_check
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        println!(
+            "quality: {} rows judged, {} flags ({checks}); {} rows quarantined (`sextant quality ls`), {} notices; {} gaps ({} missing bars)",
+            q.judged, q.flags, s.quarantined, q.notices, q.gaps, q.missing_bars
+        );
+    }
     let rows: Vec<Vec<String>> = s
         .series
         .iter()
@@ -119,6 +132,7 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
             let r = s.cache.ingest_sample();
             pb.finish_and_clear();
             print_summary(&r?, t.elapsed());
+            s.quality.sync_flags().await?;
         }
         IngestCmd::File {
             path,
@@ -141,6 +155,7 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
             let r = s.market_data.ingest_file(&path, &opts);
             pb.finish_and_clear();
             print_summary(&r?, t.elapsed());
+            s.quality.sync_flags().await?;
         }
         IngestCmd::Alphavantage {
             symbols,
@@ -170,17 +185,18 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
                     .await;
                 match out {
                     Ok(o) => {
-                        let (n, new, upd) = o
+                        let (n, new, upd, held) = o
                             .summary
                             .as_ref()
-                            .map(|x| (x.rows_in, x.inserted, x.updated))
-                            .unwrap_or((0, 0, 0));
+                            .map(|x| (x.rows_in, x.inserted, x.updated, x.quarantined))
+                            .unwrap_or((0, 0, 0, 0));
                         rows.push(vec![
                             o.symbol,
                             o.plan,
                             n.to_string(),
                             new.to_string(),
                             upd.to_string(),
+                            held.to_string(),
                             "ok".into(),
                         ]);
                     }
@@ -192,6 +208,7 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
                             "0".into(),
                             "0".into(),
                             "0".into(),
+                            "0".into(),
                             e.to_string(),
                         ]);
                     }
@@ -200,9 +217,18 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
             }
             pb.finish_and_clear();
             crate::output::table(
-                &["symbol", "request", "rows", "new", "updated", "status"],
+                &[
+                    "symbol",
+                    "request",
+                    "rows",
+                    "new",
+                    "updated",
+                    "quarantined",
+                    "status",
+                ],
                 &rows,
             );
+            s.quality.sync_flags().await?;
             if failures > 0 {
                 anyhow::bail!(
                     "{failures} of {} symbols failed (nothing of a failed symbol was written)",

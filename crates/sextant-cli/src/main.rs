@@ -4,6 +4,7 @@ mod bench;
 mod cmd_backtest;
 mod cmd_data;
 mod cmd_ingest;
+mod cmd_quality;
 mod cmd_report;
 mod cmd_serve;
 mod output;
@@ -55,6 +56,9 @@ enum Command {
     /// Inspect and export the cache.
     #[command(subcommand)]
     Data(cmd_data::DataCmd),
+    /// Data quality: review quarantined bars (approve/reject), list flags and gaps.
+    #[command(subcommand)]
+    Quality(cmd_quality::QualityCmd),
     /// Run one backtest (or a walk-forward) and print its metrics; the run is stored.
     ///
     /// Example: sextant backtest --strategy sma_cross --param fast=10 --param slow=20 --symbol MSFT --commission 0.002
@@ -138,6 +142,10 @@ async fn run(cli: Cli) -> Result<()> {
             }
             let services = Services::build(config).await?;
             cmd_ingest::run(cmd, &services).await
+        }
+        Command::Quality(cmd) => {
+            let services = Services::build(config).await?;
+            cmd_quality::run(cmd, &services).await
         }
         Command::Data(cmd) => {
             let services = Services::build(config).await?;

@@ -31,6 +31,8 @@ pub struct Config {
     pub alphavantage: AlphaVantageSettings,
     pub server: ServerConfig,
     pub llm: LlmSettings,
+    /// The data-quality checks every ingest runs, and whether failing rows are quarantined.
+    pub quality: sextant_data::quality::QualityConfig,
 }
 
 /// The language model behind narratives. `offline` (default) needs nothing: a deterministic
@@ -100,6 +102,7 @@ impl Default for Config {
             alphavantage: AlphaVantageSettings::default(),
             server: ServerConfig::default(),
             llm: LlmSettings::default(),
+            quality: sextant_data::quality::QualityConfig::default(),
         }
     }
 }
@@ -159,6 +162,22 @@ pub const ENV_VARS: &[(&str, &str, Setter)] = &[
         "load the bundled sample into an empty cache (true/false)",
         |c, v| {
             c.load_sample = parse_bool(v)?;
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_QUALITY_ENABLED",
+        "run the data-quality checks on every ingest (true/false)",
+        |c, v| {
+            c.quality.enabled = parse_bool(v)?;
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_QUALITY_QUARANTINE",
+        "hold rows that fail a check out of the cache until reviewed (true/false; false = flag only)",
+        |c, v| {
+            c.quality.quarantine = parse_bool(v)?;
             Ok(())
         },
     ),

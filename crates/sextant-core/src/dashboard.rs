@@ -105,6 +105,8 @@ pub struct Overview {
     pub recent_backtests: Vec<BacktestSummary>,
     pub data_freshness: Vec<SymbolFreshness>,
     pub jobs: JobActivity,
+    /// The data-quality review queue and flag counts.
+    pub data_quality: sextant_data::cache::QualityTotals,
 }
 
 /// Builds overviews from the other services' stores.
@@ -147,6 +149,10 @@ impl DashboardService {
             recent_backtests: self.recent_backtests().await?,
             data_freshness: self.data_freshness().await?,
             jobs: self.job_activity().await?,
+            data_quality: {
+                let cache = self.cache.clone();
+                blocking(move || cache.quality_totals()).await?
+            },
         })
     }
 

@@ -10,6 +10,7 @@ pub mod dashboard;
 pub mod jobs;
 pub mod market_data;
 pub mod portfolios;
+pub mod quality;
 pub mod registry;
 pub mod watchlists;
 
@@ -18,5 +19,6 @@ pub use config::Config;
 pub use dashboard::DashboardService;
 pub use market_data::MarketDataService;
 pub use portfolios::PortfolioService;
+pub use quality::QualityService;
 pub use registry::{CoreError, Services};
 pub use watchlists::WatchlistService;

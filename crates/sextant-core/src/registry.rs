@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::dashboard::DashboardService;
 use crate::market_data::MarketDataService;
 use crate::portfolios::PortfolioService;
+use crate::quality::QualityService;
 use crate::watchlists::WatchlistService;
 use sextant_data::providers::alphavantage::{AlphaVantage, AlphaVantageConfig};
 use sextant_data::{Cache, DataError};
@@ -26,6 +27,8 @@ pub enum CoreError {
     Data(#[from] DataError),
     #[error("metadata store: {0}")]
     Meta(#[from] sextant_meta::MetaError),
+    #[error(transparent)]
+    Quality(#[from] crate::quality::QualityError),
     #[error("unknown metadata backend {0:?}: use `embedded` or `mongodb`")]
     UnknownBackend(String),
     #[error("cannot create data directory {path}: {source}")]
@@ -46,6 +49,7 @@ pub struct Services {
     pub watchlists: Arc<WatchlistService>,
     pub portfolios: Arc<PortfolioService>,
     pub dashboard: Arc<DashboardService>,
+    pub quality: Arc<QualityService>,
     /// Built once so that one rate limiter guards every request this process makes.
     alphavantage: Arc<AlphaVantage>,
 }
@@ -58,11 +62,13 @@ impl Services {
             path: config.data_dir.display().to_string(),
             source,
         })?;
-        let cache = Arc::new(Cache::open(&config.cache_path())?);
+        let cache =
+            Arc::new(Cache::open(&config.cache_path())?.with_quality(config.quality.clone()));
         let meta = open_meta(&config).await?;
         let market_data = Arc::new(MarketDataService::new(cache.clone()));
-        if config.load_sample {
-            market_data.ensure_sample()?;
+        let quality = Arc::new(QualityService::new(cache.clone(), meta.clone()));
+        if config.load_sample && market_data.ensure_sample()?.is_some() {
+            quality.sync_flags().await?;
         }
         let alphavantage =
             Arc::new(AlphaVantage::new(alphavantage_config(&config)).map_err(DataError::from)?);
@@ -83,6 +89,7 @@ impl Services {
             watchlists,
             portfolios,
             dashboard,
+            quality,
             alphavantage,
         })
     }

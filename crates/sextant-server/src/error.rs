@@ -168,7 +168,12 @@ impl From<DataError> for ApiError {
         match &e {
             DataError::Symbol(_) => ApiError::field("symbol", e.to_string()),
             DataError::Resolution(_) => ApiError::field("resolution", e.to_string()),
-            DataError::NoData { .. } => ApiError::not_found(e.to_string()),
+            DataError::NoData { .. } | DataError::NotInQuarantine { .. } => {
+                ApiError::not_found(e.to_string())
+            }
+            DataError::AlreadyReviewed { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
             DataError::Locked { .. } => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "locked", e.to_string())
             }
@@ -181,6 +186,15 @@ impl From<DataError> for ApiError {
                 ApiError::bad_request(e.to_string())
             }
             _ => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+impl From<sextant_core::quality::QualityError> for ApiError {
+    fn from(e: sextant_core::quality::QualityError) -> Self {
+        match e {
+            sextant_core::quality::QualityError::Data(d) => d.into(),
+            sextant_core::quality::QualityError::Meta(m) => m.into(),
         }
     }
 }

@@ -37,6 +37,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .nest("/api/v1/portfolios", routes::portfolios::router())
         .nest("/api/v1/dashboard", routes::dashboards::router())
         .nest("/api/v1/jobs", routes::jobs::router())
+        .nest("/api/v1/quality", routes::quality::router())
         .nest("/api/v1/admin", routes::admin::router())
         .split_for_parts();
     let spec = openapi::finish(spec);

@@ -26,11 +26,14 @@ pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
         Arc::new(WalkForwardJob::new(services.cache.clone())),
     ];
     match services.alphavantage() {
-        Ok(av) => handlers.push(Arc::new(IngestAlphaVantageJob::new(
-            services.market_data.clone(),
-            av,
-            services.config.alphavantage.adjusted,
-        ))),
+        Ok(av) => handlers.push(Arc::new(
+            IngestAlphaVantageJob::new(
+                services.market_data.clone(),
+                av,
+                services.config.alphavantage.adjusted,
+            )
+            .with_quality(services.quality.clone()),
+        )),
         Err(e) => tracing::warn!(error = %e, "no Alpha Vantage provider: ingest jobs disabled"),
     }
     handlers
@@ -167,6 +170,8 @@ pub struct IngestAlphaVantageJob {
     market_data: Arc<MarketDataService>,
     provider: Arc<dyn Provider>,
     adjusted_default: bool,
+    /// Copies the ingest's anomaly flags to the metadata store when set.
+    quality: Option<Arc<crate::quality::QualityService>>,
 }
 
 impl IngestAlphaVantageJob {
@@ -179,7 +184,13 @@ impl IngestAlphaVantageJob {
             market_data,
             provider,
             adjusted_default,
+            quality: None,
         }
+    }
+
+    pub fn with_quality(mut self, quality: Arc<crate::quality::QualityService>) -> Self {
+        self.quality = Some(quality);
+        self
     }
 }
 
@@ -230,6 +241,11 @@ impl JobHandler for IngestAlphaVantageJob {
                     errors.push(format!("{symbol}: {e}"));
                     outcomes.push(json!({ "symbol": symbol, "ok": false, "error": e.to_string() }));
                 }
+            }
+        }
+        if let Some(q) = &self.quality {
+            if let Err(e) = q.sync_flags().await {
+                tracing::warn!(error = %e, "copying anomaly flags to the metadata store failed");
             }
         }
         if errors.len() == n {

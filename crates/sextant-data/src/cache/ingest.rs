@@ -7,8 +7,8 @@
 //! to `bar_revisions` first, a new row is inserted.
 
 use super::schema::{BAR_VALUE_COLUMNS, STAGE_DDL};
-use crate::quality::{Check, Flag, QualityConfig, QualityReport};
 use super::{sql_ident, sql_literal, Cache};
+use crate::quality::{Check, Flag, QualityConfig, QualityReport};
 use crate::{DataError, Result};
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use duckdb::{params, Connection, OptionalExt};
@@ -376,7 +376,8 @@ pub(crate) const DISTINCT_VALUES: &str = "(s.open IS DISTINCT FROM b.open OR s.h
      OR s.dividend IS DISTINCT FROM b.dividend OR s.split_coefficient IS DISTINCT FROM b.split_coefficient \
      OR s.tz IS DISTINCT FROM b.tz)";
 
-pub(crate) const KEY_JOIN: &str = "b.symbol = s.symbol AND b.resolution = s.resolution AND b.ts = s.ts";
+pub(crate) const KEY_JOIN: &str =
+    "b.symbol = s.symbol AND b.resolution = s.resolution AND b.ts = s.ts";
 
 /// Validates the staged rows, runs the quality checks (when `quality` is given and enabled;
 /// derived data such as resampled bars and reviewed rows skip them), moves what they isolate to

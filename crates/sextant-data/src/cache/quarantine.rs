@@ -188,7 +188,7 @@ pub struct SymbolDayQuality {
 }
 
 /// Totals for `/ready` and the dashboard.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
 pub struct QualityTotals {
     pub pending: u64,
     pub approved: u64,
@@ -328,7 +328,15 @@ impl Cache {
             .query_map(params![symbol, symbol, limit as i64], |r| {
                 let check: String = r.get(3)?;
                 let sev: String = r.get(4)?;
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, check, sev, r.get(5)?, r.get(6)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    check,
+                    sev,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
             })?
             .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(rows
@@ -438,7 +446,8 @@ impl Cache {
                 _ => t.rejected += n as u64,
             }
         }
-        let mut stmt = conn.prepare("SELECT severity, count(*) FROM quality_flags GROUP BY severity")?;
+        let mut stmt =
+            conn.prepare("SELECT severity, count(*) FROM quality_flags GROUP BY severity")?;
         for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
             let (sev, n) = row?;
             t.flags_by_severity.insert(sev, n as u64);

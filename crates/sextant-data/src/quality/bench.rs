@@ -130,7 +130,11 @@ pub fn inject(src: &Path, out: &Path, per_fault: usize, seed: u64) -> Result<Vec
     // Position of each row within its symbol.
     let mut pos = vec![0usize; rows.len()];
     for i in 1..rows.len() {
-        pos[i] = if rows[i].ticker == rows[i - 1].ticker { pos[i - 1] + 1 } else { 0 };
+        pos[i] = if rows[i].ticker == rows[i - 1].ticker {
+            pos[i - 1] + 1
+        } else {
+            0
+        };
     }
     let mut taken = vec![false; rows.len()];
     let mut truth = Vec::new();
@@ -160,7 +164,8 @@ pub fn inject(src: &Path, out: &Path, per_fault: usize, seed: u64) -> Result<Vec
             };
             match fault {
                 Fault::PriceSpike => {
-                    let k = 1.0 + (0.2 + 0.3 * rng.next_f64()) * if rng.below(2) == 0 { 1.0 } else { -1.0 };
+                    let k = 1.0
+                        + (0.2 + 0.3 * rng.next_f64()) * if rng.below(2) == 0 { 1.0 } else { -1.0 };
                     let r = &mut rows[i];
                     r.c *= k;
                     r.adj *= k;
@@ -216,7 +221,9 @@ pub fn inject(src: &Path, out: &Path, per_fault: usize, seed: u64) -> Result<Vec
                 Fault::ShiftedDay => {
                     // A time-zone slip: the bar lands on the next calendar day, chosen where that
                     // day is not a session (a Friday's bar stamped Saturday).
-                    let Some(next) = rows[i].date.succ_opt() else { continue };
+                    let Some(next) = rows[i].date.succ_opt() else {
+                        continue;
+                    };
                     if cal.is_session(next) || rows[i].date.weekday() == Weekday::Sun {
                         continue;
                     }
@@ -275,7 +282,11 @@ pub fn score(cache: &Cache, truth: &[Injected]) -> Result<Score> {
     }
     let mut truth_keys: HashSet<(String, NaiveDate, &'static str)> = HashSet::new();
     for t in truth {
-        let kind = if t.fault == Fault::DroppedDay { "gap" } else { "flag" };
+        let kind = if t.fault == Fault::DroppedDay {
+            "gap"
+        } else {
+            "flag"
+        };
         truth_keys.insert((t.symbol.clone(), t.date, kind));
         if let Some(from) = t.moved_from {
             truth_keys.insert((t.symbol.clone(), from, "gap"));
@@ -284,7 +295,11 @@ pub fn score(cache: &Cache, truth: &[Injected]) -> Result<Score> {
     let mut injected: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut detected = 0;
     for t in truth {
-        let kind = if t.fault == Fault::DroppedDay { "gap" } else { "flag" };
+        let kind = if t.fault == Fault::DroppedDay {
+            "gap"
+        } else {
+            "flag"
+        };
         let hit = items.contains(&(t.symbol.clone(), t.date, kind));
         let name = serde_json::to_value(t.fault)
             .ok()
@@ -311,7 +326,11 @@ pub fn score(cache: &Cache, truth: &[Injected]) -> Result<Score> {
         recall: detected as f64 / truth.len().max(1) as f64,
         items: n,
         true_items,
-        precision: if n == 0 { 1.0 } else { true_items as f64 / n as f64 },
+        precision: if n == 0 {
+            1.0
+        } else {
+            true_items as f64 / n as f64
+        },
         false_items,
     })
 }

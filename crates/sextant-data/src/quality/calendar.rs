@@ -118,7 +118,10 @@ impl Calendar {
         if matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
             return false;
         }
-        let hol = self.years.entry(d.year()).or_insert_with(|| holidays(d.year()));
+        let hol = self
+            .years
+            .entry(d.year())
+            .or_insert_with(|| holidays(d.year()));
         hol.binary_search(&d).is_err()
     }
 

@@ -15,33 +15,47 @@ const DAY_US: i64 = 86_400_000_000;
 
 /// Cross-sectional median return per (resolution, timestamp), from three symbols up.
 /// Also the median high-low range, so a day when every symbol swung (a flash crash) does not
-/// make one symbol's wide range an outlier.
+/// make one symbol's wide range an outlier. Built from a flat list sorted once (not a map of
+/// vectors): a million intraday bars would otherwise mean a hundred thousand small allocations.
 #[derive(Debug, Default)]
 pub(crate) struct CrossSection {
-    raw: HashMap<(Resolution, i64), (Vec<f64>, Vec<f64>)>,
+    raw: Vec<(Resolution, i64, f64, f64)>,
     median: HashMap<(Resolution, i64), (f64, f64)>,
 }
 
 impl CrossSection {
     pub fn add(&mut self, res: Resolution, ts: i64, r: f64, range: f64) {
-        let e = self.raw.entry((res, ts)).or_default();
-        e.0.push(r);
-        if range.is_finite() {
-            e.1.push(range);
-        }
+        self.raw.push((res, ts, r, range));
     }
 
     pub fn finish(&mut self) {
-        for (k, (r, hl)) in self.raw.iter_mut() {
-            if r.len() >= 3 {
-                let range = if hl.len() >= 3 { median(hl) } else { f64::NAN };
-                self.median.insert(*k, (median(r), range));
+        self.raw
+            .sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        let mut r = Vec::new();
+        let mut hl = Vec::new();
+        for group in self.raw.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
+            if group.len() < 3 {
+                continue;
             }
+            r.clear();
+            hl.clear();
+            r.extend(group.iter().map(|g| g.2));
+            hl.extend(group.iter().map(|g| g.3).filter(|x| x.is_finite()));
+            let range = if hl.len() >= 3 {
+                median(&mut hl)
+            } else {
+                f64::NAN
+            };
+            self.median
+                .insert((group[0].0, group[0].1), (median(&mut r), range));
         }
-        self.raw.clear();
+        self.raw = Vec::new();
     }
 
     fn get(&self, res: Resolution, ts: i64) -> f64 {
+        if self.median.is_empty() {
+            return 0.0;
+        }
         self.median.get(&(res, ts)).map_or(0.0, |m| m.0)
     }
 
@@ -68,17 +82,19 @@ pub(crate) fn basis_return(a: &Row, b: &Row) -> Option<f64> {
     })
 }
 
-/// Median of a slice (sorted in place); NaN for an empty slice.
+/// Median of a slice (reordered in place, linear time); NaN for an empty slice.
 fn median(v: &mut [f64]) -> f64 {
-    if v.is_empty() {
+    let n = v.len();
+    if n == 0 {
         return f64::NAN;
     }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
+    let (lo, mid, _) = v.select_nth_unstable_by(n / 2, |a, b| a.total_cmp(b));
+    let upper = *mid;
     if n % 2 == 1 {
-        v[n / 2]
+        upper
     } else {
-        0.5 * (v[n / 2 - 1] + v[n / 2])
+        let lower = lo.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        0.5 * (lower + upper)
     }
 }
 
@@ -108,7 +124,19 @@ fn trailing_robust(x: &[f64], window: usize, every: usize) -> Vec<(f64, f64)> {
 }
 
 /// Ratios a split or reverse split commonly has (new shares per old share).
-const SPLIT_RATIOS: [f64; 11] = [2.0, 3.0, 1.5, 4.0, 5.0, 1.25, 10.0, 7.0, 8.0, 20.0, 1.0 / 3.0];
+const SPLIT_RATIOS: [f64; 11] = [
+    2.0,
+    3.0,
+    1.5,
+    4.0,
+    5.0,
+    1.25,
+    10.0,
+    7.0,
+    8.0,
+    20.0,
+    1.0 / 3.0,
+];
 
 fn looks_like_split(price_ratio: f64) -> bool {
     let lr = price_ratio.ln().abs();
@@ -196,7 +224,12 @@ fn row_local(out: &mut Out<'_>, cfg: &QualityConfig, cal: &mut Calendar) {
             out.flag(i, Check::PriceBounds, 1.0, detail);
         }
         if r.volume < 0.0 {
-            out.flag(i, Check::NegativeVolume, 1.0, format!("volume {}", r.volume));
+            out.flag(
+                i,
+                Check::NegativeVolume,
+                1.0,
+                format!("volume {}", r.volume),
+            );
         }
         let off_grid = match step_us {
             Some(step) => r.ts.rem_euclid(step) != 0,
@@ -227,9 +260,10 @@ fn row_local(out: &mut Out<'_>, cfg: &QualityConfig, cal: &mut Calendar) {
             if zero_run >= cfg.zero_volume_run.max(1) {
                 let first = i + 1 - zero_run;
                 for j in first..=i {
-                    let already = out.flags.iter().any(|f| {
-                        f.check == Check::ZeroVolumeRun && f.ts == datetime(s.rows[j].ts)
-                    });
+                    let already = out
+                        .flags
+                        .iter()
+                        .any(|f| f.check == Check::ZeroVolumeRun && f.ts == datetime(s.rows[j].ts));
                     if !already {
                         let detail = format!("{zero_run} consecutive bars with zero volume");
                         out.flag(j, Check::ZeroVolumeRun, zero_run as f64, detail);
@@ -247,7 +281,12 @@ fn clean(out: &Out<'_>) -> Vec<usize> {
 
 /// Returns between consecutive clean rows (NaN for the first), their trailing robust stats, and
 /// the cross-sectional median at each row.
-fn clean_returns(out: &Out<'_>, idx: &[usize], cfg: &QualityConfig, cross: &CrossSection) -> Vec<(f64, f64, f64, f64)> {
+fn clean_returns(
+    out: &Out<'_>,
+    idx: &[usize],
+    cfg: &QualityConfig,
+    cross: &CrossSection,
+) -> Vec<(f64, f64, f64, f64)> {
     let rows = &out.s.rows;
     let rets: Vec<f64> = (0..idx.len())
         .map(|k| {
@@ -280,8 +319,7 @@ fn spikes(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
         }
         let z1 = (r1 - c1 - m1) / s1;
         let z2 = (r2 - c2 - m2) / s2;
-        let reverts = r1.signum() != r2.signum()
-            && (r1 + r2).abs() < 0.35 * r1.abs().min(r2.abs());
+        let reverts = r1.signum() != r2.signum() && (r1 + r2).abs() < 0.35 * r1.abs().min(r2.abs());
         if z1.abs() > cfg.spike_z && z2.abs() > cfg.spike_z && reverts {
             let detail = format!(
                 "return {:+.1}% then {:+.1}% (robust z {z1:+.1}, {z2:+.1})",
@@ -339,7 +377,10 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
             if z_own.abs() > cfg.jump_z && z_mkt.abs() > cfg.jump_z {
                 let no_ca_data = !(cur.adj > 0.0 && p.adj > 0.0) && cur.split == 1.0;
                 let (check, what) = if no_ca_data && looks_like_split(cur.close / p.close) {
-                    (Check::PossibleSplit, "a split-like ratio with no corporate-action data")
+                    (
+                        Check::PossibleSplit,
+                        "a split-like ratio with no corporate-action data",
+                    )
                 } else {
                     (Check::ReturnJump, "an unexplained move")
                 };
@@ -382,11 +423,9 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
         })
         .collect();
     if !screened.is_empty() {
-        let seed = out
-            .s
-            .symbol
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        let seed = out.s.symbol.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
         let forest = IsolationForest::fit(&feats, 100, 256, seed);
         for k in screened {
             let score = forest.score(&feats[k - 1]);

@@ -42,6 +42,8 @@ pub(crate) fn find(s: &Series, cal: &mut Calendar) -> Vec<Gap> {
             missing,
         })
     };
+    // (session, UTC offset, close minute) of the last session seen: one zone lookup a day.
+    let mut day_cache: Option<(i64, i64, i64)> = None;
     for w in s.rows.windows(2) {
         let (a, b) = (&w[0], &w[1]);
         if !(a.judged || b.judged) {
@@ -63,10 +65,16 @@ pub(crate) fn find(s: &Series, cal: &mut Calendar) -> Vec<Gap> {
         let Some(step) = step else { continue };
         // Inside one session: grid points strictly between the two bars that fall in regular
         // trading hours.
-        let off = offset_minutes(da);
+        let (off, close) = match day_cache {
+            Some((day, off, close)) if day == a.session => (off, close),
+            _ => {
+                let (off, close) = (offset_minutes(da), i64::from(cal.close_minute(da)));
+                day_cache = Some((a.session, off, close));
+                (off, close)
+            }
+        };
         let local = |us: i64| us.div_euclid(MINUTE_US) + off - a.session * 1440;
         let (la, lb) = (local(a.ts), local(b.ts));
-        let close = i64::from(cal.close_minute(da));
         let lo = (la + step).max(OPEN_MINUTE);
         let hi = (lb - step).min(close - step);
         if hi < lo {
@@ -78,7 +86,11 @@ pub(crate) fn find(s: &Series, cal: &mut Calendar) -> Vec<Gap> {
         }
         let missing = ((hi - first) / step + 1) as u64;
         let utc = |m: i64| datetime((a.session * 1440 + m - off) * MINUTE_US);
-        push(utc(first), utc(first + (missing as i64 - 1) * step), missing);
+        push(
+            utc(first),
+            utc(first + (missing as i64 - 1) * step),
+            missing,
+        );
     }
     gaps
 }

@@ -101,12 +101,8 @@ impl IsolationForest {
         if self.trees.is_empty() {
             return 0.5;
         }
-        let mean: f64 = self
-            .trees
-            .iter()
-            .map(|t| path_length(t, x))
-            .sum::<f64>()
-            / self.trees.len() as f64;
+        let mean: f64 =
+            self.trees.iter().map(|t| path_length(t, x)).sum::<f64>() / self.trees.len() as f64;
         let cn = c(self.sample_size);
         if cn <= 0.0 {
             return 0.5;
@@ -133,9 +129,11 @@ fn build(
     let start = rng.below(n_features);
     for k in 0..n_features {
         let f = (start + k) % n_features;
-        let (lo, hi) = idx.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
-            (lo.min(rows[i][f]), hi.max(rows[i][f]))
-        });
+        let (lo, hi) = idx
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
+                (lo.min(rows[i][f]), hi.max(rows[i][f]))
+            });
         if !(hi > lo) {
             continue;
         }

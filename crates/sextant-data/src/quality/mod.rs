@@ -139,9 +139,10 @@ impl Check {
             | Check::ZeroVolumeRun
             | Check::VolumeSpike
             | Check::RangeOutlier => Severity::Warning,
-            Check::DuplicateRow | Check::ReturnJump | Check::PossibleSplit | Check::Multivariate => {
-                Severity::Notice
-            }
+            Check::DuplicateRow
+            | Check::ReturnJump
+            | Check::PossibleSplit
+            | Check::Multivariate => Severity::Notice,
         }
     }
 }
@@ -186,7 +187,7 @@ pub struct QualityReport {
 /// Thresholds and switches. The defaults were chosen on the bundled real data (see the
 /// quality benchmark): they flag none of its real splits and few of its real bars.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct QualityConfig {
     /// Run the checks at all.
     pub enabled: bool,

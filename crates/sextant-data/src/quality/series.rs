@@ -103,7 +103,11 @@ fn read_series(conn: &Connection, sql: &str) -> Result<Vec<Series>> {
                 .downcast_ref::<StringArray>()
                 .ok_or_else(|| bad("text"))
         };
-        let ints = |i: usize| col(i).downcast_ref::<Int64Array>().ok_or_else(|| bad("int"));
+        let ints = |i: usize| {
+            col(i)
+                .downcast_ref::<Int64Array>()
+                .ok_or_else(|| bad("int"))
+        };
         let f64s = |i: usize| {
             col(i)
                 .downcast_ref::<Float64Array>()
@@ -234,7 +238,11 @@ fn cross_section(conn: &Connection, series: &[Series]) -> Result<CrossSection> {
         let resolution: Resolution = res.parse()?;
         let mut stmt = conn.prepare(&sql)?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)?, r.get::<_, f64>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, f64>(1)?,
+                r.get::<_, f64>(2)?,
+            ))
         })?;
         for row in rows {
             let (ts, r, hl) = row?;

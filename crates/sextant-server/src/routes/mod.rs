@@ -8,6 +8,7 @@ pub mod market_data;
 pub mod ops;
 pub mod page;
 pub mod portfolios;
+pub mod quality;
 pub mod strategies;
 pub mod watchlists;
 

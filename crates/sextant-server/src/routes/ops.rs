@@ -54,6 +54,15 @@ pub struct Readiness {
     pub duckdb: Check,
     pub metadata: Check,
     pub alphavantage: AlphaVantageState,
+    pub quarantine: QuarantineState,
+}
+
+/// The data-quality review queue (informational: a backlog does not make the service unready).
+#[derive(Serialize, ToSchema)]
+pub struct QuarantineState {
+    pub pending: u64,
+    pub approved: u64,
+    pub rejected: u64,
 }
 
 /// Readiness: DuckDB and the metadata store answer; Alpha Vantage key and quota state.
@@ -93,6 +102,7 @@ async fn ready(State(s): State<AppState>) -> impl IntoResponse {
         }
         Err(_) => (false, 0, None),
     };
+    let totals = s.services.quality.totals().await.unwrap_or_default();
     let ready = duckdb.ok && metadata.ok;
     let status = if ready {
         StatusCode::OK
@@ -110,6 +120,11 @@ async fn ready(State(s): State<AppState>) -> impl IntoResponse {
                 used_today,
                 remaining_today,
             },
+            quarantine: QuarantineState {
+                pending: totals.pending,
+                approved: totals.approved,
+                rejected: totals.rejected,
+            },
         }),
     )
 }
@@ -124,9 +139,11 @@ async fn metrics(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(ApiError::from)?;
     let rows: u64 = symbols.iter().map(|i| i.rows).sum();
+    let q = s.services.quality.totals().await.unwrap_or_default();
     let body = s.metrics.render(&[
         ("sextant_cache_rows", "gauge", rows as f64),
         ("sextant_cache_symbols", "gauge", symbols.len() as f64),
+        ("sextant_quarantine_pending", "gauge", q.pending as f64),
         (
             "sextant_uptime_seconds",
             "gauge",

@@ -1,0 +1,152 @@
+//! `QualityService`: the quarantine review queue and the anomaly flags, over the cache (which
+//! holds the rows and the authoritative flags) and the metadata store (which holds a copy of
+//! every flag for metadata consumers, and the audit trail of reviews).
+
+use crate::common::blocking;
+use chrono::{NaiveDate, Utc};
+use serde_json::json;
+use sextant_data::cache::{
+    Decision, QualityTotals, QuarantineQuery, QuarantinedBar, ReviewOutcome, SymbolDayQuality,
+};
+use sextant_data::quality::{Flag, Gap};
+use sextant_data::{Cache, DataError};
+use sextant_meta::{MetaError, MetaStore};
+use std::sync::Arc;
+
+/// Metadata collection of anomaly flags, one document per (symbol, resolution, ts, check).
+pub const FLAGS: &str = "anomaly_flags";
+/// Metadata collection of quarantine reviews (the audit trail).
+pub const REVIEWS: &str = "quarantine_reviews";
+/// Most flags copied to the metadata store in one sync.
+const SYNC_LIMIT: usize = 100_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum QualityError {
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+}
+
+pub struct QualityService {
+    cache: Arc<Cache>,
+    meta: Arc<dyn MetaStore>,
+}
+
+/// The deterministic document id of a flag (no dots: the metadata store forbids them in keys).
+pub fn flag_id(f: &Flag) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        f.symbol,
+        f.resolution,
+        f.ts.format("%Y%m%dT%H%M%S"),
+        f.check.as_str()
+    )
+}
+
+impl QualityService {
+    pub fn new(cache: Arc<Cache>, meta: Arc<dyn MetaStore>) -> Self {
+        QualityService { cache, meta }
+    }
+
+    /// Held bars, newest first.
+    pub async fn quarantined(
+        &self,
+        q: QuarantineQuery,
+    ) -> Result<(Vec<QuarantinedBar>, u64), QualityError> {
+        let cache = self.cache.clone();
+        Ok(blocking(move || cache.quarantined(&q)).await?)
+    }
+
+    pub async fn get(&self, id: i64) -> Result<QuarantinedBar, QualityError> {
+        let cache = self.cache.clone();
+        blocking(move || cache.quarantined_bar(id))
+            .await?
+            .ok_or(QualityError::Data(DataError::NotInQuarantine { id }))
+    }
+
+    /// Approves or rejects a held bar and writes the audit record.
+    pub async fn review(
+        &self,
+        id: i64,
+        decision: Decision,
+        reviewer: &str,
+        note: Option<String>,
+    ) -> Result<ReviewOutcome, QualityError> {
+        let cache = self.cache.clone();
+        let who = reviewer.to_string();
+        let n = note.clone();
+        let out = blocking(move || cache.review(id, decision, &who, n.as_deref())).await?;
+        let doc = json!({
+            "quarantine_id": id,
+            "symbol": out.bar.symbol,
+            "resolution": out.bar.resolution,
+            "ts": out.bar.ts.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            "decision": out.bar.status,
+            "reviewer": reviewer,
+            "note": note,
+            "reasons": out.bar.reasons,
+            "reviewed_at": Utc::now().to_rfc3339(),
+        });
+        self.meta.insert(REVIEWS, doc).await?;
+        Ok(out)
+    }
+
+    pub async fn flags(
+        &self,
+        symbol: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Flag>, QualityError> {
+        let cache = self.cache.clone();
+        Ok(blocking(move || cache.quality_flags(symbol.as_deref(), limit)).await?)
+    }
+
+    pub async fn gaps(&self, symbol: Option<String>) -> Result<Vec<Gap>, QualityError> {
+        let cache = self.cache.clone();
+        Ok(blocking(move || cache.quality_gaps(symbol.as_deref())).await?)
+    }
+
+    pub async fn by_day(
+        &self,
+        symbol: Option<String>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<SymbolDayQuality>, QualityError> {
+        let cache = self.cache.clone();
+        Ok(blocking(move || cache.quality_by_day(symbol.as_deref(), from, to)).await?)
+    }
+
+    pub async fn totals(&self) -> Result<QualityTotals, QualityError> {
+        let cache = self.cache.clone();
+        Ok(blocking(move || cache.quality_totals()).await?)
+    }
+
+    /// Copies the cache's flags into the metadata store (idempotent upserts keyed by
+    /// [`flag_id`]); returns how many were written. Called after every ingest.
+    pub async fn sync_flags(&self) -> Result<usize, QualityError> {
+        let cache = self.cache.clone();
+        let flags = blocking(move || cache.quality_flags(None, SYNC_LIMIT)).await?;
+        let mut written = 0;
+        for f in &flags {
+            let id = flag_id(f);
+            if self.meta.get(FLAGS, &id).await?.is_some() {
+                continue;
+            }
+            let doc = json!({
+                "symbol": f.symbol,
+                "resolution": f.resolution,
+                "ts": f.ts.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                "check": f.check.as_str(),
+                "severity": f.severity.as_str(),
+                "score": if f.score.is_finite() { f.score } else { 0.0 },
+                "detail": f.detail,
+            });
+            self.meta.upsert(FLAGS, &id, doc).await?;
+            written += 1;
+        }
+        if written > 0 {
+            tracing::info!(written, "anomaly flags copied to the metadata store");
+        }
+        Ok(written)
+    }
+}

@@ -1,0 +1,482 @@
+//! The data-quality checks, each on hand-made daily bars through `Cache::ingest_bars` (one
+//! corruption at a time on a smooth synthetic series), plus the exchange calendar.
+//! The incremental path, the review round trip, the switches and the real-data/benchmark
+//! acceptance tests are in `quality_review.rs`.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
+use sextant_data::cache::QuarantineQuery;
+use sextant_data::quality::calendar::{holidays, Calendar};
+use sextant_data::quality::{Check, Flag, Severity};
+use sextant_data::{Cache, DataError};
+use sextant_domain::{Bar, Resolution, Source, Symbol};
+
+const SYM: &str = "SYN";
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).expect("date")
+}
+
+fn midnight(x: NaiveDate) -> NaiveDateTime {
+    x.and_hms_opt(0, 0, 0).expect("midnight")
+}
+
+/// The first `n` sessions from 2013-01-02 (skips weekends and MLK, Presidents' Day, Good Friday).
+fn sessions(n: usize) -> Vec<NaiveDate> {
+    let mut cal = Calendar::new();
+    let mut day = d(2013, 1, 2);
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        if cal.is_session(day) {
+            out.push(day);
+        }
+        day = day.succ_opt().expect("next day");
+    }
+    out
+}
+
+/// Deterministic pseudo-noise in [-1, 1] (41 is a generator step mod the prime 101).
+fn noise(i: usize) -> f64 {
+    ((i * 41 + 13) % 101) as f64 / 50.0 - 1.0
+}
+
+/// A smooth daily series: returns within ±1 %, open at the previous close, a 1-2 % range,
+/// volume 1e6 ± 20 %.
+fn series(n: usize) -> Vec<Bar> {
+    let mut close = 100.0;
+    sessions(n)
+        .into_iter()
+        .enumerate()
+        .map(|(i, day)| {
+            let open: f64 = close;
+            close = open * (0.01 * noise(i)).exp();
+            let pad = 0.004 + 0.002 * (noise(i + 37) + 1.0);
+            Bar {
+                symbol: Symbol::new(SYM).expect("symbol"),
+                resolution: Resolution::Daily,
+                ts: midnight(day),
+                tz: "America/New_York".into(),
+                open,
+                high: open.max(close) * (1.0 + pad),
+                low: open.min(close) * (1.0 - pad),
+                close,
+                volume: (1e6 * (1.0 + 0.2 * noise(i + 61))).round(),
+                adj_close: None,
+                dividend: 0.0,
+                split_coefficient: 1.0,
+                source: Source::File,
+                ingested_at: Utc::now(),
+            }
+        })
+        .collect()
+}
+
+fn cache() -> Cache {
+    Cache::open_in_memory().expect("open")
+}
+
+/// Ingests the series of `n` bars after `corrupt` changed it.
+fn ingest_corrupted(n: usize, corrupt: impl FnOnce(&mut Vec<Bar>)) -> Cache {
+    let mut bars = series(n);
+    corrupt(&mut bars);
+    let c = cache();
+    c.ingest_bars(&bars, Source::File, "test").expect("ingest");
+    c
+}
+
+fn flags(c: &Cache) -> Vec<Flag> {
+    c.quality_flags(Some(SYM), 1000).expect("flags")
+}
+
+fn checks_at(c: &Cache, ts: NaiveDateTime) -> Vec<Check> {
+    flags(c)
+        .into_iter()
+        .filter(|f| f.ts == ts)
+        .map(|f| f.check)
+        .collect()
+}
+
+fn stored(c: &Cache) -> Vec<Bar> {
+    let sym = Symbol::new(SYM).expect("symbol");
+    c.bars(&sym, Resolution::Daily, None, None).expect("bars")
+}
+
+fn held_ts(c: &Cache) -> Vec<NaiveDateTime> {
+    let q = QuarantineQuery {
+        symbol: Some(SYM.into()),
+        limit: 1000,
+        ..QuarantineQuery::default()
+    };
+    let mut ts: Vec<_> = c
+        .quarantined(&q)
+        .expect("quarantined")
+        .0
+        .into_iter()
+        .map(|b| b.ts)
+        .collect();
+    ts.sort();
+    ts
+}
+
+/// `check` flagged every bar at `ts`, and those bars (and only those) were moved to quarantine
+/// with the check among their reasons, out of `bars`.
+fn assert_held(c: &Cache, ts: &[NaiveDateTime], check: Check) {
+    assert!(check.severity().quarantines());
+    for t in ts {
+        assert!(
+            checks_at(c, *t).contains(&check),
+            "{check:?} at {t}: {:?}",
+            flags(c)
+        );
+        assert!(stored(c).iter().all(|b| b.ts != *t), "{t} still in bars");
+    }
+    assert_eq!(held_ts(c), ts, "held bars");
+    let q = QuarantineQuery {
+        symbol: Some(SYM.into()),
+        limit: 1000,
+        ..QuarantineQuery::default()
+    };
+    for b in c.quarantined(&q).expect("quarantined").0 {
+        assert!(
+            b.reasons.contains(&check.as_str().to_string()),
+            "{:?}",
+            b.reasons
+        );
+        assert_eq!(b.status, "pending");
+    }
+}
+
+/// Baseline: the synthetic series itself raises nothing.
+#[test]
+fn clean_series_has_no_flags() {
+    let c = cache();
+    let s = c
+        .ingest_bars(&series(80), Source::File, "test")
+        .expect("ingest");
+    assert_eq!(s.inserted, 80);
+    assert_eq!(s.quarantined, 0);
+    assert_eq!(s.quality.judged, 80);
+    assert_eq!(s.quality.flags, 0, "{:?}", flags(&c));
+    assert_eq!(s.quality.gaps, 0);
+    assert!(flags(&c).is_empty());
+    assert!(c.quality_gaps(Some(SYM)).expect("gaps").is_empty());
+}
+
+#[test]
+fn price_bounds_high_below_close_and_swapped_high_low() {
+    let bars = series(80);
+    let (t1, t2) = (bars[40].ts, bars[55].ts);
+    let c = ingest_corrupted(80, |b| {
+        b[40].high = b[40].close * 0.995;
+        let x = &mut b[55];
+        std::mem::swap(&mut x.high, &mut x.low);
+    });
+    assert_held(&c, &[t1, t2], Check::PriceBounds);
+    assert_eq!(stored(&c).len(), 78);
+}
+
+#[test]
+fn non_positive_prices_are_held() {
+    let bars = series(80);
+    let (t1, t2) = (bars[40].ts, bars[55].ts);
+    let c = ingest_corrupted(80, |b| {
+        b[40].close = 0.0;
+        b[55].close = -3.0;
+    });
+    assert_held(&c, &[t1, t2], Check::NonPositivePrice);
+}
+
+#[test]
+fn non_finite_values_reject_the_whole_batch() {
+    for field in 0..3 {
+        let c = cache();
+        let mut bars = series(80);
+        match field {
+            0 => bars[40].close = f64::NAN,
+            1 => bars[40].high = f64::INFINITY,
+            _ => bars[40].volume = f64::NEG_INFINITY,
+        }
+        let err = c
+            .ingest_bars(&bars, Source::File, "test")
+            .expect_err("non-finite");
+        assert!(matches!(err, DataError::InvalidBar { .. }), "{err}");
+        assert!(stored(&c).is_empty());
+        assert!(flags(&c).is_empty());
+        assert!(held_ts(&c).is_empty());
+    }
+}
+
+#[test]
+fn negative_volume_is_held() {
+    let t = series(80)[40].ts;
+    let c = ingest_corrupted(80, |b| b[40].volume = -100.0);
+    assert_held(&c, &[t], Check::NegativeVolume);
+}
+
+#[test]
+fn off_grid_daily_timestamp_is_held() {
+    let t = series(80)[40].ts + Duration::hours(10);
+    let c = ingest_corrupted(80, |b| b[40].ts += Duration::hours(10));
+    assert_eq!(checks_at(&c, t), vec![Check::OffGrid]);
+    assert_held(&c, &[t], Check::OffGrid);
+}
+
+#[test]
+fn bar_on_a_saturday_is_held() {
+    let sat = midnight(d(2013, 3, 9));
+    let c = ingest_corrupted(80, |b| {
+        let i = b
+            .iter()
+            .position(|x| x.ts.date() == d(2013, 3, 8))
+            .expect("friday");
+        let mut x = b[i].clone();
+        x.ts = sat;
+        x.volume *= 0.9;
+        b.insert(i + 1, x);
+    });
+    assert_eq!(checks_at(&c, sat), vec![Check::NonTradingDay]);
+    assert_held(&c, &[sat], Check::NonTradingDay);
+    assert_eq!(stored(&c).len(), 80);
+}
+
+#[test]
+fn exact_duplicate_in_one_batch_is_a_notice_and_kept_once() {
+    let bars = series(80);
+    let t = bars[40].ts;
+    let c = cache();
+    let mut dup = bars.clone();
+    dup.push(bars[40].clone());
+    let s = c.ingest_bars(&dup, Source::File, "test").expect("ingest");
+    let f: Vec<_> = flags(&c).into_iter().filter(|f| f.ts == t).collect();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        (f[0].check, f[0].severity),
+        (Check::DuplicateRow, Severity::Notice)
+    );
+    assert_eq!(s.quality.notices, 1);
+    assert_eq!(s.quarantined, 0);
+    let stored = stored(&c);
+    assert_eq!(stored.len(), 80);
+    assert_eq!(stored.iter().filter(|b| b.ts == t).count(), 1);
+    assert!(held_ts(&c).is_empty());
+}
+
+#[test]
+fn conflicting_duplicate_rejects_the_whole_batch() {
+    let mut bars = series(80);
+    let mut other = bars[40].clone();
+    other.close *= 1.001;
+    bars.push(other);
+    let c = cache();
+    let err = c
+        .ingest_bars(&bars, Source::File, "test")
+        .expect_err("conflict");
+    assert!(
+        matches!(err, DataError::ConflictingDuplicate { .. }),
+        "{err}"
+    );
+    assert!(stored(&c).is_empty());
+    assert!(flags(&c).is_empty());
+    assert!(held_ts(&c).is_empty());
+}
+
+#[test]
+fn reverting_price_spike_is_held_and_neighbours_kept() {
+    let t = series(80)[50].ts;
+    let c = ingest_corrupted(80, |b| {
+        b[50].close *= 1.4;
+        b[50].high = b[50].high.max(b[50].close);
+    });
+    assert_held(&c, &[t], Check::PriceSpike);
+    // The reverting leg (the next day) is not blamed.
+    assert!(checks_at(&c, series(80)[51].ts).is_empty());
+    assert_eq!(stored(&c).len(), 79);
+}
+
+#[test]
+fn stale_repeated_bar_is_held() {
+    let t = series(80)[50].ts;
+    let c = ingest_corrupted(80, |b| {
+        let prev = b[49].clone();
+        b[50] = Bar {
+            ts: b[50].ts,
+            ..prev
+        };
+    });
+    assert_held(&c, &[t], Check::StalePrice);
+}
+
+#[test]
+fn zero_volume_run_is_held_but_two_days_are_not() {
+    let bars = series(80);
+    let run: Vec<_> = bars[40..43].iter().map(|b| b.ts).collect();
+    let c = ingest_corrupted(80, |b| b[40..43].iter_mut().for_each(|x| x.volume = 0.0));
+    assert_held(&c, &run, Check::ZeroVolumeRun);
+    let c = ingest_corrupted(80, |b| b[40..42].iter_mut().for_each(|x| x.volume = 0.0));
+    assert!(flags(&c).iter().all(|f| f.check != Check::ZeroVolumeRun));
+    assert!(held_ts(&c).is_empty());
+}
+
+#[test]
+fn volume_spike_is_held() {
+    let t = series(80)[50].ts;
+    let c = ingest_corrupted(80, |b| b[50].volume *= 100.0);
+    assert_held(&c, &[t], Check::VolumeSpike);
+}
+
+#[test]
+fn range_outlier_is_held() {
+    // A 1-2 % typical range; high ×3 makes ln(high/low) > 1.1, far above range_ratio (8×) times
+    // the trailing median and above the 0.1 floor.
+    let t = series(80)[50].ts;
+    let c = ingest_corrupted(80, |b| b[50].high *= 3.0);
+    assert_held(&c, &[t], Check::RangeOutlier);
+}
+
+#[test]
+fn three_dropped_sessions_make_one_gap() {
+    let bars = series(80);
+    let (first, last) = (bars[40].ts, bars[42].ts);
+    let c = cache();
+    let kept: Vec<Bar> = bars
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(40..43).contains(i))
+        .map(|(_, b)| b.clone())
+        .collect();
+    let s = c.ingest_bars(&kept, Source::File, "test").expect("ingest");
+    assert_eq!((s.quality.gaps, s.quality.missing_bars), (1, 3));
+    let gaps = c.quality_gaps(Some(SYM)).expect("gaps");
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(
+        (gaps[0].first_missing, gaps[0].last_missing, gaps[0].missing),
+        (first, last, 3)
+    );
+    assert_eq!(gaps[0].resolution, "daily");
+    assert!(held_ts(&c).is_empty());
+    assert_eq!(stored(&c).len(), 77);
+}
+
+/// A gap is a finding about `bars`; once the missing sessions are backfilled it should no longer
+/// be reported (it feeds `quality_totals`, i.e. `/ready` and the dashboard).
+#[test]
+#[ignore = "bug: quality_gaps / quality_totals keep reporting a gap after the missing sessions were ingested"]
+fn backfilled_gap_is_no_longer_reported() {
+    let bars = series(80);
+    let c = cache();
+    let kept: Vec<Bar> = bars
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !(40..43).contains(i))
+        .map(|(_, b)| b.clone())
+        .collect();
+    c.ingest_bars(&kept, Source::File, "test").expect("ingest");
+    assert_eq!(c.quality_gaps(Some(SYM)).expect("gaps").len(), 1);
+    c.ingest_bars(&bars[40..43], Source::File, "backfill")
+        .expect("backfill");
+    assert_eq!(stored(&c).len(), 80);
+    assert!(c.quality_gaps(Some(SYM)).expect("gaps").is_empty());
+    assert_eq!(c.quality_totals().expect("totals").missing_bars, 0);
+}
+
+/// The series with a 2:1 split effective on bar 50 (unadjusted prices halve, volume doubles).
+fn split_series(coefficient: bool, adjusted: bool) -> Vec<Bar> {
+    let mut bars = series(80);
+    for (i, b) in bars.iter_mut().enumerate() {
+        let pre = i < 50;
+        if !pre {
+            b.open /= 2.0;
+            b.high /= 2.0;
+            b.low /= 2.0;
+            b.close /= 2.0;
+            b.volume *= 2.0;
+        }
+        if adjusted {
+            b.adj_close = Some(if pre { b.close / 2.0 } else { b.close });
+        }
+    }
+    if coefficient {
+        bars[50].split_coefficient = 2.0;
+    }
+    bars
+}
+
+#[test]
+fn split_explained_by_coefficient_or_adjusted_close_is_not_flagged() {
+    for (coefficient, adjusted) in [(true, false), (false, true), (true, true)] {
+        let c = cache();
+        let s = c
+            .ingest_bars(&split_series(coefficient, adjusted), Source::File, "test")
+            .expect("ingest");
+        assert!(
+            flags(&c).is_empty(),
+            "coef {coefficient} adj {adjusted}: {:?}",
+            flags(&c)
+        );
+        assert_eq!((s.inserted, s.quarantined), (80, 0));
+    }
+}
+
+#[test]
+fn unexplained_split_is_a_possible_split_notice_only() {
+    let bars = split_series(false, false);
+    let t = bars[50].ts;
+    let c = cache();
+    let s = c.ingest_bars(&bars, Source::File, "test").expect("ingest");
+    let at: Vec<Flag> = flags(&c).into_iter().filter(|f| f.ts == t).collect();
+    assert!(at.iter().any(|f| f.check == Check::PossibleSplit), "{at:?}");
+    assert!(at.iter().all(|f| f.severity == Severity::Notice), "{at:?}");
+    assert_eq!((s.inserted, s.quarantined), (80, 0));
+    assert!(held_ts(&c).is_empty());
+    let kept = stored(&c);
+    assert!(kept.iter().any(|b| b.ts == t && b.close == bars[50].close));
+}
+
+#[test]
+fn calendar_one_off_closures_and_holidays() {
+    let mut cal = Calendar::new();
+    let closed = [
+        d(2008, 3, 21), // Good Friday
+        d(2001, 9, 11),
+        d(2001, 9, 12),
+        d(2001, 9, 13),
+        d(2001, 9, 14),
+        d(2012, 10, 29), // Hurricane Sandy
+        d(2012, 10, 30),
+        d(2013, 11, 28), // Thanksgiving
+        d(2008, 11, 27),
+        d(2023, 6, 19), // Juneteenth
+        d(2022, 6, 20), // Juneteenth (Sunday) observed Monday
+        d(2013, 1, 1),
+        d(2013, 7, 4),
+        d(2013, 12, 25),
+    ];
+    for x in closed {
+        assert!(!cal.is_session(x), "{x} should be closed");
+        assert!(holidays(x.year()).contains(&x), "{x} in holidays");
+    }
+    let open = [
+        d(2008, 3, 20),
+        d(2008, 3, 24),
+        d(2001, 9, 10),
+        d(2001, 9, 17),
+        d(2012, 10, 26),
+        d(2012, 10, 31),
+        d(2013, 11, 29), // the day after Thanksgiving: an early close, still a session
+        d(2021, 6, 18),  // before 2022 Juneteenth was not an exchange holiday
+        d(2022, 6, 17),
+        d(2023, 6, 20),
+    ];
+    for x in open {
+        assert!(cal.is_session(x), "{x} should be a session");
+    }
+    assert_eq!(cal.close_minute(d(2013, 11, 29)), 13 * 60);
+    assert!(!cal.is_session(d(2013, 3, 9)), "Saturday");
+    assert_eq!(
+        cal.sessions_between(d(2001, 9, 10), d(2001, 9, 18)),
+        vec![d(2001, 9, 17)]
+    );
+    // Thanksgiving is the fourth Thursday, whatever the month's first day.
+    for (y, day) in [(2012, 22), (2013, 28), (2018, 22), (2019, 28)] {
+        assert!(!cal.is_session(d(y, 11, day)), "Thanksgiving {y}");
+    }
+}

@@ -1,0 +1,218 @@
+//! `/api/v1/quality`: the quarantine review queue, anomaly flags, gaps and per-day counts.
+//! Reading is open to viewers; approving or rejecting a held bar is an admin action (see
+//! `auth::required_role`), recorded with the reviewer's key id.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::to_json;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::{Extension, Json};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sextant_data::cache::{Decision, QuarantineQuery};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(summary))
+        .routes(routes!(list))
+        .routes(routes!(get_one))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+        .routes(routes!(flags))
+        .routes(routes!(gaps))
+        .routes(routes!(daily))
+}
+
+const STATUSES: [&str; 3] = ["pending", "approved", "rejected"];
+
+fn check_symbol(symbol: &Option<String>) -> ApiResult<Option<String>> {
+    match symbol {
+        None => Ok(None),
+        Some(s) => sextant_domain::Symbol::new(s)
+            .map(|s| Some(s.as_str().to_string()))
+            .map_err(|e| ApiError::field("symbol", e.to_string())),
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QuarantineParams {
+    /// Only this symbol.
+    symbol: Option<String>,
+    /// pending, approved or rejected.
+    status: Option<String>,
+    /// 1 to 500 (default 100).
+    limit: Option<u32>,
+    /// Rows to skip.
+    offset: Option<u32>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SymbolParams {
+    /// Only this symbol.
+    symbol: Option<String>,
+    /// 1 to 10000 (default 1000).
+    limit: Option<u32>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DailyParams {
+    symbol: Option<String>,
+    /// First day (default: 1900-01-01).
+    from: Option<NaiveDate>,
+    /// Last day (default: 2999-12-31).
+    to: Option<NaiveDate>,
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewInput {
+    /// Why (kept in the audit record).
+    #[schema(max_length = 1000)]
+    pub note: Option<String>,
+}
+
+/// Quarantine and flag totals.
+#[utoipa::path(get, path = "/summary", tag = "quality",
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn summary(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    to_json(&s.services.quality.totals().await?)
+}
+
+/// Held bars, newest first.
+#[utoipa::path(get, path = "/quarantine", tag = "quality", params(QuarantineParams),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn list(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<QuarantineParams>,
+) -> ApiResult<Json<Value>> {
+    let symbol = check_symbol(&p.symbol)?;
+    if let Some(st) = &p.status {
+        if !STATUSES.contains(&st.as_str()) {
+            return Err(ApiError::field("status", "pending, approved or rejected"));
+        }
+    }
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 500"));
+    }
+    let q = QuarantineQuery {
+        symbol,
+        status: p.status,
+        limit: limit as usize,
+        offset: p.offset.unwrap_or(0) as usize,
+    };
+    let (items, total) = s.services.quality.quarantined(q).await?;
+    Ok(Json(json!({ "items": items, "total": total })))
+}
+
+/// One held bar.
+#[utoipa::path(get, path = "/quarantine/{id}", tag = "quality", params(("id" = i64, Path)),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn get_one(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
+    to_json(&s.services.quality.get(id).await?)
+}
+
+async fn review(
+    s: &AppState,
+    id: i64,
+    decision: Decision,
+    caller: &Caller,
+    input: ReviewInput,
+) -> ApiResult<Json<Value>> {
+    let note = input.note;
+    if note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+        return Err(ApiError::field("note", "at most 1000 characters"));
+    }
+    let out = s
+        .services
+        .quality
+        .review(id, decision, &caller.key_id, note)
+        .await?;
+    let merged = out.merged.as_ref().map(|m| m.batch_id.clone());
+    Ok(Json(json!({ "bar": out.bar, "merged_batch": merged })))
+}
+
+/// Approve a held bar: it is merged into the cache (admin).
+#[utoipa::path(post, path = "/quarantine/{id}/approve", tag = "quality", params(("id" = i64, Path)),
+    request_body = ReviewInput,
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn approve(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<ReviewInput>,
+) -> ApiResult<Json<Value>> {
+    review(&s, id, Decision::Approve, &caller, input).await
+}
+
+/// Reject a held bar: it never enters the cache (admin).
+#[utoipa::path(post, path = "/quarantine/{id}/reject", tag = "quality", params(("id" = i64, Path)),
+    request_body = ReviewInput,
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn reject(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(input): ApiJson<ReviewInput>,
+) -> ApiResult<Json<Value>> {
+    review(&s, id, Decision::Reject, &caller, input).await
+}
+
+/// Anomaly flags (every severity), newest bar first.
+#[utoipa::path(get, path = "/flags", tag = "quality", params(SymbolParams),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn flags(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<SymbolParams>,
+) -> ApiResult<Json<Value>> {
+    let symbol = check_symbol(&p.symbol)?;
+    let limit = p.limit.unwrap_or(1000);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 10000"));
+    }
+    let items = s.services.quality.flags(symbol, limit as usize).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+/// Missing bars against the exchange calendar, as ranges.
+#[utoipa::path(get, path = "/gaps", tag = "quality", params(SymbolParams),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn gaps(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<SymbolParams>,
+) -> ApiResult<Json<Value>> {
+    let symbol = check_symbol(&p.symbol)?;
+    let items = s.services.quality.gaps(symbol).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+/// Flag counts and worst severity per symbol and day.
+#[utoipa::path(get, path = "/daily", tag = "quality", params(DailyParams),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn daily(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<DailyParams>,
+) -> ApiResult<Json<Value>> {
+    let symbol = check_symbol(&p.symbol)?;
+    let from = p
+        .from
+        .or(NaiveDate::from_ymd_opt(1900, 1, 1))
+        .unwrap_or_default();
+    let to =
+        p.to.or(NaiveDate::from_ymd_opt(2999, 12, 31))
+            .unwrap_or_default();
+    if from > to {
+        return Err(ApiError::field("from", "must not be after `to`"));
+    }
+    let items = s.services.quality.by_day(symbol, from, to).await?;
+    Ok(Json(json!({ "items": items })))
+}
