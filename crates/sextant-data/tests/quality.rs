@@ -359,7 +359,7 @@ fn three_dropped_sessions_make_one_gap() {
 /// A gap is a finding about `bars`; once the missing sessions are backfilled it should no longer
 /// be reported (it feeds `quality_totals`, i.e. `/ready` and the dashboard).
 #[test]
-#[ignore = "bug: quality_gaps / quality_totals keep reporting a gap after the missing sessions were ingested"]
+
 fn backfilled_gap_is_no_longer_reported() {
     let bars = series(80);
     let c = cache();

@@ -30,7 +30,10 @@ pub(crate) fn record(
     ctx: &BatchContext<'_>,
 ) -> Result<QualityReport> {
     let mut report = QualityReport::from_flags(judged, flags, gaps, cfg.quarantine);
+    let blocked = block_rejected(conn)?;
+    clear_filled_gaps(conn)?;
     if flags.is_empty() && gaps.is_empty() {
+        report.quarantined = blocked;
         return Ok(report);
     }
     conn.execute_batch(STAGE_FLAGS_DDL)?;
@@ -76,13 +79,14 @@ pub(crate) fn record(
             ),
             params![ctx.batch_id, ctx.request, ctx.now],
         )?;
+        report.held_stored = hold_stored(conn, ctx)?;
         moved = conn.execute(
             "DELETE FROM stage_bars USING stage_q q WHERE stage_bars.symbol = q.symbol \
              AND stage_bars.resolution = q.resolution AND stage_bars.ts = q.ts",
             [],
         )?;
     }
-    report.quarantined = moved as u64;
+    report.quarantined = moved as u64 + blocked;
     conn.execute(
         "INSERT INTO quality_flags SELECT f.symbol, f.resolution, f.ts, f.check_name, f.severity, f.score, \
          f.detail, (? AND f.severity IN ('warning', 'critical')), ?, ? FROM stage_flags f \
@@ -124,6 +128,92 @@ pub(crate) fn record(
         );
     }
     Ok(report)
+}
+
+/// Drops staged rows equal to a bar a reviewer already rejected (same key, same values): a
+/// rejected bar never reaches `bars`, however it is re-sent. Returns how many were dropped.
+fn block_rejected(conn: &Connection) -> Result<u64> {
+    let any: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM quarantine WHERE status = 'rejected')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !any {
+        return Ok(0);
+    }
+    let same = DISTINCT_VALUES
+        .replace("b.", "x.")
+        .replace("s.", "stage_bars.");
+    let n = conn.execute(
+        &format!(
+            "DELETE FROM stage_bars WHERE EXISTS (SELECT 1 FROM quarantine x WHERE x.status = 'rejected' \
+             AND x.symbol = stage_bars.symbol AND x.resolution = stage_bars.resolution \
+             AND x.ts = stage_bars.ts AND NOT {same})"
+        ),
+        [],
+    )?;
+    if n > 0 {
+        tracing::info!(rows = n, "staged rows equal to rejected bars were dropped");
+    }
+    Ok(n as u64)
+}
+
+/// Removes reported gaps that staged rows fill: the checks report what is still missing next
+/// to the new rows again, so a partly filled gap is replaced by its remainder.
+fn clear_filled_gaps(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DELETE FROM quality_gaps g WHERE EXISTS (SELECT 1 FROM stage_bars s WHERE s.symbol = g.symbol \
+         AND s.resolution = g.resolution \
+         AND s.session BETWEEN CAST(g.first_missing AS DATE) AND CAST(g.last_missing AS DATE))",
+    )?;
+    Ok(())
+}
+
+/// Moves stored bars the batch revealed as bad (flagged keys with no staged row) from `bars` to
+/// quarantine, keeping their original provenance and a revision copy. Runs before the flagged
+/// staged rows leave the stage, so a flagged *changed* row keeps its accepted stored version.
+fn hold_stored(conn: &Connection, ctx: &BatchContext<'_>) -> Result<u64> {
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE stage_retro AS SELECT q.* FROM stage_q q \
+         WHERE NOT EXISTS (SELECT 1 FROM stage_bars s WHERE s.symbol = q.symbol AND s.resolution = q.resolution AND s.ts = q.ts) \
+         AND EXISTS (SELECT 1 FROM bars b WHERE b.symbol = q.symbol AND b.resolution = q.resolution AND b.ts = q.ts)",
+    )?;
+    let n: i64 = conn.query_row("SELECT count(*) FROM stage_retro", [], |r| r.get(0))?;
+    if n == 0 {
+        return Ok(0);
+    }
+    let cols = BAR_VALUE_COLUMNS
+        .split(',')
+        .map(|c| format!("b.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let join =
+        "JOIN stage_retro q ON q.symbol = b.symbol AND q.resolution = b.resolution AND q.ts = b.ts";
+    let request = format!(
+        "held when batch {} revealed it: {}",
+        ctx.batch_id, ctx.request
+    );
+    conn.execute(
+        &format!(
+            "INSERT INTO quarantine SELECT nextval('quarantine_seq'), {cols}, b.batch_id, ?, b.ingested_at, \
+             q.reasons, CASE q.sev WHEN 2 THEN 'critical' ELSE 'warning' END, q.score, 'pending', NULL, NULL, NULL \
+             FROM bars b {join} ORDER BY b.symbol, b.resolution, b.ts"
+        ),
+        params![request],
+    )?;
+    conn.execute(
+        &format!("INSERT INTO bar_revisions SELECT b.*, ?, ? FROM bars b {join}"),
+        params![ctx.now, ctx.batch_id],
+    )?;
+    conn.execute_batch(
+        "DELETE FROM bars USING stage_retro q WHERE bars.symbol = q.symbol \
+         AND bars.resolution = q.resolution AND bars.ts = q.ts; DROP TABLE stage_retro;",
+    )?;
+    tracing::warn!(
+        rows = n,
+        "stored bars revealed as bad were moved to quarantine"
+    );
+    Ok(n as u64)
 }
 
 /// One held bar with why it was held and what the review decided.

@@ -29,8 +29,7 @@ impl CrossSection {
     }
 
     pub fn finish(&mut self) {
-        self.raw
-            .sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        self.raw.sort_unstable_by_key(|a| (a.0, a.1));
         let mut r = Vec::new();
         let mut hl = Vec::new();
         for group in self.raw.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
@@ -163,8 +162,15 @@ struct Out<'a> {
 
 impl Out<'_> {
     fn flag(&mut self, i: usize, check: Check, score: f64, detail: String) {
+        self.flag_if(i, self.s.rows[i].judged, check, score, detail);
+    }
+
+    /// Flags row `i` when `report` holds: normally "the row is new or changed", but a stored
+    /// row can be revealed bad by a new neighbour (the first leg of a spike whose reversal just
+    /// arrived); such a flag moves the stored bar to quarantine.
+    fn flag_if(&mut self, i: usize, report: bool, check: Check, score: f64, detail: String) {
         let row = &self.s.rows[i];
-        if !row.judged {
+        if !report {
             return;
         }
         if check.severity().quarantines() {
@@ -206,6 +212,10 @@ fn row_local(out: &mut Out<'_>, cfg: &QualityConfig, cal: &mut Calendar) {
     let s = out.s;
     let step_us = s.resolution.minutes().map(|m| i64::from(m) * 60_000_000);
     let mut zero_run = 0usize;
+    // Identical consecutive bars: one repeat is already suspect for daily bars; a quiet minute
+    // can legitimately repeat the last print, so intraday needs a run (a frozen feed).
+    let stale_run = if s.resolution.is_intraday() { 5 } else { 1 };
+    let mut repeats = 0usize;
     for i in 0..s.rows.len() {
         let r = s.rows[i];
         if r.open <= 0.0 || r.high <= 0.0 || r.low <= 0.0 || r.close <= 0.0 {
@@ -250,7 +260,12 @@ fn row_local(out: &mut Out<'_>, cfg: &QualityConfig, cal: &mut Calendar) {
                 && p.low == r.low
                 && p.close == r.close
                 && p.volume == r.volume;
-            if same && r.volume > 0.0 {
+            repeats = if same && r.volume > 0.0 {
+                repeats + 1
+            } else {
+                0
+            };
+            if repeats >= stale_run {
                 let detail = "open, high, low, close and volume repeat the previous bar".into();
                 out.flag(i, Check::StalePrice, 1.0, detail);
             }
@@ -326,7 +341,8 @@ fn spikes(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
                 100.0 * r1.exp_m1(),
                 100.0 * r2.exp_m1()
             );
-            out.flag(idx[k], Check::PriceSpike, z1.abs(), detail);
+            let report = out.s.rows[idx[k]].judged || out.s.rows[idx[k + 1]].judged;
+            out.flag_if(idx[k], report, Check::PriceSpike, z1.abs(), detail);
         }
     }
 }
@@ -423,11 +439,26 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
         })
         .collect();
     if !screened.is_empty() {
+        // Point in time: a bar is scored by a forest fitted on the bars of earlier blocks only
+        // (blocks of a year of daily bars or a week of minute bars), never on itself or later
+        // bars; the first block has no forest.
+        let block = if out.s.resolution.is_intraday() {
+            1950
+        } else {
+            250
+        };
         let seed = out.s.symbol.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
-        let forest = IsolationForest::fit(&feats, 100, 256, seed);
+        let mut forests: HashMap<usize, IsolationForest> = HashMap::new();
         for k in screened {
+            let start = ((k - 1) / block) * block;
+            if start == 0 {
+                continue;
+            }
+            let forest = forests.entry(start).or_insert_with(|| {
+                IsolationForest::fit(&feats[..start], 100, 256, seed ^ start as u64)
+            });
             let score = forest.score(&feats[k - 1]);
             if score > cfg.isolation_score {
                 let f = &feats[k - 1];
@@ -467,6 +498,7 @@ mod tests {
         assert!(looks_like_split(0.5));
         assert!(looks_like_split(2.0 / 3.0));
         assert!(looks_like_split(7.0));
-        assert!(!looks_like_split(0.8));
+        assert!(looks_like_split(0.8)); // 5-for-4
+        assert!(!looks_like_split(0.9));
     }
 }

@@ -176,8 +176,11 @@ pub struct QualityReport {
     /// Rows judged (new or changed); unchanged re-ingested rows were judged when first written.
     pub judged: u64,
     pub flags: u64,
-    /// Rows moved to quarantine instead of `bars`.
+    /// Staged rows moved to quarantine instead of `bars` (including rows equal to a rejected one).
     pub quarantined: u64,
+    /// Stored bars this batch revealed as bad (a spike whose reversal just arrived), moved from
+    /// `bars` to quarantine.
+    pub held_stored: u64,
     pub notices: u64,
     pub gaps: u64,
     pub missing_bars: u64,
@@ -242,6 +245,7 @@ impl QualityReport {
             judged,
             flags: flags.len() as u64,
             quarantined: quarantined.len() as u64,
+            held_stored: 0,
             notices,
             gaps: gaps.len() as u64,
             missing_bars: gaps.iter().map(|g| g.missing).sum(),

@@ -1,0 +1,194 @@
+//! Feature views, declared as data: a name, a description, the resolution, and one SQL
+//! expression per feature over the prepared bar columns (see [`super::store`]). The version is
+//! a hash of the whole definition, so changing any expression makes a new version and the old
+//! one stays readable (its table is kept) and reproducible (its definition is stored).
+//!
+//! Every expression may use only the current and earlier rows of its symbol (window frames end
+//! at `CURRENT ROW`), or other symbols' values at the same timestamp (cross-sectional ranks):
+//! a value at `t` depends on bars `≤ t` only. `tests/features.rs` proves it by truncation for
+//! every view.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Where a feature's expression is evaluated: per symbol over time, or across symbols at one
+/// timestamp (over the per-symbol features, which are then available by name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    TimeSeries,
+    CrossSection,
+}
+
+/// One feature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureDef {
+    pub name: String,
+    pub stage: Stage,
+    /// A DuckDB SQL expression; window functions use the named windows `w` (per symbol, in
+    /// time order) or `x` (per timestamp across symbols).
+    pub sql: String,
+    pub description: String,
+}
+
+/// A named, versioned set of features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureView {
+    pub name: String,
+    pub description: String,
+    pub resolution: String,
+    pub features: Vec<FeatureDef>,
+}
+
+/// Bumped when the prepared columns or the SQL scaffolding change meaning.
+const SCAFFOLD_VERSION: u32 = 1;
+
+impl FeatureView {
+    /// The version: the first 12 hex digits of a SHA-256 over the canonical definition.
+    pub fn version(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(SCAFFOLD_VERSION.to_le_bytes());
+        for part in [&self.name, &self.resolution] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        for f in &self.features {
+            h.update(f.name.as_bytes());
+            h.update([0]);
+            h.update(serde_json::to_string(&f.stage).unwrap_or_default().as_bytes());
+            h.update(f.sql.as_bytes());
+            h.update([0]);
+        }
+        hex::encode(h.finalize())[..12].to_string()
+    }
+
+    /// The table a version materialises into.
+    pub fn table_name(&self) -> String {
+        format!("fv_{}_{}", self.name, self.version())
+    }
+
+    pub fn feature_names(&self) -> Vec<String> {
+        self.features.iter().map(|f| f.name.clone()).collect()
+    }
+}
+
+fn ts(name: &str, sql: &str, description: &str) -> FeatureDef {
+    FeatureDef {
+        name: name.into(),
+        stage: Stage::TimeSeries,
+        sql: sql.into(),
+        description: description.into(),
+    }
+}
+
+fn cs(name: &str, sql: &str, description: &str) -> FeatureDef {
+    FeatureDef {
+        name: name.into(),
+        stage: Stage::CrossSection,
+        sql: sql.into(),
+        description: description.into(),
+    }
+}
+
+/// A rolling aggregate over the last `n` rows that is NULL until `n` values exist.
+fn rolling(agg: &str, expr: &str, n: u32) -> String {
+    let k = n - 1;
+    format!(
+        "CASE WHEN count({expr}) OVER (w ROWS BETWEEN {k} PRECEDING AND CURRENT ROW) = {n} \
+         THEN {agg}({expr}) OVER (w ROWS BETWEEN {k} PRECEDING AND CURRENT ROW) END"
+    )
+}
+
+/// The built-in technical view: returns, volatility, RSI, moving-average ratios, volume
+/// z-score, ATR, range, gap, calendar, and cross-sectional ranks across the universe.
+///
+/// Prices are adjusted by the vendor's adjusted-to-raw ratio (splits and dividends), which is
+/// point-in-time for every *ratio* used here: a back-adjustment multiplies a price and its
+/// predecessors by the same factor. RSI is Cutler's (simple averages of gains and losses over
+/// 14 bars); TA-Lib's RSI uses Wilder's recursive smoothing, which SQL windows cannot express.
+pub fn technical() -> FeatureView {
+    let mut features = vec![ts("ret_1", "r1", "log return over 1 bar")];
+    for k in [5, 10, 20] {
+        features.push(ts(
+            &format!("ret_{k}"),
+            &format!("ln(c / lag(c, {k}) OVER w)"),
+            &format!("log return over {k} bars"),
+        ));
+    }
+    for n in [10, 20] {
+        features.push(ts(
+            &format!("vol_{n}"),
+            &rolling("stddev_samp", "r1", n),
+            &format!("standard deviation of 1-bar log returns over {n} bars"),
+        ));
+    }
+    features.extend([
+        ts(
+            "rsi_14",
+            &format!(
+                "100 - 100 / (1 + ({}) / nullif({}, 0))",
+                rolling("avg", "gain", 14),
+                rolling("avg", "loss", 14)
+            ),
+            "relative strength index over 14 bars (Cutler: simple averages)",
+        ),
+        ts(
+            "sma_ratio_10_50",
+            &format!("({}) / ({}) - 1", rolling("avg", "c", 10), rolling("avg", "c", 50)),
+            "10-bar over 50-bar simple moving average, minus 1",
+        ),
+        ts(
+            "close_sma_20",
+            &format!("c / ({}) - 1", rolling("avg", "c", 20)),
+            "close over its 20-bar simple moving average, minus 1",
+        ),
+        ts(
+            "volume_z_20",
+            &format!(
+                "(v - ({})) / nullif({}, 0)",
+                rolling("avg", "v", 20),
+                rolling("stddev_samp", "v", 20)
+            ),
+            "volume z-score over 20 bars (split-adjusted volume)",
+        ),
+        ts(
+            "atr_14",
+            &format!("({}) / c", rolling("avg", "tr", 14)),
+            "average true range over 14 bars, relative to the close",
+        ),
+        ts("range", "(h - l) / c", "high-low range relative to the close"),
+        ts("gap", "ln(o / lag(c) OVER w)", "log gap from the previous close to the open"),
+        ts("day_of_week", "isodow(session)", "ISO day of week (1 = Monday)"),
+        ts("month", "month(session)", "calendar month"),
+        cs(
+            "cs_rank_ret_5",
+            "percent_rank() OVER (x ORDER BY ret_5)",
+            "cross-sectional percentile of ret_5 at the same timestamp",
+        ),
+        cs(
+            "cs_rank_vol_20",
+            "percent_rank() OVER (x ORDER BY vol_20)",
+            "cross-sectional percentile of vol_20 at the same timestamp",
+        ),
+    ]);
+    FeatureView {
+        name: "technical".into(),
+        description: "price, volatility, momentum, volume and calendar features with cross-sectional ranks".into(),
+        resolution: "daily".into(),
+        features,
+    }
+}
+
+/// The same features on one-minute bars (the intraday benchmark's view).
+pub fn technical_intraday() -> FeatureView {
+    let mut v = technical();
+    v.name = "technical_1min".into();
+    v.resolution = "1min".into();
+    v.description = "the technical view on 1-minute bars".into();
+    v
+}
+
+/// Every built-in view.
+pub fn builtin() -> Vec<FeatureView> {
+    vec![technical(), technical_intraday()]
+}
