@@ -50,6 +50,11 @@ pub enum DataError {
     #[error("cannot resample {from} to {to}: the target must be coarser than the source")]
     BadResample { from: String, to: String },
 
+    #[error(
+        "no materialised feature view {name}@{version}: run `sextant features materialize {name}`"
+    )]
+    NoFeatureView { name: String, version: String },
+
     #[error("no quarantined bar with id {id}")]
     NotInQuarantine { id: i64 },
 

@@ -9,6 +9,7 @@
 
 pub mod cache;
 mod error;
+pub mod features;
 pub mod providers;
 pub mod quality;
 

@@ -168,7 +168,9 @@ impl From<DataError> for ApiError {
         match &e {
             DataError::Symbol(_) => ApiError::field("symbol", e.to_string()),
             DataError::Resolution(_) => ApiError::field("resolution", e.to_string()),
-            DataError::NoData { .. } | DataError::NotInQuarantine { .. } => {
+            DataError::NoData { .. }
+            | DataError::NotInQuarantine { .. }
+            | DataError::NoFeatureView { .. } => {
                 ApiError::not_found(e.to_string())
             }
             DataError::AlreadyReviewed { .. } => {

@@ -25,8 +25,8 @@ pub enum Stage {
 pub struct FeatureDef {
     pub name: String,
     pub stage: Stage,
-    /// A DuckDB SQL expression; window functions use the named windows `w` (per symbol, in
-    /// time order) or `x` (per timestamp across symbols).
+    /// A DuckDB SQL expression; time-series window functions use the named window `w` (per
+    /// symbol, in time order); cross-sectional ones partition by `ts`.
     pub sql: String,
     pub description: String,
 }
@@ -55,7 +55,11 @@ impl FeatureView {
         for f in &self.features {
             h.update(f.name.as_bytes());
             h.update([0]);
-            h.update(serde_json::to_string(&f.stage).unwrap_or_default().as_bytes());
+            h.update(
+                serde_json::to_string(&f.stage)
+                    .unwrap_or_default()
+                    .as_bytes(),
+            );
             h.update(f.sql.as_bytes());
             h.update([0]);
         }
@@ -99,6 +103,14 @@ fn rolling(agg: &str, expr: &str, n: u32) -> String {
     )
 }
 
+/// The percentile of `col` among the symbols that have it at the same timestamp (NULL where
+/// the symbol has none, so warm-up rows are not ranked as the lowest).
+fn cs_rank(col: &str) -> String {
+    format!(
+        "CASE WHEN {col} IS NOT NULL THEN percent_rank() OVER (PARTITION BY ts, {col} IS NULL ORDER BY {col}) END"
+    )
+}
+
 /// The built-in technical view: returns, volatility, RSI, moving-average ratios, volume
 /// z-score, ATR, range, gap, calendar, and cross-sectional ranks across the universe.
 ///
@@ -134,7 +146,11 @@ pub fn technical() -> FeatureView {
         ),
         ts(
             "sma_ratio_10_50",
-            &format!("({}) / ({}) - 1", rolling("avg", "c", 10), rolling("avg", "c", 50)),
+            &format!(
+                "({}) / ({}) - 1",
+                rolling("avg", "c", 10),
+                rolling("avg", "c", 50)
+            ),
             "10-bar over 50-bar simple moving average, minus 1",
         ),
         ts(
@@ -156,24 +172,38 @@ pub fn technical() -> FeatureView {
             &format!("({}) / c", rolling("avg", "tr", 14)),
             "average true range over 14 bars, relative to the close",
         ),
-        ts("range", "(h - l) / c", "high-low range relative to the close"),
-        ts("gap", "ln(o / lag(c) OVER w)", "log gap from the previous close to the open"),
-        ts("day_of_week", "isodow(session)", "ISO day of week (1 = Monday)"),
+        ts(
+            "range",
+            "(h - l) / c",
+            "high-low range relative to the close",
+        ),
+        ts(
+            "gap",
+            "ln(o / lag(c) OVER w)",
+            "log gap from the previous close to the open",
+        ),
+        ts(
+            "day_of_week",
+            "isodow(session)",
+            "ISO day of week (1 = Monday)",
+        ),
         ts("month", "month(session)", "calendar month"),
         cs(
             "cs_rank_ret_5",
-            "percent_rank() OVER (x ORDER BY ret_5)",
+            &cs_rank("ret_5"),
             "cross-sectional percentile of ret_5 at the same timestamp",
         ),
         cs(
             "cs_rank_vol_20",
-            "percent_rank() OVER (x ORDER BY vol_20)",
+            &cs_rank("vol_20"),
             "cross-sectional percentile of vol_20 at the same timestamp",
         ),
     ]);
     FeatureView {
         name: "technical".into(),
-        description: "price, volatility, momentum, volume and calendar features with cross-sectional ranks".into(),
+        description:
+            "price, volatility, momentum, volume and calendar features with cross-sectional ranks"
+                .into(),
         resolution: "daily".into(),
         features,
     }

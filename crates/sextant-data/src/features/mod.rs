@@ -1,0 +1,14 @@
+//! The feature store: declarative, versioned feature views computed by DuckDB window functions
+//! over the cache's bars, materialised into tables, and read back as panels for training and
+//! scoring.
+
+mod store;
+pub mod views;
+
+pub use store::{view_sql, FeaturePanel, MaterializedView};
+pub use views::{builtin, FeatureDef, FeatureView, Stage};
+
+/// A built-in view by name.
+pub fn find(name: &str) -> Option<FeatureView> {
+    builtin().into_iter().find(|v| v.name == name)
+}

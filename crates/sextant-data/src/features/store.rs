@@ -1,0 +1,344 @@
+//! Materialising feature views into DuckDB and reading feature panels back.
+//!
+//! A view's version materialises into its own table (`fv_<name>_<version>`), written in one
+//! transaction and registered in `feature_views` with the data snapshot it was computed from.
+//! Quarantined bars are not in `bars`, so they never reach a feature.
+
+use super::views::{FeatureView, Stage};
+use crate::cache::{sql_ident, sql_literal, Slice};
+use crate::{Cache, DataError, Result};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use duckdb::params;
+use serde::Serialize;
+use sextant_domain::{Resolution, Symbol};
+
+pub(crate) const REGISTRY_DDL: &str = r#"
+CREATE TABLE IF NOT EXISTS feature_views (
+    name VARCHAR NOT NULL,
+    version VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    resolution VARCHAR NOT NULL,
+    definition VARCHAR NOT NULL,
+    rows BIGINT NOT NULL,
+    symbols BIGINT NOT NULL,
+    data_snapshot VARCHAR NOT NULL,
+    materialized_at TIMESTAMP NOT NULL
+);
+"#;
+
+/// One materialised version of a view.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct MaterializedView {
+    pub name: String,
+    pub version: String,
+    pub table_name: String,
+    pub resolution: String,
+    pub features: Vec<String>,
+    pub rows: u64,
+    pub symbols: u64,
+    /// The content hash of the bars it was computed from (see `Cache::snapshot_hash`).
+    pub data_snapshot: String,
+    pub materialized_at: NaiveDateTime,
+}
+
+/// Feature values for some symbols over a range, one row per (symbol, ts), in (symbol, ts)
+/// order. Values are column-major; NaN where a feature is undefined (warm-up windows).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FeaturePanel {
+    pub view: String,
+    pub version: String,
+    pub features: Vec<String>,
+    pub symbols: Vec<String>,
+    pub ts: Vec<NaiveDateTime>,
+    pub columns: Vec<Vec<f64>>,
+}
+
+impl FeaturePanel {
+    pub fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ts.is_empty()
+    }
+
+    /// The feature values of row `i`.
+    pub fn row(&self, i: usize) -> Vec<f64> {
+        self.columns.iter().map(|c| c[i]).collect()
+    }
+}
+
+/// The SQL computing `view` for `symbols` (all when empty).
+pub fn view_sql(view: &FeatureView, symbols: &[Symbol]) -> String {
+    let filter = if symbols.is_empty() {
+        String::new()
+    } else {
+        let list = symbols
+            .iter()
+            .map(|s| sql_literal(s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(" AND symbol IN ({list})")
+    };
+    let ts_cols = view
+        .features
+        .iter()
+        .filter(|f| f.stage == Stage::TimeSeries)
+        .map(|f| format!("CAST({} AS DOUBLE) AS {}", f.sql, sql_ident(&f.name)))
+        .collect::<Vec<_>>()
+        .join(",\n  ");
+    let out_cols = view
+        .features
+        .iter()
+        .map(|f| match f.stage {
+            Stage::TimeSeries => sql_ident(&f.name),
+            Stage::CrossSection => format!("CAST({} AS DOUBLE) AS {}", f.sql, sql_ident(&f.name)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Prepared columns: prices scaled by the adjusted/raw ratio (1 without an adjusted close),
+    // volume by its inverse, the 1-bar log return, true range, gains and losses.
+    format!(
+        "WITH b AS (
+  SELECT symbol, ts, session, open, high, low, close, volume,
+         coalesce(adj_close / nullif(close, 0), 1.0) AS f
+  FROM bars WHERE resolution = {res}{filter}
+), a AS (
+  SELECT symbol, ts, session, close * f AS c, open * f AS o, high * f AS h, low * f AS l,
+         volume / f AS v
+  FROM b
+), p AS (
+  SELECT *, ln(c / lag(c) OVER w) AS r1,
+         greatest(h - l, abs(h - lag(c) OVER w), abs(l - lag(c) OVER w)) AS tr,
+         greatest(c - lag(c) OVER w, 0) AS gain,
+         greatest(lag(c) OVER w - c, 0) AS loss
+  FROM a WINDOW w AS (PARTITION BY symbol ORDER BY ts)
+), t AS (
+  SELECT symbol, ts,
+  {ts_cols}
+  FROM p WINDOW w AS (PARTITION BY symbol ORDER BY ts)
+)
+SELECT symbol, ts, {out_cols} FROM t",
+        res = sql_literal(&view.resolution),
+    )
+}
+
+impl Cache {
+    /// Computes `view` over every symbol at its resolution and stores it as the view's current
+    /// version (replacing an earlier materialisation of the same version).
+    pub fn materialize_view(&self, view: &FeatureView) -> Result<MaterializedView> {
+        let resolution: Resolution = view.resolution.parse()?;
+        let snapshot = self.snapshot_hash(&Slice {
+            resolution: Some(resolution),
+            ..Slice::default()
+        })?;
+        let table = view.table_name();
+        let definition = serde_json::to_string(view)
+            .map_err(|e| DataError::Invalid(format!("feature view definition: {e}")))?;
+        let sql = view_sql(view, &[]);
+        let now = Utc::now().naive_utc();
+        let (rows, symbols) = self.write(|conn| {
+            conn.execute_batch(REGISTRY_DDL)?;
+            conn.execute_batch(&format!(
+                "CREATE OR REPLACE TABLE {} AS SELECT * FROM ({sql}) ORDER BY symbol, ts",
+                sql_ident(&table)
+            ))?;
+            let (rows, symbols): (i64, i64) = conn.query_row(
+                &format!(
+                    "SELECT count(*), count(DISTINCT symbol) FROM {}",
+                    sql_ident(&table)
+                ),
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            conn.execute(
+                "DELETE FROM feature_views WHERE name = ? AND version = ?",
+                params![view.name, view.version()],
+            )?;
+            conn.execute(
+                "INSERT INTO feature_views VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                params![
+                    view.name,
+                    view.version(),
+                    table,
+                    view.resolution,
+                    definition,
+                    rows,
+                    symbols,
+                    snapshot,
+                    now
+                ],
+            )?;
+            Ok((rows as u64, symbols as u64))
+        })?;
+        tracing::info!(view = %view.name, version = %view.version(), rows, "feature view materialised");
+        Ok(MaterializedView {
+            name: view.name.clone(),
+            version: view.version(),
+            table_name: table,
+            resolution: view.resolution.clone(),
+            features: view.feature_names(),
+            rows,
+            symbols,
+            data_snapshot: snapshot,
+            materialized_at: now,
+        })
+    }
+
+    /// Every materialised version, newest first within each view.
+    pub fn materialized_views(&self) -> Result<Vec<MaterializedView>> {
+        let conn = self.conn();
+        conn.execute_batch(REGISTRY_DDL)?;
+        let mut stmt = conn.prepare(
+            "SELECT name, version, table_name, resolution, definition, rows, symbols, data_snapshot, \
+             materialized_at FROM feature_views ORDER BY name, materialized_at DESC",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                let def: String = r.get(4)?;
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    def,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, NaiveDateTime>(8)?,
+                ))
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(name, version, table_name, resolution, def, n, s, snap, at)| {
+                    let features = serde_json::from_str::<FeatureView>(&def)
+                        .map(|v| v.feature_names())
+                        .unwrap_or_default();
+                    MaterializedView {
+                        name,
+                        version,
+                        table_name,
+                        resolution,
+                        features,
+                        rows: n as u64,
+                        symbols: s as u64,
+                        data_snapshot: snap,
+                        materialized_at: at,
+                    }
+                },
+            )
+            .collect())
+    }
+
+    /// The stored definition of a materialised version (for reproducing it).
+    pub fn view_definition(&self, name: &str, version: &str) -> Result<Option<FeatureView>> {
+        let conn = self.conn();
+        conn.execute_batch(REGISTRY_DDL)?;
+        let def: Option<String> = conn
+            .query_row(
+                "SELECT definition FROM feature_views WHERE name = ? AND version = ?",
+                params![name, version],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                duckdb::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        def.map(|d| {
+            serde_json::from_str(&d).map_err(|e| {
+                DataError::Invalid(format!("stored feature view {name}@{version}: {e}"))
+            })
+        })
+        .transpose()
+    }
+
+    /// Reads a feature panel from a materialised version (`version: None` = the newest one).
+    pub fn feature_panel(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        symbols: &[Symbol],
+        from: Option<NaiveDateTime>,
+        to: Option<NaiveDateTime>,
+    ) -> Result<FeaturePanel> {
+        let views = self.materialized_views()?;
+        let mv = views
+            .iter()
+            .find(|v| v.name == name && version.is_none_or(|want| v.version == want))
+            .ok_or_else(|| DataError::NoFeatureView {
+                name: name.to_string(),
+                version: version.unwrap_or("latest").to_string(),
+            })?;
+        let mut filter = vec!["TRUE".to_string()];
+        if !symbols.is_empty() {
+            let list = symbols
+                .iter()
+                .map(|s| sql_literal(s.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            filter.push(format!("symbol IN ({list})"));
+        }
+        if let Some(f) = from {
+            filter.push(format!("ts >= TIMESTAMP '{f}'"));
+        }
+        if let Some(t) = to {
+            filter.push(format!("ts <= TIMESTAMP '{t}'"));
+        }
+        let cols = mv
+            .features
+            .iter()
+            .map(|f| format!("coalesce({}, 'NaN'::DOUBLE)", sql_ident(f)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT symbol, epoch_us(ts), {cols} FROM {} WHERE {} ORDER BY symbol, ts",
+            sql_ident(&mv.table_name),
+            filter.join(" AND ")
+        );
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&sql)?;
+        let mut panel = FeaturePanel {
+            view: mv.name.clone(),
+            version: mv.version.clone(),
+            features: mv.features.clone(),
+            symbols: Vec::new(),
+            ts: Vec::new(),
+            columns: vec![Vec::new(); mv.features.len()],
+        };
+        use duckdb::arrow::array::{Array, Float64Array, Int64Array, StringArray};
+        let bad =
+            |w: &str| DataError::Invalid(format!("feature panel: unexpected Arrow type for {w}"));
+        for batch in stmt.query_arrow([])? {
+            let sym = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| bad("symbol"))?;
+            let ts = batch
+                .column(1)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .ok_or_else(|| bad("ts"))?;
+            for i in 0..batch.num_rows() {
+                panel.symbols.push(sym.value(i).to_string());
+                panel.ts.push(
+                    DateTime::from_timestamp_micros(ts.value(i))
+                        .map(|d| d.naive_utc())
+                        .unwrap_or_default(),
+                );
+            }
+            for (j, col) in panel.columns.iter_mut().enumerate() {
+                let a = batch
+                    .column(j + 2)
+                    .as_any()
+                    .downcast_ref::<Float64Array>()
+                    .ok_or_else(|| bad("feature"))?;
+                col.extend(a.values().iter().copied());
+            }
+        }
+        Ok(panel)
+    }
+}
