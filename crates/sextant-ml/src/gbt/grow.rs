@@ -1,0 +1,326 @@
+//! Leaf-wise (best-first) growth of one tree from gradient/hessian histograms.
+//!
+//! Leaf-wise growth (LightGBM's strategy) always splits the leaf with the largest loss
+//! reduction, so for a fixed `num_leaves` budget it reaches a lower training loss than
+//! depth-wise growth; `min_data_in_leaf`/`max_depth` keep it from over-fitting deep chains.
+//! Histograms make split finding O(bins) per feature, and the subtraction trick (sibling =
+//! parent − smaller child) means only the smaller child's rows are ever scanned.
+//!
+//! Determinism: each feature's histogram is accumulated sequentially by one task in row order,
+//! features are processed in parallel but collected in index order, and every tie has a fixed
+//! rule (leaves and features: lower index wins; thresholds: the higher cut wins, like LightGBM's
+//! reverse scan), so the result does not depend on the number of rayon threads.
+
+use rayon::prelude::*;
+
+use super::binning::BinnedData;
+use super::params::GbtParams;
+use super::tree::Tree;
+
+/// Gradient/hessian/count sums of one histogram bin.
+#[derive(Debug, Clone, Copy, Default)]
+struct HistBin {
+    g: f64,
+    h: f64,
+    n: u32,
+}
+
+type Histogram = Vec<Vec<HistBin>>;
+
+/// Gradient sum, hessian sum and row count of a leaf, computed once from its rows (every
+/// feature's histogram sums to the same totals, so there is no need to re-add 256 bins per
+/// feature).
+type Totals = (f64, f64, u64);
+
+/// Below this many (row × feature) updates a rayon fan-out costs more than it saves.
+const PAR_MIN_WORK: usize = 1 << 14;
+
+/// The best split found for a leaf.
+#[derive(Debug, Clone, Copy)]
+struct SplitInfo {
+    feature: usize,
+    bin: usize,
+    default_left: bool,
+    gain: f64,
+}
+
+struct Leaf {
+    node: usize,
+    rows: Vec<u32>,
+    hist: Histogram,
+    depth: usize,
+    best: Option<SplitInfo>,
+}
+
+/// Everything the learner needs that is fixed for one tree.
+pub(crate) struct GrowContext<'a> {
+    pub data: &'a BinnedData,
+    /// Interleaved (gradient, hessian) per row.
+    pub gh: &'a [(f64, f64)],
+    /// Features this tree may split on (feature_fraction).
+    pub features: &'a [usize],
+    pub params: &'a GbtParams,
+}
+
+/// L1 soft-thresholding of a gradient sum (LightGBM's `ThresholdL1`).
+fn threshold_l1(g: f64, l1: f64) -> f64 {
+    if l1 > 0.0 {
+        g.signum() * (g.abs() - l1).max(0.0)
+    } else {
+        g
+    }
+}
+
+/// Loss reduction contributed by a leaf with these sums: T(G)²/(H+λ₂).
+fn leaf_gain(g: f64, h: f64, p: &GbtParams) -> f64 {
+    let denom = h + p.lambda_l2;
+    if denom <= 0.0 {
+        return 0.0;
+    }
+    let t = threshold_l1(g, p.lambda_l1);
+    t * t / denom
+}
+
+/// Optimal (shrunk) leaf value: −T(G)/(H+λ₂) × learning_rate.
+pub(crate) fn leaf_output(g: f64, h: f64, p: &GbtParams) -> f64 {
+    let denom = h + p.lambda_l2;
+    if denom <= 0.0 {
+        return 0.0;
+    }
+    -threshold_l1(g, p.lambda_l1) / denom * p.learning_rate
+}
+
+impl GrowContext<'_> {
+    fn build_hist(&self, rows: &[u32]) -> Histogram {
+        let n_features = self.data.bins.len();
+        let one = |f: usize| -> Vec<HistBin> {
+            if !self.features.contains(&f) {
+                return Vec::new();
+            }
+            let mut hist = vec![HistBin::default(); self.data.mappers[f].n_real_bins() + 1];
+            let bins = &self.data.bins[f];
+            for &r in rows {
+                let (g, h) = self.gh[r as usize];
+                let b = &mut hist[bins[r as usize] as usize];
+                b.g += g;
+                b.h += h;
+                b.n += 1;
+            }
+            hist
+        };
+        // Small leaves are cheaper to scan than to fan out to the thread pool. Either way each
+        // feature is accumulated sequentially in row order, so results are identical.
+        if rows.len() * n_features >= PAR_MIN_WORK {
+            (0..n_features).into_par_iter().map(one).collect()
+        } else {
+            (0..n_features).map(one).collect()
+        }
+    }
+
+    fn sums(&self, rows: &[u32]) -> (f64, f64) {
+        rows.iter().fold((0.0, 0.0), |(g, h), &r| {
+            let (gr, hr) = self.gh[r as usize];
+            (g + gr, h + hr)
+        })
+    }
+
+    /// Best split of a leaf over all allowed features, or None if nothing beats
+    /// `min_gain_to_split` under the leaf-size constraints.
+    fn best_split(&self, hist: &Histogram, depth: usize, total: Totals) -> Option<SplitInfo> {
+        let p = self.params;
+        if p.max_depth > 0 && depth >= p.max_depth as usize {
+            return None;
+        }
+        // Per-feature searches are independent; collect in feature order and reduce
+        // sequentially so the winner (ties → lower feature index) is thread-count independent.
+        let search = |&f: &usize| {
+            if hist[f].is_empty() {
+                None
+            } else {
+                self.best_split_feature(f, &hist[f], total)
+            }
+        };
+        let work: usize = self.features.iter().map(|&f| hist[f].len()).sum::<usize>() * 16;
+        let per_feature: Vec<Option<SplitInfo>> = if work >= PAR_MIN_WORK {
+            self.features.par_iter().map(search).collect()
+        } else {
+            self.features.iter().map(search).collect()
+        };
+        let mut best: Option<SplitInfo> = None;
+        for s in per_feature.into_iter().flatten() {
+            if best.is_none_or(|b| s.gain > b.gain) {
+                best = Some(s);
+            }
+        }
+        best
+    }
+
+    fn best_split_feature(&self, f: usize, hist: &[HistBin], total: Totals) -> Option<SplitInfo> {
+        let p = self.params;
+        let min_n = p.min_data_in_leaf.max(1) as u64;
+        let nan = hist[hist.len() - 1];
+        let n_real = hist.len() - 1;
+        let (tg, th, tn) = total;
+        let parent_gain = leaf_gain(tg, th, p);
+        let mut best: Option<SplitInfo> = None;
+        let (mut lg, mut lh, mut ln) = (0.0, 0.0, 0u64);
+        // Without NaNs in this leaf the direction is irrelevant for the data; only one pass.
+        let directions: &[bool] = if nan.n > 0 { &[false, true] } else { &[false] };
+        for (b, bin) in hist.iter().enumerate().take(n_real) {
+            lg += bin.g;
+            lh += bin.h;
+            ln += bin.n as u64;
+            // Cuts after b, b+1, … up to the next non-empty bin give the same partition. Like
+            // LightGBM (which scans from the top), evaluate only the highest of them, so the
+            // threshold sits just below the next value present in this leaf. The last real bin
+            // is a valid cut only if NaNs exist to be sent right.
+            let is_last = b + 1 == n_real;
+            if (is_last && nan.n == 0) || (!is_last && hist[b + 1].n == 0) {
+                continue;
+            }
+            // Even with the NaNs sent left this cut is too small on the left.
+            if ln + (nan.n as u64) < min_n {
+                continue;
+            }
+            // The right side only shrinks from here on (NaNs at best stay right).
+            if tn - ln < min_n {
+                break;
+            }
+            for &default_left in directions {
+                if b + 1 == n_real && default_left {
+                    continue;
+                }
+                let (g_l, h_l, n_l) = if default_left {
+                    (lg + nan.g, lh + nan.h, ln + nan.n as u64)
+                } else {
+                    (lg, lh, ln)
+                };
+                let (g_r, h_r, n_r) = (tg - g_l, th - h_l, tn - n_l);
+                if n_l < min_n || n_r < min_n {
+                    continue;
+                }
+                if h_l < p.min_sum_hessian_in_leaf || h_r < p.min_sum_hessian_in_leaf {
+                    continue;
+                }
+                let gain = leaf_gain(g_l, h_l, p) + leaf_gain(g_r, h_r, p) - parent_gain;
+                if gain > p.min_gain_to_split
+                    && gain.is_finite()
+                    // `>=`: equal gains go to the higher cut, as in LightGBM's reverse scan.
+                    && best.is_none_or(|s| gain >= s.gain)
+                {
+                    // With no NaNs seen, send future NaNs to the bigger side (most likely branch).
+                    let default_left = if nan.n > 0 { default_left } else { n_l >= n_r };
+                    best = Some(SplitInfo {
+                        feature: f,
+                        bin: b,
+                        default_left,
+                        gain,
+                    });
+                }
+            }
+        }
+        best
+    }
+
+    fn goes_left(&self, s: &SplitInfo, row: u32) -> bool {
+        let bin = self.data.bins[s.feature][row as usize] as usize;
+        if bin == self.data.mappers[s.feature].nan_bin() {
+            s.default_left
+        } else {
+            bin <= s.bin
+        }
+    }
+
+    /// Grows one tree over `rows` (the bag). Returns the tree (leaf values set) and, for each
+    /// leaf node, the rows that ended in it, so the caller can update scores without traversal.
+    pub fn grow(&self, rows: Vec<u32>) -> (Tree, Vec<(usize, Vec<u32>)>) {
+        let p = self.params;
+        let (g0, h0) = self.sums(&rows);
+        let mut tree = Tree::new_root(rows.len() as u64, h0);
+        tree.value[0] = leaf_output(g0, h0, p);
+        let hist = self.build_hist(&rows);
+        let best = self.best_split(&hist, 0, (g0, h0, rows.len() as u64));
+        let mut leaves = vec![Leaf {
+            node: 0,
+            rows,
+            hist,
+            depth: 0,
+            best,
+        }];
+        while leaves.len() < p.num_leaves {
+            let mut pick: Option<(usize, f64)> = None;
+            for (i, leaf) in leaves.iter().enumerate() {
+                if let Some(s) = leaf.best {
+                    if pick.is_none_or(|(_, g)| s.gain > g) {
+                        pick = Some((i, s.gain));
+                    }
+                }
+            }
+            let Some((idx, _)) = pick else { break };
+            let leaf = leaves.swap_remove(idx);
+            let Some(split) = leaf.best else { break };
+            let (l_rows, r_rows): (Vec<u32>, Vec<u32>) =
+                leaf.rows.iter().partition(|&&r| self.goes_left(&split, r));
+            let (gl, hl) = self.sums(&l_rows);
+            let (gr, hr) = self.sums(&r_rows);
+            let threshold = self.data.mappers[split.feature].threshold(split.bin);
+            let (ln, rn) = tree.split(
+                leaf.node,
+                split.feature,
+                threshold,
+                split.default_left,
+                (l_rows.len() as u64, hl),
+                (r_rows.len() as u64, hr),
+            );
+            tree.value[ln] = leaf_output(gl, hl, p);
+            tree.value[rn] = leaf_output(gr, hr, p);
+            let (l_hist, r_hist) = {
+                let left_small = l_rows.len() <= r_rows.len();
+                let small = self.build_hist(if left_small { &l_rows } else { &r_rows });
+                let large = subtract(leaf.hist, &small);
+                if left_small {
+                    (small, large)
+                } else {
+                    (large, small)
+                }
+            };
+            let depth = leaf.depth + 1;
+            // The two children's searches are independent: run them on both cores.
+            let (lb, rb) = rayon::join(
+                || self.best_split(&l_hist, depth, (gl, hl, l_rows.len() as u64)),
+                || self.best_split(&r_hist, depth, (gr, hr, r_rows.len() as u64)),
+            );
+            // Keep leaves ordered by node index so tie-breaking is independent of swap_remove.
+            leaves.push(Leaf {
+                node: ln,
+                rows: l_rows,
+                hist: l_hist,
+                depth,
+                best: lb,
+            });
+            leaves.push(Leaf {
+                node: rn,
+                rows: r_rows,
+                hist: r_hist,
+                depth,
+                best: rb,
+            });
+            leaves.sort_by_key(|l| l.node);
+        }
+        tree.finalize_internal_values();
+        let assignment = leaves.into_iter().map(|l| (l.node, l.rows)).collect();
+        (tree, assignment)
+    }
+}
+
+/// Parent histogram minus child histogram, bin by bin (in place on the parent's buffers).
+fn subtract(mut parent: Histogram, child: &Histogram) -> Histogram {
+    for (pf, cf) in parent.iter_mut().zip(child) {
+        for (pb, cb) in pf.iter_mut().zip(cf) {
+            pb.g -= cb.g;
+            pb.h -= cb.h;
+            pb.n -= cb.n;
+        }
+    }
+    parent
+}
