@@ -12,6 +12,7 @@ pub mod market_data;
 pub mod portfolios;
 pub mod quality;
 pub mod registry;
+pub mod signals;
 pub mod watchlists;
 
 pub use backtest::BacktestService;

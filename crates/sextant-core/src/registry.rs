@@ -50,6 +50,7 @@ pub struct Services {
     pub portfolios: Arc<PortfolioService>,
     pub dashboard: Arc<DashboardService>,
     pub quality: Arc<QualityService>,
+    pub signals: Arc<crate::signals::MlSignalService>,
     /// Built once so that one rate limiter guards every request this process makes.
     alphavantage: Arc<AlphaVantage>,
 }
@@ -75,6 +76,12 @@ impl Services {
         let backtests = Arc::new(BacktestService::new(cache.clone(), meta.clone()));
         let watchlists = Arc::new(WatchlistService::new(cache.clone(), meta.clone()));
         let portfolios = Arc::new(PortfolioService::new(cache.clone(), meta.clone()));
+        let signals = Arc::new(crate::signals::MlSignalService::new(
+            cache.clone(),
+            meta.clone(),
+            config.data_dir.join("models"),
+        ));
+        backtests.set_series_source(signals.clone());
         let dashboard = Arc::new(DashboardService::new(
             cache.clone(),
             meta.clone(),
@@ -90,6 +97,7 @@ impl Services {
             portfolios,
             dashboard,
             quality,
+            signals,
             alphavantage,
         })
     }

@@ -189,6 +189,30 @@ const LIBRARY: &[Entry] = &[
             Ok(Box::new(PerSymbol::new("series_threshold", rule)))
         },
     },
+    Entry {
+        name: "ml_signal",
+        description: "Trade a trained ML model's probability of an up move, with hysteresis: long above upper, out (or short) below lower, unchanged in between. The service attaches the model's point-in-time probabilities to the bars.",
+        params: &[
+            ParamSpec {
+                name: "model",
+                description: "A model id (mdl_…) or name (its production model, else its newest); see `sextant models ls`.",
+                kind: ParamKind::Str { default: "" },
+            },
+            float("lower", "Exit (or go short) below this probability.", 0.0, 1.0, 0.45),
+            float("upper", "Go long above this probability; must not be below lower.", 0.0, 1.0, 0.55),
+            SHORT,
+        ],
+        build: |p| {
+            if p.str("model").trim().is_empty() {
+                return Err(ParamError::invalid("model", "a model id or name is required"));
+            }
+            if p.float("upper") < p.float("lower") {
+                return Err(ParamError::invalid("upper", "must not be below lower"));
+            }
+            let rule = SeriesThreshold::new("ml_proba".to_string(), p.float("lower"), p.float("upper"), p.bool("allow_short"));
+            Ok(Box::new(PerSymbol::new("ml_signal", rule)))
+        },
+    },
 ];
 
 /// Every strategy with its description and parameter schema.

@@ -147,19 +147,50 @@ pub struct LoadedData {
     pub snapshot: String,
 }
 
+/// Supplies external series (ML probabilities, …) to attach to a symbol's bars for a request,
+/// aligned to the bars' timestamps (NaN where there is no value).
+pub trait SeriesSource: Send + Sync {
+    fn series(
+        &self,
+        req: &BacktestRequest,
+        symbol: &Symbol,
+        ts: &[chrono::NaiveDateTime],
+    ) -> Result<Vec<(String, Vec<f64>)>, BacktestError>;
+}
+
 /// Runs and stores backtests.
 pub struct BacktestService {
     cache: Arc<Cache>,
     meta: Arc<dyn MetaStore>,
+    /// Set once the ML signal service exists (it is built after this one).
+    series: std::sync::OnceLock<Arc<dyn SeriesSource>>,
 }
 
 impl BacktestService {
     pub fn new(cache: Arc<Cache>, meta: Arc<dyn MetaStore>) -> Self {
-        BacktestService { cache, meta }
+        BacktestService {
+            cache,
+            meta,
+            series: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Installs the source of external series (once).
+    pub fn set_series_source(&self, source: Arc<dyn SeriesSource>) {
+        let _ = self.series.set(source);
     }
 
     /// Reads the request's bars from `cache` (the service's own, or a CSV loaded in memory).
     pub fn load(cache: &Cache, req: &BacktestRequest) -> Result<LoadedData, BacktestError> {
+        Self::load_with(cache, req, None)
+    }
+
+    /// [`Self::load`], attaching the series `source` supplies to each symbol's bars.
+    pub fn load_with(
+        cache: &Cache,
+        req: &BacktestRequest,
+        source: Option<&dyn SeriesSource>,
+    ) -> Result<LoadedData, BacktestError> {
         if req.symbols.is_empty() {
             return Err(BacktestError::Invalid(
                 "at least one symbol is required".into(),
@@ -176,7 +207,14 @@ impl BacktestService {
                     to: req.to.map_or("the end".into(), |d| d.to_string()),
                 });
             }
-            series.push(BarSeries::from_bars(&bars)?);
+            let mut bs = BarSeries::from_bars(&bars)?;
+            if let Some(src) = source {
+                let ts: Vec<chrono::NaiveDateTime> = bars.iter().map(|b| b.ts).collect();
+                for (name, values) in src.series(req, s, &ts)? {
+                    bs = bs.with_series(name, values)?;
+                }
+            }
+            series.push(bs);
         }
         let snapshot = cache.snapshot_hash(&Slice {
             symbols: req.symbols.clone(),
@@ -194,9 +232,10 @@ impl BacktestService {
     pub async fn run(&self, req: &BacktestRequest) -> Result<BacktestRun, BacktestError> {
         let cache = self.cache.clone();
         let r = req.clone();
+        let source = self.series.get().cloned();
         let (run, trades, curve) =
             tokio::task::spawn_blocking(move || -> Result<_, BacktestError> {
-                let data = Self::load(&cache, &r)?;
+                let data = Self::load_with(&cache, &r, source.as_deref())?;
                 execute(&r, &data)
             })
             .await

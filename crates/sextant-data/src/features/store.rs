@@ -255,6 +255,52 @@ impl Cache {
         .transpose()
     }
 
+    /// The newest feature row of one symbol in a materialised version, with its timestamp: the
+    /// scoring path (one indexed-free scan of one symbol's rows, newest first).
+    pub fn feature_latest(
+        &self,
+        table_name: &str,
+        features: &[String],
+        symbol: &Symbol,
+    ) -> Result<Option<(NaiveDateTime, Vec<f64>)>> {
+        let cols = features
+            .iter()
+            .map(|f| format!("coalesce({}, 'NaN'::DOUBLE)", sql_ident(f)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT ts, {cols} FROM {} WHERE symbol = ? ORDER BY ts DESC LIMIT 1",
+            sql_ident(table_name)
+        ))?;
+        let mut rows = stmt.query(params![symbol.as_str()])?;
+        match rows.next()? {
+            Some(r) => {
+                let ts: NaiveDateTime = r.get(0)?;
+                let mut v = Vec::with_capacity(features.len());
+                for i in 0..features.len() {
+                    v.push(r.get::<_, f64>(i + 1)?);
+                }
+                Ok(Some((ts, v)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The newest bar timestamp of one symbol at a resolution (to tell a stale view).
+    pub fn last_bar_ts(
+        &self,
+        symbol: &Symbol,
+        resolution: Resolution,
+    ) -> Result<Option<NaiveDateTime>> {
+        let conn = self.conn();
+        Ok(conn.query_row(
+            "SELECT max(ts) FROM bars WHERE symbol = ? AND resolution = ?",
+            params![symbol.as_str(), resolution.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Reads a feature panel from a materialised version (`version: None` = the newest one).
     pub fn feature_panel(
         &self,

@@ -1,0 +1,436 @@
+//! `MlSignalService`: machine-learned buy/sell signals. Trains gradient-boosted trees on a
+//! feature view and labels with explicit execution timing, validates them without leakage,
+//! keeps every run in the model registry, and scores symbols from warm, cached models with the
+//! feature values (and, on request, the SHAP contributions) behind each probability.
+
+pub mod labels;
+pub mod registry;
+pub mod train;
+mod walkforward;
+
+pub use labels::{LabelSpec, Timing};
+pub use registry::ModelRecord;
+pub use train::{TrainMetrics, TrainRequest, Validation};
+pub use walkforward::{MlWalkForward, MlWalkForwardRequest, WindowReport};
+
+use crate::backtest::{BacktestError, BacktestRequest, SeriesSource};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sextant_data::features::{self, FeatureView, MaterializedView};
+use sextant_data::{Cache, DataError};
+use sextant_domain::{Resolution, Symbol};
+use sextant_meta::{MetaError, MetaStore};
+use sextant_ml::GbtModel;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignalError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no model {0:?}: train one with `sextant train signal` or list them with `sextant models ls`")]
+    NotFound(String),
+    #[error("no feature row for {symbol} in view {view}: ingest data for it and train or materialise again")]
+    NoFeatures { symbol: String, view: String },
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Meta(#[from] MetaError),
+    #[error(transparent)]
+    Ml(#[from] sextant_ml::MlError),
+    #[error("stored model record is malformed: {0}")]
+    Corrupt(String),
+    #[error("model artifact: {0}")]
+    Io(String),
+    #[error("training task failed: {0}")]
+    Task(String),
+}
+
+/// One scored symbol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    pub symbol: String,
+    pub model_id: String,
+    /// The bar whose features were scored (the newest one).
+    pub ts: NaiveDateTime,
+    /// Probability that the label is 1 (an up move, for the default label).
+    pub probability: f64,
+    pub features: Vec<(String, f64)>,
+    /// Per-feature contributions in log-odds, summing to the raw score minus `expected_value`.
+    pub shap: Option<Vec<(String, f64)>>,
+    pub expected_value: Option<f64>,
+}
+
+pub struct MlSignalService {
+    cache: Arc<Cache>,
+    meta: Arc<dyn MetaStore>,
+    models_dir: PathBuf,
+    /// Warm models by id.
+    loaded: Mutex<HashMap<String, Arc<GbtModel>>>,
+    /// Cache generation at which each view table was last confirmed current.
+    fresh: Mutex<HashMap<String, u64>>,
+}
+
+fn clean_name(name: &str) -> Result<String, SignalError> {
+    let n = name.trim();
+    if n.is_empty()
+        || n.len() > 64
+        || !n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        || n.starts_with("mdl_")
+    {
+        return Err(SignalError::Invalid(
+            "model name: 1 to 64 characters of A-Z, a-z, 0-9, _ and -, not starting with mdl_"
+                .into(),
+        ));
+    }
+    Ok(n.to_string())
+}
+
+impl MlSignalService {
+    pub fn new(cache: Arc<Cache>, meta: Arc<dyn MetaStore>, models_dir: PathBuf) -> Self {
+        MlSignalService {
+            cache,
+            meta,
+            models_dir,
+            loaded: Mutex::new(HashMap::new()),
+            fresh: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A view's definition: built-in by name, or a stored version.
+    fn view_def(
+        cache: &Cache,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<FeatureView, SignalError> {
+        if let Some(v) =
+            features::find(name).filter(|v| version.is_none_or(|want| v.version() == want))
+        {
+            return Ok(v);
+        }
+        if let Some(ver) = version {
+            if let Some(v) = cache.view_definition(name, ver)? {
+                return Ok(v);
+            }
+        }
+        Err(SignalError::Invalid(format!(
+            "unknown feature view {name:?}"
+        )))
+    }
+
+    /// Materialises `view` unless its stored version was computed from the current bars.
+    fn ensure_view(cache: &Cache, view: &FeatureView) -> Result<MaterializedView, SignalError> {
+        let version = view.version();
+        let resolution: Resolution = view.resolution.parse().map_err(DataError::from)?;
+        let current = cache.snapshot_hash(&sextant_data::cache::Slice {
+            resolution: Some(resolution),
+            ..Default::default()
+        })?;
+        if let Some(mv) = cache
+            .materialized_views()?
+            .into_iter()
+            .find(|m| m.name == view.name && m.version == version && m.data_snapshot == current)
+        {
+            return Ok(mv);
+        }
+        Ok(cache.materialize_view(view)?)
+    }
+
+    /// Trains, validates and registers a model (blocking work runs off the async executor).
+    pub async fn train(&self, req: TrainRequest) -> Result<ModelRecord, SignalError> {
+        let name = clean_name(&req.name)?;
+        if req.symbols.is_empty() || req.symbols.len() > 100 {
+            return Err(SignalError::Invalid("1 to 100 symbols".into()));
+        }
+        req.label.validate().map_err(SignalError::Invalid)?;
+        let mut params = req.params.clone();
+        params.seed = req.seed;
+        params.validate()?;
+        if let (Some(a), Some(b)) = (req.train_to, req.test_from) {
+            if b <= a {
+                return Err(SignalError::Invalid(
+                    "test_from must be after train_to".into(),
+                ));
+            }
+        }
+        let cache = self.cache.clone();
+        let dir = self.models_dir.clone();
+        let r = req.clone();
+        let (mut rec, model) =
+            tokio::task::spawn_blocking(move || train_blocking(&cache, &dir, &r, &params))
+                .await
+                .map_err(|e| SignalError::Task(e.to_string()))??;
+        rec.name = name;
+        if let Some(existing) = registry::get(self.meta.as_ref(), &rec.id).await? {
+            // Same inputs, same seed: the same model. Training is idempotent.
+            return Ok(existing);
+        }
+        rec.version = registry::next_version(self.meta.as_ref(), &rec.name).await?;
+        registry::insert(self.meta.as_ref(), &rec).await?;
+        if let Ok(mut l) = self.loaded.lock() {
+            l.insert(rec.id.clone(), Arc::new(model));
+        }
+        tracing::info!(id = %rec.id, name = %rec.name, version = rec.version, "model trained");
+        Ok(rec)
+    }
+
+    pub async fn list(&self, name: Option<&str>) -> Result<Vec<ModelRecord>, SignalError> {
+        registry::list(self.meta.as_ref(), name).await
+    }
+
+    pub async fn get(&self, id: &str) -> Result<ModelRecord, SignalError> {
+        registry::get(self.meta.as_ref(), id)
+            .await?
+            .ok_or_else(|| SignalError::NotFound(id.to_string()))
+    }
+
+    pub async fn promote(&self, id: &str, stage: &str) -> Result<ModelRecord, SignalError> {
+        registry::promote(self.meta.as_ref(), id, stage).await
+    }
+
+    pub async fn resolve(&self, reference: &str) -> Result<ModelRecord, SignalError> {
+        registry::resolve(self.meta.as_ref(), reference).await
+    }
+
+    /// The model of a record, loaded once and kept warm.
+    pub fn model(&self, rec: &ModelRecord) -> Result<Arc<GbtModel>, SignalError> {
+        if let Some(m) = self
+            .loaded
+            .lock()
+            .ok()
+            .and_then(|l| l.get(&rec.id).cloned())
+        {
+            return Ok(m);
+        }
+        let path = registry::artifact_path(&self.models_dir, &rec.artifact_sha256);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| SignalError::Io(format!("{}: {e}", path.display())))?;
+        let model = Arc::new(GbtModel::from_bytes(&bytes)?);
+        if let Ok(mut l) = self.loaded.lock() {
+            l.insert(rec.id.clone(), model.clone());
+        }
+        Ok(model)
+    }
+
+    /// Makes sure the record's feature table holds the current bars (checked once per cache
+    /// generation; re-materialised from the stored definition when stale).
+    fn ensure_fresh(&self, rec: &ModelRecord) -> Result<(), SignalError> {
+        let generation = self.cache.generation();
+        let known = self
+            .fresh
+            .lock()
+            .ok()
+            .and_then(|f| f.get(&rec.view_table).copied());
+        if known == Some(generation) {
+            return Ok(());
+        }
+        let view = Self::view_def(&self.cache, &rec.view, Some(&rec.view_version))?;
+        Self::ensure_view(&self.cache, &view)?;
+        if let Ok(mut f) = self.fresh.lock() {
+            f.insert(rec.view_table.clone(), generation);
+        }
+        Ok(())
+    }
+
+    /// Scores the newest bar of `symbol` with the model `reference` (id or name).
+    pub async fn score(
+        &self,
+        symbol: &Symbol,
+        reference: &str,
+        explain: bool,
+    ) -> Result<Signal, SignalError> {
+        let rec = self.resolve(reference).await?;
+        self.score_record(&rec, symbol, explain)
+    }
+
+    /// Scoring from a resolved record: a warm model and a fresh view make this one small DuckDB
+    /// read and a few microseconds of tree walking.
+    pub fn score_record(
+        &self,
+        rec: &ModelRecord,
+        symbol: &Symbol,
+        explain: bool,
+    ) -> Result<Signal, SignalError> {
+        let model = self.model(rec)?;
+        self.ensure_fresh(rec)?;
+        let (ts, row) = self
+            .cache
+            .feature_latest(&rec.view_table, &rec.features, symbol)?
+            .ok_or_else(|| SignalError::NoFeatures {
+                symbol: symbol.to_string(),
+                view: rec.view.clone(),
+            })?;
+        let probability = model.predict_proba(&row);
+        let (shap, expected_value) = if explain {
+            let s = model.shap_values(&row);
+            let named = rec.features.iter().cloned().zip(s.values).collect();
+            (Some(named), Some(s.expected_value))
+        } else {
+            (None, None)
+        };
+        Ok(Signal {
+            symbol: symbol.to_string(),
+            model_id: rec.id.clone(),
+            ts,
+            probability,
+            features: rec.features.iter().cloned().zip(row).collect(),
+            shap,
+            expected_value,
+        })
+    }
+
+    /// Probabilities for every bar of `symbol` in the model's view, oldest first (batch scoring
+    /// for backtests; each bar's probability uses features of bars up to it only).
+    pub fn probabilities(
+        &self,
+        rec: &ModelRecord,
+        symbol: &Symbol,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<(NaiveDateTime, f64)>, SignalError> {
+        let model = self.model(rec)?;
+        self.ensure_fresh(rec)?;
+        let panel = self.cache.feature_panel(
+            &rec.view,
+            Some(&rec.view_version),
+            std::slice::from_ref(symbol),
+            from.and_then(|d| d.and_hms_opt(0, 0, 0)),
+            to.and_then(|d| d.and_hms_opt(23, 59, 59)),
+        )?;
+        Ok((0..panel.len())
+            .map(|i| (panel.ts[i], model.predict_proba(&panel.row(i))))
+            .collect())
+    }
+
+    /// Walk-forward: retrain on each window's past, score the window, backtest the stitched
+    /// out-of-sample probabilities.
+    pub async fn walk_forward(
+        &self,
+        req: MlWalkForwardRequest,
+        backtests: &crate::backtest::BacktestService,
+    ) -> Result<MlWalkForward, SignalError> {
+        walkforward::run(self, req, backtests).await
+    }
+
+    pub(crate) fn cache(&self) -> &Arc<Cache> {
+        &self.cache
+    }
+}
+
+/// The blocking part of training: view, samples, validation, final fit, artifact.
+fn train_blocking(
+    cache: &Cache,
+    models_dir: &std::path::Path,
+    req: &TrainRequest,
+    params: &sextant_ml::GbtParams,
+) -> Result<(ModelRecord, GbtModel), SignalError> {
+    let view = MlSignalService::view_def(cache, &req.view, None)?;
+    let mv = MlSignalService::ensure_view(cache, &view)?;
+    let resolution: Resolution = view.resolution.parse().map_err(DataError::from)?;
+    let panel = cache.feature_panel(&view.name, Some(&mv.version), &req.symbols, None, None)?;
+    let samples = train::build_samples(cache, &panel, &req.symbols, resolution, &req.label)?;
+    let train_idx = samples.select(req.train_from, req.train_to);
+    if train_idx.len() < 100 {
+        return Err(SignalError::Invalid(format!(
+            "only {} labelled training samples in the period: widen it or add symbols",
+            train_idx.len()
+        )));
+    }
+    let test_idx = if req.test_from.is_some() || req.test_to.is_some() {
+        let from = req
+            .test_from
+            .or_else(|| req.train_to.and_then(|d| d.succ_opt()));
+        samples.select(from, req.test_to)
+    } else {
+        Vec::new()
+    };
+    let cv = train::cross_validate(
+        &samples,
+        &train_idx,
+        &req.validation,
+        params,
+        req.symbols.len(),
+    )?;
+    let (model, in_sample, holdout, importance) =
+        train::fit_and_report(&samples, &train_idx, &test_idx, params)?;
+    let bytes = model.to_bytes();
+    let (sha, _) = registry::write_artifact(models_dir, &bytes)?;
+    let id = {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(sha.as_bytes());
+        h.update(req.name.as_bytes());
+        h.update(mv.version.as_bytes());
+        h.update(mv.data_snapshot.as_bytes());
+        h.update(serde_json::to_string(req).unwrap_or_default().as_bytes());
+        format!("mdl_{}", &hex::encode(h.finalize())[..20])
+    };
+    let rec = ModelRecord {
+        id,
+        name: req.name.clone(),
+        version: 0,
+        stage: "staging".into(),
+        created_at: Utc::now(),
+        request: req.clone(),
+        view: view.name.clone(),
+        view_version: mv.version.clone(),
+        view_table: mv.table_name.clone(),
+        resolution: view.resolution.clone(),
+        features: panel.features.clone(),
+        data_snapshot: mv.data_snapshot.clone(),
+        code_version: registry::code_version(),
+        seed: params.seed,
+        params: params.clone(),
+        label_horizon: req.label.horizon(),
+        metrics: TrainMetrics {
+            in_sample,
+            cross_validation: cv,
+            holdout,
+            train_samples: train_idx.len(),
+            test_samples: test_idx.len(),
+            train_first: train_idx.first().map(|&i| samples.ts[i]),
+            train_last: train_idx.last().map(|&i| samples.ts[i]),
+            importance,
+        },
+        artifact_sha256: sha,
+        artifact_bytes: bytes.len() as u64,
+    };
+    Ok((rec, model))
+}
+
+/// Attaches `ml_proba` to each symbol's bars for the `ml_signal` strategy.
+impl SeriesSource for MlSignalService {
+    fn series(
+        &self,
+        req: &BacktestRequest,
+        symbol: &Symbol,
+        ts: &[NaiveDateTime],
+    ) -> Result<Vec<(String, Vec<f64>)>, BacktestError> {
+        if req.strategy != "ml_signal" {
+            return Ok(Vec::new());
+        }
+        let reference = req
+            .params
+            .get("model")
+            .and_then(|m| m.as_str())
+            .ok_or_else(|| {
+                BacktestError::Invalid("ml_signal needs params.model (a model id or name)".into())
+            })?;
+        let rec = tokio::runtime::Handle::try_current()
+            .map_err(|e| BacktestError::Invalid(e.to_string()))?
+            .block_on(self.resolve(reference))
+            .map_err(|e| BacktestError::Invalid(e.to_string()))?;
+        let probs = self
+            .probabilities(&rec, symbol, req.from, req.to)
+            .map_err(|e| BacktestError::Invalid(e.to_string()))?;
+        let by_ts: HashMap<NaiveDateTime, f64> = probs.into_iter().collect();
+        let aligned = ts
+            .iter()
+            .map(|t| by_ts.get(t).copied().unwrap_or(f64::NAN))
+            .collect();
+        Ok(vec![("ml_proba".to_string(), aligned)])
+    }
+}

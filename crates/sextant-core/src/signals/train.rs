@@ -1,0 +1,329 @@
+//! Training: feature panel + labels → samples → leakage-proof validation → final model.
+//!
+//! Samples are ordered by (timestamp, symbol). A training sample is used only when its label
+//! is known by the end of the training period (`end_ts ≤ train_to`): nothing of the test
+//! window leaks through a label. Cross-validation purges every training sample whose label
+//! span reaches a test fold and embargoes the samples right after it (see
+//! `../shared/reference/leakage.md` and `sextant_ml::cv`). The only learnable transform, the
+//! trees' histogram binning, is fitted inside `GbtModel::fit` on the training fold alone.
+
+use super::labels::LabelSpec;
+use super::SignalError;
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use sextant_data::features::FeaturePanel;
+use sextant_data::Cache;
+use sextant_domain::{Resolution, Symbol};
+use sextant_ml::{ClassificationReport, Dataset, GbtModel, GbtParams};
+
+/// How the training period is validated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Validation {
+    /// Contiguous folds; training samples whose labels reach a test fold are purged and the
+    /// `embargo` bars after it are dropped.
+    PurgedKfold {
+        #[serde(default = "five")]
+        k: usize,
+        #[serde(default = "five")]
+        embargo: usize,
+    },
+    /// Expanding window: each fold trains strictly before its test block, with a gap of the
+    /// label horizon plus `embargo` bars.
+    WalkForward {
+        #[serde(default = "five")]
+        splits: usize,
+        #[serde(default = "five")]
+        embargo: usize,
+    },
+    None,
+}
+
+fn five() -> usize {
+    5
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Validation::PurgedKfold { k: 5, embargo: 5 }
+    }
+}
+
+/// A training request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainRequest {
+    /// The model's name (versions accumulate under it).
+    pub name: String,
+    pub symbols: Vec<Symbol>,
+    /// A feature view (`sextant features ls`).
+    #[serde(default = "technical")]
+    pub view: String,
+    #[serde(default)]
+    pub label: LabelSpec,
+    #[serde(default)]
+    pub train_from: Option<NaiveDate>,
+    #[serde(default)]
+    pub train_to: Option<NaiveDate>,
+    /// An optional out-of-sample holdout after the training period.
+    #[serde(default)]
+    pub test_from: Option<NaiveDate>,
+    #[serde(default)]
+    pub test_to: Option<NaiveDate>,
+    #[serde(default)]
+    pub validation: Validation,
+    #[serde(default)]
+    pub params: GbtParams,
+    /// Overrides `params.seed`.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+fn technical() -> String {
+    "technical".into()
+}
+
+/// Scores of one evaluation, next to the base-rate baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub report: ClassificationReport,
+    /// Per fold (cross-validation only).
+    #[serde(default)]
+    pub folds: Vec<ClassificationReport>,
+}
+
+/// Everything training measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainMetrics {
+    pub in_sample: ClassificationReport,
+    pub cross_validation: Option<Evaluation>,
+    pub holdout: Option<ClassificationReport>,
+    pub train_samples: usize,
+    pub test_samples: usize,
+    pub train_first: Option<NaiveDateTime>,
+    pub train_last: Option<NaiveDateTime>,
+    /// Global importance: mean |SHAP| per feature on the training samples (log-odds).
+    pub importance: Vec<(String, f64)>,
+}
+
+/// Labelled samples in (ts, symbol) order.
+pub(crate) struct Samples {
+    pub symbols: Vec<String>,
+    pub ts: Vec<NaiveDateTime>,
+    pub end_ts: Vec<NaiveDateTime>,
+    pub labels: Vec<f64>,
+    pub features: Vec<String>,
+    pub rows: Vec<Vec<f64>>,
+}
+
+impl Samples {
+    fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    /// Indices of the samples that start at or after `from` and whose labels end by `to`.
+    pub fn select(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Vec<usize> {
+        (0..self.len())
+            .filter(|&i| from.is_none_or(|f| self.ts[i].date() >= f))
+            .filter(|&i| to.is_none_or(|t| self.end_ts[i].date() <= t))
+            .collect()
+    }
+
+    pub fn dataset(&self, idx: &[usize]) -> Result<Dataset, SignalError> {
+        let columns = (0..self.features.len())
+            .map(|j| idx.iter().map(|&i| self.rows[i][j]).collect())
+            .collect();
+        Ok(Dataset::from_columns(self.features.clone(), columns)?)
+    }
+
+    pub fn labels_of(&self, idx: &[usize]) -> Vec<f64> {
+        idx.iter().map(|&i| self.labels[i]).collect()
+    }
+}
+
+/// Adjusted opens and closes of a symbol (the vendor's adjusted/raw ratio applied).
+pub(crate) fn adjusted_bars(
+    cache: &Cache,
+    symbol: &Symbol,
+    resolution: Resolution,
+) -> Result<(Vec<NaiveDateTime>, Vec<f64>, Vec<f64>), SignalError> {
+    let bars = cache.bars(symbol, resolution, None, None)?;
+    let mut ts = Vec::with_capacity(bars.len());
+    let mut open = Vec::with_capacity(bars.len());
+    let mut close = Vec::with_capacity(bars.len());
+    for b in &bars {
+        let f = b.adj_close.map_or(1.0, |a| a / b.close);
+        ts.push(b.ts);
+        open.push(b.open * f);
+        close.push(b.close * f);
+    }
+    Ok((ts, open, close))
+}
+
+/// Builds the labelled samples of `symbols` from `panel`.
+pub(crate) fn build_samples(
+    cache: &Cache,
+    panel: &FeaturePanel,
+    symbols: &[Symbol],
+    resolution: Resolution,
+    spec: &LabelSpec,
+) -> Result<Samples, SignalError> {
+    let mut out: Vec<(NaiveDateTime, String, NaiveDateTime, f64, Vec<f64>)> = Vec::new();
+    for sym in symbols {
+        let (ts, open, close) = adjusted_bars(cache, sym, resolution)?;
+        let labels = spec.labels(&open, &close);
+        let pos: std::collections::HashMap<NaiveDateTime, usize> =
+            ts.iter().enumerate().map(|(i, t)| (*t, i)).collect();
+        for i in 0..panel.len() {
+            if panel.symbols[i] != sym.as_str() {
+                continue;
+            }
+            let Some(&t) = pos.get(&panel.ts[i]) else {
+                continue;
+            };
+            let l = labels[t];
+            if l.value.is_nan() {
+                continue;
+            }
+            out.push((
+                panel.ts[i],
+                sym.to_string(),
+                ts[l.end],
+                l.value,
+                panel.row(i),
+            ));
+        }
+    }
+    out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    let mut s = Samples {
+        symbols: Vec::with_capacity(out.len()),
+        ts: Vec::with_capacity(out.len()),
+        end_ts: Vec::with_capacity(out.len()),
+        labels: Vec::with_capacity(out.len()),
+        features: panel.features.clone(),
+        rows: Vec::with_capacity(out.len()),
+    };
+    for (ts, sym, end, label, row) in out {
+        s.ts.push(ts);
+        s.symbols.push(sym);
+        s.end_ts.push(end);
+        s.labels.push(label);
+        s.rows.push(row);
+    }
+    Ok(s)
+}
+
+fn base_rate(labels: &[f64]) -> f64 {
+    if labels.is_empty() {
+        0.5
+    } else {
+        labels.iter().sum::<f64>() / labels.len() as f64
+    }
+}
+
+/// For each selected sample (in order), the position of the last selected sample whose start
+/// is at or before its label's end: the label span in sample units that purging needs.
+fn label_end_positions(s: &Samples, idx: &[usize]) -> Vec<usize> {
+    let starts: Vec<NaiveDateTime> = idx.iter().map(|&i| s.ts[i]).collect();
+    idx.iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let end = s.end_ts[i];
+            starts
+                .partition_point(|t| *t <= end)
+                .saturating_sub(1)
+                .max(k)
+        })
+        .collect()
+}
+
+/// Cross-validates on the training samples `idx`.
+pub(crate) fn cross_validate(
+    s: &Samples,
+    idx: &[usize],
+    validation: &Validation,
+    params: &GbtParams,
+    n_symbols: usize,
+) -> Result<Option<Evaluation>, SignalError> {
+    let label_end = label_end_positions(s, idx);
+    let splits = match *validation {
+        Validation::None => return Ok(None),
+        Validation::PurgedKfold { k, embargo } => {
+            sextant_ml::purged_kfold(&label_end, k, embargo * n_symbols.max(1))?
+        }
+        Validation::WalkForward { splits, embargo } => {
+            let horizon = label_end
+                .iter()
+                .enumerate()
+                .map(|(k, &e)| e - k)
+                .max()
+                .unwrap_or(0);
+            let gap = horizon + embargo * n_symbols.max(1);
+            let test_size = idx.len() / (splits + 1);
+            sextant_ml::walk_forward(idx.len(), splits, test_size.max(1), test_size.max(1), gap)?
+        }
+    };
+    let mut probs = Vec::new();
+    let mut labels = Vec::new();
+    let mut folds = Vec::new();
+    let mut rate_sum = 0.0;
+    let mut rate_n = 0usize;
+    for split in &splits {
+        let train: Vec<usize> = split.train.iter().map(|&k| idx[k]).collect();
+        let test: Vec<usize> = split.test.iter().map(|&k| idx[k]).collect();
+        if train.is_empty() || test.is_empty() {
+            continue;
+        }
+        let y = s.labels_of(&train);
+        let model = GbtModel::fit(&s.dataset(&train)?, &y, None, params)?;
+        let p = model.predict_proba_dataset(&s.dataset(&test)?);
+        let yt = s.labels_of(&test);
+        let rate = base_rate(&y);
+        if let Ok(r) = ClassificationReport::compute(&p, &yt, rate) {
+            folds.push(r);
+        }
+        rate_sum += rate * test.len() as f64;
+        rate_n += test.len();
+        probs.extend(p);
+        labels.extend(yt);
+    }
+    if probs.is_empty() {
+        return Ok(None);
+    }
+    let report = ClassificationReport::compute(&probs, &labels, rate_sum / rate_n as f64)?;
+    Ok(Some(Evaluation { report, folds }))
+}
+
+/// Fits on `train`, reports in-sample and on `test`, computes importance.
+pub(crate) fn fit_and_report(
+    s: &Samples,
+    train: &[usize],
+    test: &[usize],
+    params: &GbtParams,
+) -> Result<
+    (
+        GbtModel,
+        ClassificationReport,
+        Option<ClassificationReport>,
+        Vec<(String, f64)>,
+    ),
+    SignalError,
+> {
+    let data = s.dataset(train)?;
+    let y = s.labels_of(train);
+    let model = GbtModel::fit(&data, &y, None, params)?;
+    let p_in = model.predict_proba_dataset(&data);
+    let rate = base_rate(&y);
+    let in_sample = ClassificationReport::compute(&p_in, &y, rate)?;
+    let holdout = if test.is_empty() {
+        None
+    } else {
+        let p = model.predict_proba_dataset(&s.dataset(test)?);
+        Some(ClassificationReport::compute(&p, &s.labels_of(test), rate)?)
+    };
+    // Importance on at most 2,000 evenly spaced training rows (TreeSHAP is exact but not free).
+    let step = (train.len() / 2000).max(1);
+    let sample: Vec<usize> = train.iter().copied().step_by(step).collect();
+    let importance = model.mean_abs_shap(&s.dataset(&sample)?);
+    Ok((model, in_sample, holdout, importance))
+}

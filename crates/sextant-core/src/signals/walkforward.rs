@@ -1,0 +1,204 @@
+//! Walk-forward ML backtests: for each test window, a model trained only on samples whose
+//! labels were known before the window opened scores the window; the stitched out-of-sample
+//! probabilities then drive a `series_threshold` backtest. Nothing of a test window reaches the
+//! model that trades it.
+
+use super::train::{self, TrainRequest};
+use super::{MlSignalService, SignalError};
+use crate::backtest::{
+    execute, BacktestError, BacktestRequest, BacktestRun, BacktestService, SeriesSource,
+};
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sextant_backtest::simulator::SimConfig;
+use sextant_domain::{Resolution, Symbol};
+use sextant_ml::{ClassificationReport, GbtModel};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MlWalkForwardRequest {
+    /// Symbols, view, label, parameters and seed; `train_from` bounds the oldest sample used.
+    pub train: TrainRequest,
+    pub test_from: NaiveDate,
+    #[serde(default)]
+    pub test_to: Option<NaiveDate>,
+    #[serde(default = "four")]
+    pub windows: usize,
+    #[serde(default = "lower")]
+    pub lower: f64,
+    #[serde(default = "upper")]
+    pub upper: f64,
+    #[serde(default)]
+    pub allow_short: bool,
+    #[serde(default)]
+    pub sim: SimConfig,
+}
+
+fn four() -> usize {
+    4
+}
+fn lower() -> f64 {
+    0.5
+}
+fn upper() -> f64 {
+    0.55
+}
+
+/// One retraining window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub train_samples: usize,
+    /// The latest label end among the training samples: always before `from`.
+    pub train_label_end: Option<NaiveDateTime>,
+    pub test_samples: usize,
+    pub oos: Option<ClassificationReport>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MlWalkForward {
+    pub windows: Vec<WindowReport>,
+    /// All windows' out-of-sample predictions together.
+    pub oos: Option<ClassificationReport>,
+    pub backtest: BacktestRun,
+}
+
+/// Serves the stitched probabilities as the `ml_proba` series.
+struct Stitched(HashMap<String, HashMap<NaiveDateTime, f64>>);
+
+impl SeriesSource for Stitched {
+    fn series(
+        &self,
+        _req: &BacktestRequest,
+        symbol: &Symbol,
+        ts: &[NaiveDateTime],
+    ) -> Result<Vec<(String, Vec<f64>)>, BacktestError> {
+        let m = self.0.get(symbol.as_str());
+        let v = ts
+            .iter()
+            .map(|t| m.and_then(|m| m.get(t)).copied().unwrap_or(f64::NAN))
+            .collect();
+        Ok(vec![("ml_proba".into(), v)])
+    }
+}
+
+pub(super) async fn run(
+    svc: &MlSignalService,
+    req: MlWalkForwardRequest,
+    backtests: &BacktestService,
+) -> Result<MlWalkForward, SignalError> {
+    if req.windows == 0 || req.windows > 50 {
+        return Err(SignalError::Invalid("windows must be 1 to 50".into()));
+    }
+    if req.train.symbols.is_empty() || req.train.symbols.len() > 100 {
+        return Err(SignalError::Invalid("1 to 100 symbols".into()));
+    }
+    req.train.label.validate().map_err(SignalError::Invalid)?;
+    let cache = svc.cache().clone();
+    let r = req.clone();
+    let (windows, oos, run, trades, curve) = tokio::task::spawn_blocking(move || {
+        let mut params = r.train.params.clone();
+        params.seed = r.train.seed;
+        params.validate()?;
+        let view = MlSignalService::view_def(&cache, &r.train.view, None)?;
+        let mv = MlSignalService::ensure_view(&cache, &view)?;
+        let resolution: Resolution = view
+            .resolution
+            .parse()
+            .map_err(sextant_data::DataError::from)?;
+        let panel = cache.feature_panel(&view.name, Some(&mv.version), &r.train.symbols, None, None)?;
+        let samples = train::build_samples(&cache, &panel, &r.train.symbols, resolution, &r.train.label)?;
+        // Test days: every panel day in the test span, cut into `windows` contiguous blocks.
+        let mut days: Vec<NaiveDate> = panel
+            .ts
+            .iter()
+            .map(|t| t.date())
+            .filter(|d| *d >= r.test_from && r.test_to.is_none_or(|t| *d <= t))
+            .collect();
+        days.sort();
+        days.dedup();
+        if days.len() < r.windows {
+            return Err(SignalError::Invalid("fewer test days than windows".into()));
+        }
+        let per = days.len().div_ceil(r.windows);
+        let mut stitched: HashMap<String, HashMap<NaiveDateTime, f64>> = HashMap::new();
+        let mut reports = Vec::new();
+        let (mut all_p, mut all_y, mut rate_sum) = (Vec::new(), Vec::new(), 0.0);
+        for block in days.chunks(per) {
+            let (a, b) = (block[0], block[block.len() - 1]);
+            let train_idx: Vec<usize> = (0..samples.ts.len())
+                .filter(|&i| r.train.train_from.is_none_or(|f| samples.ts[i].date() >= f))
+                .filter(|&i| samples.end_ts[i].date() < a)
+                .collect();
+            if train_idx.len() < 100 {
+                return Err(SignalError::Invalid(format!(
+                    "window {a}..{b}: only {} training samples before it",
+                    train_idx.len()
+                )));
+            }
+            let y = samples.labels_of(&train_idx);
+            let model = GbtModel::fit(&samples.dataset(&train_idx)?, &y, None, &params)?;
+            let rate = y.iter().sum::<f64>() / y.len() as f64;
+            for i in 0..panel.len() {
+                let d = panel.ts[i].date();
+                if d >= a && d <= b {
+                    stitched
+                        .entry(panel.symbols[i].clone())
+                        .or_default()
+                        .insert(panel.ts[i], model.predict_proba(&panel.row(i)));
+                }
+            }
+            let test_idx: Vec<usize> = (0..samples.ts.len())
+                .filter(|&i| samples.ts[i].date() >= a && samples.ts[i].date() <= b)
+                .collect();
+            let p = model.predict_proba_dataset(&samples.dataset(&test_idx)?);
+            let yt = samples.labels_of(&test_idx);
+            let oos = ClassificationReport::compute(&p, &yt, rate).ok();
+            rate_sum += rate * yt.len() as f64;
+            all_p.extend(p);
+            all_y.extend(yt);
+            reports.push(WindowReport {
+                from: a,
+                to: b,
+                train_samples: train_idx.len(),
+                train_label_end: train_idx.iter().map(|&i| samples.end_ts[i]).max(),
+                test_samples: test_idx.len(),
+                oos,
+            });
+        }
+        let oos = if all_y.is_empty() {
+            None
+        } else {
+            ClassificationReport::compute(&all_p, &all_y, rate_sum / all_y.len() as f64).ok()
+        };
+        let bt = BacktestRequest {
+            strategy: "series_threshold".into(),
+            params: json!({ "series": "ml_proba", "lower": r.lower, "upper": r.upper, "allow_short": r.allow_short }),
+            symbols: r.train.symbols.clone(),
+            resolution,
+            from: Some(r.test_from),
+            to: r.test_to,
+            sim: r.sim,
+            seed: r.train.seed,
+            periods_per_year: None,
+        };
+        let data = BacktestService::load_with(&cache, &bt, Some(&Stitched(stitched)))
+            .map_err(|e| SignalError::Invalid(e.to_string()))?;
+        let (run, trades, curve) = execute(&bt, &data).map_err(|e| SignalError::Invalid(e.to_string()))?;
+        Ok::<_, SignalError>((reports, oos, run, trades, curve))
+    })
+    .await
+    .map_err(|e| SignalError::Task(e.to_string()))??;
+    backtests
+        .store(&run, &trades, &curve)
+        .await
+        .map_err(|e| SignalError::Invalid(e.to_string()))?;
+    Ok(MlWalkForward {
+        windows,
+        oos,
+        backtest: run,
+    })
+}
