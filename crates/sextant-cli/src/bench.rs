@@ -20,7 +20,7 @@ pub struct BenchArgs {
     queries: usize,
 }
 
-pub fn run(args: BenchArgs) -> Result<()> {
+pub async fn run(args: BenchArgs) -> Result<()> {
     let dir = tempfile::tempdir()?;
     println!("sextant bench (cache files in {})", dir.path().display());
 
@@ -63,6 +63,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     );
     quality_throughput(dir.path(), &sample, &intraday)?;
     quality_benchmark(dir.path(), &sample)?;
+    crate::bench_ml::run(dir.path(), args.queries).await?;
 
     // 3. Warm query latency: 10 years of one symbol's daily bars.
     let msft = Symbol::new("MSFT")?;
@@ -177,7 +178,7 @@ fn quality_benchmark(dir: &Path, sample: &Path) -> Result<()> {
     Ok(())
 }
 
-fn report(what: &str, rows: u64, secs: f64) {
+pub(crate) fn report(what: &str, rows: u64, secs: f64) {
     println!(
         "{what:<48} {rows:>9} rows in {secs:>7.3} s = {:>12.0} rows/s",
         rows as f64 / secs

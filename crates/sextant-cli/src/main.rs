@@ -1,9 +1,11 @@
 //! `sextant`: the command-line front of Sextant.
 
 mod bench;
+mod bench_ml;
 mod cmd_backtest;
 mod cmd_data;
 mod cmd_ingest;
+mod cmd_ml;
 mod cmd_quality;
 mod cmd_report;
 mod cmd_serve;
@@ -56,6 +58,17 @@ enum Command {
     /// Inspect and export the cache.
     #[command(subcommand)]
     Data(cmd_data::DataCmd),
+    /// The feature store: list, materialise and show feature views.
+    #[command(subcommand)]
+    Features(cmd_ml::FeaturesCmd),
+    /// Train a model (`sextant train signal --name up --symbol MSFT ...`).
+    #[command(subcommand)]
+    Train(cmd_ml::TrainCmd),
+    /// The model registry: list, show, promote.
+    #[command(subcommand)]
+    Models(cmd_ml::ModelsCmd),
+    /// Score a symbol's newest bar with a model (probability of an up move, features, SHAP).
+    Signal(cmd_ml::SignalArgs),
     /// Data quality: review quarantined bars (approve/reject), list flags and gaps.
     #[command(subcommand)]
     Quality(cmd_quality::QualityCmd),
@@ -79,6 +92,13 @@ enum Command {
 }
 
 fn main() {
+    // Rust ignores SIGPIPE, which turns `sextant data show MSFT | head` into a panic on the
+    // next print; restore the default so a closed pipe just ends the process.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| cli.log.clone());
     tracing_subscriber::fmt()
@@ -115,7 +135,7 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Bench(args) => bench::run(args),
+        Command::Bench(args) => bench::run(args).await,
         Command::Serve(args) => cmd_serve::serve(args, config).await,
         Command::Keys(cmd) => cmd_serve::keys(cmd, config).await,
         Command::Strategies => {
@@ -142,6 +162,22 @@ async fn run(cli: Cli) -> Result<()> {
             }
             let services = Services::build(config).await?;
             cmd_ingest::run(cmd, &services).await
+        }
+        Command::Features(cmd) => {
+            let services = Services::build(config).await?;
+            cmd_ml::features(cmd, &services).await
+        }
+        Command::Train(cmd) => {
+            let services = Services::build(config).await?;
+            cmd_ml::train(cmd, &services).await
+        }
+        Command::Models(cmd) => {
+            let services = Services::build(config).await?;
+            cmd_ml::models(cmd, &services).await
+        }
+        Command::Signal(args) => {
+            let services = Services::build(config).await?;
+            cmd_ml::signal(args, &services).await
         }
         Command::Quality(cmd) => {
             let services = Services::build(config).await?;

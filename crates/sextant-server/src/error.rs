@@ -170,9 +170,7 @@ impl From<DataError> for ApiError {
             DataError::Resolution(_) => ApiError::field("resolution", e.to_string()),
             DataError::NoData { .. }
             | DataError::NotInQuarantine { .. }
-            | DataError::NoFeatureView { .. } => {
-                ApiError::not_found(e.to_string())
-            }
+            | DataError::NoFeatureView { .. } => ApiError::not_found(e.to_string()),
             DataError::AlreadyReviewed { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
@@ -197,6 +195,23 @@ impl From<sextant_core::quality::QualityError> for ApiError {
         match e {
             sextant_core::quality::QualityError::Data(d) => d.into(),
             sextant_core::quality::QualityError::Meta(m) => m.into(),
+        }
+    }
+}
+
+impl From<sextant_core::signals::SignalError> for ApiError {
+    fn from(e: sextant_core::signals::SignalError) -> Self {
+        use sextant_core::signals::SignalError as S;
+        match e {
+            S::Data(d) => d.into(),
+            S::Meta(m) => m.into(),
+            S::NotFound(_) | S::NoFeatures { .. } => ApiError::not_found(e.to_string()),
+            S::Invalid(_) | S::Ml(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-request",
+                e.to_string(),
+            ),
+            _ => ApiError::internal(e.to_string()),
         }
     }
 }

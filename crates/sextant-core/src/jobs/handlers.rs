@@ -24,6 +24,9 @@ pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
     let mut handlers: Vec<Arc<dyn JobHandler>> = vec![
         Arc::new(BacktestJob::new(services.backtests.clone())),
         Arc::new(WalkForwardJob::new(services.cache.clone())),
+        Arc::new(TrainSignalJob {
+            signals: services.signals.clone(),
+        }),
     ];
     match services.alphavantage() {
         Ok(av) => handlers.push(Arc::new(
@@ -260,5 +263,48 @@ impl JobHandler for IngestAlphaVantageJob {
         )
         .await;
         Ok(json!({ "symbols": outcomes, "failed": errors.len() }))
+    }
+}
+
+/// `train_signal`: params are a [`crate::signals::TrainRequest`]; the result is the registered
+/// model's id, version and headline metrics (the whole record is at `/api/v1/models/{id}`).
+/// Resumable: training is deterministic and idempotent (same inputs and seed, same model id).
+pub struct TrainSignalJob {
+    pub signals: Arc<crate::signals::MlSignalService>,
+}
+
+#[async_trait]
+impl JobHandler for TrainSignalJob {
+    fn kind(&self) -> &'static str {
+        "train_signal"
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn validate(&self, params: &Value) -> Result<(), JobError> {
+        parse_params::<crate::signals::TrainRequest>(params).map(|_| ())
+    }
+
+    async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
+        let req: crate::signals::TrainRequest = parse_params(&params)?;
+        ctx.check()?;
+        ctx.progress(0.0, format!("training {}", req.name)).await;
+        let rec = self
+            .signals
+            .train(req)
+            .await
+            .map_err(|e| JobError::Failed(e.to_string()))?;
+        ctx.progress(1.0, format!("registered {} v{}", rec.id, rec.version))
+            .await;
+        Ok(json!({
+            "model_id": rec.id,
+            "name": rec.name,
+            "version": rec.version,
+            "in_sample_auc": rec.metrics.in_sample.auc,
+            "cv_auc": rec.metrics.cross_validation.as_ref().map(|c| c.report.auc),
+            "holdout_auc": rec.metrics.holdout.as_ref().map(|h| h.auc),
+        }))
     }
 }

@@ -70,7 +70,12 @@ pub struct MlSignalService {
     loaded: Mutex<HashMap<String, Arc<GbtModel>>>,
     /// Cache generation at which each view table was last confirmed current.
     fresh: Mutex<HashMap<String, u64>>,
+    /// The online store: each view table's newest feature row per symbol, valid for one cache
+    /// generation (any committed write invalidates it). Scoring reads memory, not DuckDB.
+    online: Mutex<HashMap<String, (u64, Arc<OnlineRows>)>>,
 }
+
+type OnlineRows = HashMap<String, (NaiveDateTime, Vec<f64>)>;
 
 fn clean_name(name: &str) -> Result<String, SignalError> {
     let n = name.trim();
@@ -97,6 +102,7 @@ impl MlSignalService {
             models_dir,
             loaded: Mutex::new(HashMap::new()),
             fresh: Mutex::new(HashMap::new()),
+            online: Mutex::new(HashMap::new()),
         }
     }
 
@@ -255,14 +261,15 @@ impl MlSignalService {
         explain: bool,
     ) -> Result<Signal, SignalError> {
         let model = self.model(rec)?;
-        self.ensure_fresh(rec)?;
-        let (ts, row) = self
-            .cache
-            .feature_latest(&rec.view_table, &rec.features, symbol)?
-            .ok_or_else(|| SignalError::NoFeatures {
-                symbol: symbol.to_string(),
-                view: rec.view.clone(),
-            })?;
+        let online = self.online_rows(rec)?;
+        let (ts, row) =
+            online
+                .get(symbol.as_str())
+                .cloned()
+                .ok_or_else(|| SignalError::NoFeatures {
+                    symbol: symbol.to_string(),
+                    view: rec.view.clone(),
+                })?;
         let probability = model.predict_proba(&row);
         let (shap, expected_value) = if explain {
             let s = model.shap_values(&row);
@@ -280,6 +287,31 @@ impl MlSignalService {
             shap,
             expected_value,
         })
+    }
+
+    /// The online rows of the record's view for the current cache generation (loaded in one
+    /// query after any data change, after making sure the view itself is current).
+    fn online_rows(&self, rec: &ModelRecord) -> Result<Arc<OnlineRows>, SignalError> {
+        let generation = self.cache.generation();
+        if let Some((g, rows)) = self
+            .online
+            .lock()
+            .ok()
+            .and_then(|o| o.get(&rec.view_table).cloned())
+        {
+            if g == generation {
+                return Ok(rows);
+            }
+        }
+        self.ensure_fresh(rec)?;
+        let rows = Arc::new(
+            self.cache
+                .feature_latest_all(&rec.view_table, &rec.features)?,
+        );
+        if let Ok(mut o) = self.online.lock() {
+            o.insert(rec.view_table.clone(), (generation, rows.clone()));
+        }
+        Ok(rows)
     }
 
     /// Probabilities for every bar of `symbol` in the model's view, oldest first (batch scoring

@@ -118,13 +118,19 @@ pub(crate) fn record(
         )?;
     }
     conn.execute_batch("DROP TABLE IF EXISTS stage_q; DROP TABLE stage_flags;")?;
-    if report.flags > 0 {
+    if report.quarantined > 0 || report.held_stored > 0 {
         tracing::warn!(
             batch_id = ctx.batch_id,
             flags = report.flags,
             quarantined = report.quarantined,
             gaps = report.gaps,
-            "quality checks flagged bars"
+            "quality checks quarantined bars"
+        );
+    } else if report.flags > 0 {
+        tracing::info!(
+            batch_id = ctx.batch_id,
+            notices = report.flags,
+            "quality notices"
         );
     }
     Ok(report)

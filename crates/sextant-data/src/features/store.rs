@@ -255,36 +255,35 @@ impl Cache {
         .transpose()
     }
 
-    /// The newest feature row of one symbol in a materialised version, with its timestamp: the
-    /// scoring path (one indexed-free scan of one symbol's rows, newest first).
-    pub fn feature_latest(
+    /// The newest feature row of every symbol in a materialised version: what the online store
+    /// of the scoring service holds in memory between data changes.
+    pub fn feature_latest_all(
         &self,
         table_name: &str,
         features: &[String],
-        symbol: &Symbol,
-    ) -> Result<Option<(NaiveDateTime, Vec<f64>)>> {
+    ) -> Result<std::collections::HashMap<String, (NaiveDateTime, Vec<f64>)>> {
         let cols = features
             .iter()
             .map(|f| format!("coalesce({}, 'NaN'::DOUBLE)", sql_ident(f)))
             .collect::<Vec<_>>()
             .join(", ");
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT ts, {cols} FROM {} WHERE symbol = ? ORDER BY ts DESC LIMIT 1",
+        let mut stmt = conn.prepare(&format!(
+            "SELECT symbol, ts, {cols} FROM {} QUALIFY row_number() OVER (PARTITION BY symbol ORDER BY ts DESC) = 1",
             sql_ident(table_name)
         ))?;
-        let mut rows = stmt.query(params![symbol.as_str()])?;
-        match rows.next()? {
-            Some(r) => {
-                let ts: NaiveDateTime = r.get(0)?;
-                let mut v = Vec::with_capacity(features.len());
-                for i in 0..features.len() {
-                    v.push(r.get::<_, f64>(i + 1)?);
-                }
-                Ok(Some((ts, v)))
+        let mut rows = stmt.query([])?;
+        let mut out = std::collections::HashMap::new();
+        while let Some(r) = rows.next()? {
+            let sym: String = r.get(0)?;
+            let ts: NaiveDateTime = r.get(1)?;
+            let mut v = Vec::with_capacity(features.len());
+            for i in 0..features.len() {
+                v.push(r.get::<_, f64>(i + 2)?);
             }
-            None => Ok(None),
+            out.insert(sym, (ts, v));
         }
+        Ok(out)
     }
 
     /// The newest bar timestamp of one symbol at a resolution (to tell a stale view).

@@ -5,6 +5,7 @@ pub mod backtests;
 pub mod dashboards;
 pub mod jobs;
 pub mod market_data;
+pub mod ml;
 pub mod ops;
 pub mod page;
 pub mod portfolios;

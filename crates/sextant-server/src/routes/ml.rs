@@ -1,0 +1,246 @@
+//! `/api/v1/features`, `/api/v1/signals` and `/api/v1/models`: the feature store, scoring, and
+//! the model registry (training runs as a `train_signal` job).
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::to_json;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sextant_domain::Symbol;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn features_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_views))
+        .routes(routes!(panel))
+        .routes(routes!(materialize))
+}
+
+pub fn signals_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(signal))
+}
+
+pub fn models_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_models))
+        .routes(routes!(get_model))
+        .routes(routes!(promote))
+        .routes(routes!(train))
+}
+
+fn symbol(s: &str) -> ApiResult<Symbol> {
+    Symbol::new(s).map_err(|e| ApiError::field("symbol", e.to_string()))
+}
+
+fn view_name(name: &str) -> ApiResult<sextant_data::features::FeatureView> {
+    sextant_data::features::find(name)
+        .ok_or_else(|| ApiError::not_found(format!("no feature view {name:?}")))
+}
+
+/// Feature views: the built-in definitions (name, version, features) and what is materialised.
+#[utoipa::path(get, path = "", tag = "features",
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn list_views(State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    let cache = s.read_cache();
+    let materialized = tokio::task::spawn_blocking(move || cache.materialized_views())
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    let views: Vec<Value> = sextant_data::features::builtin()
+        .into_iter()
+        .map(|v| {
+            json!({
+                "name": v.name,
+                "version": v.version(),
+                "resolution": v.resolution,
+                "description": v.description,
+                "features": v.features,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "views": views, "materialized": materialized }),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PanelQuery {
+    /// Comma-separated symbols (1 to 50).
+    symbols: String,
+    /// A materialised version (default: the newest).
+    version: Option<String>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+/// A feature panel: one row per (symbol, bar) with every feature (null where undefined).
+#[utoipa::path(get, path = "/{name}", tag = "features", params(("name" = String, Path), PanelQuery),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn panel(
+    State(s): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PanelQuery>,
+) -> ApiResult<Json<Value>> {
+    view_name(&name)?;
+    let symbols = q
+        .symbols
+        .split(',')
+        .filter(|x| !x.trim().is_empty())
+        .map(|x| symbol(x.trim()))
+        .collect::<ApiResult<Vec<_>>>()?;
+    if symbols.is_empty() || symbols.len() > 50 {
+        return Err(ApiError::field("symbols", "1 to 50 symbols"));
+    }
+    if let (Some(a), Some(b)) = (q.from, q.to) {
+        if a > b {
+            return Err(ApiError::field("from", "must not be after `to`"));
+        }
+    }
+    let cache = s.read_cache();
+    let p = tokio::task::spawn_blocking(move || {
+        cache.feature_panel(
+            &name,
+            q.version.as_deref(),
+            &symbols,
+            q.from.and_then(|d| d.and_hms_opt(0, 0, 0)),
+            q.to.and_then(|d| d.and_hms_opt(23, 59, 59)),
+        )
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    let rows: Vec<Value> = (0..p.len())
+        .map(|i| {
+            let mut o = serde_json::Map::new();
+            o.insert("symbol".into(), json!(p.symbols[i]));
+            o.insert("ts".into(), json!(p.ts[i]));
+            for (j, f) in p.features.iter().enumerate() {
+                let v = p.columns[j][i];
+                o.insert(
+                    f.clone(),
+                    if v.is_finite() { json!(v) } else { Value::Null },
+                );
+            }
+            Value::Object(o)
+        })
+        .collect();
+    Ok(Json(
+        json!({ "view": p.view, "version": p.version, "features": p.features, "rows": rows }),
+    ))
+}
+
+/// Materialise a built-in view on the current bars (replaces that version's table).
+#[utoipa::path(post, path = "/{name}/materialize", tag = "features", params(("name" = String, Path)),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn materialize(
+    State(s): State<AppState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let view = view_name(&name)?;
+    let cache = s.services.cache.clone();
+    let mv = tokio::task::spawn_blocking(move || cache.materialize_view(&view))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    to_json(&mv)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SignalQuery {
+    /// A model id (mdl_…) or name (its production model, else its newest).
+    model: String,
+    /// Include per-feature SHAP contributions.
+    explain: Option<bool>,
+}
+
+/// The probability of an up move for the symbol's newest bar, with the feature values behind it.
+#[utoipa::path(get, path = "/{symbol}", tag = "signals", params(("symbol" = String, Path), SignalQuery),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn signal(
+    State(s): State<AppState>,
+    ApiPath(sym): ApiPath<String>,
+    ApiQuery(q): ApiQuery<SignalQuery>,
+) -> ApiResult<Json<Value>> {
+    let sym = symbol(&sym)?;
+    if q.model.is_empty() || q.model.len() > 64 {
+        return Err(ApiError::field("model", "a model id or name"));
+    }
+    let rec = s.services.signals.resolve(&q.model).await?;
+    let signals = s.services.signals.clone();
+    let explain = q.explain.unwrap_or(false);
+    let sig = tokio::task::spawn_blocking(move || signals.score_record(&rec, &sym, explain))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))??;
+    to_json(&sig)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsQuery {
+    /// Only this model name.
+    name: Option<String>,
+}
+
+/// Registered models, newest first.
+#[utoipa::path(get, path = "", tag = "models", params(ModelsQuery),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn list_models(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<ModelsQuery>,
+) -> ApiResult<Json<Value>> {
+    let items = s.services.signals.list(q.name.as_deref()).await?;
+    Ok(Json(json!({ "items": items })))
+}
+
+/// One model: parameters, metrics (in-sample, cross-validated, holdout, with baselines),
+/// importance, feature view version, data snapshot, code version, seed and artifact hash.
+#[utoipa::path(get, path = "/{id}", tag = "models", params(("id" = String, Path)),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn get_model(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    to_json(&s.services.signals.get(&id).await?)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteInput {
+    /// staging, production or archived.
+    #[schema(pattern = "^(staging|production|archived)$")]
+    pub stage: String,
+}
+
+/// Move a model to a stage; a new production model archives the previous one of its name.
+#[utoipa::path(post, path = "/{id}/promote", tag = "models", params(("id" = String, Path)),
+    request_body = PromoteInput, responses((status = 200, body = Object)), security(("api_key" = [])))]
+async fn promote(
+    State(s): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(input): ApiJson<PromoteInput>,
+) -> ApiResult<Json<Value>> {
+    to_json(&s.services.signals.promote(&id, &input.stage).await?)
+}
+
+/// Train a model as a `train_signal` job (202; follow `/api/v1/jobs/{id}/events`). The body is
+/// a training request: name, symbols, view, label, periods, validation, params, seed.
+#[utoipa::path(post, path = "/train", tag = "models", request_body = Object,
+    responses((status = 202, body = Object)), security(("api_key" = [])))]
+async fn train(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    serde_json::from_value::<sextant_core::signals::TrainRequest>(body.clone())
+        .map_err(|e| ApiError::bad_request(format!("invalid training request: {e}")))?;
+    let job = s.jobs.submit("train_signal", body, &caller.key_id).await?;
+    let v = serde_json::to_value(job).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((StatusCode::ACCEPTED, Json(v)))
+}
