@@ -212,7 +212,7 @@ fn triple_barrier(
     vol_window: usize,
 ) -> Label {
     let n = close.len();
-    if t + horizon >= n || t < vol_window {
+    if t < vol_window || t + 1 >= n {
         return Label {
             value: f64::NAN,
             end: t,
@@ -225,13 +225,21 @@ fn triple_barrier(
     let sd = (r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (r.len() - 1) as f64).sqrt();
     let up = close[t] * (upper * sd).exp();
     let down = close[t] * (-lower * sd).exp();
-    for k in t + 1..=t + horizon {
+    // A barrier touched before the data ends decides the label even when the vertical
+    // barrier lies beyond it: that outcome is already known at the touch.
+    for k in t + 1..=(t + horizon).min(n - 1) {
         if close[k] >= up {
             return Label { value: 1.0, end: k };
         }
         if close[k] <= down {
             return Label { value: 0.0, end: k };
         }
+    }
+    if t + horizon >= n {
+        return Label {
+            value: f64::NAN,
+            end: t,
+        };
     }
     let last = close[t + horizon] / close[t] - 1.0;
     Label {

@@ -237,17 +237,19 @@ fn label_end_positions(s: &Samples, idx: &[usize]) -> Vec<usize> {
         .collect()
 }
 
-/// Cross-validates on the training samples `idx`.
-pub(crate) fn cross_validate(
+/// The validation splits of the training samples `idx`, as positions into `idx`. Purging works
+/// in sample units: a label ending at time `e` spans every sample that starts by `e`, so the
+/// purge also covers the other symbols trading at the same times; the embargo is `embargo`
+/// bars of every symbol.
+pub(crate) fn splits(
     s: &Samples,
     idx: &[usize],
     validation: &Validation,
-    params: &GbtParams,
     n_symbols: usize,
-) -> Result<Option<Evaluation>, SignalError> {
+) -> Result<Vec<sextant_ml::Split>, SignalError> {
     let label_end = label_end_positions(s, idx);
-    let splits = match *validation {
-        Validation::None => return Ok(None),
+    Ok(match *validation {
+        Validation::None => Vec::new(),
         Validation::PurgedKfold { k, embargo } => {
             sextant_ml::purged_kfold(&label_end, k, embargo * n_symbols.max(1))?
         }
@@ -259,10 +261,21 @@ pub(crate) fn cross_validate(
                 .max()
                 .unwrap_or(0);
             let gap = horizon + embargo * n_symbols.max(1);
-            let test_size = idx.len() / (splits + 1);
+            let test_size = idx.len().saturating_sub(gap) / (splits + 1);
             sextant_ml::walk_forward(idx.len(), splits, test_size.max(1), test_size.max(1), gap)?
         }
-    };
+    })
+}
+
+/// Cross-validates on the training samples `idx`.
+pub(crate) fn cross_validate(
+    s: &Samples,
+    idx: &[usize],
+    validation: &Validation,
+    params: &GbtParams,
+    n_symbols: usize,
+) -> Result<Option<Evaluation>, SignalError> {
+    let splits = splits(s, idx, validation, n_symbols)?;
     let mut probs = Vec::new();
     let mut labels = Vec::new();
     let mut folds = Vec::new();
@@ -326,4 +339,66 @@ pub(crate) fn fit_and_report(
     let sample: Vec<usize> = train.iter().copied().step_by(step).collect();
     let importance = model.mean_abs_shap(&s.dataset(&sample)?);
     Ok((model, in_sample, holdout, importance))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    /// Three symbols on the same 300 days, labels spanning 5 days: in every purged fold and every
+    /// walk-forward fold, no training label overlaps the test fold's label span, and no training
+    /// sample starts in the embargo after it.
+    #[test]
+    fn purged_splits_never_train_on_a_test_label_span() {
+        let t0 = NaiveDate::from_ymd_opt(2020, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .expect("t0");
+        let mut s = Samples {
+            symbols: Vec::new(),
+            ts: Vec::new(),
+            end_ts: Vec::new(),
+            labels: Vec::new(),
+            features: vec!["x".into()],
+            rows: Vec::new(),
+        };
+        for d in 0..300 {
+            for sym in ["A", "B", "C"] {
+                s.symbols.push(sym.into());
+                s.ts.push(t0 + Duration::days(d));
+                s.end_ts.push(t0 + Duration::days(d + 5));
+                s.labels.push(f64::from(d % 2 == 0));
+                s.rows.push(vec![d as f64]);
+            }
+        }
+        let idx: Vec<usize> = (0..s.ts.len()).collect();
+        let embargo_days = 3;
+        for v in [
+            Validation::PurgedKfold {
+                k: 5,
+                embargo: embargo_days,
+            },
+            Validation::WalkForward {
+                splits: 4,
+                embargo: embargo_days,
+            },
+        ] {
+            let splits = splits(&s, &idx, &v, 3).expect("splits");
+            assert!(!splits.is_empty());
+            for sp in &splits {
+                let lo = sp.test.iter().map(|&k| s.ts[k]).min().expect("test");
+                let hi = sp.test.iter().map(|&k| s.end_ts[k]).max().expect("test");
+                for &k in &sp.train {
+                    let overlaps = s.ts[k] <= hi && s.end_ts[k] >= lo;
+                    assert!(
+                        !overlaps,
+                        "{v:?}: train sample {k} spans into the test fold"
+                    );
+                    let in_embargo =
+                        s.ts[k] > hi && s.ts[k] <= hi + Duration::days(embargo_days as i64);
+                    assert!(!in_embargo, "{v:?}: train sample {k} lies in the embargo");
+                }
+            }
+        }
+    }
 }
