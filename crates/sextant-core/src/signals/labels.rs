@@ -227,11 +227,12 @@ fn triple_barrier(
     let down = close[t] * (-lower * sd).exp();
     // A barrier touched before the data ends decides the label even when the vertical
     // barrier lies beyond it: that outcome is already known at the touch.
-    for k in t + 1..=(t + horizon).min(n - 1) {
-        if close[k] >= up {
+    let last_seen = (t + horizon).min(n - 1);
+    for (k, &c) in close.iter().enumerate().take(last_seen + 1).skip(t + 1) {
+        if c >= up {
             return Label { value: 1.0, end: k };
         }
-        if close[k] <= down {
+        if c <= down {
             return Label { value: 0.0, end: k };
         }
     }

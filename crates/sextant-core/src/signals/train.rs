@@ -141,12 +141,23 @@ impl Samples {
     }
 }
 
+/// Timestamps, adjusted opens and adjusted closes of one symbol.
+pub(crate) type AdjustedBars = (Vec<NaiveDateTime>, Vec<f64>, Vec<f64>);
+
+/// What a final fit produces: the model, in-sample and holdout reports, importance.
+pub(crate) type Fitted = (
+    GbtModel,
+    ClassificationReport,
+    Option<ClassificationReport>,
+    Vec<(String, f64)>,
+);
+
 /// Adjusted opens and closes of a symbol (the vendor's adjusted/raw ratio applied).
 pub(crate) fn adjusted_bars(
     cache: &Cache,
     symbol: &Symbol,
     resolution: Resolution,
-) -> Result<(Vec<NaiveDateTime>, Vec<f64>, Vec<f64>), SignalError> {
+) -> Result<AdjustedBars, SignalError> {
     let bars = cache.bars(symbol, resolution, None, None)?;
     let mut ts = Vec::with_capacity(bars.len());
     let mut open = Vec::with_capacity(bars.len());
@@ -313,15 +324,7 @@ pub(crate) fn fit_and_report(
     train: &[usize],
     test: &[usize],
     params: &GbtParams,
-) -> Result<
-    (
-        GbtModel,
-        ClassificationReport,
-        Option<ClassificationReport>,
-        Vec<(String, f64)>,
-    ),
-    SignalError,
-> {
+) -> Result<Fitted, SignalError> {
     let data = s.dataset(train)?;
     let y = s.labels_of(train);
     let model = GbtModel::fit(&data, &y, None, params)?;
