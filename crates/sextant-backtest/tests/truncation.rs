@@ -146,6 +146,13 @@ fn every_library_strategy_is_causal() {
             if params != Value::Null && info.schema["properties"].get("allow_short").is_none() {
                 continue;
             }
+            // `ml_signal` reads the attached `ml_proba` series; it only needs a model name.
+            let mut params = params.clone();
+            if info.name == "ml_signal" {
+                let mut p = params.as_object().cloned().unwrap_or_default();
+                p.insert("model".into(), json!("m"));
+                params = Value::Object(p);
+            }
             let make = || build_strategy(info.name, &params).expect("strategy");
             for cfg in configs() {
                 check(info.name, &single, cfg, &make);

@@ -207,7 +207,8 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
     };
     let mut owned = None;
     let cache = source_cache(s, &a.data, &mut owned)?;
-    let data = BacktestService::load(cache, &req)?;
+    let source = s.backtests.series_source();
+    let data = BacktestService::load_with(cache, &req, source.as_deref())?;
     if let Some(wf) = &a.walk_forward {
         let (train, test) = wf
             .split_once(':')

@@ -20,7 +20,8 @@ pub async fn run(a: ReportArgs, s: &Services) -> Result<()> {
         .get(&a.id)
         .await?
         .with_context(|| format!("no backtest {} (run `sextant backtest ...` first)", a.id))?;
-    let data = BacktestService::load(&s.cache, &run.manifest.request)?;
+    let source = s.backtests.series_source();
+    let data = BacktestService::load_with(&s.cache, &run.manifest.request, source.as_deref())?;
     let sheet = sextant_narrative::fact_sheet_for(&run.manifest.request, &data)?;
     let service = sextant_server::reports::report_service(&s.config.llm, s.meta.clone())
         .map_err(anyhow::Error::msg)?;

@@ -67,8 +67,9 @@ pub async fn report(
         .ok_or_else(|| ApiError::not_found(format!("no backtest {id}")))?;
     let req = run.manifest.request.clone();
     let cache = s.read_cache();
+    let source = s.services.backtests.series_source();
     let sheet = blocking(move || {
-        let data = BacktestService::load(&cache, &req)?;
+        let data = BacktestService::load_with(&cache, &req, source.as_deref())?;
         sextant_narrative::fact_sheet_for(&req, &data).map_err(ApiError::from)
     })
     .await?;

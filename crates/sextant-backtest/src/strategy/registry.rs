@@ -248,6 +248,16 @@ mod tests {
         assert_eq!(lib.len(), LIBRARY.len());
         for info in &lib {
             assert_eq!(info.schema["type"], "object");
+            if info.name == "ml_signal" {
+                // The one strategy with a required reference: the model to trade.
+                let e = build_strategy(info.name, &Value::Null).err();
+                assert!(
+                    matches!(e, Some(ref e) if e.to_string().contains("model")),
+                    "{e:?}"
+                );
+                assert!(build_strategy(info.name, &json!({"model": "m"})).is_ok());
+                continue;
+            }
             assert!(
                 build_strategy(info.name, &Value::Null).is_ok(),
                 "{} with defaults",

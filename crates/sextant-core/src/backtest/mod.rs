@@ -175,6 +175,12 @@ impl BacktestService {
         }
     }
 
+    /// The installed source of external series, if any (for callers that load data themselves,
+    /// like the API's inline runs).
+    pub fn series_source(&self) -> Option<Arc<dyn SeriesSource>> {
+        self.series.get().cloned()
+    }
+
     /// Installs the source of external series (once).
     pub fn set_series_source(&self, source: Arc<dyn SeriesSource>) {
         let _ = self.series.set(source);
@@ -194,6 +200,13 @@ impl BacktestService {
         if req.symbols.is_empty() {
             return Err(BacktestError::Invalid(
                 "at least one symbol is required".into(),
+            ));
+        }
+        if source.is_none() && req.strategy == "ml_signal" {
+            // Without the signal service the strategy would see no probabilities and never
+            // trade: refuse rather than report a silent, empty run.
+            return Err(BacktestError::Invalid(
+                "ml_signal needs the ML signal service to attach the model's probabilities".into(),
             ));
         }
         let mut series = Vec::with_capacity(req.symbols.len());

@@ -23,7 +23,10 @@ pub const MAX_INGEST_SYMBOLS: usize = 500;
 pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
     let mut handlers: Vec<Arc<dyn JobHandler>> = vec![
         Arc::new(BacktestJob::new(services.backtests.clone())),
-        Arc::new(WalkForwardJob::new(services.cache.clone())),
+        Arc::new(WalkForwardJob {
+            cache: services.cache.clone(),
+            source: services.backtests.series_source(),
+        }),
         Arc::new(TrainSignalJob {
             signals: services.signals.clone(),
         }),
@@ -95,11 +98,16 @@ pub struct WalkForwardParams {
 /// pure computation.
 pub struct WalkForwardJob {
     cache: Arc<Cache>,
+    /// Attaches ML probabilities for `ml_signal` requests.
+    source: Option<Arc<dyn crate::backtest::SeriesSource>>,
 }
 
 impl WalkForwardJob {
     pub fn new(cache: Arc<Cache>) -> Self {
-        WalkForwardJob { cache }
+        WalkForwardJob {
+            cache,
+            source: None,
+        }
     }
 }
 
@@ -122,10 +130,11 @@ impl JobHandler for WalkForwardJob {
         ctx.check()?;
         ctx.progress(0.0, "loading bars").await;
         let cache = self.cache.clone();
+        let source = self.source.clone();
         let c = ctx.clone();
         // Loading and simulating block (DuckDB, CPU): keep them off the async executor.
         let report = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
-            let data = BacktestService::load(&cache, &p.request)?;
+            let data = BacktestService::load_with(&cache, &p.request, source.as_deref())?;
             c.check()?;
             Ok(walk_forward(&p.request, &p.spec, &data)?)
         })
@@ -284,7 +293,9 @@ impl JobHandler for TrainSignalJob {
     }
 
     fn validate(&self, params: &Value) -> Result<(), JobError> {
-        parse_params::<crate::signals::TrainRequest>(params).map(|_| ())
+        parse_params::<crate::signals::TrainRequest>(params)?
+            .validate()
+            .map_err(|e| JobError::InvalidParams(e.to_string()))
     }
 
     async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {

@@ -77,7 +77,7 @@ pub struct MlSignalService {
 
 type OnlineRows = HashMap<String, (NaiveDateTime, Vec<f64>)>;
 
-fn clean_name(name: &str) -> Result<String, SignalError> {
+pub(crate) fn clean_name(name: &str) -> Result<String, SignalError> {
     let n = name.trim();
     if n.is_empty()
         || n.len() > 64
@@ -147,21 +147,10 @@ impl MlSignalService {
 
     /// Trains, validates and registers a model (blocking work runs off the async executor).
     pub async fn train(&self, req: TrainRequest) -> Result<ModelRecord, SignalError> {
+        req.validate()?;
         let name = clean_name(&req.name)?;
-        if req.symbols.is_empty() || req.symbols.len() > 100 {
-            return Err(SignalError::Invalid("1 to 100 symbols".into()));
-        }
-        req.label.validate().map_err(SignalError::Invalid)?;
         let mut params = req.params.clone();
         params.seed = req.seed;
-        params.validate()?;
-        if let (Some(a), Some(b)) = (req.train_to, req.test_from) {
-            if b <= a {
-                return Err(SignalError::Invalid(
-                    "test_from must be after train_to".into(),
-                ));
-            }
-        }
         let cache = self.cache.clone();
         let dir = self.models_dir.clone();
         let r = req.clone();
@@ -451,9 +440,11 @@ impl SeriesSource for MlSignalService {
             .ok_or_else(|| {
                 BacktestError::Invalid("ml_signal needs params.model (a model id or name)".into())
             })?;
-        let rec = tokio::runtime::Handle::try_current()
-            .map_err(|e| BacktestError::Invalid(e.to_string()))?
-            .block_on(self.resolve(reference))
+        // Loading runs on a blocking thread or inside an async command; `block_in_place` makes
+        // waiting on the (async) registry legal in both.
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|e| BacktestError::Invalid(e.to_string()))?;
+        let rec = tokio::task::block_in_place(|| handle.block_on(self.resolve(reference)))
             .map_err(|e| BacktestError::Invalid(e.to_string()))?;
         let probs = self
             .probabilities(&rec, symbol, req.from, req.to)

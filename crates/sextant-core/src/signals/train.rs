@@ -83,6 +83,56 @@ fn technical() -> String {
     "technical".into()
 }
 
+impl TrainRequest {
+    /// Everything that can be checked without data: the job API refuses a bad request at
+    /// submission instead of failing it later.
+    pub fn validate(&self) -> Result<(), SignalError> {
+        super::clean_name(&self.name)?;
+        if self.symbols.is_empty() || self.symbols.len() > 100 {
+            return Err(SignalError::Invalid("1 to 100 symbols".into()));
+        }
+        if sextant_data::features::find(&self.view).is_none() {
+            return Err(SignalError::Invalid(format!(
+                "unknown feature view {:?}",
+                self.view
+            )));
+        }
+        self.label.validate().map_err(SignalError::Invalid)?;
+        let mut params = self.params.clone();
+        params.seed = self.seed;
+        params.validate()?;
+        if let (Some(a), Some(b)) = (self.train_to, self.test_from) {
+            if b <= a {
+                return Err(SignalError::Invalid(
+                    "test_from must be after train_to".into(),
+                ));
+            }
+        }
+        if let (Some(a), Some(b)) = (self.train_from, self.train_to) {
+            if b < a {
+                return Err(SignalError::Invalid(
+                    "train_to must not be before train_from".into(),
+                ));
+            }
+        }
+        match self.validation {
+            Validation::PurgedKfold { k, embargo } if !(2..=50).contains(&k) || embargo > 1000 => {
+                Err(SignalError::Invalid(
+                    "purged_kfold: k 2 to 50, embargo up to 1000 bars".into(),
+                ))
+            }
+            Validation::WalkForward { splits, embargo }
+                if !(1..=50).contains(&splits) || embargo > 1000 =>
+            {
+                Err(SignalError::Invalid(
+                    "walk_forward: 1 to 50 splits, embargo up to 1000 bars".into(),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Scores of one evaluation, next to the base-rate baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {

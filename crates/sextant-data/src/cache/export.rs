@@ -44,29 +44,53 @@ impl Cache {
     /// A content hash of a slice (sha256 over the ordered rows' values): the data snapshot id
     /// that run manifests record.
     pub fn snapshot_hash(&self, slice: &Slice) -> Result<String> {
-        use sha2::{Digest, Sha256};
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT symbol, resolution, CAST(ts AS VARCHAR), open, high, low, close, volume, \
-             coalesce(adj_close, 'NaN'::DOUBLE), dividend, split_coefficient FROM bars WHERE {} \
-             ORDER BY symbol, resolution, ts",
-            slice_where(slice)
-        ))?;
-        let mut rows = stmt.query(params![])?;
-        let mut h = Sha256::new();
-        while let Some(r) = rows.next()? {
-            for i in 0..3 {
-                let s: String = r.get(i)?;
-                h.update(s.as_bytes());
+        snapshot_hash_on(&self.conn(), slice)
+    }
+}
+
+/// [`Cache::snapshot_hash`] on a connection (inside a caller's transaction). Reads Arrow
+/// batches, not rows: ten million bars hash in about a second instead of ten.
+pub(crate) fn snapshot_hash_on(conn: &duckdb::Connection, slice: &Slice) -> Result<String> {
+    use duckdb::arrow::array::{Array, Float64Array, StringArray};
+    use sha2::{Digest, Sha256};
+    let mut stmt = conn.prepare(&format!(
+        "SELECT symbol, resolution, CAST(ts AS VARCHAR), open, high, low, close, volume, \
+         coalesce(adj_close, 'NaN'::DOUBLE), dividend, split_coefficient FROM bars WHERE {} \
+         ORDER BY symbol, resolution, ts",
+        slice_where(slice)
+    ))?;
+    let bad = |w: &str| DataError::Invalid(format!("snapshot hash: unexpected Arrow type for {w}"));
+    let mut h = Sha256::new();
+    for batch in stmt.query_arrow(params![])? {
+        let strs: Vec<&StringArray> = (0..3)
+            .map(|i| {
+                batch
+                    .column(i)
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .ok_or_else(|| bad("text"))
+            })
+            .collect::<Result<_>>()?;
+        let nums: Vec<&Float64Array> = (3..11)
+            .map(|i| {
+                batch
+                    .column(i)
+                    .as_any()
+                    .downcast_ref::<Float64Array>()
+                    .ok_or_else(|| bad("number"))
+            })
+            .collect::<Result<_>>()?;
+        for r in 0..batch.num_rows() {
+            for a in &strs {
+                h.update(a.value(r).as_bytes());
                 h.update([0]);
             }
-            for i in 3..11 {
-                let v: f64 = r.get(i)?;
-                h.update(v.to_bits().to_le_bytes());
+            for a in &nums {
+                h.update(a.value(r).to_bits().to_le_bytes());
             }
         }
-        Ok(hex::encode(h.finalize()))
     }
+    Ok(hex::encode(h.finalize()))
 }
 
 fn slice_where(slice: &Slice) -> String {

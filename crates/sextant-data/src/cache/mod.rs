@@ -16,6 +16,7 @@ pub(crate) mod schema;
 
 pub use adjust::{adjust, AdjustedBar};
 pub use curves::EquityPoint;
+pub(crate) use export::snapshot_hash_on;
 pub use export::Slice;
 pub use ingest::{FileOptions, IngestSummary, SeriesSummary};
 pub use quarantine::{

@@ -68,18 +68,9 @@ impl FeaturePanel {
     }
 }
 
-/// The SQL computing `view` for `symbols` (all when empty).
-pub fn view_sql(view: &FeatureView, symbols: &[Symbol]) -> String {
-    let filter = if symbols.is_empty() {
-        String::new()
-    } else {
-        let list = symbols
-            .iter()
-            .map(|s| sql_literal(s.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!(" AND symbol IN ({list})")
-    };
+/// The SQL computing `view` over every symbol at its resolution. Always the whole universe:
+/// cross-sectional features rank a symbol among all symbols at the same timestamp.
+pub fn view_sql(view: &FeatureView) -> String {
     let ts_cols = view
         .features
         .iter()
@@ -102,7 +93,7 @@ pub fn view_sql(view: &FeatureView, symbols: &[Symbol]) -> String {
         "WITH b AS (
   SELECT symbol, ts, session, open, high, low, close, volume,
          coalesce(adj_close / nullif(close, 0), 1.0) AS f
-  FROM bars WHERE resolution = {res}{filter}
+  FROM bars WHERE resolution = {res}
 ), a AS (
   SELECT symbol, ts, session, close * f AS c, open * f AS o, high * f AS h, low * f AS l,
          volume / f AS v
@@ -110,8 +101,8 @@ pub fn view_sql(view: &FeatureView, symbols: &[Symbol]) -> String {
 ), p AS (
   SELECT *, ln(c / lag(c) OVER w) AS r1,
          greatest(h - l, abs(h - lag(c) OVER w), abs(l - lag(c) OVER w)) AS tr,
-         greatest(c - lag(c) OVER w, 0) AS gain,
-         greatest(lag(c) OVER w - c, 0) AS loss
+         CASE WHEN lag(c) OVER w IS NOT NULL THEN greatest(c - lag(c) OVER w, 0) END AS gain,
+         CASE WHEN lag(c) OVER w IS NOT NULL THEN greatest(lag(c) OVER w - c, 0) END AS loss
   FROM a WINDOW w AS (PARTITION BY symbol ORDER BY ts)
 ), t AS (
   SELECT symbol, ts,
@@ -128,17 +119,20 @@ impl Cache {
     /// version (replacing an earlier materialisation of the same version).
     pub fn materialize_view(&self, view: &FeatureView) -> Result<MaterializedView> {
         let resolution: Resolution = view.resolution.parse()?;
-        let snapshot = self.snapshot_hash(&Slice {
+        let slice = Slice {
             resolution: Some(resolution),
             ..Slice::default()
-        })?;
+        };
         let table = view.table_name();
         let definition = serde_json::to_string(view)
             .map_err(|e| DataError::Invalid(format!("feature view definition: {e}")))?;
-        let sql = view_sql(view, &[]);
+        let sql = view_sql(view);
         let now = Utc::now().naive_utc();
-        let (rows, symbols) = self.write(|conn| {
+        let (rows, symbols, snapshot) = self.write(|conn| {
             conn.execute_batch(REGISTRY_DDL)?;
+            // Inside the transaction, under the write lock: the recorded snapshot is exactly
+            // the bars the table was computed from.
+            let snapshot = crate::cache::snapshot_hash_on(conn, &slice)?;
             conn.execute_batch(&format!(
                 "CREATE OR REPLACE TABLE {} AS SELECT * FROM ({sql}) ORDER BY symbol, ts",
                 sql_ident(&table)
@@ -169,7 +163,7 @@ impl Cache {
                     now
                 ],
             )?;
-            Ok((rows as u64, symbols as u64))
+            Ok((rows as u64, symbols as u64, snapshot))
         })?;
         tracing::info!(view = %view.name, version = %view.version(), rows, "feature view materialised");
         Ok(MaterializedView {

@@ -137,12 +137,15 @@ pub fn technical() -> FeatureView {
     features.extend([
         ts(
             "rsi_14",
-            &format!(
-                "100 - 100 / (1 + ({}) / nullif({}, 0))",
-                rolling("avg", "gain", 14),
-                rolling("avg", "loss", 14)
-            ),
-            "relative strength index over 14 bars (Cutler: simple averages)",
+            &{
+                let (g, l) = (rolling("avg", "gain", 14), rolling("avg", "loss", 14));
+                // All-up windows are 100, flat ones 50 (not undefined).
+                format!(
+                    "CASE WHEN ({l}) = 0 THEN CASE WHEN ({g}) = 0 THEN 50 ELSE 100 END \
+                     ELSE 100 - 100 / (1 + ({g}) / ({l})) END"
+                )
+            },
+            "relative strength index over 14 price changes (Cutler: simple averages)",
         ),
         ts(
             "sma_ratio_10_50",

@@ -123,8 +123,9 @@ async fn run(
     }
     let cache = s.read_cache();
     let r = req.clone();
+    let source = s.services.backtests.series_source();
     let outcome = blocking(move || {
-        let data = BacktestService::load(&cache, &r)?;
+        let data = BacktestService::load_with(&cache, &r, source.as_deref())?;
         if data.market.len() * r.symbols.len() > INLINE_LIMIT {
             return Ok(None);
         }
@@ -336,8 +337,9 @@ async fn walk(State(s): State<AppState>, ApiJson(body): ApiJson<Value>) -> ApiRe
         return Err(ApiError::field("spec.candidates", "at most 100 candidates"));
     }
     let cache = s.read_cache();
+    let source = s.services.backtests.series_source();
     let report = blocking(move || {
-        let data = BacktestService::load(&cache, &req)?;
+        let data = BacktestService::load_with(&cache, &req, source.as_deref())?;
         Ok(walk_forward(&req, &spec, &data)?)
     })
     .await?;

@@ -239,7 +239,8 @@ async fn train(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     serde_json::from_value::<sextant_core::signals::TrainRequest>(body.clone())
-        .map_err(|e| ApiError::bad_request(format!("invalid training request: {e}")))?;
+        .map_err(|e| ApiError::bad_request(format!("invalid training request: {e}")))?
+        .validate()?;
     let job = s.jobs.submit("train_signal", body, &caller.key_id).await?;
     let v = serde_json::to_value(job).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok((StatusCode::ACCEPTED, Json(v)))

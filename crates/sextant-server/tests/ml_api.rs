@@ -1,0 +1,435 @@
+//! End-to-end: the feature store, model training as a job, scoring, the registry and an
+//! ML-signal backtest over HTTP.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sextant_core::{Config, Services};
+use sextant_server::auth::Role;
+use sextant_server::{AppState, Limits};
+use std::sync::Arc;
+
+struct Server {
+    #[allow(dead_code)]
+    services: Arc<Services>,
+    base: String,
+    keys: Vec<(Role, String)>,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(limits: Limits) -> Server {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    let services = Arc::new(Services::build(config).await.expect("services"));
+    let state = AppState::new(services.clone(), &limits);
+    let mut keys = Vec::new();
+    for role in [Role::Viewer, Role::Analyst, Role::Admin] {
+        keys.push((
+            role,
+            state.auth.create(role, "test").await.expect("key").key,
+        ));
+    }
+    state.jobs.start().await.expect("jobs");
+    let app = sextant_server::router(state, &limits);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(sextant_server::serve(listener, app, std::future::pending()));
+    Server {
+        services,
+        base,
+        keys,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl Server {
+    fn key(&self, role: Role) -> &str {
+        &self.keys.iter().find(|(r, _)| *r == role).expect("key").1
+    }
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, String) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("send");
+        let status = resp.status();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            ctype,
+        )
+    }
+    async fn get(&self, path: &str, role: Role) -> (StatusCode, Value) {
+        let (status, body, _) = self
+            .call(Method::GET, path, Some(self.key(role)), None)
+            .await;
+        (status, body)
+    }
+    async fn post(&self, path: &str, role: Role, body: Value) -> (StatusCode, Value) {
+        let key = Some(self.key(role));
+        let (status, body, _) = self.call(Method::POST, path, key, Some(body)).await;
+        (status, body)
+    }
+}
+
+/// Polls a job until it is terminal (60 s at most).
+async fn wait_job(s: &Server, id: &str) -> Value {
+    let t = std::time::Instant::now();
+    loop {
+        let (status, job) = s.get(&format!("/api/v1/jobs/{id}"), Role::Analyst).await;
+        assert_eq!(status, StatusCode::OK, "{job}");
+        if ["succeeded", "failed", "cancelled"].contains(&job["status"].as_str().unwrap_or("")) {
+            return job;
+        }
+        assert!(
+            t.elapsed().as_secs() < 60,
+            "job {id} still {}",
+            job["status"]
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feature_views_panels_and_validation() {
+    let s = start(Limits::default()).await;
+    let (status, list) = s.get("/api/v1/features", Role::Viewer).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let technical = list["views"]
+        .as_array()
+        .expect("views")
+        .iter()
+        .find(|v| v["name"] == "technical")
+        .cloned()
+        .expect("technical view");
+    let version = technical["version"].as_str().expect("version").to_string();
+    assert!(!version.is_empty());
+    assert!(technical["features"].as_array().map(Vec::len) > Some(0));
+
+    let panel = "/api/v1/features/technical?symbols=MSFT,AAPL&from=2010-01-04&to=2010-01-08";
+    let (status, problem, ctype) = s
+        .call(Method::GET, panel, Some(s.key(Role::Viewer)), None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "not materialised yet: {problem}"
+    );
+    assert_eq!(ctype, "application/problem+json");
+    let (status, problem) = s
+        .get("/api/v1/features/nope?symbols=MSFT", Role::Viewer)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+
+    let materialize = "/api/v1/features/technical/materialize";
+    let (status, _) = s.post(materialize, Role::Viewer, json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, mv) = s.post(materialize, Role::Analyst, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{mv}");
+    assert!(mv["rows"].as_u64().expect("rows") > 10_000, "{mv}");
+    assert_eq!(mv["version"], version.as_str());
+    let (_, list) = s.get("/api/v1/features", Role::Viewer).await;
+    let names: Vec<&Value> = list["materialized"].as_array().unwrap().iter().collect();
+    assert!(names.iter().any(|m| m["name"] == "technical"), "{list}");
+
+    let (status, body) = s.get(panel, Role::Viewer).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["version"], version.as_str());
+    let features: Vec<String> = body["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_string())
+        .collect();
+    let rows = body["rows"].as_array().expect("rows");
+    assert_eq!(rows.len(), 10, "2 symbols x 5 sessions: {body}");
+    for row in rows {
+        assert!(row["symbol"] == "MSFT" || row["symbol"] == "AAPL", "{row}");
+        let ts = row["ts"].as_str().expect("ts");
+        assert!(("2010-01-04".."2010-01-09").contains(&&ts[..10]), "{ts}");
+        let numeric = features.iter().filter(|f| row[f.as_str()].is_f64()).count();
+        assert_eq!(
+            numeric,
+            features.len(),
+            "every feature defined in 2010: {row}"
+        );
+    }
+    let (_, one) = s
+        .get(
+            "/api/v1/features/technical?symbols=MSFT&from=2010-01-04&to=2010-01-04",
+            Role::Viewer,
+        )
+        .await;
+    assert_eq!(one["rows"].as_array().map(Vec::len), Some(1), "{one}");
+
+    let many = (0..51)
+        .map(|i| format!("S{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    for (query, field) in [
+        ("symbols=".to_string(), "symbols"),
+        ("symbols=,,".to_string(), "symbols"),
+        (format!("symbols={many}"), "symbols"),
+        (
+            "symbols=MSFT&from=2010-02-01&to=2010-01-01".to_string(),
+            "from",
+        ),
+        ("symbols=bad%20symbol!".to_string(), "symbol"),
+    ] {
+        let path = format!("/api/v1/features/technical?{query}");
+        let (status, problem, ctype) = s
+            .call(Method::GET, &path, Some(s.key(Role::Viewer)), None)
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {problem}"
+        );
+        assert_eq!(ctype, "application/problem+json");
+        assert_eq!(problem["errors"][0]["field"], field, "{query}: {problem}");
+    }
+    let (status, _) = s.get("/api/v1/features/technical", Role::Viewer).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "symbols is required");
+}
+
+const TRAIN: &str = r#"{"name": "api", "symbols": ["MSFT", "IBM"], "train_to": "2009-12-31",
+    "test_from": "2010-01-01", "validation": {"kind": "none"}, "params": {"n_trees": 20}, "seed": 3}"#;
+
+/// Trains the `api` model through the API (a `train_signal` job) and returns its id.
+async fn train_api_model(s: &Server) -> String {
+    let req: Value = serde_json::from_str(TRAIN).expect("request");
+    let (status, job) = s.post("/api/v1/models/train", Role::Analyst, req).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["kind"], "train_signal", "{job}");
+    let done = wait_job(s, job["id"].as_str().expect("job id")).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let id = done["result"]["model_id"].as_str().expect("model id");
+    assert!(id.starts_with("mdl_"), "{done}");
+    id.to_string()
+}
+
+/// An `ml_signal` backtest of MSFT from 2010 with the `api` model.
+fn ml_backtest() -> Value {
+    json!({"strategy": "ml_signal", "params": {"model": "api", "lower": 0.48, "upper": 0.52},
+        "symbols": ["MSFT"], "from": "2010-01-01"})
+}
+
+/// The same backtest as a `backtest` job (`BacktestService::run`): its run summary.
+async fn ml_backtest_as_job(s: &Server) -> Value {
+    let body = json!({"kind": "backtest", "params": ml_backtest()});
+    let (status, job) = s.post("/api/v1/jobs", Role::Analyst, body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let done = wait_job(s, job["id"].as_str().expect("job id")).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    done["result"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn train_score_promote_and_backtest() {
+    let s = start(Limits::default()).await;
+    let req: Value = serde_json::from_str(TRAIN).expect("request");
+    let (status, _) = s.post("/api/v1/models/train", Role::Viewer, req).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Bodies that are not a training request are refused at submission (not a 500).
+    for bad in [
+        json!({"name": ""}),
+        json!({"name": "api"}),
+        json!({"name": "api", "symbols": "MSFT"}),
+        json!({"name": "api", "symbols": ["MSFT"], "validation": {"kind": "bogus"}}),
+        json!({"name": "api", "symbols": ["MSFT"], "unknown": 1}),
+        json!({"name": "api", "symbols": ["bad symbol!"]}),
+    ] {
+        let (status, problem) = s
+            .post("/api/v1/models/train", Role::Analyst, bad.clone())
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {problem}");
+    }
+    let model_id = train_api_model(&s).await;
+
+    let (status, models) = s.get("/api/v1/models", Role::Viewer).await;
+    assert_eq!(status, StatusCode::OK);
+    let items = models["items"].as_array().expect("items");
+    assert!(
+        items.iter().any(|m| m["id"] == model_id.as_str()),
+        "{models}"
+    );
+    let (_, named) = s.get("/api/v1/models?name=nope", Role::Viewer).await;
+    assert_eq!(named["items"].as_array().map(Vec::len), Some(0));
+    let (status, rec) = s
+        .get(&format!("/api/v1/models/{model_id}"), Role::Viewer)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rec}");
+    let auc = rec["metrics"]["holdout"]["auc"]
+        .as_f64()
+        .expect("holdout auc");
+    assert!((0.0..=1.0).contains(&auc), "{auc}");
+    assert!(!rec["data_snapshot"].as_str().expect("snapshot").is_empty());
+    assert_eq!(rec["stage"], "staging");
+    assert_eq!(rec["seed"], 3);
+    let (status, _) = s.get("/api/v1/models/mdl_doesnotexist", Role::Viewer).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, sig) = s
+        .get("/api/v1/signals/MSFT?model=api&explain=true", Role::Viewer)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sig}");
+    assert_eq!(sig["model_id"], model_id.as_str());
+    let p = sig["probability"].as_f64().expect("probability");
+    assert!(p > 0.0 && p < 1.0, "{p}");
+    let shap = sig["shap"].as_array().expect("shap");
+    assert_eq!(shap.len(), rec["features"].as_array().unwrap().len());
+    let sum: f64 = shap
+        .iter()
+        .map(|pair| pair[1].as_f64().expect("shap value"))
+        .sum();
+    let base = sig["expected_value"].as_f64().expect("expected value");
+    let logit = (p / (1.0 - p)).ln();
+    assert!(
+        (sum + base - logit).abs() < 1e-9,
+        "{sum} + {base} vs {logit}"
+    );
+    let (_, plain) = s
+        .get(
+            &format!("/api/v1/signals/MSFT?model={model_id}"),
+            Role::Viewer,
+        )
+        .await;
+    assert_eq!(plain["probability"], sig["probability"], "by id = by name");
+    assert!(plain["shap"].is_null(), "{plain}");
+    let (status, problem, ctype) = s
+        .call(
+            Method::GET,
+            "/api/v1/signals/MSFT?model=nope",
+            Some(s.key(Role::Viewer)),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+    assert_eq!(ctype, "application/problem+json");
+    let (status, _) = s.get("/api/v1/signals/ZZZZ?model=api", Role::Viewer).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "no features for an uncached symbol"
+    );
+    let (status, _) = s.get("/api/v1/signals/MSFT", Role::Viewer).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "model is required");
+
+    let promote = format!("/api/v1/models/{model_id}/promote");
+    let (status, _) = s
+        .post(&promote, Role::Viewer, json!({"stage": "production"}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, problem) = s
+        .post(&promote, Role::Analyst, json!({"stage": "bogus"}))
+        .await;
+    assert!(status.is_client_error(), "{status} {problem}");
+    let (status, out) = s
+        .post(&promote, Role::Analyst, json!({"stage": "production"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["stage"], "production");
+    let (_, rec) = s
+        .get(&format!("/api/v1/models/{model_id}"), Role::Viewer)
+        .await;
+    assert_eq!(rec["stage"], "production");
+    let (status, _) = s
+        .post(
+            "/api/v1/models/mdl_doesnotexist/promote",
+            Role::Analyst,
+            json!({"stage": "staging"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The ml_signal strategy: inline (201) and as a job, which trades on the probabilities.
+    let (status, run) = s
+        .post("/api/v1/backtests", Role::Analyst, ml_backtest())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    assert!(run["trade_count"].is_u64(), "{run}");
+    let job_run = ml_backtest_as_job(&s).await;
+    assert!(
+        job_run["trade_count"].as_u64().expect("trades") > 0,
+        "{job_run}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_ml_signal_backtest_trades_on_the_model() {
+    let s = start(Limits::default()).await;
+    train_api_model(&s).await;
+    let job_run = ml_backtest_as_job(&s).await;
+    assert!(job_run["trade_count"].as_u64() > Some(0), "{job_run}");
+    let (status, run) = s
+        .post("/api/v1/backtests", Role::Analyst, ml_backtest())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    let mut wrong = Vec::new();
+    if run["trade_count"] != job_run["trade_count"] {
+        wrong.push(format!(
+            "inline {} trades, job {}",
+            run["trade_count"], job_run["trade_count"]
+        ));
+    }
+    // Both paths name the run by its request and data: one id for two different results.
+    let id = job_run["run_id"].as_str().expect("run id");
+    let (_, stored) = s
+        .get(&format!("/api/v1/backtests/{id}"), Role::Viewer)
+        .await;
+    if run["id"] == id && stored["trade_count"] != job_run["trade_count"] {
+        wrong.push(format!(
+            "run {id} stored with {} trades",
+            stored["trade_count"]
+        ));
+    }
+    let bad = json!({"strategy": "ml_signal", "params": {"model": "nope"}, "symbols": ["MSFT"]});
+    let (status, _) = s.post("/api/v1/backtests", Role::Analyst, bad).await;
+    if !status.is_client_error() {
+        wrong.push(format!("unknown model: {status}"));
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_training_request_is_refused_at_submission() {
+    let s = start(Limits::default()).await;
+    let mut accepted = Vec::new();
+    for bad in [
+        json!({"name": "", "symbols": ["MSFT"]}),
+        json!({"name": "mdl_x", "symbols": ["MSFT"]}),
+        json!({"name": "api", "symbols": []}),
+        json!({"name": "api", "symbols": ["MSFT"], "train_to": "2010-01-01", "test_from": "2009-01-01"}),
+    ] {
+        let (status, body) = s
+            .post("/api/v1/models/train", Role::Analyst, bad.clone())
+            .await;
+        assert!(!status.is_server_error(), "{bad}: {status} {body}");
+        if !status.is_client_error() {
+            accepted.push(format!("{bad} -> {status}"));
+        }
+    }
+    assert!(accepted.is_empty(), "accepted: {accepted:#?}");
+}
