@@ -217,3 +217,85 @@ fn quarantined_and_rejected_bars_never_reach_a_feature() {
         );
     }
 }
+
+/// The intraday view too: one-minute bars of three symbols over five sessions, cut in the middle
+/// of a session; every value up to the cut is unchanged, bit for bit.
+#[test]
+fn intraday_view_is_point_in_time() {
+    use sextant_data::quality::QualityConfig;
+    use sextant_domain::Bar;
+    let day0 = NaiveDate::from_ymd_opt(2021, 3, 1).expect("date");
+    let mut bars = Vec::new();
+    for (k, sym) in ["AAA", "BBB", "CCC"].iter().enumerate() {
+        let mut price = 50.0 + 10.0 * k as f64;
+        for d in 0..5 {
+            let day = day0 + chrono::Days::new(d);
+            for m in 0..390u32 {
+                // 09:30 New York (EST) is 14:30 UTC.
+                let ts = day.and_hms_opt(14, 30, 0).expect("ts")
+                    + chrono::Duration::minutes(i64::from(m));
+                let step = (((m as usize * 7919 + k * 104_729 + d as usize * 31) % 201) as f64
+                    - 100.0)
+                    / 20_000.0;
+                let open = price;
+                price *= 1.0 + step;
+                bars.push(Bar {
+                    symbol: Symbol::new(sym).expect("sym"),
+                    resolution: Resolution::Min1,
+                    ts,
+                    tz: "America/New_York".into(),
+                    open,
+                    high: open.max(price) * 1.0005,
+                    low: open.min(price) * 0.9995,
+                    close: price,
+                    volume: 1000.0 + f64::from((m * 37 + k as u32 * 11) % 500),
+                    adj_close: None,
+                    dividend: 0.0,
+                    split_coefficient: 1.0,
+                    source: Source::File,
+                    ingested_at: chrono::Utc::now(),
+                });
+            }
+        }
+    }
+    let cut = day0.and_hms_opt(0, 0, 0).expect("t")
+        + chrono::Duration::days(2)
+        + chrono::Duration::hours(17);
+    let load = |rows: Vec<Bar>| {
+        let cache = Cache::open_in_memory()
+            .expect("open")
+            .with_quality(QualityConfig {
+                enabled: false,
+                ..QualityConfig::default()
+            });
+        cache
+            .ingest_bars(&rows, Source::File, "test")
+            .expect("ingest");
+        cache
+            .materialize_view(&features::views::technical_intraday())
+            .expect("materialise");
+        cache
+    };
+    let full = load(bars.clone());
+    let part = load(bars.into_iter().filter(|b| b.ts <= cut).collect());
+    let a = full
+        .feature_panel("technical_1min", None, &[], None, Some(cut))
+        .expect("panel");
+    let b = part
+        .feature_panel("technical_1min", None, &[], None, None)
+        .expect("panel");
+    assert_eq!((a.len(), &a.ts, &a.symbols), (b.len(), &b.ts, &b.symbols));
+    assert!(a.len() > 2000);
+    for j in 0..a.features.len() {
+        for i in 0..a.len() {
+            let (x, y) = (a.columns[j][i], b.columns[j][i]);
+            assert!(
+                x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+                "{} at {} {}: {x} vs {y}",
+                a.features[j],
+                a.symbols[i],
+                a.ts[i]
+            );
+        }
+    }
+}
