@@ -3,96 +3,12 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use sextant_core::{Config, Services};
+
 use sextant_server::auth::Role;
-use sextant_server::{AppState, Limits};
-use std::sync::Arc;
+use sextant_server::Limits;
 
-struct Server {
-    #[allow(dead_code)]
-    services: Arc<Services>,
-    base: String,
-    keys: Vec<(Role, String)>,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-async fn start(limits: Limits) -> Server {
-    let dir = tempfile::tempdir().expect("tmp");
-    let config = Config {
-        data_dir: dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    let services = Arc::new(Services::build(config).await.expect("services"));
-    let state = AppState::new(services.clone(), &limits);
-    let mut keys = Vec::new();
-    for role in [Role::Viewer, Role::Analyst, Role::Admin] {
-        keys.push((
-            role,
-            state.auth.create(role, "test").await.expect("key").key,
-        ));
-    }
-    state.jobs.start().await.expect("jobs");
-    let app = sextant_server::router(state, &limits);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(sextant_server::serve(listener, app, std::future::pending()));
-    Server {
-        services,
-        base,
-        keys,
-        client: reqwest::Client::new(),
-        _dir: dir,
-    }
-}
-
-impl Server {
-    fn key(&self, role: Role) -> &str {
-        &self.keys.iter().find(|(r, _)| *r == role).expect("key").1
-    }
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value, String) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(k) = key {
-            req = req.bearer_auth(k);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("send");
-        let status = resp.status();
-        let ctype = resp
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let text = resp.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-            ctype,
-        )
-    }
-    async fn get(&self, path: &str, role: Role) -> (StatusCode, Value) {
-        let (status, body, _) = self
-            .call(Method::GET, path, Some(self.key(role)), None)
-            .await;
-        (status, body)
-    }
-    async fn post(&self, path: &str, role: Role, body: Value) -> (StatusCode, Value) {
-        let key = Some(self.key(role));
-        let (status, body, _) = self.call(Method::POST, path, key, Some(body)).await;
-        (status, body)
-    }
-}
+mod common;
+use common::{start, Server};
 
 /// Polls a job until it is terminal (60 s at most).
 async fn wait_job(s: &Server, id: &str) -> Value {

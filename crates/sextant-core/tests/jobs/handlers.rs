@@ -29,7 +29,12 @@ async fn backtest_and_walk_forward_jobs() {
     let mgr = JobManager::new(s.meta.clone(), default_handlers(&s), config_for("n"));
     assert_eq!(
         mgr.kinds(),
-        vec!["backtest", "ingest_alphavantage", "walk_forward"]
+        vec![
+            "backtest",
+            "ingest_alphavantage",
+            "train_signal",
+            "walk_forward"
+        ]
     );
     mgr.start().await.expect("start");
 

@@ -29,6 +29,10 @@ fn build() -> Vec<(String, FactSheet)> {
     let mut out = Vec::new();
     for sym in SYMBOLS {
         for info in strategy_library() {
+            if info.name == "ml_signal" {
+                // Trades a trained model's probabilities: covered by the signals tests.
+                continue;
+            }
             let req = BacktestRequest {
                 strategy: info.name.to_string(),
                 params: json!({}),

@@ -11,7 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use flate2::read::GzDecoder;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 /// Why the dataset could not be loaded.
@@ -70,18 +70,15 @@ pub struct Dataset {
     series: BTreeMap<String, Vec<DailyRow>>,
 }
 
-/// Where the bundled sample lives, found from this crate's manifest so tests work from any
-/// working directory.
-pub fn bundled_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/sample/us-equities-daily-2000-2013.csv.gz")
-}
+/// The bundled sample, compiled in: no path is baked into the binary, so a build shared
+/// between checkouts (one cargo target directory) still finds it.
+const BUNDLED: &[u8] = include_bytes!("../../../../data/sample/us-equities-daily-2000-2013.csv.gz");
 
 impl Dataset {
     /// The bundled sample, loaded once per process and shared (tests start many servers).
     pub fn bundled() -> Result<Arc<Dataset>, DatasetError> {
         static CELL: OnceLock<Result<Arc<Dataset>, DatasetError>> = OnceLock::new();
-        CELL.get_or_init(|| Dataset::from_csv_gz(&bundled_path()).map(Arc::new))
+        CELL.get_or_init(|| Dataset::from_csv(GzDecoder::new(BUNDLED)).map(Arc::new))
             .clone()
     }
 

@@ -30,7 +30,7 @@ pub mod intraday;
 mod render;
 mod server;
 
-pub use dataset::{bundled_path, DailyRow, Dataset, DatasetError, Period, PeriodRow};
+pub use dataset::{DailyRow, Dataset, DatasetError, Period, PeriodRow};
 pub use endpoints::{COMPACT_POINTS, INTRADAY_TRAILING_SESSIONS};
 pub use faults::{
     invalid_call, Fault, RateLimit, RateLimitBody, DEMO_KEY, INFORMATION_RATE_LIMIT, MISSING_KEY,

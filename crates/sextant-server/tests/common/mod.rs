@@ -1,0 +1,95 @@
+//! The shared harness of the HTTP tests: the real router on a loopback port with one key per
+//! role, driven by a real HTTP client.
+#![allow(dead_code)]
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use sextant_core::{Config, Services};
+use sextant_server::auth::Role;
+use sextant_server::{AppState, Limits};
+use std::sync::Arc;
+
+pub struct Server {
+    pub services: Arc<Services>,
+    pub base: String,
+    pub keys: Vec<(Role, String)>,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn start(limits: Limits) -> Server {
+    let dir = tempfile::tempdir().expect("tmp");
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    let services = Arc::new(Services::build(config).await.expect("services"));
+    let state = AppState::new(services.clone(), &limits);
+    let mut keys = Vec::new();
+    for role in [Role::Viewer, Role::Analyst, Role::Admin] {
+        keys.push((
+            role,
+            state.auth.create(role, "test").await.expect("key").key,
+        ));
+    }
+    state.jobs.start().await.expect("jobs");
+    let app = sextant_server::router(state, &limits);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(sextant_server::serve(listener, app, std::future::pending()));
+    Server {
+        services,
+        base,
+        keys,
+        client: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl Server {
+    pub fn key(&self, role: Role) -> &str {
+        &self.keys.iter().find(|(r, _)| *r == role).expect("key").1
+    }
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, String) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("send");
+        let status = resp.status();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+            ctype,
+        )
+    }
+    pub async fn get(&self, path: &str, role: Role) -> (StatusCode, Value) {
+        let (status, body, _) = self
+            .call(Method::GET, path, Some(self.key(role)), None)
+            .await;
+        (status, body)
+    }
+    pub async fn post(&self, path: &str, role: Role, body: Value) -> (StatusCode, Value) {
+        let key = Some(self.key(role));
+        let (status, body, _) = self.call(Method::POST, path, key, Some(body)).await;
+        (status, body)
+    }
+}
