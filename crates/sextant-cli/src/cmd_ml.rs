@@ -168,13 +168,9 @@ pub async fn features(cmd: FeaturesCmd, s: &Services) -> Result<()> {
             from,
             to,
         } => {
-            let p = s.cache.feature_panel(
-                &name,
-                None,
-                &symbol,
-                from.and_then(|d| d.and_hms_opt(0, 0, 0)),
-                to.and_then(|d| d.and_hms_opt(23, 59, 59)),
-            )?;
+            let p = s
+                .market_data
+                .feature_panel(&name, None, &symbol, from, to)?;
             println!("symbol,ts,{}", p.features.join(","));
             for i in 0..p.len() {
                 let vals: Vec<String> = p

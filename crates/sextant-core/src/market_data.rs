@@ -66,6 +66,26 @@ impl MarketDataService {
         self.cache.bars(symbol, resolution, from, to)
     }
 
+    /// Feature-engineered panels: one row per (symbol, bar) of a materialised feature view
+    /// (`version: None` = its newest materialisation), every value computed from bars up to
+    /// that bar (see `sextant_data::features`).
+    pub fn feature_panel(
+        &self,
+        view: &str,
+        version: Option<&str>,
+        symbols: &[Symbol],
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<sextant_data::features::FeaturePanel, DataError> {
+        self.cache.feature_panel(
+            view,
+            version,
+            symbols,
+            from.and_then(|d| d.and_hms_opt(0, 0, 0)),
+            to.and_then(|d| d.and_hms_opt(23, 59, 59)),
+        )
+    }
+
     pub fn symbols(&self) -> Result<Vec<SymbolInfo>, DataError> {
         self.cache.symbols()
     }

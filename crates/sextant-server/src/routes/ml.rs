@@ -71,6 +71,7 @@ async fn list_views(State(s): State<AppState>) -> ApiResult<Json<Value>> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PanelQuery {
     /// Comma-separated symbols (1 to 50).
@@ -104,6 +105,7 @@ async fn panel(
             return Err(ApiError::field("from", "must not be after `to`"));
         }
     }
+    // A connection of the read pool: panels do not queue behind ingests and each other.
     let cache = s.read_cache();
     let p = tokio::task::spawn_blocking(move || {
         cache.feature_panel(
@@ -152,6 +154,7 @@ async fn materialize(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SignalQuery {
     /// A model id (mdl_…) or name (its production model, else its newest).
@@ -182,6 +185,7 @@ async fn signal(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ModelsQuery {
     /// Only this model name.

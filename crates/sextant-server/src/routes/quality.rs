@@ -41,6 +41,7 @@ fn check_symbol(symbol: &Option<String>) -> ApiResult<Option<String>> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QuarantineParams {
     /// Only this symbol.
@@ -48,21 +49,26 @@ pub struct QuarantineParams {
     /// pending, approved or rejected.
     status: Option<String>,
     /// 1 to 500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     /// Rows to skip.
+    #[param(minimum = 0, maximum = 1000000)]
     offset: Option<u32>,
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SymbolParams {
     /// Only this symbol.
     symbol: Option<String>,
     /// 1 to 10000 (default 1000).
+    #[param(minimum = 1, maximum = 10000)]
     limit: Option<u32>,
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DailyParams {
     symbol: Option<String>,
@@ -103,6 +109,9 @@ async fn list(
     let limit = p.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 500"));
+    }
+    if p.offset.is_some_and(|o| o > 1_000_000) {
+        return Err(ApiError::field("offset", "at most 1000000"));
     }
     let q = QuarantineQuery {
         symbol,
@@ -191,6 +200,9 @@ async fn gaps(
     ApiQuery(p): ApiQuery<SymbolParams>,
 ) -> ApiResult<Json<Value>> {
     let symbol = check_symbol(&p.symbol)?;
+    if p.limit.is_some_and(|l| !(1..=10_000).contains(&l)) {
+        return Err(ApiError::field("limit", "must be between 1 and 10000"));
+    }
     let items = s.services.quality.gaps(symbol).await?;
     Ok(Json(json!({ "items": items })))
 }
