@@ -10,6 +10,7 @@ use super::{Check, Flag, Gap, QualityConfig};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use sextant_domain::Resolution;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 const DAY_US: i64 = 86_400_000_000;
 
@@ -20,7 +21,35 @@ const DAY_US: i64 = 86_400_000_000;
 #[derive(Debug, Default)]
 pub(crate) struct CrossSection {
     raw: Vec<(Resolution, i64, f64, f64)>,
-    median: HashMap<(Resolution, i64), (f64, f64)>,
+    median: HashMap<(Resolution, i64), (f64, f64), BuildHasherDefault<Fx>>,
+}
+
+/// A multiply-rotate hasher (FxHash's): the cross-section is looked up twice per judged bar, and
+/// SipHash's DoS resistance buys nothing for keys that are our own timestamps.
+#[derive(Debug, Default)]
+pub(crate) struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v as u64);
+    }
+    fn write_isize(&mut self, v: isize) {
+        self.write_u64(v as u64);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
+    }
 }
 
 impl CrossSection {
@@ -362,7 +391,7 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
     let vol: Vec<f64> = idx.iter().map(|&i| rows[i].volume).collect();
     let vol_stats = trailing_robust(&vol, 60, 10);
     // Features for the isolation forest, one row per clean bar after the first.
-    let mut feats: Vec<Vec<f64>> = Vec::with_capacity(idx.len());
+    let mut feats: Vec<[f64; 4]> = Vec::with_capacity(idx.len());
     for k in 1..idx.len() {
         let (ret, m, sc, cs) = r[k];
         let (p, cur) = (&rows[idx[k - 1]], &rows[idx[k]]);
@@ -372,7 +401,7 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
         let z = (ret - cs - m) / sc;
         let hl_rel = (hl[k].max(1e-9) / hl_stats[k].0.max(1e-9)).ln();
         let v_rel = ((vol[k] + 1.0) / (vol_stats[k].0.max(0.0) + 1.0)).ln();
-        feats.push(vec![
+        feats.push([
             z.clamp(-50.0, 50.0),
             hl_rel.clamp(-10.0, 10.0),
             gap.clamp(-50.0, 50.0),
@@ -440,10 +469,10 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
         .collect();
     if !screened.is_empty() {
         // Point in time: a bar is scored by a forest fitted on the bars of earlier blocks only
-        // (blocks of a year of daily bars or a week of minute bars), never on itself or later
-        // bars; the first block has no forest.
+        // (blocks of a year of daily bars, or of 20,000 intraday bars: about ten weeks of minutes),
+        // never on itself or later bars; the first block has no forest.
         let block = if out.s.resolution.is_intraday() {
-            1950
+            7800
         } else {
             250
         };
@@ -459,6 +488,7 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
             let forest = forests.entry(start).or_insert_with(|| {
                 IsolationForest::fit(&feats[..start], 100, 256, seed ^ start as u64)
             });
+
             let score = forest.score(&feats[k - 1]);
             if score > cfg.isolation_score {
                 let f = &feats[k - 1];

@@ -71,20 +71,24 @@ fn c(n: usize) -> f64 {
 impl IsolationForest {
     /// Fits `n_trees` trees on subsamples of `sample_size` rows of `rows` (every row has the same
     /// number of finite features). Fewer rows than two give an empty forest that scores 0.5.
-    pub fn fit(rows: &[Vec<f64>], n_trees: usize, sample_size: usize, seed: u64) -> Self {
+    pub fn fit<R: AsRef<[f64]>>(rows: &[R], n_trees: usize, sample_size: usize, seed: u64) -> Self {
         let mut rng = SplitMix::new(seed);
         let psi = sample_size.min(rows.len());
         let max_depth = (psi.max(2) as f64).log2().ceil() as usize;
         let mut trees = Vec::new();
         if rows.len() >= 2 {
             for _ in 0..n_trees {
-                // Sample without replacement (partial Fisher-Yates over indices).
-                let mut idx: Vec<usize> = (0..rows.len()).collect();
-                for i in 0..psi {
-                    let j = i + rng.below(rows.len() - i);
-                    idx.swap(i, j);
+                // Sample without replacement (Floyd's algorithm: `psi` draws, no n-sized
+                // buffer, so a forest over a long intraday history costs the same as a short one).
+                let n = rows.len();
+                let mut chosen = std::collections::BTreeSet::new();
+                for j in n - psi..n {
+                    let t = rng.below(j + 1);
+                    if !chosen.insert(t) {
+                        chosen.insert(j);
+                    }
                 }
-                idx.truncate(psi);
+                let mut idx: Vec<usize> = chosen.into_iter().collect();
                 let mut nodes = Vec::new();
                 build(rows, &mut idx, 0, max_depth, &mut rng, &mut nodes);
                 trees.push(nodes);
@@ -111,8 +115,8 @@ impl IsolationForest {
     }
 }
 
-fn build(
-    rows: &[Vec<f64>],
+fn build<R: AsRef<[f64]>>(
+    rows: &[R],
     idx: &mut [usize],
     depth: usize,
     max_depth: usize,
@@ -124,7 +128,7 @@ fn build(
     if depth >= max_depth || idx.len() <= 1 {
         return me;
     }
-    let n_features = rows[idx[0]].len();
+    let n_features = rows[idx[0]].as_ref().len();
     // Try features in random order until one has spread (a constant feature cannot split).
     let start = rng.below(n_features);
     for k in 0..n_features {
@@ -132,7 +136,8 @@ fn build(
         let (lo, hi) = idx
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
-                (lo.min(rows[i][f]), hi.max(rows[i][f]))
+                let v = rows[i].as_ref()[f];
+                (lo.min(v), hi.max(v))
             });
         if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
             continue;
@@ -140,7 +145,7 @@ fn build(
         let threshold = lo + rng.next_f64() * (hi - lo);
         let mut mid = 0;
         for j in 0..idx.len() {
-            if rows[idx[j]][f] < threshold {
+            if rows[idx[j]].as_ref()[f] < threshold {
                 idx.swap(j, mid);
                 mid += 1;
             }
