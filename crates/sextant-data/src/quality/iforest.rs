@@ -213,7 +213,8 @@ mod tests {
 
     #[test]
     fn tiny_inputs_do_not_panic() {
-        assert_eq!(IsolationForest::fit(&[], 10, 256, 1).score(&[1.0]), 0.5);
+        let none: &[Vec<f64>] = &[];
+        assert_eq!(IsolationForest::fit(none, 10, 256, 1).score(&[1.0]), 0.5);
         let one = IsolationForest::fit(&[vec![1.0]], 10, 256, 1);
         assert_eq!(one.score(&[1.0]), 0.5);
         let same = IsolationForest::fit(&[vec![1.0], vec![1.0], vec![1.0]], 10, 256, 1);
