@@ -11,8 +11,9 @@ plus each symbol's first 60 rows).
 SQL semantics reproduced here:
 - f = coalesce(adj_close / nullif(close, 0), 1); c, o, h, l = price * f; v = volume / f.
 - lag(c) over (partition by symbol order by ts); r1 = ln(c / lag c).
-- tr, gain and loss use DuckDB's greatest(), which skips NULL arguments: on a symbol's first
-  row (no previous close) tr = h - l and gain = loss = 0 (not NULL).
+- tr uses DuckDB's greatest(), which skips NULL arguments: on a symbol's first row (no
+  previous close) tr = h - l. gain and loss are NULL there (no price change yet), so RSI-14
+  needs 14 real changes; a window with no loss is 100 (50 when also no gain).
 - rolling(agg, x, n) is NULL unless the last n rows all have x (count(x) = n): pandas
   rolling(n, min_periods=n) over the symbol's rows. stddev_samp = ddof 1.
 - nullif(x, 0) divisors: NaN where the divisor is exactly 0.
@@ -112,10 +113,10 @@ def compute(bars: pd.DataFrame) -> pd.DataFrame:
 
     lc = lag(c)
     r1 = np.log(c / lc)
-    # greatest() skips NULLs: first row tr = h - l, gain = loss = 0.
+    # greatest() skips NULLs: first row tr = h - l; gain and loss are NaN there.
     tr = pd.Series(np.fmax(np.fmax(h - lo, (h - lc).abs()), (lo - lc).abs()), index=df.index)
-    gain = pd.Series(np.fmax(c - lc, 0.0), index=df.index)
-    loss = pd.Series(np.fmax(lc - c, 0.0), index=df.index)
+    gain = pd.Series(np.where(np.isnan(lc), np.nan, np.fmax(c - lc, 0.0)), index=df.index)
+    loss = pd.Series(np.where(np.isnan(lc), np.nan, np.fmax(lc - c, 0.0)), index=df.index)
 
     out = pd.DataFrame({"symbol": df["symbol"], "ts": df["ts"]})
     out["ret_1"] = r1
@@ -124,7 +125,10 @@ def compute(bars: pd.DataFrame) -> pd.DataFrame:
     for n in (10, 20):
         out[f"vol_{n}"] = roll(r1, n, "std")
     al = roll(loss, 14, "mean")
-    out["rsi_14"] = 100 - 100 / (1 + roll(gain, 14, "mean") / al.where(al != 0))
+    ag = roll(gain, 14, "mean")
+    rsi = 100 - 100 / (1 + ag / al.where(al != 0))
+    one_sided = np.where(ag == 0, 50.0, 100.0)
+    out["rsi_14"] = rsi.where(~(al == 0), one_sided)
     out["sma_ratio_10_50"] = roll(c, 10, "mean") / roll(c, 50, "mean") - 1
     out["close_sma_20"] = c / roll(c, 20, "mean") - 1
     sv = roll(v, 20, "std")
