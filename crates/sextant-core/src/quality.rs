@@ -17,6 +17,8 @@ use std::sync::Arc;
 pub const FLAGS: &str = "anomaly_flags";
 /// Metadata collection of quarantine reviews (the audit trail).
 pub const REVIEWS: &str = "quarantine_reviews";
+/// Metadata collection holding sync watermarks.
+const SYNC: &str = "quality_sync";
 /// Most flags copied to the metadata store in one sync.
 const SYNC_LIMIT: usize = 100_000;
 
@@ -121,17 +123,20 @@ impl QualityService {
         Ok(blocking(move || cache.quality_totals()).await?)
     }
 
-    /// Copies the cache's flags into the metadata store (idempotent upserts keyed by
-    /// [`flag_id`]); returns how many were written. Called after every ingest.
+    /// Copies the flags recorded since the last copy into the metadata store (idempotent
+    /// upserts keyed by [`flag_id`]; a watermark document remembers how far it got); returns
+    /// how many were written. Called after every ingest.
     pub async fn sync_flags(&self) -> Result<usize, QualityError> {
+        let mark = self.meta.get(SYNC, "flags").await?;
+        let since = mark
+            .as_ref()
+            .and_then(|d| d.get("through"))
+            .and_then(|v| v.as_str())
+            .and_then(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok());
         let cache = self.cache.clone();
-        let flags = blocking(move || cache.quality_flags(None, SYNC_LIMIT)).await?;
-        let mut written = 0;
+        let (flags, newest) =
+            blocking(move || cache.quality_flags_since(since, SYNC_LIMIT)).await?;
         for f in &flags {
-            let id = flag_id(f);
-            if self.meta.get(FLAGS, &id).await?.is_some() {
-                continue;
-            }
             let doc = json!({
                 "symbol": f.symbol,
                 "resolution": f.resolution,
@@ -141,12 +146,21 @@ impl QualityService {
                 "score": if f.score.is_finite() { f.score } else { 0.0 },
                 "detail": f.detail,
             });
-            self.meta.upsert(FLAGS, &id, doc).await?;
-            written += 1;
+            self.meta.upsert(FLAGS, &flag_id(f), doc).await?;
         }
-        if written > 0 {
-            tracing::info!(written, "anomaly flags copied to the metadata store");
+        // Advance the watermark only when everything up to the newest record was copied.
+        if let Some(n) = newest.filter(|_| flags.len() < SYNC_LIMIT) {
+            let through = n.format("%Y-%m-%dT%H:%M:%S%.f").to_string();
+            self.meta
+                .upsert(SYNC, "flags", json!({ "through": through }))
+                .await?;
         }
-        Ok(written)
+        if !flags.is_empty() {
+            tracing::info!(
+                written = flags.len(),
+                "anomaly flags copied to the metadata store"
+            );
+        }
+        Ok(flags.len())
     }
 }

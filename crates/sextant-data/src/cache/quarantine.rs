@@ -415,13 +415,38 @@ impl Cache {
 
     /// Every recorded flag for a symbol (or all), newest bar first.
     pub fn quality_flags(&self, symbol: Option<&str>, limit: usize) -> Result<Vec<Flag>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT symbol, resolution, ts, check_name, severity, score, detail FROM quality_flags \
-             WHERE ? IS NULL OR symbol = ? ORDER BY ts DESC, symbol, check_name LIMIT ?",
+        self.read_flags(
+            "WHERE ? IS NULL OR symbol = ? ORDER BY ts DESC, symbol, check_name LIMIT ?",
+            params![symbol, symbol, limit as i64],
+        )
+    }
+
+    /// Flags recorded after `since` (all when `None`), oldest record first, with the newest
+    /// record time: what an incremental copy to the metadata store reads.
+    pub fn quality_flags_since(
+        &self,
+        since: Option<NaiveDateTime>,
+        limit: usize,
+    ) -> Result<(Vec<Flag>, Option<NaiveDateTime>)> {
+        let flags = self.read_flags(
+            "WHERE ? IS NULL OR flagged_at > ? ORDER BY flagged_at, symbol, ts, check_name LIMIT ?",
+            params![since, since, limit as i64],
         )?;
+        let conn = self.conn();
+        let newest: Option<NaiveDateTime> =
+            conn.query_row("SELECT max(flagged_at) FROM quality_flags", [], |r| {
+                r.get(0)
+            })?;
+        Ok((flags, newest))
+    }
+
+    fn read_flags(&self, tail: &str, p: &[&dyn duckdb::ToSql]) -> Result<Vec<Flag>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT symbol, resolution, ts, check_name, severity, score, detail FROM quality_flags {tail}"
+        ))?;
         let rows = stmt
-            .query_map(params![symbol, symbol, limit as i64], |r| {
+            .query_map(p, |r| {
                 let check: String = r.get(3)?;
                 let sev: String = r.get(4)?;
                 Ok((
