@@ -99,7 +99,7 @@ pub fn view_sql(view: &FeatureView) -> String {
          volume / f AS v
   FROM b
 ), p AS (
-  SELECT *, ln(c / lag(c) OVER w) AS r1,
+  SELECT *, row_number() OVER w AS rn, ln(c / lag(c) OVER w) AS r1,
          greatest(h - l, abs(h - lag(c) OVER w), abs(l - lag(c) OVER w)) AS tr,
          CASE WHEN lag(c) OVER w IS NOT NULL THEN greatest(c - lag(c) OVER w, 0) END AS gain,
          CASE WHEN lag(c) OVER w IS NOT NULL THEN greatest(lag(c) OVER w - c, 0) END AS loss

@@ -41,7 +41,7 @@ pub struct FeatureView {
 }
 
 /// Bumped when the prepared columns or the SQL scaffolding change meaning.
-const SCAFFOLD_VERSION: u32 = 1;
+const SCAFFOLD_VERSION: u32 = 2;
 
 impl FeatureView {
     /// The version: the first 12 hex digits of a SHA-256 over the canonical definition.
@@ -94,12 +94,15 @@ fn cs(name: &str, sql: &str, description: &str) -> FeatureDef {
     }
 }
 
-/// A rolling aggregate over the last `n` rows that is NULL until `n` values exist.
+/// A rolling aggregate over the last `n` rows that is NULL until `n` values exist. `rn` (the
+/// row's position in its symbol, from 1) decides that instead of a second windowed `count`:
+/// the prepared columns are never NULL except the first row of those built on the previous
+/// close (`r1`, `gain`, `loss`), which start one row later.
 fn rolling(agg: &str, expr: &str, n: u32) -> String {
     let k = n - 1;
+    let first = n + u32::from(matches!(expr, "r1" | "gain" | "loss"));
     format!(
-        "CASE WHEN count({expr}) OVER (w ROWS BETWEEN {k} PRECEDING AND CURRENT ROW) = {n} \
-         THEN {agg}({expr}) OVER (w ROWS BETWEEN {k} PRECEDING AND CURRENT ROW) END"
+        "CASE WHEN rn >= {first} THEN {agg}({expr}) OVER (w ROWS BETWEEN {k} PRECEDING AND CURRENT ROW) END"
     )
 }
 
