@@ -469,12 +469,13 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
         .collect();
     if !screened.is_empty() {
         // Point in time: a bar is scored by a forest fitted on the bars of earlier blocks only
-        // (blocks of a year of daily bars, or of 20,000 intraday bars: about ten weeks of minutes),
-        // never on itself or later bars; the first block has no forest.
+        // (blocks of 1,000 daily bars, four years, or of 20,000 intraday bars, about ten weeks
+        // of minutes), never on itself or later bars; the first block has no forest. A forest
+        // costs about a millisecond, so blocks bound the cost on long histories.
         let block = if out.s.resolution.is_intraday() {
-            7800
+            20_000
         } else {
-            250
+            1_000
         };
         let seed = out.s.symbol.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)

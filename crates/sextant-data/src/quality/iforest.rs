@@ -78,17 +78,22 @@ impl IsolationForest {
         let mut trees = Vec::new();
         if rows.len() >= 2 {
             for _ in 0..n_trees {
-                // Sample without replacement (Floyd's algorithm: `psi` draws, no n-sized
-                // buffer, so a forest over a long intraday history costs the same as a short one).
                 let n = rows.len();
-                let mut chosen = std::collections::BTreeSet::new();
-                for j in n - psi..n {
-                    let t = rng.below(j + 1);
-                    if !chosen.insert(t) {
-                        chosen.insert(j);
+                let mut idx: Vec<usize> = if n >= 4 * psi {
+                    // A large history: independent draws. Repeats are rare (n ≥ 4ψ) and
+                    // harmless, and this costs ψ draws instead of a set of ψ.
+                    (0..psi).map(|_| rng.below(n)).collect()
+                } else {
+                    // Without replacement (Floyd's algorithm).
+                    let mut chosen = std::collections::BTreeSet::new();
+                    for j in n - psi..n {
+                        let t = rng.below(j + 1);
+                        if !chosen.insert(t) {
+                            chosen.insert(j);
+                        }
                     }
-                }
-                let mut idx: Vec<usize> = chosen.into_iter().collect();
+                    chosen.into_iter().collect()
+                };
                 let mut nodes = Vec::new();
                 build(rows, &mut idx, 0, max_depth, &mut rng, &mut nodes);
                 trees.push(nodes);
