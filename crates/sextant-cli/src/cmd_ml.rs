@@ -31,6 +31,23 @@ pub enum TrainCmd {
     ///
     /// Example: sextant train signal --name up5 --symbol MSFT --symbol AAPL --train-to 2009-12-31 --test-from 2010-01-01
     Signal(TrainArgs),
+    /// Walk-forward ML backtest: retrain before each test window on labels known by then,
+    /// score the window, and trade the stitched probabilities (`--test-from` starts the first
+    /// window; `--windows` splits the test span).
+    ///
+    /// Example: sextant train walk-forward --name wf --symbol MSFT --symbol IBM --test-from 2010-01-01 --windows 4
+    WalkForward {
+        #[command(flatten)]
+        train: TrainArgs,
+        #[arg(long, default_value_t = 4)]
+        windows: usize,
+        /// Exit (or short) below this probability.
+        #[arg(long, default_value_t = 0.5)]
+        lower: f64,
+        /// Go long above this probability.
+        #[arg(long, default_value_t = 0.55)]
+        upper: f64,
+    },
 }
 
 #[derive(Args)]
@@ -216,7 +233,15 @@ fn label(a: &TrainArgs) -> Result<LabelSpec> {
 }
 
 pub async fn train(cmd: TrainCmd, s: &Services) -> Result<()> {
-    let TrainCmd::Signal(a) = cmd;
+    let (a, walk) = match cmd {
+        TrainCmd::Signal(a) => (a, None),
+        TrainCmd::WalkForward {
+            train,
+            windows,
+            lower,
+            upper,
+        } => (train, Some((windows, lower, upper))),
+    };
     let validation = match a.validation.as_str() {
         "purged_kfold" => Validation::PurgedKfold {
             k: a.folds,
@@ -250,6 +275,9 @@ pub async fn train(cmd: TrainCmd, s: &Services) -> Result<()> {
         params,
         seed: a.seed,
     };
+    if let Some((windows, lower, upper)) = walk {
+        return walk_forward(req, windows, lower, upper, s).await;
+    }
     let t = std::time::Instant::now();
     let rec = s.signals.train(req).await?;
     println!(
@@ -294,6 +322,74 @@ pub async fn train(cmd: TrainCmd, s: &Services) -> Result<()> {
         &rec.data_snapshot[..12],
         rec.code_version
     );
+    Ok(())
+}
+
+async fn walk_forward(
+    req: TrainRequest,
+    windows: usize,
+    lower: f64,
+    upper: f64,
+    s: &Services,
+) -> Result<()> {
+    let test_from = req
+        .test_from
+        .context("--test-from starts the first test window")?;
+    let wf = sextant_core::signals::MlWalkForwardRequest {
+        test_to: req.test_to,
+        train: req,
+        test_from,
+        windows,
+        lower,
+        upper,
+        allow_short: false,
+        sim: Default::default(),
+    };
+    let out = s.signals.walk_forward(wf, &s.backtests).await?;
+    let rows: Vec<Vec<String>> = out
+        .windows
+        .iter()
+        .map(|w| {
+            vec![
+                w.from.to_string(),
+                w.to.to_string(),
+                w.train_samples.to_string(),
+                w.train_label_end
+                    .map_or("-".into(), |t| t.date().to_string()),
+                w.test_samples.to_string(),
+                w.oos
+                    .as_ref()
+                    .map_or("-".into(), |r| format!("{:.4}", r.auc)),
+                w.oos
+                    .as_ref()
+                    .map_or("-".into(), |r| format!("{:.4}", r.base_rate)),
+            ]
+        })
+        .collect();
+    crate::output::table(
+        &[
+            "test from",
+            "test to",
+            "train n",
+            "last label end",
+            "test n",
+            "OOS AUC",
+            "base rate",
+        ],
+        &rows,
+    );
+    if let Some(r) = &out.oos {
+        println!(
+            "all windows: OOS AUC {:.4}, log loss {:.4} (baseline {:.4})",
+            r.auc, r.log_loss, r.baseline_log_loss
+        );
+    }
+    let m = &out.backtest.metrics;
+    println!(
+        "backtest {} on the stitched out-of-sample probabilities: final equity {:.2}, {} trades; stored",
+        out.backtest.id, out.backtest.final_equity, out.backtest.trade_count
+    );
+    println!("{}", serde_json::to_string_pretty(m)?);
     Ok(())
 }
 
