@@ -3,14 +3,15 @@
 //! The incremental path, the review round trip, the switches and the real-data/benchmark
 //! acceptance tests are in `quality_review.rs`.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use sextant_data::cache::QuarantineQuery;
 use sextant_data::quality::calendar::{holidays, Calendar};
 use sextant_data::quality::{Check, Flag, Severity};
 use sextant_data::{Cache, DataError};
 use sextant_domain::{Bar, Resolution, Source, Symbol};
 
-const SYM: &str = "SYN";
+mod common;
+use common::{cache, series, SYM};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).expect("date")
@@ -18,60 +19,6 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 
 fn midnight(x: NaiveDate) -> NaiveDateTime {
     x.and_hms_opt(0, 0, 0).expect("midnight")
-}
-
-/// The first `n` sessions from 2013-01-02 (skips weekends and MLK, Presidents' Day, Good Friday).
-fn sessions(n: usize) -> Vec<NaiveDate> {
-    let mut cal = Calendar::new();
-    let mut day = d(2013, 1, 2);
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        if cal.is_session(day) {
-            out.push(day);
-        }
-        day = day.succ_opt().expect("next day");
-    }
-    out
-}
-
-/// Deterministic pseudo-noise in [-1, 1] (41 is a generator step mod the prime 101).
-fn noise(i: usize) -> f64 {
-    ((i * 41 + 13) % 101) as f64 / 50.0 - 1.0
-}
-
-/// A smooth daily series: returns within ±1 %, open at the previous close, a 1-2 % range,
-/// volume 1e6 ± 20 %.
-fn series(n: usize) -> Vec<Bar> {
-    let mut close = 100.0;
-    sessions(n)
-        .into_iter()
-        .enumerate()
-        .map(|(i, day)| {
-            let open: f64 = close;
-            close = open * (0.01 * noise(i)).exp();
-            let pad = 0.004 + 0.002 * (noise(i + 37) + 1.0);
-            Bar {
-                symbol: Symbol::new(SYM).expect("symbol"),
-                resolution: Resolution::Daily,
-                ts: midnight(day),
-                tz: "America/New_York".into(),
-                open,
-                high: open.max(close) * (1.0 + pad),
-                low: open.min(close) * (1.0 - pad),
-                close,
-                volume: (1e6 * (1.0 + 0.2 * noise(i + 61))).round(),
-                adj_close: None,
-                dividend: 0.0,
-                split_coefficient: 1.0,
-                source: Source::File,
-                ingested_at: Utc::now(),
-            }
-        })
-        .collect()
-}
-
-fn cache() -> Cache {
-    Cache::open_in_memory().expect("open")
 }
 
 /// Ingests the series of `n` bars after `corrupt` changed it.

@@ -2,72 +2,21 @@
 //! the quarantine review round trip, the switches, and the acceptance tests on the bundled real
 //! data (no flag on real splits, few flags, no gaps, the injected-fault benchmark, point in time).
 
-use chrono::{NaiveDate, NaiveDateTime, Utc};
+use chrono::{NaiveDate, NaiveDateTime};
 use sextant_data::cache::{Decision, FileOptions, QuarantineQuery, QuarantinedBar};
-use sextant_data::quality::calendar::Calendar;
+
 use sextant_data::quality::{bench, Check, Flag, QualityConfig, QualityReport, Severity};
 use sextant_data::{Cache, DataError};
 use sextant_domain::{Bar, Resolution, Source, Symbol};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-const SYM: &str = "SYN";
-
-/// The first `n` sessions from 2013-01-02.
-fn sessions(n: usize) -> Vec<NaiveDate> {
-    let mut cal = Calendar::new();
-    let mut day = NaiveDate::from_ymd_opt(2013, 1, 2).expect("date");
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        if cal.is_session(day) {
-            out.push(day);
-        }
-        day = day.succ_opt().expect("next day");
-    }
-    out
-}
-
-fn noise(i: usize) -> f64 {
-    ((i * 41 + 13) % 101) as f64 / 50.0 - 1.0
-}
-
-/// The same smooth synthetic daily series as in `quality.rs`.
-fn series(n: usize) -> Vec<Bar> {
-    let mut close = 100.0;
-    sessions(n)
-        .into_iter()
-        .enumerate()
-        .map(|(i, day)| {
-            let open: f64 = close;
-            close = open * (0.01 * noise(i)).exp();
-            let pad = 0.004 + 0.002 * (noise(i + 37) + 1.0);
-            Bar {
-                symbol: Symbol::new(SYM).expect("symbol"),
-                resolution: Resolution::Daily,
-                ts: day.and_hms_opt(0, 0, 0).expect("midnight"),
-                tz: "America/New_York".into(),
-                open,
-                high: open.max(close) * (1.0 + pad),
-                low: open.min(close) * (1.0 - pad),
-                close,
-                volume: (1e6 * (1.0 + 0.2 * noise(i + 61))).round(),
-                adj_close: None,
-                dividend: 0.0,
-                split_coefficient: 1.0,
-                source: Source::File,
-                ingested_at: Utc::now(),
-            }
-        })
-        .collect()
-}
+mod common;
+use common::{cache, series, SYM};
 
 fn spike(b: &mut Bar) {
     b.close *= 1.4;
     b.high = b.high.max(b.close);
-}
-
-fn cache() -> Cache {
-    Cache::open_in_memory().expect("open")
 }
 
 fn flags(c: &Cache) -> Vec<Flag> {

@@ -17,6 +17,11 @@ fn check_labels(n: usize, labels: &[f64]) -> Result<(), MlError> {
     if n == 0 {
         return Err(MlError::Empty("no predictions".into()));
     }
+    check_aligned_labels(n, labels)
+}
+
+/// `n` labels, each 0 or 1 (training and evaluation share this rule).
+pub(crate) fn check_aligned_labels(n: usize, labels: &[f64]) -> Result<(), MlError> {
     if n != labels.len() {
         return Err(MlError::LengthMismatch {
             what: "labels".into(),

@@ -43,20 +43,7 @@ pub(crate) fn sigmoid(x: f64) -> f64 {
 }
 
 fn validate_labels(labels: &[f64], weights: Option<&[f64]>, n: usize) -> Result<(), MlError> {
-    if labels.len() != n {
-        return Err(MlError::LengthMismatch {
-            what: "labels".into(),
-            expected: n,
-            got: labels.len(),
-        });
-    }
-    if let Some((row, &value)) = labels
-        .iter()
-        .enumerate()
-        .find(|(_, &y)| y != 0.0 && y != 1.0)
-    {
-        return Err(MlError::InvalidLabel { row, value });
-    }
+    crate::metrics::check_aligned_labels(n, labels)?;
     if let Some(w) = weights {
         if w.len() != n {
             return Err(MlError::LengthMismatch {
