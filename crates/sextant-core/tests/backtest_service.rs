@@ -6,8 +6,10 @@ use serde_json::json;
 use sextant_core::backtest::{
     execute, walk_forward, BacktestRequest, BacktestService, WalkForwardSpec,
 };
-use sextant_core::{Config, Services};
 use sextant_domain::Symbol;
+
+mod common;
+use common::services;
 
 fn request(symbol: &str) -> BacktestRequest {
     serde_json::from_value(json!({
@@ -19,14 +21,6 @@ fn request(symbol: &str) -> BacktestRequest {
         "sim": {"initial_cash": 10000.0, "costs": {"commission_pct": 0.002, "commission_fixed": 0.0, "slippage_bps": 0.0}}
     }))
     .expect("request")
-}
-
-async fn services(dir: &std::path::Path) -> Services {
-    let config = Config {
-        data_dir: dir.to_path_buf(),
-        ..Config::default()
-    };
-    Services::build(config).await.expect("services")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,24 +2,13 @@
 //! recent backtests come newest first with their stored metrics, data freshness reflects the
 //! bundled sample, and jobs are counted by status.
 
-use chrono::NaiveDate;
 use serde_json::json;
 use sextant_core::backtest::BacktestRequest;
 use sextant_core::dashboard::JOBS;
 use sextant_core::portfolios::{NewTransaction, TransactionKind};
-use sextant_core::{Config, Services};
 
-async fn services(dir: &std::path::Path) -> Services {
-    let config = Config {
-        data_dir: dir.to_path_buf(),
-        ..Config::default()
-    };
-    Services::build(config).await.expect("services")
-}
-
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
-}
+mod common;
+use common::{d, services};
 
 fn deposit(date: &str, amount: f64) -> NewTransaction {
     NewTransaction {

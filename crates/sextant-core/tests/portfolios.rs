@@ -8,21 +8,12 @@ use sextant_core::portfolios::{
     NewPortfolio, NewTransaction, PortfolioError, PortfolioUpdate, PriceSource, TransactionKind,
     TRANSACTIONS,
 };
-use sextant_core::{Config, Services};
+use sextant_core::Services;
 use sextant_domain::{Resolution, Symbol};
 use sextant_meta::Filter;
 
-async fn services(dir: &std::path::Path) -> Services {
-    let config = Config {
-        data_dir: dir.to_path_buf(),
-        ..Config::default()
-    };
-    Services::build(config).await.expect("services")
-}
-
-fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
-}
+mod common;
+use common::{d, services};
 
 fn trade(
     kind: TransactionKind,

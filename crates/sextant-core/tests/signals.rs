@@ -4,16 +4,10 @@
 
 use serde_json::json;
 use sextant_core::signals::{MlWalkForwardRequest, TrainRequest};
-use sextant_core::{Config, Services};
 use sextant_domain::Symbol;
 
-async fn services(dir: &std::path::Path) -> Services {
-    let config = Config {
-        data_dir: dir.to_path_buf(),
-        ..Config::default()
-    };
-    Services::build(config).await.expect("services")
-}
+mod common;
+use common::services;
 
 fn request(name: &str, label: serde_json::Value) -> TrainRequest {
     serde_json::from_value(json!({

@@ -5,16 +5,11 @@
 use chrono::{Datelike, NaiveDate};
 use sextant_core::common::PageRequest;
 use sextant_core::watchlists::{WatchlistError, WatchlistUpdate, MAX_SYMBOLS};
-use sextant_core::{Config, Services};
+use sextant_core::Services;
 use sextant_domain::{Resolution, Symbol};
 
-async fn services(dir: &std::path::Path) -> Services {
-    let config = Config {
-        data_dir: dir.to_path_buf(),
-        ..Config::default()
-    };
-    Services::build(config).await.expect("services")
-}
+mod common;
+use common::services;
 
 fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
