@@ -148,8 +148,9 @@ impl QualityService {
             });
             self.meta.upsert(FLAGS, &flag_id(f), doc).await?;
         }
-        // Advance the watermark only when everything up to the newest record was copied.
-        if let Some(n) = newest.filter(|_| flags.len() < SYNC_LIMIT) {
+        // Advance the watermark only when the read was not cut by the limit (records sharing the
+        // last time could lie beyond it).
+        if let Some(n) = newest.filter(|_| flags.len() < SYNC_LIMIT && !flags.is_empty()) {
             let through = n.format("%Y-%m-%dT%H:%M:%S%.f").to_string();
             self.meta
                 .upsert(SYNC, "flags", json!({ "through": through }))

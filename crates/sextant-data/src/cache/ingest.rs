@@ -370,11 +370,27 @@ fn fill_offsets(
     Ok(())
 }
 
-pub(crate) const DISTINCT_VALUES: &str = "(s.open IS DISTINCT FROM b.open OR s.high IS DISTINCT FROM b.high \
-     OR s.low IS DISTINCT FROM b.low OR s.close IS DISTINCT FROM b.close \
-     OR s.volume IS DISTINCT FROM b.volume OR s.adj_close IS DISTINCT FROM b.adj_close \
-     OR s.dividend IS DISTINCT FROM b.dividend OR s.split_coefficient IS DISTINCT FROM b.split_coefficient \
-     OR s.tz IS DISTINCT FROM b.tz)";
+/// The value columns an upsert compares (everything but the key and the provenance).
+const COMPARED: [&str; 9] = [
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "adj_close",
+    "dividend",
+    "split_coefficient",
+    "tz",
+];
+
+/// SQL that is true when the row aliased `new` differs in value from the row aliased `old`.
+pub(crate) fn values_differ(new: &str, old: &str) -> String {
+    let parts: Vec<String> = COMPARED
+        .iter()
+        .map(|c| format!("{new}.{c} IS DISTINCT FROM {old}.{c}"))
+        .collect();
+    format!("({})", parts.join(" OR "))
+}
 
 pub(crate) const KEY_JOIN: &str =
     "b.symbol = s.symbol AND b.resolution = s.resolution AND b.ts = s.ts";
@@ -395,6 +411,7 @@ pub(crate) fn merge_stage(
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "stage deduplicated");
     let batch_id = uuid::Uuid::new_v4().to_string();
     let now = Utc::now().naive_utc();
+    let differ = values_differ("s", "b");
 
     // Fast path: no stored bar shares a (symbol, resolution) with the batch (first ingest of a
     // series), so every row is new and no join against `bars` is needed.
@@ -408,7 +425,7 @@ pub(crate) fn merge_stage(
     let quality = match quality.filter(|q| q.enabled) {
         Some(cfg) => {
             let (mut flags, gaps, judged) =
-                crate::quality::judge(conn, cfg, overlaps, KEY_JOIN, DISTINCT_VALUES)?;
+                crate::quality::judge(conn, cfg, overlaps, KEY_JOIN, &differ)?;
             flags.extend(duplicates);
             let ctx = super::quarantine::BatchContext {
                 batch_id: &batch_id,
@@ -425,7 +442,7 @@ pub(crate) fn merge_stage(
         conn.query_row(
             &format!(
                 "SELECT count(*) FILTER (WHERE b.symbol IS NULL), \
-                 count(*) FILTER (WHERE b.symbol IS NOT NULL AND {DISTINCT_VALUES}) \
+                 count(*) FILTER (WHERE b.symbol IS NOT NULL AND {differ}) \
                  FROM stage_bars s LEFT JOIN bars b ON {KEY_JOIN}"
             ),
             [],
@@ -438,7 +455,7 @@ pub(crate) fn merge_stage(
         conn.execute(
             &format!(
                 "INSERT INTO bar_revisions SELECT b.*, ?, ? FROM bars b JOIN stage_bars s ON {KEY_JOIN} \
-                 WHERE {DISTINCT_VALUES}"
+                 WHERE {differ}"
             ),
             params![now, batch_id],
         )?;
@@ -447,7 +464,7 @@ pub(crate) fn merge_stage(
                 "UPDATE bars AS b SET tz = s.tz, session = s.session, open = s.open, high = s.high, \
                  low = s.low, close = s.close, volume = s.volume, adj_close = s.adj_close, \
                  dividend = s.dividend, split_coefficient = s.split_coefficient, source = s.source, \
-                 batch_id = ?, ingested_at = ? FROM stage_bars s WHERE {KEY_JOIN} AND {DISTINCT_VALUES}"
+                 batch_id = ?, ingested_at = ? FROM stage_bars s WHERE {KEY_JOIN} AND {differ}"
             ),
             params![batch_id, now],
         )?;
@@ -528,7 +545,7 @@ pub(crate) fn merge_stage(
     })
 }
 
-fn prefixed(alias: &str, cols: &str) -> String {
+pub(crate) fn prefixed(alias: &str, cols: &str) -> String {
     cols.split(',')
         .map(|c| format!("{alias}.{}", c.trim()))
         .collect::<Vec<_>>()

@@ -2,7 +2,7 @@
 //! releases (approve: merged into `bars` like any ingest, with a revision if it replaces a
 //! stored bar) or drops (reject: kept here for the audit, never merged) each of them.
 
-use super::ingest::{merge_stage, IngestSummary, DISTINCT_VALUES};
+use super::ingest::{merge_stage, prefixed, values_differ, IngestSummary};
 use super::schema::{BAR_VALUE_COLUMNS, STAGE_DDL, STAGE_FLAGS_DDL};
 use super::Cache;
 use crate::quality::{Flag, Gap, QualityConfig, QualityReport};
@@ -29,7 +29,7 @@ pub(crate) fn record(
     judged: u64,
     ctx: &BatchContext<'_>,
 ) -> Result<QualityReport> {
-    let mut report = QualityReport::from_flags(judged, flags, gaps, cfg.quarantine);
+    let mut report = QualityReport::from_flags(judged, flags, gaps);
     let blocked = block_rejected(conn)?;
     clear_filled_gaps(conn)?;
     if flags.is_empty() && gaps.is_empty() {
@@ -60,12 +60,8 @@ pub(crate) fn record(
              max(CASE severity WHEN 'critical' THEN 2 ELSE 1 END) AS sev, max(score) AS score \
              FROM stage_flags WHERE severity IN ('warning', 'critical') GROUP BY symbol, resolution, ts",
         )?;
-        let same_as_held = DISTINCT_VALUES.replace("b.", "x.");
-        let cols = BAR_VALUE_COLUMNS
-            .split(',')
-            .map(|c| format!("s.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let same_as_held = values_differ("s", "x");
+        let cols = prefixed("s", BAR_VALUE_COLUMNS);
         // A row already held (pending) or already rejected with the same values is not held a
         // second time: re-ingesting a file must not grow the review queue.
         conn.execute(
@@ -147,9 +143,7 @@ fn block_rejected(conn: &Connection) -> Result<u64> {
     if !any {
         return Ok(0);
     }
-    let same = DISTINCT_VALUES
-        .replace("b.", "x.")
-        .replace("s.", "stage_bars.");
+    let same = values_differ("stage_bars", "x");
     let n = conn.execute(
         &format!(
             "DELETE FROM stage_bars WHERE EXISTS (SELECT 1 FROM quarantine x WHERE x.status = 'rejected' \
@@ -188,11 +182,7 @@ fn hold_stored(conn: &Connection, ctx: &BatchContext<'_>) -> Result<u64> {
     if n == 0 {
         return Ok(0);
     }
-    let cols = BAR_VALUE_COLUMNS
-        .split(',')
-        .map(|c| format!("b.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let cols = prefixed("b", BAR_VALUE_COLUMNS);
     let join =
         "JOIN stage_retro q ON q.symbol = b.symbol AND q.resolution = b.resolution AND q.ts = b.ts";
     let request = format!(
@@ -415,40 +405,45 @@ impl Cache {
 
     /// Every recorded flag for a symbol (or all), newest bar first.
     pub fn quality_flags(&self, symbol: Option<&str>, limit: usize) -> Result<Vec<Flag>> {
-        self.read_flags(
+        let rows = self.read_flags(
             "WHERE ? IS NULL OR symbol = ? ORDER BY ts DESC, symbol, check_name LIMIT ?",
             params![symbol, symbol, limit as i64],
-        )
+        )?;
+        Ok(rows.into_iter().map(|(f, _)| f).collect())
     }
 
-    /// Flags recorded after `since` (all when `None`), oldest record first, with the newest
-    /// record time: what an incremental copy to the metadata store reads.
+    /// Flags recorded after `since` (all when `None`), oldest record first, with the record
+    /// time of the newest one read: what an incremental copy to the metadata store reads. The
+    /// watermark comes from the rows themselves, so a batch recorded meanwhile is not skipped.
     pub fn quality_flags_since(
         &self,
         since: Option<NaiveDateTime>,
         limit: usize,
     ) -> Result<(Vec<Flag>, Option<NaiveDateTime>)> {
-        let flags = self.read_flags(
+        let rows = self.read_flags(
             "WHERE ? IS NULL OR flagged_at > ? ORDER BY flagged_at, symbol, ts, check_name LIMIT ?",
             params![since, since, limit as i64],
         )?;
-        let conn = self.conn();
-        let newest: Option<NaiveDateTime> =
-            conn.query_row("SELECT max(flagged_at) FROM quality_flags", [], |r| {
-                r.get(0)
-            })?;
-        Ok((flags, newest))
+        let newest = rows.last().map(|(_, at)| *at).or(since);
+        Ok((rows.into_iter().map(|(f, _)| f).collect(), newest))
     }
 
-    fn read_flags(&self, tail: &str, p: &[&dyn duckdb::ToSql]) -> Result<Vec<Flag>> {
+    /// Flags with their record time.
+    fn read_flags(
+        &self,
+        tail: &str,
+        p: &[&dyn duckdb::ToSql],
+    ) -> Result<Vec<(Flag, NaiveDateTime)>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
-            "SELECT symbol, resolution, ts, check_name, severity, score, detail FROM quality_flags {tail}"
+            "SELECT symbol, resolution, ts, check_name, severity, score, detail, flagged_at \
+             FROM quality_flags {tail}"
         ))?;
         let rows = stmt
             .query_map(p, |r| {
                 let check: String = r.get(3)?;
                 let sev: String = r.get(4)?;
+                let at: NaiveDateTime = r.get(7)?;
                 Ok((
                     r.get(0)?,
                     r.get(1)?,
@@ -457,13 +452,14 @@ impl Cache {
                     sev,
                     r.get(5)?,
                     r.get(6)?,
+                    at,
                 ))
             })?
             .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(rows
             .into_iter()
-            .filter_map(|(symbol, resolution, ts, check, sev, score, detail)| {
-                Some(Flag {
+            .filter_map(|(symbol, resolution, ts, check, sev, score, detail, at)| {
+                let flag = Flag {
                     symbol,
                     resolution,
                     ts,
@@ -471,7 +467,8 @@ impl Cache {
                     severity: crate::quality::Severity::parse(&sev)?,
                     score,
                     detail,
-                })
+                };
+                Some((flag, at))
             })
             .collect())
     }

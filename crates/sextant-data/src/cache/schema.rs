@@ -139,6 +139,19 @@ CREATE TABLE IF NOT EXISTS quality_flags (
     flagged_at TIMESTAMP NOT NULL
 );
 
+-- Materialised feature views: one row per (name, version), its table and the data it came from.
+CREATE TABLE IF NOT EXISTS feature_views (
+    name VARCHAR NOT NULL,
+    version VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    resolution VARCHAR NOT NULL,
+    definition VARCHAR NOT NULL,
+    rows BIGINT NOT NULL,
+    symbols BIGINT NOT NULL,
+    data_snapshot VARCHAR NOT NULL,
+    materialized_at TIMESTAMP NOT NULL
+);
+
 -- Bars the exchange calendar expects and no ingest delivered.
 CREATE TABLE IF NOT EXISTS quality_gaps (
     symbol VARCHAR NOT NULL,

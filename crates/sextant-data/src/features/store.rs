@@ -8,23 +8,9 @@ use super::views::{FeatureView, Stage};
 use crate::cache::{sql_ident, sql_literal, Slice};
 use crate::{Cache, DataError, Result};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use duckdb::params;
+use duckdb::{params, OptionalExt};
 use serde::Serialize;
 use sextant_domain::{Resolution, Symbol};
-
-pub(crate) const REGISTRY_DDL: &str = r#"
-CREATE TABLE IF NOT EXISTS feature_views (
-    name VARCHAR NOT NULL,
-    version VARCHAR NOT NULL,
-    table_name VARCHAR NOT NULL,
-    resolution VARCHAR NOT NULL,
-    definition VARCHAR NOT NULL,
-    rows BIGINT NOT NULL,
-    symbols BIGINT NOT NULL,
-    data_snapshot VARCHAR NOT NULL,
-    materialized_at TIMESTAMP NOT NULL
-);
-"#;
 
 /// One materialised version of a view.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -123,13 +109,13 @@ impl Cache {
             resolution: Some(resolution),
             ..Slice::default()
         };
+        let version = view.version();
         let table = view.table_name();
         let definition = serde_json::to_string(view)
             .map_err(|e| DataError::Invalid(format!("feature view definition: {e}")))?;
         let sql = view_sql(view);
         let now = Utc::now().naive_utc();
         let (rows, symbols, snapshot) = self.write(|conn| {
-            conn.execute_batch(REGISTRY_DDL)?;
             // Inside the transaction, under the write lock: the recorded snapshot is exactly
             // the bars the table was computed from.
             let snapshot = crate::cache::snapshot_hash_on(conn, &slice)?;
@@ -147,13 +133,13 @@ impl Cache {
             )?;
             conn.execute(
                 "DELETE FROM feature_views WHERE name = ? AND version = ?",
-                params![view.name, view.version()],
+                params![view.name, version],
             )?;
             conn.execute(
                 "INSERT INTO feature_views VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 params![
                     view.name,
-                    view.version(),
+                    version,
                     table,
                     view.resolution,
                     definition,
@@ -165,10 +151,10 @@ impl Cache {
             )?;
             Ok((rows as u64, symbols as u64, snapshot))
         })?;
-        tracing::info!(view = %view.name, version = %view.version(), rows, "feature view materialised");
+        tracing::info!(view = %view.name, %version, rows, "feature view materialised");
         Ok(MaterializedView {
             name: view.name.clone(),
-            version: view.version(),
+            version,
             table_name: table,
             resolution: view.resolution.clone(),
             features: view.feature_names(),
@@ -181,66 +167,59 @@ impl Cache {
 
     /// Every materialised version, newest first within each view.
     pub fn materialized_views(&self) -> Result<Vec<MaterializedView>> {
-        let conn = self.conn();
-        conn.execute_batch(REGISTRY_DDL)?;
-        let mut stmt = conn.prepare(
-            "SELECT name, version, table_name, resolution, definition, rows, symbols, data_snapshot, \
-             materialized_at FROM feature_views ORDER BY name, materialized_at DESC",
+        self.read_views("ORDER BY name, materialized_at DESC", params![])
+    }
+
+    /// One materialised version of `name` (`version: None` = the newest).
+    pub fn materialized_view(
+        &self,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Option<MaterializedView>> {
+        let found = self.read_views(
+            "WHERE name = ? AND (? IS NULL OR version = ?) ORDER BY materialized_at DESC LIMIT 1",
+            params![name, version, version],
         )?;
+        Ok(found.into_iter().next())
+    }
+
+    fn read_views(&self, tail: &str, p: &[&dyn duckdb::ToSql]) -> Result<Vec<MaterializedView>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT name, version, table_name, resolution, definition, rows, symbols, data_snapshot, \
+             materialized_at FROM feature_views {tail}"
+        ))?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map(p, |r| {
                 let def: String = r.get(4)?;
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    def,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, i64>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, NaiveDateTime>(8)?,
-                ))
+                Ok(MaterializedView {
+                    name: r.get(0)?,
+                    version: r.get(1)?,
+                    table_name: r.get(2)?,
+                    resolution: r.get(3)?,
+                    features: serde_json::from_str::<FeatureView>(&def)
+                        .map(|v| v.feature_names())
+                        .unwrap_or_default(),
+                    rows: r.get::<_, i64>(5)? as u64,
+                    symbols: r.get::<_, i64>(6)? as u64,
+                    data_snapshot: r.get(7)?,
+                    materialized_at: r.get(8)?,
+                })
             })?
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(name, version, table_name, resolution, def, n, s, snap, at)| {
-                    let features = serde_json::from_str::<FeatureView>(&def)
-                        .map(|v| v.feature_names())
-                        .unwrap_or_default();
-                    MaterializedView {
-                        name,
-                        version,
-                        table_name,
-                        resolution,
-                        features,
-                        rows: n as u64,
-                        symbols: s as u64,
-                        data_snapshot: snap,
-                        materialized_at: at,
-                    }
-                },
-            )
-            .collect())
+        Ok(rows)
     }
 
     /// The stored definition of a materialised version (for reproducing it).
     pub fn view_definition(&self, name: &str, version: &str) -> Result<Option<FeatureView>> {
         let conn = self.conn();
-        conn.execute_batch(REGISTRY_DDL)?;
         let def: Option<String> = conn
             .query_row(
                 "SELECT definition FROM feature_views WHERE name = ? AND version = ?",
                 params![name, version],
                 |r| r.get(0),
             )
-            .map(Some)
-            .or_else(|e| match e {
-                duckdb::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
+            .optional()?;
         def.map(|d| {
             serde_json::from_str(&d).map_err(|e| {
                 DataError::Invalid(format!("stored feature view {name}@{version}: {e}"))
@@ -303,14 +282,12 @@ impl Cache {
         from: Option<NaiveDateTime>,
         to: Option<NaiveDateTime>,
     ) -> Result<FeaturePanel> {
-        let views = self.materialized_views()?;
-        let mv = views
-            .iter()
-            .find(|v| v.name == name && version.is_none_or(|want| v.version == want))
-            .ok_or_else(|| DataError::NoFeatureView {
-                name: name.to_string(),
-                version: version.unwrap_or("latest").to_string(),
-            })?;
+        let mv =
+            self.materialized_view(name, version)?
+                .ok_or_else(|| DataError::NoFeatureView {
+                    name: name.to_string(),
+                    version: version.unwrap_or("latest").to_string(),
+                })?;
         let mut filter = vec!["TRUE".to_string()];
         if !symbols.is_empty() {
             let list = symbols

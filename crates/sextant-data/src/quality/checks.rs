@@ -5,12 +5,10 @@
 
 use super::calendar::Calendar;
 use super::iforest::IsolationForest;
-use super::series::{Row, Series};
+use super::series::{date, datetime, Row, Series};
 use super::{Check, Flag, Gap, QualityConfig};
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use rustc_hash::FxHashMap;
 use sextant_domain::Resolution;
-use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 
 const DAY_US: i64 = 86_400_000_000;
 
@@ -21,35 +19,8 @@ const DAY_US: i64 = 86_400_000_000;
 #[derive(Debug, Default)]
 pub(crate) struct CrossSection {
     raw: Vec<(Resolution, i64, f64, f64)>,
-    median: HashMap<(Resolution, i64), (f64, f64), BuildHasherDefault<Fx>>,
-}
-
-/// A multiply-rotate hasher (FxHash's): the cross-section is looked up twice per judged bar, and
-/// SipHash's DoS resistance buys nothing for keys that are our own timestamps.
-#[derive(Debug, Default)]
-pub(crate) struct Fx(u64);
-
-impl std::hash::Hasher for Fx {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_i64(&mut self, v: i64) {
-        self.write_u64(v as u64);
-    }
-    fn write_isize(&mut self, v: isize) {
-        self.write_u64(v as u64);
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
+    /// FxHash: looked up twice per judged bar, with keys that are our own timestamps.
+    median: FxHashMap<(Resolution, i64), (f64, f64)>,
 }
 
 impl CrossSection {
@@ -81,9 +52,6 @@ impl CrossSection {
     }
 
     fn get(&self, res: Resolution, ts: i64) -> f64 {
-        if self.median.is_empty() {
-            return 0.0;
-        }
         self.median.get(&(res, ts)).map_or(0.0, |m| m.0)
     }
 
@@ -171,16 +139,6 @@ fn looks_like_split(price_ratio: f64) -> bool {
     SPLIT_RATIOS
         .iter()
         .any(|&k| (lr - k.ln().abs()).abs() < 0.03 && k != 1.0)
-}
-
-fn datetime(us: i64) -> NaiveDateTime {
-    DateTime::from_timestamp_micros(us)
-        .map(|d| d.naive_utc())
-        .unwrap_or_default()
-}
-
-fn date(days: i64) -> NaiveDate {
-    NaiveDate::from_num_days_from_ce_opt(719_163 + days as i32).unwrap_or_default()
 }
 
 struct Out<'a> {
@@ -301,17 +259,18 @@ fn row_local(out: &mut Out<'_>, cfg: &QualityConfig, cal: &mut Calendar) {
         }
         if !s.resolution.is_intraday() {
             zero_run = if r.volume == 0.0 { zero_run + 1 } else { 0 };
-            if zero_run >= cfg.zero_volume_run.max(1) {
-                let first = i + 1 - zero_run;
+            let threshold = cfg.zero_volume_run.max(1);
+            // The run's earlier bars are flagged when it reaches the threshold, later ones as
+            // they come.
+            let first = if zero_run == threshold {
+                i + 1 - threshold
+            } else {
+                i
+            };
+            if zero_run >= threshold {
                 for j in first..=i {
-                    let already = out
-                        .flags
-                        .iter()
-                        .any(|f| f.check == Check::ZeroVolumeRun && f.ts == datetime(s.rows[j].ts));
-                    if !already {
-                        let detail = format!("{zero_run} consecutive bars with zero volume");
-                        out.flag(j, Check::ZeroVolumeRun, zero_run as f64, detail);
-                    }
+                    let detail = format!("{zero_run} consecutive bars with zero volume");
+                    out.flag(j, Check::ZeroVolumeRun, zero_run as f64, detail);
                 }
             }
         }
@@ -480,7 +439,7 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
         let seed = out.s.symbol.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
-        let mut forests: HashMap<usize, IsolationForest> = HashMap::new();
+        let mut forests: FxHashMap<usize, IsolationForest> = FxHashMap::default();
         for k in screened {
             let start = ((k - 1) / block) * block;
             if start == 0 {

@@ -3,22 +3,12 @@
 //! does not report old gaps again.
 
 use super::calendar::Calendar;
-use super::series::Series;
+use super::series::{date, datetime, Series};
 use super::Gap;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Offset, TimeZone};
+use chrono::{NaiveDate, NaiveDateTime, Offset, TimeZone};
 
 const MINUTE_US: i64 = 60_000_000;
 const OPEN_MINUTE: i64 = 9 * 60 + 30;
-
-fn date(days: i64) -> NaiveDate {
-    NaiveDate::from_num_days_from_ce_opt(719_163 + days as i32).unwrap_or_default()
-}
-
-fn datetime(us: i64) -> NaiveDateTime {
-    DateTime::from_timestamp_micros(us)
-        .map(|d| d.naive_utc())
-        .unwrap_or_default()
-}
 
 /// The exchange zone's UTC offset in minutes on a session day (at local noon; US offsets change
 /// at 02:00 on Sundays, never during a session).

@@ -229,24 +229,22 @@ impl Default for QualityConfig {
 }
 
 impl QualityReport {
-    pub(crate) fn from_flags(judged: u64, flags: &[Flag], gaps: &[Gap], quarantine: bool) -> Self {
+    /// The counts of a batch's findings; `quarantined` and `held_stored` are filled in by the
+    /// quarantine step, which knows what it actually moved.
+    pub(crate) fn from_flags(judged: u64, flags: &[Flag], gaps: &[Gap]) -> Self {
         let mut by_check = BTreeMap::new();
-        let mut quarantined = std::collections::HashSet::new();
-        let mut notices = 0;
         for f in flags {
             *by_check.entry(f.check.as_str().to_string()).or_insert(0) += 1;
-            if f.severity.quarantines() && quarantine {
-                quarantined.insert((&f.symbol, &f.resolution, f.ts));
-            } else if f.severity == Severity::Notice {
-                notices += 1;
-            }
         }
         QualityReport {
             judged,
             flags: flags.len() as u64,
-            quarantined: quarantined.len() as u64,
+            quarantined: 0,
             held_stored: 0,
-            notices,
+            notices: flags
+                .iter()
+                .filter(|f| f.severity == Severity::Notice)
+                .count() as u64,
             gaps: gaps.len() as u64,
             missing_bars: gaps.iter().map(|g| g.missing).sum(),
             by_check,

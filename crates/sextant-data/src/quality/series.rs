@@ -28,6 +28,18 @@ pub(crate) struct Row {
     pub judged: bool,
 }
 
+/// A [`Row`] timestamp (epoch microseconds) as a UTC date-time.
+pub(crate) fn datetime(us: i64) -> chrono::NaiveDateTime {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|d| d.naive_utc())
+        .unwrap_or_default()
+}
+
+/// A [`Row`] session (days since 1970-01-01) as a date.
+pub(crate) fn date(days: i64) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_num_days_from_ce_opt(719_163 + days as i32).unwrap_or_default()
+}
+
 /// One (symbol, resolution) with its rows in time order.
 #[derive(Debug, Clone)]
 pub(crate) struct Series {
