@@ -79,17 +79,25 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         lat.push(t.elapsed().as_secs_f64() * 1e6);
         std::hint::black_box(bars);
     }
+    latency(
+        &format!("warm query, MSFT daily 2003-2012 ({n} bars)"),
+        lat,
+        "queries",
+    );
+    Ok(())
+}
+
+/// Prints p50, p99 and max of latencies in microseconds.
+pub(crate) fn latency(what: &str, mut lat: Vec<f64>, unit: &str) {
     lat.sort_by(f64::total_cmp);
     let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
     println!(
-        "{:<48} {n} bars: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs ({} queries)",
-        "warm query, MSFT daily 2003-2012",
+        "{what:<48} p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs ({} {unit})",
         pct(0.5),
         pct(0.99),
         pct(1.0),
         lat.len()
     );
-    Ok(())
 }
 
 /// Ingest throughput with the quality checks on and off, each into a fresh cache (best of 3).

@@ -55,20 +55,12 @@ pub async fn run(dir: &Path, queries: usize) -> Result<()> {
             lat.push(t.elapsed().as_secs_f64() * 1e6);
             std::hint::black_box(sig);
         }
-        lat.sort_by(f64::total_cmp);
-        let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
-        println!(
-            "{:<48} p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs ({} scores; goal p99 < 1000 µs)",
-            if explain {
-                "score one symbol, warm model, with SHAP"
-            } else {
-                "score one symbol, warm model"
-            },
-            pct(0.5),
-            pct(0.99),
-            pct(1.0),
-            lat.len()
-        );
+        let what = if explain {
+            "score one symbol, warm model, with SHAP"
+        } else {
+            "score one symbol, warm model"
+        };
+        crate::bench::latency(what, lat, "scores; goal p99 < 1000 µs");
     }
     Ok(())
 }

@@ -9,9 +9,7 @@ use sextant_backtest::metrics::Metrics;
 use sextant_backtest::simulator::{BarSeries, Costs, FillTiming, ShareRounding, SimConfig, Sizer};
 use sextant_backtest::strategy::strategy_library;
 use sextant_backtest::sweep::{sweep_sma_cross, SmaGrid, SweepConfig};
-use sextant_core::backtest::{
-    execute, walk_forward, BacktestRequest, BacktestService, WalkForwardSpec,
-};
+use sextant_core::backtest::{execute, walk_forward, BacktestRequest, WalkForwardSpec};
 use sextant_core::Services;
 use sextant_data::cache::FileOptions;
 use sextant_data::Cache;
@@ -207,8 +205,7 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
     };
     let mut owned = None;
     let cache = source_cache(s, &a.data, &mut owned)?;
-    let source = s.backtests.series_source();
-    let data = BacktestService::load_with(cache, &req, source.as_deref())?;
+    let data = s.backtests.load_for(cache, &req)?;
     if let Some(wf) = &a.walk_forward {
         let (train, test) = wf
             .split_once(':')

@@ -145,7 +145,7 @@ pub async fn features(cmd: FeaturesCmd, s: &Services) -> Result<()> {
                         m.rows.to_string(),
                         m.symbols.to_string(),
                         m.materialized_at.to_string(),
-                        m.data_snapshot[..12.min(m.data_snapshot.len())].to_string(),
+                        crate::output::short_hash(&m.data_snapshot).to_string(),
                     ]
                 })
                 .collect();
@@ -254,14 +254,14 @@ pub async fn train(cmd: TrainCmd, s: &Services) -> Result<()> {
         "none" => Validation::None,
         other => anyhow::bail!("unknown validation {other:?}: purged_kfold, walk_forward or none"),
     };
-    let mut params = sextant_ml::GbtParams {
+    // The seed goes in the request (the service sets `params.seed` from it).
+    let params = sextant_ml::GbtParams {
         n_trees: a.trees,
         num_leaves: a.leaves,
         learning_rate: a.learning_rate,
         min_data_in_leaf: a.min_data_in_leaf,
         ..Default::default()
     };
-    params.seed = a.seed;
     let req = TrainRequest {
         name: a.name.clone(),
         symbols: a.symbol.clone(),
@@ -319,7 +319,7 @@ pub async fn train(cmd: TrainCmd, s: &Services) -> Result<()> {
         "view {} @ {}, data snapshot {}, {}",
         rec.view,
         rec.view_version,
-        &rec.data_snapshot[..12],
+        crate::output::short_hash(&rec.data_snapshot),
         rec.code_version
     );
     Ok(())

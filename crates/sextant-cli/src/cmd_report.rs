@@ -2,7 +2,6 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use sextant_core::backtest::BacktestService;
 use sextant_core::Services;
 
 #[derive(Args)]
@@ -20,8 +19,7 @@ pub async fn run(a: ReportArgs, s: &Services) -> Result<()> {
         .get(&a.id)
         .await?
         .with_context(|| format!("no backtest {} (run `sextant backtest ...` first)", a.id))?;
-    let source = s.backtests.series_source();
-    let data = BacktestService::load_with(&s.cache, &run.manifest.request, source.as_deref())?;
+    let data = s.backtests.load_for(&s.cache, &run.manifest.request)?;
     let sheet = sextant_narrative::fact_sheet_for(&run.manifest.request, &data)?;
     let service = sextant_server::reports::report_service(&s.config.llm, s.meta.clone())
         .map_err(anyhow::Error::msg)?;

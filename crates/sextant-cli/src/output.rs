@@ -47,3 +47,8 @@ pub fn price(v: f64) -> String {
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     format!("{int}.{frac:0<2}")
 }
+
+/// The first 12 characters of a hash (all of a shorter string).
+pub fn short_hash(h: &str) -> &str {
+    h.get(..12).unwrap_or(h)
+}

@@ -7,7 +7,6 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use serde_json::Value;
-use sextant_core::backtest::BacktestService;
 use sextant_core::config::LlmSettings;
 use sextant_genai::{LlmProvider, OpenAiClient, OpenAiConfig, PromptRegistry};
 use sextant_meta::MetaStore;
@@ -67,9 +66,9 @@ pub async fn report(
         .ok_or_else(|| ApiError::not_found(format!("no backtest {id}")))?;
     let req = run.manifest.request.clone();
     let cache = s.read_cache();
-    let source = s.services.backtests.series_source();
+    let backtests = s.services.backtests.clone();
     let sheet = blocking(move || {
-        let data = BacktestService::load_with(&cache, &req, source.as_deref())?;
+        let data = backtests.load_for(&cache, &req)?;
         sextant_narrative::fact_sheet_for(&req, &data).map_err(ApiError::from)
     })
     .await?;

@@ -175,10 +175,15 @@ impl BacktestService {
         }
     }
 
-    /// The installed source of external series, if any (for callers that load data themselves,
-    /// like the API's inline runs).
-    pub fn series_source(&self) -> Option<Arc<dyn SeriesSource>> {
-        self.series.get().cloned()
+    /// [`Self::load_with`] with this service's series source: how every caller that loads a
+    /// request's data itself (inline API runs, reports, the CLI, jobs) gets the same series
+    /// attached as [`Self::run`].
+    pub fn load_for(
+        &self,
+        cache: &Cache,
+        req: &BacktestRequest,
+    ) -> Result<LoadedData, BacktestError> {
+        Self::load_with(cache, req, self.series.get().map(|s| s.as_ref()))
     }
 
     /// Installs the source of external series (once).

@@ -23,10 +23,10 @@ pub const MAX_INGEST_SYMBOLS: usize = 500;
 pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
     let mut handlers: Vec<Arc<dyn JobHandler>> = vec![
         Arc::new(BacktestJob::new(services.backtests.clone())),
-        Arc::new(WalkForwardJob {
-            cache: services.cache.clone(),
-            source: services.backtests.series_source(),
-        }),
+        Arc::new(WalkForwardJob::new(
+            services.cache.clone(),
+            services.backtests.clone(),
+        )),
         Arc::new(TrainSignalJob {
             signals: services.signals.clone(),
         }),
@@ -98,16 +98,13 @@ pub struct WalkForwardParams {
 /// pure computation.
 pub struct WalkForwardJob {
     cache: Arc<Cache>,
-    /// Attaches ML probabilities for `ml_signal` requests.
-    source: Option<Arc<dyn crate::backtest::SeriesSource>>,
+    /// Loads the request's data with the service's series (ML probabilities for `ml_signal`).
+    backtests: Arc<BacktestService>,
 }
 
 impl WalkForwardJob {
-    pub fn new(cache: Arc<Cache>) -> Self {
-        WalkForwardJob {
-            cache,
-            source: None,
-        }
+    pub fn new(cache: Arc<Cache>, backtests: Arc<BacktestService>) -> Self {
+        WalkForwardJob { cache, backtests }
     }
 }
 
@@ -130,11 +127,11 @@ impl JobHandler for WalkForwardJob {
         ctx.check()?;
         ctx.progress(0.0, "loading bars").await;
         let cache = self.cache.clone();
-        let source = self.source.clone();
+        let backtests = self.backtests.clone();
         let c = ctx.clone();
         // Loading and simulating block (DuckDB, CPU): keep them off the async executor.
         let report = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
-            let data = BacktestService::load_with(&cache, &p.request, source.as_deref())?;
+            let data = backtests.load_for(&cache, &p.request)?;
             c.check()?;
             Ok(walk_forward(&p.request, &p.spec, &data)?)
         })

@@ -11,9 +11,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sextant_core::backtest::{
-    walk_forward, BacktestRequest, BacktestService, WalkForwardSpec, RUNS,
-};
+use sextant_core::backtest::{walk_forward, BacktestRequest, WalkForwardSpec, RUNS};
 use sextant_meta::Filter;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -123,9 +121,9 @@ async fn run(
     }
     let cache = s.read_cache();
     let r = req.clone();
-    let source = s.services.backtests.series_source();
+    let backtests = s.services.backtests.clone();
     let outcome = blocking(move || {
-        let data = BacktestService::load_with(&cache, &r, source.as_deref())?;
+        let data = backtests.load_for(&cache, &r)?;
         if data.market.len() * r.symbols.len() > INLINE_LIMIT {
             return Ok(None);
         }
@@ -337,9 +335,9 @@ async fn walk(State(s): State<AppState>, ApiJson(body): ApiJson<Value>) -> ApiRe
         return Err(ApiError::field("spec.candidates", "at most 100 candidates"));
     }
     let cache = s.read_cache();
-    let source = s.services.backtests.series_source();
+    let backtests = s.services.backtests.clone();
     let report = blocking(move || {
-        let data = BacktestService::load_with(&cache, &req, source.as_deref())?;
+        let data = backtests.load_for(&cache, &req)?;
         Ok(walk_forward(&req, &spec, &data)?)
     })
     .await?;

@@ -4,6 +4,7 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::market_data::{blocking, parse_symbol};
 use crate::routes::to_json;
 use crate::state::AppState;
 use axum::extract::State;
@@ -12,7 +13,6 @@ use axum::{Extension, Json};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sextant_domain::Symbol;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -36,10 +36,6 @@ pub fn models_router() -> OpenApiRouter<AppState> {
         .routes(routes!(train))
 }
 
-fn symbol(s: &str) -> ApiResult<Symbol> {
-    Symbol::new(s).map_err(|e| ApiError::field("symbol", e.to_string()))
-}
-
 fn view_name(name: &str) -> ApiResult<sextant_data::features::FeatureView> {
     sextant_data::features::find(name)
         .ok_or_else(|| ApiError::not_found(format!("no feature view {name:?}")))
@@ -50,9 +46,7 @@ fn view_name(name: &str) -> ApiResult<sextant_data::features::FeatureView> {
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn list_views(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     let cache = s.read_cache();
-    let materialized = tokio::task::spawn_blocking(move || cache.materialized_views())
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))??;
+    let materialized = blocking(move || Ok(cache.materialized_views()?)).await?;
     let views: Vec<Value> = sextant_data::features::builtin()
         .into_iter()
         .map(|v| {
@@ -95,7 +89,7 @@ async fn panel(
         .symbols
         .split(',')
         .filter(|x| !x.trim().is_empty())
-        .map(|x| symbol(x.trim()))
+        .map(|x| parse_symbol(x.trim()))
         .collect::<ApiResult<Vec<_>>>()?;
     if symbols.is_empty() || symbols.len() > 50 {
         return Err(ApiError::field("symbols", "1 to 50 symbols"));
@@ -107,17 +101,16 @@ async fn panel(
     }
     // A connection of the read pool: panels do not queue behind ingests and each other.
     let cache = s.read_cache();
-    let p = tokio::task::spawn_blocking(move || {
-        cache.feature_panel(
+    let p = blocking(move || {
+        Ok(cache.feature_panel(
             &name,
             q.version.as_deref(),
             &symbols,
             q.from.and_then(|d| d.and_hms_opt(0, 0, 0)),
             q.to.and_then(|d| d.and_hms_opt(23, 59, 59)),
-        )
+        )?)
     })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))??;
+    .await?;
     let rows: Vec<Value> = (0..p.len())
         .map(|i| {
             let mut o = serde_json::Map::new();
@@ -147,9 +140,7 @@ async fn materialize(
 ) -> ApiResult<Json<Value>> {
     let view = view_name(&name)?;
     let cache = s.services.cache.clone();
-    let mv = tokio::task::spawn_blocking(move || cache.materialize_view(&view))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))??;
+    let mv = blocking(move || Ok(cache.materialize_view(&view)?)).await?;
     to_json(&mv)
 }
 
@@ -171,16 +162,14 @@ async fn signal(
     ApiPath(sym): ApiPath<String>,
     ApiQuery(q): ApiQuery<SignalQuery>,
 ) -> ApiResult<Json<Value>> {
-    let sym = symbol(&sym)?;
+    let sym = parse_symbol(&sym)?;
     if q.model.is_empty() || q.model.len() > 64 {
         return Err(ApiError::field("model", "a model id or name"));
     }
     let rec = s.services.signals.resolve(&q.model).await?;
     let signals = s.services.signals.clone();
     let explain = q.explain.unwrap_or(false);
-    let sig = tokio::task::spawn_blocking(move || signals.score_record(&rec, &sym, explain))
-        .await
-        .map_err(|e| ApiError::internal(e.to_string()))??;
+    let sig = blocking(move || Ok(signals.score_record(&rec, &sym, explain)?)).await?;
     to_json(&sig)
 }
 

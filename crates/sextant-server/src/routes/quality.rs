@@ -5,6 +5,7 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::market_data::parse_symbol;
 use crate::routes::to_json;
 use crate::state::AppState;
 use axum::extract::State;
@@ -32,12 +33,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 const STATUSES: [&str; 3] = ["pending", "approved", "rejected"];
 
 fn check_symbol(symbol: &Option<String>) -> ApiResult<Option<String>> {
-    match symbol {
-        None => Ok(None),
-        Some(s) => sextant_domain::Symbol::new(s)
-            .map(|s| Some(s.as_str().to_string()))
-            .map_err(|e| ApiError::field("symbol", e.to_string())),
-    }
+    symbol
+        .as_deref()
+        .map(parse_symbol)
+        .transpose()
+        .map(|s| s.map(|s| s.as_str().to_string()))
 }
 
 #[derive(Deserialize, IntoParams)]
