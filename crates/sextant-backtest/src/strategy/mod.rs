@@ -20,7 +20,7 @@ mod registry;
 mod reversion;
 mod schema;
 
-pub use registry::{build_strategy, strategy_library, StrategyInfo};
+pub use registry::{build_strategy, required_series, strategy_library, StrategyInfo};
 pub use schema::{json_schema, validate, ParamError, ParamKind, ParamSpec, ParamValue, Params};
 
 use crate::simulator::{BarView, Context, Target};

@@ -215,6 +215,19 @@ const LIBRARY: &[Entry] = &[
     },
 ];
 
+/// The external series a library strategy cannot run without, with what supplies it: the
+/// loader refuses such a request when no source is installed instead of running a strategy
+/// that would never see a value.
+pub fn required_series(strategy: &str) -> Option<(&'static str, &'static str)> {
+    match strategy {
+        "ml_signal" => Some((
+            "ml_proba",
+            "the ML signal service to attach the model's probabilities",
+        )),
+        _ => None,
+    }
+}
+
 /// Every strategy with its description and parameter schema.
 pub fn strategy_library() -> Vec<StrategyInfo> {
     LIBRARY

@@ -16,7 +16,7 @@ use sextant_backtest::metrics::{Metrics, MetricsConfig, MetricsInput, TradeStats
 use sextant_backtest::simulator::{
     BacktestResult, BarSeries, MarketData, SimConfig, Trade, TradingSimulator,
 };
-use sextant_backtest::strategy::build_strategy;
+use sextant_backtest::strategy::{build_strategy, required_series};
 use sextant_data::cache::{EquityPoint, Slice};
 use sextant_data::Cache;
 use sextant_domain::{Resolution, Symbol};
@@ -207,12 +207,13 @@ impl BacktestService {
                 "at least one symbol is required".into(),
             ));
         }
-        if source.is_none() && req.strategy == "ml_signal" {
-            // Without the signal service the strategy would see no probabilities and never
-            // trade: refuse rather than report a silent, empty run.
-            return Err(BacktestError::Invalid(
-                "ml_signal needs the ML signal service to attach the model's probabilities".into(),
-            ));
+        if let (None, Some((_, supplier))) = (source, required_series(&req.strategy)) {
+            // Without its source the strategy would see no values and never trade: refuse
+            // rather than report a silent, empty run.
+            return Err(BacktestError::Invalid(format!(
+                "{} needs {supplier}",
+                req.strategy
+            )));
         }
         let mut series = Vec::with_capacity(req.symbols.len());
         for s in &req.symbols {

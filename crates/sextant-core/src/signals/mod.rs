@@ -47,6 +47,9 @@ pub enum SignalError {
     Task(String),
 }
 
+/// The series this service attaches: a model's probability of an up move per bar.
+pub const ML_PROBA: &str = "ml_proba";
+
 /// One scored symbol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Signal {
@@ -341,6 +344,31 @@ impl MlSignalService {
     }
 }
 
+/// What training and walk-forward start from: the request's view (materialised on the current
+/// bars), its panel for the request's symbols, and the labelled samples.
+pub(crate) struct Prepared {
+    pub view: FeatureView,
+    pub mv: MaterializedView,
+    pub resolution: Resolution,
+    pub panel: sextant_data::features::FeaturePanel,
+    pub samples: train::Samples,
+}
+
+pub(crate) fn prepare(cache: &Cache, req: &TrainRequest) -> Result<Prepared, SignalError> {
+    let view = MlSignalService::view_def(cache, &req.view, None)?;
+    let mv = MlSignalService::ensure_view(cache, &view)?;
+    let resolution: Resolution = view.resolution.parse().map_err(DataError::from)?;
+    let panel = cache.feature_panel(&view.name, Some(&mv.version), &req.symbols, None, None)?;
+    let samples = train::build_samples(cache, &panel, &req.symbols, resolution, &req.label)?;
+    Ok(Prepared {
+        view,
+        mv,
+        resolution,
+        panel,
+        samples,
+    })
+}
+
 /// The blocking part of training: view, samples, validation, final fit, artifact.
 fn train_blocking(
     cache: &Cache,
@@ -348,11 +376,13 @@ fn train_blocking(
     req: &TrainRequest,
     params: &sextant_ml::GbtParams,
 ) -> Result<(ModelRecord, GbtModel), SignalError> {
-    let view = MlSignalService::view_def(cache, &req.view, None)?;
-    let mv = MlSignalService::ensure_view(cache, &view)?;
-    let resolution: Resolution = view.resolution.parse().map_err(DataError::from)?;
-    let panel = cache.feature_panel(&view.name, Some(&mv.version), &req.symbols, None, None)?;
-    let samples = train::build_samples(cache, &panel, &req.symbols, resolution, &req.label)?;
+    let Prepared {
+        view,
+        mv,
+        panel,
+        samples,
+        ..
+    } = prepare(cache, req)?;
     let train_idx = samples.select(req.train_from, req.train_to);
     if train_idx.len() < 100 {
         return Err(SignalError::Invalid(format!(
@@ -430,9 +460,12 @@ impl SeriesSource for MlSignalService {
         symbol: &Symbol,
         ts: &[NaiveDateTime],
     ) -> Result<Vec<(String, Vec<f64>)>, BacktestError> {
-        if req.strategy != "ml_signal" {
+        // This source supplies model probabilities, to the strategies that need them.
+        let Some((series, _)) = sextant_backtest::strategy::required_series(&req.strategy)
+            .filter(|(name, _)| *name == ML_PROBA)
+        else {
             return Ok(Vec::new());
-        }
+        };
         let reference = req
             .params
             .get("model")
@@ -454,6 +487,6 @@ impl SeriesSource for MlSignalService {
             .iter()
             .map(|t| by_ts.get(t).copied().unwrap_or(f64::NAN))
             .collect();
-        Ok(vec![("ml_proba".to_string(), aligned)])
+        Ok(vec![(series.to_string(), aligned)])
     }
 }

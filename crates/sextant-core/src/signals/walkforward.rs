@@ -3,7 +3,7 @@
 //! probabilities then drive a `series_threshold` backtest. Nothing of a test window reaches the
 //! model that trades it.
 
-use super::train::{self, TrainRequest};
+use super::train::TrainRequest;
 use super::{MlSignalService, SignalError};
 use crate::backtest::{
     execute, BacktestError, BacktestRequest, BacktestRun, BacktestService, SeriesSource,
@@ -12,7 +12,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sextant_backtest::simulator::SimConfig;
-use sextant_domain::{Resolution, Symbol};
+use sextant_domain::Symbol;
 use sextant_ml::{ClassificationReport, GbtModel};
 use std::collections::HashMap;
 
@@ -81,7 +81,7 @@ impl SeriesSource for Stitched {
             .iter()
             .map(|t| m.and_then(|m| m.get(t)).copied().unwrap_or(f64::NAN))
             .collect();
-        Ok(vec![("ml_proba".into(), v)])
+        Ok(vec![(super::ML_PROBA.into(), v)])
     }
 }
 
@@ -103,14 +103,12 @@ pub(super) async fn run(
         let mut params = r.train.params.clone();
         params.seed = r.train.seed;
         params.validate()?;
-        let view = MlSignalService::view_def(&cache, &r.train.view, None)?;
-        let mv = MlSignalService::ensure_view(&cache, &view)?;
-        let resolution: Resolution = view
-            .resolution
-            .parse()
-            .map_err(sextant_data::DataError::from)?;
-        let panel = cache.feature_panel(&view.name, Some(&mv.version), &r.train.symbols, None, None)?;
-        let samples = train::build_samples(&cache, &panel, &r.train.symbols, resolution, &r.train.label)?;
+        let super::Prepared {
+            resolution,
+            panel,
+            samples,
+            ..
+        } = super::prepare(&cache, &r.train)?;
         // Test days: every panel day in the test span, cut into `windows` contiguous blocks.
         let mut days: Vec<NaiveDate> = panel
             .ts
@@ -176,7 +174,7 @@ pub(super) async fn run(
         };
         let bt = BacktestRequest {
             strategy: "series_threshold".into(),
-            params: json!({ "series": "ml_proba", "lower": r.lower, "upper": r.upper, "allow_short": r.allow_short }),
+            params: json!({ "series": super::ML_PROBA, "lower": r.lower, "upper": r.upper, "allow_short": r.allow_short }),
             symbols: r.train.symbols.clone(),
             resolution,
             from: Some(r.test_from),
