@@ -13,7 +13,7 @@ use sextant_core::backtest::{execute, walk_forward, BacktestRequest, WalkForward
 use sextant_core::Services;
 use sextant_data::cache::FileOptions;
 use sextant_data::Cache;
-use sextant_domain::{Resolution, Symbol};
+use sextant_domain::{PriceBasis, Resolution, Symbol};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -90,6 +90,10 @@ pub struct BacktestArgs {
     /// Print the run as JSON.
     #[arg(long)]
     json: bool,
+    /// Price basis: total_return (default: splits and dividends adjusted, so buy and hold earns
+    /// what a holder earned), split_adjusted, or raw (the printed prices; a split is a drop).
+    #[arg(long, default_value = "total_return")]
+    prices: PriceBasis,
 }
 
 #[derive(Args)]
@@ -179,7 +183,9 @@ fn source_cache<'a>(
     match &d.csv {
         None => Ok(&s.cache),
         Some(path) => {
-            let cache = Cache::open_in_memory()?;
+            // The same checks and policy as any ingest (`quality.*` in the configuration), so a
+            // file backtest holds exactly what an ingest of the file would, and says so.
+            let cache = Cache::open_in_memory()?.with_quality(s.config.quality.clone());
             let opts = FileOptions {
                 symbol: (d.symbols.len() == 1).then(|| d.symbols[0].clone()),
                 resolution: Some(d.resolution),
@@ -202,6 +208,7 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
         sim: sim_config(&a.costs, a.sizer),
         seed: 0,
         periods_per_year: None,
+        prices: a.prices,
     };
     let mut owned = None;
     let cache = source_cache(s, &a.data, &mut owned)?;
@@ -285,10 +292,13 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
             .unwrap_or_default()
     );
     println!(
-        "run id {}  (data snapshot {})\n",
+        "run id {}  (data snapshot {}, {} prices)",
         run.id,
-        &run.manifest.data_snapshot[..16]
+        &run.manifest.data_snapshot[..16],
+        run.manifest.prices
     );
+    print_excluded(&run.manifest.excluded);
+    println!();
     print_metrics(&run.metrics);
     println!("{:<26} {:>14.2}", "final equity", run.final_equity);
     if a.trades > 0 && !trades.is_empty() {
@@ -324,6 +334,31 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Says which bars of the range the run did not see (held by the quality checks).
+pub(crate) fn print_excluded(held: &[sextant_data::cache::HeldBar]) {
+    if held.is_empty() {
+        println!("excluded: none (every bar in the range was used)");
+        return;
+    }
+    println!(
+        "excluded: {} bar(s) held by the quality checks (review with `sextant quality ls`):",
+        held.len()
+    );
+    for h in held.iter().take(20) {
+        println!(
+            "  {} {} {} #{} ({})",
+            h.symbol,
+            h.ts.date(),
+            h.status,
+            h.quarantine_id,
+            h.reasons
+        );
+    }
+    if held.len() > 20 {
+        println!("  … and {} more (see the run's manifest)", held.len() - 20);
+    }
 }
 
 fn day(ts: i64) -> String {

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use clap::{Subcommand, ValueEnum};
 use sextant_core::Services;
 use sextant_data::cache::Slice;
-use sextant_domain::{Resolution, Symbol};
+use sextant_domain::{PriceBasis, Resolution, Symbol};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -26,8 +26,12 @@ pub enum DataCmd {
         /// not stored are derived from the finest stored one.
         #[arg(long, default_value = "daily")]
         resolution: Resolution,
-        /// Split/dividend-adjusted prices.
-        #[arg(long)]
+        /// Price basis: raw (the traded prints, the default here), split_adjusted or
+        /// total_return (splits and dividends; what backtests use by default).
+        #[arg(long, default_value = "raw")]
+        prices: PriceBasis,
+        /// Shorthand for `--prices total_return`.
+        #[arg(long, conflicts_with = "prices")]
         adjusted: bool,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
@@ -91,9 +95,17 @@ pub fn run(cmd: DataCmd, s: &Services) -> Result<()> {
             from,
             to,
             resolution,
+            prices,
             adjusted,
             format,
-        } => show(s, &symbol, from, to, resolution, adjusted, format)?,
+        } => {
+            let basis = if adjusted {
+                PriceBasis::TotalReturn
+            } else {
+                prices
+            };
+            show(s, &symbol, from, to, resolution, basis, format)?
+        }
         DataCmd::Coverage { symbol } => {
             let mut rows = Vec::new();
             for c in md.coverage(symbol.as_ref())? {
@@ -178,37 +190,46 @@ fn show(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     resolution: Resolution,
-    adjusted: bool,
+    basis: PriceBasis,
     format: Format,
 ) -> Result<()> {
-    let headers = ["ts", "open", "high", "low", "close", "volume"];
-    // (ts, open, high, low, close, volume) in raw or adjusted terms.
-    let ohlcv: Vec<(chrono::NaiveDateTime, [f64; 5])> = if adjusted {
-        s.cache
-            .adjusted_bars(symbol, resolution, from, to)?
-            .into_iter()
-            .map(|b| (b.ts, [b.open, b.high, b.low, b.close, b.volume]))
-            .collect()
-    } else {
-        s.market_data
-            .bars(symbol, resolution, from, to)?
-            .into_iter()
-            .map(|b| (b.ts, [b.open, b.high, b.low, b.close, b.volume]))
-            .collect()
-    };
-    let rows: Vec<Vec<String>> = ohlcv
+    let headers = ["ts", "open", "high", "low", "close", "volume", "held"];
+    let bars = s
+        .market_data
+        .bars_on(symbol, resolution, from, to, basis)?;
+    // Bars the quality checks keep out of the cache are shown in place, marked, with their
+    // stored (raw) values: a range never silently looks complete.
+    let held = s
+        .market_data
+        .held_bars(std::slice::from_ref(symbol), resolution, from, to)?;
+    let mut rows: Vec<(chrono::NaiveDateTime, Vec<String>)> = bars
         .into_iter()
-        .map(|(ts, [o, h, l, c, v])| {
-            vec![
-                fmt_ts(ts, resolution.as_str()),
-                price(o),
-                price(h),
-                price(l),
-                price(c),
-                format!("{v:.0}"),
-            ]
+        .map(|b| {
+            let row = vec![
+                fmt_ts(b.ts, resolution.as_str()),
+                price(b.open),
+                price(b.high),
+                price(b.low),
+                price(b.close),
+                format!("{:.0}", b.volume),
+                String::new(),
+            ];
+            (b.ts, row)
         })
         .collect();
+    for h in &held {
+        let q = s.cache.quarantined_bar(h.quarantine_id)?;
+        let vals = q.as_ref().map_or([f64::NAN; 5], |q| {
+            [q.open, q.high, q.low, q.close, q.volume]
+        });
+        let mut row = vec![fmt_ts(h.ts, resolution.as_str())];
+        row.extend(vals[..4].iter().map(|&v| price(v)));
+        row.push(format!("{:.0}", vals[4]));
+        row.push(format!("{} #{} ({}, raw)", h.status, h.quarantine_id, h.reasons));
+        rows.push((h.ts, row));
+    }
+    rows.sort_by_key(|r| r.0);
+    let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.1).collect();
     if rows.is_empty() {
         let known: Vec<String> = s
             .market_data
@@ -225,9 +246,16 @@ fn show(
         Format::Table => {
             table(&headers, &rows);
             println!(
-                "{} bars of {symbol} ({resolution}{})",
-                rows.len(),
-                if adjusted { ", adjusted" } else { "" }
+                "{} bars of {symbol} ({resolution}, {basis} prices){}",
+                rows.len() - held.len(),
+                if held.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} held by the quality checks, shown marked (`sextant quality ls`)",
+                        held.len()
+                    )
+                }
             );
         }
         Format::Csv => {

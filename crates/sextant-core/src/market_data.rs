@@ -4,10 +4,10 @@
 //! (nothing → full history; a short gap → the provider's compact window; up to date → nothing).
 
 use chrono::{Datelike, NaiveDate, Weekday};
-use sextant_data::cache::{CoverageReport, FileOptions, IngestSummary, SymbolInfo};
+use sextant_data::cache::{CoverageReport, FileOptions, HeldBar, IngestSummary, SymbolInfo};
 use sextant_data::providers::{FetchRequest, OutputSize, Provider};
 use sextant_data::{Cache, DataError};
-use sextant_domain::{Bar, Resolution, Source, Symbol};
+use sextant_domain::{Bar, PriceBasis, Resolution, Source, Symbol};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -64,6 +64,29 @@ impl MarketDataService {
         to: Option<NaiveDate>,
     ) -> Result<Vec<Bar>, DataError> {
         self.cache.bars(symbol, resolution, from, to)
+    }
+
+    /// Bars in a chosen price basis (see `sextant_domain::prices`).
+    pub fn bars_on(
+        &self,
+        symbol: &Symbol,
+        resolution: Resolution,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        basis: PriceBasis,
+    ) -> Result<Vec<Bar>, DataError> {
+        self.cache.bars_on(symbol, resolution, from, to, basis)
+    }
+
+    /// Bars the quality checks keep out of a range (held for review or rejected).
+    pub fn held_bars(
+        &self,
+        symbols: &[Symbol],
+        resolution: Resolution,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<HeldBar>, DataError> {
+        self.cache.held_bars(symbols, resolution, from, to)
     }
 
     /// Feature-engineered panels: one row per (symbol, bar) of a materialised feature view

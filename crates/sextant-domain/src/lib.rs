@@ -4,10 +4,12 @@
 //! in [`Bar`]s, [`Resolution`]s and [`Symbol`]s so that no layer depends on another's storage.
 
 mod bar;
+pub mod prices;
 mod resolution;
 mod symbol;
 
 pub use bar::{Bar, Source};
+pub use prices::PriceBasis;
 pub use resolution::{ParseResolutionError, Resolution};
 pub use symbol::{InvalidSymbol, Symbol};
 

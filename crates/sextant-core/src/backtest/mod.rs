@@ -17,9 +17,9 @@ use sextant_backtest::simulator::{
     BacktestResult, BarSeries, MarketData, SimConfig, Trade, TradingSimulator,
 };
 use sextant_backtest::strategy::{build_strategy, required_series};
-use sextant_data::cache::{EquityPoint, Slice};
+use sextant_data::cache::{EquityPoint, HeldBar, Slice};
 use sextant_data::Cache;
-use sextant_domain::{Resolution, Symbol};
+use sextant_domain::{PriceBasis, Resolution, Symbol};
 use sextant_meta::MetaStore;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -81,6 +81,11 @@ pub struct BacktestRequest {
     /// Annualisation; default from the resolution (252 daily bars a year for equities).
     #[serde(default)]
     pub periods_per_year: Option<f64>,
+    /// The prices the strategy and the simulator see (default `total_return`: splits neutral,
+    /// dividends reinvested, so buy and hold earns what a holder earned). `raw` trades the
+    /// printed prices, as backtesting.py and vectorbt do on a raw file.
+    #[serde(default)]
+    pub prices: PriceBasis,
 }
 
 fn empty_object() -> Value {
@@ -94,10 +99,24 @@ fn daily() -> Resolution {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunManifest {
     pub request: BacktestRequest,
-    /// sha256 over the exact bars read (see `Cache::snapshot_hash`).
+    /// sha256 over the exact bars read (see `Cache::snapshot_hash`), and for an adjusted basis
+    /// over the corporate actions after the range too (they set the adjustment factors).
     pub data_snapshot: String,
     pub engine_version: String,
     pub seed: u64,
+    /// The price basis the run used (also in the request; repeated so a reader of the manifest
+    /// alone cannot miss it).
+    #[serde(default)]
+    pub prices: PriceBasis,
+    /// Bars inside the range that the run did not see because the quality checks hold them
+    /// (pending review) or a reviewer rejected them. Empty means nothing was left out.
+    #[serde(default)]
+    pub excluded: Vec<HeldBar>,
+    /// What produced any external series the strategy traded on (the model id and version and
+    /// its training parameters for `ml_signal`), so two runs on different models never share
+    /// an id.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub inputs: Value,
 }
 
 impl RunManifest {
@@ -141,10 +160,15 @@ pub struct TradeRecord {
     pub open: bool,
 }
 
-/// Loaded data for a request: the simulator's columns and the snapshot hash.
+/// Loaded data for a request: the simulator's columns, the snapshot hash, what the range
+/// excludes and what produced the external series.
 pub struct LoadedData {
     pub market: MarketData,
     pub snapshot: String,
+    /// Held or rejected bars inside the range (see [`RunManifest::excluded`]).
+    pub excluded: Vec<HeldBar>,
+    /// Provenance of the external series (see [`RunManifest::inputs`]).
+    pub inputs: Value,
 }
 
 /// Supplies external series (ML probabilities, …) to attach to a symbol's bars for a request,
@@ -156,6 +180,13 @@ pub trait SeriesSource: Send + Sync {
         symbol: &Symbol,
         ts: &[chrono::NaiveDateTime],
     ) -> Result<Vec<(String, Vec<f64>)>, BacktestError>;
+
+    /// What produced the series for `req` (a model's id, version and training parameters):
+    /// recorded in the manifest and so in the run id. Null when nothing external is used.
+    fn provenance(&self, req: &BacktestRequest) -> Result<Value, BacktestError> {
+        let _ = req;
+        Ok(Value::Null)
+    }
 }
 
 /// Runs and stores backtests.
@@ -217,7 +248,7 @@ impl BacktestService {
         }
         let mut series = Vec::with_capacity(req.symbols.len());
         for s in &req.symbols {
-            let bars = cache.bars(s, req.resolution, req.from, req.to)?;
+            let bars = cache.bars_on(s, req.resolution, req.from, req.to, req.prices)?;
             if bars.is_empty() {
                 return Err(BacktestError::NoBars {
                     symbol: s.to_string(),
@@ -235,15 +266,32 @@ impl BacktestService {
             }
             series.push(bs);
         }
-        let snapshot = cache.snapshot_hash(&Slice {
+        let mut snapshot = cache.snapshot_hash(&Slice {
             symbols: req.symbols.clone(),
             resolution: Some(req.resolution),
             from: req.from,
             to: req.to,
         })?;
+        if req.prices != PriceBasis::Raw && req.to.is_some() {
+            let later = cache.actions_hash(&req.symbols, req.resolution, req.to)?;
+            snapshot = hex::encode(Sha256::digest(format!("{snapshot}+{later}").as_bytes()));
+        }
+        let excluded = cache.held_bars(&req.symbols, req.resolution, req.from, req.to)?;
+        if !excluded.is_empty() {
+            tracing::info!(
+                held = excluded.len(),
+                "backtest range contains bars held by the quality checks; the run excludes them"
+            );
+        }
+        let inputs = match source {
+            Some(src) => src.provenance(req)?,
+            None => Value::Null,
+        };
         Ok(LoadedData {
             market: MarketData::new(series)?,
             snapshot,
+            excluded,
+            inputs,
         })
     }
 
@@ -330,6 +378,9 @@ pub fn execute(
         data_snapshot: data.snapshot.clone(),
         engine_version: ENGINE_VERSION.to_string(),
         seed: req.seed,
+        prices: req.prices,
+        excluded: data.excluded.clone(),
+        inputs: data.inputs.clone(),
     };
     let trades = trade_records(&result);
     let curve = result

@@ -16,6 +16,7 @@ pub use walkforward::{MlWalkForward, MlWalkForwardRequest, WindowReport};
 use crate::backtest::{BacktestError, BacktestRequest, SeriesSource};
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sextant_data::features::{self, FeatureView, MaterializedView};
 use sextant_data::{Cache, DataError};
 use sextant_domain::{Resolution, Symbol};
@@ -488,5 +489,31 @@ impl SeriesSource for MlSignalService {
             .map(|t| by_ts.get(t).copied().unwrap_or(f64::NAN))
             .collect();
         Ok(vec![(series.to_string(), aligned)])
+    }
+
+    fn provenance(&self, req: &BacktestRequest) -> Result<Value, BacktestError> {
+        if sextant_backtest::strategy::required_series(&req.strategy)
+            .is_none_or(|(name, _)| name != ML_PROBA)
+        {
+            return Ok(Value::Null);
+        }
+        let Some(reference) = req.params.get("model").and_then(|m| m.as_str()) else {
+            return Ok(Value::Null);
+        };
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|e| BacktestError::Invalid(e.to_string()))?;
+        let rec = tokio::task::block_in_place(|| handle.block_on(self.resolve(reference)))
+            .map_err(|e| BacktestError::Invalid(e.to_string()))?;
+        Ok(serde_json::json!({
+            "model": {
+                "id": rec.id,
+                "name": rec.name,
+                "version": rec.version,
+                "artifact_sha256": rec.artifact_sha256,
+                "params": rec.params,
+                "request": rec.request,
+                "data_snapshot": rec.data_snapshot,
+            }
+        }))
     }
 }

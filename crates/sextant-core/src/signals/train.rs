@@ -13,7 +13,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use sextant_data::features::FeaturePanel;
 use sextant_data::Cache;
-use sextant_domain::{Resolution, Symbol};
+use sextant_domain::{PriceBasis, Resolution, Symbol};
 use sextant_ml::{ClassificationReport, Dataset, GbtModel, GbtParams};
 
 /// How the training period is validated.
@@ -202,22 +202,17 @@ pub(crate) type Fitted = (
     Vec<(String, f64)>,
 );
 
-/// Adjusted opens and closes of a symbol (the vendor's adjusted/raw ratio applied).
+/// Total-return opens and closes of a symbol (see `sextant_domain::prices`): labels are
+/// returns a holder earned, never a split's fake drop.
 pub(crate) fn adjusted_bars(
     cache: &Cache,
     symbol: &Symbol,
     resolution: Resolution,
 ) -> Result<AdjustedBars, SignalError> {
-    let bars = cache.bars(symbol, resolution, None, None)?;
-    let mut ts = Vec::with_capacity(bars.len());
-    let mut open = Vec::with_capacity(bars.len());
-    let mut close = Vec::with_capacity(bars.len());
-    for b in &bars {
-        let f = b.adj_close.map_or(1.0, |a| a / b.close);
-        ts.push(b.ts);
-        open.push(b.open * f);
-        close.push(b.close * f);
-    }
+    let bars = cache.bars_on(symbol, resolution, None, None, PriceBasis::TotalReturn)?;
+    let ts = bars.iter().map(|b| b.ts).collect();
+    let open = bars.iter().map(|b| b.open).collect();
+    let close = bars.iter().map(|b| b.close).collect();
     Ok((ts, open, close))
 }
 

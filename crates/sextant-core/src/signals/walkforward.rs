@@ -10,9 +10,9 @@ use crate::backtest::{
 };
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Value};
 use sextant_backtest::simulator::SimConfig;
-use sextant_domain::Symbol;
+use sextant_domain::{PriceBasis, Symbol};
 use sextant_ml::{ClassificationReport, GbtModel};
 use std::collections::HashMap;
 
@@ -67,7 +67,8 @@ pub struct MlWalkForward {
 }
 
 /// Serves the stitched probabilities as the `ml_proba` series.
-struct Stitched(HashMap<String, HashMap<NaiveDateTime, f64>>);
+/// The stitched out-of-sample probabilities and what produced them (the walk-forward request).
+struct Stitched(HashMap<String, HashMap<NaiveDateTime, f64>>, Value);
 
 impl SeriesSource for Stitched {
     fn series(
@@ -82,6 +83,10 @@ impl SeriesSource for Stitched {
             .map(|t| m.and_then(|m| m.get(t)).copied().unwrap_or(f64::NAN))
             .collect();
         Ok(vec![(super::ML_PROBA.into(), v)])
+    }
+
+    fn provenance(&self, _req: &BacktestRequest) -> Result<Value, BacktestError> {
+        Ok(self.1.clone())
     }
 }
 
@@ -182,8 +187,11 @@ pub(super) async fn run(
             sim: r.sim,
             seed: r.train.seed,
             periods_per_year: None,
+            prices: PriceBasis::TotalReturn,
         };
-        let data = BacktestService::load_with(&cache, &bt, Some(&Stitched(stitched)))
+        let provenance = serde_json::to_value(&r).map_err(|e| SignalError::Invalid(e.to_string()))?;
+        let source = Stitched(stitched, json!({ "ml_walk_forward": provenance }));
+        let data = BacktestService::load_with(&cache, &bt, Some(&source))
             .map_err(|e| SignalError::Invalid(e.to_string()))?;
         let (run, trades, curve) = execute(&bt, &data).map_err(|e| SignalError::Invalid(e.to_string()))?;
         Ok::<_, SignalError>((reports, oos, run, trades, curve))

@@ -1,46 +1,49 @@
-//! Split/dividend-adjusted series derived from adjustment factors.
+//! Bars in a chosen [`PriceBasis`], and what a range excludes.
 //!
-//! Two sources of factors, in order of preference:
-//! 1. the vendor's adjusted close (`adj_close`, from Alpha Vantage's adjusted endpoints or a
-//!    file's `Adj Close`): factor = adj_close / close;
-//! 2. the corporate actions on each bar (`split_coefficient`, `dividend`), accumulated backwards
-//!    from the newest bar (the CRSP convention): a split of k on day d divides every earlier price
-//!    by k; a dividend D on ex-date d multiplies every earlier price by (1 − D / close[d−1]).
-//!
-//! Adjusted prices = raw × factor; adjusted volume = raw / (split part of the factor), so that
-//! traded value is preserved across splits.
+//! The factors themselves are computed in one place, [`sextant_domain::prices`]; this module
+//! only reads what they need. Factors depend on *later* corporate actions, so the whole stored
+//! history of the series is read and the range is cut afterwards, and a data snapshot of an
+//! adjusted request covers the corporate actions after the range too ([`Cache::actions_hash`]).
 
-use super::Cache;
+use super::{sql_literal, Cache};
 use crate::Result;
 use chrono::{NaiveDate, NaiveDateTime};
-use serde::Serialize;
-use sextant_domain::{Bar, Resolution, Symbol};
+use duckdb::params;
+use serde::{Deserialize, Serialize};
+use sextant_domain::{Bar, PriceBasis, Resolution, Symbol};
+use sha2::{Digest, Sha256};
 
-/// A bar in adjusted terms.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct AdjustedBar {
+/// A bar that a range does not contain because the quality checks hold it (pending review) or a
+/// reviewer rejected it: what every result over the range must report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldBar {
+    pub symbol: String,
+    pub resolution: String,
     pub ts: NaiveDateTime,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    pub volume: f64,
-    /// The multiplicative price factor applied to this bar.
-    pub factor: f64,
+    /// `pending` (awaiting review) or `rejected`.
+    pub status: String,
+    /// The checks that held it, comma-separated.
+    pub reasons: String,
+    /// The quarantine row (`sextant quality show ID`).
+    pub quarantine_id: i64,
 }
 
 impl Cache {
-    /// Adjusted bars of `symbol` in `[from, to]`. Factors depend on later corporate actions, so
-    /// the whole stored history is read and the range is cut afterwards.
-    pub fn adjusted_bars(
+    /// Bars of `symbol` in `[from, to]` in the given basis. `Raw` reads only the range.
+    pub fn bars_on(
         &self,
         symbol: &Symbol,
         resolution: Resolution,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
-    ) -> Result<Vec<AdjustedBar>> {
-        let bars = self.bars(symbol, resolution, None, None)?;
-        let out = adjust(&bars)
+        basis: PriceBasis,
+    ) -> Result<Vec<Bar>> {
+        if basis == PriceBasis::Raw {
+            return self.bars(symbol, resolution, from, to);
+        }
+        let all = self.bars(symbol, resolution, None, None)?;
+        let out = basis
+            .apply(&all)
             .into_iter()
             .filter(|b| {
                 let d = b.ts.date();
@@ -49,51 +52,88 @@ impl Cache {
             .collect();
         Ok(out)
     }
-}
 
-/// Adjusts a series of bars (oldest first). Pure, so it is tested without a database.
-pub fn adjust(bars: &[Bar]) -> Vec<AdjustedBar> {
-    let use_vendor = !bars.is_empty() && bars.iter().all(|b| b.adj_close.is_some_and(|a| a > 0.0));
-    let n = bars.len();
-    let mut price_factor = vec![1.0; n];
-    let mut split_factor = vec![1.0; n];
-    if use_vendor {
-        for (i, b) in bars.iter().enumerate() {
-            price_factor[i] = b.adj_close.unwrap_or(b.close) / b.close;
-        }
-        // Split part: the cumulative product of later split coefficients.
-        let mut s = 1.0;
-        for i in (0..n).rev() {
-            split_factor[i] = s;
-            if bars[i].split_coefficient > 0.0 {
-                s /= bars[i].split_coefficient;
+    /// A hash of the corporate actions (split coefficients, dividends, vendor adjusted-to-raw
+    /// ratios) of the given series after `to`: the part of an adjusted price's inputs that lies
+    /// outside the range it covers. Empty input (no `to`) hashes the empty list.
+    pub fn actions_hash(
+        &self,
+        symbols: &[Symbol],
+        resolution: Resolution,
+        to: Option<NaiveDate>,
+    ) -> Result<String> {
+        let mut h = Sha256::new();
+        if let Some(to) = to {
+            let conn = self.conn();
+            for s in symbols {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT CAST(ts AS VARCHAR), split_coefficient, dividend, \
+                     coalesce(adj_close / nullif(close, 0), 'NaN'::DOUBLE) \
+                     FROM bars WHERE symbol = ? AND resolution = ? AND session > ? ORDER BY ts",
+                )?;
+                let rows = stmt.query_map(params![s.as_str(), resolution.as_str(), to], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, f64>(1)?,
+                        r.get::<_, f64>(2)?,
+                        r.get::<_, f64>(3)?,
+                    ))
+                })?;
+                h.update(s.as_str().as_bytes());
+                h.update([0]);
+                for row in rows {
+                    let (ts, split, div, ratio) = row?;
+                    h.update(ts.as_bytes());
+                    for v in [split, div, ratio] {
+                        h.update(v.to_bits().to_le_bytes());
+                    }
+                }
             }
         }
-    } else {
-        let (mut p, mut s) = (1.0, 1.0);
-        for i in (0..n).rev() {
-            price_factor[i] = p;
-            split_factor[i] = s;
-            let b = &bars[i];
-            if b.split_coefficient > 0.0 && b.split_coefficient != 1.0 {
-                p /= b.split_coefficient;
-                s /= b.split_coefficient;
-            }
-            if b.dividend > 0.0 && i > 0 && bars[i - 1].close > 0.0 {
-                p *= 1.0 - b.dividend / bars[i - 1].close;
-            }
-        }
+        Ok(hex::encode(h.finalize()))
     }
-    bars.iter()
-        .enumerate()
-        .map(|(i, b)| AdjustedBar {
-            ts: b.ts,
-            open: b.open * price_factor[i],
-            high: b.high * price_factor[i],
-            low: b.low * price_factor[i],
-            close: b.close * price_factor[i],
-            volume: b.volume / split_factor[i],
-            factor: price_factor[i],
-        })
-        .collect()
+
+    /// Bars the quality checks keep out of `[from, to]` for these symbols: held for review or
+    /// rejected, with no bar stored at the same timestamp. Oldest first.
+    pub fn held_bars(
+        &self,
+        symbols: &[Symbol],
+        resolution: Resolution,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<HeldBar>> {
+        if symbols.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = symbols
+            .iter()
+            .map(|s| sql_literal(s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let lo = from.unwrap_or(NaiveDate::MIN);
+        let hi = to.unwrap_or(NaiveDate::MAX);
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT q.symbol, q.resolution, q.ts, q.status, q.reasons, max(q.id) FROM quarantine q \
+             WHERE q.symbol IN ({list}) AND q.resolution = ? AND q.session BETWEEN ? AND ? \
+               AND q.status IN ('pending', 'rejected') \
+               AND NOT EXISTS (SELECT 1 FROM bars b WHERE b.symbol = q.symbol \
+                               AND b.resolution = q.resolution AND b.ts = q.ts) \
+             GROUP BY q.symbol, q.resolution, q.ts, q.status, q.reasons \
+             ORDER BY q.ts, q.symbol"
+        ))?;
+        let rows = stmt
+            .query_map(params![resolution.as_str(), lo, hi], |r| {
+                Ok(HeldBar {
+                    symbol: r.get(0)?,
+                    resolution: r.get(1)?,
+                    ts: r.get(2)?,
+                    status: r.get(3)?,
+                    reasons: r.get(4)?,
+                    quarantine_id: r.get(5)?,
+                })
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
 }

@@ -14,7 +14,7 @@ mod query;
 mod resample;
 pub(crate) mod schema;
 
-pub use adjust::{adjust, AdjustedBar};
+pub use adjust::HeldBar;
 pub use curves::EquityPoint;
 pub(crate) use export::snapshot_hash_on;
 pub use export::Slice;
@@ -22,6 +22,7 @@ pub use ingest::{FileOptions, IngestSummary, SeriesSummary};
 pub use quarantine::{
     Decision, QualityTotals, QuarantineQuery, QuarantinedBar, ReviewOutcome, SymbolDayQuality,
 };
+pub(crate) use query::read_series;
 pub use query::{CoverageRange, CoverageReport, Revision, SymbolInfo};
 
 use crate::{DataError, Result};

@@ -526,3 +526,23 @@ impl Cache {
         Ok(n as u64)
     }
 }
+
+/// Every stored bar of one series, oldest first, on a connection (inside a caller's
+/// transaction).
+pub(crate) fn read_series(
+    conn: &Connection,
+    symbol: &Symbol,
+    resolution: Resolution,
+) -> Result<Vec<Bar>> {
+    let mut bars = read_bars(
+        conn,
+        symbol,
+        &format!(
+            "SELECT {} FROM bars WHERE symbol = ? AND resolution = ? ORDER BY ts",
+            bar_select()
+        ),
+        params![symbol.as_str(), resolution.as_str()],
+    )?;
+    bars.sort_by_key(|b| b.ts);
+    Ok(bars)
+}

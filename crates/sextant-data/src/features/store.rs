@@ -73,16 +73,18 @@ pub fn view_sql(view: &FeatureView) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    // Prepared columns: prices scaled by the adjusted/raw ratio (1 without an adjusted close),
-    // volume by its inverse, the 1-bar log return, true range, gains and losses.
+    // Prepared columns: prices scaled by the total-return factor and volume by the split factor
+    // of `price_factors` (the one adjustment rule, `sextant_domain::prices`, written by
+    // `write_price_factors`; 1 where a series has no corporate-action data), then the 1-bar log
+    // return, true range, gains and losses.
     format!(
         "WITH b AS (
   SELECT symbol, ts, session, open, high, low, close, volume,
-         coalesce(adj_close / nullif(close, 0), 1.0) AS f
-  FROM bars WHERE resolution = {res}
+         coalesce(pf.f, 1.0) AS f, coalesce(pf.s, 1.0) AS s
+  FROM bars LEFT JOIN price_factors pf USING (symbol, ts) WHERE resolution = {res}
 ), a AS (
   SELECT symbol, ts, session, close * f AS c, open * f AS o, high * f AS h, low * f AS l,
-         volume / f AS v
+         volume / s AS v
   FROM b
 ), p AS (
   SELECT *, row_number() OVER w AS rn, ln(c / lag(c) OVER w) AS r1,
@@ -98,6 +100,35 @@ pub fn view_sql(view: &FeatureView) -> String {
 SELECT symbol, ts, {out_cols} FROM t",
         res = sql_literal(&view.resolution),
     )
+}
+
+/// Fills the temporary `price_factors` table with the adjustment factors of every series at
+/// `resolution` that carries corporate-action data (a vendor adjusted close, a split or a
+/// dividend), computed by `sextant_domain::prices::factors`. Series without any (most intraday
+/// data) are left out and read as factor 1, so this costs nothing where there is nothing to do.
+pub(crate) fn write_price_factors(conn: &duckdb::Connection, resolution: Resolution) -> Result<()> {
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE price_factors (symbol VARCHAR, ts TIMESTAMP, f DOUBLE, s DOUBLE)",
+    )?;
+    let symbols: Vec<String> = {
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT symbol FROM bars WHERE resolution = ? AND \
+             (adj_close IS NOT NULL OR split_coefficient <> 1 OR dividend <> 0) ORDER BY symbol",
+        )?;
+        let rows = stmt.query_map([resolution.as_str()], |r| r.get(0))?;
+        rows.collect::<std::result::Result<_, _>>()?
+    };
+    let mut app = conn.appender("price_factors")?;
+    for name in symbols {
+        let symbol = Symbol::new(&name).map_err(|e| DataError::Invalid(e.to_string()))?;
+        let bars = crate::cache::read_series(conn, &symbol, resolution)?;
+        let f = sextant_domain::prices::factors(&bars);
+        for (i, b) in bars.iter().enumerate() {
+            app.append_row(params![name, b.ts, f.total[i], f.split[i]])?;
+        }
+    }
+    app.flush()?;
+    Ok(())
 }
 
 impl Cache {
@@ -119,6 +150,7 @@ impl Cache {
             // Inside the transaction, under the write lock: the recorded snapshot is exactly
             // the bars the table was computed from.
             let snapshot = crate::cache::snapshot_hash_on(conn, &slice)?;
+            write_price_factors(conn, resolution)?;
             conn.execute_batch(&format!(
                 "CREATE OR REPLACE TABLE {} AS SELECT * FROM ({sql}) ORDER BY symbol, ts",
                 sql_ident(&table)

@@ -41,7 +41,7 @@ pub struct FeatureView {
 }
 
 /// Bumped when the prepared columns or the SQL scaffolding change meaning.
-const SCAFFOLD_VERSION: u32 = 2;
+const SCAFFOLD_VERSION: u32 = 3;
 
 impl FeatureView {
     /// The version: the first 12 hex digits of a SHA-256 over the canonical definition.
