@@ -50,6 +50,25 @@ pub enum QualityCmd {
         #[arg(long)]
         symbol: Option<String>,
     },
+    /// Run the checks on a file without touching the cache: what would be held, what flagged,
+    /// and the severity given to the market's known crash days.
+    Audit(AuditArgs),
+}
+
+/// `sextant quality audit`.
+#[derive(clap::Args)]
+pub struct AuditArgs {
+    /// A CSV or Parquet file (the layouts `sextant ingest file` reads).
+    pub file: std::path::PathBuf,
+    /// The symbol, for a file without a ticker column.
+    #[arg(long)]
+    pub symbol: Option<sextant_domain::Symbol>,
+    /// provable (default), structural or strict; default: the configured policy.
+    #[arg(long)]
+    pub policy: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn reviewer(r: Option<String>) -> String {
@@ -61,6 +80,7 @@ fn reviewer(r: Option<String>) -> String {
 pub async fn run(cmd: QualityCmd, s: &Services) -> Result<()> {
     let q = &s.quality;
     match cmd {
+        QualityCmd::Audit(a) => crate::audit::run(a, s)?,
         QualityCmd::Summary => println!("{}", serde_json::to_string_pretty(&q.totals().await?)?),
         QualityCmd::Ls {
             symbol,

@@ -9,6 +9,7 @@ mod cmd_ml;
 mod cmd_quality;
 mod cmd_report;
 mod cmd_serve;
+mod audit;
 mod output;
 
 use anyhow::Result;

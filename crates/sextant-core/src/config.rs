@@ -181,6 +181,16 @@ pub const ENV_VARS: &[(&str, &str, Setter)] = &[
             Ok(())
         },
     ),
+    (
+        "SEXTANT_QUALITY_POLICY",
+        "which findings hold a bar: provable (default: structural faults and provable spikes), structural, strict",
+        |c, v| {
+            c.quality.policy = sextant_data::quality::QualityPolicy::parse(v).ok_or_else(|| {
+                format!("SEXTANT_QUALITY_POLICY={v:?}: expected provable, structural or strict")
+            })?;
+            Ok(())
+        },
+    ),
     ("SEXTANT_METADATA_BACKEND", "embedded | mongodb", |c, v| {
         c.metadata.backend = v.to_string();
         Ok(())

@@ -630,7 +630,7 @@ fn dedupe_stage(conn: &Connection) -> Result<Vec<Flag>> {
                 resolution: r.get(1)?,
                 ts: r.get(2)?,
                 check: Check::DuplicateRow,
-                severity: Check::DuplicateRow.severity(),
+                severity: crate::quality::Severity::Notice,
                 score: copies as f64,
                 detail: format!("{copies} copies of this bar in one batch; kept one"),
             })

@@ -1,16 +1,19 @@
 //! The US equity exchange calendar (NYSE/Nasdaq): which dates are sessions, and when a session
 //! closes early. Rules, not a downloaded table, so that the cache judges completeness offline and
-//! for any year; the one-off closures (national mourning, 9/11, Hurricane Sandy) are listed.
+//! for any year; the one-off closures (a hurricane, national mourning, 9/11, Sandy) are listed.
 //!
-//! Early closes (13:00 local) follow the modern rule (the day before Independence Day, the day
-//! after Thanksgiving, Christmas Eve, each when a weekday session). Before 2013 the exchange did
-//! not always close early on July 3; an intraday gap checker would then report the afternoon of
-//! such a day as present rather than missing, never the other way round.
+//! Checked against the `exchange_calendars` package's XNYS calendar for every day from 1980 to
+//! 2027 (`tests/golden/xnys_sessions.txt`, written by `scripts/golden/make_calendar_golden.py`).
+//! Early closes: Christmas Eve (14:00 before 1993, 13:00 after), the day after Thanksgiving
+//! (from 1992), the day before Independence Day (from 1995, with the exchange's own exceptions
+//! listed below), each when it is a weekday session.
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
-/// One-off full-day closures since 2000.
-const SPECIAL_CLOSURES: [(i32, u32, u32); 10] = [
+/// One-off full-day closures since 1980.
+const SPECIAL_CLOSURES: [(i32, u32, u32); 12] = [
+    (1985, 9, 27),
+    (1994, 4, 27),
     (2001, 9, 11),
     (2001, 9, 12),
     (2001, 9, 13),
@@ -21,6 +24,15 @@ const SPECIAL_CLOSURES: [(i32, u32, u32); 10] = [
     (2012, 10, 30),
     (2018, 12, 5),
     (2025, 1, 9),
+];
+
+/// Early closes that follow no yearly rule.
+const EARLY_ONE_OFFS: [(i32, u32, u32); 5] = [
+    (1996, 7, 5),
+    (1997, 12, 26),
+    (1999, 12, 31),
+    (2002, 7, 5),
+    (2003, 12, 26),
 ];
 
 fn ymd(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
@@ -88,6 +100,13 @@ pub fn holidays(y: i32) -> Vec<NaiveDate> {
     }
     out.extend(ymd(y, 7, 4).map(observed));
     out.extend(nth_weekday(y, 9, Weekday::Mon, 1));
+    // Election Day (the Tuesday after the first Monday of November) until 1980.
+    if y <= 1980 {
+        out.extend(
+            nth_weekday(y, 11, Weekday::Mon, 1)
+                .and_then(|m| m.checked_add_days(chrono::Days::new(1))),
+        );
+    }
     out.extend(nth_weekday(y, 11, Weekday::Thu, 4));
     out.extend(ymd(y, 12, 25).map(observed));
     out.extend(
@@ -142,15 +161,25 @@ impl Calendar {
     }
 
     /// The local closing time of session `d` in minutes after midnight: 16:00, or 13:00 on an
-    /// early-close day.
+    /// early-close day (14:00 before 1993).
     pub fn close_minute(&mut self, d: NaiveDate) -> u32 {
-        let next_is_july4 = d.month() == 7 && d.day() == 3;
-        let black_friday = nth_weekday(d.year(), 11, Weekday::Thu, 4)
-            .and_then(|t| t.succ_opt())
-            .is_some_and(|f| f == d);
+        let y = d.year();
+        // The exchange closed early on July 5 instead of July 3 in these years.
+        let july3 = d.month() == 7 && d.day() == 3 && y >= 1995 && !matches!(y, 1996 | 2002);
+        let black_friday = y >= 1992
+            && nth_weekday(y, 11, Weekday::Thu, 4)
+                .and_then(|t| t.succ_opt())
+                .is_some_and(|f| f == d);
         let christmas_eve = d.month() == 12 && d.day() == 24;
-        if (next_is_july4 || black_friday || christmas_eve) && self.is_session(d) {
-            13 * 60
+        let one_off = EARLY_ONE_OFFS
+            .iter()
+            .any(|&(yy, m, dd)| (yy, m, dd) == (y, d.month(), d.day()));
+        if (july3 || black_friday || christmas_eve || one_off) && self.is_session(d) {
+            if y < 1993 {
+                14 * 60
+            } else {
+                13 * 60
+            }
         } else {
             16 * 60
         }

@@ -6,7 +6,7 @@
 use super::calendar::Calendar;
 use super::iforest::IsolationForest;
 use super::series::{date, datetime, Row, Series};
-use super::{Check, Flag, Gap, QualityConfig};
+use super::{Check, Flag, Gap, QualityConfig, QualityPolicy, Severity};
 use rustc_hash::FxHashMap;
 use sextant_domain::Resolution;
 
@@ -53,6 +53,12 @@ impl CrossSection {
 
     fn get(&self, res: Resolution, ts: i64) -> f64 {
         self.median.get(&(res, ts)).map_or(0.0, |m| m.0)
+    }
+
+    /// True when at least three symbols traded at `ts`: only then can a move be judged against
+    /// the market's.
+    fn has(&self, res: Resolution, ts: i64) -> bool {
+        self.median.contains_key(&(res, ts))
     }
 
     /// The median high-low log range at `ts` (NaN when fewer than three symbols traded).
@@ -143,24 +149,35 @@ fn looks_like_split(price_ratio: f64) -> bool {
 
 struct Out<'a> {
     s: &'a Series,
+    policy: QualityPolicy,
     flags: Vec<Flag>,
     bad: Vec<bool>,
 }
 
 impl Out<'_> {
     fn flag(&mut self, i: usize, check: Check, score: f64, detail: String) {
-        self.flag_if(i, self.s.rows[i].judged, check, score, detail);
+        let severity = self.policy.severity(check, false);
+        self.flag_if(i, self.s.rows[i].judged, check, severity, score, detail);
     }
 
     /// Flags row `i` when `report` holds: normally "the row is new or changed", but a stored
     /// row can be revealed bad by a new neighbour (the first leg of a spike whose reversal just
-    /// arrived); such a flag moves the stored bar to quarantine.
-    fn flag_if(&mut self, i: usize, report: bool, check: Check, score: f64, detail: String) {
+    /// arrived); such a flag moves the stored bar to quarantine. A held row is left out of the
+    /// statistics the later passes compute.
+    fn flag_if(
+        &mut self,
+        i: usize,
+        report: bool,
+        check: Check,
+        severity: Severity,
+        score: f64,
+        detail: String,
+    ) {
         let row = &self.s.rows[i];
         if !report {
             return;
         }
-        if check.severity().quarantines() {
+        if severity.quarantines() {
             self.bad[i] = true;
         }
         self.flags.push(Flag {
@@ -168,12 +185,46 @@ impl Out<'_> {
             resolution: self.s.resolution.as_str().to_string(),
             ts: datetime(row.ts),
             check,
-            severity: check.severity(),
+            severity,
             score,
             detail,
         });
     }
 }
+
+/// The series' price tick near row `k` of `idx`: the smallest non-zero close-to-close change
+/// among the 60 clean bars before it. On a low-priced stock (or an old, split-adjusted one) a
+/// tick can be several percent of the price, and a move of a few ticks is ordinary trading.
+fn tick_near(rows: &[Row], idx: &[usize], k: usize) -> f64 {
+    let lo = k.saturating_sub(60);
+    (lo.max(1)..k)
+        .map(|j| (rows[idx[j]].close - rows[idx[j - 1]].close).abs())
+        .filter(|d| *d > 1e-9)
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// The tick as a fraction of the price at each clean row (see [`tick_near`]), refreshed every
+/// 25 rows like the other trailing statistics. 0 where no change has been seen yet.
+fn relative_ticks(rows: &[Row], idx: &[usize]) -> Vec<f64> {
+    let mut out = Vec::with_capacity(idx.len());
+    let mut cur = 0.0;
+    for k in 0..idx.len() {
+        if k % 25 == 0 {
+            let t = tick_near(rows, idx, k);
+            let p = rows[idx[k]].close;
+            cur = if t.is_finite() && p > 0.0 {
+                (1.0 + t / p).ln()
+            } else {
+                0.0
+            };
+        }
+        out.push(cur);
+    }
+    out
+}
+
+/// A move must span this many ticks, in each leg, before it can be a provable spike.
+const SPIKE_TICKS: f64 = 4.0;
 
 /// Runs every check on one series; reports on judged rows only.
 pub(crate) fn check_series(
@@ -184,6 +235,7 @@ pub(crate) fn check_series(
     let n = s.rows.len();
     let mut out = Out {
         s,
+        policy: cfg.policy,
         flags: Vec::new(),
         bad: vec![false; n],
     };
@@ -301,12 +353,15 @@ fn clean_returns(
         })
         .collect();
     let stats = trailing_robust(&rets, cfg.history, 25);
+    let ticks = relative_ticks(rows, idx);
     rets.iter()
         .zip(stats)
         .enumerate()
         .map(|(k, (r, (m, sc)))| {
             let cs = cross.get(out.s.resolution, rows[idx[k]].ts);
-            (*r, m, sc.max(1e-4), cs)
+            // A return scale below one price tick is an artefact of a quiet, tick-bound price
+            // (many unchanged days), not evidence that a one-tick move is extreme.
+            (*r, m, sc.max(1e-4).max(ticks[k]), cs)
         })
         .collect()
 }
@@ -324,13 +379,30 @@ fn spikes(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
         let z2 = (r2 - c2 - m2) / s2;
         let reverts = r1.signum() != r2.signum() && (r1 + r2).abs() < 0.35 * r1.abs().min(r2.abs());
         if z1.abs() > cfg.spike_z && z2.abs() > cfg.spike_z && reverts {
-            let detail = format!(
+            let rows = &out.s.rows;
+            let (a, b, c) = (&rows[idx[k - 1]], &rows[idx[k]], &rows[idx[k + 1]]);
+            let tick = tick_near(rows, &idx, k);
+            let ticks = (b.close - a.close).abs().min((c.close - b.close).abs()) / tick;
+            let market = cross.has(out.s.resolution, b.ts) && cross.has(out.s.resolution, c.ts);
+            let provable = market && ticks >= SPIKE_TICKS;
+            let mut detail = format!(
                 "return {:+.1}% then {:+.1}% (robust z {z1:+.1}, {z2:+.1})",
                 100.0 * r1.exp_m1(),
                 100.0 * r2.exp_m1()
             );
-            let report = out.s.rows[idx[k]].judged || out.s.rows[idx[k + 1]].judged;
-            out.flag_if(idx[k], report, Check::PriceSpike, z1.abs(), detail);
+            if !market {
+                detail.push_str(
+                    "; no cross-section (fewer than three symbols traded that day), so the \
+                     market's move is unknown: not held",
+                );
+            } else if ticks < SPIKE_TICKS {
+                detail.push_str(&format!(
+                    "; only {ticks:.1} price ticks of {tick:.4}: not held"
+                ));
+            }
+            let report = b.judged || c.judged;
+            let severity = out.policy.severity(Check::PriceSpike, provable);
+            out.flag_if(idx[k], report, Check::PriceSpike, severity, z1.abs(), detail);
         }
     }
 }
@@ -347,6 +419,7 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
         .map(|&i| (rows[i].high / rows[i].low).ln())
         .collect();
     let hl_stats = trailing_robust(&hl, 60, 10);
+    let ticks = relative_ticks(rows, &idx);
     let vol: Vec<f64> = idx.iter().map(|&i| rows[i].volume).collect();
     let vol_stats = trailing_robust(&vol, 60, 10);
     // Features for the isolation forest, one row per clean bar after the first.
@@ -395,7 +468,8 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
                 to_flag.push((i, check, z_mkt.abs(), detail));
             }
         }
-        let hl_ratio = hl[k] / hl_stats[k].0.max(1e-9);
+        // A typical range of less than two ticks is the tick talking, not the market.
+        let hl_ratio = hl[k] / hl_stats[k].0.max(2.0 * ticks[k]).max(1e-9);
         let cs_range = cross.range(out.s.resolution, cur.ts);
         let market_wide = cs_range.is_finite() && hl[k] < 0.5 * cfg.range_ratio * cs_range;
         if hl_ratio > cfg.range_ratio && hl[k] > 0.1 && !market_wide {

@@ -16,9 +16,15 @@
 //! Corporate actions are not anomalies: a move explained by the split coefficient or by the
 //! change in the vendor's adjusted-to-unadjusted ratio is judged on the adjusted return.
 //!
-//! Rows with a critical or warning flag are moved to the `quarantine` table with their reasons,
-//! scores and provenance, and stay out of `bars` (hence out of features and backtests) until a
-//! reviewer approves them (see `Cache::review`). Notices are recorded but do not isolate the row.
+//! What is *held* (moved to the `quarantine` table with reasons, scores and provenance, out of
+//! `bars`, hence out of features and backtests, until a reviewer approves it; see
+//! `Cache::review`) depends on the [`QualityPolicy`]. The default holds only what is provably
+//! wrong: structural impossibilities, and reverting spikes that the rest of the market did not
+//! make, that no corporate action explains and that are larger than a few price ticks. Every
+//! statistical finding is recorded as a flag and the bar stays: real markets crash, gap and
+//! trade a hundred times their usual volume, and a held crash day would make every backtest over
+//! it look better than it was. A flag's severity says what the policy did with it: `critical`
+//! and `warning` rows are held, `notice` rows are recorded only.
 
 pub mod bench;
 pub mod calendar;
@@ -127,7 +133,8 @@ impl Check {
         Check::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
-    pub fn severity(self) -> Severity {
+    /// The severity under [`QualityPolicy::Strict`] (every statistical warning held).
+    pub fn strict_severity(self) -> Severity {
         match self {
             Check::PriceBounds
             | Check::NonPositivePrice
@@ -143,6 +150,70 @@ impl Check {
             | Check::ReturnJump
             | Check::PossibleSplit
             | Check::Multivariate => Severity::Notice,
+        }
+    }
+
+    /// True for the checks that prove a bar impossible (no market produces it).
+    pub fn is_structural(self) -> bool {
+        self.strict_severity() == Severity::Critical
+    }
+}
+
+/// Which findings hold a bar out of the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QualityPolicy {
+    /// Hold structural impossibilities only; everything else is a notice.
+    Structural,
+    /// Hold structural impossibilities and *provable* spikes: a move and its reversal, both
+    /// extreme against the symbol's history and net of the cross-section's move that day (at
+    /// least three symbols must have traded), unexplained by a corporate action and larger than
+    /// a few price ticks. A symbol loaded alone has no cross-section, so its spikes are notices
+    /// that say so. Statistical findings are notices.
+    #[default]
+    #[serde(alias = "default")]
+    Provable,
+    /// Hold every structural and statistical warning (spikes without a cross-section, range
+    /// outliers, volume spikes, stale bars, zero-volume runs): for a feed known to be dirty.
+    Strict,
+}
+
+impl QualityPolicy {
+    /// Every policy.
+    pub const ALL: [QualityPolicy; 3] = [
+        QualityPolicy::Structural,
+        QualityPolicy::Provable,
+        QualityPolicy::Strict,
+    ];
+
+    /// The name used in the configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QualityPolicy::Structural => "structural",
+            QualityPolicy::Provable => "provable",
+            QualityPolicy::Strict => "strict",
+        }
+    }
+
+    /// Parses a configuration value (`default` names the default policy).
+    pub fn parse(s: &str) -> Option<QualityPolicy> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "default" => Some(QualityPolicy::default()),
+            v => QualityPolicy::ALL.into_iter().find(|p| p.as_str() == v),
+        }
+    }
+
+    /// The severity of a finding of `check` under this policy. `provable_spike` says whether a
+    /// price spike met the evidence the default policy requires (ignored for other checks).
+    pub fn severity(self, check: Check, provable_spike: bool) -> Severity {
+        let strict = check.strict_severity();
+        match self {
+            QualityPolicy::Strict => strict,
+            _ if check.is_structural() => Severity::Critical,
+            QualityPolicy::Provable if check == Check::PriceSpike && provable_spike => {
+                Severity::Warning
+            }
+            _ => Severity::Notice,
         }
     }
 }
@@ -196,6 +267,8 @@ pub struct QualityConfig {
     pub enabled: bool,
     /// Move critical and warning rows to quarantine (off: record flags, merge the rows anyway).
     pub quarantine: bool,
+    /// Which findings are warnings that hold a bar (default `provable`).
+    pub policy: QualityPolicy,
     /// Bars of stored history each series is judged against.
     pub history: usize,
     /// |robust z| of both legs of a reverting spike.
@@ -217,6 +290,7 @@ impl Default for QualityConfig {
         QualityConfig {
             enabled: true,
             quarantine: true,
+            policy: QualityPolicy::default(),
             history: 250,
             spike_z: 4.0,
             jump_z: 12.0,

@@ -43,6 +43,7 @@ fn build() -> Vec<(String, FactSheet)> {
                 sim: Default::default(),
                 seed: 0,
                 periods_per_year: None,
+                prices: Default::default(),
             };
             let data = BacktestService::load(&services.cache, &req).expect("load");
             let (run, trades, curve) = match execute(&req, &data) {
