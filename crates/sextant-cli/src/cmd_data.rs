@@ -229,7 +229,15 @@ fn show(
         rows.push((h.ts, row));
     }
     rows.sort_by_key(|r| r.0);
-    let rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.1).collect();
+    let mut rows: Vec<Vec<String>> = rows.into_iter().map(|r| r.1).collect();
+    let mut headers = headers.to_vec();
+    if held.is_empty() {
+        // Nothing held: the plain OHLCV layout (what `ingest file` reads back).
+        headers.pop();
+        rows.iter_mut().for_each(|r| {
+            r.pop();
+        });
+    }
     if rows.is_empty() {
         let known: Vec<String> = s
             .market_data

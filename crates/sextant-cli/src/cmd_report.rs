@@ -14,13 +14,17 @@ pub struct ReportArgs {
 }
 
 pub async fn run(a: ReportArgs, s: &Services) -> Result<()> {
-    let run = s
+    let stored = s
         .backtests
-        .get(&a.id)
+        .stored_with_benchmark(&s.cache, &a.id)
         .await?
         .with_context(|| format!("no backtest {} (run `sextant backtest ...` first)", a.id))?;
-    let data = s.backtests.load_for(&s.cache, &run.manifest.request)?;
-    let sheet = sextant_narrative::fact_sheet_for(&run.manifest.request, &data)?;
+    let sheet = sextant_narrative::FactSheet::build(
+        &stored.run,
+        &stored.trades,
+        &stored.curve,
+        &stored.benchmark,
+    );
     let service = sextant_server::reports::report_service(&s.config.llm, s.meta.clone())
         .map_err(anyhow::Error::msg)?;
     let report = service.report(&sheet, &a.id).await?;

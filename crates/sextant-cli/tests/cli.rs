@@ -169,6 +169,8 @@ fn backtest_from_csv_and_cache() {
             "MSFT",
             "--commission",
             "0.002",
+            "--prices",
+            "raw",
         ],
     ));
     // backtesting.py 0.6.6 on the same data and rules ends at 13,028.18 (golden test).

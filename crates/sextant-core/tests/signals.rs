@@ -192,6 +192,17 @@ async fn registry_stages_scoring_and_ml_backtest() {
     .expect("bt request");
     let run = s.backtests.run(&bt).await.expect("ml backtest");
     assert!(run.trade_count > 0, "{run:?}");
+    // The run id covers the model: the same request on the other model is another run.
+    assert_eq!(run.manifest.inputs["model"]["id"], json!(second.id));
+    let mut other = bt.clone();
+    other.params["model"] = json!(first.id);
+    let run_first = s.backtests.run(&other).await.expect("ml backtest 1");
+    assert_ne!(run_first.id, run.id);
+    assert_eq!(run_first.manifest.inputs["model"]["id"], json!(first.id));
+    assert_ne!(
+        run_first.manifest.inputs["model"]["params"],
+        run.manifest.inputs["model"]["params"]
+    );
     let missing: sextant_core::backtest::BacktestRequest = serde_json::from_value(json!({
         "strategy": "ml_signal",
         "params": {"model": "no_such_model"},
@@ -235,6 +246,22 @@ async fn walk_forward_retrains_without_the_test_window() {
     }
     assert!(wf.windows.windows(2).all(|p| p[0].to < p[1].from));
     assert!(wf.backtest.bars > 700, "{} bars", wf.backtest.bars);
+    assert!(wf.backtest.trade_count > 0, "{:?}", wf.backtest);
+    // Its report describes the stored, stitched out-of-sample trades (a re-execution would
+    // have no probabilities to trade on), and its manifest names the training request.
+    let stored = s
+        .backtests
+        .stored_with_benchmark(&s.cache, &wf.backtest.id)
+        .await
+        .expect("stored")
+        .expect("some");
+    assert_eq!(stored.trades.len(), wf.backtest.trade_count);
+    assert_eq!(stored.curve.len(), wf.backtest.bars);
+    assert_eq!(stored.benchmark.manifest.request.strategy, "buy_and_hold");
+    assert_eq!(
+        wf.backtest.manifest.inputs["ml_walk_forward"]["train"]["params"]["n_trees"],
+        json!(30)
+    );
     assert!(s
         .backtests
         .get(&wf.backtest.id)

@@ -6,7 +6,7 @@
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use sextant_data::cache::QuarantineQuery;
 use sextant_data::quality::calendar::{holidays, Calendar};
-use sextant_data::quality::{Check, Flag, Severity};
+use sextant_data::quality::{Check, Flag, QualityConfig, QualityPolicy, Severity};
 use sextant_data::{Cache, DataError};
 use sextant_domain::{Bar, Resolution, Source, Symbol};
 
@@ -21,11 +21,24 @@ fn midnight(x: NaiveDate) -> NaiveDateTime {
     x.and_hms_opt(0, 0, 0).expect("midnight")
 }
 
-/// Ingests the series of `n` bars after `corrupt` changed it.
+/// Ingests the series of `n` bars after `corrupt` changed it, under the strict policy (every
+/// warning held), so each test sees what its check detects. What the default policy does with
+/// the same findings is tested below (`default_policy_*`).
 fn ingest_corrupted(n: usize, corrupt: impl FnOnce(&mut Vec<Bar>)) -> Cache {
+    ingest_corrupted_under(QualityPolicy::Strict, n, corrupt)
+}
+
+fn ingest_corrupted_under(
+    policy: QualityPolicy,
+    n: usize,
+    corrupt: impl FnOnce(&mut Vec<Bar>),
+) -> Cache {
     let mut bars = series(n);
     corrupt(&mut bars);
-    let c = cache();
+    let c = cache().with_quality(QualityConfig {
+        policy,
+        ..QualityConfig::default()
+    });
     c.ingest_bars(&bars, Source::File, "test").expect("ingest");
     c
 }
@@ -67,7 +80,7 @@ fn held_ts(c: &Cache) -> Vec<NaiveDateTime> {
 /// `check` flagged every bar at `ts`, and those bars (and only those) were moved to quarantine
 /// with the check among their reasons, out of `bars`.
 fn assert_held(c: &Cache, ts: &[NaiveDateTime], check: Check) {
-    assert!(check.severity().quarantines());
+    assert!(QualityPolicy::Strict.severity(check, false).quarantines());
     for t in ts {
         assert!(
             checks_at(c, *t).contains(&check),
@@ -426,4 +439,140 @@ fn calendar_one_off_closures_and_holidays() {
     for (y, day) in [(2012, 22), (2013, 28), (2018, 22), (2019, 28)] {
         assert!(!cal.is_session(d(y, 11, day)), "Thanksgiving {y}");
     }
+}
+
+/// Under the default policy every statistical finding on a symbol loaded alone is a notice and
+/// the bar stays in the cache: a single series has no cross-section, so a spike cannot be
+/// told from a real market move, and the notice says so.
+#[test]
+fn default_policy_flags_statistical_findings_and_holds_nothing() {
+    let corruptions: [(Check, fn(&mut Vec<Bar>)); 4] = [
+        (Check::PriceSpike, |b| {
+            b[50].close *= 1.4;
+            b[50].high = b[50].high.max(b[50].close);
+        }),
+        (Check::VolumeSpike, |b| b[50].volume *= 100.0),
+        (Check::RangeOutlier, |b| b[50].high *= 3.0),
+        (Check::StalePrice, |b| {
+            let prev = b[49].clone();
+            b[50] = Bar {
+                ts: b[50].ts,
+                ..prev
+            };
+        }),
+    ];
+    for (check, corrupt) in corruptions {
+        let c = ingest_corrupted_under(QualityPolicy::Provable, 80, corrupt);
+        let t = series(80)[50].ts;
+        let at: Vec<Flag> = flags(&c).into_iter().filter(|f| f.ts == t).collect();
+        assert!(
+            at.iter().any(|f| f.check == check && f.severity == Severity::Notice),
+            "{check:?}: {at:?}"
+        );
+        assert!(held_ts(&c).is_empty(), "{check:?} held under the default policy");
+        assert_eq!(stored(&c).len(), 80, "{check:?}: a bar went missing");
+        if check == Check::PriceSpike {
+            assert!(at[0].detail.contains("no cross-section"), "{}", at[0].detail);
+        }
+    }
+}
+
+/// Three symbols that move together except for one day on which one symbol alone jumps 40 %
+/// and comes back: with a cross-section that is provably not the market, and it is held.
+/// A joint crash (every symbol −20 % and back) is the market, and nothing is held.
+#[test]
+fn default_policy_holds_a_spike_the_market_did_not_make_and_keeps_a_crash() {
+    let make = |sym: &str, k: usize| -> Vec<Bar> {
+        let mut b = series(80);
+        for (i, x) in b.iter_mut().enumerate() {
+            x.symbol = Symbol::new(sym).expect("symbol");
+            // Slightly different noise per symbol, same market.
+            let f = 1.0 + 0.001 * k as f64 * common::noise(i + 7 * k);
+            x.open *= f;
+            x.high *= f;
+            x.low *= f;
+            x.close *= f;
+        }
+        b
+    };
+    let spike_t = series(80)[50].ts;
+    let crash_t = series(80)[30].ts;
+    let mut all = Vec::new();
+    for (k, sym) in ["AAA", "BBB", "CCC", "DDD"].iter().enumerate() {
+        let mut b = make(sym, k);
+        // The crash: every symbol closes 20 % lower on day 30 and recovers the next day.
+        b[30].close *= 0.8;
+        b[30].low = b[30].low.min(b[30].close);
+        if *sym == "AAA" {
+            b[50].close *= 1.4;
+            b[50].high = b[50].high.max(b[50].close);
+        }
+        all.extend(b);
+    }
+    let c = cache();
+    c.ingest_bars(&all, Source::File, "test").expect("ingest");
+    let q = QuarantineQuery {
+        limit: 1000,
+        ..QuarantineQuery::default()
+    };
+    let held: Vec<(String, NaiveDateTime)> = c
+        .quarantined(&q)
+        .expect("quarantined")
+        .0
+        .into_iter()
+        .map(|b| (b.symbol, b.ts))
+        .collect();
+    assert_eq!(held, vec![("AAA".to_string(), spike_t)], "held bars");
+    let crash_flags: Vec<Flag> = c
+        .quality_flags(None, 1000)
+        .expect("flags")
+        .into_iter()
+        .filter(|f| f.ts == crash_t)
+        .collect();
+    assert!(
+        crash_flags.iter().all(|f| f.severity == Severity::Notice),
+        "{crash_flags:?}"
+    );
+}
+
+/// On a low-priced stock one tick is several percent of the price: a move of one tick and back
+/// is ordinary trading, not a spike, even when the rest of the market was quiet.
+#[test]
+fn default_policy_is_tick_aware_on_low_priced_stocks() {
+    let mut all = Vec::new();
+    for (k, sym) in ["PNY", "BBB", "CCC", "DDD"].iter().enumerate() {
+        let mut b = series(80);
+        for (i, x) in b.iter_mut().enumerate() {
+            x.symbol = Symbol::new(sym).expect("symbol");
+            if *sym == "PNY" {
+                // A $0.30 stock trading on a 1-cent grid: it moves one tick or not at all.
+                let c = 0.30 + 0.01 * ((i % 3) as f64 - 1.0).clamp(0.0, 1.0);
+                x.open = c;
+                x.close = c;
+                x.high = c + 0.01;
+                x.low = c - 0.01;
+            } else {
+                let f = 1.0 + 0.001 * k as f64;
+                x.open *= f;
+                x.high *= f;
+                x.low *= f;
+                x.close *= f;
+            }
+        }
+        if *sym == "PNY" {
+            // Two ticks up and back: +6.7 %, far outside its usual 0-3 % moves in z terms.
+            b[50].close = 0.32;
+            b[50].high = 0.33;
+            b[51].open = 0.30;
+            b[51].close = 0.30;
+        }
+        all.extend(b);
+    }
+    let c = cache();
+    c.ingest_bars(&all, Source::File, "test").expect("ingest");
+    let q = QuarantineQuery {
+        limit: 1000,
+        ..QuarantineQuery::default()
+    };
+    assert!(c.quarantined(&q).expect("quarantined").0.is_empty());
 }

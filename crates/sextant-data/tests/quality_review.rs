@@ -5,7 +5,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use sextant_data::cache::{Decision, FileOptions, QuarantineQuery, QuarantinedBar};
 
-use sextant_data::quality::{bench, Check, Flag, QualityConfig, QualityReport, Severity};
+use sextant_data::quality::{
+    bench, Check, Flag, QualityConfig, QualityPolicy, QualityReport, Severity,
+};
 use sextant_data::{Cache, DataError};
 use sextant_domain::{Bar, Resolution, Source, Symbol};
 use std::collections::BTreeSet;
@@ -13,6 +15,20 @@ use std::path::{Path, PathBuf};
 
 mod common;
 use common::{cache, series, SYM};
+
+/// A cache under the strict policy: these tests exercise the quarantine's mechanics (incremental
+/// judgement, review, rejected values, flag-only mode) with a single synthetic series, whose
+/// spikes only the strict policy holds (the default needs a cross-section; see `quality.rs`).
+fn strict_cache() -> Cache {
+    cache().with_quality(strict())
+}
+
+fn strict() -> QualityConfig {
+    QualityConfig {
+        policy: QualityPolicy::Strict,
+        ..QualityConfig::default()
+    }
+}
 
 fn spike(b: &mut Bar) {
     b.close *= 1.4;
@@ -42,7 +58,7 @@ fn held(c: &Cache, status: Option<&str>) -> (Vec<QuarantinedBar>, u64) {
 #[test]
 fn incremental_batch_is_judged_against_stored_history() {
     let all = series(65);
-    let c = cache();
+    let c = strict_cache();
     let first = c
         .ingest_bars(&all[..60], Source::File, "test")
         .expect("first");
@@ -94,7 +110,7 @@ fn with_two_held() -> (Cache, Vec<Bar>, i64, i64) {
     spike(&mut bars[30]);
     let x = &mut bars[60];
     std::mem::swap(&mut x.high, &mut x.low);
-    let c = cache();
+    let c = strict_cache();
     let s = c.ingest_bars(&bars, Source::File, "test").expect("ingest");
     assert_eq!(s.quarantined, 2);
     let (rows, total) = held(&c, Some("pending"));
@@ -179,7 +195,7 @@ fn review_round_trip() {
 fn rejected_bar_never_returns_via_partial_reingest() {
     let mut bars = series(80);
     bars[40..43].iter_mut().for_each(|b| b.volume = 0.0);
-    let c = cache();
+    let c = strict_cache();
     c.ingest_bars(&bars, Source::File, "test").expect("ingest");
     let (rows, total) = held(&c, Some("pending"));
     assert_eq!(total, 3);
@@ -206,7 +222,7 @@ fn bad_print(b: &mut Bar) {
 fn bad_print_inside_a_batch_is_held() {
     let mut bars = series(66);
     bad_print(&mut bars[60]);
-    let c = cache();
+    let c = strict_cache();
     c.ingest_bars(&bars, Source::File, "test").expect("ingest");
     assert_eq!(
         held(&c, None).0.iter().map(|q| q.ts).collect::<Vec<_>>(),
@@ -224,7 +240,7 @@ fn bad_print_inside_a_batch_is_held() {
 fn bad_print_arriving_in_a_daily_refresh_is_held() {
     let mut bars = series(66);
     bad_print(&mut bars[60]);
-    let c = cache();
+    let c = strict_cache();
     c.ingest_bars(&bars[..60], Source::File, "test")
         .expect("history");
     for b in &bars[60..] {
@@ -244,7 +260,7 @@ fn flag_only_mode_merges_and_records() {
     spike(&mut bars[30]);
     let c = cache().with_quality(QualityConfig {
         quarantine: false,
-        ..QualityConfig::default()
+        ..strict()
     });
     let s = c.ingest_bars(&bars, Source::File, "test").expect("ingest");
     assert_eq!(

@@ -245,6 +245,9 @@ impl From<BacktestError> for ApiError {
             BacktestError::Data(d) => d.into(),
             BacktestError::Meta(m) => m.into(),
             BacktestError::Invalid(t) => ApiError::bad_request(t),
+            BacktestError::DataChanged { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "data-changed", e.to_string())
+            }
             other => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "backtest",

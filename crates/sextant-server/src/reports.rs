@@ -2,7 +2,6 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiPath;
-use crate::routes::market_data::blocking;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -58,20 +57,18 @@ pub async fn report(
     {
         return Err(ApiError::not_found(format!("no backtest {id:?}")));
     }
-    let run = s
-        .services
-        .backtests
-        .get(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no backtest {id}")))?;
-    let req = run.manifest.request.clone();
     let cache = s.read_cache();
     let backtests = s.services.backtests.clone();
-    let sheet = blocking(move || {
-        let data = backtests.load_for(&cache, &req)?;
-        sextant_narrative::fact_sheet_for(&req, &data).map_err(ApiError::from)
-    })
-    .await?;
+    let stored = backtests
+        .stored_with_benchmark(&cache, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no backtest {id}")))?;
+    let sheet = sextant_narrative::FactSheet::build(
+        &stored.run,
+        &stored.trades,
+        &stored.curve,
+        &stored.benchmark,
+    );
     let report = s
         .reports
         .report(&sheet, &id)

@@ -81,7 +81,9 @@ async fn rbac_matrix_over_every_route_in_the_served_spec() {
 async fn backtest_round_trip_and_validation_errors_name_fields() {
     let s = start(Limits::default()).await;
     let analyst = s.key(Role::Analyst);
+    // Raw prices: the golden parity with backtesting.py is defined on the printed prices.
     let req = json!({"strategy": "sma_cross", "params": {"fast": 10, "slow": 20}, "symbols": ["MSFT"],
+        "prices": "raw",
         "sim": {"costs": {"commission_pct": 0.002, "commission_fixed": 0.0, "slippage_bps": 0.0}}});
     let (status, run, _) = s
         .call(

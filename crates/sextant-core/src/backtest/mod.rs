@@ -55,6 +55,17 @@ pub enum BacktestError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// The bars a stored run used have changed since (a revision, a backfill, a review): a
+    /// report built now would describe a different run than the one it names.
+    #[error(
+        "the data of run {id} changed since it ran (snapshot {recorded} then, {current} now): \
+         re-run the backtest to describe the current data"
+    )]
+    DataChanged {
+        id: String,
+        recorded: String,
+        current: String,
+    },
 }
 
 /// Everything that defines a backtest.
@@ -359,6 +370,49 @@ impl BacktestService {
     pub fn equity_curve(&self, id: &str) -> Result<Vec<EquityPoint>, BacktestError> {
         Ok(self.cache.equity_curve(id)?)
     }
+
+    /// A stored run as it was (its stored trades and equity curve, never a re-execution, so an
+    /// ML walk-forward's stitched out-of-sample trades are what is described) with its
+    /// buy-and-hold benchmark on the same bars, after checking that those bars are still the
+    /// ones the run used. `None` when there is no such run.
+    pub async fn stored_with_benchmark(
+        &self,
+        cache: &Cache,
+        id: &str,
+    ) -> Result<Option<StoredRun>, BacktestError> {
+        let Some(run) = self.get(id).await? else {
+            return Ok(None);
+        };
+        let trades = self.trades(id).await?;
+        let curve = self.equity_curve(id)?;
+        let mut bench = run.manifest.request.clone();
+        bench.strategy = "buy_and_hold".into();
+        bench.params = json!({});
+        let data = Self::load(cache, &bench)?;
+        if data.snapshot != run.manifest.data_snapshot {
+            return Err(BacktestError::DataChanged {
+                id: id.to_string(),
+                recorded: run.manifest.data_snapshot.chars().take(16).collect(),
+                current: data.snapshot.chars().take(16).collect(),
+            });
+        }
+        let (benchmark, _, _) = execute(&bench, &data)?;
+        Ok(Some(StoredRun {
+            run,
+            trades,
+            curve,
+            benchmark,
+        }))
+    }
+}
+
+/// A stored run with what a report needs: its trades and curve as stored, and its buy-and-hold
+/// benchmark on the same (unchanged) bars.
+pub struct StoredRun {
+    pub run: BacktestRun,
+    pub trades: Vec<TradeRecord>,
+    pub curve: Vec<EquityPoint>,
+    pub benchmark: BacktestRun,
 }
 
 /// Runs a request on loaded data: pure computation, no storage.

@@ -261,6 +261,37 @@ pub struct Score {
     pub true_items: u64,
     pub precision: f64,
     pub false_items: Vec<String>,
+    /// Per fault: injected bars the policy held out of the cache (pending review). Dropped
+    /// days cannot be held (there is no bar), duplicates are collapsed, not held.
+    pub held: BTreeMap<String, u64>,
+    /// Untouched real bars the policy held.
+    pub held_real: u64,
+}
+
+impl Fault {
+    /// True for corruptions no market can produce (a high below the low, a bar on a day the
+    /// exchange was closed, a missing session, a repeated key): the checks must find these
+    /// under every policy.
+    pub fn is_structural(self) -> bool {
+        matches!(
+            self,
+            Fault::SwappedHighLow | Fault::ShiftedDay | Fault::DroppedDay | Fault::DuplicatedRow
+        )
+    }
+
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::PriceSpike => "price_spike",
+            Fault::FatFinger => "fat_finger",
+            Fault::DroppedDay => "dropped_day",
+            Fault::SwappedHighLow => "swapped_high_low",
+            Fault::DuplicatedRow => "duplicated_row",
+            Fault::StaleRun => "stale_run",
+            Fault::VolumeX100 => "volume_x100",
+            Fault::ShiftedDay => "shifted_day",
+        }
+    }
 }
 
 /// Scores what `cache` flagged against the injected `truth`.
@@ -292,6 +323,29 @@ pub fn score(cache: &Cache, truth: &[Injected]) -> Result<Score> {
             truth_keys.insert((t.symbol.clone(), from, "gap"));
         }
     }
+    let (pending, _) = cache.quarantined(&crate::cache::QuarantineQuery {
+        symbol: None,
+        status: Some("pending".into()),
+        limit: 1_000_000,
+        offset: 0,
+    })?;
+    let held_keys: HashSet<(String, NaiveDate)> = pending
+        .iter()
+        .map(|b| (b.symbol.clone(), b.ts.date()))
+        .collect();
+    let mut held: BTreeMap<String, u64> = BTreeMap::new();
+    let mut injected_keys: HashSet<(String, NaiveDate)> = HashSet::new();
+    for t in truth {
+        injected_keys.insert((t.symbol.clone(), t.date));
+        let n = held.entry(t.fault.as_str().to_string()).or_insert(0);
+        if held_keys.contains(&(t.symbol.clone(), t.date)) {
+            *n += 1;
+        }
+    }
+    let held_real = held_keys
+        .iter()
+        .filter(|k| !injected_keys.contains(*k))
+        .count() as u64;
     let mut injected: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let mut detected = 0;
     for t in truth {
@@ -301,11 +355,7 @@ pub fn score(cache: &Cache, truth: &[Injected]) -> Result<Score> {
             "flag"
         };
         let hit = items.contains(&(t.symbol.clone(), t.date, kind));
-        let name = serde_json::to_value(t.fault)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let e = injected.entry(name).or_insert((0, 0));
+        let e = injected.entry(t.fault.as_str().to_string()).or_insert((0, 0));
         e.0 += 1;
         if hit {
             e.1 += 1;
@@ -332,13 +382,27 @@ pub fn score(cache: &Cache, truth: &[Injected]) -> Result<Score> {
             true_items as f64 / n as f64
         },
         false_items,
+        held,
+        held_real,
     })
 }
 
 /// Ingests `path` (a daily CSV) into a fresh in-memory cache with the default checks and scores
 /// it against `truth`.
 pub fn ingest_and_score(path: &Path, truth: &[Injected]) -> Result<(Score, f64)> {
-    let cache = Cache::open_in_memory()?;
+    ingest_and_score_with(path, truth, super::QualityPolicy::default())
+}
+
+/// [`ingest_and_score`] under a chosen policy.
+pub fn ingest_and_score_with(
+    path: &Path,
+    truth: &[Injected],
+    policy: super::QualityPolicy,
+) -> Result<(Score, f64)> {
+    let cache = Cache::open_in_memory()?.with_quality(super::QualityConfig {
+        policy,
+        ..super::QualityConfig::default()
+    });
     let opts = FileOptions {
         resolution: Some(Resolution::Daily),
         source: Source::File,
