@@ -315,6 +315,7 @@ pub async fn train(cmd: TrainCmd, s: &Services) -> Result<()> {
     for (f, v) in m.importance.iter().take(8) {
         println!("  {f:<18} {v:.4}");
     }
+    crate::cmd_backtest::print_excluded(&rec.excluded);
     println!(
         "view {} @ {}, data snapshot {}, {}",
         rec.view,

@@ -212,3 +212,47 @@ fn backtest_from_csv_and_cache() {
     ));
     assert!(sweep.contains("bar-evaluations"), "{sweep}");
 }
+
+/// `backtest --csv` runs the configured checks on the file, says what it held, and with the
+/// checks switched off uses every bar (the setting used to be ignored on this path).
+#[test]
+fn csv_backtest_honours_the_quality_configuration_and_says_what_it_held() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = ok(&sextant(
+        dir.path(),
+        &["data", "show", "IBM", "--format", "csv", "--to", "2004-12-31"],
+    ));
+    // One impossible bar (high below low) on the 100th row.
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[0] = lines[0].replace("ts,", "Date,");
+    let cols: Vec<&str> = lines[100].split(',').collect();
+    let (day, high, low) = (cols[0].to_string(), cols[2].to_string(), cols[3].to_string());
+    let swapped = format!(
+        "{},{},{},{},{},{}",
+        cols[0], cols[1], low, high, cols[4], cols[5]
+    );
+    lines[100] = swapped;
+    let csv = dir.path().join("ibm.csv");
+    std::fs::write(&csv, lines.join("\n")).expect("write");
+    let args = [
+        "backtest",
+        "--strategy",
+        "buy_and_hold",
+        "--symbol",
+        "IBM",
+        "--csv",
+        csv.to_str().expect("path"),
+    ];
+    let held = ok(&sextant(dir.path(), &args));
+    assert!(held.contains("excluded: 1 bar(s)"), "{held}");
+    assert!(held.contains(&format!("IBM {day} pending")), "{held}");
+    let off = Command::new(env!("CARGO_BIN_EXE_sextant"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(args)
+        .env("SEXTANT_QUALITY_ENABLED", "false")
+        .output()
+        .expect("run sextant");
+    let off = ok(&off);
+    assert!(off.contains("excluded: none"), "{off}");
+}

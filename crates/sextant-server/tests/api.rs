@@ -327,3 +327,44 @@ async fn jobs_run_stream_progress_and_refuse_late_cancels() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
 }
+
+/// A report compares with buy and hold on the run's own (total-return) prices, and answers 409
+/// once the run's bars have changed instead of describing a different run under its id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_uses_adjusted_buy_and_hold_and_refuses_changed_data() {
+    let s = start(Limits::default()).await;
+    let req = json!({"strategy": "sma_cross", "params": {"fast": 10, "slow": 20}, "symbols": ["MSFT"]});
+    let (status, run) = s.post("/api/v1/backtests", Role::Analyst, req).await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    assert_eq!(run["manifest"]["prices"], "total_return");
+    let id = run["id"].as_str().expect("id").to_string();
+    let (status, report) = s
+        .get(&format!("/api/v1/backtests/{id}/report"), Role::Viewer)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let facts = report["facts"].to_string();
+    // MSFT buy and hold over the bundled range: −19.2 % on total-return prices (the raw
+    // −69.0 % counts the 2003 split as a loss).
+    assert!(facts.contains("-0.192"), "{facts}");
+    assert!(!facts.contains("-0.689"), "{facts}");
+    let msft = sextant_domain::Symbol::new("MSFT").expect("symbol");
+    let mut bar = s
+        .services
+        .cache
+        .bars(&msft, sextant_domain::Resolution::Daily, None, None)
+        .expect("bars")[500]
+        .clone();
+    bar.volume += 100.0;
+    s.services
+        .cache
+        .ingest_bars(&[bar], sextant_domain::Source::File, "revision")
+        .expect("revise");
+    let (status, problem) = s
+        .get(&format!("/api/v1/backtests/{id}/report"), Role::Viewer)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap_or_default().contains("changed"),
+        "{problem}"
+    );
+}

@@ -410,6 +410,11 @@ fn train_blocking(
         train::fit_and_report(&samples, &train_idx, &test_idx, params)?;
     let bytes = model.to_bytes();
     let (sha, _) = registry::write_artifact(models_dir, &bytes)?;
+    // Bars the quality checks keep out of the training and test span: no feature or label
+    // was computed from them, and the record says which.
+    let resolution: Resolution = view.resolution.parse().map_err(DataError::from)?;
+    let last = req.test_to.or(req.train_to);
+    let excluded = cache.held_bars(&req.symbols, resolution, req.train_from, last)?;
     let id = {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
@@ -449,6 +454,7 @@ fn train_blocking(
         },
         artifact_sha256: sha,
         artifact_bytes: bytes.len() as u64,
+        excluded,
     };
     Ok((rec, model))
 }

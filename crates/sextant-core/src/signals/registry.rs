@@ -49,6 +49,10 @@ pub struct ModelRecord {
     pub metrics: TrainMetrics,
     pub artifact_sha256: String,
     pub artifact_bytes: u64,
+    /// Bars inside the training and test span held by the quality checks (pending review or
+    /// rejected): nothing was learned or tested on them.
+    #[serde(default)]
+    pub excluded: Vec<sextant_data::cache::HeldBar>,
 }
 
 /// Writes a model artifact under `dir`, named by its SHA-256 (write to a temp file, then

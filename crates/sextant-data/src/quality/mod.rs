@@ -26,6 +26,7 @@
 //! it look better than it was. A flag's severity says what the policy did with it: `critical`
 //! and `warning` rows are held, `notice` rows are recorded only.
 
+pub mod audit;
 pub mod bench;
 pub mod calendar;
 mod checks;

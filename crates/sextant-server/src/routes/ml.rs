@@ -101,14 +101,23 @@ async fn panel(
     }
     // A connection of the read pool: panels do not queue behind ingests and each other.
     let cache = s.read_cache();
-    let p = blocking(move || {
-        Ok(cache.feature_panel(
+    let (p, excluded) = blocking(move || {
+        let p = cache.feature_panel(
             &name,
             q.version.as_deref(),
             &symbols,
             q.from.and_then(|d| d.and_hms_opt(0, 0, 0)),
             q.to.and_then(|d| d.and_hms_opt(23, 59, 59)),
-        )?)
+        )?;
+        // Bars of the range the quality checks hold: no feature row exists for them.
+        let excluded = match cache.materialized_view(&name, Some(&p.version))? {
+            Some(mv) => {
+                let res = mv.resolution.parse().map_err(sextant_data::DataError::from)?;
+                cache.held_bars(&symbols, res, q.from, q.to)?
+            }
+            None => Vec::new(),
+        };
+        Ok((p, excluded))
     })
     .await?;
     let rows: Vec<Value> = (0..p.len())
@@ -127,7 +136,8 @@ async fn panel(
         })
         .collect();
     Ok(Json(
-        json!({ "view": p.view, "version": p.version, "features": p.features, "rows": rows }),
+        json!({ "view": p.view, "version": p.version, "features": p.features, "rows": rows,
+                "excluded": excluded }),
     ))
 }
 
