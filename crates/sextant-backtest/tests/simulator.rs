@@ -2,8 +2,9 @@
 
 use serde_json::json;
 use sextant_backtest::simulator::{
-    BarSeries, Context, Costs, FillTiming, MarketData, OrderKind, OrderRequest, OrderStatus,
-    Quantity, ShareRounding, Side, SimConfig, Sizer, Target, TradingSimulator,
+    BarSeries, Context, CorporateActions, Costs, FillTiming, MarketData, OrderKind, OrderRequest, OrderStatus,
+    Quantity, ShareRounding, Side, SimConfig, Sizer, Target, TradingSimulator, CA_DIVIDEND,
+    CA_SPLIT,
 };
 use sextant_backtest::strategy::{build_strategy, Strategy};
 
@@ -310,4 +311,40 @@ fn multi_symbol_alignment_leaves_gaps() {
     // B has no bar at 0 and A none at 3: each is bought at its own first available next open.
     let entries: Vec<(usize, usize)> = r.trades.iter().map(|t| (t.symbol, t.entry_bar)).collect();
     assert_eq!(entries, vec![(0, 1), (1, 3)]);
+}
+
+/// A 2:1 split at bar 2 and a 1.0 dividend at bar 3: applied, the position doubles at half the
+/// price (value unchanged) and the dividend arrives as cash; ignored, the split is a loss.
+#[test]
+fn corporate_actions_split_positions_and_pay_dividends() {
+    let open = [100.0, 100.0, 50.0, 50.0, 50.0];
+    let close = [100.0, 100.0, 50.0, 49.0, 49.0];
+    let nan = f64::NAN;
+    let data = || {
+        MarketData::single(
+            bars("X", &open, &close)
+                .with_series(CA_SPLIT, vec![nan, nan, 2.0, nan, nan])
+                .expect("split")
+                .with_series(CA_DIVIDEND, vec![nan, nan, nan, 1.0, nan])
+                .expect("dividend"),
+        )
+        .expect("data")
+    };
+    let run = |actions: CorporateActions| {
+        let cfg = SimConfig {
+            initial_cash: 1000.0,
+            corporate_actions: actions,
+            ..SimConfig::default()
+        };
+        let mut s = build_strategy("buy_and_hold", &json!({})).expect("strategy");
+        sim(cfg).run(&data(), s.as_mut())
+    };
+    // Bought 10 at the open of bar 1 (100): 20 shares after the split, +20 cash at bar 3.
+    let applied = run(CorporateActions::Apply);
+    assert_eq!(applied.equity, vec![1000.0, 1000.0, 1000.0, 1000.0, 1000.0]);
+    assert_eq!(applied.cash[4], 20.0);
+    assert_eq!(applied.trades[0].size, 20.0);
+    assert_eq!(applied.trades[0].entry_price, 50.0);
+    let ignored = run(CorporateActions::Ignore);
+    assert_eq!(ignored.equity[4], 490.0);
 }

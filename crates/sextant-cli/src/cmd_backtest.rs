@@ -6,7 +6,9 @@ use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value};
 use sextant_backtest::metrics::Metrics;
-use sextant_backtest::simulator::{BarSeries, Costs, FillTiming, ShareRounding, SimConfig, Sizer};
+use sextant_backtest::simulator::{
+    BarSeries, CorporateActions, Costs, FillTiming, ShareRounding, SimConfig, Sizer,
+};
 use sextant_backtest::strategy::strategy_library;
 use sextant_backtest::sweep::{sweep_sma_cross, SmaGrid, SweepConfig};
 use sextant_core::backtest::{execute, walk_forward, BacktestRequest, WalkForwardSpec};
@@ -32,6 +34,10 @@ pub struct DataArgs {
     /// Read bars from this CSV/Parquet file (loaded in memory) instead of the cache.
     #[arg(long)]
     pub csv: Option<PathBuf>,
+    /// Price basis: total_return (default: splits and dividends adjusted, so buy and hold earns
+    /// what a holder earned), split_adjusted, or raw (the printed prices; a split is a drop).
+    #[arg(long, default_value = "total_return")]
+    pub prices: PriceBasis,
 }
 
 /// Costs and fills shared by backtests and sweeps.
@@ -52,6 +58,16 @@ pub struct CostArgs {
     /// Allow fractional units (default: whole shares).
     #[arg(long)]
     pub fractional: bool,
+    /// With `--prices raw`: apply splits to positions and credit dividends as cash at each
+    /// ex-date, as a broker does (default: ignore them, as a raw-file backtester does).
+    #[arg(long, value_enum, default_value = "ignore")]
+    pub corporate_actions: Actions,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Actions {
+    Ignore,
+    Apply,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -90,10 +106,6 @@ pub struct BacktestArgs {
     /// Print the run as JSON.
     #[arg(long)]
     json: bool,
-    /// Price basis: total_return (default: splits and dividends adjusted, so buy and hold earns
-    /// what a holder earned), split_adjusted, or raw (the printed prices; a split is a drop).
-    #[arg(long, default_value = "total_return")]
-    prices: PriceBasis,
 }
 
 #[derive(Args)]
@@ -170,6 +182,10 @@ fn sim_config(c: &CostArgs, sizer: Sizer) -> SimConfig {
             ShareRounding::Whole
         },
         sizer,
+        corporate_actions: match c.corporate_actions {
+            Actions::Ignore => CorporateActions::Ignore,
+            Actions::Apply => CorporateActions::Apply,
+        },
         ..SimConfig::default()
     }
 }
@@ -208,7 +224,7 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
         sim: sim_config(&a.costs, a.sizer),
         seed: 0,
         periods_per_year: None,
-        prices: a.prices,
+        prices: a.data.prices,
     };
     let mut owned = None;
     let cache = source_cache(s, &a.data, &mut owned)?;
@@ -403,7 +419,13 @@ pub fn sweep(a: SweepArgs, s: &Services) -> Result<()> {
     let cache = source_cache(s, &a.data, &mut owned)?;
     let mut series = Vec::new();
     for sym in &a.data.symbols {
-        let bars = cache.bars(sym, a.data.resolution, a.data.from, a.data.to)?;
+        let bars = cache.bars_on(
+            sym,
+            a.data.resolution,
+            a.data.from,
+            a.data.to,
+            a.data.prices,
+        )?;
         if bars.is_empty() {
             bail!("no {} bars for {sym}", a.data.resolution);
         }

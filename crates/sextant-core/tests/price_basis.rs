@@ -162,3 +162,47 @@ async fn a_report_refuses_a_run_whose_data_changed() {
         .expect("lookup")
         .is_none());
 }
+
+fn with_sim(mut req: BacktestRequest, prices: PriceBasis, actions: bool, to: &str) -> BacktestRequest {
+    req.prices = prices;
+    req.sim.shares = sextant_backtest::simulator::ShareRounding::Fractional;
+    if actions {
+        req.sim.corporate_actions = sextant_backtest::simulator::CorporateActions::Apply;
+    }
+    req.to = Some(common::d(to));
+    req
+}
+
+/// Raw prices with corporate actions applied (splits to positions, dividends as cash, what a
+/// broker does): buy and hold over AAPL's two 2:1 splits and no dividend earns exactly what the
+/// adjusted prices say; over MSFT's split and dividends it earns more than split-adjusted prices
+/// (the dividends are cash) and less than total return (they are not reinvested).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_prices_with_corporate_actions_agree_with_adjusted_buy_and_hold() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = services(dir.path()).await;
+    let run = |r: BacktestRequest| {
+        let s = &s;
+        async move { s.backtests.run(&r).await.expect("run").metrics.total_return }
+    };
+    // AAPL paid its first dividend in August 2012.
+    let aapl = buy_and_hold("AAPL", None);
+    let raw_ca = run(with_sim(aapl.clone(), PriceBasis::Raw, true, "2012-06-29")).await;
+    let tr = run(with_sim(aapl.clone(), PriceBasis::TotalReturn, false, "2012-06-29")).await;
+    let raw = run(with_sim(aapl, PriceBasis::Raw, false, "2012-06-29")).await;
+    assert!(((1.0 + raw_ca) / (1.0 + tr) - 1.0).abs() < 1e-9, "{raw_ca} vs {tr}");
+    assert!(raw < raw_ca / 2.0, "raw {raw} shows the splits as losses");
+
+    let msft = buy_and_hold("MSFT", None);
+    let raw_ca = run(with_sim(msft.clone(), PriceBasis::Raw, true, "2013-03-01")).await;
+    let split = run(with_sim(msft.clone(), PriceBasis::SplitAdjusted, false, "2013-03-01")).await;
+    let tr = run(with_sim(msft.clone(), PriceBasis::TotalReturn, false, "2013-03-01")).await;
+    assert!(split < raw_ca && raw_ca < tr, "{split} < {raw_ca} < {tr}");
+    // Adjusted prices already contain the actions: applying them again is refused.
+    let mut twice = with_sim(msft, PriceBasis::TotalReturn, true, "2013-03-01");
+    twice.prices = PriceBasis::TotalReturn;
+    assert!(matches!(
+        s.backtests.run(&twice).await,
+        Err(BacktestError::Invalid(_))
+    ));
+}

@@ -229,6 +229,52 @@ pub fn factors(bars: &[Bar]) -> Factors {
     }
 }
 
+/// The corporate actions effective at the open of each bar: `(split, dividend)`, where
+/// `split` is new shares per old share (1 for none) and `dividend` the cash paid per pre-split
+/// share held into the ex-date (0 for none).
+///
+/// Explicit vendor data (split coefficients, dividends) is used when the series has any;
+/// otherwise the actions are recovered from the steps of the vendor's adjusted-to-raw ratio
+/// (see [`factors`]): a step by a common split ratio is a split, a smaller step down a dividend
+/// of `close[t−1] · (1 − step)`. Steps below one part in a million are rounding in the
+/// vendor's file, not dividends.
+pub fn actions(bars: &[Bar]) -> Vec<(f64, f64)> {
+    let n = bars.len();
+    let explicit = bars
+        .iter()
+        .any(|b| (b.split_coefficient > 0.0 && b.split_coefficient != 1.0) || b.dividend > 0.0);
+    if explicit {
+        return bars
+            .iter()
+            .map(|b| {
+                let k = if b.split_coefficient > 0.0 {
+                    b.split_coefficient
+                } else {
+                    1.0
+                };
+                (k, b.dividend.max(0.0))
+            })
+            .collect();
+    }
+    let f = factors(bars);
+    let mut out = vec![(1.0, 0.0); n];
+    if f.source != FactorSource::VendorAdjustedClose {
+        return out;
+    }
+    for i in 1..n {
+        let k = f.split[i] / f.split[i - 1];
+        // What is left of the factor step once the split is taken out: 1 − D / close[i−1].
+        let keep = f.total[i - 1] / f.total[i] * k;
+        let dividend = if keep < 1.0 - 1e-6 {
+            bars[i - 1].close * (1.0 - keep)
+        } else {
+            0.0
+        };
+        out[i] = (if (k - 1.0).abs() > 1e-9 { k } else { 1.0 }, dividend);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +341,27 @@ mod tests {
         assert_eq!(f.source, FactorSource::VendorAdjustedClose);
         assert_eq!(f.total[0], 0.48);
         assert_eq!(f.split, vec![0.5, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn actions_from_the_vendor_ratio_and_from_explicit_data() {
+        // 2:1 split on day 3, a 1.0 dividend on day 6 (close 51 the day before).
+        let keep = 1.0 - 1.0 / 51.0;
+        let bars = vec![
+            bar(2, 100.0, Some(0.5 * keep * 100.0), 1.0, 0.0),
+            bar(3, 51.0, Some(keep * 51.0), 1.0, 0.0),
+            bar(6, 50.0, Some(50.0), 1.0, 0.0),
+        ];
+        let a = actions(&bars);
+        assert_eq!(a[0], (1.0, 0.0));
+        assert!((a[1].0 - 2.0).abs() < 1e-12 && a[1].1 == 0.0, "{a:?}");
+        assert!(a[2].0 == 1.0 && (a[2].1 - 1.0).abs() < 1e-9, "{a:?}");
+        let explicit = vec![
+            bar(2, 100.0, None, 1.0, 0.0),
+            bar(3, 50.0, None, 2.0, 0.0),
+            bar(6, 49.0, None, 1.0, 1.0),
+        ];
+        assert_eq!(actions(&explicit), vec![(1.0, 0.0), (2.0, 0.0), (1.0, 1.0)]);
     }
 
     #[test]

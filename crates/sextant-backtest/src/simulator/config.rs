@@ -51,6 +51,19 @@ pub enum Sizer {
 }
 
 /// Everything that shapes a run besides the data and the strategy.
+/// What the simulator does with corporate actions attached to the bars (the
+/// [`CA_SPLIT`](super::CA_SPLIT) and [`CA_DIVIDEND`](super::CA_DIVIDEND) series).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorporateActions {
+    /// Trade the prices as given (what backtesting.py and vectorbt do with a raw file).
+    #[default]
+    Ignore,
+    /// At the open of an ex-date, multiply positions by the split ratio (dividing lot prices)
+    /// and credit dividends as cash (debit them on shorts), as a broker does; for raw prices.
+    Apply,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SimConfig {
@@ -64,6 +77,8 @@ pub struct SimConfig {
     /// positions are marked to the last close and reported as open trades, which is what both
     /// vectorbt and backtesting.py (`finalize_trades=False`) do.
     pub close_at_end: bool,
+    /// Corporate actions on raw prices (default: ignored).
+    pub corporate_actions: CorporateActions,
 }
 
 impl Default for SimConfig {
@@ -76,6 +91,7 @@ impl Default for SimConfig {
             sizer: Sizer::AllIn,
             convention: SizingConvention::VectorBt,
             close_at_end: false,
+            corporate_actions: CorporateActions::Ignore,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The run loop.
 
-use super::config::{FillTiming, SimConfig};
+use super::config::{CorporateActions, FillTiming, SimConfig};
+use super::{CA_DIVIDEND, CA_SPLIT};
 use super::data::MarketData;
 use super::error::SimError;
 use super::exec::{Executor, Outcome, Phase};
@@ -47,6 +48,19 @@ impl TradingSimulator {
         let mut exposure = Vec::with_capacity(n);
 
         for t in 0..n {
+            // 0. Corporate actions effective at this bar's open, on positions held into it.
+            if cfg.corporate_actions == CorporateActions::Apply {
+                for (s, col) in data.cols.iter().enumerate() {
+                    let at = |name: &str| col.external.get(name).map_or(f64::NAN, |v| v[t]);
+                    let (k, d) = (at(CA_SPLIT), at(CA_DIVIDEND));
+                    if d.is_finite() && d > 0.0 && pf.qty[s] != 0.0 {
+                        pf.dividend(s, d);
+                    }
+                    if k.is_finite() && k > 0.0 && k != 1.0 {
+                        pf.split(s, k);
+                    }
+                }
+            }
             // 1. Orders from earlier bars meet this bar's open and range.
             if !pending.is_empty() {
                 let mut keep = Vec::with_capacity(pending.len());

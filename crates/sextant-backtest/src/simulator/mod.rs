@@ -63,7 +63,14 @@ mod report;
 mod result;
 mod view;
 
-pub use config::{FillTiming, ShareRounding, SimConfig, Sizer};
+pub use config::{CorporateActions, FillTiming, ShareRounding, SimConfig, Sizer};
+
+/// The external series that carries each bar's split ratio (new shares per old; 1 or NaN for
+/// none), applied at that bar's open under [`CorporateActions::Apply`].
+pub const CA_SPLIT: &str = "ca_split";
+/// The external series that carries each bar's cash dividend per share held into the bar
+/// (0 or NaN for none).
+pub const CA_DIVIDEND: &str = "ca_dividend";
 pub use costs::{Costs, SizingConvention};
 pub use data::{BarSeries, MarketData};
 pub use engine::TradingSimulator;

@@ -87,6 +87,22 @@ impl Portfolio {
         e
     }
 
+    /// A split of `k` new shares per old one: every lot holds `k` times the units at `1/k` of
+    /// the price, so its value and cost basis are unchanged.
+    pub fn split(&mut self, symbol: usize, k: f64) {
+        self.qty[symbol] *= k;
+        for lot in &mut self.lots[symbol] {
+            lot.qty *= k;
+            lot.price /= k;
+        }
+        self.mark[symbol] /= k;
+    }
+
+    /// A cash dividend of `per_share` on the position held into the ex-date (paid by shorts).
+    pub fn dividend(&mut self, symbol: usize, per_share: f64) {
+        self.cash += self.qty[symbol] * per_share;
+    }
+
     /// Sum of the absolute marked values of all positions.
     pub fn gross_exposure(&self) -> f64 {
         let mut g = 0.0;

@@ -94,6 +94,7 @@ impl SweepConfig {
             sizer: Sizer::AllIn,
             convention: self.convention,
             close_at_end: false,
+            corporate_actions: crate::simulator::CorporateActions::Ignore,
         }
     }
 

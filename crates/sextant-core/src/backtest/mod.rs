@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sextant_backtest::metrics::{Metrics, MetricsConfig, MetricsInput, TradeStats};
 use sextant_backtest::simulator::{
-    BacktestResult, BarSeries, MarketData, SimConfig, Trade, TradingSimulator,
+    BacktestResult, BarSeries, CorporateActions, MarketData, SimConfig, Trade, TradingSimulator,
+    CA_DIVIDEND, CA_SPLIT,
 };
 use sextant_backtest::strategy::{build_strategy, required_series};
 use sextant_data::cache::{EquityPoint, HeldBar, Slice};
@@ -257,6 +258,13 @@ impl BacktestService {
                 req.strategy
             )));
         }
+        let apply_actions = req.sim.corporate_actions == CorporateActions::Apply;
+        if apply_actions && req.prices != PriceBasis::Raw {
+            return Err(BacktestError::Invalid(format!(
+                "sim.corporate_actions = apply needs prices = raw: {} prices already contain them",
+                req.prices
+            )));
+        }
         let mut series = Vec::with_capacity(req.symbols.len());
         for s in &req.symbols {
             let bars = cache.bars_on(s, req.resolution, req.from, req.to, req.prices)?;
@@ -269,6 +277,22 @@ impl BacktestService {
                 });
             }
             let mut bs = BarSeries::from_bars(&bars)?;
+            if apply_actions && !bars.is_empty() {
+                // Actions come from the whole history (the vendor ratio needs its neighbours),
+                // then are cut to the bars of the range.
+                let all = cache.bars(s, req.resolution, None, None)?;
+                let acts = sextant_domain::prices::actions(&all);
+                let by_ts: std::collections::HashMap<_, _> =
+                    all.iter().map(|b| b.ts).zip(acts).collect();
+                let pick = |f: fn(&(f64, f64)) -> f64| -> Vec<f64> {
+                    bars.iter()
+                        .map(|b| by_ts.get(&b.ts).map_or(f64::NAN, f))
+                        .collect()
+                };
+                bs = bs
+                    .with_series(CA_SPLIT, pick(|a| a.0))?
+                    .with_series(CA_DIVIDEND, pick(|a| a.1))?;
+            }
             if let Some(src) = source {
                 let ts: Vec<chrono::NaiveDateTime> = bars.iter().map(|b| b.ts).collect();
                 for (name, values) in src.series(req, s, &ts)? {
