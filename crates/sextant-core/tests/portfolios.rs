@@ -73,6 +73,20 @@ fn close(s: &Services, symbol: &str, date: NaiveDate) -> f64 {
     bars.last().expect("a close").close
 }
 
+/// The dividend per share going ex on `date`, read off the file's Adj Close the way a reader of
+/// the file would: the step of the adjusted/raw ratio times the previous close.
+fn dividend(s: &Services, symbol: &str, date: NaiveDate) -> f64 {
+    let sym = Symbol::new(symbol).expect("symbol");
+    let bars = s
+        .cache
+        .bars(&sym, Resolution::Daily, None, Some(date))
+        .expect("bars");
+    let (p, b) = (&bars[bars.len() - 2], &bars[bars.len() - 1]);
+    assert_eq!(b.ts.date(), date);
+    let ratio = |x: &sextant_domain::Bar| x.adj_close.expect("adj") / x.close;
+    p.close * (1.0 - ratio(p) / ratio(b))
+}
+
 fn close_dates(s: &Services, symbol: &str, from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
     let sym = Symbol::new(symbol).expect("symbol");
     let bars = s
@@ -109,8 +123,26 @@ async fn performance_matches_a_hand_computed_series() {
         .await
         .expect("perf");
 
+    // Dividends the positions collect: IBM $0.75 ex 2012-02-08 on 20 shares, MSFT $0.20 ex
+    // 2012-02-14 on 100 shares (the declared amounts; the file's Adj Close gives them to a
+    // cent).
+    let (ibm_div, msft_div) = (
+        dividend(&s, "IBM", d("2012-02-08")),
+        dividend(&s, "MSFT", d("2012-02-14")),
+    );
+    assert!((ibm_div - 0.75).abs() < 0.01 && (msft_div - 0.20).abs() < 0.01);
+    let dividends = |date: NaiveDate| {
+        let mut c = 0.0;
+        if date >= d("2012-02-08") {
+            c += 20.0 * ibm_div;
+        }
+        if date >= d("2012-02-14") {
+            c += 100.0 * msft_div;
+        }
+        c
+    };
     // The state after each date, written out by hand: (cash, MSFT, IBM, external flow that day).
-    let state = |date: NaiveDate| -> (f64, f64, f64, f64) {
+    let trades_state = |date: NaiveDate| -> (f64, f64, f64, f64) {
         match date {
             x if x < d("2012-01-10") => (
                 10_000.0 - 2_605.0,
@@ -125,6 +157,10 @@ async fn performance_matches_a_hand_computed_series() {
             x if x == d("2012-03-01") => (9_292.0, 50.0, 20.0, -1_000.0),
             _ => (9_292.0, 50.0, 20.0, 0.0),
         }
+    };
+    let state = |date: NaiveDate| -> (f64, f64, f64, f64) {
+        let (c, m, i, f) = trades_state(date);
+        (c + dividends(date), m, i, f)
     };
     let value = |date: NaiveDate| {
         let (c, m, i, _) = state(date);
@@ -213,7 +249,7 @@ async fn performance_matches_a_hand_computed_series() {
 
     // Holdings and the allocation at the end of the window.
     let h = ps.holdings(&p.id, Some(to)).await.expect("holdings");
-    assert!(close_enough(h.cash, 9_292.0));
+    assert!(close_enough(h.cash, 9_292.0 + dividends(to)));
     let (ibm, msft) = (&h.positions[0], &h.positions[1]);
     assert_eq!((ibm.symbol.as_str(), ibm.quantity), ("IBM", 20.0));
     assert_eq!((msft.symbol.as_str(), msft.quantity), ("MSFT", 50.0));
@@ -306,9 +342,16 @@ async fn prices_carry_forward_and_trades_price_unknown_symbols() {
         d("2020-01-02"),
         "the transaction date is a point"
     );
+    // The MSFT share held from 2012-06-01 collected three dividends before the cache ends
+    // (ex 2012-08-14 $0.20, 2012-11-13 $0.23, 2013-02-19 $0.23).
+    let divs: f64 = ["2012-08-14", "2012-11-13", "2013-02-19"]
+        .iter()
+        .map(|x| dividend(&s, "MSFT", d(x)))
+        .sum();
+    assert!((divs - 0.66).abs() < 0.01, "{divs}");
     assert!(close_enough(
         last.value,
-        1_000.0 - 50.0 - 29.0 - 50.0 + 2.0 * 50.0 + 50.0
+        1_000.0 - 50.0 - 29.0 - 50.0 + 2.0 * 50.0 + 50.0 + divs
     ));
     // Unknown-symbol value stays at its trade price in every point.
     let first = &perf.series[0];
@@ -557,4 +600,62 @@ async fn concurrent_sells_never_oversell() {
         .expect("holdings");
     let held = h.positions.first().map_or(0.0, |x| x.quantity);
     assert_eq!(held, 10.0 - 10.0 * f64::from(sold));
+}
+
+/// Transactions are recorded in the shares and prices of their day. Across AAPL's 2:1 split of
+/// 2005-02-28, 100 shares bought before it are 200 after it (selling 200 is no short), the
+/// position's value does not halve, and the portfolio's return over the period is AAPL's
+/// adjusted return.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn splits_follow_the_position_and_do_not_count_as_losses() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = services(dir.path()).await;
+    let ps = &s.portfolios;
+    let p = ps
+        .create_with(
+            &NewPortfolio {
+                name: "split".into(),
+                base_cash: 100_000.0,
+                allow_short: false,
+            },
+            "alice",
+        )
+        .await
+        .expect("create");
+    let aapl = Symbol::new("AAPL").expect("symbol");
+    let bars = s
+        .cache
+        .bars(&aapl, Resolution::Daily, Some(d("2005-01-03")), Some(d("2005-04-29")))
+        .expect("bars");
+    let close_on = |day: &str| {
+        bars.iter()
+            .find(|b| b.ts.date() == d(day))
+            .map(|b| (b.close, b.adj_close.expect("adj")))
+            .expect("bar")
+    };
+    let (buy_px, buy_adj) = close_on("2005-01-03");
+    ps.add_transaction(&p.id, &buy("2005-01-03", "AAPL", 100.0, buy_px, 0.0))
+        .await
+        .expect("buy");
+    let h = ps.holdings(&p.id, Some(d("2005-03-31"))).await.expect("holdings");
+    assert_eq!(h.positions[0].quantity, 200.0, "the split doubled the shares");
+    assert!((h.positions[0].average_cost - buy_px / 2.0).abs() < 1e-9);
+    let (end_px, end_adj) = close_on("2005-04-29");
+    ps.add_transaction(&p.id, &sell("2005-04-29", "AAPL", 200.0, end_px, 0.0))
+        .await
+        .expect("selling the post-split shares is not a short");
+    let perf = ps
+        .get_portfolio_performance(&p.id, Some(d("2005-01-03")), Some(d("2005-04-29")))
+        .await
+        .expect("performance");
+    let worst_day = perf
+        .series
+        .iter()
+        .filter_map(|v| v.daily_return)
+        .fold(f64::INFINITY, f64::min);
+    assert!(worst_day > -0.2, "a split shown as a loss: {worst_day}");
+    // 100 shares of 100 000 cash: the portfolio earns AAPL's adjusted return on that slice.
+    let invested = 100.0 * buy_px;
+    let want = invested * (end_adj / buy_adj - 1.0);
+    assert!((perf.pnl - want).abs() < 1e-6 * invested, "pnl {} vs {want}", perf.pnl);
 }

@@ -41,6 +41,8 @@ pub struct Holdings {
     pub total_value: f64,
     /// Profit already realised by sells (buys to cover for shorts), net of their fees.
     pub realised_pnl: f64,
+    /// Dividends received (paid on shorts) since the first transaction, already in `cash`.
+    pub dividends: f64,
     pub unrealised_pnl: f64,
     /// By symbol.
     pub positions: Vec<Holding>,
@@ -88,6 +90,7 @@ pub(crate) fn value_ledger(
         market_value,
         total_value,
         realised_pnl: ledger.realised_pnl,
+        dividends: ledger.dividends,
         unrealised_pnl: positions.iter().map(|h| h.unrealised_pnl).sum(),
         positions,
     }
@@ -106,9 +109,10 @@ impl PortfolioService {
         txs.retain(|t| t.date <= as_of);
         // Stored history was validated on write; replaying it with shorting allowed only
         // recomputes it.
-        let ledger = ledger::replay(p.base_cash, &txs, true)?;
         let cache = self.cache.clone();
-        let book = blocking(move || PriceBook::load(&cache, &txs)).await?;
+        let history = txs.clone();
+        let book = blocking(move || PriceBook::load(&cache, &history)).await?;
+        let ledger = ledger::replay(p.base_cash, &txs, true, &book.actions, Some(as_of))?;
         Ok(value_ledger(portfolio_id, &ledger, &book, as_of))
     }
 }

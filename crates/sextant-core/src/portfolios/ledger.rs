@@ -9,8 +9,60 @@
 
 use super::transactions::{Transaction, TransactionKind};
 use crate::common::InvalidField;
+use chrono::NaiveDate;
 use sextant_domain::Symbol;
 use std::collections::BTreeMap;
+
+/// Corporate actions of the traded symbols: per symbol, `(ex-date, split ratio, dividend per
+/// share)` in date order (see `sextant_domain::prices::actions`). Transactions are recorded in
+/// the shares and prices of their day, so a position must follow its splits (100 shares bought
+/// before a 2:1 split are 200 after it) and collect its dividends, or a split looks like a
+/// halving of the position's value and a later sale of the post-split shares like a short.
+pub(crate) type ActionBook = BTreeMap<Symbol, Vec<(NaiveDate, f64, f64)>>;
+
+/// The actions of an [`ActionBook`] in date order, applied to a ledger as its history is
+/// replayed: everything dated on or before a day is applied before that day's transactions
+/// (a position bought on the ex-date gets neither the split nor the dividend twice).
+pub(crate) struct ActionFeed {
+    events: Vec<(NaiveDate, Symbol, f64, f64)>,
+    next: usize,
+}
+
+impl ActionFeed {
+    pub fn new(book: &ActionBook) -> Self {
+        let mut events: Vec<(NaiveDate, Symbol, f64, f64)> = book
+            .iter()
+            .flat_map(|(s, v)| v.iter().map(move |&(d, k, div)| (d, s.clone(), k, div)))
+            .collect();
+        events.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        ActionFeed { events, next: 0 }
+    }
+
+    /// Applies every action dated on or before `date` not applied yet; returns the dividend
+    /// cash they paid.
+    pub fn apply_through(&mut self, ledger: &mut Ledger, date: NaiveDate) -> f64 {
+        let mut paid = 0.0;
+        while let Some((d, symbol, k, div)) = self.events.get(self.next) {
+            if *d > date {
+                break;
+            }
+            if let Some(pos) = ledger.positions.get_mut(symbol) {
+                if *div > 0.0 {
+                    let cash = pos.quantity * div;
+                    ledger.cash += cash;
+                    ledger.dividends += cash;
+                    paid += cash;
+                }
+                if *k > 0.0 && *k != 1.0 {
+                    pos.quantity *= k;
+                    pos.average_cost /= k;
+                }
+            }
+            self.next += 1;
+        }
+        paid
+    }
+}
 
 /// Quantities within this of zero are zero: sums of fractional shares leave binary dust.
 const DUST: f64 = 1e-9;
@@ -30,6 +82,8 @@ pub(crate) struct Ledger {
     pub cash: f64,
     pub positions: BTreeMap<Symbol, Position>,
     pub realised_pnl: f64,
+    /// Dividends received (paid, for shorts) through corporate actions.
+    pub dividends: f64,
 }
 
 impl Ledger {
@@ -118,15 +172,23 @@ impl Ledger {
     }
 }
 
-/// Replays `txs` (already in order) from the opening cash, checking every step.
+/// Replays `txs` (already in order) from the opening cash with the corporate actions of
+/// `actions` up to the last transaction (or `through`, when later), checking every step.
 pub(crate) fn replay(
     base_cash: f64,
     txs: &[Transaction],
     allow_short: bool,
+    actions: &ActionBook,
+    through: Option<NaiveDate>,
 ) -> Result<Ledger, InvalidField> {
     let mut ledger = Ledger::new(base_cash);
+    let mut feed = ActionFeed::new(actions);
     for tx in txs {
+        feed.apply_through(&mut ledger, tx.date);
         ledger.apply(tx, allow_short)?;
+    }
+    if let Some(d) = through {
+        feed.apply_through(&mut ledger, d);
     }
     Ok(ledger)
 }

@@ -9,8 +9,10 @@
 //!
 //! Pricing rule everywhere: a symbol is worth its last known price on or before the date —
 //! its latest cached daily close, or the price of a later trade in it when the cache has no
-//! close that recent (a missing close carries the last one forward). Prices are raw closes;
-//! splits are not applied to quantities.
+//! close that recent (a missing close carries the last one forward). Prices are raw closes, as
+//! transactions are recorded in the shares and prices of their day; splits are applied to the
+//! positions held into their ex-date and dividends credited as cash (income, not a flow), so a
+//! split is no loss and a sale of post-split shares no short.
 
 pub mod holdings;
 mod ledger;
@@ -121,6 +123,17 @@ pub struct PortfolioService {
 }
 
 impl PortfolioService {
+    /// The corporate actions of the symbols `txs` trade (a blocking cache read, off the
+    /// executor).
+    pub(crate) async fn actions(
+        &self,
+        txs: &[Transaction],
+    ) -> Result<ledger::ActionBook, PortfolioError> {
+        let symbols = prices::traded_symbols(txs);
+        let cache = self.cache.clone();
+        Ok(crate::common::blocking(move || prices::load_actions(&cache, &symbols)).await?)
+    }
+
     pub fn new(cache: Arc<Cache>, meta: Arc<dyn MetaStore>) -> Self {
         PortfolioService {
             cache,
@@ -205,7 +218,8 @@ impl PortfolioService {
             if !p.allow_short {
                 // Shorts already recorded would otherwise become invalid history.
                 let txs = self.all_transactions(id).await?;
-                ledger::replay(p.base_cash, &txs, false)
+                let actions = self.actions(&txs).await?;
+                ledger::replay(p.base_cash, &txs, false, &actions, None)
                     .map_err(|e| InvalidField::new("allow_short", e.message))?;
             }
             if let Some(saved) = self.bump(&p, to_doc(&p)?).await? {

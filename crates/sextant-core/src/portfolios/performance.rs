@@ -19,7 +19,7 @@
 //!   periods a year.
 
 use super::holdings::value_ledger;
-use super::ledger::Ledger;
+use super::ledger::{ActionFeed, Ledger};
 use super::prices::PriceBook;
 use super::transactions::Transaction;
 use super::{PortfolioError, PortfolioService};
@@ -122,15 +122,22 @@ pub(crate) fn compute(
     );
     let start = dates.first().copied().unwrap_or(from);
     let mut ledger = Ledger::new(base_cash);
+    let mut feed = ActionFeed::new(&book.actions);
     let mut pending = txs.iter().peekable();
+    let before = start.pred_opt().unwrap_or(start);
     while let Some(tx) = pending.next_if(|t| t.date < start) {
+        feed.apply_through(&mut ledger, tx.date);
         ledger.apply(tx, true)?;
     }
-    let start_value = ledger_value(&ledger, book, start.pred_opt().unwrap_or(start));
+    feed.apply_through(&mut ledger, before);
+    let start_value = ledger_value(&ledger, book, before);
     let (mut prev, mut net_flows) = (start_value, 0.0);
     let mut series = Vec::with_capacity(dates.len());
     for date in dates {
         let mut flow = 0.0;
+        // Splits and dividends effective today act on the positions held into today; the
+        // dividend cash is income (part of the return), not an external flow.
+        feed.apply_through(&mut ledger, date);
         while let Some(tx) = pending.next_if(|t| t.date <= date) {
             flow += ledger.apply(tx, true)?;
         }

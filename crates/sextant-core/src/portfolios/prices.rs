@@ -5,7 +5,8 @@ use crate::common::{daily_closes, value_at};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sextant_data::{Cache, DataError};
-use sextant_domain::Symbol;
+use super::ledger::ActionBook;
+use sextant_domain::{Resolution, Symbol};
 use std::collections::BTreeMap;
 
 /// Where a valuation price came from.
@@ -31,6 +32,36 @@ pub(crate) struct Mark {
 pub(crate) struct PriceBook {
     closes: BTreeMap<Symbol, Vec<(NaiveDate, f64)>>,
     trades: BTreeMap<Symbol, Vec<(NaiveDate, f64)>>,
+    /// Splits and dividends of the traded symbols, applied to positions as history replays.
+    pub actions: ActionBook,
+}
+
+/// The corporate actions of `symbols` from their cached daily bars (explicit vendor data, or
+/// recovered from the adjusted/raw ratio; see `sextant_domain::prices::actions`). Symbols with
+/// no cached bars have none.
+pub(crate) fn load_actions(cache: &Cache, symbols: &[Symbol]) -> Result<ActionBook, DataError> {
+    let mut book = ActionBook::new();
+    for s in symbols {
+        let bars = cache.bars(s, Resolution::Daily, None, None)?;
+        let acts: Vec<(NaiveDate, f64, f64)> = bars
+            .iter()
+            .zip(sextant_domain::prices::actions(&bars))
+            .filter(|(_, (k, d))| *k != 1.0 || *d > 0.0)
+            .map(|(b, (k, d))| (b.ts.date(), k, d))
+            .collect();
+        if !acts.is_empty() {
+            book.insert(s.clone(), acts);
+        }
+    }
+    Ok(book)
+}
+
+/// The symbols `txs` trade, each once.
+pub(crate) fn traded_symbols(txs: &[Transaction]) -> Vec<Symbol> {
+    let mut v: Vec<Symbol> = txs.iter().filter_map(|t| t.symbol.clone()).collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 impl PriceBook {
@@ -47,6 +78,7 @@ impl PriceBook {
             series.sort_by_key(|(d, _)| *d);
         }
         let symbols: Vec<Symbol> = book.trades.keys().cloned().collect();
+        book.actions = load_actions(cache, &symbols)?;
         for s in symbols {
             let closes = daily_closes(cache, &s)?;
             book.closes.insert(s, closes);

@@ -184,7 +184,8 @@ impl PortfolioService {
             let mut txs = self.all_transactions(portfolio_id).await?;
             txs.push(tx.clone());
             sort(&mut txs);
-            ledger::replay(p.base_cash, &txs, p.allow_short)?;
+            let actions = self.actions(&txs).await?;
+            ledger::replay(p.base_cash, &txs, p.allow_short, &actions, None)?;
             // Claim the revision first: a concurrent writer that validated against the same
             // history now fails its swap and re-validates with this transaction included (see
             // `still_valid` for the narrow window that remains).
@@ -222,7 +223,8 @@ impl PortfolioService {
                     transaction: transaction_id.to_string(),
                 });
             }
-            ledger::replay(p.base_cash, &txs, p.allow_short)
+            let actions = self.actions(&txs).await?;
+            ledger::replay(p.base_cash, &txs, p.allow_short, &actions, None)
                 .map_err(|e| InvalidField::new("transaction_id", e.message))?;
             if self.bump(&p, json!({})).await?.is_none() {
                 continue;
@@ -247,7 +249,8 @@ impl PortfolioService {
     /// combination is invalid.
     async fn still_valid(&self, p: &super::Portfolio) -> Result<bool, PortfolioError> {
         let txs = self.all_transactions(&p.id).await?;
-        Ok(ledger::replay(p.base_cash, &txs, p.allow_short).is_ok())
+        let actions = self.actions(&txs).await?;
+        Ok(ledger::replay(p.base_cash, &txs, p.allow_short, &actions, None).is_ok())
     }
 
     /// A page of the portfolio's transactions in the order they apply (date, then as recorded).
