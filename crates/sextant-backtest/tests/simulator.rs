@@ -2,9 +2,9 @@
 
 use serde_json::json;
 use sextant_backtest::simulator::{
-    BarSeries, Context, CorporateActions, Costs, FillTiming, MarketData, OrderKind, OrderRequest, OrderStatus,
-    Quantity, ShareRounding, Side, SimConfig, Sizer, Target, TradingSimulator, CA_DIVIDEND,
-    CA_SPLIT,
+    BarSeries, Context, CorporateActions, Costs, FillTiming, MarketData, OrderKind, OrderRequest,
+    OrderStatus, Quantity, ShareRounding, Side, SimConfig, Sizer, Target, TradingSimulator,
+    CA_DIVIDEND, CA_SPLIT,
 };
 use sextant_backtest::strategy::{build_strategy, Strategy};
 

@@ -190,16 +190,26 @@ fn injected_faults(
         true_items += score.true_items;
         held_real += score.held_real;
     }
-    println!("quality on injected faults, policy {} (3 seeds):", policy.as_str());
+    println!(
+        "quality on injected faults, policy {} (3 seeds):",
+        policy.as_str()
+    );
     for structural in [true, false] {
         let (mut n_all, mut d_all) = (0, 0);
-        for f in bench::Fault::ALL.iter().filter(|f| f.is_structural() == structural) {
+        for f in bench::Fault::ALL
+            .iter()
+            .filter(|f| f.is_structural() == structural)
+        {
             let (n, d, h) = per.get(f.as_str()).copied().unwrap_or_default();
             n_all += n;
             d_all += d;
             println!(
                 "  {:<11} {:<18} detected {:.3} ({d}/{n}), held {:.3} ({h}/{n})",
-                if structural { "structural" } else { "statistical" },
+                if structural {
+                    "structural"
+                } else {
+                    "statistical"
+                },
                 f.as_str(),
                 d as f64 / n.max(1) as f64,
                 h as f64 / n.max(1) as f64
@@ -207,7 +217,11 @@ fn injected_faults(
         }
         println!(
             "  {} recall {:.3} ({d_all}/{n_all}){}",
-            if structural { "structural" } else { "statistical" },
+            if structural {
+                "structural"
+            } else {
+                "statistical"
+            },
             d_all as f64 / n_all.max(1) as f64,
             if structural { " (goal 0.95)" } else { "" }
         );

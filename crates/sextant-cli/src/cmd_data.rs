@@ -194,9 +194,7 @@ fn show(
     format: Format,
 ) -> Result<()> {
     let headers = ["ts", "open", "high", "low", "close", "volume", "held"];
-    let bars = s
-        .market_data
-        .bars_on(symbol, resolution, from, to, basis)?;
+    let bars = s.market_data.bars_on(symbol, resolution, from, to, basis)?;
     // Bars the quality checks keep out of the cache are shown in place, marked, with their
     // stored (raw) values: a range never silently looks complete.
     let held = s
@@ -225,7 +223,10 @@ fn show(
         let mut row = vec![fmt_ts(h.ts, resolution.as_str())];
         row.extend(vals[..4].iter().map(|&v| price(v)));
         row.push(format!("{:.0}", vals[4]));
-        row.push(format!("{} #{} ({}, raw)", h.status, h.quarantine_id, h.reasons));
+        row.push(format!(
+            "{} #{} ({}, raw)",
+            h.status, h.quarantine_id, h.reasons
+        ));
         rows.push((h.ts, row));
     }
     rows.sort_by_key(|r| r.0);

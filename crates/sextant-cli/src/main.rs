@@ -1,5 +1,6 @@
 //! `sextant`: the command-line front of Sextant.
 
+mod audit;
 mod bench;
 mod bench_ml;
 mod cmd_backtest;
@@ -9,7 +10,6 @@ mod cmd_ml;
 mod cmd_quality;
 mod cmd_report;
 mod cmd_serve;
-mod audit;
 mod output;
 
 use anyhow::Result;

@@ -220,13 +220,25 @@ fn csv_backtest_honours_the_quality_configuration_and_says_what_it_held() {
     let dir = tempfile::tempdir().expect("tmp");
     let text = ok(&sextant(
         dir.path(),
-        &["data", "show", "IBM", "--format", "csv", "--to", "2004-12-31"],
+        &[
+            "data",
+            "show",
+            "IBM",
+            "--format",
+            "csv",
+            "--to",
+            "2004-12-31",
+        ],
     ));
     // One impossible bar (high below low) on the 100th row.
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     lines[0] = lines[0].replace("ts,", "Date,");
     let cols: Vec<&str> = lines[100].split(',').collect();
-    let (day, high, low) = (cols[0].to_string(), cols[2].to_string(), cols[3].to_string());
+    let (day, high, low) = (
+        cols[0].to_string(),
+        cols[2].to_string(),
+        cols[3].to_string(),
+    );
     let swapped = format!(
         "{},{},{},{},{},{}",
         cols[0], cols[1], low, high, cols[4], cols[5]

@@ -625,7 +625,12 @@ async fn splits_follow_the_position_and_do_not_count_as_losses() {
     let aapl = Symbol::new("AAPL").expect("symbol");
     let bars = s
         .cache
-        .bars(&aapl, Resolution::Daily, Some(d("2005-01-03")), Some(d("2005-04-29")))
+        .bars(
+            &aapl,
+            Resolution::Daily,
+            Some(d("2005-01-03")),
+            Some(d("2005-04-29")),
+        )
         .expect("bars");
     let close_on = |day: &str| {
         bars.iter()
@@ -637,8 +642,14 @@ async fn splits_follow_the_position_and_do_not_count_as_losses() {
     ps.add_transaction(&p.id, &buy("2005-01-03", "AAPL", 100.0, buy_px, 0.0))
         .await
         .expect("buy");
-    let h = ps.holdings(&p.id, Some(d("2005-03-31"))).await.expect("holdings");
-    assert_eq!(h.positions[0].quantity, 200.0, "the split doubled the shares");
+    let h = ps
+        .holdings(&p.id, Some(d("2005-03-31")))
+        .await
+        .expect("holdings");
+    assert_eq!(
+        h.positions[0].quantity, 200.0,
+        "the split doubled the shares"
+    );
     assert!((h.positions[0].average_cost - buy_px / 2.0).abs() < 1e-9);
     let (end_px, end_adj) = close_on("2005-04-29");
     ps.add_transaction(&p.id, &sell("2005-04-29", "AAPL", 200.0, end_px, 0.0))
@@ -657,5 +668,9 @@ async fn splits_follow_the_position_and_do_not_count_as_losses() {
     // 100 shares of 100 000 cash: the portfolio earns AAPL's adjusted return on that slice.
     let invested = 100.0 * buy_px;
     let want = invested * (end_adj / buy_adj - 1.0);
-    assert!((perf.pnl - want).abs() < 1e-6 * invested, "pnl {} vs {want}", perf.pnl);
+    assert!(
+        (perf.pnl - want).abs() < 1e-6 * invested,
+        "pnl {} vs {want}",
+        perf.pnl
+    );
 }

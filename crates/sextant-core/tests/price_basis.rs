@@ -34,7 +34,11 @@ async fn buy_and_hold_earns_the_adjusted_close_ratio_by_default() {
         let adj_open1 = raw[1].open * adj(1) / raw[1].close;
         let last = raw.len() - 1;
         let want = adj(last) / adj_open1;
-        let run = s.backtests.run(&buy_and_hold(sym, None)).await.expect("run");
+        let run = s
+            .backtests
+            .run(&buy_and_hold(sym, None))
+            .await
+            .expect("run");
         assert_eq!(run.manifest.prices, PriceBasis::TotalReturn);
         assert_eq!(run.manifest.request.prices, PriceBasis::TotalReturn);
         let got = 1.0 + run.metrics.total_return;
@@ -46,7 +50,10 @@ async fn buy_and_hold_earns_the_adjusted_close_ratio_by_default() {
         );
         // And the close-to-close Adj Close ratio, to the entry-timing difference (one day).
         let close_ratio = adj(last) / adj(0);
-        assert!((got / close_ratio - 1.0).abs() < 0.05, "{sym}: {got} vs {close_ratio}");
+        assert!(
+            (got / close_ratio - 1.0).abs() < 0.05,
+            "{sym}: {got} vs {close_ratio}"
+        );
         assert!(run.manifest.excluded.is_empty());
     }
     // Raw prices reproduce the figures the simulator gave before adjustment existed (two −50 %
@@ -56,7 +63,11 @@ async fn buy_and_hold_earns_the_adjusted_close_ratio_by_default() {
         .run(&buy_and_hold("AAPL", Some("raw")))
         .await
         .expect("raw run");
-    assert!((raw.metrics.total_return - 2.3671).abs() < 5e-5, "{}", raw.metrics.total_return);
+    assert!(
+        (raw.metrics.total_return - 2.3671).abs() < 5e-5,
+        "{}",
+        raw.metrics.total_return
+    );
     let msft_raw = s
         .backtests
         .run(&buy_and_hold("MSFT", Some("raw")))
@@ -106,7 +117,12 @@ async fn a_run_lists_the_held_bars_of_its_range() {
         .run(&buy_and_hold("ZZZ", None))
         .await
         .expect("run");
-    assert_eq!(run.manifest.excluded.len(), 1, "{:?}", run.manifest.excluded);
+    assert_eq!(
+        run.manifest.excluded.len(),
+        1,
+        "{:?}",
+        run.manifest.excluded
+    );
     let held = &run.manifest.excluded[0];
     assert_eq!((held.symbol.as_str(), held.ts), ("ZZZ", bad_ts));
     assert_eq!(held.status, "pending");
@@ -163,7 +179,12 @@ async fn a_report_refuses_a_run_whose_data_changed() {
         .is_none());
 }
 
-fn with_sim(mut req: BacktestRequest, prices: PriceBasis, actions: bool, to: &str) -> BacktestRequest {
+fn with_sim(
+    mut req: BacktestRequest,
+    prices: PriceBasis,
+    actions: bool,
+    to: &str,
+) -> BacktestRequest {
     req.prices = prices;
     req.sim.shares = sextant_backtest::simulator::ShareRounding::Fractional;
     if actions {
@@ -188,15 +209,36 @@ async fn raw_prices_with_corporate_actions_agree_with_adjusted_buy_and_hold() {
     // AAPL paid its first dividend in August 2012.
     let aapl = buy_and_hold("AAPL", None);
     let raw_ca = run(with_sim(aapl.clone(), PriceBasis::Raw, true, "2012-06-29")).await;
-    let tr = run(with_sim(aapl.clone(), PriceBasis::TotalReturn, false, "2012-06-29")).await;
+    let tr = run(with_sim(
+        aapl.clone(),
+        PriceBasis::TotalReturn,
+        false,
+        "2012-06-29",
+    ))
+    .await;
     let raw = run(with_sim(aapl, PriceBasis::Raw, false, "2012-06-29")).await;
-    assert!(((1.0 + raw_ca) / (1.0 + tr) - 1.0).abs() < 1e-9, "{raw_ca} vs {tr}");
+    assert!(
+        ((1.0 + raw_ca) / (1.0 + tr) - 1.0).abs() < 1e-9,
+        "{raw_ca} vs {tr}"
+    );
     assert!(raw < raw_ca / 2.0, "raw {raw} shows the splits as losses");
 
     let msft = buy_and_hold("MSFT", None);
     let raw_ca = run(with_sim(msft.clone(), PriceBasis::Raw, true, "2013-03-01")).await;
-    let split = run(with_sim(msft.clone(), PriceBasis::SplitAdjusted, false, "2013-03-01")).await;
-    let tr = run(with_sim(msft.clone(), PriceBasis::TotalReturn, false, "2013-03-01")).await;
+    let split = run(with_sim(
+        msft.clone(),
+        PriceBasis::SplitAdjusted,
+        false,
+        "2013-03-01",
+    ))
+    .await;
+    let tr = run(with_sim(
+        msft.clone(),
+        PriceBasis::TotalReturn,
+        false,
+        "2013-03-01",
+    ))
+    .await;
     assert!(split < raw_ca && raw_ca < tr, "{split} < {raw_ca} < {tr}");
     // Adjusted prices already contain the actions: applying them again is refused.
     let mut twice = with_sim(msft, PriceBasis::TotalReturn, true, "2013-03-01");

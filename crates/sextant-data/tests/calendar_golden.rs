@@ -11,7 +11,10 @@ const GOLDEN: &str = include_str!("golden/xnys_sessions.txt");
 fn xnys_sessions_and_early_closes_match_exchange_calendars() {
     let mut closed = std::collections::BTreeSet::new();
     let mut early = BTreeMap::new();
-    for line in GOLDEN.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in GOLDEN
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let parts: Vec<&str> = line.split_whitespace().collect();
         let day = NaiveDate::parse_from_str(parts[1], "%Y-%m-%d").expect("date");
         match parts[0] {
@@ -36,7 +39,10 @@ fn xnys_sessions_and_early_closes_match_exchange_calendars() {
         if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
             let want_session = !closed.contains(&d);
             if cal.is_session(d) != want_session {
-                wrong.push(format!("{d}: session {} vs golden {want_session}", !want_session));
+                wrong.push(format!(
+                    "{d}: session {} vs golden {want_session}",
+                    !want_session
+                ));
             }
             if want_session {
                 sessions += 1;
@@ -50,5 +56,10 @@ fn xnys_sessions_and_early_closes_match_exchange_calendars() {
         d = d.succ_opt().expect("next day");
     }
     assert_eq!(sessions, 12_097, "sessions in the golden range");
-    assert!(wrong.is_empty(), "{} differences:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} differences:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }

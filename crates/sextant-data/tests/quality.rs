@@ -466,13 +466,21 @@ fn default_policy_flags_statistical_findings_and_holds_nothing() {
         let t = series(80)[50].ts;
         let at: Vec<Flag> = flags(&c).into_iter().filter(|f| f.ts == t).collect();
         assert!(
-            at.iter().any(|f| f.check == check && f.severity == Severity::Notice),
+            at.iter()
+                .any(|f| f.check == check && f.severity == Severity::Notice),
             "{check:?}: {at:?}"
         );
-        assert!(held_ts(&c).is_empty(), "{check:?} held under the default policy");
+        assert!(
+            held_ts(&c).is_empty(),
+            "{check:?} held under the default policy"
+        );
         assert_eq!(stored(&c).len(), 80, "{check:?}: a bar went missing");
         if check == Check::PriceSpike {
-            assert!(at[0].detail.contains("no cross-section"), "{}", at[0].detail);
+            assert!(
+                at[0].detail.contains("no cross-section"),
+                "{}",
+                at[0].detail
+            );
         }
     }
 }

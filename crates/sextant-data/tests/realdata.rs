@@ -12,20 +12,37 @@ use std::path::PathBuf;
 /// (file, symbol, what it is).
 const SETS: [(&str, &str, &str); 4] = [
     ("arch_sp500.csv", "SPX", "S&P 500 index 1999-2018 (arch)"),
-    ("arch_nasdaq.csv", "NDQ", "NASDAQ Composite 1999-2018 (arch)"),
-    ("pmdarima_msft.csv", "MSFT", "MSFT 1986-2017, adjusted, sub-$1 until 1991 (pmdarima)"),
-    ("backtesting_goog.csv", "GOOG", "GOOG 2004-2013, another vendor (backtesting.py)"),
+    (
+        "arch_nasdaq.csv",
+        "NDQ",
+        "NASDAQ Composite 1999-2018 (arch)",
+    ),
+    (
+        "pmdarima_msft.csv",
+        "MSFT",
+        "MSFT 1986-2017, adjusted, sub-$1 until 1991 (pmdarima)",
+    ),
+    (
+        "backtesting_goog.csv",
+        "GOOG",
+        "GOOG 2004-2013, another vendor (backtesting.py)",
+    ),
 ];
 
 fn dir() -> Option<PathBuf> {
     let d = std::env::var_os("SEXTANT_REALDATA")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/sextant/realdata")))?;
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/sextant/realdata"))
+        })?;
     let complete = SETS.iter().all(|(f, _, _)| d.join(f).is_file());
     if complete {
         Some(d)
     } else if std::env::var("SEXTANT_REQUIRE_REALDATA").as_deref() == Ok("1") {
-        panic!("real data sets missing in {}: run scripts/realdata/fetch", d.display());
+        panic!(
+            "real data sets missing in {}: run scripts/realdata/fetch",
+            d.display()
+        );
     } else {
         eprintln!("SKIPPED: real data sets not fetched (scripts/realdata/fetch)");
         None
@@ -50,8 +67,15 @@ fn default_policy_keeps_real_history_and_notices_little() {
         );
         total_bars += r.bars;
         assert_eq!(r.held, 0, "{what}: held {:?}", r.held_bars);
-        assert!(r.notice_rate < 0.005, "{what}: notice rate {}", r.notice_rate);
-        assert!(!r.market_days.is_empty(), "{what}: no known market day in range");
+        assert!(
+            r.notice_rate < 0.005,
+            "{what}: notice rate {}",
+            r.notice_rate
+        );
+        assert!(
+            !r.market_days.is_empty(),
+            "{what}: no known market day in range"
+        );
         for (day, name, severity) in &r.market_days {
             assert!(
                 severity == "none" || severity == "notice",

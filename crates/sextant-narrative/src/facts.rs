@@ -57,6 +57,9 @@ pub struct FactSheet {
     /// Regime or signal metadata; its numbers count as quotable, like the parameters.
     #[serde(default)]
     pub extra: BTreeMap<String, Value>,
+    /// The price basis the run traded (`total_return`, `split_adjusted` or `raw`).
+    #[serde(default)]
+    pub prices: String,
 }
 
 impl FactSheet {
@@ -84,6 +87,7 @@ impl FactSheet {
             drawdowns: worst_drawdowns(curve, 3),
             comparisons: Vec::new(),
             extra: BTreeMap::new(),
+            prices: run.manifest.prices.as_str().to_string(),
         };
         use Unit::*;
         let var_label = format!("Value at risk ({:.0}% confidence)", var_confidence * 100.0);
@@ -192,6 +196,20 @@ impl FactSheet {
             compare("sharpe", m.sharpe, b.sharpe),
             compare("max_drawdown", m.max_drawdown, b.max_drawdown),
         ];
+        // What the run did not see: bars of its range held by the data-quality checks. The
+        // count is always stated (0 included), the first ten by date.
+        let excluded = &run.manifest.excluded;
+        sheet.push(
+            "data.excluded_bars",
+            "Bars held by the data-quality checks",
+            excluded.len() as f64,
+            Count,
+        );
+        for (i, h) in excluded.iter().take(10).enumerate() {
+            sheet
+                .dates
+                .insert(format!("excluded.{}", i + 1), h.ts.date());
+        }
         if let Some(d) = sheet.start {
             sheet.dates.insert("period.start".into(), d);
         }

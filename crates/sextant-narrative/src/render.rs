@@ -86,6 +86,26 @@ pub fn render_template(sheet: &FactSheet) -> String {
         None => "The total return is not available.".to_string(),
     };
     let _ = writeln!(s, "{sign}");
+    let basis = match sheet.prices.as_str() {
+        "raw" => "raw traded prices (splits and dividends not adjusted)",
+        "split_adjusted" => "split-adjusted prices (dividends not reinvested)",
+        _ => "total-return prices (adjusted for splits and dividends)",
+    };
+    let _ = writeln!(
+        s,
+        "Both the strategy and buy and hold were valued on {basis}."
+    );
+    match sheet.fact("data.excluded_bars").map(|x| x.value) {
+        Some(n) if n > 0.0 => {
+            let _ = writeln!(
+                s,
+                "The data-quality checks held {} bar(s) of the period out of the data (the first on {}), so the results do not include them.",
+                f("data.excluded_bars"),
+                date(sheet, "excluded.1")
+            );
+        }
+        _ => {}
+    }
     if let Some(c) = sheet.comparison("total_return") {
         let verb = match c.higher {
             Side::Strategy => Some("outperformed"),

@@ -155,3 +155,59 @@ fn fact_sheets_round_trip_through_json() {
         assert!(sheet.drawdowns.len() <= 3, "{label}");
     }
 }
+
+/// A run whose range contains a bar the quality checks hold says so in its narrative (count and
+/// date), states its price basis, and still passes validation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_narrative_states_held_bars_and_the_price_basis() {
+    use sextant_domain::{Resolution, Source, Symbol};
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = sextant_core::Services::build(sextant_core::Config {
+        data_dir: dir.path().to_path_buf(),
+        ..sextant_core::Config::default()
+    })
+    .await
+    .expect("services");
+    let msft = Symbol::new("MSFT").expect("symbol");
+    let zzz = Symbol::new("ZZZ").expect("symbol");
+    let mut bars = s
+        .cache
+        .bars(&msft, Resolution::Daily, None, None)
+        .expect("bars");
+    for b in &mut bars {
+        b.symbol = zzz.clone();
+    }
+    let held_day = bars[100].ts.date();
+    let b = &mut bars[100];
+    std::mem::swap(&mut b.high, &mut b.low);
+    s.cache
+        .ingest_bars(&bars, Source::File, "test")
+        .expect("ingest");
+    let req = serde_json::from_value(serde_json::json!({
+        "strategy": "sma_cross", "params": {"fast": 10, "slow": 30}, "symbols": ["ZZZ"]
+    }))
+    .expect("request");
+    let run = s.backtests.run(&req).await.expect("run");
+    let stored = s
+        .backtests
+        .stored_with_benchmark(&s.cache, &run.id)
+        .await
+        .expect("stored")
+        .expect("some");
+    let sheet = FactSheet::build(
+        &stored.run,
+        &stored.trades,
+        &stored.curve,
+        &stored.benchmark,
+    );
+    let text = render_template(&sheet);
+    let report = validate(&text, &sheet);
+    assert!(report.ok, "{:#?}\n{text}", report.violations);
+    assert!(
+        text.contains(&format!(
+            "held 1 bar(s) of the period out of the data (the first on {held_day})"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("total-return prices"), "{text}");
+}

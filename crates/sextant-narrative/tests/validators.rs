@@ -64,6 +64,7 @@ fn sheet() -> FactSheet {
             cmp("max_drawdown", -0.45, -0.55, Side::Strategy),
         ],
         extra: BTreeMap::new(),
+        prices: "total_return".into(),
     }
 }
 

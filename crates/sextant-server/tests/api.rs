@@ -333,7 +333,8 @@ async fn jobs_run_stream_progress_and_refuse_late_cancels() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_uses_adjusted_buy_and_hold_and_refuses_changed_data() {
     let s = start(Limits::default()).await;
-    let req = json!({"strategy": "sma_cross", "params": {"fast": 10, "slow": 20}, "symbols": ["MSFT"]});
+    let req =
+        json!({"strategy": "sma_cross", "params": {"fast": 10, "slow": 20}, "symbols": ["MSFT"]});
     let (status, run) = s.post("/api/v1/backtests", Role::Analyst, req).await;
     assert_eq!(status, StatusCode::CREATED, "{run}");
     assert_eq!(run["manifest"]["prices"], "total_return");
@@ -364,7 +365,10 @@ async fn report_uses_adjusted_buy_and_hold_and_refuses_changed_data() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert!(
-        problem["detail"].as_str().unwrap_or_default().contains("changed"),
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("changed"),
         "{problem}"
     );
 }

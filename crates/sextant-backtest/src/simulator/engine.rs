@@ -1,7 +1,6 @@
 //! The run loop.
 
 use super::config::{CorporateActions, FillTiming, SimConfig};
-use super::{CA_DIVIDEND, CA_SPLIT};
 use super::data::MarketData;
 use super::error::SimError;
 use super::exec::{Executor, Outcome, Phase};
@@ -9,6 +8,7 @@ use super::order::Intent;
 use super::portfolio::{FillAt, Portfolio};
 use super::result::{BacktestResult, OrderRecord, OrderStatus};
 use super::view::{BarView, Context};
+use super::{CA_DIVIDEND, CA_SPLIT};
 use crate::strategy::Strategy;
 
 /// Runs strategies over market data with one configuration. See the module docs for the order of

@@ -1,11 +1,11 @@
 //! The prices a valuation may use: cached daily closes and the portfolio's own trade prices.
 
+use super::ledger::ActionBook;
 use super::transactions::Transaction;
 use crate::common::{daily_closes, value_at};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sextant_data::{Cache, DataError};
-use super::ledger::ActionBook;
 use sextant_domain::{Resolution, Symbol};
 use std::collections::BTreeMap;
 

@@ -61,7 +61,11 @@ pub struct AuditReport {
 }
 
 /// Runs the checks of `cfg` (quarantine on) on the file at `path` in an in-memory cache.
-pub fn audit_file(path: &Path, symbol: Option<&Symbol>, cfg: &QualityConfig) -> Result<AuditReport> {
+pub fn audit_file(
+    path: &Path,
+    symbol: Option<&Symbol>,
+    cfg: &QualityConfig,
+) -> Result<AuditReport> {
     let mut cfg = cfg.clone();
     cfg.enabled = true;
     cfg.quarantine = true;
@@ -94,9 +98,9 @@ pub fn audit_file(path: &Path, symbol: Option<&Symbol>, cfg: &QualityConfig) -> 
         .iter()
         .flat_map(|sr| {
             let (a, b) = (sr.first_ts.date(), sr.last_ts.date());
-            MARKET_DAYS
-                .iter()
-                .filter_map(move |(d, _)| d.parse::<NaiveDate>().ok().filter(|d| *d >= a && *d <= b))
+            MARKET_DAYS.iter().filter_map(move |(d, _)| {
+                d.parse::<NaiveDate>().ok().filter(|d| *d >= a && *d <= b)
+            })
         })
         .collect();
     let names: BTreeMap<NaiveDate, &str> = MARKET_DAYS

@@ -355,7 +355,9 @@ pub fn score(cache: &Cache, truth: &[Injected]) -> Result<Score> {
             "flag"
         };
         let hit = items.contains(&(t.symbol.clone(), t.date, kind));
-        let e = injected.entry(t.fault.as_str().to_string()).or_insert((0, 0));
+        let e = injected
+            .entry(t.fault.as_str().to_string())
+            .or_insert((0, 0));
         e.0 += 1;
         if hit {
             e.1 += 1;

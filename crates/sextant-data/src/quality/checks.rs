@@ -402,7 +402,14 @@ fn spikes(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
             }
             let report = b.judged || c.judged;
             let severity = out.policy.severity(Check::PriceSpike, provable);
-            out.flag_if(idx[k], report, Check::PriceSpike, severity, z1.abs(), detail);
+            out.flag_if(
+                idx[k],
+                report,
+                Check::PriceSpike,
+                severity,
+                z1.abs(),
+                detail,
+            );
         }
     }
 }

@@ -112,7 +112,10 @@ async fn panel(
         // Bars of the range the quality checks hold: no feature row exists for them.
         let excluded = match cache.materialized_view(&name, Some(&p.version))? {
             Some(mv) => {
-                let res = mv.resolution.parse().map_err(sextant_data::DataError::from)?;
+                let res = mv
+                    .resolution
+                    .parse()
+                    .map_err(sextant_data::DataError::from)?;
                 cache.held_bars(&symbols, res, q.from, q.to)?
             }
             None => Vec::new(),
