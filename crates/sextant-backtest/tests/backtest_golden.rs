@@ -14,7 +14,7 @@ mod common;
 use common::{close_rel, load_sample};
 use serde_json::{json, Value};
 use sextant_backtest::simulator::{
-    BacktestResult, Costs, FillTiming, MarketData, ShareRounding, SimConfig, Sizer,
+    BacktestResult, CorporateActions, Costs, FillTiming, MarketData, ShareRounding, SimConfig, Sizer,
     SizingConvention, TradingSimulator,
 };
 use sextant_backtest::strategy::build_strategy;
@@ -38,6 +38,7 @@ fn run(fill: FillTiming, convention: SizingConvention) -> Vec<(String, BacktestR
         sizer: Sizer::AllIn,
         convention,
         close_at_end: false,
+        corporate_actions: CorporateActions::Ignore,
     };
     let sim = TradingSimulator::new(cfg).expect("valid config");
     let data = load_sample();
