@@ -14,8 +14,8 @@ mod common;
 use common::{close_rel, load_sample};
 use serde_json::{json, Value};
 use sextant_backtest::simulator::{
-    BacktestResult, CorporateActions, Costs, FillTiming, MarketData, ShareRounding, SimConfig, Sizer,
-    SizingConvention, TradingSimulator,
+    BacktestResult, CorporateActions, Costs, FillTiming, MarketData, ShareRounding, SimConfig,
+    Sizer, SizingConvention, TradingSimulator,
 };
 use sextant_backtest::strategy::build_strategy;
 

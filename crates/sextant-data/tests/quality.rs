@@ -441,12 +441,15 @@ fn calendar_one_off_closures_and_holidays() {
     }
 }
 
+/// A corruption of a synthetic series.
+type Corrupt = fn(&mut Vec<Bar>);
+
 /// Under the default policy every statistical finding on a symbol loaded alone is a notice and
 /// the bar stays in the cache: a single series has no cross-section, so a spike cannot be
 /// told from a real market move, and the notice says so.
 #[test]
 fn default_policy_flags_statistical_findings_and_holds_nothing() {
-    let corruptions: [(Check, fn(&mut Vec<Bar>)); 4] = [
+    let corruptions: [(Check, Corrupt); 4] = [
         (Check::PriceSpike, |b| {
             b[50].close *= 1.4;
             b[50].high = b[50].high.max(b[50].close);
