@@ -5,7 +5,7 @@ use super::context::now_ts;
 use super::events::Broadcaster;
 use super::{
     JobError, JobEvent, JobFilter, JobHandler, JobRecord, JobStatus, JobSubscription, Progress,
-    COLLECTION,
+    COLLECTION, MAX_PARAMS_BYTES,
 };
 use crate::common::{clean_owner, find_page, Page, PageRequest};
 use chrono::Utc;
@@ -37,6 +37,17 @@ pub struct JobConfig {
     pub poll_interval: Duration,
     /// Starts of a resumable job before an interruption fails it instead of re-queuing it.
     pub max_attempts: u32,
+    /// How many interruptions (the running process died, or its lease went stale) a job may
+    /// survive and be re-queued (default 1): a job that kills its process every time (say, one
+    /// that exhausts memory) then fails with the reason instead of taking each restart down.
+    pub max_crashes: u32,
+    /// Jobs one owner may have queued or running at once (default 20); more are refused with
+    /// [`JobError::Quota`] (429 over HTTP).
+    pub max_open_per_owner: usize,
+    /// Jobs of one owner running at once across the store (default 2). Claims are fair on
+    /// top of it: a free worker takes the oldest job of the owner with the fewest running, so
+    /// one key's long queue never keeps another key's job waiting behind it.
+    pub max_running_per_owner: usize,
     /// This process's slot name: one process per node name per store. A restarted process
     /// recovers its node's jobs at once (see the module docs); give each process its own name
     /// when several share a store.
@@ -51,6 +62,9 @@ impl Default for JobConfig {
             stale_after: Duration::from_secs(30),
             poll_interval: Duration::from_secs(1),
             max_attempts: 3,
+            max_crashes: 1,
+            max_open_per_owner: 20,
+            max_running_per_owner: 2,
             node: "local".into(),
         }
     }
@@ -140,8 +154,33 @@ impl JobManager {
             .get(kind)
             .ok_or_else(|| JobError::UnknownKind(kind.to_string()))?;
         let owner = clean_owner(owner)?;
+        let size = serde_json::to_vec(&params).map_or(usize::MAX, |b| b.len());
+        if size > MAX_PARAMS_BYTES {
+            return Err(JobError::InvalidParams(format!(
+                "params are {size} bytes; at most {MAX_PARAMS_BYTES} are stored with a job"
+            )));
+        }
         handler.validate(&params)?;
         self.ensure_indexes().await?;
+        // Per-owner quota: one key cannot fill the queue for everyone. Counted, then inserted:
+        // concurrent submissions of one owner may overshoot by the number in flight, never
+        // by more.
+        let open = self
+            .meta
+            .count(
+                COLLECTION,
+                &Filter::new()
+                    .eq("owner", owner.as_str())
+                    .any_of("status", vec![json!("queued"), json!("running")]),
+            )
+            .await?;
+        if open >= self.config.max_open_per_owner as u64 {
+            return Err(JobError::Quota {
+                owner,
+                open,
+                limit: self.config.max_open_per_owner,
+            });
+        }
         let mut record = JobRecord {
             id: String::new(),
             kind: handler.kind().to_string(),
@@ -158,6 +197,8 @@ impl JobManager {
             worker: None,
             attempts: 0,
             cancel_requested: false,
+            crashes: 0,
+            last_interruption: None,
             resumable: handler.resumable(),
         };
         record.id = match self.meta.insert(COLLECTION, record.to_doc()?).await {

@@ -73,6 +73,10 @@ use sextant_meta::MetaError;
 /// Metadata collection holding job records.
 pub const COLLECTION: &str = "jobs";
 
+/// The most bytes of parameters stored with a job (64 KiB): enough for any request the routes
+/// accept, small enough that listing jobs stays cheap.
+pub const MAX_PARAMS_BYTES: usize = 64 * 1024;
+
 /// The error of a job that was running when its process stopped and cannot be resumed.
 pub const INTERRUPTED: &str = "interrupted: the process stopped while the job was running";
 
@@ -101,6 +105,13 @@ pub enum JobError {
     Cancelled,
     #[error("metadata store: {0}")]
     Store(#[from] MetaError),
+    /// The owner already has the most open (queued or running) jobs allowed.
+    #[error("{owner} has {open} open jobs (queued or running), the most allowed is {limit}: wait for some to finish or cancel them")]
+    Quota {
+        owner: String,
+        open: u64,
+        limit: usize,
+    },
     /// A stored job document does not deserialise (written by an incompatible version).
     #[error("stored job is malformed: {0}")]
     Corrupt(String),

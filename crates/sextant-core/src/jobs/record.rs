@@ -110,6 +110,14 @@ pub struct JobRecord {
     pub attempts: u32,
     #[serde(default)]
     pub cancel_requested: bool,
+    /// How many times the process running it stopped without finishing it (a crash, a kill,
+    /// a lost lease). A job that may have crashed its process is re-run at most
+    /// `JobConfig::max_crashes` times, never blindly.
+    #[serde(default)]
+    pub crashes: u32,
+    /// What the last interruption was (which worker stopped, when it was last seen).
+    #[serde(default)]
+    pub last_interruption: Option<String>,
     /// Copied from the handler at submission, so recovery needs no handler.
     #[serde(default)]
     pub resumable: bool,
@@ -220,6 +228,8 @@ mod tests {
             worker: None,
             attempts: 0,
             cancel_requested: false,
+            crashes: 0,
+            last_interruption: None,
             resumable: true,
         };
         let mut doc = r.to_doc().expect("doc");

@@ -77,7 +77,7 @@ impl JobManager {
                     .eq("status", "running")
                     .eq("worker", seen("worker"))
                     .eq("heartbeat_at", seen("heartbeat_at"));
-                if let Some(status) = self.interrupt(&record, &expected).await? {
+                if let Some(status) = self.interrupt(&record, &expected, true).await? {
                     report.add(record.id, status);
                 }
             }
@@ -101,22 +101,43 @@ impl JobManager {
     }
 
     /// Applies the interruption rule to a running job if it still matches `expected`. Returns
-    /// the status written, or `None` when the job had changed meanwhile.
+    /// the status written, or `None` when the job had changed meanwhile. `crash` is false for
+    /// this process's own graceful shutdown, which is no evidence against the job.
     async fn interrupt(
         &self,
         r: &JobRecord,
         expected: &Filter,
+        crash: bool,
     ) -> Result<Option<JobStatus>, JobError> {
+        let crashes = r.crashes + u32::from(crash);
+        let reason = if crash {
+            format!(
+                "worker {} stopped while running it (last heartbeat {})",
+                r.worker.as_deref().unwrap_or("unknown"),
+                r.heartbeat_at
+                    .map_or_else(|| "never".to_string(), |t| t.to_rfc3339())
+            )
+        } else {
+            "the process shut down before it finished".to_string()
+        };
         let (status, error) = if r.cancel_requested {
             (JobStatus::Cancelled, "cancelled".to_string())
-        } else if r.resumable && r.attempts < self.config.max_attempts {
+        } else if r.resumable
+            && r.attempts < self.config.max_attempts
+            && crashes <= self.config.max_crashes
+        {
             (JobStatus::Queued, String::new())
         } else if r.resumable {
             let n = r.attempts;
             (
                 JobStatus::Failed,
-                format!("{INTERRUPTED} (after {n} attempts)"),
+                format!(
+                    "{INTERRUPTED} (after {n} attempts, {crashes} interruptions; not re-run \
+                     again, since it may be what stopped the process; last: {reason})"
+                ),
             )
+        } else if crash {
+            (JobStatus::Failed, format!("{INTERRUPTED} ({reason})"))
         } else {
             (JobStatus::Failed, INTERRUPTED.to_string())
         };
@@ -130,9 +151,11 @@ impl JobManager {
         };
         let patch = if status == JobStatus::Queued {
             json!({ "status": status, "worker": null, "started_at": null,
-                    "heartbeat_at": null, "progress": progress })
+                    "heartbeat_at": null, "progress": progress,
+                    "crashes": crashes, "last_interruption": reason })
         } else {
-            json!({ "status": status, "error": error, "finished_at": now_ts() })
+            json!({ "status": status, "error": error, "finished_at": now_ts(),
+                    "crashes": crashes, "last_interruption": reason })
         };
         if !self
             .meta
@@ -205,7 +228,7 @@ impl JobManager {
             };
             let mine = record.worker.as_deref() == Some(self.instance_id.as_str());
             if record.status == JobStatus::Running && mine {
-                if let Some(status) = self.interrupt(&record, &lease(&self.instance_id)).await? {
+                if let Some(status) = self.interrupt(&record, &lease(&self.instance_id), false).await? {
                     report.add(id, status);
                 }
             }

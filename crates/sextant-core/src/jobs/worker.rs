@@ -8,6 +8,7 @@ use super::{
 };
 use serde_json::{json, Value};
 use sextant_meta::{Filter, Query};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -94,8 +95,41 @@ impl JobManager {
         let query = Query::new()
             .filter(filter)
             .sort_asc("created_at")
-            .limit(CLAIM_BATCH);
-        for doc in self.meta.find(COLLECTION, &query).await? {
+            .limit(CLAIM_BATCH * 4);
+        let queued = self.meta.find(COLLECTION, &query).await?;
+        if queued.is_empty() {
+            return Ok(None);
+        }
+        // Fair order: owners with fewer running jobs first, oldest first within that; owners at
+        // their cap wait.
+        let running = self
+            .meta
+            .find(
+                COLLECTION,
+                &Query::new()
+                    .filter(Filter::new().eq("status", "running"))
+                    .limit(10_000),
+            )
+            .await?;
+        let mut per_owner: HashMap<String, usize> = HashMap::new();
+        for d in &running {
+            if let Some(o) = d.get("owner").and_then(Value::as_str) {
+                *per_owner.entry(o.to_string()).or_default() += 1;
+            }
+        }
+        let load = |d: &Value| {
+            d.get("owner")
+                .and_then(Value::as_str)
+                .map_or(0, |o| per_owner.get(o).copied().unwrap_or(0))
+        };
+        let mut candidates: Vec<(usize, usize, Value)> = queued
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| (load(&d), i, d))
+            .filter(|(n, _, _)| *n < self.config.max_running_per_owner)
+            .collect();
+        candidates.sort_by_key(|c| (c.0, c.1));
+        for (_, _, doc) in candidates.into_iter().take(CLAIM_BATCH as usize) {
             let id = doc.get("_id").and_then(Value::as_str).unwrap_or_default();
             let mut record = match JobRecord::from_doc(doc.clone()) {
                 Ok(r) => r,

@@ -118,6 +118,9 @@ pub fn config(node: &str, concurrency: usize) -> JobConfig {
         stale_after: Duration::from_secs(3600),
         poll_interval: Duration::from_millis(20),
         max_attempts: 3,
+        max_crashes: 1,
+        max_open_per_owner: 1_000,
+        max_running_per_owner: 1_000,
         node: node.into(),
     }
 }

@@ -8,7 +8,7 @@
 
 mod binning;
 mod grow;
-mod params;
+pub mod params;
 mod tree;
 
 use rand::seq::index::sample;
@@ -114,7 +114,7 @@ impl GbtModel {
         let mut bag = all_rows.clone();
         let bagging = params.bagging_freq > 0 && params.bagging_fraction < 1.0;
         let n_features = data.n_features();
-        let mut trees = Vec::with_capacity(params.n_trees);
+        let mut trees = Vec::with_capacity(params.n_trees.min(1024));
         for it in 0..params.n_trees {
             gh.par_iter_mut().enumerate().for_each(|(i, gh)| {
                 let p = sigmoid(scores[i]);

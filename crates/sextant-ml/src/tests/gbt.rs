@@ -342,3 +342,32 @@ fn missing_values_learn_their_default_direction() {
     assert!(m.predict_proba(&[10.0]) < 0.2);
     assert!(m.predict_proba(&[90.0]) > 0.8);
 }
+
+/// Every parameter that sizes work or memory is bounded before anything is allocated: a request
+/// for a billion trees is an error, not an attempt to allocate 192 GB.
+#[test]
+fn sizing_parameters_are_bounded() {
+    let ok = GbtParams::default();
+    assert!(ok.validate().is_ok());
+    let cases: Vec<(&str, GbtParams)> = vec![
+        ("n_trees", GbtParams { n_trees: 1_000_000_000, ..GbtParams::default() }),
+        ("n_trees", GbtParams { n_trees: 0, ..GbtParams::default() }),
+        ("num_leaves", GbtParams { num_leaves: 1 << 20, ..GbtParams::default() }),
+        ("min_data_in_leaf", GbtParams { min_data_in_leaf: usize::MAX, ..GbtParams::default() }),
+        ("max_depth", GbtParams { max_depth: 10_000, ..GbtParams::default() }),
+        ("bagging_freq", GbtParams { bagging_freq: usize::MAX, ..GbtParams::default() }),
+        ("learning_rate", GbtParams { learning_rate: 1e308, ..GbtParams::default() }),
+    ];
+    for (name, p) in cases {
+        let err = p.validate().expect_err(name).to_string();
+        assert!(err.contains(name), "{name}: {err}");
+    }
+    let at_max = GbtParams {
+        n_trees: crate::gbt::params::MAX_TREES,
+        num_leaves: crate::gbt::params::MAX_LEAVES,
+        ..GbtParams::default()
+    };
+    assert!(at_max.validate().is_ok());
+    let unknown = serde_json::from_value::<GbtParams>(serde_json::json!({"n_tress": 5}));
+    assert!(unknown.is_err(), "a misspelt parameter is refused");
+}

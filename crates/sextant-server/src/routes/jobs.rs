@@ -38,6 +38,9 @@ impl From<JobError> for ApiError {
             JobError::NotCancellable { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "not-cancellable", e.to_string())
             }
+            JobError::Quota { .. } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "job-quota", e.to_string())
+            }
             other => ApiError::internal(other.to_string()),
         }
     }
