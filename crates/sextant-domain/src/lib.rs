@@ -4,6 +4,7 @@
 //! in [`Bar`]s, [`Resolution`]s and [`Symbol`]s so that no layer depends on another's storage.
 
 mod bar;
+pub mod dates;
 pub mod prices;
 mod resolution;
 mod symbol;

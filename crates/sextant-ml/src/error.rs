@@ -9,6 +9,9 @@ use thiserror::Error;
 /// Errors raised by dataset construction, training, (de)serialization, CV and metrics.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum MlError {
+    /// The caller asked training to stop.
+    #[error("cancelled")]
+    Cancelled,
     /// The dataset (or a label/prediction vector) has no rows.
     #[error("empty input: {0}")]
     Empty(String),

@@ -245,6 +245,10 @@ impl From<BacktestError> for ApiError {
             BacktestError::Data(d) => d.into(),
             BacktestError::Meta(m) => m.into(),
             BacktestError::Invalid(t) => ApiError::bad_request(t),
+            BacktestError::Limit { field, message } => ApiError::field(field, message),
+            BacktestError::Cancelled => {
+                ApiError::new(StatusCode::CONFLICT, "cancelled", e.to_string())
+            }
             BacktestError::DataChanged { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "data-changed", e.to_string())
             }

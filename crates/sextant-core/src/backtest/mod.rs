@@ -7,7 +7,9 @@
 
 mod walkforward;
 
-pub use walkforward::{walk_forward, WalkForwardReport, WalkForwardSpec, WindowResult};
+pub use walkforward::{
+    walk_forward, walk_forward_with, WalkForwardReport, WalkForwardSpec, WindowResult,
+};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -56,6 +58,12 @@ pub enum BacktestError {
     },
     #[error("{0}")]
     Invalid(String),
+    /// The request exceeds a documented limit or is malformed; `field` names the input.
+    #[error("{field}: {message}")]
+    Limit { field: String, message: String },
+    /// Cancellation was requested while the work ran.
+    #[error("cancelled")]
+    Cancelled,
     /// The bars a stored run used have changed since (a revision, a backfill, a review): a
     /// report built now would describe a different run than the one it names.
     #[error(
@@ -98,6 +106,62 @@ pub struct BacktestRequest {
     /// printed prices, as backtesting.py and vectorbt do on a raw file.
     #[serde(default)]
     pub prices: PriceBasis,
+}
+
+/// Documented maxima of a backtest request, checked by [`BacktestRequest::validate`] for every
+/// entry point (routes, the generic jobs route, the CLI, walk-forwards).
+pub mod limits {
+    /// Symbols in one request.
+    pub const MAX_SYMBOLS: usize = 50;
+    /// Largest `sim.initial_cash` (a trillion): beyond it equity sums lose cents.
+    pub const MAX_INITIAL_CASH: f64 = 1e12;
+    /// Largest `periods_per_year` (one bar a second is about 6e6 a year of sessions; 1e6 covers
+    /// every resolution the cache holds).
+    pub const MAX_PERIODS_PER_YEAR: f64 = 1e6;
+    /// Candidate parameter sets in one walk-forward.
+    pub const MAX_CANDIDATES: usize = 100;
+    /// Simulations in one walk-forward (windows × candidates + windows), checked once the bars
+    /// are known.
+    pub const MAX_WALK_FORWARD_RUNS: usize = 20_000;
+}
+
+impl BacktestRequest {
+    /// Checks the request against [`limits`] and the strategy's schema before any bar is read:
+    /// symbols, supported dates, simulator settings, annualisation and parameters.
+    pub fn validate(&self) -> Result<(), BacktestError> {
+        let limit = |field: &str, message: String| {
+            Err(BacktestError::Limit {
+                field: field.into(),
+                message,
+            })
+        };
+        if !(1..=limits::MAX_SYMBOLS).contains(&self.symbols.len()) {
+            return limit(
+                "symbols",
+                format!("1 to {} symbols, got {}", limits::MAX_SYMBOLS, self.symbols.len()),
+            );
+        }
+        if let Err((field, message)) = sextant_domain::dates::check_range(self.from, self.to) {
+            return limit(&field, message);
+        }
+        self.sim.validate()?;
+        if self.sim.initial_cash > limits::MAX_INITIAL_CASH {
+            return limit(
+                "sim.initial_cash",
+                format!("at most {:e}, got {}", limits::MAX_INITIAL_CASH, self.sim.initial_cash),
+            );
+        }
+        if let Some(p) = self.periods_per_year {
+            if !(p.is_finite() && p > 0.0 && p <= limits::MAX_PERIODS_PER_YEAR) {
+                return limit(
+                    "periods_per_year",
+                    format!("must be in (0, {:e}], got {p}", limits::MAX_PERIODS_PER_YEAR),
+                );
+            }
+        }
+        build_strategy(&self.strategy, &self.params)?;
+        Ok(())
+    }
 }
 
 fn empty_object() -> Value {
@@ -245,11 +309,7 @@ impl BacktestService {
         req: &BacktestRequest,
         source: Option<&dyn SeriesSource>,
     ) -> Result<LoadedData, BacktestError> {
-        if req.symbols.is_empty() {
-            return Err(BacktestError::Invalid(
-                "at least one symbol is required".into(),
-            ));
-        }
+        req.validate()?;
         if let (None, Some((_, supplier))) = (source, required_series(&req.strategy)) {
             // Without its source the strategy would see no values and never trade: refuse
             // rather than report a silent, empty run.
@@ -447,6 +507,12 @@ pub fn execute(
     let mut strategy = build_strategy(&req.strategy, &req.params)?;
     let sim = TradingSimulator::new(req.sim)?;
     let result = sim.run(&data.market, strategy.as_mut());
+    if let Some(i) = result.equity.iter().position(|e| !e.is_finite()) {
+        // Stored, it could never be read back (JSON has no infinity): refuse it now.
+        return Err(BacktestError::Invalid(format!(
+            "the run's equity stops being a finite number at bar {i}: lower sim.initial_cash or the position size"
+        )));
+    }
     let ppy = req
         .periods_per_year
         .unwrap_or_else(|| req.resolution.periods_per_year());

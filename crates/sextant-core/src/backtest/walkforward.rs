@@ -52,13 +52,73 @@ pub struct WalkForwardReport {
     pub oos_equity: Vec<f64>,
 }
 
+impl WalkForwardSpec {
+    /// Checks the spec with its request before any bar is read: the request's own limits,
+    /// at most [`super::limits::MAX_CANDIDATES`] candidates, each valid for the strategy.
+    pub fn validate(&self, req: &BacktestRequest) -> Result<(), BacktestError> {
+        req.validate()?;
+        if self.candidates.len() > super::limits::MAX_CANDIDATES {
+            return Err(BacktestError::Limit {
+                field: "spec.candidates".into(),
+                message: format!(
+                    "at most {} candidates, got {}",
+                    super::limits::MAX_CANDIDATES,
+                    self.candidates.len()
+                ),
+            });
+        }
+        if self.train_bars == 0 || self.test_bars == 0 {
+            return Err(BacktestError::Limit {
+                field: "spec".into(),
+                message: "train_bars and test_bars must be at least 1".into(),
+            });
+        }
+        for c in &self.candidates {
+            build_strategy(&req.strategy, c)?;
+        }
+        Ok(())
+    }
+
+    /// Simulations a walk-forward over `n` bars costs: per window, one run per candidate and
+    /// the test run.
+    pub fn runs(&self, n: usize) -> usize {
+        let windows = n.saturating_sub(self.train_bars).div_ceil(self.test_bars.max(1));
+        windows.saturating_mul(self.candidates.len().max(1) + 1)
+    }
+}
+
 /// Runs a walk-forward over loaded data.
 pub fn walk_forward(
     req: &BacktestRequest,
     spec: &WalkForwardSpec,
     data: &LoadedData,
 ) -> Result<WalkForwardReport, BacktestError> {
+    walk_forward_with(req, spec, data, &|| false)
+}
+
+/// [`walk_forward`], checking `stop` before every simulation: a cancelled job stops within
+/// one simulation (milliseconds), not at the end of the walk.
+pub fn walk_forward_with(
+    req: &BacktestRequest,
+    spec: &WalkForwardSpec,
+    data: &LoadedData,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<WalkForwardReport, BacktestError> {
+    spec.validate(req)?;
     let n = data.market.len();
+    let runs = spec.runs(n);
+    if runs > super::limits::MAX_WALK_FORWARD_RUNS {
+        return Err(BacktestError::Limit {
+            field: "spec".into(),
+            message: format!(
+                "{runs} simulations ({n} bars, test windows of {}, {} candidates); at most {}: \
+                 use longer test windows or fewer candidates",
+                spec.test_bars,
+                spec.candidates.len().max(1),
+                super::limits::MAX_WALK_FORWARD_RUNS
+            ),
+        });
+    }
     if spec.train_bars == 0 || spec.test_bars == 0 || spec.train_bars + spec.test_bars > n {
         return Err(BacktestError::Invalid(format!(
             "walk-forward needs 0 < train_bars + test_bars <= {n} bars (got {} + {})",
@@ -75,6 +135,9 @@ pub fn walk_forward(
         .periods_per_year
         .unwrap_or_else(|| req.resolution.periods_per_year());
     let run = |params: &Value, end: usize| -> Result<BacktestResult, BacktestError> {
+        if stop() {
+            return Err(BacktestError::Cancelled);
+        }
         let mut s = build_strategy(&req.strategy, params)?;
         Ok(sim.run(&data.market.truncated(end), s.as_mut()))
     };

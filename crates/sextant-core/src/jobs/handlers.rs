@@ -5,7 +5,7 @@
 //! ingest transaction) completes, so a cancelled job never leaves half-written data.
 
 use super::{parse_params, JobContext, JobError, JobHandler};
-use crate::backtest::{walk_forward, BacktestRequest, BacktestService, WalkForwardSpec};
+use crate::backtest::{walk_forward_with, BacktestRequest, BacktestService, WalkForwardSpec};
 use crate::market_data::MarketDataService;
 use crate::Services;
 use async_trait::async_trait;
@@ -68,7 +68,7 @@ impl JobHandler for BacktestJob {
     }
 
     fn validate(&self, params: &Value) -> Result<(), JobError> {
-        parse_params::<BacktestRequest>(params).map(|_| ())
+        Ok(parse_params::<BacktestRequest>(params)?.validate()?)
     }
 
     async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
@@ -119,7 +119,8 @@ impl JobHandler for WalkForwardJob {
     }
 
     fn validate(&self, params: &Value) -> Result<(), JobError> {
-        parse_params::<WalkForwardParams>(params).map(|_| ())
+        let p = parse_params::<WalkForwardParams>(params)?;
+        Ok(p.spec.validate(&p.request)?)
     }
 
     async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
@@ -133,7 +134,8 @@ impl JobHandler for WalkForwardJob {
         let report = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
             let data = backtests.load_for(&cache, &p.request)?;
             c.check()?;
-            Ok(walk_forward(&p.request, &p.spec, &data)?)
+            let stop = || c.is_cancelled();
+            Ok(walk_forward_with(&p.request, &p.spec, &data, &stop)?)
         })
         .await
         .map_err(|e| JobError::Failed(format!("walk-forward task failed: {e}")))??;
@@ -299,11 +301,16 @@ impl JobHandler for TrainSignalJob {
         let req: crate::signals::TrainRequest = parse_params(&params)?;
         ctx.check()?;
         ctx.progress(0.0, format!("training {}", req.name)).await;
-        let rec = self
-            .signals
-            .train(req)
-            .await
-            .map_err(|e| JobError::Failed(e.to_string()))?;
+        let token = ctx.cancellation_token();
+        let stop = Arc::new(move || token.is_cancelled());
+        let rec = match self.signals.train_with_stop(req, stop).await {
+            Ok(r) => r,
+            Err(crate::signals::SignalError::Ml(sextant_ml::MlError::Cancelled)) => {
+                return Err(JobError::Cancelled)
+            }
+            Err(crate::signals::SignalError::Invalid(m)) => return Err(JobError::InvalidParams(m)),
+            Err(e) => return Err(JobError::Failed(e.to_string())),
+        };
         ctx.progress(1.0, format!("registered {} v{}", rec.id, rec.version))
             .await;
         Ok(json!({

@@ -119,7 +119,12 @@ pub enum JobError {
 
 impl From<crate::backtest::BacktestError> for JobError {
     fn from(e: crate::backtest::BacktestError) -> Self {
-        JobError::Failed(e.to_string())
+        use crate::backtest::BacktestError as B;
+        match e {
+            B::Cancelled => JobError::Cancelled,
+            B::Limit { .. } | B::Params(_) | B::Sim(_) => JobError::InvalidParams(e.to_string()),
+            other => JobError::Failed(other.to_string()),
+        }
     }
 }
 

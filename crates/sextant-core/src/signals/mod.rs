@@ -151,6 +151,16 @@ impl MlSignalService {
 
     /// Trains, validates and registers a model (blocking work runs off the async executor).
     pub async fn train(&self, req: TrainRequest) -> Result<ModelRecord, SignalError> {
+        self.train_with_stop(req, Arc::new(|| false)).await
+    }
+
+    /// [`Self::train`], checking `stop` before every tree of every fit (cross-validation folds
+    /// and the final fit): a cancelled job stops within one tree.
+    pub async fn train_with_stop(
+        &self,
+        req: TrainRequest,
+        stop: Arc<dyn Fn() -> bool + Send + Sync>,
+    ) -> Result<ModelRecord, SignalError> {
         req.validate()?;
         let name = clean_name(&req.name)?;
         let mut params = req.params.clone();
@@ -159,7 +169,7 @@ impl MlSignalService {
         let dir = self.models_dir.clone();
         let r = req.clone();
         let (mut rec, model) =
-            tokio::task::spawn_blocking(move || train_blocking(&cache, &dir, &r, &params))
+            tokio::task::spawn_blocking(move || train_blocking(&cache, &dir, &r, &params, &*stop))
                 .await
                 .map_err(|e| SignalError::Task(e.to_string()))??;
         rec.name = name;
@@ -376,6 +386,7 @@ fn train_blocking(
     models_dir: &std::path::Path,
     req: &TrainRequest,
     params: &sextant_ml::GbtParams,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<(ModelRecord, GbtModel), SignalError> {
     let Prepared {
         view,
@@ -405,9 +416,10 @@ fn train_blocking(
         &req.validation,
         params,
         req.symbols.len(),
+        stop,
     )?;
     let (model, in_sample, holdout, importance) =
-        train::fit_and_report(&samples, &train_idx, &test_idx, params)?;
+        train::fit_and_report(&samples, &train_idx, &test_idx, params, stop)?;
     let bytes = model.to_bytes();
     let (sha, _) = registry::write_artifact(models_dir, &bytes)?;
     // Bars the quality checks keep out of the training and test span: no feature or label

@@ -330,6 +330,7 @@ pub(crate) fn cross_validate(
     validation: &Validation,
     params: &GbtParams,
     n_symbols: usize,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<Option<Evaluation>, SignalError> {
     let splits = splits(s, idx, validation, n_symbols)?;
     let mut probs = Vec::new();
@@ -344,7 +345,7 @@ pub(crate) fn cross_validate(
             continue;
         }
         let y = s.labels_of(&train);
-        let model = GbtModel::fit(&s.dataset(&train)?, &y, None, params)?;
+        let model = GbtModel::fit_with_stop(&s.dataset(&train)?, &y, None, params, stop)?;
         let p = model.predict_proba_dataset(&s.dataset(&test)?);
         let yt = s.labels_of(&test);
         let rate = base_rate(&y);
@@ -369,10 +370,11 @@ pub(crate) fn fit_and_report(
     train: &[usize],
     test: &[usize],
     params: &GbtParams,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<Fitted, SignalError> {
     let data = s.dataset(train)?;
     let y = s.labels_of(train);
-    let model = GbtModel::fit(&data, &y, None, params)?;
+    let model = GbtModel::fit_with_stop(&data, &y, None, params, stop)?;
     let p_in = model.predict_proba_dataset(&data);
     let rate = base_rate(&y);
     let in_sample = ClassificationReport::compute(&p_in, &y, rate)?;

@@ -110,8 +110,7 @@ impl Cache {
             .map(|s| sql_literal(s.as_str()))
             .collect::<Vec<_>>()
             .join(", ");
-        let lo = from.unwrap_or(NaiveDate::MIN);
-        let hi = to.unwrap_or(NaiveDate::MAX);
+        let (lo, hi) = super::query::sql_date_bounds(from, to)?;
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
             "SELECT q.symbol, q.resolution, q.ts, q.status, q.reasons, max(q.id) FROM quarantine q \

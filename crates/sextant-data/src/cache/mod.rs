@@ -22,7 +22,7 @@ pub use ingest::{FileOptions, IngestSummary, SeriesSummary};
 pub use quarantine::{
     Decision, QualityTotals, QuarantineQuery, QuarantinedBar, ReviewOutcome, SymbolDayQuality,
 };
-pub(crate) use query::read_series;
+pub(crate) use query::{read_series, sql_date_bounds};
 pub use query::{CoverageRange, CoverageReport, Revision, SymbolInfo};
 
 use crate::{DataError, Result};

@@ -320,6 +320,7 @@ impl Cache {
                     name: name.to_string(),
                     version: version.unwrap_or("latest").to_string(),
                 })?;
+        crate::cache::sql_date_bounds(from.map(|t| t.date()), to.map(|t| t.date()))?;
         let mut filter = vec!["TRUE".to_string()];
         if !symbols.is_empty() {
             let list = symbols

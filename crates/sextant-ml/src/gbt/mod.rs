@@ -81,7 +81,19 @@ impl GbtModel {
     ) -> Result<Self, MlError> {
         // Run the whole fit on a pool worker: the many small fork-joins inside tree growth are
         // then cheap work-stealing pushes instead of cross-thread injections from the caller.
-        rayon::scope(|_| Self::fit_inner(data, labels, weights, params))
+        Self::fit_with_stop(data, labels, weights, params, &|| false)
+    }
+
+    /// [`Self::fit`], checking `stop` before every tree: a cancelled training stops within one
+    /// tree with [`MlError::Cancelled`].
+    pub fn fit_with_stop(
+        data: &Dataset,
+        labels: &[f64],
+        weights: Option<&[f64]>,
+        params: &GbtParams,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Result<Self, MlError> {
+        rayon::scope(|_| Self::fit_inner(data, labels, weights, params, stop))
     }
 
     fn fit_inner(
@@ -89,6 +101,7 @@ impl GbtModel {
         labels: &[f64],
         weights: Option<&[f64]>,
         params: &GbtParams,
+        stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<Self, MlError> {
         params.validate()?;
         data.validate()?;
@@ -116,6 +129,9 @@ impl GbtModel {
         let n_features = data.n_features();
         let mut trees = Vec::with_capacity(params.n_trees.min(1024));
         for it in 0..params.n_trees {
+            if stop() {
+                return Err(MlError::Cancelled);
+            }
             gh.par_iter_mut().enumerate().for_each(|(i, gh)| {
                 let p = sigmoid(scores[i]);
                 let wi = w(i);

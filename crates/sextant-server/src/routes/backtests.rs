@@ -116,9 +116,7 @@ async fn run(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let req = parse_request(body.clone())?;
-    if req.symbols.is_empty() || req.symbols.len() > 50 {
-        return Err(ApiError::field("symbols", "1 to 50 symbols"));
-    }
+    req.validate()?;
     let cache = s.read_cache();
     let r = req.clone();
     let backtests = s.services.backtests.clone();
@@ -323,25 +321,43 @@ pub struct WalkForwardDoc {
     pub spec: Value,
 }
 
-/// Walk-forward: choose parameters in-sample, trade them out-of-sample, stitch.
+/// Bar-simulations (simulations × bars) a walk-forward may cost inline, about two seconds
+/// here; a costlier one becomes a `walk_forward` job.
+const INLINE_WALK_COST: usize = 300_000;
+
+/// Walk-forward: choose parameters in-sample, trade them out-of-sample, stitch. A small one
+/// answers 200 with the report; a larger one is queued as a `walk_forward` job (202 with the
+/// job: follow `/api/v1/jobs/{id}/events`). Long work never runs inside a request.
 #[utoipa::path(post, path = "/walk-forward", tag = "backtests", request_body = WalkForwardDoc,
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
-async fn walk(State(s): State<AppState>, ApiJson(body): ApiJson<Value>) -> ApiResult<Json<Value>> {
+    responses((status = 200, body = Object), (status = 202, body = Object)), security(("api_key" = [])))]
+async fn walk(
+    State(s): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let req = parse_request(body.get("request").cloned().unwrap_or(Value::Null))?;
     let spec: WalkForwardSpec =
         serde_json::from_value(body.get("spec").cloned().unwrap_or(Value::Null))
             .map_err(|e| ApiError::field("spec", e.to_string()))?;
-    if spec.candidates.len() > 100 {
-        return Err(ApiError::field("spec.candidates", "at most 100 candidates"));
-    }
+    spec.validate(&req)?;
     let cache = s.read_cache();
     let backtests = s.services.backtests.clone();
-    let report = blocking(move || {
-        let data = backtests.load_for(&cache, &req)?;
-        Ok(walk_forward(&req, &spec, &data)?)
+    let (r, sp) = (req.clone(), spec.clone());
+    let outcome = blocking(move || {
+        let data = backtests.load_for(&cache, &r)?;
+        let n = data.market.len();
+        if sp.runs(n).saturating_mul(n) > INLINE_WALK_COST {
+            return Ok(None);
+        }
+        Ok(Some(walk_forward(&r, &sp, &data)?))
     })
     .await?;
-    Ok(Json(
-        serde_json::to_value(report).map_err(|e| ApiError::internal(e.to_string()))?,
-    ))
+    let Some(report) = outcome else {
+        let params = serde_json::json!({ "request": req, "spec": spec });
+        let job = s.jobs.submit("walk_forward", params, &caller.key_id).await?;
+        let v = serde_json::to_value(job).map_err(|e| ApiError::internal(e.to_string()))?;
+        return Ok((StatusCode::ACCEPTED, Json(v)));
+    };
+    let v = serde_json::to_value(report).map_err(|e| ApiError::internal(e.to_string()))?;
+    Ok((StatusCode::OK, Json(v)))
 }
