@@ -96,6 +96,18 @@ pub fn fallback_note(attempts: usize) -> String {
     )
 }
 
+/// The fact sheet as the prompt's facts block: JSON in which `<`, `>` and `&` are written as
+/// `\u003c`, `\u003e` and `\u0026`. Every string a user controls (parameters, names) lands inside
+/// a JSON string, where it cannot end the string; escaped, it cannot end the `<facts>` block
+/// around it either. The JSON means exactly the same after escaping.
+pub fn facts_block(sheet: &FactSheet) -> Result<String, serde_json::Error> {
+    let json = serde_json::to_string_pretty(sheet)?;
+    Ok(json
+        .replace('&', "\\u0026")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e"))
+}
+
 /// The cache id: one narrative per backtest, prompt version and hash, and model, so a new
 /// prompt or model regenerates instead of serving a stale text.
 pub fn cache_key(backtest_id: &str, prompt: &PromptRef, model: &str) -> String {
@@ -148,7 +160,7 @@ impl ReportGenerationService {
         }
         let vars = BTreeMap::from([
             ("strategy".to_string(), sheet.strategy.clone()),
-            ("facts".to_string(), serde_json::to_string_pretty(sheet)?),
+            ("facts".to_string(), facts_block(sheet)?),
         ]);
         let user = prompt.render(&vars)?;
         let (markdown, validation, attempts, fallback) = self.generate(sheet, user).await;

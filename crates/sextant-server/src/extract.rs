@@ -38,3 +38,13 @@ pub struct ApiQuery<T>(pub T);
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
+
+/// Checks a `from`/`to` pair of query dates: supported dates (`sextant_domain::dates`) and
+/// `from` not after `to`; a 422 naming the field otherwise.
+pub fn date_range(
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+) -> Result<(), crate::error::ApiError> {
+    sextant_domain::dates::check_range(from, to)
+        .map_err(|(field, message)| crate::error::ApiError::field(field, message))
+}

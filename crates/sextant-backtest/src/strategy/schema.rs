@@ -151,7 +151,8 @@ pub fn json_schema(title: &str, description: &str, specs: &[ParamSpec]) -> Value
             }
             ParamKind::Bool { default } => json!({"type": "boolean", "default": default}),
             ParamKind::Str { default } => {
-                json!({"type": "string", "minLength": 1, "maxLength": 64, "default": default})
+                json!({"type": "string", "minLength": 1, "maxLength": 64,
+                       "pattern": IDENTIFIER_PATTERN, "default": default})
             }
         };
         let mut s = s;
@@ -243,8 +244,14 @@ pub fn validate(specs: &[ParamSpec], params: &Value) -> Result<Params, ParamErro
                     field: field.clone(),
                     expected: "a string",
                 })?;
-                if s.is_empty() || s.chars().count() > 64 {
-                    return Err(ParamError::invalid(&field, "must be 1 to 64 characters"));
+                // String parameters name things (a series, a model): identifiers, never prose.
+                // They reach stored manifests, reports and language-model prompts, so free
+                // text here would be a way to smuggle instructions into them.
+                if !is_identifier(s) {
+                    return Err(ParamError::invalid(
+                        &field,
+                        "must be 1 to 64 characters of A-Z, a-z, 0-9, _, . and -",
+                    ));
                 }
                 ParamValue::Str(s.to_string())
             }
@@ -317,4 +324,15 @@ mod tests {
         assert_eq!(s["properties"]["n"]["minimum"], json!(2));
         assert_eq!(s["additionalProperties"], json!(false));
     }
+}
+
+/// The JSON Schema pattern of string parameters (see [`is_identifier`]).
+pub const IDENTIFIER_PATTERN: &str = "^[A-Za-z0-9_.-]{1,64}$";
+
+/// 1 to 64 characters of ASCII letters, digits, `_`, `.` and `-`.
+pub fn is_identifier(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }

@@ -86,6 +86,9 @@ pub fn validate(new: &NewTransaction, now: DateTime<Utc>) -> Result<Transaction,
     // "Today" somewhere on Earth: UTC+14 is the earliest time zone, so a user there entering
     // today's trade is not told it is in the future.
     let latest = (now + Duration::hours(14)).date_naive();
+    if let Err(e) = sextant_domain::dates::check_date("date", new.date) {
+        return Err(InvalidField::new("date", e.to_string()));
+    }
     if new.date > latest {
         return Err(InvalidField::new(
             "date",

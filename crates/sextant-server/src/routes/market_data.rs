@@ -172,11 +172,7 @@ async fn bars(
 ) -> ApiResult<Response> {
     let symbol = parse_symbol(&symbol)?;
     let resolution = parse_resolution(q.resolution.as_deref())?;
-    if let (Some(f), Some(t)) = (q.from, q.to) {
-        if f > t {
-            return Err(ApiError::field("from", "must not be after `to`"));
-        }
-    }
+    crate::extract::date_range(q.from, q.to)?;
     if matches!(q.format, Some(BarFormat::Arrow)) {
         return arrow_bars(&s, symbol, resolution, q.from, q.to).await;
     }

@@ -94,11 +94,7 @@ async fn panel(
     if symbols.is_empty() || symbols.len() > 50 {
         return Err(ApiError::field("symbols", "1 to 50 symbols"));
     }
-    if let (Some(a), Some(b)) = (q.from, q.to) {
-        if a > b {
-            return Err(ApiError::field("from", "must not be after `to`"));
-        }
-    }
+    crate::extract::date_range(q.from, q.to)?;
     // A connection of the read pool: panels do not queue behind ingests and each other.
     let cache = s.read_cache();
     let (p, excluded) = blocking(move || {

@@ -219,6 +219,10 @@ async fn holdings(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<AsOf>,
 ) -> ApiResult<Json<Value>> {
+    if let Some(d) = q.as_of {
+        sextant_domain::dates::check_date("as_of", d)
+            .map_err(|e| ApiError::field("as_of", e.to_string()))?;
+    }
     to_json(&s.services.portfolios.holdings(&id, q.as_of).await?)
 }
 
@@ -239,6 +243,7 @@ async fn performance(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<Range>,
 ) -> ApiResult<Json<Value>> {
+    crate::extract::date_range(q.from, q.to)?;
     to_json(
         &s.services
             .portfolios

@@ -215,6 +215,7 @@ async fn daily(
     ApiQuery(p): ApiQuery<DailyParams>,
 ) -> ApiResult<Json<Value>> {
     let symbol = check_symbol(&p.symbol)?;
+    crate::extract::date_range(p.from, p.to)?;
     let from = p
         .from
         .or(NaiveDate::from_ymd_opt(1900, 1, 1))
