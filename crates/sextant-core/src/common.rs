@@ -222,3 +222,27 @@ pub fn value_at(series: &[(NaiveDate, f64)], date: NaiveDate) -> Option<(NaiveDa
     let n = series.partition_point(|(d, _)| *d <= date);
     n.checked_sub(1).and_then(|i| series.get(i)).copied()
 }
+
+/// Who acts on a stored object: an API key (its id) and whether it may act on every owner's
+/// objects (admins). Services take one wherever an object has an owner, so the ownership rule
+/// is the same for every entry point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor<'a> {
+    /// The acting key's id (what objects record as their `owner`).
+    pub key: &'a str,
+    /// Admins act on any owner's objects.
+    pub admin: bool,
+}
+
+impl Actor<'_> {
+    /// True when this actor may read or change an object owned by `owner`.
+    pub fn may(&self, owner: &str) -> bool {
+        self.admin || self.key == owner
+    }
+
+    /// The owner filter of a listing: an admin sees every owner's objects, anyone else only
+    /// their own.
+    pub fn scope(&self) -> Option<&str> {
+        (!self.admin).then_some(self.key)
+    }
+}

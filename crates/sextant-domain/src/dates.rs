@@ -40,10 +40,7 @@ pub fn check_date(field: &str, date: NaiveDate) -> Result<(), DateOutOfRange> {
 }
 
 /// Checks an optional `from`/`to` pair: both supported, `from` not after `to`.
-pub fn check_range(
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> Result<(), (String, String)> {
+pub fn check_range(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<(), (String, String)> {
     for (field, d) in [("from", from), ("to", to)] {
         if let Some(d) = d {
             check_date(field, d).map_err(|e| (field.to_string(), e.to_string()))?;

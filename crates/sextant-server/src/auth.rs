@@ -9,7 +9,7 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Request, State};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use rand::RngCore;
@@ -50,6 +50,16 @@ impl std::str::FromStr for Role {
 pub struct Caller {
     pub key_id: String,
     pub role: Role,
+}
+
+impl Caller {
+    /// The caller as an actor on stored objects (admins act on every owner's).
+    pub fn actor(&self) -> sextant_core::common::Actor<'_> {
+        sextant_core::common::Actor {
+            key: &self.key_id,
+            admin: self.role >= Role::Admin,
+        }
+    }
 }
 
 /// A created key: the secret is shown once.
@@ -222,6 +232,27 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
 }
 
 /// The auth middleware: resolves the caller, enforces the role, applies the per-key rate limit.
+/// Rate-limit tokens a request costs: requests that run simulations, training, ingests or
+/// narratives weigh [`COSTLY`] tokens, everything else one, so a key's budget measures work
+/// rather than request count.
+pub fn request_cost(method: &Method, path: &str) -> f64 {
+    let costly_post = *method == Method::POST
+        && (path.starts_with("/api/v1/backtests")
+            || path.starts_with("/api/v1/models/train")
+            || path == "/api/v1/jobs"
+            || path.ends_with("/materialize")
+            || path.starts_with("/api/v1/market-data/ingest"));
+    let costly_get = *method == Method::GET && path.ends_with("/report");
+    if costly_post || costly_get {
+        COSTLY
+    } else {
+        1.0
+    }
+}
+
+/// The weight of a costly request (see [`request_cost`]).
+pub const COSTLY: f64 = 20.0;
+
 pub async fn middleware(
     State(state): State<AppState>,
     mut req: Request,
@@ -230,31 +261,63 @@ pub async fn middleware(
     let Some(needed) = required_role(req.method(), req.uri().path()) else {
         return Ok(next.run(req).await);
     };
-    let header = req
+    // One documented precedence: `Authorization: Bearer <key>` (the scheme in any case), then
+    // `X-API-Key`; a request carrying both with different keys is refused rather than guessed.
+    let bearer = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, k)| k.trim().to_string());
+    let x_key = req
         .headers()
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| {
-            req.headers()
-                .get(axum::http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::to_string)
-        });
-    let Some(presented) = header else {
-        return Err(ApiError::unauthorized(
-            "missing API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`",
-        ));
+        .map(|v| v.trim().to_string());
+    let presented =
+        match (bearer, x_key) {
+            (Some(b), Some(x)) if b != x => return Err(ApiError::bad_request(
+                "two different API keys: send one, as `Authorization: Bearer <key>` or `X-API-Key`",
+            )),
+            (Some(k), _) | (None, Some(k)) => k,
+            (None, None) => {
+                return Err(ApiError::unauthorized(
+                    "missing API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+                ))
+            }
+        };
+    let client = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
+    if state.auth_failures.exhausted(&client) {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "too many failed key checks from this address; wait before trying again",
+        );
+        e.retry_after = Some(5);
+        return Err(e);
+    }
+    let caller = match state.auth.verify(&presented).await {
+        Ok(c) => c,
+        Err(e) => {
+            if e.status == StatusCode::UNAUTHORIZED {
+                let _ = state.auth_failures.check(&client);
+            }
+            return Err(e);
+        }
     };
-    let caller = state.auth.verify(presented.trim()).await?;
     if caller.role < needed {
         return Err(ApiError::forbidden(format!(
             "this request needs the {needed:?} role; the key has {:?}",
             caller.role
         )));
     }
-    state.rate.check(&caller.key_id)?;
+    state
+        .rate
+        .take(&caller.key_id, request_cost(req.method(), req.uri().path()))?;
     req.extensions_mut().insert(caller);
     Ok(next.run(req).await)
 }

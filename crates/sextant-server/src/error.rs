@@ -81,8 +81,16 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!(status = %self.status, detail = %self.detail, "request failed");
+        let mut detail = self.detail;
+        if self.status == StatusCode::INTERNAL_SERVER_ERROR {
+            // The cause stays in the log, under a reference the client can quote; the client
+            // learns nothing about the server's internals (paths, SQL, library messages).
+            let reference = uuid::Uuid::new_v4().simple().to_string();
+            tracing::error!(%reference, cause = %detail, "internal error");
+            detail =
+                format!("internal error (reference {reference}); the cause is in the server log");
+        } else if self.status.is_server_error() {
+            tracing::error!(status = %self.status, %detail, "request failed");
         }
         let body = Problem {
             kind: format!("https://sextant.dev/problems/{}", self.slug),
@@ -92,7 +100,7 @@ impl IntoResponse for ApiError {
                 .unwrap_or("Error")
                 .to_string(),
             status: self.status.as_u16(),
-            detail: self.detail,
+            detail,
             errors: self.errors,
         };
         let mut resp = (self.status, axum::Json(body)).into_response();

@@ -30,6 +30,11 @@ pub struct AppState {
     /// Extra DuckDB connections for concurrent reads (each has its own lock).
     readers: Arc<Vec<Arc<Cache>>>,
     next_reader: Arc<AtomicUsize>,
+    /// Failed key checks per client address: a client guessing keys is slowed down before
+    /// each guess costs a store lookup.
+    pub auth_failures: Arc<RateLimiter>,
+    /// Open server-sent-event streams, capped per key and in total.
+    pub sse: Arc<SseSlots>,
 }
 
 impl AppState {
@@ -57,6 +62,11 @@ impl AppState {
             responses: Arc::new(crate::respcache::ResponseCache::new(10_000)),
             auth: Auth::new(services.meta.clone()),
             rate: Arc::new(RateLimiter::new(limits.requests_per_second, limits.burst)),
+            auth_failures: Arc::new(RateLimiter::new(
+                limits.failed_auth_per_second,
+                limits.failed_auth_burst,
+            )),
+            sse: Arc::new(SseSlots::new(limits.sse_per_key, limits.sse_total)),
             metrics: Arc::new(HttpMetrics::default()),
             services,
             started: Instant::now(),
@@ -89,6 +99,12 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Per-request timeout.
     pub timeout_secs: u64,
+    /// Failed key checks one client address may make per second (sustained) and at once.
+    pub failed_auth_per_second: f64,
+    pub failed_auth_burst: f64,
+    /// Open event streams per key, and in total.
+    pub sse_per_key: usize,
+    pub sse_total: usize,
 }
 
 impl Default for Limits {
@@ -98,6 +114,10 @@ impl Default for Limits {
             burst: 4_000.0,
             max_body_bytes: 1 << 20,
             timeout_secs: 60,
+            failed_auth_per_second: 1.0,
+            failed_auth_burst: 30.0,
+            sse_per_key: 8,
+            sse_total: 256,
         }
     }
 }
@@ -120,16 +140,32 @@ impl RateLimiter {
 
     /// Takes one token for `key`, or says when to retry.
     pub fn check(&self, key: &str) -> Result<(), ApiError> {
+        self.take(key, 1.0)
+    }
+
+    /// True when `key` has no whole token left (nothing is taken).
+    pub fn exhausted(&self, key: &str) -> bool {
+        let now = Instant::now();
+        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        buckets.get(key).is_some_and(|(tokens, at)| {
+            (tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst) < 1.0
+        })
+    }
+
+    /// Takes `cost` tokens for `key` (a costly request weighs more than a cheap one), or says
+    /// when to retry.
+    pub fn take(&self, key: &str, cost: f64) -> Result<(), ApiError> {
+        let cost = cost.clamp(1.0, self.burst);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let (tokens, at) = buckets.entry(key.to_string()).or_insert((self.burst, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst);
         *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
+        if *tokens >= cost {
+            *tokens -= cost;
             Ok(())
         } else {
-            let wait = ((1.0 - *tokens) / self.rate).ceil().max(1.0) as u64;
+            let wait = ((cost - *tokens) / self.rate).ceil().max(1.0) as u64;
             let mut e = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate-limited",
@@ -140,6 +176,72 @@ impl RateLimiter {
             );
             e.retry_after = Some(wait);
             Err(e)
+        }
+    }
+}
+
+/// Open server-sent-event streams: at most `per_key` for one key and `total` for the server.
+pub struct SseSlots {
+    per_key: usize,
+    total: usize,
+    open: Mutex<HashMap<String, usize>>,
+}
+
+/// One open stream; dropping it (the client went away, or the stream ended) frees the slot.
+pub struct SseSlot {
+    slots: Arc<SseSlots>,
+    key: String,
+}
+
+impl SseSlots {
+    pub fn new(per_key: usize, total: usize) -> Self {
+        SseSlots {
+            per_key: per_key.max(1),
+            total: total.max(1),
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A slot for `key`, or 429 when the key (or the server) has as many streams open as
+    /// allowed.
+    pub fn acquire(self: &Arc<Self>, key: &str) -> Result<SseSlot, ApiError> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let total: usize = open.values().sum();
+        let mine = open.get(key).copied().unwrap_or(0);
+        if mine >= self.per_key || total >= self.total {
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-streams",
+                format!(
+                    "at most {} event streams per key ({} in all) may be open; close one first",
+                    self.per_key, self.total
+                ),
+            );
+            e.retry_after = Some(5);
+            return Err(e);
+        }
+        *open.entry(key.to_string()).or_insert(0) += 1;
+        Ok(SseSlot {
+            slots: self.clone(),
+            key: key.to_string(),
+        })
+    }
+
+    /// Streams open now for `key`.
+    pub fn open_for(&self, key: &str) -> usize {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        open.get(key).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for SseSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.key);
+            }
         }
     }
 }

@@ -65,7 +65,7 @@ pub enum CorporateActions {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
     pub initial_cash: f64,
     pub fill: FillTiming,
@@ -171,4 +171,17 @@ impl SimConfig {
     pub(crate) fn whole(&self) -> bool {
         self.shares == ShareRounding::Whole
     }
+}
+
+/// Deserializes a [`SimConfig`] only from a JSON object: serde would otherwise also accept an
+/// array (`[1]` as an initial cash of 1), which no client means.
+pub fn sim_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<SimConfig, D::Error> {
+    use serde::de::Error;
+    let v = serde_json::Value::deserialize(d)?;
+    if !v.is_object() {
+        return Err(D::Error::custom(
+            "sim must be an object, e.g. {\"initial_cash\": 10000}",
+        ));
+    }
+    SimConfig::deserialize(v).map_err(D::Error::custom)
 }

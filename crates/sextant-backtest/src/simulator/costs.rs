@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// `|qty| * price * commission_pct + commission_fixed` (price after slippage); slippage moves a
 /// buy's price up and a sell's price down by `slippage_bps` basis points.
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Costs {
     /// Fraction of the notional per fill, e.g. `0.002` for 0.2% per side.
     pub commission_pct: f64,

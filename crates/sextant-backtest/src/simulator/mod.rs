@@ -63,7 +63,7 @@ mod report;
 mod result;
 mod view;
 
-pub use config::{CorporateActions, FillTiming, ShareRounding, SimConfig, Sizer};
+pub use config::{sim_object, CorporateActions, FillTiming, ShareRounding, SimConfig, Sizer};
 
 /// The external series that carries each bar's split ratio (new shares per old; 1 or NaN for
 /// none), applied at that bar's open under [`CorporateActions::Apply`].

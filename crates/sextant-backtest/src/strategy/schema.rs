@@ -332,7 +332,6 @@ pub const IDENTIFIER_PATTERN: &str = "^[A-Za-z0-9_.-]{1,64}$";
 /// 1 to 64 characters of ASCII letters, digits, `_`, `.` and `-`.
 pub fn is_identifier(s: &str) -> bool {
     (1..=64).contains(&s.len())
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }

@@ -93,7 +93,7 @@ pub struct BacktestRequest {
     pub from: Option<NaiveDate>,
     #[serde(default)]
     pub to: Option<NaiveDate>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "sextant_backtest::simulator::sim_object")]
     pub sim: SimConfig,
     /// Recorded for reproducibility (the built-in strategies are deterministic and ignore it).
     #[serde(default)]
@@ -138,7 +138,11 @@ impl BacktestRequest {
         if !(1..=limits::MAX_SYMBOLS).contains(&self.symbols.len()) {
             return limit(
                 "symbols",
-                format!("1 to {} symbols, got {}", limits::MAX_SYMBOLS, self.symbols.len()),
+                format!(
+                    "1 to {} symbols, got {}",
+                    limits::MAX_SYMBOLS,
+                    self.symbols.len()
+                ),
             );
         }
         if let Err((field, message)) = sextant_domain::dates::check_range(self.from, self.to) {
@@ -148,14 +152,21 @@ impl BacktestRequest {
         if self.sim.initial_cash > limits::MAX_INITIAL_CASH {
             return limit(
                 "sim.initial_cash",
-                format!("at most {:e}, got {}", limits::MAX_INITIAL_CASH, self.sim.initial_cash),
+                format!(
+                    "at most {:e}, got {}",
+                    limits::MAX_INITIAL_CASH,
+                    self.sim.initial_cash
+                ),
             );
         }
         if let Some(p) = self.periods_per_year {
             if !(p.is_finite() && p > 0.0 && p <= limits::MAX_PERIODS_PER_YEAR) {
                 return limit(
                     "periods_per_year",
-                    format!("must be in (0, {:e}], got {p}", limits::MAX_PERIODS_PER_YEAR),
+                    format!(
+                        "must be in (0, {:e}], got {p}",
+                        limits::MAX_PERIODS_PER_YEAR
+                    ),
                 );
             }
         }

@@ -82,7 +82,9 @@ impl WalkForwardSpec {
     /// Simulations a walk-forward over `n` bars costs: per window, one run per candidate and
     /// the test run.
     pub fn runs(&self, n: usize) -> usize {
-        let windows = n.saturating_sub(self.train_bars).div_ceil(self.test_bars.max(1));
+        let windows = n
+            .saturating_sub(self.train_bars)
+            .div_ceil(self.test_bars.max(1));
         windows.saturating_mul(self.candidates.len().max(1) + 1)
     }
 }

@@ -213,6 +213,20 @@ impl JobManager {
     }
 
     /// One job.
+    /// The job `id` if `actor` may see it (its owner, or an admin); otherwise not found.
+    pub async fn get_as(
+        &self,
+        id: &str,
+        actor: crate::common::Actor<'_>,
+    ) -> Result<JobRecord, JobError> {
+        let r = self.get(id).await?;
+        if actor.may(&r.owner) {
+            Ok(r)
+        } else {
+            Err(JobError::NotFound(id.to_string()))
+        }
+    }
+
     pub async fn get(&self, id: &str) -> Result<JobRecord, JobError> {
         if validate_id(id).is_err() {
             return Err(JobError::NotFound(id.to_string()));

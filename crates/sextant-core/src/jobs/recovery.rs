@@ -228,7 +228,10 @@ impl JobManager {
             };
             let mine = record.worker.as_deref() == Some(self.instance_id.as_str());
             if record.status == JobStatus::Running && mine {
-                if let Some(status) = self.interrupt(&record, &lease(&self.instance_id), false).await? {
+                if let Some(status) = self
+                    .interrupt(&record, &lease(&self.instance_id), false)
+                    .await?
+                {
                     report.add(id, status);
                 }
             }

@@ -176,6 +176,21 @@ impl PortfolioService {
         Ok(p)
     }
 
+    /// The portfolio `id` if `actor` may use it; another owner's portfolio is reported as not
+    /// found (its existence is not revealed).
+    pub async fn get_as(
+        &self,
+        id: &str,
+        actor: crate::common::Actor<'_>,
+    ) -> Result<Portfolio, PortfolioError> {
+        let p = self.get(id).await?;
+        if actor.may(&p.owner) {
+            Ok(p)
+        } else {
+            Err(PortfolioError::NotFound(id.into()))
+        }
+    }
+
     pub async fn get(&self, id: &str) -> Result<Portfolio, PortfolioError> {
         match self.meta.get(PORTFOLIOS, id).await {
             Ok(Some(doc)) => Ok(from_doc(doc)?),

@@ -32,7 +32,7 @@ pub struct MlWalkForwardRequest {
     pub upper: f64,
     #[serde(default)]
     pub allow_short: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "sextant_backtest::simulator::sim_object")]
     pub sim: SimConfig,
 }
 

@@ -115,6 +115,20 @@ impl WatchlistService {
         self.present(id, stored).await
     }
 
+    /// The watchlist `id` if `actor` may use it; another owner's list is reported as not found.
+    pub async fn get_as(
+        &self,
+        id: &str,
+        actor: crate::common::Actor<'_>,
+    ) -> Result<Watchlist, WatchlistError> {
+        let w = self.get(id).await?;
+        if actor.may(&w.owner) {
+            Ok(w)
+        } else {
+            Err(WatchlistError::NotFound(id.into()))
+        }
+    }
+
     pub async fn get(&self, id: &str) -> Result<Watchlist, WatchlistError> {
         let stored = self.load(id).await?;
         self.present(id.to_string(), stored).await

@@ -60,7 +60,13 @@ async fn restart_fails_the_interrupted_job_and_resumes_the_resumable_one() {
     assert_eq!(report.requeued, vec![sturdy.clone()]);
     let f = b.get(&fragile).await.expect("get");
     assert_eq!(f.status, JobStatus::Failed);
-    assert!(f.error.as_deref().is_some_and(|e| e.starts_with(INTERRUPTED)), "{:?}", f.error);
+    assert!(
+        f.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(INTERRUPTED)),
+        "{:?}",
+        f.error
+    );
     assert!(f.finished_at.is_some());
     let s = b.get(&sturdy).await.expect("get");
     assert_eq!((s.status, s.worker.as_deref()), (JobStatus::Queued, None));
@@ -101,7 +107,10 @@ async fn other_nodes_wait_for_a_stale_lease_before_recovering() {
     sweeper.start().await.expect("start");
     let f = finished(&sweeper, &fragile).await;
     assert_eq!(f.status, JobStatus::Failed);
-    assert!(f.error.as_deref().is_some_and(|e| e.starts_with(INTERRUPTED)));
+    assert!(f
+        .error
+        .as_deref()
+        .is_some_and(|e| e.starts_with(INTERRUPTED)));
     assert_eq!(f.crashes, 1);
     assert!(f.last_interruption.is_some());
     let s = finished(&sweeper, &sturdy).await;
@@ -252,7 +261,10 @@ async fn a_job_that_keeps_stopping_its_process_is_not_rerun_blindly() {
     assert_eq!(report.requeued, vec![sturdy.clone()]);
     let s = b.get(&sturdy).await.expect("get");
     assert_eq!((s.status, s.crashes), (JobStatus::Queued, 1));
-    assert!(s.last_interruption.as_deref().is_some_and(|r| r.contains("stopped")));
+    assert!(s
+        .last_interruption
+        .as_deref()
+        .is_some_and(|r| r.contains("stopped")));
     let starter = b.clone();
     rt.spawn(async move { starter.start().await })
         .await
@@ -271,5 +283,8 @@ async fn a_job_that_keeps_stopping_its_process_is_not_rerun_blindly() {
     let s = c.get(&sturdy).await.expect("get");
     assert_eq!((s.status, s.crashes, s.attempts), (JobStatus::Failed, 2, 2));
     let error = s.error.expect("error");
-    assert!(error.starts_with(INTERRUPTED) && error.contains("2 interruptions"), "{error}");
+    assert!(
+        error.starts_with(INTERRUPTED) && error.contains("2 interruptions"),
+        "{error}"
+    );
 }

@@ -350,13 +350,55 @@ fn sizing_parameters_are_bounded() {
     let ok = GbtParams::default();
     assert!(ok.validate().is_ok());
     let cases: Vec<(&str, GbtParams)> = vec![
-        ("n_trees", GbtParams { n_trees: 1_000_000_000, ..GbtParams::default() }),
-        ("n_trees", GbtParams { n_trees: 0, ..GbtParams::default() }),
-        ("num_leaves", GbtParams { num_leaves: 1 << 20, ..GbtParams::default() }),
-        ("min_data_in_leaf", GbtParams { min_data_in_leaf: usize::MAX, ..GbtParams::default() }),
-        ("max_depth", GbtParams { max_depth: 10_000, ..GbtParams::default() }),
-        ("bagging_freq", GbtParams { bagging_freq: usize::MAX, ..GbtParams::default() }),
-        ("learning_rate", GbtParams { learning_rate: 1e308, ..GbtParams::default() }),
+        (
+            "n_trees",
+            GbtParams {
+                n_trees: 1_000_000_000,
+                ..GbtParams::default()
+            },
+        ),
+        (
+            "n_trees",
+            GbtParams {
+                n_trees: 0,
+                ..GbtParams::default()
+            },
+        ),
+        (
+            "num_leaves",
+            GbtParams {
+                num_leaves: 1 << 20,
+                ..GbtParams::default()
+            },
+        ),
+        (
+            "min_data_in_leaf",
+            GbtParams {
+                min_data_in_leaf: usize::MAX,
+                ..GbtParams::default()
+            },
+        ),
+        (
+            "max_depth",
+            GbtParams {
+                max_depth: 10_000,
+                ..GbtParams::default()
+            },
+        ),
+        (
+            "bagging_freq",
+            GbtParams {
+                bagging_freq: usize::MAX,
+                ..GbtParams::default()
+            },
+        ),
+        (
+            "learning_rate",
+            GbtParams {
+                learning_rate: 1e308,
+                ..GbtParams::default()
+            },
+        ),
     ];
     for (name, p) in cases {
         let err = p.validate().expect_err(name).to_string();

@@ -354,7 +354,10 @@ async fn walk(
     .await?;
     let Some(report) = outcome else {
         let params = serde_json::json!({ "request": req, "spec": spec });
-        let job = s.jobs.submit("walk_forward", params, &caller.key_id).await?;
+        let job = s
+            .jobs
+            .submit("walk_forward", params, &caller.key_id)
+            .await?;
         let v = serde_json::to_value(job).map_err(|e| ApiError::internal(e.to_string()))?;
         return Ok((StatusCode::ACCEPTED, Json(v)));
     };

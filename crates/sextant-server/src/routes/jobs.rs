@@ -95,6 +95,7 @@ pub enum StatusName {
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let filter = JobFilter {
@@ -106,13 +107,22 @@ async fn list(
             StatusName::Cancelled => JobStatus::Cancelled,
         }),
         kind: q.kind,
-        owner: None,
+        owner: caller.actor().scope().map(str::to_string),
     };
     let page = page_request(PageQuery {
         limit: q.limit,
         cursor: q.cursor,
     })?;
-    to_json(&s.jobs.list(&filter, &page).await?)
+    // Summaries: parameters and results (up to 64 KiB and more each) are on `GET /jobs/{id}`.
+    let mut v = serde_json::to_value(s.jobs.list(&filter, &page).await?)
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if let Some(items) = v.get_mut("items").and_then(Value::as_array_mut) {
+        for item in items.iter_mut().filter_map(Value::as_object_mut) {
+            item.remove("params");
+            item.remove("result");
+        }
+    }
+    Ok(Json(v))
 }
 
 /// A job with its status and progress.
@@ -120,15 +130,21 @@ async fn list(
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn get_one(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    to_json(&s.jobs.get(&id).await?)
+    to_json(&s.jobs.get_as(&id, caller.actor()).await?)
 }
 
 /// Cancel a queued or running job.
 #[utoipa::path(post, path = "/{id}/cancel", tag = "jobs", params(("id" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
-async fn cancel(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn cancel(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    s.jobs.get_as(&id, caller.actor()).await?;
     to_json(&s.jobs.cancel(&id).await?)
 }
 
@@ -138,8 +154,13 @@ async fn cancel(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiR
     responses((status = 200, body = String, content_type = "text/event-stream")), security(("api_key" = [])))]
 async fn events(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    s.jobs.get_as(&id, caller.actor()).await?;
+    // A slot per open stream, released when the client goes away (the guard lives in the
+    // stream's state); a key over its share gets 429.
+    let slot = s.sse.acquire(&caller.key_id)?;
     let sub = s.jobs.subscribe(&id).await?;
     let first = JobEvent::from(&sub.snapshot);
     let done = first.is_terminal();
@@ -153,7 +174,7 @@ async fn events(
         async move { Ok::<_, Infallible>(ev) }
     });
     let rx = sub.events;
-    let tail = stream::unfold((rx, done), move |(mut rx, done)| async move {
+    let tail = stream::unfold((rx, done, slot), move |(mut rx, done, slot)| async move {
         if done {
             return None;
         }
@@ -161,7 +182,7 @@ async fn events(
             match rx.recv().await {
                 Ok(e) => {
                     let terminal = e.is_terminal();
-                    return Some((Ok(to_event(&e)), (rx, terminal)));
+                    return Some((Ok(to_event(&e)), (rx, terminal, slot)));
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,

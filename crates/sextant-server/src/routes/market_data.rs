@@ -319,10 +319,19 @@ pub struct CacheStatus {
 /// Cache status: symbols, rows, file size.
 #[utoipa::path(get, path = "/status", tag = "market-data",
     responses((status = 200, body = CacheStatus)), security(("api_key" = [])))]
-async fn status(State(s): State<AppState>) -> ApiResult<Json<CacheStatus>> {
+async fn status(
+    State(s): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+) -> ApiResult<Json<CacheStatus>> {
     let cache = s.read_cache();
     let symbols = blocking(move || cache.symbols().map_err(ApiError::from)).await?;
-    let path = s.services.cache.path().map(|p| p.display().to_string());
+    // The server's file layout is for admins only.
+    let path = s
+        .services
+        .cache
+        .path()
+        .filter(|_| caller.role >= crate::auth::Role::Admin)
+        .map(|p| p.display().to_string());
     let file_bytes = s
         .services
         .cache

@@ -87,9 +87,15 @@ pub struct TransactionInput {
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(p): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Value>> {
-    to_json(&s.services.portfolios.list(None, &page_request(p)?).await?)
+    to_json(
+        &s.services
+            .portfolios
+            .list(caller.actor().scope(), &page_request(p)?)
+            .await?,
+    )
 }
 
 /// Create a portfolio.
@@ -119,9 +125,10 @@ async fn create(
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn get_one(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    to_json(&s.services.portfolios.get(&id).await?)
+    to_json(&s.services.portfolios.get_as(&id, caller.actor()).await?)
 }
 
 /// Update name, base cash or shorting.
@@ -129,9 +136,11 @@ async fn get_one(
     request_body = PortfolioPatch, responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn update(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
     ApiJson(p): ApiJson<PortfolioPatch>,
 ) -> ApiResult<Json<Value>> {
+    s.services.portfolios.get_as(&id, caller.actor()).await?;
     check_cash(p.base_cash)?;
     let up = PortfolioUpdate {
         name: p.name,
@@ -144,7 +153,12 @@ async fn update(
 /// Delete a portfolio and its transactions.
 #[utoipa::path(delete, path = "/{id}", tag = "portfolios", params(("id" = String, Path)),
     responses((status = 204)), security(("api_key" = [])))]
-async fn delete(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn delete(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    s.services.portfolios.get_as(&id, caller.actor()).await?;
     s.services.portfolios.delete(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -154,9 +168,11 @@ async fn delete(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiR
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn transactions(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(p): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Value>> {
+    s.services.portfolios.get_as(&id, caller.actor()).await?;
     to_json(
         &s.services
             .portfolios
@@ -170,9 +186,11 @@ async fn transactions(
     request_body = TransactionInput, responses((status = 201, body = Object)), security(("api_key" = [])))]
 async fn add_transaction(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
     ApiJson(t): ApiJson<TransactionInput>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    s.services.portfolios.get_as(&id, caller.actor()).await?;
     let new = NewTransaction {
         kind: match t.kind {
             Kind::Buy => TransactionKind::Buy,
@@ -197,8 +215,10 @@ async fn add_transaction(
     params(("id" = String, Path), ("tx" = String, Path)), responses((status = 204)), security(("api_key" = [])))]
 async fn delete_transaction(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath((id, tx)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
+    s.services.portfolios.get_as(&id, caller.actor()).await?;
     s.services.portfolios.delete_transaction(&id, &tx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -216,6 +236,7 @@ pub struct AsOf {
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn holdings(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<AsOf>,
 ) -> ApiResult<Json<Value>> {
@@ -223,6 +244,7 @@ async fn holdings(
         sextant_domain::dates::check_date("as_of", d)
             .map_err(|e| ApiError::field("as_of", e.to_string()))?;
     }
+    s.services.portfolios.get_as(&id, caller.actor()).await?;
     to_json(&s.services.portfolios.holdings(&id, q.as_of).await?)
 }
 
@@ -240,10 +262,12 @@ pub struct Range {
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn performance(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<Range>,
 ) -> ApiResult<Json<Value>> {
     crate::extract::date_range(q.from, q.to)?;
+    s.services.portfolios.get_as(&id, caller.actor()).await?;
     to_json(
         &s.services
             .portfolios

@@ -1,13 +1,14 @@
 //! `/api/v1/strategies`: the library with parameter schemas, and saved strategy configs
 //! validated against those schemas.
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::page::{fetch, Page, PageQuery};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sextant_backtest::strategy::{build_strategy, strategy_library};
@@ -78,6 +79,9 @@ pub struct ConfigDto {
     pub description: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The key that saved it.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 fn validate(input: &ConfigInput) -> ApiResult<Value> {
@@ -119,16 +123,14 @@ fn to_dto(v: Value) -> ApiResult<ConfigDto> {
     responses((status = 200, body = inline(Page<ConfigDto>))), security(("api_key" = [])))]
 async fn list_configs(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(p): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<ConfigDto>>> {
-    let page = fetch(
-        s.services.meta.as_ref(),
-        CONFIGS,
-        Filter::new(),
-        "created_at",
-        &p,
-    )
-    .await?;
+    let filter = match caller.actor().scope() {
+        Some(key) => Filter::new().eq("owner", key),
+        None => Filter::new(),
+    };
+    let page = fetch(s.services.meta.as_ref(), CONFIGS, filter, "created_at", &p).await?;
     Ok(Json(Page {
         items: page
             .items
@@ -144,12 +146,14 @@ async fn list_configs(
     responses((status = 201, body = ConfigDto)), security(("api_key" = [])))]
 async fn create_config(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiJson(input): ApiJson<ConfigInput>,
 ) -> ApiResult<(StatusCode, Json<ConfigDto>)> {
     let params = validate(&input)?;
     let now = chrono::Utc::now().to_rfc3339();
     let doc = json!({"name": input.name.trim(), "strategy": input.strategy, "params": params,
-        "description": input.description, "created_at": now, "updated_at": now});
+        "description": input.description, "created_at": now, "updated_at": now,
+        "owner": caller.key_id});
     let id = s.services.meta.insert(CONFIGS, doc).await?;
     let stored = s.services.meta.get_required(CONFIGS, &id).await?;
     Ok((StatusCode::CREATED, Json(to_dto(stored)?)))
@@ -160,17 +164,28 @@ async fn create_config(
     responses((status = 200, body = ConfigDto)), security(("api_key" = [])))]
 async fn get_config(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ConfigDto>> {
+    Ok(Json(to_dto(owned_config(&s, &caller, &id).await?)?))
+}
+
+/// The stored config `id` if the caller may use it (its owner, or an admin); another owner's
+/// config is reported as not found.
+async fn owned_config(s: &AppState, caller: &Caller, id: &str) -> ApiResult<Value> {
     let doc = s
         .services
         .meta
-        .get(CONFIGS, &id)
+        .get(CONFIGS, id)
         .await
-        .map_err(|_| ApiError::not_found("no such config"))?;
-    Ok(Json(to_dto(doc.ok_or_else(|| {
-        ApiError::not_found(format!("no strategy config {id}"))
-    })?)?))
+        .map_err(|_| ApiError::not_found("no such config"))?
+        .ok_or_else(|| ApiError::not_found(format!("no strategy config {id}")))?;
+    let owner = doc.get("owner").and_then(Value::as_str).unwrap_or_default();
+    if caller.actor().may(owner) {
+        Ok(doc)
+    } else {
+        Err(ApiError::not_found(format!("no strategy config {id}")))
+    }
 }
 
 /// Replace a saved config (validated again).
@@ -178,20 +193,17 @@ async fn get_config(
     request_body = ConfigInput, responses((status = 200, body = ConfigDto)), security(("api_key" = [])))]
 async fn update_config(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<ConfigInput>,
 ) -> ApiResult<Json<ConfigDto>> {
     let params = validate(&input)?;
-    let existing = s
-        .services
-        .meta
-        .get(CONFIGS, &id)
-        .await
-        .map_err(|_| ApiError::not_found("no such config"))?
-        .ok_or_else(|| ApiError::not_found(format!("no strategy config {id}")))?;
+    let existing = owned_config(&s, &caller, &id).await?;
     let created = existing.get("created_at").cloned().unwrap_or(Value::Null);
+    let owner = existing.get("owner").cloned().unwrap_or(Value::Null);
     let doc = json!({"name": input.name.trim(), "strategy": input.strategy, "params": params,
-        "description": input.description, "created_at": created, "updated_at": chrono::Utc::now().to_rfc3339()});
+        "description": input.description, "created_at": created,
+        "updated_at": chrono::Utc::now().to_rfc3339(), "owner": owner});
     s.services.meta.replace(CONFIGS, &id, doc).await?;
     Ok(Json(to_dto(
         s.services.meta.get_required(CONFIGS, &id).await?,
@@ -203,8 +215,10 @@ async fn update_config(
     responses((status = 204)), security(("api_key" = [])))]
 async fn delete_config(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
+    owned_config(&s, &caller, &id).await?;
     let deleted = s
         .services
         .meta

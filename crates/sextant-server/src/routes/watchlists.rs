@@ -74,9 +74,15 @@ pub struct SymbolsInput {
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(p): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Value>> {
-    to_json(&s.services.watchlists.list(None, &page_request(p)?).await?)
+    to_json(
+        &s.services
+            .watchlists
+            .list(caller.actor().scope(), &page_request(p)?)
+            .await?,
+    )
 }
 
 /// Create a watchlist.
@@ -100,9 +106,10 @@ async fn create(
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn get_one(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    to_json(&s.services.watchlists.get(&id).await?)
+    to_json(&s.services.watchlists.get_as(&id, caller.actor()).await?)
 }
 
 /// Rename and/or replace the symbols.
@@ -110,6 +117,7 @@ async fn get_one(
     request_body = WatchlistPatch, responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn update(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
     ApiJson(w): ApiJson<WatchlistPatch>,
 ) -> ApiResult<Json<Value>> {
@@ -117,13 +125,19 @@ async fn update(
         name: w.name,
         symbols: w.symbols,
     };
+    s.services.watchlists.get_as(&id, caller.actor()).await?;
     to_json(&s.services.watchlists.update(&id, &up).await?)
 }
 
 /// Delete a watchlist.
 #[utoipa::path(delete, path = "/{id}", tag = "watchlists", params(("id" = String, Path)),
     responses((status = 204)), security(("api_key" = [])))]
-async fn delete(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn delete(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    s.services.watchlists.get_as(&id, caller.actor()).await?;
     s.services.watchlists.delete(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -133,10 +147,12 @@ async fn delete(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiR
     request_body = SymbolsInput, responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn add_symbols(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<SymbolsInput>,
 ) -> ApiResult<Json<Value>> {
     non_empty(&b.symbols)?;
+    s.services.watchlists.get_as(&id, caller.actor()).await?;
     to_json(&s.services.watchlists.add_symbols(&id, &b.symbols).await?)
 }
 
@@ -145,10 +161,12 @@ async fn add_symbols(
     request_body = SymbolsInput, responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn remove_symbols(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<SymbolsInput>,
 ) -> ApiResult<Json<Value>> {
     non_empty(&b.symbols)?;
+    s.services.watchlists.get_as(&id, caller.actor()).await?;
     to_json(
         &s.services
             .watchlists
@@ -160,6 +178,11 @@ async fn remove_symbols(
 /// Latest close and returns over 1D, 1W, 1M, 3M, YTD, 1Y for each symbol.
 #[utoipa::path(get, path = "/{id}/quotes", tag = "watchlists", params(("id" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
-async fn quotes(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn quotes(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    s.services.watchlists.get_as(&id, caller.actor()).await?;
     to_json(&s.services.watchlists.quotes(&id).await?)
 }
