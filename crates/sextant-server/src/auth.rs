@@ -291,20 +291,20 @@ pub async fn middleware(
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
         .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string());
-    if state.auth_failures.exhausted(&client) {
-        let mut e = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate-limited",
-            "too many failed key checks from this address; wait before trying again",
-        );
-        e.retry_after = Some(5);
-        return Err(e);
-    }
+    // Failed key checks are counted per client address; past the allowance the answer is 429
+    // instead of 401. A valid key always passes: a guesser sharing an address (a NAT) cannot
+    // lock its legitimate users out.
     let caller = match state.auth.verify(&presented).await {
         Ok(c) => c,
         Err(e) => {
-            if e.status == StatusCode::UNAUTHORIZED {
-                let _ = state.auth_failures.check(&client);
+            if e.status == StatusCode::UNAUTHORIZED && state.auth_failures.check(&client).is_err() {
+                let mut limited = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate-limited",
+                    "too many failed key checks from this address; wait before trying again",
+                );
+                limited.retry_after = Some(5);
+                return Err(limited);
             }
             return Err(e);
         }

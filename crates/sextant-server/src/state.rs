@@ -143,15 +143,6 @@ impl RateLimiter {
         self.take(key, 1.0)
     }
 
-    /// True when `key` has no whole token left (nothing is taken).
-    pub fn exhausted(&self, key: &str) -> bool {
-        let now = Instant::now();
-        let buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        buckets.get(key).is_some_and(|(tokens, at)| {
-            (tokens + now.duration_since(*at).as_secs_f64() * self.rate).min(self.burst) < 1.0
-        })
-    }
-
     /// Takes `cost` tokens for `key` (a costly request weighs more than a cheap one), or says
     /// when to retry.
     pub fn take(&self, key: &str, cost: f64) -> Result<(), ApiError> {

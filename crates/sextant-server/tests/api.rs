@@ -169,6 +169,7 @@ async fn limits_rate_and_body_size() {
         burst: 3.0,
         max_body_bytes: 1024,
         timeout_secs: 30,
+        ..Limits::default()
     };
     let s = start(limits).await;
     let viewer = s.key(Role::Viewer);
@@ -316,6 +317,17 @@ async fn jobs_run_stream_progress_and_refuse_late_cancels() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(problem["errors"][0]["field"], "kind");
+    // The owner lists its job; another key (here a viewer) sees only its own jobs: none.
+    let (status, page, _) = s
+        .call(
+            Method::GET,
+            "/api/v1/jobs?status=succeeded",
+            Some(analyst),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
     let (status, page, _) = s
         .call(
             Method::GET,
@@ -325,7 +337,7 @@ async fn jobs_run_stream_progress_and_refuse_late_cancels() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(0));
 }
 
 /// A report compares with buy and hold on the run's own (total-return) prices, and answers 409

@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 pub struct Server {
     pub services: Arc<Services>,
+    /// The key store, for tests that need more keys than one per role.
+    pub auth: sextant_server::auth::Auth,
     pub base: String,
     pub keys: Vec<(Role, String)>,
     pub client: reqwest::Client,
@@ -33,6 +35,7 @@ pub async fn start(limits: Limits) -> Server {
         ));
     }
     state.jobs.start().await.expect("jobs");
+    let auth = state.auth.clone();
     let app = sextant_server::router(state, &limits);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -41,6 +44,7 @@ pub async fn start(limits: Limits) -> Server {
     tokio::spawn(sextant_server::serve(listener, app, std::future::pending()));
     Server {
         services,
+        auth,
         base,
         keys,
         client: reqwest::Client::new(),
@@ -81,6 +85,23 @@ impl Server {
             ctype,
         )
     }
+    /// A new key of `role` (a second analyst, say).
+    pub async fn new_key(&self, role: Role) -> String {
+        self.auth.create(role, "extra").await.expect("key").key
+    }
+
+    /// A request with an explicit key.
+    pub async fn as_key(
+        &self,
+        method: Method,
+        path: &str,
+        key: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let (status, body, _) = self.call(method, path, Some(key), body).await;
+        (status, body)
+    }
+
     pub async fn get(&self, path: &str, role: Role) -> (StatusCode, Value) {
         let (status, body, _) = self
             .call(Method::GET, path, Some(self.key(role)), None)
