@@ -140,6 +140,24 @@ impl ReportGenerationService {
         }
     }
 
+    /// The narrative of `backtest_id` if one was already generated with the current prompt
+    /// and model: reading a report then costs one store lookup, no backtest.
+    pub async fn cached(&self, backtest_id: &str) -> Result<Option<Report>, ReportError> {
+        let prompt = self
+            .prompts
+            .latest(PROMPT_NAME)
+            .ok_or_else(|| PromptError::Unknown(PROMPT_NAME.into()))?;
+        let key = cache_key(backtest_id, &prompt.reference, self.provider.model());
+        match self.meta.get(NARRATIVES, &key).await? {
+            Some(doc) => {
+                let mut report: Report = from_doc(doc)?;
+                report.cached = true;
+                Ok(Some(report))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// The narrative of `sheet` (the run `backtest_id`): cached if already generated with the
     /// same prompt and model, otherwise generated, validated and recorded.
     pub async fn report(

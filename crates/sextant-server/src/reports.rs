@@ -57,6 +57,20 @@ pub async fn report(
     {
         return Err(ApiError::not_found(format!("no backtest {id:?}")));
     }
+    if let Some(report) = s
+        .reports
+        .cached(&id)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+    {
+        // A cached narrative costs a snapshot check (one hash over the run's bars), not the
+        // run and its benchmark again; changed data still answers 409.
+        let cache = s.read_cache();
+        s.services.backtests.check_unchanged(&cache, &id).await?;
+        return serde_json::to_value(report)
+            .map(Json)
+            .map_err(|e| ApiError::internal(e.to_string()));
+    }
     let cache = s.read_cache();
     let backtests = s.services.backtests.clone();
     let stored = backtests

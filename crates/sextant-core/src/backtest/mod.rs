@@ -372,16 +372,7 @@ impl BacktestService {
             }
             series.push(bs);
         }
-        let mut snapshot = cache.snapshot_hash(&Slice {
-            symbols: req.symbols.clone(),
-            resolution: Some(req.resolution),
-            from: req.from,
-            to: req.to,
-        })?;
-        if req.prices != PriceBasis::Raw && req.to.is_some() {
-            let later = cache.actions_hash(&req.symbols, req.resolution, req.to)?;
-            snapshot = hex::encode(Sha256::digest(format!("{snapshot}+{later}").as_bytes()));
-        }
+        let snapshot = Self::snapshot(cache, req)?;
         let excluded = cache.held_bars(&req.symbols, req.resolution, req.from, req.to)?;
         if !excluded.is_empty() {
             tracing::info!(
@@ -464,6 +455,39 @@ impl BacktestService {
     /// A stored run's equity curve.
     pub fn equity_curve(&self, id: &str) -> Result<Vec<EquityPoint>, BacktestError> {
         Ok(self.cache.equity_curve(id)?)
+    }
+
+    /// The data snapshot of a request: the hash of the bars it reads, and for an adjusted basis
+    /// of the corporate actions after its range too (they set the adjustment factors).
+    pub fn snapshot(cache: &Cache, req: &BacktestRequest) -> Result<String, BacktestError> {
+        let mut snapshot = cache.snapshot_hash(&Slice {
+            symbols: req.symbols.clone(),
+            resolution: Some(req.resolution),
+            from: req.from,
+            to: req.to,
+        })?;
+        if req.prices != PriceBasis::Raw && req.to.is_some() {
+            let later = cache.actions_hash(&req.symbols, req.resolution, req.to)?;
+            snapshot = hex::encode(Sha256::digest(format!("{snapshot}+{later}").as_bytes()));
+        }
+        Ok(snapshot)
+    }
+
+    /// Checks that the bars stored run `id` used are still the cache's (no re-execution).
+    /// `Ok(false)` when there is no such run.
+    pub async fn check_unchanged(&self, cache: &Cache, id: &str) -> Result<bool, BacktestError> {
+        let Some(run) = self.get(id).await? else {
+            return Ok(false);
+        };
+        let current = Self::snapshot(cache, &run.manifest.request)?;
+        if current != run.manifest.data_snapshot {
+            return Err(BacktestError::DataChanged {
+                id: id.to_string(),
+                recorded: run.manifest.data_snapshot.chars().take(16).collect(),
+                current: current.chars().take(16).collect(),
+            });
+        }
+        Ok(true)
     }
 
     /// A stored run as it was (its stored trades and equity curve, never a re-execution, so an

@@ -301,3 +301,45 @@ async fn list_filters_and_pages_newest_first() {
         Err(JobError::Invalid(f)) if f.field == "limit"
     ));
 }
+
+/// One owner cannot fill the queue (a quota on open jobs) nor hold every worker: with two
+/// workers and one running job per owner, the second worker takes another owner's job even
+/// though the first owner's jobs are older.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_owner_quota_and_fair_claims() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cfg = config("n", 2);
+    cfg.max_open_per_owner = 3;
+    cfg.max_running_per_owner = 1;
+    let mgr = JobManager::new(
+        store(&dir.path().join("m.db")).await,
+        vec![job("block", false, Behaviour::Block)],
+        cfg,
+    );
+    let mut alice = Vec::new();
+    for _ in 0..3 {
+        alice.push(
+            mgr.submit("block", json!({}), "alice")
+                .await
+                .expect("submit")
+                .id,
+        );
+    }
+    match mgr.submit("block", json!({}), "alice").await {
+        Err(JobError::Quota { open, limit, .. }) => assert_eq!((open, limit), (3, 3)),
+        other => panic!("expected a quota error, got {other:?}"),
+    }
+    let bob = mgr.submit("block", json!({}), "bob").await.expect("bob").id;
+    mgr.start().await.expect("start");
+    wait_for(&mgr, &alice[0], |r| r.status == JobStatus::Running).await;
+    wait_for(&mgr, &bob, |r| r.status == JobStatus::Running).await;
+    for id in &alice[1..] {
+        assert_eq!(mgr.get(id).await.expect("get").status, JobStatus::Queued);
+    }
+    // Finishing alice's running job lets her next one start.
+    mgr.cancel(&alice[0]).await.expect("cancel");
+    wait_for(&mgr, &alice[1], |r| r.status == JobStatus::Running).await;
+    mgr.shutdown(std::time::Duration::ZERO)
+        .await
+        .expect("shutdown");
+}
