@@ -27,6 +27,24 @@ async fn finished(s: &Server, id: &str, key: &str) -> Value {
     }
 }
 
+/// Submits a walk-forward job of about 14,500 simulations (minutes of work) and returns its id.
+async fn long_walk_forward(s: &Server) -> String {
+    let candidates: Vec<Value> = (0..100)
+        .map(|i| json!({"fast": 2 + i % 40, "slow": 45 + i}))
+        .collect();
+    let (status, job) = s
+        .post(
+            "/api/v1/jobs",
+            Role::Analyst,
+            json!({"kind": "walk_forward", "params": {
+                "request": {"strategy": "sma_cross", "symbols": ["MSFT"]},
+                "spec": {"train_bars": 250, "test_bars": 21, "candidates": candidates}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    job["id"].as_str().expect("id").to_string()
+}
+
 fn field_of(problem: &Value) -> String {
     problem["errors"][0]["field"]
         .as_str()
@@ -125,20 +143,7 @@ async fn the_generic_jobs_route_enforces_the_same_limits() {
 async fn cancel_stops_a_walk_forward_within_a_second() {
     let s = start(Limits::default()).await;
     let key = s.key(Role::Analyst).to_string();
-    let candidates: Vec<Value> = (0..100)
-        .map(|i| json!({"fast": 2 + i % 40, "slow": 45 + i}))
-        .collect();
-    let (status, job) = s
-        .post(
-            "/api/v1/jobs",
-            Role::Analyst,
-            json!({"kind": "walk_forward", "params": {
-                "request": {"strategy": "sma_cross", "symbols": ["MSFT"]},
-                "spec": {"train_bars": 250, "test_bars": 21, "candidates": candidates}}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
-    let id = job["id"].as_str().expect("id").to_string();
+    let id = long_walk_forward(&s).await;
     // Wait until it runs.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -491,19 +496,7 @@ fn internal_errors_carry_no_internal_text() {
 async fn event_streams_are_capped_per_key() {
     let s = start(Limits::default()).await;
     let key = s.key(Role::Analyst).to_string();
-    let candidates: Vec<Value> = (0..100)
-        .map(|i| json!({"fast": 2 + i % 40, "slow": 45 + i}))
-        .collect();
-    let (_, job) = s
-        .post(
-            "/api/v1/jobs",
-            Role::Analyst,
-            json!({"kind": "walk_forward", "params": {
-                "request": {"strategy": "sma_cross", "symbols": ["MSFT"]},
-                "spec": {"train_bars": 250, "test_bars": 21, "candidates": candidates}}}),
-        )
-        .await;
-    let id = job["id"].as_str().expect("id").to_string();
+    let id = long_walk_forward(&s).await;
     let url = format!("{}/api/v1/jobs/{id}/events", s.base);
     let mut open = Vec::new();
     let mut refused = false;

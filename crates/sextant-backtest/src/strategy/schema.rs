@@ -261,6 +261,16 @@ pub fn validate(specs: &[ParamSpec], params: &Value) -> Result<Params, ParamErro
     Ok(Params(out))
 }
 
+/// The JSON Schema pattern of string parameters (see [`is_identifier`]).
+pub const IDENTIFIER_PATTERN: &str = "^[A-Za-z0-9_.-]{1,64}$";
+
+/// 1 to 64 characters of ASCII letters, digits, `_`, `.` and `-`.
+pub fn is_identifier(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,14 +334,4 @@ mod tests {
         assert_eq!(s["properties"]["n"]["minimum"], json!(2));
         assert_eq!(s["additionalProperties"], json!(false));
     }
-}
-
-/// The JSON Schema pattern of string parameters (see [`is_identifier`]).
-pub const IDENTIFIER_PATTERN: &str = "^[A-Za-z0-9_.-]{1,64}$";
-
-/// 1 to 64 characters of ASCII letters, digits, `_`, `.` and `-`.
-pub fn is_identifier(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }

@@ -467,6 +467,7 @@ fn train_blocking(
         artifact_sha256: sha,
         artifact_bytes: bytes.len() as u64,
         excluded,
+        prices: sextant_domain::PriceBasis::TotalReturn,
     };
     Ok((rec, model))
 }

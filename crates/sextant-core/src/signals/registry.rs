@@ -53,6 +53,9 @@ pub struct ModelRecord {
     /// rejected): nothing was learned or tested on them.
     #[serde(default)]
     pub excluded: Vec<sextant_data::cache::HeldBar>,
+    /// The price basis of its labels and features (total return: splits and dividends).
+    #[serde(default)]
+    pub prices: sextant_domain::PriceBasis,
 }
 
 /// Writes a model artifact under `dir`, named by its SHA-256 (write to a temp file, then

@@ -79,8 +79,6 @@ impl GbtModel {
         weights: Option<&[f64]>,
         params: &GbtParams,
     ) -> Result<Self, MlError> {
-        // Run the whole fit on a pool worker: the many small fork-joins inside tree growth are
-        // then cheap work-stealing pushes instead of cross-thread injections from the caller.
         Self::fit_with_stop(data, labels, weights, params, &|| false)
     }
 
@@ -93,6 +91,8 @@ impl GbtModel {
         params: &GbtParams,
         stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<Self, MlError> {
+        // Run the whole fit on a pool worker: the many small fork-joins inside tree growth are
+        // then cheap work-stealing pushes instead of cross-thread injections from the caller.
         rayon::scope(|_| Self::fit_inner(data, labels, weights, params, stop))
     }
 
