@@ -101,7 +101,7 @@ pub struct Overview {
     pub generated_at: DateTime<Utc>,
     pub totals: PortfolioTotals,
     pub portfolios: Vec<PortfolioSummary>,
-    /// Newest first, across owners (runs carry no owner).
+    /// Newest first: the owner's runs and those stored without an owner.
     pub recent_backtests: Vec<BacktestSummary>,
     pub data_freshness: Vec<SymbolFreshness>,
     pub jobs: JobActivity,
@@ -146,7 +146,7 @@ impl DashboardService {
             generated_at: Utc::now(),
             totals,
             portfolios,
-            recent_backtests: self.recent_backtests().await?,
+            recent_backtests: self.recent_backtests(owner).await?,
             data_freshness: self.data_freshness().await?,
             jobs: self.job_activity().await?,
             data_quality: {
@@ -195,9 +195,28 @@ impl DashboardService {
         }
     }
 
-    async fn recent_backtests(&self) -> Result<Vec<BacktestSummary>, DashboardError> {
-        let query = Query::new().sort_desc("created_at").limit(RECENT_BACKTESTS);
-        let docs = self.meta.find(RUNS, &query).await?;
+    /// The newest runs `owner` may read: its own and those stored without an owner (the
+    /// CLI's).
+    async fn recent_backtests(&self, owner: &str) -> Result<Vec<BacktestSummary>, DashboardError> {
+        let mut docs = Vec::new();
+        for filter in [
+            Filter::new().eq("owners", owner),
+            Filter::new().exists("owners", false),
+        ] {
+            let query = Query::new()
+                .filter(filter)
+                .sort_desc("created_at")
+                .limit(RECENT_BACKTESTS);
+            docs.extend(self.meta.find(RUNS, &query).await?);
+        }
+        let created = |d: &serde_json::Value| {
+            d.get("created_at")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        docs.sort_by_key(|d| std::cmp::Reverse(created(d)));
+        docs.truncate(RECENT_BACKTESTS as usize);
         Ok(docs.iter().map(backtest_summary).collect())
     }
 

@@ -48,6 +48,7 @@ pub fn report_service(
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 pub async fn report(
     State(s): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     if id.len() > 64
@@ -57,6 +58,7 @@ pub async fn report(
     {
         return Err(ApiError::not_found(format!("no backtest {id:?}")));
     }
+    crate::routes::backtests::visible_run(&s, &caller, &id).await?;
     if let Some(report) = s
         .reports
         .cached(&id)

@@ -103,7 +103,18 @@ async fn backtest_round_trip_and_validation_errors_name_fields() {
         .call(Method::POST, "/api/v1/backtests", Some(analyst), Some(req))
         .await;
     assert_eq!(again["id"], run["id"], "content-addressed id");
+    // Runs belong to the keys that ran them: another key (here a viewer) does not see it.
     let viewer = s.key(Role::Viewer);
+    let (status, _, _) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/backtests/{id}"),
+            Some(viewer),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let viewer = analyst;
     let (status, got, _) = s
         .call(
             Method::GET,
@@ -352,7 +363,7 @@ async fn report_uses_adjusted_buy_and_hold_and_refuses_changed_data() {
     assert_eq!(run["manifest"]["prices"], "total_return");
     let id = run["id"].as_str().expect("id").to_string();
     let (status, report) = s
-        .get(&format!("/api/v1/backtests/{id}/report"), Role::Viewer)
+        .get(&format!("/api/v1/backtests/{id}/report"), Role::Analyst)
         .await;
     assert_eq!(status, StatusCode::OK, "{report}");
     let facts = report["facts"].to_string();
@@ -373,7 +384,7 @@ async fn report_uses_adjusted_buy_and_hold_and_refuses_changed_data() {
         .ingest_bars(&[bar], sextant_domain::Source::File, "revision")
         .expect("revise");
     let (status, problem) = s
-        .get(&format!("/api/v1/backtests/{id}/report"), Role::Viewer)
+        .get(&format!("/api/v1/backtests/{id}/report"), Role::Analyst)
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{problem}");
     assert!(

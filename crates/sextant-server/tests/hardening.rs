@@ -214,7 +214,36 @@ async fn ownership_matrix() {
         json!({"kind": "backtest", "params": {"strategy": "buy_and_hold", "symbols": ["IBM"]}}),
     )
     .await;
-    // (method, path, body) of every read and write on the four objects.
+    let (status, run) = s
+        .as_key(
+            Method::POST,
+            "/api/v1/backtests",
+            &alice,
+            Some(json!({"strategy": "sma_cross", "symbols": ["IBM"], "from": "2010-01-01"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    let run = run["id"].as_str().expect("run id").to_string();
+    // A model trained by alice (through a job, which records its submitter as the owner).
+    let (status, train) = s
+        .as_key(
+            Method::POST,
+            "/api/v1/models/train",
+            &alice,
+            Some(
+                json!({"name": "alices", "symbols": ["MSFT"], "label": {"kind": "next_return"},
+                "validation": {"kind": "none"}, "params": {"n_trees": 5}}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{train}");
+    let done = finished(&s, train["id"].as_str().expect("job id"), &alice).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let model = done["result"]["model_id"]
+        .as_str()
+        .expect("model")
+        .to_string();
+    // (method, path, body) of every read and write on the objects.
     let p = format!("/api/v1/portfolios/{portfolio}");
     let w = format!("/api/v1/watchlists/{watchlist}");
     let c = format!("/api/v1/strategies/configs/{config}");
@@ -246,6 +275,15 @@ async fn ownership_matrix() {
         ),
         (Method::GET, j.clone(), None),
         (Method::POST, format!("{j}/cancel"), None),
+        (Method::GET, format!("/api/v1/backtests/{run}"), None),
+        (Method::GET, format!("/api/v1/backtests/{run}/trades"), None),
+        (Method::GET, format!("/api/v1/backtests/{run}/equity"), None),
+        (Method::GET, format!("/api/v1/backtests/{run}/report"), None),
+        (
+            Method::POST,
+            format!("/api/v1/models/{model}/promote"),
+            Some(json!({"stage": "production"})),
+        ),
         (Method::DELETE, p.clone(), None),
         (Method::DELETE, w.clone(), None),
         (Method::DELETE, c.clone(), None),

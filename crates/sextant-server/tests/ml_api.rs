@@ -313,7 +313,7 @@ async fn inline_ml_signal_backtest_trades_on_the_model() {
     // Both paths name the run by its request and data: one id for two different results.
     let id = job_run["run_id"].as_str().expect("run id");
     let (_, stored) = s
-        .get(&format!("/api/v1/backtests/{id}"), Role::Viewer)
+        .get(&format!("/api/v1/backtests/{id}"), Role::Analyst)
         .await;
     if run["id"] == id && stored["trade_count"] != job_run["trade_count"] {
         wrong.push(format!(

@@ -269,7 +269,7 @@ async fn review_queue_end_to_end() {
     assert_eq!(status, StatusCode::CREATED, "{run}");
     let id = run["id"].as_str().expect("run id");
     let (status, curve) = s
-        .get(&format!("/api/v1/backtests/{id}/equity"), Role::Viewer)
+        .get(&format!("/api/v1/backtests/{id}/equity"), Role::Analyst)
         .await;
     assert_eq!(status, StatusCode::OK, "{curve}");
     let curve_days: Vec<String> = curve

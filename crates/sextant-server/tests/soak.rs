@@ -48,7 +48,7 @@ async fn mixed_load_keeps_health_fast_and_memory_bounded() {
     assert_eq!(status, StatusCode::CREATED, "{run}");
     let run_id = run["id"].as_str().expect("id").to_string();
     let (status, _) = s
-        .get(&format!("/api/v1/backtests/{run_id}/report"), Role::Viewer)
+        .get(&format!("/api/v1/backtests/{run_id}/report"), Role::Analyst)
         .await;
     assert_eq!(status, StatusCode::OK);
     let baseline = rss_mib();
@@ -78,6 +78,7 @@ async fn mixed_load_keeps_health_fast_and_memory_bounded() {
                     ),
                 ),
                 (false, "/api/v1/backtests?limit=20".into(), None),
+                (false, format!("/api/v1/backtests/{run_id}/report"), None),
             ],
         ),
         (
@@ -89,7 +90,7 @@ async fn mixed_load_keeps_health_fast_and_memory_bounded() {
                     None,
                 ),
                 (false, "/api/v1/market-data/symbols".into(), None),
-                (false, format!("/api/v1/backtests/{run_id}/report"), None),
+                (false, "/api/v1/quality/summary".into(), None),
                 (false, "/api/v1/dashboard".into(), None),
             ],
         ),

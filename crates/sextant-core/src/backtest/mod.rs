@@ -392,8 +392,18 @@ impl BacktestService {
         })
     }
 
-    /// Runs a request on the service's cache and stores the run.
+    /// Runs a request on the service's cache and stores the run (without an owner: a run every
+    /// key may read, as the CLI's are).
     pub async fn run(&self, req: &BacktestRequest) -> Result<BacktestRun, BacktestError> {
+        self.run_for(req, None).await
+    }
+
+    /// [`Self::run`], recording `owner` among the run's owners.
+    pub async fn run_for(
+        &self,
+        req: &BacktestRequest,
+        owner: Option<&str>,
+    ) -> Result<BacktestRun, BacktestError> {
         let cache = self.cache.clone();
         let r = req.clone();
         let source = self.series.get().cloned();
@@ -404,7 +414,7 @@ impl BacktestService {
             })
             .await
             .map_err(|e| BacktestError::Invalid(format!("backtest task failed: {e}")))??;
-        self.store(&run, &trades, &curve).await?;
+        self.store_for(&run, &trades, &curve, owner).await?;
         Ok(run)
     }
 
@@ -416,6 +426,26 @@ impl BacktestService {
         trades: &[TradeRecord],
         curve: &[EquityPoint],
     ) -> Result<(), BacktestError> {
+        self.store_for(run, trades, curve, None).await
+    }
+
+    /// [`Self::store`], adding `owner` to the run's owners. A run is content-addressed, so two
+    /// keys that run the same request share one stored run; each is recorded as an owner and
+    /// only owners (and admins) may read it. A run stored without any owner (by the CLI) is
+    /// readable by every key.
+    pub async fn store_for(
+        &self,
+        run: &BacktestRun,
+        trades: &[TradeRecord],
+        curve: &[EquityPoint],
+        owner: Option<&str>,
+    ) -> Result<(), BacktestError> {
+        let mut owners = self.owners(&run.id).await?;
+        if let Some(o) = owner {
+            if !owners.iter().any(|x| x == o) {
+                owners.push(o.to_string());
+            }
+        }
         let cache = self.cache.clone();
         let id = run.id.clone();
         let pts = curve.to_vec();
@@ -428,9 +458,43 @@ impl BacktestService {
             serde_json::to_value(run).map_err(|e| BacktestError::Invalid(e.to_string()))?;
         if let Some(o) = doc.as_object_mut() {
             o.insert("strategy".into(), json!(run.manifest.request.strategy));
+            if !owners.is_empty() {
+                o.insert("owners".into(), json!(owners));
+            }
         }
         self.meta.upsert(RUNS, &run.id, doc).await?;
         Ok(())
+    }
+
+    /// The keys recorded as owners of run `id` (empty: no run, or a run every key may read).
+    pub async fn owners(&self, id: &str) -> Result<Vec<String>, BacktestError> {
+        Ok(match self.meta.get(RUNS, id).await {
+            Ok(Some(doc)) => doc
+                .get("owners")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            Ok(None) | Err(sextant_meta::MetaError::Invalid(_)) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        })
+    }
+
+    /// A stored run if `actor` may read it: an owner, an admin, or anyone for a run without
+    /// owners. Another key's run is reported as absent.
+    pub async fn get_as(
+        &self,
+        id: &str,
+        actor: crate::common::Actor<'_>,
+    ) -> Result<Option<BacktestRun>, BacktestError> {
+        let owners = self.owners(id).await?;
+        if !owners.is_empty() && !owners.iter().any(|o| actor.may(o)) {
+            return Ok(None);
+        }
+        self.get(id).await
     }
 
     /// A stored run.

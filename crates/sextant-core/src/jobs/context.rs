@@ -60,6 +60,8 @@ pub struct JobContext {
 
 struct Inner {
     job_id: String,
+    /// The key that submitted the job: what it stores belongs to that key.
+    owner: String,
     attempt: u32,
     token: CancellationToken,
     /// Where progress is persisted; `None` for a detached context.
@@ -72,6 +74,7 @@ struct Inner {
 impl JobContext {
     pub(crate) fn new(
         job_id: &str,
+        owner: &str,
         attempt: u32,
         token: CancellationToken,
         store: Arc<dyn MetaStore>,
@@ -80,6 +83,7 @@ impl JobContext {
     ) -> Self {
         Self::build(
             job_id,
+            owner,
             attempt,
             token,
             Some((store, worker.to_string())),
@@ -92,6 +96,7 @@ impl JobContext {
     pub fn detached(job_id: impl Into<String>) -> Self {
         Self::build(
             &job_id.into(),
+            "",
             1,
             CancellationToken::new(),
             None,
@@ -101,6 +106,7 @@ impl JobContext {
 
     fn build(
         job_id: &str,
+        owner: &str,
         attempt: u32,
         token: CancellationToken,
         store: Option<(Arc<dyn MetaStore>, String)>,
@@ -109,6 +115,7 @@ impl JobContext {
         JobContext {
             inner: Arc::new(Inner {
                 job_id: job_id.to_string(),
+                owner: owner.to_string(),
                 attempt,
                 token,
                 store,
@@ -120,6 +127,11 @@ impl JobContext {
 
     pub fn job_id(&self) -> &str {
         &self.inner.job_id
+    }
+
+    /// The key that submitted the job (empty for a detached context).
+    pub fn owner(&self) -> &str {
+        &self.inner.owner
     }
 
     /// 1 on the first run, more when the job was re-queued after an interruption.

@@ -75,7 +75,8 @@ impl JobHandler for BacktestJob {
         let req: BacktestRequest = parse_params(&params)?;
         ctx.check()?;
         ctx.progress(0.0, format!("running {}", req.strategy)).await;
-        let run = self.backtests.run(&req).await?;
+        let owner = Some(ctx.owner()).filter(|o| !o.is_empty());
+        let run = self.backtests.run_for(&req, owner).await?;
         ctx.progress(1.0, "stored").await;
         Ok(json!({
             "run_id": run.id,
@@ -303,7 +304,8 @@ impl JobHandler for TrainSignalJob {
         ctx.progress(0.0, format!("training {}", req.name)).await;
         let token = ctx.cancellation_token();
         let stop = Arc::new(move || token.is_cancelled());
-        let rec = match self.signals.train_with_stop(req, stop).await {
+        let owner = Some(ctx.owner()).filter(|o| !o.is_empty());
+        let rec = match self.signals.train_with_stop(req, stop, owner).await {
             Ok(r) => r,
             Err(crate::signals::SignalError::Ml(sextant_ml::MlError::Cancelled)) => {
                 return Err(JobError::Cancelled)

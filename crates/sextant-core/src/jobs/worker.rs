@@ -210,6 +210,7 @@ impl JobManager {
         self.events.publish(JobEvent::from(&record));
         let ctx = JobContext::new(
             &id,
+            &record.owner,
             record.attempts,
             token.clone(),
             self.meta.clone(),

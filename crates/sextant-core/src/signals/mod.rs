@@ -151,7 +151,7 @@ impl MlSignalService {
 
     /// Trains, validates and registers a model (blocking work runs off the async executor).
     pub async fn train(&self, req: TrainRequest) -> Result<ModelRecord, SignalError> {
-        self.train_with_stop(req, Arc::new(|| false)).await
+        self.train_with_stop(req, Arc::new(|| false), None).await
     }
 
     /// [`Self::train`], checking `stop` before every tree of every fit (cross-validation folds
@@ -160,6 +160,7 @@ impl MlSignalService {
         &self,
         req: TrainRequest,
         stop: Arc<dyn Fn() -> bool + Send + Sync>,
+        owner: Option<&str>,
     ) -> Result<ModelRecord, SignalError> {
         req.validate()?;
         let name = clean_name(&req.name)?;
@@ -173,6 +174,7 @@ impl MlSignalService {
                 .await
                 .map_err(|e| SignalError::Task(e.to_string()))??;
         rec.name = name;
+        rec.owner = owner.map(str::to_string);
         if let Some(existing) = registry::get(self.meta.as_ref(), &rec.id).await? {
             // Same inputs, same seed: the same model. Training is idempotent.
             return Ok(existing);
@@ -198,6 +200,21 @@ impl MlSignalService {
 
     pub async fn promote(&self, id: &str, stage: &str) -> Result<ModelRecord, SignalError> {
         registry::promote(self.meta.as_ref(), id, stage).await
+    }
+
+    /// [`Self::promote`] by `actor`: only the model's owner or an admin may change its stage
+    /// (a model without an owner, the CLI's, only an admin). Another key gets not-found.
+    pub async fn promote_as(
+        &self,
+        id: &str,
+        stage: &str,
+        actor: crate::common::Actor<'_>,
+    ) -> Result<ModelRecord, SignalError> {
+        let rec = self.get(id).await?;
+        if !(actor.admin || rec.owner.as_deref().is_some_and(|o| actor.may(o))) {
+            return Err(SignalError::NotFound(id.to_string()));
+        }
+        self.promote(id, stage).await
     }
 
     pub async fn resolve(&self, reference: &str) -> Result<ModelRecord, SignalError> {
@@ -468,6 +485,7 @@ fn train_blocking(
         artifact_bytes: bytes.len() as u64,
         excluded,
         prices: sextant_domain::PriceBasis::TotalReturn,
+        owner: None,
     };
     Ok((rec, model))
 }

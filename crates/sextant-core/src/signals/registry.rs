@@ -56,6 +56,10 @@ pub struct ModelRecord {
     /// The price basis of its labels and features (total return: splits and dividends).
     #[serde(default)]
     pub prices: sextant_domain::PriceBasis,
+    /// The key that trained it (none for the CLI's). The registry is shared for reading (a
+    /// model is scored by name); only its owner or an admin may change its stage.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 /// Writes a model artifact under `dir`, named by its SHA-256 (write to a temp file, then

@@ -1,6 +1,7 @@
 //! `/api/v1/backtests`: run (inline), list with filters and pagination, get, trades, equity
 //! curve, compare, walk-forward.
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::market_data::blocking;
@@ -8,7 +9,7 @@ use crate::routes::page::{fetch, Page, PageQuery};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sextant_core::backtest::{walk_forward, BacktestRequest, WalkForwardSpec, RUNS};
@@ -112,7 +113,7 @@ const INLINE_LIMIT: usize = 200_000;
     responses((status = 201, body = Object), (status = 202, body = Object)), security(("api_key" = [])))]
 async fn run(
     State(s): State<AppState>,
-    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    Extension(caller): Extension<Caller>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let req = parse_request(body.clone())?;
@@ -133,7 +134,10 @@ async fn run(
         let v = serde_json::to_value(job).map_err(|e| ApiError::internal(e.to_string()))?;
         return Ok((StatusCode::ACCEPTED, Json(v)));
     };
-    s.services.backtests.store(&run, &trades, &curve).await?;
+    s.services
+        .backtests
+        .store_for(&run, &trades, &curve, Some(&caller.key_id))
+        .await?;
     let v = serde_json::to_value(&run).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok((StatusCode::CREATED, Json(v)))
 }
@@ -154,9 +158,14 @@ pub struct ListQuery {
     responses((status = 200, body = inline(Page<Object>))), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<Value>>> {
-    let mut filter = Filter::new();
+    // A key lists the runs it owns; an admin every run.
+    let mut filter = match caller.actor().scope() {
+        Some(key) => Filter::new().eq("owners", key),
+        None => Filter::new(),
+    };
     if let Some(st) = &q.strategy {
         filter = filter.eq("strategy", st.as_str());
     }
@@ -167,6 +176,20 @@ async fn list(
     Ok(Json(
         fetch(s.services.meta.as_ref(), RUNS, filter, "created_at", &page).await?,
     ))
+}
+
+/// Stored run `id` if the caller may read it (see `BacktestService::get_as`); 404 otherwise.
+pub(crate) async fn visible_run(
+    s: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<sextant_core::backtest::BacktestRun> {
+    check_id(id)?;
+    s.services
+        .backtests
+        .get_as(id, caller.actor())
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no backtest {id}")))
 }
 
 fn check_id(id: &str) -> ApiResult<()> {
@@ -186,15 +209,10 @@ fn check_id(id: &str) -> ApiResult<()> {
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn get_run(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    check_id(&id)?;
-    let run = s
-        .services
-        .backtests
-        .get(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no backtest {id}")))?;
+    let run = visible_run(&s, &caller, &id).await?;
     Ok(Json(
         serde_json::to_value(run).map_err(|e| ApiError::internal(e.to_string()))?,
     ))
@@ -203,11 +221,12 @@ async fn get_run(
 /// A run's trades.
 #[utoipa::path(get, path = "/{id}/trades", tag = "backtests", params(("id" = String, Path)),
     responses((status = 200, body = Vec<Object>)), security(("api_key" = [])))]
-async fn trades(State(s): State<AppState>, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
-    check_id(&id)?;
-    if s.services.backtests.get(&id).await?.is_none() {
-        return Err(ApiError::not_found(format!("no backtest {id}")));
-    }
+async fn trades(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    visible_run(&s, &caller, &id).await?;
     let t = s.services.backtests.trades(&id).await?;
     Ok(Json(
         serde_json::to_value(t).map_err(|e| ApiError::internal(e.to_string()))?,
@@ -226,9 +245,10 @@ pub struct EquityPointDto {
     responses((status = 200, body = Vec<EquityPointDto>)), security(("api_key" = [])))]
 async fn equity(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<EquityPointDto>>> {
-    check_id(&id)?;
+    visible_run(&s, &caller, &id).await?;
     let cache = s.read_cache();
     let id2 = id.clone();
     let pts = blocking(move || cache.equity_curve(&id2).map_err(ApiError::from)).await?;
@@ -273,6 +293,7 @@ pub struct CompareRow {
     responses((status = 200, body = Vec<CompareRow>)), security(("api_key" = [])))]
 async fn compare(
     State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
     ApiQuery(q): ApiQuery<CompareQuery>,
 ) -> ApiResult<Json<Vec<CompareRow>>> {
     let ids: Vec<&str> = q
@@ -286,13 +307,7 @@ async fn compare(
     }
     let mut out = Vec::new();
     for id in ids {
-        check_id(id)?;
-        let run = s
-            .services
-            .backtests
-            .get(id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("no backtest {id}")))?;
+        let run = visible_run(&s, &caller, id).await?;
         out.push(CompareRow {
             id: run.id.clone(),
             strategy: run.manifest.request.strategy.clone(),
@@ -332,7 +347,7 @@ const INLINE_WALK_COST: usize = 300_000;
     responses((status = 200, body = Object), (status = 202, body = Object)), security(("api_key" = [])))]
 async fn walk(
     State(s): State<AppState>,
-    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    Extension(caller): Extension<Caller>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let req = parse_request(body.get("request").cloned().unwrap_or(Value::Null))?;

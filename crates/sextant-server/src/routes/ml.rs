@@ -225,10 +225,16 @@ pub struct PromoteInput {
     request_body = PromoteInput, responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn promote(
     State(s): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<PromoteInput>,
 ) -> ApiResult<Json<Value>> {
-    to_json(&s.services.signals.promote(&id, &input.stage).await?)
+    to_json(
+        &s.services
+            .signals
+            .promote_as(&id, &input.stage, caller.actor())
+            .await?,
+    )
 }
 
 /// Train a model as a `train_signal` job (202; follow `/api/v1/jobs/{id}/events`). The body is
