@@ -91,6 +91,17 @@ impl TrainRequest {
         if self.symbols.is_empty() || self.symbols.len() > 100 {
             return Err(SignalError::Invalid("1 to 100 symbols".into()));
         }
+        for (field, d) in [
+            ("train_from", self.train_from),
+            ("train_to", self.train_to),
+            ("test_from", self.test_from),
+            ("test_to", self.test_to),
+        ] {
+            if let Some(d) = d {
+                sextant_domain::dates::check_date(field, d)
+                    .map_err(|e| SignalError::Invalid(e.to_string()))?;
+            }
+        }
         if sextant_data::features::find(&self.view).is_none() {
             return Err(SignalError::Invalid(format!(
                 "unknown feature view {:?}",

@@ -110,7 +110,10 @@ const INLINE_LIMIT: usize = 200_000;
 /// Small runs answer inline (201 with the run); large ones are queued as a `backtest` job
 /// (202 with the job: follow `/api/v1/jobs/{id}/events`).
 #[utoipa::path(post, path = "", tag = "backtests", request_body = BacktestRequestDoc,
-    responses((status = 201, body = Object), (status = 202, body = Object)), security(("api_key" = [])))]
+    responses((status = 201, body = Object), (status = 202, body = Object),
+              (status = 429, description = "the key's open-job quota or rate limit is used up",
+               body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
 async fn run(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -344,7 +347,10 @@ const INLINE_WALK_COST: usize = 300_000;
 /// answers 200 with the report; a larger one is queued as a `walk_forward` job (202 with the
 /// job: follow `/api/v1/jobs/{id}/events`). Long work never runs inside a request.
 #[utoipa::path(post, path = "/walk-forward", tag = "backtests", request_body = WalkForwardDoc,
-    responses((status = 200, body = Object), (status = 202, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = Object), (status = 202, body = Object),
+              (status = 429, description = "the key's open-job quota or rate limit is used up",
+               body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
 async fn walk(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -49,7 +49,11 @@ impl From<JobError> for ApiError {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitInput {
-    /// `backtest`, `walk_forward` or `ingest_alphavantage`.
+    /// The job kind; its parameters are the body of the matching route: `backtest` a backtest
+    /// request, `walk_forward` `{request, spec}`, `train_signal` a training request,
+    /// `ingest_alphavantage` `{symbols, resolution, adjusted}` (when Alpha Vantage is
+    /// configured). The same limits apply as on those routes; at most 64 KiB of parameters.
+    #[schema(value_type = String, pattern = "^(backtest|walk_forward|train_signal|ingest_alphavantage)$")]
     pub kind: String,
     #[schema(value_type = Object)]
     pub params: Value,
@@ -57,7 +61,10 @@ pub struct SubmitInput {
 
 /// Queue a job; poll it, stream its events, or cancel it.
 #[utoipa::path(post, path = "", tag = "jobs", request_body = SubmitInput,
-    responses((status = 202, body = Object)), security(("api_key" = [])))]
+    responses((status = 202, body = Object),
+              (status = 429, description = "the key's open-job quota or rate limit is used up",
+               body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
 async fn submit(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,

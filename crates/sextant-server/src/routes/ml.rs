@@ -237,10 +237,80 @@ async fn promote(
     )
 }
 
+/// A training request (documented maxima; `sextant_core::signals::TrainRequest` is the type).
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct TrainRequestDoc {
+    /// 1 to 64 characters of letters, digits, `_` and `-`.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    pub name: String,
+    #[schema(min_items = 1, max_items = 100, inline)]
+    pub symbols: Vec<crate::routes::backtests::SymbolString>,
+    /// A feature view (default `technical`).
+    pub view: Option<String>,
+    /// `{kind: next_return | triple_barrier | abs_return_above_median, ...}`.
+    #[schema(value_type = Option<Object>)]
+    pub label: Option<Value>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub train_from: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub train_to: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub test_from: Option<String>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub test_to: Option<String>,
+    /// `{kind: purged_kfold | walk_forward | none, ...}`.
+    #[schema(value_type = Option<Object>)]
+    pub validation: Option<Value>,
+    #[schema(inline)]
+    pub params: Option<GbtParamsDoc>,
+    pub seed: Option<u64>,
+}
+
+/// Gradient-boosting parameters with their maxima (LightGBM names and defaults).
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct GbtParamsDoc {
+    #[schema(minimum = 1, maximum = 10000)]
+    pub n_trees: Option<u64>,
+    #[schema(exclusive_minimum = 0.0, maximum = 10.0)]
+    pub learning_rate: Option<f64>,
+    #[schema(minimum = 2, maximum = 4096)]
+    pub num_leaves: Option<u64>,
+    /// `<= 0` means unlimited.
+    #[schema(maximum = 64)]
+    pub max_depth: Option<i32>,
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub min_data_in_leaf: Option<u64>,
+    #[schema(minimum = 0.0)]
+    pub min_sum_hessian_in_leaf: Option<f64>,
+    #[schema(minimum = 0.0)]
+    pub lambda_l1: Option<f64>,
+    #[schema(minimum = 0.0)]
+    pub lambda_l2: Option<f64>,
+    #[schema(minimum = 0.0)]
+    pub min_gain_to_split: Option<f64>,
+    #[schema(minimum = 2, maximum = 65534)]
+    pub max_bin: Option<u64>,
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub min_data_in_bin: Option<u64>,
+    #[schema(exclusive_minimum = 0.0, maximum = 1.0)]
+    pub feature_fraction: Option<f64>,
+    #[schema(exclusive_minimum = 0.0, maximum = 1.0)]
+    pub bagging_fraction: Option<f64>,
+    #[schema(minimum = 0, maximum = 10000)]
+    pub bagging_freq: Option<u64>,
+    pub seed: Option<u64>,
+    pub boost_from_average: Option<bool>,
+}
+
 /// Train a model as a `train_signal` job (202; follow `/api/v1/jobs/{id}/events`). The body is
 /// a training request: name, symbols, view, label, periods, validation, params, seed.
-#[utoipa::path(post, path = "/train", tag = "models", request_body = Object,
-    responses((status = 202, body = Object)), security(("api_key" = [])))]
+#[utoipa::path(post, path = "/train", tag = "models", request_body = TrainRequestDoc,
+    responses((status = 202, body = Object),
+              (status = 429, description = "the key's open-job quota or rate limit is used up",
+               body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
 async fn train(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
