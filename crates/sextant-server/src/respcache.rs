@@ -10,16 +10,23 @@ use std::sync::RwLock;
 type Entries = HashMap<String, (&'static str, Bytes)>;
 
 /// Serialized bodies keyed by request, tagged with the data generation they were built from.
+/// Bounded in entries and in bytes: requests for many distinct ranges cannot make it hold more
+/// than [`MAX_CACHE_BYTES`] of bodies.
 pub struct ResponseCache {
     max_entries: usize,
-    inner: RwLock<(u64, Entries)>,
+    max_bytes: usize,
+    inner: RwLock<(u64, Entries, usize)>,
 }
+
+/// The most bytes of bodies the cache holds (64 MiB).
+pub const MAX_CACHE_BYTES: usize = 64 << 20;
 
 impl ResponseCache {
     pub fn new(max_entries: usize) -> Self {
         ResponseCache {
             max_entries,
-            inner: RwLock::new((0, HashMap::new())),
+            max_bytes: MAX_CACHE_BYTES,
+            inner: RwLock::new((0, HashMap::new(), 0)),
         }
     }
 
@@ -37,10 +44,45 @@ impl ResponseCache {
         let Ok(mut guard) = self.inner.write() else {
             return;
         };
-        if guard.0 != generation || guard.1.len() >= self.max_entries {
+        if body.len() > self.max_bytes / 4 {
+            return; // one body must not evict everything else
+        }
+        if guard.0 != generation
+            || guard.1.len() >= self.max_entries
+            || guard.2 + body.len() > self.max_bytes
+        {
             guard.1.clear();
+            guard.2 = 0;
             guard.0 = generation;
         }
-        guard.1.insert(key, (content_type, body));
+        guard.2 += body.len();
+        if let Some(old) = guard.1.insert(key, (content_type, body)) {
+            guard.2 -= old.1.len();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_in_bytes() {
+        let c = ResponseCache::new(1_000_000);
+        let body = Bytes::from(vec![b'x'; 1 << 20]);
+        for i in 0..200 {
+            c.put(1, format!("k{i}"), "application/json", body.clone());
+        }
+        let held = c.inner.read().map(|g| g.2).unwrap_or(usize::MAX);
+        assert!(held <= MAX_CACHE_BYTES, "{held} bytes held");
+        assert!(c.get(1, "k199").is_some());
+        // A body larger than a quarter of the budget is not cached at all.
+        c.put(
+            1,
+            "big".into(),
+            "application/json",
+            Bytes::from(vec![0u8; MAX_CACHE_BYTES / 2]),
+        );
+        assert!(c.get(1, "big").is_none());
     }
 }
