@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use sextant_core::signals::{LabelSpec, Timing, TrainRequest, Validation};
 use sextant_core::Services;
-use sextant_domain::Symbol;
+use sextant_domain::{Resolution, Symbol};
 
 #[derive(Subcommand)]
 pub enum FeaturesCmd {
@@ -202,6 +202,22 @@ pub async fn features(cmd: FeaturesCmd, s: &Services) -> Result<()> {
                     })
                     .collect();
                 println!("{},{},{}", p.symbols[i], p.ts[i], vals.join(","));
+            }
+            // Held bars have no feature row: say so (on stderr, so the CSV stays clean).
+            if let Some(view) = sextant_data::features::find(&name) {
+                let res: Resolution = view.resolution.parse()?;
+                let held = s.market_data.held_bars(&symbol, res, from, to)?;
+                if !held.is_empty() {
+                    eprintln!(
+                        "note: {} bar(s) in this range are held by the quality checks and have no row: {}",
+                        held.len(),
+                        held.iter()
+                            .take(10)
+                            .map(|h| format!("{} {}", h.symbol, h.ts.date()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
             }
         }
     }
