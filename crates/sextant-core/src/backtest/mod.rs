@@ -209,10 +209,13 @@ pub struct RunManifest {
 impl RunManifest {
     /// `bt_` + the first 24 hex digits of sha256(canonical JSON). serde_json sorts object keys,
     /// so the JSON is canonical.
-    pub fn run_id(&self) -> String {
-        let text = serde_json::to_string(self).unwrap_or_default();
+    /// A manifest that cannot be serialised has no id (never the hash of an empty string,
+    /// which every such manifest would share).
+    pub fn run_id(&self) -> Result<String, BacktestError> {
+        let text = serde_json::to_string(self)
+            .map_err(|e| BacktestError::Invalid(format!("run manifest: {e}")))?;
         let digest = Sha256::digest(text.as_bytes());
-        format!("bt_{}", &hex::encode(digest)[..24])
+        Ok(format!("bt_{}", &hex::encode(digest)[..24]))
     }
 }
 
@@ -637,7 +640,7 @@ pub fn execute(
         })
         .collect();
     let run = BacktestRun {
-        id: manifest.run_id(),
+        id: manifest.run_id()?,
         metrics,
         final_equity: result.final_equity(),
         initial_cash: result.initial_cash,

@@ -451,7 +451,9 @@ fn train_blocking(
         h.update(req.name.as_bytes());
         h.update(mv.version.as_bytes());
         h.update(mv.data_snapshot.as_bytes());
-        h.update(serde_json::to_string(req).unwrap_or_default().as_bytes());
+        let text = serde_json::to_string(req)
+            .map_err(|e| SignalError::Invalid(format!("training request: {e}")))?;
+        h.update(text.as_bytes());
         format!("mdl_{}", &hex::encode(h.finalize())[..20])
     };
     let rec = ModelRecord {
