@@ -114,3 +114,14 @@ async fn walk_forward_is_out_of_sample_and_causal() {
     let (run, _, _) = execute(&req, &data).expect("execute");
     assert!(run.final_equity.is_finite());
 }
+
+/// The run id of a fixed request on the bundled sample is pinned: the manifest's JSON is what
+/// is hashed, so a change in any of its field names, enum spellings or the data snapshot would
+/// silently give every stored run a new id. A deliberate change updates this value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_id_of_a_fixed_request_is_pinned() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = services(dir.path()).await;
+    let run = s.backtests.run(&request("MSFT")).await.expect("run");
+    assert_eq!(run.id, "bt_c3c25faae7e8e75f8ccaed34", "run id changed");
+}
