@@ -9,6 +9,7 @@ mod adjust;
 mod curves;
 mod export;
 mod ingest;
+mod layout;
 mod quarantine;
 mod query;
 mod resample;

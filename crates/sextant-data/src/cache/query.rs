@@ -1,6 +1,7 @@
 //! Reading from the cache: bars, symbols, coverage, and file-layout detection for ingest.
 
-use super::ingest::{FileOptions, Layout};
+use super::ingest::FileOptions;
+use super::layout::Layout;
 use super::{sql_ident, sql_literal, Cache};
 use crate::{DataError, Result};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};

@@ -1,0 +1,119 @@
+//! Running a request on loaded data: pure computation, no storage.
+
+use super::{
+    BacktestError, BacktestRequest, BacktestRun, LoadedData, RunManifest, TradeRecord,
+    ENGINE_VERSION,
+};
+use chrono::{DateTime, Utc};
+use sextant_backtest::metrics::{Metrics, MetricsConfig, MetricsInput, TradeStats};
+use sextant_backtest::simulator::{BacktestResult, Trade, TradingSimulator};
+use sextant_backtest::strategy::build_strategy;
+use sextant_data::cache::EquityPoint;
+
+/// Runs a request on loaded data: pure computation, no storage.
+pub fn execute(
+    req: &BacktestRequest,
+    data: &LoadedData,
+) -> Result<(BacktestRun, Vec<TradeRecord>, Vec<EquityPoint>), BacktestError> {
+    let mut strategy = build_strategy(&req.strategy, &req.params)?;
+    let sim = TradingSimulator::new(req.sim)?;
+    let result = sim.run(&data.market, strategy.as_mut());
+    if let Some(i) = result.equity.iter().position(|e| !e.is_finite()) {
+        // Stored, it could never be read back (JSON has no infinity): refuse it now.
+        return Err(BacktestError::Invalid(format!(
+            "the run's equity stops being a finite number at bar {i}: lower sim.initial_cash or the position size"
+        )));
+    }
+    let ppy = req
+        .periods_per_year
+        .unwrap_or_else(|| req.resolution.periods_per_year());
+    let metrics = compute_metrics(&result, ppy)?;
+    let manifest = RunManifest {
+        request: req.clone(),
+        data_snapshot: data.snapshot.clone(),
+        engine_version: ENGINE_VERSION.to_string(),
+        seed: req.seed,
+        prices: req.prices,
+        excluded: data.excluded.clone(),
+        inputs: data.inputs.clone(),
+    };
+    let trades = trade_records(&result);
+    let curve = result
+        .ts
+        .iter()
+        .zip(result.equity.iter().zip(&result.cash))
+        .map(|(&ts, (&equity, &cash))| EquityPoint {
+            ts: to_utc(ts).map(|d| d.naive_utc()).unwrap_or_default(),
+            equity,
+            cash,
+        })
+        .collect();
+    let run = BacktestRun {
+        id: manifest.run_id()?,
+        metrics,
+        final_equity: result.final_equity(),
+        initial_cash: result.initial_cash,
+        bars: result.ts.len(),
+        first_ts: result.ts.first().and_then(|&t| to_utc(t)),
+        last_ts: result.ts.last().and_then(|&t| to_utc(t)),
+        trade_count: result.trades.len(),
+        created_at: Utc::now(),
+        manifest,
+    };
+    Ok((run, trades, curve))
+}
+
+fn to_utc(ts: i64) -> Option<DateTime<Utc>> {
+    DateTime::<Utc>::from_timestamp(ts, 0)
+}
+
+/// Metrics of a simulator result, with positions and traded value per bar.
+pub fn compute_metrics(
+    result: &BacktestResult,
+    periods_per_year: f64,
+) -> Result<Metrics, BacktestError> {
+    let returns = result.returns();
+    let trades: Vec<TradeStats> = result
+        .trades
+        .iter()
+        .filter(|t| !t.open)
+        .map(|t| TradeStats::new(t.pnl, t.ret, t.exit_bar.saturating_sub(t.entry_bar)))
+        .collect();
+    let mut traded = vec![0.0; result.ts.len()];
+    for f in &result.fills {
+        if let Some(slot) = traded.get_mut(f.bar) {
+            *slot += (f.qty * f.price).abs();
+        }
+    }
+    let input = MetricsInput {
+        returns: &returns,
+        trades: &trades,
+        positions: Some(&result.exposure),
+        traded_notional: Some(&traded),
+        equity: Some(&result.equity),
+    };
+    Ok(Metrics::compute(
+        &input,
+        &MetricsConfig::new(periods_per_year)?,
+    )?)
+}
+
+fn trade_records(result: &BacktestResult) -> Vec<TradeRecord> {
+    result
+        .trades
+        .iter()
+        .map(|t: &Trade| TradeRecord {
+            symbol: result.symbols.get(t.symbol).cloned().unwrap_or_default(),
+            long: t.long,
+            size: t.size,
+            entry_ts: to_utc(t.entry_ts),
+            entry_price: t.entry_price,
+            exit_ts: if t.open { None } else { to_utc(t.exit_ts) },
+            exit_price: t.exit_price,
+            pnl: t.pnl,
+            return_pct: t.ret,
+            commission: t.entry_commission + t.exit_commission,
+            open: t.open,
+        })
+        .collect()
+}

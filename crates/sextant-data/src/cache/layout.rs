@@ -1,0 +1,162 @@
+//! Reading a user's file into the staging table: which reader DuckDB uses for it, which
+//! column holds which field, and the conversion of local timestamps to UTC.
+
+use super::ingest::FileOptions;
+use super::{sql_ident, sql_literal};
+use crate::{DataError, Result};
+use chrono::NaiveDate;
+use duckdb::{params, Connection};
+use sextant_domain::Resolution;
+use std::path::Path;
+
+pub(crate) fn file_reader(path: &Path) -> String {
+    let p = sql_literal(&path.to_string_lossy());
+    let lower = path.to_string_lossy().to_ascii_lowercase();
+    if lower.ends_with(".parquet") || lower.ends_with(".pq") {
+        format!("read_parquet({p})")
+    } else {
+        format!("read_csv({p}, header = true, auto_detect = true, sample_size = 20480)")
+    }
+}
+
+/// Which column of the file holds which field.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    pub symbol: Option<String>,
+    pub time: String,
+    pub open: String,
+    pub high: String,
+    pub low: String,
+    pub close: String,
+    pub volume: Option<String>,
+    pub adj_close: Option<String>,
+    pub dividend: Option<String>,
+    pub split: Option<String>,
+    pub resolution: Resolution,
+}
+
+fn num(col: &Option<String>, default: &str) -> String {
+    match col {
+        Some(c) => format!("TRY_CAST({} AS DOUBLE)", sql_ident(c)),
+        None => default.to_string(),
+    }
+}
+
+pub(crate) fn stage_from_layout(
+    conn: &Connection,
+    reader: &str,
+    l: &Layout,
+    opts: &FileOptions,
+) -> Result<()> {
+    let sym = match (&l.symbol, &opts.symbol) {
+        (_, Some(s)) => sql_literal(s.as_str()),
+        (Some(c), None) => format!("upper(trim(CAST({} AS VARCHAR)))", sql_ident(c)),
+        (None, None) => {
+            return Err(DataError::Invalid(
+                "the file has no ticker/symbol column: pass the symbol (--symbol)".into(),
+            ))
+        }
+    };
+    let t = sql_ident(&l.time);
+    let tz = sql_literal(&opts.tz);
+    let res = sql_literal(l.resolution.as_str());
+    let src = sql_literal(opts.source.as_str());
+    let cols = format!(
+        "{}, {}, {}, {}, {}, {}, {}, {}",
+        num(&Some(l.open.clone()), "NULL"),
+        num(&Some(l.high.clone()), "NULL"),
+        num(&Some(l.low.clone()), "NULL"),
+        num(&Some(l.close.clone()), "NULL"),
+        num(&l.volume, "0.0"),
+        num(&l.adj_close, "NULL"),
+        num(&l.dividend, "0.0"),
+        num(&l.split, "1.0"),
+    );
+    let sql = if l.resolution.is_intraday() {
+        // The exchange zone's UTC offset for every hour of the file's range, keyed by the hour
+        // the file's timestamps are written in (local or UTC). Joining on the hour converts
+        // without a time-zone extension in DuckDB, and is exact because zone offsets change on
+        // the hour. A local time that does not exist (the skipped hour of a spring-forward) has
+        // no offset, hence no timestamp, and rejects the batch naming the row; an ambiguous one
+        // (the repeated hour of a fall-back) takes the earlier instant.
+        let (lo, hi): (Option<NaiveDate>, Option<NaiveDate>) = conn.query_row(
+            &format!("SELECT min(TRY_CAST({t} AS DATE)), max(TRY_CAST({t} AS DATE)) FROM {reader}"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        fill_offsets(conn, &opts.tz, lo, hi, opts.timestamps_utc)?;
+        let (utc_expr, local_expr) = if opts.timestamps_utc {
+            (
+                format!("CAST(f.{t} AS TIMESTAMP)"),
+                format!("(CAST(f.{t} AS TIMESTAMP) + to_minutes(o.offset_min))"),
+            )
+        } else {
+            (
+                format!("(CAST(f.{t} AS TIMESTAMP) - to_minutes(o.offset_min))"),
+                format!("CAST(f.{t} AS TIMESTAMP)"),
+            )
+        };
+        let cols = cols.replace("TRY_CAST(\"", "TRY_CAST(f.\"");
+        let sym = sym.replace("CAST(\"", "CAST(f.\"");
+        format!(
+            "INSERT INTO stage_bars SELECT {sym}, {res}, {utc_expr}, {tz}, CAST({local_expr} AS DATE), {cols}, {src} \
+             FROM {reader} f LEFT JOIN tz_offsets o ON o.h = date_trunc('hour', TRY_CAST(f.{t} AS TIMESTAMP))"
+        )
+    } else {
+        format!(
+            "INSERT INTO stage_bars SELECT {sym}, {res}, CAST(TRY_CAST({t} AS DATE) AS TIMESTAMP), {tz}, \
+             TRY_CAST({t} AS DATE), {cols}, {src} FROM {reader}"
+        )
+    };
+    conn.execute_batch(&sql)?;
+    Ok(())
+}
+
+/// Fills the temp table `tz_offsets(h TIMESTAMP, offset_min INTEGER)`: the UTC offset of `tz`
+/// for every hour from the day before `lo` to the day after `hi`, keyed by the local hour (or by
+/// the UTC hour when `utc_keys`). Skipped local hours get no row.
+fn fill_offsets(
+    conn: &Connection,
+    tz: &str,
+    lo: Option<NaiveDate>,
+    hi: Option<NaiveDate>,
+    utc_keys: bool,
+) -> Result<()> {
+    use chrono::{Offset, TimeZone};
+    let zone: chrono_tz::Tz = tz
+        .parse()
+        .map_err(|_| DataError::Invalid(format!("unknown time zone {tz:?}")))?;
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE tz_offsets (h TIMESTAMP, offset_min INTEGER)",
+    )?;
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Ok(());
+    };
+    let start = lo
+        .pred_opt()
+        .unwrap_or(lo)
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default();
+    let end = hi
+        .succ_opt()
+        .unwrap_or(hi)
+        .and_hms_opt(23, 0, 0)
+        .unwrap_or_default();
+    let mut app = conn.appender("tz_offsets")?;
+    let mut h = start;
+    while h <= end {
+        let offset = if utc_keys {
+            Some(zone.from_utc_datetime(&h).offset().fix().local_minus_utc() / 60)
+        } else {
+            zone.from_local_datetime(&h)
+                .earliest()
+                .map(|dt| dt.offset().fix().local_minus_utc() / 60)
+        };
+        if let Some(off) = offset {
+            app.append_row(params![h, off])?;
+        }
+        h += chrono::Duration::hours(1);
+    }
+    app.flush()?;
+    Ok(())
+}
