@@ -217,7 +217,7 @@ impl DashboardService {
         };
         docs.sort_by_key(|d| std::cmp::Reverse(created(d)));
         docs.truncate(RECENT_BACKTESTS as usize);
-        Ok(docs.iter().map(backtest_summary).collect())
+        Ok(docs.iter().filter_map(backtest_summary).collect())
     }
 
     async fn data_freshness(&self) -> Result<Vec<SymbolFreshness>, DashboardError> {
@@ -279,7 +279,8 @@ impl DashboardService {
 
 /// Reads the fields the overview needs and nothing else, so a change elsewhere in the stored
 /// run's shape does not break the dashboard.
-fn backtest_summary(doc: &Value) -> BacktestSummary {
+/// `None` for a document without an id (it could not be opened from the dashboard).
+fn backtest_summary(doc: &Value) -> Option<BacktestSummary> {
     let text = |path: &str| {
         lookup(doc, path)
             .and_then(Value::as_str)
@@ -290,8 +291,8 @@ fn backtest_summary(doc: &Value) -> BacktestSummary {
             .and_then(Value::as_f64)
             .filter(|x| x.is_finite())
     };
-    BacktestSummary {
-        id: text("_id").unwrap_or_default(),
+    Some(BacktestSummary {
+        id: text("_id")?,
         strategy: text("strategy").or_else(|| text("manifest.request.strategy")),
         symbols: lookup(doc, "manifest.request.symbols")
             .and_then(Value::as_array)
@@ -304,5 +305,5 @@ fn backtest_summary(doc: &Value) -> BacktestSummary {
         total_return: number("metrics.total_return"),
         sharpe: number("metrics.sharpe"),
         created_at: text("created_at").and_then(|t| t.parse().ok()),
-    }
+    })
 }

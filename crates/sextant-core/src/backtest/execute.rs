@@ -42,12 +42,17 @@ pub fn execute(
         .ts
         .iter()
         .zip(result.equity.iter().zip(&result.cash))
-        .map(|(&ts, (&equity, &cash))| EquityPoint {
-            ts: to_utc(ts).map(|d| d.naive_utc()).unwrap_or_default(),
-            equity,
-            cash,
+        .map(|(&ts, (&equity, &cash))| {
+            let t = to_utc(ts).ok_or_else(|| {
+                BacktestError::Invalid(format!("bar timestamp {ts} is out of range"))
+            })?;
+            Ok(EquityPoint {
+                ts: t.naive_utc(),
+                equity,
+                cash,
+            })
         })
-        .collect();
+        .collect::<Result<Vec<_>, BacktestError>>()?;
     let run = BacktestRun {
         id: manifest.run_id()?,
         metrics,

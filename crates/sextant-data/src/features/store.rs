@@ -224,14 +224,22 @@ impl Cache {
         let rows = stmt
             .query_map(p, |r| {
                 let def: String = r.get(4)?;
+                // A stored definition that no longer parses is an error, never an empty view.
+                let features = serde_json::from_str::<FeatureView>(&def)
+                    .map(|v| v.feature_names())
+                    .map_err(|e| {
+                        duckdb::Error::FromSqlConversionFailure(
+                            4,
+                            duckdb::types::Type::Text,
+                            Box::new(e),
+                        )
+                    })?;
                 Ok(MaterializedView {
                     name: r.get(0)?,
                     version: r.get(1)?,
                     table_name: r.get(2)?,
                     resolution: r.get(3)?,
-                    features: serde_json::from_str::<FeatureView>(&def)
-                        .map(|v| v.feature_names())
-                        .unwrap_or_default(),
+                    features,
                     rows: r.get::<_, i64>(5)? as u64,
                     symbols: r.get::<_, i64>(6)? as u64,
                     data_snapshot: r.get(7)?,
@@ -373,11 +381,9 @@ impl Cache {
                 .ok_or_else(|| bad("ts"))?;
             for i in 0..batch.num_rows() {
                 panel.symbols.push(sym.value(i).to_string());
-                panel.ts.push(
-                    DateTime::from_timestamp_micros(ts.value(i))
-                        .map(|d| d.naive_utc())
-                        .unwrap_or_default(),
-                );
+                let t = DateTime::from_timestamp_micros(ts.value(i))
+                    .ok_or_else(|| bad("ts (out of range)"))?;
+                panel.ts.push(t.naive_utc());
             }
             for (j, col) in panel.columns.iter_mut().enumerate() {
                 let a = batch

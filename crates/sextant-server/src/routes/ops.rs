@@ -102,8 +102,15 @@ async fn ready(State(s): State<AppState>) -> impl IntoResponse {
         }
         Err(_) => (false, 0, None),
     };
-    let totals = s.services.quality.totals().await.unwrap_or_default();
-    let ready = duckdb.ok && metadata.ok;
+    // Unknown quarantine totals are a failed readiness check, not zeros.
+    let (totals, totals_ok) = match s.services.quality.totals().await {
+        Ok(t) => (t, true),
+        Err(e) => {
+            tracing::warn!(error = %e, "quarantine totals unavailable");
+            (Default::default(), false)
+        }
+    };
+    let ready = duckdb.ok && metadata.ok && totals_ok;
     let status = if ready {
         StatusCode::OK
     } else {
@@ -139,7 +146,7 @@ async fn metrics(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(ApiError::from)?;
     let rows: u64 = symbols.iter().map(|i| i.rows).sum();
-    let q = s.services.quality.totals().await.unwrap_or_default();
+    let q = s.services.quality.totals().await?;
     let body = s.metrics.render(&[
         ("sextant_cache_rows", "gauge", rows as f64),
         ("sextant_cache_symbols", "gauge", symbols.len() as f64),

@@ -180,8 +180,12 @@ async fn owned_config(s: &AppState, caller: &Caller, id: &str) -> ApiResult<Valu
         .await
         .map_err(|_| ApiError::not_found("no such config"))?
         .ok_or_else(|| ApiError::not_found(format!("no strategy config {id}")))?;
-    let owner = doc.get("owner").and_then(Value::as_str).unwrap_or_default();
-    if caller.actor().may(owner) {
+    // A config saved before configs had owners belongs to no key: admins only.
+    let allowed = match doc.get("owner").and_then(Value::as_str) {
+        Some(owner) => caller.actor().may(owner),
+        None => caller.actor().admin,
+    };
+    if allowed {
         Ok(doc)
     } else {
         Err(ApiError::not_found(format!("no strategy config {id}")))
