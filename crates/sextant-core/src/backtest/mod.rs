@@ -156,7 +156,25 @@ impl BacktestService {
         }
         let mut series = Vec::with_capacity(req.symbols.len());
         for s in &req.symbols {
-            let bars = cache.bars_on(s, req.resolution, req.from, req.to, req.prices)?;
+            // With corporate actions applied, the actions come from the whole history (the
+            // vendor ratio needs its neighbours): read it once and cut the range from it.
+            let (bars, acts) = if apply_actions {
+                let all = cache.bars(s, req.resolution, None, None)?;
+                let acts = sextant_domain::prices::actions(&all);
+                let in_range = |b: &sextant_domain::Bar| {
+                    let d = b.ts.date();
+                    req.from.is_none_or(|f| d >= f) && req.to.is_none_or(|t| d <= t)
+                };
+                let (bars, acts): (Vec<_>, Vec<_>) = all
+                    .into_iter()
+                    .zip(acts)
+                    .filter(|(b, _)| in_range(b))
+                    .unzip();
+                (bars, Some(acts))
+            } else {
+                let bars = cache.bars_on(s, req.resolution, req.from, req.to, req.prices)?;
+                (bars, None)
+            };
             if bars.is_empty() {
                 return Err(BacktestError::NoBars {
                     symbol: s.to_string(),
@@ -166,21 +184,10 @@ impl BacktestService {
                 });
             }
             let mut bs = BarSeries::from_bars(&bars)?;
-            if apply_actions && !bars.is_empty() {
-                // Actions come from the whole history (the vendor ratio needs its neighbours),
-                // then are cut to the bars of the range.
-                let all = cache.bars(s, req.resolution, None, None)?;
-                let acts = sextant_domain::prices::actions(&all);
-                let by_ts: std::collections::HashMap<_, _> =
-                    all.iter().map(|b| b.ts).zip(acts).collect();
-                let pick = |f: fn(&(f64, f64)) -> f64| -> Vec<f64> {
-                    bars.iter()
-                        .map(|b| by_ts.get(&b.ts).map_or(f64::NAN, f))
-                        .collect()
-                };
+            if let Some(acts) = acts {
                 bs = bs
-                    .with_series(CA_SPLIT, pick(|a| a.0))?
-                    .with_series(CA_DIVIDEND, pick(|a| a.1))?;
+                    .with_series(CA_SPLIT, acts.iter().map(|a| a.0).collect())?
+                    .with_series(CA_DIVIDEND, acts.iter().map(|a| a.1).collect())?;
             }
             if let Some(src) = source {
                 let ts: Vec<chrono::NaiveDateTime> = bars.iter().map(|b| b.ts).collect();

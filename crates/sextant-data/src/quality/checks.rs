@@ -334,11 +334,12 @@ fn clean(out: &Out<'_>) -> Vec<usize> {
     (0..out.s.rows.len()).filter(|&i| !out.bad[i]).collect()
 }
 
-/// Returns between consecutive clean rows (NaN for the first), their trailing robust stats, and
-/// the cross-sectional median at each row.
+/// Returns between consecutive clean rows (NaN for the first), their trailing robust stats
+/// (scale floored at the relative tick `ticks[k]`), and the cross-sectional median at each row.
 fn clean_returns(
     out: &Out<'_>,
     idx: &[usize],
+    ticks: &[f64],
     cfg: &QualityConfig,
     cross: &CrossSection,
 ) -> Vec<(f64, f64, f64, f64)> {
@@ -353,7 +354,6 @@ fn clean_returns(
         })
         .collect();
     let stats = trailing_robust(&rets, cfg.history, 25);
-    let ticks = relative_ticks(rows, idx);
     rets.iter()
         .zip(stats)
         .enumerate()
@@ -368,7 +368,8 @@ fn clean_returns(
 
 fn spikes(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
     let idx = clean(out);
-    let r = clean_returns(out, &idx, cfg, cross);
+    let ticks = relative_ticks(&out.s.rows, &idx);
+    let r = clean_returns(out, &idx, &ticks, cfg, cross);
     for k in 1..idx.len().saturating_sub(1) {
         let (r1, m1, s1, c1) = r[k];
         let (r2, m2, s2, c2) = r[k + 1];
@@ -420,13 +421,13 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
         return;
     }
     let rows = &out.s.rows;
-    let r = clean_returns(out, &idx, cfg, cross);
+    let ticks = relative_ticks(rows, &idx);
+    let r = clean_returns(out, &idx, &ticks, cfg, cross);
     let hl: Vec<f64> = idx
         .iter()
         .map(|&i| (rows[i].high / rows[i].low).ln())
         .collect();
     let hl_stats = trailing_robust(&hl, 60, 10);
-    let ticks = relative_ticks(rows, &idx);
     let vol: Vec<f64> = idx.iter().map(|&i| rows[i].volume).collect();
     let vol_stats = trailing_robust(&vol, 60, 10);
     // Features for the isolation forest, one row per clean bar after the first.
