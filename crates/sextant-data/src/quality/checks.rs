@@ -125,26 +125,10 @@ fn trailing_robust(x: &[f64], window: usize, every: usize) -> Vec<(f64, f64)> {
     out
 }
 
-/// Ratios a split or reverse split commonly has (new shares per old share).
-const SPLIT_RATIOS: [f64; 11] = [
-    2.0,
-    3.0,
-    1.5,
-    4.0,
-    5.0,
-    1.25,
-    10.0,
-    7.0,
-    8.0,
-    20.0,
-    1.0 / 3.0,
-];
-
+/// True when a price ratio looks like a split or reverse split (the one list of ratios, in
+/// `sextant_domain::prices`).
 fn looks_like_split(price_ratio: f64) -> bool {
-    let lr = price_ratio.ln().abs();
-    SPLIT_RATIOS
-        .iter()
-        .any(|&k| (lr - k.ln().abs()).abs() < 0.03 && k != 1.0)
+    sextant_domain::prices::split_like(price_ratio).is_some()
 }
 
 struct Out<'a> {
