@@ -9,7 +9,10 @@ values with the Rust panels (rust_daily.csv: every row; rust_intraday_sample.csv
 plus each symbol's first 60 rows).
 
 SQL semantics reproduced here:
-- f = coalesce(adj_close / nullif(close, 0), 1); c, o, h, l = price * f; v = volume / f.
+- f = adj_close / close when every bar of the symbol has an adjusted close (else 1);
+  c, o, h, l = price * f; v = volume / s, where s is the split-only factor: the product of the
+  later splits, a split being a step of f between two bars that is within 3 % (in log) of a
+  common split ratio (sextant_domain::prices).
 - lag(c) over (partition by symbol order by ts); r1 = ln(c / lag c).
 - tr uses DuckDB's greatest(), which skips NULL arguments: on a symbol's first row (no
   previous close) tr = h - l. gain and loss are NULL there (no price change yet), so RSI-14
@@ -85,13 +88,35 @@ def percent_rank(x: pd.Series, by: np.ndarray) -> pd.Series:
     return out
 
 
+SPLIT_RATIOS = [2.0, 3.0, 1.5, 4.0, 5.0, 1.25, 10.0, 7.0, 8.0, 20.0]
+
+
+def split_factor(f: pd.Series, sym: np.ndarray) -> pd.Series:
+    """The split-only factor of each bar (1 for the newest bar of a symbol), as
+    sextant_domain::prices::factors infers it from the vendor's adjusted/raw ratio."""
+    step = (f.groupby(sym, sort=False).shift(1) / f).to_numpy()
+    k = np.ones(len(f))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lr = np.log(step)
+    for r in SPLIT_RATIOS:
+        lk = np.log(r)
+        hit = (k == 1.0) & (np.abs(lr + lk) < 0.03)
+        k[hit] = r
+        hit = (k == 1.0) & (np.abs(lr - lk) < 0.03)
+        k[hit] = 1.0 / r
+    # s[i] = product over later bars j of the symbol of 1 / k[j].
+    inv = pd.Series(1.0 / k, index=f.index)
+    later = inv.iloc[::-1].groupby(sym[::-1], sort=False).cumprod().iloc[::-1]
+    return later / inv
+
+
 def compute(bars: pd.DataFrame) -> pd.DataFrame:
     df = bars.sort_values(["symbol", "ts"], kind="stable", ignore_index=True)
     sym = df["symbol"].to_numpy()
     close = df["close"]
     f = (df["adj_close"] / close.where(close != 0)).fillna(1.0)
     c, o, h, lo = close * f, df["open"] * f, df["high"] * f, df["low"] * f
-    v = df["volume"] / f
+    v = df["volume"] / split_factor(f, sym)
 
     def lag(s, k=1):
         return s.groupby(sym, sort=False).shift(k)
