@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Backtesting: indicators, strategies, the trading simulator, metrics and the sweep engine.
 //!
 //! Layering follows Qlib's: data → indicators → strategy → simulator → metrics. Nothing here does
@@ -5,6 +6,7 @@
 
 pub mod indicators;
 pub mod metrics;
+pub mod run;
 pub mod simulator;
 pub mod strategy;
 pub mod sweep;

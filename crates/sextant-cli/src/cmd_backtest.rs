@@ -353,7 +353,7 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
 }
 
 /// Says which bars of the range the run did not see (held by the quality checks).
-pub(crate) fn print_excluded(held: &[sextant_data::cache::HeldBar]) {
+pub(crate) fn print_excluded(held: &[sextant_domain::HeldBar]) {
     if held.is_empty() {
         println!("excluded: none (every bar in the range was used)");
         return;

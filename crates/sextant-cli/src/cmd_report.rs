@@ -14,20 +14,14 @@ pub struct ReportArgs {
 }
 
 pub async fn run(a: ReportArgs, s: &Services) -> Result<()> {
-    let stored = s
-        .backtests
-        .stored_with_benchmark(&s.cache, &a.id)
+    if let Some(e) = s.reports.config_error() {
+        anyhow::bail!("LLM configuration unusable: {e}");
+    }
+    let report = s
+        .reports
+        .report(&s.cache, &a.id)
         .await?
         .with_context(|| format!("no backtest {} (run `sextant backtest ...` first)", a.id))?;
-    let sheet = sextant_narrative::FactSheet::build(
-        &stored.run,
-        &stored.trades,
-        &stored.curve,
-        &stored.benchmark,
-    );
-    let service = sextant_server::reports::report_service(&s.config.llm, s.meta.clone())
-        .map_err(anyhow::Error::msg)?;
-    let report = service.report(&sheet, &a.id).await?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());

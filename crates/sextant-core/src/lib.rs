@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Configuration and the service registry.
 //!
 //! Everything that runs Sextant (the CLI, the HTTP server, workers) starts from
@@ -12,6 +13,7 @@ pub mod market_data;
 pub mod portfolios;
 pub mod quality;
 pub mod registry;
+pub mod reports;
 pub mod signals;
 pub mod watchlists;
 
@@ -22,4 +24,5 @@ pub use market_data::MarketDataService;
 pub use portfolios::PortfolioService;
 pub use quality::QualityService;
 pub use registry::{CoreError, Services};
+pub use reports::ReportService;
 pub use watchlists::WatchlistService;

@@ -4,7 +4,8 @@
 //! (nothing → full history; a short gap → the provider's compact window; up to date → nothing).
 
 use chrono::{Datelike, NaiveDate, Weekday};
-use sextant_data::cache::{CoverageReport, FileOptions, HeldBar, IngestSummary, SymbolInfo};
+use sextant_data::cache::{CoverageReport, FileOptions, IngestSummary, SymbolInfo};
+use sextant_domain::HeldBar;
 use sextant_data::providers::{FetchRequest, OutputSize, Provider};
 use sextant_data::{Cache, DataError};
 use sextant_domain::{Bar, PriceBasis, Resolution, Source, Symbol};

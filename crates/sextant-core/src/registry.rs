@@ -29,6 +29,8 @@ pub enum CoreError {
     Meta(#[from] sextant_meta::MetaError),
     #[error(transparent)]
     Quality(#[from] crate::quality::QualityError),
+    #[error(transparent)]
+    Narrative(#[from] crate::reports::NarrativeError),
     #[error("unknown metadata backend {0:?}: use `embedded` or `mongodb`")]
     UnknownBackend(String),
     #[error("cannot create data directory {path}: {source}")]
@@ -51,6 +53,8 @@ pub struct Services {
     pub dashboard: Arc<DashboardService>,
     pub quality: Arc<QualityService>,
     pub signals: Arc<crate::signals::MlSignalService>,
+    /// Narratives of stored runs (the offline grounded writer or an OpenAI-compatible endpoint).
+    pub reports: Arc<crate::reports::ReportService>,
     /// Built once so that one rate limiter guards every request this process makes.
     alphavantage: Arc<AlphaVantage>,
 }
@@ -87,7 +91,13 @@ impl Services {
             meta.clone(),
             portfolios.clone(),
         ));
+        let reports = Arc::new(crate::reports::ReportService::new(
+            &config.llm,
+            meta.clone(),
+            backtests.clone(),
+        )?);
         Ok(Services {
+            reports,
             config,
             cache,
             meta,

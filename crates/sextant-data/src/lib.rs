@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Sextant's market-data layer.
 //!
 //! - [`providers`]: where bars come from (Alpha Vantage over HTTP, CSV/Parquet files, the bundled

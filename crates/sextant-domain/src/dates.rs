@@ -24,6 +24,7 @@ pub const MAX_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2199, 12, 31) {
 pub struct DateOutOfRange {
     /// The input that carried it (`from`, `to`, `date`, …).
     pub field: String,
+    /// The refused date.
     pub date: NaiveDate,
 }
 

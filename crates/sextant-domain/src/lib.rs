@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Domain types shared by every Sextant crate.
 //!
 //! These types carry no I/O: the data layer, the simulator, the ML code and the HTTP API all speak
@@ -5,12 +6,16 @@
 
 mod bar;
 pub mod dates;
+mod equity;
 pub mod prices;
+mod quarantine;
 mod resolution;
 mod symbol;
 
 pub use bar::{Bar, Source};
+pub use equity::EquityPoint;
 pub use prices::PriceBasis;
+pub use quarantine::{HeldBar, QuarantineStatus};
 pub use resolution::{ParseResolutionError, Resolution};
 pub use symbol::{InvalidSymbol, Symbol};
 

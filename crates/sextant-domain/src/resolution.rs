@@ -6,25 +6,34 @@ use std::str::FromStr;
 /// daily and coarser bars by their session date (see [`crate::Bar`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Resolution {
+    /// One-minute bars (`1min`).
     #[serde(rename = "1min")]
     Min1,
+    /// Five-minute bars (`5min`).
     #[serde(rename = "5min")]
     Min5,
+    /// Fifteen-minute bars (`15min`).
     #[serde(rename = "15min")]
     Min15,
+    /// Thirty-minute bars (`30min`).
     #[serde(rename = "30min")]
     Min30,
+    /// Hourly bars (`60min`).
     #[serde(rename = "60min")]
     Min60,
+    /// One bar per trading session (`daily`).
     #[serde(rename = "daily")]
     Daily,
+    /// One bar per week (`weekly`).
     #[serde(rename = "weekly")]
     Weekly,
+    /// One bar per calendar month (`monthly`).
     #[serde(rename = "monthly")]
     Monthly,
 }
 
 impl Resolution {
+    /// Every resolution, finest first (the order of the derived `Ord`).
     pub const ALL: [Resolution; 8] = [
         Resolution::Min1,
         Resolution::Min5,
@@ -62,6 +71,8 @@ impl Resolution {
         }
     }
 
+    /// True for the minute resolutions (`1min` to `60min`), whose bars are keyed by an instant
+    /// rather than a session date.
     pub fn is_intraday(self) -> bool {
         self.minutes().is_some()
     }

@@ -13,6 +13,12 @@ pub struct Symbol(String);
 pub struct InvalidSymbol(pub String);
 
 impl Symbol {
+    /// Trims `s`, upper-cases it and validates it.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidSymbol`] when the result is empty, longer than 32 characters or contains a character
+    /// outside `A-Z 0-9 . - ^ _ /`.
     pub fn new(s: &str) -> Result<Self, InvalidSymbol> {
         let t = s.trim().to_ascii_uppercase();
         let ok = !t.is_empty()
@@ -26,6 +32,7 @@ impl Symbol {
         }
     }
 
+    /// The normalised (upper-case) symbol.
     pub fn as_str(&self) -> &str {
         &self.0
     }

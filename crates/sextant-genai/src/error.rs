@@ -3,14 +3,25 @@
 
 use std::time::Duration;
 
+/// Why an LLM call failed. [`LlmError::is_retryable`] tells transient failures (rate limits,
+/// timeouts, transport errors, 5xx) from ones that need a different request or model.
 #[derive(Debug, thiserror::Error)]
 pub enum LlmError {
     /// A non-success status that is not a rate limit (after retries, for 5xx).
     #[error("HTTP {status}: {body}")]
-    Http { status: u16, body: String },
+    Http {
+        /// The HTTP status code.
+        status: u16,
+        /// The response body, cut to 2,000 characters, with the API key redacted.
+        body: String,
+    },
     /// 429 after every retry; `retry_after` is the server's last hint.
     #[error("rate limited (retry after {retry_after:?})")]
-    RateLimited { retry_after: Option<Duration> },
+    RateLimited {
+        /// The last `Retry-After` header in seconds, if the server sent a numeric one.
+        retry_after: Option<Duration>,
+    },
+    /// The connect or whole-request timeout elapsed (after every retry).
     #[error("request timed out")]
     Timeout,
     /// Connection refused, reset, DNS failure and the like.
@@ -21,7 +32,12 @@ pub enum LlmError {
     MalformedResponse(String),
     /// A tool call whose `arguments` string is not a JSON value.
     #[error("tool call {name}: arguments are not valid JSON: {message}")]
-    MalformedToolArguments { name: String, message: String },
+    MalformedToolArguments {
+        /// The name of the tool the model called.
+        name: String,
+        /// The JSON parser's error.
+        message: String,
+    },
     /// The model refused (a `refusal` message or `finish_reason: content_filter`).
     #[error("the model refused: {0}")]
     Refused(String),

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The LLM layer: one [`LlmProvider`] trait with two implementations, and versioned prompts.
 //!
 //! - [`OpenAiClient`] speaks the OpenAI Chat Completions protocol, so it works with OpenAI,

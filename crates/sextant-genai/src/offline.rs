@@ -35,6 +35,8 @@ impl OfflineProvider {
         Self::default()
     }
 
+    /// A provider that answers with `renderer(facts)` when the request has a `<facts>` block,
+    /// and with the fixed summary otherwise.
     pub fn with_renderer(renderer: FactsRenderer) -> Self {
         OfflineProvider {
             renderer: Some(renderer),

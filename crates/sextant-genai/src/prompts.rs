@@ -15,20 +15,46 @@ const BUILTIN: &[(&str, &str)] = &[(
     include_str!("../prompts/backtest_narrative@1.md"),
 )];
 
+/// Why a prompt could not be loaded, found, rendered or verified.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PromptError {
+    /// A template file is malformed: bad file name, front matter or placeholders, or a variable
+    /// declared but unused (or used but undeclared).
     #[error("prompt {file}: {message}")]
-    Invalid { file: String, message: String },
+    Invalid {
+        /// The template's file name (or `name@version` when rendering).
+        file: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// No template has this `name@version` id (or the id is not of that form).
     #[error("unknown prompt {0}")]
     Unknown(String),
+    /// A render was not given a value for a declared variable.
     #[error("prompt {prompt}: variable {variable} is declared but no value was given")]
-    MissingVariable { prompt: String, variable: String },
+    MissingVariable {
+        /// The prompt, as `name@version`.
+        prompt: String,
+        /// The variable without a value.
+        variable: String,
+    },
+    /// A render was given a value for a variable the template does not declare.
     #[error("prompt {prompt}: variable {variable} is not declared")]
-    UndeclaredVariable { prompt: String, variable: String },
+    UndeclaredVariable {
+        /// The prompt, as `name@version`.
+        prompt: String,
+        /// The unexpected variable.
+        variable: String,
+    },
+    /// A template's hash is not the one pinned in the LOCK text: its text changed without a new
+    /// version, or it is not listed at all.
     #[error("prompt {prompt}: hash {actual} differs from LOCK ({expected}); bump the version")]
     HashMismatch {
+        /// The prompt, as `name@version`.
         prompt: String,
+        /// The hash in the LOCK text, or `(not in LOCK)`.
         expected: String,
+        /// The hex sha256 of the template file.
         actual: String,
     },
 }
@@ -36,7 +62,9 @@ pub enum PromptError {
 /// Exactly which template produced an output.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PromptRef {
+    /// The template name, the part of the file name before `@`.
     pub name: String,
+    /// The template version, the number after `@`; a changed text needs a new version.
     pub version: u32,
     /// Hex sha256 of the whole template file, header included.
     pub sha256: String,
@@ -48,10 +76,15 @@ impl std::fmt::Display for PromptRef {
     }
 }
 
+/// A parsed template: every declared variable is used in the body and every placeholder is
+/// declared.
 #[derive(Debug, Clone)]
 pub struct Prompt {
+    /// Name, version and file hash, for provenance.
     pub reference: PromptRef,
+    /// The variables declared in the front matter, in declaration order.
     pub variables: Vec<String>,
+    /// The text after the front matter, with `{{name}}` placeholders.
     pub body: String,
 }
 
@@ -160,6 +193,7 @@ impl Prompt {
     }
 }
 
+/// Templates by name and version. Later files with the same `name@version` replace earlier ones.
 #[derive(Debug, Clone, Default)]
 pub struct PromptRegistry {
     prompts: BTreeMap<(String, u32), Prompt>,
@@ -183,6 +217,7 @@ impl PromptRegistry {
         Ok(PromptRegistry { prompts })
     }
 
+    /// The template `name` at exactly `version`.
     pub fn get(&self, name: &str, version: u32) -> Option<&Prompt> {
         self.prompts.get(&(name.to_string(), version))
     }
@@ -195,6 +230,7 @@ impl PromptRegistry {
             .map(|(_, p)| p)
     }
 
+    /// Every template, ordered by name then version.
     pub fn iter(&self) -> impl Iterator<Item = &Prompt> {
         self.prompts.values()
     }

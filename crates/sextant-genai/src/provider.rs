@@ -15,6 +15,11 @@ pub trait LlmProvider: Send + Sync {
     fn name(&self) -> &str;
     /// The model that answers, recorded next to outputs.
     fn model(&self) -> &str;
+    /// Sends `req` and waits for the whole answer.
+    ///
+    /// # Errors
+    ///
+    /// Any [`LlmError`]; [`LlmError::is_retryable`] says whether trying again may help.
     async fn complete(&self, req: &ChatRequest) -> Result<ChatResponse, LlmError>;
     /// Streams the answer. The default runs [`complete`](Self::complete) and yields it as one
     /// delta, which is correct (if not incremental) for providers without native streaming.

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Sextant's metadata document store.
 //!
 //! Strategies, backtest results, watchlists, models, trials, regime labels, anomaly flags,

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! `sextant-ml`: gradient-boosted trees, exact TreeSHAP, leakage-proof CV and metrics.
 //!
 //! # Why a Rust GBDT

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sextant_core::backtest::{execute, BacktestError, BacktestRequest, BacktestRun, LoadedData};
+use sextant_backtest::run::{execute, BacktestRequest, BacktestRun, LoadedData, RunError};
 
 /// Which side of a strategy-versus-benchmark comparison has the higher value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +29,7 @@ pub struct Comparison {
 pub fn benchmark_run(
     req: &BacktestRequest,
     data: &LoadedData,
-) -> Result<BacktestRun, BacktestError> {
+) -> Result<BacktestRun, RunError> {
     let mut bench = req.clone();
     bench.strategy = "buy_and_hold".into();
     bench.params = json!({});
@@ -61,7 +61,7 @@ pub(crate) fn compare(metric: &str, strategy: f64, benchmark: f64) -> Comparison
 pub fn fact_sheet_for(
     req: &BacktestRequest,
     data: &LoadedData,
-) -> Result<crate::FactSheet, BacktestError> {
+) -> Result<crate::FactSheet, RunError> {
     let (run, trades, curve) = execute(req, data)?;
     let bench = benchmark_run(req, data)?;
     Ok(crate::FactSheet::build(&run, &trades, &curve, &bench))

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use sextant_data::cache::EquityPoint;
+use sextant_domain::EquityPoint;
 
 /// One stretch under water: from the peak it fell from to the first bar back at that peak.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,8 +12,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sextant_backtest::metrics::MetricsConfig;
-use sextant_core::backtest::{BacktestRun, TradeRecord};
-use sextant_data::cache::EquityPoint;
+use sextant_backtest::run::{BacktestRun, TradeRecord};
+use sextant_domain::EquityPoint;
 use std::collections::BTreeMap;
 
 /// How a fact's value is expressed, which decides how it may be written in text.

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Factual guardrails for narratives (LLM-written or templated) of backtest results.
 //!
 //! An LLM summary of a backtest is useful only if it is true to the run, so this crate holds the

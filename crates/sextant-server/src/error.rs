@@ -237,6 +237,21 @@ impl From<MetaError> for ApiError {
     }
 }
 
+impl From<sextant_core::reports::NarrativeError> for ApiError {
+    fn from(e: sextant_core::reports::NarrativeError) -> Self {
+        match e {
+            sextant_core::reports::NarrativeError::Backtest(b) => b.into(),
+            other => ApiError::internal(other.to_string()),
+        }
+    }
+}
+
+impl From<sextant_core::backtest::RunError> for ApiError {
+    fn from(e: sextant_core::backtest::RunError) -> Self {
+        BacktestError::from(e).into()
+    }
+}
+
 impl From<BacktestError> for ApiError {
     fn from(e: BacktestError) -> Self {
         match e {

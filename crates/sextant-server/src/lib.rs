@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Sextant's HTTP API.
 //!
 //! Built from the same [`sextant_core::Services`] registry as the CLI. Every route is declared
@@ -10,7 +11,6 @@ pub mod error;
 mod extract;
 pub mod metrics;
 pub mod openapi;
-pub mod reports;
 pub mod respcache;
 pub mod routes;
 pub mod state;

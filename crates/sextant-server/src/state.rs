@@ -21,8 +21,6 @@ pub struct AppState {
     pub rate: Arc<RateLimiter>,
     pub metrics: Arc<HttpMetrics>,
     pub started: Instant,
-    /// Narratives of backtests (offline grounded writer or an OpenAI-compatible endpoint).
-    pub reports: Arc<sextant_narrative::service::ReportGenerationService>,
     /// The job queue and (once started) the in-process worker pool.
     pub jobs: Arc<JobManager>,
     /// Serialized market-data responses, valid while the cache's write generation is unchanged.
@@ -47,15 +45,7 @@ impl AppState {
             default_handlers(&services),
             JobConfig::default(),
         );
-        let reports = crate::reports::report_service(&services.config.llm, services.meta.clone())
-            .or_else(|e| {
-                tracing::error!(error = %e, "LLM configuration unusable: narratives use the offline writer");
-                crate::reports::report_service(&Default::default(), services.meta.clone())
-            })
-            .map(Arc::new)
-            .unwrap_or_else(|e| panic!("the offline narrative writer cannot fail to build: {e}"));
         AppState {
-            reports,
             jobs,
             readers: Arc::new(readers),
             next_reader: Arc::new(AtomicUsize::new(0)),

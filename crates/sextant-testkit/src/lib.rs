@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Loopback test servers that speak vendors' exact wire formats, so that clients are tested
 //! against real bodies (and real failure bodies) without a network or an API key.
 //!

@@ -5,29 +5,21 @@
 //! exact bars used + engine version + seed), so the same config on the same data snapshot gets
 //! the same id, and the run itself is deterministic, so its stored results are bit-identical.
 
-mod execute;
-mod request;
-mod walkforward;
-
-pub use execute::{compute_metrics, execute};
-pub use request::{limits, BacktestRequest, BacktestRun, LoadedData, RunManifest, TradeRecord};
-
-pub use walkforward::{
-    walk_forward, walk_forward_with, WalkForwardReport, WalkForwardSpec, WindowResult,
+pub use sextant_backtest::run::{
+    compute_metrics, execute, limits, walk_forward, walk_forward_with, BacktestRequest,
+    BacktestRun, LoadedData, RunError, RunManifest, TradeRecord, WalkForwardReport,
+    WalkForwardSpec, WindowResult, ENGINE_VERSION,
 };
 
 use serde_json::{json, Value};
 use sextant_backtest::simulator::{BarSeries, CorporateActions, MarketData, CA_DIVIDEND, CA_SPLIT};
 use sextant_backtest::strategy::required_series;
-use sextant_data::cache::{EquityPoint, Slice};
+use sextant_data::cache::Slice;
 use sextant_data::Cache;
-use sextant_domain::{PriceBasis, Symbol};
+use sextant_domain::{EquityPoint, PriceBasis, Symbol};
 use sextant_meta::MetaStore;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-
-/// The engine version recorded in every manifest: results are only comparable within one.
-pub const ENGINE_VERSION: &str = concat!("sextant-backtest ", env!("CARGO_PKG_VERSION"));
 
 /// Metadata collections the service writes.
 pub const RUNS: &str = "backtests";
@@ -74,6 +66,20 @@ pub enum BacktestError {
         recorded: String,
         current: String,
     },
+}
+
+impl From<RunError> for BacktestError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::Params(e) => BacktestError::Params(e),
+            RunError::Sim(e) => BacktestError::Sim(e),
+            RunError::Bars(e) => BacktestError::Bars(e),
+            RunError::Metrics(e) => BacktestError::Metrics(e),
+            RunError::Invalid(m) => BacktestError::Invalid(m),
+            RunError::Limit { field, message } => BacktestError::Limit { field, message },
+            RunError::Cancelled => BacktestError::Cancelled,
+        }
+    }
 }
 
 /// Supplies external series (ML probabilities, …) to attach to a symbol's bars for a request,
@@ -235,7 +241,7 @@ impl BacktestService {
         let (run, trades, curve) =
             tokio::task::spawn_blocking(move || -> Result<_, BacktestError> {
                 let data = Self::load_with(&cache, &r, source.as_deref())?;
-                execute(&r, &data)
+                Ok(execute(&r, &data)?)
             })
             .await
             .map_err(|e| BacktestError::Invalid(format!("backtest task failed: {e}")))??;

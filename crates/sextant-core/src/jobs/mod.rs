@@ -117,6 +117,12 @@ pub enum JobError {
     Corrupt(String),
 }
 
+impl From<crate::backtest::RunError> for JobError {
+    fn from(e: crate::backtest::RunError) -> Self {
+        crate::backtest::BacktestError::from(e).into()
+    }
+}
+
 impl From<crate::backtest::BacktestError> for JobError {
     fn from(e: crate::backtest::BacktestError) -> Self {
         use crate::backtest::BacktestError as B;

@@ -52,7 +52,7 @@ pub struct ModelRecord {
     /// Bars inside the training and test span held by the quality checks (pending review or
     /// rejected): nothing was learned or tested on them.
     #[serde(default)]
-    pub excluded: Vec<sextant_data::cache::HeldBar>,
+    pub excluded: Vec<sextant_domain::HeldBar>,
     /// The price basis of its labels and features (total return: splits and dividends).
     #[serde(default)]
     pub prices: sextant_domain::PriceBasis,

@@ -6,27 +6,11 @@
 //! adjusted request covers the corporate actions after the range too ([`Cache::actions_hash`]).
 
 use super::{sql_literal, Cache};
-use crate::Result;
+use crate::{DataError, Result};
 use chrono::{NaiveDate, NaiveDateTime};
 use duckdb::params;
-use serde::{Deserialize, Serialize};
-use sextant_domain::{Bar, PriceBasis, Resolution, Symbol};
+use sextant_domain::{Bar, HeldBar, PriceBasis, Resolution, Symbol};
 use sha2::{Digest, Sha256};
-
-/// A bar that a range does not contain because the quality checks hold it (pending review) or a
-/// reviewer rejected it: what every result over the range must report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HeldBar {
-    pub symbol: String,
-    pub resolution: String,
-    pub ts: NaiveDateTime,
-    /// `pending` (awaiting review) or `rejected`.
-    pub status: String,
-    /// The checks that held it, comma-separated.
-    pub reasons: String,
-    /// The quarantine row (`sextant quality show ID`).
-    pub quarantine_id: i64,
-}
 
 impl Cache {
     /// Bars of `symbol` in `[from, to]` in the given basis. `Raw` reads only the range.
@@ -123,16 +107,32 @@ impl Cache {
         ))?;
         let rows = stmt
             .query_map(params![resolution.as_str(), lo, hi], |r| {
-                Ok(HeldBar {
-                    symbol: r.get(0)?,
-                    resolution: r.get(1)?,
-                    ts: r.get(2)?,
-                    status: r.get(3)?,
-                    reasons: r.get(4)?,
-                    quarantine_id: r.get(5)?,
-                })
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, NaiveDateTime>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
             })?
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(rows)
+        rows.into_iter()
+            .map(|(symbol, ts, status, reasons, quarantine_id)| {
+                Ok(HeldBar {
+                    symbol: Symbol::new(&symbol).map_err(|e| {
+                        DataError::Invalid(format!("quarantine row {quarantine_id}: {e}"))
+                    })?,
+                    resolution,
+                    ts,
+                    status: status.parse().map_err(|_| {
+                        DataError::Invalid(format!(
+                            "quarantine row {quarantine_id}: unknown status {status:?}"
+                        ))
+                    })?,
+                    reasons,
+                    quarantine_id,
+                })
+            })
+            .collect()
     }
 }

@@ -3,16 +3,8 @@
 
 use super::Cache;
 use crate::Result;
-use chrono::NaiveDateTime;
+use sextant_domain::EquityPoint;
 use duckdb::params;
-
-/// One point of an equity curve.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct EquityPoint {
-    pub ts: NaiveDateTime,
-    pub equity: f64,
-    pub cash: f64,
-}
 
 impl Cache {
     /// Stores (replacing) the equity curve of run `run_id`, in one transaction.

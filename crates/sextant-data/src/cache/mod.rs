@@ -15,8 +15,6 @@ mod query;
 mod resample;
 pub(crate) mod schema;
 
-pub use adjust::HeldBar;
-pub use curves::EquityPoint;
 pub(crate) use export::snapshot_hash_on;
 pub use export::Slice;
 pub use ingest::{FileOptions, IngestSummary, SeriesSummary};

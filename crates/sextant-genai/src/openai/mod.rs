@@ -17,6 +17,7 @@ pub struct OpenAiConfig {
     /// e.g. `https://api.openai.com/v1`, `http://127.0.0.1:11434/v1` (Ollama), or for Azure
     /// `https://RESOURCE.openai.azure.com/openai/deployments/DEPLOYMENT`.
     pub base_url: String,
+    /// The model name sent in every request body and recorded with outputs.
     pub model: String,
     /// Sent as `Authorization: Bearer` (or `api-key` in Azure mode); local servers need none.
     pub api_key: Option<String>,
@@ -24,6 +25,7 @@ pub struct OpenAiConfig {
     pub azure_api_version: Option<String>,
     /// Whole-request timeout, body included.
     pub timeout: Duration,
+    /// Time allowed to establish the connection (TCP and TLS). Default: 10 s.
     pub connect_timeout: Duration,
     /// Retries after the first attempt, for 429, 5xx, timeouts and transport errors.
     pub max_retries: u32,
@@ -34,6 +36,9 @@ pub struct OpenAiConfig {
 }
 
 impl OpenAiConfig {
+    /// A config for `model` at `base_url` with no key and no Azure mode. Defaults: `timeout`
+    /// 120 s, `connect_timeout` 10 s, `max_retries` 3, `initial_backoff` 500 ms, `max_backoff`
+    /// 30 s.
     pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
         OpenAiConfig {
             base_url: base_url.into(),
@@ -70,6 +75,9 @@ struct Totals {
     completion: AtomicU64,
 }
 
+/// A [`LlmProvider`] for any server that speaks the OpenAI Chat Completions protocol, with
+/// retries, key redaction in errors and token accounting. Clones share one connection pool and
+/// one set of usage totals.
 #[derive(Debug, Clone)]
 pub struct OpenAiClient {
     config: OpenAiConfig,
@@ -85,6 +93,12 @@ impl fmt::Debug for Totals {
 }
 
 impl OpenAiClient {
+    /// Builds the HTTP client and the `…/chat/completions` URL from `config`; sends nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`LlmError::InvalidRequest`] when the key is not a valid header value or the base URL
+    /// does not parse; [`LlmError::Transport`] when the HTTP client cannot be built.
     pub fn new(config: OpenAiConfig) -> Result<Self, LlmError> {
         let mut headers = HeaderMap::new();
         if let Some(key) = &config.api_key {
@@ -117,6 +131,7 @@ impl OpenAiClient {
         })
     }
 
+    /// The configuration the client was built with.
     pub fn config(&self) -> &OpenAiConfig {
         &self.config
     }

@@ -26,7 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_run))
         .routes(routes!(trades))
         .routes(routes!(equity))
-        .routes(routes!(crate::reports::report))
+        .routes(routes!(super::reports::report))
 }
 
 /// A backtest request (see the strategy library for `strategy` and `params`).

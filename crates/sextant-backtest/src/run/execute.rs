@@ -1,26 +1,26 @@
 //! Running a request on loaded data: pure computation, no storage.
 
 use super::{
-    BacktestError, BacktestRequest, BacktestRun, LoadedData, RunManifest, TradeRecord,
+    RunError, BacktestRequest, BacktestRun, LoadedData, RunManifest, TradeRecord,
     ENGINE_VERSION,
 };
 use chrono::{DateTime, Utc};
-use sextant_backtest::metrics::{Metrics, MetricsConfig, MetricsInput, TradeStats};
-use sextant_backtest::simulator::{BacktestResult, Trade, TradingSimulator};
-use sextant_backtest::strategy::build_strategy;
-use sextant_data::cache::EquityPoint;
+use crate::metrics::{Metrics, MetricsConfig, MetricsInput, TradeStats};
+use crate::simulator::{BacktestResult, Trade, TradingSimulator};
+use crate::strategy::build_strategy;
+use sextant_domain::EquityPoint;
 
 /// Runs a request on loaded data: pure computation, no storage.
 pub fn execute(
     req: &BacktestRequest,
     data: &LoadedData,
-) -> Result<(BacktestRun, Vec<TradeRecord>, Vec<EquityPoint>), BacktestError> {
+) -> Result<(BacktestRun, Vec<TradeRecord>, Vec<EquityPoint>), RunError> {
     let mut strategy = build_strategy(&req.strategy, &req.params)?;
     let sim = TradingSimulator::new(req.sim)?;
     let result = sim.run(&data.market, strategy.as_mut());
     if let Some(i) = result.equity.iter().position(|e| !e.is_finite()) {
         // Stored, it could never be read back (JSON has no infinity): refuse it now.
-        return Err(BacktestError::Invalid(format!(
+        return Err(RunError::Invalid(format!(
             "the run's equity stops being a finite number at bar {i}: lower sim.initial_cash or the position size"
         )));
     }
@@ -37,14 +37,14 @@ pub fn execute(
         excluded: data.excluded.clone(),
         inputs: data.inputs.clone(),
     };
-    let trades = trade_records(&result);
+    let trades = trade_records(&result)?;
     let curve = result
         .ts
         .iter()
         .zip(result.equity.iter().zip(&result.cash))
         .map(|(&ts, (&equity, &cash))| {
             let t = to_utc(ts).ok_or_else(|| {
-                BacktestError::Invalid(format!("bar timestamp {ts} is out of range"))
+                RunError::Invalid(format!("bar timestamp {ts} is out of range"))
             })?;
             Ok(EquityPoint {
                 ts: t.naive_utc(),
@@ -52,7 +52,7 @@ pub fn execute(
                 cash,
             })
         })
-        .collect::<Result<Vec<_>, BacktestError>>()?;
+        .collect::<Result<Vec<_>, RunError>>()?;
     let run = BacktestRun {
         id: manifest.run_id()?,
         metrics,
@@ -76,7 +76,7 @@ fn to_utc(ts: i64) -> Option<DateTime<Utc>> {
 pub fn compute_metrics(
     result: &BacktestResult,
     periods_per_year: f64,
-) -> Result<Metrics, BacktestError> {
+) -> Result<Metrics, RunError> {
     let returns = result.returns();
     let trades: Vec<TradeStats> = result
         .trades
@@ -103,12 +103,16 @@ pub fn compute_metrics(
     )?)
 }
 
-fn trade_records(result: &BacktestResult) -> Vec<TradeRecord> {
+fn trade_records(result: &BacktestResult) -> Result<Vec<TradeRecord>, RunError> {
     result
         .trades
         .iter()
-        .map(|t: &Trade| TradeRecord {
-            symbol: result.symbols.get(t.symbol).cloned().unwrap_or_default(),
+        .map(|t: &Trade| {
+            let symbol = result.symbols.get(t.symbol).cloned().ok_or_else(|| {
+                RunError::Invalid(format!("a trade names symbol #{} of {}", t.symbol, result.symbols.len()))
+            })?;
+            Ok(TradeRecord {
+            symbol,
             long: t.long,
             size: t.size,
             entry_ts: to_utc(t.entry_ts),
@@ -119,6 +123,7 @@ fn trade_records(result: &BacktestResult) -> Vec<TradeRecord> {
             return_pct: t.ret,
             commission: t.entry_commission + t.exit_commission,
             open: t.open,
+        })
         })
         .collect()
 }

@@ -1,14 +1,14 @@
 //! What defines a backtest and what a run records: the request and its limits, the manifest
 //! (hashed into the run id), the stored run and trades, and the data loaded for a request.
 
-use super::BacktestError;
+use super::RunError;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sextant_backtest::metrics::Metrics;
-use sextant_backtest::simulator::{MarketData, SimConfig};
-use sextant_backtest::strategy::build_strategy;
-use sextant_data::cache::HeldBar;
+use crate::metrics::Metrics;
+use crate::simulator::{MarketData, SimConfig};
+use crate::strategy::build_strategy;
+use sextant_domain::HeldBar;
 use sextant_domain::{PriceBasis, Resolution, Symbol};
 use sha2::{Digest, Sha256};
 
@@ -28,7 +28,7 @@ pub struct BacktestRequest {
     pub from: Option<NaiveDate>,
     #[serde(default)]
     pub to: Option<NaiveDate>,
-    #[serde(default, deserialize_with = "sextant_backtest::simulator::sim_object")]
+    #[serde(default, deserialize_with = "crate::simulator::sim_object")]
     pub sim: SimConfig,
     /// Recorded for reproducibility (the built-in strategies are deterministic and ignore it).
     #[serde(default)]
@@ -63,9 +63,9 @@ pub mod limits {
 impl BacktestRequest {
     /// Checks the request against [`limits`] and the strategy's schema before any bar is read:
     /// symbols, supported dates, simulator settings, annualisation and parameters.
-    pub fn validate(&self) -> Result<(), BacktestError> {
+    pub fn validate(&self) -> Result<(), RunError> {
         let limit = |field: &str, message: String| {
-            Err(BacktestError::Limit {
+            Err(RunError::Limit {
                 field: field.into(),
                 message,
             })
@@ -146,9 +146,9 @@ impl RunManifest {
     /// so the JSON is canonical.
     /// A manifest that cannot be serialised has no id (never the hash of an empty string,
     /// which every such manifest would share).
-    pub fn run_id(&self) -> Result<String, BacktestError> {
+    pub fn run_id(&self) -> Result<String, RunError> {
         let text = serde_json::to_string(self)
-            .map_err(|e| BacktestError::Invalid(format!("run manifest: {e}")))?;
+            .map_err(|e| RunError::Invalid(format!("run manifest: {e}")))?;
         let digest = Sha256::digest(text.as_bytes());
         Ok(format!("bt_{}", &hex::encode(digest)[..24]))
     }

@@ -5,12 +5,12 @@
 //! on data truncated at its end, so nothing after it exists for the strategy; the position held
 //! at the start of a test window comes from bars before it.
 
-use super::{BacktestError, BacktestRequest, LoadedData};
+use super::{RunError, BacktestRequest, LoadedData};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sextant_backtest::metrics::{Metrics, MetricsConfig, MetricsInput};
-use sextant_backtest::simulator::{BacktestResult, TradingSimulator};
-use sextant_backtest::strategy::build_strategy;
+use crate::metrics::{Metrics, MetricsConfig, MetricsInput};
+use crate::simulator::{BacktestResult, TradingSimulator};
+use crate::strategy::build_strategy;
 
 /// How to walk forward.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,10 +55,10 @@ pub struct WalkForwardReport {
 impl WalkForwardSpec {
     /// Checks the spec with its request before any bar is read: the request's own limits,
     /// at most [`super::limits::MAX_CANDIDATES`] candidates, each valid for the strategy.
-    pub fn validate(&self, req: &BacktestRequest) -> Result<(), BacktestError> {
+    pub fn validate(&self, req: &BacktestRequest) -> Result<(), RunError> {
         req.validate()?;
         if self.candidates.len() > super::limits::MAX_CANDIDATES {
-            return Err(BacktestError::Limit {
+            return Err(RunError::Limit {
                 field: "spec.candidates".into(),
                 message: format!(
                     "at most {} candidates, got {}",
@@ -68,7 +68,7 @@ impl WalkForwardSpec {
             });
         }
         if self.train_bars == 0 || self.test_bars == 0 {
-            return Err(BacktestError::Limit {
+            return Err(RunError::Limit {
                 field: "spec".into(),
                 message: "train_bars and test_bars must be at least 1".into(),
             });
@@ -94,7 +94,7 @@ pub fn walk_forward(
     req: &BacktestRequest,
     spec: &WalkForwardSpec,
     data: &LoadedData,
-) -> Result<WalkForwardReport, BacktestError> {
+) -> Result<WalkForwardReport, RunError> {
     walk_forward_with(req, spec, data, &|| false)
 }
 
@@ -105,12 +105,12 @@ pub fn walk_forward_with(
     spec: &WalkForwardSpec,
     data: &LoadedData,
     stop: &(dyn Fn() -> bool + Sync),
-) -> Result<WalkForwardReport, BacktestError> {
+) -> Result<WalkForwardReport, RunError> {
     spec.validate(req)?;
     let n = data.market.len();
     let runs = spec.runs(n);
     if runs > super::limits::MAX_WALK_FORWARD_RUNS {
-        return Err(BacktestError::Limit {
+        return Err(RunError::Limit {
             field: "spec".into(),
             message: format!(
                 "{runs} simulations ({n} bars, test windows of {}, {} candidates); at most {}: \
@@ -122,7 +122,7 @@ pub fn walk_forward_with(
         });
     }
     if spec.train_bars == 0 || spec.test_bars == 0 || spec.train_bars + spec.test_bars > n {
-        return Err(BacktestError::Invalid(format!(
+        return Err(RunError::Invalid(format!(
             "walk-forward needs 0 < train_bars + test_bars <= {n} bars (got {} + {})",
             spec.train_bars, spec.test_bars
         )));
@@ -136,9 +136,9 @@ pub fn walk_forward_with(
     let ppy = req
         .periods_per_year
         .unwrap_or_else(|| req.resolution.periods_per_year());
-    let run = |params: &Value, end: usize| -> Result<BacktestResult, BacktestError> {
+    let run = |params: &Value, end: usize| -> Result<BacktestResult, RunError> {
         if stop() {
-            return Err(BacktestError::Cancelled);
+            return Err(RunError::Cancelled);
         }
         let mut s = build_strategy(&req.strategy, params)?;
         Ok(sim.run(&data.market.truncated(end), s.as_mut()))
@@ -159,7 +159,7 @@ pub fn walk_forward_with(
         for c in &candidates {
             let r = run(c, train_end)?;
             let rets = &r.returns()[train_start..train_end];
-            let sharpe = sextant_backtest::metrics::sharpe_ratio(rets, 0.0, ppy);
+            let sharpe = crate::metrics::sharpe_ratio(rets, 0.0, ppy);
             let score = if sharpe.is_nan() {
                 f64::NEG_INFINITY
             } else {

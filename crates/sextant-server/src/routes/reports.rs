@@ -1,0 +1,37 @@
+//! The narrative of a stored backtest (the service lives in `sextant_core::reports`).
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiPath;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::Json;
+use serde_json::Value;
+
+/// The narrative of a stored backtest (markdown plus the fact sheet and the validation report).
+/// Cached per (backtest, prompt version, model).
+#[utoipa::path(get, path = "/{id}/report", tag = "backtests", params(("id" = String, Path)),
+    responses((status = 200, body = Object)), security(("api_key" = [])))]
+pub async fn report(
+    State(s): State<AppState>,
+    axum::Extension(caller): axum::Extension<crate::auth::Caller>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    if id.len() > 64
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(ApiError::not_found(format!("no backtest {id:?}")));
+    }
+    crate::routes::backtests::visible_run(&s, &caller, &id).await?;
+    let cache = s.read_cache();
+    let report = s
+        .services
+        .reports
+        .report(&cache, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no backtest {id}")))?;
+    serde_json::to_value(report)
+        .map(Json)
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
