@@ -10,7 +10,7 @@ then, from the repository root:
 
     $HOME/.cache/sextant/venv-calendar/bin/python scripts/golden/make_calendar_golden.py
 
-Output: crates/sextant-data/tests/golden/xnys_sessions.txt, a plain-text file for the Rust
+Output: crates/sextant-quality/tests/golden/xnys_sessions.txt, a plain-text file for the Rust
 calendar tests. Lines starting with `#` are comments (source package and version, date range).
 Every other line is one of, sorted by date:
 
@@ -43,7 +43,7 @@ import exchange_calendars as xcals
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "crates" / "sextant-data" / "tests" / "golden" / "xnys_sessions.txt"
+OUT = ROOT / "crates" / "sextant-quality" / "tests" / "golden" / "xnys_sessions.txt"
 
 START = "1980-01-01"
 END = "2027-12-31"

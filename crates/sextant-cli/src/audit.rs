@@ -5,8 +5,8 @@
 use crate::cmd_quality::AuditArgs;
 use anyhow::{Context, Result};
 use sextant_core::Services;
-use sextant_data::quality::audit::audit_file;
-use sextant_data::quality::QualityPolicy;
+use sextant_data::cache::audit::audit_file;
+use sextant_quality::QualityPolicy;
 
 pub fn run(a: AuditArgs, s: &Services) -> Result<()> {
     let mut cfg = s.config.quality.clone();

@@ -4,7 +4,7 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Args;
 use sextant_data::cache::FileOptions;
-use sextant_data::quality::QualityConfig;
+use sextant_quality::QualityConfig;
 use sextant_data::Cache;
 use sextant_domain::{Resolution, Symbol};
 use std::path::Path;
@@ -135,7 +135,7 @@ fn quality_throughput(dir: &Path, sample: &Path, intraday: &Path) -> Result<()> 
 /// Known corruptions injected into the real bundled data (25 of each kind, three seeds),
 /// precision and recall per kind and overall, and the flag rate on the untouched data.
 fn quality_benchmark(dir: &Path, sample: &Path) -> Result<()> {
-    use sextant_data::quality::bench;
+    use sextant_bench::quality as bench;
     let clean = Cache::open_in_memory()?;
     let s = clean.ingest_file(sample, &FileOptions::default())?;
     let flagged: std::collections::HashSet<_> = clean
@@ -159,7 +159,7 @@ fn quality_benchmark(dir: &Path, sample: &Path) -> Result<()> {
         s.quarantined,
         bench::REAL_SPLITS.len()
     );
-    for policy in sextant_data::quality::QualityPolicy::ALL {
+    for policy in sextant_quality::QualityPolicy::ALL {
         injected_faults(sample, dir, policy)?;
     }
     Ok(())
@@ -170,9 +170,9 @@ fn quality_benchmark(dir: &Path, sample: &Path) -> Result<()> {
 fn injected_faults(
     sample: &Path,
     dir: &Path,
-    policy: sextant_data::quality::QualityPolicy,
+    policy: sextant_quality::QualityPolicy,
 ) -> Result<()> {
-    use sextant_data::quality::bench;
+    use sextant_bench::quality as bench;
     // fault -> (injected, detected, held)
     let mut per: std::collections::BTreeMap<String, (u64, u64, u64)> = Default::default();
     let (mut items, mut true_items, mut held_real) = (0, 0, 0);
@@ -246,7 +246,7 @@ fn generate_intraday(path: &Path, rows: u64) -> Result<()> {
     let conn = duckdb::Connection::open_in_memory()?;
     // Exchange holidays are not sessions: leave them out, as a vendor would.
     let holidays = (2020..2040)
-        .flat_map(sextant_data::quality::calendar::holidays)
+        .flat_map(sextant_quality::calendar::holidays)
         .map(|d| format!("DATE '{d}'"))
         .collect::<Vec<_>>()
         .join(", ");

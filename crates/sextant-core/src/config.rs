@@ -32,7 +32,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub llm: LlmSettings,
     /// The data-quality checks every ingest runs, and whether failing rows are quarantined.
-    pub quality: sextant_data::quality::QualityConfig,
+    pub quality: sextant_quality::QualityConfig,
 }
 
 /// The language model behind narratives. `offline` (default) needs nothing: a deterministic
@@ -102,7 +102,7 @@ impl Default for Config {
             alphavantage: AlphaVantageSettings::default(),
             server: ServerConfig::default(),
             llm: LlmSettings::default(),
-            quality: sextant_data::quality::QualityConfig::default(),
+            quality: sextant_quality::QualityConfig::default(),
         }
     }
 }
@@ -185,7 +185,7 @@ pub const ENV_VARS: &[(&str, &str, Setter)] = &[
         "SEXTANT_QUALITY_POLICY",
         "which findings hold a bar: provable (default: structural faults and provable spikes), structural, strict",
         |c, v| {
-            c.quality.policy = sextant_data::quality::QualityPolicy::parse(v).ok_or_else(|| {
+            c.quality.policy = sextant_quality::QualityPolicy::parse(v).ok_or_else(|| {
                 format!("SEXTANT_QUALITY_POLICY={v:?}: expected provable, structural or strict")
             })?;
             Ok(())

@@ -8,7 +8,7 @@ use serde_json::json;
 use sextant_data::cache::{
     Decision, QualityTotals, QuarantineQuery, QuarantinedBar, ReviewOutcome, SymbolDayQuality,
 };
-use sextant_data::quality::{Flag, Gap};
+use sextant_quality::{Flag, Gap};
 use sextant_data::{Cache, DataError};
 use sextant_meta::{MetaError, MetaStore};
 use std::sync::Arc;

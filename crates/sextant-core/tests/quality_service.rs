@@ -32,7 +32,7 @@ async fn flags_are_copied_once_and_reviews_are_audited() {
     let src = dir.path().join("sample.csv.gz");
     std::fs::write(&src, sextant_data::providers::sample::BYTES).expect("write");
     let out = dir.path().join("corrupt.csv");
-    sextant_data::quality::bench::inject(&src, &out, 5, 3).expect("inject");
+    sextant_bench::quality::inject(&src, &out, 5, 3).expect("inject");
     let text = std::fs::read_to_string(&out)
         .expect("read")
         .replace("MSFT,", "ZMSFT,")

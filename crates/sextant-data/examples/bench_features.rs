@@ -15,7 +15,7 @@
 use sextant_data::cache::{FileOptions, Slice};
 use sextant_data::features::views::{technical, technical_intraday};
 use sextant_data::features::{FeaturePanel, FeatureView};
-use sextant_data::quality::QualityConfig;
+use sextant_quality::QualityConfig;
 use sextant_data::Cache;
 use sextant_domain::Resolution;
 use std::error::Error;
@@ -222,7 +222,7 @@ fn write_panel(p: &FeaturePanel, path: &Path, keep: impl Fn(usize, usize) -> boo
 fn generate_intraday(path: &Path, rows: u64) -> Res<()> {
     let conn = duckdb::Connection::open_in_memory()?;
     let holidays = (2020..2060)
-        .flat_map(sextant_data::quality::calendar::holidays)
+        .flat_map(sextant_quality::calendar::holidays)
         .map(|d| format!("DATE '{d}'"))
         .collect::<Vec<_>>()
         .join(", ");

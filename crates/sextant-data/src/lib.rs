@@ -6,13 +6,13 @@
 //! - [`cache`]: the DuckDB analytical store. Every write is one transaction (all of a batch or
 //!   none of it), upserts are idempotent, changed values keep their previous version, and coverage
 //!   records tell the incremental refresh what is missing.
-//! - [`quality`]: the checks every write passes, and the quarantine that holds what fails them.
+//! - the quarantine ([`cache::Cache::review`]): what fails the checks of [`sextant_quality`] on
+//!   its way in is held there, out of every read, until a reviewer decides.
 
 pub mod cache;
 mod error;
 pub mod features;
 pub mod providers;
-pub mod quality;
 
 pub use cache::Cache;
 pub use error::{DataError, Result};

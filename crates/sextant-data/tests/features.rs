@@ -178,7 +178,7 @@ fn quarantined_and_rejected_bars_never_reach_a_feature() {
     let src = dir.path().join("sample.csv.gz");
     std::fs::write(&src, sextant_data::providers::sample::BYTES).expect("write");
     let out = dir.path().join("corrupt.csv");
-    sextant_data::quality::bench::inject(&src, &out, 10, 11).expect("inject");
+    sextant_bench::quality::inject(&src, &out, 10, 11).expect("inject");
     let cache = Cache::open_in_memory().expect("open");
     cache
         .ingest_file(&out, &FileOptions::default())
@@ -222,7 +222,7 @@ fn quarantined_and_rejected_bars_never_reach_a_feature() {
 /// of a session; every value up to the cut is unchanged, bit for bit.
 #[test]
 fn intraday_view_is_point_in_time() {
-    use sextant_data::quality::QualityConfig;
+    use sextant_quality::QualityConfig;
     use sextant_domain::Bar;
     let day0 = NaiveDate::from_ymd_opt(2021, 3, 1).expect("date");
     let mut bars = Vec::new();

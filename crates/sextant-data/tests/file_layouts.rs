@@ -220,7 +220,7 @@ fn extended_hours_across_dst_and_nonexistent_local_times() {
     let cache =
         Cache::open_in_memory()
             .expect("open")
-            .with_quality(sextant_data::quality::QualityConfig {
+            .with_quality(sextant_quality::QualityConfig {
                 enabled: false,
                 ..Default::default()
             });

@@ -5,8 +5,8 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use sextant_data::cache::QuarantineQuery;
-use sextant_data::quality::calendar::{holidays, Calendar};
-use sextant_data::quality::{Check, Flag, QualityConfig, QualityPolicy, Severity};
+use sextant_quality::calendar::{holidays, Calendar};
+use sextant_quality::{Check, Flag, QualityConfig, QualityPolicy, Severity};
 use sextant_data::{Cache, DataError};
 use sextant_domain::{Bar, Resolution, Source, Symbol};
 

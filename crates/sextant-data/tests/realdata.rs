@@ -4,8 +4,8 @@
 //! 0.5 % of bars. `scripts/test` fetches the files and sets `SEXTANT_REQUIRE_REALDATA=1`, so
 //! there a missing file fails the test instead of skipping it.
 
-use sextant_data::quality::audit::audit_file;
-use sextant_data::quality::QualityConfig;
+use sextant_data::cache::audit::audit_file;
+use sextant_quality::QualityConfig;
 use sextant_domain::Symbol;
 use std::path::PathBuf;
 

@@ -34,7 +34,7 @@ async fn ingest_corrupted(s: &Server) {
     let gz = dir.path().join("sample.csv.gz");
     std::fs::write(&gz, sextant_data::providers::sample::BYTES).expect("write sample");
     let out = dir.path().join("corrupted.csv");
-    let truth = sextant_data::quality::bench::inject(&gz, &out, 5, 11).expect("inject");
+    let truth = sextant_bench::quality::inject(&gz, &out, 5, 11).expect("inject");
     assert!(truth.len() >= 30, "{} corruptions", truth.len());
     let text = std::fs::read_to_string(&out).expect("read");
     let mut renamed = String::with_capacity(text.len() + 100_000);

@@ -9,7 +9,7 @@
 use super::layout::{file_reader, stage_from_layout};
 use super::schema::{BAR_VALUE_COLUMNS, STAGE_DDL};
 use super::{sql_literal, Cache};
-use crate::quality::{Check, Flag, QualityConfig, QualityReport};
+use sextant_quality::{Check, Flag, QualityConfig, QualityReport};
 use crate::{DataError, Result};
 use chrono::{NaiveDateTime, Utc};
 use duckdb::{params, Connection, OptionalExt};
@@ -30,7 +30,7 @@ pub struct IngestSummary {
     /// Rows the quality checks moved to quarantine instead of `bars`.
     pub quarantined: u64,
     pub series: Vec<SeriesSummary>,
-    pub quality: crate::quality::QualityReport,
+    pub quality: sextant_quality::QualityReport,
 }
 
 /// The range one batch covered for one (symbol, resolution).
@@ -274,7 +274,7 @@ pub(crate) fn merge_stage(
     let quality = match quality.filter(|q| q.enabled) {
         Some(cfg) => {
             let (mut flags, gaps, judged) =
-                crate::quality::judge(conn, cfg, overlaps, KEY_JOIN, &differ)?;
+                super::judge::judge(conn, cfg, overlaps, KEY_JOIN, &differ)?;
             flags.extend(duplicates);
             let ctx = super::quarantine::BatchContext {
                 batch_id: &batch_id,
@@ -479,7 +479,7 @@ fn dedupe_stage(conn: &Connection) -> Result<Vec<Flag>> {
                 resolution: r.get(1)?,
                 ts: r.get(2)?,
                 check: Check::DuplicateRow,
-                severity: crate::quality::Severity::Notice,
+                severity: sextant_quality::Severity::Notice,
                 score: copies as f64,
                 detail: format!("{copies} copies of this bar in one batch; kept one"),
             })

@@ -6,9 +6,11 @@
 //! killed mid-ingest leaves either the whole batch or nothing.
 
 mod adjust;
+pub mod audit;
 mod curves;
 mod export;
 mod ingest;
+mod judge;
 mod layout;
 mod quarantine;
 mod query;
@@ -38,7 +40,7 @@ pub struct Cache {
     /// keep derived results (the API's response cache) until the data changes.
     generation: Arc<AtomicU64>,
     /// The checks every ingest runs (see [`crate::quality`]).
-    quality: crate::quality::QualityConfig,
+    quality: sextant_quality::QualityConfig,
 }
 
 impl Cache {
@@ -74,18 +76,18 @@ impl Cache {
             conn: Mutex::new(conn),
             path,
             generation: Arc::new(AtomicU64::new(0)),
-            quality: crate::quality::QualityConfig::default(),
+            quality: sextant_quality::QualityConfig::default(),
         })
     }
 
     /// Sets the quality checks later ingests run.
-    pub fn with_quality(mut self, quality: crate::quality::QualityConfig) -> Self {
+    pub fn with_quality(mut self, quality: sextant_quality::QualityConfig) -> Self {
         self.quality = quality;
         self
     }
 
     /// The quality checks in force.
-    pub fn quality(&self) -> &crate::quality::QualityConfig {
+    pub fn quality(&self) -> &sextant_quality::QualityConfig {
         &self.quality
     }
 
@@ -157,7 +159,7 @@ fn classify_open_error(path: &Path, e: duckdb::Error) -> DataError {
 
 /// Quotes a string as a SQL literal. Used only where DuckDB does not take a bound parameter
 /// (file paths in table functions and `COPY`).
-pub(crate) fn sql_literal(s: &str) -> String {
+pub fn sql_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 

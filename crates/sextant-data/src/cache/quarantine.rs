@@ -5,7 +5,7 @@
 use super::ingest::{merge_stage, prefixed, values_differ, IngestSummary};
 use super::schema::{BAR_VALUE_COLUMNS, STAGE_DDL, STAGE_FLAGS_DDL};
 use super::Cache;
-use crate::quality::{Flag, Gap, QualityConfig, QualityReport};
+use sextant_quality::{Flag, Gap, QualityConfig, QualityReport};
 use crate::{DataError, Result};
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use duckdb::{params, Connection, OptionalExt};
@@ -463,8 +463,8 @@ impl Cache {
                     symbol,
                     resolution,
                     ts,
-                    check: crate::quality::Check::parse(&check)?,
-                    severity: crate::quality::Severity::parse(&sev)?,
+                    check: sextant_quality::Check::parse(&check)?,
+                    severity: sextant_quality::Severity::parse(&sev)?,
                     score,
                     detail,
                 };

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use chrono::{NaiveDate, Utc};
-use sextant_data::quality::calendar::Calendar;
+use sextant_quality::calendar::Calendar;
 use sextant_data::Cache;
 use sextant_domain::{Bar, Resolution, Source, Symbol};
 

@@ -17,21 +17,41 @@ use std::sync::{Arc, OnceLock};
 /// Why the dataset could not be loaded.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DatasetError {
+    /// The file could not be opened.
     #[error("cannot read {path}: {message}")]
-    Io { path: String, message: String },
+    Io {
+        /// The file that was asked for.
+        path: String,
+        /// The I/O error.
+        message: String,
+    },
+    /// A line could not be read or parsed (wrong column count, bad date or number).
     #[error("line {line}: {message}")]
-    Parse { line: usize, message: String },
+    Parse {
+        /// 1-based line number, the header being line 1.
+        line: usize,
+        /// What is wrong with the line.
+        message: String,
+    },
 }
 
 /// One real trading session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DailyRow {
+    /// The session date.
     pub date: NaiveDate,
+    /// Unadjusted opening price.
     pub open: f64,
+    /// Unadjusted high.
     pub high: f64,
+    /// Unadjusted low.
     pub low: f64,
+    /// Unadjusted closing price.
     pub close: f64,
+    /// Shares traded, unadjusted.
     pub volume: u64,
+    /// Split- and dividend-adjusted close; corporate actions are derived from its ratio to
+    /// `close`.
     pub adj_close: f64,
     /// Cash dividend with its ex-date on this session (recovered from the adjusted close, rounded
     /// to cents, so approximate), 0 when none.
@@ -45,11 +65,17 @@ pub struct DailyRow {
 pub struct PeriodRow {
     /// The last trading day in the period, which is how Alpha Vantage keys these series.
     pub date: NaiveDate,
+    /// Open of the period's first session.
     pub open: f64,
+    /// Highest high of the period.
     pub high: f64,
+    /// Lowest low of the period.
     pub low: f64,
+    /// Close of the period's last session.
     pub close: f64,
+    /// Sum of the sessions' volumes.
     pub volume: u64,
+    /// Adjusted close of the period's last session.
     pub adj_close: f64,
     /// Sum of the dividends with ex-dates in the period.
     pub dividend: f64,

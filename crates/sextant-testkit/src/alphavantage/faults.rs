@@ -63,20 +63,33 @@ pub enum Fault {
     /// The real answer with one value replaced: `row` counts from the newest row (0 = newest),
     /// `field` is the JSON name (`"1. open"`) or the CSV column (`"open"`).
     MalformedValue {
+        /// Which row, counting from the newest (0 = newest).
         row: usize,
+        /// The JSON name or CSV column of the value to replace.
         field: String,
+        /// The text written instead, verbatim (quoted in JSON like every value).
         value: String,
     },
     /// The real answer cut in half (a dropped connection as seen by a lenient proxy).
     Truncated,
     /// An HTTP error status with a plain-text body.
-    HttpStatus { status: u16 },
+    HttpStatus {
+        /// The status code; an invalid one becomes 500. The body is always
+        /// `Internal Server Error`.
+        status: u16,
+    },
     /// The real answer after a delay.
-    Slow { delay_ms: u64 },
+    Slow {
+        /// Delay in milliseconds, on top of any configured latency.
+        delay_ms: u64,
+    },
     /// Any body at all.
     Raw {
+        /// The status code; an invalid one becomes 200.
         status: u16,
+        /// The `Content-Type` header value.
         content_type: String,
+        /// The body, sent verbatim.
         body: String,
     },
 }
@@ -129,19 +142,25 @@ impl Fault {
 /// the last `window`, further requests get `body` until the window slides.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RateLimit {
+    /// Requests allowed per window; refused requests count too.
     pub max: usize,
+    /// The sliding window length.
     pub window: Duration,
+    /// What a refused request gets.
     pub body: RateLimitBody,
 }
 
 /// Which documented body a [`RateLimit`] answers with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RateLimitBody {
+    /// [`NOTE_RATE_LIMIT`], the per-minute limit of older free keys.
     Note,
+    /// [`INFORMATION_RATE_LIMIT`], the current free tier's daily limit.
     Information,
 }
 
 impl RateLimitBody {
+    /// The JSON body text (sent with HTTP 200).
     pub fn body(self) -> &'static str {
         match self {
             RateLimitBody::Note => NOTE_RATE_LIMIT,

@@ -15,11 +15,17 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 /// their start in that zone).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IntradayBar {
+    /// Start of the bar, US/Eastern wall-clock time.
     pub start: NaiveDateTime,
+    /// Opening price.
     pub open: f64,
+    /// Highest price.
     pub high: f64,
+    /// Lowest price.
     pub low: f64,
+    /// Closing price.
     pub close: f64,
+    /// Shares traded; the regular-session minutes of a day sum to its daily volume.
     pub volume: u64,
 }
 

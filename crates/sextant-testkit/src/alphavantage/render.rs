@@ -122,6 +122,8 @@ pub enum NumberStyle {
 }
 
 impl NumberStyle {
+    /// Formats `x` in this style. Used for every decimal value (prices, adjusted close, dividend,
+    /// split coefficient); volumes are written as integers.
     pub fn price(self, x: f64) -> String {
         match self {
             NumberStyle::FourDecimals => format!("{x:.4}"),

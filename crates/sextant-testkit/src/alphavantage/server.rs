@@ -35,9 +35,11 @@ pub struct RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// The `function` parameter (`TIME_SERIES_DAILY`, ...), if sent.
     pub fn function(&self) -> Option<&str> {
         self.params.get("function").map(String::as_str)
     }
+    /// The `symbol` parameter as sent (not normalised), if any.
     pub fn symbol(&self) -> Option<&str> {
         self.params.get("symbol").map(String::as_str)
     }
@@ -219,6 +221,8 @@ impl Drop for AlphaVantageServer {
 }
 
 impl AlphaVantageServer {
+    /// A builder with the defaults: bundled data, a free loopback port, no limits, no latency and
+    /// no faults.
     pub fn builder() -> AlphaVantageServerBuilder {
         AlphaVantageServerBuilder::default()
     }
@@ -228,6 +232,7 @@ impl AlphaVantageServer {
         Self::builder().start().await
     }
 
+    /// The address the server listens on (the actual port when bound to port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -237,6 +242,7 @@ impl AlphaVantageServer {
         format!("http://{}/query", self.addr)
     }
 
+    /// The data the server answers from, to compute what a client should have received.
     pub fn dataset(&self) -> &Arc<Dataset> {
         &self.shared.dataset
     }
@@ -246,6 +252,7 @@ impl AlphaVantageServer {
         self.shared.lock().log.clone()
     }
 
+    /// Number of `/query` requests recorded so far.
     pub fn request_count(&self) -> usize {
         self.shared.lock().log.len()
     }
@@ -275,10 +282,12 @@ impl AlphaVantageServer {
         self.shared.lock().sticky = fault;
     }
 
+    /// Sets or removes the sliding-window rate limit for later requests.
     pub fn set_rate_limit(&self, limit: Option<RateLimit>) {
         self.shared.lock().rate_limit = limit;
     }
 
+    /// Sets the delay added to every later answer (after its arrival is recorded).
     pub fn set_latency(&self, latency: Duration) {
         self.shared.lock().latency = latency;
     }

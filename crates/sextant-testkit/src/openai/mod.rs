@@ -32,7 +32,12 @@ pub enum Reply {
     Json(serde_json::Value),
     /// A single tool call; `arguments` is the raw string the API sends (normally JSON text, but
     /// a test may script invalid JSON to exercise the client's error path).
-    ToolCall { name: String, arguments: String },
+    ToolCall {
+        /// The function name.
+        name: String,
+        /// The arguments string, sent verbatim.
+        arguments: String,
+    },
     /// Status 200 with a body that is not JSON.
     MalformedJson,
     /// This status and body; 429 also carries `Retry-After: 1`.

@@ -81,6 +81,7 @@ impl OpenAiServer {
         Ok(OpenAiServer { addr, shared, task })
     }
 
+    /// The address the server listens on (`127.0.0.1` and the port the OS picked).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

@@ -2,7 +2,7 @@
 //! which are sessions, and when each session closes.
 
 use chrono::{Datelike, NaiveDate, Weekday};
-use sextant_data::quality::calendar::Calendar;
+use sextant_quality::calendar::Calendar;
 use std::collections::BTreeMap;
 
 const GOLDEN: &str = include_str!("golden/xnys_sessions.txt");

@@ -5,7 +5,7 @@
 
 use super::calendar::Calendar;
 use super::iforest::IsolationForest;
-use super::series::{date, datetime, Row, Series};
+use crate::rows::{date, datetime, Row, Series};
 use super::{Check, Flag, Gap, QualityConfig, QualityPolicy, Severity};
 use rustc_hash::FxHashMap;
 use sextant_domain::Resolution;
@@ -17,7 +17,7 @@ const DAY_US: i64 = 86_400_000_000;
 /// make one symbol's wide range an outlier. Built from a flat list sorted once (not a map of
 /// vectors): a million intraday bars would otherwise mean a hundred thousand small allocations.
 #[derive(Debug, Default)]
-pub(crate) struct CrossSection {
+pub struct CrossSection {
     raw: Vec<(Resolution, i64, f64, f64)>,
     /// FxHash: looked up twice per judged bar, with keys that are our own timestamps.
     median: FxHashMap<(Resolution, i64), (f64, f64)>,
@@ -69,7 +69,7 @@ impl CrossSection {
 
 /// The return from `a` to `b` on the corporate-action-adjusted basis: the vendor's adjusted close
 /// when both bars have one, else the close corrected by `b`'s split coefficient.
-pub(crate) fn basis_return(a: &Row, b: &Row) -> Option<f64> {
+pub fn basis_return(a: &Row, b: &Row) -> Option<f64> {
     if !(a.close > 0.0 && b.close > 0.0) {
         return None;
     }
@@ -211,7 +211,7 @@ fn relative_ticks(rows: &[Row], idx: &[usize]) -> Vec<f64> {
 const SPIKE_TICKS: f64 = 4.0;
 
 /// Runs every check on one series; reports on judged rows only.
-pub(crate) fn check_series(
+pub fn check_series(
     s: &Series,
     cfg: &QualityConfig,
     cross: &CrossSection,

@@ -9,8 +9,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let src = dir.path().join("sample.csv.gz");
     std::fs::write(&src, sextant_data::providers::sample::BYTES)?;
     let out = dir.path().join("corrupt.csv");
-    let truth = sextant_data::quality::bench::inject(&src, &out, 25, seed)?;
-    let (score, secs) = sextant_data::quality::bench::ingest_and_score(&out, &truth)?;
+    let truth = sextant_bench::quality::inject(&src, &out, 25, seed)?;
+    let (score, secs) = sextant_bench::quality::ingest_and_score(&out, &truth)?;
     println!(
         "{secs:.3}s recall {:.3} precision {:.3} items {} true {}",
         score.recall, score.precision, score.items, score.true_items

@@ -7,10 +7,10 @@
 //! made it (the corrupted bar, a dropped or shifted-away session); everything else, including
 //! flags on untouched real bars, is a false positive.
 
-use super::calendar::Calendar;
-use super::iforest::SplitMix;
-use crate::cache::{sql_literal, FileOptions};
-use crate::{Cache, Result};
+use sextant_data::cache::{sql_literal, FileOptions};
+use sextant_data::{Cache, Result};
+use sextant_quality::calendar::Calendar;
+use sextant_quality::iforest::SplitMix;
 use chrono::{Datelike, NaiveDate, Weekday};
 use serde::Serialize;
 use sextant_domain::{Resolution, Source};
@@ -92,7 +92,7 @@ fn read_daily(path: &Path) -> Result<Vec<Daily>> {
 }
 
 fn write_daily(path: &Path, rows: &[Daily]) -> Result<()> {
-    let io = |source| crate::DataError::Io {
+    let io = |source| sextant_data::DataError::Io {
         path: path.display().to_string(),
         source,
     };
@@ -323,7 +323,7 @@ pub fn score(cache: &Cache, truth: &[Injected]) -> Result<Score> {
             truth_keys.insert((t.symbol.clone(), from, "gap"));
         }
     }
-    let (pending, _) = cache.quarantined(&crate::cache::QuarantineQuery {
+    let (pending, _) = cache.quarantined(&sextant_data::cache::QuarantineQuery {
         symbol: None,
         status: Some("pending".into()),
         limit: 1_000_000,
@@ -392,18 +392,18 @@ pub fn score(cache: &Cache, truth: &[Injected]) -> Result<Score> {
 /// Ingests `path` (a daily CSV) into a fresh in-memory cache with the default checks and scores
 /// it against `truth`.
 pub fn ingest_and_score(path: &Path, truth: &[Injected]) -> Result<(Score, f64)> {
-    ingest_and_score_with(path, truth, super::QualityPolicy::default())
+    ingest_and_score_with(path, truth, sextant_quality::QualityPolicy::default())
 }
 
 /// [`ingest_and_score`] under a chosen policy.
 pub fn ingest_and_score_with(
     path: &Path,
     truth: &[Injected],
-    policy: super::QualityPolicy,
+    policy: sextant_quality::QualityPolicy,
 ) -> Result<(Score, f64)> {
-    let cache = Cache::open_in_memory()?.with_quality(super::QualityConfig {
+    let cache = Cache::open_in_memory()?.with_quality(sextant_quality::QualityConfig {
         policy,
-        ..super::QualityConfig::default()
+        ..sextant_quality::QualityConfig::default()
     });
     let opts = FileOptions {
         resolution: Some(Resolution::Daily),

@@ -3,7 +3,7 @@
 //! does not report old gaps again.
 
 use super::calendar::Calendar;
-use super::series::{date, datetime, Series};
+use crate::rows::{date, datetime, Series};
 use super::Gap;
 use chrono::{NaiveDate, NaiveDateTime, Offset, TimeZone};
 

@@ -26,15 +26,14 @@
 //! it look better than it was. A flag's severity says what the policy did with it: `critical`
 //! and `warning` rows are held, `notice` rows are recorded only.
 
-pub mod audit;
-pub mod bench;
 pub mod calendar;
 mod checks;
 mod gaps;
 pub mod iforest;
-mod series;
+mod rows;
 
-pub(crate) use series::judge;
+pub use checks::{basis_return, check_series, CrossSection};
+pub use rows::{date, datetime, Row, Series};
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
@@ -306,7 +305,7 @@ impl Default for QualityConfig {
 impl QualityReport {
     /// The counts of a batch's findings; `quarantined` and `held_stored` are filled in by the
     /// quarantine step, which knows what it actually moved.
-    pub(crate) fn from_flags(judged: u64, flags: &[Flag], gaps: &[Gap]) -> Self {
+    pub fn from_flags(judged: u64, flags: &[Flag], gaps: &[Gap]) -> Self {
         let mut by_check = BTreeMap::new();
         for f in flags {
             *by_check.entry(f.check.as_str().to_string()).or_insert(0) += 1;

@@ -2,51 +2,13 @@
 //! stored bars around them (a bounded tail of history, the stored bars the batch overlaps, and
 //! the first stored bar after it), and the cross-section of returns on the same timestamps.
 
-use super::checks::{check_series, CrossSection};
-use super::{Flag, Gap, QualityConfig};
-use crate::cache::sql_literal;
+use super::sql_literal;
+use sextant_quality::{basis_return, check_series, CrossSection, Flag, Gap, QualityConfig, Row, Series};
 use crate::{DataError, Result};
 use duckdb::arrow::array::{Array, BooleanArray, Float64Array, Int64Array, StringArray};
 use duckdb::Connection;
 use sextant_domain::Resolution;
 use std::collections::BTreeMap;
-
-/// One bar as the checks see it. Times are epoch microseconds (UTC) and session days since 1970.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Row {
-    pub ts: i64,
-    pub session: i64,
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    pub volume: f64,
-    /// NaN when the source has no adjusted close.
-    pub adj: f64,
-    pub split: f64,
-    /// New or changed in this batch: the checks report on these rows only.
-    pub judged: bool,
-}
-
-/// A [`Row`] timestamp (epoch microseconds) as a UTC date-time.
-pub(crate) fn datetime(us: i64) -> chrono::NaiveDateTime {
-    chrono::DateTime::from_timestamp_micros(us)
-        .map(|d| d.naive_utc())
-        .unwrap_or_default()
-}
-
-/// A [`Row`] session (days since 1970-01-01) as a date.
-pub(crate) fn date(days: i64) -> chrono::NaiveDate {
-    chrono::NaiveDate::from_num_days_from_ce_opt(719_163 + days as i32).unwrap_or_default()
-}
-
-/// One (symbol, resolution) with its rows in time order.
-#[derive(Debug, Clone)]
-pub(crate) struct Series {
-    pub symbol: String,
-    pub resolution: Resolution,
-    pub rows: Vec<Row>,
-}
 
 /// The columns a [`Row`] is read from, with an optional table alias prefix (`"s."`).
 fn cols(p: &str) -> String {
@@ -60,7 +22,7 @@ fn cols(p: &str) -> String {
 /// Judges the staged rows. `distinct` is the SQL predicate (over aliases `s` and `b`) that tells a
 /// changed row from an unchanged one; `overlaps` says whether any stored bar shares a series with
 /// the batch. Returns the flags, the gaps and the number of rows judged.
-pub(crate) fn judge(
+pub(super) fn judge(
     conn: &Connection,
     cfg: &QualityConfig,
     overlaps: bool,
@@ -218,7 +180,7 @@ fn cross_section(conn: &Connection, series: &[Series]) -> Result<CrossSection> {
     let mut by_res: BTreeMap<&'static str, (i64, i64, Vec<&str>)> = BTreeMap::new();
     for s in series {
         for w in s.rows.windows(2) {
-            if let Some(r) = super::checks::basis_return(&w[0], &w[1]) {
+            if let Some(r) = basis_return(&w[0], &w[1]) {
                 cross.add(s.resolution, w[1].ts, r, (w[1].high / w[1].low).ln());
             }
         }

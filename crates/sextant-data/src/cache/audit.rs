@@ -3,8 +3,8 @@
 //! reaches the real cache. `sextant quality audit` prints it; the real-data acceptance test
 //! asserts on it.
 
-use super::{QualityConfig, Severity};
-use crate::cache::{FileOptions, QuarantineQuery};
+use sextant_quality::{QualityConfig, Severity};
+use super::{FileOptions, QuarantineQuery};
 use crate::{Cache, Result};
 use chrono::NaiveDate;
 use serde::Serialize;
