@@ -7,13 +7,13 @@
 //! made it (the corrupted bar, a dropped or shifted-away session); everything else, including
 //! flags on untouched real bars, is a false positive.
 
-use sextant_data::cache::{sql_literal, FileOptions};
-use sextant_data::{Cache, Result};
-use sextant_quality::calendar::Calendar;
-use sextant_quality::iforest::SplitMix;
 use chrono::{Datelike, NaiveDate, Weekday};
 use serde::Serialize;
+use sextant_data::cache::{sql_literal, FileOptions};
+use sextant_data::{Cache, Result};
 use sextant_domain::{Resolution, Source};
+use sextant_quality::calendar::Calendar;
+use sextant_quality::iforest::SplitMix;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::Write;
 use std::path::Path;

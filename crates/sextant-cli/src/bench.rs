@@ -4,9 +4,9 @@ use anyhow::Result;
 use chrono::NaiveDate;
 use clap::Args;
 use sextant_data::cache::FileOptions;
-use sextant_quality::QualityConfig;
 use sextant_data::Cache;
 use sextant_domain::{Resolution, Symbol};
+use sextant_quality::QualityConfig;
 use std::path::Path;
 use std::time::Instant;
 

@@ -6,6 +6,7 @@ use serde_json::json;
 use sextant_core::signals::TrainRequest;
 use sextant_core::{Config, Services};
 use sextant_domain::Symbol;
+use sextant_features::FeatureStore;
 use std::path::Path;
 use std::time::Instant;
 
@@ -15,7 +16,7 @@ pub async fn run(dir: &Path, queries: usize) -> Result<()> {
         ..Config::default()
     };
     let s = Services::build(config).await?;
-    let view = sextant_data::features::views::technical();
+    let view = sextant_features::views::technical();
     let mut best = f64::INFINITY;
     let mut rows = 0;
     for _ in 0..3 {

@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use sextant_core::signals::{LabelSpec, Timing, TrainRequest, Validation};
 use sextant_core::Services;
 use sextant_domain::{Resolution, Symbol};
+use sextant_features::FeatureStore;
 
 #[derive(Subcommand)]
 pub enum FeaturesCmd {
@@ -125,7 +126,7 @@ pub struct SignalArgs {
 pub async fn features(cmd: FeaturesCmd, s: &Services) -> Result<()> {
     match cmd {
         FeaturesCmd::Ls => {
-            for v in sextant_data::features::builtin() {
+            for v in sextant_features::builtin() {
                 println!(
                     "{} @ {} ({}): {}",
                     v.name,
@@ -163,7 +164,7 @@ pub async fn features(cmd: FeaturesCmd, s: &Services) -> Result<()> {
             );
         }
         FeaturesCmd::Materialize { name } => {
-            let view = sextant_data::features::find(&name).with_context(|| {
+            let view = sextant_features::find(&name).with_context(|| {
                 format!("no built-in view {name:?} (see `sextant features ls`)")
             })?;
             let t = std::time::Instant::now();
@@ -204,7 +205,7 @@ pub async fn features(cmd: FeaturesCmd, s: &Services) -> Result<()> {
                 println!("{},{},{}", p.symbols[i], p.ts[i], vals.join(","));
             }
             // Held bars have no feature row: say so (on stderr, so the CSV stays clean).
-            if let Some(view) = sextant_data::features::find(&name) {
+            if let Some(view) = sextant_features::find(&name) {
                 let res: Resolution = view.resolution.parse()?;
                 let held = s.market_data.held_bars(&symbol, res, from, to)?;
                 if !held.is_empty() {

@@ -5,10 +5,11 @@
 
 use chrono::{Datelike, NaiveDate, Weekday};
 use sextant_data::cache::{CoverageReport, FileOptions, IngestSummary, SymbolInfo};
-use sextant_domain::HeldBar;
 use sextant_data::providers::{FetchRequest, OutputSize, Provider};
 use sextant_data::{Cache, DataError};
+use sextant_domain::HeldBar;
 use sextant_domain::{Bar, PriceBasis, Resolution, Source, Symbol};
+use sextant_features::FeatureStore;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -92,7 +93,7 @@ impl MarketDataService {
 
     /// Feature-engineered panels: one row per (symbol, bar) of a materialised feature view
     /// (`version: None` = its newest materialisation), every value computed from bars up to
-    /// that bar (see `sextant_data::features`).
+    /// that bar (see `sextant_features`).
     pub fn feature_panel(
         &self,
         view: &str,
@@ -100,7 +101,7 @@ impl MarketDataService {
         symbols: &[Symbol],
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
-    ) -> Result<sextant_data::features::FeaturePanel, DataError> {
+    ) -> Result<sextant_features::FeaturePanel, DataError> {
         self.cache.feature_panel(
             view,
             version,

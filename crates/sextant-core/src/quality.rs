@@ -8,9 +8,9 @@ use serde_json::json;
 use sextant_data::cache::{
     Decision, QualityTotals, QuarantineQuery, QuarantinedBar, ReviewOutcome, SymbolDayQuality,
 };
-use sextant_quality::{Flag, Gap};
 use sextant_data::{Cache, DataError};
 use sextant_meta::{MetaError, MetaStore};
+use sextant_quality::{Flag, Gap};
 use std::sync::Arc;
 
 /// Metadata collection of anomaly flags, one document per (symbol, resolution, ts, check).

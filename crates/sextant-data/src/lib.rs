@@ -11,7 +11,6 @@
 
 pub mod cache;
 mod error;
-pub mod features;
 pub mod providers;
 
 pub use cache::Cache;

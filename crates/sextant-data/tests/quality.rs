@@ -5,10 +5,10 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use sextant_data::cache::QuarantineQuery;
-use sextant_quality::calendar::{holidays, Calendar};
-use sextant_quality::{Check, Flag, QualityConfig, QualityPolicy, Severity};
 use sextant_data::{Cache, DataError};
 use sextant_domain::{Bar, Resolution, Source, Symbol};
+use sextant_quality::calendar::{holidays, Calendar};
+use sextant_quality::{Check, Flag, QualityConfig, QualityPolicy, Severity};
 
 mod common;
 use common::{cache, series, SYM};

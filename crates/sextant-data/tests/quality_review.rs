@@ -6,9 +6,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 use sextant_data::cache::{Decision, FileOptions, QuarantineQuery, QuarantinedBar};
 
 use sextant_bench::quality as bench;
-use sextant_quality::{Check, Flag, QualityConfig, QualityPolicy, QualityReport, Severity};
 use sextant_data::{Cache, DataError};
 use sextant_domain::{Bar, Resolution, Source, Symbol};
+use sextant_quality::{Check, Flag, QualityConfig, QualityPolicy, QualityReport, Severity};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 

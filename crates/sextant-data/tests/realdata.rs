@@ -5,8 +5,8 @@
 //! there a missing file fails the test instead of skipping it.
 
 use sextant_data::cache::audit::audit_file;
-use sextant_quality::QualityConfig;
 use sextant_domain::Symbol;
+use sextant_quality::QualityConfig;
 use std::path::PathBuf;
 
 /// (file, symbol, what it is).

@@ -26,10 +26,7 @@ pub struct Comparison {
 }
 
 /// Runs buy and hold on the same data as `req` (same symbols, period and simulator settings).
-pub fn benchmark_run(
-    req: &BacktestRequest,
-    data: &LoadedData,
-) -> Result<BacktestRun, RunError> {
+pub fn benchmark_run(req: &BacktestRequest, data: &LoadedData) -> Result<BacktestRun, RunError> {
     let mut bench = req.clone();
     bench.strategy = "buy_and_hold".into();
     bench.params = json!({});

@@ -5,8 +5,8 @@
 
 use super::calendar::Calendar;
 use super::iforest::IsolationForest;
-use crate::rows::{date, datetime, Row, Series};
 use super::{Check, Flag, Gap, QualityConfig, QualityPolicy, Severity};
+use crate::rows::{date, datetime, Row, Series};
 use rustc_hash::FxHashMap;
 use sextant_domain::Resolution;
 

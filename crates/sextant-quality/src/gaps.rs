@@ -3,8 +3,8 @@
 //! does not report old gaps again.
 
 use super::calendar::Calendar;
-use crate::rows::{date, datetime, Series};
 use super::Gap;
+use crate::rows::{date, datetime, Series};
 use chrono::{NaiveDate, NaiveDateTime, Offset, TimeZone};
 
 const MINUTE_US: i64 = 60_000_000;

@@ -38,4 +38,3 @@ pub struct Series {
     pub resolution: Resolution,
     pub rows: Vec<Row>,
 }
-

@@ -1,13 +1,12 @@
 //! Running a request on loaded data: pure computation, no storage.
 
 use super::{
-    RunError, BacktestRequest, BacktestRun, LoadedData, RunManifest, TradeRecord,
-    ENGINE_VERSION,
+    BacktestRequest, BacktestRun, LoadedData, RunError, RunManifest, TradeRecord, ENGINE_VERSION,
 };
-use chrono::{DateTime, Utc};
 use crate::metrics::{Metrics, MetricsConfig, MetricsInput, TradeStats};
 use crate::simulator::{BacktestResult, Trade, TradingSimulator};
 use crate::strategy::build_strategy;
+use chrono::{DateTime, Utc};
 use sextant_domain::EquityPoint;
 
 /// Runs a request on loaded data: pure computation, no storage.
@@ -43,9 +42,8 @@ pub fn execute(
         .iter()
         .zip(result.equity.iter().zip(&result.cash))
         .map(|(&ts, (&equity, &cash))| {
-            let t = to_utc(ts).ok_or_else(|| {
-                RunError::Invalid(format!("bar timestamp {ts} is out of range"))
-            })?;
+            let t = to_utc(ts)
+                .ok_or_else(|| RunError::Invalid(format!("bar timestamp {ts} is out of range")))?;
             Ok(EquityPoint {
                 ts: t.naive_utc(),
                 equity,
@@ -109,21 +107,25 @@ fn trade_records(result: &BacktestResult) -> Result<Vec<TradeRecord>, RunError> 
         .iter()
         .map(|t: &Trade| {
             let symbol = result.symbols.get(t.symbol).cloned().ok_or_else(|| {
-                RunError::Invalid(format!("a trade names symbol #{} of {}", t.symbol, result.symbols.len()))
+                RunError::Invalid(format!(
+                    "a trade names symbol #{} of {}",
+                    t.symbol,
+                    result.symbols.len()
+                ))
             })?;
             Ok(TradeRecord {
-            symbol,
-            long: t.long,
-            size: t.size,
-            entry_ts: to_utc(t.entry_ts),
-            entry_price: t.entry_price,
-            exit_ts: if t.open { None } else { to_utc(t.exit_ts) },
-            exit_price: t.exit_price,
-            pnl: t.pnl,
-            return_pct: t.ret,
-            commission: t.entry_commission + t.exit_commission,
-            open: t.open,
-        })
+                symbol,
+                long: t.long,
+                size: t.size,
+                entry_ts: to_utc(t.entry_ts),
+                entry_price: t.entry_price,
+                exit_ts: if t.open { None } else { to_utc(t.exit_ts) },
+                exit_price: t.exit_price,
+                pnl: t.pnl,
+                return_pct: t.ret,
+                commission: t.entry_commission + t.exit_commission,
+                open: t.open,
+            })
         })
         .collect()
 }

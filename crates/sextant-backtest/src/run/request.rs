@@ -2,12 +2,12 @@
 //! (hashed into the run id), the stored run and trades, and the data loaded for a request.
 
 use super::RunError;
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 use crate::metrics::Metrics;
 use crate::simulator::{MarketData, SimConfig};
 use crate::strategy::build_strategy;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use sextant_domain::HeldBar;
 use sextant_domain::{PriceBasis, Resolution, Symbol};
 use sha2::{Digest, Sha256};

@@ -5,12 +5,12 @@
 //! on data truncated at its end, so nothing after it exists for the strategy; the position held
 //! at the start of a test window comes from bars before it.
 
-use super::{RunError, BacktestRequest, LoadedData};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use super::{BacktestRequest, LoadedData, RunError};
 use crate::metrics::{Metrics, MetricsConfig, MetricsInput};
 use crate::simulator::{BacktestResult, TradingSimulator};
 use crate::strategy::build_strategy;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// How to walk forward.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -17,9 +17,9 @@ use crate::backtest::{BacktestError, BacktestRequest, SeriesSource};
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sextant_data::features::{self, FeatureView, MaterializedView};
 use sextant_data::{Cache, DataError};
 use sextant_domain::{Resolution, Symbol};
+use sextant_features::{FeatureStore, FeatureView, MaterializedView};
 use sextant_meta::{MetaError, MetaStore};
 use sextant_ml::GbtModel;
 use std::collections::HashMap;
@@ -117,7 +117,7 @@ impl MlSignalService {
         version: Option<&str>,
     ) -> Result<FeatureView, SignalError> {
         if let Some(v) =
-            features::find(name).filter(|v| version.is_none_or(|want| v.version() == want))
+            sextant_features::find(name).filter(|v| version.is_none_or(|want| v.version() == want))
         {
             return Ok(v);
         }
@@ -378,7 +378,7 @@ pub(crate) struct Prepared {
     pub view: FeatureView,
     pub mv: MaterializedView,
     pub resolution: Resolution,
-    pub panel: sextant_data::features::FeaturePanel,
+    pub panel: sextant_features::FeaturePanel,
     pub samples: train::Samples,
 }
 

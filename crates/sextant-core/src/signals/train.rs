@@ -11,9 +11,9 @@ use super::labels::LabelSpec;
 use super::SignalError;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
-use sextant_data::features::FeaturePanel;
 use sextant_data::Cache;
 use sextant_domain::{PriceBasis, Resolution, Symbol};
+use sextant_features::FeaturePanel;
 use sextant_ml::{ClassificationReport, Dataset, GbtModel, GbtParams};
 
 /// How the training period is validated.
@@ -102,7 +102,7 @@ impl TrainRequest {
                     .map_err(|e| SignalError::Invalid(e.to_string()))?;
             }
         }
-        if sextant_data::features::find(&self.view).is_none() {
+        if sextant_features::find(&self.view).is_none() {
             return Err(SignalError::Invalid(format!(
                 "unknown feature view {:?}",
                 self.view

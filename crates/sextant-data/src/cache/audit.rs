@@ -3,12 +3,12 @@
 //! reaches the real cache. `sextant quality audit` prints it; the real-data acceptance test
 //! asserts on it.
 
-use sextant_quality::{QualityConfig, Severity};
 use super::{FileOptions, QuarantineQuery};
 use crate::{Cache, Result};
 use chrono::NaiveDate;
 use serde::Serialize;
 use sextant_domain::Symbol;
+use sextant_quality::{QualityConfig, Severity};
 use std::collections::BTreeMap;
 use std::path::Path;
 

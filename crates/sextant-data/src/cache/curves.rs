@@ -3,8 +3,8 @@
 
 use super::Cache;
 use crate::Result;
-use sextant_domain::EquityPoint;
 use duckdb::params;
+use sextant_domain::EquityPoint;
 
 impl Cache {
     /// Stores (replacing) the equity curve of run `run_id`, in one transaction.

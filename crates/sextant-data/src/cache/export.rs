@@ -50,7 +50,7 @@ impl Cache {
 
 /// [`Cache::snapshot_hash`] on a connection (inside a caller's transaction). Reads Arrow
 /// batches, not rows: ten million bars hash in about a second instead of ten.
-pub(crate) fn snapshot_hash_on(conn: &duckdb::Connection, slice: &Slice) -> Result<String> {
+pub fn snapshot_hash_on(conn: &duckdb::Connection, slice: &Slice) -> Result<String> {
     use duckdb::arrow::array::{Array, Float64Array, StringArray};
     use sha2::{Digest, Sha256};
     let mut stmt = conn.prepare(&format!(

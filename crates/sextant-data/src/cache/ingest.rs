@@ -9,12 +9,12 @@
 use super::layout::{file_reader, stage_from_layout};
 use super::schema::{BAR_VALUE_COLUMNS, STAGE_DDL};
 use super::{sql_literal, Cache};
-use sextant_quality::{Check, Flag, QualityConfig, QualityReport};
 use crate::{DataError, Result};
 use chrono::{NaiveDateTime, Utc};
 use duckdb::{params, Connection, OptionalExt};
 use serde::Serialize;
 use sextant_domain::{Bar, Resolution, Source, Symbol, DEFAULT_EXCHANGE_TZ};
+use sextant_quality::{Check, Flag, QualityConfig, QualityReport};
 use std::path::Path;
 
 /// What one ingest did.

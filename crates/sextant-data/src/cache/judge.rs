@@ -3,11 +3,13 @@
 //! the first stored bar after it), and the cross-section of returns on the same timestamps.
 
 use super::sql_literal;
-use sextant_quality::{basis_return, check_series, CrossSection, Flag, Gap, QualityConfig, Row, Series};
 use crate::{DataError, Result};
 use duckdb::arrow::array::{Array, BooleanArray, Float64Array, Int64Array, StringArray};
 use duckdb::Connection;
 use sextant_domain::Resolution;
+use sextant_quality::{
+    basis_return, check_series, CrossSection, Flag, Gap, QualityConfig, Row, Series,
+};
 use std::collections::BTreeMap;
 
 /// The columns a [`Row`] is read from, with an optional table alias prefix (`"s."`).

@@ -17,13 +17,12 @@ mod query;
 mod resample;
 pub(crate) mod schema;
 
-pub(crate) use export::snapshot_hash_on;
-pub use export::Slice;
+pub use export::{snapshot_hash_on, Slice};
 pub use ingest::{FileOptions, IngestSummary, SeriesSummary};
 pub use quarantine::{
     Decision, QualityTotals, QuarantineQuery, QuarantinedBar, ReviewOutcome, SymbolDayQuality,
 };
-pub(crate) use query::{read_series, sql_date_bounds};
+pub use query::{read_series, sql_date_bounds};
 pub use query::{CoverageRange, CoverageReport, Revision, SymbolInfo};
 
 use crate::{DataError, Result};
@@ -96,9 +95,10 @@ impl Cache {
         self.path.as_deref()
     }
 
-    /// The connection. A poisoned lock is recovered: DuckDB rolls back any transaction a panicking
-    /// holder left open (see [`ingest`]), so the connection itself is still sound.
-    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+    /// The connection, for crates that compute in SQL over the store (the feature store); every
+    /// write must go through [`Cache::write`]. A poisoned lock is recovered: DuckDB rolls back
+    /// any transaction a panicking holder left open, so the connection itself is still sound.
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -120,9 +120,9 @@ impl Cache {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Runs a write transaction (see [`ingest::in_transaction`]) and bumps the generation when
-    /// it commits.
-    pub(crate) fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    /// Runs `f` in one write transaction (all of it or none of it) and bumps the generation
+    /// when it commits, so cached responses over the store are invalidated.
+    pub fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut conn = self.conn();
         let out = ingest::in_transaction(&mut conn, f);
         if out.is_ok() {
@@ -163,7 +163,7 @@ pub fn sql_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// Quotes an identifier (a column name from a user's file).
-pub(crate) fn sql_ident(s: &str) -> String {
+/// Quotes an identifier (a column name from a user's file, a feature name).
+pub fn sql_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }

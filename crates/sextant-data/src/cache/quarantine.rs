@@ -5,11 +5,11 @@
 use super::ingest::{merge_stage, prefixed, values_differ, IngestSummary};
 use super::schema::{BAR_VALUE_COLUMNS, STAGE_DDL, STAGE_FLAGS_DDL};
 use super::Cache;
-use sextant_quality::{Flag, Gap, QualityConfig, QualityReport};
 use crate::{DataError, Result};
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use duckdb::{params, Connection, OptionalExt};
 use serde::Serialize;
+use sextant_quality::{Flag, Gap, QualityConfig, QualityReport};
 use std::collections::BTreeMap;
 
 /// Provenance of the batch being merged.

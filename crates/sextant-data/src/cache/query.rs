@@ -528,11 +528,7 @@ impl Cache {
 
 /// Every stored bar of one series, oldest first, on a connection (inside a caller's
 /// transaction).
-pub(crate) fn read_series(
-    conn: &Connection,
-    symbol: &Symbol,
-    resolution: Resolution,
-) -> Result<Vec<Bar>> {
+pub fn read_series(conn: &Connection, symbol: &Symbol, resolution: Resolution) -> Result<Vec<Bar>> {
     let mut bars = read_bars(
         conn,
         symbol,
@@ -550,7 +546,7 @@ pub(crate) fn read_series(
 /// prunes row groups on constants, not parameters), so they must be dates DuckDB can read:
 /// years 1 to 9999. The API refuses dates outside `sextant_domain::dates` before they get
 /// here; this is the last line, a typed error instead of a database one.
-pub(crate) fn sql_date_bounds(
+pub fn sql_date_bounds(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> Result<(NaiveDate, NaiveDate)> {

@@ -3,9 +3,9 @@
 #![allow(dead_code)]
 
 use chrono::{NaiveDate, Utc};
-use sextant_quality::calendar::Calendar;
 use sextant_data::Cache;
 use sextant_domain::{Bar, Resolution, Source, Symbol};
+use sextant_quality::calendar::Calendar;
 
 pub const SYM: &str = "SYN";
 

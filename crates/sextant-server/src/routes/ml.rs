@@ -13,6 +13,7 @@ use axum::{Extension, Json};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use sextant_features::FeatureStore;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -36,8 +37,8 @@ pub fn models_router() -> OpenApiRouter<AppState> {
         .routes(routes!(train))
 }
 
-fn view_name(name: &str) -> ApiResult<sextant_data::features::FeatureView> {
-    sextant_data::features::find(name)
+fn view_name(name: &str) -> ApiResult<sextant_features::FeatureView> {
+    sextant_features::find(name)
         .ok_or_else(|| ApiError::not_found(format!("no feature view {name:?}")))
 }
 
@@ -47,7 +48,7 @@ fn view_name(name: &str) -> ApiResult<sextant_data::features::FeatureView> {
 async fn list_views(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     let cache = s.read_cache();
     let materialized = blocking(move || Ok(cache.materialized_views()?)).await?;
-    let views: Vec<Value> = sextant_data::features::builtin()
+    let views: Vec<Value> = sextant_features::builtin()
         .into_iter()
         .map(|v| {
             json!({

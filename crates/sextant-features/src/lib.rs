@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The feature store: declarative, versioned feature views computed by DuckDB window functions
 //! over the cache's bars, materialised into tables, and read back as panels for training and
 //! scoring.
@@ -5,7 +6,7 @@
 mod store;
 pub mod views;
 
-pub use store::{view_sql, FeaturePanel, MaterializedView};
+pub use store::{view_sql, FeaturePanel, FeatureStore, MaterializedView};
 pub use views::{builtin, FeatureDef, FeatureView, Stage};
 
 /// A built-in view by name.

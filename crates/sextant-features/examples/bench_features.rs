@@ -13,11 +13,12 @@
 //! `cargo run --release -p sextant-data --example bench_features -- --rows 10000000 --out DIR`
 
 use sextant_data::cache::{FileOptions, Slice};
-use sextant_data::features::views::{technical, technical_intraday};
-use sextant_data::features::{FeaturePanel, FeatureView};
-use sextant_quality::QualityConfig;
 use sextant_data::Cache;
 use sextant_domain::Resolution;
+use sextant_features::views::{technical, technical_intraday};
+use sextant_features::FeatureStore;
+use sextant_features::{FeaturePanel, FeatureView};
+use sextant_quality::QualityConfig;
 use std::error::Error;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -4,12 +4,14 @@
 //! transaction and registered in `feature_views` with the data snapshot it was computed from.
 //! Quarantined bars are not in `bars`, so they never reach a feature.
 
-use super::views::{FeatureView, Stage};
-use crate::cache::{sql_ident, sql_literal, Slice};
-use crate::{Cache, DataError, Result};
+use crate::views::{FeatureView, Stage};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use duckdb::{params, OptionalExt};
 use serde::Serialize;
+use sextant_data::cache::{
+    read_series, snapshot_hash_on, sql_date_bounds, sql_ident, sql_literal, Slice,
+};
+use sextant_data::{Cache, DataError, Result};
 use sextant_domain::{Resolution, Symbol};
 
 /// One materialised version of a view.
@@ -106,7 +108,7 @@ SELECT symbol, ts, {out_cols} FROM t",
 /// `resolution` that carries corporate-action data (a vendor adjusted close, a split or a
 /// dividend), computed by `sextant_domain::prices::factors`. Series without any (most intraday
 /// data) are left out and read as factor 1, so this costs nothing where there is nothing to do.
-pub(crate) fn write_price_factors(conn: &duckdb::Connection, resolution: Resolution) -> Result<()> {
+fn write_price_factors(conn: &duckdb::Connection, resolution: Resolution) -> Result<()> {
     conn.execute_batch(
         "CREATE OR REPLACE TEMP TABLE price_factors (symbol VARCHAR, ts TIMESTAMP, f DOUBLE, s DOUBLE)",
     )?;
@@ -121,7 +123,7 @@ pub(crate) fn write_price_factors(conn: &duckdb::Connection, resolution: Resolut
     let mut app = conn.appender("price_factors")?;
     for name in symbols {
         let symbol = Symbol::new(&name).map_err(|e| DataError::Invalid(e.to_string()))?;
-        let bars = crate::cache::read_series(conn, &symbol, resolution)?;
+        let bars = read_series(conn, &symbol, resolution)?;
         let f = sextant_domain::prices::factors(&bars);
         for (i, b) in bars.iter().enumerate() {
             app.append_row(params![name, b.ts, f.total[i], f.split[i]])?;
@@ -131,10 +133,51 @@ pub(crate) fn write_price_factors(conn: &duckdb::Connection, resolution: Resolut
     Ok(())
 }
 
-impl Cache {
+/// The feature store over the bar store: materialised views and the panels read from them.
+/// Implemented for [`Cache`], so any holder of the cache reads features with the same calls.
+pub trait FeatureStore {
     /// Computes `view` over every symbol at its resolution and stores it as the view's current
     /// version (replacing an earlier materialisation of the same version).
-    pub fn materialize_view(&self, view: &FeatureView) -> Result<MaterializedView> {
+    fn materialize_view(&self, view: &FeatureView) -> Result<MaterializedView>;
+
+    /// Every materialised version, newest first within each view.
+    fn materialized_views(&self) -> Result<Vec<MaterializedView>>;
+
+    /// One materialised version of `name` (`version: None` = the newest).
+    fn materialized_view(
+        &self,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<Option<MaterializedView>>;
+
+    /// The stored definition of a materialised version (for reproducing it).
+    fn view_definition(&self, name: &str, version: &str) -> Result<Option<FeatureView>>;
+
+    /// The newest feature row of every symbol in a materialised version: what the online store
+    /// of the scoring service holds in memory between data changes.
+    fn feature_latest_all(
+        &self,
+        table_name: &str,
+        features: &[String],
+    ) -> Result<std::collections::HashMap<String, (NaiveDateTime, Vec<f64>)>>;
+
+    /// The newest bar timestamp of one symbol at a resolution (to tell a stale view).
+    fn last_bar_ts(&self, symbol: &Symbol, resolution: Resolution)
+        -> Result<Option<NaiveDateTime>>;
+
+    /// Reads a feature panel from a materialised version (`version: None` = the newest one).
+    fn feature_panel(
+        &self,
+        name: &str,
+        version: Option<&str>,
+        symbols: &[Symbol],
+        from: Option<NaiveDateTime>,
+        to: Option<NaiveDateTime>,
+    ) -> Result<FeaturePanel>;
+}
+
+impl FeatureStore for Cache {
+    fn materialize_view(&self, view: &FeatureView) -> Result<MaterializedView> {
         let resolution: Resolution = view.resolution.parse()?;
         let slice = Slice {
             resolution: Some(resolution),
@@ -149,7 +192,7 @@ impl Cache {
         let (rows, symbols, snapshot) = self.write(|conn| {
             // Inside the transaction, under the write lock: the recorded snapshot is exactly
             // the bars the table was computed from.
-            let snapshot = crate::cache::snapshot_hash_on(conn, &slice)?;
+            let snapshot = snapshot_hash_on(conn, &slice)?;
             write_price_factors(conn, resolution)?;
             conn.execute_batch(&format!(
                 "CREATE OR REPLACE TABLE {} AS SELECT * FROM ({sql}) ORDER BY symbol, ts",
@@ -197,61 +240,24 @@ impl Cache {
         })
     }
 
-    /// Every materialised version, newest first within each view.
-    pub fn materialized_views(&self) -> Result<Vec<MaterializedView>> {
-        self.read_views("ORDER BY name, materialized_at DESC", params![])
+    fn materialized_views(&self) -> Result<Vec<MaterializedView>> {
+        read_views(self, "ORDER BY name, materialized_at DESC", params![])
     }
 
-    /// One materialised version of `name` (`version: None` = the newest).
-    pub fn materialized_view(
+    fn materialized_view(
         &self,
         name: &str,
         version: Option<&str>,
     ) -> Result<Option<MaterializedView>> {
-        let found = self.read_views(
+        let found = read_views(
+            self,
             "WHERE name = ? AND (? IS NULL OR version = ?) ORDER BY materialized_at DESC LIMIT 1",
             params![name, version, version],
         )?;
         Ok(found.into_iter().next())
     }
 
-    fn read_views(&self, tail: &str, p: &[&dyn duckdb::ToSql]) -> Result<Vec<MaterializedView>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT name, version, table_name, resolution, definition, rows, symbols, data_snapshot, \
-             materialized_at FROM feature_views {tail}"
-        ))?;
-        let rows = stmt
-            .query_map(p, |r| {
-                let def: String = r.get(4)?;
-                // A stored definition that no longer parses is an error, never an empty view.
-                let features = serde_json::from_str::<FeatureView>(&def)
-                    .map(|v| v.feature_names())
-                    .map_err(|e| {
-                        duckdb::Error::FromSqlConversionFailure(
-                            4,
-                            duckdb::types::Type::Text,
-                            Box::new(e),
-                        )
-                    })?;
-                Ok(MaterializedView {
-                    name: r.get(0)?,
-                    version: r.get(1)?,
-                    table_name: r.get(2)?,
-                    resolution: r.get(3)?,
-                    features,
-                    rows: r.get::<_, i64>(5)? as u64,
-                    symbols: r.get::<_, i64>(6)? as u64,
-                    data_snapshot: r.get(7)?,
-                    materialized_at: r.get(8)?,
-                })
-            })?
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(rows)
-    }
-
-    /// The stored definition of a materialised version (for reproducing it).
-    pub fn view_definition(&self, name: &str, version: &str) -> Result<Option<FeatureView>> {
+    fn view_definition(&self, name: &str, version: &str) -> Result<Option<FeatureView>> {
         let conn = self.conn();
         let def: Option<String> = conn
             .query_row(
@@ -268,9 +274,7 @@ impl Cache {
         .transpose()
     }
 
-    /// The newest feature row of every symbol in a materialised version: what the online store
-    /// of the scoring service holds in memory between data changes.
-    pub fn feature_latest_all(
+    fn feature_latest_all(
         &self,
         table_name: &str,
         features: &[String],
@@ -299,8 +303,7 @@ impl Cache {
         Ok(out)
     }
 
-    /// The newest bar timestamp of one symbol at a resolution (to tell a stale view).
-    pub fn last_bar_ts(
+    fn last_bar_ts(
         &self,
         symbol: &Symbol,
         resolution: Resolution,
@@ -313,8 +316,7 @@ impl Cache {
         )?)
     }
 
-    /// Reads a feature panel from a materialised version (`version: None` = the newest one).
-    pub fn feature_panel(
+    fn feature_panel(
         &self,
         name: &str,
         version: Option<&str>,
@@ -328,7 +330,7 @@ impl Cache {
                     name: name.to_string(),
                     version: version.unwrap_or("latest").to_string(),
                 })?;
-        crate::cache::sql_date_bounds(from.map(|t| t.date()), to.map(|t| t.date()))?;
+        sql_date_bounds(from.map(|t| t.date()), to.map(|t| t.date()))?;
         let mut filter = vec!["TRUE".to_string()];
         if !symbols.is_empty() {
             let list = symbols
@@ -396,4 +398,43 @@ impl Cache {
         }
         Ok(panel)
     }
+}
+
+fn read_views(
+    cache: &Cache,
+    tail: &str,
+    p: &[&dyn duckdb::ToSql],
+) -> Result<Vec<MaterializedView>> {
+    let conn = cache.conn();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT name, version, table_name, resolution, definition, rows, symbols, data_snapshot, \
+         materialized_at FROM feature_views {tail}"
+    ))?;
+    let rows = stmt
+        .query_map(p, |r| {
+            let def: String = r.get(4)?;
+            // A stored definition that no longer parses is an error, never an empty view.
+            let features = serde_json::from_str::<FeatureView>(&def)
+                .map(|v| v.feature_names())
+                .map_err(|e| {
+                    duckdb::Error::FromSqlConversionFailure(
+                        4,
+                        duckdb::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?;
+            Ok(MaterializedView {
+                name: r.get(0)?,
+                version: r.get(1)?,
+                table_name: r.get(2)?,
+                resolution: r.get(3)?,
+                features,
+                rows: r.get::<_, i64>(5)? as u64,
+                symbols: r.get::<_, i64>(6)? as u64,
+                data_snapshot: r.get(7)?,
+                materialized_at: r.get(8)?,
+            })
+        })?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(rows)
 }

@@ -3,7 +3,7 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cache = sextant_data::Cache::open_in_memory()?;
     cache.ingest_sample()?;
-    let view = sextant_data::features::views::technical();
+    let view = sextant_features::views::technical();
     let t = std::time::Instant::now();
     let mv = cache.materialize_view(&view)?;
     println!("{} rows in {:?}: {:?}", mv.rows, t.elapsed(), mv.version);

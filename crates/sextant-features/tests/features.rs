@@ -3,9 +3,9 @@
 
 use chrono::NaiveDate;
 use sextant_data::cache::FileOptions;
-use sextant_data::features::{self, FeatureView};
 use sextant_data::Cache;
 use sextant_domain::{Resolution, Source, Symbol};
+use sextant_features::{FeatureStore, FeatureView};
 use std::path::Path;
 
 fn sample_csv(dir: &Path) -> String {
@@ -222,8 +222,8 @@ fn quarantined_and_rejected_bars_never_reach_a_feature() {
 /// of a session; every value up to the cut is unchanged, bit for bit.
 #[test]
 fn intraday_view_is_point_in_time() {
-    use sextant_quality::QualityConfig;
     use sextant_domain::Bar;
+    use sextant_quality::QualityConfig;
     let day0 = NaiveDate::from_ymd_opt(2021, 3, 1).expect("date");
     let mut bars = Vec::new();
     for (k, sym) in ["AAA", "BBB", "CCC"].iter().enumerate() {
