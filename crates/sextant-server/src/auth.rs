@@ -25,11 +25,16 @@ use utoipa::ToSchema;
 /// Collection holding the hashed keys.
 pub const KEYS: &str = "api_keys";
 
+/// What a key may do. Roles are ordered `viewer < analyst < admin`, and each role may do
+/// everything the lower ones may. Written in lowercase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// Reads only (GET, HEAD and OPTIONS requests).
     Viewer,
+    /// Reads and writes: creating and changing resources, running backtests, submitting jobs.
     Analyst,
+    /// Everything, including API keys, `/metrics`, quarantine review and every owner's objects.
     Admin,
 }
 
@@ -48,7 +53,9 @@ impl std::str::FromStr for Role {
 /// Who is calling (inserted into request extensions by the middleware).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
+    /// Id of the verified key (the `<id>` of `sx_<id>_<secret>`); it owns what the caller creates.
     pub key_id: String,
+    /// The key's role.
     pub role: Role,
 }
 
@@ -65,8 +72,11 @@ impl Caller {
 /// A created key: the secret is shown once.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NewKey {
+    /// The key's id: 12 hex digits, used to list and revoke it.
     pub id: String,
+    /// The role the key carries.
     pub role: Role,
+    /// The label given at creation.
     pub name: String,
     /// The full key. Store it now: only its hash is kept.
     pub key: String,
@@ -75,10 +85,15 @@ pub struct NewKey {
 /// A key as listed (never the secret).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct KeyInfo {
+    /// The key's id (the `<id>` of `sx_<id>_<secret>`).
     pub id: String,
+    /// The role the key carries.
     pub role: Role,
+    /// The label given at creation.
     pub name: String,
+    /// When the key was created (RFC 3339, UTC).
     pub created_at: String,
+    /// True once revoked: the key is then refused with 401.
     pub revoked: bool,
 }
 
@@ -99,6 +114,7 @@ fn hash(secret: &str) -> String {
 }
 
 impl Auth {
+    /// Verification against the keys in `meta`, starting with an empty cache.
     pub fn new(meta: Arc<dyn MetaStore>) -> Self {
         Auth {
             meta,
@@ -106,7 +122,9 @@ impl Auth {
         }
     }
 
-    /// Creates a key with `role`.
+    /// Creates a key with `role`. The secret is random (24 bytes) and only its sha256 is stored.
+    ///
+    /// A 422 naming `name` unless it is 1 to 100 characters and not blank.
     pub async fn create(&self, role: Role, name: &str) -> Result<NewKey, ApiError> {
         if name.trim().is_empty() || name.len() > 100 {
             return Err(ApiError::field("name", "1 to 100 characters"));
@@ -130,6 +148,8 @@ impl Auth {
         })
     }
 
+    /// Every key, oldest first, revoked ones included; never a secret or a hash. A stored
+    /// document that does not read as a key is skipped.
     pub async fn list(&self) -> Result<Vec<KeyInfo>, ApiError> {
         let docs = self
             .meta
@@ -149,6 +169,8 @@ impl Auth {
             .collect())
     }
 
+    /// Marks key `id` revoked and drops it from this process's cache, so this process refuses
+    /// it at once. `Ok(false)` when no key has that id.
     pub async fn revoke(&self, id: &str) -> Result<bool, ApiError> {
         let done = self
             .meta
@@ -231,7 +253,6 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
     }
 }
 
-/// The auth middleware: resolves the caller, enforces the role, applies the per-key rate limit.
 /// Rate-limit tokens a request costs: requests that run simulations, training, ingests or
 /// narratives weigh [`COSTLY`] tokens, everything else one, so a key's budget measures work
 /// rather than request count.
@@ -253,6 +274,14 @@ pub fn request_cost(method: &Method, path: &str) -> f64 {
 /// The weight of a costly request (see [`request_cost`]).
 pub const COSTLY: f64 = 20.0;
 
+/// The auth middleware: resolves the caller, enforces the role, applies the per-key rate limit.
+///
+/// Public paths (see [`required_role`]) pass without a key. Otherwise the key is read from
+/// `Authorization: Bearer <key>` or `X-API-Key`, and the request is refused with 400 when both
+/// carry different keys, 401 without a known, unrevoked key (429 instead once the client address
+/// has failed too many key checks), 403 when the key's role is below the one required, and 429
+/// when the key's rate budget is spent (see [`request_cost`]). An admitted request carries its
+/// [`Caller`] in the request extensions.
 pub async fn middleware(
     State(state): State<AppState>,
     mut req: Request,
