@@ -1,5 +1,7 @@
 //! Materialises the built-in technical view on the bundled data and prints a few rows (a
 //! development probe; `sextant bench` has the figures).
+use sextant_features::FeatureStore;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cache = sextant_data::Cache::open_in_memory()?;
     cache.ingest_sample()?;

@@ -122,9 +122,7 @@ impl Auth {
         }
     }
 
-    /// Creates a key with `role`. The secret is random (24 bytes) and only its sha256 is stored.
-    ///
-    /// A 422 naming `name` unless it is 1 to 100 characters and not blank.
+    /// Creates a key with `role`.
     pub async fn create(&self, role: Role, name: &str) -> Result<NewKey, ApiError> {
         if name.trim().is_empty() || name.len() > 100 {
             return Err(ApiError::field("name", "1 to 100 characters"));
