@@ -2,10 +2,10 @@
 //! honest out-of-sample report, reproducible model bytes, the registry's stages, scoring with
 //! SHAP, the `ml_signal` strategy, and walk-forward retraining that never sees its test window.
 
-use sextant_features::FeatureStore;
 use serde_json::json;
 use sextant_core::signals::{MlWalkForwardRequest, TrainRequest};
 use sextant_domain::Symbol;
+use sextant_features::FeatureStore;
 
 mod common;
 use common::services;

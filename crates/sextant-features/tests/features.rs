@@ -54,7 +54,7 @@ fn every_view_is_point_in_time() {
             .expect("date")
             .and_hms_opt(0, 0, 0)
             .expect("ts");
-        for view in features::builtin()
+        for view in sextant_features::builtin()
             .into_iter()
             .filter(|v| v.resolution == "daily")
         {
@@ -89,11 +89,11 @@ fn every_view_is_point_in_time() {
 fn a_changed_definition_is_a_new_version_and_the_old_stays_readable() {
     let cache = Cache::open_in_memory().expect("open");
     cache.ingest_sample().expect("sample");
-    let v1 = features::views::technical();
+    let v1 = sextant_features::views::technical();
     let mut v2: FeatureView = v1.clone();
     v2.features[0].sql = "r1 * 2".into();
     assert_ne!(v1.version(), v2.version());
-    assert_eq!(v1.version(), features::views::technical().version());
+    assert_eq!(v1.version(), sextant_features::views::technical().version());
     let m1 = cache.materialize_view(&v1).expect("v1");
     let m2 = cache.materialize_view(&v2).expect("v2");
     let p1 = cache
@@ -135,7 +135,7 @@ fn features_match_an_independent_computation() {
     let cache = Cache::open_in_memory().expect("open");
     cache.ingest_sample().expect("sample");
     cache
-        .materialize_view(&features::views::technical())
+        .materialize_view(&sextant_features::views::technical())
         .expect("materialise");
     let msft = Symbol::new("MSFT").expect("sym");
     let p = cache
@@ -196,7 +196,7 @@ fn quarantined_and_rejected_bars_never_reach_a_feature() {
             .expect("reject");
     }
     cache
-        .materialize_view(&features::views::technical())
+        .materialize_view(&sextant_features::views::technical())
         .expect("materialise");
     let p = cache
         .feature_panel("technical", None, &[], None, None)
@@ -272,7 +272,7 @@ fn intraday_view_is_point_in_time() {
             .ingest_bars(&rows, Source::File, "test")
             .expect("ingest");
         cache
-            .materialize_view(&features::views::technical_intraday())
+            .materialize_view(&sextant_features::views::technical_intraday())
             .expect("materialise");
         cache
     };
