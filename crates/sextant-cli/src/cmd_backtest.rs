@@ -11,12 +11,15 @@ use sextant_backtest::simulator::{
 };
 use sextant_backtest::strategy::strategy_library;
 use sextant_backtest::sweep::{sweep_sma_cross, SmaGrid, SweepConfig};
-use sextant_core::backtest::{execute, walk_forward, BacktestRequest, WalkForwardSpec};
+use sextant_core::backtest::{
+    BacktestRequest, RunOptions, RunOutcome, WalkForwardSpec, WalkOutcome,
+};
 use sextant_core::Services;
 use sextant_data::cache::FileOptions;
 use sextant_data::Cache;
 use sextant_domain::{PriceBasis, Resolution, Symbol};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Where bars come from and which.
@@ -191,13 +194,10 @@ fn sim_config(c: &CostArgs, sizer: Sizer) -> SimConfig {
 }
 
 /// The cache holding the request's bars: the service's, or the CSV file in memory.
-fn source_cache<'a>(
-    s: &'a Services,
-    d: &DataArgs,
-    owned: &'a mut Option<Cache>,
-) -> Result<&'a Cache> {
+/// The bar store a command reads: the service's, or the `--csv` file loaded in memory.
+fn source_cache(s: &Services, d: &DataArgs) -> Result<Arc<Cache>> {
     match &d.csv {
-        None => Ok(&s.cache),
+        None => Ok(s.cache.clone()),
         Some(path) => {
             // The same checks and policy as any ingest (`quality.*` in the configuration), so a
             // file backtest holds exactly what an ingest of the file would, and says so.
@@ -208,7 +208,7 @@ fn source_cache<'a>(
                 ..FileOptions::default()
             };
             cache.ingest_file(path, &opts)?;
-            Ok(owned.insert(cache))
+            Ok(Arc::new(cache))
         }
     }
 }
@@ -226,9 +226,7 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
         periods_per_year: None,
         prices: a.data.prices,
     };
-    let mut owned = None;
-    let cache = source_cache(s, &a.data, &mut owned)?;
-    let data = s.backtests.load_for(cache, &req)?;
+    let cache = source_cache(s, &a.data)?;
     if let Some(wf) = &a.walk_forward {
         let (train, test) = wf
             .split_once(':')
@@ -250,7 +248,12 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
             anchored: a.anchored,
             candidates,
         };
-        let report = walk_forward(&req, &spec, &data)?;
+        let WalkOutcome::Done { report, bar_ts } =
+            s.backtests
+                .walk_forward_on(&cache, &req, &spec, None, &|| false)?
+        else {
+            bail!("a walk-forward without a cost limit was refused");
+        };
         if a.json {
             println!("{}", serde_json::to_string_pretty(&report)?);
             return Ok(());
@@ -260,9 +263,9 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
             .iter()
             .map(|w| {
                 vec![
-                    day(data.market.ts()[w.train_start]),
-                    day(data.market.ts()[w.train_end]),
-                    day(data.market.ts()[w.test_end - 1]),
+                    day(bar_ts[w.train_start]),
+                    day(bar_ts[w.train_end]),
+                    day(bar_ts[w.test_end - 1]),
                     w.chosen_params.to_string(),
                     format!("{:.2}", w.train_sharpe),
                     format!("{:.2}%", w.test_return * 100.0),
@@ -284,8 +287,14 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
         print_metrics(&report.out_of_sample);
         return Ok(());
     }
-    let (run, trades, curve) = execute(&req, &data)?;
-    s.backtests.store(&run, &trades, &curve).await?;
+    let opts = RunOptions {
+        cache: Some(cache),
+        ..RunOptions::default()
+    };
+    let RunOutcome::Done(run) = s.backtests.run_with(&req, opts).await? else {
+        bail!("a run without a cost limit was refused");
+    };
+    let trades = s.backtests.trades(&run.id).await?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&run)?);
         return Ok(());
@@ -415,8 +424,7 @@ pub fn sweep(a: SweepArgs, s: &Services) -> Result<()> {
         fast: parse_range(&a.fast)?,
         slow: parse_range(&a.slow)?,
     };
-    let mut owned = None;
-    let cache = source_cache(s, &a.data, &mut owned)?;
+    let cache = source_cache(s, &a.data)?;
     let mut series = Vec::new();
     for sym in &a.data.symbols {
         let bars = cache.bars_on(

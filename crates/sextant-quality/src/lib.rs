@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! Data quality: every write into the cache is judged before it is merged.
 //!
 //! The checks run inside the ingest transaction, on the staged rows that are new or changed, in

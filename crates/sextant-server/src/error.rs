@@ -12,7 +12,10 @@ use utoipa::ToSchema;
 /// A field that failed validation.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FieldError {
+    /// The field's name; nested fields are dotted, e.g. `params.fast`, and `body` stands for
+    /// the whole body.
     pub field: String,
+    /// What is wrong with it.
     pub message: String,
 }
 
@@ -22,8 +25,12 @@ pub struct Problem {
     /// A URI naming the problem type.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The HTTP status's reason phrase, e.g. `Not Found`.
     pub title: String,
+    /// The HTTP status code, repeated from the response.
     pub status: u16,
+    /// What went wrong in this request. For a 500 only a reference to quote; the cause stays in
+    /// the server log.
     pub detail: String,
     /// Validation errors, each naming the offending field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -34,14 +41,20 @@ pub struct Problem {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{status}: {detail}")]
 pub struct ApiError {
+    /// The response status.
     pub status: StatusCode,
+    /// Short kebab-case name of the problem type, the last segment of the problem's `type`.
     pub slug: &'static str,
+    /// Message for the client; for a 500 it is logged and replaced by a reference.
     pub detail: String,
+    /// Field-level validation errors (the problem's `errors`).
     pub errors: Vec<FieldError>,
+    /// Seconds to send in a `Retry-After` header (rate limits, stream slots).
     pub retry_after: Option<u64>,
 }
 
 impl ApiError {
+    /// An error with `status`, problem type `slug` and `detail`, and no field errors.
     pub fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> Self {
         ApiError {
             status,
@@ -51,18 +64,25 @@ impl ApiError {
             retry_after: None,
         }
     }
+    /// 400 `bad-request`: the request is malformed.
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad-request", detail)
     }
+    /// 404 `not-found`; also used for objects the caller may not see, so their existence does
+    /// not leak.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", detail)
     }
+    /// 401 `unauthorized`: no key, or one that is unknown or revoked.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
     }
+    /// 403 `forbidden`: a valid key whose role is too low.
     pub fn forbidden(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
     }
+    /// 500 `internal`: `detail` goes to the server log only, under a reference the client is
+    /// given instead.
     pub fn internal(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
     }
@@ -284,6 +304,7 @@ impl From<BacktestError> for ApiError {
     }
 }
 
+/// The result of a handler: its value or a problem response.
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl From<sextant_core::common::InvalidField> for ApiError {

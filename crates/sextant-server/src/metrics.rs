@@ -23,6 +23,8 @@ pub struct HttpMetrics {
 }
 
 impl HttpMetrics {
+    /// Counts one response with HTTP `status` that took `secs` seconds. Statuses of 600 and
+    /// above count with the 5xx class.
     pub fn record(&self, status: u16, secs: f64) {
         let class = usize::from(status / 100).min(5);
         self.by_class[class].fetch_add(1, Ordering::Relaxed);
@@ -36,6 +38,8 @@ impl HttpMetrics {
             .fetch_add((secs * 1e6) as u64, Ordering::Relaxed);
     }
 
+    /// The counters in the Prometheus text format (version 0.0.4): requests by status class,
+    /// then the latency histogram, then each `(name, type, value)` of `extra` as its own metric.
     pub fn render(&self, extra: &[(&str, &str, f64)]) -> String {
         let mut out = String::from("# TYPE sextant_http_requests_total counter\n");
         for (class, c) in self.by_class.iter().enumerate().skip(1) {

@@ -24,6 +24,8 @@ use utoipa::{OpenApi as _, PartialSchema, ToSchema};
 )]
 struct Base;
 
+/// The document's fixed part (title, description, shared schemas), before the routes add their
+/// paths.
 pub fn base() -> OpenApi {
     Base::openapi()
 }

@@ -22,6 +22,7 @@ pub struct ResponseCache {
 pub const MAX_CACHE_BYTES: usize = 64 << 20;
 
 impl ResponseCache {
+    /// An empty cache holding at most `max_entries` bodies and [`MAX_CACHE_BYTES`] bytes.
     pub fn new(max_entries: usize) -> Self {
         ResponseCache {
             max_entries,

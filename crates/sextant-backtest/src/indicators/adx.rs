@@ -9,8 +9,11 @@ use super::types::{Hlc, Indicator};
 /// lookback), the ADX itself only from bar `2n - 1`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdxValue {
+    /// +DI in percent (0 to 100); 0 when the smoothed true range is 0.
     pub plus_di: f64,
+    /// −DI in percent (0 to 100); 0 when the smoothed true range is 0.
     pub minus_di: f64,
+    /// ADX in percent (0 to 100); `None` before bar `2n - 1`, while the DIs already exist.
     pub adx: Option<f64>,
 }
 
@@ -35,6 +38,8 @@ pub struct AdxState {
 }
 
 impl AdxState {
+    /// ADX/DI state of period `n` (commonly 14). Errors with [`IndicatorError::InvalidPeriod`] for
+    /// `n < 2`.
     pub fn new(n: usize) -> Result<Self, IndicatorError> {
         let n = check_period("ADX", "n", n, 2)?;
         Ok(Self {

@@ -25,6 +25,7 @@ pub struct TrueRangeState {
 }
 
 impl TrueRangeState {
+    /// A fresh state (same as `default()`); its first bar yields `None`, having no previous close.
     pub fn new() -> Self {
         Self::default()
     }
@@ -66,6 +67,8 @@ pub struct AtrState {
 }
 
 impl AtrState {
+    /// ATR state of period `n` (commonly 14), in price units. Errors with
+    /// [`IndicatorError::InvalidPeriod`] for `n == 0`.
     pub fn new(n: usize) -> Result<Self, IndicatorError> {
         let n = check_period("ATR", "n", n, 1)?;
         Ok(Self {

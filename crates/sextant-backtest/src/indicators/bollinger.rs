@@ -10,8 +10,11 @@ use super::types::{window, Indicator};
 /// One bar of Bollinger bands.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BollingerValue {
+    /// `middle + nbdev_up · σ`.
     pub upper: f64,
+    /// Simple moving average of the window.
     pub middle: f64,
+    /// `middle - nbdev_dn · σ` (the multiplier is subtracted, so pass it positive).
     pub lower: f64,
 }
 
@@ -33,6 +36,10 @@ pub struct BollingerState {
 }
 
 impl BollingerState {
+    /// Bands over `n` bars, `nbdev_up` and `nbdev_dn` population standard deviations above and
+    /// below the middle (commonly 20, 2.0, 2.0). Errors with [`IndicatorError::InvalidPeriod`] for
+    /// `n == 0` and [`IndicatorError::InvalidMultiplier`] for a non-finite multiplier; a negative
+    /// multiplier is accepted.
     pub fn new(n: usize, nbdev_up: f64, nbdev_dn: f64) -> Result<Self, IndicatorError> {
         let n = check_period("BBANDS", "n", n, 1)?;
         for (param, value) in [("nbdev_up", nbdev_up), ("nbdev_dn", nbdev_dn)] {
@@ -104,8 +111,11 @@ impl Indicator for BollingerState {
 /// Upper, middle and lower band, each as long as the input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BollingerBands {
+    /// Upper band per bar; `NaN` during warm-up and on missing bars.
     pub upper: Vec<f64>,
+    /// Middle band (SMA) per bar; `NaN` during warm-up and on missing bars.
     pub middle: Vec<f64>,
+    /// Lower band per bar; `NaN` during warm-up and on missing bars.
     pub lower: Vec<f64>,
 }
 

@@ -9,8 +9,11 @@ use super::types::{window, HighLow, Indicator};
 /// One bar of the channel; `middle` is the mean of the two bands.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DonchianValue {
+    /// Highest high of the last `n` bars, the current one included.
     pub upper: f64,
+    /// `(upper + lower) / 2`.
     pub middle: f64,
+    /// Lowest low of the last `n` bars, the current one included.
     pub lower: f64,
 }
 
@@ -27,6 +30,7 @@ pub struct DonchianState {
 }
 
 impl DonchianState {
+    /// Channel over the last `n` bars. Errors with [`IndicatorError::InvalidPeriod`] for `n == 0`.
     pub fn new(n: usize) -> Result<Self, IndicatorError> {
         let n = check_period("DONCHIAN", "n", n, 1)?;
         Ok(Self {
@@ -76,8 +80,11 @@ impl Indicator for DonchianState {
 /// Upper, middle and lower channel, each as long as the input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DonchianChannel {
+    /// Upper channel per bar; `NaN` during warm-up and on missing bars.
     pub upper: Vec<f64>,
+    /// Middle line per bar; `NaN` during warm-up and on missing bars.
     pub middle: Vec<f64>,
+    /// Lower channel per bar; `NaN` during warm-up and on missing bars.
     pub lower: Vec<f64>,
 }
 

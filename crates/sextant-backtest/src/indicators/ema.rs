@@ -19,6 +19,7 @@ pub struct EmaState {
 }
 
 impl EmaState {
+    /// EMA state of period `n`. Errors with [`IndicatorError::InvalidPeriod`] for `n == 0`.
     pub fn new(n: usize) -> Result<Self, IndicatorError> {
         let n = check_period("EMA", "n", n, 1)?;
         Ok(Self {

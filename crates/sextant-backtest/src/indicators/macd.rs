@@ -11,8 +11,11 @@ use super::types::{window, Indicator};
 /// (line − signal).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MacdValue {
+    /// Fast EMA minus slow EMA, in price units.
     pub macd: f64,
+    /// EMA of the MACD line over `signal` bars.
     pub signal: f64,
+    /// `macd - signal`; a change of its sign is a MACD/signal crossover.
     pub hist: f64,
 }
 
@@ -36,6 +39,9 @@ pub struct MacdState {
 }
 
 impl MacdState {
+    /// MACD state with the given EMA periods (commonly 12, 26, 9). `fast` and `slow` are swapped
+    /// when `slow < fast`; equal periods are accepted (the line is then 0). Errors with
+    /// [`IndicatorError::InvalidPeriod`] when a period is 0.
     pub fn new(fast: usize, slow: usize, signal: usize) -> Result<Self, IndicatorError> {
         let fast = check_period("MACD", "fast", fast, 1)?;
         let slow = check_period("MACD", "slow", slow, 1)?;
@@ -110,8 +116,11 @@ impl Indicator for MacdState {
 /// MACD, signal and histogram, each as long as the input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MacdOutput {
+    /// MACD line per bar; `NaN` during warm-up and on missing bars.
     pub macd: Vec<f64>,
+    /// Signal line per bar; `NaN` during warm-up and on missing bars.
     pub signal: Vec<f64>,
+    /// Histogram per bar; `NaN` during warm-up and on missing bars.
     pub hist: Vec<f64>,
 }
 

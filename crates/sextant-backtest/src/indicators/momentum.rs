@@ -41,6 +41,8 @@ pub struct MomState {
 }
 
 impl MomState {
+    /// Momentum over `n` bars, in price units. Errors with [`IndicatorError::InvalidPeriod`] for
+    /// `n == 0`.
     pub fn new(n: usize) -> Result<Self, IndicatorError> {
         Ok(Self {
             lag: Lag::new("MOM", n)?,
@@ -77,6 +79,8 @@ pub struct RocState {
 }
 
 impl RocState {
+    /// Rate of change over `n` bars, in percent (5.0 = +5 %). Errors with
+    /// [`IndicatorError::InvalidPeriod`] for `n == 0`.
     pub fn new(n: usize) -> Result<Self, IndicatorError> {
         Ok(Self {
             lag: Lag::new("ROC", n)?,

@@ -15,6 +15,7 @@ pub struct ObvState {
 }
 
 impl ObvState {
+    /// A fresh state (same as `default()`); the first valid bar yields its own volume.
     pub fn new() -> Self {
         Self::default()
     }

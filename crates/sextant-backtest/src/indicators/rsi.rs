@@ -21,6 +21,8 @@ pub struct RsiState {
 }
 
 impl RsiState {
+    /// RSI state of period `n` (commonly 14); values lie in 0 to 100. Errors with
+    /// [`IndicatorError::InvalidPeriod`] for `n < 2`.
     pub fn new(n: usize) -> Result<Self, IndicatorError> {
         let n = check_period("RSI", "n", n, 2)?;
         Ok(Self {

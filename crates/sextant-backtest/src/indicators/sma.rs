@@ -19,6 +19,7 @@ pub struct SmaState {
 }
 
 impl SmaState {
+    /// SMA state of period `n`. Errors with [`IndicatorError::InvalidPeriod`] for `n == 0`.
     pub fn new(n: usize) -> Result<Self, IndicatorError> {
         check_period("SMA", "n", n, 1).map(Self::with_period)
     }

@@ -15,7 +15,9 @@ const FLAT_EPSILON: f64 = 1e-14;
 /// One bar of the slow stochastic.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StochValue {
+    /// Slow %K: the SMA of fast %K over `slowk` bars, normally 0 to 100.
     pub slowk: f64,
+    /// Slow %D: the SMA of slow %K over `slowd` bars, normally 0 to 100.
     pub slowd: f64,
 }
 
@@ -34,6 +36,9 @@ pub struct StochState {
 }
 
 impl StochState {
+    /// Slow stochastic with a `fastk`-bar high/low window and `slowk`/`slowd` SMA smoothing periods
+    /// ([`Self::default`] gives 5, 3, 3). Errors with [`IndicatorError::InvalidPeriod`] when a
+    /// period is 0.
     pub fn new(fastk: usize, slowk: usize, slowd: usize) -> Result<Self, IndicatorError> {
         let fastk = check_period("STOCH", "fastk", fastk, 1)?;
         check_period("STOCH", "slowk", slowk, 1)?;
@@ -111,7 +116,9 @@ impl Indicator for StochState {
 /// Slow %K and %D, each as long as the input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StochOutput {
+    /// Slow %K per bar; `NaN` during warm-up and on missing bars.
     pub slowk: Vec<f64>,
+    /// Slow %D per bar; `NaN` during warm-up and on missing bars.
     pub slowd: Vec<f64>,
 }
 

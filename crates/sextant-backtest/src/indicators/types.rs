@@ -32,12 +32,17 @@ pub trait Indicator {
 /// High, low and close of one bar (ATR, Stochastic, ADX).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hlc {
+    /// Highest price of the bar (not checked against `low`).
     pub high: f64,
+    /// Lowest price of the bar.
     pub low: f64,
+    /// Last price of the bar.
     pub close: f64,
 }
 
 impl Hlc {
+    /// Bundles one bar without validation; a non-finite field makes the indicators treat the whole
+    /// bar as missing.
     pub fn new(high: f64, low: f64, close: f64) -> Self {
         Self { high, low, close }
     }
@@ -50,11 +55,15 @@ impl Hlc {
 /// High and low of one bar (Donchian channel).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HighLow {
+    /// Highest price of the bar (not checked against `low`).
     pub high: f64,
+    /// Lowest price of the bar.
     pub low: f64,
 }
 
 impl HighLow {
+    /// Bundles one bar without validation; a non-finite field makes the indicators treat the whole
+    /// bar as missing.
     pub fn new(high: f64, low: f64) -> Self {
         Self { high, low }
     }
@@ -67,11 +76,16 @@ impl HighLow {
 /// Price (usually the close) and volume of one bar (OBV).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PriceVolume {
+    /// Price compared with the previous valid bar's to decide whether `volume` is added or
+    /// subtracted.
     pub price: f64,
+    /// Volume traded in the bar (shares, contracts or coins).
     pub volume: f64,
 }
 
 impl PriceVolume {
+    /// Bundles one bar without validation; a non-finite field makes the indicators treat the whole
+    /// bar as missing.
     pub fn new(price: f64, volume: f64) -> Self {
         Self { price, volume }
     }

@@ -23,6 +23,7 @@ pub struct WmaState {
 }
 
 impl WmaState {
+    /// WMA state of period `n`. Errors with [`IndicatorError::InvalidPeriod`] for `n == 0`.
     pub fn new(n: usize) -> Result<Self, IndicatorError> {
         let n = check_period("WMA", "n", n, 1)?;
         Ok(Self {

@@ -30,6 +30,8 @@ pub struct ZScoreState {
 }
 
 impl ZScoreState {
+    /// Z-score over the last `n` bars with the `kind` of σ. Errors with
+    /// [`IndicatorError::InvalidPeriod`] for `n == 0`, and for `n < 2` with [`StdKind::Sample`].
     pub fn new(n: usize, kind: StdKind) -> Result<Self, IndicatorError> {
         let min = match kind {
             StdKind::Population => 1,

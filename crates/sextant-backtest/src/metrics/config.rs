@@ -42,21 +42,34 @@ pub enum Convention {
 /// Why metrics could not be computed.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum MetricsError {
+    /// A `periods_per_year` (or the `sessions_per_year` of [`periods_per_year_intraday`]) that is
+    /// not finite and positive.
     #[error("periods_per_year must be finite and positive, got {0}")]
     InvalidPeriodsPerYear(f64),
+    /// A `risk_free` rate that is not finite.
     #[error("risk_free must be finite, got {0}")]
     InvalidRiskFree(f64),
+    /// A VaR cutoff not strictly between 0 and 1 (or NaN).
     #[error("the VaR cutoff must lie strictly between 0 and 1, got {0}")]
     InvalidCutoff(f64),
+    /// An intraday bar or session length that is not finite and positive, or a bar longer than the
+    /// session.
     #[error("bar length and session length must be positive and the bar no longer than the session (bar {bar_seconds} s, session {session_seconds} s)")]
     InvalidBarLength {
+        /// The bar length given, in seconds.
         bar_seconds: f64,
+        /// The session length given, in seconds.
         session_seconds: f64,
     },
+    /// Two per-bar series that must align differ in length (`equity` against `traded_notional` in
+    /// [`turnover`](super::turnover)).
     #[error("series `{series}` has {got} values, expected {expected}")]
     LengthMismatch {
+        /// Name of the series whose length is off.
         series: &'static str,
+        /// Length of the reference series.
         expected: usize,
+        /// Length of `series`.
         got: usize,
     },
 }
@@ -74,6 +87,8 @@ pub struct MetricsConfig {
     pub risk_free: f64,
     /// Tail probability of VaR and CVaR (0.05 for 95 %).
     pub var_cutoff: f64,
+    /// Whose formulas to use where the reference libraries disagree; the constructors set
+    /// [`Convention::Empyrical`].
     pub convention: Convention,
 }
 
@@ -108,16 +123,21 @@ impl MetricsConfig {
         }
     }
 
+    /// Returns the config with `convention` in place of the current one.
     pub fn with_convention(mut self, convention: Convention) -> Self {
         self.convention = convention;
         self
     }
 
+    /// Returns the config with a risk-free return **per period** (convert an annual rate with
+    /// [`deannualize`]); must be finite, which [`Self::validate`] checks.
     pub fn with_risk_free(mut self, per_period: f64) -> Self {
         self.risk_free = per_period;
         self
     }
 
+    /// Returns the config with the VaR/CVaR tail probability `cutoff` (0.01 for 99 %); must lie
+    /// strictly between 0 and 1, which [`Self::validate`] checks.
     pub fn with_var_cutoff(mut self, cutoff: f64) -> Self {
         self.var_cutoff = cutoff;
         self

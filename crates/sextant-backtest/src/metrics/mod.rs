@@ -65,6 +65,8 @@ pub struct MetricsInput<'a> {
     /// Absolute traded value per bar and portfolio value per bar, for [`turnover`]; turnover is
     /// NaN without them.
     pub traded_notional: Option<&'a [f64]>,
+    /// Portfolio value per bar, the same length as `traded_notional` (else
+    /// [`MetricsError::LengthMismatch`]); bars where it is not positive are left out of turnover.
     pub equity: Option<&'a [f64]>,
 }
 
@@ -72,21 +74,33 @@ pub struct MetricsInput<'a> {
 /// `"inf"`/`"-inf"` (see [`nonfinite`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
+    /// The formulas used where empyrical and quantstats disagree (from the config).
     pub convention: Convention,
+    /// The annualisation factor the metrics were computed with (from the config).
     #[serde(with = "nonfinite")]
     pub periods_per_year: f64,
     /// Return periods, NaN ones included.
     pub periods: usize,
+    /// Compounded return over all periods as a fraction (0.25 = +25 %), NaN periods skipped.
     #[serde(with = "nonfinite")]
     pub total_return: f64,
+    /// Compound annual growth rate as a fraction per year; see [`cagr()`] for how periods are
+    /// counted.
     #[serde(with = "nonfinite")]
     pub cagr: f64,
+    /// Sample standard deviation (ddof 1) of the returns times √`periods_per_year`; NaN below two
+    /// periods.
     #[serde(with = "nonfinite")]
     pub annual_volatility: f64,
+    /// Annualised Sharpe ratio of the returns in excess of the per-period risk-free rate; ±inf for
+    /// constant non-zero excess returns.
     #[serde(with = "nonfinite")]
     pub sharpe: f64,
+    /// Annualised Sortino ratio, the per-period risk-free rate being the minimum acceptable return;
+    /// see [`sortino_ratio`].
     #[serde(with = "nonfinite")]
     pub sortino: f64,
+    /// CAGR over the absolute max drawdown; NaN when the curve never fell.
     #[serde(with = "nonfinite")]
     pub calmar: f64,
     /// Most negative drawdown (≤ 0).
@@ -94,30 +108,46 @@ pub struct Metrics {
     pub max_drawdown: f64,
     /// Longest stretch under water, in periods.
     pub max_drawdown_duration: usize,
+    /// Value at risk at `var_cutoff` as a per-period return (a loss is negative): historical under
+    /// empyrical, parametric normal under quantstats.
     #[serde(with = "nonfinite")]
     pub value_at_risk: f64,
+    /// Expected shortfall at `var_cutoff` as a per-period return (a loss is negative), historical
+    /// or parametric like `value_at_risk`.
     #[serde(with = "nonfinite")]
     pub conditional_value_at_risk: f64,
+    /// Skewness of the returns (biased under empyrical's convention, bias-corrected under
+    /// quantstats').
     #[serde(with = "nonfinite")]
     pub skew: f64,
     /// Excess kurtosis (0 for a normal distribution).
     #[serde(with = "nonfinite")]
     pub kurtosis: f64,
+    /// Number of closed trades given, including those with a NaN PnL or return.
     pub trade_count: usize,
+    /// Fraction of winning trades (0 to 1); the denominator depends on the convention, see
+    /// [`win_rate()`].
     #[serde(with = "nonfinite")]
     pub win_rate: f64,
+    /// Gross profit over gross loss; +inf with gains and no loss.
     #[serde(with = "nonfinite")]
     pub profit_factor: f64,
+    /// Mean PnL per trade, in account currency.
     #[serde(with = "nonfinite")]
     pub expectancy: f64,
+    /// Mean trade return, as a fraction of the capital committed.
     #[serde(with = "nonfinite")]
     pub avg_trade: f64,
+    /// Highest trade return, as a fraction.
     #[serde(with = "nonfinite")]
     pub best_trade: f64,
+    /// Lowest trade return, as a fraction.
     #[serde(with = "nonfinite")]
     pub worst_trade: f64,
+    /// Mean number of bars from entry to exit.
     #[serde(with = "nonfinite")]
     pub avg_bars_held: f64,
+    /// Fraction of bars (0 to 1) with a non-zero position; NaN without `positions`.
     #[serde(with = "nonfinite")]
     pub exposure: f64,
     /// Annualised, two-sided.

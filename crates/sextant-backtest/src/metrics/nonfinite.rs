@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Deserializer, Serializer};
 
+/// Writes `value` as a JSON number, `null` for NaN, or `"inf"`/`"-inf"` for an infinity.
 pub fn serialize<S: Serializer>(value: &f64, serializer: S) -> Result<S::Ok, S::Error> {
     if value.is_nan() {
         serializer.serialize_none()
@@ -23,6 +24,8 @@ enum Repr {
     Text(String),
 }
 
+/// Reads a number, `null` (NaN), or one of the strings `"inf"`, `"+inf"`, `"Infinity"`, `"-inf"`,
+/// `"-Infinity"`, `"NaN"`, `"nan"`; any other string is an error.
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
     match Option::<Repr>::deserialize(deserializer)? {
         None => Ok(f64::NAN),

@@ -20,6 +20,8 @@ pub struct TradeStats {
 }
 
 impl TradeStats {
+    /// Bundles one closed trade without validation; a NaN `pnl` or `return_pct` is skipped by
+    /// [`trade_summary`] in the statistics that use it.
     pub fn new(pnl: f64, return_pct: f64, bars_held: usize) -> Self {
         Self {
             pnl,
@@ -32,6 +34,7 @@ impl TradeStats {
 /// Aggregates over a list of trades.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TradeSummary {
+    /// Number of trades summarised, those with a NaN `pnl` or `return_pct` included.
     pub trade_count: usize,
     /// Share of winning trades (`pnl > 0`); see [`trade_summary`] for the denominator.
     #[serde(with = "nonfinite")]

@@ -82,6 +82,50 @@ impl From<RunError> for BacktestError {
     }
 }
 
+/// How [`BacktestService::run_with`] carries out a run. The default reads the service's own
+/// bar store, records no owner and has no cost limit.
+#[derive(Clone, Default)]
+pub struct RunOptions {
+    /// The bar store to read: a read connection of the server's pool, or a file loaded in
+    /// memory by the CLI. Default: the service's own. The run is stored in the service's.
+    pub cache: Option<Arc<Cache>>,
+    /// The key recorded among the run's owners. Default: none (a run every key may read).
+    pub owner: Option<String>,
+    /// Largest cost (bars × symbols) to run; a costlier request comes back as
+    /// [`RunOutcome::TooLarge`] without running, so the caller can queue it as a job.
+    /// Default: no limit.
+    pub max_cost: Option<usize>,
+}
+
+/// What [`BacktestService::run_with`] did.
+#[derive(Debug)]
+pub enum RunOutcome {
+    /// The run executed and was stored.
+    Done(BacktestRun),
+    /// Over [`RunOptions::max_cost`]: nothing ran.
+    TooLarge {
+        /// The request's cost (bars × symbols).
+        cost: usize,
+    },
+}
+
+/// What [`BacktestService::walk_forward_on`] did.
+#[derive(Debug)]
+pub enum WalkOutcome {
+    /// The walk-forward ran.
+    Done {
+        /// Windows, chosen parameters and the stitched out-of-sample result.
+        report: WalkForwardReport,
+        /// The bar timestamps (epoch seconds) the window indices refer to.
+        bar_ts: Vec<i64>,
+    },
+    /// Over the cost limit (simulations × bars): nothing ran.
+    TooLarge {
+        /// The walk-forward's cost (simulations × bars).
+        cost: usize,
+    },
+}
+
 /// Supplies external series (ML probabilities, …) to attach to a symbol's bars for a request,
 /// aligned to the bars' timestamps (NaN where there is no value).
 pub trait SeriesSource: Send + Sync {
@@ -235,18 +279,75 @@ impl BacktestService {
         req: &BacktestRequest,
         owner: Option<&str>,
     ) -> Result<BacktestRun, BacktestError> {
-        let cache = self.cache.clone();
+        let opts = RunOptions {
+            owner: owner.map(str::to_string),
+            ..RunOptions::default()
+        };
+        match self.run_with(req, opts).await? {
+            RunOutcome::Done(run) => Ok(run),
+            RunOutcome::TooLarge { cost } => Err(BacktestError::Invalid(format!(
+                "a run without a cost limit reported a cost of {cost}"
+            ))),
+        }
+    }
+
+    /// The one path from a request to a stored run, shared by the API, the CLI and jobs: load
+    /// the bars (with this service's external series), check the cost, execute, store.
+    pub async fn run_with(
+        &self,
+        req: &BacktestRequest,
+        opts: RunOptions,
+    ) -> Result<RunOutcome, BacktestError> {
+        let cache = opts.cache.unwrap_or_else(|| self.cache.clone());
         let r = req.clone();
         let source = self.series.get().cloned();
-        let (run, trades, curve) =
-            tokio::task::spawn_blocking(move || -> Result<_, BacktestError> {
-                let data = Self::load_with(&cache, &r, source.as_deref())?;
-                Ok(execute(&r, &data)?)
-            })
-            .await
-            .map_err(|e| BacktestError::Invalid(format!("backtest task failed: {e}")))??;
-        self.store_for(&run, &trades, &curve, owner).await?;
-        Ok(run)
+        let max_cost = opts.max_cost;
+        let executed = tokio::task::spawn_blocking(move || -> Result<_, BacktestError> {
+            let data = Self::load_with(&cache, &r, source.as_deref())?;
+            let cost = data.market.len().saturating_mul(r.symbols.len());
+            if max_cost.is_some_and(|m| cost > m) {
+                return Ok(Err(cost));
+            }
+            Ok(Ok(execute(&r, &data)?))
+        })
+        .await
+        .map_err(|e| BacktestError::Invalid(format!("backtest task failed: {e}")))??;
+        match executed {
+            Err(cost) => Ok(RunOutcome::TooLarge { cost }),
+            Ok((run, trades, curve)) => {
+                self.store_for(&run, &trades, &curve, opts.owner.as_deref())
+                    .await?;
+                Ok(RunOutcome::Done(run))
+            }
+        }
+    }
+
+    /// A walk-forward of `req` on `cache` with this service's external series. Blocking (reads
+    /// DuckDB, simulates): call it off the async executor. `stop` is checked before every
+    /// simulation, so a cancelled job stops within one.
+    pub fn walk_forward_on(
+        &self,
+        cache: &Cache,
+        req: &BacktestRequest,
+        spec: &WalkForwardSpec,
+        max_cost: Option<usize>,
+        stop: &(dyn Fn() -> bool + Sync),
+    ) -> Result<WalkOutcome, BacktestError> {
+        spec.validate(req)?;
+        let data = self.load_for(cache, req)?;
+        let n = data.market.len();
+        let cost = spec.runs(n).saturating_mul(n);
+        if max_cost.is_some_and(|m| cost > m) {
+            return Ok(WalkOutcome::TooLarge { cost });
+        }
+        if stop() {
+            return Err(BacktestError::Cancelled);
+        }
+        let report = walk_forward_with(req, spec, &data, stop)?;
+        Ok(WalkOutcome::Done {
+            report,
+            bar_ts: data.market.ts().to_vec(),
+        })
     }
 
     /// Persists a run: the summary and the trades in the metadata store, the curve in DuckDB.

@@ -5,7 +5,7 @@
 //! ingest transaction) completes, so a cancelled job never leaves half-written data.
 
 use super::{parse_params, JobContext, JobError, JobHandler};
-use crate::backtest::{walk_forward_with, BacktestRequest, BacktestService, WalkForwardSpec};
+use crate::backtest::{BacktestRequest, BacktestService, WalkForwardSpec, WalkOutcome};
 use crate::market_data::MarketDataService;
 use crate::Services;
 use async_trait::async_trait;
@@ -132,14 +132,20 @@ impl JobHandler for WalkForwardJob {
         let backtests = self.backtests.clone();
         let c = ctx.clone();
         // Loading and simulating block (DuckDB, CPU): keep them off the async executor.
-        let report = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
-            let data = backtests.load_for(&cache, &p.request)?;
-            c.check()?;
+        let outcome = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
             let stop = || c.is_cancelled();
-            Ok(walk_forward_with(&p.request, &p.spec, &data, &stop)?)
+            Ok(backtests.walk_forward_on(&cache, &p.request, &p.spec, None, &stop)?)
         })
         .await
         .map_err(|e| JobError::Failed(format!("walk-forward task failed: {e}")))??;
+        let report = match outcome {
+            WalkOutcome::Done { report, .. } => report,
+            WalkOutcome::TooLarge { cost } => {
+                return Err(JobError::Failed(format!(
+                    "a walk-forward without a cost limit reported a cost of {cost}"
+                )))
+            }
+        };
         let windows = report.windows.len();
         ctx.progress(1.0, format!("{windows} windows")).await;
         serde_json::to_value(&report).map_err(|e| JobError::Failed(e.to_string()))

@@ -12,15 +12,18 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The key routes: list, create, revoke (the admin role is enforced by [`crate::auth::middleware`]).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_keys, create_key))
         .routes(routes!(revoke_key))
 }
 
+/// A key to create.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyInput {
+    /// viewer, analyst or admin.
     pub role: Role,
     /// 1 to 100 characters.
     #[schema(min_length = 1, max_length = 100, pattern = "\\S")]

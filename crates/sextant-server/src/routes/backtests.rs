@@ -12,7 +12,9 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sextant_core::backtest::{walk_forward, BacktestRequest, WalkForwardSpec, RUNS};
+use sextant_core::backtest::{
+    BacktestRequest, RunOptions, RunOutcome, WalkForwardSpec, WalkOutcome, RUNS,
+};
 use sextant_meta::Filter;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -121,28 +123,18 @@ async fn run(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let req = parse_request(body.clone())?;
     req.validate()?;
-    let cache = s.read_cache();
-    let r = req.clone();
-    let backtests = s.services.backtests.clone();
-    let outcome = blocking(move || {
-        let data = backtests.load_for(&cache, &r)?;
-        if data.market.len() * r.symbols.len() > INLINE_LIMIT {
-            return Ok(None);
-        }
-        Ok(Some(sextant_core::backtest::execute(&r, &data)?))
-    })
-    .await?;
-    let Some((run, trades, curve)) = outcome else {
-        let job = s.jobs.submit("backtest", body, &caller.key_id).await?;
-        let v = serde_json::to_value(job).map_err(|e| ApiError::internal(e.to_string()))?;
-        return Ok((StatusCode::ACCEPTED, Json(v)));
+    let opts = RunOptions {
+        cache: Some(s.read_cache()),
+        owner: Some(caller.key_id.clone()),
+        max_cost: Some(INLINE_LIMIT),
     };
-    s.services
-        .backtests
-        .store_for(&run, &trades, &curve, Some(&caller.key_id))
-        .await?;
-    let v = serde_json::to_value(&run).map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok((StatusCode::CREATED, Json(v)))
+    match s.services.backtests.run_with(&req, opts).await? {
+        RunOutcome::Done(run) => Ok((StatusCode::CREATED, super::to_json(&run)?)),
+        RunOutcome::TooLarge { .. } => {
+            let job = s.jobs.submit("backtest", body, &caller.key_id).await?;
+            Ok((StatusCode::ACCEPTED, super::to_json(&job)?))
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -365,23 +357,18 @@ async fn walk(
     let backtests = s.services.backtests.clone();
     let (r, sp) = (req.clone(), spec.clone());
     let outcome = blocking(move || {
-        let data = backtests.load_for(&cache, &r)?;
-        let n = data.market.len();
-        if sp.runs(n).saturating_mul(n) > INLINE_WALK_COST {
-            return Ok(None);
-        }
-        Ok(Some(walk_forward(&r, &sp, &data)?))
+        Ok(backtests.walk_forward_on(&cache, &r, &sp, Some(INLINE_WALK_COST), &|| false)?)
     })
     .await?;
-    let Some(report) = outcome else {
-        let params = serde_json::json!({ "request": req, "spec": spec });
-        let job = s
-            .jobs
-            .submit("walk_forward", params, &caller.key_id)
-            .await?;
-        let v = serde_json::to_value(job).map_err(|e| ApiError::internal(e.to_string()))?;
-        return Ok((StatusCode::ACCEPTED, Json(v)));
-    };
-    let v = serde_json::to_value(report).map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok((StatusCode::OK, Json(v)))
+    match outcome {
+        WalkOutcome::Done { report, .. } => Ok((StatusCode::OK, super::to_json(&report)?)),
+        WalkOutcome::TooLarge { .. } => {
+            let params = serde_json::json!({ "request": req, "spec": spec });
+            let job = s
+                .jobs
+                .submit("walk_forward", params, &caller.key_id)
+                .await?;
+            Ok((StatusCode::ACCEPTED, super::to_json(&job)?))
+        }
+    }
 }

@@ -20,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The job routes: submit, list, get, cancel, events.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, submit))
@@ -46,6 +47,7 @@ impl From<JobError> for ApiError {
     }
 }
 
+/// A job to queue.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitInput {
@@ -55,6 +57,7 @@ pub struct SubmitInput {
     /// configured). The same limits apply as on those routes; at most 64 KiB of parameters.
     #[schema(value_type = String, pattern = "^(backtest|walk_forward|train_signal|ingest_alphavantage)$")]
     pub kind: String,
+    /// The parameters of `kind`, checked when the job is submitted.
     #[schema(value_type = Object)]
     pub params: Value,
 }
@@ -74,26 +77,36 @@ async fn submit(
     Ok((StatusCode::ACCEPTED, to_json(&rec)?))
 }
 
+/// Filters and page of the job listing.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// queued, running, succeeded, failed or cancelled.
     #[param(inline)]
     pub status: Option<StatusName>,
+    /// Only jobs of this kind, e.g. `backtest`.
     pub kind: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     #[param(min_length = 2, pattern = "^([0-9a-f]{2})+$")]
     pub cursor: Option<String>,
 }
 
+/// A job's status.
 #[derive(Deserialize, ToSchema, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
 pub enum StatusName {
+    /// Waiting for a worker.
     Queued,
+    /// A worker is running it.
     Running,
+    /// Finished; its `result` is set.
     Succeeded,
+    /// Ended with an error, given in its `error`.
     Failed,
+    /// Cancelled before it finished.
     Cancelled,
 }
 

@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The market-data routes: symbols, bars, coverage, status, ingest.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(symbols))
@@ -27,10 +28,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestInput {
+    /// Tickers to refresh, 1 to 500.
     #[schema(min_items = 1, max_items = 500)]
     pub symbols: Vec<crate::routes::backtests::SymbolString>,
+    /// Default `daily`.
     #[schema(inline)]
     pub resolution: Option<crate::routes::backtests::ResolutionName>,
+    /// Use Alpha Vantage's adjusted endpoints; default from the server's configuration.
     pub adjusted: Option<bool>,
 }
 
@@ -55,10 +59,15 @@ async fn ingest(
 /// One symbol in the cache.
 #[derive(Serialize, ToSchema)]
 pub struct SymbolDto {
+    /// The ticker.
     pub symbol: String,
+    /// The resolutions held, e.g. `["1min", "daily"]`.
     pub resolutions: Vec<String>,
+    /// Time of the oldest bar at any resolution, `YYYY-MM-DD HH:MM:SS` in UTC.
     pub first: String,
+    /// Time of the newest bar at any resolution, `YYYY-MM-DD HH:MM:SS` in UTC.
     pub last: String,
+    /// Bars held, all resolutions together.
     pub rows: u64,
 }
 
@@ -85,8 +94,10 @@ async fn symbols(State(s): State<AppState>) -> ApiResult<Json<Vec<SymbolDto>>> {
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BarFormat {
+    /// JSON: symbol, resolution, time zone and the bars (the default).
     #[default]
     Json,
+    /// CSV with a header row, one bar per line.
     Csv,
     /// Arrow IPC stream (`application/vnd.apache.arrow.stream`); stored bars only.
     Arrow,
@@ -102,6 +113,7 @@ pub struct SymbolPath {
     pub symbol: String,
 }
 
+/// Which bars to return, and in what format.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -115,7 +127,7 @@ pub struct BarsQuery {
     /// Last session, inclusive (YYYY-MM-DD).
     #[param(value_type = Option<String>, format = Date)]
     pub to: Option<NaiveDate>,
-    /// json (default) or csv.
+    /// json (default), csv or arrow.
     #[param(inline)]
     pub format: Option<BarFormat>,
 }
@@ -123,24 +135,41 @@ pub struct BarsQuery {
 /// One bar. Times are UTC; `ts` of daily and coarser bars is the session date.
 #[derive(Serialize, ToSchema)]
 pub struct BarDto {
+    /// Interval start (intraday) or session date at 00:00:00 (daily and coarser),
+    /// `YYYY-MM-DD HH:MM:SS` in UTC.
     pub ts: String,
+    /// Opening price, as traded (unadjusted).
     pub open: f64,
+    /// Highest price of the interval, unadjusted.
     pub high: f64,
+    /// Lowest price of the interval, unadjusted.
     pub low: f64,
+    /// Closing price, unadjusted.
     pub close: f64,
+    /// Shares traded, not split-adjusted.
     pub volume: f64,
+    /// The vendor's split- and dividend-adjusted close; null when the source gives none.
     pub adj_close: Option<f64>,
+    /// Cash dividend per share going ex on this bar; 0 when there is none.
     pub dividend: f64,
+    /// Split ratio effective on this bar (2 for a 2:1 split); 1 when there is no split.
     pub split_coefficient: f64,
+    /// Where the bar came from: `alphavantage`, `file`, `sample` or `resampled`.
     pub source: String,
 }
 
+/// Bars of one symbol and resolution, oldest first.
 #[derive(Serialize, ToSchema)]
 pub struct BarsResponse {
+    /// The ticker.
     pub symbol: String,
+    /// The bars' resolution, e.g. `daily`.
     pub resolution: String,
+    /// IANA time zone of the exchange, e.g. `America/New_York`.
     pub tz: String,
+    /// Number of bars.
     pub count: usize,
+    /// The bars.
     pub bars: Vec<BarDto>,
 }
 
@@ -249,6 +278,7 @@ async fn bars(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
+/// Which symbols' coverage to report.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -258,19 +288,29 @@ pub struct CoverageQuery {
     pub symbol: Option<String>,
 }
 
+/// A contiguous cached range: the ingested batches merged where they overlap or touch.
 #[derive(Serialize, ToSchema)]
 pub struct CoverageRangeDto {
+    /// Start of the range, `YYYY-MM-DD HH:MM:SS` in UTC.
     pub first: String,
+    /// End of the range, `YYYY-MM-DD HH:MM:SS` in UTC.
     pub last: String,
+    /// Where its bars came from, e.g. `["alphavantage"]`.
     pub sources: Vec<String>,
+    /// When the newest batch in the range was recorded, `YYYY-MM-DD HH:MM:SS` in UTC.
     pub last_refreshed: String,
 }
 
+/// What is cached for one symbol at one resolution.
 #[derive(Serialize, ToSchema)]
 pub struct CoverageDto {
+    /// The ticker.
     pub symbol: String,
+    /// The resolution, e.g. `daily`.
     pub resolution: String,
+    /// Bars held for this symbol and resolution.
     pub rows: u64,
+    /// The cached ranges, oldest first.
     pub ranges: Vec<CoverageRangeDto>,
 }
 
@@ -308,11 +348,17 @@ async fn coverage(
     ))
 }
 
+/// Size of the bar cache.
 #[derive(Serialize, ToSchema)]
 pub struct CacheStatus {
+    /// Symbols held.
     pub symbols: usize,
+    /// Bars held, all symbols and resolutions together.
     pub rows: u64,
+    /// The cache file on the server; shown to admins only, null otherwise and for an
+    /// in-memory cache.
     pub path: Option<String>,
+    /// Size of the cache file in bytes; null for an in-memory cache.
     pub file_bytes: Option<u64>,
 }
 

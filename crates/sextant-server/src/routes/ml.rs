@@ -18,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// `/api/v1/features`: list the views, read a panel, materialise a view.
 pub fn features_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_views))
@@ -25,10 +26,12 @@ pub fn features_router() -> OpenApiRouter<AppState> {
         .routes(routes!(materialize))
 }
 
+/// `/api/v1/signals`: score a symbol with a model.
 pub fn signals_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(signal))
 }
 
+/// `/api/v1/models`: list, get, promote and train models.
 pub fn models_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_models))
@@ -65,6 +68,7 @@ async fn list_views(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     ))
 }
 
+/// Which rows of a feature panel to read.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -73,7 +77,9 @@ pub struct PanelQuery {
     symbols: String,
     /// A materialised version (default: the newest).
     version: Option<String>,
+    /// First day, inclusive (YYYY-MM-DD).
     from: Option<NaiveDate>,
+    /// Last day, inclusive (YYYY-MM-DD).
     to: Option<NaiveDate>,
 }
 
@@ -154,6 +160,7 @@ async fn materialize(
     to_json(&mv)
 }
 
+/// Which model scores the symbol.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -183,6 +190,7 @@ async fn signal(
     to_json(&sig)
 }
 
+/// Filter of the model listing.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -213,6 +221,7 @@ async fn get_model(
     to_json(&s.services.signals.get(&id).await?)
 }
 
+/// The stage to move a model to.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromoteInput {
@@ -245,6 +254,7 @@ pub struct TrainRequestDoc {
     /// 1 to 64 characters of letters, digits, `_` and `-`.
     #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub name: String,
+    /// The symbols to train on, 1 to 100.
     #[schema(min_items = 1, max_items = 100, inline)]
     pub symbols: Vec<crate::routes::backtests::SymbolString>,
     /// A feature view (default `technical`).
@@ -252,19 +262,25 @@ pub struct TrainRequestDoc {
     /// `{kind: next_return | triple_barrier | abs_return_above_median, ...}`.
     #[schema(value_type = Option<Object>)]
     pub label: Option<Value>,
+    /// First day of the training period (YYYY-MM-DD); default: the first bar.
     #[schema(value_type = Option<String>, format = Date)]
     pub train_from: Option<String>,
+    /// Last day of the training period (YYYY-MM-DD), not before `train_from`.
     #[schema(value_type = Option<String>, format = Date)]
     pub train_to: Option<String>,
+    /// First day of an optional out-of-sample holdout (YYYY-MM-DD), after `train_to`.
     #[schema(value_type = Option<String>, format = Date)]
     pub test_from: Option<String>,
+    /// Last day of the holdout (YYYY-MM-DD).
     #[schema(value_type = Option<String>, format = Date)]
     pub test_to: Option<String>,
     /// `{kind: purged_kfold | walk_forward | none, ...}`.
     #[schema(value_type = Option<Object>)]
     pub validation: Option<Value>,
+    /// Gradient-boosting parameters; omitted ones take their defaults.
     #[schema(inline)]
     pub params: Option<GbtParamsDoc>,
+    /// Seed for all sampling (default 0); it replaces `params.seed`.
     pub seed: Option<u64>,
 }
 
@@ -272,36 +288,51 @@ pub struct TrainRequestDoc {
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
 pub struct GbtParamsDoc {
+    /// Boosting rounds (default 100).
     #[schema(minimum = 1, maximum = 10000)]
     pub n_trees: Option<u64>,
+    /// Shrinkage applied to every leaf value (default 0.1).
     #[schema(exclusive_minimum = 0.0, maximum = 10.0)]
     pub learning_rate: Option<f64>,
+    /// Most leaves per tree (default 31).
     #[schema(minimum = 2, maximum = 4096)]
     pub num_leaves: Option<u64>,
     /// `<= 0` means unlimited.
     #[schema(maximum = 64)]
     pub max_depth: Option<i32>,
+    /// Fewest training rows in a leaf (default 20).
     #[schema(minimum = 0, maximum = 1000000)]
     pub min_data_in_leaf: Option<u64>,
+    /// Smallest sum of hessians in a leaf (default 0.001).
     #[schema(minimum = 0.0)]
     pub min_sum_hessian_in_leaf: Option<f64>,
+    /// L1 regularisation of leaf values (default 0).
     #[schema(minimum = 0.0)]
     pub lambda_l1: Option<f64>,
+    /// L2 regularisation of leaf values (default 0).
     #[schema(minimum = 0.0)]
     pub lambda_l2: Option<f64>,
+    /// Smallest gain for a split to be made (default 0).
     #[schema(minimum = 0.0)]
     pub min_gain_to_split: Option<f64>,
+    /// Most histogram bins per feature (default 255).
     #[schema(minimum = 2, maximum = 65534)]
     pub max_bin: Option<u64>,
+    /// Fewest rows per bin when the bin boundaries are built (default 3).
     #[schema(minimum = 0, maximum = 1000000)]
     pub min_data_in_bin: Option<u64>,
+    /// Fraction of the features sampled for each tree (default 1).
     #[schema(exclusive_minimum = 0.0, maximum = 1.0)]
     pub feature_fraction: Option<f64>,
+    /// Fraction of the rows sampled in each bagging round (default 1).
     #[schema(exclusive_minimum = 0.0, maximum = 1.0)]
     pub bagging_fraction: Option<f64>,
+    /// Draw a new bag every this many trees; 0 (the default) disables bagging.
     #[schema(minimum = 0, maximum = 10000)]
     pub bagging_freq: Option<u64>,
+    /// Ignored: the request's top-level `seed` replaces it.
     pub seed: Option<u64>,
+    /// Start from the log-odds of the base rate instead of 0 (default true).
     pub boost_from_average: Option<bool>,
 }
 

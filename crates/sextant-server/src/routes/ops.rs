@@ -11,6 +11,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// `/health`, `/ready` (both public) and `/metrics` (admin), at the root rather than under
+/// `/api/v1`.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(health))
@@ -18,10 +20,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics))
 }
 
+/// Liveness answer.
 #[derive(Serialize, ToSchema)]
 pub struct Health {
+    /// Always `ok`.
     pub status: String,
+    /// Seconds since the server started.
     pub uptime_secs: u64,
+    /// The server's version.
     pub version: String,
 }
 
@@ -35,33 +41,50 @@ async fn health(State(s): State<AppState>) -> Json<Health> {
     })
 }
 
+/// The outcome of one dependency check.
 #[derive(Serialize, ToSchema)]
 pub struct Check {
+    /// True when the dependency answered.
     pub ok: bool,
+    /// `ok` (DuckDB) or the metadata backend's name when it answered, the error otherwise.
     pub detail: String,
 }
 
+/// The Alpha Vantage provider's key and request quota (informational: it does not affect
+/// readiness).
 #[derive(Serialize, ToSchema)]
 pub struct AlphaVantageState {
+    /// True when an API key is configured; without one every ingest fails.
     pub key_configured: bool,
+    /// Requests started within the last rolling day.
     pub used_today: u32,
+    /// Requests left within the rolling day; null when there is no daily limit.
     pub remaining_today: Option<u32>,
 }
 
+/// Readiness answer: 200 when `ready`, 503 otherwise, with the same body.
 #[derive(Serialize, ToSchema)]
 pub struct Readiness {
+    /// True when DuckDB and the metadata store answer and the quarantine totals can be read.
     pub ready: bool,
+    /// The DuckDB bar cache.
     pub duckdb: Check,
+    /// The metadata store.
     pub metadata: Check,
+    /// The Alpha Vantage key and quota.
     pub alphavantage: AlphaVantageState,
+    /// The review queue's totals (zeros when they could not be read, and `ready` is then false).
     pub quarantine: QuarantineState,
 }
 
 /// The data-quality review queue (informational: a backlog does not make the service unready).
 #[derive(Serialize, ToSchema)]
 pub struct QuarantineState {
+    /// Held bars awaiting review.
     pub pending: u64,
+    /// Held bars approved into the cache.
     pub approved: u64,
+    /// Held bars rejected (never cached).
     pub rejected: u64,
 }
 

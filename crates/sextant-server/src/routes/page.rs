@@ -7,6 +7,7 @@ use serde_json::Value;
 use sextant_meta::{Cursor, Filter, MetaStore, Query};
 use utoipa::{IntoParams, ToSchema};
 
+/// Page size and position of a listing.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
@@ -21,6 +22,7 @@ pub struct PageQuery {
 /// A page of items.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
+    /// This page's items, newest first.
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
