@@ -22,17 +22,28 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fault {
+    /// One bar's close (and adjusted close) moved 20–50% up or down, reverting on the next bar.
     PriceSpike,
+    /// One of the bar's open, high, low or close multiplied by 10 or by 0.1.
     FatFinger,
+    /// The bar removed: a missing session the gap check must report.
     DroppedDay,
+    /// High and low exchanged (only on bars where high > low).
     SwappedHighLow,
+    /// The bar written a second time, identical, at the end of the file.
     DuplicatedRow,
+    /// The 2 to 4 bars after the chosen one replaced by copies of it (their dates kept); each copy
+    /// is one injected item.
     StaleRun,
+    /// Volume multiplied by 100.
     VolumeX100,
+    /// The bar re-dated to the next calendar day where that day is not a session (a time-zone
+    /// slip: a Friday's bar stamped Saturday).
     ShiftedDay,
 }
 
 impl Fault {
+    /// Every fault, in injection order (which, with the seed, fixes the random draws).
     pub const ALL: [Fault; 8] = [
         Fault::PriceSpike,
         Fault::FatFinger,
@@ -48,8 +59,12 @@ impl Fault {
 /// One injected corruption: the bar key it corrupted (for a dropped day, the missing session).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Injected {
+    /// The corruption applied.
     pub fault: Fault,
+    /// Ticker of the corrupted series.
     pub symbol: String,
+    /// Date of the corrupted bar as written: for a dropped day the missing session, for a shifted
+    /// day the non-session date it landed on.
     pub date: NaiveDate,
     /// For a shifted day: the session it was moved away from (now missing).
     pub moved_from: Option<NaiveDate>,
@@ -253,13 +268,22 @@ pub fn inject(src: &Path, out: &Path, per_fault: usize, seed: u64) -> Result<Vec
 /// Precision and recall, per fault and overall.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Score {
+    /// Per fault ([`Fault::as_str`]): (items injected, items detected).
     pub injected: BTreeMap<String, (u64, u64)>,
+    /// Items injected in total (a stale run counts each repeated bar).
     pub faults: u64,
+    /// Injected items found: a flag of any severity on the bar's date, or for a dropped day a gap
+    /// covering the session.
     pub detected: u64,
+    /// `detected / faults`, a fraction in [0, 1] (0 when nothing was injected).
     pub recall: f64,
+    /// Distinct items reported: (symbol, date) pairs with a flag, plus each session a gap covers.
     pub items: u64,
+    /// Reported items that a corruption made (including the session a shifted day left empty).
     pub true_items: u64,
+    /// `true_items / items`, a fraction in [0, 1]; 1 when nothing was reported.
     pub precision: f64,
+    /// The false positives, each as `"<flag|gap> <symbol> <date>"`, in sorted order.
     pub false_items: Vec<String>,
     /// Per fault: injected bars the policy held out of the cache (pending review). Dropped
     /// days cannot be held (there is no bar), duplicates are collapsed, not held.

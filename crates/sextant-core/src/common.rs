@@ -17,11 +17,14 @@ use sextant_meta::{Cursor, MetaError, MetaStore, Query};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{field}: {message}")]
 pub struct InvalidField {
+    /// Where the bad value was, as the caller named it: `name`, `symbols[3]`, `cursor`.
     pub field: String,
+    /// What is wrong with it, readable by a person ("must not be empty").
     pub message: String,
 }
 
 impl InvalidField {
+    /// An error naming `field` with `message`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         InvalidField {
             field: field.into(),
@@ -38,8 +41,12 @@ pub const MAX_PAGE_SIZE: u32 = 500;
 /// Which page to read: the `next_cursor` of the previous page (none for the first) and a size.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageRequest {
+    /// The `next_cursor` of the previous page, passed back unchanged; none for the first page.
+    /// A token not issued by the same listing is rejected as an invalid `cursor`.
     #[serde(default)]
     pub cursor: Option<String>,
+    /// Largest number of items to return, 1 to [`MAX_PAGE_SIZE`]; other values are rejected as
+    /// an invalid `limit`. Default: [`DEFAULT_PAGE_SIZE`].
     #[serde(default)]
     pub limit: Option<u32>,
 }
@@ -65,7 +72,10 @@ impl PageRequest {
 /// One page of results. `next_cursor` is absent on the last page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {
+    /// The items of this page in the listing's sort order; at most the requested `limit`.
     pub items: Vec<T>,
+    /// Opaque token to pass as [`PageRequest::cursor`] for the following page; none when this
+    /// page is the last.
     pub next_cursor: Option<String>,
 }
 
@@ -152,14 +162,19 @@ pub(crate) fn from_doc<T: DeserializeOwned>(doc: Value) -> Result<T, serde_json:
 pub mod fixed_ts {
     use super::*;
 
+    /// Writes `t` as [`format()`] does (for `#[serde(with = "fixed_ts")]`).
     pub fn serialize<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format(t))
     }
 
+    /// Reads any RFC 3339 timestamp, so values written with a shorter fraction still load.
     pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         DateTime::<Utc>::deserialize(d)
     }
 
+    /// `t` as RFC 3339 in UTC with exactly nine fractional digits
+    /// (`2024-01-02T03:04:05.000000000Z`). Use it wherever a stored timestamp is compared as a
+    /// string.
     pub fn format(t: &DateTime<Utc>) -> String {
         t.to_rfc3339_opts(SecondsFormat::Nanos, true)
     }

@@ -7,16 +7,32 @@ use std::path::{Path, PathBuf};
 /// Where the configuration could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The configuration file exists (or was named) but could not be read.
     #[error("cannot read config file {path}: {source}")]
     Read {
+        /// The file, as given or found.
         path: String,
+        /// Why reading failed.
         #[source]
         source: std::io::Error,
     },
+    /// The file is not valid TOML or does not match [`Config`]: a wrong type, or a key that does
+    /// not exist (unknown keys are rejected so that typos do not pass silently).
     #[error("invalid config file {path}: {message}")]
-    Parse { path: String, message: String },
+    Parse {
+        /// The file, as given or found.
+        path: String,
+        /// The parser's explanation, with the position of the fault.
+        message: String,
+    },
+    /// An environment variable of [`ENV_VARS`] holds a value its setting cannot take.
     #[error("invalid value for {var}: {message}")]
-    Env { var: String, message: String },
+    Env {
+        /// The variable, e.g. `SEXTANT_LOAD_SAMPLE`.
+        var: String,
+        /// What was expected instead.
+        message: String,
+    },
 }
 
 /// The whole configuration.
@@ -27,9 +43,13 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Load the bundled sample data into an empty cache on first use.
     pub load_sample: bool,
+    /// Where services store metadata (runs, models, portfolios, jobs). TOML table `[metadata]`.
     pub metadata: MetadataConfig,
+    /// The Alpha Vantage market-data provider. TOML table `[alphavantage]`.
     pub alphavantage: AlphaVantageSettings,
+    /// The HTTP server of `sextant serve`. TOML table `[server]`.
     pub server: ServerConfig,
+    /// The language model that writes report narratives. TOML table `[llm]`.
     pub llm: LlmSettings,
     /// The data-quality checks every ingest runs, and whether failing rows are quarantined.
     pub quality: sextant_quality::QualityConfig,
@@ -41,12 +61,19 @@ pub struct Config {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct LlmSettings {
+    /// `offline` or `openai`; any other value makes the report service fall back to the offline
+    /// writer and report the error. Default: `offline`. Env: `SEXTANT_LLM_PROVIDER`.
     pub provider: String,
+    /// Base URL of the Chat Completions endpoint (used by `openai` only).
+    /// Default: `http://127.0.0.1:11434/v1` (a local Ollama). Env: `SEXTANT_LLM_BASE_URL`.
     pub base_url: String,
+    /// Model name sent to the endpoint. Default: `llama3.1`. Env: `SEXTANT_LLM_MODEL`.
     pub model: String,
     /// Never written back out.
     #[serde(skip_serializing)]
     pub api_key: Option<String>,
+    /// Timeout of one request to the endpoint, in seconds; 0 counts as 1. Default: `60`.
+    /// TOML key `llm.timeout_secs` (no environment variable).
     pub timeout_secs: u64,
     /// Attempts (first try plus re-prompts with the violations) before the grounded template.
     pub max_attempts: usize,
@@ -65,31 +92,49 @@ impl Default for LlmSettings {
     }
 }
 
+/// Which metadata store holds runs, models, portfolios, watchlists and jobs. TOML table
+/// `[metadata]`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct MetadataConfig {
     /// `embedded` (a SQLite file in the data directory) or `mongodb`.
     pub backend: String,
+    /// Connection string used when `backend` is `mongodb`.
+    /// Default: `mongodb://127.0.0.1:27017`. Env: `SEXTANT_MONGODB_URI`.
     pub mongodb_uri: String,
+    /// Database used when `backend` is `mongodb`. Default: `sextant`.
+    /// Env: `SEXTANT_MONGODB_DATABASE`.
     pub mongodb_database: String,
 }
 
+/// The Alpha Vantage market-data provider. Without an API key the services still start; every
+/// fetch then fails with a missing-key error before any request is sent. TOML table
+/// `[alphavantage]`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct AlphaVantageSettings {
     /// Never written back out: `Serialize` skips it so `sextant config` cannot leak it.
     #[serde(skip_serializing)]
     pub api_key: Option<String>,
+    /// Endpoint of the API. Default: `https://www.alphavantage.co/query`.
+    /// Env: `SEXTANT_ALPHAVANTAGE_BASE_URL`.
     pub base_url: String,
+    /// Client-side rate limit, requests per minute; 0 makes [`crate::Services::build`] fail.
+    /// Default: `5`. Env: `SEXTANT_ALPHAVANTAGE_PER_MINUTE`.
     pub requests_per_minute: u32,
+    /// Client-side limit, requests per day; 0 makes [`crate::Services::build`] fail.
+    /// Default: `25`. Env: `SEXTANT_ALPHAVANTAGE_PER_DAY`.
     pub requests_per_day: u32,
     /// Use the adjusted endpoints (dividends, splits, adjusted close).
     pub adjusted: bool,
 }
 
+/// The HTTP server of `sextant serve`. TOML table `[server]`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
+    /// Socket address the server listens on; `sextant serve --addr` overrides it.
+    /// Default: `127.0.0.1:8077`. Env: `SEXTANT_SERVER_ADDR`.
     pub addr: String,
 }
 

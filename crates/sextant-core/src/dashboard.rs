@@ -23,10 +23,13 @@ const MAX_JOB_STATUSES: usize = 64;
 /// Why the overview could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
+    /// Listing the owner's portfolios or valuing one of them failed.
     #[error(transparent)]
     Portfolio(#[from] PortfolioError),
+    /// The metadata store failed (runs or jobs).
     #[error(transparent)]
     Meta(#[from] MetaError),
+    /// The market-data cache failed (coverage or quality totals).
     #[error(transparent)]
     Data(#[from] DataError),
 }
@@ -34,10 +37,13 @@ pub enum DashboardError {
 /// One portfolio's headline numbers, as of its latest point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortfolioSummary {
+    /// The portfolio's id.
     pub id: String,
+    /// The portfolio's display name.
     pub name: String,
     /// Date of the latest point; null for a portfolio with no transactions and no prices.
     pub as_of: Option<NaiveDate>,
+    /// Market value at `as_of` (holdings at carried-forward closes plus cash).
     pub value: f64,
     /// Change of value since the previous point, external flows excluded.
     pub day_change: Option<f64>,
@@ -53,9 +59,13 @@ pub struct PortfolioSummary {
 /// up, so the combined return is the money return: P&L over the capital put in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortfolioTotals {
+    /// Number of portfolios of the owner.
     pub count: usize,
+    /// Sum of the portfolios' latest values.
     pub value: f64,
+    /// Sum of the portfolios' day changes (portfolios without one count as 0).
     pub day_change: f64,
+    /// Sum of the portfolios' P&L since their first transaction.
     pub pnl: f64,
     /// Opening values plus net deposits.
     pub contributed: f64,
@@ -66,19 +76,26 @@ pub struct PortfolioTotals {
 /// A stored backtest run, summarised (see [`crate::backtest::BacktestRun`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BacktestSummary {
+    /// The run's id: fetch the full run with it from the backtest service.
     pub id: String,
+    /// Strategy name, when the stored run records one.
     pub strategy: Option<String>,
+    /// Symbols the run traded, in request order; empty when not recorded.
     pub symbols: Vec<String>,
     /// Null when undefined (or infinite).
     pub total_return: Option<f64>,
+    /// Annualised Sharpe ratio; null when undefined (or infinite).
     pub sharpe: Option<f64>,
+    /// When the run was stored; null when missing or unreadable.
     pub created_at: Option<DateTime<Utc>>,
 }
 
 /// How current the cache is for one symbol, over all its resolutions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SymbolFreshness {
+    /// The ticker as stored in the cache.
     pub symbol: String,
+    /// The resolutions with cached bars for the symbol (`daily`, `1min`, ...).
     pub resolutions: Vec<String>,
     /// The newest bar covered.
     pub last_bar: NaiveDateTime,
@@ -91,19 +108,27 @@ pub struct SymbolFreshness {
 pub struct JobActivity {
     /// All job documents, with or without a status.
     pub total: u64,
+    /// Number of jobs per status (`queued`, `running`, ...). Jobs whose status is missing, an
+    /// object or an array are counted only in `total`.
     pub by_status: BTreeMap<String, u64>,
 }
 
 /// The whole overview.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
+    /// Whose portfolios and backtests the overview shows.
     pub owner: String,
+    /// When the overview was built.
     pub generated_at: DateTime<Utc>,
+    /// The owner's portfolios added together.
     pub totals: PortfolioTotals,
+    /// Each of the owner's portfolios, newest first.
     pub portfolios: Vec<PortfolioSummary>,
     /// Newest first: the owner's runs and those stored without an owner.
     pub recent_backtests: Vec<BacktestSummary>,
+    /// Every cached symbol (for all owners), in symbol order.
     pub data_freshness: Vec<SymbolFreshness>,
+    /// The job queue of the whole deployment, not only the owner's jobs.
     pub jobs: JobActivity,
     /// The data-quality review queue and flag counts.
     pub data_quality: sextant_data::cache::QualityTotals,
@@ -117,6 +142,8 @@ pub struct DashboardService {
 }
 
 impl DashboardService {
+    /// The service over the shared cache and metadata store; portfolio figures come from
+    /// `portfolios` so the dashboard values them as the portfolio endpoints do.
     pub fn new(
         cache: Arc<Cache>,
         meta: Arc<dyn MetaStore>,
@@ -129,6 +156,12 @@ impl DashboardService {
         }
     }
 
+    /// The overview for `owner`: every portfolio it owns (each valued in full, so cost grows
+    /// with the number of portfolios), the [`RECENT_BACKTESTS`] newest runs it may read, cache
+    /// freshness, job counts and data-quality totals.
+    ///
+    /// # Errors
+    /// [`DashboardError`] when a store or the valuation of a portfolio fails.
     pub async fn overview(&self, owner: &str) -> Result<Overview, DashboardError> {
         let portfolios = self.portfolio_summaries(owner).await?;
         let contributed: f64 = portfolios.iter().map(|p| p.value - p.pnl).sum();

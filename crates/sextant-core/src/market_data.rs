@@ -27,8 +27,11 @@ pub enum RefreshPlan {
 /// What one refresh did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RefreshOutcome {
+    /// The symbol refreshed.
     pub symbol: String,
+    /// What was asked for: `up-to-date` (nothing fetched), `compact` or `full`.
     pub plan: String,
+    /// What the ingest wrote; none when the cache was already up to date.
     pub summary: Option<IngestSummary>,
 }
 
@@ -41,10 +44,12 @@ pub struct MarketDataService {
 const COMPACT_BARS: i64 = 100;
 
 impl MarketDataService {
+    /// The service over `cache`, shared with the other services.
     pub fn new(cache: Arc<Cache>) -> Self {
         MarketDataService { cache }
     }
 
+    /// The underlying cache, for reads this service does not wrap.
     pub fn cache(&self) -> &Arc<Cache> {
         &self.cache
     }
@@ -58,6 +63,9 @@ impl MarketDataService {
         Ok(None)
     }
 
+    /// Unadjusted bars of `symbol` at `resolution` with sessions in `[from, to]` (inclusive;
+    /// open-ended where `None`), oldest first. A coarser resolution with no stored bars is derived
+    /// from finer stored bars. Blocks on DuckDB: call it from `spawn_blocking` in async code.
     pub fn bars(
         &self,
         symbol: &Symbol,
@@ -111,14 +119,20 @@ impl MarketDataService {
         )
     }
 
+    /// Every symbol in the cache with its resolutions, range and row count.
     pub fn symbols(&self) -> Result<Vec<SymbolInfo>, DataError> {
         self.cache.symbols()
     }
 
+    /// What the cache covers per (symbol, resolution), for one symbol or all: contiguous ranges
+    /// with their sources and last refresh times.
     pub fn coverage(&self, symbol: Option<&Symbol>) -> Result<Vec<CoverageReport>, DataError> {
         self.cache.coverage(symbol)
     }
 
+    /// Reads a CSV (optionally gzipped) or Parquet file of bars into the cache in one
+    /// transaction, through the quality checks when they are enabled. A missing file is
+    /// [`DataError::File`].
     pub fn ingest_file(&self, path: &Path, opts: &FileOptions) -> Result<IngestSummary, DataError> {
         self.cache.ingest_file(path, opts)
     }

@@ -22,14 +22,20 @@ const SYNC: &str = "quality_sync";
 /// Most flags copied to the metadata store in one sync.
 const SYNC_LIMIT: usize = 100_000;
 
+/// Why a quality operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum QualityError {
+    /// The cache failed, or refused the request: [`DataError::NotInQuarantine`] for an unknown
+    /// id, [`DataError::AlreadyReviewed`] for a second review of one bar.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// The metadata store failed (writing the audit record or the flag copies).
     #[error(transparent)]
     Meta(#[from] MetaError),
 }
 
+/// The data-quality review service: lists held bars and flags, records reviews, and keeps the
+/// metadata store's copy of the flags current. Every cache call runs off the async executor.
 pub struct QualityService {
     cache: Arc<Cache>,
     meta: Arc<dyn MetaStore>,
@@ -47,6 +53,7 @@ pub fn flag_id(f: &Flag) -> String {
 }
 
 impl QualityService {
+    /// The service over the shared cache and metadata store.
     pub fn new(cache: Arc<Cache>, meta: Arc<dyn MetaStore>) -> Self {
         QualityService { cache, meta }
     }
@@ -60,6 +67,10 @@ impl QualityService {
         Ok(blocking(move || cache.quarantined(&q)).await?)
     }
 
+    /// One held bar, whatever its review status.
+    ///
+    /// # Errors
+    /// [`DataError::NotInQuarantine`] (as [`QualityError::Data`]) when no held bar has this id.
     pub async fn get(&self, id: i64) -> Result<QuarantinedBar, QualityError> {
         let cache = self.cache.clone();
         blocking(move || cache.quarantined_bar(id))
@@ -94,6 +105,7 @@ impl QualityService {
         Ok(out)
     }
 
+    /// Recorded anomaly flags for `symbol` (or every symbol), newest bar first; at most `limit`.
     pub async fn flags(
         &self,
         symbol: Option<String>,
@@ -103,11 +115,14 @@ impl QualityService {
         Ok(blocking(move || cache.quality_flags(symbol.as_deref(), limit)).await?)
     }
 
+    /// Reported gaps in the bars of `symbol` (or every symbol), oldest first.
     pub async fn gaps(&self, symbol: Option<String>) -> Result<Vec<Gap>, QualityError> {
         let cache = self.cache.clone();
         Ok(blocking(move || cache.quality_gaps(symbol.as_deref())).await?)
     }
 
+    /// Flag counts and worst severity per symbol and day for `from..=to` (inclusive), for one
+    /// symbol or all.
     pub async fn by_day(
         &self,
         symbol: Option<String>,
@@ -118,6 +133,7 @@ impl QualityService {
         Ok(blocking(move || cache.quality_by_day(symbol.as_deref(), from, to)).await?)
     }
 
+    /// Review-queue and flag totals over the whole cache (the dashboard's figures).
     pub async fn totals(&self) -> Result<QualityTotals, QualityError> {
         let cache = self.cache.clone();
         Ok(blocking(move || cache.quality_totals()).await?)

@@ -2,19 +2,16 @@
 //! an audit record there.
 
 use sextant_core::quality::{FLAGS, REVIEWS};
-use sextant_core::{Config, Services};
+use sextant_core::Services;
 use sextant_data::cache::{Decision, FileOptions, QuarantineQuery};
 use sextant_meta::Filter;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flags_are_copied_once_and_reviews_are_audited() {
     let dir = tempfile::tempdir().expect("tmp");
-    let s = Services::build(Config {
-        data_dir: dir.path().join("data"),
-        ..Config::default()
-    })
-    .await
-    .expect("services");
+    let s = Services::build(sextant_test_support::config_in(&dir.path().join("data")))
+        .await
+        .expect("services");
     // The sample's notices were copied at startup.
     let in_cache = s.cache.quality_flags(None, 100_000).expect("flags").len() as u64;
     assert!(in_cache > 0);
@@ -29,8 +26,7 @@ async fn flags_are_copied_once_and_reviews_are_audited() {
     );
 
     // A corrupted copy under other tickers: new flags, copied by the next sync only.
-    let src = dir.path().join("sample.csv.gz");
-    std::fs::write(&src, sextant_data::providers::sample::BYTES).expect("write");
+    let src = sextant_test_support::sample_file(dir.path());
     let out = dir.path().join("corrupt.csv");
     sextant_bench::quality::inject(&src, &out, 5, 3).expect("inject");
     let text = std::fs::read_to_string(&out)

@@ -3,24 +3,20 @@
 
 use chrono::NaiveDate;
 use sextant_core::market_data::RefreshPlan;
-use sextant_core::{Config, Services};
 use sextant_domain::{Resolution, Symbol};
 use sextant_testkit::alphavantage::{AlphaVantageServer, Fault};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_full_then_up_to_date_and_malformed_writes_nothing() {
     let server = AlphaVantageServer::start().await.expect("server");
-    let dir = tempfile::tempdir().expect("tmp");
-    let mut config = Config {
-        data_dir: dir.path().to_path_buf(),
-        load_sample: false,
-        ..Config::default()
-    };
-    config.alphavantage.api_key = Some("TESTKEY".into());
-    config.alphavantage.base_url = server.base_url();
-    config.alphavantage.requests_per_minute = 1000;
-    config.alphavantage.requests_per_day = 1000;
-    let s = Services::build(config).await.expect("services");
+    let s = sextant_test_support::services_with(|config| {
+        config.load_sample = false;
+        config.alphavantage.api_key = Some("TESTKEY".into());
+        config.alphavantage.base_url = server.base_url();
+        config.alphavantage.requests_per_minute = 1000;
+        config.alphavantage.requests_per_day = 1000;
+    })
+    .await;
     let av = s.alphavantage().expect("provider");
     let ibm = Symbol::new("IBM").expect("sym");
     let msft = Symbol::new("MSFT").expect("sym");

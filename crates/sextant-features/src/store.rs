@@ -17,15 +17,23 @@ use sextant_domain::{Resolution, Symbol};
 /// One materialised version of a view.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct MaterializedView {
+    /// The view's name (`technical`, …).
     pub name: String,
+    /// The view's version: 12 hex digits of its definition hash ([`FeatureView::version`]).
     pub version: String,
+    /// The DuckDB table holding the values, `fv_<name>_<version>`.
     pub table_name: String,
+    /// The bar resolution the view is computed at, as its stored name (`daily`, `1min`, …).
     pub resolution: String,
+    /// Feature names in column order, from the stored definition.
     pub features: Vec<String>,
+    /// Rows in the table: one per (symbol, ts) bar at the resolution.
     pub rows: u64,
+    /// Distinct symbols in the table.
     pub symbols: u64,
     /// The content hash of the bars it was computed from (see `Cache::snapshot_hash`).
     pub data_snapshot: String,
+    /// When this version was last materialised (UTC); "newest" means the latest of these.
     pub materialized_at: NaiveDateTime,
 }
 
@@ -33,19 +41,27 @@ pub struct MaterializedView {
 /// order. Values are column-major; NaN where a feature is undefined (warm-up windows).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FeaturePanel {
+    /// Name of the view read.
     pub view: String,
+    /// Version of the view read (resolved when the caller asked for the newest).
     pub version: String,
+    /// Feature names, one per entry of `columns`, in the same order.
     pub features: Vec<String>,
+    /// The symbol of each row (parallel to `ts`, so repeated), not a list of distinct symbols.
     pub symbols: Vec<String>,
+    /// The bar timestamp (UTC) of each row.
     pub ts: Vec<NaiveDateTime>,
+    /// One vector per feature, each `len()` long; NaN where the value is undefined.
     pub columns: Vec<Vec<f64>>,
 }
 
 impl FeaturePanel {
+    /// Number of rows ((symbol, ts) pairs).
     pub fn len(&self) -> usize {
         self.ts.len()
     }
 
+    /// True when the panel has no rows.
     pub fn is_empty(&self) -> bool {
         self.ts.is_empty()
     }

@@ -16,27 +16,38 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
+    /// Evaluated per symbol in time order over the prepared bar columns (window `w`).
     TimeSeries,
+    /// Evaluated across symbols at one timestamp, after every time-series feature, which it may
+    /// name.
     CrossSection,
 }
 
 /// One feature.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureDef {
+    /// Column name of the feature; must be unique within its view.
     pub name: String,
+    /// Where the expression is evaluated.
     pub stage: Stage,
     /// A DuckDB SQL expression; time-series window functions use the named window `w` (per
     /// symbol, in time order); cross-sectional ones partition by `ts`.
     pub sql: String,
+    /// Human-readable meaning, for listings; not part of the version hash.
     pub description: String,
 }
 
 /// A named, versioned set of features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureView {
+    /// The view's name, unique among views; versions are stored under it.
     pub name: String,
+    /// Human-readable summary, for listings; not part of the version hash.
     pub description: String,
+    /// Bar resolution the view is computed at, as its stored name (`daily`, `1min`, …).
     pub resolution: String,
+    /// The features, in output column order; cross-sectional ones are evaluated after every
+    /// time-series one wherever they are listed.
     pub features: Vec<FeatureDef>,
 }
 
@@ -71,6 +82,7 @@ impl FeatureView {
         format!("fv_{}_{}", self.name, self.version())
     }
 
+    /// The feature names in column order.
     pub fn feature_names(&self) -> Vec<String> {
         self.features.iter().map(|f| f.name.clone()).collect()
     }

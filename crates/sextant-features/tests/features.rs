@@ -9,8 +9,7 @@ use sextant_features::{FeatureStore, FeatureView};
 use std::path::Path;
 
 fn sample_csv(dir: &Path) -> String {
-    let gz = dir.join("sample.csv.gz");
-    std::fs::write(&gz, sextant_data::providers::sample::BYTES).expect("write");
+    let gz = sextant_test_support::sample_file(&dir);
     let conn = duckdb::Connection::open_in_memory().expect("duckdb");
     let out = dir.join("sample.csv");
     conn.execute_batch(&format!(
@@ -175,8 +174,7 @@ fn features_match_an_independent_computation() {
 fn quarantined_and_rejected_bars_never_reach_a_feature() {
     use sextant_data::cache::{Decision, QuarantineQuery};
     let dir = tempfile::tempdir().expect("tmp");
-    let src = dir.path().join("sample.csv.gz");
-    std::fs::write(&src, sextant_data::providers::sample::BYTES).expect("write");
+    let src = sextant_test_support::sample_file(dir.path());
     let out = dir.path().join("corrupt.csv");
     sextant_bench::quality::inject(&src, &out, 10, 11).expect("inject");
     let cache = Cache::open_in_memory().expect("open");

@@ -8,8 +8,11 @@ use sextant_backtest::run::{execute, BacktestRequest, BacktestRun, LoadedData, R
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
+    /// The strategy's value is higher.
     Strategy,
+    /// Buy and hold's value is higher.
     Benchmark,
+    /// Both values are finite and equal.
     Equal,
     /// One side is not finite: no claim can be checked or made.
     Unknown,
@@ -20,8 +23,11 @@ pub enum Side {
 pub struct Comparison {
     /// `total_return`, `sharpe` or `max_drawdown` (drawdowns are ≤ 0: higher means shallower).
     pub metric: String,
+    /// The strategy's value; `None` when it is not finite.
     pub strategy: Option<f64>,
+    /// Buy and hold's value on the same data; `None` when it is not finite.
     pub benchmark: Option<f64>,
+    /// Which side's value is higher; for all three metrics higher is better.
     pub higher: Side,
 }
 

@@ -22,30 +22,44 @@ use std::collections::BTreeMap;
 pub enum Unit {
     /// A fraction (0.1234), written as a percentage (`12.34%`) or as the fraction itself.
     Percent,
+    /// A plain ratio (Sharpe, profit factor), written with two decimals by the template.
     Ratio,
+    /// A whole count (trades, bars held by the quality checks), written as an integer.
     Count,
+    /// An amount of cash, written with `$` and thousands separators (`$13,028.18`).
     Currency,
+    /// Calendar days, written as an integer.
     Days,
+    /// A number of bars at the run's resolution, written as an integer.
     Bars,
 }
 
 /// One number a narrative may quote.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fact {
+    /// Canonical dotted id, unique in the sheet (`kpi.sharpe`, `drawdown.1.depth`,
+    /// `benchmark.total_return`).
     pub id: String,
     /// Human label; numbers inside it (e.g. the 95 of "95% VaR") may be quoted too.
     pub label: String,
+    /// Always finite (non-finite metrics are left out of the sheet); a fraction for `Percent`.
     pub value: f64,
+    /// How the value is expressed, hence how it may be written.
     pub unit: Unit,
 }
 
 /// Everything known about one backtest, in a form a narrative can be checked against.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FactSheet {
+    /// Library name of the strategy the run used (e.g. `buy_and_hold`).
     pub strategy: String,
+    /// The strategy parameters as requested; the numbers in them are quotable.
     pub params: Value,
+    /// Symbols the run traded, as requested.
     pub symbols: Vec<String>,
+    /// Date (UTC) of the run's first bar; `None` for a run without bars.
     pub start: Option<NaiveDate>,
+    /// Date (UTC) of the run's last bar; `None` for a run without bars.
     pub end: Option<NaiveDate>,
     /// Finite numeric facts, in a stable order.
     pub facts: Vec<Fact>,
@@ -53,6 +67,8 @@ pub struct FactSheet {
     pub dates: BTreeMap<String, NaiveDate>,
     /// Worst drawdowns of the equity curve, deepest first (at most three).
     pub drawdowns: Vec<DrawdownPeriod>,
+    /// The strategy against buy and hold on `total_return`, `sharpe` and `max_drawdown`, in that
+    /// order: what comparative claims are checked on.
     pub comparisons: Vec<Comparison>,
     /// Regime or signal metadata; its numbers count as quotable, like the parameters.
     #[serde(default)]

@@ -17,7 +17,9 @@ pub struct Number {
     pub value: f64,
     /// Digits after the decimal point: the displayed precision.
     pub decimals: u32,
+    /// Marked as a percentage (`%`, ` %`, `percent`, `pct`, `pp`, …): `value` is then in percent.
     pub percent: bool,
+    /// Written with a `$` (before or after the sign).
     pub currency: bool,
     /// An explicit `+` or `-` was written.
     pub signed: bool,
@@ -33,15 +35,20 @@ impl Number {
 /// What the scanner found.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Token {
+    /// A number, as written.
     Number(Number),
+    /// An ISO `YYYY-MM-DD` date.
     Date(chrono::NaiveDate),
 }
 
 /// A token and its byte span in the scanned text.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scanned {
+    /// The number or date found.
     pub token: Token,
+    /// Byte offset of the token's first character, including a sign, `$` or bare leading `.`.
     pub start: usize,
+    /// Byte offset just past the token (exclusive), including a percent sign or word.
     pub end: usize,
 }
 

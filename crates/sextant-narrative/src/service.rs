@@ -27,12 +27,17 @@ const SYSTEM: &str = "You write factual narratives of backtest results. Use only
 are given, describe what happened without predicting the future, and never recommend buying, \
 selling or holding anything.";
 
+/// Why a narrative could not be produced or read. A failing model is not an error: it ends in
+/// the fallback narrative.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// The metadata store failed (the narrative cache or the provenance records).
     #[error("metadata store: {0}")]
     Meta(#[from] MetaError),
+    /// The narrative prompt is not registered or could not be rendered.
     #[error("prompt: {0}")]
     Prompt(#[from] PromptError),
+    /// The fact sheet or a stored report could not be converted to or from JSON.
     #[error("serialisation: {0}")]
     Serialize(#[from] serde_json::Error),
 }
@@ -41,8 +46,11 @@ pub enum ReportError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
+    /// The answer passed validation and is the report's narrative.
     Accepted,
+    /// The answer failed validation; its violations go back to the model on the next attempt.
     Rejected,
+    /// The provider call failed or returned no text.
     Error,
 }
 
@@ -51,27 +59,37 @@ pub enum Outcome {
 pub struct AttemptRecord {
     /// 1-based.
     pub n: usize,
+    /// How the call ended.
     pub outcome: Outcome,
+    /// For `Rejected`: each violation as `Kind: detail`, as sent in the retry prompt; else empty.
     pub violations: Vec<String>,
+    /// For `Error`: the provider's error or "the model returned no text"; else `None`.
     pub error: Option<String>,
 }
 
 /// A narrative with everything needed to trust (or audit) it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// The run narrated, as the caller identified it.
     pub backtest_id: String,
+    /// The narrative in markdown with `## ` sections; a fallback starts with [`fallback_note`].
     pub markdown: String,
+    /// The fact sheet the narrative was generated from and validated against.
     pub facts: FactSheet,
     /// The validation of `markdown` itself (the accepted answer, or the fallback).
     pub validation: ValidationReport,
+    /// Every model call, in order (at most the service's `max_attempts`).
     pub attempts: Vec<AttemptRecord>,
     /// True when `markdown` is the grounded template because no model answer passed.
     pub fallback: bool,
     /// True when this report was served from the metadata store without calling the model.
     #[serde(default)]
     pub cached: bool,
+    /// The prompt template (name, version, sha256) that produced the narrative.
     pub prompt: PromptRef,
+    /// The provider's model name; part of the cache key.
     pub model: String,
+    /// The provider's name.
     pub provider: String,
 }
 

@@ -11,31 +11,47 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ViolationKind {
+    /// A required `## ` section heading is absent (no span).
     MissingSection,
+    /// A number that matches no fact, allowed number or period year within its displayed rounding.
     UnsupportedNumber,
+    /// An ISO date that is not one of the sheet's named dates.
     UnsupportedDate,
+    /// A directional or comparative claim the sheet contradicts (span: the whole sentence).
     ContradictedClaim,
+    /// Personalised investment advice or a promise of results (see
+    /// [`crate::policy::ADVICE_PHRASES`]).
     Advice,
+    /// Abusive language (see [`crate::policy::TOXIC_WORDS`]).
     Toxic,
 }
 
 /// Byte range in the validated text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
+    /// First byte of the range.
     pub start: usize,
+    /// Byte just past the range (exclusive).
     pub end: usize,
 }
 
+/// One broken rule, explained so that a person or a retry prompt can act on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Violation {
+    /// Which rule was broken.
     pub kind: ViolationKind,
+    /// What is wrong, in words; quoted verbatim in the retry prompt.
     pub detail: String,
+    /// Where in the text; `None` for a violation with no location (a missing section).
     pub span: Option<Span>,
 }
 
+/// The verdict on one narrative: it passes only with no violation at all.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValidationReport {
+    /// True when `violations` is empty.
     pub ok: bool,
+    /// Every violation found, by validator: structure, numbers and dates, claims, policy.
     pub violations: Vec<Violation>,
 }
 

@@ -161,13 +161,7 @@ fn fact_sheets_round_trip_through_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_narrative_states_held_bars_and_the_price_basis() {
     use sextant_domain::{Resolution, Source, Symbol};
-    let dir = tempfile::tempdir().expect("tmp");
-    let s = sextant_core::Services::build(sextant_core::Config {
-        data_dir: dir.path().to_path_buf(),
-        ..sextant_core::Config::default()
-    })
-    .await
-    .expect("services");
+    let s = sextant_test_support::services().await;
     let msft = Symbol::new("MSFT").expect("symbol");
     let zzz = Symbol::new("ZZZ").expect("symbol");
     let mut bars = s

@@ -128,6 +128,7 @@ pub struct Calendar {
 }
 
 impl Calendar {
+    /// An empty calendar; each year's holidays are computed on first use.
     pub fn new() -> Self {
         Calendar::default()
     }

@@ -24,10 +24,15 @@ pub struct CrossSection {
 }
 
 impl CrossSection {
+    /// Records one symbol's bar at `ts`: `r` its log return on the adjusted basis (see
+    /// [`basis_return`]) and `range` its log high-low range, `ln(high / low)`. Call
+    /// [`CrossSection::finish`] after the last `add`.
     pub fn add(&mut self, res: Resolution, ts: i64, r: f64, range: f64) {
         self.raw.push((res, ts, r, range));
     }
 
+    /// Computes the medians per (resolution, timestamp) and frees the raw list. Timestamps with
+    /// fewer than three symbols get no entry: there the market's move counts as unknown.
     pub fn finish(&mut self) {
         self.raw.sort_unstable_by_key(|a| (a.0, a.1));
         let mut r = Vec::new();

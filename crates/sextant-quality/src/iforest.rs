@@ -12,10 +12,12 @@
 pub struct SplitMix(u64);
 
 impl SplitMix {
+    /// A generator whose whole output sequence is fixed by `seed`.
     pub fn new(seed: u64) -> Self {
         SplitMix(seed)
     }
 
+    /// The next 64-bit output of the sequence.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;

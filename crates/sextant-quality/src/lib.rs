@@ -45,12 +45,16 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// Recorded only; the bar stays in `bars`.
     Notice,
+    /// A statistical finding the policy holds (a provable spike, or anything under `strict`).
     Warning,
+    /// A structural impossibility: always held (when quarantine is on).
     Critical,
 }
 
 impl Severity {
+    /// The lowercase name stored with a flag and used in the API: `notice`, `warning`, `critical`.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Notice => "notice",
@@ -59,6 +63,7 @@ impl Severity {
         }
     }
 
+    /// Parses a name written by [`Severity::as_str`] (exact, case-sensitive); `None` otherwise.
     pub fn parse(s: &str) -> Option<Severity> {
         match s {
             "notice" => Some(Severity::Notice),
@@ -68,6 +73,8 @@ impl Severity {
         }
     }
 
+    /// True for `Warning` and `Critical`: the severities that hold a bar out of `bars` when
+    /// [`QualityConfig::quarantine`] is on.
     pub fn quarantines(self) -> bool {
         self >= Severity::Warning
     }
@@ -77,23 +84,49 @@ impl Severity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Check {
+    /// OHLC breaks `low ≤ open, close ≤ high` (relative tolerance 1e-9). Structural.
     PriceBounds,
+    /// Open, high, low or close is zero or negative. Structural.
     NonPositivePrice,
+    /// Volume below zero. Structural.
     NegativeVolume,
+    /// Timestamp not on the resolution's grid: not a multiple of the bar length (intraday) or not
+    /// 00:00 UTC (daily and coarser). Structural.
     OffGrid,
+    /// The bar's session is a weekend or exchange holiday per [`calendar`]. Structural.
     NonTradingDay,
+    /// Identical copies of one key (symbol, resolution, ts) in one batch; one copy is kept.
+    /// Score: the number of copies. Always a notice.
     DuplicateRow,
+    /// A move reverted by the next bar, both legs beyond [`QualityConfig::spike_z`] robust z net of
+    /// the market. Held only with the evidence [`QualityPolicy::Provable`] requires (or under
+    /// `strict`).
     PriceSpike,
+    /// OHLC and a non-zero volume repeat the previous bar exactly (daily: one repeat; intraday:
+    /// five in a row, a frozen feed).
     StalePrice,
+    /// At least [`QualityConfig::zero_volume_run`] consecutive zero-volume bars (daily only); every
+    /// bar of the run is flagged.
     ZeroVolumeRun,
+    /// Volume above [`QualityConfig::volume_ratio`] times its trailing median and more than five
+    /// times the next bar's.
     VolumeSpike,
+    /// High-low range above [`QualityConfig::range_ratio`] times its trailing median (and a log
+    /// range over 0.1), unless the whole cross-section swung on that bar.
     RangeOutlier,
+    /// A one-way return beyond [`QualityConfig::jump_z`] robust z, both against the symbol's own
+    /// history and net of the market, that no corporate action explains.
     ReturnJump,
+    /// A jump whose price ratio looks like a split (2:1, 3:2, …) on a bar without corporate-action
+    /// data: probably a split coefficient the source did not report.
     PossibleSplit,
+    /// Isolation-forest score above [`QualityConfig::isolation_score`] on the bar's return, range,
+    /// gap and volume features.
     Multivariate,
 }
 
 impl Check {
+    /// Every check, in declaration order.
     pub const ALL: [Check; 14] = [
         Check::PriceBounds,
         Check::NonPositivePrice,
@@ -111,6 +144,8 @@ impl Check {
         Check::Multivariate,
     ];
 
+    /// The snake_case name stored with a flag, used as the [`QualityReport::by_check`] key and in
+    /// the API (`price_spike`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Check::PriceBounds => "price_bounds",
@@ -130,6 +165,7 @@ impl Check {
         }
     }
 
+    /// Parses a name written by [`Check::as_str`] (exact, case-sensitive); `None` otherwise.
     pub fn parse(s: &str) -> Option<Check> {
         Check::ALL.into_iter().find(|c| c.as_str() == s)
     }
@@ -222,23 +258,37 @@ impl QualityPolicy {
 /// One finding about one bar.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flag {
+    /// Symbol of the flagged bar.
     pub symbol: String,
+    /// Resolution of the flagged bar, as its stored name (`daily`, `5min`, …).
     pub resolution: String,
+    /// Timestamp of the flagged bar (UTC); with `symbol` and `resolution` it keys the bar.
     pub ts: NaiveDateTime,
+    /// The check that fired.
     pub check: Check,
+    /// What the policy made of the finding: `Warning` and `Critical` hold the bar (when
+    /// quarantine is on), `Notice` only records it.
     pub severity: Severity,
     /// The check's statistic (a robust z-score, a ratio, an isolation score; 1 for yes/no checks).
     pub score: f64,
+    /// Human-readable explanation with the numbers behind the finding.
     pub detail: String,
 }
 
 /// Bars missing against the exchange calendar, as one range.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gap {
+    /// Symbol of the series.
     pub symbol: String,
+    /// Resolution of the series, as its stored name (`daily`, `5min`, …).
     pub resolution: String,
+    /// First missing bar (UTC). When whole sessions are missing, the first such session's date at
+    /// 00:00, at every resolution.
     pub first_missing: NaiveDateTime,
+    /// Last missing bar (UTC), inclusive; same convention as `first_missing`.
     pub last_missing: NaiveDateTime,
+    /// Bars missing in the range: for whole sessions, sessions times the bars of a regular
+    /// 390-minute session (1 per session for daily bars).
     pub missing: u64,
 }
 
@@ -247,15 +297,20 @@ pub struct Gap {
 pub struct QualityReport {
     /// Rows judged (new or changed); unchanged re-ingested rows were judged when first written.
     pub judged: u64,
+    /// Findings of every severity, notices included.
     pub flags: u64,
     /// Staged rows moved to quarantine instead of `bars` (including rows equal to a rejected one).
     pub quarantined: u64,
     /// Stored bars this batch revealed as bad (a spike whose reversal just arrived), moved from
     /// `bars` to quarantine.
     pub held_stored: u64,
+    /// Findings recorded as `Notice` (the bar was kept).
     pub notices: u64,
+    /// Gap ranges found (see [`Gap`]).
     pub gaps: u64,
+    /// Bars missing across all gaps (the sum of [`Gap::missing`]).
     pub missing_bars: u64,
+    /// Number of findings per check, keyed by [`Check::as_str`].
     pub by_check: BTreeMap<String, u64>,
 }
 

@@ -5,15 +5,24 @@ use sextant_domain::Resolution;
 /// One bar as the checks see it. Times are epoch microseconds (UTC) and session days since 1970.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Row {
+    /// Bar timestamp (interval start, or the session date at 00:00 for daily bars), epoch
+    /// microseconds UTC.
     pub ts: i64,
+    /// The trading session the bar belongs to, in days since 1970-01-01.
     pub session: i64,
+    /// Opening price, unadjusted.
     pub open: f64,
+    /// Highest price, unadjusted.
     pub high: f64,
+    /// Lowest price, unadjusted.
     pub low: f64,
+    /// Closing price, unadjusted.
     pub close: f64,
+    /// Shares traded, not split-adjusted.
     pub volume: f64,
     /// NaN when the source has no adjusted close.
     pub adj: f64,
+    /// The vendor's split coefficient on this bar (2.0 for a 2:1 split); 1.0 when there is none.
     pub split: f64,
     /// New or changed in this batch: the checks report on these rows only.
     pub judged: bool,
@@ -34,7 +43,11 @@ pub fn date(days: i64) -> chrono::NaiveDate {
 /// One (symbol, resolution) with its rows in time order.
 #[derive(Debug, Clone)]
 pub struct Series {
+    /// Symbol of the rows, copied into every [`crate::Flag`] and [`crate::Gap`].
     pub symbol: String,
+    /// Bar length of the rows: sets the timestamp grid, the gap rules and the intraday
+    /// thresholds.
     pub resolution: Resolution,
+    /// Bars in ascending `ts` order, one per timestamp: stored history and the batch's rows.
     pub rows: Vec<Row>,
 }

@@ -31,8 +31,7 @@ fn shift(date: &str, days: i64) -> String {
 /// ingests it through the market-data service.
 async fn ingest_corrupted(s: &Server) {
     let dir = tempfile::tempdir().expect("tmp");
-    let gz = dir.path().join("sample.csv.gz");
-    std::fs::write(&gz, sextant_data::providers::sample::BYTES).expect("write sample");
+    let gz = sextant_test_support::sample_file(dir.path());
     let out = dir.path().join("corrupted.csv");
     let truth = sextant_bench::quality::inject(&gz, &out, 5, 11).expect("inject");
     assert!(truth.len() >= 30, "{} corruptions", truth.len());

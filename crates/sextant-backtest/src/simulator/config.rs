@@ -21,8 +21,10 @@ pub enum FillTiming {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ShareRounding {
+    /// Floor every quantity to whole units (shares). The default.
     #[default]
     Whole,
+    /// Trade any positive quantity (crypto, fractional-share brokers).
     Fractional,
 }
 
@@ -36,21 +38,32 @@ pub enum Sizer {
     AllIn,
     /// This fraction of equity (marked at the fill price), commission included; above 1 it
     /// borrows (cash goes negative).
-    FixedFraction { fraction: f64 },
+    FixedFraction {
+        /// Share of equity per position (0.5 = half, above 1 leveraged); must be finite and > 0.
+        fraction: f64,
+    },
     /// A fixed number of units.
-    FixedQuantity { units: f64 },
+    FixedQuantity {
+        /// Units per position, floored under [`ShareRounding::Whole`] (0 after flooring is
+        /// rejected); must be finite and > 0.
+        units: f64,
+    },
     /// Equity × min(`annual_vol` / realised vol, `max_leverage`), where realised vol is the
     /// sample std of the last `lookback` close-to-close log returns up to the signal bar,
     /// annualised by `periods_per_year`. No trade until `lookback` returns exist.
     VolatilityTarget {
+        /// Target annualised volatility as a fraction (0.15 = 15 %); must be > 0.
         annual_vol: f64,
+        /// Number of log returns in the estimate (it needs `lookback + 1` closes); must be ≥ 2.
         lookback: usize,
+        /// Bars per year used to annualise the estimate (252 for daily equity bars); must be > 0.
         periods_per_year: f64,
+        /// Cap on the position value as a multiple of equity, also the size when realised vol is 0;
+        /// must be > 0.
         max_leverage: f64,
     },
 }
 
-/// Everything that shapes a run besides the data and the strategy.
 /// What the simulator does with corporate actions attached to the bars (the
 /// [`CA_SPLIT`](super::CA_SPLIT) and [`CA_DIVIDEND`](super::CA_DIVIDEND) series).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -64,14 +77,26 @@ pub enum CorporateActions {
     Apply,
 }
 
+/// Everything that shapes a run besides the data and the strategy.
+///
+/// When deserialised, missing fields take their [`SimConfig::default`] values and unknown fields
+/// are rejected; [`Self::validate`] checks the values.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
+    /// Starting cash in account currency; must be finite and > 0. Default: `10_000.0`.
     pub initial_cash: f64,
+    /// When market orders fill. Default: [`FillTiming::NextOpen`].
     pub fill: FillTiming,
+    /// Commission and slippage on every fill. Default: none (all zero).
     pub costs: Costs,
+    /// Whole or fractional units. Default: [`ShareRounding::Whole`].
     pub shares: ShareRounding,
+    /// How a position opened by a [`Target`](super::Target) or a
+    /// [`Quantity::Sized`](super::Quantity::Sized) order is sized. Default: [`Sizer::AllIn`].
     pub sizer: Sizer,
+    /// How a cash budget becomes a quantity: all-in buys, the budget of the other sizers, and buys
+    /// capped at the cash available. Default: [`SizingConvention::VectorBt`].
     pub convention: SizingConvention,
     /// Close every open position at the last bar's close (paying commission). Off by default:
     /// positions are marked to the last close and reported as open trades, which is what both
@@ -108,6 +133,10 @@ fn finite_nonneg(field: &'static str, v: f64) -> Result<(), SimError> {
 }
 
 impl SimConfig {
+    /// Checks every value and returns [`SimError::Config`] naming the first invalid field:
+    /// `initial_cash` must be finite and > 0, `commission_pct` in `[0, 1)`, `commission_fixed`
+    /// finite and ≥ 0, `slippage_bps` in `[0, 10000)`, and the sizer parameters as documented on
+    /// [`Sizer`]. [`TradingSimulator::new`](super::TradingSimulator::new) calls it.
     pub fn validate(&self) -> Result<(), SimError> {
         if !(self.initial_cash.is_finite() && self.initial_cash > 0.0) {
             return Err(SimError::config(

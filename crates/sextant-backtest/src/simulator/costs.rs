@@ -39,8 +39,12 @@ pub enum SizingConvention {
 /// The result of an all-in buy: units, commission, and cash spent.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AllIn {
+    /// Units bought; 0 when the cash buys nothing, and then `fee` and `cash_out` are 0 too.
     pub qty: f64,
+    /// Commission of the buy, in account currency.
     pub fee: f64,
+    /// Cash the buy costs: `qty · price + fee`, except that unrounded
+    /// [`SizingConvention::VectorBt`] all-in spends exactly the cash given.
     pub cash_out: f64,
 }
 

@@ -136,30 +136,39 @@ impl BarSeries {
         }
     }
 
+    /// The symbol these bars belong to.
     pub fn symbol(&self) -> &str {
         &self.symbol
     }
+    /// Number of bars.
     pub fn len(&self) -> usize {
         self.ts.len()
     }
+    /// Whether there are no bars (empty columns, or [`Self::truncated`] to 0).
     pub fn is_empty(&self) -> bool {
         self.ts.is_empty()
     }
+    /// Bar timestamps, Unix seconds (UTC), strictly increasing.
     pub fn ts(&self) -> &[i64] {
         &self.ts
     }
+    /// Opening prices, one per bar, finite and > 0.
     pub fn open(&self) -> &[f64] {
         &self.open
     }
+    /// Highest prices, one per bar, finite and > 0 (not checked against the other columns).
     pub fn high(&self) -> &[f64] {
         &self.high
     }
+    /// Lowest prices, one per bar, finite and > 0 (not checked against the other columns).
     pub fn low(&self) -> &[f64] {
         &self.low
     }
+    /// Closing prices, one per bar, finite and > 0.
     pub fn close(&self) -> &[f64] {
         &self.close
     }
+    /// Volumes, one per bar; not validated.
     pub fn volume(&self) -> &[f64] {
         &self.volume
     }
@@ -188,6 +197,9 @@ pub struct MarketData {
 }
 
 impl MarketData {
+    /// Aligns `series` on the sorted union of their timestamps; symbol index `i` is `series[i]`.
+    /// Errors with [`DataError::Empty`] when there is no bar at all and with
+    /// [`DataError::DuplicateSymbol`] when a symbol comes twice.
     pub fn new(series: Vec<BarSeries>) -> Result<Self, DataError> {
         if series.is_empty() || series.iter().all(BarSeries::is_empty) {
             return Err(DataError::Empty);
@@ -211,18 +223,24 @@ impl MarketData {
         MarketData::new(vec![series])
     }
 
+    /// Symbol names in input order; orders, trades and fills name a symbol by its index here.
     pub fn symbols(&self) -> &[String] {
         &self.symbols
     }
+    /// The aligned timeline, Unix seconds (UTC), strictly increasing.
     pub fn ts(&self) -> &[i64] {
         &self.ts
     }
+    /// Number of bars on the aligned timeline.
     pub fn len(&self) -> usize {
         self.ts.len()
     }
+    /// Whether the timeline is empty, which only [`Self::truncated`] to 0 produces ([`Self::new`]
+    /// rejects empty data).
     pub fn is_empty(&self) -> bool {
         self.ts.is_empty()
     }
+    /// Index of `symbol` in [`Self::symbols`], if present.
     pub fn symbol_index(&self, symbol: &str) -> Option<usize> {
         self.symbols.iter().position(|s| s == symbol)
     }

@@ -25,11 +25,14 @@ struct Pending {
 }
 
 impl TradingSimulator {
+    /// A simulator for `config`; errors with [`SimError::Config`] when [`SimConfig::validate`]
+    /// rejects it.
     pub fn new(config: SimConfig) -> Result<Self, SimError> {
         config.validate()?;
         Ok(TradingSimulator { config })
     }
 
+    /// The validated configuration every run uses.
     pub fn config(&self) -> &SimConfig {
         &self.config
     }

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
+    /// Opens or adds to a long, or reduces or covers a short.
     Buy,
+    /// Reduces or closes a long, or opens or adds to a short.
     Sell,
 }
 
@@ -31,8 +33,13 @@ impl Side {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderKind {
+    /// Fills at the next fill point (next open, or this close with `SignalClose`) at the quoted
+    /// price moved by slippage.
     Market,
+    /// Fills at this price or better (before slippage): a buy once a bar trades at or below it, a
+    /// sell at or above.
     Limit(f64),
+    /// Fills once the price trades through this level: a buy at or above it, a sell at or below.
     Stop(f64),
 }
 
@@ -49,9 +56,14 @@ pub enum Quantity {
 /// An explicit order on one symbol (by index in [`super::MarketData::symbols`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct OrderRequest {
+    /// Index into [`MarketData::symbols`](super::MarketData::symbols); an index out of range makes
+    /// the run panic.
     pub symbol: usize,
+    /// Buy or sell; selling more than the long held (or from flat) opens a short.
     pub side: Side,
+    /// Market, limit or stop.
     pub kind: OrderKind,
+    /// How much; the direction comes from `side` alone.
     pub qty: Quantity,
 }
 
@@ -63,8 +75,11 @@ pub struct OrderRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Target {
+    /// Hold a long position.
     Long,
+    /// Hold nothing: close whatever is open.
     Flat,
+    /// Hold a short position.
     Short,
 }
 
@@ -72,9 +87,13 @@ pub enum Target {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Intent {
+    /// An explicit order ([`Context::submit`](super::Context::submit)).
     Order(OrderRequest),
+    /// A target position ([`Context::target`](super::Context::target)).
     Target {
+        /// Index into [`MarketData::symbols`](super::MarketData::symbols).
         symbol: usize,
+        /// The position wanted.
         target: Target,
     },
     /// Target weights of equity per symbol (index, weight); symbols not named are left alone.

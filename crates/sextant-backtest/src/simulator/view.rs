@@ -36,12 +36,15 @@ impl<'a> BarView<'a> {
     pub fn is_empty(&self) -> bool {
         false
     }
+    /// Symbol names; the `symbol` argument of the accessors and of orders is an index into this.
     pub fn symbols(&self) -> &'a [String] {
         self.data.symbols()
     }
+    /// Number of symbols.
     pub fn n_symbols(&self) -> usize {
         self.data.symbols().len()
     }
+    /// Index of `symbol` in [`Self::symbols`], if present.
     pub fn symbol_index(&self, symbol: &str) -> Option<usize> {
         self.data.symbol_index(symbol)
     }
@@ -49,18 +52,28 @@ impl<'a> BarView<'a> {
     pub fn ts(&self) -> &'a [i64] {
         &self.data.ts()[..=self.t]
     }
+    /// Opening prices of `symbol` up to `t`, `NaN` where the symbol has no bar. Panics if `symbol`
+    /// is out of range.
     pub fn open(&self, symbol: usize) -> &'a [f64] {
         &self.data.cols[symbol].open[..=self.t]
     }
+    /// Highest prices of `symbol` up to `t`, `NaN` where the symbol has no bar. Panics if `symbol`
+    /// is out of range.
     pub fn high(&self, symbol: usize) -> &'a [f64] {
         &self.data.cols[symbol].high[..=self.t]
     }
+    /// Lowest prices of `symbol` up to `t`, `NaN` where the symbol has no bar. Panics if `symbol`
+    /// is out of range.
     pub fn low(&self, symbol: usize) -> &'a [f64] {
         &self.data.cols[symbol].low[..=self.t]
     }
+    /// Closing prices of `symbol` up to `t`, `NaN` where the symbol has no bar. Panics if `symbol`
+    /// is out of range.
     pub fn close(&self, symbol: usize) -> &'a [f64] {
         &self.data.cols[symbol].close[..=self.t]
     }
+    /// Volumes of `symbol` up to `t`, `NaN` where the symbol has no bar. Panics if `symbol` is out
+    /// of range.
     pub fn volume(&self, symbol: usize) -> &'a [f64] {
         &self.data.cols[symbol].volume[..=self.t]
     }
@@ -104,6 +117,7 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The market data up to and including this bar.
     pub fn view(&self) -> &BarView<'a> {
         &self.view
     }
@@ -111,6 +125,8 @@ impl<'a> Context<'a> {
     pub fn position(&self, symbol: usize) -> f64 {
         self.positions[symbol]
     }
+    /// Cash after the fills so far at this bar (orders pending from earlier bars); orders placed
+    /// now fill only after `on_bar` returns.
     pub fn cash(&self) -> f64 {
         self.cash
     }
@@ -118,9 +134,13 @@ impl<'a> Context<'a> {
     pub fn equity(&self) -> f64 {
         self.equity
     }
+    /// Places an explicit order, executed after `on_bar` returns (see
+    /// [`OrderKind`](super::OrderKind) for when it fills).
     pub fn submit(&mut self, order: OrderRequest) {
         self.intents.push(Intent::Order(order));
     }
+    /// Asks for a target position on `symbol`; a no-op when it is already held, so it can be
+    /// restated every bar.
     pub fn target(&mut self, symbol: usize, target: Target) {
         self.intents.push(Intent::Target { symbol, target });
     }

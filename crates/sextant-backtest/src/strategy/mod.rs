@@ -33,6 +33,8 @@ use crate::simulator::{BarView, Context, Target};
 pub trait Strategy: Send {
     /// The registry name of the strategy.
     fn name(&self) -> &str;
+    /// Called once per bar with the data up to that bar and the portfolio; places its orders or
+    /// targets on `ctx`. State kept between calls is how a strategy remembers earlier bars.
     fn on_bar(&mut self, ctx: &mut Context<'_>);
 }
 

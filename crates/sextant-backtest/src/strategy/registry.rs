@@ -13,7 +13,9 @@ use serde_json::Value;
 /// A library entry as listed to API clients.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StrategyInfo {
+    /// Registry name, as passed to [`build_strategy`].
     pub name: &'static str,
+    /// What the strategy trades on, in a sentence or two.
     pub description: &'static str,
     /// JSON Schema of the parameter object.
     pub schema: Value,

@@ -9,21 +9,34 @@ use std::collections::BTreeMap;
 /// Type, range and default of one parameter.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ParamKind {
+    /// An integer in `min..=max`; a JSON number with a decimal point (`2.5`, even `7.0`) is
+    /// rejected.
     Int {
+        /// Smallest accepted value.
         min: i64,
+        /// Largest accepted value.
         max: i64,
+        /// Value taken when the field is missing or `null`.
         default: i64,
     },
+    /// A number in `min..=max`; integers are accepted.
     Float {
+        /// Smallest accepted value.
         min: f64,
+        /// Largest accepted value.
         max: f64,
+        /// Value taken when the field is missing or `null`.
         default: f64,
     },
+    /// `true` or `false`.
     Bool {
+        /// Value taken when the field is missing or `null`.
         default: bool,
     },
     /// A name, 1..=64 characters.
     Str {
+        /// Value taken when the field is missing or `null`; it is not checked against the
+        /// identifier rule (it may be empty).
         default: &'static str,
     },
 }
@@ -31,35 +44,60 @@ pub enum ParamKind {
 /// One parameter of a strategy.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ParamSpec {
+    /// Key in the JSON parameter object.
     pub name: &'static str,
+    /// Shown to API clients in the JSON Schema.
     pub description: &'static str,
+    /// Type, range and default.
     pub kind: ParamKind,
 }
 
-/// Why a strategy cannot be built from a name and a parameter object. Every variant names the
-/// offending field so that an API client can point at it.
+/// Why a strategy cannot be built from a name and a parameter object. Every variant about one
+/// parameter names the offending field ([`Self::field`]) so that an API client can point at it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ParamError {
+    /// No strategy of this name in the library.
     #[error("unknown strategy {0:?}")]
     UnknownStrategy(String),
+    /// The parameters are neither an object nor `null`; carries the JSON type given, e.g.
+    /// `"an array"`.
     #[error("parameters must be a JSON object, got {0}")]
     NotAnObject(&'static str),
+    /// A key the strategy does not declare.
     #[error("unknown parameter {field:?}")]
-    UnknownField { field: String },
+    UnknownField {
+        /// The unknown key.
+        field: String,
+    },
+    /// A value of the wrong JSON type.
     #[error("parameter {field:?} must be {expected}")]
     WrongType {
+        /// The parameter.
         field: String,
+        /// What it must be, e.g. `"an integer"`.
         expected: &'static str,
     },
+    /// A number outside the declared range.
     #[error("parameter {field:?} = {value} is outside [{min}, {max}]")]
     OutOfRange {
+        /// The parameter.
         field: String,
+        /// The value given, as text.
         value: String,
+        /// Lower bound, as text.
         min: String,
+        /// Upper bound, as text.
         max: String,
     },
+    /// A value that breaks a rule beyond type and range: `slow` not above `fast`, a string that is
+    /// not an identifier, a period an indicator refuses, a required reference left empty.
     #[error("parameter {field:?}: {reason}")]
-    Invalid { field: String, reason: String },
+    Invalid {
+        /// The parameter at fault.
+        field: String,
+        /// Which rule it breaks.
+        reason: String,
+    },
 }
 
 impl ParamError {
@@ -85,9 +123,13 @@ impl ParamError {
 /// A validated value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ParamValue {
+    /// From [`ParamKind::Int`].
     Int(i64),
+    /// From [`ParamKind::Float`].
     Float(f64),
+    /// From [`ParamKind::Bool`].
     Bool(bool),
+    /// From [`ParamKind::Str`].
     Str(String),
 }
 
@@ -103,6 +145,7 @@ impl Params {
             _ => 0,
         }
     }
+    /// A numeric parameter as `f64` (integers converted); NaN if absent or not numeric.
     pub fn float(&self, name: &str) -> f64 {
         match self.0.get(name) {
             Some(ParamValue::Float(v)) => *v,
@@ -110,9 +153,11 @@ impl Params {
             _ => f64::NAN,
         }
     }
+    /// A boolean parameter; `false` if absent or not a boolean.
     pub fn bool(&self, name: &str) -> bool {
         matches!(self.0.get(name), Some(ParamValue::Bool(true)))
     }
+    /// A string parameter; `""` if absent or not a string.
     pub fn str(&self, name: &str) -> &str {
         match self.0.get(name) {
             Some(ParamValue::Str(s)) => s,

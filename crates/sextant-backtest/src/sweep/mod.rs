@@ -36,11 +36,14 @@ use std::ops::RangeInclusive;
 /// The `(fast, slow)` windows to try; only pairs with `fast < slow` are run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SmaGrid {
+    /// Fast SMA windows in bars, bounds included; must not start at 0.
     pub fast: RangeInclusive<usize>,
+    /// Slow SMA windows in bars, bounds included.
     pub slow: RangeInclusive<usize>,
 }
 
 impl SmaGrid {
+    /// Every `(fast, slow)` pair with `fast < slow`, by ascending `fast`, then ascending `slow`.
     pub fn combos(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
         self.fast.clone().flat_map(move |f| {
             self.slow
@@ -49,9 +52,11 @@ impl SmaGrid {
                 .map(move |s| (f, s))
         })
     }
+    /// Number of pairs [`Self::combos`] yields (counted by iterating them).
     pub fn len(&self) -> usize {
         self.combos().count()
     }
+    /// Whether no pair has `fast < slow`.
     pub fn is_empty(&self) -> bool {
         self.combos().next().is_none()
     }
@@ -60,10 +65,16 @@ impl SmaGrid {
 /// Costs and fill rules of a sweep (the sizer is always all-in, long only).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SweepConfig {
+    /// Starting cash of every combination on every symbol; must be finite and > 0. Default:
+    /// `10_000.0`.
     pub initial_cash: f64,
+    /// When the crossover orders fill. Default: [`FillTiming::NextOpen`].
     pub fill: FillTiming,
+    /// Commission and slippage on every fill. Default: none (all zero).
     pub costs: Costs,
+    /// Whole or fractional units. Default: [`ShareRounding::Whole`].
     pub shares: ShareRounding,
+    /// How all-in sizing rounds. Default: [`SizingConvention::VectorBt`].
     pub convention: SizingConvention,
     /// Annualisation of the Sharpe ratio (252 for daily bars).
     pub periods_per_year: f64,
@@ -106,9 +117,14 @@ impl SweepConfig {
 /// Summary of one combination on one symbol.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ComboStats {
+    /// Fast SMA window in bars.
     pub fast: u32,
+    /// Slow SMA window in bars.
     pub slow: u32,
+    /// Cash plus any open position marked at the last close (no exit commission), in account
+    /// currency.
     pub final_equity: f64,
+    /// `final_equity / initial_cash - 1`, as a fraction.
     pub total_return: f64,
     /// Positions opened (closed ones plus the one still open at the end, if any).
     pub trades: u32,
@@ -123,8 +139,11 @@ pub struct ComboStats {
 /// All combinations of one symbol, in [`SmaGrid::combos`] order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SymbolSweep {
+    /// Symbol of the series.
     pub symbol: String,
+    /// Number of bars in the series.
     pub bars: usize,
+    /// One entry per grid pair; empty for a series shorter than 2 bars.
     pub combos: Vec<ComboStats>,
 }
 
@@ -143,8 +162,10 @@ impl SymbolSweep {
 /// Why a sweep cannot run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SweepError {
+    /// No pair has `fast < slow`, or the fast range starts at 0.
     #[error("the grid has no combination with 1 <= fast < slow")]
     EmptyGrid,
+    /// The [`SimConfig`] derived from the sweep configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::simulator::SimError),
 }

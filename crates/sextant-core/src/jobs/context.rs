@@ -125,6 +125,7 @@ impl JobContext {
         }
     }
 
+    /// The id of the running job (the given id for a detached context).
     pub fn job_id(&self) -> &str {
         &self.inner.job_id
     }

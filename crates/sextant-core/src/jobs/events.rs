@@ -18,11 +18,16 @@ const CHANNEL_CAPACITY: usize = 64;
 /// A snapshot of a job's state, sent on every progress report and status change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobEvent {
+    /// The job the event is about.
     pub job_id: String,
+    /// Its status at the time of the event.
     pub status: JobStatus,
+    /// Its latest progress report (every report, not only the persisted ones).
     pub progress: Progress,
+    /// The handler's result, on the `succeeded` event only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
+    /// Why it failed or was cancelled, on a terminal event only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -54,7 +59,10 @@ impl From<&JobRecord> for JobEvent {
 /// [`super::JobManager::get`] for those until events travel between processes.
 #[derive(Debug)]
 pub struct JobSubscription {
+    /// The job as read when the subscription began: send it before any event.
     pub snapshot: JobRecord,
+    /// Later events of the job, closed after its terminal event. A receiver that falls more
+    /// than 64 events behind gets a `Lagged` error and then the newest events.
     pub events: broadcast::Receiver<JobEvent>,
 }
 

@@ -131,6 +131,9 @@ impl JobManager {
         &self.instance_id
     }
 
+    /// The configuration in force: as given to [`JobManager::new`] after its corrections
+    /// (concurrency and `max_attempts` at least 1, heartbeat at least 10 ms, `stale_after` at least
+    /// three heartbeats).
     pub fn config(&self) -> &JobConfig {
         &self.config
     }
@@ -227,6 +230,12 @@ impl JobManager {
         }
     }
 
+    /// The job `id`, whoever owns it (for trusted callers; use [`JobManager::get_as`] on behalf
+    /// of an API key).
+    ///
+    /// # Errors
+    /// [`JobError::NotFound`] for an unknown or malformed id, [`JobError::Corrupt`] for a stored
+    /// document that does not read as a [`JobRecord`], [`JobError::Store`] when the store fails.
     pub async fn get(&self, id: &str) -> Result<JobRecord, JobError> {
         if validate_id(id).is_err() {
             return Err(JobError::NotFound(id.to_string()));

@@ -86,11 +86,16 @@ pub enum JobError {
     /// No handler is registered for this kind.
     #[error("unknown job kind {0:?}")]
     UnknownKind(String),
+    /// No job has this id, or [`JobManager::get_as`] hides it from the actor (both look the
+    /// same, so the ids of other owners' jobs do not leak).
     #[error("job {0} not found")]
     NotFound(String),
     /// The job already finished (succeeded, failed or was cancelled).
     #[error("job is {status} and cannot be cancelled")]
-    NotCancellable { status: JobStatus },
+    NotCancellable {
+        /// The status it finished with.
+        status: JobStatus,
+    },
     /// The handler rejected the parameters (at submission, or when the job started).
     #[error("invalid job parameters: {0}")]
     InvalidParams(String),
@@ -103,13 +108,17 @@ pub enum JobError {
     /// The handler stopped because cancellation was requested.
     #[error("cancelled")]
     Cancelled,
+    /// The metadata store failed.
     #[error("metadata store: {0}")]
     Store(#[from] MetaError),
     /// The owner already has the most open (queued or running) jobs allowed.
     #[error("{owner} has {open} open jobs (queued or running), the most allowed is {limit}: wait for some to finish or cancel them")]
     Quota {
+        /// The owner whose quota is used up.
         owner: String,
+        /// Jobs the owner has queued or running.
         open: u64,
+        /// [`JobConfig::max_open_per_owner`].
         limit: usize,
     },
     /// A stored job document does not deserialise (written by an incompatible version).

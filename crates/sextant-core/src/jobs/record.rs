@@ -14,14 +14,20 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
+    /// Waiting for a worker to claim it.
     Queued,
+    /// Claimed by the worker named in [`JobRecord::worker`], which holds its lease.
     Running,
+    /// The handler returned a result (in [`JobRecord::result`]). Terminal.
     Succeeded,
+    /// The handler failed, or the job was interrupted and could not be re-run. Terminal.
     Failed,
+    /// Cancelled while queued, or stopped by a cancel request while running. Terminal.
     Cancelled,
 }
 
 impl JobStatus {
+    /// Every status, in life-cycle order.
     pub const ALL: [JobStatus; 5] = [
         JobStatus::Queued,
         JobStatus::Running,
@@ -72,6 +78,7 @@ impl FromStr for JobStatus {
 pub struct Progress {
     /// 0 to 1.
     pub fraction: f64,
+    /// What the handler is doing, for people (may be empty).
     #[serde(default)]
     pub message: String,
 }
@@ -80,10 +87,17 @@ pub struct Progress {
 /// (see [`fixed_ts`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {
+    /// The store's id of the job, assigned at submission.
     pub id: String,
+    /// Which [`super::JobHandler`] runs it (`backtest`, ...).
     pub kind: String,
+    /// The parameters as submitted, passed unchanged to the handler; at most
+    /// [`super::MAX_PARAMS_BYTES`] serialised.
     pub params: Value,
+    /// Where the job is in its life.
     pub status: JobStatus,
+    /// The latest persisted progress: throttled to [`super::PROGRESS_WRITE_INTERVAL`], so it
+    /// may trail the live events slightly; reset to 0 when the job is re-queued.
     pub progress: Progress,
     /// What the handler returned (e.g. `{"run_id": ...}`), once succeeded.
     #[serde(default)]
@@ -93,10 +107,13 @@ pub struct JobRecord {
     pub error: Option<String>,
     /// Who submitted it (the API key's principal): the API shows a caller only its own jobs.
     pub owner: String,
+    /// When the job was submitted; lists sort on it, newest first.
     #[serde(with = "fixed_ts")]
     pub created_at: DateTime<Utc>,
+    /// When a worker last claimed it; null while queued (also after a re-queue).
     #[serde(default, with = "opt_ts")]
     pub started_at: Option<DateTime<Utc>>,
+    /// When it reached a terminal status; null until then.
     #[serde(default, with = "opt_ts")]
     pub finished_at: Option<DateTime<Utc>>,
     /// Last lease renewal by the worker running it.
@@ -108,6 +125,8 @@ pub struct JobRecord {
     /// How many times a worker has started it.
     #[serde(default)]
     pub attempts: u32,
+    /// Set by [`super::JobManager::cancel`]. A running job stops when its worker notices
+    /// (at once in the same process, at the next heartbeat elsewhere).
     #[serde(default)]
     pub cancel_requested: bool,
     /// How many times the process running it stopped without finishing it (a crash, a kill,
@@ -136,10 +155,13 @@ impl JobRecord {
 /// Which jobs to list; every given field must match.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobFilter {
+    /// Only jobs with this status.
     #[serde(default)]
     pub status: Option<JobStatus>,
+    /// Only jobs of this kind.
     #[serde(default)]
     pub kind: Option<String>,
+    /// Only jobs submitted by this owner; none lists every owner's jobs.
     #[serde(default)]
     pub owner: Option<String>,
 }

@@ -18,12 +18,16 @@ const PAGE: u64 = 200;
 /// What a recovery or a shutdown did to interrupted jobs, by id.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RecoveryReport {
+    /// Resumable jobs put back in the queue to run again from the start.
     pub requeued: Vec<String>,
+    /// Jobs marked `failed` (with [`super::INTERRUPTED`] in their error).
     pub failed: Vec<String>,
+    /// Jobs marked `cancelled` because a cancel had been requested.
     pub cancelled: Vec<String>,
 }
 
 impl RecoveryReport {
+    /// True when no job was touched.
     pub fn is_empty(&self) -> bool {
         self.requeued.is_empty() && self.failed.is_empty() && self.cancelled.is_empty()
     }

@@ -12,6 +12,7 @@ use sextant_domain::Symbol;
 /// One open position.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Holding {
+    /// The symbol held.
     pub symbol: Symbol,
     /// Negative for a short.
     pub quantity: f64,
@@ -19,8 +20,11 @@ pub struct Holding {
     pub average_cost: f64,
     /// The last known price on or before the holdings date (see [`super`] on pricing).
     pub last_price: f64,
+    /// The date `last_price` is from: the holdings date or an earlier one carried forward.
     pub price_date: NaiveDate,
+    /// Whether `last_price` is a cached close or the portfolio's own latest trade price.
     pub price_source: PriceSource,
+    /// `quantity × last_price` (negative for a short).
     pub market_value: f64,
     /// `(last_price − average_cost) × quantity`.
     pub unrealised_pnl: f64,
@@ -32,8 +36,11 @@ pub struct Holding {
 /// Everything held on a date.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Holdings {
+    /// The portfolio valued.
     pub portfolio_id: String,
+    /// The holdings date: transactions dated after it are left out.
     pub as_of: NaiveDate,
+    /// Cash after the transactions up to `as_of`; negative when more was spent than held.
     pub cash: f64,
     /// Sum of the positions' market values.
     pub market_value: f64,
@@ -43,6 +50,7 @@ pub struct Holdings {
     pub realised_pnl: f64,
     /// Dividends received (paid on shorts) since the first transaction, already in `cash`.
     pub dividends: f64,
+    /// Sum of the positions' unrealised P&L.
     pub unrealised_pnl: f64,
     /// By symbol.
     pub positions: Vec<Holding>,

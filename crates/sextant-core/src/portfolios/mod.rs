@@ -50,23 +50,34 @@ const CAS_ATTEMPTS: usize = 8;
 /// Why a portfolio operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PortfolioError {
+    /// An input was rejected; the error names the field (HTTP 422).
     #[error(transparent)]
     Invalid(#[from] InvalidField),
+    /// No portfolio has this id, or it belongs to another owner (not revealed).
     #[error("portfolio {0} not found")]
     NotFound(String),
+    /// The portfolio has no transaction with this id.
     #[error("transaction {transaction} not found in portfolio {portfolio}")]
     TransactionNotFound {
+        /// The portfolio searched.
         portfolio: String,
+        /// The transaction id that was not found in it.
         transaction: String,
     },
+    /// Concurrent writers changed the portfolio on every attempt of a read-validate-write
+    /// (8 attempts); retrying the request is safe.
     #[error("portfolio {0} kept changing during the update; retry")]
     Conflict(String),
+    /// The metadata store failed.
     #[error(transparent)]
     Meta(#[from] MetaError),
+    /// The market-data cache failed (closes or corporate actions).
     #[error(transparent)]
     Data(#[from] DataError),
+    /// A performance KPI could not be computed from the value series.
     #[error("metrics: {0}")]
     Metrics(#[from] sextant_backtest::metrics::MetricsError),
+    /// A stored portfolio or transaction does not deserialise.
     #[error("stored portfolio document is malformed: {0}")]
     Corrupt(#[from] serde_json::Error),
 }
@@ -74,8 +85,11 @@ pub enum PortfolioError {
 /// A portfolio as stored and returned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Portfolio {
+    /// The store's id, assigned at creation.
     pub id: String,
+    /// Display name: trimmed, 1 to [`MAX_NAME_LEN`] characters, no control characters.
     pub name: String,
+    /// The key that created it; only that key (or an admin) may use it.
     pub owner: String,
     /// Cash held before the first transaction (not an external flow: it is the opening value).
     pub base_cash: f64,
@@ -85,8 +99,10 @@ pub struct Portfolio {
     /// on it, so two concurrent sells cannot both pass the "enough held" check.
     #[serde(default)]
     pub revision: u64,
+    /// When it was created; lists sort on it, newest first.
     #[serde(with = "fixed_ts")]
     pub created_at: DateTime<Utc>,
+    /// When it or its transactions last changed.
     #[serde(with = "fixed_ts")]
     pub updated_at: DateTime<Utc>,
 }
@@ -94,9 +110,12 @@ pub struct Portfolio {
 /// What a new portfolio needs besides its owner.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewPortfolio {
+    /// Display name: trimmed, 1 to [`MAX_NAME_LEN`] characters, no control characters.
     pub name: String,
+    /// Opening cash: finite and not negative. Default: `0`.
     #[serde(default)]
     pub base_cash: f64,
+    /// Whether sells may exceed the quantity held. Default: `false`.
     #[serde(default)]
     pub allow_short: bool,
 }
@@ -104,8 +123,11 @@ pub struct NewPortfolio {
 /// A partial update: absent fields are left alone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PortfolioUpdate {
+    /// A new display name (validated as in [`NewPortfolio::name`]).
     #[serde(default)]
     pub name: Option<String>,
+    /// A new opening cash balance, finite and not negative; the whole history is revalued
+    /// with it.
     #[serde(default)]
     pub base_cash: Option<f64>,
     /// Turning shorting off is refused while the transactions go short at any time.
@@ -134,6 +156,8 @@ impl PortfolioService {
         Ok(crate::common::blocking(move || prices::load_actions(&cache, &symbols)).await?)
     }
 
+    /// The service over the shared cache (closes and corporate actions) and metadata store
+    /// (portfolios and transactions).
     pub fn new(cache: Arc<Cache>, meta: Arc<dyn MetaStore>) -> Self {
         PortfolioService {
             cache,
@@ -142,6 +166,8 @@ impl PortfolioService {
         }
     }
 
+    /// Creates an empty portfolio named `name` with `base_cash` opening cash, owned by `owner`,
+    /// shorting disallowed. See [`PortfolioService::create_with`] for the rules.
     pub async fn create(
         &self,
         name: &str,
@@ -156,6 +182,11 @@ impl PortfolioService {
         self.create_with(&new, owner).await
     }
 
+    /// Creates an empty portfolio owned by `owner` from `new`.
+    ///
+    /// # Errors
+    /// [`PortfolioError::Invalid`] for a bad name, owner or base cash; [`PortfolioError::Meta`]
+    /// when the store fails.
     pub async fn create_with(
         &self,
         new: &NewPortfolio,
@@ -191,6 +222,9 @@ impl PortfolioService {
         }
     }
 
+    /// The portfolio `id`, whoever owns it (for trusted callers; use
+    /// [`PortfolioService::get_as`] on behalf of an API key). An unknown or malformed id is
+    /// [`PortfolioError::NotFound`].
     pub async fn get(&self, id: &str) -> Result<Portfolio, PortfolioError> {
         match self.meta.get(PORTFOLIOS, id).await {
             Ok(Some(doc)) => Ok(from_doc(doc)?),
@@ -212,6 +246,13 @@ impl PortfolioService {
         page.try_map(|d| Ok(from_doc(d)?))
     }
 
+    /// Applies `update` and bumps the revision. When shorting is off after the update, the
+    /// transactions are replayed first and the update is refused with an [`InvalidField`] on
+    /// `allow_short` if the history would go short.
+    ///
+    /// # Errors
+    /// [`PortfolioError::Invalid`], [`PortfolioError::NotFound`], and
+    /// [`PortfolioError::Conflict`] when concurrent writers keep winning.
     pub async fn update(
         &self,
         id: &str,

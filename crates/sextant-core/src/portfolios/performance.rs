@@ -33,9 +33,11 @@ use std::collections::BTreeSet;
 /// The portfolio on one date.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValuePoint {
+    /// The date of the point.
     pub date: NaiveDate,
     /// Cash plus positions at their last known prices.
     pub value: f64,
+    /// Cash after the transactions up to `date`, dividends included.
     pub cash: f64,
     /// Deposits minus withdrawals taking effect on this point.
     pub net_flow: f64,
@@ -50,18 +52,25 @@ pub struct ValuePoint {
 /// Performance ratios of the window (NaN serialises as null).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PortfolioKpis {
+    /// Compounded time-weighted return of the window, as a fraction (0.25 = +25 %).
     #[serde(with = "nonfinite")]
     pub total_return: f64,
+    /// Compound annual growth rate, as a fraction per year.
     #[serde(with = "nonfinite")]
     pub cagr: f64,
+    /// Sample standard deviation of the daily returns, annualised (√252).
     #[serde(with = "nonfinite")]
     pub annual_volatility: f64,
+    /// Annualised Sharpe ratio of the daily returns, risk-free rate 0.
     #[serde(with = "nonfinite")]
     pub sharpe: f64,
+    /// Annualised Sortino ratio, minimum acceptable return 0.
     #[serde(with = "nonfinite")]
     pub sortino: f64,
+    /// Deepest fall of the time-weighted curve from a running peak, as a fraction (≤ 0).
     #[serde(with = "nonfinite")]
     pub max_drawdown: f64,
+    /// CAGR over the absolute max drawdown; null when the curve never fell.
     #[serde(with = "nonfinite")]
     pub calmar: f64,
     /// Return periods (points of the series).
@@ -71,7 +80,9 @@ pub struct PortfolioKpis {
 /// One line of the allocation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AllocationEntry {
+    /// The symbol held.
     pub symbol: Symbol,
+    /// Quantity × last known price at the allocation date (negative for a short).
     pub market_value: f64,
     /// Share of the total value; null when the total is not positive.
     pub weight: Option<f64>,
@@ -80,28 +91,40 @@ pub struct AllocationEntry {
 /// What the portfolio holds at the end of the window, by symbol and cash.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Allocation {
+    /// The end of the window.
     pub as_of: NaiveDate,
+    /// Cash plus the positions' market values.
     pub total_value: f64,
+    /// Cash held at `as_of`.
     pub cash: f64,
+    /// Cash over the total value; null when the total is not positive.
     pub cash_weight: Option<f64>,
+    /// Every open position, by symbol.
     pub positions: Vec<AllocationEntry>,
 }
 
 /// `get_portfolio_performance`'s answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PortfolioPerformance {
+    /// The portfolio measured.
     pub portfolio_id: String,
+    /// First date of the window (inclusive), as requested or defaulted.
     pub from: NaiveDate,
+    /// Last date of the window (inclusive), as requested or defaulted.
     pub to: NaiveDate,
     /// Value before the first point (the opening state).
     pub start_value: f64,
+    /// Value at the last point; `start_value` when the window has no point.
     pub end_value: f64,
     /// Deposits minus withdrawals within the window.
     pub net_flows: f64,
     /// `end_value − start_value − net_flows`: what the market (and fees) did.
     pub pnl: f64,
+    /// Ratios of the daily time-weighted returns of `series`.
     pub kpis: PortfolioKpis,
+    /// What is held at `to`.
     pub allocation: Allocation,
+    /// One point per date in the window with a close or a transaction, oldest first.
     pub series: Vec<ValuePoint>,
 }
 

@@ -37,18 +37,28 @@ impl TransactionKind {
 /// deposits and withdrawals need `amount` and nothing else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewTransaction {
+    /// What the transaction does.
     pub kind: TransactionKind,
+    /// The day it takes effect: from 1800-01-01 and not after today in the earliest time zone
+    /// (UTC+14).
     pub date: NaiveDate,
+    /// Trades only (required): the ticker, trimmed and upper-cased.
     #[serde(default)]
     pub symbol: Option<String>,
+    /// Trades only (required): units traded, finite and greater than 0.
     #[serde(default)]
     pub quantity: Option<f64>,
+    /// Trades only (required): price per unit, finite and greater than 0.
     #[serde(default)]
     pub price: Option<f64>,
+    /// Trades only: cost of the trade, finite and not negative. Default: `0` (deposits and
+    /// withdrawals accept only 0).
     #[serde(default)]
     pub fee: Option<f64>,
+    /// Deposits and withdrawals only (required): cash moved, finite and greater than 0.
     #[serde(default)]
     pub amount: Option<f64>,
+    /// Free text for people, at most [`MAX_NOTE_LEN`] characters.
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -56,19 +66,28 @@ pub struct NewTransaction {
 /// A recorded transaction.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transaction {
+    /// The store's id, assigned when recorded.
     pub id: String,
+    /// The portfolio it belongs to.
     pub portfolio_id: String,
+    /// What the transaction does.
     pub kind: TransactionKind,
     /// Takes effect at the close of this date.
     pub date: NaiveDate,
+    /// The ticker traded; none for deposits and withdrawals.
     pub symbol: Option<Symbol>,
+    /// Units traded (always positive; `kind` gives the side); none for cash flows.
     pub quantity: Option<f64>,
+    /// Price per unit; none for deposits and withdrawals.
     pub price: Option<f64>,
     /// Always 0 for deposits and withdrawals.
     pub fee: f64,
     /// Gross cash moved: `quantity × price` for trades, the amount for deposits and withdrawals.
     pub amount: f64,
+    /// Free text given when recorded.
     pub note: Option<String>,
+    /// When it was recorded: orders transactions of the same date, so a same-day buy and sell
+    /// apply in the order they were entered.
     #[serde(with = "fixed_ts")]
     pub created_at: DateTime<Utc>,
 }

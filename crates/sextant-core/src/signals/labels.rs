@@ -23,10 +23,14 @@ pub enum LabelSpec {
     /// 1 when the return over `horizon` bars is above `dead_zone`, 0 when below `-dead_zone`;
     /// undefined (excluded) inside the dead zone.
     NextReturn {
+        /// Which prices the return runs between. Default: [`Timing::NextOpen`].
         #[serde(default)]
         timing: Timing,
+        /// Bars the return spans, 1 to 1000. Default: `1`.
         #[serde(default = "one")]
         horizon: usize,
+        /// Returns with an absolute value at or below this (a fraction, in `[0, 1)`) are left
+        /// unlabelled. Default: `0` (every finite return is labelled; exactly 0 counts as down).
         #[serde(default)]
         dead_zone: f64,
     },
@@ -35,15 +39,20 @@ pub enum LabelSpec {
     /// the return at the vertical barrier `t+horizon`. σ is the standard deviation of 1-bar log
     /// returns over the `vol_window` bars up to `t`.
     TripleBarrier {
+        /// Bars to the vertical barrier, 1 to 1000. Required.
         horizon: usize,
+        /// Upper barrier in multiples of σ, positive and finite. Required.
         upper: f64,
+        /// Lower barrier in multiples of σ, positive and finite. Required.
         lower: f64,
+        /// Bars σ is estimated over, 2 to 5000. Default: `20`.
         #[serde(default = "twenty")]
         vol_window: usize,
     },
     /// 1 when the next bar's absolute close-to-close log return is above the median absolute
     /// return of the `window` bars up to `t` (volatility clusters, so this is learnable).
     AbsReturnAboveMedian {
+        /// Bars the median is taken over, 2 to 5000. Default: `250`.
         #[serde(default = "two_fifty")]
         window: usize,
     },
@@ -73,7 +82,9 @@ impl Default for LabelSpec {
 /// bar index it depends on.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Label {
+    /// 1, 0, or NaN when undefined (the sample is then dropped).
     pub value: f64,
+    /// Index of the last bar the label depends on: what purging and embargo work from.
     pub end: usize,
 }
 
@@ -93,6 +104,8 @@ impl LabelSpec {
         }
     }
 
+    /// Checks the ranges documented on each field, so that a bad spec is refused before any
+    /// data is read. The error is a message for people.
     pub fn validate(&self) -> Result<(), String> {
         match self {
             LabelSpec::NextReturn {

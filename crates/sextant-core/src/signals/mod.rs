@@ -26,24 +26,41 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+/// Why training, the registry or scoring failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SignalError {
+    /// A request was refused: bad name, symbols, dates, view, label, parameters or stage, or
+    /// too few labelled samples.
     #[error("{0}")]
     Invalid(String),
+    /// No model matches this id or name (or the caller may not change it).
     #[error("no model {0:?}: train one with `sextant train signal` or list them with `sextant models ls`")]
     NotFound(String),
+    /// The model's feature view has no row for the symbol (no cached bars, or too few for the
+    /// features' look-back).
     #[error("no feature row for {symbol} in view {view}: ingest data for it and train or materialise again")]
-    NoFeatures { symbol: String, view: String },
+    NoFeatures {
+        /// The symbol asked for.
+        symbol: String,
+        /// The model's feature view.
+        view: String,
+    },
+    /// The market-data cache failed (bars, feature views).
     #[error(transparent)]
     Data(#[from] DataError),
+    /// The metadata store (the model registry) failed.
     #[error(transparent)]
     Meta(#[from] MetaError),
+    /// Fitting, validating or loading a model failed.
     #[error(transparent)]
     Ml(#[from] sextant_ml::MlError),
+    /// A stored model record does not deserialise.
     #[error("stored model record is malformed: {0}")]
     Corrupt(String),
+    /// A model artifact file could not be written or read.
     #[error("model artifact: {0}")]
     Io(String),
+    /// The blocking training task panicked or was cancelled by the runtime.
     #[error("training task failed: {0}")]
     Task(String),
 }
@@ -54,18 +71,26 @@ pub const ML_PROBA: &str = "ml_proba";
 /// One scored symbol.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Signal {
+    /// The symbol scored.
     pub symbol: String,
+    /// The id of the model that scored it (a name resolves to one).
     pub model_id: String,
     /// The bar whose features were scored (the newest one).
     pub ts: NaiveDateTime,
     /// Probability that the label is 1 (an up move, for the default label).
     pub probability: f64,
+    /// The feature values that were scored, by name, in the model's feature order.
     pub features: Vec<(String, f64)>,
     /// Per-feature contributions in log-odds, summing to the raw score minus `expected_value`.
     pub shap: Option<Vec<(String, f64)>>,
+    /// The model's base raw score (log-odds) that the `shap` contributions start from; set
+    /// only with `shap`.
     pub expected_value: Option<f64>,
 }
 
+/// Trains, registers and scores machine-learned signals. Models are loaded once and kept
+/// warm, and the newest feature row per symbol is held in memory until the cache changes, so
+/// repeated scoring reads memory. Build one and share it.
 pub struct MlSignalService {
     cache: Arc<Cache>,
     meta: Arc<dyn MetaStore>,
@@ -99,6 +124,8 @@ pub(crate) fn clean_name(name: &str) -> Result<String, SignalError> {
 }
 
 impl MlSignalService {
+    /// The service over the shared cache and metadata store; model artifacts are written to and
+    /// read from `models_dir` (created on first training).
     pub fn new(cache: Arc<Cache>, meta: Arc<dyn MetaStore>, models_dir: PathBuf) -> Self {
         MlSignalService {
             cache,
@@ -188,16 +215,21 @@ impl MlSignalService {
         Ok(rec)
     }
 
+    /// Registered models, newest first (at most 1000); only `name`'s versions when given.
     pub async fn list(&self, name: Option<&str>) -> Result<Vec<ModelRecord>, SignalError> {
         registry::list(self.meta.as_ref(), name).await
     }
 
+    /// The model record `id`; [`SignalError::NotFound`] when there is none.
     pub async fn get(&self, id: &str) -> Result<ModelRecord, SignalError> {
         registry::get(self.meta.as_ref(), id)
             .await?
             .ok_or_else(|| SignalError::NotFound(id.to_string()))
     }
 
+    /// Sets the stage of model `id` (`staging`, `production` or `archived`), with no ownership
+    /// check (see [`Self::promote_as`]). Promoting to production first archives the other
+    /// production models of the same name (separate writes, not one transaction).
     pub async fn promote(&self, id: &str, stage: &str) -> Result<ModelRecord, SignalError> {
         registry::promote(self.meta.as_ref(), id, stage).await
     }
@@ -217,6 +249,8 @@ impl MlSignalService {
         self.promote(id, stage).await
     }
 
+    /// The model a reference names: an id (`mdl_…`), or a name, meaning its production model,
+    /// else its newest version.
     pub async fn resolve(&self, reference: &str) -> Result<ModelRecord, SignalError> {
         registry::resolve(self.meta.as_ref(), reference).await
     }

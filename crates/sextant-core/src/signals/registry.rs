@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 /// Metadata collection of models.
 pub const MODELS: &str = "models";
 
+/// The stages a model can be in: new models start in `staging`; at most one model of a name
+/// is meant to be in `production` (see [`promote`]).
 pub const STAGES: [&str; 3] = ["staging", "production", "archived"];
 
 /// The code that trained a model: the crate version and, when built from a git checkout, the
@@ -29,25 +31,45 @@ pub fn code_version() -> String {
 /// One trained model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelRecord {
+    /// `mdl_` plus 20 hex digits of a hash of the artifact, name, view version, data snapshot
+    /// and request: training the same inputs again yields the same id.
     pub id: String,
+    /// The name versions accumulate under (1 to 64 of `A-Za-z0-9_-`, not starting `mdl_`).
     pub name: String,
+    /// 1 for the first model of its name, else one more than the number of models of the name
+    /// already registered.
     pub version: u32,
+    /// One of [`STAGES`]; `staging` when trained.
     pub stage: String,
+    /// When it was trained.
     pub created_at: DateTime<Utc>,
+    /// The training request as given, so the run can be repeated.
     pub request: TrainRequest,
+    /// Name of the feature view it was trained on.
     pub view: String,
+    /// Version of that view: scoring uses the same definition.
     pub view_version: String,
+    /// The cache table holding the materialised view.
     pub view_table: String,
+    /// Bar resolution of the view (`daily`, ...).
     pub resolution: String,
+    /// Feature names in the order the model takes them.
     pub features: Vec<String>,
     /// Content hash of the bars the features and labels were computed from.
     pub data_snapshot: String,
+    /// The code that trained it (see [`code_version`]).
     pub code_version: String,
+    /// Random seed of the fit: with the same data and code it reproduces the model.
     pub seed: u64,
+    /// The hyper-parameters used (seed included).
     pub params: GbtParams,
+    /// Bars after a sample its label may look at (see [`super::LabelSpec::horizon`]).
     pub label_horizon: usize,
+    /// In-sample, cross-validation and holdout scores, and feature importance.
     pub metrics: TrainMetrics,
+    /// SHA-256 of the serialised model: its file name under the models directory.
     pub artifact_sha256: String,
+    /// Size of the serialised model, in bytes.
     pub artifact_bytes: u64,
     /// Bars inside the training and test span held by the quality checks (pending review or
     /// rejected): nothing was learned or tested on them.
@@ -79,6 +101,7 @@ pub fn write_artifact(dir: &Path, bytes: &[u8]) -> Result<(String, PathBuf), Sig
     Ok((sha, path))
 }
 
+/// Where the artifact with SHA-256 `sha` lives under `dir` (it may not exist).
 pub fn artifact_path(dir: &Path, sha: &str) -> PathBuf {
     dir.join(format!("{sha}.json"))
 }
@@ -87,12 +110,14 @@ fn from_doc(doc: serde_json::Value) -> Result<ModelRecord, SignalError> {
     serde_json::from_value(doc).map_err(|e| SignalError::Corrupt(e.to_string()))
 }
 
+/// Stores `rec` under its id, replacing a record with the same id.
 pub async fn insert(meta: &dyn MetaStore, rec: &ModelRecord) -> Result<(), SignalError> {
     let doc = serde_json::to_value(rec).map_err(|e| SignalError::Corrupt(e.to_string()))?;
     meta.upsert(MODELS, &rec.id, doc).await?;
     Ok(())
 }
 
+/// The model `id`; `None` when there is none.
 pub async fn get(meta: &dyn MetaStore, id: &str) -> Result<Option<ModelRecord>, SignalError> {
     meta.get(MODELS, id).await?.map(from_doc).transpose()
 }

@@ -23,19 +23,24 @@ pub enum Validation {
     /// Contiguous folds; training samples whose labels reach a test fold are purged and the
     /// `embargo` bars after it are dropped.
     PurgedKfold {
+        /// Number of folds, 2 to 50. Default: `5`.
         #[serde(default = "five")]
         k: usize,
+        /// Bars of every symbol dropped after each test fold, up to 1000. Default: `5`.
         #[serde(default = "five")]
         embargo: usize,
     },
     /// Expanding window: each fold trains strictly before its test block, with a gap of the
     /// label horizon plus `embargo` bars.
     WalkForward {
+        /// Number of test blocks, 1 to 50. Default: `5`.
         #[serde(default = "five")]
         splits: usize,
+        /// Extra bars of every symbol between training and test, up to 1000. Default: `5`.
         #[serde(default = "five")]
         embargo: usize,
     },
+    /// No cross-validation: only the in-sample fit and the optional holdout are reported.
     None,
 }
 
@@ -55,23 +60,34 @@ impl Default for Validation {
 pub struct TrainRequest {
     /// The model's name (versions accumulate under it).
     pub name: String,
+    /// The symbols whose samples are pooled for training: 1 to 100.
     pub symbols: Vec<Symbol>,
     /// A feature view (`sextant features ls`).
     #[serde(default = "technical")]
     pub view: String,
+    /// What the model predicts and with which execution timing. Default: `next_return`, filled
+    /// at the next open, horizon 1 bar, no dead zone.
     #[serde(default)]
     pub label: LabelSpec,
+    /// First date of the training samples (inclusive); none = the first available.
     #[serde(default)]
     pub train_from: Option<NaiveDate>,
+    /// Last date of the training period (inclusive): a sample is used only when its label ends
+    /// by then. None = the last available.
     #[serde(default)]
     pub train_to: Option<NaiveDate>,
     /// An optional out-of-sample holdout after the training period.
     #[serde(default)]
     pub test_from: Option<NaiveDate>,
+    /// Last date of the holdout (inclusive). Giving `test_from` or `test_to` enables the
+    /// holdout; `test_from` then defaults to the day after `train_to`.
     #[serde(default)]
     pub test_to: Option<NaiveDate>,
+    /// How the training period is cross-validated. Default: purged 5-fold, embargo 5 bars.
     #[serde(default)]
     pub validation: Validation,
+    /// Gradient-boosted tree hyper-parameters. Default: `GbtParams::default()`. Its `seed` is
+    /// replaced by the request's `seed`.
     #[serde(default)]
     pub params: GbtParams,
     /// Overrides `params.seed`.
@@ -147,6 +163,8 @@ impl TrainRequest {
 /// Scores of one evaluation, next to the base-rate baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evaluation {
+    /// Pooled over every fold's out-of-fold predictions, against the folds' training base
+    /// rates.
     pub report: ClassificationReport,
     /// Per fold (cross-validation only).
     #[serde(default)]
@@ -156,12 +174,19 @@ pub struct Evaluation {
 /// Everything training measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainMetrics {
+    /// The final model on its own training samples (optimistic by construction).
     pub in_sample: ClassificationReport,
+    /// Out-of-fold scores; none with [`Validation::None`] or when no fold was usable.
     pub cross_validation: Option<Evaluation>,
+    /// Scores on the holdout period; none when no holdout was requested or it holds no sample.
     pub holdout: Option<ClassificationReport>,
+    /// Labelled samples (symbol × bar) the final model was fitted on.
     pub train_samples: usize,
+    /// Labelled samples in the holdout.
     pub test_samples: usize,
+    /// Timestamp of the first training sample.
     pub train_first: Option<NaiveDateTime>,
+    /// Timestamp of the last training sample.
     pub train_last: Option<NaiveDateTime>,
     /// Global importance: mean |SHAP| per feature on the training samples (log-odds).
     pub importance: Vec<(String, f64)>,

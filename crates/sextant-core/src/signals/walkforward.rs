@@ -16,22 +16,33 @@ use sextant_domain::{PriceBasis, Symbol};
 use sextant_ml::{ClassificationReport, GbtModel};
 use std::collections::HashMap;
 
+/// A walk-forward ML backtest: the test span is cut into `windows` blocks, a model is
+/// retrained before each block on samples whose labels ended before it, and the stitched
+/// out-of-sample probabilities are traded with `series_threshold`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MlWalkForwardRequest {
     /// Symbols, view, label, parameters and seed; `train_from` bounds the oldest sample used.
     pub train: TrainRequest,
+    /// First day of the test span (inclusive); the backtest starts here.
     pub test_from: NaiveDate,
+    /// Last day of the test span (inclusive); none = the last day with features.
     #[serde(default)]
     pub test_to: Option<NaiveDate>,
+    /// Number of contiguous test blocks, each with its own retrained model: 1 to 50, and no
+    /// more than the test days. Default: `4`.
     #[serde(default = "four")]
     pub windows: usize,
+    /// Probability below which the position is closed (or shorted). Default: `0.5`.
     #[serde(default = "lower")]
     pub lower: f64,
+    /// Probability above which the position is long; not below `lower`. Default: `0.55`.
     #[serde(default = "upper")]
     pub upper: f64,
+    /// Go short below `lower` instead of flat. Default: `false`.
     #[serde(default)]
     pub allow_short: bool,
+    /// Simulator settings of the backtest (costs, sizing, ...). Default: `SimConfig::default()`.
     #[serde(default, deserialize_with = "sextant_backtest::simulator::sim_object")]
     pub sim: SimConfig,
 }
@@ -49,20 +60,29 @@ fn upper() -> f64 {
 /// One retraining window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowReport {
+    /// First test day of the window (inclusive).
     pub from: NaiveDate,
+    /// Last test day of the window (inclusive).
     pub to: NaiveDate,
+    /// Samples the window's model was trained on (at least 100).
     pub train_samples: usize,
     /// The latest label end among the training samples: always before `from`.
     pub train_label_end: Option<NaiveDateTime>,
+    /// Labelled samples in the window that were scored.
     pub test_samples: usize,
+    /// Out-of-sample scores of the window; none when they cannot be computed (e.g. a single
+    /// class in the window).
     pub oos: Option<ClassificationReport>,
 }
 
+/// The result of a walk-forward ML backtest; its backtest run is also stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MlWalkForward {
+    /// One report per test window, in time order.
     pub windows: Vec<WindowReport>,
     /// All windows' out-of-sample predictions together.
     pub oos: Option<ClassificationReport>,
+    /// The `series_threshold` backtest over the test span, as stored.
     pub backtest: BacktestRun,
 }
 

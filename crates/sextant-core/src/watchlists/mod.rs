@@ -36,16 +36,23 @@ const CAS_ATTEMPTS: usize = 8;
 /// Why a watchlist operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum WatchlistError {
+    /// An input was rejected; the error names the field (`name`, `symbols[3]`, ...).
     #[error(transparent)]
     Invalid(#[from] InvalidField),
+    /// No watchlist has this id, or it belongs to another owner (not revealed).
     #[error("watchlist {0} not found")]
     NotFound(String),
+    /// Concurrent writers changed the list on every attempt of a read-modify-write
+    /// (8 attempts); retrying is safe.
     #[error("watchlist {0} kept changing during the update; retry")]
     Conflict(String),
+    /// The metadata store failed.
     #[error(transparent)]
     Meta(#[from] MetaError),
+    /// The market-data cache failed (known symbols, quotes).
     #[error(transparent)]
     Data(#[from] DataError),
+    /// A stored watchlist does not deserialise.
     #[error("stored watchlist is malformed: {0}")]
     Corrupt(#[from] serde_json::Error),
 }
@@ -53,14 +60,19 @@ pub enum WatchlistError {
 /// A watchlist as returned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Watchlist {
+    /// The store's id, assigned at creation.
     pub id: String,
+    /// Display name: trimmed, 1 to [`MAX_NAME_LEN`] characters, no control characters.
     pub name: String,
+    /// The key that created it; only that key (or an admin) may use it.
     pub owner: String,
     /// In the order they were added, without duplicates.
     pub symbols: Vec<Symbol>,
     /// The symbols of `symbols` with no bars in the cache right now.
     pub unknown_symbols: Vec<Symbol>,
+    /// When it was created; lists sort on it, newest first.
     pub created_at: DateTime<Utc>,
+    /// When it last changed; concurrent writers compare-and-swap on it.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -79,6 +91,7 @@ struct Stored {
 /// A partial update: absent fields are left alone.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WatchlistUpdate {
+    /// A new name (validated as [`Watchlist::name`]).
     #[serde(default)]
     pub name: Option<String>,
     /// Replaces the whole list.
@@ -93,10 +106,16 @@ pub struct WatchlistService {
 }
 
 impl WatchlistService {
+    /// The service over the shared cache (known symbols, quotes) and metadata store.
     pub fn new(cache: Arc<Cache>, meta: Arc<dyn MetaStore>) -> Self {
         WatchlistService { cache, meta }
     }
 
+    /// Creates a watchlist of `symbols` (normalised, duplicates dropped, at most
+    /// [`MAX_SYMBOLS`]) owned by `owner`. Symbols not in the cache are accepted.
+    ///
+    /// # Errors
+    /// [`WatchlistError::Invalid`] for a bad name, owner or symbol, or too many symbols.
     pub async fn create(
         &self,
         name: &str,
@@ -129,6 +148,9 @@ impl WatchlistService {
         }
     }
 
+    /// The watchlist `id`, whoever owns it (for trusted callers; use
+    /// [`WatchlistService::get_as`] on behalf of an API key). An unknown or malformed id is
+    /// [`WatchlistError::NotFound`].
     pub async fn get(&self, id: &str) -> Result<Watchlist, WatchlistError> {
         let stored = self.load(id).await?;
         self.present(id.to_string(), stored).await
@@ -150,6 +172,8 @@ impl WatchlistService {
         })
     }
 
+    /// Applies `update` (every field validated before anything is written) under a
+    /// compare-and-swap; [`WatchlistError::Conflict`] when concurrent writers keep winning.
     pub async fn update(
         &self,
         id: &str,
@@ -177,6 +201,7 @@ impl WatchlistService {
         .await
     }
 
+    /// Renames the watchlist: [`WatchlistService::update`] with only a name.
     pub async fn rename(&self, id: &str, name: &str) -> Result<Watchlist, WatchlistError> {
         let update = WatchlistUpdate {
             name: Some(name.to_string()),
@@ -185,6 +210,7 @@ impl WatchlistService {
         self.update(id, &update).await
     }
 
+    /// Deletes the watchlist; [`WatchlistError::NotFound`] when there was none.
     pub async fn delete(&self, id: &str) -> Result<(), WatchlistError> {
         if self.meta.delete(COLLECTION, id).await? {
             Ok(())

@@ -31,19 +31,26 @@ pub struct TrailingReturns {
 /// The latest close of one symbol and its trailing returns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Quote {
+    /// The symbol quoted.
     pub symbol: Symbol,
     /// False when the cache holds no daily closes for the symbol (every other field is empty).
     pub known: bool,
+    /// The latest cached daily close (raw, unadjusted).
     pub last_close: Option<f64>,
+    /// The session date of `last_close`: how stale the quote is.
     pub last_date: Option<NaiveDate>,
+    /// Trailing returns as of `last_date`; all empty for an unknown symbol.
     pub returns: TrailingReturns,
 }
 
 /// Quotes of every symbol of a watchlist, in the list's order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WatchlistQuotes {
+    /// The watchlist's id.
     pub id: String,
+    /// The watchlist's name.
     pub name: String,
+    /// One quote per listed symbol, in the list's order, unknown symbols included.
     pub quotes: Vec<Quote>,
 }
 

@@ -1,19 +1,13 @@
-//! Helpers shared by the service tests.
+//! Helpers shared by the service tests (the fixtures themselves live in `sextant-test-support`).
 #![allow(dead_code)]
 
-use chrono::NaiveDate;
-use sextant_core::{Config, Services};
+use sextant_core::Services;
+#[allow(unused_imports)]
+pub use sextant_test_support::d;
 
 /// The services on the embedded defaults in `dir` (the bundled sample is loaded).
 pub async fn services(dir: &std::path::Path) -> Services {
-    let config = Config {
-        data_dir: dir.to_path_buf(),
-        ..Config::default()
-    };
-    Services::build(config).await.expect("services")
-}
-
-/// A date from `YYYY-MM-DD`.
-pub fn d(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    Services::build(sextant_test_support::config_in(dir))
+        .await
+        .expect("services")
 }

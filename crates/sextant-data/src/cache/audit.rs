@@ -44,19 +44,29 @@ pub const MARKET_DAYS: [(&str, &str); 24] = [
 /// What the audit of one file found.
 #[derive(Debug, Serialize)]
 pub struct AuditReport {
+    /// The audited path, as given.
     pub file: String,
+    /// Name of the policy applied
+    /// ([`QualityPolicy::as_str`](sextant_quality::QualityPolicy::as_str)).
     pub policy: String,
+    /// Rows in the file after identical duplicates were collapsed.
     pub bars: u64,
+    /// Bars the policy held (pending in the in-memory quarantine).
     pub held: u64,
+    /// The held bars, newest first and at most 10,000, each as `SYMBOL YYYY-MM-DD (check,…)`.
     pub held_bars: Vec<String>,
+    /// Findings of every severity.
     pub flags: u64,
+    /// Findings per severity name (`notice`, `warning`, `critical`).
     pub by_severity: BTreeMap<String, u64>,
+    /// Findings per check name ([`Check::as_str`](sextant_quality::Check::as_str)).
     pub by_check: BTreeMap<String, u64>,
     /// Notices as a fraction of the file's bars.
     pub notice_rate: f64,
     /// Known market days present in the file, with the worst severity flagged on them
     /// ("none" when unflagged).
     pub market_days: Vec<(String, String, String)>,
+    /// Gap ranges reported against the exchange calendar.
     pub gaps: u64,
 }
 

@@ -10,9 +10,13 @@ use std::path::Path;
 /// Which bars to export. `None` means "all".
 #[derive(Debug, Clone, Default)]
 pub struct Slice {
+    /// Only these symbols; empty for every symbol.
     pub symbols: Vec<Symbol>,
+    /// Only this resolution; `None` for every resolution.
     pub resolution: Option<Resolution>,
+    /// First session date, inclusive; `None` for no lower bound.
     pub from: Option<NaiveDate>,
+    /// Last session date, inclusive; `None` for no upper bound.
     pub to: Option<NaiveDate>,
 }
 

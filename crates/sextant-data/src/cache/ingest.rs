@@ -20,26 +20,41 @@ use std::path::Path;
 /// What one ingest did.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct IngestSummary {
+    /// UUID of the batch, recorded with every row it wrote, its coverage, its flags and gaps.
     pub batch_id: String,
+    /// Provenance name stored with the rows (`alphavantage`, `file`, `sample`, `resampled`).
     pub source: String,
+    /// What was ingested, for the audit trail (`file <path>`, a provider request, …).
     pub request: String,
+    /// Rows in the batch after identical duplicates were collapsed.
     pub rows_in: u64,
+    /// Rows new to `bars`.
     pub inserted: u64,
+    /// Stored rows whose values changed; their previous versions were copied to `bar_revisions`.
     pub updated: u64,
+    /// Rows identical to the stored bar: nothing written, `ingested_at` kept.
     pub unchanged: u64,
     /// Rows the quality checks moved to quarantine instead of `bars`.
     pub quarantined: u64,
+    /// Per (symbol, resolution), in that order: the range of the batch's rows that were not held.
     pub series: Vec<SeriesSummary>,
+    /// What the quality checks found; all zero when they did not run (disabled, or derived data
+    /// such as resampled or reviewed bars).
     pub quality: sextant_quality::QualityReport,
 }
 
 /// The range one batch covered for one (symbol, resolution).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SeriesSummary {
+    /// Symbol of the series.
     pub symbol: String,
+    /// Resolution of the series, as its stored name (`daily`, `5min`, …).
     pub resolution: String,
+    /// Earliest timestamp of the series in the batch (UTC).
     pub first_ts: NaiveDateTime,
+    /// Latest timestamp of the series in the batch (UTC).
     pub last_ts: NaiveDateTime,
+    /// Rows of the series in the batch (new, changed or unchanged; held rows excluded).
     pub rows: u64,
 }
 

@@ -215,72 +215,118 @@ fn hold_stored(conn: &Connection, ctx: &BatchContext<'_>) -> Result<u64> {
 /// One held bar with why it was held and what the review decided.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct QuarantinedBar {
+    /// Row id in `quarantine`, from a sequence: what [`Cache::review`] takes.
     pub id: i64,
+    /// Symbol of the held bar.
     pub symbol: String,
+    /// Resolution of the held bar, as its stored name (`daily`, `5min`, …).
     pub resolution: String,
+    /// Timestamp of the held bar (UTC); with `symbol` and `resolution` it is the bar's key.
     pub ts: NaiveDateTime,
+    /// Opening price as received (unadjusted).
     pub open: f64,
+    /// Highest price as received (unadjusted).
     pub high: f64,
+    /// Lowest price as received (unadjusted).
     pub low: f64,
+    /// Closing price as received (unadjusted).
     pub close: f64,
+    /// Volume as received.
     pub volume: f64,
+    /// The vendor's adjusted close, when the source gave one.
     pub adj_close: Option<f64>,
+    /// Where the bar came from ([`Source::as_str`](sextant_domain::Source::as_str): `file`, …).
     pub source: String,
+    /// The ingest batch that delivered the bar; for a stored bar held later, the batch that
+    /// wrote it.
     pub batch_id: String,
+    /// What was ingested (`file <path>`, …); for a stored bar held later, `held when batch <id>
+    /// revealed it: <request>`.
     pub request: String,
+    /// When the bar was received (UTC).
     pub ingested_at: NaiveDateTime,
+    /// Names of the checks that held it, sorted
+    /// ([`Check::as_str`](sextant_quality::Check::as_str)).
     pub reasons: Vec<String>,
+    /// `critical` or `warning`: the worst severity among the holding flags.
     pub severity: String,
+    /// The largest statistic among the holding flags (see [`Flag::score`]).
     pub score: f64,
     /// `pending`, `approved` or `rejected`.
     pub status: String,
+    /// Who reviewed it; `None` while pending.
     pub reviewed_by: Option<String>,
+    /// When it was reviewed (UTC); `None` while pending.
     pub reviewed_at: Option<NaiveDateTime>,
+    /// The reviewer's note, if any.
     pub review_note: Option<String>,
 }
 
 /// Which held bars to list.
 #[derive(Debug, Clone, Default)]
 pub struct QuarantineQuery {
+    /// Only this symbol (exact match); `None` for every symbol.
     pub symbol: Option<String>,
+    /// Only this status (`pending`, `approved`, `rejected`); `None` for every status.
     pub status: Option<String>,
+    /// Maximum rows returned, newest first. Values below 1 (the `Default`, 0) are read as 1.
     pub limit: usize,
+    /// Rows to skip, for paging.
     pub offset: usize,
 }
 
 /// A reviewer's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
+    /// Merge the bar into `bars` as received, without re-running the checks; a stored bar it
+    /// replaces is kept as a revision.
     Approve,
+    /// Keep the bar out of `bars` for good: an identical bar sent again is dropped on ingest.
     Reject,
 }
 
 /// What a review did: the bar as now recorded, and the merge when it was approved.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ReviewOutcome {
+    /// The held bar as now recorded, with its new status and the reviewer.
     pub bar: QuarantinedBar,
+    /// The merge into `bars` for an approval; `None` for a rejection.
     pub merged: Option<IngestSummary>,
 }
 
 /// Flag counts for one symbol and session day (the admin dashboard's heat map).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SymbolDayQuality {
+    /// Symbol of the flagged bars.
     pub symbol: String,
+    /// The UTC date of the flagged bars.
     pub session: NaiveDate,
+    /// Flags recorded that day, of every severity.
     pub flags: u64,
+    /// Bars held that day, counted as the most holding flags of any one check (exact for daily
+    /// bars; a lower bound when different checks held different intraday bars).
     pub quarantined: u64,
+    /// The worst severity among the day's flags: `notice`, `warning` or `critical`.
     pub max_severity: String,
+    /// Flag count per check name ([`Check::as_str`](sextant_quality::Check::as_str)).
     pub checks: BTreeMap<String, u64>,
 }
 
 /// Totals for `/ready` and the dashboard.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
 pub struct QualityTotals {
+    /// Held bars waiting for review.
     pub pending: u64,
+    /// Held bars approved (merged into `bars`).
     pub approved: u64,
+    /// Held bars rejected (kept out of `bars`).
     pub rejected: u64,
+    /// Recorded flags per severity name (`notice`, `warning`, `critical`); a severity with no flag
+    /// is absent.
     pub flags_by_severity: BTreeMap<String, u64>,
+    /// Reported gap ranges not yet filled by a later ingest.
     pub gaps: u64,
+    /// Bars missing across those gaps.
     pub missing_bars: u64,
 }
 

@@ -13,28 +13,43 @@ use std::path::Path;
 /// One symbol held in the cache.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SymbolInfo {
+    /// The ticker, as stored.
     pub symbol: String,
+    /// Resolutions stored for it, by name, in alphabetical order (`1min`, `daily`, …).
     pub resolutions: Vec<String>,
+    /// Earliest bar timestamp across its resolutions (UTC).
     pub first_ts: NaiveDateTime,
+    /// Latest bar timestamp across its resolutions (UTC).
     pub last_ts: NaiveDateTime,
+    /// Stored bars across its resolutions.
     pub rows: u64,
 }
 
 /// A contiguous range of cached data for one (symbol, resolution), merged across batches.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CoverageRange {
+    /// Start of the range: the first timestamp of its earliest batch (UTC).
     pub first_ts: NaiveDateTime,
+    /// End of the range: the last timestamp of its latest-ending batch (UTC).
     pub last_ts: NaiveDateTime,
+    /// Sources of the batches in the range, in first-seen order.
     pub sources: Vec<String>,
+    /// When the most recent batch in the range was written (UTC).
     pub last_refreshed: NaiveDateTime,
 }
 
 /// What is cached for one (symbol, resolution).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CoverageReport {
+    /// Symbol the coverage is for.
     pub symbol: String,
+    /// The resolution, as its stored name (`daily`, `5min`, …).
     pub resolution: String,
+    /// Bars stored now for this (symbol, resolution).
     pub rows: u64,
+    /// Covered ranges in time order. Batch ranges that overlap, or are separated by less than a
+    /// weekend-sized gap (5 days daily, 4 intraday, 14 weekly, 62 monthly), form one range; holes
+    /// inside one batch are not seen.
     pub ranges: Vec<CoverageRange>,
 }
 
@@ -469,9 +484,11 @@ fn infer_resolution(conn: &Connection, reader: &str, time: &str) -> Result<Resol
 /// A previous version of a bar that a later ingest changed.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Revision {
+    /// The bar as it was before being replaced, with its own source and `ingested_at`.
     pub bar: Bar,
     /// The batch that had written this version.
     pub batch_id: String,
+    /// When it was replaced, or moved to quarantine by a later batch (UTC).
     pub replaced_at: NaiveDateTime,
     /// The batch that replaced it.
     pub replaced_by: String,

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 
 /// Reads bars from one file.
 pub struct FileProvider {
+    /// The CSV (optionally gzip-compressed) or Parquet file.
     pub path: PathBuf,
+    /// How to read the file; a `resolution` of `None` is taken from each request.
     pub options: FileOptions,
 }
 

@@ -24,8 +24,11 @@ pub enum OutputSize {
 /// One request to a provider.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchRequest {
+    /// The instrument to fetch.
     pub symbol: Symbol,
+    /// The bar length to fetch.
     pub resolution: Resolution,
+    /// How much history to ask for (daily and intraday; weekly and monthly always come whole).
     pub output_size: OutputSize,
     /// Ask for split/dividend-adjusted data (adjusted close, dividend, split coefficient).
     pub adjusted: bool,
@@ -35,10 +38,12 @@ pub struct FetchRequest {
     pub extended_hours: bool,
     /// Optional range filter applied to the provider's answer.
     pub from: Option<NaiveDate>,
+    /// Last date kept (inclusive); see `from`.
     pub to: Option<NaiveDate>,
 }
 
 impl FetchRequest {
+    /// The whole unadjusted daily history of `symbol`, with no range filter.
     pub fn daily(symbol: Symbol) -> Self {
         FetchRequest {
             symbol,
@@ -56,6 +61,7 @@ impl FetchRequest {
 /// A provider's answer: bars oldest first, plus a description of the request for provenance.
 #[derive(Debug, Clone)]
 pub struct Fetched {
+    /// The bars, oldest first.
     pub bars: Vec<Bar>,
     /// e.g. `alphavantage TIME_SERIES_DAILY symbol=MSFT outputsize=full` (no API key).
     pub request: String,
@@ -66,5 +72,6 @@ pub struct Fetched {
 pub trait Provider: Send + Sync {
     /// Short name for logs and provenance (`alphavantage`, `file`, `sample`).
     fn name(&self) -> &'static str;
+    /// Fetches what `req` asks for; on error, no bars at all. Never writes to the cache.
     async fn fetch(&self, req: &FetchRequest) -> Result<Fetched, crate::DataError>;
 }

@@ -1,11 +1,8 @@
 //! Fact sheets of every library strategy (default parameters) on the bundled MSFT, AAPL, IBM
 //! and GOOG data, built once per test binary.
 
-use serde_json::json;
 use sextant_backtest::strategy::strategy_library;
-use sextant_core::backtest::{execute, BacktestRequest, BacktestService};
-use sextant_core::{Config, Services};
-use sextant_domain::Symbol;
+use sextant_core::backtest::{execute, BacktestService};
 use sextant_narrative::{benchmark_run, FactSheet};
 use std::sync::OnceLock;
 
@@ -18,14 +15,8 @@ pub fn library_sheets() -> &'static [(String, FactSheet)] {
 }
 
 fn build() -> Vec<(String, FactSheet)> {
-    let dir = tempfile::tempdir().expect("tmp");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let services = rt
-        .block_on(Services::build(Config {
-            data_dir: dir.path().to_path_buf(),
-            ..Config::default()
-        }))
-        .expect("services");
+    let services = rt.block_on(sextant_test_support::services());
     let mut out = Vec::new();
     for sym in SYMBOLS {
         for info in strategy_library() {
@@ -33,18 +24,7 @@ fn build() -> Vec<(String, FactSheet)> {
                 // Trades a trained model's probabilities: covered by the signals tests.
                 continue;
             }
-            let req = BacktestRequest {
-                strategy: info.name.to_string(),
-                params: json!({}),
-                symbols: vec![Symbol::new(sym).expect("symbol")],
-                resolution: sextant_domain::Resolution::Daily,
-                from: None,
-                to: None,
-                sim: Default::default(),
-                seed: 0,
-                periods_per_year: None,
-                prices: Default::default(),
-            };
+            let req = sextant_test_support::request(info.name, &[sym]);
             let data = BacktestService::load(&services.cache, &req).expect("load");
             let (run, trades, curve) = match execute(&req, &data) {
                 Ok(r) => r,

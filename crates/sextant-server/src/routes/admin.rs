@@ -12,7 +12,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The key routes: list, create, revoke (the admin role is enforced by [`crate::auth::middleware`]).
+/// The key routes: list, create, revoke. The admin role they need is enforced by
+/// [`crate::auth::middleware`].
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_keys, create_key))

@@ -20,6 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The backtest routes, including the narrative report (`GET /{id}/report`).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, run))
@@ -46,15 +47,22 @@ pub struct BacktestRequestDoc {
     /// Default `daily`.
     #[schema(inline)]
     pub resolution: Option<ResolutionName>,
+    /// First session, inclusive (YYYY-MM-DD, 1800-01-01 to 2199-12-31); default: the first
+    /// cached bar.
     #[schema(value_type = Option<String>, format = Date)]
     pub from: Option<String>,
+    /// Last session, inclusive (YYYY-MM-DD, not before `from`); default: the last cached bar.
     #[schema(value_type = Option<String>, format = Date)]
     pub to: Option<String>,
     /// Simulator settings: initial_cash, fill (next_open | signal_close), costs
     /// {commission_pct, commission_fixed, slippage_bps}, shares (whole | fractional), sizer.
     #[schema(value_type = Option<Object>)]
     pub sim: Option<Value>,
+    /// Recorded in the run (and so part of its id) for reproducibility; default 0. The built-in
+    /// strategies are deterministic and ignore it.
     pub seed: Option<u64>,
+    /// Bars per year used to annualise the metrics; default from the resolution (252 for
+    /// daily bars).
     #[schema(exclusive_minimum = 0.0, maximum = 1000000.0)]
     pub periods_per_year: Option<f64>,
 }
@@ -70,25 +78,36 @@ pub struct SymbolString(String);
 #[allow(dead_code)]
 #[serde(rename_all = "lowercase")]
 pub enum ResolutionName {
+    /// One-minute bars (`1min`).
     #[serde(rename = "1min")]
     Min1,
+    /// Five-minute bars (`5min`).
     #[serde(rename = "5min")]
     Min5,
+    /// Fifteen-minute bars (`15min`).
     #[serde(rename = "15min")]
     Min15,
+    /// Thirty-minute bars (`30min`).
     #[serde(rename = "30min")]
     Min30,
+    /// Hourly bars (`60min`).
     #[serde(rename = "60min")]
     Min60,
+    /// One bar per trading session.
     Daily,
+    /// One bar per week.
     Weekly,
+    /// One bar per month.
     Monthly,
 }
 
 /// A stored run: id, manifest, metrics.
 #[derive(Serialize, ToSchema)]
 pub struct RunDto {
+    /// The run id: `bt_` and 24 hex digits, a hash of the run's manifest.
     pub id: String,
+    /// The stored run: manifest (request, data snapshot, engine version), metrics, final
+    /// equity, bar and trade counts.
     #[schema(value_type = Object)]
     pub run: Value,
 }
@@ -137,13 +156,16 @@ async fn run(
     }
 }
 
+/// Filter and page of the run listing.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only runs of this strategy.
     pub strategy: Option<String>,
+    /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     #[param(min_length = 2, pattern = "^([0-9a-f]{2})+$")]
     pub cursor: Option<String>,
 }
@@ -228,10 +250,15 @@ async fn trades(
     ))
 }
 
+/// The run's value at the close of one bar.
 #[derive(Serialize, ToSchema)]
 pub struct EquityPointDto {
+    /// The bar's time, `YYYY-MM-DD HH:MM:SS` in UTC (the session date at 00:00:00 for daily
+    /// and coarser bars).
     pub ts: String,
+    /// Cash plus positions marked at the bar's close.
     pub equity: f64,
+    /// The cash part of `equity`.
     pub cash: f64,
 }
 
@@ -263,6 +290,7 @@ async fn equity(
     ))
 }
 
+/// The runs to compare.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CompareQuery {
@@ -271,15 +299,22 @@ pub struct CompareQuery {
     pub ids: String,
 }
 
+/// One run in a comparison, in the order the ids were given.
 #[derive(Serialize, ToSchema)]
 pub struct CompareRow {
+    /// The run id.
     pub id: String,
+    /// The strategy the run used.
     pub strategy: String,
+    /// The strategy parameters as requested.
     #[schema(value_type = Object)]
     pub params: Value,
+    /// The symbols traded.
     pub symbols: Vec<String>,
+    /// The run's performance metrics.
     #[schema(value_type = Object)]
     pub metrics: Value,
+    /// Equity at the last bar.
     pub final_equity: f64,
 }
 
@@ -322,9 +357,11 @@ async fn compare(
     Ok(Json(out))
 }
 
+/// A walk-forward request: the backtest to walk and how to cut its bars into windows.
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
 pub struct WalkForwardDoc {
+    /// The backtest; its `params` are used when `spec.candidates` is empty.
     pub request: BacktestRequestDoc,
     /// {train_bars, test_bars, anchored, candidates: [params...]}
     #[schema(value_type = Object)]

@@ -265,10 +265,12 @@ pub struct TrainRequestDoc {
     /// First day of the training period (YYYY-MM-DD); default: the first bar.
     #[schema(value_type = Option<String>, format = Date)]
     pub train_from: Option<String>,
-    /// Last day of the training period (YYYY-MM-DD), not before `train_from`.
+    /// Last day of the training period (YYYY-MM-DD), not before `train_from`; default: the
+    /// last bar.
     #[schema(value_type = Option<String>, format = Date)]
     pub train_to: Option<String>,
-    /// First day of an optional out-of-sample holdout (YYYY-MM-DD), after `train_to`.
+    /// First day of an optional out-of-sample holdout (YYYY-MM-DD), after `train_to`; default
+    /// the day after `train_to` when only `test_to` is given.
     #[schema(value_type = Option<String>, format = Date)]
     pub test_from: Option<String>,
     /// Last day of the holdout (YYYY-MM-DD).

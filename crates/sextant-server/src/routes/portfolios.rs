@@ -18,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The portfolio routes: CRUD, transactions, holdings, performance.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
@@ -35,34 +36,49 @@ fn check_cash(v: Option<f64>) -> ApiResult<()> {
     Ok(())
 }
 
+/// A portfolio to create; the calling key owns it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortfolioInput {
+    /// 1 to 100 characters.
     #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
+    /// Cash held before the first transaction, 0 to 1e15 (default 0); the opening value, not a
+    /// deposit.
     #[serde(default)]
     #[schema(minimum = 0.0, maximum = 1.0e15)]
     pub base_cash: f64,
+    /// Whether sells may exceed the quantity held, opening a short position (default false).
     #[serde(default)]
     pub allow_short: bool,
 }
 
+/// A partial update: absent fields are left alone.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PortfolioPatch {
+    /// New name, 1 to 100 characters.
     #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: Option<String>,
+    /// New opening cash, 0 to 1e15.
     #[schema(minimum = 0.0, maximum = 1.0e15)]
     pub base_cash: Option<f64>,
+    /// Allow or forbid shorting; forbidding it is refused while the transactions go short at
+    /// any time.
     pub allow_short: Option<bool>,
 }
 
+/// What a transaction does.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// Buy `quantity` of `symbol` at `price`, paying `fee`.
     Buy,
+    /// Sell `quantity` of `symbol` at `price`, paying `fee`.
     Sell,
+    /// Cash in from outside (an external flow).
     Deposit,
+    /// Cash out (an external flow).
     Withdraw,
 }
 
@@ -70,14 +86,22 @@ pub enum Kind {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransactionInput {
+    /// buy, sell, deposit or withdraw.
     pub kind: Kind,
+    /// The day it takes effect, at that day's close (YYYY-MM-DD); not in the future.
     #[schema(value_type = String, format = Date)]
     pub date: NaiveDate,
+    /// The ticker traded; required for buys and sells, refused otherwise.
     pub symbol: Option<String>,
+    /// Shares traded, greater than 0; required for buys and sells, refused otherwise.
     pub quantity: Option<f64>,
+    /// Price per share, greater than 0; required for buys and sells, refused otherwise.
     pub price: Option<f64>,
+    /// Fee paid on a trade, 0 or more (default 0); buys and sells only.
     pub fee: Option<f64>,
+    /// Cash moved, greater than 0; required for deposits and withdrawals, refused for trades.
     pub amount: Option<f64>,
+    /// Free text, at most 500 characters.
     #[schema(max_length = 500)]
     pub note: Option<String>,
 }
@@ -223,6 +247,7 @@ async fn delete_transaction(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The valuation date of holdings.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AsOf {
@@ -248,11 +273,16 @@ async fn holdings(
     to_json(&s.services.portfolios.holdings(&id, q.as_of).await?)
 }
 
+/// The period of a performance report.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Range {
+    /// First day, inclusive (YYYY-MM-DD); default: the first transaction's date (the creation
+    /// date when there is none).
     #[param(value_type = Option<String>, format = Date)]
     pub from: Option<NaiveDate>,
+    /// Last day, inclusive (YYYY-MM-DD), not before `from`; default: the newest cached close or
+    /// transaction.
     #[param(value_type = Option<String>, format = Date)]
     pub to: Option<NaiveDate>,
 }

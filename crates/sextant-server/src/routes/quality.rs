@@ -18,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The quality routes: summary, quarantine queue and review, flags, gaps, daily counts.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(summary))
@@ -40,6 +41,7 @@ fn check_symbol(symbol: &Option<String>) -> ApiResult<Option<String>> {
         .map(|s| s.map(|s| s.as_str().to_string()))
 }
 
+/// Filters and window of the quarantine listing.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +58,7 @@ pub struct QuarantineParams {
     offset: Option<u32>,
 }
 
+/// Symbol filter and size of a flag or gap listing.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -67,10 +70,12 @@ pub struct SymbolParams {
     limit: Option<u32>,
 }
 
+/// Symbol and days of the per-day counts.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DailyParams {
+    /// Only this symbol.
     symbol: Option<String>,
     /// First day (default: 1900-01-01).
     from: Option<NaiveDate>,
@@ -78,6 +83,7 @@ pub struct DailyParams {
     to: Option<NaiveDate>,
 }
 
+/// A reviewer's decision note.
 #[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewInput {

@@ -19,6 +19,7 @@ use utoipa_axum::routes;
 
 const CONFIGS: &str = "strategy_configs";
 
+/// The strategy routes: the library and the saved configs.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(library))
@@ -26,9 +27,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_config, update_config, delete_config))
 }
 
+/// A library strategy.
 #[derive(Serialize, ToSchema)]
 pub struct StrategyDto {
+    /// The name to pass as `strategy`, e.g. `sma_cross`.
     pub name: String,
+    /// What the strategy does, in prose.
     pub description: String,
     /// JSON Schema of the parameter object.
     #[schema(value_type = Object)]
@@ -64,20 +68,29 @@ pub struct ConfigInput {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub params: Option<Value>,
+    /// Free text, at most 2000 characters.
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
+/// A saved strategy config as stored.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ConfigDto {
+    /// The config's id.
     pub id: String,
+    /// Its name, trimmed.
     pub name: String,
+    /// The library strategy.
     pub strategy: String,
+    /// The parameters as saved (`{}` when none were given).
     #[schema(value_type = Object)]
     pub params: Value,
+    /// Free text, if any.
     pub description: Option<String>,
+    /// When it was saved first (RFC 3339, UTC).
     pub created_at: String,
+    /// When it was last replaced (RFC 3339, UTC).
     pub updated_at: String,
     /// The key that saved it.
     #[serde(default)]

@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The watchlist routes: CRUD, symbol edits, quotes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
@@ -43,28 +44,37 @@ fn non_empty(symbols: &[String]) -> ApiResult<()> {
     Ok(())
 }
 
+/// A watchlist to create; the calling key owns it.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WatchlistInput {
+    /// 1 to 100 characters.
     #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
+    /// Up to 500 tickers (default none); duplicates are dropped, and tickers the cache does not
+    /// hold yet are accepted.
     #[serde(default)]
     #[schema(max_items = 500)]
     pub symbols: Vec<String>,
 }
 
+/// A partial update: absent fields are left alone.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WatchlistPatch {
+    /// New name, 1 to 100 characters.
     #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: Option<String>,
+    /// Replaces the whole list, up to 500 tickers.
     #[schema(max_items = 500)]
     pub symbols: Option<Vec<String>>,
 }
 
+/// Tickers to add to or remove from a watchlist.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SymbolsInput {
+    /// 1 to 500 tickers.
     #[schema(min_items = 1, max_items = 500)]
     pub symbols: Vec<String>,
 }

@@ -4,7 +4,7 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use sextant_core::{Config, Services};
+use sextant_core::Services;
 use sextant_server::auth::Role;
 use sextant_server::{AppState, Limits};
 use std::sync::Arc;
@@ -20,12 +20,8 @@ pub struct Server {
 }
 
 pub async fn start(limits: Limits) -> Server {
-    let dir = tempfile::tempdir().expect("tmp");
-    let config = Config {
-        data_dir: dir.path().to_path_buf(),
-        ..Config::default()
-    };
-    let services = Arc::new(Services::build(config).await.expect("services"));
+    let sextant_test_support::TestServices { services, dir } =
+        sextant_test_support::services().await;
     let state = AppState::new(services.clone(), &limits);
     let mut keys = Vec::new();
     for role in [Role::Viewer, Role::Analyst, Role::Admin] {

@@ -14,12 +14,15 @@ pub const DEFAULT_BASE_URL: &str = "https://www.alphavantage.co/query";
 /// The `datatype` parameter. Both are parsed into identical bars; CSV is smaller on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DataType {
+    /// `datatype=json` (the default).
     #[default]
     Json,
+    /// `datatype=csv`.
     Csv,
 }
 
 impl DataType {
+    /// The value sent as the `datatype` query parameter (`json`, `csv`).
     pub fn as_str(self) -> &'static str {
         match self {
             DataType::Json => "json",
@@ -36,6 +39,7 @@ pub struct AlphaVantageConfig {
     pub api_key: String,
     /// `https://www.alphavantage.co/query`, or a test server's `/query` URL.
     pub base_url: String,
+    /// The answer format requested. Default: JSON.
     pub datatype: DataType,
     /// Requests allowed per [`Self::rate_window`] (free tier: 5 per minute).
     pub requests_per_minute: u32,
@@ -53,6 +57,7 @@ pub struct AlphaVantageConfig {
     pub max_retries: u32,
     /// First retry delay; doubled on each further retry up to [`Self::max_backoff`].
     pub retry_backoff: Duration,
+    /// Cap on the retry delay. Default: 120 s.
     pub max_backoff: Duration,
     /// Whole-request timeout (connect + body).
     pub timeout: Duration,

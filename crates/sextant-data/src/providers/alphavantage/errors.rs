@@ -14,72 +14,124 @@ pub enum AlphaVantageError {
     /// Alpha Vantage's per-minute / per-day / burst limit (`Note` or `Information` body).
     /// Retryable: the client backs off and retries up to `max_retries` times.
     #[error("Alpha Vantage rate limit hit (retryable later): {message}")]
-    RateLimited { message: String },
+    RateLimited {
+        /// The vendor's notice, verbatim.
+        message: String,
+    },
 
     /// The client-side daily budget is spent; returned at once instead of sleeping for a day.
     #[error("Alpha Vantage daily quota exhausted on the client side: {used} of {limit} requests used in the last {window:?}; next request possible in {retry_after:?}")]
     DailyQuotaExhausted {
+        /// Requests counted in the rolling day window (in-flight ones included).
         used: u32,
+        /// The configured daily budget (`requests_per_day` of the configuration).
         limit: u32,
+        /// The length of the rolling day window.
         window: Duration,
+        /// Time until the oldest completed request leaves the window and frees a slot.
         retry_after: Duration,
     },
 
     /// The key is not entitled to this function. Not retried.
     #[error("Alpha Vantage {function} is a premium endpoint for this API key: {message}")]
-    PremiumEndpoint { function: String, message: String },
+    PremiumEndpoint {
+        /// The API function called (`TIME_SERIES_DAILY_ADJUSTED`, …).
+        function: String,
+        /// The vendor's notice, verbatim.
+        message: String,
+    },
 
     /// `Error Message` body: bad parameters, an unknown symbol, or a vendor QA failure on
     /// `outputsize=full`. Not retried.
     #[error("Alpha Vantage rejected the call (bad parameters or unknown symbol): {message}")]
-    InvalidCall { message: String },
+    InvalidCall {
+        /// The vendor's `Error Message`, verbatim.
+        message: String,
+    },
 
     /// The public `demo` key used for anything but its demo symbols. Not retried.
     #[error("the Alpha Vantage demo key only serves its demo symbols; set ALPHAVANTAGE_API_KEY to a real key: {message}")]
-    DemoKey { message: String },
+    DemoKey {
+        /// The vendor's notice, verbatim.
+        message: String,
+    },
 
     /// No key configured, or Alpha Vantage says the key is invalid or missing. Not retried.
     #[error("Alpha Vantage API key missing or invalid (set ALPHAVANTAGE_API_KEY): {message}")]
-    MissingKey { message: String },
+    MissingKey {
+        /// The vendor's message, or `no API key configured` when none was set.
+        message: String,
+    },
 
     /// A value that is not a valid number or timestamp. The whole response is rejected.
     #[error("Alpha Vantage sent a malformed {field} for {symbol} at {ts}: {value:?} ({reason}); the whole response was rejected")]
     Malformed {
+        /// The symbol requested.
         symbol: String,
+        /// The offending field, by the vendor's name without its number (`open`,
+        /// `adjusted close`, …), or `timestamp`, or `row` for a whole row.
         field: String,
+        /// The row's timestamp key as the vendor wrote it.
         ts: String,
+        /// The offending value as received (empty when missing; a whole row clipped to 300
+        /// bytes).
         value: String,
+        /// Why it was rejected.
         reason: String,
     },
 
     /// The `Meta Data` symbol is not the one asked for.
     #[error("Alpha Vantage answered for symbol {returned:?} but {requested} was requested")]
-    SymbolMismatch { requested: String, returned: String },
+    SymbolMismatch {
+        /// The symbol asked for.
+        requested: String,
+        /// The symbol in the answer's `Meta Data`.
+        returned: String,
+    },
 
     /// A non-2xx HTTP status (Alpha Vantage itself uses 200 for its errors). 5xx and 429 are
     /// retried.
     #[error("Alpha Vantage HTTP {status} for {function}")]
-    Http { status: u16, function: String },
+    Http {
+        /// The HTTP status code.
+        status: u16,
+        /// The API function called.
+        function: String,
+    },
 
     /// Connection, timeout or body-read failure (the URL, which holds the key, is stripped).
     #[error("Alpha Vantage transport error for {function}: {message}")]
     Transport {
+        /// The API function called.
         function: String,
+        /// The HTTP client's error with its causes, without the URL.
         message: String,
+        /// True when the request hit the configured `timeout`.
         timeout: bool,
     },
 
     /// A body that is neither a series nor a known error (truncated JSON, HTML, new wording).
     #[error("unexpected Alpha Vantage body for {function}: {detail}")]
-    UnexpectedBody { function: String, detail: String },
+    UnexpectedBody {
+        /// The API function called.
+        function: String,
+        /// What was found instead of a series (top-level keys, or the clipped notice).
+        detail: String,
+    },
 
     /// The fetch request cannot be expressed as an Alpha Vantage call (e.g. `month` on daily).
     #[error("cannot ask Alpha Vantage for this: {message}")]
-    InvalidRequest { message: String },
+    InvalidRequest {
+        /// What cannot be expressed.
+        message: String,
+    },
 
     /// The provider configuration is unusable.
     #[error("invalid Alpha Vantage configuration: {message}")]
-    InvalidConfig { message: String },
+    InvalidConfig {
+        /// Which setting is unusable and why.
+        message: String,
+    },
 }
 
 impl AlphaVantageError {
@@ -93,7 +145,8 @@ impl AlphaVantageError {
         }
     }
 
-    /// Whether this is a vendor-side rate limit (the `/ready` endpoint reports it).
+    /// Whether this is a rate limit, the vendor's or the client-side daily budget (the `/ready`
+    /// endpoint reports it).
     pub fn is_rate_limit(&self) -> bool {
         matches!(
             self,

@@ -25,9 +25,11 @@ use tokio::time::Instant;
 pub struct LimiterConfig {
     /// Requests per `window` (at least 1).
     pub per_window: u32,
+    /// The short window `per_window` applies to, measured from request completions.
     pub window: Duration,
     /// Requests per `day_window`; `None` for no daily budget.
     pub per_day: Option<u32>,
+    /// The rolling window of the daily budget.
     pub day_window: Duration,
     /// Spacing between the previous completion and the next start.
     pub min_interval: Duration,
@@ -40,10 +42,13 @@ pub struct QuotaSnapshot {
     pub used_today: u32,
     /// `None` when there is no daily budget.
     pub remaining_today: Option<u32>,
+    /// The daily budget; `None` when there is none.
     pub daily_limit: Option<u32>,
     /// Requests counted against the short window right now.
     pub used_in_window: u32,
+    /// Requests allowed per short window.
     pub window_limit: u32,
+    /// Requests sent and not yet completed (their permits still alive).
     pub in_flight: u32,
 }
 
@@ -92,6 +97,7 @@ impl Drop for Permit<'_> {
 }
 
 impl RateLimiter {
+    /// A limiter with no request counted yet; a `per_window` of 0 is raised to 1.
     pub fn new(config: LimiterConfig) -> Self {
         RateLimiter {
             config: LimiterConfig {
@@ -104,6 +110,7 @@ impl RateLimiter {
         }
     }
 
+    /// The limits in force (after the `per_window` floor of 1).
     pub fn config(&self) -> &LimiterConfig {
         &self.config
     }

@@ -58,10 +58,12 @@ impl AlphaVantage {
         })
     }
 
+    /// The configuration in use (its `Debug` output hides the key).
     pub fn config(&self) -> &AlphaVantageConfig {
         self.client.config()
     }
 
+    /// The limiter this provider's calls go through, to share with other providers of the same key.
     pub fn limiter(&self) -> &Arc<RateLimiter> {
         self.client.limiter()
     }

@@ -20,9 +20,13 @@ pub(crate) enum Shape {
 /// One fully specified call, without the API key (added only when sending).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiCall {
+    /// The API function (`TIME_SERIES_DAILY`, `TIME_SERIES_INTRADAY`, …).
     pub function: &'static str,
+    /// The symbol sent.
     pub symbol: Symbol,
+    /// The bar length asked for; decides the function and, intraday, the `interval`.
     pub resolution: Resolution,
+    /// The answer format asked for.
     pub datatype: DataType,
     /// Query parameters other than `function`, `symbol` and `apikey`, in a stable order.
     pub params: Vec<(&'static str, String)>,
