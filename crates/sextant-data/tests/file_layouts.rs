@@ -262,3 +262,43 @@ fn extended_hours_across_dst_and_nonexistent_local_times() {
         .expect_err("nonexistent local time");
     assert!(matches!(err, DataError::InvalidBar { .. }), "{err}");
 }
+
+/// A file read through the provider returns every row, a structurally impossible one included:
+/// judging (and holding) is the job of the cache the bars are written into, where the held bar
+/// reaches the review queue instead of vanishing on the way.
+#[tokio::test]
+async fn the_file_provider_reads_without_judging_and_the_cache_holds() {
+    use sextant_data::providers::file::FileProvider;
+    use sextant_data::providers::{FetchRequest, Provider};
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = write(
+        dir.path(),
+        "bad.csv",
+        "Date,Open,High,Low,Close,Volume\n2020-01-02,10,11,9,10.5,100\n2020-01-03,10,9,11,10.5,100\n2020-01-06,10,11,9,10.2,100\n",
+    );
+    let provider = FileProvider {
+        path: p,
+        options: with_symbol("BAD"),
+    };
+    let fetched = provider
+        .fetch(&FetchRequest::daily(sym("BAD")))
+        .await
+        .expect("fetch");
+    assert_eq!(fetched.bars.len(), 3, "the provider returns every row");
+    let cache = Cache::open_in_memory().expect("open");
+    let summary = cache
+        .ingest_bars(
+            &fetched.bars,
+            sextant_domain::Source::File,
+            &fetched.request,
+        )
+        .expect("ingest");
+    assert_eq!(summary.quality.quarantined, 1, "{summary:?}");
+    assert_eq!(
+        cache
+            .bars(&sym("BAD"), Resolution::Daily, None, None)
+            .expect("bars")
+            .len(),
+        2
+    );
+}

@@ -2,7 +2,7 @@
 //! Factual guardrails for narratives (LLM-written or templated) of backtest results.
 //!
 //! An LLM summary of a backtest is useful only if it is true to the run, so this crate holds the
-//! guardrails of issue 7 (pure and LLM-free) and the service that applies them to a model:
+//! guardrails (pure and LLM-free) and the service that applies them to a model:
 //! - [`FactSheet`]: every number and date of one run and its buy-and-hold benchmark, each
 //!   number with a canonical id and a [`Unit`];
 //! - [`validate`]: structure, numbers and dates, directional claims and policy checks returning
