@@ -439,7 +439,7 @@ pub async fn models(cmd: ModelsCmd, s: &Services) -> Result<()> {
                         m.id.clone(),
                         m.name.clone(),
                         m.version.to_string(),
-                        m.stage.clone(),
+                        m.stage.to_string(),
                         m.metrics
                             .holdout
                             .as_ref()

@@ -3,6 +3,7 @@
 //! SHAP, the `ml_signal` strategy, and walk-forward retraining that never sees its test window.
 
 use serde_json::json;
+use sextant_core::signals::ModelStage;
 use sextant_core::signals::{MlWalkForwardRequest, TrainRequest};
 use sextant_domain::Symbol;
 use sextant_features::FeatureStore;
@@ -60,7 +61,9 @@ async fn next_day_direction_is_noise_and_the_report_says_so() {
                 .and_hms_opt(0, 0, 0)
                 .expect("t")
     );
-    assert_eq!(rec.stage, "staging");
+    assert_eq!(rec.stage, ModelStage::Staging);
+    // Stored and served as the plain word.
+    assert_eq!(serde_json::to_value(rec.stage).expect("json"), "staging");
     assert_eq!(rec.version, 1);
     assert!(rec.code_version.starts_with("sextant "));
     assert_eq!(rec.data_snapshot.len(), 64);
@@ -155,7 +158,7 @@ async fn registry_stages_scoring_and_ml_backtest() {
         .expect("promote 2");
     assert_eq!(
         s.signals.get(&first.id).await.expect("get").stage,
-        "archived"
+        ModelStage::Archived
     );
     assert_eq!(
         s.signals.resolve("signal").await.expect("resolve").id,

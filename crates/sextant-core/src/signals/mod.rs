@@ -9,7 +9,7 @@ pub mod train;
 mod walkforward;
 
 pub use labels::{LabelSpec, Timing};
-pub use registry::ModelRecord;
+pub use registry::{ModelRecord, ModelStage};
 pub use train::{TrainMetrics, TrainRequest, Validation};
 pub use walkforward::{MlWalkForward, MlWalkForwardRequest, WindowReport};
 
@@ -231,7 +231,7 @@ impl MlSignalService {
     /// check (see [`Self::promote_as`]). Promoting to production first archives the other
     /// production models of the same name (separate writes, not one transaction).
     pub async fn promote(&self, id: &str, stage: &str) -> Result<ModelRecord, SignalError> {
-        registry::promote(self.meta.as_ref(), id, stage).await
+        registry::promote(self.meta.as_ref(), id, registry::ModelStage::parse(stage)?).await
     }
 
     /// [`Self::promote`] by `actor`: only the model's owner or an admin may change its stage
@@ -494,7 +494,7 @@ fn train_blocking(
         id,
         name: req.name.clone(),
         version: 0,
-        stage: "staging".into(),
+        stage: registry::ModelStage::Staging,
         created_at: Utc::now(),
         request: req.clone(),
         view: view.name.clone(),

@@ -14,9 +14,44 @@ use std::path::{Path, PathBuf};
 /// Metadata collection of models.
 pub const MODELS: &str = "models";
 
-/// The stages a model can be in: new models start in `staging`; at most one model of a name
-/// is meant to be in `production` (see [`promote`]).
-pub const STAGES: [&str; 3] = ["staging", "production", "archived"];
+/// Where a model stands in its life: trained models start in `Staging`; one model per name
+/// may be in `Production` (the one scored by name); promoting another archives it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::EnumIter,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum ModelStage {
+    /// Trained and registered; not scored by name.
+    Staging,
+    /// The model a name resolves to when scored by name (at most one per name).
+    Production,
+    /// Retired: kept for audit and reproduction, never resolved by name.
+    Archived,
+}
+
+impl ModelStage {
+    /// Parses a stage name, with an error that lists the stages.
+    pub fn parse(s: &str) -> Result<ModelStage, SignalError> {
+        s.parse().map_err(|_| {
+            let all: Vec<String> = <ModelStage as strum::IntoEnumIterator>::iter()
+                .map(|m| m.to_string())
+                .collect();
+            SignalError::Invalid(format!("stage must be one of {}", all.join(", ")))
+        })
+    }
+}
 
 /// The code that trained a model: the crate version and, when built from a git checkout, the
 /// commit (see `build.rs`).
@@ -39,8 +74,8 @@ pub struct ModelRecord {
     /// 1 for the first model of its name, else one more than the number of models of the name
     /// already registered.
     pub version: u32,
-    /// One of [`STAGES`]; `staging` when trained.
-    pub stage: String,
+    /// `staging` when trained; see [`ModelStage`].
+    pub stage: ModelStage,
     /// When it was trained.
     pub created_at: DateTime<Utc>,
     /// The training request as given, so the run can be repeated.
@@ -148,24 +183,18 @@ pub async fn next_version(meta: &dyn MetaStore, name: &str) -> Result<u32, Signa
 pub async fn promote(
     meta: &dyn MetaStore,
     id: &str,
-    stage: &str,
+    stage: ModelStage,
 ) -> Result<ModelRecord, SignalError> {
-    if !STAGES.contains(&stage) {
-        return Err(SignalError::Invalid(format!(
-            "stage must be one of {}",
-            STAGES.join(", ")
-        )));
-    }
     let rec = get(meta, id)
         .await?
         .ok_or_else(|| SignalError::NotFound(id.to_string()))?;
-    if stage == "production" {
+    if stage == ModelStage::Production {
         for other in list(meta, Some(&rec.name)).await? {
-            if other.id != rec.id && other.stage == "production" {
+            if other.id != rec.id && other.stage == ModelStage::Production {
                 meta.update_fields(
                     MODELS,
                     &other.id,
-                    serde_json::json!({ "stage": "archived" }),
+                    serde_json::json!({ "stage": ModelStage::Archived }),
                 )
                 .await?;
             }
@@ -187,7 +216,7 @@ pub async fn resolve(meta: &dyn MetaStore, reference: &str) -> Result<ModelRecor
     }
     let all = list(meta, Some(reference)).await?;
     all.iter()
-        .find(|m| m.stage == "production")
+        .find(|m| m.stage == ModelStage::Production)
         .or_else(|| all.first())
         .cloned()
         .ok_or_else(|| SignalError::NotFound(reference.to_string()))
