@@ -4,12 +4,12 @@
 //! (nothing → full history; a short gap → the provider's compact window; up to date → nothing).
 
 use chrono::{Datelike, NaiveDate, Weekday};
-use sextant_data::cache::{CoverageReport, FileOptions, IngestSummary, SymbolInfo};
+use sextant_data::cache::{CoverageReport, FileOptions, IngestSummary, ReadPool, SymbolInfo};
 use sextant_data::providers::{FetchRequest, OutputSize, Provider};
 use sextant_data::{Cache, DataError};
 use sextant_domain::HeldBar;
 use sextant_domain::{Bar, PriceBasis, Resolution, Source, Symbol};
-use sextant_features::FeatureStore;
+use sextant_features::{FeatureStore, FeatureView, MaterializedView};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -35,18 +35,23 @@ pub struct RefreshOutcome {
     pub summary: Option<IngestSummary>,
 }
 
-/// Reads and refreshes market data over the DuckDB cache.
+/// Reads and refreshes market data over the DuckDB cache. Reads go to a connection of the
+/// read pool (they do not queue behind ingests or each other); writes to the main connection.
 pub struct MarketDataService {
     cache: Arc<Cache>,
+    reads: Arc<ReadPool>,
 }
 
 /// Bars in a provider's compact answer (Alpha Vantage: latest 100 points).
 const COMPACT_BARS: i64 = 100;
 
 impl MarketDataService {
-    /// The service over `cache`, shared with the other services.
-    pub fn new(cache: Arc<Cache>) -> Self {
-        MarketDataService { cache }
+    /// The service over the pool's store, shared with the other services.
+    pub fn new(reads: Arc<ReadPool>) -> Self {
+        MarketDataService {
+            cache: reads.main().clone(),
+            reads,
+        }
     }
 
     /// The underlying cache, for reads this service does not wrap.
@@ -73,7 +78,7 @@ impl MarketDataService {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<Bar>, DataError> {
-        self.cache.bars(symbol, resolution, from, to)
+        self.reads.get().bars(symbol, resolution, from, to)
     }
 
     /// Bars in a chosen price basis (see `sextant_domain::prices`).
@@ -85,7 +90,9 @@ impl MarketDataService {
         to: Option<NaiveDate>,
         basis: PriceBasis,
     ) -> Result<Vec<Bar>, DataError> {
-        self.cache.bars_on(symbol, resolution, from, to, basis)
+        self.reads
+            .get()
+            .bars_on(symbol, resolution, from, to, basis)
     }
 
     /// Bars the quality checks keep out of a range (held for review or rejected).
@@ -96,7 +103,7 @@ impl MarketDataService {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<Vec<HeldBar>, DataError> {
-        self.cache.held_bars(symbols, resolution, from, to)
+        self.reads.get().held_bars(symbols, resolution, from, to)
     }
 
     /// Feature-engineered panels: one row per (symbol, bar) of a materialised feature view
@@ -110,7 +117,7 @@ impl MarketDataService {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<sextant_features::FeaturePanel, DataError> {
-        self.cache.feature_panel(
+        self.reads.get().feature_panel(
             view,
             version,
             symbols,
@@ -119,15 +126,84 @@ impl MarketDataService {
         )
     }
 
+    /// [`Self::feature_panel`] with the bars of the range the quality checks hold (no feature
+    /// row exists for them), so the answer says what it leaves out.
+    pub fn feature_panel_with_excluded(
+        &self,
+        view: &str,
+        version: Option<&str>,
+        symbols: &[Symbol],
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<(sextant_features::FeaturePanel, Vec<HeldBar>), DataError> {
+        let cache = self.reads.get();
+        let panel = cache.feature_panel(
+            view,
+            version,
+            symbols,
+            from.and_then(|d| d.and_hms_opt(0, 0, 0)),
+            to.and_then(|d| d.and_hms_opt(23, 59, 59)),
+        )?;
+        let excluded = match cache.materialized_view(view, Some(&panel.version))? {
+            Some(mv) => {
+                let res: Resolution = mv.resolution.parse()?;
+                cache.held_bars(symbols, res, from, to)?
+            }
+            None => Vec::new(),
+        };
+        Ok((panel, excluded))
+    }
+
+    /// Every materialised feature-view version, newest first within each view.
+    pub fn materialized_views(&self) -> Result<Vec<MaterializedView>, DataError> {
+        self.reads.get().materialized_views()
+    }
+
+    /// Computes `view` over the current bars and stores it as that version (one write
+    /// transaction; replaces an earlier materialisation of the same version).
+    pub fn materialize_view(&self, view: &FeatureView) -> Result<MaterializedView, DataError> {
+        self.cache.materialize_view(view)
+    }
+
+    /// Bars as Arrow record batches (the columns of the `bars` table), for the Arrow IPC
+    /// answer of the bars route.
+    pub fn bars_arrow(
+        &self,
+        symbol: &Symbol,
+        resolution: Resolution,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<duckdb::arrow::record_batch::RecordBatch>, DataError> {
+        self.reads.get().bars_arrow(symbol, resolution, from, to)
+    }
+
+    /// The store's write generation: changes whenever committed data changes (response caches
+    /// key on it).
+    pub fn generation(&self) -> u64 {
+        self.cache.generation()
+    }
+
+    /// The store's file and its size in bytes (`None` for an in-memory store).
+    pub fn file(&self) -> Option<(std::path::PathBuf, Option<u64>)> {
+        self.cache
+            .path()
+            .map(|p| (p.to_path_buf(), std::fs::metadata(p).ok().map(|m| m.len())))
+    }
+
+    /// Liveness of the store (one trivial query on the main connection).
+    pub fn ping(&self) -> Result<(), DataError> {
+        self.cache.ping()
+    }
+
     /// Every symbol in the cache with its resolutions, range and row count.
     pub fn symbols(&self) -> Result<Vec<SymbolInfo>, DataError> {
-        self.cache.symbols()
+        self.reads.get().symbols()
     }
 
     /// What the cache covers per (symbol, resolution), for one symbol or all: contiguous ranges
     /// with their sources and last refresh times.
     pub fn coverage(&self, symbol: Option<&Symbol>) -> Result<Vec<CoverageReport>, DataError> {
-        self.cache.coverage(symbol)
+        self.reads.get().coverage(symbol)
     }
 
     /// Reads a CSV (optionally gzipped) or Parquet file of bars into the cache in one

@@ -13,8 +13,12 @@ use crate::market_data::MarketDataService;
 use crate::portfolios::PortfolioService;
 use crate::quality::QualityService;
 use crate::watchlists::WatchlistService;
+use sextant_data::cache::ReadPool;
 use sextant_data::providers::alphavantage::{AlphaVantage, AlphaVantageConfig};
 use sextant_data::{Cache, DataError};
+
+/// Extra read connections to the bar store (see [`ReadPool`]).
+const READERS: usize = 4;
 use sextant_meta::{MetaConfig, MetaStore};
 use std::sync::Arc;
 
@@ -45,6 +49,8 @@ pub enum CoreError {
 pub struct Services {
     pub config: Config,
     pub cache: Arc<Cache>,
+    /// Read connections to `cache`, for reads that must not queue behind writes.
+    pub reads: Arc<ReadPool>,
     pub meta: Arc<dyn MetaStore>,
     pub market_data: Arc<MarketDataService>,
     pub backtests: Arc<BacktestService>,
@@ -70,7 +76,8 @@ impl Services {
         let cache =
             Arc::new(Cache::open(&config.cache_path())?.with_quality(config.quality.clone()));
         let meta = open_meta(&config).await?;
-        let market_data = Arc::new(MarketDataService::new(cache.clone()));
+        let reads = Arc::new(ReadPool::new(cache.clone(), READERS));
+        let market_data = Arc::new(MarketDataService::new(reads.clone()));
         let quality = Arc::new(QualityService::new(cache.clone(), meta.clone()));
         if config.load_sample && market_data.ensure_sample()?.is_some() {
             quality.sync_flags().await?;
@@ -97,6 +104,7 @@ impl Services {
             backtests.clone(),
         )?);
         Ok(Services {
+            reads,
             reports,
             config,
             cache,

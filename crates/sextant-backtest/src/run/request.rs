@@ -21,13 +21,23 @@ pub struct BacktestRequest {
     /// Parameters, validated against the strategy's JSON Schema; omitted ones take defaults.
     #[serde(default = "empty_object")]
     pub params: Value,
+    /// Required: 1 to [`limits::MAX_SYMBOLS`] tickers (upper-cased when parsed), traded
+    /// together on the union of their bar times; each needs at least one bar in the range.
     pub symbols: Vec<Symbol>,
+    /// Bar resolution to trade (`1min` … `monthly`). Default: `daily`.
     #[serde(default = "daily")]
     pub resolution: Resolution,
+    /// First session date included (`YYYY-MM-DD`, inclusive). Default: none, from the first
+    /// cached bar. Must lie in 1800-01-01..=2199-12-31 and not after `to`.
     #[serde(default)]
     pub from: Option<NaiveDate>,
+    /// Last session date included (inclusive). Default: none, up to the last cached bar.
+    /// Same supported dates as `from`.
     #[serde(default)]
     pub to: Option<NaiveDate>,
+    /// Simulator settings, a JSON object (any other JSON type is refused); omitted fields take
+    /// [`SimConfig::default`] (10 000 cash, next-open fills, no costs, whole shares, all-in),
+    /// unknown ones are refused. `initial_cash` is capped by [`limits::MAX_INITIAL_CASH`].
     #[serde(default, deserialize_with = "crate::simulator::sim_object")]
     pub sim: SimConfig,
     /// Recorded for reproducibility (the built-in strategies are deterministic and ignore it).
@@ -120,11 +130,15 @@ fn daily() -> Resolution {
 /// What a run used, hashed into its id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunManifest {
+    /// The request as parsed: omitted request fields appear with their defaults, but `params`
+    /// is kept as given (a default spelled out gives a different id than one left out).
     pub request: BacktestRequest,
     /// sha256 over the exact bars read (see `Cache::snapshot_hash`), and for an adjusted basis
     /// over the corporate actions after the range too (they set the adjustment factors).
     pub data_snapshot: String,
+    /// [`super::ENGINE_VERSION`] of the engine that ran: a new engine version changes every id.
     pub engine_version: String,
+    /// The request's `seed`, repeated next to the other reproducibility inputs.
     pub seed: u64,
     /// The price basis the run used (also in the request; repeated so a reader of the manifest
     /// alone cannot miss it).
@@ -157,38 +171,65 @@ impl RunManifest {
 /// A completed run as stored and returned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BacktestRun {
+    /// [`RunManifest::run_id`] of `manifest` (`bt_` + 24 hex digits): the same manifest always
+    /// gets the same id, so storing a re-run replaces the earlier copy.
     pub id: String,
+    /// Everything the run used (request, data snapshot, engine version, held bars, inputs).
     pub manifest: RunManifest,
+    /// Performance over the whole run, annualised with the request's `periods_per_year` (or
+    /// the resolution's); trade statistics count closed trades only.
     pub metrics: Metrics,
+    /// Equity after the last bar, account currency, open positions marked at their last close.
     pub final_equity: f64,
+    /// Starting cash (`sim.initial_cash`), account currency.
     pub initial_cash: f64,
+    /// Bars on the run's timeline (the union of the symbols' bar times).
     pub bars: usize,
+    /// Time of the first bar (UTC; a daily or coarser bar is its session date at 00:00).
+    /// `None` only when there is no bar.
     pub first_ts: Option<DateTime<Utc>>,
+    /// Time of the last bar, as `first_ts`.
     pub last_ts: Option<DateTime<Utc>>,
+    /// Number of trades stored with the run, trades still open at the end included.
     pub trade_count: usize,
+    /// When this execution finished (wall clock, UTC). Not in the manifest, so not in the id.
     pub created_at: DateTime<Utc>,
 }
 
 /// A trade as stored (symbol by name, times as UTC instants).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TradeRecord {
+    /// The symbol traded, as named in the request (upper case).
     pub symbol: String,
+    /// `true` for a long trade, `false` for a short.
     pub long: bool,
+    /// Units, always positive (`long` gives the direction).
     pub size: f64,
+    /// Time of the entry fill's bar (UTC); `None` only for a time outside chrono's range.
     pub entry_ts: Option<DateTime<Utc>>,
+    /// Entry fill price, slippage included.
     pub entry_price: f64,
+    /// Time of the exit fill's bar (UTC); `None` for an open trade.
     pub exit_ts: Option<DateTime<Utc>>,
+    /// Exit fill price, slippage included; for an open trade the last close it is marked at.
     pub exit_price: f64,
+    /// Profit or loss in account currency, net of both commissions (unrealised when `open`).
     pub pnl: f64,
+    /// `pnl` over the entry notional as a fraction despite the name (0.05 = +5 %).
     pub return_pct: f64,
+    /// Entry plus exit commission, account currency (no exit commission while `open`).
     pub commission: f64,
+    /// `true` for a position still held at the end of the data (see `exit_price`).
     pub open: bool,
 }
 
 /// Loaded data for a request: the simulator's columns, the snapshot hash, what the range
 /// excludes and what produced the external series.
 pub struct LoadedData {
+    /// The symbols' bars in request order, aligned on the union of their times, with any
+    /// corporate-action and external series attached.
     pub market: MarketData,
+    /// Hash of the bars read, recorded as [`RunManifest::data_snapshot`].
     pub snapshot: String,
     /// Held or rejected bars inside the range (see [`RunManifest::excluded`]).
     pub excluded: Vec<HeldBar>,

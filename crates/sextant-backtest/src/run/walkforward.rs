@@ -31,24 +31,33 @@ pub struct WalkForwardSpec {
 /// One train/test step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowResult {
+    /// First bar (index on the loaded timeline) scored in training: 0 when anchored.
     pub train_start: usize,
+    /// End of the training window (exclusive), which is the first bar of the test window.
     pub train_end: usize,
+    /// End of the test window (exclusive); the last window may be shorter than `test_bars`.
     pub test_end: usize,
+    /// The candidate with the best training Sharpe (the first on ties), or the request's
+    /// params when the spec lists no candidates.
     pub chosen_params: Value,
-    /// Annualised Sharpe of the chosen parameters on the training window (in-sample).
+    /// Annualised Sharpe of the chosen parameters on the training window (in-sample). `-inf`
+    /// when no candidate had a defined Sharpe; non-finite values serialise as JSON `null`.
     pub train_sharpe: f64,
-    /// Compound return on the test window (out-of-sample).
+    /// Compound return on the test window (out-of-sample), as a fraction (0.05 = +5 %).
     pub test_return: f64,
 }
 
 /// The stitched out-of-sample result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WalkForwardReport {
+    /// Every train/test step, in time order; the test windows are contiguous.
     pub windows: Vec<WindowResult>,
     /// Metrics of the stitched out-of-sample returns only.
     pub out_of_sample: Metrics,
     /// Timestamps (unix seconds) and equity of the stitched out-of-sample curve.
     pub oos_ts: Vec<i64>,
+    /// `sim.initial_cash` compounded by the out-of-sample returns, one value per `oos_ts`
+    /// entry, account currency.
     pub oos_equity: Vec<f64>,
 }
 

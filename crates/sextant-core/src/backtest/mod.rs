@@ -21,37 +21,58 @@ use sextant_meta::MetaStore;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-/// Metadata collections the service writes.
+/// Metadata collection of stored runs: each [`BacktestRun`] plus its `strategy` and `owners`,
+/// keyed by run id.
 pub const RUNS: &str = "backtests";
+/// Metadata collection of each run's trades, `{run_id, trades}`, keyed by run id.
 pub const TRADES: &str = "backtest_trades";
 
 /// Why a backtest could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum BacktestError {
+    /// The strategy is unknown or its parameters do not match its schema.
     #[error("invalid parameters: {0}")]
     Params(#[from] sextant_backtest::strategy::ParamError),
+    /// The simulator settings (`sim`) are out of range.
     #[error("invalid simulator configuration: {0}")]
     Sim(#[from] sextant_backtest::simulator::SimError),
+    /// The loaded bars or attached series cannot be simulated (unsorted, misaligned, bad
+    /// prices, a symbol given twice).
     #[error("bad bar data: {0}")]
     Bars(#[from] sextant_backtest::simulator::DataError),
+    /// The run's returns could not be summarised.
     #[error("metrics: {0}")]
     Metrics(#[from] sextant_backtest::metrics::MetricsError),
+    /// Reading bars or hashes from, or writing the curve to, the DuckDB cache failed.
     #[error(transparent)]
     Data(#[from] sextant_data::DataError),
+    /// Reading or writing the metadata store failed.
     #[error(transparent)]
     Meta(#[from] sextant_meta::MetaError),
+    /// A requested symbol has no bar at the resolution in the range: nothing to simulate.
     #[error("no {resolution} bars for {symbol} between {from} and {to}")]
     NoBars {
+        /// The symbol without bars.
         symbol: String,
+        /// The requested resolution (`daily`, …).
         resolution: String,
+        /// The range start (`YYYY-MM-DD`), or `the start` when the request has none.
         from: String,
+        /// The range end (`YYYY-MM-DD`), or `the end` when the request has none.
         to: String,
     },
+    /// The request cannot run as given (a missing series source, conflicting settings, a
+    /// non-finite result), or a task or stored document failed; the message says which.
     #[error("{0}")]
     Invalid(String),
     /// The request exceeds a documented limit or is malformed; `field` names the input.
     #[error("{field}: {message}")]
-    Limit { field: String, message: String },
+    Limit {
+        /// The request field at fault (`symbols`, `sim.initial_cash`, `spec`, …).
+        field: String,
+        /// What the limit is and what was given.
+        message: String,
+    },
     /// Cancellation was requested while the work ran.
     #[error("cancelled")]
     Cancelled,
@@ -62,8 +83,11 @@ pub enum BacktestError {
          re-run the backtest to describe the current data"
     )]
     DataChanged {
+        /// The stored run.
         id: String,
+        /// The first 16 hex digits of the snapshot the run recorded.
         recorded: String,
+        /// The first 16 hex digits of the snapshot of the same request on the cache now.
         current: String,
     },
 }
@@ -129,6 +153,9 @@ pub enum WalkOutcome {
 /// Supplies external series (ML probabilities, …) to attach to a symbol's bars for a request,
 /// aligned to the bars' timestamps (NaN where there is no value).
 pub trait SeriesSource: Send + Sync {
+    /// The series to attach to `symbol`'s bars for `req`, as `(name, values)` pairs with one
+    /// value per entry of `ts` (the bars' keys, UTC; NaN where there is none). An empty list
+    /// attaches nothing; a length mismatch fails the load with [`BacktestError::Bars`].
     fn series(
         &self,
         req: &BacktestRequest,
@@ -153,6 +180,9 @@ pub struct BacktestService {
 }
 
 impl BacktestService {
+    /// A service reading bars from (and writing equity curves to) `cache`, storing runs and
+    /// trades in `meta`. It has no series source until [`Self::set_series_source`]: until
+    /// then requests for a strategy that needs one (`ml_signal`) are refused.
     pub fn new(cache: Arc<Cache>, meta: Arc<dyn MetaStore>) -> Self {
         BacktestService {
             cache,
@@ -524,8 +554,13 @@ impl BacktestService {
 /// A stored run with what a report needs: its trades and curve as stored, and its buy-and-hold
 /// benchmark on the same (unchanged) bars.
 pub struct StoredRun {
+    /// The run as stored.
     pub run: BacktestRun,
+    /// Its trades as stored: closed trades in exit order, then open ones in entry order.
     pub trades: Vec<TradeRecord>,
+    /// Its equity curve as stored, one point per bar.
     pub curve: Vec<EquityPoint>,
+    /// `buy_and_hold` (default params) on the run's request otherwise unchanged (symbols,
+    /// range, resolution, `sim`, prices), executed on the same bars and not stored.
     pub benchmark: BacktestRun,
 }

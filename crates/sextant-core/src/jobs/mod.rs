@@ -70,6 +70,41 @@ pub use recovery::RecoveryReport;
 use crate::common::InvalidField;
 use sextant_meta::MetaError;
 
+/// The kinds of work Sextant's own handlers do ([`handlers::default_handlers`]), named once so
+/// that the API, the CLI and the handlers agree. The queue itself takes any kind a registered
+/// handler names; these are the built-in ones.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::Display,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+    strum::EnumIter,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum JobKind {
+    /// One backtest, stored like an inline run.
+    Backtest,
+    /// A walk-forward (parameter choice in-sample, trading out-of-sample).
+    WalkForward,
+    /// Fetching symbols from Alpha Vantage into the cache.
+    IngestAlphavantage,
+    /// Training an ML signal model.
+    TrainSignal,
+}
+
+impl JobKind {
+    /// The kind's name as stored in job records and used on the API.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// Metadata collection holding job records.
 pub const COLLECTION: &str = "jobs";
 

@@ -12,6 +12,7 @@ mod export;
 mod ingest;
 mod judge;
 mod layout;
+mod pool;
 mod quarantine;
 mod query;
 mod resample;
@@ -19,6 +20,7 @@ pub(crate) mod schema;
 
 pub use export::{snapshot_hash_on, Slice};
 pub use ingest::{FileOptions, IngestSummary, SeriesSummary};
+pub use pool::ReadPool;
 pub use quarantine::{
     Decision, QualityTotals, QuarantineQuery, QuarantinedBar, ReviewOutcome, SymbolDayQuality,
 };

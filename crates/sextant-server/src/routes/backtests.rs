@@ -15,6 +15,7 @@ use serde_json::Value;
 use sextant_core::backtest::{
     BacktestRequest, RunOptions, RunOutcome, WalkForwardSpec, WalkOutcome, RUNS,
 };
+use sextant_core::jobs::JobKind;
 use sextant_meta::Filter;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -150,7 +151,10 @@ async fn run(
     match s.services.backtests.run_with(&req, opts).await? {
         RunOutcome::Done(run) => Ok((StatusCode::CREATED, super::to_json(&run)?)),
         RunOutcome::TooLarge { .. } => {
-            let job = s.jobs.submit("backtest", body, &caller.key_id).await?;
+            let job = s
+                .jobs
+                .submit(JobKind::Backtest.name(), body, &caller.key_id)
+                .await?;
             Ok((StatusCode::ACCEPTED, super::to_json(&job)?))
         }
     }
@@ -403,7 +407,7 @@ async fn walk(
             let params = serde_json::json!({ "request": req, "spec": spec });
             let job = s
                 .jobs
-                .submit("walk_forward", params, &caller.key_id)
+                .submit(JobKind::WalkForward.name(), params, &caller.key_id)
                 .await?;
             Ok((StatusCode::ACCEPTED, super::to_json(&job)?))
         }

@@ -50,7 +50,11 @@ async fn ingest(
         serde_json::from_value(body.clone()).map_err(|e| ApiError::field("body", e.to_string()))?;
     let rec = s
         .jobs
-        .submit("ingest_alphavantage", body, &caller.key_id)
+        .submit(
+            sextant_core::jobs::JobKind::IngestAlphavantage.name(),
+            body,
+            &caller.key_id,
+        )
         .await?;
     let v = serde_json::to_value(rec).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok((axum::http::StatusCode::ACCEPTED, Json(v)))
@@ -206,16 +210,15 @@ async fn bars(
         return arrow_bars(&s, symbol, resolution, q.from, q.to).await;
     }
     let csv = matches!(q.format, Some(BarFormat::Csv));
-    let generation = s.services.cache.generation();
+    let generation = s.services.market_data.generation();
     let key = format!("bars|{symbol}|{resolution}|{:?}|{:?}|{csv}", q.from, q.to);
     if let Some((ctype, body)) = s.responses.get(generation, &key) {
         return Ok(([(header::CONTENT_TYPE, ctype)], body).into_response());
     }
-    let cache = s.read_cache();
+    let md = s.services.market_data.clone();
     let sym = symbol.clone();
     let bars = blocking(move || {
-        cache
-            .bars(&sym, resolution, q.from, q.to)
+        md.bars(&sym, resolution, q.from, q.to)
             .map_err(ApiError::from)
     })
     .await?;
@@ -324,8 +327,8 @@ async fn coverage(
     ApiQuery(q): ApiQuery<CoverageQuery>,
 ) -> ApiResult<Json<Vec<CoverageDto>>> {
     let symbol = q.symbol.as_deref().map(parse_symbol).transpose()?;
-    let cache = s.read_cache();
-    let reports = blocking(move || cache.coverage(symbol.as_ref()).map_err(ApiError::from)).await?;
+    let md = s.services.market_data.clone();
+    let reports = blocking(move || md.coverage(symbol.as_ref()).map_err(ApiError::from)).await?;
     Ok(Json(
         reports
             .into_iter()
@@ -369,21 +372,15 @@ async fn status(
     State(s): State<AppState>,
     axum::Extension(caller): axum::Extension<crate::auth::Caller>,
 ) -> ApiResult<Json<CacheStatus>> {
-    let cache = s.read_cache();
-    let symbols = blocking(move || cache.symbols().map_err(ApiError::from)).await?;
+    let md = s.services.market_data.clone();
+    let symbols = blocking(move || md.symbols().map_err(ApiError::from)).await?;
+    let file = s.services.market_data.file();
     // The server's file layout is for admins only.
-    let path = s
-        .services
-        .cache
-        .path()
+    let path = file
+        .as_ref()
         .filter(|_| caller.role >= crate::auth::Role::Admin)
-        .map(|p| p.display().to_string());
-    let file_bytes = s
-        .services
-        .cache
-        .path()
-        .and_then(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len());
+        .map(|(p, _)| p.display().to_string());
+    let file_bytes = file.and_then(|(_, bytes)| bytes);
     Ok(Json(CacheStatus {
         symbols: symbols.len(),
         rows: symbols.iter().map(|i| i.rows).sum(),
@@ -411,10 +408,10 @@ async fn arrow_bars(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
 ) -> ApiResult<Response> {
-    let cache = s.read_cache();
+    let md = s.services.market_data.clone();
     let sym = symbol.clone();
     let bytes = blocking(move || {
-        let batches = cache
+        let batches = md
             .bars_arrow(&sym, resolution, from, to)
             .map_err(ApiError::from)?;
         let Some(first) = batches.iter().find(|b| b.num_rows() > 0) else {

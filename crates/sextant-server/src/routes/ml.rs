@@ -13,7 +13,6 @@ use axum::{Extension, Json};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sextant_features::FeatureStore;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -49,8 +48,8 @@ fn view_name(name: &str) -> ApiResult<sextant_features::FeatureView> {
 #[utoipa::path(get, path = "", tag = "features",
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn list_views(State(s): State<AppState>) -> ApiResult<Json<Value>> {
-    let cache = s.read_cache();
-    let materialized = blocking(move || Ok(cache.materialized_views()?)).await?;
+    let md = s.services.market_data.clone();
+    let materialized = blocking(move || Ok(md.materialized_views()?)).await?;
     let views: Vec<Value> = sextant_features::builtin()
         .into_iter()
         .map(|v| {
@@ -102,28 +101,11 @@ async fn panel(
         return Err(ApiError::field("symbols", "1 to 50 symbols"));
     }
     crate::extract::date_range(q.from, q.to)?;
-    // A connection of the read pool: panels do not queue behind ingests and each other.
-    let cache = s.read_cache();
+    // The service reads on a connection of its read pool: panels do not queue behind
+    // ingests and each other.
+    let md = s.services.market_data.clone();
     let (p, excluded) = blocking(move || {
-        let p = cache.feature_panel(
-            &name,
-            q.version.as_deref(),
-            &symbols,
-            q.from.and_then(|d| d.and_hms_opt(0, 0, 0)),
-            q.to.and_then(|d| d.and_hms_opt(23, 59, 59)),
-        )?;
-        // Bars of the range the quality checks hold: no feature row exists for them.
-        let excluded = match cache.materialized_view(&name, Some(&p.version))? {
-            Some(mv) => {
-                let res = mv
-                    .resolution
-                    .parse()
-                    .map_err(sextant_data::DataError::from)?;
-                cache.held_bars(&symbols, res, q.from, q.to)?
-            }
-            None => Vec::new(),
-        };
-        Ok((p, excluded))
+        Ok(md.feature_panel_with_excluded(&name, q.version.as_deref(), &symbols, q.from, q.to)?)
     })
     .await?;
     let rows: Vec<Value> = (0..p.len())
@@ -155,8 +137,8 @@ async fn materialize(
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let view = view_name(&name)?;
-    let cache = s.services.cache.clone();
-    let mv = blocking(move || Ok(cache.materialize_view(&view)?)).await?;
+    let md = s.services.market_data.clone();
+    let mv = blocking(move || Ok(md.materialize_view(&view)?)).await?;
     to_json(&mv)
 }
 
@@ -353,7 +335,14 @@ async fn train(
     serde_json::from_value::<sextant_core::signals::TrainRequest>(body.clone())
         .map_err(|e| ApiError::bad_request(format!("invalid training request: {e}")))?
         .validate()?;
-    let job = s.jobs.submit("train_signal", body, &caller.key_id).await?;
+    let job = s
+        .jobs
+        .submit(
+            sextant_core::jobs::JobKind::TrainSignal.name(),
+            body,
+            &caller.key_id,
+        )
+        .await?;
     let v = serde_json::to_value(job).map_err(|e| ApiError::internal(e.to_string()))?;
     Ok((StatusCode::ACCEPTED, Json(v)))
 }

@@ -92,8 +92,8 @@ pub struct QuarantineState {
 #[utoipa::path(get, path = "/ready", tag = "ops",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 async fn ready(State(s): State<AppState>) -> impl IntoResponse {
-    let cache = s.services.cache.clone();
-    let duck = tokio::task::spawn_blocking(move || cache.ping()).await;
+    let md = s.services.market_data.clone();
+    let duck = tokio::task::spawn_blocking(move || md.ping()).await;
     let duckdb = match duck {
         Ok(Ok(())) => Check {
             ok: true,
@@ -163,8 +163,8 @@ async fn ready(State(s): State<AppState>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/metrics", tag = "ops",
     responses((status = 200, body = String, content_type = "text/plain")), security(("api_key" = [])))]
 async fn metrics(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
-    let cache = s.read_cache();
-    let symbols = tokio::task::spawn_blocking(move || cache.symbols())
+    let md = s.services.market_data.clone();
+    let symbols = tokio::task::spawn_blocking(move || md.symbols())
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?
         .map_err(ApiError::from)?;
