@@ -16,30 +16,43 @@ use crate::watchlists::WatchlistService;
 use sextant_data::cache::ReadPool;
 use sextant_data::providers::alphavantage::{AlphaVantage, AlphaVantageConfig};
 use sextant_data::{Cache, DataError};
+use sextant_meta::{MetaConfig, MetaStore};
+use std::sync::Arc;
 
 /// Extra read connections to the bar store (see [`ReadPool`]).
 const READERS: usize = 4;
-use sextant_meta::{MetaConfig, MetaStore};
-use std::sync::Arc;
 
 /// Why the services could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
+    /// The configuration could not be read, parsed or taken from the environment (for
+    /// callers that load it with [`Config::load`]; [`Services::build`] takes it ready-made).
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The DuckDB cache could not be opened (`DataError::Locked` when another process holds
+    /// it), the bundled sample not loaded, or the Alpha Vantage client not built.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// The metadata store could not be opened (or reached).
     #[error("metadata store: {0}")]
     Meta(#[from] sextant_meta::MetaError),
+    /// Copying the bundled sample's anomaly flags to the metadata store failed.
     #[error(transparent)]
     Quality(#[from] crate::quality::QualityError),
+    /// Not even the offline narrative writer could be built (an unusable LLM configuration
+    /// alone falls back to it instead).
     #[error(transparent)]
     Narrative(#[from] crate::reports::NarrativeError),
+    /// `metadata.backend` names no known store; accepted: `embedded` (alias `sqlite`) and
+    /// `mongodb` (alias `mongo`).
     #[error("unknown metadata backend {0:?}: use `embedded` or `mongodb`")]
     UnknownBackend(String),
+    /// The data directory (`data_dir`) could not be created.
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
+        /// The directory, as configured.
         path: String,
+        /// Why the file system refused.
         #[source]
         source: std::io::Error,
     },
@@ -47,17 +60,29 @@ pub enum CoreError {
 
 /// Every service, built once from one configuration.
 pub struct Services {
+    /// The configuration the services were built from.
     pub config: Config,
+    /// The DuckDB bar store, opened for writing: this process holds the file's writer lock.
+    /// Equity curves of stored runs live here too.
     pub cache: Arc<Cache>,
     /// Read connections to `cache`, for reads that must not queue behind writes.
     pub reads: Arc<ReadPool>,
+    /// The metadata store (embedded or MongoDB, per `config.metadata`): runs, trades, models,
+    /// portfolios, watchlists, API keys and jobs.
     pub meta: Arc<dyn MetaStore>,
+    /// Reads bars and refreshes them from providers.
     pub market_data: Arc<MarketDataService>,
+    /// Runs and stores backtests; its series source is `signals`, so `ml_signal` runs work.
     pub backtests: Arc<BacktestService>,
+    /// Stores watchlists and prices them from the cache.
     pub watchlists: Arc<WatchlistService>,
+    /// Portfolios, their transactions and their valuation.
     pub portfolios: Arc<PortfolioService>,
+    /// Overviews built from the other services' stores.
     pub dashboard: Arc<DashboardService>,
+    /// Data-quality review: held bars, flags, reviews.
     pub quality: Arc<QualityService>,
+    /// Trains, registers and scores machine-learned signals.
     pub signals: Arc<crate::signals::MlSignalService>,
     /// Narratives of stored runs (the offline grounded writer or an OpenAI-compatible endpoint).
     pub reports: Arc<crate::reports::ReportService>,

@@ -9,37 +9,40 @@ use sextant_core::jobs::{JobConfig, JobManager};
 use sextant_core::Services;
 use sextant_data::Cache;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Cloned into every handler (everything inside is shared).
 #[derive(Clone)]
 pub struct AppState {
+    /// The service registry the routes call, the same one the CLI builds.
     pub services: Arc<Services>,
+    /// API-key verification (with its cache of verified keys) and key management.
     pub auth: Auth,
+    /// Requests per API key ([`Limits::requests_per_second`], [`Limits::burst`]): the auth
+    /// middleware takes each request's cost from it once the key is verified.
     pub rate: Arc<RateLimiter>,
+    /// Response counts by status class and the latency histogram, served as Prometheus text.
     pub metrics: Arc<HttpMetrics>,
+    /// When this state was built: the origin of the uptime the ops routes report.
     pub started: Instant,
     /// The job queue and (once started) the in-process worker pool.
     pub jobs: Arc<JobManager>,
     /// Serialized market-data responses, valid while the cache's write generation is unchanged.
     pub responses: Arc<crate::respcache::ResponseCache>,
-    /// Extra DuckDB connections for concurrent reads (each has its own lock).
-    readers: Arc<Vec<Arc<Cache>>>,
-    next_reader: Arc<AtomicUsize>,
-    /// Failed key checks per client address: a client guessing keys is slowed down before
-    /// each guess costs a store lookup.
+    /// Failed key checks per client address: past the allowance a failed check is answered
+    /// 429 (retry after 5 s) instead of 401. The key is checked first, so a valid key always
+    /// passes.
     pub auth_failures: Arc<RateLimiter>,
     /// Open server-sent-event streams, capped per key and in total.
     pub sse: Arc<SseSlots>,
 }
 
 impl AppState {
+    /// The HTTP layer around `services`: the job manager with the built-in handlers (not started: call
+    /// `jobs.start()`), a response cache of 10 000 bodies, and the rate and stream caps of
+    /// `limits`.
     pub fn new(services: Arc<Services>, limits: &Limits) -> Self {
-        let readers = (0..READERS)
-            .filter_map(|_| services.cache.try_clone().ok().map(Arc::new))
-            .collect();
         let jobs = JobManager::new(
             services.meta.clone(),
             default_handlers(&services),
@@ -47,8 +50,6 @@ impl AppState {
         );
         AppState {
             jobs,
-            readers: Arc::new(readers),
-            next_reader: Arc::new(AtomicUsize::new(0)),
             responses: Arc::new(crate::respcache::ResponseCache::new(10_000)),
             auth: Auth::new(services.meta.clone()),
             rate: Arc::new(RateLimiter::new(limits.requests_per_second, limits.burst)),
@@ -64,17 +65,11 @@ impl AppState {
     }
 }
 
-const READERS: usize = 4;
-
 impl AppState {
-    /// A connection for a read, round robin over the read pool (the main one if the pool is
-    /// empty).
+    /// A connection of the services' read pool, for the reads a route hands to a service
+    /// (backtests and reports read their bars on it).
     pub fn read_cache(&self) -> Arc<Cache> {
-        if self.readers.is_empty() {
-            return self.services.cache.clone();
-        }
-        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
-        self.readers[i].clone()
+        self.services.reads.get()
     }
 }
 
@@ -91,9 +86,11 @@ pub struct Limits {
     pub timeout_secs: u64,
     /// Failed key checks one client address may make per second (sustained) and at once.
     pub failed_auth_per_second: f64,
+    /// Failed key checks one client address may make at once (bucket size). Default: 30.
     pub failed_auth_burst: f64,
     /// Open event streams per key, and in total.
     pub sse_per_key: usize,
+    /// Open event streams on the whole server, all keys together. Default: 256.
     pub sse_total: usize,
 }
 
@@ -120,6 +117,9 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
+    /// A limiter refilling each key's bucket at `rate` tokens a second (at least 0.001) up to
+    /// `burst` tokens (at least 1). A key's bucket starts full and is kept for the life of the
+    /// process.
     pub fn new(rate: f64, burst: f64) -> Self {
         RateLimiter {
             rate: rate.max(0.001),
@@ -175,6 +175,7 @@ pub struct SseSlot {
 }
 
 impl SseSlots {
+    /// Slots for at most `per_key` streams per key and `total` in all (each at least 1).
     pub fn new(per_key: usize, total: usize) -> Self {
         SseSlots {
             per_key: per_key.max(1),

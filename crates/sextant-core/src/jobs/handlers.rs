@@ -4,6 +4,7 @@
 //! Cancellation is checked between steps; a step that has started (one backtest, one symbol's
 //! ingest transaction) completes, so a cancelled job never leaves half-written data.
 
+use super::JobKind;
 use super::{parse_params, JobContext, JobError, JobHandler};
 use crate::backtest::{BacktestRequest, BacktestService, WalkForwardSpec, WalkOutcome};
 use crate::market_data::MarketDataService;
@@ -52,6 +53,8 @@ pub struct BacktestJob {
 }
 
 impl BacktestJob {
+    /// A handler that runs and stores each request through `backtests` (with its series
+    /// source), recording the job's owner, if any, among the run's owners.
     pub fn new(backtests: Arc<BacktestService>) -> Self {
         BacktestJob { backtests }
     }
@@ -60,7 +63,7 @@ impl BacktestJob {
 #[async_trait]
 impl JobHandler for BacktestJob {
     fn kind(&self) -> &'static str {
-        "backtest"
+        JobKind::Backtest.name()
     }
 
     fn resumable(&self) -> bool {
@@ -90,7 +93,10 @@ impl JobHandler for BacktestJob {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WalkForwardParams {
+    /// The backtest to walk forward; its `params` are the only candidate when `spec` lists
+    /// none.
     pub request: BacktestRequest,
+    /// Window sizes, anchoring and the candidate parameter sets.
     pub spec: WalkForwardSpec,
 }
 
@@ -104,6 +110,8 @@ pub struct WalkForwardJob {
 }
 
 impl WalkForwardJob {
+    /// A handler that reads bars from `cache` and loads them through `backtests` (for its
+    /// series source). It runs with no cost limit beyond [`crate::backtest::limits`].
     pub fn new(cache: Arc<Cache>, backtests: Arc<BacktestService>) -> Self {
         WalkForwardJob { cache, backtests }
     }
@@ -112,7 +120,7 @@ impl WalkForwardJob {
 #[async_trait]
 impl JobHandler for WalkForwardJob {
     fn kind(&self) -> &'static str {
-        "walk_forward"
+        JobKind::WalkForward.name()
     }
 
     fn resumable(&self) -> bool {
@@ -156,7 +164,10 @@ impl JobHandler for WalkForwardJob {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IngestParams {
+    /// Required: 1 to [`MAX_INGEST_SYMBOLS`] symbols, refreshed one after the other; one that
+    /// fails does not stop the others.
     pub symbols: Vec<Symbol>,
+    /// Resolution to refresh. Default: `daily`.
     #[serde(default = "daily")]
     pub resolution: Resolution,
     /// Adjusted endpoints; default from the configuration (`alphavantage.adjusted`).
@@ -193,6 +204,9 @@ pub struct IngestAlphaVantageJob {
 }
 
 impl IngestAlphaVantageJob {
+    /// A handler that refreshes through `market_data` from `provider` (its rate limiter paces
+    /// the calls), using `adjusted_default` when the params omit `adjusted`. Anomaly flags
+    /// are not copied to the metadata store unless [`Self::with_quality`] is called.
     pub fn new(
         market_data: Arc<MarketDataService>,
         provider: Arc<dyn Provider>,
@@ -206,6 +220,8 @@ impl IngestAlphaVantageJob {
         }
     }
 
+    /// Copies the ingest's anomaly flags to the metadata store through `quality` at the end of
+    /// every job that is not cancelled (a failed copy is logged, not an error of the job).
     pub fn with_quality(mut self, quality: Arc<crate::quality::QualityService>) -> Self {
         self.quality = Some(quality);
         self
@@ -215,7 +231,7 @@ impl IngestAlphaVantageJob {
 #[async_trait]
 impl JobHandler for IngestAlphaVantageJob {
     fn kind(&self) -> &'static str {
-        "ingest_alphavantage"
+        JobKind::IngestAlphavantage.name()
     }
 
     fn resumable(&self) -> bool {
@@ -285,13 +301,14 @@ impl JobHandler for IngestAlphaVantageJob {
 /// model's id, version and headline metrics (the whole record is at `/api/v1/models/{id}`).
 /// Resumable: training is deterministic and idempotent (same inputs and seed, same model id).
 pub struct TrainSignalJob {
+    /// Trains and registers the model, recording the job's owner, if any.
     pub signals: Arc<crate::signals::MlSignalService>,
 }
 
 #[async_trait]
 impl JobHandler for TrainSignalJob {
     fn kind(&self) -> &'static str {
-        "train_signal"
+        JobKind::TrainSignal.name()
     }
 
     fn resumable(&self) -> bool {

@@ -36,6 +36,12 @@ async fn backtest_and_walk_forward_jobs() {
             "walk_forward"
         ]
     );
+    // The named kinds are exactly the registered ones.
+    let mut named: Vec<&str> = <sextant_core::jobs::JobKind as strum::IntoEnumIterator>::iter()
+        .map(|k| k.name())
+        .collect();
+    named.sort_unstable();
+    assert_eq!(named, mgr.kinds());
     mgr.start().await.expect("start");
 
     let bt = mgr
