@@ -9,7 +9,7 @@ use sextant_features::{FeatureStore, FeatureView};
 use std::path::Path;
 
 fn sample_csv(dir: &Path) -> String {
-    let gz = sextant_test_support::sample_file(&dir);
+    let gz = sextant_test_support::sample_file(dir);
     let conn = duckdb::Connection::open_in_memory().expect("duckdb");
     let out = dir.join("sample.csv");
     conn.execute_batch(&format!(

@@ -125,7 +125,7 @@ pub struct RunOptions {
 #[derive(Debug)]
 pub enum RunOutcome {
     /// The run executed and was stored.
-    Done(BacktestRun),
+    Done(Box<BacktestRun>),
     /// Over [`RunOptions::max_cost`]: nothing ran.
     TooLarge {
         /// The request's cost (bars × symbols).
@@ -139,7 +139,7 @@ pub enum WalkOutcome {
     /// The walk-forward ran.
     Done {
         /// Windows, chosen parameters and the stitched out-of-sample result.
-        report: WalkForwardReport,
+        report: Box<WalkForwardReport>,
         /// The bar timestamps (epoch seconds) the window indices refer to.
         bar_ts: Vec<i64>,
     },
@@ -314,7 +314,7 @@ impl BacktestService {
             ..RunOptions::default()
         };
         match self.run_with(req, opts).await? {
-            RunOutcome::Done(run) => Ok(run),
+            RunOutcome::Done(run) => Ok(*run),
             RunOutcome::TooLarge { cost } => Err(BacktestError::Invalid(format!(
                 "a run without a cost limit reported a cost of {cost}"
             ))),
@@ -347,7 +347,7 @@ impl BacktestService {
             Ok((run, trades, curve)) => {
                 self.store_for(&run, &trades, &curve, opts.owner.as_deref())
                     .await?;
-                Ok(RunOutcome::Done(run))
+                Ok(RunOutcome::Done(Box::new(run)))
             }
         }
     }
@@ -375,7 +375,7 @@ impl BacktestService {
         }
         let report = walk_forward_with(req, spec, &data, stop)?;
         Ok(WalkOutcome::Done {
-            report,
+            report: Box::new(report),
             bar_ts: data.market.ts().to_vec(),
         })
     }
