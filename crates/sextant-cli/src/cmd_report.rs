@@ -19,7 +19,7 @@ pub async fn run(a: ReportArgs, s: &Services) -> Result<()> {
     }
     let report = s
         .reports
-        .report(&s.cache, &a.id)
+        .report(&a.id)
         .await?
         .with_context(|| format!("no backtest {} (run `sextant backtest ...` first)", a.id))?;
     if a.json {

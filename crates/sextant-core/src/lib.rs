@@ -7,6 +7,7 @@
 pub mod backtest;
 pub mod common;
 pub mod config;
+pub mod configs;
 pub mod dashboard;
 pub mod jobs;
 pub mod market_data;

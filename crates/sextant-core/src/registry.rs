@@ -84,6 +84,8 @@ pub struct Services {
     pub quality: Arc<QualityService>,
     /// Trains, registers and scores machine-learned signals.
     pub signals: Arc<crate::signals::MlSignalService>,
+    /// Saved strategy configurations.
+    pub configs: Arc<crate::configs::StrategyConfigService>,
     /// Narratives of stored runs (the offline grounded writer or an OpenAI-compatible endpoint).
     pub reports: Arc<crate::reports::ReportService>,
     /// Built once so that one rate limiter guards every request this process makes.
@@ -109,7 +111,6 @@ impl Services {
         }
         let alphavantage =
             Arc::new(AlphaVantage::new(alphavantage_config(&config)).map_err(DataError::from)?);
-        let backtests = Arc::new(BacktestService::new(cache.clone(), meta.clone()));
         let watchlists = Arc::new(WatchlistService::new(cache.clone(), meta.clone()));
         let portfolios = Arc::new(PortfolioService::new(cache.clone(), meta.clone()));
         let signals = Arc::new(crate::signals::MlSignalService::new(
@@ -117,7 +118,12 @@ impl Services {
             meta.clone(),
             config.data_dir.join("models"),
         ));
-        backtests.set_series_source(signals.clone());
+        let series: Arc<dyn crate::backtest::SeriesSource> = signals.clone();
+        let backtests = Arc::new(BacktestService::new(
+            reads.clone(),
+            meta.clone(),
+            Some(series),
+        ));
         let dashboard = Arc::new(DashboardService::new(
             cache.clone(),
             meta.clone(),
@@ -128,7 +134,9 @@ impl Services {
             meta.clone(),
             backtests.clone(),
         )?);
+        let configs = Arc::new(crate::configs::StrategyConfigService::new(meta.clone()));
         Ok(Services {
+            configs,
             reads,
             reports,
             config,

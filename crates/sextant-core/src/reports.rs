@@ -7,7 +7,6 @@
 
 use crate::backtest::{BacktestError, BacktestService};
 use crate::config::LlmSettings;
-use sextant_data::Cache;
 use sextant_genai::{LlmProvider, OpenAiClient, OpenAiConfig, PromptRegistry};
 use sextant_meta::MetaStore;
 use sextant_narrative::service::{offline_provider, Report, ReportError, ReportGenerationService};
@@ -99,14 +98,17 @@ impl ReportService {
         self.config_error.as_deref()
     }
 
-    /// The narrative of stored run `id` read from `cache`, or `None` when there is no such run.
+    /// The narrative of stored run `id` (its bars read on a connection of the backtests' read
+    /// pool), or `None` when there is no such run.
     /// A narrative already written for the current prompt and model costs one lookup and a
     /// snapshot check, not the run and its benchmark again.
     ///
     /// # Errors
     /// [`BacktestError::DataChanged`] (inside [`NarrativeError::Backtest`]) when the run's bars
     /// changed since it ran: a narrative now would describe different data.
-    pub async fn report(&self, cache: &Cache, id: &str) -> Result<Option<Report>, NarrativeError> {
+    pub async fn report(&self, id: &str) -> Result<Option<Report>, NarrativeError> {
+        let cache = self.backtests.reader();
+        let cache = cache.as_ref();
         if let Some(report) = self.writer.cached(id).await? {
             return match self.backtests.check_unchanged(cache, id).await? {
                 true => Ok(Some(report)),

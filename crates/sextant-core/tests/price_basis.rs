@@ -247,6 +247,8 @@ async fn raw_prices_with_corporate_actions_agree_with_adjusted_buy_and_hold() {
     twice.prices = PriceBasis::TotalReturn;
     assert!(matches!(
         s.backtests.run(&twice).await,
-        Err(BacktestError::Invalid(_))
+        Err(BacktestError::Run(
+            sextant_core::backtest::RunError::Invalid(_)
+        ))
     ));
 }

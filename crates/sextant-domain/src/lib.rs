@@ -7,6 +7,7 @@
 mod bar;
 pub mod dates;
 mod equity;
+mod ids;
 pub mod prices;
 mod quarantine;
 mod resolution;
@@ -14,6 +15,7 @@ mod symbol;
 
 pub use bar::{Bar, Source};
 pub use equity::EquityPoint;
+pub use ids::{is_plain_name, InvalidId, ModelId, RunId};
 pub use prices::PriceBasis;
 pub use quarantine::{HeldBar, QuarantineStatus};
 pub use resolution::{ParseResolutionError, Resolution};

@@ -10,8 +10,8 @@
 //!   server and a CLI writing at the same time.
 //! * [`MongoStore`] — MongoDB (or a wire-compatible server) for shared deployments.
 //!
-//! Both pass the same [`conformance`] suite, so code written against the trait behaves the same
-//! on either. Pick one at run time with [`open_store`]:
+//! Both pass the same conformance suite (the `sextant-meta-conformance` crate), so code written
+//! against the trait behaves the same on either. Pick one at run time with [`open_store`]:
 //!
 //! ```no_run
 //! # async fn demo() -> sextant_meta::Result<()> {
@@ -29,7 +29,6 @@
 //! # let _ = page; Ok(()) }
 //! ```
 
-pub mod conformance;
 mod doc;
 mod error;
 mod mongo;

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
-use sextant_meta::conformance::{self, Fixture};
 use sextant_meta::{open_store, Filter, MetaConfig, MetaError, MetaStore, SqliteStore};
+use sextant_meta_conformance::{self as conformance, Fixture};
 
 /// A fresh database file in its own temporary directory per test.
 async fn fixture() -> Option<Fixture> {
@@ -18,7 +18,7 @@ async fn fixture() -> Option<Fixture> {
     Some(Fixture::with_guard(store, dir))
 }
 
-sextant_meta::meta_conformance_tests!(fixture());
+sextant_meta_conformance::meta_conformance_tests!(fixture());
 
 /// The whole suite in sequence against one store, as `run_all` offers it to other crates.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -7,8 +7,8 @@
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sextant_meta::conformance::{self, Fixture};
 use sextant_meta::{open_store, MetaConfig, MetaError, MongoStore};
+use sextant_meta_conformance::{self as conformance, Fixture};
 
 const URI_VAR: &str = "SEXTANT_TEST_MONGO_URI";
 const REQUIRE_VAR: &str = "SEXTANT_REQUIRE_MONGO";
@@ -50,7 +50,7 @@ async fn fixture() -> Option<Fixture> {
     Some(Fixture::new(store))
 }
 
-sextant_meta::meta_conformance_tests!(fixture());
+sextant_meta_conformance::meta_conformance_tests!(fixture());
 
 /// The whole suite in sequence against one store, in a database of its own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -268,14 +268,9 @@ impl From<sextant_core::reports::NarrativeError> for ApiError {
 
 impl From<sextant_core::backtest::RunError> for ApiError {
     fn from(e: sextant_core::backtest::RunError) -> Self {
-        BacktestError::from(e).into()
-    }
-}
-
-impl From<BacktestError> for ApiError {
-    fn from(e: BacktestError) -> Self {
+        use sextant_core::backtest::RunError as R;
         match e {
-            BacktestError::Params(p) => {
+            R::Params(p) => {
                 let text = p.to_string();
                 let field = p
                     .field()
@@ -283,23 +278,27 @@ impl From<BacktestError> for ApiError {
                     .unwrap_or_else(|| "strategy".into());
                 ApiError::field(field, text)
             }
-            BacktestError::Sim(s) => ApiError::field("sim", s.to_string()),
+            R::Sim(s) => ApiError::field("sim", s.to_string()),
+            R::Invalid(t) => ApiError::bad_request(t),
+            R::Limit { field, message } => ApiError::field(field, message),
+            R::Cancelled => ApiError::new(StatusCode::CONFLICT, "cancelled", e.to_string()),
+            R::Bars(_) | R::Metrics(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "backtest", e.to_string())
+            }
+        }
+    }
+}
+
+impl From<BacktestError> for ApiError {
+    fn from(e: BacktestError) -> Self {
+        match e {
+            BacktestError::Run(r) => r.into(),
             BacktestError::NoBars { .. } => ApiError::not_found(e.to_string()),
             BacktestError::Data(d) => d.into(),
             BacktestError::Meta(m) => m.into(),
-            BacktestError::Invalid(t) => ApiError::bad_request(t),
-            BacktestError::Limit { field, message } => ApiError::field(field, message),
-            BacktestError::Cancelled => {
-                ApiError::new(StatusCode::CONFLICT, "cancelled", e.to_string())
-            }
             BacktestError::DataChanged { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "data-changed", e.to_string())
             }
-            other => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "backtest",
-                other.to_string(),
-            ),
         }
     }
 }
@@ -310,6 +309,18 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl From<sextant_core::common::InvalidField> for ApiError {
     fn from(e: sextant_core::common::InvalidField) -> Self {
         ApiError::field(e.field, e.message)
+    }
+}
+
+impl From<sextant_core::configs::ConfigStoreError> for ApiError {
+    fn from(e: sextant_core::configs::ConfigStoreError) -> Self {
+        use sextant_core::configs::ConfigStoreError as C;
+        match e {
+            C::Invalid(f) => f.into(),
+            C::NotFound(_) => ApiError::not_found(e.to_string()),
+            C::Meta(m) => m.into(),
+            C::Corrupt { .. } => ApiError::internal(e.to_string()),
+        }
     }
 }
 

@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use sextant_core::jobs::handlers::default_handlers;
 use sextant_core::jobs::{JobConfig, JobManager};
 use sextant_core::Services;
-use sextant_data::Cache;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -62,14 +61,6 @@ impl AppState {
             services,
             started: Instant::now(),
         }
-    }
-}
-
-impl AppState {
-    /// A connection of the services' read pool, for the reads a route hands to a service
-    /// (backtests and reports read their bars on it).
-    pub fn read_cache(&self) -> Arc<Cache> {
-        self.services.reads.get()
     }
 }
 

@@ -164,7 +164,11 @@ impl RunManifest {
         let text = serde_json::to_string(self)
             .map_err(|e| RunError::Invalid(format!("run manifest: {e}")))?;
         let digest = Sha256::digest(text.as_bytes());
-        Ok(format!("bt_{}", &hex::encode(digest)[..24]))
+        Ok(format!(
+            "{}{}",
+            sextant_domain::RunId::PREFIX,
+            &hex::encode(digest)[..24]
+        ))
     }
 }
 

@@ -30,19 +30,10 @@ pub const TRADES: &str = "backtest_trades";
 /// Why a backtest could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum BacktestError {
-    /// The strategy is unknown or its parameters do not match its schema.
-    #[error("invalid parameters: {0}")]
-    Params(#[from] sextant_backtest::strategy::ParamError),
-    /// The simulator settings (`sim`) are out of range.
-    #[error("invalid simulator configuration: {0}")]
-    Sim(#[from] sextant_backtest::simulator::SimError),
-    /// The loaded bars or attached series cannot be simulated (unsorted, misaligned, bad
-    /// prices, a symbol given twice).
-    #[error("bad bar data: {0}")]
-    Bars(#[from] sextant_backtest::simulator::DataError),
-    /// The run's returns could not be summarised.
-    #[error("metrics: {0}")]
-    Metrics(#[from] sextant_backtest::metrics::MetricsError),
+    /// The request or its run failed on its own terms: parameters, simulator settings, bars,
+    /// metrics, a documented limit, an unusable request, or cancellation.
+    #[error(transparent)]
+    Run(#[from] RunError),
     /// Reading bars or hashes from, or writing the curve to, the DuckDB cache failed.
     #[error(transparent)]
     Data(#[from] sextant_data::DataError),
@@ -61,21 +52,6 @@ pub enum BacktestError {
         /// The range end (`YYYY-MM-DD`), or `the end` when the request has none.
         to: String,
     },
-    /// The request cannot run as given (a missing series source, conflicting settings, a
-    /// non-finite result), or a task or stored document failed; the message says which.
-    #[error("{0}")]
-    Invalid(String),
-    /// The request exceeds a documented limit or is malformed; `field` names the input.
-    #[error("{field}: {message}")]
-    Limit {
-        /// The request field at fault (`symbols`, `sim.initial_cash`, `spec`, …).
-        field: String,
-        /// What the limit is and what was given.
-        message: String,
-    },
-    /// Cancellation was requested while the work ran.
-    #[error("cancelled")]
-    Cancelled,
     /// The bars a stored run used have changed since (a revision, a backfill, a review): a
     /// report built now would describe a different run than the one it names.
     #[error(
@@ -92,17 +68,42 @@ pub enum BacktestError {
     },
 }
 
-impl From<RunError> for BacktestError {
-    fn from(e: RunError) -> Self {
-        match e {
-            RunError::Params(e) => BacktestError::Params(e),
-            RunError::Sim(e) => BacktestError::Sim(e),
-            RunError::Bars(e) => BacktestError::Bars(e),
-            RunError::Metrics(e) => BacktestError::Metrics(e),
-            RunError::Invalid(m) => BacktestError::Invalid(m),
-            RunError::Limit { field, message } => BacktestError::Limit { field, message },
-            RunError::Cancelled => BacktestError::Cancelled,
+impl BacktestError {
+    /// [`RunError::Invalid`]: the request cannot run as given (a missing series source,
+    /// conflicting settings), or a task or stored document failed; the message says which.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        BacktestError::Run(RunError::Invalid(message.into()))
+    }
+
+    /// [`RunError::Cancelled`].
+    pub fn cancelled() -> Self {
+        BacktestError::Run(RunError::Cancelled)
+    }
+}
+
+/// The run layer's own errors pass through [`RunError`], so they are written once.
+macro_rules! via_run_error {
+    ($($t:ty),*) => {$(
+        impl From<$t> for BacktestError {
+            fn from(e: $t) -> Self {
+                BacktestError::Run(RunError::from(e))
+            }
         }
+    )*};
+}
+via_run_error!(
+    sextant_backtest::strategy::ParamError,
+    sextant_backtest::simulator::SimError,
+    sextant_backtest::simulator::DataError,
+    sextant_backtest::metrics::MetricsError
+);
+
+impl From<crate::common::InvalidField> for BacktestError {
+    fn from(e: crate::common::InvalidField) -> Self {
+        BacktestError::Run(RunError::Limit {
+            field: e.field,
+            message: e.message,
+        })
     }
 }
 
@@ -110,8 +111,8 @@ impl From<RunError> for BacktestError {
 /// bar store, records no owner and has no cost limit.
 #[derive(Clone, Default)]
 pub struct RunOptions {
-    /// The bar store to read: a read connection of the server's pool, or a file loaded in
-    /// memory by the CLI. Default: the service's own. The run is stored in the service's.
+    /// The bar store to read, such as a file loaded in memory by the CLI. Default: a
+    /// connection of the service's read pool. The run is always stored in the service's store.
     pub cache: Option<Arc<Cache>>,
     /// The key recorded among the run's owners. Default: none (a run every key may read).
     pub owner: Option<String>,
@@ -155,7 +156,7 @@ pub enum WalkOutcome {
 pub trait SeriesSource: Send + Sync {
     /// The series to attach to `symbol`'s bars for `req`, as `(name, values)` pairs with one
     /// value per entry of `ts` (the bars' keys, UTC; NaN where there is none). An empty list
-    /// attaches nothing; a length mismatch fails the load with [`BacktestError::Bars`].
+    /// attaches nothing; a length mismatch fails the load with [`RunError::Bars`].
     fn series(
         &self,
         req: &BacktestRequest,
@@ -173,22 +174,35 @@ pub trait SeriesSource: Send + Sync {
 
 /// Runs and stores backtests.
 pub struct BacktestService {
+    /// The main connection: equity curves are written here.
     cache: Arc<Cache>,
+    /// Read connections: requests load their bars here unless told otherwise.
+    reads: Arc<sextant_data::cache::ReadPool>,
     meta: Arc<dyn MetaStore>,
-    /// Set once the ML signal service exists (it is built after this one).
-    series: std::sync::OnceLock<Arc<dyn SeriesSource>>,
+    /// What attaches external series (ML probabilities) to a request's bars; without one,
+    /// requests for a strategy that needs it (`ml_signal`) are refused.
+    series: Option<Arc<dyn SeriesSource>>,
 }
 
 impl BacktestService {
-    /// A service reading bars from (and writing equity curves to) `cache`, storing runs and
-    /// trades in `meta`. It has no series source until [`Self::set_series_source`]: until
-    /// then requests for a strategy that needs one (`ml_signal`) are refused.
-    pub fn new(cache: Arc<Cache>, meta: Arc<dyn MetaStore>) -> Self {
+    /// A service reading bars through `reads` (writing equity curves to its main connection),
+    /// storing runs and trades in `meta`, with `series` attaching external series.
+    pub fn new(
+        reads: Arc<sextant_data::cache::ReadPool>,
+        meta: Arc<dyn MetaStore>,
+        series: Option<Arc<dyn SeriesSource>>,
+    ) -> Self {
         BacktestService {
-            cache,
+            cache: reads.main().clone(),
+            reads,
             meta,
-            series: std::sync::OnceLock::new(),
+            series,
         }
+    }
+
+    /// A connection of the read pool, for a caller that loads a request's data itself.
+    pub fn reader(&self) -> Arc<Cache> {
+        self.reads.get()
     }
 
     /// [`Self::load_with`] with this service's series source: how every caller that loads a
@@ -199,12 +213,7 @@ impl BacktestService {
         cache: &Cache,
         req: &BacktestRequest,
     ) -> Result<LoadedData, BacktestError> {
-        Self::load_with(cache, req, self.series.get().map(|s| s.as_ref()))
-    }
-
-    /// Installs the source of external series (once).
-    pub fn set_series_source(&self, source: Arc<dyn SeriesSource>) {
-        let _ = self.series.set(source);
+        Self::load_with(cache, req, self.series.as_deref())
     }
 
     /// Reads the request's bars from `cache` (the service's own, or a CSV loaded in memory).
@@ -222,14 +231,14 @@ impl BacktestService {
         if let (None, Some((_, supplier))) = (source, required_series(&req.strategy)) {
             // Without its source the strategy would see no values and never trade: refuse
             // rather than report a silent, empty run.
-            return Err(BacktestError::Invalid(format!(
+            return Err(BacktestError::invalid(format!(
                 "{} needs {supplier}",
                 req.strategy
             )));
         }
         let apply_actions = req.sim.corporate_actions == CorporateActions::Apply;
         if apply_actions && req.prices != PriceBasis::Raw {
-            return Err(BacktestError::Invalid(format!(
+            return Err(BacktestError::invalid(format!(
                 "sim.corporate_actions = apply needs prices = raw: {} prices already contain them",
                 req.prices
             )));
@@ -315,7 +324,7 @@ impl BacktestService {
         };
         match self.run_with(req, opts).await? {
             RunOutcome::Done(run) => Ok(*run),
-            RunOutcome::TooLarge { cost } => Err(BacktestError::Invalid(format!(
+            RunOutcome::TooLarge { cost } => Err(BacktestError::invalid(format!(
                 "a run without a cost limit reported a cost of {cost}"
             ))),
         }
@@ -328,9 +337,9 @@ impl BacktestService {
         req: &BacktestRequest,
         opts: RunOptions,
     ) -> Result<RunOutcome, BacktestError> {
-        let cache = opts.cache.unwrap_or_else(|| self.cache.clone());
+        let cache = opts.cache.unwrap_or_else(|| self.reads.get());
         let r = req.clone();
-        let source = self.series.get().cloned();
+        let source = self.series.clone();
         let max_cost = opts.max_cost;
         let executed = tokio::task::spawn_blocking(move || -> Result<_, BacktestError> {
             let data = Self::load_with(&cache, &r, source.as_deref())?;
@@ -341,7 +350,7 @@ impl BacktestService {
             Ok(Ok(execute(&r, &data)?))
         })
         .await
-        .map_err(|e| BacktestError::Invalid(format!("backtest task failed: {e}")))??;
+        .map_err(|e| BacktestError::invalid(format!("backtest task failed: {e}")))??;
         match executed {
             Err(cost) => Ok(RunOutcome::TooLarge { cost }),
             Ok((run, trades, curve)) => {
@@ -352,26 +361,30 @@ impl BacktestService {
         }
     }
 
-    /// A walk-forward of `req` on `cache` with this service's external series. Blocking (reads
+    /// A walk-forward of `req` on `cache` (default: a connection of the read pool) with this
+    /// service's external series. Blocking (reads
     /// DuckDB, simulates): call it off the async executor. `stop` is checked before every
     /// simulation, so a cancelled job stops within one.
     pub fn walk_forward_on(
         &self,
-        cache: &Cache,
+        cache: Option<&Cache>,
         req: &BacktestRequest,
         spec: &WalkForwardSpec,
         max_cost: Option<usize>,
         stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<WalkOutcome, BacktestError> {
         spec.validate(req)?;
-        let data = self.load_for(cache, req)?;
+        let data = match cache {
+            Some(c) => self.load_for(c, req)?,
+            None => self.load_for(&self.reads.get(), req)?,
+        };
         let n = data.market.len();
         let cost = spec.runs(n).saturating_mul(n);
         if max_cost.is_some_and(|m| cost > m) {
             return Ok(WalkOutcome::TooLarge { cost });
         }
         if stop() {
-            return Err(BacktestError::Cancelled);
+            return Err(BacktestError::cancelled());
         }
         let report = walk_forward_with(req, spec, &data, stop)?;
         Ok(WalkOutcome::Done {
@@ -413,11 +426,11 @@ impl BacktestService {
         let pts = curve.to_vec();
         tokio::task::spawn_blocking(move || cache.put_equity_curve(&id, &pts))
             .await
-            .map_err(|e| BacktestError::Invalid(format!("store task failed: {e}")))??;
+            .map_err(|e| BacktestError::invalid(format!("store task failed: {e}")))??;
         let trades_doc = json!({ "run_id": run.id, "trades": trades });
         self.meta.upsert(TRADES, &run.id, trades_doc).await?;
         let mut doc =
-            serde_json::to_value(run).map_err(|e| BacktestError::Invalid(e.to_string()))?;
+            serde_json::to_value(run).map_err(|e| BacktestError::invalid(e.to_string()))?;
         if let Some(o) = doc.as_object_mut() {
             o.insert("strategy".into(), json!(run.manifest.request.strategy));
             if !owners.is_empty() {
@@ -459,11 +472,31 @@ impl BacktestService {
         self.get(id).await
     }
 
+    /// Stored runs `actor` owns (every run for an admin), newest first, optionally of one
+    /// strategy. Items are the stored documents (the run plus `strategy` and `owners`).
+    pub async fn list(
+        &self,
+        actor: crate::common::Actor<'_>,
+        strategy: Option<&str>,
+        page: &crate::common::PageRequest,
+    ) -> Result<crate::common::Page<Value>, BacktestError> {
+        let mut filter = actor.scope().map_or_else(sextant_meta::Filter::new, |key| {
+            sextant_meta::Filter::new().eq("owners", key)
+        });
+        if let Some(st) = strategy {
+            filter = filter.eq("strategy", st);
+        }
+        let query = sextant_meta::Query::new()
+            .filter(filter)
+            .sort_desc("created_at");
+        crate::common::find_page::<BacktestError>(self.meta.as_ref(), RUNS, query, page).await
+    }
+
     /// A stored run.
     pub async fn get(&self, id: &str) -> Result<Option<BacktestRun>, BacktestError> {
         match self.meta.get(RUNS, id).await? {
             Some(v) => Ok(Some(
-                serde_json::from_value(v).map_err(|e| BacktestError::Invalid(e.to_string()))?,
+                serde_json::from_value(v).map_err(|e| BacktestError::invalid(e.to_string()))?,
             )),
             None => Ok(None),
         }
@@ -475,12 +508,12 @@ impl BacktestService {
         let trades = doc
             .and_then(|d| d.get("trades").cloned())
             .unwrap_or_else(|| json!([]));
-        serde_json::from_value(trades).map_err(|e| BacktestError::Invalid(e.to_string()))
+        serde_json::from_value(trades).map_err(|e| BacktestError::invalid(e.to_string()))
     }
 
     /// A stored run's equity curve.
     pub fn equity_curve(&self, id: &str) -> Result<Vec<EquityPoint>, BacktestError> {
-        Ok(self.cache.equity_curve(id)?)
+        Ok(self.reads.get().equity_curve(id)?)
     }
 
     /// The data snapshot of a request: the hash of the bars it reads, and for an adjusted basis

@@ -13,7 +13,6 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sextant_data::providers::Provider;
-use sextant_data::Cache;
 use sextant_domain::{Resolution, Symbol};
 use std::sync::Arc;
 
@@ -24,10 +23,7 @@ pub const MAX_INGEST_SYMBOLS: usize = 500;
 pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
     let mut handlers: Vec<Arc<dyn JobHandler>> = vec![
         Arc::new(BacktestJob::new(services.backtests.clone())),
-        Arc::new(WalkForwardJob::new(
-            services.cache.clone(),
-            services.backtests.clone(),
-        )),
+        Arc::new(WalkForwardJob::new(services.backtests.clone())),
         Arc::new(TrainSignalJob {
             signals: services.signals.clone(),
         }),
@@ -104,16 +100,15 @@ pub struct WalkForwardParams {
 /// [`crate::backtest::WalkForwardReport`] (walk-forwards are not stored elsewhere). Resumable:
 /// pure computation.
 pub struct WalkForwardJob {
-    cache: Arc<Cache>,
     /// Loads the request's data with the service's series (ML probabilities for `ml_signal`).
     backtests: Arc<BacktestService>,
 }
 
 impl WalkForwardJob {
-    /// A handler that reads bars from `cache` and loads them through `backtests` (for its
-    /// series source). It runs with no cost limit beyond [`crate::backtest::limits`].
-    pub fn new(cache: Arc<Cache>, backtests: Arc<BacktestService>) -> Self {
-        WalkForwardJob { cache, backtests }
+    /// A handler that loads bars through `backtests` (its read pool and series source). It
+    /// runs with no cost limit beyond [`crate::backtest::limits`].
+    pub fn new(backtests: Arc<BacktestService>) -> Self {
+        WalkForwardJob { backtests }
     }
 }
 
@@ -136,13 +131,12 @@ impl JobHandler for WalkForwardJob {
         let p: WalkForwardParams = parse_params(&params)?;
         ctx.check()?;
         ctx.progress(0.0, "loading bars").await;
-        let cache = self.cache.clone();
         let backtests = self.backtests.clone();
         let c = ctx.clone();
         // Loading and simulating block (DuckDB, CPU): keep them off the async executor.
         let outcome = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
             let stop = || c.is_cancelled();
-            Ok(backtests.walk_forward_on(&cache, &p.request, &p.spec, None, &stop)?)
+            Ok(backtests.walk_forward_on(None, &p.request, &p.spec, None, &stop)?)
         })
         .await
         .map_err(|e| JobError::Failed(format!("walk-forward task failed: {e}")))??;

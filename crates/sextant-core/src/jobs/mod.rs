@@ -163,16 +163,19 @@ pub enum JobError {
 
 impl From<crate::backtest::RunError> for JobError {
     fn from(e: crate::backtest::RunError) -> Self {
-        crate::backtest::BacktestError::from(e).into()
+        use crate::backtest::RunError as R;
+        match e {
+            R::Cancelled => JobError::Cancelled,
+            R::Limit { .. } | R::Params(_) | R::Sim(_) => JobError::InvalidParams(e.to_string()),
+            other => JobError::Failed(other.to_string()),
+        }
     }
 }
 
 impl From<crate::backtest::BacktestError> for JobError {
     fn from(e: crate::backtest::BacktestError) -> Self {
-        use crate::backtest::BacktestError as B;
         match e {
-            B::Cancelled => JobError::Cancelled,
-            B::Limit { .. } | B::Params(_) | B::Sim(_) => JobError::InvalidParams(e.to_string()),
+            crate::backtest::BacktestError::Run(r) => r.into(),
             other => JobError::Failed(other.to_string()),
         }
     }

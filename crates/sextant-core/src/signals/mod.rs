@@ -108,13 +108,7 @@ type OnlineRows = HashMap<String, (NaiveDateTime, Vec<f64>)>;
 
 pub(crate) fn clean_name(name: &str) -> Result<String, SignalError> {
     let n = name.trim();
-    if n.is_empty()
-        || n.len() > 64
-        || !n
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        || n.starts_with("mdl_")
-    {
+    if !sextant_domain::is_plain_name(n) || n.starts_with(sextant_domain::ModelId::PREFIX) {
         return Err(SignalError::Invalid(
             "model name: 1 to 64 characters of A-Z, a-z, 0-9, _ and -, not starting with mdl_"
                 .into(),
@@ -488,7 +482,11 @@ fn train_blocking(
         let text = serde_json::to_string(req)
             .map_err(|e| SignalError::Invalid(format!("training request: {e}")))?;
         h.update(text.as_bytes());
-        format!("mdl_{}", &hex::encode(h.finalize())[..20])
+        format!(
+            "{}{}",
+            sextant_domain::ModelId::PREFIX,
+            &hex::encode(h.finalize())[..20]
+        )
     };
     let rec = ModelRecord {
         id,
@@ -545,17 +543,17 @@ impl SeriesSource for MlSignalService {
             .get("model")
             .and_then(|m| m.as_str())
             .ok_or_else(|| {
-                BacktestError::Invalid("ml_signal needs params.model (a model id or name)".into())
+                BacktestError::invalid("ml_signal needs params.model (a model id or name)")
             })?;
         // Loading runs on a blocking thread or inside an async command; `block_in_place` makes
         // waiting on the (async) registry legal in both.
         let handle = tokio::runtime::Handle::try_current()
-            .map_err(|e| BacktestError::Invalid(e.to_string()))?;
+            .map_err(|e| BacktestError::invalid(e.to_string()))?;
         let rec = tokio::task::block_in_place(|| handle.block_on(self.resolve(reference)))
-            .map_err(|e| BacktestError::Invalid(e.to_string()))?;
+            .map_err(|e| BacktestError::invalid(e.to_string()))?;
         let probs = self
             .probabilities(&rec, symbol, req.from, req.to)
-            .map_err(|e| BacktestError::Invalid(e.to_string()))?;
+            .map_err(|e| BacktestError::invalid(e.to_string()))?;
         let by_ts: HashMap<NaiveDateTime, f64> = probs.into_iter().collect();
         let aligned = ts
             .iter()
@@ -574,9 +572,9 @@ impl SeriesSource for MlSignalService {
             return Ok(Value::Null);
         };
         let handle = tokio::runtime::Handle::try_current()
-            .map_err(|e| BacktestError::Invalid(e.to_string()))?;
+            .map_err(|e| BacktestError::invalid(e.to_string()))?;
         let rec = tokio::task::block_in_place(|| handle.block_on(self.resolve(reference)))
-            .map_err(|e| BacktestError::Invalid(e.to_string()))?;
+            .map_err(|e| BacktestError::invalid(e.to_string()))?;
         Ok(serde_json::json!({
             "model": {
                 "id": rec.id,

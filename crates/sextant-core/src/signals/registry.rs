@@ -209,8 +209,8 @@ pub async fn promote(
 
 /// A model by id (`mdl_…`), or by name: its production model, else its newest.
 pub async fn resolve(meta: &dyn MetaStore, reference: &str) -> Result<ModelRecord, SignalError> {
-    if reference.starts_with("mdl_") {
-        return get(meta, reference)
+    if let Ok(id) = sextant_domain::ModelId::new_checked(reference) {
+        return get(meta, id.as_str())
             .await?
             .ok_or_else(|| SignalError::NotFound(reference.to_string()));
     }

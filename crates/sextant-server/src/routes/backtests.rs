@@ -5,7 +5,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::market_data::blocking;
-use crate::routes::page::{fetch, Page, PageQuery};
+use crate::routes::page::{Page, PageQuery};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -13,10 +13,9 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sextant_core::backtest::{
-    BacktestRequest, RunOptions, RunOutcome, WalkForwardSpec, WalkOutcome, RUNS,
+    BacktestRequest, RunOptions, RunOutcome, WalkForwardSpec, WalkOutcome,
 };
 use sextant_core::jobs::JobKind;
-use sextant_meta::Filter;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -144,9 +143,9 @@ async fn run(
     let req = parse_request(body.clone())?;
     req.validate()?;
     let opts = RunOptions {
-        cache: Some(s.read_cache()),
         owner: Some(caller.key_id.clone()),
         max_cost: Some(INLINE_LIMIT),
+        ..RunOptions::default()
     };
     match s.services.backtests.run_with(&req, opts).await? {
         RunOutcome::Done(run) => Ok((StatusCode::CREATED, super::to_json(&run)?)),
@@ -183,20 +182,20 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Page<Value>>> {
     // A key lists the runs it owns; an admin every run.
-    let mut filter = match caller.actor().scope() {
-        Some(key) => Filter::new().eq("owners", key),
-        None => Filter::new(),
-    };
-    if let Some(st) = &q.strategy {
-        filter = filter.eq("strategy", st.as_str());
-    }
     let page = PageQuery {
         limit: q.limit,
         cursor: q.cursor,
-    };
-    Ok(Json(
-        fetch(s.services.meta.as_ref(), RUNS, filter, "created_at", &page).await?,
-    ))
+    }
+    .to_request()?;
+    let page = s
+        .services
+        .backtests
+        .list(caller.actor(), q.strategy.as_deref(), &page)
+        .await?;
+    Ok(Json(Page {
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// Stored run `id` if the caller may read it (see `BacktestService::get_as`); 404 otherwise.
@@ -205,24 +204,18 @@ pub(crate) async fn visible_run(
     caller: &Caller,
     id: &str,
 ) -> ApiResult<sextant_core::backtest::BacktestRun> {
-    check_id(id)?;
+    let run_id = check_id(id)?;
     s.services
         .backtests
-        .get_as(id, caller.actor())
+        .get_as(run_id.as_str(), caller.actor())
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no backtest {id}")))
 }
 
-fn check_id(id: &str) -> ApiResult<()> {
-    let ok = id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::not_found(format!("no backtest {id:?}")))
-    }
+/// A run id from a path, checked once: anything that is not one names no run.
+fn check_id(id: &str) -> ApiResult<sextant_domain::RunId> {
+    sextant_domain::RunId::new_checked(id)
+        .map_err(|_| ApiError::not_found(format!("no backtest {id:?}")))
 }
 
 /// One stored run.
@@ -275,9 +268,9 @@ async fn equity(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<EquityPointDto>>> {
     visible_run(&s, &caller, &id).await?;
-    let cache = s.read_cache();
+    let backtests = s.services.backtests.clone();
     let id2 = id.clone();
-    let pts = blocking(move || cache.equity_curve(&id2).map_err(ApiError::from)).await?;
+    let pts = blocking(move || Ok(backtests.equity_curve(&id2)?)).await?;
     if pts.is_empty() {
         return Err(ApiError::not_found(format!(
             "no equity curve for backtest {id}"
@@ -394,11 +387,10 @@ async fn walk(
         serde_json::from_value(body.get("spec").cloned().unwrap_or(Value::Null))
             .map_err(|e| ApiError::field("spec", e.to_string()))?;
     spec.validate(&req)?;
-    let cache = s.read_cache();
     let backtests = s.services.backtests.clone();
     let (r, sp) = (req.clone(), spec.clone());
     let outcome = blocking(move || {
-        Ok(backtests.walk_forward_on(&cache, &r, &sp, Some(INLINE_WALK_COST), &|| false)?)
+        Ok(backtests.walk_forward_on(None, &r, &sp, Some(INLINE_WALK_COST), &|| false)?)
     })
     .await?;
     match outcome {

@@ -1,10 +1,9 @@
-//! Stable cursor pagination over metadata collections: the cursor is the (sort value, id) of the
-//! last item, hex-encoded, so pages stay correct while documents are inserted or deleted.
+//! The API's page parameters and page body; paging itself is the services' (keyset cursors
+//! over the metadata store, so pages stay correct while documents are inserted or deleted).
 
 use crate::error::{ApiError, ApiResult};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use sextant_meta::{Cursor, Filter, MetaStore, Query};
+use sextant_core::common::PageRequest;
 use utoipa::{IntoParams, ToSchema};
 
 /// Page size and position of a listing.
@@ -28,58 +27,23 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct Wire {
-    v: Value,
-    id: String,
-}
+/// Largest page the API serves (the services allow more; the API documents 200).
+const MAX_API_PAGE: u32 = 200;
 
-fn decode(cursor: &str) -> ApiResult<Cursor> {
-    let bad = || ApiError::field("cursor", "not a cursor returned by this API");
-    let bytes = hex::decode(cursor).map_err(|_| bad())?;
-    let w: Wire = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    Ok(Cursor {
-        value: w.v,
-        id: w.id,
-    })
-}
-
-fn encode(c: &Cursor) -> String {
-    hex::encode(
-        serde_json::to_vec(&Wire {
-            v: c.value.clone(),
-            id: c.id.clone(),
+impl PageQuery {
+    /// The service-layer page request, after the API's own bound on `limit`.
+    pub fn to_request(&self) -> ApiResult<PageRequest> {
+        if let Some(l) = self.limit {
+            if !(1..=MAX_API_PAGE).contains(&l) {
+                return Err(ApiError::field(
+                    "limit",
+                    format!("must be between 1 and {MAX_API_PAGE}"),
+                ));
+            }
+        }
+        Ok(PageRequest {
+            cursor: self.cursor.clone(),
+            limit: self.limit,
         })
-        .unwrap_or_default(),
-    )
-}
-
-/// Fetches one page of `collection` newest first by `sort_field`.
-pub async fn fetch(
-    meta: &dyn MetaStore,
-    collection: &str,
-    filter: Filter,
-    sort_field: &str,
-    page: &PageQuery,
-) -> ApiResult<Page<Value>> {
-    let limit = page.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::field("limit", "must be between 1 and 200"));
     }
-    let mut q = Query::new()
-        .filter(filter)
-        .sort_desc(sort_field)
-        .limit(u64::from(limit) + 1);
-    if let Some(c) = &page.cursor {
-        q = q.after(decode(c)?);
-    }
-    let mut items = meta.find(collection, &q).await?;
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = if more {
-        q.cursor_after(&items).map(|c| encode(&c))
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
 }

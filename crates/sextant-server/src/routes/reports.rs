@@ -16,19 +16,11 @@ pub async fn report(
     axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    if id.len() > 64
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(ApiError::not_found(format!("no backtest {id:?}")));
-    }
     crate::routes::backtests::visible_run(&s, &caller, &id).await?;
-    let cache = s.read_cache();
     let report = s
         .services
         .reports
-        .report(&cache, &id)
+        .report(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no backtest {id}")))?;
     serde_json::to_value(report)

@@ -2,22 +2,20 @@
 //! validated against those schemas.
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::page::{fetch, Page, PageQuery};
+use crate::routes::page::{Page, PageQuery};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-use sextant_backtest::strategy::{build_strategy, strategy_library};
-use sextant_meta::Filter;
+use serde_json::Value;
+use sextant_backtest::strategy::strategy_library;
+use sextant_core::configs;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-const CONFIGS: &str = "strategy_configs";
 
 /// The strategy routes: the library and the saved configs.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -97,38 +95,30 @@ pub struct ConfigDto {
     pub owner: Option<String>,
 }
 
-fn validate(input: &ConfigInput) -> ApiResult<Value> {
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiError::field("name", "1 to 100 characters"));
-    }
-    if input
-        .description
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > 2000)
-    {
-        return Err(ApiError::field("description", "at most 2000 characters"));
-    }
-    let params = input.params.clone().unwrap_or_else(|| json!({}));
-    build_strategy(&input.strategy, &params).map_err(|e| {
-        let field = e
-            .field()
-            .map(|f| format!("params.{f}"))
-            .unwrap_or_else(|| "strategy".into());
-        ApiError::field(field, e.to_string())
-    })?;
-    Ok(params)
-}
-
-fn to_dto(v: Value) -> ApiResult<ConfigDto> {
-    let mut v = v;
-    if let Some(o) = v.as_object_mut() {
-        if let Some(id) = o.remove("_id") {
-            o.insert("id".into(), id);
+impl ConfigInput {
+    fn to_core(&self) -> configs::ConfigInput {
+        configs::ConfigInput {
+            name: self.name.clone(),
+            strategy: self.strategy.clone(),
+            params: self.params.clone(),
+            description: self.description.clone(),
         }
     }
-    serde_json::from_value(v)
-        .map_err(|e| ApiError::internal(format!("stored config unreadable: {e}")))
+}
+
+impl From<configs::StrategyConfig> for ConfigDto {
+    fn from(c: configs::StrategyConfig) -> Self {
+        ConfigDto {
+            id: c.id,
+            name: c.name,
+            strategy: c.strategy,
+            params: c.params,
+            description: c.description,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            owner: c.owner,
+        }
+    }
 }
 
 /// Saved configs, newest first.
@@ -139,17 +129,13 @@ async fn list_configs(
     Extension(caller): Extension<Caller>,
     ApiQuery(p): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Page<ConfigDto>>> {
-    let filter = match caller.actor().scope() {
-        Some(key) => Filter::new().eq("owner", key),
-        None => Filter::new(),
-    };
-    let page = fetch(s.services.meta.as_ref(), CONFIGS, filter, "created_at", &p).await?;
+    let page = s
+        .services
+        .configs
+        .list(caller.actor(), &p.to_request()?)
+        .await?;
     Ok(Json(Page {
-        items: page
-            .items
-            .into_iter()
-            .map(to_dto)
-            .collect::<ApiResult<_>>()?,
+        items: page.items.into_iter().map(ConfigDto::from).collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -162,14 +148,12 @@ async fn create_config(
     Extension(caller): Extension<Caller>,
     ApiJson(input): ApiJson<ConfigInput>,
 ) -> ApiResult<(StatusCode, Json<ConfigDto>)> {
-    let params = validate(&input)?;
-    let now = chrono::Utc::now().to_rfc3339();
-    let doc = json!({"name": input.name.trim(), "strategy": input.strategy, "params": params,
-        "description": input.description, "created_at": now, "updated_at": now,
-        "owner": caller.key_id});
-    let id = s.services.meta.insert(CONFIGS, doc).await?;
-    let stored = s.services.meta.get_required(CONFIGS, &id).await?;
-    Ok((StatusCode::CREATED, Json(to_dto(stored)?)))
+    let saved = s
+        .services
+        .configs
+        .create(&input.to_core(), &caller.key_id)
+        .await?;
+    Ok((StatusCode::CREATED, Json(saved.into())))
 }
 
 /// One saved config.
@@ -180,29 +164,8 @@ async fn get_config(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ConfigDto>> {
-    Ok(Json(to_dto(owned_config(&s, &caller, &id).await?)?))
-}
-
-/// The stored config `id` if the caller may use it (its owner, or an admin); another owner's
-/// config is reported as not found.
-async fn owned_config(s: &AppState, caller: &Caller, id: &str) -> ApiResult<Value> {
-    let doc = s
-        .services
-        .meta
-        .get(CONFIGS, id)
-        .await
-        .map_err(|_| ApiError::not_found("no such config"))?
-        .ok_or_else(|| ApiError::not_found(format!("no strategy config {id}")))?;
-    // A config saved before configs had owners belongs to no key: admins only.
-    let allowed = match doc.get("owner").and_then(Value::as_str) {
-        Some(owner) => caller.actor().may(owner),
-        None => caller.actor().admin,
-    };
-    if allowed {
-        Ok(doc)
-    } else {
-        Err(ApiError::not_found(format!("no strategy config {id}")))
-    }
+    let config = s.services.configs.get_as(&id, caller.actor()).await?;
+    Ok(Json(config.into()))
 }
 
 /// Replace a saved config (validated again).
@@ -214,17 +177,12 @@ async fn update_config(
     ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<ConfigInput>,
 ) -> ApiResult<Json<ConfigDto>> {
-    let params = validate(&input)?;
-    let existing = owned_config(&s, &caller, &id).await?;
-    let created = existing.get("created_at").cloned().unwrap_or(Value::Null);
-    let owner = existing.get("owner").cloned().unwrap_or(Value::Null);
-    let doc = json!({"name": input.name.trim(), "strategy": input.strategy, "params": params,
-        "description": input.description, "created_at": created,
-        "updated_at": chrono::Utc::now().to_rfc3339(), "owner": owner});
-    s.services.meta.replace(CONFIGS, &id, doc).await?;
-    Ok(Json(to_dto(
-        s.services.meta.get_required(CONFIGS, &id).await?,
-    )?))
+    let config = s
+        .services
+        .configs
+        .replace_as(&id, &input.to_core(), caller.actor())
+        .await?;
+    Ok(Json(config.into()))
 }
 
 /// Delete a saved config.
@@ -235,16 +193,6 @@ async fn delete_config(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    owned_config(&s, &caller, &id).await?;
-    let deleted = s
-        .services
-        .meta
-        .delete(CONFIGS, &id)
-        .await
-        .map_err(|_| ApiError::not_found("no such config"))?;
-    if deleted {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found(format!("no strategy config {id}")))
-    }
+    s.services.configs.delete_as(&id, caller.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

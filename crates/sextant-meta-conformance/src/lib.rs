@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! The backend conformance suite: the executable specification of [`MetaStore`].
 //!
 //! Every backend must pass every case. Each case is a public `async fn(Arc<dyn MetaStore>)`
@@ -10,7 +11,7 @@
 //!   `Option<Fixture>` (`None` skips, e.g. when no server is configured):
 //!
 //! ```no_run
-//! use sextant_meta::conformance::Fixture;
+//! use sextant_meta_conformance::Fixture;
 //! use sextant_meta::{open_store, MetaConfig};
 //!
 //! async fn fixture() -> Option<Fixture> {
@@ -19,12 +20,12 @@
 //!     Some(Fixture::with_guard(store, dir))
 //! }
 //!
-//! sextant_meta::meta_conformance_tests!(fixture());
+//! sextant_meta_conformance::meta_conformance_tests!(fixture());
 //! # fn main() {}
 //! ```
 //!
-//! The suite lives in the library, not in `tests/`, so a third backend (or a caching wrapper
-//! around one) can be checked against the same contract.
+//! The suite is a crate of its own, not a `tests/` file, so a third backend (or a caching
+//! wrapper around one) can be checked against the same contract, and it ships in no library.
 
 mod concurrency;
 mod crud;
@@ -37,7 +38,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::{MetaError, MetaStore, Result};
+use sextant_meta::{MetaError, MetaStore, Result};
 
 pub use concurrency::*;
 pub use crud::*;
@@ -136,7 +137,7 @@ macro_rules! __sextant_meta_gen_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
                 let Some(fixture) = $fixture.await else { return };
-                $crate::conformance::$case(fixture.store()).await;
+                $crate::$case(fixture.store()).await;
             }
         )*
     };
@@ -148,7 +149,7 @@ macro_rules! __sextant_meta_run_all {
     ({ $store:expr } $($case:ident),* $(,)?) => {
         $(
             tracing::info!(case = stringify!($case), "conformance");
-            $crate::conformance::$case(::std::sync::Arc::clone(&$store)).await;
+            $crate::$case(::std::sync::Arc::clone(&$store)).await;
         )*
     };
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::{ids, ok, seed, sorted, strs};
-use crate::{Filter, MetaStore, Query};
+use sextant_meta::{Filter, MetaStore, Query};
 
 async fn matching(store: &dyn MetaStore, c: &str, f: Filter) -> Vec<String> {
     let found = ok(

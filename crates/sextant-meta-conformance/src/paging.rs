@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::{ids, ok};
-use crate::{Filter, MetaStore, Query};
+use sextant_meta::{Filter, MetaStore, Query};
 
 /// Walks a query page by page with cursors and returns all `_id`s in visiting order.
 async fn walk(store: &dyn MetaStore, c: &str, base: &Query, page: u64) -> Vec<String> {

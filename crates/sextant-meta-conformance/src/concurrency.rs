@@ -8,7 +8,7 @@ use serde_json::json;
 use tokio::task::JoinHandle;
 
 use super::ok;
-use crate::{Filter, MetaError, MetaStore, Query};
+use sextant_meta::{Filter, MetaError, MetaStore, Query};
 
 async fn join<T>(handles: Vec<JoinHandle<T>>) -> Vec<T> {
     join_all(handles)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::{assert_invalid, ok};
-use crate::{Cursor, Filter, MetaError, MetaStore, Op, Query};
+use sextant_meta::{Cursor, Filter, MetaError, MetaStore, Op, Query};
 
 /// The store answers and names itself.
 pub async fn ping_and_backend_name(store: Arc<dyn MetaStore>) {

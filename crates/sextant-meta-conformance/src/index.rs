@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::{assert_duplicate, assert_invalid, ids, ok, strs};
-use crate::{Filter, MetaStore, Query};
+use sextant_meta::{Filter, MetaStore, Query};
 
 /// Creating the same index twice is fine, on new or populated collections, and queries keep
 /// their results.
