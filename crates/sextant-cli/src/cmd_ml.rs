@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use clap::{Args, Subcommand};
 use sextant_core::signals::{LabelSpec, Timing, TrainRequest, Validation};
 use sextant_core::Services;
-use sextant_domain::{Resolution, Symbol};
+use sextant_domain::Symbol;
 use sextant_features::FeatureStore;
 
 #[derive(Subcommand)]
@@ -206,7 +206,7 @@ pub async fn features(cmd: FeaturesCmd, s: &Services) -> Result<()> {
             }
             // Held bars have no feature row: say so (on stderr, so the CSV stays clean).
             if let Some(view) = sextant_features::find(&name) {
-                let res: Resolution = view.resolution.parse()?;
+                let res = view.resolution;
                 let held = s.market_data.held_bars(&symbol, res, from, to)?;
                 if !held.is_empty() {
                     eprintln!(

@@ -169,7 +169,7 @@ pub async fn run(cmd: QualityCmd, s: &Services) -> Result<()> {
                 .map(|g| {
                     vec![
                         g.symbol.clone(),
-                        g.resolution.clone(),
+                        g.resolution.to_string(),
                         g.first_missing.to_string(),
                         g.last_missing.to_string(),
                         g.missing.to_string(),

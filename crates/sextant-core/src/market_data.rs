@@ -145,10 +145,7 @@ impl MarketDataService {
             to.and_then(|d| d.and_hms_opt(23, 59, 59)),
         )?;
         let excluded = match cache.materialized_view(view, Some(&panel.version))? {
-            Some(mv) => {
-                let res: Resolution = mv.resolution.parse()?;
-                cache.held_bars(symbols, res, from, to)?
-            }
+            Some(mv) => cache.held_bars(symbols, mv.resolution, from, to)?,
             None => Vec::new(),
         };
         Ok((panel, excluded))

@@ -311,7 +311,7 @@ fn three_dropped_sessions_make_one_gap() {
         (gaps[0].first_missing, gaps[0].last_missing, gaps[0].missing),
         (first, last, 3)
     );
-    assert_eq!(gaps[0].resolution, "daily");
+    assert_eq!(gaps[0].resolution, Resolution::Daily);
     assert!(held_ts(&c).is_empty());
     assert_eq!(stored(&c).len(), 77);
 }

@@ -23,8 +23,8 @@ pub struct MaterializedView {
     pub version: String,
     /// The DuckDB table holding the values, `fv_<name>_<version>`.
     pub table_name: String,
-    /// The bar resolution the view is computed at, as its stored name (`daily`, `1min`, …).
-    pub resolution: String,
+    /// The bar resolution the view is computed at (serialised as its name: `daily`, `1min`, …).
+    pub resolution: Resolution,
     /// Feature names in column order, from the stored definition.
     pub features: Vec<String>,
     /// Rows in the table: one per (symbol, ts) bar at the resolution.
@@ -116,7 +116,7 @@ pub fn view_sql(view: &FeatureView) -> String {
   FROM p WINDOW w AS (PARTITION BY symbol ORDER BY ts)
 )
 SELECT symbol, ts, {out_cols} FROM t",
-        res = sql_literal(&view.resolution),
+        res = sql_literal(view.resolution.as_str()),
     )
 }
 
@@ -194,7 +194,7 @@ pub trait FeatureStore {
 
 impl FeatureStore for Cache {
     fn materialize_view(&self, view: &FeatureView) -> Result<MaterializedView> {
-        let resolution: Resolution = view.resolution.parse()?;
+        let resolution = view.resolution;
         let slice = Slice {
             resolution: Some(resolution),
             ..Slice::default()
@@ -232,7 +232,7 @@ impl FeatureStore for Cache {
                     view.name,
                     version,
                     table,
-                    view.resolution,
+                    view.resolution.as_str(),
                     definition,
                     rows,
                     symbols,
@@ -247,7 +247,7 @@ impl FeatureStore for Cache {
             name: view.name.clone(),
             version,
             table_name: table,
-            resolution: view.resolution.clone(),
+            resolution: view.resolution,
             features: view.feature_names(),
             rows,
             symbols,
@@ -443,7 +443,13 @@ fn read_views(
                 name: r.get(0)?,
                 version: r.get(1)?,
                 table_name: r.get(2)?,
-                resolution: r.get(3)?,
+                resolution: r.get::<_, String>(3)?.parse().map_err(|e| {
+                    duckdb::Error::FromSqlConversionFailure(
+                        3,
+                        duckdb::types::Type::Text,
+                        Box::new(e),
+                    )
+                })?,
                 features,
                 rows: r.get::<_, i64>(5)? as u64,
                 symbols: r.get::<_, i64>(6)? as u64,

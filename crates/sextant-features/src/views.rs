@@ -9,6 +9,7 @@
 //! every view.
 
 use serde::{Deserialize, Serialize};
+use sextant_domain::Resolution;
 use sha2::{Digest, Sha256};
 
 /// Where a feature's expression is evaluated: per symbol over time, or across symbols at one
@@ -44,8 +45,8 @@ pub struct FeatureView {
     pub name: String,
     /// Human-readable summary, for listings; not part of the version hash.
     pub description: String,
-    /// Bar resolution the view is computed at, as its stored name (`daily`, `1min`, …).
-    pub resolution: String,
+    /// Bar resolution the view is computed at (serialised as its name: `daily`, `1min`, …).
+    pub resolution: Resolution,
     /// The features, in output column order; cross-sectional ones are evaluated after every
     /// time-series one wherever they are listed.
     pub features: Vec<FeatureDef>,
@@ -59,7 +60,7 @@ impl FeatureView {
     pub fn version(&self) -> String {
         let mut h = Sha256::new();
         h.update(SCAFFOLD_VERSION.to_le_bytes());
-        for part in [&self.name, &self.resolution] {
+        for part in [self.name.as_str(), self.resolution.as_str()] {
             h.update(part.as_bytes());
             h.update([0]);
         }
@@ -222,7 +223,7 @@ pub fn technical() -> FeatureView {
         description:
             "price, volatility, momentum, volume and calendar features with cross-sectional ranks"
                 .into(),
-        resolution: "daily".into(),
+        resolution: Resolution::Daily,
         features,
     }
 }
@@ -231,7 +232,7 @@ pub fn technical() -> FeatureView {
 pub fn technical_intraday() -> FeatureView {
     let mut v = technical();
     v.name = "technical_1min".into();
-    v.resolution = "1min".into();
+    v.resolution = Resolution::Min1;
     v.description = "the technical view on 1-minute bars".into();
     v
 }

@@ -55,7 +55,7 @@ fn every_view_is_point_in_time() {
             .expect("ts");
         for view in sextant_features::builtin()
             .into_iter()
-            .filter(|v| v.resolution == "daily")
+            .filter(|v| v.resolution == Resolution::Daily)
         {
             full.materialize_view(&view).expect("materialise full");
             cut_cache.materialize_view(&view).expect("materialise cut");

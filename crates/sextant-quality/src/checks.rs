@@ -171,7 +171,7 @@ impl Out<'_> {
         }
         self.flags.push(Flag {
             symbol: self.s.symbol.clone(),
-            resolution: self.s.resolution.as_str().to_string(),
+            resolution: self.s.resolution,
             ts: datetime(row.ts),
             check,
             severity,

@@ -26,7 +26,7 @@ pub(crate) fn find(s: &Series, cal: &mut Calendar) -> Vec<Gap> {
     let mut push = |first: NaiveDateTime, last: NaiveDateTime, missing: u64| {
         gaps.push(Gap {
             symbol: s.symbol.clone(),
-            resolution: s.resolution.as_str().to_string(),
+            resolution: s.resolution,
             first_missing: first,
             last_missing: last,
             missing,

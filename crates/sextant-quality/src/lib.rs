@@ -38,6 +38,7 @@ pub use rows::{date, datetime, Row, Series};
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
+use sextant_domain::Resolution;
 use std::collections::BTreeMap;
 
 /// How serious a flag is. `Critical` and `Warning` quarantine the row (when quarantine is on);
@@ -260,8 +261,8 @@ impl QualityPolicy {
 pub struct Flag {
     /// Symbol of the flagged bar.
     pub symbol: String,
-    /// Resolution of the flagged bar, as its stored name (`daily`, `5min`, …).
-    pub resolution: String,
+    /// Resolution of the flagged bar (serialised as its name: `daily`, `5min`, …).
+    pub resolution: Resolution,
     /// Timestamp of the flagged bar (UTC); with `symbol` and `resolution` it keys the bar.
     pub ts: NaiveDateTime,
     /// The check that fired.
@@ -280,8 +281,8 @@ pub struct Flag {
 pub struct Gap {
     /// Symbol of the series.
     pub symbol: String,
-    /// Resolution of the series, as its stored name (`daily`, `5min`, …).
-    pub resolution: String,
+    /// Resolution of the series (serialised as its name: `daily`, `5min`, …).
+    pub resolution: Resolution,
     /// First missing bar (UTC). When whole sessions are missing, the first such session's date at
     /// 00:00, at every resolution.
     pub first_missing: NaiveDateTime,

@@ -155,7 +155,7 @@ impl MlSignalService {
     /// Materialises `view` unless its stored version was computed from the current bars.
     fn ensure_view(cache: &Cache, view: &FeatureView) -> Result<MaterializedView, SignalError> {
         let version = view.version();
-        let resolution: Resolution = view.resolution.parse().map_err(DataError::from)?;
+        let resolution = view.resolution;
         let current = cache.snapshot_hash(&sextant_data::cache::Slice {
             resolution: Some(resolution),
             ..Default::default()
@@ -413,7 +413,7 @@ pub(crate) struct Prepared {
 pub(crate) fn prepare(cache: &Cache, req: &TrainRequest) -> Result<Prepared, SignalError> {
     let view = MlSignalService::view_def(cache, &req.view, None)?;
     let mv = MlSignalService::ensure_view(cache, &view)?;
-    let resolution: Resolution = view.resolution.parse().map_err(DataError::from)?;
+    let resolution = view.resolution;
     let panel = cache.feature_panel(&view.name, Some(&mv.version), &req.symbols, None, None)?;
     let samples = train::build_samples(cache, &panel, &req.symbols, resolution, &req.label)?;
     Ok(Prepared {
@@ -469,7 +469,7 @@ fn train_blocking(
     let (sha, _) = registry::write_artifact(models_dir, &bytes)?;
     // Bars the quality checks keep out of the training and test span: no feature or label
     // was computed from them, and the record says which.
-    let resolution: Resolution = view.resolution.parse().map_err(DataError::from)?;
+    let resolution = view.resolution;
     let last = req.test_to.or(req.train_to);
     let excluded = cache.held_bars(&req.symbols, resolution, req.train_from, last)?;
     let id = {
@@ -498,7 +498,7 @@ fn train_blocking(
         view: view.name.clone(),
         view_version: mv.version.clone(),
         view_table: mv.table_name.clone(),
-        resolution: view.resolution.clone(),
+        resolution: view.resolution,
         features: panel.features.clone(),
         data_snapshot: mv.data_snapshot.clone(),
         code_version: registry::code_version(),

@@ -87,7 +87,7 @@ pub struct ModelRecord {
     /// The cache table holding the materialised view.
     pub view_table: String,
     /// Bar resolution of the view (`daily`, ...).
-    pub resolution: String,
+    pub resolution: sextant_domain::Resolution,
     /// Feature names in the order the model takes them.
     pub features: Vec<String>,
     /// Content hash of the bars the features and labels were computed from.

@@ -491,7 +491,7 @@ fn dedupe_stage(conn: &Connection) -> Result<Vec<Flag>> {
             let copies: i64 = r.get(3)?;
             Ok(Flag {
                 symbol: r.get(0)?,
-                resolution: r.get(1)?,
+                resolution: super::resolution_at(r, 1)?,
                 ts: r.get(2)?,
                 check: Check::DuplicateRow,
                 severity: sextant_quality::Severity::Notice,

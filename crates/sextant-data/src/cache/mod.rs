@@ -159,6 +159,17 @@ fn classify_open_error(path: &Path, e: duckdb::Error) -> DataError {
     }
 }
 
+/// Column `i` of a row as a [`Resolution`](sextant_domain::Resolution): stored as its name, and a
+/// name that does not parse is a conversion error, never a default.
+pub(crate) fn resolution_at(
+    row: &duckdb::Row<'_>,
+    i: usize,
+) -> duckdb::Result<sextant_domain::Resolution> {
+    row.get::<_, String>(i)?.parse().map_err(|e| {
+        duckdb::Error::FromSqlConversionFailure(i, duckdb::types::Type::Text, Box::new(e))
+    })
+}
+
 /// Quotes a string as a SQL literal. Used only where DuckDB does not take a bound parameter
 /// (file paths in table functions and `COPY`).
 pub fn sql_literal(s: &str) -> String {

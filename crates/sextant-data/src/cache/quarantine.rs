@@ -42,7 +42,7 @@ pub(crate) fn record(
         for f in flags {
             app.append_row(params![
                 f.symbol,
-                f.resolution,
+                f.resolution.as_str(),
                 f.ts,
                 f.check.as_str(),
                 f.severity.as_str(),
@@ -95,7 +95,7 @@ pub(crate) fn record(
         for g in gaps {
             app.append_row(params![
                 g.symbol,
-                g.resolution,
+                g.resolution.as_str(),
                 g.first_missing,
                 g.last_missing,
                 g.missing as i64,
@@ -492,7 +492,7 @@ impl Cache {
                 let at: NaiveDateTime = r.get(7)?;
                 Ok((
                     r.get(0)?,
-                    r.get(1)?,
+                    super::resolution_at(r, 1)?,
                     r.get(2)?,
                     check,
                     sev,
@@ -502,21 +502,27 @@ impl Cache {
                 ))
             })?
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(symbol, resolution, ts, check, sev, score, detail, at)| {
+        // A stored flag whose check or severity this build does not know is an error, not a
+        // flag that silently disappears from every listing.
+        rows.into_iter()
+            .map(|(symbol, resolution, ts, check, sev, score, detail, at)| {
+                let unknown = |what: &str, v: &str| {
+                    DataError::Invalid(format!("stored quality flag with unknown {what} {v:?}"))
+                };
                 let flag = Flag {
                     symbol,
                     resolution,
                     ts,
-                    check: sextant_quality::Check::parse(&check)?,
-                    severity: sextant_quality::Severity::parse(&sev)?,
+                    check: sextant_quality::Check::parse(&check)
+                        .ok_or_else(|| unknown("check", &check))?,
+                    severity: sextant_quality::Severity::parse(&sev)
+                        .ok_or_else(|| unknown("severity", &sev))?,
                     score,
                     detail,
                 };
-                Some((flag, at))
+                Ok((flag, at))
             })
-            .collect())
+            .collect()
     }
 
     /// Reported gaps for a symbol (or all), oldest first.
@@ -530,7 +536,7 @@ impl Cache {
             .query_map(params![symbol, symbol], |r| {
                 Ok(Gap {
                     symbol: r.get(0)?,
-                    resolution: r.get(1)?,
+                    resolution: super::resolution_at(r, 1)?,
                     first_missing: r.get(2)?,
                     last_missing: r.get(3)?,
                     missing: r.get::<_, i64>(4)? as u64,
