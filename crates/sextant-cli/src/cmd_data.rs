@@ -112,9 +112,9 @@ pub fn run(cmd: DataCmd, s: &Services) -> Result<()> {
                 for r in &c.ranges {
                     rows.push(vec![
                         c.symbol.clone(),
-                        c.resolution.clone(),
-                        fmt_ts(r.first_ts, &c.resolution),
-                        fmt_ts(r.last_ts, &c.resolution),
+                        c.resolution.to_string(),
+                        fmt_ts(r.first_ts, c.resolution.as_str()),
+                        fmt_ts(r.last_ts, c.resolution.as_str()),
                         c.rows.to_string(),
                         r.sources.join(","),
                         r.last_refreshed.format("%Y-%m-%d %H:%M:%S").to_string(),

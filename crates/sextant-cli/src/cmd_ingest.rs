@@ -114,7 +114,7 @@ pub fn print_summary(s: &IngestSummary, elapsed: Duration) {
         .map(|r| {
             vec![
                 r.symbol.clone(),
-                r.resolution.clone(),
+                r.resolution.to_string(),
                 r.first_ts.to_string(),
                 r.last_ts.to_string(),
                 r.rows.to_string(),

@@ -269,8 +269,9 @@ impl DashboardService {
                     });
                 f.last_bar = f.last_bar.max(range.last_ts);
                 f.last_refreshed = f.last_refreshed.max(range.last_refreshed);
-                if !f.resolutions.contains(&r.resolution) {
-                    f.resolutions.push(r.resolution.clone());
+                let name = r.resolution.to_string();
+                if !f.resolutions.contains(&name) {
+                    f.resolutions.push(name);
                 }
             }
         }

@@ -221,7 +221,7 @@ impl MarketDataService {
         let coverage = self.cache.coverage(Some(symbol))?;
         let last = coverage
             .iter()
-            .filter(|c| c.resolution == resolution.as_str())
+            .filter(|c| c.resolution == resolution)
             .flat_map(|c| c.ranges.iter())
             .filter(|r| r.sources.iter().any(|s| s == provider))
             .map(|r| r.last_ts.date())

@@ -74,7 +74,7 @@ fn pandas_unnamed_index_and_intraday() {
     );
     let cache = Cache::open_in_memory().expect("open");
     let s = cache.ingest_file(&p, &with_symbol("AAPL")).expect("ingest");
-    assert_eq!(s.series[0].resolution, "1min");
+    assert_eq!(s.series[0].resolution, Resolution::Min1);
     let bars = cache
         .bars(&sym("AAPL"), Resolution::Min1, None, None)
         .expect("bars");

@@ -117,7 +117,7 @@ fn intraday_to_hourly_and_daily_keeps_sessions() {
         ..Default::default()
     };
     let s = cache.ingest_file(&path, &opts).expect("ingest");
-    assert_eq!(s.series[0].resolution, "5min");
+    assert_eq!(s.series[0].resolution, Resolution::Min5);
     let sym = Symbol::new("TEST").expect("sym");
     let bars = cache
         .bars(&sym, Resolution::Min5, None, None)

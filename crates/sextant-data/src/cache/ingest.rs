@@ -48,8 +48,8 @@ pub struct IngestSummary {
 pub struct SeriesSummary {
     /// Symbol of the series.
     pub symbol: String,
-    /// Resolution of the series, as its stored name (`daily`, `5min`, …).
-    pub resolution: String,
+    /// Resolution of the series (serialised as its name: `daily`, `5min`, …).
+    pub resolution: Resolution,
     /// Earliest timestamp of the series in the batch (UTC).
     pub first_ts: NaiveDateTime,
     /// Latest timestamp of the series in the batch (UTC).
@@ -358,7 +358,7 @@ pub(crate) fn merge_stage(
         .query_map([], |r| {
             Ok(SeriesSummary {
                 symbol: r.get(0)?,
-                resolution: r.get(1)?,
+                resolution: super::resolution_at(r, 1)?,
                 first_ts: r.get(2)?,
                 last_ts: r.get(3)?,
                 rows: r.get::<_, i64>(4)? as u64,
@@ -370,7 +370,7 @@ pub(crate) fn merge_stage(
         for x in &series {
             app.append_row(params![
                 x.symbol,
-                x.resolution,
+                x.resolution.as_str(),
                 source,
                 x.first_ts,
                 x.last_ts,

@@ -9,6 +9,7 @@ use crate::{DataError, Result};
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use duckdb::{params, Connection, OptionalExt};
 use serde::Serialize;
+use sextant_domain::Resolution;
 use sextant_quality::{Flag, Gap, QualityConfig, QualityReport};
 use std::collections::BTreeMap;
 
@@ -219,8 +220,8 @@ pub struct QuarantinedBar {
     pub id: i64,
     /// Symbol of the held bar.
     pub symbol: String,
-    /// Resolution of the held bar, as its stored name (`daily`, `5min`, …).
-    pub resolution: String,
+    /// Resolution of the held bar (serialised as its name: `daily`, `5min`, …).
+    pub resolution: Resolution,
     /// Timestamp of the held bar (UTC); with `symbol` and `resolution` it is the bar's key.
     pub ts: NaiveDateTime,
     /// Opening price as received (unadjusted).
@@ -338,7 +339,7 @@ fn read_q(r: &duckdb::Row<'_>) -> duckdb::Result<QuarantinedBar> {
     Ok(QuarantinedBar {
         id: r.get(0)?,
         symbol: r.get(1)?,
-        resolution: r.get(2)?,
+        resolution: super::resolution_at(r, 2)?,
         ts: r.get(3)?,
         open: r.get(4)?,
         high: r.get(5)?,

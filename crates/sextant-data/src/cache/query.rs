@@ -43,8 +43,8 @@ pub struct CoverageRange {
 pub struct CoverageReport {
     /// Symbol the coverage is for.
     pub symbol: String,
-    /// The resolution, as its stored name (`daily`, `5min`, …).
-    pub resolution: String,
+    /// The resolution (serialised as its name: `daily`, `5min`, …).
+    pub resolution: Resolution,
     /// Bars stored now for this (symbol, resolution).
     pub rows: u64,
     /// Covered ranges in time order. Batch ranges that overlap, or are separated by less than a
@@ -175,7 +175,7 @@ impl Cache {
         let sym = symbol.map(|s| s.as_str().to_string());
         type Row = (
             String,
-            String,
+            Resolution,
             NaiveDateTime,
             NaiveDateTime,
             String,
@@ -186,7 +186,7 @@ impl Cache {
             .query_map(params![sym, sym], |r| {
                 Ok((
                     r.get(0)?,
-                    r.get(1)?,
+                    super::resolution_at(r, 1)?,
                     r.get(2)?,
                     r.get(3)?,
                     r.get(4)?,
@@ -197,7 +197,7 @@ impl Cache {
             .collect::<std::result::Result<_, _>>()?;
         let mut out: Vec<CoverageReport> = Vec::new();
         for (symbol, resolution, first, last, source, recorded, rows) in rows {
-            let gap = merge_gap(&resolution);
+            let gap = merge_gap(resolution);
             let report = match out.last_mut() {
                 Some(r) if r.symbol == symbol && r.resolution == resolution => r,
                 _ => {
@@ -235,11 +235,11 @@ impl Cache {
 
 /// Two ranges closer than this are one range (a weekend or a long holiday weekend between
 /// daily batches is not a hole).
-fn merge_gap(resolution: &str) -> chrono::Duration {
-    match resolution.parse::<Resolution>() {
-        Ok(Resolution::Weekly) => chrono::Duration::days(14),
-        Ok(Resolution::Monthly) => chrono::Duration::days(62),
-        Ok(r) if r.is_intraday() => chrono::Duration::days(4),
+fn merge_gap(resolution: Resolution) -> chrono::Duration {
+    match resolution {
+        Resolution::Weekly => chrono::Duration::days(14),
+        Resolution::Monthly => chrono::Duration::days(62),
+        r if r.is_intraday() => chrono::Duration::days(4),
         _ => chrono::Duration::days(5),
     }
 }

@@ -334,7 +334,7 @@ async fn coverage(
             .into_iter()
             .map(|r| CoverageDto {
                 symbol: r.symbol,
-                resolution: r.resolution,
+                resolution: r.resolution.to_string(),
                 rows: r.rows,
                 ranges: r
                     .ranges
