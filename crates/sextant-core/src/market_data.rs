@@ -42,6 +42,24 @@ pub struct MarketDataService {
     reads: Arc<ReadPool>,
 }
 
+/// A panel of `view` over whole session days `[from, to]` read on `cache`.
+fn panel_on(
+    cache: &Cache,
+    view: &str,
+    version: Option<&str>,
+    symbols: &[Symbol],
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<sextant_features::FeaturePanel, DataError> {
+    cache.feature_panel(
+        view,
+        version,
+        symbols,
+        from.and_then(|d| d.and_hms_opt(0, 0, 0)),
+        to.and_then(|d| d.and_hms_opt(23, 59, 59)),
+    )
+}
+
 /// Bars in a provider's compact answer (Alpha Vantage: latest 100 points).
 const COMPACT_BARS: i64 = 100;
 
@@ -117,13 +135,7 @@ impl MarketDataService {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
     ) -> Result<sextant_features::FeaturePanel, DataError> {
-        self.reads.get().feature_panel(
-            view,
-            version,
-            symbols,
-            from.and_then(|d| d.and_hms_opt(0, 0, 0)),
-            to.and_then(|d| d.and_hms_opt(23, 59, 59)),
-        )
+        panel_on(&self.reads.get(), view, version, symbols, from, to)
     }
 
     /// [`Self::feature_panel`] with the bars of the range the quality checks hold (no feature
@@ -137,13 +149,7 @@ impl MarketDataService {
         to: Option<NaiveDate>,
     ) -> Result<(sextant_features::FeaturePanel, Vec<HeldBar>), DataError> {
         let cache = self.reads.get();
-        let panel = cache.feature_panel(
-            view,
-            version,
-            symbols,
-            from.and_then(|d| d.and_hms_opt(0, 0, 0)),
-            to.and_then(|d| d.and_hms_opt(23, 59, 59)),
-        )?;
+        let panel = panel_on(&cache, view, version, symbols, from, to)?;
         let excluded = match cache.materialized_view(view, Some(&panel.version))? {
             Some(mv) => cache.held_bars(symbols, mv.resolution, from, to)?,
             None => Vec::new(),

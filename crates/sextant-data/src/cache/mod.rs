@@ -9,6 +9,7 @@ mod adjust;
 pub mod audit;
 mod curves;
 mod export;
+mod findings;
 mod ingest;
 mod judge;
 mod layout;
@@ -19,11 +20,10 @@ mod resample;
 pub(crate) mod schema;
 
 pub use export::{snapshot_hash_on, Slice};
+pub use findings::{QualityTotals, SymbolDayQuality};
 pub use ingest::{FileOptions, IngestSummary, SeriesSummary};
 pub use pool::ReadPool;
-pub use quarantine::{
-    Decision, QualityTotals, QuarantineQuery, QuarantinedBar, ReviewOutcome, SymbolDayQuality,
-};
+pub use quarantine::{Decision, QuarantineQuery, QuarantinedBar, ReviewOutcome};
 pub use query::{read_series, sql_date_bounds};
 pub use query::{CoverageRange, CoverageReport, Revision, SymbolInfo};
 
