@@ -5,7 +5,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::page::PageQuery;
 use crate::routes::to_json;
-use crate::routes::watchlists::page_request;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -129,10 +128,11 @@ async fn list(
         kind: q.kind,
         owner: caller.actor().scope().map(str::to_string),
     };
-    let page = page_request(PageQuery {
+    let page = PageQuery {
         limit: q.limit,
         cursor: q.cursor,
-    })?;
+    }
+    .to_request()?;
     // Summaries: parameters and results (up to 64 KiB and more each) are on `GET /jobs/{id}`.
     let mut v = serde_json::to_value(s.jobs.list(&filter, &page).await?)
         .map_err(|e| ApiError::internal(e.to_string()))?;

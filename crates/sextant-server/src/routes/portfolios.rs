@@ -5,7 +5,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::page::PageQuery;
 use crate::routes::to_json;
-use crate::routes::watchlists::page_request;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -117,7 +116,7 @@ async fn list(
     to_json(
         &s.services
             .portfolios
-            .list(caller.actor().scope(), &page_request(p)?)
+            .list(caller.actor().scope(), &p.to_request()?)
             .await?,
     )
 }
@@ -200,7 +199,7 @@ async fn transactions(
     to_json(
         &s.services
             .portfolios
-            .transactions(&id, &page_request(p)?)
+            .transactions(&id, &p.to_request()?)
             .await?,
     )
 }

@@ -11,7 +11,6 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::Value;
-use sextant_core::common::PageRequest;
 use sextant_core::watchlists::WatchlistUpdate;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -27,16 +26,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The API's page bounds (1 to 200) applied before the service sees the request.
-pub(crate) fn page_request(p: PageQuery) -> ApiResult<PageRequest> {
-    if p.limit.is_some_and(|l| !(1..=200).contains(&l)) {
-        return Err(ApiError::field("limit", "must be between 1 and 200"));
-    }
-    Ok(PageRequest {
-        cursor: p.cursor,
-        limit: p.limit,
-    })
-}
-
 fn non_empty(symbols: &[String]) -> ApiResult<()> {
     if symbols.is_empty() || symbols.len() > 500 {
         return Err(ApiError::field("symbols", "1 to 500 symbols"));
@@ -90,7 +79,7 @@ async fn list(
     to_json(
         &s.services
             .watchlists
-            .list(caller.actor().scope(), &page_request(p)?)
+            .list(caller.actor().scope(), &p.to_request()?)
             .await?,
     )
 }
