@@ -163,7 +163,9 @@ pub async fn run(cmd: QualityCmd, s: &Services) -> Result<()> {
             crate::output::table(&["symbol", "ts", "check", "severity", "detail"], &rows);
         }
         QualityCmd::Gaps { symbol } => {
-            let gaps = q.gaps(symbol.map(|s| s.to_ascii_uppercase())).await?;
+            let gaps = q
+                .gaps(symbol.map(|s| s.to_ascii_uppercase()), usize::MAX)
+                .await?;
             let rows: Vec<Vec<String>> = gaps
                 .iter()
                 .map(|g| {

@@ -115,10 +115,17 @@ impl QualityService {
         Ok(blocking(move || cache.quality_flags(symbol.as_deref(), limit)).await?)
     }
 
-    /// Reported gaps in the bars of `symbol` (or every symbol), oldest first.
-    pub async fn gaps(&self, symbol: Option<String>) -> Result<Vec<Gap>, QualityError> {
+    /// Reported gaps in the bars of `symbol` (or every symbol), ordered by symbol, resolution
+    /// and first missing bar; at most `limit`.
+    pub async fn gaps(
+        &self,
+        symbol: Option<String>,
+        limit: usize,
+    ) -> Result<Vec<Gap>, QualityError> {
         let cache = self.cache.clone();
-        Ok(blocking(move || cache.quality_gaps(symbol.as_deref())).await?)
+        let mut gaps = blocking(move || cache.quality_gaps(symbol.as_deref())).await?;
+        gaps.truncate(limit);
+        Ok(gaps)
     }
 
     /// Flag counts and worst severity per symbol and day for `from..=to` (inclusive), for one

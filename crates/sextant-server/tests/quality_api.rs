@@ -330,6 +330,14 @@ async fn quality_reads_and_parameter_validation() {
         .await;
     let flags = flags["items"].as_array().unwrap();
     assert_eq!(flags.len(), 3);
+    // Gaps obey their limit too (the corrupted copy has dozens of dropped days).
+    let (_, all_gaps) = s.get("/api/v1/quality/gaps", Role::Viewer).await;
+    assert!(
+        all_gaps["items"].as_array().unwrap().len() > 2,
+        "{all_gaps}"
+    );
+    let (_, gaps) = s.get("/api/v1/quality/gaps?limit=2", Role::Viewer).await;
+    assert_eq!(gaps["items"].as_array().unwrap().len(), 2, "{gaps}");
     assert!(flags.iter().all(|f| f["symbol"] == "XMSFT"));
     let (_, daily) = s
         .get(

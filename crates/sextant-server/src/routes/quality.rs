@@ -206,10 +206,11 @@ async fn gaps(
     ApiQuery(p): ApiQuery<SymbolParams>,
 ) -> ApiResult<Json<Value>> {
     let symbol = check_symbol(&p.symbol)?;
-    if p.limit.is_some_and(|l| !(1..=10_000).contains(&l)) {
+    let limit = p.limit.unwrap_or(1000);
+    if !(1..=10_000).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 10000"));
     }
-    let items = s.services.quality.gaps(symbol).await?;
+    let items = s.services.quality.gaps(symbol, limit as usize).await?;
     Ok(Json(json!({ "items": items })))
 }
 
