@@ -348,3 +348,30 @@ fn corporate_actions_split_positions_and_pay_dividends() {
     let ignored = run(CorporateActions::Ignore);
     assert_eq!(ignored.equity[4], 490.0);
 }
+
+/// An intent naming a symbol the data does not have is rejected with the reason; the run goes
+/// on (a strategy bug must not take a run, or the server running it, down).
+#[test]
+fn an_order_for_a_missing_symbol_is_rejected_not_a_panic() {
+    let md = MarketData::single(bars("X", &[10.0, 11.0, 12.0], &[10.5, 11.5, 12.5])).expect("md");
+    let mut script = Script(vec![
+        (0, Box::new(|c| c.target(7, Target::Long))),
+        (0, Box::new(|c| c.rebalance(vec![(0, 0.5), (3, 0.5)]))),
+        (1, Box::new(|c| c.target(0, Target::Long))),
+    ]);
+    let r = sim(SimConfig::default()).run(&md, &mut script);
+    let rejected: Vec<&str> = r
+        .orders
+        .iter()
+        .filter_map(|o| match &o.status {
+            OrderStatus::Rejected { reason, .. } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rejected.len(), 2, "{:?}", r.orders);
+    assert!(rejected[0].contains("symbol #7"), "{rejected:?}");
+    assert!(rejected[1].contains("symbol #3"), "{rejected:?}");
+    // The valid order still fills at the next open.
+    assert_eq!(r.trades.len(), 1);
+    assert_eq!(r.trades[0].entry_bar, 2);
+}

@@ -74,6 +74,12 @@ fn check(name: &str, data: &MarketData, cfg: SimConfig, make: &dyn Fn() -> Box<d
         "{name}: the strategy never traded, the test would be vacuous"
     );
     let n = data.len();
+    // A cut at zero bars is an empty run, not a panic.
+    let empty = sim.run(&data.truncated(0), make().as_mut());
+    assert!(
+        empty.equity.is_empty() && empty.trades.is_empty() && empty.fills.is_empty(),
+        "{name}: an empty window trades nothing"
+    );
     for cut in [1, 2, 25, 260, 1000, 1777, 2500, n - 1] {
         let part = sim.run(&data.truncated(cut), make().as_mut());
         assert_prefix(

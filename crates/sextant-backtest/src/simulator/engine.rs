@@ -106,6 +106,16 @@ impl TradingSimulator {
                     intent,
                     status: OrderStatus::Pending,
                 });
+                if let Some(bad) = orders[order].intent.symbol_out_of(data.symbols().len()) {
+                    // A strategy bug must not take the run (or the server) down: the order is
+                    // rejected with the reason, like any order that cannot be filled.
+                    let reason = format!(
+                        "symbol #{bad} does not exist (the data has {} symbols)",
+                        data.symbols().len()
+                    );
+                    settle(&mut orders[order], Outcome::Rejected(reason), t);
+                    continue;
+                }
                 if let Intent::Cancel(which) = orders[order].intent {
                     pending.retain(|p| {
                         let hit = orders[p.order].intent.is_resting()
@@ -136,23 +146,27 @@ impl TradingSimulator {
             exposure.push(pf.gross_exposure());
         }
 
-        let (last_bar, last_ts) = (n - 1, data.ts()[n - 1]);
-        if cfg.close_at_end {
-            pf.close_all(
-                FillAt {
-                    order: None,
-                    bar: last_bar,
-                    ts: last_ts,
-                },
-                &cfg.costs,
-            );
-            equity[last_bar] = pf.equity();
-            cash[last_bar] = pf.cash;
-            exposure[last_bar] = pf.gross_exposure();
+        // An empty window (a walk-forward or truncation cut at 0 bars) has no last bar: there
+        // is nothing to close and nothing open.
+        if let Some(last_bar) = n.checked_sub(1) {
+            let last_ts = data.ts()[last_bar];
+            if cfg.close_at_end {
+                pf.close_all(
+                    FillAt {
+                        order: None,
+                        bar: last_bar,
+                        ts: last_ts,
+                    },
+                    &cfg.costs,
+                );
+                equity[last_bar] = pf.equity();
+                cash[last_bar] = pf.cash;
+                exposure[last_bar] = pf.gross_exposure();
+            }
+            let open = pf.open_trades(last_bar, last_ts);
+            pf.trades.extend(open);
         }
-        let open = pf.open_trades(last_bar, last_ts);
-        let mut trades = std::mem::take(&mut pf.trades);
-        trades.extend(open);
+        let trades = std::mem::take(&mut pf.trades);
         BacktestResult {
             symbols: data.symbols().to_vec(),
             ts: data.ts().to_vec(),

@@ -103,6 +103,17 @@ pub enum Intent {
 }
 
 impl Intent {
+    /// The first symbol index the intent names that is not below `n` (the number of symbols
+    /// in the data), if any: such an intent cannot be executed and is rejected, not run.
+    pub(crate) fn symbol_out_of(&self, n: usize) -> Option<usize> {
+        match self {
+            Intent::Order(r) => (r.symbol >= n).then_some(r.symbol),
+            Intent::Target { symbol, .. } => (*symbol >= n).then_some(*symbol),
+            Intent::Rebalance(weights) => weights.iter().map(|(s, _)| *s).find(|s| *s >= n),
+            Intent::Cancel(which) => which.filter(|s| *s >= n),
+        }
+    }
+
     /// Whether the intent waits for a later bar's range (limit/stop) rather than the next fill.
     pub(crate) fn is_resting(&self) -> bool {
         matches!(
