@@ -99,13 +99,36 @@ impl ApiError {
     }
 }
 
+tokio::task_local! {
+    /// The id of the request being served (its `x-request-id`), set by [`request_scope`]: a
+    /// 500 is logged and answered under it, so a client's report finds the log line.
+    static REQUEST_ID: String;
+}
+
+/// Middleware that makes the request's `x-request-id` available to error responses built while
+/// it is served. Must run inside the layer that sets the id.
+pub async fn request_scope(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    REQUEST_ID.scope(id, next.run(req)).await
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut detail = self.detail;
         if self.status == StatusCode::INTERNAL_SERVER_ERROR {
-            // The cause stays in the log, under a reference the client can quote; the client
-            // learns nothing about the server's internals (paths, SQL, library messages).
-            let reference = uuid::Uuid::new_v4().simple().to_string();
+            // The cause stays in the log, under the request's id (a fresh one outside a
+            // request); the client learns only that id, nothing of the server's internals
+            // (paths, SQL, library messages).
+            let reference = REQUEST_ID
+                .try_with(|id| id.clone())
+                .ok()
+                .filter(|id| !id.is_empty())
+                .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
             tracing::error!(%reference, cause = %detail, "internal error");
             detail =
                 format!("internal error (reference {reference}); the cause is in the server log");

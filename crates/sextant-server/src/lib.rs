@@ -57,6 +57,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(limits.timeout_secs),
         ))
+        .layer(axum::middleware::from_fn(error::request_scope))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req

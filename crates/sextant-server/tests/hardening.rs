@@ -529,6 +529,43 @@ fn internal_errors_carry_no_internal_text() {
     assert!(text.contains("reference"), "{text}");
 }
 
+/// Over HTTP a 500 names the request's id (the `x-request-id` the server returns and logs the
+/// cause under), and nothing of the cause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_internal_error_answers_with_the_request_id() {
+    let s = start(Limits::default()).await;
+    // A stored config that does not read back as one: the service reports it as corrupt.
+    let id = s
+        .services
+        .meta
+        .insert(
+            sextant_core::configs::CONFIGS,
+            serde_json::json!({"name": 5, "strategy": [], "secret": "/root/.sextant"}),
+        )
+        .await
+        .expect("insert");
+    let resp = s
+        .client
+        .get(format!("{}/api/v1/strategies/configs/{id}", s.base))
+        .bearer_auth(s.key(Role::Admin))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let request_id = resp
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .expect("x-request-id")
+        .to_string();
+    let text = resp.text().await.expect("body");
+    assert!(text.contains(&request_id), "{text}");
+    assert!(
+        !text.contains("/root") && !text.contains("invalid type"),
+        "{text}"
+    );
+}
+
 /// Finding 6: server-sent event streams had no cap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_streams_are_capped_per_key() {
