@@ -250,7 +250,7 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
         };
         let WalkOutcome::Done { report, bar_ts } =
             s.backtests
-                .walk_forward_on(Some(&cache), &req, &spec, None, &|| false)?
+                .walk_forward_on(Some(cache.as_ref()), &req, &spec, None, &|| false)?
         else {
             bail!("a walk-forward without a cost limit was refused");
         };

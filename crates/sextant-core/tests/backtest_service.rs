@@ -87,7 +87,7 @@ async fn walk_forward_is_out_of_sample_and_causal() {
             json!({"fast": 20, "slow": 100}),
         ],
     };
-    let data = BacktestService::load(&s.cache, &req).expect("load");
+    let data = BacktestService::load(s.cache.as_ref(), &req).expect("load");
     let full = walk_forward(&req, &spec, &data).expect("wf");
     assert!(full.windows.len() >= 10);
     assert_eq!(
@@ -103,7 +103,7 @@ async fn walk_forward_is_out_of_sample_and_causal() {
     let mut short = req.clone();
     let ts = data.market.ts()[cut - 1];
     short.to = chrono::DateTime::from_timestamp(ts, 0).map(|d| d.date_naive());
-    let data_short = BacktestService::load(&s.cache, &short).expect("load");
+    let data_short = BacktestService::load(s.cache.as_ref(), &short).expect("load");
     assert_eq!(data_short.market.len(), cut);
     let part = walk_forward(&short, &spec, &data_short).expect("wf");
     assert_eq!(part.windows[..6], full.windows[..6]);

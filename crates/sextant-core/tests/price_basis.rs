@@ -151,7 +151,7 @@ async fn a_report_refuses_a_run_whose_data_changed() {
     let run = s.backtests.run(&req).await.expect("run");
     let stored = s
         .backtests
-        .stored_with_benchmark(&s.cache, &run.id)
+        .stored_with_benchmark(s.cache.as_ref(), &run.id)
         .await
         .expect("stored")
         .expect("some");
@@ -168,14 +168,18 @@ async fn a_report_refuses_a_run_whose_data_changed() {
     s.cache
         .ingest_bars(&[bar], Source::File, "revision")
         .expect("revise");
-    match s.backtests.stored_with_benchmark(&s.cache, &run.id).await {
+    match s
+        .backtests
+        .stored_with_benchmark(s.cache.as_ref(), &run.id)
+        .await
+    {
         Err(BacktestError::DataChanged { id, .. }) => assert_eq!(id, run.id),
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("a report on changed data was allowed"),
     }
     assert!(s
         .backtests
-        .stored_with_benchmark(&s.cache, "bt_nosuchrun")
+        .stored_with_benchmark(s.cache.as_ref(), "bt_nosuchrun")
         .await
         .expect("lookup")
         .is_none());

@@ -255,7 +255,7 @@ async fn walk_forward_retrains_without_the_test_window() {
     // have no probabilities to trade on), and its manifest names the training request.
     let stored = s
         .backtests
-        .stored_with_benchmark(&s.cache, &wf.backtest.id)
+        .stored_with_benchmark(s.cache.as_ref(), &wf.backtest.id)
         .await
         .expect("stored")
         .expect("some");

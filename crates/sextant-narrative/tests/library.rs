@@ -184,7 +184,7 @@ async fn the_narrative_states_held_bars_and_the_price_basis() {
     let run = s.backtests.run(&req).await.expect("run");
     let stored = s
         .backtests
-        .stored_with_benchmark(&s.cache, &run.id)
+        .stored_with_benchmark(s.cache.as_ref(), &run.id)
         .await
         .expect("stored")
         .expect("some");

@@ -14,7 +14,7 @@ pub use sextant_backtest::run::{
 use serde_json::{json, Value};
 use sextant_backtest::simulator::{BarSeries, CorporateActions, MarketData, CA_DIVIDEND, CA_SPLIT};
 use sextant_backtest::strategy::required_series;
-use sextant_data::cache::Slice;
+use sextant_data::cache::{BarReader, Slice};
 use sextant_data::Cache;
 use sextant_domain::{EquityPoint, PriceBasis, Symbol};
 use sextant_meta::MetaStore;
@@ -113,7 +113,7 @@ impl From<crate::common::InvalidField> for BacktestError {
 pub struct RunOptions {
     /// The bar store to read, such as a file loaded in memory by the CLI. Default: a
     /// connection of the service's read pool. The run is always stored in the service's store.
-    pub cache: Option<Arc<Cache>>,
+    pub cache: Option<Arc<dyn BarReader>>,
     /// The key recorded among the run's owners. Default: none (a run every key may read).
     pub owner: Option<String>,
     /// Largest cost (bars × symbols) to run; a costlier request comes back as
@@ -210,20 +210,20 @@ impl BacktestService {
     /// attached as [`Self::run`].
     pub fn load_for(
         &self,
-        cache: &Cache,
+        cache: &dyn BarReader,
         req: &BacktestRequest,
     ) -> Result<LoadedData, BacktestError> {
         Self::load_with(cache, req, self.series.as_deref())
     }
 
     /// Reads the request's bars from `cache` (the service's own, or a CSV loaded in memory).
-    pub fn load(cache: &Cache, req: &BacktestRequest) -> Result<LoadedData, BacktestError> {
+    pub fn load(cache: &dyn BarReader, req: &BacktestRequest) -> Result<LoadedData, BacktestError> {
         Self::load_with(cache, req, None)
     }
 
     /// [`Self::load`], attaching the series `source` supplies to each symbol's bars.
     pub fn load_with(
-        cache: &Cache,
+        cache: &dyn BarReader,
         req: &BacktestRequest,
         source: Option<&dyn SeriesSource>,
     ) -> Result<LoadedData, BacktestError> {
@@ -337,12 +337,15 @@ impl BacktestService {
         req: &BacktestRequest,
         opts: RunOptions,
     ) -> Result<RunOutcome, BacktestError> {
-        let cache = opts.cache.unwrap_or_else(|| self.reads.get());
+        let cache: Arc<dyn BarReader> = match opts.cache {
+            Some(c) => c,
+            None => self.reads.get(),
+        };
         let r = req.clone();
         let source = self.series.clone();
         let max_cost = opts.max_cost;
         let executed = tokio::task::spawn_blocking(move || -> Result<_, BacktestError> {
-            let data = Self::load_with(&cache, &r, source.as_deref())?;
+            let data = Self::load_with(cache.as_ref(), &r, source.as_deref())?;
             let cost = data.market.len().saturating_mul(r.symbols.len());
             if max_cost.is_some_and(|m| cost > m) {
                 return Ok(Err(cost));
@@ -367,7 +370,7 @@ impl BacktestService {
     /// simulation, so a cancelled job stops within one.
     pub fn walk_forward_on(
         &self,
-        cache: Option<&Cache>,
+        cache: Option<&dyn BarReader>,
         req: &BacktestRequest,
         spec: &WalkForwardSpec,
         max_cost: Option<usize>,
@@ -376,7 +379,7 @@ impl BacktestService {
         spec.validate(req)?;
         let data = match cache {
             Some(c) => self.load_for(c, req)?,
-            None => self.load_for(&self.reads.get(), req)?,
+            None => self.load_for(self.reads.get().as_ref(), req)?,
         };
         let n = data.market.len();
         let cost = spec.runs(n).saturating_mul(n);
@@ -518,7 +521,7 @@ impl BacktestService {
 
     /// The data snapshot of a request: the hash of the bars it reads, and for an adjusted basis
     /// of the corporate actions after its range too (they set the adjustment factors).
-    pub fn snapshot(cache: &Cache, req: &BacktestRequest) -> Result<String, BacktestError> {
+    pub fn snapshot(cache: &dyn BarReader, req: &BacktestRequest) -> Result<String, BacktestError> {
         let mut snapshot = cache.snapshot_hash(&Slice {
             symbols: req.symbols.clone(),
             resolution: Some(req.resolution),
@@ -534,7 +537,11 @@ impl BacktestService {
 
     /// Checks that the bars stored run `id` used are still the cache's (no re-execution).
     /// `Ok(false)` when there is no such run.
-    pub async fn check_unchanged(&self, cache: &Cache, id: &str) -> Result<bool, BacktestError> {
+    pub async fn check_unchanged(
+        &self,
+        cache: &dyn BarReader,
+        id: &str,
+    ) -> Result<bool, BacktestError> {
         let Some(run) = self.get(id).await? else {
             return Ok(false);
         };
@@ -555,7 +562,7 @@ impl BacktestService {
     /// ones the run used. `None` when there is no such run.
     pub async fn stored_with_benchmark(
         &self,
-        cache: &Cache,
+        cache: &dyn BarReader,
         id: &str,
     ) -> Result<Option<StoredRun>, BacktestError> {
         let Some(run) = self.get(id).await? else {

@@ -211,7 +211,7 @@ pub(super) async fn run(
         };
         let provenance = serde_json::to_value(&r).map_err(|e| SignalError::Invalid(e.to_string()))?;
         let source = Stitched(stitched, json!({ "ml_walk_forward": provenance }));
-        let data = BacktestService::load_with(&cache, &bt, Some(&source))
+        let data = BacktestService::load_with(cache.as_ref(), &bt, Some(&source))
             .map_err(|e| SignalError::Invalid(e.to_string()))?;
         let (run, trades, curve) = execute(&bt, &data).map_err(|e| SignalError::Invalid(e.to_string()))?;
         Ok::<_, SignalError>((reports, oos, run, trades, curve))

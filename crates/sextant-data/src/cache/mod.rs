@@ -16,6 +16,7 @@ mod layout;
 mod pool;
 mod quarantine;
 mod query;
+mod reader;
 mod resample;
 pub(crate) mod schema;
 
@@ -26,6 +27,7 @@ pub use pool::ReadPool;
 pub use quarantine::{Decision, QuarantineQuery, QuarantinedBar, ReviewOutcome};
 pub use query::{read_series, sql_date_bounds};
 pub use query::{CoverageRange, CoverageReport, Revision, SymbolInfo};
+pub use reader::BarReader;
 
 use crate::{DataError, Result};
 use duckdb::Connection;

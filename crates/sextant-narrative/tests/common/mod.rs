@@ -25,7 +25,7 @@ fn build() -> Vec<(String, FactSheet)> {
                 continue;
             }
             let req = sextant_test_support::request(info.name, &[sym]);
-            let data = BacktestService::load(&services.cache, &req).expect("load");
+            let data = BacktestService::load(services.cache.as_ref(), &req).expect("load");
             let (run, trades, curve) = match execute(&req, &data) {
                 Ok(r) => r,
                 // `series_threshold` needs an external series (an ML signal) the sample lacks.
