@@ -273,3 +273,35 @@ async fn walk_forward_retrains_without_the_test_window() {
         .expect("get")
         .is_some());
 }
+
+/// Trainings of one name that finish together take distinct versions (a unique `name@version`
+/// and a retry), never the same one twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_trainings_of_one_name_get_distinct_versions() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = std::sync::Arc::new(services(dir.path()).await);
+    let mut handles = Vec::new();
+    for seed in 1..=3u64 {
+        let s = s.clone();
+        handles.push(tokio::spawn(async move {
+            let mut req = request("racer", json!({"kind": "next_return"}));
+            req.seed = seed;
+            s.signals.train(req).await.expect("train")
+        }));
+    }
+    let mut versions = Vec::new();
+    for h in handles {
+        versions.push(h.await.expect("join").version);
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, vec![1, 2, 3]);
+    let listed: Vec<u32> = s
+        .signals
+        .list(Some("racer"))
+        .await
+        .expect("list")
+        .iter()
+        .map(|m| m.version)
+        .collect();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+}

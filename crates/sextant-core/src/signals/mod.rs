@@ -200,8 +200,10 @@ impl MlSignalService {
             // Same inputs, same seed: the same model. Training is idempotent.
             return Ok(existing);
         }
-        rec.version = registry::next_version(self.meta.as_ref(), &rec.name).await?;
-        registry::insert(self.meta.as_ref(), &rec).await?;
+        if !registry::insert_new_version(self.meta.as_ref(), &mut rec).await? {
+            // A concurrent training with the same inputs stored it first: the same model.
+            return self.get(&rec.id).await;
+        }
         if let Ok(mut l) = self.loaded.lock() {
             l.insert(rec.id.clone(), Arc::new(model));
         }

@@ -7,7 +7,7 @@ use super::train::{TrainMetrics, TrainRequest};
 use super::SignalError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sextant_meta::{Filter, MetaStore, Query};
+use sextant_meta::{Filter, MetaError, MetaStore, Query};
 use sextant_ml::GbtParams;
 use std::path::{Path, PathBuf};
 
@@ -145,12 +145,44 @@ fn from_doc(doc: serde_json::Value) -> Result<ModelRecord, SignalError> {
     serde_json::from_value(doc).map_err(|e| SignalError::Corrupt(e.to_string()))
 }
 
-/// Stores `rec` under its id, replacing a record with the same id.
-pub async fn insert(meta: &dyn MetaStore, rec: &ModelRecord) -> Result<(), SignalError> {
-    let doc = serde_json::to_value(rec).map_err(|e| SignalError::Corrupt(e.to_string()))?;
-    meta.upsert(MODELS, &rec.id, doc).await?;
-    Ok(())
+/// Registers a new model: gives `rec` the next version of its name and stores it. A unique
+/// index on `name@version` makes two trainings of one name that finish together take two
+/// versions (the loser of a race retries with the next one) instead of sharing one. Returns
+/// `false` when a record with the same id (the same training inputs) is already stored.
+pub async fn insert_new_version(
+    meta: &dyn MetaStore,
+    rec: &mut ModelRecord,
+) -> Result<bool, SignalError> {
+    meta.ensure_index(MODELS, NAME_VERSION, true).await?;
+    for _ in 0..16 {
+        rec.version = next_version(meta, &rec.name).await?;
+        let mut doc =
+            serde_json::to_value(&*rec).map_err(|e| SignalError::Corrupt(e.to_string()))?;
+        if let Some(o) = doc.as_object_mut() {
+            o.insert("_id".into(), rec.id.clone().into());
+            o.insert(
+                NAME_VERSION.into(),
+                format!("{}@{}", rec.name, rec.version).into(),
+            );
+        }
+        match meta.insert(MODELS, doc).await {
+            Ok(_) => return Ok(true),
+            Err(MetaError::Duplicate { .. }) => {
+                if get(meta, &rec.id).await?.is_some() {
+                    return Ok(false);
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(SignalError::Invalid(format!(
+        "model {}: concurrent trainings kept taking the next version; retry",
+        rec.name
+    )))
 }
+
+/// The stored field that keeps (name, version) unique.
+const NAME_VERSION: &str = "name_version";
 
 /// The model `id`; `None` when there is none.
 pub async fn get(meta: &dyn MetaStore, id: &str) -> Result<Option<ModelRecord>, SignalError> {
@@ -173,10 +205,20 @@ pub async fn list(
         .collect()
 }
 
-/// The next version number for `name`.
+/// The next version number for `name`: one above the highest stored (1 for a new name).
 pub async fn next_version(meta: &dyn MetaStore, name: &str) -> Result<u32, SignalError> {
-    let n = meta.count(MODELS, &Filter::new().eq("name", name)).await?;
-    Ok(n as u32 + 1)
+    let q = Query::new()
+        .filter(Filter::new().eq("name", name))
+        .sort_desc("version")
+        .limit(1);
+    let newest = meta.find(MODELS, &q).await?;
+    let last = newest
+        .first()
+        .and_then(|d| d.get("version"))
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    Ok(u32::try_from(last + 1)
+        .map_err(|_| SignalError::Invalid(format!("model {name}: too many versions")))?)
 }
 
 /// Sets a model's stage; promoting to production archives the name's current production model.
