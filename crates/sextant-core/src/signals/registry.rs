@@ -217,8 +217,8 @@ pub async fn next_version(meta: &dyn MetaStore, name: &str) -> Result<u32, Signa
         .and_then(|d| d.get("version"))
         .and_then(serde_json::Value::as_u64)
         .unwrap_or(0);
-    Ok(u32::try_from(last + 1)
-        .map_err(|_| SignalError::Invalid(format!("model {name}: too many versions")))?)
+    u32::try_from(last + 1)
+        .map_err(|_| SignalError::Invalid(format!("model {name}: too many versions")))
 }
 
 /// Sets a model's stage; promoting to production archives the name's current production model.
