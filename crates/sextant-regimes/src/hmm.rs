@@ -1,0 +1,562 @@
+//! A Gaussian hidden Markov model: Baum–Welch with seeded restarts, and a scaled forward filter.
+//!
+//! Observations are rows of `d` features. The forward pass is scaled per step (the emission
+//! densities are divided by their largest value and the predicted probabilities renormalised),
+//! so it neither underflows on long series nor needs log-sum-exp per cell. The filtered
+//! probability at `t` is computed from rows `0..=t` only: appending rows never changes it, bit
+//! for bit (tests prove it).
+
+use crate::linalg::LogDensity;
+use crate::RegimeError;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// The shape of each state's covariance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Covariance {
+    /// A full `d × d` matrix per state (features may co-move differently in each regime).
+    #[default]
+    Full,
+    /// Independent features within a state (off-diagonal terms are zero).
+    Diagonal,
+}
+
+/// How a model is fitted. Every field has a default, so `{}` is a valid configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HmmConfig {
+    /// Hidden states, 1 to 8. Default: 3.
+    pub states: usize,
+    /// Covariance shape. Default: full.
+    pub covariance: Covariance,
+    /// Independent EM runs from seeded starts; the highest log-likelihood wins. Default: 5.
+    pub restarts: usize,
+    /// Most EM iterations per run. Default: 500.
+    pub max_iter: usize,
+    /// A run stops when an iteration improves the total log-likelihood by less than this.
+    /// Default: 1e-4.
+    pub tol: f64,
+    /// Floor of every state's variance, as a fraction of the feature's variance over the fit
+    /// data (scale-free, so returns and volatilities get comparable floors). It keeps a state
+    /// from collapsing onto a few identical observations. Default: 1e-3.
+    pub var_floor: f64,
+    /// Seed of the starting points; the same data, configuration and seed give the same model,
+    /// bit for bit. Default: 0.
+    pub seed: u64,
+}
+
+impl Default for HmmConfig {
+    fn default() -> Self {
+        HmmConfig {
+            states: 3,
+            covariance: Covariance::Full,
+            restarts: 5,
+            max_iter: 500,
+            tol: 1e-4,
+            var_floor: 1e-3,
+            seed: 0,
+        }
+    }
+}
+
+impl HmmConfig {
+    fn validate(&self) -> Result<(), RegimeError> {
+        let bad = |m: String| Err(RegimeError::Config(m));
+        if !(1..=8).contains(&self.states) {
+            return bad(format!("states must be 1 to 8, got {}", self.states));
+        }
+        if !(1..=100).contains(&self.restarts) {
+            return bad(format!("restarts must be 1 to 100, got {}", self.restarts));
+        }
+        if !(1..=10_000).contains(&self.max_iter) {
+            return bad(format!(
+                "max_iter must be 1 to 10000, got {}",
+                self.max_iter
+            ));
+        }
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return bad(format!("tol must be finite and ≥ 0, got {}", self.tol));
+        }
+        if !(self.var_floor.is_finite() && self.var_floor > 0.0 && self.var_floor < 1.0) {
+            return bad(format!(
+                "var_floor must be in (0, 1), got {}",
+                self.var_floor
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// How a fit went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitReport {
+    /// Total log-likelihood of the fit data under the returned model's E-step.
+    pub log_likelihood: f64,
+    /// The winning run's log-likelihood at each iteration (non-decreasing, as EM guarantees).
+    pub history: Vec<f64>,
+    /// Whether the winning run met `tol` before `max_iter`.
+    pub converged: bool,
+    /// Which restart won (0-based).
+    pub restart: usize,
+    /// Final log-likelihood of every restart, in order.
+    pub restarts: Vec<f64>,
+}
+
+/// A Gaussian hidden Markov model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GaussianHmm {
+    /// Probability of each state at the first observation.
+    pub start: Vec<f64>,
+    /// Transition probabilities, `k × k` row major: `trans[i * k + j]` = p(j at t+1 | i at t).
+    pub trans: Vec<f64>,
+    /// Mean of each state, `d` features each.
+    pub means: Vec<Vec<f64>>,
+    /// Covariance of each state, `d × d` row major.
+    pub covs: Vec<Vec<f64>>,
+    /// The covariance shape the model was fitted with.
+    pub covariance: Covariance,
+}
+
+/// Observations checked once: `t` rows of `d` finite features.
+fn check_rows(x: &[Vec<f64>], min_rows: usize) -> Result<usize, RegimeError> {
+    let d = x.first().map_or(0, Vec::len);
+    if x.len() < min_rows || d == 0 {
+        return Err(RegimeError::Data(format!(
+            "need at least {min_rows} rows of at least one feature, got {} rows",
+            x.len()
+        )));
+    }
+    if let Some(t) = x.iter().position(|r| r.len() != d) {
+        return Err(RegimeError::Data(format!(
+            "row {t} has {} features, the first has {d}",
+            x[t].len()
+        )));
+    }
+    if let Some(t) = x.iter().position(|r| r.iter().any(|v| !v.is_finite())) {
+        return Err(RegimeError::Data(format!("row {t} has a non-finite value")));
+    }
+    Ok(d)
+}
+
+/// What one E-step produces.
+struct Estep {
+    log_likelihood: f64,
+    /// p(state_t | all rows), `t × k`.
+    gamma: Vec<f64>,
+    /// Expected transition counts, `k × k`.
+    xi: Vec<f64>,
+}
+
+impl GaussianHmm {
+    /// Number of hidden states.
+    pub fn n_states(&self) -> usize {
+        self.start.len()
+    }
+
+    /// Number of features per observation.
+    pub fn n_features(&self) -> usize {
+        self.means.first().map_or(0, Vec::len)
+    }
+
+    /// Fits a model on `x` (rows in time order): `restarts` seeded EM runs, the best kept.
+    ///
+    /// # Errors
+    /// [`RegimeError::Config`] for an invalid configuration, [`RegimeError::Data`] for fewer
+    /// rows than `4 × states`, ragged or non-finite rows.
+    pub fn fit(x: &[Vec<f64>], cfg: &HmmConfig) -> Result<(GaussianHmm, FitReport), RegimeError> {
+        cfg.validate()?;
+        let d = check_rows(x, 4 * cfg.states)?;
+        let floor = variance_floor(x, d, cfg.var_floor);
+        let mut best: Option<(GaussianHmm, FitReport)> = None;
+        let mut finals = Vec::with_capacity(cfg.restarts);
+        for r in 0..cfg.restarts {
+            let seed = cfg.seed.wrapping_add(r as u64);
+            let init = initial(x, d, cfg, &floor, seed);
+            let (model, history, converged) = em_run(init, x, cfg, &floor)?;
+            let ll = history.last().copied().unwrap_or(f64::NEG_INFINITY);
+            finals.push(ll);
+            let better = best.as_ref().is_none_or(|(_, b)| ll > b.log_likelihood);
+            if better {
+                best = Some((
+                    model,
+                    FitReport {
+                        log_likelihood: ll,
+                        history,
+                        converged,
+                        restart: r,
+                        restarts: Vec::new(),
+                    },
+                ));
+            }
+        }
+        let (model, mut report) =
+            best.ok_or_else(|| RegimeError::Config("no restart ran".into()))?;
+        report.restarts = finals;
+        Ok((model, report))
+    }
+
+    /// EM from this model as the starting point, with `cfg`'s iteration limits and floor (its
+    /// `restarts` and `seed` are not used): what a parity check against another library runs.
+    ///
+    /// # Errors
+    /// As [`GaussianHmm::fit`].
+    pub fn refine(
+        &self,
+        x: &[Vec<f64>],
+        cfg: &HmmConfig,
+    ) -> Result<(GaussianHmm, Vec<f64>, bool), RegimeError> {
+        cfg.validate()?;
+        let d = check_rows(x, 1)?;
+        self.check_shape(d)?;
+        let floor = variance_floor(x, d, cfg.var_floor);
+        em_run(self.clone(), x, cfg, &floor)
+    }
+
+    /// p(state_t | x_0..=t) for every row: the point-in-time probabilities. Row `t` depends on
+    /// rows `0..=t` only.
+    ///
+    /// # Errors
+    /// [`RegimeError::Data`] for rows that do not match the model or are not finite.
+    pub fn filter(&self, x: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, RegimeError> {
+        let (alpha, _, _) = self.forward(x)?;
+        let k = self.n_states();
+        Ok(alpha.chunks(k).map(<[f64]>::to_vec).collect())
+    }
+
+    /// The most probable state at each row under [`Self::filter`] (ties: the lower index).
+    ///
+    /// # Errors
+    /// As [`Self::filter`].
+    pub fn filter_states(&self, x: &[Vec<f64>]) -> Result<Vec<usize>, RegimeError> {
+        Ok(self.filter(x)?.iter().map(|p| argmax(p)).collect())
+    }
+
+    /// p(state_t | all rows): **uses observations after `t`**. Never feed it to a backtest; it
+    /// exists to measure how far smoothed labels differ from filtered ones.
+    ///
+    /// # Errors
+    /// As [`Self::filter`].
+    pub fn smooth(&self, x: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, RegimeError> {
+        let e = self.estep(x)?;
+        Ok(e.gamma
+            .chunks(self.n_states())
+            .map(<[f64]>::to_vec)
+            .collect())
+    }
+
+    /// Total log-likelihood of `x`.
+    ///
+    /// # Errors
+    /// As [`Self::filter`].
+    pub fn log_likelihood(&self, x: &[Vec<f64>]) -> Result<f64, RegimeError> {
+        Ok(self.forward(x)?.2)
+    }
+
+    fn check_shape(&self, d: usize) -> Result<(), RegimeError> {
+        let k = self.n_states();
+        let ok = k > 0
+            && self.trans.len() == k * k
+            && self.means.len() == k
+            && self.covs.len() == k
+            && self.means.iter().all(|m| m.len() == d)
+            && self.covs.iter().all(|c| c.len() == d * d);
+        if ok {
+            Ok(())
+        } else {
+            Err(RegimeError::Data(format!(
+                "the model has {k} states over {} features; the rows have {d}",
+                self.n_features()
+            )))
+        }
+    }
+
+    /// ln N(x_t; state j), `t × k`, and the per-row maximum.
+    fn log_emissions(&self, x: &[Vec<f64>]) -> Result<Vec<f64>, RegimeError> {
+        let d = check_rows(x, 1)?;
+        self.check_shape(d)?;
+        let dens = self
+            .means
+            .iter()
+            .zip(&self.covs)
+            .enumerate()
+            .map(|(j, (m, c))| {
+                LogDensity::new(m, c).ok_or(RegimeError::NotPositiveDefinite { state: j })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut work = vec![0.0; d];
+        let mut out = Vec::with_capacity(x.len() * dens.len());
+        for row in x {
+            for dj in &dens {
+                out.push(dj.eval(row, &mut work));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Scaled forward pass: (normalised alpha `t × k`, scaled emissions `t × k` and scales
+    /// stored as `(e, c)` per row, total log-likelihood).
+    #[allow(clippy::type_complexity)]
+    fn forward(
+        &self,
+        x: &[Vec<f64>],
+    ) -> Result<(Vec<f64>, (Vec<f64>, Vec<f64>), f64), RegimeError> {
+        let logb = self.log_emissions(x)?;
+        let k = self.n_states();
+        let n = x.len();
+        let mut alpha = vec![0.0; n * k];
+        let mut e = vec![0.0; n * k];
+        let mut c = vec![0.0; n];
+        let mut ll = 0.0;
+        for t in 0..n {
+            let row = &logb[t * k..(t + 1) * k];
+            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let mut sum = 0.0;
+            for j in 0..k {
+                let ej = (row[j] - m).exp();
+                e[t * k + j] = ej;
+                let pred = if t == 0 {
+                    self.start[j]
+                } else {
+                    (0..k)
+                        .map(|i| alpha[(t - 1) * k + i] * self.trans[i * k + j])
+                        .sum()
+                };
+                let a = pred * ej;
+                alpha[t * k + j] = a;
+                sum += a;
+            }
+            if !(sum > 0.0 && sum.is_finite()) {
+                return Err(RegimeError::Data(format!(
+                    "row {t} is impossible under every state the model can be in"
+                )));
+            }
+            for j in 0..k {
+                alpha[t * k + j] /= sum;
+            }
+            c[t] = sum;
+            ll += sum.ln() + m;
+        }
+        Ok((alpha, (e, c), ll))
+    }
+
+    fn estep(&self, x: &[Vec<f64>]) -> Result<Estep, RegimeError> {
+        let (alpha, (e, c), ll) = self.forward(x)?;
+        let k = self.n_states();
+        let n = x.len();
+        let mut beta = vec![1.0; n * k];
+        for t in (0..n.saturating_sub(1)).rev() {
+            for i in 0..k {
+                beta[t * k + i] = (0..k)
+                    .map(|j| self.trans[i * k + j] * e[(t + 1) * k + j] * beta[(t + 1) * k + j])
+                    .sum::<f64>()
+                    / c[t + 1];
+            }
+        }
+        let mut gamma = vec![0.0; n * k];
+        for t in 0..n {
+            let row: Vec<f64> = (0..k).map(|j| alpha[t * k + j] * beta[t * k + j]).collect();
+            let s: f64 = row.iter().sum();
+            for j in 0..k {
+                gamma[t * k + j] = row[j] / s;
+            }
+        }
+        let mut xi = vec![0.0; k * k];
+        for t in 0..n.saturating_sub(1) {
+            for i in 0..k {
+                let a = alpha[t * k + i];
+                for j in 0..k {
+                    xi[i * k + j] +=
+                        a * self.trans[i * k + j] * e[(t + 1) * k + j] * beta[(t + 1) * k + j]
+                            / c[t + 1];
+                }
+            }
+        }
+        Ok(Estep {
+            log_likelihood: ll,
+            gamma,
+            xi,
+        })
+    }
+
+    /// The M-step: new parameters from the expected statistics. A state that no row supports
+    /// keeps its previous parameters instead of becoming NaN.
+    fn mstep(&self, x: &[Vec<f64>], e: &Estep, floor: &[f64]) -> Result<GaussianHmm, RegimeError> {
+        let k = self.n_states();
+        let d = self.n_features();
+        let mut next = self.clone();
+        next.start = e.gamma[..k].to_vec();
+        for i in 0..k {
+            let row = &e.xi[i * k..(i + 1) * k];
+            let s: f64 = row.iter().sum();
+            if s > 0.0 {
+                for (dst, v) in next.trans[i * k..(i + 1) * k].iter_mut().zip(row) {
+                    *dst = v / s;
+                }
+            }
+        }
+        for j in 0..k {
+            let w: f64 = (0..x.len()).map(|t| e.gamma[t * k + j]).sum();
+            if w < 1e-10 {
+                continue;
+            }
+            let mut mean = vec![0.0; d];
+            for (t, row) in x.iter().enumerate() {
+                let g = e.gamma[t * k + j];
+                for f in 0..d {
+                    mean[f] += g * row[f];
+                }
+            }
+            mean.iter_mut().for_each(|m| *m /= w);
+            let mut cov = vec![0.0; d * d];
+            for (t, row) in x.iter().enumerate() {
+                let g = e.gamma[t * k + j];
+                for a in 0..d {
+                    let da = row[a] - mean[a];
+                    for b in 0..=a {
+                        cov[a * d + b] += g * da * (row[b] - mean[b]);
+                    }
+                }
+            }
+            for a in 0..d {
+                for b in 0..=a {
+                    let v = cov[a * d + b] / w;
+                    let v = if a == b {
+                        v.max(floor[a])
+                    } else if self.covariance == Covariance::Diagonal {
+                        0.0
+                    } else {
+                        v
+                    };
+                    cov[a * d + b] = v;
+                    cov[b * d + a] = v;
+                }
+            }
+            if LogDensity::new(&mean, &cov).is_none() {
+                return Err(RegimeError::NotPositiveDefinite { state: j });
+            }
+            next.means[j] = mean;
+            next.covs[j] = cov;
+        }
+        Ok(next)
+    }
+}
+
+/// EM from `model` until `tol` or `max_iter`: (model after the last M-step, log-likelihood per
+/// iteration, converged).
+fn em_run(
+    mut model: GaussianHmm,
+    x: &[Vec<f64>],
+    cfg: &HmmConfig,
+    floor: &[f64],
+) -> Result<(GaussianHmm, Vec<f64>, bool), RegimeError> {
+    let mut history = Vec::new();
+    let mut converged = false;
+    for _ in 0..cfg.max_iter {
+        let e = model.estep(x)?;
+        let ll = e.log_likelihood;
+        let done = history
+            .last()
+            .is_some_and(|&prev: &f64| ll - prev < cfg.tol);
+        history.push(ll);
+        if done {
+            converged = true;
+            break;
+        }
+        model = model.mstep(x, &e, floor)?;
+    }
+    Ok((model, history, converged))
+}
+
+/// Per-feature variance floor: `fraction` of the feature's variance over `x` (or of 1 for a
+/// constant feature, so the floor is never zero).
+fn variance_floor(x: &[Vec<f64>], d: usize, fraction: f64) -> Vec<f64> {
+    let n = x.len() as f64;
+    (0..d)
+        .map(|f| {
+            let mean = x.iter().map(|r| r[f]).sum::<f64>() / n;
+            let var = x.iter().map(|r| (r[f] - mean).powi(2)).sum::<f64>() / n;
+            fraction * if var > 0.0 { var } else { 1.0 }
+        })
+        .collect()
+}
+
+/// A seeded starting point: means by k-means++ seeding over the rows, every state with the
+/// data's covariance, persistent transitions (0.9 to stay).
+fn initial(x: &[Vec<f64>], d: usize, cfg: &HmmConfig, floor: &[f64], seed: u64) -> GaussianHmm {
+    let k = cfg.states;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut means: Vec<Vec<f64>> = vec![x[rng.gen_range(0..x.len())].clone()];
+    while means.len() < k {
+        let dist: Vec<f64> = x
+            .iter()
+            .map(|r| {
+                means
+                    .iter()
+                    .map(|m| {
+                        (0..d)
+                            .map(|f| (r[f] - m[f]).powi(2) / floor[f])
+                            .sum::<f64>()
+                    })
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .collect();
+        let total: f64 = dist.iter().sum();
+        let pick = if total > 0.0 {
+            let mut u = rng.gen::<f64>() * total;
+            dist.iter()
+                .position(|&w| {
+                    u -= w;
+                    u <= 0.0
+                })
+                .unwrap_or(x.len() - 1)
+        } else {
+            rng.gen_range(0..x.len())
+        };
+        means.push(x[pick].clone());
+    }
+    let n = x.len() as f64;
+    let mean: Vec<f64> = (0..d)
+        .map(|f| x.iter().map(|r| r[f]).sum::<f64>() / n)
+        .collect();
+    let mut cov = vec![0.0; d * d];
+    for r in x {
+        for a in 0..d {
+            for b in 0..d {
+                cov[a * d + b] += (r[a] - mean[a]) * (r[b] - mean[b]) / n;
+            }
+        }
+    }
+    for a in 0..d {
+        for b in 0..d {
+            if a == b {
+                cov[a * d + b] = cov[a * d + b].max(floor[a]);
+            } else if cfg.covariance == Covariance::Diagonal {
+                cov[a * d + b] = 0.0;
+            }
+        }
+    }
+    let stay = if k == 1 { 1.0 } else { 0.9 };
+    let move_to = if k == 1 { 0.0 } else { 0.1 / (k - 1) as f64 };
+    let trans = (0..k * k)
+        .map(|ij| if ij / k == ij % k { stay } else { move_to })
+        .collect();
+    GaussianHmm {
+        start: vec![1.0 / k as f64; k],
+        trans,
+        means,
+        covs: vec![cov; k],
+        covariance: cfg.covariance,
+    }
+}
+
+fn argmax(p: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &v) in p.iter().enumerate() {
+        if v > p[best] {
+            best = i;
+        }
+    }
+    best
+}
