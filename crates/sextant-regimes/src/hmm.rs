@@ -35,8 +35,8 @@ pub struct HmmConfig {
     pub restarts: usize,
     /// Most EM iterations per run. Default: 500.
     pub max_iter: usize,
-    /// A run stops when an iteration improves the total log-likelihood by less than this.
-    /// Default: 1e-4.
+    /// A run stops when an iteration improves the total log-likelihood by less than this; a
+    /// negative value (`-inf`) runs exactly `max_iter` iterations. Default: 1e-4.
     pub tol: f64,
     /// Floor of every state's variance, as a fraction of the feature's variance over the fit
     /// data (scale-free, so returns and volatilities get comparable floors). It keeps a state
@@ -76,8 +76,8 @@ impl HmmConfig {
                 self.max_iter
             ));
         }
-        if !(self.tol.is_finite() && self.tol >= 0.0) {
-            return bad(format!("tol must be finite and ≥ 0, got {}", self.tol));
+        if self.tol.is_nan() || self.tol == f64::INFINITY {
+            return bad(format!("tol must be a number below +inf, got {}", self.tol));
         }
         if !(self.var_floor.is_finite() && self.var_floor > 0.0 && self.var_floor < 1.0) {
             return bad(format!(
