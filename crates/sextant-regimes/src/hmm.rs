@@ -354,13 +354,10 @@ impl GaussianHmm {
                     / c[t + 1];
             }
         }
-        let mut gamma = vec![0.0; n * k];
-        for t in 0..n {
-            let row: Vec<f64> = (0..k).map(|j| alpha[t * k + j] * beta[t * k + j]).collect();
+        let mut gamma: Vec<f64> = alpha.iter().zip(&beta).map(|(a, b)| a * b).collect();
+        for row in gamma.chunks_mut(k) {
             let s: f64 = row.iter().sum();
-            for j in 0..k {
-                gamma[t * k + j] = row[j] / s;
-            }
+            row.iter_mut().for_each(|g| *g /= s);
         }
         let mut xi = vec![0.0; k * k];
         for t in 0..n.saturating_sub(1) {
@@ -396,32 +393,36 @@ impl GaussianHmm {
                 }
             }
         }
-        for j in 0..k {
-            let w: f64 = (0..x.len()).map(|t| e.gamma[t * k + j]).sum();
-            if w < 1e-10 {
-                continue;
-            }
-            let mut mean = vec![0.0; d];
-            for (t, row) in x.iter().enumerate() {
+        // One pass over the rows gathers every state's weight, sums and cross products; the
+        // covariance is then E[x xᵀ] − μ μᵀ (the moments hmmlearn accumulates too).
+        let mut w = vec![0.0; k];
+        let mut sum = vec![0.0; k * d];
+        let mut cross = vec![0.0; k * d * d];
+        for (t, row) in x.iter().enumerate() {
+            for j in 0..k {
                 let g = e.gamma[t * k + j];
-                for f in 0..d {
-                    mean[f] += g * row[f];
-                }
-            }
-            mean.iter_mut().for_each(|m| *m /= w);
-            let mut cov = vec![0.0; d * d];
-            for (t, row) in x.iter().enumerate() {
-                let g = e.gamma[t * k + j];
+                w[j] += g;
+                let s = &mut sum[j * d..(j + 1) * d];
+                let c = &mut cross[j * d * d..(j + 1) * d * d];
                 for a in 0..d {
-                    let da = row[a] - mean[a];
+                    let ga = g * row[a];
+                    s[a] += ga;
                     for b in 0..=a {
-                        cov[a * d + b] += g * da * (row[b] - mean[b]);
+                        c[a * d + b] += ga * row[b];
                     }
                 }
             }
+        }
+        for j in 0..k {
+            let w = w[j];
+            if w < 1e-10 {
+                continue;
+            }
+            let mean: Vec<f64> = sum[j * d..(j + 1) * d].iter().map(|s| s / w).collect();
+            let mut cov = cross[j * d * d..(j + 1) * d * d].to_vec();
             for a in 0..d {
                 for b in 0..=a {
-                    let v = cov[a * d + b] / w;
+                    let v = cov[a * d + b] / w - mean[a] * mean[b];
                     let v = if a == b {
                         v.max(floor[a])
                     } else if self.covariance == Covariance::Diagonal {
