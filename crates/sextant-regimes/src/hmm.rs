@@ -6,9 +6,10 @@
 //! probability at `t` is computed from rows `0..=t` only: appending rows never changes it, bit
 //! for bit (tests prove it).
 
+use crate::gaussian::{data_covariance, kmeanspp_means, update_gaussians, variance_floor};
 use crate::linalg::LogDensity;
 use crate::RegimeError;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -381,7 +382,6 @@ impl GaussianHmm {
     /// keeps its previous parameters instead of becoming NaN.
     fn mstep(&self, x: &[Vec<f64>], e: &Estep, floor: &[f64]) -> Result<GaussianHmm, RegimeError> {
         let k = self.n_states();
-        let d = self.n_features();
         let mut next = self.clone();
         next.start = e.gamma[..k].to_vec();
         for i in 0..k {
@@ -393,53 +393,14 @@ impl GaussianHmm {
                 }
             }
         }
-        // One pass over the rows gathers every state's weight, sums and cross products; the
-        // covariance is then E[x xᵀ] − μ μᵀ (the moments hmmlearn accumulates too).
-        let mut w = vec![0.0; k];
-        let mut sum = vec![0.0; k * d];
-        let mut cross = vec![0.0; k * d * d];
-        for (t, row) in x.iter().enumerate() {
-            for j in 0..k {
-                let g = e.gamma[t * k + j];
-                w[j] += g;
-                let s = &mut sum[j * d..(j + 1) * d];
-                let c = &mut cross[j * d * d..(j + 1) * d * d];
-                for a in 0..d {
-                    let ga = g * row[a];
-                    s[a] += ga;
-                    for b in 0..=a {
-                        c[a * d + b] += ga * row[b];
-                    }
-                }
-            }
-        }
-        for j in 0..k {
-            let w = w[j];
-            if w < 1e-10 {
-                continue;
-            }
-            let mean: Vec<f64> = sum[j * d..(j + 1) * d].iter().map(|s| s / w).collect();
-            let mut cov = cross[j * d * d..(j + 1) * d * d].to_vec();
-            for a in 0..d {
-                for b in 0..=a {
-                    let v = cov[a * d + b] / w - mean[a] * mean[b];
-                    let v = if a == b {
-                        v.max(floor[a])
-                    } else if self.covariance == Covariance::Diagonal {
-                        0.0
-                    } else {
-                        v
-                    };
-                    cov[a * d + b] = v;
-                    cov[b * d + a] = v;
-                }
-            }
-            if LogDensity::new(&mean, &cov).is_none() {
-                return Err(RegimeError::NotPositiveDefinite { state: j });
-            }
-            next.means[j] = mean;
-            next.covs[j] = cov;
-        }
+        update_gaussians(
+            x,
+            &e.gamma,
+            self.covariance,
+            floor,
+            &mut next.means,
+            &mut next.covs,
+        )?;
         Ok(next)
     }
 }
@@ -470,74 +431,13 @@ fn em_run(
     Ok((model, history, converged))
 }
 
-/// Per-feature variance floor: `fraction` of the feature's variance over `x` (or of 1 for a
-/// constant feature, so the floor is never zero).
-fn variance_floor(x: &[Vec<f64>], d: usize, fraction: f64) -> Vec<f64> {
-    let n = x.len() as f64;
-    (0..d)
-        .map(|f| {
-            let mean = x.iter().map(|r| r[f]).sum::<f64>() / n;
-            let var = x.iter().map(|r| (r[f] - mean).powi(2)).sum::<f64>() / n;
-            fraction * if var > 0.0 { var } else { 1.0 }
-        })
-        .collect()
-}
-
 /// A seeded starting point: means by k-means++ seeding over the rows, every state with the
 /// data's covariance, persistent transitions (0.9 to stay).
 fn initial(x: &[Vec<f64>], d: usize, cfg: &HmmConfig, floor: &[f64], seed: u64) -> GaussianHmm {
     let k = cfg.states;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut means: Vec<Vec<f64>> = vec![x[rng.gen_range(0..x.len())].clone()];
-    while means.len() < k {
-        let dist: Vec<f64> = x
-            .iter()
-            .map(|r| {
-                means
-                    .iter()
-                    .map(|m| {
-                        (0..d)
-                            .map(|f| (r[f] - m[f]).powi(2) / floor[f])
-                            .sum::<f64>()
-                    })
-                    .fold(f64::INFINITY, f64::min)
-            })
-            .collect();
-        let total: f64 = dist.iter().sum();
-        let pick = if total > 0.0 {
-            let mut u = rng.gen::<f64>() * total;
-            dist.iter()
-                .position(|&w| {
-                    u -= w;
-                    u <= 0.0
-                })
-                .unwrap_or(x.len() - 1)
-        } else {
-            rng.gen_range(0..x.len())
-        };
-        means.push(x[pick].clone());
-    }
-    let n = x.len() as f64;
-    let mean: Vec<f64> = (0..d)
-        .map(|f| x.iter().map(|r| r[f]).sum::<f64>() / n)
-        .collect();
-    let mut cov = vec![0.0; d * d];
-    for r in x {
-        for a in 0..d {
-            for b in 0..d {
-                cov[a * d + b] += (r[a] - mean[a]) * (r[b] - mean[b]) / n;
-            }
-        }
-    }
-    for a in 0..d {
-        for b in 0..d {
-            if a == b {
-                cov[a * d + b] = cov[a * d + b].max(floor[a]);
-            } else if cfg.covariance == Covariance::Diagonal {
-                cov[a * d + b] = 0.0;
-            }
-        }
-    }
+    let means = kmeanspp_means(x, d, k, floor, &mut rng);
+    let cov = data_covariance(x, d, cfg.covariance, floor);
     let stay = if k == 1 { 1.0 } else { 0.9 };
     let move_to = if k == 1 { 0.0 } else { 0.1 / (k - 1) as f64 };
     let trans = (0..k * k)

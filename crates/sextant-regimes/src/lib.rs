@@ -11,6 +11,7 @@
 //! - [`naming`]: states named by their statistics (`bull`, `bear`, `sideways`, `high_vol`), and
 //!   matched between refits so a name keeps its meaning.
 
+mod gaussian;
 pub mod hmm;
 mod linalg;
 pub mod naming;
