@@ -63,7 +63,7 @@ impl Default for HmmConfig {
 }
 
 impl HmmConfig {
-    fn validate(&self) -> Result<(), RegimeError> {
+    pub(crate) fn check(&self) -> Result<(), RegimeError> {
         let bad = |m: String| Err(RegimeError::Config(m));
         if !(1..=8).contains(&self.states) {
             return bad(format!("states must be 1 to 8, got {}", self.states));
@@ -121,7 +121,7 @@ pub struct GaussianHmm {
 }
 
 /// Observations checked once: `t` rows of `d` finite features.
-fn check_rows(x: &[Vec<f64>], min_rows: usize) -> Result<usize, RegimeError> {
+pub(crate) fn check_rows(x: &[Vec<f64>], min_rows: usize) -> Result<usize, RegimeError> {
     let d = x.first().map_or(0, Vec::len);
     if x.len() < min_rows || d == 0 {
         return Err(RegimeError::Data(format!(
@@ -167,7 +167,7 @@ impl GaussianHmm {
     /// [`RegimeError::Config`] for an invalid configuration, [`RegimeError::Data`] for fewer
     /// rows than `4 × states`, ragged or non-finite rows.
     pub fn fit(x: &[Vec<f64>], cfg: &HmmConfig) -> Result<(GaussianHmm, FitReport), RegimeError> {
-        cfg.validate()?;
+        cfg.check()?;
         let d = check_rows(x, 4 * cfg.states)?;
         let floor = variance_floor(x, d, cfg.var_floor);
         let mut best: Option<(GaussianHmm, FitReport)> = None;
@@ -208,7 +208,7 @@ impl GaussianHmm {
         x: &[Vec<f64>],
         cfg: &HmmConfig,
     ) -> Result<(GaussianHmm, Vec<f64>, bool), RegimeError> {
-        cfg.validate()?;
+        cfg.check()?;
         let d = check_rows(x, 1)?;
         self.check_shape(d)?;
         let floor = variance_floor(x, d, cfg.var_floor);

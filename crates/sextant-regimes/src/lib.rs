@@ -8,15 +8,18 @@
 //!
 //! - [`hmm`]: a Gaussian hidden Markov model (full or diagonal covariance, variance floor),
 //!   fitted by Baum–Welch with several seeded restarts, with a scaled forward filter.
+//! - [`mixture`]: a Gaussian mixture (states without memory; each row labelled by itself).
 //! - [`naming`]: states named by their statistics (`bull`, `bear`, `sideways`, `high_vol`), and
 //!   matched between refits so a name keeps its meaning.
 
 mod gaussian;
 pub mod hmm;
 mod linalg;
+pub mod mixture;
 pub mod naming;
 
 pub use hmm::{Covariance, FitReport, GaussianHmm, HmmConfig};
+pub use mixture::GaussianMixture;
 pub use naming::{match_states, name_states, Regime};
 
 /// Why a regime model could not be fitted or applied.
