@@ -8,6 +8,7 @@ mod cmd_data;
 mod cmd_ingest;
 mod cmd_ml;
 mod cmd_quality;
+mod cmd_regime;
 mod cmd_report;
 mod cmd_serve;
 mod output;
@@ -73,6 +74,10 @@ enum Command {
     /// Data quality: review quarantined bars (approve/reject), list flags and gaps.
     #[command(subcommand)]
     Quality(cmd_quality::QualityCmd),
+    /// Market regimes (bull, bear, sideways, high_vol) of a symbol or an equal-weight universe,
+    /// labelled point in time by the forward filter of a hidden Markov model.
+    #[command(subcommand)]
+    Regime(cmd_regime::RegimeCmd),
     /// Run one backtest (or a walk-forward) and print its metrics; the run is stored.
     ///
     /// Example: sextant backtest --strategy sma_cross --param fast=10 --param slow=20 --symbol MSFT --commission 0.002
@@ -183,6 +188,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Quality(cmd) => {
             let services = Services::build(config).await?;
             cmd_quality::run(cmd, &services).await
+        }
+        Command::Regime(cmd) => {
+            let services = Services::build(config).await?;
+            cmd_regime::run(cmd, &services)
         }
         Command::Data(cmd) => {
             let services = Services::build(config).await?;

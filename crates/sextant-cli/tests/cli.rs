@@ -268,3 +268,52 @@ fn csv_backtest_honours_the_quality_configuration_and_says_what_it_held() {
     let off = ok(&off);
     assert!(off.contains("excluded: none"), "{off}");
 }
+
+/// `sextant regime history` labels the bundled universe point in time: fitted on 2000–2007, the
+/// October 2008 days are `high_vol`, with one probability column per state.
+#[test]
+fn regime_history_prints_point_in_time_labels_as_csv() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let args = |to: &str| {
+        vec![
+            "regime",
+            "history",
+            "--symbol",
+            "AAPL",
+            "--symbol",
+            "IBM",
+            "--symbol",
+            "MSFT",
+            "--fit-to",
+            "2007-12-31",
+            "--from",
+            "2008-10-06",
+            "--to",
+            to,
+            "--format",
+            "csv",
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+    };
+    let run = |to: &str| {
+        let a = args(to);
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        ok(&sextant(dir.path(), &refs))
+    };
+    let text = run("2008-10-10");
+    let mut lines = text.lines();
+    let header = lines.next().expect("header");
+    assert!(header.starts_with("ts,label,p_"), "{header}");
+    assert_eq!(header.split(',').count(), 2 + 3, "{header}");
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 5, "{text}");
+    assert!(
+        rows.iter().all(|r| r.split(',').nth(1) == Some("high_vol")),
+        "{text}"
+    );
+    // A longer listing starts with the same rows (the range only filters what is printed).
+    let longer = run("2008-12-31");
+    assert!(longer.starts_with(&text), "{longer}");
+}

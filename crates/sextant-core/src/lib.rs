@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod market_data;
 pub mod portfolios;
 pub mod quality;
+pub mod regimes;
 pub mod registry;
 pub mod reports;
 pub mod signals;
