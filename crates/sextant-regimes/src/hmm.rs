@@ -170,32 +170,9 @@ impl GaussianHmm {
         cfg.check()?;
         let d = check_rows(x, 4 * cfg.states)?;
         let floor = variance_floor(x, d, cfg.var_floor);
-        let mut best: Option<(GaussianHmm, FitReport)> = None;
-        let mut finals = Vec::with_capacity(cfg.restarts);
-        for r in 0..cfg.restarts {
-            let seed = cfg.seed.wrapping_add(r as u64);
-            let init = initial(x, d, cfg, &floor, seed);
-            let (model, history, converged) = em_run(init, x, cfg, &floor)?;
-            let ll = history.last().copied().unwrap_or(f64::NEG_INFINITY);
-            finals.push(ll);
-            let better = best.as_ref().is_none_or(|(_, b)| ll > b.log_likelihood);
-            if better {
-                best = Some((
-                    model,
-                    FitReport {
-                        log_likelihood: ll,
-                        history,
-                        converged,
-                        restart: r,
-                        restarts: Vec::new(),
-                    },
-                ));
-            }
-        }
-        let (model, mut report) =
-            best.ok_or_else(|| RegimeError::Config("no restart ran".into()))?;
-        report.restarts = finals;
-        Ok((model, report))
+        best_of_restarts(cfg, |seed| {
+            em_run(initial(x, d, cfg, &floor, seed), x, cfg, &floor)
+        })
     }
 
     /// EM from this model as the starting point, with `cfg`'s iteration limits and floor (its
@@ -403,6 +380,35 @@ impl GaussianHmm {
         )?;
         Ok(next)
     }
+}
+
+/// Runs `run` once per restart (seeds `cfg.seed`, `cfg.seed + 1`, …) and keeps the run with the
+/// highest final log-likelihood (the first on a tie). `run` returns (model, log-likelihood per
+/// iteration, converged).
+pub(crate) fn best_of_restarts<M>(
+    cfg: &HmmConfig,
+    mut run: impl FnMut(u64) -> Result<(M, Vec<f64>, bool), RegimeError>,
+) -> Result<(M, FitReport), RegimeError> {
+    let mut best: Option<(M, FitReport)> = None;
+    let mut finals = Vec::with_capacity(cfg.restarts);
+    for r in 0..cfg.restarts {
+        let (model, history, converged) = run(cfg.seed.wrapping_add(r as u64))?;
+        let ll = history.last().copied().unwrap_or(f64::NEG_INFINITY);
+        finals.push(ll);
+        if best.as_ref().is_none_or(|(_, b)| ll > b.log_likelihood) {
+            let report = FitReport {
+                log_likelihood: ll,
+                history,
+                converged,
+                restart: r,
+                restarts: Vec::new(),
+            };
+            best = Some((model, report));
+        }
+    }
+    let (model, mut report) = best.ok_or_else(|| RegimeError::Config("no restart ran".into()))?;
+    report.restarts = finals;
+    Ok((model, report))
 }
 
 /// EM from `model` until `tol` or `max_iter`: (model after the last M-step, log-likelihood per

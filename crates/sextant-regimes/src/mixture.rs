@@ -3,7 +3,7 @@
 //! transitions give (labels flicker more).
 
 use crate::gaussian::{data_covariance, kmeanspp_means, update_gaussians, variance_floor};
-use crate::hmm::{Covariance, FitReport, HmmConfig};
+use crate::hmm::{best_of_restarts, Covariance, FitReport, HmmConfig};
 use crate::linalg::LogDensity;
 use crate::RegimeError;
 use rand::SeedableRng;
@@ -37,10 +37,8 @@ impl GaussianMixture {
         cfg.check()?;
         let d = crate::hmm::check_rows(x, 4 * cfg.states)?;
         let floor = variance_floor(x, d, cfg.var_floor);
-        let mut best: Option<(GaussianMixture, FitReport)> = None;
-        let mut finals = Vec::with_capacity(cfg.restarts);
-        for r in 0..cfg.restarts {
-            let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed.wrapping_add(r as u64));
+        best_of_restarts(cfg, |seed| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let k = cfg.states;
             let mut model = GaussianMixture {
                 weights: vec![1.0 / k as f64; k],
@@ -69,25 +67,8 @@ impl GaussianMixture {
                 let total: f64 = w.iter().sum();
                 model.weights = w.iter().map(|v| v / total).collect();
             }
-            let ll = history.last().copied().unwrap_or(f64::NEG_INFINITY);
-            finals.push(ll);
-            if best.as_ref().is_none_or(|(_, b)| ll > b.log_likelihood) {
-                best = Some((
-                    model,
-                    FitReport {
-                        log_likelihood: ll,
-                        history,
-                        converged,
-                        restart: r,
-                        restarts: Vec::new(),
-                    },
-                ));
-            }
-        }
-        let (model, mut report) =
-            best.ok_or_else(|| RegimeError::Config("no restart ran".into()))?;
-        report.restarts = finals;
-        Ok((model, report))
+            Ok((model, history, converged))
+        })
     }
 
     /// p(component | row) for every row; each row depends on itself only.
