@@ -108,10 +108,10 @@ pub fn run(cmd: RegimeCmd, s: &Services) -> Result<()> {
                         format!("{:.3}%", 100.0 * h.model.covs[j][0].sqrt()),
                         format!("{:.1}%", 100.0 * h.model.means[j][1]),
                         format!("{:.3}", h.model.trans[j * h.states.len() + j]),
-                        h.rows
-                            .last()
-                            .map(|r| format!("{:.3}", r.probabilities[j]))
-                            .unwrap_or_default(),
+                        match h.rows.last() {
+                            Some(r) => format!("{:.3}", r.probabilities[j]),
+                            None => "-".into(),
+                        },
                     ]
                 })
                 .collect();

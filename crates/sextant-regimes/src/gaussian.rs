@@ -154,3 +154,18 @@ pub(crate) fn update_gaussians(
     }
     Ok(w)
 }
+
+/// Each state's log density, or the first state whose covariance is not positive definite.
+pub(crate) fn densities(
+    means: &[Vec<f64>],
+    covs: &[Vec<f64>],
+) -> Result<Vec<LogDensity>, RegimeError> {
+    means
+        .iter()
+        .zip(covs)
+        .enumerate()
+        .map(|(j, (m, c))| {
+            LogDensity::new(m, c).ok_or(RegimeError::NotPositiveDefinite { state: j })
+        })
+        .collect()
+}

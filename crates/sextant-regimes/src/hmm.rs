@@ -6,8 +6,9 @@
 //! probability at `t` is computed from rows `0..=t` only: appending rows never changes it, bit
 //! for bit (tests prove it).
 
-use crate::gaussian::{data_covariance, kmeanspp_means, update_gaussians, variance_floor};
-use crate::linalg::LogDensity;
+use crate::gaussian::{
+    data_covariance, densities, kmeanspp_means, update_gaussians, variance_floor,
+};
 use crate::RegimeError;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -254,15 +255,7 @@ impl GaussianHmm {
     fn log_emissions(&self, x: &[Vec<f64>]) -> Result<Vec<f64>, RegimeError> {
         let d = check_rows(x, 1)?;
         self.check_shape(d)?;
-        let dens = self
-            .means
-            .iter()
-            .zip(&self.covs)
-            .enumerate()
-            .map(|(j, (m, c))| {
-                LogDensity::new(m, c).ok_or(RegimeError::NotPositiveDefinite { state: j })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let dens = densities(&self.means, &self.covs)?;
         let mut work = vec![0.0; d];
         let mut out = Vec::with_capacity(x.len() * dens.len());
         for row in x {

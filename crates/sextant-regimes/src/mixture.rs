@@ -2,9 +2,10 @@
 //! is point in time by construction; what the mixture lacks is the persistence an HMM's
 //! transitions give (labels flicker more).
 
-use crate::gaussian::{data_covariance, kmeanspp_means, update_gaussians, variance_floor};
+use crate::gaussian::{
+    data_covariance, densities, kmeanspp_means, update_gaussians, variance_floor,
+};
 use crate::hmm::{best_of_restarts, Covariance, FitReport, HmmConfig};
-use crate::linalg::LogDensity;
 use crate::RegimeError;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -91,15 +92,7 @@ impl GaussianMixture {
                 "the model has {k} components; the rows have {d} features"
             )));
         }
-        let dens = self
-            .means
-            .iter()
-            .zip(&self.covs)
-            .enumerate()
-            .map(|(j, (m, c))| {
-                LogDensity::new(m, c).ok_or(RegimeError::NotPositiveDefinite { state: j })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let dens = densities(&self.means, &self.covs)?;
         let log_w: Vec<f64> = self.weights.iter().map(|w| w.ln()).collect();
         let mut work = vec![0.0; d];
         let mut resp = vec![0.0; x.len() * k];

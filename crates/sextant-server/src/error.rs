@@ -102,7 +102,7 @@ impl ApiError {
 tokio::task_local! {
     /// The id of the request being served (its `x-request-id`), set by [`request_scope`]: a
     /// 500 is logged and answered under it, so a client's report finds the log line.
-    static REQUEST_ID: String;
+    static REQUEST_ID: Option<String>;
 }
 
 /// Middleware that makes the request's `x-request-id` available to error responses built while
@@ -112,8 +112,7 @@ pub async fn request_scope(req: axum::extract::Request, next: axum::middleware::
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+        .map(str::to_string);
     REQUEST_ID.scope(id, next.run(req)).await
 }
 
@@ -124,11 +123,11 @@ impl IntoResponse for ApiError {
             // The cause stays in the log, under the request's id (a fresh one outside a
             // request); the client learns only that id, nothing of the server's internals
             // (paths, SQL, library messages).
-            let reference = REQUEST_ID
-                .try_with(|id| id.clone())
-                .ok()
-                .filter(|id| !id.is_empty())
-                .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+            // Outside a request, or without an id, a fresh reference stands in.
+            let reference = match REQUEST_ID.try_with(Clone::clone) {
+                Ok(Some(id)) if !id.is_empty() => id,
+                _ => uuid::Uuid::new_v4().simple().to_string(),
+            };
             tracing::error!(%reference, cause = %detail, "internal error");
             detail =
                 format!("internal error (reference {reference}); the cause is in the server log");
