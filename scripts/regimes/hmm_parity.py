@@ -5,7 +5,7 @@ Same data, same initial parameters, the same number of EM iterations on both sid
 - final start, transition, means and covariances within 1e-6 (absolute on probabilities,
   relative on means and covariances);
 - forward-filtered probabilities p(state_t | x_1..t) equal a plain numpy forward pass to 1e-9;
-- fit time side by side.
+- fit time side by side, best of five on each side.
 
 hmmlearn's priors are set to their neutral values (no covariance prior, no Dirichlet prior), so
 both sides compute the maximum-likelihood M-step. Usage: hmm_parity.py RUST_EXAMPLE_BINARY
@@ -86,29 +86,35 @@ def main():
         rust_wall = time.perf_counter() - t0
         rust = json.loads(proc.stdout)
 
-        h = GaussianHMM(
-            n_components=k,
-            covariance_type=covariance,
-            n_iter=n_iter,
-            tol=-np.inf,
-            init_params="",
-            params="stmc",
-            min_covar=1e-300,
-            covars_prior=0.0,
-            covars_weight=1.0 if covariance == "diag" else float(d),
-            means_prior=0.0,
-            means_weight=0.0,
-            startprob_prior=1.0,
-            transmat_prior=1.0,
-            implementation="scaling",
-        )
-        h.startprob_ = start
-        h.transmat_ = trans
-        h.means_ = means
-        h.covars_ = covs if covariance == "full" else np.array([np.diag(c) for c in covs])
-        t0 = time.perf_counter()
-        h.fit(x)
-        py_seconds = time.perf_counter() - t0
+        def fitted():
+            h = GaussianHMM(
+                n_components=k,
+                covariance_type=covariance,
+                n_iter=n_iter,
+                tol=-np.inf,
+                init_params="",
+                params="stmc",
+                min_covar=1e-300,
+                covars_prior=0.0,
+                covars_weight=1.0 if covariance == "diag" else float(d),
+                means_prior=0.0,
+                means_weight=0.0,
+                startprob_prior=1.0,
+                transmat_prior=1.0,
+                implementation="scaling",
+            )
+            h.startprob_ = start
+            h.transmat_ = trans
+            h.means_ = means
+            h.covars_ = covs if covariance == "full" else np.array([np.diag(c) for c in covs])
+            t0 = time.perf_counter()
+            h.fit(x)
+            return h, time.perf_counter() - t0
+
+        # Best of five on both sides (the Rust example times its fit five times too).
+        runs = [fitted() for _ in range(5)]
+        h = runs[-1][0]
+        py_seconds = min(r[1] for r in runs)
         py_hist = np.array(h.monitor_.history)
         rs_hist = np.array(rust["history"])
         m = min(len(py_hist), len(rs_hist))

@@ -92,32 +92,117 @@ pub(crate) fn data_covariance(
     cov
 }
 
-/// The M-step of the Gaussian states: each state's mean and covariance weighted by `resp`
-/// (`t × k` responsibilities), written into `means` and `covs`; returns each state's total
-/// weight. One pass over the rows gathers every state's weight, sums and cross products; the
-/// covariance is then E[x xᵀ] − μ μᵀ (the moments hmmlearn accumulates too). A state that no
-/// row supports keeps its previous parameters instead of becoming NaN.
-pub(crate) fn update_gaussians(
-    x: &[Vec<f64>],
-    resp: &[f64],
-    covariance: Covariance,
-    floor: &[f64],
-    means: &mut [Vec<f64>],
-    covs: &mut [Vec<f64>],
-) -> Result<Vec<f64>, RegimeError> {
-    let k = means.len();
-    let d = floor.len();
-    let mut w = vec![0.0; k];
-    let mut sum = vec![0.0; k * d];
-    let mut cross = vec![0.0; k * d * d];
-    for (t, row) in x.iter().enumerate() {
+/// Observations as one contiguous `t × d` block: the EM loops walk it without chasing a
+/// pointer per row.
+pub(crate) struct Rows {
+    data: Vec<f64>,
+    d: usize,
+}
+
+impl Rows {
+    /// Copies already-checked rows (all of length `d`).
+    pub(crate) fn new(x: &[Vec<f64>], d: usize) -> Rows {
+        let mut data = Vec::with_capacity(x.len() * d);
+        for r in x {
+            data.extend_from_slice(r);
+        }
+        Rows { data, d }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.data.len() / self.d.max(1)
+    }
+
+    pub(crate) fn d(&self) -> usize {
+        self.d
+    }
+
+    pub(crate) fn row(&self, t: usize) -> &[f64] {
+        &self.data[t * self.d..(t + 1) * self.d]
+    }
+
+    /// The rows as fixed-size arrays (rows of another width are skipped: call it with `D`
+    /// equal to [`Self::d`]).
+    pub(crate) fn fixed<const D: usize>(&self) -> impl Iterator<Item = &[f64; D]> {
+        self.data
+            .chunks_exact(D)
+            .filter_map(|r| <&[f64; D]>::try_from(r).ok())
+    }
+}
+
+/// The sufficient statistics of the Gaussian M-step: each state's total weight, weighted sum
+/// and weighted cross products (lower triangle), gathered one row at a time. The covariance is
+/// then E[x xᵀ] − μ μᵀ, the moments hmmlearn accumulates too.
+pub(crate) struct GaussianStats {
+    k: usize,
+    d: usize,
+    w: Vec<f64>,
+    sum: Vec<f64>,
+    cross: Vec<f64>,
+}
+
+impl GaussianStats {
+    pub(crate) fn new(k: usize, d: usize) -> GaussianStats {
+        GaussianStats {
+            k,
+            d,
+            w: vec![0.0; k],
+            sum: vec![0.0; k * d],
+            cross: vec![0.0; k * d * d],
+        }
+    }
+
+    /// Adds every row of `x` with weight `resp[t · k + j]` to state `j` (`t × k`
+    /// responsibilities), state by state: loops over rows of a width known at compile time
+    /// (1 to 4 features) unroll.
+    pub(crate) fn add_all(&mut self, x: &Rows, resp: &[f64]) {
+        match x.d() {
+            1 => self.add_fixed::<1>(x, resp),
+            2 => self.add_fixed::<2>(x, resp),
+            3 => self.add_fixed::<3>(x, resp),
+            4 => self.add_fixed::<4>(x, resp),
+            _ => {
+                for t in 0..x.len() {
+                    self.add(x.row(t), &resp[t * self.k..(t + 1) * self.k]);
+                }
+            }
+        }
+    }
+
+    fn add_fixed<const D: usize>(&mut self, x: &Rows, resp: &[f64]) {
+        let k = self.k;
         for j in 0..k {
-            let g = resp[t * k + j];
-            w[j] += g;
-            let s = &mut sum[j * d..(j + 1) * d];
-            let c = &mut cross[j * d * d..(j + 1) * d * d];
+            let (mut w, mut s, mut c) = (0.0, [0.0; D], [[0.0; D]; D]);
+            for (row, g) in x.fixed::<D>().zip(resp.iter().skip(j).step_by(k)) {
+                w += g;
+                for a in 0..D {
+                    let ga = g * row[a];
+                    s[a] += ga;
+                    for b in 0..=a {
+                        c[a][b] += ga * row[b];
+                    }
+                }
+            }
+            self.w[j] += w;
+            for a in 0..D {
+                self.sum[j * D + a] += s[a];
+                for b in 0..=a {
+                    self.cross[j * D * D + a * D + b] += c[a][b];
+                }
+            }
+        }
+    }
+
+    /// Adds `row` with weight `g[j]` to every state `j`.
+    #[inline]
+    pub(crate) fn add(&mut self, row: &[f64], g: &[f64]) {
+        let d = self.d;
+        for (j, &gj) in g.iter().enumerate().take(self.k) {
+            self.w[j] += gj;
+            let s = &mut self.sum[j * d..(j + 1) * d];
+            let c = &mut self.cross[j * d * d..(j + 1) * d * d];
             for a in 0..d {
-                let ga = g * row[a];
+                let ga = gj * row[a];
                 s[a] += ga;
                 for b in 0..=a {
                     c[a * d + b] += ga * row[b];
@@ -125,34 +210,65 @@ pub(crate) fn update_gaussians(
             }
         }
     }
-    for j in 0..k {
-        let wj = w[j];
-        if wj < 1e-10 {
-            continue;
-        }
-        let mean: Vec<f64> = sum[j * d..(j + 1) * d].iter().map(|s| s / wj).collect();
-        let mut cov = cross[j * d * d..(j + 1) * d * d].to_vec();
-        for a in 0..d {
-            for b in 0..=a {
-                let v = cov[a * d + b] / wj - mean[a] * mean[b];
-                let v = if a == b {
-                    v.max(floor[a])
-                } else if covariance == Covariance::Diagonal {
-                    0.0
-                } else {
-                    v
-                };
-                cov[a * d + b] = v;
-                cov[b * d + a] = v;
+
+    /// Writes each supported state's mean and (floored) covariance into `means` and `covs`
+    /// and returns every state's total weight. A state that no row supports keeps its previous
+    /// parameters instead of becoming NaN.
+    pub(crate) fn finish(
+        self,
+        covariance: Covariance,
+        floor: &[f64],
+        means: &mut [Vec<f64>],
+        covs: &mut [Vec<f64>],
+    ) -> Result<Vec<f64>, RegimeError> {
+        let d = self.d;
+        for j in 0..self.k {
+            let wj = self.w[j];
+            if wj < 1e-10 {
+                continue;
             }
+            let mean: Vec<f64> = self.sum[j * d..(j + 1) * d]
+                .iter()
+                .map(|s| s / wj)
+                .collect();
+            let mut cov = self.cross[j * d * d..(j + 1) * d * d].to_vec();
+            for a in 0..d {
+                for b in 0..=a {
+                    let v = cov[a * d + b] / wj - mean[a] * mean[b];
+                    let v = if a == b {
+                        v.max(floor[a])
+                    } else if covariance == Covariance::Diagonal {
+                        0.0
+                    } else {
+                        v
+                    };
+                    cov[a * d + b] = v;
+                    cov[b * d + a] = v;
+                }
+            }
+            if LogDensity::new(&mean, &cov).is_none() {
+                return Err(RegimeError::NotPositiveDefinite { state: j });
+            }
+            means[j] = mean;
+            covs[j] = cov;
         }
-        if LogDensity::new(&mean, &cov).is_none() {
-            return Err(RegimeError::NotPositiveDefinite { state: j });
-        }
-        means[j] = mean;
-        covs[j] = cov;
+        Ok(self.w)
     }
-    Ok(w)
+}
+
+/// The M-step of the Gaussian states from per-row responsibilities `resp` (`t × k`): see
+/// [`GaussianStats`].
+pub(crate) fn update_gaussians(
+    x: &Rows,
+    resp: &[f64],
+    covariance: Covariance,
+    floor: &[f64],
+    means: &mut [Vec<f64>],
+    covs: &mut [Vec<f64>],
+) -> Result<Vec<f64>, RegimeError> {
+    let mut stats = GaussianStats::new(means.len(), floor.len());
+    stats.add_all(x, resp);
+    stats.finish(covariance, floor, means, covs)
 }
 
 /// Each state's log density, or the first state whose covariance is not positive definite.

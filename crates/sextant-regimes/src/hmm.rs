@@ -7,8 +7,9 @@
 //! for bit (tests prove it).
 
 use crate::gaussian::{
-    data_covariance, densities, kmeanspp_means, update_gaussians, variance_floor,
+    data_covariance, densities, kmeanspp_means, variance_floor, GaussianStats, Rows,
 };
+use crate::lattice::{self, Backward, Lattice, Params};
 use crate::RegimeError;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -145,10 +146,10 @@ pub(crate) fn check_rows(x: &[Vec<f64>], min_rows: usize) -> Result<usize, Regim
 /// What one E-step produces.
 struct Estep {
     log_likelihood: f64,
-    /// p(state_t | all rows), `t × k`.
-    gamma: Vec<f64>,
-    /// Expected transition counts, `k × k`.
-    xi: Vec<f64>,
+    /// p(state_0 | all rows) and the expected transition counts.
+    backward: Backward,
+    /// The Gaussian M-step's statistics under p(state_t | all rows).
+    stats: GaussianStats,
 }
 
 impl GaussianHmm {
@@ -171,8 +172,9 @@ impl GaussianHmm {
         cfg.check()?;
         let d = check_rows(x, 4 * cfg.states)?;
         let floor = variance_floor(x, d, cfg.var_floor);
+        let rows = Rows::new(x, d);
         best_of_restarts(cfg, |seed| {
-            em_run(initial(x, d, cfg, &floor, seed), x, cfg, &floor)
+            em_run(initial(x, d, cfg, &floor, seed), &rows, cfg, &floor)
         })
     }
 
@@ -187,10 +189,9 @@ impl GaussianHmm {
         cfg: &HmmConfig,
     ) -> Result<(GaussianHmm, Vec<f64>, bool), RegimeError> {
         cfg.check()?;
-        let d = check_rows(x, 1)?;
-        self.check_shape(d)?;
-        let floor = variance_floor(x, d, cfg.var_floor);
-        em_run(self.clone(), x, cfg, &floor)
+        let rows = self.rows(x)?;
+        let floor = variance_floor(x, rows.d(), cfg.var_floor);
+        em_run(self.clone(), &rows, cfg, &floor)
     }
 
     /// p(state_t | x_0..=t) for every row: the point-in-time probabilities. Row `t` depends on
@@ -199,9 +200,22 @@ impl GaussianHmm {
     /// # Errors
     /// [`RegimeError::Data`] for rows that do not match the model or are not finite.
     pub fn filter(&self, x: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, RegimeError> {
-        let (alpha, _, _) = self.forward(x)?;
         let k = self.n_states();
-        Ok(alpha.chunks(k).map(<[f64]>::to_vec).collect())
+        Ok(self
+            .filter_flat(x)?
+            .chunks(k)
+            .map(<[f64]>::to_vec)
+            .collect())
+    }
+
+    /// [`Self::filter`] as one `t × k` row-major block (no allocation per row).
+    ///
+    /// # Errors
+    /// As [`Self::filter`].
+    pub fn filter_flat(&self, x: &[Vec<f64>]) -> Result<Vec<f64>, RegimeError> {
+        let mut lat = Lattice::default();
+        self.forward(&self.rows(x)?, &mut lat)?;
+        Ok(lat.alpha)
     }
 
     /// The most probable state at each row under [`Self::filter`] (ties: the lower index).
@@ -218,8 +232,10 @@ impl GaussianHmm {
     /// # Errors
     /// As [`Self::filter`].
     pub fn smooth(&self, x: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, RegimeError> {
-        let e = self.estep(x)?;
-        Ok(e.gamma
+        let mut lat = Lattice::default();
+        self.estep(&self.rows(x)?, &mut lat)?;
+        Ok(lat
+            .gamma
             .chunks(self.n_states())
             .map(<[f64]>::to_vec)
             .collect())
@@ -230,7 +246,9 @@ impl GaussianHmm {
     /// # Errors
     /// As [`Self::filter`].
     pub fn log_likelihood(&self, x: &[Vec<f64>]) -> Result<f64, RegimeError> {
-        Ok(self.forward(x)?.2)
+        let mut lat = Lattice::default();
+        self.forward(&self.rows(x)?, &mut lat)?;
+        Ok(lat.log_likelihood)
     }
 
     fn check_shape(&self, d: usize) -> Result<(), RegimeError> {
@@ -251,111 +269,50 @@ impl GaussianHmm {
         }
     }
 
-    /// ln N(x_t; state j), `t × k`, and the per-row maximum.
-    fn log_emissions(&self, x: &[Vec<f64>]) -> Result<Vec<f64>, RegimeError> {
+    /// `x` checked against the model and laid out flat.
+    fn rows(&self, x: &[Vec<f64>]) -> Result<Rows, RegimeError> {
         let d = check_rows(x, 1)?;
         self.check_shape(d)?;
+        Ok(Rows::new(x, d))
+    }
+
+    /// The scaled forward pass over `x` into `lat` (see [`lattice::forward`]).
+    fn forward(&self, x: &Rows, lat: &mut Lattice) -> Result<(), RegimeError> {
         let dens = densities(&self.means, &self.covs)?;
-        let mut work = vec![0.0; d];
-        let mut out = Vec::with_capacity(x.len() * dens.len());
-        for row in x {
-            for dj in &dens {
-                out.push(dj.eval(row, &mut work));
-            }
-        }
-        Ok(out)
+        let p = Params {
+            start: &self.start,
+            trans: &self.trans,
+            dens: &dens,
+        };
+        lattice::forward(&p, x, lat)
     }
 
-    /// Scaled forward pass: (normalised alpha `t × k`, scaled emissions `t × k` and scales
-    /// stored as `(e, c)` per row, total log-likelihood).
-    #[allow(clippy::type_complexity)]
-    fn forward(
-        &self,
-        x: &[Vec<f64>],
-    ) -> Result<(Vec<f64>, (Vec<f64>, Vec<f64>), f64), RegimeError> {
-        let logb = self.log_emissions(x)?;
-        let k = self.n_states();
-        let n = x.len();
-        let mut alpha = vec![0.0; n * k];
-        let mut e = vec![0.0; n * k];
-        let mut c = vec![0.0; n];
-        let mut ll = 0.0;
-        for t in 0..n {
-            let row = &logb[t * k..(t + 1) * k];
-            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let mut sum = 0.0;
-            for j in 0..k {
-                let ej = (row[j] - m).exp();
-                e[t * k + j] = ej;
-                let pred = if t == 0 {
-                    self.start[j]
-                } else {
-                    (0..k)
-                        .map(|i| alpha[(t - 1) * k + i] * self.trans[i * k + j])
-                        .sum()
-                };
-                let a = pred * ej;
-                alpha[t * k + j] = a;
-                sum += a;
-            }
-            if !(sum > 0.0 && sum.is_finite()) {
-                return Err(RegimeError::Data(format!(
-                    "row {t} is impossible under every state the model can be in"
-                )));
-            }
-            for j in 0..k {
-                alpha[t * k + j] /= sum;
-            }
-            c[t] = sum;
-            ll += sum.ln() + m;
-        }
-        Ok((alpha, (e, c), ll))
-    }
-
-    fn estep(&self, x: &[Vec<f64>]) -> Result<Estep, RegimeError> {
-        let (alpha, (e, c), ll) = self.forward(x)?;
-        let k = self.n_states();
-        let n = x.len();
-        let mut beta = vec![1.0; n * k];
-        for t in (0..n.saturating_sub(1)).rev() {
-            for i in 0..k {
-                beta[t * k + i] = (0..k)
-                    .map(|j| self.trans[i * k + j] * e[(t + 1) * k + j] * beta[(t + 1) * k + j])
-                    .sum::<f64>()
-                    / c[t + 1];
-            }
-        }
-        let mut gamma: Vec<f64> = alpha.iter().zip(&beta).map(|(a, b)| a * b).collect();
-        for row in gamma.chunks_mut(k) {
-            let s: f64 = row.iter().sum();
-            row.iter_mut().for_each(|g| *g /= s);
-        }
-        let mut xi = vec![0.0; k * k];
-        for t in 0..n.saturating_sub(1) {
-            for i in 0..k {
-                let a = alpha[t * k + i];
-                for j in 0..k {
-                    xi[i * k + j] +=
-                        a * self.trans[i * k + j] * e[(t + 1) * k + j] * beta[(t + 1) * k + j]
-                            / c[t + 1];
-                }
-            }
-        }
+    /// Forward, then one backward sweep (the smoothed probabilities stay in `lat.gamma`).
+    fn estep(&self, x: &Rows, lat: &mut Lattice) -> Result<Estep, RegimeError> {
+        let dens = densities(&self.means, &self.covs)?;
+        let p = Params {
+            start: &self.start,
+            trans: &self.trans,
+            dens: &dens,
+        };
+        lattice::forward(&p, x, lat)?;
+        let mut stats = GaussianStats::new(self.n_states(), x.d());
+        let backward = lattice::backward(&p, x, lat, &mut stats)?;
         Ok(Estep {
-            log_likelihood: ll,
-            gamma,
-            xi,
+            log_likelihood: lat.log_likelihood,
+            backward,
+            stats,
         })
     }
 
     /// The M-step: new parameters from the expected statistics. A state that no row supports
     /// keeps its previous parameters instead of becoming NaN.
-    fn mstep(&self, x: &[Vec<f64>], e: &Estep, floor: &[f64]) -> Result<GaussianHmm, RegimeError> {
+    fn mstep(&self, e: Estep, floor: &[f64]) -> Result<GaussianHmm, RegimeError> {
         let k = self.n_states();
         let mut next = self.clone();
-        next.start = e.gamma[..k].to_vec();
+        next.start = e.backward.gamma0;
         for i in 0..k {
-            let row = &e.xi[i * k..(i + 1) * k];
+            let row = &e.backward.xi[i * k..(i + 1) * k];
             let s: f64 = row.iter().sum();
             if s > 0.0 {
                 for (dst, v) in next.trans[i * k..(i + 1) * k].iter_mut().zip(row) {
@@ -363,14 +320,8 @@ impl GaussianHmm {
                 }
             }
         }
-        update_gaussians(
-            x,
-            &e.gamma,
-            self.covariance,
-            floor,
-            &mut next.means,
-            &mut next.covs,
-        )?;
+        e.stats
+            .finish(self.covariance, floor, &mut next.means, &mut next.covs)?;
         Ok(next)
     }
 }
@@ -408,14 +359,15 @@ pub(crate) fn best_of_restarts<M>(
 /// iteration, converged).
 fn em_run(
     mut model: GaussianHmm,
-    x: &[Vec<f64>],
+    x: &Rows,
     cfg: &HmmConfig,
     floor: &[f64],
 ) -> Result<(GaussianHmm, Vec<f64>, bool), RegimeError> {
     let mut history = Vec::new();
     let mut converged = false;
+    let mut lat = Lattice::default();
     for _ in 0..cfg.max_iter {
-        let e = model.estep(x)?;
+        let e = model.estep(x, &mut lat)?;
         let ll = e.log_likelihood;
         let done = history
             .last()
@@ -425,7 +377,7 @@ fn em_run(
             converged = true;
             break;
         }
-        model = model.mstep(x, &e, floor)?;
+        model = model.mstep(e, floor)?;
     }
     Ok((model, history, converged))
 }

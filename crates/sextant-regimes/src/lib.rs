@@ -14,6 +14,7 @@
 
 mod gaussian;
 pub mod hmm;
+mod lattice;
 mod linalg;
 pub mod mixture;
 pub mod naming;

@@ -3,7 +3,7 @@
 //! transitions give (labels flicker more).
 
 use crate::gaussian::{
-    data_covariance, densities, kmeanspp_means, update_gaussians, variance_floor,
+    data_covariance, densities, kmeanspp_means, update_gaussians, variance_floor, Rows,
 };
 use crate::hmm::{best_of_restarts, Covariance, FitReport, HmmConfig};
 use crate::RegimeError;
@@ -38,6 +38,7 @@ impl GaussianMixture {
         cfg.check()?;
         let d = crate::hmm::check_rows(x, 4 * cfg.states)?;
         let floor = variance_floor(x, d, cfg.var_floor);
+        let rows = Rows::new(x, d);
         best_of_restarts(cfg, |seed| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let k = cfg.states;
@@ -50,7 +51,7 @@ impl GaussianMixture {
             let mut history: Vec<f64> = Vec::new();
             let mut converged = false;
             for _ in 0..cfg.max_iter {
-                let (resp, ll) = model.responsibilities(x)?;
+                let (resp, ll) = model.responsibilities(&rows)?;
                 let done = history.last().is_some_and(|&prev| ll - prev < cfg.tol);
                 history.push(ll);
                 if done {
@@ -58,7 +59,7 @@ impl GaussianMixture {
                     break;
                 }
                 let w = update_gaussians(
-                    x,
+                    &rows,
                     &resp,
                     model.covariance,
                     &floor,
@@ -78,26 +79,27 @@ impl GaussianMixture {
     /// [`RegimeError::Data`] for rows that do not match the model or are not finite.
     pub fn posteriors(&self, x: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, RegimeError> {
         let k = self.weights.len();
-        let (resp, _) = self.responsibilities(x)?;
-        Ok(resp.chunks(k).map(<[f64]>::to_vec).collect())
-    }
-
-    /// Responsibilities `t × k` and the total log-likelihood.
-    fn responsibilities(&self, x: &[Vec<f64>]) -> Result<(Vec<f64>, f64), RegimeError> {
         let d = crate::hmm::check_rows(x, 1)?;
-        let k = self.weights.len();
         if self.means.len() != k || self.covs.len() != k || self.means.iter().any(|m| m.len() != d)
         {
             return Err(RegimeError::Data(format!(
                 "the model has {k} components; the rows have {d} features"
             )));
         }
+        let (resp, _) = self.responsibilities(&Rows::new(x, d))?;
+        Ok(resp.chunks(k).map(<[f64]>::to_vec).collect())
+    }
+
+    /// Responsibilities `t × k` and the total log-likelihood.
+    fn responsibilities(&self, x: &Rows) -> Result<(Vec<f64>, f64), RegimeError> {
+        let k = self.weights.len();
         let dens = densities(&self.means, &self.covs)?;
         let log_w: Vec<f64> = self.weights.iter().map(|w| w.ln()).collect();
-        let mut work = vec![0.0; d];
+        let mut work = vec![0.0; x.d()];
         let mut resp = vec![0.0; x.len() * k];
         let mut ll = 0.0;
-        for (t, row) in x.iter().enumerate() {
+        for t in 0..x.len() {
+            let row = x.row(t);
             let r = &mut resp[t * k..(t + 1) * k];
             for j in 0..k {
                 r[j] = log_w[j] + dens[j].eval(row, &mut work);
