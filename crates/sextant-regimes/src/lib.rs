@@ -9,19 +9,32 @@
 //! - [`hmm`]: a Gaussian hidden Markov model (full or diagonal covariance, variance floor),
 //!   fitted by Baum–Welch with several seeded restarts, with a scaled forward filter.
 //! - [`mixture`]: a Gaussian mixture (states without memory; each row labelled by itself).
+//! - [`kmeans`]: k-means on PCA-reduced features (hard labels, each row by itself).
+//! - [`model`]: one type over the three families.
+//! - [`walk`]: walk-forward fits on a schedule of rows, labels of every later row, models
+//!   reused while their fit rows are unchanged.
+//! - [`alerts`]: regime changes confirmed with hysteresis.
 //! - [`naming`]: states named by their statistics (`bull`, `bear`, `sideways`, `high_vol`), and
 //!   matched between refits so a name keeps its meaning.
 
+pub mod alerts;
 mod gaussian;
 pub mod hmm;
+pub mod kmeans;
 mod lattice;
 mod linalg;
 pub mod mixture;
+pub mod model;
 pub mod naming;
+pub mod walk;
 
+pub use alerts::{confirmed_changes, Change};
 pub use hmm::{Covariance, FitReport, GaussianHmm, HmmConfig};
+pub use kmeans::PcaKMeans;
 pub use mixture::GaussianMixture;
+pub use model::{ModelKind, RegimeModel};
 pub use naming::{match_states, name_states, Regime};
+pub use walk::{walk_forward, Segment, StateSummary, Walk, WalkConfig};
 
 /// Why a regime model could not be fitted or applied.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
