@@ -72,7 +72,8 @@ pub struct Services {
     pub meta: Arc<dyn MetaStore>,
     /// Reads bars and refreshes them from providers.
     pub market_data: Arc<MarketDataService>,
-    /// Runs and stores backtests; its series source is `signals`, so `ml_signal` runs work.
+    /// Runs and stores backtests; its series sources are `signals` and `regimes`, so
+    /// `ml_signal` and `regime_switch` runs work.
     pub backtests: Arc<BacktestService>,
     /// Stores watchlists and prices them from the cache.
     pub watchlists: Arc<WatchlistService>,
@@ -84,6 +85,8 @@ pub struct Services {
     pub quality: Arc<QualityService>,
     /// Trains, registers and scores machine-learned signals.
     pub signals: Arc<crate::signals::MlSignalService>,
+    /// Named regime models: walk-forward fits, labels, alerts.
+    pub regimes: Arc<crate::regimes::RegimeService>,
     /// Saved strategy configurations.
     pub configs: Arc<crate::configs::StrategyConfigService>,
     /// Narratives of stored runs (the offline grounded writer or an OpenAI-compatible endpoint).
@@ -118,7 +121,15 @@ impl Services {
             meta.clone(),
             config.data_dir.join("models"),
         ));
-        let series: Arc<dyn crate::backtest::SeriesSource> = signals.clone();
+        let regimes = Arc::new(crate::regimes::RegimeService::new(
+            cache.clone(),
+            meta.clone(),
+        ));
+        let series: Arc<dyn crate::backtest::SeriesSource> =
+            Arc::new(crate::backtest::SeriesSources(vec![
+                signals.clone(),
+                regimes.clone(),
+            ]));
         let backtests = Arc::new(BacktestService::new(
             reads.clone(),
             meta.clone(),
@@ -136,6 +147,7 @@ impl Services {
         )?);
         let configs = Arc::new(crate::configs::StrategyConfigService::new(meta.clone()));
         Ok(Services {
+            regimes,
             configs,
             reads,
             reports,

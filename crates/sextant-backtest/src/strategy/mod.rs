@@ -16,12 +16,16 @@
 mod breakout;
 mod cross;
 mod external;
+mod regime;
 mod registry;
 mod reversion;
 mod schema;
 
+pub use regime::{REGIME_LABELS, REGIME_SERIES};
 pub use registry::{build_strategy, required_series, strategy_library, StrategyInfo};
-pub use schema::{json_schema, validate, ParamError, ParamKind, ParamSpec, ParamValue, Params};
+pub use schema::{
+    is_identifier, json_schema, validate, ParamError, ParamKind, ParamSpec, ParamValue, Params,
+};
 
 use crate::simulator::{BarView, Context, Target};
 

@@ -3,6 +3,7 @@
 use super::breakout::DonchianBreakout;
 use super::cross::{BuyHold, MaCross, MacdCross, TsMomentum};
 use super::external::SeriesThreshold;
+use super::regime::{RegimeSwitch, REGIME_LABELS};
 use super::reversion::{BollingerReversion, RsiReversion};
 use super::schema::{json_schema, validate, ParamError, ParamKind, ParamSpec, Params};
 use super::{PerSymbol, SignalRule, Strategy};
@@ -215,6 +216,43 @@ const LIBRARY: &[Entry] = &[
             Ok(Box::new(PerSymbol::new("ml_signal", rule)))
         },
     },
+    Entry {
+        name: "regime_switch",
+        description: "One parameter set of a library strategy per market regime (bull, bear, sideways, high_vol), or flat in a regime given none. Labels come from a fitted regime model, point in time (forward filter). Each regime's strategy runs throughout on its own virtual book, so its stance is current when its regime begins.",
+        params: &[
+            ParamSpec {
+                name: "model",
+                description: "The regime model whose labels switch the parameters; see `sextant regime ls`.",
+                kind: ParamKind::Str { default: "" },
+            },
+            ParamSpec {
+                name: "strategy",
+                description: "The library strategy each regime runs (not regime_switch, nor one that needs its own external series).",
+                kind: ParamKind::Str { default: "sma_cross" },
+            },
+            ParamSpec { name: "bull", description: "Parameters in bull; null: flat.", kind: ParamKind::Object },
+            ParamSpec { name: "bear", description: "Parameters in bear; null: flat.", kind: ParamKind::Object },
+            ParamSpec { name: "sideways", description: "Parameters in sideways; null: flat.", kind: ParamKind::Object },
+            ParamSpec { name: "high_vol", description: "Parameters in high_vol; null: flat.", kind: ParamKind::Object },
+        ],
+        build: |p| {
+            if p.str("model").trim().is_empty() {
+                return Err(ParamError::invalid("model", "a regime model name is required"));
+            }
+            let inner = p.str("strategy");
+            if inner == "regime_switch" || required_series(inner).is_some() {
+                return Err(ParamError::invalid("strategy", format!("{inner} cannot run inside regime_switch")));
+            }
+            let mut arms = Vec::with_capacity(REGIME_LABELS.len());
+            for regime in REGIME_LABELS {
+                arms.push(match p.object(regime) {
+                    None => None,
+                    Some(params) => Some(build_strategy(inner, params).map_err(|e| ParamError::invalid(regime, e.to_string()))?),
+                });
+            }
+            Ok(Box::new(RegimeSwitch::new(arms)))
+        },
+    },
 ];
 
 /// The external series a library strategy cannot run without, with what supplies it: the
@@ -225,6 +263,10 @@ pub fn required_series(strategy: &str) -> Option<(&'static str, &'static str)> {
         "ml_signal" => Some((
             "ml_proba",
             "the ML signal service to attach the model's probabilities",
+        )),
+        "regime_switch" => Some((
+            super::REGIME_SERIES,
+            "the regime service to attach the regime model's labels",
         )),
         _ => None,
     }
@@ -263,6 +305,28 @@ mod tests {
         assert_eq!(lib.len(), LIBRARY.len());
         for info in &lib {
             assert_eq!(info.schema["type"], "object");
+            if info.name == "regime_switch" {
+                let e = build_strategy(info.name, &Value::Null).err();
+                assert!(
+                    matches!(e, Some(ref e) if e.to_string().contains("model")),
+                    "{e:?}"
+                );
+                let ok = json!({"model": "m", "bull": {"fast": 5, "slow": 20}});
+                assert!(build_strategy(info.name, &ok).is_ok());
+                let bad = json!({"model": "m", "bull": {"fast": 30, "slow": 20}});
+                let e = build_strategy(info.name, &bad).err();
+                assert!(
+                    matches!(e, Some(ParamError::Invalid { ref field, .. }) if field == "bull"),
+                    "{e:?}"
+                );
+                let e = build_strategy(info.name, &json!({"model": "m", "strategy": "ml_signal"}))
+                    .err();
+                assert!(
+                    matches!(e, Some(ParamError::Invalid { ref field, .. }) if field == "strategy"),
+                    "{e:?}"
+                );
+                continue;
+            }
             if info.name == "ml_signal" {
                 // The one strategy with a required reference: the model to trade.
                 let e = build_strategy(info.name, &Value::Null).err();

@@ -33,6 +33,8 @@ pub enum ParamKind {
         /// Value taken when the field is missing or `null`.
         default: bool,
     },
+    /// A JSON object (parameters of a nested strategy) or `null`; the default is `null`.
+    Object,
     /// A name, 1..=64 characters.
     Str {
         /// Value taken when the field is missing or `null`; it is not checked against the
@@ -131,6 +133,8 @@ pub enum ParamValue {
     Bool(bool),
     /// From [`ParamKind::Str`].
     Str(String),
+    /// From [`ParamKind::Object`]: the object, or `Null` when none was given.
+    Object(Value),
 }
 
 /// A validated parameter object with every default filled in.
@@ -164,6 +168,13 @@ impl Params {
             _ => "",
         }
     }
+    /// An object parameter; `None` when absent or `null`.
+    pub fn object(&self, name: &str) -> Option<&Value> {
+        match self.0.get(name) {
+            Some(ParamValue::Object(v)) if !v.is_null() => Some(v),
+            _ => None,
+        }
+    }
     /// Back to JSON (with defaults), e.g. to store with a result.
     pub fn to_json(&self) -> Value {
         let m: Map<String, Value> = self
@@ -175,6 +186,7 @@ impl Params {
                     ParamValue::Float(f) => json!(f),
                     ParamValue::Bool(b) => json!(b),
                     ParamValue::Str(s) => json!(s),
+                    ParamValue::Object(v) => v.clone(),
                 };
                 (k.to_string(), v)
             })
@@ -195,6 +207,7 @@ pub fn json_schema(title: &str, description: &str, specs: &[ParamSpec]) -> Value
                 json!({"type": "number", "minimum": min, "maximum": max, "default": default})
             }
             ParamKind::Bool { default } => json!({"type": "boolean", "default": default}),
+            ParamKind::Object => json!({"type": ["object", "null"], "default": null}),
             ParamKind::Str { default } => {
                 json!({"type": "string", "minLength": 1, "maxLength": 64,
                        "pattern": IDENTIFIER_PATTERN, "default": default})
@@ -282,6 +295,16 @@ pub fn validate(specs: &[ParamSpec], params: &Value) -> Result<Params, ParamErro
                     field,
                     expected: "a boolean",
                 })?)
+            }
+            (ParamKind::Object, None) => ParamValue::Object(Value::Null),
+            (ParamKind::Object, Some(v)) => {
+                if !v.is_object() {
+                    return Err(ParamError::WrongType {
+                        field,
+                        expected: "an object or null",
+                    });
+                }
+                ParamValue::Object(v.clone())
             }
             (ParamKind::Str { default }, None) => ParamValue::Str(default.to_string()),
             (ParamKind::Str { .. }, Some(v)) => {

@@ -95,6 +95,43 @@ pub trait SeriesSource: Send + Sync {
     }
 }
 
+/// Several series sources as one: each attaches what it supplies (a source ignores requests
+/// for strategies it does not serve); provenances are merged into one object.
+pub struct SeriesSources(pub Vec<Arc<dyn SeriesSource>>);
+
+impl SeriesSource for SeriesSources {
+    fn series(
+        &self,
+        req: &BacktestRequest,
+        symbol: &Symbol,
+        ts: &[chrono::NaiveDateTime],
+    ) -> Result<Vec<(String, Vec<f64>)>, BacktestError> {
+        let mut out = Vec::new();
+        for s in &self.0 {
+            out.extend(s.series(req, symbol, ts)?);
+        }
+        Ok(out)
+    }
+
+    fn provenance(&self, req: &BacktestRequest) -> Result<Value, BacktestError> {
+        let mut merged = serde_json::Map::new();
+        for s in &self.0 {
+            match s.provenance(req)? {
+                Value::Null => {}
+                Value::Object(m) => merged.extend(m),
+                other => {
+                    merged.insert(format!("source_{}", merged.len()), other);
+                }
+            }
+        }
+        Ok(if merged.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(merged)
+        })
+    }
+}
+
 /// Runs and stores backtests.
 pub struct BacktestService {
     /// The main connection: equity curves are written here.

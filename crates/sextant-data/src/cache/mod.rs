@@ -17,6 +17,7 @@ mod pool;
 mod quarantine;
 mod query;
 mod reader;
+mod regimes;
 mod resample;
 pub(crate) mod schema;
 
@@ -28,6 +29,7 @@ pub use quarantine::{Decision, QuarantineQuery, QuarantinedBar, ReviewOutcome};
 pub use query::{read_series, sql_date_bounds};
 pub use query::{CoverageRange, CoverageReport, Revision, SymbolInfo};
 pub use reader::BarReader;
+pub use regimes::RegimeLabel;
 
 use crate::{DataError, Result};
 use duckdb::Connection;

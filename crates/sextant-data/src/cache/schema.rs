@@ -82,6 +82,15 @@ CREATE TABLE IF NOT EXISTS equity_curves (
     cash DOUBLE NOT NULL
 );
 
+-- Regime labels (one row per regime model and session; see `regimes`).
+CREATE TABLE IF NOT EXISTS regime_labels (
+    model VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    label VARCHAR NOT NULL,
+    probabilities VARCHAR NOT NULL,
+    fitted_to DATE NOT NULL
+);
+
 -- Which ranges each batch covered, per symbol and resolution: what the incremental refresh reads.
 CREATE TABLE IF NOT EXISTS coverage (
     symbol VARCHAR NOT NULL,

@@ -1,25 +1,27 @@
 //! Market regimes of a symbol or an equal-weight universe, point in time: a Gaussian HMM
 //! fitted on the rows up to a fit date, every row labelled by the forward filter alone.
 //!
-//! The features are the universe's equal-weight daily log return and its trailing 21-day
-//! realised volatility (annualised), both on total-return prices and each computed from closes
-//! up to its own day. Days on which any symbol has no bar are left out (and counted).
+//! [`history`] fits once at a fit date (what `sextant regime history` shows); [`RegimeService`]
+//! keeps named models fitted walk-forward, stores their labels in DuckDB and their state and
+//! alerts in the metadata store, and refreshes them after ingests.
+
+pub mod features;
+pub mod service;
+
+pub use features::{FeatureRow, RegimeFeature, VOL_WINDOW};
+pub use service::{RegimeAlert, RegimeService, RegimeSpec, RegimeState};
 
 use chrono::NaiveDate;
 use serde::Serialize;
 use sextant_data::cache::BarReader;
 use sextant_data::DataError;
-use sextant_domain::{PriceBasis, Resolution, Symbol};
+use sextant_domain::Symbol;
 use sextant_regimes::{name_states, GaussianHmm, HmmConfig, Regime, RegimeError};
-use std::collections::BTreeMap;
-
-/// Trading days in the realised-volatility window.
-pub const VOL_WINDOW: usize = 21;
 
 /// Why regimes could not be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum RegimeServiceError {
-    /// Reading bars failed.
+    /// Reading bars or labels failed.
     #[error(transparent)]
     Data(#[from] DataError),
     /// The model could not be fitted or applied.
@@ -28,56 +30,29 @@ pub enum RegimeServiceError {
     /// The request is unusable; the message says why.
     #[error("{0}")]
     Invalid(String),
+    /// No regime model of this name (or no label where one was asked for).
+    #[error("no regime model {0}")]
+    NotFound(String),
+    /// The metadata store failed.
+    #[error(transparent)]
+    Meta(#[from] sextant_meta::MetaError),
+    /// A stored regime model does not read back.
+    #[error("stored regime model {name} is unreadable: {message}")]
+    Corrupt {
+        /// The model's name.
+        name: String,
+        /// What does not parse.
+        message: String,
+    },
 }
 
-/// The features of one day: `[equal-weight log return, 21-day realised volatility]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FeatureRow {
-    /// The session.
-    pub date: NaiveDate,
-    /// Equal-weight daily log return, then annualised realised volatility.
-    pub values: Vec<f64>,
-}
-
-/// The features of `symbols` (daily, total-return prices), oldest first, and the number of
-/// days left out because some symbol had no bar.
+/// The features of `symbols`: equal-weight log return and 21-day realised volatility (see
+/// [`features::features`]).
 pub fn universe_features(
     cache: &dyn BarReader,
     symbols: &[Symbol],
 ) -> Result<(Vec<FeatureRow>, usize), RegimeServiceError> {
-    if symbols.is_empty() {
-        return Err(RegimeServiceError::Invalid("at least one symbol".into()));
-    }
-    let mut by_day: BTreeMap<NaiveDate, Vec<f64>> = BTreeMap::new();
-    for sym in symbols {
-        let bars = cache.bars_on(sym, Resolution::Daily, None, None, PriceBasis::TotalReturn)?;
-        for w in bars.windows(2) {
-            by_day
-                .entry(w[1].ts.date())
-                .or_default()
-                .push((w[1].close / w[0].close).ln());
-        }
-    }
-    let total = by_day.len();
-    let days: Vec<(NaiveDate, f64)> = by_day
-        .into_iter()
-        .filter(|(_, r)| r.len() == symbols.len())
-        .map(|(d, r)| (d, r.iter().sum::<f64>() / r.len() as f64))
-        .collect();
-    let left_out = total - days.len();
-    let rows = (VOL_WINDOW..days.len())
-        .map(|i| {
-            let window = &days[i + 1 - VOL_WINDOW..=i];
-            let mean = window.iter().map(|d| d.1).sum::<f64>() / VOL_WINDOW as f64;
-            let var =
-                window.iter().map(|d| (d.1 - mean).powi(2)).sum::<f64>() / (VOL_WINDOW - 1) as f64;
-            FeatureRow {
-                date: days[i].0,
-                values: vec![days[i].1, (var * 252.0).sqrt()],
-            }
-        })
-        .collect();
-    Ok((rows, left_out))
+    features::features(cache, symbols, &features::default_features())
 }
 
 /// One labelled day.
