@@ -103,7 +103,34 @@ fn with_proba(s: BarSeries) -> BarSeries {
             }
         })
         .collect();
-    s.with_series("ml_proba", p).expect("series")
+    let s = s.with_series("ml_proba", p).expect("series");
+    with_regime(s)
+}
+
+/// A deterministic regime code per bar (index into `REGIME_LABELS`), from closes up to that bar
+/// only: high_vol when the 20-bar volatility of returns is above 2.5% a day, else bull or bear
+/// by the sign of the 20-bar return; NaN (no label) for the first 20 bars.
+fn with_regime(s: BarSeries) -> BarSeries {
+    let c = s.close().to_vec();
+    let code = (0..c.len())
+        .map(|i| {
+            if i < 20 {
+                return f64::NAN;
+            }
+            let r: Vec<f64> = (i - 19..=i).map(|j| c[j] / c[j - 1] - 1.0).collect();
+            let m = r.iter().sum::<f64>() / 20.0;
+            let sd = (r.iter().map(|v| (v - m).powi(2)).sum::<f64>() / 19.0).sqrt();
+            if sd > 0.025 {
+                3.0
+            } else if c[i] > c[i - 20] {
+                0.0
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    s.with_series(sextant_backtest::strategy::REGIME_SERIES, code)
+        .expect("series")
 }
 
 fn configs() -> Vec<SimConfig> {
@@ -158,6 +185,12 @@ fn every_library_strategy_is_causal() {
                 let mut p = params.as_object().cloned().unwrap_or_default();
                 p.insert("model".into(), json!("m"));
                 params = Value::Object(p);
+            }
+            // `regime_switch` reads the attached `regime` series: SMA 5/20 in bull, a short-
+            // capable SMA 10/30 in bear, flat in high_vol.
+            if info.name == "regime_switch" {
+                params = json!({"model": "m", "bull": {"fast": 5, "slow": 20},
+                                "bear": {"fast": 10, "slow": 30, "allow_short": true}});
             }
             let make = || build_strategy(info.name, &params).expect("strategy");
             for cfg in configs() {

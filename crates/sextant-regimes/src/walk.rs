@@ -85,12 +85,17 @@ pub struct Segment {
     pub fit_end: usize,
     /// One past the last row it labels.
     pub end: usize,
-    /// Hash of the fit rows' bits: a later run reuses the model only if they are unchanged.
-    pub fit_hash: u64,
+    /// Hash of the fit rows' bits (16 hex digits): a later run reuses the model only if they
+    /// are unchanged.
+    pub fit_hash: String,
     /// The model.
     pub model: RegimeModel,
     /// Each state's name, in the model's state order.
     pub names: Vec<Regime>,
+    /// States whose name differs from the name of the previous fit's state they match (0 for
+    /// the first fit): how stable the naming was at this refit.
+    #[serde(default)]
+    pub renamed: usize,
     /// The fit's objective (log-likelihood; minus the within-cluster sum of squares for
     /// k-means).
     pub score: f64,
@@ -138,7 +143,7 @@ pub fn walk_forward(
     let first = cfg.min_fit_rows - 1;
     let fit_ends: Vec<usize> = (first..n).step_by(cfg.refit_every).collect();
     let mut segments: Vec<Segment> = Vec::with_capacity(fit_ends.len());
-    let mut columns: Vec<Regime> = Vec::new();
+    let columns = columns_for(cfg.model.states);
     let mut probabilities = Vec::new();
     let mut labels = Vec::new();
     let mut fitted = 0;
@@ -160,10 +165,13 @@ pub fn walk_forward(
                 let k = model.n_states();
                 let p = model.probabilities(fit_rows)?;
                 let (mean, std_first, rows) = state_stats(fit_rows, &p, k);
-                let names = match segments.last() {
-                    None => name_states(&mean.iter().map(|m| m[0]).collect::<Vec<_>>(), &std_first),
+                // Every fit names its states by its own statistics (so a name always says
+                // what the state is on the data so far); matching each state to the previous
+                // fit's counts how many states changed name, which the walk reports.
+                let names = name_states(&mean.iter().map(|m| m[0]).collect::<Vec<_>>(), &std_first);
+                let renamed = match segments.last() {
+                    None => 0,
                     Some(prev) => {
-                        // Each new state takes the name of the previous state it sits on.
                         let scale = feature_scale(fit_rows);
                         let sig = |m: &[Vec<f64>]| -> Vec<Vec<f64>> {
                             m.iter()
@@ -173,7 +181,10 @@ pub fn walk_forward(
                         let prev_mean: Vec<Vec<f64>> =
                             prev.states.iter().map(|st| st.mean.clone()).collect();
                         let perm = match_states(&sig(&prev_mean), &sig(&mean));
-                        perm.iter().map(|&p| prev.names[p]).collect()
+                        perm.iter()
+                            .enumerate()
+                            .filter(|(j, &p)| prev.names.get(p) != Some(&names[*j]))
+                            .count()
                     }
                 };
                 let states = (0..k)
@@ -190,16 +201,12 @@ pub fn walk_forward(
                     fit_hash,
                     model,
                     names,
+                    renamed,
                     score,
                     states,
                 }
             }
         };
-        if s == 0 {
-            columns = seg.names.clone();
-            columns.sort();
-            columns.dedup();
-        }
         let k = seg.model.n_states();
         let p = seg.model.probabilities(&x[..end])?;
         for t in fe..end {
@@ -226,6 +233,21 @@ pub fn walk_forward(
         labels,
         fitted,
     })
+}
+
+/// Every name [`name_states`] can give `k` states, in [`Regime`] order: the probability columns
+/// are fixed by the configuration, so they never depend on later fits.
+fn columns_for(k: usize) -> Vec<Regime> {
+    match k {
+        0 | 1 => vec![Regime::Sideways],
+        2 | 3 => vec![Regime::Bull, Regime::Bear, Regime::HighVol],
+        _ => vec![
+            Regime::Bull,
+            Regime::Bear,
+            Regime::Sideways,
+            Regime::HighVol,
+        ],
+    }
 }
 
 /// Per state: mean of every feature, standard deviation of the first, rows (by most probable
@@ -277,8 +299,9 @@ fn feature_scale(x: &[Vec<f64>]) -> Vec<f64> {
         .collect()
 }
 
-/// FNV-1a over the rows' bits.
-fn hash_rows(x: &[Vec<f64>]) -> u64 {
+/// FNV-1a over the rows' bits, as 16 hex digits (stores without unsigned 64-bit integers keep
+/// it whole).
+fn hash_rows(x: &[Vec<f64>]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for r in x {
         for v in r {
@@ -288,5 +311,5 @@ fn hash_rows(x: &[Vec<f64>]) -> u64 {
             }
         }
     }
-    h
+    format!("{h:016x}")
 }

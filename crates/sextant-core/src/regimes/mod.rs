@@ -5,11 +5,13 @@
 //! keeps named models fitted walk-forward, stores their labels in DuckDB and their state and
 //! alerts in the metadata store, and refreshes them after ingests.
 
+pub mod evaluate;
 pub mod features;
 pub mod service;
 
+pub use evaluate::{evaluate, Evaluation};
 pub use features::{FeatureRow, RegimeFeature, VOL_WINDOW};
-pub use service::{RegimeAlert, RegimeService, RegimeSpec, RegimeState};
+pub use service::{RegimeAlert, RegimeNow, RegimeService, RegimeSpec, RegimeState};
 
 use chrono::NaiveDate;
 use serde::Serialize;

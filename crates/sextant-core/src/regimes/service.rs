@@ -645,7 +645,7 @@ impl SeriesSource for RegimeService {
             .segments
             .iter()
             .zip(&state.fit_days)
-            .map(|(s, d)| json!({"fit_to": d, "fit_hash": format!("{:016x}", s.fit_hash)}))
+            .map(|(s, d)| json!({"fit_to": d, "fit_hash": s.fit_hash}))
             .collect();
         Ok(json!({"regime_model": {"name": name, "spec": state.spec, "fits": fits}}))
     }
