@@ -100,3 +100,124 @@ async fn walk_forward_regimes_are_stored_served_and_evaluated() {
         run.manifest.inputs
     );
 }
+
+/// A loopback webhook receiver: answers every POST with 200 and hands its body over.
+async fn webhook() -> (
+    String,
+    tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = sock.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    let Some(head_end) = text.find("\r\n\r\n") else {
+                        continue;
+                    };
+                    let len = text[..head_end]
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("content-length")
+                                .then(|| v.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= head_end + 4 + len {
+                        let body = &buf[head_end + 4..head_end + 4 + len];
+                        if let Ok(v) = serde_json::from_slice(body) {
+                            let _ = tx.send(v);
+                        }
+                        let _ = sock
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                            .await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_bars_that_confirm_a_change_alert_once_and_reach_the_webhook() {
+    use sextant_domain::{Resolution, Source};
+    let s = sextant_test_support::services_with(|c| c.load_sample = false).await;
+    let sample = sextant_data::Cache::open_in_memory().expect("cache");
+    sample.ingest_sample().expect("sample");
+    let universe = [sym("AAPL"), sym("IBM"), sym("MSFT")];
+    let cut = d("2008-06-30");
+    let mut later = Vec::new();
+    for u in &universe {
+        let bars = sample.bars(u, Resolution::Daily, None, None).expect("bars");
+        let (before, after): (Vec<_>, Vec<_>) = bars.into_iter().partition(|b| b.ts.date() <= cut);
+        s.cache
+            .ingest_bars(&before, Source::Sample, "test")
+            .expect("ingest");
+        later.push(after);
+    }
+    let (url, mut posts) = webhook().await;
+    let spec = RegimeSpec {
+        name: "big3".into(),
+        symbols: universe.to_vec(),
+        features: sextant_core::regimes::features::default_features(),
+        walk: WalkConfig::default(),
+        confirm_bars: 3,
+        webhook: Some(url),
+    };
+    let (first, backfill) = s.regimes.fit(spec).await.expect("fit");
+    assert_eq!(first.last_day, cut);
+    assert!(backfill.iter().all(|a| a.backfill && a.webhook.is_none()));
+
+    for after in &later {
+        s.cache
+            .ingest_bars(after, Source::Sample, "test")
+            .expect("ingest the rest");
+    }
+    let out = s.regimes.refresh_touching(&[sym("IBM")]).await;
+    assert_eq!(out.len(), 1);
+    let (state, alerts) = out.into_iter().next().expect("one").1.expect("refresh");
+    assert!(state.fitted_last_update > 0 && state.fitted_last_update < state.segments.len());
+    assert!(
+        !alerts.is_empty(),
+        "the 2008 crash confirms a change after the cut"
+    );
+    for a in &alerts {
+        assert!(!a.backfill && a.day > cut, "{a:?}");
+        assert_eq!(a.webhook.as_deref(), Some("sent: 200"), "{a:?}");
+    }
+    let mut received = Vec::new();
+    while received.len() < alerts.len() {
+        let v = tokio::time::timeout(std::time::Duration::from_secs(5), posts.recv())
+            .await
+            .expect("a post within 5 s")
+            .expect("a body");
+        received.push(v);
+    }
+    assert_eq!(received[0]["id"], serde_json::json!(alerts[0].id));
+    assert!(
+        received.iter().any(|v| v["to"] == "high_vol"),
+        "{received:?}"
+    );
+    // Each change alerts once: a second refresh finds nothing new.
+    let (_, again) = s.regimes.refresh("big3").await.expect("refresh");
+    assert!(again.is_empty());
+    let stored = s.regimes.alerts(Some("big3"), 1000).await.expect("alerts");
+    assert_eq!(stored.len(), backfill.len() + alerts.len());
+}

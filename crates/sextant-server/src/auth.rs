@@ -260,8 +260,11 @@ pub fn request_cost(method: &Method, path: &str) -> f64 {
             || path.starts_with("/api/v1/models/train")
             || path == "/api/v1/jobs"
             || path.ends_with("/materialize")
-            || path.starts_with("/api/v1/market-data/ingest"));
-    let costly_get = *method == Method::GET && path.ends_with("/report");
+            || path.starts_with("/api/v1/market-data/ingest")
+            || path.starts_with("/api/v1/market-data/regime"));
+    // A symbol's regime model is fitted on first use: the read may run a walk-forward fit.
+    let costly_get = *method == Method::GET
+        && (path.ends_with("/report") || path.starts_with("/api/v1/market-data/regime"));
     if costly_post || costly_get {
         COSTLY
     } else {

@@ -35,7 +35,8 @@ pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
                 av,
                 services.config.alphavantage.adjusted,
             )
-            .with_quality(services.quality.clone()),
+            .with_quality(services.quality.clone())
+            .with_regimes(services.regimes.clone()),
         )),
         Err(e) => tracing::warn!(error = %e, "no Alpha Vantage provider: ingest jobs disabled"),
     }
@@ -195,6 +196,8 @@ pub struct IngestAlphaVantageJob {
     adjusted_default: bool,
     /// Copies the ingest's anomaly flags to the metadata store when set.
     quality: Option<Arc<crate::quality::QualityService>>,
+    /// Refreshes the regime models over the refreshed symbols when set.
+    regimes: Option<Arc<crate::regimes::RegimeService>>,
 }
 
 impl IngestAlphaVantageJob {
@@ -211,7 +214,18 @@ impl IngestAlphaVantageJob {
             provider,
             adjusted_default,
             quality: None,
+            regimes: None,
         }
+    }
+
+    /// Refreshes every regime model with a refreshed symbol among its members at the end of
+    /// the job: labels recomputed (fits reused unless due), each newly confirmed regime change
+    /// reported as a progress event on the job's stream and listed in the result (and posted
+    /// to the model's webhook by the regime service). A failed refresh is listed, not an error
+    /// of the job.
+    pub fn with_regimes(mut self, regimes: Arc<crate::regimes::RegimeService>) -> Self {
+        self.regimes = Some(regimes);
+        self
     }
 
     /// Copies the ingest's anomaly flags to the metadata store through `quality` at the end of
@@ -282,12 +296,46 @@ impl JobHandler for IngestAlphaVantageJob {
                 errors.join("; ")
             )));
         }
+        let mut regimes = Vec::new();
+        if let Some(svc) = &self.regimes {
+            let refreshed: Vec<Symbol> = p
+                .symbols
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, o)| o["ok"] == json!(true))
+                .map(|(s, _)| s.clone())
+                .collect();
+            for (name, r) in svc.refresh_touching(&refreshed).await {
+                match r {
+                    Ok((state, alerts)) => {
+                        for a in alerts.iter().filter(|a| !a.backfill) {
+                            ctx.progress(
+                                (n - 1) as f64 / n as f64,
+                                format!(
+                                    "regime change: {name} {} -> {} confirmed on {} (began {})",
+                                    a.from, a.to, a.day, a.began
+                                ),
+                            )
+                            .await;
+                        }
+                        regimes.push(json!({
+                            "model": name, "ok": true, "latest": state.latest,
+                            "fitted": state.fitted_last_update, "alerts": alerts,
+                        }));
+                    }
+                    Err(e) => {
+                        tracing::warn!(model = %name, error = %e, "regime refresh failed");
+                        regimes.push(json!({ "model": name, "ok": false, "error": e.to_string() }));
+                    }
+                }
+            }
+        }
         ctx.progress(
             1.0,
             format!("{} of {n} symbols refreshed", n - errors.len()),
         )
         .await;
-        Ok(json!({ "symbols": outcomes, "failed": errors.len() }))
+        Ok(json!({ "symbols": outcomes, "failed": errors.len(), "regimes": regimes }))
     }
 }
 

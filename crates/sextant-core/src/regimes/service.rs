@@ -25,6 +25,10 @@ pub const REGIME_MODELS: &str = "regime_models";
 pub const REGIME_ALERTS: &str = "regime_alerts";
 /// Most symbols in one regime model.
 pub const MAX_REGIME_SYMBOLS: usize = 1000;
+/// Most work one update may be configured for, in row-iterations (fits × restarts × max_iter ×
+/// rows): an upper bound on EM's cost that keeps one request from holding a core for long.
+/// The defaults on 20 years of daily bars need about 2.3e8.
+pub const MAX_REGIME_WORK: f64 = 2e9;
 
 fn default_confirm() -> usize {
     3
@@ -487,6 +491,17 @@ fn compute(
             spec.name,
             x.len(),
             spec.walk.min_fit_rows
+        )));
+    }
+    let fits = (x.len() - spec.walk.min_fit_rows) / spec.walk.refit_every + 1;
+    let work = fits as f64
+        * spec.walk.model.restarts as f64
+        * spec.walk.model.max_iter as f64
+        * x.len() as f64;
+    if work > MAX_REGIME_WORK {
+        return Err(RegimeServiceError::Invalid(format!(
+            "{}: {fits} fits x {} restarts x {} iterations x {} rows = {work:.1e} row-iterations, over the limit of {MAX_REGIME_WORK:.0e}; raise walk.refit_every or lower walk.model.restarts / max_iter",
+            spec.name, spec.walk.model.restarts, spec.walk.model.max_iter, x.len()
         )));
     }
     let walk = walk_forward(&x, &spec.walk, reuse)?;

@@ -153,6 +153,25 @@ async fn ingest_alphavantage_job_reports_each_symbol() {
     );
     assert_eq!(result["symbols"][1]["ok"], json!(false));
     assert!(!s.cache.is_empty().expect("cache"), "bars were ingested");
+    assert_eq!(result["regimes"], json!([]), "no regime model yet");
+
+    // With a regime model over IBM, the next ingest refreshes it (nothing new: no refit).
+    let spec = sextant_core::regimes::RegimeSpec::for_symbol(&sextant_test_support::sym("IBM"));
+    let (fitted, _) = s.regimes.fit(spec).await.expect("regime fit");
+    let job = mgr
+        .submit("ingest_alphavantage", json!({"symbols": ["IBM"]}), "o")
+        .await
+        .expect("submit");
+    let job = finished(&mgr, &job.id).await;
+    let regimes = &job.result.expect("result")["regimes"];
+    assert_eq!(regimes[0]["model"], json!("IBM"), "{regimes}");
+    assert_eq!(regimes[0]["ok"], json!(true), "{regimes}");
+    assert_eq!(regimes[0]["fitted"], json!(0), "no fit was due: {regimes}");
+    assert_eq!(
+        regimes[0]["latest"]["day"],
+        json!(fitted.last_day),
+        "{regimes}"
+    );
     mgr.shutdown(HANG_GUARD).await.expect("shutdown");
 
     // Without a key every symbol fails, so the job does.

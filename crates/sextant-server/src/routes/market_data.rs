@@ -16,12 +16,13 @@ use utoipa_axum::routes;
 
 /// The market-data routes: symbols, bars, coverage, status, ingest.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let r = OpenApiRouter::new()
         .routes(routes!(symbols))
         .routes(routes!(bars))
         .routes(routes!(coverage))
         .routes(routes!(status))
-        .routes(routes!(ingest))
+        .routes(routes!(ingest));
+    crate::routes::regimes::routes(r)
 }
 
 /// What to refresh from Alpha Vantage.

@@ -10,6 +10,7 @@ pub mod ops;
 pub mod page;
 pub mod portfolios;
 pub mod quality;
+pub mod regimes;
 pub mod reports;
 pub mod strategies;
 pub mod watchlists;
