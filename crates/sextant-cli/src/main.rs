@@ -191,7 +191,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Regime(cmd) => {
             let services = Services::build(config).await?;
-            cmd_regime::run(cmd, &services)
+            cmd_regime::run(cmd, &services).await
         }
         Command::Data(cmd) => {
             let services = Services::build(config).await?;

@@ -269,51 +269,61 @@ fn csv_backtest_honours_the_quality_configuration_and_says_what_it_held() {
     assert!(off.contains("excluded: none"), "{off}");
 }
 
-/// `sextant regime history` labels the bundled universe point in time: fitted on 2000–2007, the
-/// October 2008 days are `high_vol`, with one probability column per state.
+/// `sextant regime fit` then `history --format csv` labels the bundled universe walk-forward:
+/// the October 2008 days are `high_vol`, with one probability column per regime; `show` gives
+/// the label as of a date and `alerts` the recorded changes.
 #[test]
-fn regime_history_prints_point_in_time_labels_as_csv() {
+fn regime_fit_history_show_and_alerts() {
     let dir = tempfile::tempdir().expect("tmp");
-    let args = |to: &str| {
-        vec![
-            "regime",
-            "history",
-            "--symbol",
-            "AAPL",
-            "--symbol",
-            "IBM",
-            "--symbol",
-            "MSFT",
-            "--fit-to",
-            "2007-12-31",
-            "--from",
-            "2008-10-06",
-            "--to",
-            to,
-            "--format",
-            "csv",
-        ]
-        .into_iter()
-        .map(str::to_string)
-        .collect::<Vec<_>>()
+    let fit = ok(&sextant(
+        dir.path(),
+        &[
+            "regime", "fit", "big3", "--symbol", "AAPL", "--symbol", "IBM", "--symbol", "MSFT",
+        ],
+    ));
+    assert!(
+        fit.contains("high_vol") && fit.contains("11 fits (11 new)"),
+        "{fit}"
+    );
+    let csv = |to: &str| {
+        ok(&sextant(
+            dir.path(),
+            &[
+                "regime",
+                "history",
+                "big3",
+                "--from",
+                "2008-10-06",
+                "--to",
+                to,
+                "--format",
+                "csv",
+            ],
+        ))
     };
-    let run = |to: &str| {
-        let a = args(to);
-        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
-        ok(&sextant(dir.path(), &refs))
-    };
-    let text = run("2008-10-10");
+    let text = csv("2008-10-10");
     let mut lines = text.lines();
-    let header = lines.next().expect("header");
-    assert!(header.starts_with("ts,label,p_"), "{header}");
-    assert_eq!(header.split(',').count(), 2 + 3, "{header}");
+    assert_eq!(
+        lines.next(),
+        Some("ts,label,p_bull,p_bear,p_high_vol"),
+        "{text}"
+    );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 5, "{text}");
     assert!(
         rows.iter().all(|r| r.split(',').nth(1) == Some("high_vol")),
         "{text}"
     );
-    // A longer listing starts with the same rows (the range only filters what is printed).
-    let longer = run("2008-12-31");
+    let longer = csv("2008-12-31");
     assert!(longer.starts_with(&text), "{longer}");
+    let show = ok(&sextant(
+        dir.path(),
+        &["regime", "show", "big3", "--at", "2008-10-19"],
+    ));
+    assert!(show.starts_with("big3 on 2008-10-17: high_vol"), "{show}");
+    let alerts = ok(&sextant(
+        dir.path(),
+        &["regime", "alerts", "big3", "--limit", "3"],
+    ));
+    assert!(alerts.contains("backfill"), "{alerts}");
 }
