@@ -132,6 +132,24 @@ pub struct Overview {
     pub jobs: JobActivity,
     /// The data-quality review queue and flag counts.
     pub data_quality: sextant_data::cache::QualityTotals,
+    /// Every regime model's latest label and each regime's statistics, by model name.
+    #[serde(default)]
+    pub regimes: Vec<RegimeCard>,
+}
+
+/// A regime model as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegimeCard {
+    /// The model's name.
+    pub model: String,
+    /// Its members.
+    pub symbols: Vec<String>,
+    /// The latest label, its day and probabilities.
+    pub latest: crate::regimes::RegimeNow,
+    /// Each regime's share of the labelled days and statistics.
+    pub summary: Vec<crate::regimes::service::RegimeSummary>,
+    /// When it was last updated (RFC 3339).
+    pub updated_at: String,
 }
 
 /// Builds overviews from the other services' stores.
@@ -139,6 +157,7 @@ pub struct DashboardService {
     cache: Arc<Cache>,
     meta: Arc<dyn MetaStore>,
     portfolios: Arc<PortfolioService>,
+    regimes: Option<Arc<crate::regimes::RegimeService>>,
 }
 
 impl DashboardService {
@@ -153,6 +172,36 @@ impl DashboardService {
             cache,
             meta,
             portfolios,
+            regimes: None,
+        }
+    }
+
+    /// Shows every regime model's latest label in the overview.
+    pub fn with_regimes(mut self, regimes: Arc<crate::regimes::RegimeService>) -> Self {
+        self.regimes = Some(regimes);
+        self
+    }
+
+    async fn regime_cards(&self) -> Vec<RegimeCard> {
+        let Some(svc) = &self.regimes else {
+            return Vec::new();
+        };
+        match svc.list().await {
+            Ok(list) => list
+                .into_iter()
+                .map(|st| RegimeCard {
+                    model: st.spec.name,
+                    symbols: st.spec.symbols.iter().map(|s| s.to_string()).collect(),
+                    latest: st.latest,
+                    summary: st.summary,
+                    updated_at: st.updated_at,
+                })
+                .collect(),
+            Err(e) => {
+                // A dashboard without its regime cards beats no dashboard.
+                tracing::warn!(error = %e, "regime models unreadable: the overview omits them");
+                Vec::new()
+            }
         }
     }
 
@@ -186,6 +235,7 @@ impl DashboardService {
                 let cache = self.cache.clone();
                 blocking(move || cache.quality_totals()).await?
             },
+            regimes: self.regime_cards().await,
         })
     }
 

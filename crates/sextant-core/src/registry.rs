@@ -135,16 +135,14 @@ impl Services {
             meta.clone(),
             Some(series),
         ));
-        let dashboard = Arc::new(DashboardService::new(
-            cache.clone(),
-            meta.clone(),
-            portfolios.clone(),
-        ));
-        let reports = Arc::new(crate::reports::ReportService::new(
-            &config.llm,
-            meta.clone(),
-            backtests.clone(),
-        )?);
+        let dashboard = Arc::new(
+            DashboardService::new(cache.clone(), meta.clone(), portfolios.clone())
+                .with_regimes(regimes.clone()),
+        );
+        let reports = Arc::new(
+            crate::reports::ReportService::new(&config.llm, meta.clone(), backtests.clone())?
+                .with_regimes(regimes.clone()),
+        );
         let configs = Arc::new(crate::configs::StrategyConfigService::new(meta.clone()));
         Ok(Services {
             regimes,

@@ -66,6 +66,8 @@ pub fn report_generator(
 pub struct ReportService {
     writer: ReportGenerationService,
     backtests: Arc<BacktestService>,
+    /// Adds the market-regime context of a run when a regime model covers its symbols.
+    regimes: Option<Arc<crate::regimes::RegimeService>>,
     /// Set when the configured writer could not be built and the offline writer stands in.
     config_error: Option<String>,
 }
@@ -89,8 +91,68 @@ impl ReportService {
         Ok(ReportService {
             writer,
             backtests,
+            regimes: None,
             config_error,
         })
+    }
+
+    /// Adds the regime context to every fact sheet (seed §4.1): the run's performance in each
+    /// regime of the smallest regime model whose members include all the run's symbols, and
+    /// the regime at the run's end. Without such a model the sheet has no regime context.
+    pub fn with_regimes(mut self, regimes: Arc<crate::regimes::RegimeService>) -> Self {
+        self.regimes = Some(regimes);
+        self
+    }
+
+    /// The regime context of `run`, if a model covers its symbols (errors are logged and
+    /// leave the context out: a narrative does not fail for want of it).
+    async fn regime_context(
+        &self,
+        cache: &sextant_data::Cache,
+        run: &sextant_backtest::run::BacktestRun,
+    ) -> Option<serde_json::Value> {
+        let svc = self.regimes.as_ref()?;
+        let symbols = &run.manifest.request.symbols;
+        let model = svc
+            .list()
+            .await
+            .ok()?
+            .into_iter()
+            .filter(|m| symbols.iter().all(|s| m.spec.symbols.contains(s)))
+            .min_by_key(|m| m.spec.symbols.len())?;
+        let name = model.spec.name.clone();
+        let slices = match crate::regimes::performance_by_regime(cache, svc, &run.id, &name).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(model = %name, error = %e, "regime context left out");
+                return None;
+            }
+        };
+        let end = run.last_ts.map(|t| t.date_naive());
+        let at_end = svc.at(&name, end).await.ok().map(|(_, now)| now.regime);
+        let round = |v: f64, places: i32| {
+            let m = 10f64.powi(places);
+            (v * m).round() / m
+        };
+        let by: Vec<serde_json::Value> = slices
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "regime": r.regime,
+                    "days": r.days,
+                    "return_pct": round(100.0 * r.total_return, 1),
+                    "volatility_pct": round(100.0 * r.volatility, 1),
+                    "sharpe": if r.sharpe.is_finite() { serde_json::json!(round(r.sharpe, 2)) } else { serde_json::Value::Null },
+                })
+            })
+            .collect();
+        Some(serde_json::json!({
+            "model": name,
+            "members": model.spec.symbols.len(),
+            "kind": model.spec.walk.kind.to_string(),
+            "regime_at_end": at_end,
+            "by_regime": by,
+        }))
     }
 
     /// Why the configured writer is not in use (`None`: it is).
@@ -118,12 +180,15 @@ impl ReportService {
         let Some(stored) = self.backtests.stored_with_benchmark(cache, id).await? else {
             return Ok(None);
         };
-        let sheet = FactSheet::build(
+        let mut sheet = FactSheet::build(
             &stored.run,
             &stored.trades,
             &stored.curve,
             &stored.benchmark,
         );
+        if let Some(ctx) = self.regime_context(cache, &stored.run).await {
+            sheet = sheet.with_extra("regime", ctx);
+        }
         Ok(Some(self.writer.report(&sheet, id).await?))
     }
 }

@@ -196,6 +196,7 @@ pub fn render_template(sheet: &FactSheet) -> String {
         );
     }
     render_trades(&mut s, sheet);
+    render_regimes(&mut s, sheet);
     let _ = writeln!(s, "\n## Caveats\n");
     let _ = writeln!(s, "- The results come from a historical simulation; past performance is no indication of future results.");
     let _ = writeln!(
@@ -239,6 +240,37 @@ fn compare_line(
         format_fact(sheet, ids.0),
         format_fact(sheet, ids.1)
     );
+}
+
+/// The run in each market regime, when the sheet carries regime context (`extra.regime`).
+fn render_regimes(s: &mut String, sheet: &FactSheet) {
+    let Some(r) = sheet.extra.get("regime") else {
+        return;
+    };
+    let Some(by) = r.get("by_regime").and_then(Value::as_array) else {
+        return;
+    };
+    let model = r.get("model").and_then(Value::as_str).unwrap_or("?");
+    let _ = writeln!(s, "\n## Market regimes\n");
+    let _ = writeln!(
+        s,
+        "Regimes of model {model}, fitted walk-forward and labelled by the forward filter (no label uses a later day):\n"
+    );
+    for x in by {
+        let num = |k: &str| x.get(k).and_then(Value::as_f64);
+        let sharpe = num("sharpe").map_or("n/a".into(), |v| format!("{v:.2}"));
+        let _ = writeln!(
+            s,
+            "- {}: {} days, return {}%, volatility {}%, Sharpe {sharpe}",
+            x.get("regime").and_then(Value::as_str).unwrap_or("?"),
+            num("days").map_or("n/a".into(), |v| format!("{v:.0}")),
+            num("return_pct").map_or("n/a".into(), |v| format!("{v:.1}")),
+            num("volatility_pct").map_or("n/a".into(), |v| format!("{v:.1}")),
+        );
+    }
+    if let Some(end) = r.get("regime_at_end").and_then(Value::as_str) {
+        let _ = writeln!(s, "- Regime at the end of the test: {end}");
+    }
 }
 
 fn render_trades(s: &mut String, sheet: &FactSheet) {

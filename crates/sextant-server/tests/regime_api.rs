@@ -148,4 +148,24 @@ async fn regime_models_labels_history_and_alerts_over_http() {
                      "params": {"model": "big3", "bull": {"fast": 10, "slow": 30}}});
     let (status, run) = s.post("/api/v1/backtests", Role::Analyst, req).await;
     assert!(status.is_success(), "{status} {run}");
+    let id = run["id"].as_str().expect("run id");
+    let (status, by) = s
+        .get(
+            &format!("/api/v1/backtests/{id}/regimes?model=big3"),
+            Role::Analyst,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by}");
+    let by = by.as_array().expect("slices");
+    let regimes: Vec<&str> = by.iter().filter_map(|r| r["regime"].as_str()).collect();
+    assert_eq!(regimes, ["bear", "bull", "high_vol"], "{by:?}");
+    let days: u64 = by.iter().filter_map(|r| r["days"].as_u64()).sum();
+    assert!(days > 2000, "labelled days of the run: {days}");
+    let (status, _) = s
+        .get(
+            &format!("/api/v1/backtests/{id}/regimes?model=nosuch"),
+            Role::Analyst,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

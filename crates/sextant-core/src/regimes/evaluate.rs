@@ -151,23 +151,7 @@ pub async fn evaluate(
     };
     let label_of: HashMap<chrono::NaiveDate, String> =
         labels.into_iter().map(|l| (l.day, l.regime)).collect();
-    let mut groups: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
-    for (day, r) in &returns[0] {
-        if let Some(l) = label_of.get(day) {
-            groups.entry(l.clone()).or_default().push(*r);
-        }
-    }
-    let by_regime = groups
-        .into_iter()
-        .map(|(regime, r)| RegimeSlice {
-            regime,
-            days: r.len(),
-            total_return: compound(&r),
-            volatility: std(&r) * 252f64.sqrt(),
-            sharpe: sharpe(&r),
-            max_drawdown: drawdown(&r),
-        })
-        .collect();
+    let by_regime = slices(&returns[0], &label_of);
     let vs_unconditioned = paired(&returns[0], &returns[1]);
     let vs_buy_and_hold = paired(&returns[0], &returns[2]);
     let verdict = match (vs_unconditioned.p_value < 0.05, vs_unconditioned.mean_daily_difference > 0.0) {
@@ -196,6 +180,59 @@ pub async fn evaluate(
         by_regime,
         verdict,
     })
+}
+
+/// The performance of stored run `run_id` in each regime of model `name`: its daily returns
+/// (from the equity curve) grouped by the label of the day. Days without a label (before the
+/// model's first fit) are left out; the slices say how many days each covers.
+///
+/// # Errors
+/// `NotFound` for an unknown model or a run without an equity curve; `Data` when the cache
+/// fails.
+pub async fn performance_by_regime(
+    cache: &Cache,
+    regimes: &RegimeService,
+    run_id: &str,
+    name: &str,
+) -> Result<Vec<RegimeSlice>, RegimeServiceError> {
+    let curve = cache.equity_curve(run_id)?;
+    if curve.len() < 2 {
+        return Err(RegimeServiceError::NotFound(format!(
+            "equity curve of run {run_id}"
+        )));
+    }
+    let (_, labels) = regimes.history(name, None, None).await?;
+    let label_of: HashMap<chrono::NaiveDate, String> =
+        labels.into_iter().map(|l| (l.day, l.regime)).collect();
+    let returns: Vec<(chrono::NaiveDate, f64)> = curve
+        .windows(2)
+        .map(|w| (w[1].ts.date(), w[1].equity / w[0].equity - 1.0))
+        .collect();
+    Ok(slices(&returns, &label_of))
+}
+
+/// Daily returns grouped by the label of their day, in label order.
+fn slices(
+    returns: &[(chrono::NaiveDate, f64)],
+    label_of: &HashMap<chrono::NaiveDate, String>,
+) -> Vec<RegimeSlice> {
+    let mut groups: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+    for (day, r) in returns {
+        if let Some(l) = label_of.get(day) {
+            groups.entry(l.clone()).or_default().push(*r);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(regime, r)| RegimeSlice {
+            regime,
+            days: r.len(),
+            total_return: compound(&r),
+            volatility: std(&r) * 252f64.sqrt(),
+            sharpe: sharpe(&r),
+            max_drawdown: drawdown(&r),
+        })
+        .collect()
 }
 
 fn compound(r: &[f64]) -> f64 {

@@ -9,9 +9,9 @@ pub mod evaluate;
 pub mod features;
 pub mod service;
 
-pub use evaluate::{evaluate, Evaluation};
+pub use evaluate::{evaluate, performance_by_regime, Evaluation, RegimeSlice};
 pub use features::{FeatureRow, RegimeFeature, VOL_WINDOW};
-pub use service::{RegimeAlert, RegimeNow, RegimeService, RegimeSpec, RegimeState};
+pub use service::{RegimeAlert, RegimeNow, RegimeService, RegimeSpec, RegimeState, RegimeSummary};
 
 use chrono::NaiveDate;
 use serde::Serialize;

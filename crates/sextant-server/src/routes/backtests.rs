@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_run))
         .routes(routes!(trades))
         .routes(routes!(equity))
+        .routes(routes!(by_regime))
         .routes(routes!(super::reports::report))
 }
 
@@ -285,6 +286,42 @@ async fn equity(
             })
             .collect(),
     ))
+}
+
+/// Which regime model splits the run.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RegimeModelQuery {
+    /// A regime model name (see `/api/v1/market-data/regime/models`).
+    #[param(pattern = "^[A-Za-z0-9_.^-]{1,64}$")]
+    pub model: String,
+}
+
+/// A run's performance in each regime of a model: its daily returns grouped by the label of
+/// the day (return, volatility, Sharpe, drawdown per regime; days before the model's first fit
+/// are left out and each slice says how many days it covers).
+#[utoipa::path(get, path = "/{id}/regimes", tag = "backtests",
+    params(("id" = String, Path), RegimeModelQuery),
+    responses((status = 200, body = Vec<Object>),
+              (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn by_regime(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<RegimeModelQuery>,
+) -> ApiResult<Json<Vec<sextant_core::regimes::RegimeSlice>>> {
+    let run = visible_run(&s, &caller, &id).await?;
+    let cache = s.services.backtests.reader();
+    let slices = sextant_core::regimes::performance_by_regime(
+        &cache,
+        &s.services.regimes,
+        &run.id,
+        &q.model,
+    )
+    .await?;
+    Ok(Json(slices))
 }
 
 /// The runs to compare.
