@@ -18,10 +18,25 @@ pub struct BenchArgs {
     /// Query repetitions for the latency figures.
     #[arg(long, default_value_t = 500)]
     queries: usize,
+    /// Run only the regimes benchmark, on this many generated symbols × 20 years.
+    #[arg(long)]
+    regimes: Option<usize>,
+    /// Symbols whose regime features are written for the hmmlearn peer (with `--regimes`).
+    #[arg(long, default_value_t = 20)]
+    regimes_peer: usize,
+    /// Keep the benchmark's files in this directory (default: a temporary one).
+    #[arg(long)]
+    dir: Option<std::path::PathBuf>,
 }
 
 pub async fn run(args: BenchArgs) -> Result<()> {
-    let dir = tempfile::tempdir()?;
+    let tmp = tempfile::tempdir()?;
+    if let Some(n) = args.regimes {
+        let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+        std::fs::create_dir_all(&dir)?;
+        return crate::bench_regimes::run(&dir, n, args.regimes_peer).await;
+    }
+    let dir = tmp;
     println!("sextant bench (cache files in {})", dir.path().display());
 
     // 1. The bundled file, into a fresh on-disk cache.

@@ -3,6 +3,7 @@
 mod audit;
 mod bench;
 mod bench_ml;
+mod bench_regimes;
 mod cmd_backtest;
 mod cmd_data;
 mod cmd_ingest;

@@ -122,7 +122,7 @@ impl Services {
             config.data_dir.join("models"),
         ));
         let regimes = Arc::new(crate::regimes::RegimeService::new(
-            cache.clone(),
+            reads.clone(),
             meta.clone(),
         ));
         let series: Arc<dyn crate::backtest::SeriesSource> =

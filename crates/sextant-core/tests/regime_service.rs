@@ -185,15 +185,66 @@ async fn new_bars_that_confirm_a_change_alert_once_and_reach_the_webhook() {
     assert_eq!(first.last_day, cut);
     assert!(backfill.iter().all(|a| a.backfill && a.webhook.is_none()));
 
+    // First the rest of 2008: no refit is due (the next is in April 2009), so the refresh only
+    // appends labels, and they equal a model fitted cold on the same bars.
+    let mid = d("2008-12-31");
     for after in &later {
+        let part: Vec<_> = after
+            .iter()
+            .filter(|b| b.ts.date() <= mid)
+            .cloned()
+            .collect();
         s.cache
-            .ingest_bars(after, Source::Sample, "test")
+            .ingest_bars(&part, Source::Sample, "test")
+            .expect("ingest to the end of 2008");
+    }
+    let out = s.regimes.refresh_touching(&[sym("IBM")]).await;
+    let (mid_state, mid_alerts) = out.into_iter().next().expect("one").1.expect("refresh");
+    assert_eq!(
+        mid_state.fitted_last_update, 0,
+        "no refit due before April 2009"
+    );
+    let cold_spec = RegimeSpec {
+        name: "cold".into(),
+        webhook: None,
+        ..mid_state.spec.clone()
+    };
+    s.regimes.fit(cold_spec).await.expect("cold fit");
+    let (_, appended) = s
+        .regimes
+        .history("big3", None, None)
+        .await
+        .expect("history");
+    let (_, cold) = s
+        .regimes
+        .history("cold", None, None)
+        .await
+        .expect("history");
+    assert_eq!(
+        appended, cold,
+        "appended labels equal a cold fit's, bit for bit"
+    );
+
+    for after in &later {
+        let rest: Vec<_> = after
+            .iter()
+            .filter(|b| b.ts.date() > mid)
+            .cloned()
+            .collect();
+        s.cache
+            .ingest_bars(&rest, Source::Sample, "test")
             .expect("ingest the rest");
     }
     let out = s.regimes.refresh_touching(&[sym("IBM")]).await;
-    assert_eq!(out.len(), 1);
-    let (state, alerts) = out.into_iter().next().expect("one").1.expect("refresh");
+    assert_eq!(out.len(), 2, "both models hold IBM");
+    let (state, late_alerts) = out
+        .into_iter()
+        .next()
+        .expect("big3 first")
+        .1
+        .expect("refresh");
     assert!(state.fitted_last_update > 0 && state.fitted_last_update < state.segments.len());
+    let alerts: Vec<_> = mid_alerts.into_iter().chain(late_alerts).collect();
     assert!(
         !alerts.is_empty(),
         "the 2008 crash confirms a change after the cut"

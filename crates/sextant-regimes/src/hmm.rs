@@ -335,8 +335,18 @@ pub(crate) fn best_of_restarts<M>(
 ) -> Result<(M, FitReport), RegimeError> {
     let mut best: Option<(M, FitReport)> = None;
     let mut finals = Vec::with_capacity(cfg.restarts);
+    let mut last_error = None;
     for r in 0..cfg.restarts {
-        let (model, history, converged) = run(cfg.seed.wrapping_add(r as u64))?;
+        // A start that fails (a state with no support left, rows impossible under every
+        // state) loses to the others; the fit fails only if every start does.
+        let (model, history, converged) = match run(cfg.seed.wrapping_add(r as u64)) {
+            Ok(out) => out,
+            Err(e) => {
+                finals.push(f64::NEG_INFINITY);
+                last_error = Some(e);
+                continue;
+            }
+        };
         let ll = history.last().copied().unwrap_or(f64::NEG_INFINITY);
         finals.push(ll);
         if best.as_ref().is_none_or(|(_, b)| ll > b.log_likelihood) {
@@ -348,6 +358,11 @@ pub(crate) fn best_of_restarts<M>(
                 restarts: Vec::new(),
             };
             best = Some((model, report));
+        }
+    }
+    if best.is_none() {
+        if let Some(e) = last_error {
+            return Err(e);
         }
     }
     let (model, mut report) = best.ok_or_else(|| RegimeError::Config("no restart ran".into()))?;

@@ -185,19 +185,30 @@ pub struct RegimeAlert {
 
 /// Keeps named regime models live.
 pub struct RegimeService {
+    /// The writer: labels are stored here.
     cache: Arc<Cache>,
+    /// Read connections: features read their bars here, so a refresh's reads do not queue
+    /// behind another model's label write.
+    reads: Arc<sextant_data::cache::ReadPool>,
     meta: Arc<dyn MetaStore>,
     http: reqwest::Client,
 }
 
 impl RegimeService {
-    /// A service reading bars from and writing labels to `cache`, state and alerts to `meta`.
-    pub fn new(cache: Arc<Cache>, meta: Arc<dyn MetaStore>) -> Self {
+    /// A service reading bars through `reads`, writing labels to its main connection, state
+    /// and alerts to `meta`.
+    pub fn new(reads: Arc<sextant_data::cache::ReadPool>, meta: Arc<dyn MetaStore>) -> Self {
+        let cache = reads.main().clone();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap_or_default();
-        RegimeService { cache, meta, http }
+        RegimeService {
+            cache,
+            reads,
+            meta,
+            http,
+        }
     }
 
     /// Creates or replaces the model `spec.name` and fits it; a replaced model keeps the fits
@@ -231,7 +242,10 @@ impl RegimeService {
     }
 
     /// Refreshes every stored model with one of `symbols` among its members (what an ingest
-    /// job calls); one model's failure does not stop the others.
+    /// job calls): models are computed as many at once as the machine has cores, their labels
+    /// stored in one transaction, then each state and its alerts. One model's failure does not
+    /// stop the others.
+    #[allow(clippy::type_complexity)]
     pub async fn refresh_touching(
         &self,
         symbols: &[Symbol],
@@ -239,17 +253,56 @@ impl RegimeService {
         String,
         Result<(RegimeState, Vec<RegimeAlert>), RegimeServiceError>,
     )> {
-        let mut out = Vec::new();
+        use futures::StreamExt;
         let names = match self.names().await {
             Ok(n) => n,
             Err(e) => return vec![("*".into(), Err(e))],
         };
-        for (name, members) in names {
-            if members.iter().any(|m| symbols.contains(m)) {
-                let r = self.refresh(&name).await;
-                out.push((name, r));
+        let wanted: std::collections::HashSet<&Symbol> = symbols.iter().collect();
+        let due: Vec<String> = names
+            .into_iter()
+            .filter(|(_, members)| members.iter().any(|m| wanted.contains(m)))
+            .map(|(n, _)| n)
+            .collect();
+        let parallel = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let prepared: Vec<(String, Result<Prepared, RegimeServiceError>)> =
+            futures::stream::iter(due)
+                .map(|name| async move {
+                    let r = match self.stored(&name).await {
+                        Ok(Some(prev)) => self.prepare(prev.spec.clone(), Some(prev)).await,
+                        Ok(None) => Err(RegimeServiceError::NotFound(name.clone())),
+                        Err(e) => Err(e),
+                    };
+                    (name, r)
+                })
+                .buffer_unordered(parallel)
+                .collect()
+                .await;
+        let mut ready = Vec::new();
+        let mut out = Vec::new();
+        for (name, r) in prepared {
+            match r {
+                Ok(p) => ready.push(p),
+                Err(e) => out.push((name, Err(e))),
             }
         }
+        if let Err(e) = self.write_labels(&ready).await {
+            let msg = e.to_string();
+            for p in ready {
+                out.push((
+                    p.spec.name.clone(),
+                    Err(RegimeServiceError::Invalid(format!(
+                        "storing labels: {msg}"
+                    ))),
+                ));
+            }
+        } else {
+            for p in ready {
+                let name = p.spec.name.clone();
+                out.push((name, self.commit(p).await));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
 
@@ -369,9 +422,21 @@ impl RegimeService {
         spec: RegimeSpec,
         previous: Option<RegimeState>,
     ) -> Result<(RegimeState, Vec<RegimeAlert>), RegimeServiceError> {
+        let prepared = self.prepare(spec, previous).await?;
+        self.write_labels(std::slice::from_ref(&prepared)).await?;
+        self.commit(prepared).await
+    }
+
+    /// Features, walk-forward fits and labels of `spec` (on a blocking thread, bars read on a
+    /// read connection); nothing is stored yet.
+    async fn prepare(
+        &self,
+        spec: RegimeSpec,
+        previous: Option<RegimeState>,
+    ) -> Result<Prepared, RegimeServiceError> {
         // A changed spec (members, features, model) invalidates the old fits; the hash check in
         // the walk covers changed bars.
-        let reuse = previous
+        let reuse: Vec<Segment> = previous
             .as_ref()
             .filter(|p| {
                 p.spec.symbols == spec.symbols
@@ -380,19 +445,74 @@ impl RegimeService {
             })
             .map(|p| p.segments.clone())
             .unwrap_or_default();
-        let cache = self.cache.clone();
+        let reused_before = reuse.len();
+        let cache = self.reads.get();
         let s = spec.clone();
+        let started = std::time::Instant::now();
         let computed = tokio::task::spawn_blocking(move || compute(&cache, &s, &reuse))
             .await
             .map_err(|e| {
                 RegimeServiceError::Invalid(format!("regime computation stopped: {e}"))
             })??;
-        let Computed {
-            state,
-            labels,
-            changes,
-        } = computed;
-        self.cache.put_regime_labels(&spec.name, &labels)?;
+        tracing::debug!(
+            model = %spec.name,
+            fitted = computed.state.fitted_last_update,
+            compute_ms = started.elapsed().as_secs_f64() * 1e3,
+            "regime model computed"
+        );
+        // When every earlier fit was reused (same spec, same rows), every stored label is
+        // unchanged (point in time): only the days after the previous update are written.
+        let new_segments = computed.state.segments.len().saturating_sub(reused_before);
+        let reused_all = reused_before > 0 && computed.state.fitted_last_update <= new_segments;
+        let append_after = previous
+            .as_ref()
+            .filter(|p| reused_all && p.first_day == computed.state.first_day)
+            .map(|p| p.last_day);
+        Ok(Prepared {
+            spec,
+            previous,
+            computed,
+            append_after,
+        })
+    }
+
+    /// Stores the labels of every prepared model in one transaction (a refresh of hundreds of
+    /// models pays one commit, not one each).
+    async fn write_labels(&self, batch: &[Prepared]) -> Result<(), RegimeServiceError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let cache = self.cache.clone();
+        let writes: Vec<(String, Option<NaiveDate>, Vec<RegimeLabel>)> = batch
+            .iter()
+            .map(|p| {
+                (
+                    p.spec.name.clone(),
+                    p.append_after,
+                    p.computed.labels.clone(),
+                )
+            })
+            .collect();
+        tokio::task::spawn_blocking(move || cache.write_regime_labels(&writes))
+            .await
+            .map_err(|e| {
+                RegimeServiceError::Invalid(format!("regime label write stopped: {e}"))
+            })??;
+        Ok(())
+    }
+
+    /// Stores a prepared model's state and its new alerts (posting them to the webhook).
+    async fn commit(
+        &self,
+        prepared: Prepared,
+    ) -> Result<(RegimeState, Vec<RegimeAlert>), RegimeServiceError> {
+        let Prepared {
+            spec,
+            previous,
+            computed,
+            ..
+        } = prepared;
+        let Computed { state, changes, .. } = computed;
         let doc = serde_json::to_value(&state)
             .map_err(|e| RegimeServiceError::Invalid(format!("regime state: {e}")))?;
         self.meta.upsert(REGIME_MODELS, &spec.name, doc).await?;
@@ -470,6 +590,16 @@ impl RegimeService {
 }
 
 type ChangeRow = (NaiveDate, NaiveDate, Regime, Regime, Vec<f64>);
+
+/// A model computed but not yet stored.
+struct Prepared {
+    spec: RegimeSpec,
+    previous: Option<RegimeState>,
+    computed: Computed,
+    /// Write only the labels after this day (every earlier fit was reused); `None`: replace
+    /// all.
+    append_after: Option<NaiveDate>,
+}
 
 struct Computed {
     state: RegimeState,

@@ -21,15 +21,33 @@ pub struct RegimeLabel {
 }
 
 impl Cache {
-    /// Stores (replacing) every label of regime model `model`, in one transaction.
-    pub fn put_regime_labels(&self, model: &str, labels: &[RegimeLabel]) -> Result<()> {
+    /// Stores the labels of several models in one transaction: for each `(model, after,
+    /// labels)`, the labels after `after` replace those stored after it, or (with `None`) all
+    /// the labels replace the model's.
+    #[allow(clippy::type_complexity)]
+    pub fn write_regime_labels(
+        &self,
+        writes: &[(String, Option<NaiveDate>, Vec<RegimeLabel>)],
+    ) -> Result<()> {
         self.write(|conn| {
-            conn.execute("DELETE FROM regime_labels WHERE model = ?", params![model])?;
+            for (model, after, _) in writes {
+                match after {
+                    Some(a) => conn.execute(
+                        "DELETE FROM regime_labels WHERE model = ? AND day > ?",
+                        params![model, a],
+                    )?,
+                    None => {
+                        conn.execute("DELETE FROM regime_labels WHERE model = ?", params![model])?
+                    }
+                };
+            }
             let mut app = conn.appender("regime_labels")?;
-            for l in labels {
-                let probs = serde_json::to_string(&l.probabilities)
-                    .map_err(|e| DataError::Invalid(format!("regime probabilities: {e}")))?;
-                app.append_row(params![model, l.day, l.label, probs, l.fitted_to])?;
+            for (model, after, labels) in writes {
+                for l in labels.iter().filter(|l| after.is_none_or(|a| l.day > a)) {
+                    let probs = serde_json::to_string(&l.probabilities)
+                        .map_err(|e| DataError::Invalid(format!("regime probabilities: {e}")))?;
+                    app.append_row(params![model, l.day, l.label, probs, l.fitted_to])?;
+                }
             }
             app.flush()?;
             Ok(())
