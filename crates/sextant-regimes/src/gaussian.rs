@@ -178,16 +178,17 @@ impl GaussianStats {
                 for a in 0..D {
                     let ga = g * row[a];
                     s[a] += ga;
-                    for b in 0..=a {
-                        c[a][b] += ga * row[b];
+                    for (cb, rb) in c[a].iter_mut().zip(row).take(a + 1) {
+                        *cb += ga * rb;
                     }
                 }
             }
             self.w[j] += w;
             for a in 0..D {
                 self.sum[j * D + a] += s[a];
-                for b in 0..=a {
-                    self.cross[j * D * D + a * D + b] += c[a][b];
+                let dst = &mut self.cross[j * D * D + a * D..j * D * D + a * D + a + 1];
+                for (x, v) in dst.iter_mut().zip(&c[a]) {
+                    *x += v;
                 }
             }
         }

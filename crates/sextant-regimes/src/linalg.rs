@@ -73,8 +73,8 @@ impl LogDensity {
         let mut q = 0.0;
         for i in 0..D {
             let mut s = x[i] - self.mean[i];
-            for l in 0..i {
-                s -= self.chol[i * D + l] * z[l];
+            for (c, zl) in self.chol[i * D..i * D + i].iter().zip(&z[..i]) {
+                s -= c * zl;
             }
             z[i] = s * self.inv_diag[i];
             q += z[i] * z[i];
@@ -91,8 +91,9 @@ impl LogDensity {
 #[inline(always)]
 pub(crate) fn exp_nonpositive(x: f64) -> f64 {
     const LOG2E: f64 = std::f64::consts::LOG2_E;
-    const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
-    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    // fdlibm's split of ln 2: the high part has trailing zero bits, so k · LN2_HI is exact.
+    const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
     const SHIFTER: f64 = 6_755_399_441_055_744.0; // 2^52 + 2^51: adding it rounds to an integer
     let xc = x.max(-708.0);
     let y = xc * LOG2E + SHIFTER;

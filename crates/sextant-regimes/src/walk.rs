@@ -42,7 +42,7 @@ impl WalkConfig {
     /// [`RegimeError::Config`] naming the field out of range.
     pub fn check(&self) -> Result<(), RegimeError> {
         self.model.check()?;
-        if !(self.model.states <= 4) {
+        if self.model.states > 4 {
             return Err(RegimeError::Config(format!(
                 "states must be 1 to 4 for named regimes, got {}",
                 self.model.states
