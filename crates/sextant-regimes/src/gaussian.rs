@@ -29,18 +29,27 @@ pub(crate) fn kmeanspp_means(
     floor: &[f64],
     rng: &mut ChaCha8Rng,
 ) -> Vec<Vec<f64>> {
-    let mut means: Vec<Vec<f64>> = vec![x[rng.gen_range(0..x.len())].clone()];
-    while means.len() < k {
+    kmeanspp(x, k, rng, |r, m| {
+        (0..d).map(|f| (r[f] - m[f]).powi(2) / floor[f]).sum()
+    })
+}
+
+/// k-means++ seeding: a first row at random, then each next row with probability proportional
+/// to `dist2` to its nearest seed so far (uniformly when every row sits on a seed).
+pub(crate) fn kmeanspp(
+    x: &[Vec<f64>],
+    k: usize,
+    rng: &mut ChaCha8Rng,
+    dist2: impl Fn(&[f64], &[f64]) -> f64,
+) -> Vec<Vec<f64>> {
+    let mut seeds: Vec<Vec<f64>> = vec![x[rng.gen_range(0..x.len())].clone()];
+    while seeds.len() < k {
         let dist: Vec<f64> = x
             .iter()
             .map(|r| {
-                means
+                seeds
                     .iter()
-                    .map(|m| {
-                        (0..d)
-                            .map(|f| (r[f] - m[f]).powi(2) / floor[f])
-                            .sum::<f64>()
-                    })
+                    .map(|m| dist2(r, m))
                     .fold(f64::INFINITY, f64::min)
             })
             .collect();
@@ -56,9 +65,9 @@ pub(crate) fn kmeanspp_means(
         } else {
             rng.gen_range(0..x.len())
         };
-        means.push(x[pick].clone());
+        seeds.push(x[pick].clone());
     }
-    means
+    seeds
 }
 
 /// The rows' covariance (population), floored on the diagonal and diagonal-only when asked.

@@ -10,7 +10,7 @@
 
 use crate::hmm::{check_rows, HmmConfig};
 use crate::RegimeError;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -140,23 +140,9 @@ fn nearest(centroids: &[Vec<f64>], y: &[f64]) -> (usize, f64) {
 /// Lloyd's algorithm from k-means++ seeds: (centroids, within-cluster sum of squares).
 fn lloyd(y: &[Vec<f64>], k: usize, max_iter: usize, rng: &mut ChaCha8Rng) -> (Vec<Vec<f64>>, f64) {
     let p = y[0].len();
-    let mut centroids = vec![y[rng.gen_range(0..y.len())].clone()];
-    while centroids.len() < k {
-        let dist: Vec<f64> = y.iter().map(|r| nearest(&centroids, r).1).collect();
-        let total: f64 = dist.iter().sum();
-        let pick = if total > 0.0 {
-            let mut u = rng.gen::<f64>() * total;
-            dist.iter()
-                .position(|&w| {
-                    u -= w;
-                    u <= 0.0
-                })
-                .unwrap_or(y.len() - 1)
-        } else {
-            rng.gen_range(0..y.len())
-        };
-        centroids.push(y[pick].clone());
-    }
+    let mut centroids = crate::gaussian::kmeanspp(y, k, rng, |a, b| {
+        a.iter().zip(b).map(|(u, v)| (u - v).powi(2)).sum()
+    });
     let mut assign = vec![usize::MAX; y.len()];
     let mut sse = 0.0;
     for _ in 0..max_iter {

@@ -20,8 +20,10 @@ fn build() -> Vec<(String, FactSheet)> {
     let mut out = Vec::new();
     for sym in SYMBOLS {
         for info in strategy_library() {
-            if info.name == "ml_signal" {
-                // Trades a trained model's probabilities: covered by the signals tests.
+            if info.name == "ml_signal" || info.name == "regime_switch" {
+                // Trade a trained model's probabilities or a fitted regime model's labels:
+                // covered by the signals tests and by the regime service test (whose
+                // regime_switch narrative passes validation with its regime section).
                 continue;
             }
             let req = sextant_test_support::request(info.name, &[sym]);
