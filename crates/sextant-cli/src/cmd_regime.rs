@@ -344,8 +344,10 @@ fn print_state(st: &RegimeState) {
                 r.regime.to_string(),
                 r.days.to_string(),
                 format!("{:.1}%", 100.0 * r.share),
-                format!("{:+.3}%", 100.0 * r.mean_return),
-                format!("{:.1}%", 100.0 * r.volatility),
+                r.mean_return
+                    .map_or("-".into(), |m| format!("{:+.3}%", 100.0 * m)),
+                r.volatility
+                    .map_or("-".into(), |v| format!("{:.1}%", 100.0 * v)),
             ]
         })
         .collect();

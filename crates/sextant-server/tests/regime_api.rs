@@ -105,10 +105,31 @@ async fn regime_models_labels_history_and_alerts_over_http() {
         .await;
     assert_eq!(status, StatusCode::OK, "{ibm}");
     assert_eq!(ibm["model"], json!("IBM"));
-    let (_, models) = s
+    // AAPL alone has a regime no labelled day falls in: its statistics are null, not NaN,
+    // so the stored state reads back (schemathesis found the 500 this was).
+    let (status, aapl) = s
+        .get("/api/v1/market-data/regime?symbol=AAPL", Role::Viewer)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{aapl}");
+    let (status, models) = s
         .get("/api/v1/market-data/regime/models", Role::Viewer)
         .await;
-    assert_eq!(models.as_array().map(Vec::len), Some(2), "{models}");
+    assert_eq!(status, StatusCode::OK, "{models}");
+    assert_eq!(models.as_array().map(Vec::len), Some(3), "{models}");
+    let (status, _) = s
+        .get(
+            "/api/v1/market-data/regime/alerts?model=no%20such!",
+            Role::Viewer,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, dash) = s.get("/api/v1/dashboard", Role::Viewer).await;
+    assert_eq!(status, StatusCode::OK, "{dash}");
+    let cards = dash["regimes"].as_array().expect("regime cards");
+    assert_eq!(cards.len(), 3, "{dash}");
+    assert!(cards
+        .iter()
+        .any(|c| c["model"] == "big3" && c["latest"]["regime"].is_string()));
 
     // Typed errors.
     let (status, p) = s

@@ -34,6 +34,14 @@ fn default_confirm() -> usize {
     3
 }
 
+/// A valid regime model name: 1 to 64 characters of A-Z, a-z, 0-9, `_`, `.`, `^` and `-` (a
+/// symbol's own model is named after it, and index symbols start with `^`).
+pub fn is_model_name(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '^'))
+}
+
 /// What a regime model is fitted on and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,8 +81,8 @@ impl RegimeSpec {
 
     fn check(&self) -> Result<(), RegimeServiceError> {
         let bad = |m: String| Err(RegimeServiceError::Invalid(m));
-        if !sextant_backtest::strategy::is_identifier(&self.name) {
-            return bad("name must be 1 to 64 characters of A-Z, a-z, 0-9, _, . and -".into());
+        if !is_model_name(&self.name) {
+            return bad("name must be 1 to 64 characters of A-Z, a-z, 0-9, _, ., ^ and -".into());
         }
         if self.symbols.is_empty() || self.symbols.len() > MAX_REGIME_SYMBOLS {
             return bad(format!(
@@ -120,10 +128,11 @@ pub struct RegimeSummary {
     pub days: usize,
     /// Share of the labelled days.
     pub share: f64,
-    /// Mean daily return (first feature) on those days.
-    pub mean_return: f64,
-    /// Annualised standard deviation of that return on those days.
-    pub volatility: f64,
+    /// Mean daily return (first feature) on those days; `None` without any.
+    pub mean_return: Option<f64>,
+    /// Annualised standard deviation of that return on those days; `None` with fewer than
+    /// two.
+    pub volatility: Option<f64>,
 }
 
 /// A regime model as stored: its spec and its latest state.
@@ -664,22 +673,18 @@ fn compute(
                 .map(|(i, _)| x[first + i][0])
                 .collect();
             let n = ret.len();
-            let mean = if n > 0 {
-                ret.iter().sum::<f64>() / n as f64
-            } else {
-                f64::NAN
-            };
-            let var = if n > 1 {
-                ret.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64
-            } else {
-                f64::NAN
-            };
+            // A regime no day fell in has no statistics (never a NaN, which JSON cannot hold).
+            let mean = (n > 0).then(|| ret.iter().sum::<f64>() / n as f64);
+            let volatility = mean.filter(|_| n > 1).map(|m| {
+                let var = ret.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1) as f64;
+                (var * 252.0).sqrt()
+            });
             RegimeSummary {
                 regime: r,
                 days: n,
                 share: n as f64 / walk.labels.len() as f64,
                 mean_return: mean,
-                volatility: (var * 252.0).sqrt(),
+                volatility,
             }
         })
         .collect();

@@ -312,6 +312,12 @@ async fn by_regime(
     ApiPath(id): ApiPath<String>,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<RegimeModelQuery>,
 ) -> ApiResult<Json<Vec<sextant_core::regimes::RegimeSlice>>> {
+    if !sextant_core::regimes::service::is_model_name(&q.model) {
+        return Err(ApiError::field(
+            "model",
+            "a model name: 1 to 64 characters of A-Z, a-z, 0-9, _, ., ^ and -",
+        ));
+    }
     let run = visible_run(&s, &caller, &id).await?;
     let cache = s.services.backtests.reader();
     let slices = sextant_core::regimes::performance_by_regime(

@@ -12,6 +12,7 @@ use axum::Json;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sextant_core::regimes::service::is_model_name;
 use sextant_core::regimes::{RegimeAlert, RegimeNow, RegimeSpec, RegimeState};
 use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
@@ -52,7 +53,7 @@ pub struct RegimeQuery {
     #[param(pattern = "^[A-Za-z0-9.^_-]{1,32}$")]
     pub symbol: Option<String>,
     /// The name of a universe model (see `POST /regime/models`).
-    #[param(pattern = "^[A-Za-z0-9_.-]{1,64}$")]
+    #[param(pattern = "^[A-Za-z0-9_.^-]{1,64}$")]
     pub universe: Option<String>,
     /// The regime as of this session (YYYY-MM-DD): the last label on or before it. Default:
     /// the latest.
@@ -100,7 +101,11 @@ async fn model_name(s: &AppState, q: &RegimeQuery) -> ApiResult<String> {
             let sym = parse_symbol(sym)?;
             Ok(s.services.regimes.for_symbol(&sym).await?.spec.name)
         }
-        (None, Some(u)) => Ok(u.clone()),
+        (None, Some(u)) if is_model_name(u) => Ok(u.clone()),
+        (None, Some(_)) => Err(ApiError::field(
+            "universe",
+            "a model name: 1 to 64 characters of A-Z, a-z, 0-9, _, ., ^ and -",
+        )),
         _ => Err(ApiError::field(
             "symbol",
             "give exactly one of symbol and universe",
@@ -132,7 +137,7 @@ pub struct HistoryQuery {
     #[param(pattern = "^[A-Za-z0-9.^_-]{1,32}$")]
     pub symbol: Option<String>,
     /// The name of a universe model.
-    #[param(pattern = "^[A-Za-z0-9_.-]{1,64}$")]
+    #[param(pattern = "^[A-Za-z0-9_.^-]{1,64}$")]
     pub universe: Option<String>,
     /// First session, inclusive (YYYY-MM-DD).
     #[param(value_type = Option<String>, format = Date)]
@@ -269,6 +274,12 @@ async fn regime_alerts(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<AlertsQuery>,
 ) -> ApiResult<Json<Vec<RegimeAlert>>> {
+    if q.model.as_deref().is_some_and(|m| !is_model_name(m)) {
+        return Err(ApiError::field(
+            "model",
+            "a model name: 1 to 64 characters of A-Z, a-z, 0-9, _, ., ^ and -",
+        ));
+    }
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::field("limit", "must be 1 to 1000"));
