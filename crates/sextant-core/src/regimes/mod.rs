@@ -5,9 +5,12 @@
 //! keeps named models fitted walk-forward, stores their labels in DuckDB and their state and
 //! alerts in the metadata store, and refreshes them after ingests.
 
+mod compute;
 pub mod evaluate;
 pub mod features;
+mod series;
 pub mod service;
+mod spec;
 
 pub use evaluate::{evaluate, performance_by_regime, Evaluation, RegimeSlice};
 pub use features::{FeatureRow, RegimeFeature, VOL_WINDOW};

@@ -93,12 +93,4 @@ impl Cache {
             })
             .collect()
     }
-
-    /// Drops every label of `model`.
-    pub fn delete_regime_labels(&self, model: &str) -> Result<()> {
-        self.write(|conn| {
-            conn.execute("DELETE FROM regime_labels WHERE model = ?", params![model])?;
-            Ok(())
-        })
-    }
 }
