@@ -6,6 +6,7 @@ mod bench_ml;
 mod bench_regimes;
 mod cmd_backtest;
 mod cmd_data;
+mod cmd_forecast;
 mod cmd_ingest;
 mod cmd_ml;
 mod cmd_quality;
@@ -79,6 +80,11 @@ enum Command {
     /// labelled point in time by the forward filter of a hidden Markov model.
     #[command(subcommand)]
     Regime(cmd_regime::RegimeCmd),
+    /// Probabilistic forecasts of a symbol, a portfolio or a backtest's equity (fan, VaR,
+    /// drawdown risk), and `forecast evaluate`: their walk-forward calibration.
+    ///
+    /// Example: sextant forecast AAPL --horizon 10 --model fhs --svg aapl.svg
+    Forecast(cmd_forecast::ForecastCmd),
     /// Run one backtest (or a walk-forward) and print its metrics; the run is stored.
     ///
     /// Example: sextant backtest --strategy sma_cross --param fast=10 --param slow=20 --symbol MSFT --commission 0.002
@@ -193,6 +199,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Regime(cmd) => {
             let services = Services::build(config).await?;
             cmd_regime::run(cmd, &services).await
+        }
+        Command::Forecast(cmd) => {
+            let services = Services::build(config).await?;
+            cmd_forecast::run(cmd, &services).await
         }
         Command::Data(cmd) => {
             let services = Services::build(config).await?;

@@ -9,6 +9,7 @@ pub mod common;
 pub mod config;
 pub mod configs;
 pub mod dashboard;
+pub mod forecasts;
 pub mod jobs;
 pub mod market_data;
 pub mod portfolios;

@@ -87,6 +87,9 @@ pub struct Services {
     pub signals: Arc<crate::signals::MlSignalService>,
     /// Named regime models: walk-forward fits, labels, alerts.
     pub regimes: Arc<crate::regimes::RegimeService>,
+    /// Probabilistic forecasts (fans, VaR, drawdown risk) and their calibration: the seed's
+    /// `InferenceEngine`.
+    pub forecasts: Arc<crate::forecasts::InferenceEngine>,
     /// Saved strategy configurations.
     pub configs: Arc<crate::configs::StrategyConfigService>,
     /// Narratives of stored runs (the offline grounded writer or an OpenAI-compatible endpoint).
@@ -144,7 +147,13 @@ impl Services {
                 .with_regimes(regimes.clone()),
         );
         let configs = Arc::new(crate::configs::StrategyConfigService::new(meta.clone()));
+        let forecasts = Arc::new(crate::forecasts::InferenceEngine::new(
+            reads.clone(),
+            portfolios.clone(),
+        ));
+        portfolios.attach_forecasts(Arc::downgrade(&forecasts));
         Ok(Services {
+            forecasts,
             regimes,
             configs,
             reads,

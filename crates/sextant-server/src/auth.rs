@@ -263,8 +263,13 @@ pub fn request_cost(method: &Method, path: &str) -> f64 {
             || path.starts_with("/api/v1/market-data/ingest")
             || path.starts_with("/api/v1/market-data/regime"));
     // A symbol's regime model is fitted on first use: the read may run a walk-forward fit.
+    // A forecast simulates thousands of paths; a calibration re-forecasts every past day.
     let costly_get = *method == Method::GET
-        && (path.ends_with("/report") || path.starts_with("/api/v1/market-data/regime"));
+        && (path.ends_with("/report")
+            || path.starts_with("/api/v1/market-data/regime")
+            || path.ends_with("/forecast")
+            || path.ends_with("/calibration")
+            || path.starts_with("/api/v1/market-data/forecast/"));
     if costly_post || costly_get {
         COSTLY
     } else {

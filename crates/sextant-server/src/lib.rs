@@ -38,6 +38,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .nest("/api/v1/dashboard", routes::dashboards::router())
         .nest("/api/v1/jobs", routes::jobs::router())
         .nest("/api/v1/quality", routes::quality::router())
+        .nest("/api/v1/forecasts", routes::forecasts::router())
         .nest("/api/v1/features", routes::ml::features_router())
         .nest("/api/v1/signals", routes::ml::signals_router())
         .nest("/api/v1/models", routes::ml::models_router())

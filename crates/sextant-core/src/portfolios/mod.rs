@@ -142,6 +142,10 @@ pub struct PortfolioService {
     /// The `portfolio_id` index, created on first use (building the registry stays synchronous
     /// in this respect and a store that is down does not stop the process from starting).
     indexed: OnceCell<()>,
+    /// The inference engine whose 10-day forecast a performance report carries (attached by
+    /// the registry after both exist; weak, since the engine reads holdings through this
+    /// service).
+    forecasts: std::sync::OnceLock<std::sync::Weak<crate::forecasts::InferenceEngine>>,
 }
 
 impl PortfolioService {
@@ -163,7 +167,14 @@ impl PortfolioService {
             cache,
             meta,
             indexed: OnceCell::new(),
+            forecasts: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Makes performance reports carry the engine's forecast band and VaR. A second call is
+    /// ignored.
+    pub fn attach_forecasts(&self, engine: std::sync::Weak<crate::forecasts::InferenceEngine>) {
+        let _ = self.forecasts.set(engine);
     }
 
     /// Creates an empty portfolio named `name` with `base_cash` opening cash, owned by `owner`,

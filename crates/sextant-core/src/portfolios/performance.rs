@@ -126,6 +126,32 @@ pub struct PortfolioPerformance {
     pub allocation: Allocation,
     /// One point per date in the window with a close or a transaction, oldest first.
     pub series: Vec<ValuePoint>,
+    /// The value distribution over the next 10 sessions from `to` (filtered historical
+    /// simulation, stored with its quantiles); null when it could not be made, and then
+    /// `forecast_note` says why.
+    pub forecast: Option<PerformanceForecast>,
+    /// Why `forecast` is null (no positions, too little history, …).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub forecast_note: Option<String>,
+}
+
+/// The forecast a performance report carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerformanceForecast {
+    /// The stored forecast (`GET /api/v1/forecasts/{id}` returns its quantiles).
+    pub forecast_id: String,
+    /// The model.
+    pub model: sextant_forecasts::ModelKind,
+    /// The origin: the last session of the holdings' history up to `to`.
+    pub as_of: NaiveDate,
+    /// Sessions ahead.
+    pub horizon: usize,
+    /// The value's 5 % and 95 % quantiles after the next session.
+    pub band_5_95_next_day: [f64; 2],
+    /// The value's 5 % and 95 % quantiles at the horizon.
+    pub band_5_95: [f64; 2],
+    /// VaR and CVaR at 1 and 10 sessions, 95 and 99 %.
+    pub var: Vec<crate::forecasts::RiskLine>,
 }
 
 /// The performance of a history over `[from, to]`. `txs` must be in order.
@@ -222,6 +248,8 @@ pub(crate) fn compute(
         kpis,
         allocation: allocation(portfolio_id, &ledger, book, to),
         series,
+        forecast: None,
+        forecast_note: None,
     })
 }
 
@@ -285,6 +313,37 @@ impl PortfolioService {
         if to < from {
             return Err(InvalidField::new("to", format!("{to} is before `from` ({from})")).into());
         }
-        compute(portfolio_id, p.base_cash, &txs, &book, from, to)
+        let mut perf = compute(portfolio_id, p.base_cash, &txs, &book, from, to)?;
+        self.add_forecast(&mut perf).await;
+        Ok(perf)
+    }
+
+    /// Fills `forecast` (or `forecast_note`) when an inference engine is attached.
+    async fn add_forecast(&self, perf: &mut PortfolioPerformance) {
+        let Some(engine) = self.forecasts.get().and_then(std::sync::Weak::upgrade) else {
+            return;
+        };
+        let req = crate::forecasts::ForecastRequest {
+            as_of: Some(perf.to),
+            baselines: false,
+            ..Default::default()
+        };
+        match engine.forecast_portfolio(&perf.portfolio_id, &req).await {
+            Ok(f) => {
+                perf.forecast = Some(PerformanceForecast {
+                    forecast_id: f.forecast_id,
+                    model: f.model,
+                    as_of: f.history.last,
+                    horizon: f.horizon,
+                    band_5_95_next_day: f
+                        .fan
+                        .first()
+                        .map_or([f64::NAN; 2], |d| [d.quantiles[1], d.quantiles[7]]),
+                    band_5_95: f.band_5_95,
+                    var: f.var,
+                })
+            }
+            Err(e) => perf.forecast_note = Some(e.to_string()),
+        }
     }
 }

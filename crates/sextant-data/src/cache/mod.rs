@@ -10,6 +10,7 @@ pub mod audit;
 mod curves;
 mod export;
 mod findings;
+mod forecasts;
 mod ingest;
 mod judge;
 mod layout;
@@ -23,6 +24,7 @@ pub(crate) mod schema;
 
 pub use export::{snapshot_hash_on, Slice};
 pub use findings::{QualityTotals, SymbolDayQuality};
+pub use forecasts::{ForecastQuantile, StoredForecast};
 pub use ingest::{FileOptions, IngestSummary, SeriesSummary};
 pub use pool::ReadPool;
 pub use quarantine::{Decision, QuarantineQuery, QuarantinedBar, ReviewOutcome};

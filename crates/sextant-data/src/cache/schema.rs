@@ -91,6 +91,31 @@ CREATE TABLE IF NOT EXISTS regime_labels (
     fitted_to DATE NOT NULL
 );
 
+-- Forecasts of value distributions (see `forecasts`): one row per forecast with what produced
+-- it, and its quantiles per horizon day.
+CREATE TABLE IF NOT EXISTS forecasts (
+    id VARCHAR NOT NULL,
+    target_kind VARCHAR NOT NULL,
+    target VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    as_of DATE NOT NULL,
+    horizon INTEGER NOT NULL,
+    paths INTEGER NOT NULL,
+    seed UBIGINT NOT NULL,
+    start_value DOUBLE NOT NULL,
+    snapshot VARCHAR NOT NULL,
+    spec VARCHAR NOT NULL,
+    fit VARCHAR NOT NULL,
+    risk VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS forecast_quantiles (
+    id VARCHAR NOT NULL,
+    day INTEGER NOT NULL,
+    quantile DOUBLE NOT NULL,
+    value DOUBLE NOT NULL
+);
+
 -- Which ranges each batch covered, per symbol and resolution: what the incremental refresh reads.
 CREATE TABLE IF NOT EXISTS coverage (
     symbol VARCHAR NOT NULL,

@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 
 /// The backtest routes, including the narrative report (`GET /{id}/report`).
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let r = OpenApiRouter::new()
         .routes(routes!(list, run))
         .routes(routes!(compare))
         .routes(routes!(walk))
@@ -30,7 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(trades))
         .routes(routes!(equity))
         .routes(routes!(by_regime))
-        .routes(routes!(super::reports::report))
+        .routes(routes!(super::reports::report));
+    crate::routes::forecasts::backtest_routes(r)
 }
 
 /// A backtest request (see the strategy library for `strategy` and `params`).

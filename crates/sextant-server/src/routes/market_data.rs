@@ -22,7 +22,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(coverage))
         .routes(routes!(status))
         .routes(routes!(ingest));
-    crate::routes::regimes::routes(r)
+    crate::routes::forecasts::market_data_routes(crate::routes::regimes::routes(r))
 }
 
 /// What to refresh from Alpha Vantage.

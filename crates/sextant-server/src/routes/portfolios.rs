@@ -19,13 +19,14 @@ use utoipa_axum::routes;
 
 /// The portfolio routes: CRUD, transactions, holdings, performance.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    let r = OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(get_one, update, delete))
         .routes(routes!(transactions, add_transaction))
         .routes(routes!(delete_transaction))
         .routes(routes!(holdings))
-        .routes(routes!(performance))
+        .routes(routes!(performance));
+    crate::routes::forecasts::portfolio_routes(r)
 }
 
 fn check_cash(v: Option<f64>) -> ApiResult<()> {

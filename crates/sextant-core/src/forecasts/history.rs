@@ -1,0 +1,162 @@
+//! The history a forecast learns from, read point in time: daily log returns on total-return
+//! prices (splits and dividends are not moves) up to the origin, with their dates, and the
+//! value held at the origin.
+//!
+//! Several assets share only the days on which every one of them has a return; the others are
+//! left out and counted (`excluded_days`), never filled.
+
+use super::ForecastServiceError;
+use chrono::NaiveDate;
+use sextant_data::cache::BarReader;
+use sextant_domain::{EquityPoint, PriceBasis, Resolution, Symbol};
+use sextant_forecasts::Target;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// A target with its dates.
+#[derive(Debug, Clone)]
+pub struct History {
+    /// The holdings and their returns.
+    pub target: Target,
+    /// The date of each return row (the session the return ends on), ascending.
+    pub dates: Vec<NaiveDate>,
+    /// What is held: symbols, or the run id of a backtest's equity.
+    pub assets: Vec<String>,
+    /// Days on which some asset had a return and another did not: left out of the rows.
+    pub excluded_days: usize,
+}
+
+impl History {
+    /// The origin: the last session the forecast sees.
+    pub fn as_of(&self) -> Option<NaiveDate> {
+        self.dates.last().copied()
+    }
+
+    /// sha256 over the rows, dates and holdings: the exact inputs of the forecast.
+    pub fn snapshot(&self) -> String {
+        let mut h = Sha256::new();
+        for d in &self.dates {
+            h.update(d.to_string().as_bytes());
+        }
+        for r in self.target.returns() {
+            h.update(r.to_le_bytes());
+        }
+        for (a, v) in self.assets.iter().zip(self.target.values()) {
+            h.update(a.as_bytes());
+            h.update(v.to_le_bytes());
+        }
+        h.update(self.target.cash().to_le_bytes());
+        hex::encode(h.finalize())
+    }
+}
+
+/// Daily total-return log returns of `symbol` up to `as_of`, by date. Non-positive closes are
+/// refused: they are a data fault, and a return through them is not a number.
+pub fn symbol_returns(
+    reader: &dyn BarReader,
+    symbol: &Symbol,
+    as_of: Option<NaiveDate>,
+) -> Result<BTreeMap<NaiveDate, f64>, ForecastServiceError> {
+    let bars = reader.bars_on(
+        symbol,
+        Resolution::Daily,
+        None,
+        as_of,
+        PriceBasis::TotalReturn,
+    )?;
+    if bars.len() < 2 {
+        return Err(ForecastServiceError::NotFound(format!(
+            "{symbol} has {} daily bars{}: a forecast needs history",
+            bars.len(),
+            as_of.map_or(String::new(), |d| format!(" up to {d}"))
+        )));
+    }
+    let mut out = BTreeMap::new();
+    for w in bars.windows(2) {
+        if !(w[0].close > 0.0 && w[1].close > 0.0) {
+            return Err(ForecastServiceError::Invalid(format!(
+                "{symbol}: non-positive close near {}",
+                w[1].ts.date()
+            )));
+        }
+        out.insert(w[1].ts.date(), (w[1].close / w[0].close).ln());
+    }
+    Ok(out)
+}
+
+/// The raw close of `symbol` on its last session up to `as_of`: the price a holder sees.
+pub fn last_close(
+    reader: &dyn BarReader,
+    symbol: &Symbol,
+    as_of: NaiveDate,
+) -> Result<f64, ForecastServiceError> {
+    reader
+        .bars(symbol, Resolution::Daily, Some(as_of), Some(as_of))?
+        .last()
+        .map(|b| b.close)
+        .ok_or_else(|| ForecastServiceError::NotFound(format!("{symbol} has no bar on {as_of}")))
+}
+
+/// The joint history of several assets held at `values` (market value each) plus `cash`.
+pub fn joint(
+    series: Vec<(String, BTreeMap<NaiveDate, f64>)>,
+    values: Vec<f64>,
+    cash: f64,
+) -> Result<History, ForecastServiceError> {
+    let mut all: BTreeMap<NaiveDate, usize> = BTreeMap::new();
+    for (_, s) in &series {
+        for d in s.keys() {
+            *all.entry(*d).or_default() += 1;
+        }
+    }
+    let n = series.len();
+    let dates: Vec<NaiveDate> = all
+        .iter()
+        .filter(|(_, c)| **c == n)
+        .map(|(d, _)| *d)
+        .collect();
+    let excluded_days = all.len() - dates.len();
+    let mut returns = Vec::with_capacity(dates.len() * n);
+    for d in &dates {
+        for (_, s) in &series {
+            returns.push(s[d]);
+        }
+    }
+    let assets = series.into_iter().map(|(a, _)| a).collect();
+    Ok(History {
+        target: Target::new(returns, n, values, cash)?,
+        dates,
+        assets,
+        excluded_days,
+    })
+}
+
+/// A backtest's equity as one asset: log returns of the equity curve up to `as_of`, worth the
+/// last equity.
+pub fn equity_history(
+    run_id: &str,
+    curve: &[EquityPoint],
+    as_of: Option<NaiveDate>,
+) -> Result<History, ForecastServiceError> {
+    let points: Vec<&EquityPoint> = curve
+        .iter()
+        .filter(|p| as_of.is_none_or(|d| p.ts.date() <= d))
+        .collect();
+    let Some(last) = points.last() else {
+        return Err(ForecastServiceError::NotFound(format!(
+            "run {run_id} has no equity curve{}",
+            as_of.map_or(String::new(), |d| format!(" up to {d}"))
+        )));
+    };
+    let mut series = BTreeMap::new();
+    for w in points.windows(2) {
+        if !(w[0].equity > 0.0 && w[1].equity > 0.0) {
+            return Err(ForecastServiceError::Invalid(format!(
+                "run {run_id}: equity is not positive near {}: a log-return model cannot continue it",
+                w[1].ts.date()
+            )));
+        }
+        series.insert(w[1].ts.date(), (w[1].equity / w[0].equity).ln());
+    }
+    joint(vec![(run_id.to_string(), series)], vec![last.equity], 0.0)
+}

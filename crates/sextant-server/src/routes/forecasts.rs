@@ -1,0 +1,395 @@
+//! Forecast routes: a symbol's (`/api/v1/market-data/forecast/{symbol}` and its calibration),
+//! a portfolio's (`/api/v1/portfolios/{id}/forecast`), a backtest's equity
+//! (`/api/v1/backtests/{id}/forecast`) and stored forecasts (`/api/v1/forecasts/{id}`). Every
+//! forecast answers JSON or, with `format=svg`, its fan chart.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::routes::market_data::parse_symbol;
+use crate::routes::to_json;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::Value;
+use sextant_core::forecasts::{
+    CalibrationRequest, ForecastReport, ForecastRequest, ForecastServiceError,
+};
+use sextant_forecasts::chart::FanChart;
+use sextant_forecasts::{FanDay, ModelKind};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+impl From<ForecastServiceError> for ApiError {
+    fn from(e: ForecastServiceError) -> Self {
+        use ForecastServiceError as F;
+        match e {
+            F::Data(d) => d.into(),
+            F::Portfolio(p) => p.into(),
+            F::NotFound(_) => ApiError::not_found(e.to_string()),
+            F::Invalid(_) | F::Model(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-request",
+                e.to_string(),
+            ),
+            F::Corrupt { .. } => ApiError::internal(e.to_string()),
+        }
+    }
+}
+
+/// Symbol forecasts and calibration, under `/api/v1/market-data`.
+pub fn market_data_routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    r.routes(routes!(symbol_forecast))
+        .routes(routes!(symbol_calibration))
+}
+
+/// Stored forecasts, under `/api/v1/forecasts`.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stored))
+}
+
+/// A portfolio's forecast, under `/api/v1/portfolios`.
+pub fn portfolio_routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    r.routes(routes!(portfolio_forecast))
+}
+
+/// A backtest's forecast, under `/api/v1/backtests`.
+pub fn backtest_routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    r.routes(routes!(backtest_forecast))
+}
+
+/// What to forecast with (every parameter has a default).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ForecastQuery {
+    /// `fhs` (default: filtered historical simulation), `garch`, `bootstrap`, `regime`, or a
+    /// baseline: `naive`, `historical`.
+    #[param(pattern = "^(naive|historical|bootstrap|garch|fhs|regime)$")]
+    pub model: Option<String>,
+    /// Trading days ahead, 1 to 1,000 (default 10).
+    #[param(minimum = 1, maximum = 1000)]
+    pub horizon: Option<u32>,
+    /// Simulated paths, 100 to 100,000 (default 10,000); paths × max(horizon, 10) at most 10
+    /// million.
+    #[param(minimum = 100, maximum = 100000)]
+    pub paths: Option<u32>,
+    /// Seed of the paths (default 7).
+    pub seed: Option<u64>,
+    /// The origin (YYYY-MM-DD): only history up to this session is used. Default: the latest.
+    #[param(value_type = Option<String>, format = Date)]
+    pub as_of: Option<NaiveDate>,
+    /// The regime model conditioning `model=regime`.
+    #[param(pattern = "^[A-Za-z0-9_.^-]{1,64}$")]
+    pub regime_model: Option<String>,
+    /// Store the quantiles in DuckDB (default true).
+    pub store: Option<bool>,
+    /// Add the baselines' figures (default true).
+    pub baselines: Option<bool>,
+    /// `json` (default) or `svg` (the fan chart).
+    #[param(pattern = "^(json|svg)$")]
+    pub format: Option<String>,
+}
+
+impl ForecastQuery {
+    fn request(&self) -> ApiResult<(ForecastRequest, bool)> {
+        let d = ForecastRequest::default();
+        let model = match &self.model {
+            Some(m) => m
+                .parse::<ModelKind>()
+                .map_err(|_| ApiError::field("model", format!("unknown model {m:?}")))?,
+            None => d.model,
+        };
+        crate::extract::date_range(self.as_of, None)?;
+        if let Some(name) = &self.regime_model {
+            if !sextant_core::regimes::service::is_model_name(name) {
+                return Err(ApiError::field("regime_model", "a regime model name"));
+            }
+        }
+        let svg = match self.format.as_deref() {
+            None | Some("json") => false,
+            Some("svg") => true,
+            Some(other) => {
+                return Err(ApiError::field(
+                    "format",
+                    format!("json or svg, not {other:?}"),
+                ))
+            }
+        };
+        Ok((
+            ForecastRequest {
+                model,
+                horizon: self.horizon.map_or(d.horizon, |h| h as usize),
+                paths: self.paths.map_or(d.paths, |p| p as usize),
+                seed: self.seed.unwrap_or(d.seed),
+                as_of: self.as_of,
+                regime_model: self.regime_model.clone(),
+                store: self.store.unwrap_or(d.store),
+                baselines: self.baselines.unwrap_or(d.baselines),
+            },
+            svg,
+        ))
+    }
+}
+
+fn answer(report: &ForecastReport, svg: bool) -> ApiResult<Response> {
+    if !svg {
+        return Ok(to_json(report)?.into_response());
+    }
+    let v0 = report.start_value;
+    let fan: Vec<FanDay> = report
+        .fan
+        .iter()
+        .map(|p| FanDay {
+            day: p.day,
+            quantiles: p.quantiles.iter().map(|q| q / v0).collect(),
+            mean: p.mean / v0,
+        })
+        .collect();
+    let title = format!(
+        "{} {}: {} from {}, {} sessions",
+        report.target_kind, report.target, report.model, report.history.last, report.horizon
+    );
+    let body = FanChart {
+        title: &title,
+        history: &report.recent_values,
+        fan: &fan,
+        start_value: v0,
+    }
+    .svg();
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], body).into_response())
+}
+
+/// The value distribution of one share of a symbol over the next sessions: the fan (nine
+/// quantiles per day), VaR and CVaR at 1 and 10 days, drawdown probabilities, the shortfall
+/// path, the baselines' figures, and what the model learnt. Stored in DuckDB by default.
+#[utoipa::path(get, path = "/forecast/{symbol}", tag = "forecasts",
+    params(("symbol" = String, Path), ForecastQuery),
+    responses((status = 200, body = Object, content_type = "application/json"),
+              (status = 200, body = String, content_type = "image/svg+xml"),
+              (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+              (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn symbol_forecast(
+    State(s): State<AppState>,
+    ApiPath(symbol): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ForecastQuery>,
+) -> ApiResult<Response> {
+    let symbol = parse_symbol(&symbol)?;
+    let (req, svg) = q.request()?;
+    let report = s.services.forecasts.forecast_symbol(&symbol, &req).await?;
+    answer(&report, svg)
+}
+
+/// A portfolio's value distribution from its holdings and cash at the origin (joint returns of
+/// the held symbols).
+#[utoipa::path(get, path = "/{id}/forecast", tag = "portfolios",
+    params(("id" = String, Path), ForecastQuery),
+    responses((status = 200, body = Object, content_type = "application/json"),
+              (status = 200, body = String, content_type = "image/svg+xml"),
+              (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn portfolio_forecast(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ForecastQuery>,
+) -> ApiResult<Response> {
+    let (req, svg) = q.request()?;
+    s.services.portfolios.get_as(&id, caller.actor()).await?;
+    let report = s.services.forecasts.forecast_portfolio(&id, &req).await?;
+    answer(&report, svg)
+}
+
+/// The distribution of a stored run's equity over the next sessions.
+#[utoipa::path(get, path = "/{id}/forecast", tag = "backtests",
+    params(("id" = String, Path), ForecastQuery),
+    responses((status = 200, body = Object, content_type = "application/json"),
+              (status = 200, body = String, content_type = "image/svg+xml"),
+              (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn backtest_forecast(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ForecastQuery>,
+) -> ApiResult<Response> {
+    let (req, svg) = q.request()?;
+    let run = crate::routes::backtests::visible_run(&s, &caller, &id).await?;
+    let report = s
+        .services
+        .forecasts
+        .forecast_backtest(&run.id, &req)
+        .await?;
+    answer(&report, svg)
+}
+
+/// How to calibrate (every parameter has a default).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationQuery {
+    /// Comma-separated models; default naive, historical, bootstrap, garch, fhs (and regime
+    /// with `regime_model`).
+    #[param(
+        pattern = "^(naive|historical|bootstrap|garch|fhs|regime)(,(naive|historical|bootstrap|garch|fhs|regime)){0,5}$"
+    )]
+    pub models: Option<String>,
+    /// Comma-separated horizons in sessions, 1 to 250 each (default `1,10`).
+    #[param(pattern = "^[0-9]{1,3}(,[0-9]{1,3}){0,4}$")]
+    pub horizons: Option<String>,
+    /// Paths per forecast, 100 to 10,000 (default 1,000).
+    #[param(minimum = 100, maximum = 10000)]
+    pub paths: Option<u32>,
+    /// Sessions between origins, 1 to 250 (default 1).
+    #[param(minimum = 1, maximum = 250)]
+    pub step: Option<u32>,
+    /// Sessions before the first origin, 100 to 5,000 (default 504).
+    #[param(minimum = 100, maximum = 5000)]
+    pub min_history: Option<u32>,
+    /// Seed (default 7).
+    pub seed: Option<u64>,
+    /// Use history up to this session only (YYYY-MM-DD).
+    #[param(value_type = Option<String>, format = Date)]
+    pub as_of: Option<NaiveDate>,
+    /// The regime model conditioning `regime`.
+    #[param(pattern = "^[A-Za-z0-9_.^-]{1,64}$")]
+    pub regime_model: Option<String>,
+}
+
+impl CalibrationQuery {
+    fn request(&self) -> ApiResult<CalibrationRequest> {
+        let d = CalibrationRequest::default();
+        let models = match &self.models {
+            Some(list) => list
+                .split(',')
+                .map(|m| {
+                    m.parse::<ModelKind>()
+                        .map_err(|_| ApiError::field("models", format!("unknown model {m:?}")))
+                })
+                .collect::<ApiResult<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+        let horizons = match &self.horizons {
+            Some(list) => list
+                .split(',')
+                .map(|h| match h.parse::<usize>() {
+                    Ok(v) if (1..=250).contains(&v) => Ok(v),
+                    _ => Err(ApiError::field("horizons", "sessions from 1 to 250")),
+                })
+                .collect::<ApiResult<Vec<_>>>()?,
+            None => d.horizons.clone(),
+        };
+        let bounded = |v: Option<u32>, lo: u32, hi: u32, field: &str, dflt: usize| match v {
+            None => Ok(dflt),
+            Some(x) if (lo..=hi).contains(&x) => Ok(x as usize),
+            Some(_) => Err(ApiError::field(field, format!("from {lo} to {hi}"))),
+        };
+        crate::extract::date_range(self.as_of, None)?;
+        if let Some(name) = &self.regime_model {
+            if !sextant_core::regimes::service::is_model_name(name) {
+                return Err(ApiError::field("regime_model", "a regime model name"));
+            }
+        }
+        Ok(CalibrationRequest {
+            models,
+            horizons,
+            paths: bounded(self.paths, 100, 10_000, "paths", d.paths)?,
+            step: bounded(self.step, 1, 250, "step", d.step)?,
+            min_history: bounded(self.min_history, 100, 5_000, "min_history", d.min_history)?,
+            seed: self.seed.unwrap_or(d.seed),
+            as_of: self.as_of,
+            regime_model: self.regime_model.clone(),
+            ..d
+        })
+    }
+}
+
+/// Walk-forward calibration of every model and baseline on a symbol's history: coverage of
+/// the 50/80/90/98 % bands, pinball loss, CRPS, and the Kupiec and Christoffersen VaR tests at
+/// 1 and 10 days, side by side, the failing ones included.
+#[utoipa::path(get, path = "/forecast/{symbol}/calibration", tag = "forecasts",
+    params(("symbol" = String, Path), CalibrationQuery),
+    responses((status = 200, body = Object),
+              (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
+              (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn symbol_calibration(
+    State(s): State<AppState>,
+    ApiPath(symbol): ApiPath<String>,
+    ApiQuery(q): ApiQuery<CalibrationQuery>,
+) -> ApiResult<Json<Value>> {
+    let symbol = parse_symbol(&symbol)?;
+    let req = q.request()?;
+    let mut reports = s
+        .services
+        .forecasts
+        .calibrate_symbols(std::slice::from_ref(&symbol), false, &req)
+        .await?;
+    let report = reports
+        .pop()
+        .ok_or_else(|| ApiError::internal("calibration returned no report"))?;
+    to_json(&report)
+}
+
+/// A stored forecast: what produced it and its quantiles per day (currency).
+#[utoipa::path(get, path = "/{id}", tag = "forecasts",
+    params(("id" = String, Path)),
+    responses((status = 200, body = Object),
+              (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn stored(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::not_found(format!("no stored forecast {id}")));
+    }
+    let (f, quantiles) = s.services.forecasts.stored(&id).await?;
+    // A portfolio's or a run's forecast is visible to whoever may see the portfolio or run.
+    match f.target_kind.as_str() {
+        "portfolio" => {
+            s.services
+                .portfolios
+                .get_as(&f.target, caller.actor())
+                .await?;
+        }
+        "backtest" => {
+            crate::routes::backtests::visible_run(&s, &caller, &f.target).await?;
+        }
+        _ => {}
+    }
+    let parse = |v: &str| {
+        serde_json::from_str::<Value>(v).map_err(|e| {
+            ApiError::from(ForecastServiceError::Corrupt {
+                id: id.clone(),
+                reason: e.to_string(),
+            })
+        })
+    };
+    Ok(Json(serde_json::json!({
+        "forecast_id": f.id,
+        "target_kind": f.target_kind,
+        "target": f.target,
+        "model": f.model,
+        "as_of": f.as_of,
+        "horizon": f.horizon,
+        "paths": f.paths,
+        "seed": f.seed,
+        "start_value": f.start_value,
+        "snapshot": f.snapshot,
+        "request": parse(&f.spec)?,
+        "fit": parse(&f.fit)?,
+        "risk": parse(&f.risk)?,
+        "created_at": f.created_at,
+        "quantiles": quantiles.iter().map(|q| serde_json::json!({
+            "day": q.day, "quantile": q.quantile, "value": q.value,
+        })).collect::<Vec<_>>(),
+    })))
+}
