@@ -42,6 +42,9 @@ from arch import arch_model
 from arch.bootstrap import optimal_block_length
 
 PARAMS = ["mu", "omega", "alpha", "beta", "nu"]
+PARAMS_GJR = ["mu", "omega", "alpha", "gamma", "beta", "nu"]
+# (the example binary's variant argument, arch's `o`)
+VARIANTS = [("garch", 0), ("gjr", 1)]
 PARAM_TOL = 1e-3
 LOGLIK_REL_TOL = 1e-6
 BLOCK_REL_TOL = 1e-6
@@ -78,8 +81,8 @@ def series():
     return out
 
 
-def arch_fit(y, **kwargs):
-    model = arch_model(y, mean="Constant", vol="GARCH", p=1, q=1, dist="t")
+def arch_fit(y, o=0, **kwargs):
+    model = arch_model(y, mean="Constant", vol="GARCH", p=1, o=o, q=1, dist="t")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = model.fit(disp="off", **kwargs)
@@ -88,6 +91,7 @@ def arch_fit(y, **kwargs):
         "mu": float(p["mu"]),
         "omega": float(p["omega"]),
         "alpha": float(p["alpha[1]"]),
+        "gamma": float(p["gamma[1]"]) if o else 0.0,
         "beta": float(p["beta[1]"]),
         "nu": float(p["nu"]),
         "loglik": float(res.loglikelihood),
@@ -97,23 +101,23 @@ def arch_fit(y, **kwargs):
     }
 
 
-def timed_arch_fit(y, repeats=5):
+def timed_arch_fit(y, o=0, repeats=5):
     best, result = math.inf, None
     for _ in range(repeats):
         t0 = time.perf_counter()
-        result = arch_fit(y)
+        result = arch_fit(y, o)
         best = min(best, (time.perf_counter() - t0) * 1e3)
     result["fit_ms"] = best
     return result
 
 
-def run_binary(binary, y):
+def run_binary(binary, y, variant):
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
         for v in y:
             fh.write(repr(float(v)) + "\n")
         path = fh.name
     try:
-        proc = subprocess.run([binary, path], capture_output=True, text=True)
+        proc = subprocess.run([binary, path, variant], capture_output=True, text=True)
     finally:
         os.unlink(path)
     if proc.returncode != 0:
@@ -128,10 +132,10 @@ def rel(a, b):
     return abs(a - b) / max(abs(b), 1e-300)
 
 
-def verdict(ours, ref):
+def verdict(ours, ref, params):
     """Failures of `ours` against one arch fit `ref` (empty list = pass)."""
     fails = []
-    for k in PARAMS:
+    for k in params:
         if not abs(ours[k] - ref[k]) <= PARAM_TOL:
             fails.append(f"{k} |diff| {abs(ours[k] - ref[k]):.3e} > {PARAM_TOL:g}")
     if not rel(ours["loglik"], ref["loglik"]) <= LOGLIK_REL_TOL:
@@ -144,16 +148,18 @@ def main():
         sys.exit("usage: garch_parity.py RUST_EXAMPLE_BINARY")
     binary = sys.argv[1]
     any_fail = False
-    for name, y in series():
-        ours = run_binary(binary, y)
-        ref = timed_arch_fit(y)
-        tight = arch_fit(y, tol=1e-12, options={"maxiter": 10000})
+    for (name, y), (variant, o) in [(sy, v) for sy in series() for v in VARIANTS]:
+        params = PARAMS if o == 0 else PARAMS_GJR
+        name = f"{name}, {variant}"
+        ours = run_binary(binary, y, variant)
+        ref = timed_arch_fit(y, o)
+        tight = arch_fit(y, o, tol=1e-12, options={"maxiter": 10000})
         block = float(optimal_block_length(y)["stationary"].iloc[0])
 
         print(f"\n### {name}: {len(y)} returns\n")
         print("| quantity | sextant | arch (default) | abs diff | arch (tol 1e-12) | abs diff |")
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
-        for k in PARAMS:
+        for k in params:
             print(f"| {k} | {ours[k]:.8f} | {ref[k]:.8f} | {abs(ours[k] - ref[k]):.2e} "
                   f"| {tight[k]:.8f} | {abs(ours[k] - tight[k]):.2e} |")
         print(f"| loglik | {ours['loglik']:.8f} | {ref['loglik']:.8f} "
@@ -167,8 +173,8 @@ def main():
               f"tight {tight['nit']} iterations (status {tight['status']}); "
               f"sextant loglik - tight loglik = {ours['loglik'] - tight['loglik']:+.3e}")
 
-        fails_default = verdict(ours, ref)
-        fails_tight = verdict(ours, tight)
+        fails_default = verdict(ours, ref, params)
+        fails_tight = verdict(ours, tight, params)
         common = []
         if int(ours["nobs"]) != len(y):
             common.append(f"nobs {ours['nobs']} != {len(y)}")

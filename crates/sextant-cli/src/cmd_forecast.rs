@@ -12,7 +12,7 @@ use sextant_core::forecasts::{
 use sextant_core::Services;
 use sextant_domain::Symbol;
 use sextant_forecasts::chart::FanChart;
-use sextant_forecasts::{FanDay, ModelKind};
+use sextant_forecasts::{Drift, FanDay, ModelKind};
 use std::path::PathBuf;
 
 /// A forecast, or (with `evaluate`) a calibration.
@@ -64,6 +64,9 @@ pub struct ForecastArgs {
     /// The regime model conditioning `--model regime`.
     #[arg(long)]
     regime_model: Option<String>,
+    /// Drift of the paths: estimated (what the model learnt) or zero.
+    #[arg(long, default_value = "estimated")]
+    drift: Drift,
     /// Write the fan chart (SVG) to this file.
     #[arg(long)]
     svg: Option<PathBuf>,
@@ -106,6 +109,9 @@ pub struct EvaluateArgs {
     /// The regime model conditioning `regime`.
     #[arg(long)]
     regime_model: Option<String>,
+    /// Drift of the paths: estimated or zero.
+    #[arg(long, default_value = "estimated")]
+    drift: Drift,
     /// Seed.
     #[arg(long, default_value_t = 7)]
     seed: u64,
@@ -130,6 +136,7 @@ async fn forecast(a: ForecastArgs, services: &Services) -> Result<()> {
         seed: a.seed,
         as_of: a.as_of,
         regime_model: a.regime_model.clone(),
+        drift: a.drift,
         store: !a.no_store,
         baselines: true,
     };
@@ -281,6 +288,7 @@ async fn evaluate(a: EvaluateArgs, services: &Services) -> Result<()> {
         seed: a.seed,
         as_of: a.as_of,
         regime_model: a.regime_model,
+        drift: a.drift,
         ..CalibrationRequest::default()
     };
     let reports = services

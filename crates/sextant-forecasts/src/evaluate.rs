@@ -12,7 +12,7 @@
 //!   one day the breaches of overlapping windows are dependent by construction, so the tests
 //!   use only origins at least a horizon apart; coverage uses every origin.
 
-use crate::model::{Fitted, ModelKind, Windows};
+use crate::model::{FitConfig, Fitted, ModelKind};
 use crate::simulate::simulate;
 use crate::stats::{chi2_sf_1, chi2_sf_2, crps_sorted, pinball, quantile_sorted};
 use crate::summary::QUANTILES;
@@ -37,8 +37,8 @@ pub struct EvalSpec {
     pub refit_every: usize,
     /// Seed; origin `o` uses a seed derived from it and `o`.
     pub seed: u64,
-    /// The models' history windows.
-    pub windows: Windows,
+    /// The models' history windows and drift.
+    pub config: FitConfig,
 }
 
 impl Default for EvalSpec {
@@ -49,7 +49,9 @@ impl Default for EvalSpec {
                 ModelKind::Historical,
                 ModelKind::Bootstrap,
                 ModelKind::Garch,
+                ModelKind::Gjr,
                 ModelKind::Fhs,
+                ModelKind::FhsGjr,
             ],
             horizons: vec![1, 10],
             paths: 2_000,
@@ -57,7 +59,7 @@ impl Default for EvalSpec {
             min_history: 504,
             refit_every: 21,
             seed: 7,
-            windows: Windows::default(),
+            config: FitConfig::default(),
         }
     }
 }
@@ -193,10 +195,10 @@ pub fn evaluate(
     // `origin..origin + h`, which it never saw.
     let origins: Vec<usize> = (first..=rows - max_h).step_by(spec.step).collect();
     let keep = spec
-        .windows
+        .config
         .fit
-        .max(spec.windows.historical)
-        .max(spec.windows.naive);
+        .max(spec.config.historical)
+        .max(spec.config.naive);
     let mut models = Vec::new();
     let mut records = Vec::new();
     for &kind in &spec.models {
@@ -232,7 +234,10 @@ fn evaluate_model(
 ) -> Result<Vec<EvalRecord>, ForecastError> {
     let first = origins[0];
     let max_h = spec.horizons.iter().copied().max().unwrap_or(1);
-    let refits = matches!(kind, ModelKind::Garch | ModelKind::Fhs);
+    let refits = matches!(
+        kind,
+        ModelKind::Garch | ModelKind::Gjr | ModelKind::Fhs | ModelKind::FhsGjr
+    );
     // GARCH parameters at each refit point, fitted on rows before it only.
     let points: Vec<usize> = if refits {
         (first..=origins[origins.len() - 1])
@@ -246,7 +251,7 @@ fn evaluate_model(
         .map(|&r| {
             let w = target.window(r.saturating_sub(keep), r);
             let lab = labels.map(|l| &l[r.saturating_sub(keep)..r]);
-            Fitted::fit(kind, &w, &spec.windows, lab, None)
+            Fitted::fit(kind, &w, &spec.config, lab, None)
                 .map(|f| f.garch_params().unwrap_or_default())
         })
         .collect::<Result<_, _>>()?;
@@ -260,7 +265,7 @@ fn evaluate_model(
                 .partition_point(|p| *p <= o)
                 .checked_sub(1)
                 .map(|i| params[i].as_slice());
-            let fitted = Fitted::fit(kind, &w, &spec.windows, lab, fixed)?;
+            let fitted = Fitted::fit(kind, &w, &spec.config, lab, fixed)?;
             let seed = spec.seed ^ (o as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let paths = simulate(&fitted, &w, max_h, spec.paths, seed)?;
             Ok(spec

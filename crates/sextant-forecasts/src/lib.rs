@@ -30,7 +30,7 @@ pub mod target;
 
 pub use evaluate::{evaluate, EvalSpec, Evaluation, ModelScore};
 pub use garch::{GarchFit, GarchT};
-pub use model::{FitSummary, Fitted, ModelKind, Windows};
+pub use model::{Drift, FitConfig, FitSummary, Fitted, Learnt, ModelKind};
 pub use simulate::{simulate, Paths};
 pub use summary::{summarise, DrawdownRisk, FanDay, RiskFigure, Summary, QUANTILES};
 pub use target::Target;
@@ -67,8 +67,8 @@ pub struct ForecastSpec {
     pub paths: usize,
     /// Seed of the paths. Default 7.
     pub seed: u64,
-    /// History windows of the models.
-    pub windows: Windows,
+    /// The models' history windows and drift.and drift.
+    pub config: FitConfig,
     /// Drawdown depths whose probability within the horizon is reported. Default 5, 10, 20 %.
     pub drawdowns: Vec<f64>,
 }
@@ -80,7 +80,7 @@ impl Default for ForecastSpec {
             horizon: 10,
             paths: 10_000,
             seed: 7,
-            windows: Windows::default(),
+            config: FitConfig::default(),
             drawdowns: vec![0.05, 0.10, 0.20],
         }
     }
@@ -106,10 +106,10 @@ impl ForecastSpec {
                 "drawdown depth {d} is not a fraction in (0, 1)"
             )));
         }
-        let w = &self.windows;
+        let w = &self.config;
         if w.naive < 2 || w.historical < 1 || w.fit < garch::MIN_OBSERVATIONS {
             return Err(ForecastError::Config(format!(
-                "windows {w:?}: naive needs 2 days, the fit window {} days",
+                "history windows {w:?}: naive needs 2 days, the fit window {} days",
                 garch::MIN_OBSERVATIONS
             )));
         }
@@ -138,7 +138,7 @@ pub fn forecast(
     labels: Option<&[Option<usize>]>,
 ) -> Result<Forecast, ForecastError> {
     spec.validate()?;
-    let fitted = Fitted::fit(spec.model, target, &spec.windows, labels, None)?;
+    let fitted = Fitted::fit(spec.model, target, &spec.config, labels, None)?;
     let days = spec.horizon.max(summary::VAR_DAYS[1]);
     let paths = simulate(&fitted, target, days, spec.paths, spec.seed)?;
     Ok(Forecast {

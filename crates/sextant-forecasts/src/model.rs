@@ -6,7 +6,9 @@
 //! | `historical` (baseline) | cross-sections | the last 500 days, drawn independently |
 //! | `bootstrap` | cross-sections | Politis–White block length; stationary block bootstrap |
 //! | `garch` | proxy | GARCH(1,1)-t by maximum likelihood; t innovations |
+//! | `gjr` | proxy | GJR-GARCH(1,1,1)-t: falls raise the variance more than rises |
 //! | `fhs` | each asset | a GARCH(1,1)-t per asset; whole cross-sections of standardised residuals |
+//! | `fhs_gjr` | each asset | the same with a GJR-GARCH-t filter per asset |
 //! | `regime` | cross-sections + labels | transition matrix of the point-in-time regime labels; days of each regime |
 //!
 //! Everything is fitted on rows up to the origin only; the windows are the trailing rows.
@@ -45,9 +47,14 @@ pub enum ModelKind {
     Bootstrap,
     /// GARCH(1,1) with Student-t innovations on the portfolio proxy, simulated forward.
     Garch,
+    /// GJR-GARCH(1,1,1) with Student-t innovations on the portfolio proxy: a fall raises
+    /// tomorrow's variance more than a rise of the same size.
+    Gjr,
     /// Filtered historical simulation: a GARCH(1,1)-t per asset, driven by whole historical
     /// cross-sections of standardised residuals (keeps the assets' joint shocks).
     Fhs,
+    /// Filtered historical simulation with a GJR-GARCH(1,1,1)-t filter per asset.
+    FhsGjr,
     /// Regime-conditioned bootstrap: regimes follow the empirical transition matrix of the
     /// point-in-time labels; each day draws a cross-section from past days of its regime.
     Regime,
@@ -60,30 +67,72 @@ impl ModelKind {
     }
 }
 
-/// Windows of history the models use (trailing rows up to the origin).
+/// The drift of simulated returns.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Drift {
+    /// The drift the model learnt: GARCH's μ, the mean of the resampled days.
+    #[default]
+    Estimated,
+    /// No drift (the RiskMetrics and Basel convention for risk): resampled days are demeaned
+    /// over their window and GARCH paths drop μ. A drift learnt from a rising window would
+    /// otherwise move every quantile up, VaR included.
+    Zero,
+}
+
+/// The history windows the models use (trailing rows up to the origin) and their drift.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Windows {
+pub struct FitConfig {
     /// Rows for the naive baseline's volatility. Default 63 (a quarter).
     pub naive: usize,
     /// Rows historical simulation draws from. Default 500 (two years).
     pub historical: usize,
     /// Rows the bootstrap, GARCH, FHS and regime models learn from. Default 2,520 (ten years).
     pub fit: usize,
+    /// The drift of the simulated returns. Default `estimated` (the naive baseline always has
+    /// none).
+    #[serde(default)]
+    pub drift: Drift,
 }
 
-impl Default for Windows {
+impl Default for FitConfig {
     fn default() -> Self {
-        Windows {
+        FitConfig {
             naive: 63,
             historical: 500,
             fit: 2520,
+            drift: Drift::Estimated,
         }
     }
 }
 
-/// A model ready to simulate.
+/// A model ready to simulate: what it learnt and the drift correction of its paths.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Fitted {
+pub struct Fitted {
+    /// What the model learnt.
+    pub learnt: Learnt,
+    /// Added to every simulated daily log return, per asset (one value for the models of the
+    /// proxy): zero with the estimated drift, minus the learnt drift with [`Drift::Zero`].
+    pub shift: Vec<f64>,
+    /// The drift setting.
+    pub drift: Drift,
+}
+
+/// What a model learnt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Learnt {
     /// Normal daily log returns of the proxy.
     Naive {
         /// Mean (zero).
@@ -103,8 +152,10 @@ pub enum Fitted {
         /// Expected block length.
         block_length: f64,
     },
-    /// GARCH(1,1)-t on the proxy (percent returns).
+    /// GARCH(1,1)-t or GJR-GARCH-t on the proxy (percent returns).
     Garch {
+        /// Whether the model is the asymmetric GJR-GARCH.
+        asymmetric: bool,
         /// The fitted parameters.
         fit: GarchFit,
         /// Tomorrow's variance.
@@ -112,6 +163,8 @@ pub enum Fitted {
     },
     /// Filtered historical simulation.
     Fhs {
+        /// Whether the filters are GJR-GARCH.
+        asymmetric: bool,
         /// One fit per asset (percent returns).
         fits: Vec<GarchFit>,
         /// Standardised residuals, row-major over the fit window.
@@ -144,6 +197,8 @@ pub struct FitSummary {
     /// The naive baseline's daily volatility (log return).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub daily_volatility: Option<f64>,
+    /// The drift of the paths.
+    pub drift: Drift,
     /// The regime of the origin (an id of the labels given).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub regime: Option<usize>,
@@ -160,7 +215,7 @@ impl Fitted {
     pub fn fit(
         kind: ModelKind,
         target: &Target,
-        windows: &Windows,
+        config: &FitConfig,
         labels: Option<&[Option<usize>]>,
         fixed: Option<&[GarchT]>,
     ) -> Result<Fitted, ForecastError> {
@@ -171,8 +226,9 @@ impl Fitted {
             )));
         }
         let start = |w: usize| rows.saturating_sub(w.max(1));
-        let fit_start = start(windows.fit);
+        let fit_start = start(config.fit);
         let percent = |v: Vec<f64>| v.into_iter().map(|r| 100.0 * r).collect::<Vec<f64>>();
+        let asymmetric = matches!(kind, ModelKind::Gjr | ModelKind::FhsGjr);
         let garch = |y: &[f64], i: usize| -> Result<GarchFit, ForecastError> {
             match fixed.and_then(|f| f.get(i)) {
                 Some(p) => {
@@ -187,32 +243,37 @@ impl Fitted {
                         converged: true,
                     })
                 }
+                None if asymmetric => GarchT::fit_gjr(y, None),
                 None => GarchT::fit(y, None),
             }
         };
-        Ok(match kind {
+        let learnt = match kind {
             ModelKind::Naive => {
                 let proxy = target.proxy();
-                let (_, sigma) = mean_sd(&proxy[start(windows.naive)..]);
+                let (_, sigma) = mean_sd(&proxy[start(config.naive)..]);
                 if !sigma.is_finite() {
                     return Err(ForecastError::Data("too few days for a volatility".into()));
                 }
-                Fitted::Naive { mu: 0.0, sigma }
+                Learnt::Naive { mu: 0.0, sigma }
             }
-            ModelKind::Historical => Fitted::Historical {
-                start: start(windows.historical),
+            ModelKind::Historical => Learnt::Historical {
+                start: start(config.historical),
             },
-            ModelKind::Bootstrap => Fitted::Bootstrap {
+            ModelKind::Bootstrap => Learnt::Bootstrap {
                 start: fit_start,
                 block_length: stationary_block_length(&target.proxy()[fit_start..]),
             },
-            ModelKind::Garch => {
+            ModelKind::Garch | ModelKind::Gjr => {
                 let y = percent(target.proxy()[fit_start..].to_vec());
                 let fit = garch(&y, 0)?;
                 let next_var = fit.params.filter(&y, fit.backcast).next;
-                Fitted::Garch { fit, next_var }
+                Learnt::Garch {
+                    asymmetric,
+                    fit,
+                    next_var,
+                }
             }
-            ModelKind::Fhs => {
+            ModelKind::Fhs | ModelKind::FhsGjr => {
                 let n = target.assets();
                 let window = target.window(fit_start, rows);
                 let mut fits = Vec::with_capacity(n);
@@ -228,7 +289,12 @@ impl Fitted {
                     next_var.push(f.next);
                     fits.push(fit);
                 }
-                Fitted::Fhs { fits, z, next_var }
+                Learnt::Fhs {
+                    asymmetric,
+                    fits,
+                    z,
+                    next_var,
+                }
             }
             ModelKind::Regime => {
                 let labels = labels.ok_or_else(|| {
@@ -236,6 +302,12 @@ impl Fitted {
                 })?;
                 regime(labels, fit_start, rows)?
             }
+        };
+        let shift = shift(&learnt, target, config, fit_start);
+        Ok(Fitted {
+            learnt,
+            shift,
+            drift: config.drift,
         })
     }
 
@@ -243,19 +315,20 @@ impl Fitted {
     pub fn summary(&self) -> FitSummary {
         let mut s = FitSummary {
             model: self.kind(),
+            drift: self.drift,
             garch: Vec::new(),
             block_length: None,
             daily_volatility: None,
             regime: None,
             regime_days: Vec::new(),
         };
-        match self {
-            Fitted::Naive { sigma, .. } => s.daily_volatility = Some(*sigma),
-            Fitted::Historical { .. } => {}
-            Fitted::Bootstrap { block_length, .. } => s.block_length = Some(*block_length),
-            Fitted::Garch { fit, .. } => s.garch = vec![fit.params],
-            Fitted::Fhs { fits, .. } => s.garch = fits.iter().map(|f| f.params).collect(),
-            Fitted::Regime { pools, current, .. } => {
+        match &self.learnt {
+            Learnt::Naive { sigma, .. } => s.daily_volatility = Some(*sigma),
+            Learnt::Historical { .. } => {}
+            Learnt::Bootstrap { block_length, .. } => s.block_length = Some(*block_length),
+            Learnt::Garch { fit, .. } => s.garch = vec![fit.params],
+            Learnt::Fhs { fits, .. } => s.garch = fits.iter().map(|f| f.params).collect(),
+            Learnt::Regime { pools, current, .. } => {
                 s.regime = Some(*current);
                 s.regime_days = pools.iter().map(Vec::len).collect();
             }
@@ -265,21 +338,33 @@ impl Fitted {
 
     /// The model this is a fit of.
     pub fn kind(&self) -> ModelKind {
-        match self {
-            Fitted::Naive { .. } => ModelKind::Naive,
-            Fitted::Historical { .. } => ModelKind::Historical,
-            Fitted::Bootstrap { .. } => ModelKind::Bootstrap,
-            Fitted::Garch { .. } => ModelKind::Garch,
-            Fitted::Fhs { .. } => ModelKind::Fhs,
-            Fitted::Regime { .. } => ModelKind::Regime,
+        match &self.learnt {
+            Learnt::Naive { .. } => ModelKind::Naive,
+            Learnt::Historical { .. } => ModelKind::Historical,
+            Learnt::Bootstrap { .. } => ModelKind::Bootstrap,
+            Learnt::Garch { asymmetric, .. } => {
+                if *asymmetric {
+                    ModelKind::Gjr
+                } else {
+                    ModelKind::Garch
+                }
+            }
+            Learnt::Fhs { asymmetric, .. } => {
+                if *asymmetric {
+                    ModelKind::FhsGjr
+                } else {
+                    ModelKind::Fhs
+                }
+            }
+            Learnt::Regime { .. } => ModelKind::Regime,
         }
     }
 
     /// The GARCH parameters, for reuse between refits.
     pub fn garch_params(&self) -> Option<Vec<GarchT>> {
-        match self {
-            Fitted::Garch { fit, .. } => Some(vec![fit.params]),
-            Fitted::Fhs { fits, .. } => Some(fits.iter().map(|f| f.params).collect()),
+        match &self.learnt {
+            Learnt::Garch { fit, .. } => Some(vec![fit.params]),
+            Learnt::Fhs { fits, .. } => Some(fits.iter().map(|f| f.params).collect()),
             _ => None,
         }
     }
@@ -290,7 +375,7 @@ fn demeaned(y: &[f64]) -> Vec<f64> {
     y.iter().map(|v| v - m).collect()
 }
 
-fn regime(labels: &[Option<usize>], start: usize, rows: usize) -> Result<Fitted, ForecastError> {
+fn regime(labels: &[Option<usize>], start: usize, rows: usize) -> Result<Learnt, ForecastError> {
     if labels.len() != rows {
         return Err(ForecastError::Data(format!(
             "{} regime labels for {rows} days",
@@ -326,9 +411,38 @@ fn regime(labels: &[Option<usize>], start: usize, rows: usize) -> Result<Fitted,
             }
         })
         .collect();
-    Ok(Fitted::Regime {
+    Ok(Learnt::Regime {
         transition,
         pools,
         current,
     })
+}
+
+/// The drift correction of each simulated return (see [`Fitted::shift`]).
+fn shift(learnt: &Learnt, target: &Target, config: &FitConfig, fit_start: usize) -> Vec<f64> {
+    let n = target.assets();
+    let zero = config.drift == Drift::Zero;
+    let demean = |start: usize| -> Vec<f64> {
+        let rows = (target.rows() - start) as f64;
+        (0..n)
+            .map(|i| {
+                let s: f64 = (start..target.rows()).map(|t| target.row(t)[i]).sum();
+                if zero {
+                    -s / rows
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    };
+    match learnt {
+        Learnt::Naive { .. } => vec![0.0],
+        Learnt::Historical { start } | Learnt::Bootstrap { start, .. } => demean(*start),
+        Learnt::Regime { .. } => demean(fit_start),
+        Learnt::Garch { fit, .. } => vec![if zero { -fit.params.mu / 100.0 } else { 0.0 }],
+        Learnt::Fhs { fits, .. } => fits
+            .iter()
+            .map(|f| if zero { -f.params.mu / 100.0 } else { 0.0 })
+            .collect(),
+    }
 }

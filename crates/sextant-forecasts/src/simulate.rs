@@ -4,7 +4,7 @@
 //! from ChaCha8 seeded with the forecast's seed on stream `c`, so the paths do not depend on
 //! how many threads run them.
 
-use crate::model::Fitted;
+use crate::model::{Fitted, Learnt};
 use crate::{ForecastError, Target};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -49,7 +49,7 @@ pub fn simulate(
     paths: usize,
     seed: u64,
 ) -> Result<Paths, ForecastError> {
-    if let Fitted::Garch { fit, .. } = fitted {
+    if let Learnt::Garch { fit, .. } = &fitted.learnt {
         if !(fit.params.nu > 2.0) {
             return Err(ForecastError::Config(format!(
                 "Student-t degrees of freedom {} must exceed 2",
@@ -63,7 +63,7 @@ pub fn simulate(
         ));
     }
     let mut values = vec![0.0; paths * days];
-    let gross = GrossRows::new(target);
+    let gross = GrossRows::new(target, &fitted.shift);
     values
         .par_chunks_mut(CHUNK * days.max(1))
         .enumerate()
@@ -89,10 +89,16 @@ struct GrossRows {
 }
 
 impl GrossRows {
-    fn new(t: &Target) -> GrossRows {
+    fn new(t: &Target, shift: &[f64]) -> GrossRows {
         let v0 = t.start_value();
+        let n = t.assets();
         GrossRows {
-            gross: t.returns().iter().map(|r| r.exp()).collect(),
+            gross: t
+                .returns()
+                .iter()
+                .enumerate()
+                .map(|(k, r)| (r + shift.get(k % n).copied().unwrap_or(0.0)).exp())
+                .collect(),
             weights: t.values().iter().map(|v| v / v0).collect(),
             cash: t.cash() / v0,
             assets: t.assets(),
@@ -115,8 +121,9 @@ fn run_chunk(
     let rows = target.rows();
     let n = g.assets;
     let mut holding = vec![0.0; n];
-    match fitted {
-        Fitted::Naive { mu, sigma } => {
+    let shift = &fitted.shift;
+    match &fitted.learnt {
+        Learnt::Naive { mu, sigma } => {
             for path in out.chunks_mut(days) {
                 let mut cum = 0.0;
                 for v in path.iter_mut() {
@@ -126,7 +133,7 @@ fn run_chunk(
                 }
             }
         }
-        Fitted::Historical { start } => {
+        Learnt::Historical { start } => {
             for path in out.chunks_mut(days) {
                 holding.copy_from_slice(&g.weights);
                 for v in path.iter_mut() {
@@ -135,7 +142,7 @@ fn run_chunk(
                 }
             }
         }
-        Fitted::Bootstrap {
+        Learnt::Bootstrap {
             start,
             block_length,
         } => {
@@ -156,7 +163,7 @@ fn run_chunk(
                 }
             }
         }
-        Fitted::Garch { fit, next_var } => {
+        Learnt::Garch { fit, next_var, .. } => {
             let p = fit.params;
             // `simulate` refused ν ≤ 2 before any chunk ran.
             let Ok(t) = StudentT::new(p.nu) else { return };
@@ -166,17 +173,20 @@ fn run_chunk(
                 let mut cum = 0.0;
                 for v in path.iter_mut() {
                     let e = s2.sqrt() * scale * t.sample(rng);
-                    cum += (p.mu + e) / 100.0;
-                    s2 = p.omega + p.alpha * e * e + p.beta * s2;
+                    cum += (p.mu + e) / 100.0 + shift[0];
+                    s2 = p.next_variance(e, s2);
                     *v = cum.exp();
                 }
             }
         }
-        Fitted::Fhs { fits, z, next_var } => {
+        Learnt::Fhs {
+            fits, z, next_var, ..
+        } => {
             let zrows = z.len() / n;
             let mu: Vec<f64> = fits.iter().map(|f| f.params.mu).collect();
             let omega: Vec<f64> = fits.iter().map(|f| f.params.omega).collect();
             let alpha: Vec<f64> = fits.iter().map(|f| f.params.alpha).collect();
+            let gamma: Vec<f64> = fits.iter().map(|f| f.params.gamma).collect();
             let beta: Vec<f64> = fits.iter().map(|f| f.params.beta).collect();
             let mut s2 = vec![0.0; n];
             for path in out.chunks_mut(days) {
@@ -188,15 +198,20 @@ fn run_chunk(
                     let mut value = g.cash;
                     for i in 0..n {
                         let e = s2[i].sqrt() * zt[i];
-                        s2[i] = omega[i] + alpha[i] * e * e + beta[i] * s2[i];
-                        holding[i] *= ((mu[i] + e) * 0.01).exp();
+                        let a = if e < 0.0 {
+                            alpha[i] + gamma[i]
+                        } else {
+                            alpha[i]
+                        };
+                        s2[i] = omega[i] + a * e * e + beta[i] * s2[i];
+                        holding[i] *= ((mu[i] + e) * 0.01 + shift[i]).exp();
                         value += holding[i];
                     }
                     *v = value;
                 }
             }
         }
-        Fitted::Regime {
+        Learnt::Regime {
             transition,
             pools,
             current,

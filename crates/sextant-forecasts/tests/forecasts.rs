@@ -11,6 +11,7 @@ fn garch_pair(n: usize, seed: u64) -> Vec<f64> {
         mu: 0.03,
         omega: 0.02,
         alpha: 0.08,
+        gamma: 0.0,
         beta: 0.9,
         nu: 6.0,
     };
@@ -103,7 +104,7 @@ fn a_forecast_made_at_t_ignores_every_later_row() {
             .find(|r| r.origin == t && r.model == model && r.horizon == 1)
             .expect("record");
         let fitted =
-            sextant_forecasts::Fitted::fit(model, &cut.window(0, t), &short.windows, None, None)
+            sextant_forecasts::Fitted::fit(model, &cut.window(0, t), &short.config, None, None)
                 .expect("fit");
         let seed = short.seed ^ (t as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let paths = sextant_forecasts::simulate(&fitted, &cut, 10, short.paths, seed).expect("sim");

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sextant_domain::Symbol;
 use sextant_forecasts::evaluate::{evaluate, EvalSpec, ModelScore};
-use sextant_forecasts::ModelKind;
+use sextant_forecasts::{Drift, FitConfig, ModelKind};
 
 /// Most simulated steps (origins × models × paths × longest horizon × assets) one calibration
 /// may take: about a minute on two cores.
@@ -39,6 +39,8 @@ pub struct CalibrationRequest {
     pub as_of: Option<NaiveDate>,
     /// The regime model whose labels condition `regime`.
     pub regime_model: Option<String>,
+    /// The drift of the paths: `estimated` (default) or `zero`.
+    pub drift: Drift,
 }
 
 impl Default for CalibrationRequest {
@@ -54,6 +56,7 @@ impl Default for CalibrationRequest {
             seed: e.seed,
             as_of: None,
             regime_model: None,
+            drift: Drift::Estimated,
         }
     }
 }
@@ -161,7 +164,10 @@ impl InferenceEngine {
             min_history: req.min_history,
             refit_every: req.refit_every,
             seed: req.seed,
-            ..EvalSpec::default()
+            config: FitConfig {
+                drift: req.drift,
+                ..FitConfig::default()
+            },
         };
         let max_h = spec.horizons.iter().copied().max().unwrap_or(0);
         let origins = h.dates.len().saturating_sub(spec.min_history + max_h) / spec.step.max(1) + 1;

@@ -11,7 +11,7 @@ use crate::portfolios::PortfolioService;
 use chrono::{Days, NaiveDate, Utc};
 use sextant_data::cache::{ForecastQuantile, ReadPool, StoredForecast};
 use sextant_domain::Symbol;
-use sextant_forecasts::{forecast, Forecast, ForecastSpec, ModelKind, Summary};
+use sextant_forecasts::{forecast, FitConfig, Forecast, ForecastSpec, ModelKind, Summary};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -221,6 +221,10 @@ fn spec_of(req: &ForecastRequest) -> ForecastSpec {
         horizon: req.horizon,
         paths: req.paths,
         seed: req.seed,
+        config: FitConfig {
+            drift: req.drift,
+            ..FitConfig::default()
+        },
         ..ForecastSpec::default()
     }
 }

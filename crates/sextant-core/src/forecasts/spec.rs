@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use sextant_forecasts::{DrawdownRisk, FitSummary, ModelKind, QUANTILES};
+use sextant_forecasts::{DrawdownRisk, Drift, FitSummary, ModelKind, QUANTILES};
 
 /// What a forecast is of.
 #[derive(
@@ -36,6 +36,9 @@ pub struct ForecastRequest {
     pub as_of: Option<NaiveDate>,
     /// The regime model whose labels condition the `regime` model.
     pub regime_model: Option<String>,
+    /// `estimated` (default: the drift the model learnt) or `zero` (no drift, the usual
+    /// convention for risk figures).
+    pub drift: Drift,
     /// Whether to store the forecast's quantiles in DuckDB. Default true.
     pub store: bool,
     /// Whether to add the two baselines' headline figures (naive normal, historical
@@ -52,6 +55,7 @@ impl Default for ForecastRequest {
             seed: 7,
             as_of: None,
             regime_model: None,
+            drift: Drift::Estimated,
             store: true,
             baselines: true,
         }

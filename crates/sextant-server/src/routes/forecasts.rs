@@ -20,7 +20,7 @@ use sextant_core::forecasts::{
     CalibrationRequest, ForecastReport, ForecastRequest, ForecastServiceError,
 };
 use sextant_forecasts::chart::FanChart;
-use sextant_forecasts::{FanDay, ModelKind};
+use sextant_forecasts::{Drift, FanDay, ModelKind};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -87,6 +87,9 @@ pub struct ForecastQuery {
     /// The regime model conditioning `model=regime`.
     #[param(pattern = "^[A-Za-z0-9_.^-]{1,64}$")]
     pub regime_model: Option<String>,
+    /// `estimated` (default: the drift the model learnt) or `zero` (no drift).
+    #[param(pattern = "^(estimated|zero)$")]
+    pub drift: Option<String>,
     /// Store the quantiles in DuckDB (default true).
     pub store: Option<bool>,
     /// Add the baselines' figures (default true).
@@ -129,6 +132,7 @@ impl ForecastQuery {
                 seed: self.seed.unwrap_or(d.seed),
                 as_of: self.as_of,
                 regime_model: self.regime_model.clone(),
+                drift: parse_drift(self.drift.as_deref())?,
                 store: self.store.unwrap_or(d.store),
                 baselines: self.baselines.unwrap_or(d.baselines),
             },
@@ -260,6 +264,18 @@ pub struct CalibrationQuery {
     /// The regime model conditioning `regime`.
     #[param(pattern = "^[A-Za-z0-9_.^-]{1,64}$")]
     pub regime_model: Option<String>,
+    /// `estimated` (default) or `zero`.
+    #[param(pattern = "^(estimated|zero)$")]
+    pub drift: Option<String>,
+}
+
+fn parse_drift(d: Option<&str>) -> ApiResult<Drift> {
+    match d {
+        None => Ok(Drift::Estimated),
+        Some(v) => v
+            .parse()
+            .map_err(|_| ApiError::field("drift", format!("estimated or zero, not {v:?}"))),
+    }
 }
 
 impl CalibrationQuery {
@@ -305,6 +321,7 @@ impl CalibrationQuery {
             seed: self.seed.unwrap_or(d.seed),
             as_of: self.as_of,
             regime_model: self.regime_model.clone(),
+            drift: parse_drift(self.drift.as_deref())?,
             ..d
         })
     }
