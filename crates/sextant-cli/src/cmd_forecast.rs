@@ -49,9 +49,10 @@ pub struct ForecastArgs {
     /// Sessions ahead (1 to 1,000).
     #[arg(long, default_value_t = 10)]
     horizon: usize,
-    /// fhs, garch, bootstrap, regime, or a baseline: naive, historical.
-    #[arg(long, default_value = "fhs")]
-    model: ModelKind,
+    /// fhs_gjr (default for symbols and portfolios), fhs, gjr, garch, bootstrap (default for a
+    /// backtest), regime, or a baseline: naive, historical.
+    #[arg(long)]
+    model: Option<ModelKind>,
     /// Simulated paths.
     #[arg(long, default_value_t = 10_000)]
     paths: usize,
@@ -204,6 +205,9 @@ fn print_report(r: &ForecastReport) {
         r.forecast_id,
         if r.stored { " (stored)" } else { "" }
     );
+    for w in &r.warnings {
+        println!("warning: {w}");
+    }
     let days: Vec<usize> = [1, 5, 10, 21, 63, 126, 250, r.horizon]
         .into_iter()
         .filter(|d| *d <= r.horizon)

@@ -30,9 +30,13 @@ fn json<T: Serialize>(v: &T) -> Value {
 }
 
 /// A request for `model` with a small number of paths; everything else default.
-fn small(model: ModelKind, horizon: usize, as_of: Option<NaiveDate>) -> ForecastRequest {
+fn small(
+    model: impl Into<Option<ModelKind>>,
+    horizon: usize,
+    as_of: Option<NaiveDate>,
+) -> ForecastRequest {
     ForecastRequest {
-        model,
+        model: model.into(),
         horizon,
         paths: 1_000,
         as_of,
@@ -371,7 +375,8 @@ async fn volatility_clusters_and_fans_widen_on_real_prices() {
         (&calm, "2006-06-30", ["2006-07-03", "2006-07-05"]),
     ] {
         assert_eq!(f.history.last, d(origin));
-        assert_eq!(f.model, ModelKind::Fhs);
+        // The default model of a symbol: FHS with GJR-GARCH filters.
+        assert_eq!(f.model, ModelKind::FhsGjr);
         assert_eq!(f.target_kind, TargetKind::Symbol);
         assert_eq!(f.target, "AAPL");
         assert_eq!(f.assets, ["AAPL"]);
@@ -451,12 +456,17 @@ async fn forecasts_are_stored_under_their_content_id() {
     assert_eq!(rec.id, f.forecast_id);
     assert_eq!(rec.target_kind, "symbol");
     assert_eq!(rec.target, "AAPL");
-    assert_eq!(rec.model, "fhs");
+    assert_eq!(rec.model, "fhs_gjr");
     assert_eq!(rec.as_of, origin);
     assert_eq!((rec.horizon, rec.paths, rec.seed), (7, 500, 7));
     assert_eq!(rec.start_value, f.start_value);
     assert_eq!(rec.snapshot, f.history.snapshot);
-    assert_eq!(rec.spec, serde_json::to_string(&req).expect("json"));
+    // The stored request names the model the default resolved to.
+    let resolved = ForecastRequest {
+        model: Some(ModelKind::FhsGjr),
+        ..req.clone()
+    };
+    assert_eq!(rec.spec, serde_json::to_string(&resolved).expect("json"));
     assert_eq!(rec.fit, serde_json::to_string(&f.fit).expect("json"));
     let stored_risk: Value = serde_json::from_str(&rec.risk).expect("risk JSON");
     assert_eq!(
@@ -620,7 +630,7 @@ async fn portfolios_are_forecast_from_their_holdings() {
     assert!(perf.forecast_note.is_none());
     assert_eq!(pf.as_of, origin);
     assert_eq!(pf.horizon, 10);
-    assert_eq!(pf.model, ModelKind::Fhs);
+    assert_eq!(pf.model, ModelKind::FhsGjr);
     assert!(pf.band_5_95[0] < pf.band_5_95[1], "{pf:?}");
     assert!(
         pf.band_5_95_next_day[0] < pf.band_5_95_next_day[1],
@@ -681,9 +691,31 @@ async fn backtest_equity_is_forecast_from_its_last_point() {
     let last = curve.last().expect("an equity curve");
     let f = s
         .forecasts
-        .forecast_backtest(&run.id, &small(ModelKind::Fhs, 10, None))
+        .forecast_backtest(&run.id, &small(None, 10, None))
         .await
         .expect("forecast");
+    // A strategy's equity is not a GARCH process: its default model is the bootstrap.
+    assert_eq!(f.model, ModelKind::Bootstrap);
+    assert!(f.warnings.is_empty(), "{:?}", f.warnings);
+    // FHS on the same equity may explode (flat stretches make the filter's variance tiny,
+    // the first trade a shock of dozens of sigmas), but it never answers NaN, and it says so.
+    let fhs = s
+        .forecasts
+        .forecast_backtest(&run.id, &small(ModelKind::Fhs, 10, None))
+        .await
+        .expect("fhs forecast");
+    for p in &fhs.fan {
+        assert!(p.quantiles.iter().all(|q| !q.is_nan()), "{p:?}");
+    }
+    let exploded = fhs
+        .fan
+        .iter()
+        .any(|p| p.quantiles.iter().any(|q| !q.is_finite() || *q <= 0.0));
+    assert!(
+        !exploded || !fhs.warnings.is_empty(),
+        "overflowed quantiles without a warning: {:?}",
+        fhs.fan
+    );
     assert_eq!(f.target_kind, TargetKind::Backtest);
     assert_eq!(f.target, run.id);
     assert_eq!(f.assets, [run.id.clone()]);
@@ -864,7 +896,7 @@ async fn calibration_scores_every_model_beside_the_baselines() {
         .forecast_symbol(
             &aapl,
             &ForecastRequest {
-                model: ModelKind::Regime,
+                model: Some(ModelKind::Regime),
                 regime_model: Some(name),
                 paths: 500,
                 ..ForecastRequest::default()
@@ -942,7 +974,7 @@ async fn bad_requests_are_typed_errors() {
         outcome(&r)
     );
     let regime = ForecastRequest {
-        model: ModelKind::Regime,
+        model: Some(ModelKind::Regime),
         ..fhs.clone()
     };
     let r = s.forecasts.forecast_symbol(&aapl, &regime).await;

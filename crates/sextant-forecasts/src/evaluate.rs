@@ -139,6 +139,10 @@ pub struct ModelScore {
     pub baseline: bool,
     /// Scores per horizon (empty when `error` is set).
     pub horizons: Vec<HorizonScore>,
+    /// Origins left out for this model: for `regime`, origins whose day has no label yet
+    /// (before the regime model's first fit).
+    #[serde(default)]
+    pub skipped_origins: usize,
     /// Why the model was not evaluated (it is still listed: nothing disappears silently).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub error: Option<String>,
@@ -203,14 +207,18 @@ pub fn evaluate(
     let mut records = Vec::new();
     for &kind in &spec.models {
         match evaluate_model(kind, target, labels, spec, &origins, keep) {
-            Ok(mut recs) => {
-                models.push(score(kind, &recs, spec));
+            Ok((mut recs, skipped)) => {
+                models.push(ModelScore {
+                    skipped_origins: skipped,
+                    ..score(kind, &recs, spec)
+                });
                 records.append(&mut recs);
             }
             Err(e) => models.push(ModelScore {
                 model: kind,
                 baseline: kind.is_baseline(),
                 horizons: Vec::new(),
+                skipped_origins: 0,
                 error: Some(e.to_string()),
             }),
         }
@@ -231,7 +239,22 @@ fn evaluate_model(
     spec: &EvalSpec,
     origins: &[usize],
     keep: usize,
-) -> Result<Vec<EvalRecord>, ForecastError> {
+) -> Result<(Vec<EvalRecord>, usize), ForecastError> {
+    // A regime forecast needs the label of its origin's day: origins before the regime
+    // model's first fit are skipped and counted.
+    let labelled: Vec<usize> = match (kind, labels) {
+        (ModelKind::Regime, Some(l)) => origins
+            .iter()
+            .copied()
+            .filter(|&o| l[o - 1].is_some())
+            .collect(),
+        _ => origins.to_vec(),
+    };
+    let skipped = origins.len() - labelled.len();
+    let origins = labelled.as_slice();
+    if origins.is_empty() {
+        return Err(ForecastError::Data("no origin has a regime label".into()));
+    }
     let first = origins[0];
     let max_h = spec.horizons.iter().copied().max().unwrap_or(1);
     let refits = matches!(
@@ -289,7 +312,7 @@ fn evaluate_model(
                 .collect())
         })
         .collect::<Result<_, ForecastError>>()?;
-    Ok(per_origin.into_iter().flatten().collect())
+    Ok((per_origin.into_iter().flatten().collect(), skipped))
 }
 
 /// Scores records of one model (any order; sorted by origin here).
@@ -310,6 +333,7 @@ pub fn score(kind: ModelKind, records: &[EvalRecord], spec: &EvalSpec) -> ModelS
         model: kind,
         baseline: kind.is_baseline(),
         horizons,
+        skipped_origins: 0,
         error: None,
     }
 }

@@ -59,7 +59,7 @@ pub const MAX_PATHS: usize = 100_000;
 /// What to forecast with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForecastSpec {
-    /// The model. Default `fhs`.
+    /// The model. Default `fhs_gjr`.
     pub model: ModelKind,
     /// Trading days ahead, 1..=[`MAX_HORIZON`]. Default 10.
     pub horizon: usize,
@@ -67,7 +67,7 @@ pub struct ForecastSpec {
     pub paths: usize,
     /// Seed of the paths. Default 7.
     pub seed: u64,
-    /// The models' history windows and drift.and drift.
+    /// The models' history windows and drift.
     pub config: FitConfig,
     /// Drawdown depths whose probability within the horizon is reported. Default 5, 10, 20 %.
     pub drawdowns: Vec<f64>,
@@ -76,7 +76,7 @@ pub struct ForecastSpec {
 impl Default for ForecastSpec {
     fn default() -> Self {
         ForecastSpec {
-            model: ModelKind::Fhs,
+            model: ModelKind::FhsGjr,
             horizon: 10,
             paths: 10_000,
             seed: 7,

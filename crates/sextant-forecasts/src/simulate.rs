@@ -174,7 +174,8 @@ fn run_chunk(
                 for v in path.iter_mut() {
                     let e = s2.sqrt() * scale * t.sample(rng);
                     cum += (p.mu + e) / 100.0 + shift[0];
-                    s2 = p.next_variance(e, s2);
+                    // Saturate rather than overflow: ∞ · 0 later would be NaN.
+                    s2 = p.next_variance(e, s2).min(f64::MAX);
                     *v = cum.exp();
                 }
             }
@@ -203,8 +204,9 @@ fn run_chunk(
                         } else {
                             alpha[i]
                         };
-                        s2[i] = omega[i] + a * e * e + beta[i] * s2[i];
-                        holding[i] *= ((mu[i] + e) * 0.01 + shift[i]).exp();
+                        s2[i] = (omega[i] + a * e * e + beta[i] * s2[i]).min(f64::MAX);
+                        holding[i] =
+                            (holding[i] * ((mu[i] + e) * 0.01 + shift[i]).exp()).min(f64::MAX);
                         value += holding[i];
                     }
                     *v = value;
@@ -235,7 +237,7 @@ fn run_chunk(
 fn step(holding: &mut [f64], gross: &[f64], cash: f64) -> f64 {
     let mut value = cash;
     for (h, g) in holding.iter_mut().zip(gross) {
-        *h *= g;
+        *h = (*h * g).min(f64::MAX);
         value += *h;
     }
     value

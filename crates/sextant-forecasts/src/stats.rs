@@ -114,6 +114,10 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
             let h = q.clamp(0.0, 1.0) * (n - 1) as f64;
             let lo = h.floor() as usize;
             let hi = (lo + 1).min(n - 1);
+            if sorted[lo] == sorted[hi] {
+                // Also keeps ∞ (overflowed paths) from turning into ∞ − ∞ = NaN.
+                return sorted[lo];
+            }
             sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
         }
     }
@@ -136,6 +140,10 @@ pub fn crps_sorted(sorted: &[f64], y: f64) -> f64 {
     let n = sorted.len();
     if n == 0 {
         return f64::NAN;
+    }
+    if sorted.iter().any(|x| !x.is_finite()) {
+        // An overflowed sample: the score is unbounded, not ∞ − ∞.
+        return f64::INFINITY;
     }
     let nf = n as f64;
     let mut first = 0.0;

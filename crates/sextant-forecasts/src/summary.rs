@@ -60,6 +60,9 @@ pub struct Summary {
     /// The mean path of the worst 5 % of paths by final value: what the tail looks like on the
     /// way down.
     pub shortfall_path: Vec<f64>,
+    /// Paths whose value overflowed to infinity or underflowed to 0 within the horizon (a
+    /// model with explosive tails on this history); they stay in every figure.
+    pub non_finite_paths: usize,
 }
 
 /// Days VaR is reported for.
@@ -131,12 +134,20 @@ pub fn summarise(paths: &Paths, horizon: usize, drawdowns: &[f64]) -> Summary {
         }
         None => (f64::NAN, Vec::new()),
     };
+    let non_finite_paths = (0..paths.paths)
+        .filter(|&p| {
+            paths.path(p)[..horizon]
+                .iter()
+                .any(|v| !v.is_finite() || *v <= 0.0)
+        })
+        .count();
     Summary {
         fan,
         var,
         drawdown,
         probability_of_loss,
         shortfall_path,
+        non_finite_paths,
     }
 }
 

@@ -43,7 +43,7 @@ async fn symbol_forecast_as_json_svg_and_stored_quantiles() {
     assert!(ctype.starts_with("application/json"), "{ctype}");
     assert_eq!(f["target"], "AAPL");
     assert_eq!(f["target_kind"], "symbol");
-    assert_eq!(f["model"], "fhs");
+    assert_eq!(f["model"], "fhs_gjr", "the default model of a symbol");
     assert_eq!(f["horizon"], 5);
     assert_eq!(f["seed"], 3);
     assert_eq!(f["stored"], true);
@@ -88,7 +88,7 @@ async fn symbol_forecast_as_json_svg_and_stored_quantiles() {
     assert_eq!(stored["forecast_id"], json!(id));
     assert_eq!(stored["target_kind"], "symbol");
     assert_eq!(stored["target"], "AAPL");
-    assert_eq!(stored["model"], "fhs");
+    assert_eq!(stored["model"], "fhs_gjr");
     assert_eq!(stored["horizon"], 5);
     assert_eq!(stored["as_of"], "2013-03-01");
     assert_eq!(stored["start_value"], f["start_value"]);

@@ -20,8 +20,8 @@ pub const MAX_WORK: f64 = 2e10;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CalibrationRequest {
-    /// Models scored. Default: naive, historical, bootstrap, garch, fhs, and regime when
-    /// `regime_model` is given.
+    /// Models scored. Default: naive, historical, bootstrap, garch, gjr, fhs, fhs_gjr, and
+    /// regime when `regime_model` is given.
     pub models: Vec<ModelKind>,
     /// Horizons in trading days. Default 1 and 10.
     pub horizons: Vec<usize>,
@@ -184,7 +184,11 @@ impl InferenceEngine {
                 h.target.assets()
             )));
         }
-        let labels = self.labels(req.regime_model.as_deref(), &h).await?;
+        let labels = if spec.models.contains(&ModelKind::Regime) {
+            self.labels(req.regime_model.as_deref(), &h).await?
+        } else {
+            None
+        };
         let h2 = h.clone();
         let spec2 = spec.clone();
         let e =

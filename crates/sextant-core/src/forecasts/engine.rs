@@ -46,7 +46,7 @@ impl InferenceEngine {
         symbol: &Symbol,
         req: &ForecastRequest,
     ) -> Result<ForecastReport, ForecastServiceError> {
-        validate(req)?;
+        let req = &resolve(req, TargetKind::Symbol)?;
         let reader = self.reads.get();
         let sym = symbol.clone();
         let as_of = req.as_of;
@@ -70,7 +70,7 @@ impl InferenceEngine {
         id: &str,
         req: &ForecastRequest,
     ) -> Result<ForecastReport, ForecastServiceError> {
-        validate(req)?;
+        let req = &resolve(req, TargetKind::Portfolio)?;
         let holdings = self.portfolios.holdings(id, req.as_of).await?;
         if holdings.positions.is_empty() {
             return Err(ForecastServiceError::Invalid(format!(
@@ -102,7 +102,7 @@ impl InferenceEngine {
         run_id: &str,
         req: &ForecastRequest,
     ) -> Result<ForecastReport, ForecastServiceError> {
-        validate(req)?;
+        let req = &resolve(req, TargetKind::Backtest)?;
         let reader = self.reads.get();
         let id = run_id.to_string();
         let as_of = req.as_of;
@@ -164,7 +164,7 @@ impl InferenceEngine {
         target: &str,
         req: &ForecastRequest,
     ) -> Result<ForecastReport, ForecastServiceError> {
-        let labels = if req.model == ModelKind::Regime {
+        let labels = if model_of(req) == ModelKind::Regime {
             let name = req.regime_model.as_deref().ok_or_else(|| {
                 ForecastServiceError::Invalid(
                     "the regime model needs `regime_model`: the name of a fitted regime model"
@@ -184,6 +184,7 @@ impl InferenceEngine {
         if req.store {
             let writer = self.reads.main().clone();
             blocking(move || writer.put_forecast(&record, &quantiles)).await?;
+            tracing::debug!(forecast = %report.forecast_id, "forecast stored");
         }
         Ok(report)
     }
@@ -197,9 +198,29 @@ async fn blocking_forecast<T: Send + 'static>(
         .map_err(|e| ForecastServiceError::Invalid(format!("forecast task failed: {e}")))?
 }
 
+/// The request with its model resolved for the target, checked.
+fn resolve(
+    req: &ForecastRequest,
+    kind: TargetKind,
+) -> Result<ForecastRequest, ForecastServiceError> {
+    let req = ForecastRequest {
+        model: Some(req.model.unwrap_or(kind.default_model())),
+        ..req.clone()
+    };
+    validate(&req)?;
+    Ok(req)
+}
+
+/// The model of a resolved request.
+fn model_of(req: &ForecastRequest) -> ModelKind {
+    req.model.unwrap_or(ModelKind::FhsGjr)
+}
+
 fn validate(req: &ForecastRequest) -> Result<(), ForecastServiceError> {
     let spec = spec_of(req);
-    spec.validate()?;
+    // Out-of-range requests are the caller's error, not a fact of the data.
+    spec.validate()
+        .map_err(|e| ForecastServiceError::Invalid(e.to_string()))?;
     if req.paths < MIN_PATHS {
         return Err(ForecastServiceError::Invalid(format!(
             "paths {} is below {MIN_PATHS}: too few to estimate a 1 % quantile",
@@ -217,7 +238,7 @@ fn validate(req: &ForecastRequest) -> Result<(), ForecastServiceError> {
 
 fn spec_of(req: &ForecastRequest) -> ForecastSpec {
     ForecastSpec {
-        model: req.model,
+        model: model_of(req),
         horizon: req.horizon,
         paths: req.paths,
         seed: req.seed,
@@ -243,7 +264,11 @@ fn forecast_id(
         &kind.to_string(),
         target,
         &spec,
-        req.regime_model.as_deref().unwrap_or(""),
+        // The regime model matters only to the model it conditions.
+        match model_of(req) {
+            ModelKind::Regime => req.regime_model.as_deref().unwrap_or(""),
+            _ => "",
+        },
         &h.snapshot(),
     ] {
         d.update(part.as_bytes());
@@ -281,7 +306,7 @@ fn compute(
         })
         .collect();
     let mut baselines = Vec::new();
-    if req.baselines && !req.model.is_baseline() {
+    if req.baselines && !model_of(req).is_baseline() {
         for model in [ModelKind::Naive, ModelKind::Historical] {
             let b = forecast(
                 &h.target,
@@ -305,7 +330,7 @@ fn compute(
         assets: h.assets.clone(),
         start_value: v0,
         cash: h.target.cash(),
-        model: req.model,
+        model: model_of(req),
         horizon: req.horizon,
         paths: req.paths,
         seed: req.seed,
@@ -326,13 +351,14 @@ fn compute(
         recent_values: recent_values(h),
         baselines,
         stored: req.store,
+        warnings: warnings(&f),
         fan,
     };
     let record = StoredForecast {
         id,
         target_kind: kind.to_string(),
         target: target.to_string(),
-        model: req.model.to_string(),
+        model: model_of(req).to_string(),
         as_of,
         horizon: req.horizon as u32,
         paths: req.paths as u32,
@@ -364,6 +390,19 @@ fn compute(
         })
         .collect();
     Ok((report, record, quantiles))
+}
+
+/// What a reader must know: paths that overflowed (a fitted model whose tails explode on this
+/// history: the mean and the outer quantiles are then not numbers worth reading).
+fn warnings(f: &Forecast) -> Vec<String> {
+    let n = f.summary.non_finite_paths;
+    if n == 0 {
+        return Vec::new();
+    }
+    vec![format!(
+        "{n} of {} paths left the range of a number (the value overflowed or reached 0): the {} model's tails explode on this history; read the central quantiles only, or use the bootstrap",
+        f.spec.paths, f.spec.model
+    )]
 }
 
 /// JSON of a stored column, with a typed error.

@@ -4,7 +4,12 @@
 //!
 //! A forecast sees the history up to its origin only (`as_of`, default the last session):
 //! returns are read with an upper date bound, so the same request made later, after more bars
-//! arrived, gives the same numbers bit for bit (the truncation test asserts it).
+//! arrived, gives the same numbers bit for bit when total-return prices come from the vendor's
+//! adjusted closes (the truncation test asserts it on the bundled sample). When factors are
+//! accumulated from corporate actions instead, a later dividend rescales earlier prices and
+//! their ratios can move in the last bit; a spike held by the quality checks only once its
+//! reversal arrives changes the history itself. Either way the history's snapshot hash (and so
+//! the forecast id) changes with it: a stored forecast always names the exact inputs it saw.
 
 mod calibration;
 mod engine;

@@ -19,12 +19,26 @@ pub enum TargetKind {
     Backtest,
 }
 
+impl TargetKind {
+    /// The model a request without one gets: filtered historical simulation with GJR-GARCH
+    /// filters for symbols and portfolios (the best or within noise of the best 1-day CRPS on
+    /// every real series calibrated, see `sextant forecast evaluate`); the stationary
+    /// bootstrap for a backtest's equity, which is not a GARCH process (exposure switches on
+    /// and off, and a filter fitted through flat stretches explodes on the first trade).
+    pub fn default_model(self) -> ModelKind {
+        match self {
+            TargetKind::Symbol | TargetKind::Portfolio => ModelKind::FhsGjr,
+            TargetKind::Backtest => ModelKind::Bootstrap,
+        }
+    }
+}
+
 /// A forecast request (every field has a default).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ForecastRequest {
-    /// The model. Default `fhs` (filtered historical simulation).
-    pub model: ModelKind,
+    /// The model. Default: the target's (see [`TargetKind::default_model`]).
+    pub model: Option<ModelKind>,
     /// Trading days ahead, 1 to 1,000. Default 10.
     pub horizon: usize,
     /// Simulated paths, 100 to 100,000. Default 10,000.
@@ -49,7 +63,7 @@ pub struct ForecastRequest {
 impl Default for ForecastRequest {
     fn default() -> Self {
         ForecastRequest {
-            model: ModelKind::Fhs,
+            model: None,
             horizon: 10,
             paths: 10_000,
             seed: 7,
@@ -170,6 +184,8 @@ pub struct ForecastReport {
     pub baselines: Vec<BaselineFigures>,
     /// Whether the quantiles were stored in DuckDB.
     pub stored: bool,
+    /// What the reader should know about these numbers (paths whose value overflowed, …).
+    pub warnings: Vec<String>,
 }
 
 /// The levels of [`FanPoint::quantiles`].

@@ -52,9 +52,10 @@ pub struct ForecastQuantile {
 }
 
 impl Cache {
-    /// Stores a forecast and its quantiles in one transaction, replacing one with the same id.
+    /// Stores a forecast and its quantiles in one transaction, replacing one with the same id
+    /// (bars are untouched, so cached bar responses stay valid).
     pub fn put_forecast(&self, f: &StoredForecast, quantiles: &[ForecastQuantile]) -> Result<()> {
-        self.write(|conn| {
+        self.write_unversioned(|conn| {
             conn.execute("DELETE FROM forecasts WHERE id = ?", params![f.id])?;
             conn.execute("DELETE FROM forecast_quantiles WHERE id = ?", params![f.id])?;
             conn.execute(

@@ -128,6 +128,14 @@ impl Cache {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// Runs `f` in one write transaction (all of it or none of it) without bumping the
+    /// generation: for tables no cached response reads (stored forecasts), so storing one does
+    /// not invalidate every cached bar response.
+    pub fn write_unversioned<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn();
+        ingest::in_transaction(&mut conn, f)
+    }
+
     /// Runs `f` in one write transaction (all of it or none of it) and bumps the generation
     /// when it commits, so cached responses over the store are invalidated.
     pub fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {

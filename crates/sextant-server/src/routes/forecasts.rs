@@ -68,9 +68,10 @@ pub fn backtest_routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ForecastQuery {
-    /// `fhs` (default: filtered historical simulation), `garch`, `bootstrap`, `regime`, or a
-    /// baseline: `naive`, `historical`.
-    #[param(pattern = "^(naive|historical|bootstrap|garch|fhs|regime)$")]
+    /// `fhs_gjr` (default for symbols and portfolios: filtered historical simulation with
+    /// GJR-GARCH filters), `fhs`, `gjr`, `garch`, `bootstrap` (default for a backtest),
+    /// `regime`, or a baseline: `naive`, `historical`.
+    #[param(pattern = "^(naive|historical|bootstrap|garch|gjr|fhs|fhs_gjr|regime)$")]
     pub model: Option<String>,
     /// Trading days ahead, 1 to 1,000 (default 10).
     #[param(minimum = 1, maximum = 1000)]
@@ -105,10 +106,11 @@ impl ForecastQuery {
         let model = match &self.model {
             Some(m) => m
                 .parse::<ModelKind>()
+                .map(Some)
                 .map_err(|_| ApiError::field("model", format!("unknown model {m:?}")))?,
-            None => d.model,
+            None => None,
         };
-        crate::extract::date_range(self.as_of, None)?;
+        check_as_of(self.as_of)?;
         if let Some(name) = &self.regime_model {
             if !sextant_core::regimes::service::is_model_name(name) {
                 return Err(ApiError::field("regime_model", "a regime model name"));
@@ -238,10 +240,10 @@ async fn backtest_forecast(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CalibrationQuery {
-    /// Comma-separated models; default naive, historical, bootstrap, garch, fhs (and regime
-    /// with `regime_model`).
+    /// Comma-separated models; default naive, historical, bootstrap, garch, gjr, fhs, fhs_gjr
+    /// (and regime with `regime_model`).
     #[param(
-        pattern = "^(naive|historical|bootstrap|garch|fhs|regime)(,(naive|historical|bootstrap|garch|fhs|regime)){0,5}$"
+        pattern = "^(naive|historical|bootstrap|garch|gjr|fhs|fhs_gjr|regime)(,(naive|historical|bootstrap|garch|gjr|fhs|fhs_gjr|regime)){0,5}$"
     )]
     pub models: Option<String>,
     /// Comma-separated horizons in sessions, 1 to 250 each (default `1,10`).
@@ -267,6 +269,12 @@ pub struct CalibrationQuery {
     /// `estimated` (default) or `zero`.
     #[param(pattern = "^(estimated|zero)$")]
     pub drift: Option<String>,
+}
+
+/// A supported origin date, or a 422 naming `as_of`.
+fn check_as_of(as_of: Option<NaiveDate>) -> ApiResult<()> {
+    sextant_domain::dates::check_range(as_of, None)
+        .map_err(|(_, message)| ApiError::field("as_of", message))
 }
 
 fn parse_drift(d: Option<&str>) -> ApiResult<Drift> {
@@ -306,7 +314,7 @@ impl CalibrationQuery {
             Some(x) if (lo..=hi).contains(&x) => Ok(x as usize),
             Some(_) => Err(ApiError::field(field, format!("from {lo} to {hi}"))),
         };
-        crate::extract::date_range(self.as_of, None)?;
+        check_as_of(self.as_of)?;
         if let Some(name) = &self.regime_model {
             if !sextant_core::regimes::service::is_model_name(name) {
                 return Err(ApiError::field("regime_model", "a regime model name"));
