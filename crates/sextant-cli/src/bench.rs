@@ -24,6 +24,10 @@ pub struct BenchArgs {
     /// Symbols whose regime features are written for the hmmlearn peer (with `--regimes`).
     #[arg(long, default_value_t = 20)]
     regimes_peer: usize,
+    /// Run only the forecasts benchmark: a 20-asset portfolio, 10,000 paths x 250 days (the
+    /// returns and holdings are written for the arch + numpy peer).
+    #[arg(long)]
+    forecasts: bool,
     /// Keep the benchmark's files in this directory (default: a temporary one).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
@@ -31,6 +35,11 @@ pub struct BenchArgs {
 
 pub async fn run(args: BenchArgs) -> Result<()> {
     let tmp = tempfile::tempdir()?;
+    if args.forecasts {
+        let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+        std::fs::create_dir_all(&dir)?;
+        return crate::bench_forecasts::run(&dir);
+    }
     if let Some(n) = args.regimes {
         let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
         std::fs::create_dir_all(&dir)?;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod bench;
+mod bench_forecasts;
 mod bench_ml;
 mod bench_regimes;
 mod cmd_backtest;

@@ -17,6 +17,7 @@ use crate::blocklen::stationary_block_length;
 use crate::garch::{backcast, GarchFit, GarchT};
 use crate::stats::mean_sd;
 use crate::{ForecastError, Target};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Which model forecasts.
@@ -276,17 +277,29 @@ impl Fitted {
             ModelKind::Fhs | ModelKind::FhsGjr => {
                 let n = target.assets();
                 let window = target.window(fit_start, rows);
+                // One independent fit per asset: in parallel.
+                let per_asset: Vec<(GarchFit, Vec<f64>, f64)> = (0..n)
+                    .into_par_iter()
+                    .map(|i| {
+                        let y = percent(window.column(i));
+                        let fit = garch(&y, i)?;
+                        let f = fit.params.filter(&y, fit.backcast);
+                        let z: Vec<f64> = y
+                            .iter()
+                            .zip(&f.sigma2)
+                            .map(|(yt, s2)| (yt - fit.params.mu) / s2.sqrt())
+                            .collect();
+                        Ok((fit, z, f.next))
+                    })
+                    .collect::<Result<_, ForecastError>>()?;
                 let mut fits = Vec::with_capacity(n);
                 let mut next_var = Vec::with_capacity(n);
                 let mut z = vec![0.0; window.rows() * n];
-                for i in 0..n {
-                    let y = percent(window.column(i));
-                    let fit = garch(&y, i)?;
-                    let f = fit.params.filter(&y, fit.backcast);
-                    for (t, (yt, s2)) in y.iter().zip(&f.sigma2).enumerate() {
-                        z[t * n + i] = (yt - fit.params.mu) / s2.sqrt();
+                for (i, (fit, zi, next)) in per_asset.into_iter().enumerate() {
+                    for (t, v) in zi.into_iter().enumerate() {
+                        z[t * n + i] = v;
                     }
-                    next_var.push(f.next);
+                    next_var.push(next);
                     fits.push(fit);
                 }
                 Learnt::Fhs {

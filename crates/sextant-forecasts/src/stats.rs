@@ -123,6 +123,50 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     }
 }
 
+/// The `qs`-quantiles of unsorted `values` (same interpolation and the same bits as
+/// [`quantile_sorted`] on the sorted values), by successive selection: O(n) per quantile
+/// instead of a sort. Reorders `values`.
+pub fn quantiles_unsorted(values: &mut [f64], qs: &[f64]) -> Vec<f64> {
+    let n = values.len();
+    if n == 0 {
+        return vec![f64::NAN; qs.len()];
+    }
+    let ranks = |q: f64| {
+        let h = q.clamp(0.0, 1.0) * (n - 1) as f64;
+        let lo = h.floor() as usize;
+        (h, lo, (lo + 1).min(n - 1))
+    };
+    let mut needed: Vec<usize> = qs
+        .iter()
+        .flat_map(|&q| {
+            let (_, lo, hi) = ranks(q);
+            [lo, hi]
+        })
+        .collect();
+    needed.sort_unstable();
+    needed.dedup();
+    // Each selection leaves everything left of its rank no larger: the next one searches the
+    // rest only.
+    let mut base = 0;
+    for &r in &needed {
+        if r >= base {
+            values[base..].select_nth_unstable_by(r - base, f64::total_cmp);
+            base = r + 1;
+        }
+    }
+    qs.iter()
+        .map(|&q| {
+            let (h, lo, hi) = ranks(q);
+            let (a, b) = (values[lo], values[hi]);
+            if a == b {
+                a
+            } else {
+                a + (h - lo as f64) * (b - a)
+            }
+        })
+        .collect()
+}
+
 /// Pinball (quantile) loss of the forecast `q_hat` of quantile `tau` at outcome `y`.
 pub fn pinball(y: f64, q_hat: f64, tau: f64) -> f64 {
     let d = y - q_hat;
@@ -210,6 +254,20 @@ mod tests {
             .sum::<f64>()
             / (2.0 * n * n);
         assert!((crps_sorted(&s, y) - (a - b)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn selected_quantiles_equal_sorted_ones_bit_for_bit() {
+        let mut v: Vec<f64> = (0..1001)
+            .map(|i| ((i * 7919) % 1009) as f64 / 3.0)
+            .collect();
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        let qs = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.333];
+        let got = quantiles_unsorted(&mut v, &qs);
+        for (q, g) in qs.iter().zip(&got) {
+            assert_eq!(g.to_bits(), quantile_sorted(&sorted, *q).to_bits(), "{q}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! shortfall path. All relative to the value at the origin (multiply by it for currency).
 
 use crate::simulate::Paths;
-use crate::stats::quantile_sorted;
+use crate::stats::{quantile_sorted, quantiles_unsorted};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -73,37 +73,25 @@ pub const VAR_LEVELS: [f64; 2] = [0.95, 0.99];
 /// Summarises `paths` over the first `horizon` days (`paths.days ≥ horizon`).
 pub fn summarise(paths: &Paths, horizon: usize, drawdowns: &[f64]) -> Summary {
     let horizon = horizon.min(paths.days);
-    let days_needed: Vec<usize> = (0..horizon)
-        .chain(VAR_DAYS.iter().map(|d| d - 1))
-        .filter(|d| *d < paths.days)
-        .collect();
-    let sorted: Vec<(usize, Vec<f64>)> = days_needed
-        .par_iter()
-        .map(|&d| (d, paths.sorted_day(d)))
-        .collect();
-    let day = |d: usize| {
-        sorted
-            .iter()
-            .find(|(k, _)| *k == d)
-            .map(|(_, v)| v.as_slice())
-    };
-    let fan = (0..horizon)
-        .filter_map(|d| {
-            let s = day(d)?;
-            Some(FanDay {
+    // Fan days need nine quantiles (selection); the VaR days and the last day need the whole
+    // sorted distribution (CVaR, the probability of a loss).
+    let fan: Vec<FanDay> = (0..horizon)
+        .into_par_iter()
+        .map(|d| {
+            let mut v = paths.day(d);
+            let mean = v.iter().sum::<f64>() / v.len() as f64;
+            FanDay {
                 day: d + 1,
-                quantiles: QUANTILES.iter().map(|q| quantile_sorted(s, *q)).collect(),
-                mean: s.iter().sum::<f64>() / s.len() as f64,
-            })
+                quantiles: quantiles_unsorted(&mut v, &QUANTILES),
+                mean,
+            }
         })
         .collect();
     let mut var = Vec::new();
-    for days in VAR_DAYS {
-        let Some(s) = days.checked_sub(1).and_then(day) else {
-            continue;
-        };
+    for days in VAR_DAYS.into_iter().filter(|d| *d <= paths.days) {
+        let s = paths.sorted_day(days - 1);
         for level in VAR_LEVELS {
-            let (v, c) = var_cvar(s, level);
+            let (v, c) = var_cvar(&s, level);
             var.push(RiskFigure {
                 days,
                 level,
@@ -112,9 +100,7 @@ pub fn summarise(paths: &Paths, horizon: usize, drawdowns: &[f64]) -> Summary {
             });
         }
     }
-    let depth: Vec<f64> = (0..paths.paths)
-        .map(|p| max_drawdown(&paths.path(p)[..horizon]))
-        .collect();
+    let depth = paths.max_drawdowns(horizon);
     let drawdown = drawdowns
         .iter()
         .map(|&threshold| DrawdownRisk {
@@ -123,31 +109,23 @@ pub fn summarise(paths: &Paths, horizon: usize, drawdowns: &[f64]) -> Summary {
                 / paths.paths as f64,
         })
         .collect();
-    let last = horizon.saturating_sub(1);
-    let (probability_of_loss, shortfall_path) = match day(last) {
-        Some(s) => {
-            let below = s.partition_point(|v| *v < 1.0) as f64 / s.len() as f64;
-            (
-                below,
-                shortfall_path(paths, horizon, quantile_sorted(s, 0.05)),
-            )
-        }
-        None => (f64::NAN, Vec::new()),
+    let (probability_of_loss, shortfall_path) = if horizon > 0 {
+        let s = paths.sorted_day(horizon - 1);
+        let below = s.partition_point(|v| *v < 1.0) as f64 / s.len() as f64;
+        (
+            below,
+            paths.mean_path_below(horizon, quantile_sorted(&s, 0.05)),
+        )
+    } else {
+        (f64::NAN, Vec::new())
     };
-    let non_finite_paths = (0..paths.paths)
-        .filter(|&p| {
-            paths.path(p)[..horizon]
-                .iter()
-                .any(|v| !v.is_finite() || *v <= 0.0)
-        })
-        .count();
     Summary {
         fan,
         var,
         drawdown,
         probability_of_loss,
         shortfall_path,
-        non_finite_paths,
+        non_finite_paths: paths.non_finite(horizon),
     }
 }
 
@@ -172,21 +150,6 @@ pub fn max_drawdown(path: &[f64]) -> f64 {
         worst = worst.max(1.0 - v / peak);
     }
     worst
-}
-
-fn shortfall_path(paths: &Paths, horizon: usize, cutoff: f64) -> Vec<f64> {
-    let mut sum = vec![0.0; horizon];
-    let mut count = 0usize;
-    for p in 0..paths.paths {
-        let path = &paths.path(p)[..horizon];
-        if path[horizon - 1] <= cutoff {
-            count += 1;
-            for (s, v) in sum.iter_mut().zip(path) {
-                *s += v;
-            }
-        }
-    }
-    sum.into_iter().map(|s| s / count.max(1) as f64).collect()
 }
 
 #[cfg(test)]

@@ -83,48 +83,11 @@ impl LogDensity {
     }
 }
 
-/// e^x for `x ≤ 0` (the scaled emission densities), written so that a loop over a slice
-/// vectorises: libm's `exp` is a call per value, a quarter of an EM iteration. Cody–Waite
-/// reduction x = k ln 2 + r with |r| ≤ ln 2 / 2, a degree-13 Taylor polynomial in r (truncation
-/// error below 1e-17 relative), 2^k built from its bits. Within a few ulp of libm; inputs
-/// below −708 (results under 1e-307) give 0.
+/// e^x for `x ≤ 0` (the scaled emission densities): the shared vectorisable kernel (see
+/// `sextant_numeric::exp`); inputs below −708 give 0.
 #[inline(always)]
 pub(crate) fn exp_nonpositive(x: f64) -> f64 {
-    const LOG2E: f64 = std::f64::consts::LOG2_E;
-    // fdlibm's split of ln 2: the high part has trailing zero bits, so k · LN2_HI is exact.
-    const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
-    const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
-    const SHIFTER: f64 = 6_755_399_441_055_744.0; // 2^52 + 2^51: adding it rounds to an integer
-    let xc = x.max(-708.0);
-    let y = xc * LOG2E + SHIFTER;
-    let kf = y - SHIFTER;
-    let r = (xc - kf * LN2_HI) - kf * LN2_LO;
-    let mut p = 1.0 / 6_227_020_800.0; // 1/13!
-    for c in [
-        1.0 / 479_001_600.0,
-        1.0 / 39_916_800.0,
-        1.0 / 3_628_800.0,
-        1.0 / 362_880.0,
-        1.0 / 40_320.0,
-        1.0 / 5_040.0,
-        1.0 / 720.0,
-        1.0 / 120.0,
-        1.0 / 24.0,
-        1.0 / 6.0,
-        0.5,
-        1.0,
-        1.0,
-    ] {
-        p = p * r + c;
-    }
-    // The low bits of y hold k (two's complement); 2^k has exponent field k + 1023.
-    let k = y.to_bits().wrapping_sub(SHIFTER.to_bits());
-    let scale = f64::from_bits(k.wrapping_add(1023) << 52);
-    if x < -708.0 {
-        0.0
-    } else {
-        p * scale
-    }
+    sextant_numeric::exp(x)
 }
 
 #[cfg(test)]
@@ -132,17 +95,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn exp_matches_libm_within_a_few_ulp() {
-        let mut worst = 0.0f64;
-        for i in 0..=200_000 {
-            let x = -(i as f64) * 3.5e-3; // 0 down to −700
-            let (a, b) = (exp_nonpositive(x), x.exp());
-            worst = worst.max(((a - b) / b).abs());
-        }
-        assert!(worst < 1e-15, "worst relative error {worst:e}");
+    fn exp_of_nonpositive_values() {
         assert_eq!(exp_nonpositive(0.0), 1.0);
         assert_eq!(exp_nonpositive(-800.0), 0.0);
         assert_eq!(exp_nonpositive(f64::NEG_INFINITY), 0.0);
+        assert!((exp_nonpositive(-3.0) - (-3f64).exp()).abs() < 1e-16);
     }
 
     #[test]
