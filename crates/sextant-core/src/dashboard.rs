@@ -53,6 +53,12 @@ pub struct PortfolioSummary {
     pub total_return: Option<f64>,
     /// Value minus opening value minus net deposits, since the first transaction.
     pub pnl: f64,
+    /// The 10-session forecast from `as_of`: the 5–95 % band of the value and VaR/CVaR at 1
+    /// and 10 sessions (null when it could not be made; `forecast_note` says why).
+    pub forecast: Option<crate::portfolios::PerformanceForecast>,
+    /// Why `forecast` is null.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub forecast_note: Option<String>,
 }
 
 /// The owner's portfolios together. Time-weighted returns of different portfolios do not add
@@ -269,6 +275,8 @@ impl DashboardService {
                     day_change_pct: last.and_then(|q| q.daily_return),
                     total_return: Some(perf.kpis.total_return).filter(|r| r.is_finite()),
                     pnl: perf.pnl,
+                    forecast: perf.forecast.clone(),
+                    forecast_note: perf.forecast_note.clone(),
                 });
             }
             match batch.next_cursor {

@@ -102,6 +102,15 @@ async fn overview_combines_portfolios_backtests_freshness_and_jobs() {
         );
         assert_eq!(summary.day_change_pct, last.daily_return);
         assert_eq!(summary.total_return, Some(perf.kpis.total_return));
+        // The card carries the same 10-session forecast as the performance report (the same
+        // inputs give the same content-hashed forecast): a band around today's value and VaR.
+        let f = summary.forecast.as_ref().expect("a forecast on the card");
+        assert_eq!(Some(f), perf.forecast.as_ref());
+        assert!(
+            f.band_5_95[0] < perf.end_value && perf.end_value < f.band_5_95[1],
+            "{f:?}"
+        );
+        assert_eq!(f.var.len(), 4);
         value += perf.end_value;
         day_change += last.value - prev.value - last.net_flow;
     }

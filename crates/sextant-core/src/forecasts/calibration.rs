@@ -13,8 +13,13 @@ use sextant_forecasts::evaluate::{evaluate, EvalSpec, ModelScore};
 use sextant_forecasts::{Drift, FitConfig, ModelKind};
 
 /// Most simulated steps (origins × models × paths × longest horizon × assets) one calibration
-/// may take: about a minute on two cores.
+/// may take by default: about a minute on two cores (the CLI's bound; the HTTP route sets a
+/// smaller one through [`CalibrationRequest::max_work`]).
 pub const MAX_WORK: f64 = 2e10;
+
+fn default_max_work() -> f64 {
+    MAX_WORK
+}
 
 /// How to calibrate (every field has a default).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +46,9 @@ pub struct CalibrationRequest {
     pub regime_model: Option<String>,
     /// The drift of the paths: `estimated` (default) or `zero`.
     pub drift: Drift,
+    /// The work bound (simulated steps) this caller allows; not part of a request body.
+    #[serde(skip, default = "default_max_work")]
+    pub max_work: f64,
 }
 
 impl Default for CalibrationRequest {
@@ -57,6 +65,7 @@ impl Default for CalibrationRequest {
             as_of: None,
             regime_model: None,
             drift: Drift::Estimated,
+            max_work: MAX_WORK,
         }
     }
 }
@@ -176,12 +185,13 @@ impl InferenceEngine {
             * spec.paths as f64
             * max_h as f64
             * h.target.assets() as f64;
-        if work > MAX_WORK {
+        if work > req.max_work {
             return Err(ForecastServiceError::Invalid(format!(
-                "{origins} origins × {} models × {} paths × {max_h} days × {} assets is {work:.1e} steps, over {MAX_WORK:.0e}: a larger step or fewer paths",
+                "{origins} origins × {} models × {} paths × {max_h} days × {} assets is {work:.1e} steps, over {:.0e}: a larger step or fewer paths",
                 spec.models.len(),
                 spec.paths,
-                h.target.assets()
+                h.target.assets(),
+                req.max_work
             )));
         }
         let labels = if spec.models.contains(&ModelKind::Regime) {

@@ -22,7 +22,8 @@ pub mod transactions;
 
 pub use holdings::{Holding, Holdings};
 pub use performance::{
-    Allocation, AllocationEntry, PortfolioKpis, PortfolioPerformance, ValuePoint,
+    Allocation, AllocationEntry, PerformanceForecast, PortfolioKpis, PortfolioPerformance,
+    ValuePoint,
 };
 pub use prices::PriceSource;
 pub use transactions::{NewTransaction, Transaction, TransactionKind};

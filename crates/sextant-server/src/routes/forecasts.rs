@@ -330,10 +330,15 @@ impl CalibrationQuery {
             as_of: self.as_of,
             regime_model: self.regime_model.clone(),
             drift: parse_drift(self.drift.as_deref())?,
+            max_work: HTTP_MAX_WORK,
             ..d
         })
     }
 }
+
+/// Most simulated steps one calibration request may take over HTTP (a few seconds on two
+/// cores); the CLI allows more.
+const HTTP_MAX_WORK: f64 = 1e9;
 
 /// Walk-forward calibration of every model and baseline on a symbol's history: coverage of
 /// the 50/80/90/98 % bands, pinball loss, CRPS, and the Kupiec and Christoffersen VaR tests at
