@@ -718,7 +718,7 @@ async fn backtest_equity_is_forecast_from_its_last_point() {
     );
     assert_eq!(f.target_kind, TargetKind::Backtest);
     assert_eq!(f.target, run.id);
-    assert_eq!(f.assets, [run.id.clone()]);
+    assert_eq!(f.assets, std::slice::from_ref(&run.id));
     assert_eq!(f.start_value, last.equity);
     assert_eq!(f.start_value, run.final_equity);
     assert_eq!(f.cash, 0.0);

@@ -129,7 +129,7 @@ pub fn simulate(
     seed: u64,
 ) -> Result<Paths, ForecastError> {
     if let Learnt::Garch { fit, .. } = &fitted.learnt {
-        if !(fit.params.nu > 2.0) {
+        if fit.params.nu.is_nan() || fit.params.nu <= 2.0 {
             return Err(ForecastError::Config(format!(
                 "Student-t degrees of freedom {} must exceed 2",
                 fit.params.nu

@@ -36,7 +36,7 @@ impl Target {
                 values.len()
             )));
         }
-        if returns.len() % assets != 0 {
+        if !returns.len().is_multiple_of(assets) {
             return Err(ForecastError::Data(format!(
                 "{} returns do not fill rows of {assets} assets",
                 returns.len()
