@@ -33,6 +33,17 @@ pub enum ForecastSub {
     ///
     /// Example: sextant forecast evaluate AAPL IBM MSFT --together
     Evaluate(EvaluateArgs),
+    /// Score a symbol's stored forecasts against the bars that came after them: coverage of
+    /// the 50/80/90/98 % bands over every realised day, and over each forecast's next day.
+    ///
+    /// Example: sextant forecast score AAPL
+    Score {
+        /// The symbol.
+        symbol: Symbol,
+        /// Print the score as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What to forecast.
@@ -125,6 +136,35 @@ pub struct EvaluateArgs {
 pub async fn run(cmd: ForecastCmd, services: &Services) -> Result<()> {
     match cmd.sub {
         Some(ForecastSub::Evaluate(a)) => evaluate(a, services).await,
+        Some(ForecastSub::Score { symbol, json }) => {
+            let s = services
+                .forecasts
+                .score_stored(&symbol)
+                .await
+                .context("scoring stored forecasts")?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+                return Ok(());
+            }
+            println!(
+                "{}: {} stored forecasts ({} not yet realised, {} orphaned), {} realised days",
+                s.target, s.forecasts, s.pending, s.orphaned, s.scored_days
+            );
+            let row = |name: &str, b: &sextant_core::forecasts::StoredBand| {
+                vec![
+                    name.to_string(),
+                    format!("{:.0}%", b.level * 100.0),
+                    b.observations.to_string(),
+                    format!("{:.1}%", b.coverage * 100.0),
+                    format!("{:.1}%", b.below * 100.0),
+                    format!("{:.1}%", b.above * 100.0),
+                ]
+            };
+            let mut rows: Vec<Vec<String>> = s.bands.iter().map(|b| row("every day", b)).collect();
+            rows.extend(s.next_day.iter().map(|b| row("next day", b)));
+            table(&["days", "band", "n", "inside", "below", "above"], &rows);
+            Ok(())
+        }
         None => forecast(cmd.args, services).await,
     }
 }

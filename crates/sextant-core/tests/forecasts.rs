@@ -1024,3 +1024,58 @@ async fn a_zero_horizon_is_an_invalid_request() {
         outcome(&r)
     );
 }
+
+/// Stored forecasts are scored against the bars that followed them: every realised day of a
+/// forecast made before the last bar, none of one made on it; the next-day verdict matches a
+/// hand computation from the cached total-return closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_forecasts_are_scored_by_what_followed() {
+    let s = services().await;
+    let aapl = sym("AAPL");
+    let missing = s.forecasts.score_stored(&aapl).await;
+    assert!(
+        matches!(missing, Err(ForecastServiceError::NotFound(_))),
+        "nothing stored yet"
+    );
+    let origin = d("2011-08-05");
+    let past = s
+        .forecasts
+        .forecast_symbol(&aapl, &small(None, 10, Some(origin)))
+        .await
+        .expect("forecast");
+    s.forecasts
+        .forecast_symbol(&aapl, &small(None, 5, None))
+        .await
+        .expect("forecast at the last bar");
+    let score = s.forecasts.score_stored(&aapl).await.expect("score");
+    assert_eq!(score.forecasts, 2);
+    assert_eq!(
+        score.pending, 1,
+        "the forecast from the last bar has no outcome yet"
+    );
+    assert_eq!(score.scored_days, 10);
+    assert_eq!(score.bands.len(), 4);
+    assert!(score.bands.iter().all(|b| b.observations == 10));
+    assert!(score.next_day.iter().all(|b| b.observations == 1));
+    // By hand: the next session's total-return close over the origin's.
+    let bars = s
+        .cache
+        .bars_on(
+            &aapl,
+            sextant_domain::Resolution::Daily,
+            Some(origin),
+            None,
+            sextant_domain::PriceBasis::TotalReturn,
+        )
+        .expect("bars");
+    let value = past.start_value * bars[1].close / bars[0].close;
+    let day1 = &past.fan[0];
+    let inside_90 = (day1.quantiles[1]..=day1.quantiles[7]).contains(&value);
+    let b90 = score.next_day[2];
+    assert_eq!(b90.level, 0.9);
+    assert_eq!(
+        b90.coverage,
+        if inside_90 { 1.0 } else { 0.0 },
+        "{value} vs {day1:?}"
+    );
+}

@@ -269,9 +269,15 @@ fn run_chunk(
             fits, z, next_var, ..
         } => {
             let k = FhsKernel::new(fits, shift, n);
-            let mut s2 = next_var.repeat(len);
-            let mut holding = g.start(len);
-            run_fhs(&k, z, g.cash, &mut s2, &mut holding, out, len, rng);
+            let mut chunk = FhsChunk {
+                k: &k,
+                z,
+                cash: g.cash,
+                s2: next_var.repeat(len),
+                holding: g.start(len),
+                len,
+            };
+            run_fhs(&mut chunk, out, rng);
         }
         Learnt::Regime {
             transition,
@@ -321,59 +327,44 @@ impl FhsKernel {
     }
 }
 
-/// One chunk of filtered historical simulation. Compiled twice, for AVX2 (chosen at run time
-/// when the CPU has it) and the baseline: the same IEEE operations (no fused multiply-add) on
-/// wider lanes, so both give the same bits.
-#[allow(clippy::too_many_arguments)]
-fn run_fhs(
-    k: &FhsKernel,
-    z: &[f64],
+/// One chunk of filtered historical simulation: its state and where its values go.
+struct FhsChunk<'a> {
+    k: &'a FhsKernel,
+    /// Standardised residuals, row-major.
+    z: &'a [f64],
     cash: f64,
-    s2: &mut [f64],
-    holding: &mut [f64],
-    out: &mut [f64],
+    /// Each path's variance per asset (`len × n`).
+    s2: Vec<f64>,
+    /// Each path's holdings relative to the origin's value (`len × n`).
+    holding: Vec<f64>,
+    /// Paths in the chunk.
     len: usize,
-    rng: &mut ChaCha8Rng,
-) {
+}
+
+/// Runs one chunk of filtered historical simulation into `out` (day-major). Compiled twice,
+/// for AVX2 (chosen at run time when the CPU has it) and the baseline: the same IEEE
+/// operations (no fused multiply-add) on wider lanes, so both give the same bits.
+fn run_fhs(c: &mut FhsChunk, out: &mut [f64], rng: &mut ChaCha8Rng) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { run_fhs_avx2(k, z, cash, s2, holding, out, len, rng) };
+        unsafe { run_fhs_avx2(c, out, rng) };
         return;
     }
-    run_fhs_body(k, z, cash, s2, holding, out, len, rng);
+    run_fhs_body(c, out, rng);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn run_fhs_avx2(
-    k: &FhsKernel,
-    z: &[f64],
-    cash: f64,
-    s2: &mut [f64],
-    holding: &mut [f64],
-    out: &mut [f64],
-    len: usize,
-    rng: &mut ChaCha8Rng,
-) {
-    run_fhs_body(k, z, cash, s2, holding, out, len, rng);
+unsafe fn run_fhs_avx2(c: &mut FhsChunk, out: &mut [f64], rng: &mut ChaCha8Rng) {
+    run_fhs_body(c, out, rng);
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn run_fhs_body(
-    k: &FhsKernel,
-    z: &[f64],
-    cash: f64,
-    s2: &mut [f64],
-    holding: &mut [f64],
-    out: &mut [f64],
-    len: usize,
-    rng: &mut ChaCha8Rng,
-) {
+fn run_fhs_body(c: &mut FhsChunk, out: &mut [f64], rng: &mut ChaCha8Rng) {
+    let k = c.k;
     let n = k.n;
-    let zrows = z.len() / n;
+    let zrows = c.z.len() / n;
     let (om, al, ga, be, dr) = (
         &k.omega[..n],
         &k.alpha[..n],
@@ -381,14 +372,14 @@ fn run_fhs_body(
         &k.beta[..n],
         &k.drift[..n],
     );
-    for row in out.chunks_mut(len) {
+    for row in out.chunks_mut(c.len) {
         for ((v, h), s) in row
             .iter_mut()
-            .zip(holding.chunks_exact_mut(n))
-            .zip(s2.chunks_exact_mut(n))
+            .zip(c.holding.chunks_exact_mut(n))
+            .zip(c.s2.chunks_exact_mut(n))
         {
             let t = rng.gen_range(0..zrows);
-            let zt = &z[t * n..(t + 1) * n];
+            let zt = &c.z[t * n..(t + 1) * n];
             // Every slice has length n: the loop runs without bounds checks and vectorises.
             for i in 0..n {
                 let e = s[i].sqrt() * zt[i];
@@ -397,7 +388,7 @@ fn run_fhs_body(
                 s[i] = (om[i] + a * e * e + be[i] * s[i]).min(f64::MAX);
                 h[i] = (h[i] * exp(e * 0.01 + dr[i])).min(f64::MAX);
             }
-            *v = cash + h.iter().sum::<f64>();
+            *v = c.cash + h.iter().sum::<f64>();
         }
     }
 }

@@ -96,6 +96,28 @@ async fn symbol_forecast_as_json_svg_and_stored_quantiles() {
     assert_eq!(stored["request"]["paths"], 500, "{stored}");
     let quantiles = stored["quantiles"].as_array().expect("quantiles");
     assert_eq!(quantiles.len(), 9 * 5);
+    // The stored forecast is scored against what followed: nothing yet, its origin is the
+    // last bar.
+    let (status, score, _) = get(
+        &s,
+        "/api/v1/market-data/forecast/AAPL/scores",
+        Some(viewer.as_str()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{score}");
+    assert!(
+        score["forecasts"].as_u64().is_some_and(|n| n >= 1),
+        "{score}"
+    );
+    assert_eq!(score["pending"], score["forecasts"], "{score}");
+    assert_eq!(score["scored_days"], 0, "{score}");
+    let (status, _, _) = get(
+        &s,
+        "/api/v1/market-data/forecast/IBM/scores",
+        Some(viewer.as_str()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no stored forecast of IBM");
     // Ordered by day then level, the fan's values.
     for (i, q) in quantiles.iter().enumerate() {
         let (day, k) = (i / 9, i % 9);

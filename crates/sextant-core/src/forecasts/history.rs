@@ -50,8 +50,8 @@ impl History {
     }
 }
 
-/// Daily total-return log returns of `symbol` up to `as_of`, by date. Non-positive closes are
-/// refused: they are a data fault, and a return through them is not a number.
+/// Daily total-return log returns of `symbol` up to `as_of`, by date (non-positive closes are
+/// refused).
 pub fn symbol_returns(
     reader: &dyn BarReader,
     symbol: &Symbol,
@@ -71,15 +71,30 @@ pub fn symbol_returns(
             as_of.map_or(String::new(), |d| format!(" up to {d}"))
         )));
     }
+    log_returns(
+        bars.iter().map(|b| (b.ts.date(), b.close)),
+        &format!("{symbol}: close"),
+    )
+}
+
+/// Log returns of a positive series by the date each return ends on. A non-positive value is
+/// refused (`what` names it): it is a data fault, and a return through it is not a number.
+fn log_returns(
+    points: impl Iterator<Item = (NaiveDate, f64)>,
+    what: &str,
+) -> Result<BTreeMap<NaiveDate, f64>, ForecastServiceError> {
     let mut out = BTreeMap::new();
-    for w in bars.windows(2) {
-        if !(w[0].close > 0.0 && w[1].close > 0.0) {
+    let mut prev: Option<f64> = None;
+    for (date, v) in points {
+        if v.is_nan() || v <= 0.0 {
             return Err(ForecastServiceError::Invalid(format!(
-                "{symbol}: non-positive close near {}",
-                w[1].ts.date()
+                "{what} is not positive on {date}: a log-return model cannot use it"
             )));
         }
-        out.insert(w[1].ts.date(), (w[1].close / w[0].close).ln());
+        if let Some(p) = prev {
+            out.insert(date, (v / p).ln());
+        }
+        prev = Some(v);
     }
     Ok(out)
 }
@@ -148,15 +163,9 @@ pub fn equity_history(
             as_of.map_or(String::new(), |d| format!(" up to {d}"))
         )));
     };
-    let mut series = BTreeMap::new();
-    for w in points.windows(2) {
-        if !(w[0].equity > 0.0 && w[1].equity > 0.0) {
-            return Err(ForecastServiceError::Invalid(format!(
-                "run {run_id}: equity is not positive near {}: a log-return model cannot continue it",
-                w[1].ts.date()
-            )));
-        }
-        series.insert(w[1].ts.date(), (w[1].equity / w[0].equity).ln());
-    }
+    let series = log_returns(
+        points.iter().map(|p| (p.ts.date(), p.equity)),
+        &format!("run {run_id}: equity"),
+    )?;
     joint(vec![(run_id.to_string(), series)], vec![last.equity], 0.0)
 }

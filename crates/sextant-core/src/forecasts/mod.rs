@@ -14,10 +14,12 @@
 mod calibration;
 mod engine;
 pub mod history;
+mod scoring;
 pub mod spec;
 
 pub use calibration::{BestModel, CalibrationReport, CalibrationRequest};
 pub use engine::InferenceEngine;
+pub use scoring::{StoredBand, StoredScore};
 pub use spec::{
     BaselineFigures, FanPoint, ForecastReport, ForecastRequest, HistoryUsed, RiskLine, TargetKind,
 };

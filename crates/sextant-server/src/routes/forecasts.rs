@@ -46,6 +46,7 @@ impl From<ForecastServiceError> for ApiError {
 pub fn market_data_routes(r: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     r.routes(routes!(symbol_forecast))
         .routes(routes!(symbol_calibration))
+        .routes(routes!(symbol_scores))
 }
 
 /// Stored forecasts, under `/api/v1/forecasts`.
@@ -176,8 +177,8 @@ fn answer(report: &ForecastReport, svg: bool) -> ApiResult<Response> {
 /// path, the baselines' figures, and what the model learnt. Stored in DuckDB by default.
 #[utoipa::path(get, path = "/forecast/{symbol}", tag = "forecasts",
     params(("symbol" = String, Path), ForecastQuery),
-    responses((status = 200, body = Object, content_type = "application/json"),
-              (status = 200, body = String, content_type = "image/svg+xml"),
+    responses((status = 200, description = "The forecast (JSON) or its fan chart (`format=svg`).",
+                content((Object = "application/json"), (String = "image/svg+xml"))),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
               (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -196,8 +197,8 @@ async fn symbol_forecast(
 /// the held symbols).
 #[utoipa::path(get, path = "/{id}/forecast", tag = "portfolios",
     params(("id" = String, Path), ForecastQuery),
-    responses((status = 200, body = Object, content_type = "application/json"),
-              (status = 200, body = String, content_type = "image/svg+xml"),
+    responses((status = 200, description = "The forecast (JSON) or its fan chart (`format=svg`).",
+                content((Object = "application/json"), (String = "image/svg+xml"))),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn portfolio_forecast(
@@ -215,8 +216,8 @@ async fn portfolio_forecast(
 /// The distribution of a stored run's equity over the next sessions.
 #[utoipa::path(get, path = "/{id}/forecast", tag = "backtests",
     params(("id" = String, Path), ForecastQuery),
-    responses((status = 200, body = Object, content_type = "application/json"),
-              (status = 200, body = String, content_type = "image/svg+xml"),
+    responses((status = 200, description = "The forecast (JSON) or its fan chart (`format=svg`).",
+                content((Object = "application/json"), (String = "image/svg+xml"))),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn backtest_forecast(
@@ -365,6 +366,21 @@ async fn symbol_calibration(
         .pop()
         .ok_or_else(|| ApiError::internal("calibration returned no report"))?;
     to_json(&report)
+}
+
+/// A symbol's stored forecasts judged by the bars that came after them: coverage of the
+/// 50/80/90/98 % bands over every realised day and over each forecast's next day.
+#[utoipa::path(get, path = "/forecast/{symbol}/scores", tag = "forecasts",
+    params(("symbol" = String, Path)),
+    responses((status = 200, body = Object),
+              (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
+async fn symbol_scores(
+    State(s): State<AppState>,
+    ApiPath(symbol): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let symbol = parse_symbol(&symbol)?;
+    to_json(&s.services.forecasts.score_stored(&symbol).await?)
 }
 
 /// A stored forecast: what produced it and its quantiles per day (currency).
