@@ -99,22 +99,22 @@ pub struct EvaluateArgs {
     /// Also the equal-weight portfolio of the symbols (days all have a return).
     #[arg(long)]
     together: bool,
-    /// Comma-separated models (default naive,historical,bootstrap,garch,fhs; regime is added
-    /// with --regime-model).
+    /// Comma-separated models (default naive,historical,bootstrap,garch,gjr,fhs,fhs_gjr;
+    /// regime is added with --regime-model).
     #[arg(long, value_delimiter = ',')]
     models: Vec<ModelKind>,
-    /// Comma-separated horizons in sessions.
-    #[arg(long, value_delimiter = ',', default_value = "1,10")]
-    horizons: Vec<usize>,
+    /// Comma-separated horizons in sessions (1 to 1,000 each).
+    #[arg(long, value_delimiter = ',', default_value = "1,10", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    horizons: Vec<u16>,
     /// Paths per forecast.
     #[arg(long, default_value_t = 1_000)]
     paths: usize,
     /// Sessions between origins.
     #[arg(long, default_value_t = 1)]
     step: usize,
-    /// Sessions of history before the first origin.
-    #[arg(long, default_value_t = 504)]
-    min_history: usize,
+    /// Sessions of history before the first origin (100 to 100,000).
+    #[arg(long, default_value_t = 504, value_parser = clap::value_parser!(u32).range(100..=100_000))]
+    min_history: u32,
     /// Use history up to this session only.
     #[arg(long)]
     as_of: Option<NaiveDate>,
@@ -325,10 +325,10 @@ fn print_report(r: &ForecastReport) {
 async fn evaluate(a: EvaluateArgs, services: &Services) -> Result<()> {
     let req = CalibrationRequest {
         models: a.models,
-        horizons: a.horizons,
+        horizons: a.horizons.into_iter().map(usize::from).collect(),
         paths: a.paths,
         step: a.step,
-        min_history: a.min_history,
+        min_history: a.min_history as usize,
         seed: a.seed,
         as_of: a.as_of,
         regime_model: a.regime_model,

@@ -177,6 +177,23 @@ pub fn evaluate(
     spec: &EvalSpec,
 ) -> Result<Evaluation, ForecastError> {
     let rows = target.rows();
+    // A horizon listed twice would count every forecast twice (and interleave the breach
+    // sequence the VaR tests read): each horizon once, ascending.
+    let mut horizons = spec.horizons.clone();
+    horizons.sort_unstable();
+    horizons.dedup();
+    let spec = &EvalSpec {
+        horizons,
+        ..spec.clone()
+    };
+    if let Some(l) = labels {
+        if l.len() != rows {
+            return Err(ForecastError::Data(format!(
+                "{} regime labels for {rows} days",
+                l.len()
+            )));
+        }
+    }
     let max_h = spec.horizons.iter().copied().max().unwrap_or(0);
     if max_h == 0 || spec.horizons.contains(&0) || spec.step == 0 || spec.refit_every == 0 {
         return Err(ForecastError::Config(
@@ -190,7 +207,7 @@ pub fn evaluate(
         )));
     }
     let first = spec.min_history.max(crate::garch::MIN_OBSERVATIONS);
-    if rows < first + max_h {
+    if first.checked_add(max_h).is_none_or(|need| rows < need) {
         return Err(ForecastError::Data(format!(
             "{rows} days: need {first} before the first origin and {max_h} after it"
         )));

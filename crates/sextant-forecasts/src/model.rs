@@ -296,8 +296,14 @@ impl Fitted {
                 let mut next_var = Vec::with_capacity(n);
                 let mut z = vec![0.0; window.rows() * n];
                 for (i, (fit, zi, next)) in per_asset.into_iter().enumerate() {
+                    // Without drift the residuals are centred too: the t likelihood's μ is a
+                    // robust location, not the mean, so the raw residuals keep a small drift.
+                    let centre = match config.drift {
+                        Drift::Zero => zi.iter().sum::<f64>() / zi.len().max(1) as f64,
+                        Drift::Estimated => 0.0,
+                    };
                     for (t, v) in zi.into_iter().enumerate() {
-                        z[t * n + i] = v;
+                        z[t * n + i] = v - centre;
                     }
                     next_var.push(next);
                     fits.push(fit);
@@ -316,7 +322,7 @@ impl Fitted {
                 regime(labels, fit_start, rows)?
             }
         };
-        let shift = shift(&learnt, target, config, fit_start);
+        let shift = shift(&learnt, target, config);
         Ok(Fitted {
             learnt,
             shift,
@@ -432,7 +438,7 @@ fn regime(labels: &[Option<usize>], start: usize, rows: usize) -> Result<Learnt,
 }
 
 /// The drift correction of each simulated return (see [`Fitted::shift`]).
-fn shift(learnt: &Learnt, target: &Target, config: &FitConfig, fit_start: usize) -> Vec<f64> {
+fn shift(learnt: &Learnt, target: &Target, config: &FitConfig) -> Vec<f64> {
     let n = target.assets();
     let zero = config.drift == Drift::Zero;
     let demean = |start: usize| -> Vec<f64> {
@@ -451,7 +457,20 @@ fn shift(learnt: &Learnt, target: &Target, config: &FitConfig, fit_start: usize)
     match learnt {
         Learnt::Naive { .. } => vec![0.0],
         Learnt::Historical { start } | Learnt::Bootstrap { start, .. } => demean(*start),
-        Learnt::Regime { .. } => demean(fit_start),
+        Learnt::Regime { pools, .. } => {
+            // The mean of the days the regimes draw from (labelled rows only).
+            let rows: Vec<usize> = pools.iter().flatten().copied().collect();
+            (0..n)
+                .map(|i| {
+                    let s: f64 = rows.iter().map(|&t| target.row(t)[i]).sum();
+                    if zero && !rows.is_empty() {
+                        -s / rows.len() as f64
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        }
         Learnt::Garch { fit, .. } => vec![if zero { -fit.params.mu / 100.0 } else { 0.0 }],
         Learnt::Fhs { fits, .. } => fits
             .iter()

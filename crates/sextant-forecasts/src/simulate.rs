@@ -103,7 +103,9 @@ impl Paths {
         sum.into_iter().map(|s| s / count.max(1) as f64).collect()
     }
 
-    /// Paths whose value overflowed or reached 0 within the first `horizon` days.
+    /// Paths whose value left the range of a number within the first `horizon` days: not
+    /// finite, saturated (holdings are capped at `f64::MAX`, which also absorbs `0·∞`), or
+    /// exactly 0 (an underflow; a portfolio with shorts may be negative, but not exactly 0).
     pub fn non_finite(&self, horizon: usize) -> usize {
         let mut n = 0;
         for (c, chunk) in self.chunks.iter().enumerate() {
@@ -111,7 +113,7 @@ impl Paths {
             let mut bad = vec![false; len];
             for d in 0..horizon.min(self.days) {
                 for (b, v) in bad.iter_mut().zip(&chunk[d * len..(d + 1) * len]) {
-                    *b |= !(v.is_finite() && *v > 0.0);
+                    *b |= !v.is_finite() || v.abs() >= 1e300 || *v == 0.0;
                 }
             }
             n += bad.iter().filter(|b| **b).count();

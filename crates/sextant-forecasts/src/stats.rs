@@ -114,11 +114,7 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
             let h = q.clamp(0.0, 1.0) * (n - 1) as f64;
             let lo = h.floor() as usize;
             let hi = (lo + 1).min(n - 1);
-            if sorted[lo] == sorted[hi] {
-                // Also keeps ∞ (overflowed paths) from turning into ∞ − ∞ = NaN.
-                return sorted[lo];
-            }
-            sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+            interpolate(sorted[lo], sorted[hi], h - lo as f64)
         }
     }
 }
@@ -157,14 +153,19 @@ pub fn quantiles_unsorted(values: &mut [f64], qs: &[f64]) -> Vec<f64> {
     qs.iter()
         .map(|&q| {
             let (h, lo, hi) = ranks(q);
-            let (a, b) = (values[lo], values[hi]);
-            if a == b {
-                a
-            } else {
-                a + (h - lo as f64) * (b - a)
-            }
+            interpolate(values[lo], values[hi], h - lo as f64)
         })
         .collect()
+}
+
+/// `a + f·(b − a)`, exact at the order statistics: `f = 0` gives `a` and `a = b` gives `a`,
+/// so a neighbouring ∞ (an overflowed path) never turns into `0·∞` or `∞ − ∞` = NaN.
+fn interpolate(a: f64, b: f64, f: f64) -> f64 {
+    if f == 0.0 || a == b {
+        a
+    } else {
+        a + f * (b - a)
+    }
 }
 
 /// Pinball (quantile) loss of the forecast `q_hat` of quantile `tau` at outcome `y`.
@@ -268,6 +269,19 @@ mod tests {
         for (q, g) in qs.iter().zip(&got) {
             assert_eq!(g.to_bits(), quantile_sorted(&sorted, *q).to_bits(), "{q}");
         }
+    }
+
+    #[test]
+    fn an_infinite_neighbour_never_makes_a_nan() {
+        // 101 samples: the 1 % quantile is exactly the second order statistic.
+        let mut s = vec![1.0; 101];
+        s[100] = f64::INFINITY;
+        assert_eq!(quantile_sorted(&s, 0.99), 1.0);
+        assert_eq!(quantile_sorted(&s, 1.0), f64::INFINITY);
+        let mut v = s.clone();
+        let q = quantiles_unsorted(&mut v, &[0.99, 0.995]);
+        assert_eq!(q[0], 1.0);
+        assert_eq!(q[1], f64::INFINITY);
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub struct Summary {
     /// The mean path of the worst 5 % of paths by final value: what the tail looks like on the
     /// way down.
     pub shortfall_path: Vec<f64>,
-    /// Paths whose value overflowed to infinity or underflowed to 0 within the horizon (a
+    /// Paths whose value overflowed, saturated or underflowed to 0 within the horizon (a
     /// model with explosive tails on this history); they stay in every figure.
     pub non_finite_paths: usize,
 }

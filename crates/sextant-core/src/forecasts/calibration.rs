@@ -179,7 +179,12 @@ impl InferenceEngine {
             },
         };
         let max_h = spec.horizons.iter().copied().max().unwrap_or(0);
-        let origins = h.dates.len().saturating_sub(spec.min_history + max_h) / spec.step.max(1) + 1;
+        let origins = h
+            .dates
+            .len()
+            .saturating_sub(spec.min_history.saturating_add(max_h))
+            / spec.step.max(1)
+            + 1;
         let work = origins as f64
             * spec.models.len() as f64
             * spec.paths as f64
@@ -205,16 +210,16 @@ impl InferenceEngine {
             tokio::task::spawn_blocking(move || evaluate(&h2.target, labels.as_deref(), &spec2))
                 .await
                 .map_err(|e| {
-                    ForecastServiceError::Invalid(format!("calibration task failed: {e}"))
+                    ForecastServiceError::Internal(format!("calibration task failed: {e}"))
                 })??;
+        // The walk's origins, whether or not any model produced a record from them (a model
+        // that could not be evaluated is listed with its reason).
+        let first = spec
+            .min_history
+            .max(sextant_forecasts::garch::MIN_OBSERVATIONS)
+            .clamp(1, h.dates.len());
+        let last = (first + e.origins.saturating_sub(1) * spec.step).clamp(1, h.dates.len());
         let date_of = |o: usize| h.dates[o - 1];
-        let first = e
-            .records
-            .iter()
-            .map(|r| r.origin)
-            .min()
-            .unwrap_or(spec.min_history);
-        let last = e.records.iter().map(|r| r.origin).max().unwrap_or(first);
         let best = spec
             .horizons
             .iter()
@@ -235,8 +240,8 @@ impl InferenceEngine {
         Ok(CalibrationReport {
             target,
             assets: h.assets.clone(),
-            first_origin: date_of(first.max(1)),
-            last_origin: date_of(last.max(1)),
+            first_origin: date_of(first),
+            last_origin: date_of(last),
             origins: e.origins,
             days: h.dates.len(),
             excluded_days: h.excluded_days,

@@ -18,6 +18,9 @@ use std::sync::Arc;
 
 /// Most simulated values one forecast may hold (paths × days): 80 MB of doubles.
 pub const MAX_CELLS: usize = 10_000_000;
+/// Most simulated asset-steps one forecast may take (paths × days × assets): about two
+/// seconds of filtered historical simulation on two cores.
+pub const MAX_ASSET_STEPS: f64 = 1e9;
 /// Changes when the models or the simulation change, so ids of older forecasts differ.
 const ENGINE_VERSION: &str = "forecasts-1";
 /// Sessions of recent values a report carries for charts.
@@ -175,7 +178,14 @@ impl InferenceEngine {
         } else {
             None
         };
-        let id = forecast_id(kind, target, req, &h)?;
+        let steps = req.paths as f64 * req.horizon.max(10) as f64 * h.target.assets() as f64;
+        if steps > MAX_ASSET_STEPS {
+            return Err(ForecastServiceError::Invalid(format!(
+                "paths × days × {} assets = {steps:.1e} steps, over {MAX_ASSET_STEPS:.0e}: fewer paths or a shorter horizon",
+                h.target.assets()
+            )));
+        }
+        let id = forecast_id(kind, target, req, &h, labels.as_deref())?;
         let req2 = req.clone();
         let target2 = target.to_string();
         let (report, record, quantiles) =
@@ -195,7 +205,7 @@ async fn blocking_forecast<T: Send + 'static>(
 ) -> Result<T, ForecastServiceError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ForecastServiceError::Invalid(format!("forecast task failed: {e}")))?
+        .map_err(|e| ForecastServiceError::Internal(format!("forecast task failed: {e}")))?
 }
 
 /// The request with its model resolved for the target, checked.
@@ -255,6 +265,7 @@ fn forecast_id(
     target: &str,
     req: &ForecastRequest,
     h: &History,
+    labels: Option<&[Option<usize>]>,
 ) -> Result<String, ForecastServiceError> {
     let spec = serde_json::to_string(&spec_of(req))
         .map_err(|e| ForecastServiceError::Invalid(format!("request: {e}")))?;
@@ -273,6 +284,10 @@ fn forecast_id(
     ] {
         d.update(part.as_bytes());
         d.update([0]);
+    }
+    // A refitted regime model relabels the past: its labels are inputs too.
+    for l in labels.unwrap_or_default() {
+        d.update(l.map_or(u64::MAX, |v| v as u64).to_le_bytes());
     }
     Ok(hex::encode(&d.finalize()[..16]))
 }
@@ -431,16 +446,26 @@ fn risk_lines(f: &Forecast, v0: f64) -> Vec<RiskLine> {
         .collect()
 }
 
-/// The value of the origin's holdings over the last sessions (oldest first, the origin last):
-/// `V₀ · exp(−Σ later proxy returns)`.
+/// The value of the origin's holdings over the last sessions before it and on it (oldest
+/// first, the origin last): `cash + Σ vᵢ · exp(−Σ later returns of i)`, the same quantities
+/// priced back in time.
 fn recent_values(h: &History) -> Vec<f64> {
-    let proxy = h.target.proxy();
-    let v0 = h.target.start_value();
-    let mut out = vec![v0];
-    let mut cum = 0.0;
-    for r in proxy.iter().rev().take(RECENT) {
-        cum += r;
-        out.push(v0 * (-cum).exp());
+    let t = &h.target;
+    let mut cum = vec![0.0; t.assets()];
+    let value = |cum: &[f64]| {
+        t.cash()
+            + t.values()
+                .iter()
+                .zip(cum)
+                .map(|(v, c)| v * (-c).exp())
+                .sum::<f64>()
+    };
+    let mut out = vec![value(&cum)];
+    for row in (0..t.rows()).rev().take(RECENT) {
+        for (c, r) in cum.iter_mut().zip(t.row(row)) {
+            *c += r;
+        }
+        out.push(value(&cum));
     }
     out.reverse();
     out

@@ -86,7 +86,7 @@ fn log_returns(
     let mut out = BTreeMap::new();
     let mut prev: Option<f64> = None;
     for (date, v) in points {
-        if v.is_nan() || v <= 0.0 {
+        if !v.is_finite() || v <= 0.0 {
             return Err(ForecastServiceError::Invalid(format!(
                 "{what} is not positive on {date}: a log-return model cannot use it"
             )));
@@ -163,9 +163,75 @@ pub fn equity_history(
             as_of.map_or(String::new(), |d| format!(" up to {d}"))
         )));
     };
-    let series = log_returns(
-        points.iter().map(|p| (p.ts.date(), p.equity)),
-        &format!("run {run_id}: equity"),
-    )?;
+    // One value per session: the last mark of each day (an intraday run's close).
+    let daily: BTreeMap<NaiveDate, f64> = points.iter().map(|p| (p.ts.date(), p.equity)).collect();
+    // Weekly or monthly marks are not daily returns: the models' days would be weeks.
+    let dates: Vec<&NaiveDate> = daily.keys().collect();
+    let long_gaps = dates
+        .windows(2)
+        .filter(|w| (*w[1] - *w[0]).num_days() > 5)
+        .count();
+    if dates.len() > 2 && long_gaps * 2 > dates.len() - 1 {
+        return Err(ForecastServiceError::Invalid(format!(
+            "run {run_id} marks its equity less often than daily: forecasts need daily equity"
+        )));
+    }
+    let series = log_returns(daily.into_iter(), &format!("run {run_id}: equity"))?;
     joint(vec![(run_id.to_string(), series)], vec![last.equity], 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDateTime;
+
+    fn point(ts: &str, equity: f64) -> EquityPoint {
+        EquityPoint {
+            ts: NaiveDateTime::parse_from_str(ts, "%Y-%m-%d %H:%M").expect("ts"),
+            equity,
+            cash: 0.0,
+        }
+    }
+
+    #[test]
+    fn intraday_equity_becomes_one_return_per_session() {
+        let curve = [
+            point("2024-01-02 10:00", 100.0),
+            point("2024-01-02 16:00", 101.0),
+            point("2024-01-03 10:00", 99.0),
+            point("2024-01-03 16:00", 102.0),
+            point("2024-01-04 16:00", 103.0),
+        ];
+        let h = equity_history("bt", &curve, None).expect("history");
+        assert_eq!(h.dates.len(), 2, "one return per pair of sessions");
+        assert!((h.target.returns()[0] - (102.0f64 / 101.0).ln()).abs() < 1e-15);
+        assert_eq!(h.target.start_value(), 103.0);
+    }
+
+    #[test]
+    fn weekly_equity_is_refused_and_non_positive_values_named() {
+        let weekly: Vec<EquityPoint> = (0..10)
+            .map(|w| {
+                point(
+                    &format!("2024-01-{:02} 16:00", 1 + 7 * (w % 4)),
+                    100.0 + w as f64,
+                )
+            })
+            .collect();
+        let mut weekly = weekly;
+        weekly.sort_by_key(|p| p.ts);
+        weekly.dedup_by_key(|p| p.ts);
+        assert!(matches!(
+            equity_history("bt", &weekly, None),
+            Err(ForecastServiceError::Invalid(_))
+        ));
+        let bad = [
+            point("2024-01-02 16:00", 100.0),
+            point("2024-01-03 16:00", 0.0),
+        ];
+        match equity_history("bt", &bad, None) {
+            Err(ForecastServiceError::Invalid(m)) => assert!(m.contains("2024-01-03"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

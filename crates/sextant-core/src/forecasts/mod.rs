@@ -45,6 +45,9 @@ pub enum ForecastServiceError {
     /// The portfolio could not be read.
     #[error(transparent)]
     Portfolio(#[from] crate::portfolios::PortfolioError),
+    /// A forecast task failed (a bug, not the request: HTTP 500).
+    #[error("internal: {0}")]
+    Internal(String),
     /// A stored forecast's JSON columns do not parse.
     #[error("stored forecast {id} is corrupt: {reason}")]
     Corrupt {

@@ -64,13 +64,15 @@ impl InferenceEngine {
         let sym = symbol.clone();
         let (stored, closes) = blocking(move || {
             let stored = reader.forecasts_of("symbol", sym.as_str())?;
-            // A forecast replaced between the listing and its read is simply not scored.
-            let mut with_q = Vec::with_capacity(stored.len());
-            for f in stored {
-                if let Some((_, q)) = reader.forecast(&f.id)? {
-                    with_q.push((f, q));
-                }
-            }
+            let mut quantiles = reader.forecast_quantiles_of("symbol", sym.as_str())?;
+            // A forecast replaced between the two reads is simply not scored.
+            let with_q: Vec<_> = stored
+                .into_iter()
+                .filter_map(|f| {
+                    let q = quantiles.remove(&f.id)?;
+                    Some((f, q))
+                })
+                .collect();
             let closes = reader.bars_on(
                 &sym,
                 sextant_domain::Resolution::Daily,

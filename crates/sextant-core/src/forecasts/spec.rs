@@ -177,8 +177,8 @@ pub struct ForecastReport {
     pub fit: FitSummary,
     /// The history it learnt from.
     pub history: HistoryUsed,
-    /// The value of the origin's holdings over the last 60 sessions, the origin's last: the
-    /// line a fan chart starts from.
+    /// The value of the origin's holdings (the same quantities and cash) over the 60 sessions
+    /// before it and on it, the origin last: the line a fan chart starts from.
     pub recent_values: Vec<f64>,
     /// The baselines' figures (empty when not asked for, or when the model is a baseline).
     pub baselines: Vec<BaselineFigures>,

@@ -116,6 +116,38 @@ impl Cache {
         )
     }
 
+    /// The quantiles of every stored forecast of one target, by forecast id (one query).
+    pub fn forecast_quantiles_of(
+        &self,
+        kind: &str,
+        target: &str,
+    ) -> Result<std::collections::HashMap<String, Vec<ForecastQuantile>>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT q.id, q.day, q.quantile, q.value FROM forecast_quantiles q \
+             JOIN forecasts f ON f.id = q.id WHERE f.target_kind = ? AND f.target = ? \
+             ORDER BY q.id, q.day, q.quantile",
+        )?;
+        let rows = stmt
+            .query_map(params![kind, target], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    ForecastQuantile {
+                        day: r.get(1)?,
+                        quantile: r.get(2)?,
+                        value: r.get(3)?,
+                    },
+                ))
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let mut out: std::collections::HashMap<String, Vec<ForecastQuantile>> =
+            std::collections::HashMap::new();
+        for (id, q) in rows {
+            out.entry(id).or_default().push(q);
+        }
+        Ok(out)
+    }
+
     fn forecasts_where(&self, cond: &str, arg: &str) -> Result<Vec<StoredForecast>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(

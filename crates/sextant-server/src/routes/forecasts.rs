@@ -37,7 +37,7 @@ impl From<ForecastServiceError> for ApiError {
                 "invalid-request",
                 e.to_string(),
             ),
-            F::Corrupt { .. } => ApiError::internal(e.to_string()),
+            F::Corrupt { .. } | F::Internal(_) => ApiError::internal(e.to_string()),
         }
     }
 }
@@ -301,13 +301,21 @@ impl CalibrationQuery {
             None => Vec::new(),
         };
         let horizons = match &self.horizons {
-            Some(list) => list
-                .split(',')
-                .map(|h| match h.parse::<usize>() {
-                    Ok(v) if (1..=250).contains(&v) => Ok(v),
-                    _ => Err(ApiError::field("horizons", "sessions from 1 to 250")),
-                })
-                .collect::<ApiResult<Vec<_>>>()?,
+            Some(list) => {
+                let mut h = list
+                    .split(',')
+                    .map(|h| match h.parse::<usize>() {
+                        Ok(v) if (1..=250).contains(&v) => Ok(v),
+                        _ => Err(ApiError::field("horizons", "sessions from 1 to 250")),
+                    })
+                    .collect::<ApiResult<Vec<_>>>()?;
+                h.sort_unstable();
+                h.dedup();
+                if h.len() > 5 {
+                    return Err(ApiError::field("horizons", "at most 5 distinct horizons"));
+                }
+                h
+            }
             None => d.horizons.clone(),
         };
         let bounded = |v: Option<u32>, lo: u32, hi: u32, field: &str, dflt: usize| match v {
