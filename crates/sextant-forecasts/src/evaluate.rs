@@ -291,8 +291,10 @@ fn evaluate_model(
         .map(|&r| {
             let w = target.window(r.saturating_sub(keep), r);
             let lab = labels.map(|l| &l[r.saturating_sub(keep)..r]);
-            Fitted::fit(kind, &w, &spec.config, lab, None)
-                .map(|f| f.garch_params().unwrap_or_default())
+            Fitted::fit(kind, &w, &spec.config, lab, None).and_then(|f| {
+                f.garch_params()
+                    .ok_or_else(|| ForecastError::Fit(format!("{kind} learnt no GARCH parameters")))
+            })
         })
         .collect::<Result<_, _>>()?;
     let per_origin: Vec<Vec<EvalRecord>> = origins

@@ -185,12 +185,15 @@ impl InferenceEngine {
                 h.target.assets()
             )));
         }
-        let id = forecast_id(kind, target, req, &h, labels.as_deref())?;
+        // The history's hash names the inputs in the id and in the report: computed once.
+        let snapshot = h.snapshot();
+        let id = forecast_id(kind, target, req, &snapshot, labels.as_deref())?;
         let req2 = req.clone();
         let target2 = target.to_string();
-        let (report, record, quantiles) =
-            blocking_forecast(move || compute(&h, kind, &target2, &req2, labels.as_deref(), id))
-                .await?;
+        let (report, record, quantiles) = blocking_forecast(move || {
+            compute(&h, kind, &target2, &req2, labels.as_deref(), id, snapshot)
+        })
+        .await?;
         if req.store {
             let writer = self.reads.main().clone();
             blocking(move || writer.put_forecast(&record, &quantiles)).await?;
@@ -264,7 +267,7 @@ fn forecast_id(
     kind: TargetKind,
     target: &str,
     req: &ForecastRequest,
-    h: &History,
+    snapshot: &str,
     labels: Option<&[Option<usize>]>,
 ) -> Result<String, ForecastServiceError> {
     let spec = serde_json::to_string(&spec_of(req))
@@ -280,13 +283,13 @@ fn forecast_id(
             ModelKind::Regime => req.regime_model.as_deref().unwrap_or(""),
             _ => "",
         },
-        &h.snapshot(),
+        snapshot,
     ] {
         d.update(part.as_bytes());
         d.update([0]);
     }
     // A refitted regime model relabels the past: its labels are inputs too.
-    for l in labels.unwrap_or_default() {
+    for l in labels.into_iter().flatten() {
         d.update(l.map_or(u64::MAX, |v| v as u64).to_le_bytes());
     }
     Ok(hex::encode(&d.finalize()[..16]))
@@ -301,6 +304,7 @@ fn compute(
     req: &ForecastRequest,
     labels: Option<&[Option<usize>]>,
     id: String,
+    snapshot: String,
 ) -> Result<Computed, ForecastServiceError> {
     let as_of = h
         .as_of()
@@ -361,7 +365,7 @@ fn compute(
             last: as_of,
             days: h.dates.len(),
             excluded_days: h.excluded_days,
-            snapshot: h.snapshot(),
+            snapshot,
         },
         recent_values: recent_values(h),
         baselines,
