@@ -5,6 +5,9 @@
 //! regime lattice it was a quarter of an EM iteration, in a filtered-historical-simulation path
 //! most of a step. [`exp`] is branch-free in its range and inlines, so such loops vectorise.
 
+mod normal;
+pub use normal::{norm_cdf, norm_ppf};
+
 /// `e^x`, within a few ulp of libm, written so that a loop over a slice vectorises.
 ///
 /// Cody–Waite reduction `x = k ln 2 + r` with `|r| ≤ ln 2 / 2`, a degree-13 Taylor polynomial

@@ -1,0 +1,151 @@
+//! Drives a study: ask a batch, evaluate it on all cores, tell the results in trial order.
+//!
+//! Reproducibility: the batch size is part of the run's configuration (never the core count),
+//! pruning decisions look only at the trials finished before the batch began, and results are
+//! told in trial-number order, so the same seed gives the same trials on any machine. A trial
+//! whose parameters were already evaluated reuses that result (the objective is deterministic),
+//! which matters for integer spaces where samplers repeat themselves.
+
+use crate::study::Study;
+use crate::trial::{Outcome, Trial, TrialState};
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// What a study optimises.
+pub trait Objective: Sync {
+    /// Evaluates the strategy parameter object `params`. After each fold it reports the
+    /// intermediate values so far to `prune`, and stops with [`Outcome::Pruned`] when it says
+    /// so.
+    fn evaluate(&self, params: &Value, prune: &(dyn Fn(&[f64]) -> bool + Sync)) -> Outcome;
+}
+
+/// How many trials, how many at once, and the parameters held fixed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunConfig {
+    /// Total trials in the study (those resumed included).
+    pub n_trials: u32,
+    /// Trials asked (and evaluated in parallel) together. Part of what makes a run
+    /// reproducible: the same batch size gives the same trials.
+    pub batch: usize,
+    /// Parameters not searched, merged into every trial's parameter object.
+    pub fixed: Map<String, Value>,
+}
+
+/// Why a run stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError<E> {
+    /// Cancellation was requested; finished trials are kept.
+    #[error("cancelled")]
+    Cancelled,
+    /// A callback failed (e.g. the store could not write a trial).
+    #[error(transparent)]
+    Callback(E),
+    /// The study refused a tell.
+    #[error(transparent)]
+    Study(#[from] crate::TuningError),
+}
+
+/// Runs the study until it holds `n_trials` ended trials (or its grid is exhausted). Trials
+/// left running by an interrupted run are evaluated first, with their stored parameters.
+/// `on_ask` sees each batch before it is evaluated (persist it there), `on_tell` each trial
+/// as it ends.
+pub fn run<E: Send>(
+    study: &mut Study,
+    objective: &dyn Objective,
+    cfg: &RunConfig,
+    on_ask: &mut dyn FnMut(&[Trial]) -> Result<(), E>,
+    on_tell: &mut dyn FnMut(&Trial) -> Result<(), E>,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<(), RunError<E>> {
+    let mut cache: HashMap<String, Outcome> = HashMap::new();
+    for t in study.trials() {
+        let key = key(study, &t.params, &cfg.fixed);
+        match t.state {
+            TrialState::Complete => {
+                cache.insert(
+                    key,
+                    Outcome::Complete {
+                        values: t.values.clone(),
+                        intermediate: t.intermediate.clone(),
+                    },
+                );
+            }
+            TrialState::Failed => {
+                cache.insert(key, Outcome::Failed(t.error.clone().unwrap_or_default()));
+            }
+            _ => {}
+        }
+    }
+    let batch = cfg.batch.max(1);
+    loop {
+        if stop() {
+            return Err(RunError::Cancelled);
+        }
+        let mut todo: Vec<Trial> = study
+            .trials()
+            .iter()
+            .filter(|t| t.state == TrialState::Running)
+            .cloned()
+            .collect();
+        if todo.is_empty() {
+            let left = (cfg.n_trials as usize).saturating_sub(study.trials().len());
+            if left == 0 {
+                return Ok(());
+            }
+            todo = study.ask(left.min(batch));
+            if todo.is_empty() {
+                return Ok(()); // the grid is exhausted
+            }
+            on_ask(&todo).map_err(RunError::Callback)?;
+        }
+        let snapshot: Vec<Trial> = study
+            .trials()
+            .iter()
+            .filter(|t| t.state != TrialState::Running)
+            .cloned()
+            .collect();
+        let pruner = study.spec().pruner;
+        let dir = study.spec().directions[0];
+        let jobs: Vec<(u32, Value, String)> = todo
+            .iter()
+            .map(|t| {
+                (
+                    t.number,
+                    study.spec().space.to_json(&t.params, &cfg.fixed),
+                    key(study, &t.params, &cfg.fixed),
+                )
+            })
+            .collect();
+        let results: Vec<(u32, Outcome, f64)> = jobs
+            .par_iter()
+            .map(|(number, params, k)| {
+                if let Some(o) = cache.get(k) {
+                    return (*number, o.clone(), 0.0);
+                }
+                if stop() {
+                    return (*number, Outcome::Failed("cancelled".into()), 0.0);
+                }
+                let t0 = Instant::now();
+                let prune = |iv: &[f64]| pruner.should_prune(&snapshot, dir, iv);
+                let o = objective.evaluate(params, &prune);
+                (*number, o, t0.elapsed().as_secs_f64() * 1e3)
+            })
+            .collect();
+        if stop() {
+            return Err(RunError::Cancelled);
+        }
+        for ((number, outcome, ms), (_, _, k)) in results.into_iter().zip(&jobs) {
+            if matches!(outcome, Outcome::Complete { .. } | Outcome::Failed(_)) {
+                cache.entry(k.clone()).or_insert_with(|| outcome.clone());
+            }
+            let t = study.tell(number, outcome, ms)?.clone();
+            on_tell(&t).map_err(RunError::Callback)?;
+        }
+    }
+}
+
+fn key(study: &Study, params: &crate::space::Assignment, fixed: &Map<String, Value>) -> String {
+    study.spec().space.to_json(params, fixed).to_string()
+}

@@ -1,0 +1,387 @@
+//! Parzen estimators for TPE: a weighted mixture of truncated normals (numeric parameters) and
+//! smoothed categorical distributions, one kernel per observation plus a prior kernel.
+//!
+//! Follows Optuna 5's `_ParzenEstimator`: a numeric kernel's bandwidth is the larger gap to its
+//! neighbours among the sorted observations and the bounds (the outermost ones take the inner
+//! gap), clipped to `[range / min(100, n + 2), range]`; the prior kernel sits at the middle of
+//! the range with the range as bandwidth. An integer or stepped parameter is a *discrete*
+//! truncated normal (the mass of its grid cell `x ± step/2`); a log-scale one lives in log
+//! coordinates. Kernels are shared across dimensions, so the log density of a point is
+//! `logsumexp_k(ln w_k + Σ_d ln p_kd(x_d))`.
+//!
+//! Values in and out are internal values (not search coordinates).
+
+use super::transform::bounds;
+use crate::space::Distribution;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use sextant_numeric::{norm_cdf, norm_ppf};
+use std::collections::HashMap;
+
+const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
+
+/// One dimension of the mixture.
+#[derive(Debug, Clone)]
+pub(crate) enum Dim {
+    /// A truncated normal per kernel in kernel coordinates (log for a log scale).
+    Numeric {
+        mus: Vec<f64>,
+        sigma: Vec<f64>,
+        /// Support in kernel coordinates (half a step wider than the grid on each side).
+        low: f64,
+        high: f64,
+        /// Grid step in value coordinates; 0 for a continuous dimension.
+        step: f64,
+        log: bool,
+        /// `ln σ_k + ln(Φ(high) − Φ(low))` of each kernel.
+        ln_norm: Vec<f64>,
+        /// For discrete dimensions: the distinct `(μ, σ)` pairs and each kernel's pair, so that
+        /// cell masses are computed once per pair (observations on a grid repeat).
+        uniq: Vec<(f64, f64)>,
+        which: Vec<u32>,
+    },
+    /// One row of choice probabilities per kernel, as logarithms.
+    Categorical { ln_p: Vec<Vec<f64>> },
+}
+
+/// The mixture over a group of parameters.
+#[derive(Debug, Clone)]
+pub(crate) struct Parzen {
+    pub ln_w: Vec<f64>,
+    w_cum: Vec<f64>,
+    pub dims: Vec<Dim>,
+    dists: Vec<Distribution>,
+}
+
+/// Optuna's `default_weights`: flat for the 25 newest observations, a linear ramp from `1/n`
+/// for the older ones.
+pub(crate) fn default_weights(n: usize) -> Vec<f64> {
+    if n < 25 {
+        return vec![1.0; n];
+    }
+    let ramp = n - 25;
+    let mut w: Vec<f64> = (0..ramp)
+        .map(|i| {
+            if ramp == 1 {
+                1.0 / n as f64
+            } else {
+                1.0 / n as f64 + (1.0 - 1.0 / n as f64) * i as f64 / (ramp - 1) as f64
+            }
+        })
+        .collect();
+    w.extend(std::iter::repeat_n(1.0, 25));
+    w
+}
+
+/// Optuna 5's bandwidths: neighbour gaps among `[low, sorted mus…, high]`.
+fn bandwidths(mus: &[f64], low: f64, high: f64) -> Vec<f64> {
+    let n = mus.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| mus[a].total_cmp(&mus[b]));
+    let mut s = Vec::with_capacity(n + 2);
+    s.push(low);
+    s.extend(order.iter().map(|&i| mus[i]));
+    s.push(high);
+    let mut sorted: Vec<f64> = (0..n).map(|i| (s[i + 1] - s[i]).max(s[i + 2] - s[i + 1])).collect();
+    if n >= 2 {
+        sorted[0] = s[2] - s[1];
+        sorted[n - 1] = s[n] - s[n - 1];
+    }
+    let range = high - low;
+    let min_sigma = range / ((n + 2) as f64).min(100.0);
+    let mut out = vec![0.0; n];
+    for (k, &i) in order.iter().enumerate() {
+        out[i] = sorted[k].clamp(min_sigma, range);
+    }
+    out
+}
+
+impl Parzen {
+    /// The estimator over `obs[i][d]` (internal values), oldest observation first, with the
+    /// prior kernel last.
+    pub fn new(dists: &[&Distribution], obs: &[Vec<f64>], prior_weight: f64) -> Parzen {
+        let n = obs.len();
+        let mut w = default_weights(n);
+        w.push(if n == 0 { 1.0 } else { prior_weight });
+        let total: f64 = w.iter().sum();
+        let ln_w: Vec<f64> = w.iter().map(|x| (x / total).ln()).collect();
+        let mut acc = 0.0;
+        let w_cum = w
+            .iter()
+            .map(|x| {
+                acc += x / total;
+                acc
+            })
+            .collect();
+        let dims = dists
+            .iter()
+            .enumerate()
+            .map(|(d, dist)| match bounds(dist) {
+                Some((low, high)) => {
+                    let log = dist.is_log();
+                    let mut mus: Vec<f64> = obs
+                        .iter()
+                        .map(|o| if log { o[d].ln() } else { o[d] })
+                        .collect();
+                    let mut sigma = bandwidths(&mus, low, high);
+                    mus.push(low + (high - low) / 2.0);
+                    sigma.push(high - low);
+                    let step = grid_step(dist);
+                    let ln_norm = mus
+                        .iter()
+                        .zip(&sigma)
+                        .map(|(&m, &s)| ln_mass(m, s, low, high) + if step > 0.0 { 0.0 } else { s.ln() })
+                        .collect();
+                    let (mut uniq, mut which) = (Vec::new(), Vec::new());
+                    if step > 0.0 {
+                        let mut seen: HashMap<(u64, u64), u32> = HashMap::new();
+                        for (&m, &s) in mus.iter().zip(&sigma) {
+                            let id = *seen.entry((m.to_bits(), s.to_bits())).or_insert_with(|| {
+                                uniq.push((m, s));
+                                (uniq.len() - 1) as u32
+                            });
+                            which.push(id);
+                        }
+                    }
+                    Dim::Numeric {
+                        mus,
+                        sigma,
+                        low,
+                        high,
+                        step,
+                        log,
+                        ln_norm,
+                        uniq,
+                        which,
+                    }
+                }
+                None => {
+                    let k = match dist {
+                        Distribution::Categorical { choices } => choices.len(),
+                        _ => 1,
+                    };
+                    let ln_p = categorical_rows(obs.iter().map(|o| o[d] as usize), k, n, prior_weight);
+                    Dim::Categorical { ln_p }
+                }
+            })
+            .collect();
+        Parzen {
+            ln_w,
+            w_cum,
+            dims,
+            dists: dists.iter().map(|d| (*d).clone()).collect(),
+        }
+    }
+
+    /// One joint draw (internal values, on each parameter's grid): a kernel, then each
+    /// dimension from that kernel.
+    pub fn sample(&self, rng: &mut ChaCha8Rng) -> Vec<f64> {
+        let u: f64 = rng.gen();
+        let k = self.w_cum.partition_point(|&c| c <= u).min(self.w_cum.len() - 1);
+        self.dims
+            .iter()
+            .zip(&self.dists)
+            .map(|(d, dist)| match d {
+                Dim::Numeric {
+                    mus,
+                    sigma,
+                    low,
+                    high,
+                    log,
+                    ..
+                } => {
+                    let t = trunc_normal(rng, mus[k], sigma[k], *low, *high);
+                    dist.snap(if *log { t.exp() } else { t })
+                }
+                Dim::Categorical { ln_p } => {
+                    let u: f64 = rng.gen();
+                    let row = &ln_p[k];
+                    let mut acc = 0.0;
+                    for (i, lp) in row.iter().enumerate() {
+                        acc += lp.exp();
+                        if u < acc {
+                            return i as f64;
+                        }
+                    }
+                    (row.len() - 1) as f64
+                }
+            })
+            .collect()
+    }
+
+    /// `ln p(x)` of each point (internal values on the grid).
+    pub fn log_pdf(&self, points: &[Vec<f64>]) -> Vec<f64> {
+        let kernels = self.ln_w.len();
+        // acc[c][k] = ln w_k + Σ_d ln p_kd(x_cd)
+        let mut acc: Vec<Vec<f64>> = points.iter().map(|_| self.ln_w.clone()).collect();
+        let mut cell = Vec::new();
+        for (d, dim) in self.dims.iter().enumerate() {
+            match dim {
+                Dim::Numeric {
+                    mus,
+                    sigma,
+                    low,
+                    high,
+                    step,
+                    log,
+                    ln_norm,
+                    uniq,
+                    which,
+                } => {
+                    for (c, p) in points.iter().enumerate() {
+                        let x = p[d];
+                        let row = &mut acc[c];
+                        if *step > 0.0 {
+                            let (mut a, mut b) = (x - step / 2.0, x + step / 2.0);
+                            if *log {
+                                (a, b) = (a.ln(), b.ln());
+                            }
+                            let (a, b) = (a.max(*low), b.min(*high));
+                            cell.clear();
+                            cell.extend(uniq.iter().map(|&(m, s)| ln_mass(m, s, a, b)));
+                            for k in 0..kernels {
+                                row[k] += cell[which[k] as usize] - ln_norm[k];
+                            }
+                        } else {
+                            let t = if *log { x.ln() } else { x };
+                            for k in 0..kernels {
+                                let z = (t - mus[k]) / sigma[k];
+                                row[k] += -0.5 * z * z - LN_SQRT_2PI - ln_norm[k];
+                            }
+                        }
+                    }
+                }
+                Dim::Categorical { ln_p } => {
+                    for (c, p) in points.iter().enumerate() {
+                        let i = p[d] as usize;
+                        for (k, row) in ln_p.iter().enumerate() {
+                            acc[c][k] += row[i];
+                        }
+                    }
+                }
+            }
+        }
+        acc.iter().map(|row| log_sum_exp(row)).collect()
+    }
+}
+
+/// The grid step of an integer or stepped float (0 for a continuous real).
+fn grid_step(d: &Distribution) -> f64 {
+    match *d {
+        Distribution::Int { step, .. } => step as f64,
+        Distribution::Float { step: Some(s), .. } => s,
+        _ => 0.0,
+    }
+}
+
+/// Smoothed categorical kernels (Optuna's): each observation's row puts weight 1 on its choice
+/// plus `prior_weight / kernels` on every choice; the prior row is uniform.
+fn categorical_rows(
+    observed: impl Iterator<Item = usize>,
+    k: usize,
+    n: usize,
+    prior_weight: f64,
+) -> Vec<Vec<f64>> {
+    let base = prior_weight / (n + 1) as f64;
+    let mut rows: Vec<Vec<f64>> = observed
+        .map(|c| {
+            let mut r = vec![base; k];
+            if c < k {
+                r[c] += 1.0;
+            }
+            r
+        })
+        .collect();
+    rows.push(vec![1.0; k]);
+    rows.iter()
+        .map(|r| {
+            let s: f64 = r.iter().sum();
+            r.iter().map(|x| (x / s).ln()).collect()
+        })
+        .collect()
+}
+
+/// `ln(Φ((b−μ)/σ) − Φ((a−μ)/σ))`, computed on the side of the mean where it keeps precision.
+pub(crate) fn ln_mass(mu: f64, sigma: f64, a: f64, b: f64) -> f64 {
+    let (za, zb) = ((a - mu) / sigma, (b - mu) / sigma);
+    let m = if za > 0.0 {
+        norm_cdf(-za) - norm_cdf(-zb)
+    } else {
+        norm_cdf(zb) - norm_cdf(za)
+    };
+    m.max(f64::MIN_POSITIVE).ln()
+}
+
+/// A draw from N(μ, σ²) truncated to `[low, high]` by inverting the CDF.
+fn trunc_normal(rng: &mut ChaCha8Rng, mu: f64, sigma: f64, low: f64, high: f64) -> f64 {
+    let (za, zb) = ((low - mu) / sigma, (high - mu) / sigma);
+    let u: f64 = rng.gen();
+    // Work in the lower tail for precision: mirror when the interval is above the mean.
+    let x = if za > 0.0 {
+        let (pa, pb) = (norm_cdf(-zb), norm_cdf(-za));
+        -norm_ppf(pa + u * (pb - pa))
+    } else {
+        let (pa, pb) = (norm_cdf(za), norm_cdf(zb));
+        norm_ppf(pa + u * (pb - pa))
+    };
+    (mu + sigma * x).clamp(low, high)
+}
+
+fn log_sum_exp(xs: &[f64]) -> f64 {
+    let m = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !m.is_finite() {
+        return m;
+    }
+    m + xs.iter().map(|x| sextant_numeric::exp(x - m)).sum::<f64>().ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn weights_follow_optuna() {
+        assert_eq!(default_weights(3), vec![1.0; 3]);
+        let w = default_weights(30);
+        assert_eq!(w.len(), 30);
+        assert!((w[0] - 1.0 / 30.0).abs() < 1e-15);
+        assert!((w[4] - 1.0).abs() < 1e-15 && w[5..].iter().all(|&x| x == 1.0));
+    }
+
+    #[test]
+    fn densities_integrate_to_one() {
+        let d = Distribution::Float {
+            low: 0.0,
+            high: 1.0,
+            step: None,
+            log: false,
+        };
+        let p = Parzen::new(&[&d], &[vec![0.2], vec![0.9]], 1.0);
+        let n = 20_000;
+        let s: f64 = p
+            .log_pdf(&(0..n).map(|i| vec![(i as f64 + 0.5) / n as f64]).collect::<Vec<_>>())
+            .iter()
+            .map(|l| l.exp() / n as f64)
+            .sum();
+        assert!((s - 1.0).abs() < 1e-6, "{s}");
+        let i = Distribution::Int {
+            low: 1,
+            high: 5,
+            step: 1,
+            log: false,
+        };
+        let p = Parzen::new(&[&i], &[vec![2.0], vec![2.0], vec![5.0]], 1.0);
+        let s: f64 = p
+            .log_pdf(&(1..=5).map(|v| vec![v as f64]).collect::<Vec<_>>())
+            .iter()
+            .map(|l| l.exp())
+            .sum();
+        assert!((s - 1.0).abs() < 1e-12, "{s}");
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for _ in 0..100 {
+            let x = p.sample(&mut rng)[0];
+            assert!((0.5..=5.5).contains(&x));
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The tree-structured Parzen estimator (Bergstra et al. 2011), multivariate, with Optuna's
+//! defaults.
+//!
+//! After `n_startup_trials` random trials, the usable trials (complete, and pruned ones ranked
+//! by their last intermediate value after every complete one) are split into the best
+//! `γ(n) = min(⌈0.1 n⌉, 25)` ("below") and the rest ("above"); a Parzen estimator is fitted to
+//! each, `n_ei_candidates` joint draws are taken from the "below" one and the draw maximising
+//! `ln l(x) − ln g(x)` is returned. The unconditional parameters are modelled jointly; a
+//! conditional parameter is modelled on its own from the trials where it was active.
+//!
+//! As Optuna 5 (`constant_liar=True`), trials still running (the earlier trials of the same
+//! batch) join the "above" group, so a batch does not propose the same point many times.
+
+use super::parzen::Parzen;
+use crate::space::{Assignment, Distribution, Param, SearchSpace};
+use crate::trial::{Direction, Trial, TrialState};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// TPE settings; the defaults are Optuna's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TpeConfig {
+    /// Random trials before the model takes over. Default: 10.
+    pub n_startup_trials: u32,
+    /// Draws from the "below" estimator scored per ask. Default: 24.
+    pub n_ei_candidates: u32,
+    /// Weight of the prior kernel. Default: 1.0.
+    pub prior_weight: f64,
+}
+
+impl Default for TpeConfig {
+    fn default() -> Self {
+        TpeConfig {
+            n_startup_trials: 10,
+            n_ei_candidates: 24,
+            prior_weight: 1.0,
+        }
+    }
+}
+
+/// Optuna's `default_gamma`.
+pub(crate) fn gamma(n: usize) -> usize {
+    (n.div_ceil(10)).min(25)
+}
+
+/// The usable trials split into (below, above), each in trial-number order; running trials
+/// join "above" and do not count towards `γ`.
+pub(crate) fn split<'a>(trials: &'a [Trial], dir: Direction) -> (Vec<&'a Trial>, Vec<&'a Trial>) {
+    let mut complete: Vec<(&Trial, f64)> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .filter_map(|t| t.loss(dir).map(|l| (t, l)))
+        .collect();
+    complete.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.number.cmp(&b.0.number)));
+    let mut pruned: Vec<(&Trial, f64)> = trials
+        .iter()
+        .filter(|t| t.state == TrialState::Pruned)
+        .filter_map(|t| t.loss(dir).map(|l| (t, l)))
+        .collect();
+    // More folds evaluated first, then the better last value.
+    pruned.sort_by(|a, b| {
+        b.0.intermediate
+            .len()
+            .cmp(&a.0.intermediate.len())
+            .then(a.1.total_cmp(&b.1))
+            .then(a.0.number.cmp(&b.0.number))
+    });
+    let ranked: Vec<&Trial> = complete.into_iter().chain(pruned).map(|x| x.0).collect();
+    let n_below = gamma(ranked.len());
+    let mut below = ranked[..n_below].to_vec();
+    let mut above = ranked[n_below..].to_vec();
+    above.extend(trials.iter().filter(|t| t.state == TrialState::Running));
+    below.sort_by_key(|t| t.number);
+    above.sort_by_key(|t| t.number);
+    (below, above)
+}
+
+/// Whether the model has enough trials to take over from random sampling.
+pub(crate) fn started(trials: &[Trial], dir: Direction, cfg: &TpeConfig) -> bool {
+    trials.iter().filter(|t| t.loss(dir).is_some()).count() >= cfg.n_startup_trials as usize
+}
+
+/// One TPE proposal for every parameter (the study drops inactive ones).
+pub(crate) fn ask(
+    space: &SearchSpace,
+    trials: &[Trial],
+    dir: Direction,
+    cfg: &TpeConfig,
+    rng: &mut ChaCha8Rng,
+) -> Assignment {
+    let (below, above) = split(trials, dir);
+    let mut out = Assignment::new();
+    let joint: Vec<&Param> = space.unconditional().collect();
+    if !joint.is_empty() {
+        let x = propose(&joint, &below, &above, cfg, rng);
+        for (p, v) in joint.iter().zip(x) {
+            out.insert(p.name.clone(), v);
+        }
+    }
+    for p in space.params.iter().filter(|p| p.condition.is_some()) {
+        let b: Vec<&Trial> = below.iter().copied().filter(|t| t.params.contains_key(&p.name)).collect();
+        let a: Vec<&Trial> = above.iter().copied().filter(|t| t.params.contains_key(&p.name)).collect();
+        if let Some(&v) = propose(&[p], &b, &a, cfg, rng).first() {
+            out.insert(p.name.clone(), v);
+        }
+    }
+    out
+}
+
+fn observations(params: &[&Param], trials: &[&Trial]) -> Vec<Vec<f64>> {
+    trials
+        .iter()
+        .map(|t| {
+            params
+                .iter()
+                .map(|p| t.params.get(&p.name).copied().unwrap_or(f64::NAN))
+                .collect()
+        })
+        .collect()
+}
+
+fn propose(
+    params: &[&Param],
+    below: &[&Trial],
+    above: &[&Trial],
+    cfg: &TpeConfig,
+    rng: &mut ChaCha8Rng,
+) -> Vec<f64> {
+    let dists: Vec<&Distribution> = params.iter().map(|p| &p.distribution).collect();
+    let l = Parzen::new(&dists, &observations(params, below), cfg.prior_weight);
+    let g = Parzen::new(&dists, &observations(params, above), cfg.prior_weight);
+    let mut candidates: Vec<Vec<f64>> = (0..cfg.n_ei_candidates.max(1))
+        .map(|_| l.sample(rng))
+        .collect();
+    let (ll, lg) = (l.log_pdf(&candidates), g.log_pdf(&candidates));
+    let mut best = 0;
+    let mut best_score = f64::NEG_INFINITY;
+    for (i, (a, b)) in ll.iter().zip(&lg).enumerate() {
+        let s = a - b;
+        if s > best_score {
+            (best, best_score) = (i, s);
+        }
+    }
+    candidates.swap_remove(best)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gamma_is_optunas() {
+        assert_eq!(gamma(0), 0);
+        assert_eq!(gamma(1), 1);
+        assert_eq!(gamma(10), 1);
+        assert_eq!(gamma(11), 2);
+        assert_eq!(gamma(1000), 25);
+    }
+}
