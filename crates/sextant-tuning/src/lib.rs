@@ -14,10 +14,13 @@
 //! - [`runner`]: drives a study over an [`runner::Objective`] on all cores.
 //! - [`overfit`]: the deflated Sharpe ratio and the probability of backtest overfitting (CSCV).
 //! - [`pareto`]: dominance, fronts, crowding distance.
+//! - [`backtest`]: tuning a library strategy on loaded bars: metrics, walk-forward folds,
+//!   constraints, and the analysis every leaderboard carries.
 //!
 //! Pure computation: nothing here reads or writes storage; the caller persists trials through
 //! the runner's callback.
 
+pub mod backtest;
 pub mod overfit;
 pub mod pareto;
 pub mod pruner;

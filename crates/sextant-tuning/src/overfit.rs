@@ -161,37 +161,74 @@ fn perf(sum: f64, sum_sq: f64, n: f64) -> f64 {
     }
 }
 
-/// PBO by CSCV on `columns` (one per trial, all the same length, in time order), `blocks` even.
-pub fn pbo(columns: &[Vec<f64>], blocks: usize) -> Result<Pbo, TuningError> {
-    let n = columns.len();
-    let t = columns.first().map_or(0, Vec::len);
-    if n < 2 || columns.iter().any(|c| c.len() != t) {
-        return Err(TuningError::Stats("PBO needs at least 2 trials of equal length".into()));
-    }
-    if blocks < 2 || blocks % 2 != 0 || blocks > 24 {
-        return Err(TuningError::Stats(format!("blocks must be even and in 2..=24, got {blocks}")));
-    }
-    let len = t / blocks;
-    if len < 2 {
-        return Err(TuningError::Stats(format!(
-            "{t} periods are too few for {blocks} blocks of at least 2"
-        )));
-    }
-    let dropped = t - len * blocks;
-    if columns.iter().any(|c| c[dropped..].iter().any(|x| !x.is_finite())) {
-        return Err(TuningError::Stats("returns must be finite".into()));
-    }
-    // sums[b][j], sq[b][j]: block b, trial j.
-    let mut sums = vec![vec![0.0; n]; blocks];
-    let mut sq = vec![vec![0.0; n]; blocks];
-    for (j, c) in columns.iter().enumerate() {
-        for b in 0..blocks {
-            for &x in &c[dropped + b * len..dropped + (b + 1) * len] {
-                sums[b][j] += x;
-                sq[b][j] += x * x;
+/// One trial's returns reduced to what CSCV needs: per block, the sum and the sum of squares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockSums {
+    sums: Vec<f64>,
+    squares: Vec<f64>,
+    len: usize,
+    dropped: usize,
+}
+
+impl BlockSums {
+    /// Cuts `returns` into `blocks` equal blocks, dropping the oldest `len mod blocks`.
+    pub fn new(returns: &[f64], blocks: usize) -> Result<BlockSums, TuningError> {
+        if blocks < 2 || blocks % 2 != 0 || blocks > 24 {
+            return Err(TuningError::Stats(format!(
+                "blocks must be even and in 2..=24, got {blocks}"
+            )));
+        }
+        let t = returns.len();
+        let len = t / blocks;
+        if len < 2 {
+            return Err(TuningError::Stats(format!(
+                "{t} periods are too few for {blocks} blocks of at least 2"
+            )));
+        }
+        let dropped = t - len * blocks;
+        let r = &returns[dropped..];
+        if r.iter().any(|x| !x.is_finite()) {
+            return Err(TuningError::Stats("returns must be finite".into()));
+        }
+        let (mut sums, mut squares) = (vec![0.0; blocks], vec![0.0; blocks]);
+        for (b, chunk) in r.chunks(len).enumerate() {
+            for &x in chunk {
+                sums[b] += x;
+                squares[b] += x * x;
             }
         }
+        Ok(BlockSums {
+            sums,
+            squares,
+            len,
+            dropped,
+        })
     }
+}
+
+/// PBO by CSCV on `columns` (one per trial, all the same length, in time order), `blocks` even.
+pub fn pbo(columns: &[Vec<f64>], blocks: usize) -> Result<Pbo, TuningError> {
+    let b: Vec<BlockSums> = columns
+        .iter()
+        .map(|c| BlockSums::new(c, blocks))
+        .collect::<Result<_, _>>()?;
+    pbo_blocks(&b)
+}
+
+/// [`pbo`] on trials already reduced to [`BlockSums`] (same length and blocks).
+pub fn pbo_blocks(trials: &[BlockSums]) -> Result<Pbo, TuningError> {
+    let n = trials.len();
+    let Some(first) = trials.first() else {
+        return Err(TuningError::Stats("PBO needs at least 2 trials".into()));
+    };
+    let (blocks, len, dropped) = (first.sums.len(), first.len, first.dropped);
+    if n < 2 || trials.iter().any(|b| b.sums.len() != blocks || b.len != len || b.dropped != dropped) {
+        return Err(TuningError::Stats("PBO needs at least 2 trials of equal length".into()));
+    }
+    let t = dropped + len * blocks;
+    // sums[b][j], sq[b][j]: block b, trial j.
+    let sums: Vec<Vec<f64>> = (0..blocks).map(|b| trials.iter().map(|x| x.sums[b]).collect()).collect();
+    let sq: Vec<Vec<f64>> = (0..blocks).map(|b| trials.iter().map(|x| x.squares[b]).collect()).collect();
     let half = blocks / 2;
     let rows = (half * len) as f64;
     let mut logits = Vec::new();
