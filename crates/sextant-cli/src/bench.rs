@@ -28,6 +28,16 @@ pub struct BenchArgs {
     /// returns and holdings are written for the arch + numpy peer).
     #[arg(long)]
     forecasts: bool,
+    /// Run only the tuning benchmark (samplers against Optuna's on test functions and the
+    /// SMA cross on the bundled GOOG; sampler overhead; trials/s); writes `sextant.json`.
+    #[arg(long)]
+    tuning: bool,
+    /// Seeds per sampler and study (with `--tuning`).
+    #[arg(long, default_value_t = 20)]
+    tuning_seeds: u64,
+    /// Trials per study (with `--tuning`).
+    #[arg(long, default_value_t = 100)]
+    tuning_trials: u32,
     /// Keep the benchmark's files in this directory (default: a temporary one).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
@@ -39,6 +49,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
         std::fs::create_dir_all(&dir)?;
         return crate::bench_forecasts::run(&dir);
+    }
+    if args.tuning {
+        let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+        std::fs::create_dir_all(&dir)?;
+        return crate::bench_tuning::run_bench(&dir, args.tuning_seeds, args.tuning_trials);
     }
     if let Some(n) = args.regimes {
         let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());

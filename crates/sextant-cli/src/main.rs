@@ -5,6 +5,7 @@ mod bench;
 mod bench_forecasts;
 mod bench_ml;
 mod bench_regimes;
+mod bench_tuning;
 mod cmd_backtest;
 mod cmd_data;
 mod cmd_forecast;

@@ -13,6 +13,7 @@
 //! - [`study`]: ask in batches, tell in any order, rank, Pareto front.
 //! - [`runner`]: drives a study over an [`runner::Objective`] on all cores.
 //! - [`overfit`]: the deflated Sharpe ratio and the probability of backtest overfitting (CSCV).
+//! - [`functions`]: Branin and Hartmann-6, the samplers' benchmark against Optuna.
 //! - [`pareto`]: dominance, fronts, crowding distance.
 //! - [`backtest`]: tuning a library strategy on loaded bars: metrics, walk-forward folds,
 //!   constraints, and the analysis every leaderboard carries.
@@ -21,6 +22,7 @@
 //! the runner's callback.
 
 pub mod backtest;
+pub mod functions;
 pub mod overfit;
 pub mod pareto;
 pub mod pruner;
