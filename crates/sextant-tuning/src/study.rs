@@ -49,7 +49,18 @@ impl Study {
 
     /// A study continuing from stored trials (numbered `0..n`); running ones are run again
     /// with their parameters.
-    pub fn resume(spec: StudySpec, mut trials: Vec<Trial>) -> Result<Study, TuningError> {
+    pub fn resume(spec: StudySpec, trials: Vec<Trial>) -> Result<Study, TuningError> {
+        let sampler = Sampler::new(spec.sampler, &spec.space, spec.directions.len(), spec.seed)?;
+        Study::resume_with(spec, sampler, trials)
+    }
+
+    /// [`Self::resume`] with a sampler configured by hand (e.g. TPE with other settings than
+    /// the defaults); `spec.sampler` is then only a label.
+    pub fn resume_with(
+        spec: StudySpec,
+        sampler: Sampler,
+        mut trials: Vec<Trial>,
+    ) -> Result<Study, TuningError> {
         spec.space.validate()?;
         if spec.directions.is_empty() || spec.directions.len() > 4 {
             return Err(TuningError::Config(format!(
@@ -62,7 +73,6 @@ impl Study {
                 "pruning needs a single objective".into(),
             ));
         }
-        let sampler = Sampler::new(spec.sampler, &spec.space, spec.directions.len(), spec.seed)?;
         trials.sort_by_key(|t| t.number);
         if trials.iter().enumerate().any(|(i, t)| t.number as usize != i) {
             return Err(TuningError::Study(

@@ -40,11 +40,11 @@ pub(crate) struct Cma {
 }
 
 impl Cma {
-    /// Optuna's start: the middle of the box (0.5 in normalised coordinates), σ₀ = 1/6,
-    /// λ = 4 + ⌊3 ln n⌋.
+    /// Optuna's start: the middle of the box (0.5 in normalised coordinates), σ₀ = 1/6; the
+    /// population is [`popsize`].
     pub fn new(n: usize) -> Cma {
         let nf = n as f64;
-        let lambda = 4 + (3.0 * nf.ln()).floor() as usize;
+        let lambda = popsize(n);
         let mu = lambda / 2;
         let raw: Vec<f64> = (1..=lambda)
             .map(|i| ((lambda as f64 + 1.0) / 2.0).ln() - (i as f64).ln())
@@ -191,6 +191,17 @@ impl Cma {
             .collect();
         (0..n).map(|i| (0..n).map(|j| self.b[i][j] * bt[j]).sum()).collect()
     }
+}
+
+/// The population: half of Hansen's default `4 + ⌊3 ln n⌋`, at least 4.
+///
+/// Why not the default (Optuna's): a study of a few hundred trials gets few generations with
+/// it (11 in 6-D at 100 trials), and CMA-ES has not left its first basin. Chosen on seeds
+/// 20–99 × 100 trials (seeds 0–19 are the acceptance run's): Hartmann-6 median best −3.144
+/// against −3.030 with the default, Branin 0.4003 against 0.4066 (Optuna 5.1 over 100 seeds:
+/// −3.012 and 0.4077). Larger populations were worse still (2×: −2.704).
+pub fn popsize(n: usize) -> usize {
+    ((4 + (3.0 * (n as f64).ln()).floor() as usize) / 2).max(4)
 }
 
 /// Eigenvalues and eigenvectors (columns) of a small symmetric matrix, by cyclic Jacobi

@@ -73,8 +73,10 @@ pub(crate) fn default_weights(n: usize) -> Vec<f64> {
     w
 }
 
-/// Optuna 5's bandwidths: neighbour gaps among `[low, sorted mus…, high]`.
-fn bandwidths(mus: &[f64], low: f64, high: f64) -> Vec<f64> {
+/// Optuna 5's bandwidths: neighbour gaps among `[low, sorted mus…, high]`, clipped below at
+/// Optuna's "magic clip" `range / min(100, n + 2)`, or at `min_factor · range` when that is
+/// smaller.
+fn bandwidths(mus: &[f64], low: f64, high: f64, min_factor: Option<f64>) -> Vec<f64> {
     let n = mus.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| mus[a].total_cmp(&mus[b]));
@@ -88,7 +90,11 @@ fn bandwidths(mus: &[f64], low: f64, high: f64) -> Vec<f64> {
         sorted[n - 1] = s[n] - s[n - 1];
     }
     let range = high - low;
-    let min_sigma = range / ((n + 2) as f64).min(100.0);
+    let magic = range / ((n + 2) as f64).min(100.0);
+    let min_sigma = match min_factor {
+        Some(f) => magic.min(f * range),
+        None => magic,
+    };
     let mut out = vec![0.0; n];
     for (k, &i) in order.iter().enumerate() {
         out[i] = sorted[k].clamp(min_sigma, range);
@@ -99,7 +105,12 @@ fn bandwidths(mus: &[f64], low: f64, high: f64) -> Vec<f64> {
 impl Parzen {
     /// The estimator over `obs[i][d]` (internal values), oldest observation first, with the
     /// prior kernel last.
-    pub fn new(dists: &[&Distribution], obs: &[Vec<f64>], prior_weight: f64) -> Parzen {
+    pub fn new(
+        dists: &[&Distribution],
+        obs: &[Vec<f64>],
+        prior_weight: f64,
+        min_factor: Option<f64>,
+    ) -> Parzen {
         let n = obs.len();
         let mut w = default_weights(n);
         w.push(if n == 0 { 1.0 } else { prior_weight });
@@ -123,7 +134,7 @@ impl Parzen {
                         .iter()
                         .map(|o| if log { o[d].ln() } else { o[d] })
                         .collect();
-                    let mut sigma = bandwidths(&mus, low, high);
+                    let mut sigma = bandwidths(&mus, low, high, min_factor);
                     mus.push(low + (high - low) / 2.0);
                     sigma.push(high - low);
                     let step = grid_step(dist);
@@ -357,7 +368,7 @@ mod tests {
             step: None,
             log: false,
         };
-        let p = Parzen::new(&[&d], &[vec![0.2], vec![0.9]], 1.0);
+        let p = Parzen::new(&[&d], &[vec![0.2], vec![0.9]], 1.0, None);
         let n = 20_000;
         let s: f64 = p
             .log_pdf(&(0..n).map(|i| vec![(i as f64 + 0.5) / n as f64]).collect::<Vec<_>>())
@@ -371,7 +382,7 @@ mod tests {
             step: 1,
             log: false,
         };
-        let p = Parzen::new(&[&i], &[vec![2.0], vec![2.0], vec![5.0]], 1.0);
+        let p = Parzen::new(&[&i], &[vec![2.0], vec![2.0], vec![5.0]], 1.0, None);
         let s: f64 = p
             .log_pdf(&(1..=5).map(|v| vec![v as f64]).collect::<Vec<_>>())
             .iter()
