@@ -59,19 +59,30 @@ pub(crate) fn gamma(n: usize) -> usize {
 }
 
 /// The usable trials split into (below, above), each in trial-number order; running trials
-/// join "above" and do not count towards `γ`.
+/// join "above" and do not count towards `γ`. Complete trials rank by value (ties by number,
+/// Optuna's stable sort), pruned ones after them by folds reached, then last value.
 pub(crate) fn split<'a>(trials: &'a [Trial], dir: Direction) -> (Vec<&'a Trial>, Vec<&'a Trial>) {
-    let mut complete: Vec<(&Trial, f64)> = trials
+    let complete: Vec<(f64, u32)> = trials
         .iter()
         .filter(|t| t.state == TrialState::Complete)
-        .filter_map(|t| t.loss(dir).map(|l| (t, l)))
+        .filter_map(|t| t.loss(dir).map(|l| (l, t.number)))
         .collect();
-    complete.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.number.cmp(&b.0.number)));
     let mut pruned: Vec<(&Trial, f64)> = trials
         .iter()
         .filter(|t| t.state == TrialState::Pruned)
         .filter_map(|t| t.loss(dir).map(|l| (t, l)))
         .collect();
+    let n_below = gamma(complete.len() + pruned.len());
+    // The best n_below complete trials by (loss, number), found in linear time.
+    let mut best = complete;
+    let from_complete = n_below.min(best.len());
+    if from_complete > 0 && from_complete < best.len() {
+        best.select_nth_unstable_by(from_complete - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    }
+    let mut is_below = vec![false; trials.len()];
+    for &(_, n) in &best[..from_complete] {
+        is_below[n as usize] = true;
+    }
     // More folds evaluated first, then the better last value.
     pruned.sort_by(|a, b| {
         b.0.intermediate
@@ -80,13 +91,21 @@ pub(crate) fn split<'a>(trials: &'a [Trial], dir: Direction) -> (Vec<&'a Trial>,
             .then(a.1.total_cmp(&b.1))
             .then(a.0.number.cmp(&b.0.number))
     });
-    let ranked: Vec<&Trial> = complete.into_iter().chain(pruned).map(|x| x.0).collect();
-    let n_below = gamma(ranked.len());
-    let mut below = ranked[..n_below].to_vec();
-    let mut above = ranked[n_below..].to_vec();
-    above.extend(trials.iter().filter(|t| t.state == TrialState::Running));
-    below.sort_by_key(|t| t.number);
-    above.sort_by_key(|t| t.number);
+    for (t, _) in pruned.iter().take(n_below - from_complete) {
+        is_below[t.number as usize] = true;
+    }
+    let usable = |t: &Trial| {
+        t.state == TrialState::Running
+            || (matches!(t.state, TrialState::Complete | TrialState::Pruned) && t.loss(dir).is_some())
+    };
+    let (mut below, mut above) = (Vec::new(), Vec::new());
+    for t in trials.iter().filter(|t| usable(t)) {
+        if is_below.get(t.number as usize).copied().unwrap_or(false) {
+            below.push(t);
+        } else {
+            above.push(t);
+        }
+    }
     (below, above)
 }
 
