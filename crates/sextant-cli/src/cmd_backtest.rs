@@ -132,14 +132,14 @@ fn parse_value(v: &str) -> Value {
     serde_json::from_str::<Value>(v).unwrap_or_else(|_| Value::String(v.to_string()))
 }
 
-fn parse_kv(s: &str) -> Result<(String, Value), String> {
+pub(crate) fn parse_kv(s: &str) -> Result<(String, Value), String> {
     let (k, v) = s
         .split_once('=')
         .ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))?;
     Ok((k.trim().to_string(), parse_value(v.trim())))
 }
 
-fn parse_sizer(s: &str) -> Result<Sizer, String> {
+pub(crate) fn parse_sizer(s: &str) -> Result<Sizer, String> {
     let (kind, arg) = s.split_once(':').unwrap_or((s, ""));
     let num = || arg.parse::<f64>().map_err(|e| format!("{s}: {e}"));
     Ok(match kind {
@@ -167,7 +167,7 @@ fn parse_range(s: &str) -> Result<std::ops::RangeInclusive<usize>> {
     Ok(a.trim().parse()?..=b.trim().parse()?)
 }
 
-fn sim_config(c: &CostArgs, sizer: Sizer) -> SimConfig {
+pub(crate) fn sim_config(c: &CostArgs, sizer: Sizer) -> SimConfig {
     SimConfig {
         initial_cash: c.cash,
         fill: match c.fill {

@@ -11,6 +11,7 @@ mod cmd_data;
 mod cmd_forecast;
 mod cmd_ingest;
 mod cmd_ml;
+mod cmd_optimize;
 mod cmd_quality;
 mod cmd_regime;
 mod cmd_report;
@@ -98,6 +99,11 @@ enum Command {
     ///
     /// Example: sextant sweep --symbol AAPL --symbol MSFT --fast 2..100 --slow 3..200
     Sweep(cmd_backtest::SweepArgs),
+    /// Tune a strategy's parameters (TPE, CMA-ES, NSGA-II, random, grid) on walk-forward folds;
+    /// prints the leaderboard with the deflated Sharpe ratio, PBO and the out-of-sample result.
+    /// Example: sextant optimize --strategy sma_cross --symbol GOOG --param fast=5..50
+    /// --param slow=20..200 --sampler tpe --trials 100 --objective sharpe --walk-forward 504:126
+    Optimize(cmd_optimize::OptimizeArgs),
     /// List the strategy library with each parameter's default and meaning.
     Strategies,
     /// Print the effective configuration (secrets omitted) and every environment variable read.
@@ -164,6 +170,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Report(args) => {
             let services = Services::build(config).await?;
             cmd_report::run(args, &services).await
+        }
+        Command::Optimize(args) => {
+            let services = Services::build(config).await?;
+            cmd_optimize::optimize(args, &services).await
         }
         Command::Sweep(args) => {
             let services = Services::build(config).await?;

@@ -18,6 +18,7 @@ pub mod regimes;
 pub mod registry;
 pub mod reports;
 pub mod signals;
+pub mod tuning;
 pub mod watchlists;
 
 pub use backtest::BacktestService;

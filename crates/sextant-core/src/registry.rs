@@ -90,6 +90,8 @@ pub struct Services {
     /// Probabilistic forecasts (fans, VaR, drawdown risk) and their calibration: the seed's
     /// `InferenceEngine`.
     pub forecasts: Arc<crate::forecasts::InferenceEngine>,
+    /// Strategy parameter tuning: studies, trials, leaderboards with DSR and PBO.
+    pub tuning: Arc<crate::tuning::TuningService>,
     /// Saved strategy configurations.
     pub configs: Arc<crate::configs::StrategyConfigService>,
     /// Narratives of stored runs (the offline grounded writer or an OpenAI-compatible endpoint).
@@ -152,7 +154,12 @@ impl Services {
             portfolios.clone(),
         ));
         portfolios.attach_forecasts(Arc::downgrade(&forecasts));
+        let tuning = Arc::new(crate::tuning::TuningService::new(
+            backtests.clone(),
+            meta.clone(),
+        ));
         Ok(Services {
+            tuning,
             forecasts,
             regimes,
             configs,

@@ -39,6 +39,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .nest("/api/v1/jobs", routes::jobs::router())
         .nest("/api/v1/quality", routes::quality::router())
         .nest("/api/v1/forecasts", routes::forecasts::router())
+        .nest("/api/v1/studies", routes::tuning::router())
         .nest("/api/v1/features", routes::ml::features_router())
         .nest("/api/v1/signals", routes::ml::signals_router())
         .nest("/api/v1/models", routes::ml::models_router())

@@ -27,6 +27,7 @@ pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
         Arc::new(TrainSignalJob {
             signals: services.signals.clone(),
         }),
+        Arc::new(super::OptimizeJob::new(services.tuning.clone())),
     ];
     match services.alphavantage() {
         Ok(av) => handlers.push(Arc::new(

@@ -56,6 +56,7 @@ mod context;
 mod events;
 pub mod handlers;
 mod manager;
+mod optimize;
 mod record;
 mod recovery;
 mod worker;
@@ -64,6 +65,7 @@ pub use context::{parse_params, JobContext, JobHandler, PROGRESS_WRITE_INTERVAL}
 pub use events::{JobEvent, JobSubscription};
 pub use handlers::default_handlers;
 pub use manager::{JobConfig, JobManager};
+pub use optimize::OptimizeJob;
 pub use record::{JobFilter, JobRecord, JobStatus, Progress};
 pub use recovery::RecoveryReport;
 
@@ -96,6 +98,8 @@ pub enum JobKind {
     IngestAlphavantage,
     /// Training an ML signal model.
     TrainSignal,
+    /// A parameter-tuning study.
+    Optimize,
 }
 
 impl JobKind {

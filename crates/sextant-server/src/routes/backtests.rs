@@ -31,7 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(equity))
         .routes(routes!(by_regime))
         .routes(routes!(super::reports::report));
-    crate::routes::forecasts::backtest_routes(r)
+    crate::routes::tuning::backtest_routes(crate::routes::forecasts::backtest_routes(r))
 }
 
 /// A backtest request (see the strategy library for `strategy` and `params`).

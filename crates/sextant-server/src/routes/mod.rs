@@ -14,6 +14,7 @@ pub mod quality;
 pub mod regimes;
 pub mod reports;
 pub mod strategies;
+pub mod tuning;
 pub mod watchlists;
 
 use crate::error::{ApiError, ApiResult};
