@@ -82,9 +82,14 @@ pub struct TuningService {
 }
 
 fn study_id(req: &OptimizeRequest, snapshot: &str) -> String {
+    // Equal studies hash equal: defaults resolved, objectives in their canonical spelling.
     let mut r = req.clone();
     r.trials = 0;
     r.name = None;
+    r.sampler = Some(req.sampler_kind());
+    if let Ok(exprs) = req.objective_exprs() {
+        r.objectives = exprs.iter().map(ToString::to_string).collect();
+    }
     let doc = json!({"request": r, "snapshot": snapshot, "engine": ENGINE_VERSION,
                      "tuning": env!("CARGO_PKG_VERSION")});
     let h = Sha256::digest(doc.to_string().as_bytes());
