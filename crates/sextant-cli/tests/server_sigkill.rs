@@ -131,3 +131,97 @@ fn sigkill_during_a_running_job_then_restart() {
         let _ = again.child.wait();
     });
 }
+
+/// Finished trials of a study, from the trials route: number → the whole stored document.
+async fn finished_trials(
+    c: &reqwest::Client,
+    base: &str,
+    key: &str,
+    study: &str,
+) -> std::collections::BTreeMap<u64, Value> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut offset = 0;
+    loop {
+        let (status, page) = call(c, reqwest::Method::GET,
+            format!("{base}/api/v1/studies/{study}/trials?offset={offset}&limit=1000"), key, None).await;
+        if status == 404 {
+            return out; // the job has not started the study yet
+        }
+        assert_eq!(status, 200, "{page}");
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        for t in &items {
+            if t["state"] != "running" {
+                out.insert(t["number"].as_u64().expect("number"), t.clone());
+            }
+        }
+        if items.len() < 1000 {
+            return out;
+        }
+        offset += 1000;
+    }
+}
+
+#[test]
+fn sigkill_during_a_study_then_restart_resumes_without_rerunning_trials() {
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    rt.block_on(async {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut server = start(dir.path(), "http://127.0.0.1:9");
+        let key = server.key.clone().expect("admin key printed at first start");
+        let c = reqwest::Client::new();
+        let study = json!({
+            "backtest": {"strategy": "rsi_reversion", "symbols": ["AAPL", "IBM", "MSFT"]},
+            "search": [
+                {"name": "period", "distribution": {"type": "int", "low": 2, "high": 60}},
+                {"name": "lower", "distribution": {"type": "float", "low": 10.0, "high": 45.0}},
+                {"name": "upper", "distribution": {"type": "float", "low": 55.0, "high": 90.0}}
+            ],
+            "sampler": "random", "trials": 6000, "batch": 8, "seed": 3
+        });
+        let (status, job) = call(&c, reqwest::Method::POST,
+            format!("{}/api/v1/backtests/optimize", server.base), &key, Some(study)).await;
+        assert_eq!(status, 202, "{job}");
+        let (job_id, study_id) = (job["id"].as_str().expect("job").to_string(),
+                                  job["study_id"].as_str().expect("study").to_string());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let before = loop {
+            let done = finished_trials(&c, &server.base, &key, &study_id).await;
+            if done.len() >= 100 {
+                break done;
+            }
+            assert!(Instant::now() < deadline, "the study never got going");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        server.child.kill().expect("SIGKILL");
+        let _ = server.child.wait();
+        assert!(before.len() < 6000, "killed mid-study");
+
+        let mut again = start(dir.path(), "http://127.0.0.1:9");
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let settled = loop {
+            let (_, j) = call(&c, reqwest::Method::GET, format!("{}/api/v1/jobs/{job_id}", again.base), &key, None).await;
+            if matches!(j["status"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+                break j;
+            }
+            assert!(Instant::now() < deadline, "the study never finished after the restart: {j}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(settled["status"], "succeeded", "{settled}");
+        assert!(settled["attempts"].as_u64().unwrap_or(0) >= 2, "re-queued after the crash: {settled}");
+        let after = finished_trials(&c, &again.base, &key, &study_id).await;
+        assert_eq!(after.len(), 6000);
+        assert_eq!(after.keys().copied().collect::<Vec<_>>(), (0..6000).collect::<Vec<_>>());
+        // Every trial finished before the kill is untouched: same values, same measured
+        // duration (a re-run would have measured its own).
+        for (n, t) in &before {
+            assert_eq!(after.get(n), Some(t), "trial {n} was run again");
+        }
+        let (status, board) = call(&c, reqwest::Method::GET,
+            format!("{}/api/v1/studies/{study_id}/leaderboard", again.base), &key, None).await;
+        assert_eq!(status, 200, "{board}");
+        assert!(board["analysis"]["pbo"]["pbo"].is_number(), "{board}");
+        assert!(board["analysis"]["deflated_sharpe"]["dsr"].is_number(), "{board}");
+        let _ = again.child.kill();
+        let _ = again.child.wait();
+    });
+}
