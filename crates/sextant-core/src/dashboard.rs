@@ -141,6 +141,10 @@ pub struct Overview {
     /// Every regime model's latest label and each regime's statistics, by model name.
     #[serde(default)]
     pub regimes: Vec<RegimeCard>,
+    /// The newest tuning studies the owner may read: leaderboard heads with their deflated
+    /// Sharpe ratio, PBO and out-of-sample Sharpe beside buy and hold.
+    #[serde(default)]
+    pub studies: Vec<crate::tuning::card::StudyCard>,
 }
 
 /// A regime model as the dashboard shows it.
@@ -157,6 +161,9 @@ pub struct RegimeCard {
     /// When it was last updated (RFC 3339).
     pub updated_at: String,
 }
+
+/// Studies on the overview.
+pub const RECENT_STUDIES: u64 = 5;
 
 /// Builds overviews from the other services' stores.
 pub struct DashboardService {
@@ -242,6 +249,7 @@ impl DashboardService {
                 blocking(move || cache.quality_totals()).await?
             },
             regimes: self.regime_cards().await,
+            studies: crate::tuning::card::recent(self.meta.as_ref(), owner, RECENT_STUDIES).await?,
         })
     }
 

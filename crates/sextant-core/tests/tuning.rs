@@ -108,6 +108,15 @@ async fn studies_are_analysed_extended_and_found_again() {
     assert_eq!(oos["ts"].as_array().map(Vec::len), Some(2148 - 504));
     assert!(a["leaderboard"][0]["params"]["fast"].is_i64());
     assert_eq!(rec.best.as_ref().map(|b| &b.params), Some(&a["leaderboard"][0]["params"]));
+    // The dashboard shows it, never the best trial without DSR and PBO.
+    let o = s.dashboard.overview("key1").await.expect("overview");
+    let card = o.studies.iter().find(|c| c.study_id == rec.id).expect("on the dashboard");
+    assert_eq!(card.best_params, rec.best.as_ref().map(|b| b.params.clone()));
+    assert_eq!(card.deflated_sharpe, Some(dsr));
+    assert_eq!(card.pbo, Some(pbo));
+    assert!(card.out_of_sample_sharpe.is_some() && card.baseline_sharpe.is_some());
+    let other = s.dashboard.overview("key2").await.expect("overview");
+    assert!(other.studies.iter().all(|c| c.study_id != rec.id), "another key's study");
     // Asked again: answered from the store, nothing runs.
     let (again, ran) = run(s, &req(40, "tpe"), None).await;
     assert_eq!(ran, 0);

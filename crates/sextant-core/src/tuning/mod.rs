@@ -7,6 +7,7 @@
 //! as it is, an interrupted one continues (its finished trials are not run again), and asking
 //! for more trials extends it with the same trials a longer first run would have made.
 
+pub mod card;
 mod request;
 mod store;
 

@@ -81,7 +81,9 @@ pub struct StudyRecord {
     pub id: String,
     /// The request's label.
     pub name: Option<String>,
-    /// Keys that asked for this study (an empty list: every key may read it, as the CLI's).
+    /// Keys that asked for this study (none: every key may read it, as the CLI's; the field
+    /// is then absent from the document).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub owners: Vec<String>,
     /// What was asked (the latest request: `trials` may have grown).
     pub request: OptimizeRequest,
