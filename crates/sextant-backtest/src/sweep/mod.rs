@@ -1,4 +1,6 @@
-//! Parameter sweeps: the SMA-cross grid over many symbols on all cores.
+//! Parameter sweeps on all cores: the SMA-cross grid with its bit-mask kernel
+//! ([`sweep_sma_cross`]), any other library strategy through the lean engine
+//! ([`sweep_strategy`], [`lean`]).
 //!
 //! [`sweep_sma_cross`] evaluates every `(fast, slow)` with `fast < slow` of a [`SmaGrid`] on every
 //! symbol with exactly the semantics of the simulator running the `sma_cross` strategy long only
@@ -21,6 +23,8 @@
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 mod kernel;
+pub mod lean;
+mod strategies;
 #[cfg(test)]
 mod tests;
 
@@ -29,6 +33,7 @@ use crate::simulator::{
     BarSeries, Costs, FillTiming, ShareRounding, SimConfig, Sizer, SizingConvention,
 };
 use kernel::{run_combo, Isa, Prices, Scratch};
+pub use strategies::{sweep_strategy, ParamStats, StrategySweep};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::ops::RangeInclusive;
@@ -168,6 +173,12 @@ pub enum SweepError {
     /// The [`SimConfig`] derived from the sweep configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::simulator::SimError),
+    /// A series cannot be simulated.
+    #[error(transparent)]
+    Data(#[from] crate::simulator::DataError),
+    /// Parameter set `.0` does not fit the strategy.
+    #[error("parameter set {0}: {1}")]
+    Params(usize, crate::strategy::ParamError),
 }
 
 /// Runs the grid on every series. Symbols shorter than 2 bars give empty results.
