@@ -24,11 +24,14 @@ fn main() {
                         seed,
                     };
                     let sampler = match s {
-                        SamplerKind::Tpe => Sampler::Tpe(TpeConfig {
-                            n_ei_candidates: cands,
-                            min_bandwidth: if minbw == Some(0.0) { None } else { minbw.or(Some(0.05)) },
-                            ..TpeConfig::default()
-                        }),
+                        SamplerKind::Tpe => Sampler::Tpe(
+                            TpeConfig {
+                                n_ei_candidates: cands,
+                                min_bandwidth: if minbw == Some(0.0) { None } else { minbw.or(Some(0.05)) },
+                                ..TpeConfig::default()
+                            },
+                            Default::default(),
+                        ),
                         _ => Sampler::new(s, &spec.space, 1, seed).expect("sampler"),
                     };
                     let mut st = Study::resume_with(spec, sampler, Vec::new()).expect("study");

@@ -16,7 +16,7 @@ mod tpe;
 
 pub use cmaes::CmaSampler;
 pub use nsga2::{Nsga2Config, Nsga2Sampler};
-pub use tpe::TpeConfig;
+pub use tpe::{TpeCache, TpeConfig};
 
 use crate::space::{Assignment, SearchSpace};
 use crate::trial::{Direction, Trial};
@@ -65,8 +65,8 @@ pub const MAX_GRID: u64 = 1_000_000;
 /// A sampler with the state it keeps between asks (rebuilt from the history on resume).
 #[derive(Debug, Clone)]
 pub enum Sampler {
-    /// See [`SamplerKind::Tpe`].
-    Tpe(TpeConfig),
+    /// See [`SamplerKind::Tpe`]; the cache holds the trials' parameters as columns.
+    Tpe(TpeConfig, TpeCache),
     /// See [`SamplerKind::Cmaes`].
     Cmaes(CmaSampler),
     /// See [`SamplerKind::Nsga2`].
@@ -97,7 +97,7 @@ impl Sampler {
         Ok(match kind {
             SamplerKind::Tpe => {
                 single("tpe")?;
-                Sampler::Tpe(TpeConfig::default())
+                Sampler::Tpe(TpeConfig::default(), TpeCache::default())
             }
             SamplerKind::Cmaes => {
                 single("cmaes")?;
@@ -142,9 +142,9 @@ impl Sampler {
                 .collect()
         };
         Some(match self {
-            Sampler::Tpe(cfg) => {
+            Sampler::Tpe(cfg, cache) => {
                 if tpe::started(trials, dir, cfg) {
-                    (tpe::ask(space, trials, dir, cfg, rng), None)
+                    (tpe::ask(space, trials, dir, cfg, cache, rng), None)
                 } else {
                     (random(rng), None)
                 }

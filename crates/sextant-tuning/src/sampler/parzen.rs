@@ -78,12 +78,17 @@ pub(crate) fn default_weights(n: usize) -> Vec<f64> {
 /// smaller.
 fn bandwidths(mus: &[f64], low: f64, high: f64, min_factor: Option<f64>) -> Vec<f64> {
     let n = mus.len();
-    let mut pairs: Vec<(f64, u32)> = mus.iter().enumerate().map(|(i, &m)| (m, i as u32)).collect();
-    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    // Sorted by value (ties by index) through integer keys: the order of `f64::total_cmp`.
+    let key = |m: f64| {
+        let b = m.to_bits() as i64;
+        (b ^ (((b >> 63) as u64) >> 1) as i64) as u64 ^ (1 << 63)
+    };
+    let mut pairs: Vec<(u64, u32)> = mus.iter().enumerate().map(|(i, &m)| (key(m), i as u32)).collect();
+    pairs.sort_unstable();
     let order: Vec<usize> = pairs.iter().map(|p| p.1 as usize).collect();
     let mut s = Vec::with_capacity(n + 2);
     s.push(low);
-    s.extend(pairs.iter().map(|p| p.0));
+    s.extend(order.iter().map(|&i| mus[i]));
     s.push(high);
     let mut sorted: Vec<f64> = (0..n).map(|i| (s[i + 1] - s[i]).max(s[i + 2] - s[i + 1])).collect();
     if n >= 2 {
@@ -104,15 +109,15 @@ fn bandwidths(mus: &[f64], low: f64, high: f64, min_factor: Option<f64>) -> Vec<
 }
 
 impl Parzen {
-    /// The estimator over `obs[i][d]` (internal values), oldest observation first, with the
-    /// prior kernel last.
+    /// The estimator over `cols[d][i]` (internal values of dimension `d`, oldest observation
+    /// first), with the prior kernel last.
     pub fn new(
         dists: &[&Distribution],
-        obs: &[Vec<f64>],
+        cols: &[Vec<f64>],
         prior_weight: f64,
         min_factor: Option<f64>,
     ) -> Parzen {
-        let n = obs.len();
+        let n = cols.first().map_or(0, Vec::len);
         let mut w = default_weights(n);
         w.push(if n == 0 { 1.0 } else { prior_weight });
         let total: f64 = w.iter().sum();
@@ -131,9 +136,9 @@ impl Parzen {
             .map(|(d, dist)| match bounds(dist) {
                 Some((low, high)) => {
                     let log = dist.is_log();
-                    let mut mus: Vec<f64> = obs
+                    let mut mus: Vec<f64> = cols[d]
                         .iter()
-                        .map(|o| if log { o[d].ln() } else { o[d] })
+                        .map(|&o| if log { o.ln() } else { o })
                         .collect();
                     let mut sigma = bandwidths(&mus, low, high, min_factor);
                     mus.push(low + (high - low) / 2.0);
@@ -172,7 +177,7 @@ impl Parzen {
                         Distribution::Categorical { choices } => choices.len(),
                         _ => 1,
                     };
-                    let ln_p = categorical_rows(obs.iter().map(|o| o[d] as usize), k, n, prior_weight);
+                    let ln_p = categorical_rows(cols[d].iter().map(|&o| o as usize), k, n, prior_weight);
                     Dim::Categorical { ln_p }
                 }
             })
@@ -465,7 +470,7 @@ mod tests {
             step: None,
             log: false,
         };
-        let p = Parzen::new(&[&d], &[vec![0.2], vec![0.9]], 1.0, None);
+        let p = Parzen::new(&[&d], &[vec![0.2, 0.9]], 1.0, None);
         let n = 20_000;
         let s: f64 = p
             .log_pdf(&(0..n).map(|i| vec![(i as f64 + 0.5) / n as f64]).collect::<Vec<_>>())
@@ -479,7 +484,7 @@ mod tests {
             step: 1,
             log: false,
         };
-        let p = Parzen::new(&[&i], &[vec![2.0], vec![2.0], vec![5.0]], 1.0, None);
+        let p = Parzen::new(&[&i], &[vec![2.0, 2.0, 5.0]], 1.0, None);
         let s: f64 = p
             .log_pdf(&(1..=5).map(|v| vec![v as f64]).collect::<Vec<_>>())
             .iter()

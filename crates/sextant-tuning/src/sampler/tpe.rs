@@ -115,18 +115,53 @@ pub(crate) fn started(trials: &[Trial], dir: Direction, cfg: &TpeConfig) -> bool
 }
 
 /// One TPE proposal for every parameter (the study drops inactive ones).
+/// Every trial's parameters as columns (one per space parameter, indexed by trial number;
+/// NaN where inactive), extended as trials are asked: a trial's parameters never change after
+/// its ask, and reading them from the trials' maps each time dominated a long study's asks.
+#[derive(Debug, Clone, Default)]
+pub struct TpeCache {
+    cols: Vec<Vec<f64>>,
+}
+
+impl TpeCache {
+    fn extend(&mut self, space: &SearchSpace, trials: &[Trial]) {
+        if self.cols.len() != space.params.len() {
+            self.cols = vec![Vec::new(); space.params.len()];
+        }
+        let have = self.cols.first().map_or(0, Vec::len);
+        for t in trials.iter().filter(|t| t.number as usize >= have) {
+            for (p, col) in space.params.iter().zip(&mut self.cols) {
+                col.push(t.params.get(&p.name).copied().unwrap_or(f64::NAN));
+            }
+        }
+    }
+
+    /// Column `p` of `trials`.
+    fn column(&self, p: usize, trials: &[&Trial]) -> Vec<f64> {
+        let col = &self.cols[p];
+        trials
+            .iter()
+            .map(|t| col.get(t.number as usize).copied().unwrap_or(f64::NAN))
+            .collect()
+    }
+}
+
 pub(crate) fn ask(
     space: &SearchSpace,
     trials: &[Trial],
     dir: Direction,
     cfg: &TpeConfig,
+    cache: &mut TpeCache,
     rng: &mut ChaCha8Rng,
 ) -> Assignment {
+    cache.extend(space, trials);
     let (below, above) = split(trials, dir);
     let mut out = Assignment::new();
+    let index = |p: &Param| space.params.iter().position(|q| q.name == p.name).unwrap_or(0);
     let joint: Vec<&Param> = space.unconditional().collect();
     if !joint.is_empty() {
-        let x = propose(&joint, &below, &above, cfg, rng);
+        let ids: Vec<usize> = joint.iter().map(|p| index(p)).collect();
+        let x = propose(&joint, &ids, cache, &below, &above, cfg, rng);
         for (p, v) in joint.iter().zip(x) {
             out.insert(p.name.clone(), v);
         }
@@ -134,35 +169,28 @@ pub(crate) fn ask(
     for p in space.params.iter().filter(|p| p.condition.is_some()) {
         let b: Vec<&Trial> = below.iter().copied().filter(|t| t.params.contains_key(&p.name)).collect();
         let a: Vec<&Trial> = above.iter().copied().filter(|t| t.params.contains_key(&p.name)).collect();
-        if let Some(&v) = propose(&[p], &b, &a, cfg, rng).first() {
+        if let Some(&v) = propose(&[p], &[index(p)], cache, &b, &a, cfg, rng).first() {
             out.insert(p.name.clone(), v);
         }
     }
     out
 }
 
-fn observations(params: &[&Param], trials: &[&Trial]) -> Vec<Vec<f64>> {
-    trials
-        .iter()
-        .map(|t| {
-            params
-                .iter()
-                .map(|p| t.params.get(&p.name).copied().unwrap_or(f64::NAN))
-                .collect()
-        })
-        .collect()
-}
-
 fn propose(
     params: &[&Param],
+    ids: &[usize],
+    cache: &TpeCache,
     below: &[&Trial],
     above: &[&Trial],
     cfg: &TpeConfig,
     rng: &mut ChaCha8Rng,
 ) -> Vec<f64> {
     let dists: Vec<&Distribution> = params.iter().map(|p| &p.distribution).collect();
-    let l = Parzen::new(&dists, &observations(params, below), cfg.prior_weight, cfg.min_bandwidth);
-    let g = Parzen::new(&dists, &observations(params, above), cfg.prior_weight, None);
+    let cols = |trials: &[&Trial]| -> Vec<Vec<f64>> {
+        ids.iter().map(|&p| cache.column(p, trials)).collect()
+    };
+    let l = Parzen::new(&dists, &cols(below), cfg.prior_weight, cfg.min_bandwidth);
+    let g = Parzen::new(&dists, &cols(above), cfg.prior_weight, None);
     let mut candidates: Vec<Vec<f64>> = (0..cfg.n_ei_candidates.max(1))
         .map(|_| l.sample(rng))
         .collect();
