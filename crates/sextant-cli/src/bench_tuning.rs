@@ -44,6 +44,21 @@ fn sma_goog(dir: &Path) -> Result<BacktestObjective> {
         "strategy": "sma_cross", "symbols": ["GOOG"]
     }))?;
     let data = BacktestService::load(&cache, &req)?;
+    // The peer trades exactly these bars.
+    let bars = cache.bars_on(&req.symbols[0], req.resolution, None, None, req.prices)?;
+    let mut csv = String::from("ts,open,high,low,close,volume\n");
+    for b in &bars {
+        csv.push_str(&format!(
+            "{},{:?},{:?},{:?},{:?},{:?}\n",
+            b.ts.date(),
+            b.open,
+            b.high,
+            b.low,
+            b.close,
+            b.volume
+        ));
+    }
+    std::fs::write(dir.join("goog.csv"), csv)?;
     Ok(BacktestObjective::new(
         "sma_cross",
         Arc::new(data.market),
