@@ -9,17 +9,26 @@ use sextant_backtest::sweep::lean;
 use std::time::Instant;
 
 fn msft() -> BarSeries {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sample/us-equities-daily-2000-2013.csv.gz");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../data/sample/us-equities-daily-2000-2013.csv.gz"
+    );
     let f = std::fs::File::open(path).expect("sample");
     let mut rdr = csv::Reader::from_reader(flate2::read::GzDecoder::new(f));
-    let (mut ts, mut o, mut h, mut l, mut c, mut v) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut ts, mut o, mut h, mut l, mut c, mut v) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     for rec in rdr.records() {
         let r = rec.expect("row");
         if &r[0] != "MSFT" {
             continue;
         }
         let d = chrono::NaiveDate::parse_from_str(&r[1], "%Y-%m-%d").expect("date");
-        ts.push(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp());
+        ts.push(
+            d.and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc()
+                .timestamp(),
+        );
         let x = |i: usize| r[i].parse::<f64>().expect("number");
         o.push(x(2));
         h.push(x(3));
@@ -31,7 +40,9 @@ fn msft() -> BarSeries {
 }
 
 fn main() {
-    let name = std::env::args().nth(1).unwrap_or_else(|| "sma_cross".into());
+    let name = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "sma_cross".into());
     let md = MarketData::single(msft()).expect("data");
     let cfg = SimConfig::default();
     let sim = TradingSimulator::new(cfg).expect("config");

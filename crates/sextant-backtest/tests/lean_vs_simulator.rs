@@ -18,17 +18,74 @@ use std::collections::BTreeSet;
 fn cases() -> Vec<(&'static str, Vec<Value>)> {
     vec![
         ("buy_and_hold", vec![json!({})]),
-        ("sma_cross", vec![json!({"fast": 10, "slow": 30}), json!({"fast": 5, "slow": 50, "allow_short": true})]),
-        ("ema_cross", vec![json!({"fast": 12, "slow": 26}), json!({"fast": 8, "slow": 40, "allow_short": true})]),
-        ("rsi_reversion", vec![json!({"period": 14}), json!({"period": 5, "lower": 20.0, "upper": 80.0, "allow_short": true})]),
-        ("bollinger_reversion", vec![json!({}), json!({"period": 10, "k": 1.5, "allow_short": true})]),
-        ("macd", vec![json!({}), json!({"fast": 8, "slow": 21, "signal": 5, "allow_short": true})]),
-        ("donchian_breakout", vec![json!({}), json!({"entry": 55, "exit": 20, "allow_short": true})]),
-        ("ts_momentum", vec![json!({"lookback": 63}), json!({"lookback": 252, "allow_short": true})]),
-        ("series_threshold", vec![json!({}), json!({"lower": 0.4, "upper": 0.6, "allow_short": true})]),
-        ("ml_signal", vec![json!({"model": "m"}), json!({"model": "m", "allow_short": true})]),
-        ("regime_switch", vec![json!({"model": "m", "bull": {"fast": 5, "slow": 20},
-                                       "bear": {"fast": 10, "slow": 40, "allow_short": true}})]),
+        (
+            "sma_cross",
+            vec![
+                json!({"fast": 10, "slow": 30}),
+                json!({"fast": 5, "slow": 50, "allow_short": true}),
+            ],
+        ),
+        (
+            "ema_cross",
+            vec![
+                json!({"fast": 12, "slow": 26}),
+                json!({"fast": 8, "slow": 40, "allow_short": true}),
+            ],
+        ),
+        (
+            "rsi_reversion",
+            vec![
+                json!({"period": 14}),
+                json!({"period": 5, "lower": 20.0, "upper": 80.0, "allow_short": true}),
+            ],
+        ),
+        (
+            "bollinger_reversion",
+            vec![
+                json!({}),
+                json!({"period": 10, "k": 1.5, "allow_short": true}),
+            ],
+        ),
+        (
+            "macd",
+            vec![
+                json!({}),
+                json!({"fast": 8, "slow": 21, "signal": 5, "allow_short": true}),
+            ],
+        ),
+        (
+            "donchian_breakout",
+            vec![
+                json!({}),
+                json!({"entry": 55, "exit": 20, "allow_short": true}),
+            ],
+        ),
+        (
+            "ts_momentum",
+            vec![
+                json!({"lookback": 63}),
+                json!({"lookback": 252, "allow_short": true}),
+            ],
+        ),
+        (
+            "series_threshold",
+            vec![
+                json!({}),
+                json!({"lower": 0.4, "upper": 0.6, "allow_short": true}),
+            ],
+        ),
+        (
+            "ml_signal",
+            vec![
+                json!({"model": "m"}),
+                json!({"model": "m", "allow_short": true}),
+            ],
+        ),
+        (
+            "regime_switch",
+            vec![json!({"model": "m", "bull": {"fast": 5, "slow": 20},
+                                       "bear": {"fast": 10, "slow": 40, "allow_short": true}})],
+        ),
     ]
 }
 
@@ -37,10 +94,22 @@ fn cases() -> Vec<(&'static str, Vec<Value>)> {
 fn with_series(s: &BarSeries) -> BarSeries {
     let c = s.close();
     let proba: Vec<f64> = (0..c.len())
-        .map(|t| if t < 10 { f64::NAN } else { 0.5 + 0.5 * (10.0 * (c[t] / c[t - 10] - 1.0)).tanh() })
+        .map(|t| {
+            if t < 10 {
+                f64::NAN
+            } else {
+                0.5 + 0.5 * (10.0 * (c[t] / c[t - 10] - 1.0)).tanh()
+            }
+        })
         .collect();
     let regime: Vec<f64> = (0..c.len())
-        .map(|t| if t < 50 { f64::NAN } else { ((t / 100) % 4) as f64 })
+        .map(|t| {
+            if t < 50 {
+                f64::NAN
+            } else {
+                ((t / 100) % 4) as f64
+            }
+        })
         .collect();
     s.clone()
         .with_series("ml_proba", proba)
@@ -91,14 +160,21 @@ fn lean_runs_equal_the_simulator_for_every_strategy() {
                     let mut a = build_strategy(name, p).expect("params");
                     let mut b = build_strategy(name, p).expect("params");
                     let reference = sim.run(&md, a.as_mut());
-                    let lean = lean::run(&cfg, &md, b.as_mut()).unwrap_or_else(|e| panic!("{ctx}: {e}"));
+                    let lean =
+                        lean::run(&cfg, &md, b.as_mut()).unwrap_or_else(|e| panic!("{ctx}: {e}"));
                     assert_eq!(lean.equity.len(), reference.equity.len(), "{ctx}");
                     for (t, (x, y)) in lean.equity.iter().zip(&reference.equity).enumerate() {
-                        assert_eq!(x.to_bits(), y.to_bits(), "{ctx}: equity at bar {t}: {x} vs {y}");
+                        assert_eq!(
+                            x.to_bits(),
+                            y.to_bits(),
+                            "{ctx}: equity at bar {t}: {x} vs {y}"
+                        );
                     }
                     assert_eq!(lean.trades, reference.trades.len(), "{ctx}");
-                    let closed: Vec<(usize, f64)> =
-                        reference.closed_trades().map(|t| (t.exit_bar, t.pnl)).collect();
+                    let closed: Vec<(usize, f64)> = reference
+                        .closed_trades()
+                        .map(|t| (t.exit_bar, t.pnl))
+                        .collect();
                     assert_eq!(lean.closed, closed, "{ctx}");
                     assert_eq!(lean.returns(cfg.initial_cash), reference.returns(), "{ctx}");
                     checked += 1;
@@ -119,7 +195,10 @@ fn cases_trade() {
         for p in &sets {
             let mut s = build_strategy(name, p).expect("params");
             let run = lean::run(&cfg, &md, s.as_mut()).expect("lean");
-            assert!(run.trades >= 1 && (name == "buy_and_hold" || !run.closed.is_empty()), "{name} {p}");
+            assert!(
+                run.trades >= 1 && (name == "buy_and_hold" || !run.closed.is_empty()),
+                "{name} {p}"
+            );
         }
     }
 }
@@ -129,22 +208,43 @@ fn strategy_sweeps_equal_the_sma_kernel_and_the_simulator() {
     let data = load_sample();
     let series = vec![data["MSFT"].clone(), data["GOOG"].clone()];
     let cfg = SweepConfig::default();
-    let grid = SmaGrid { fast: 5..=12, slow: 20..=30 };
+    let grid = SmaGrid {
+        fast: 5..=12,
+        slow: 20..=30,
+    };
     let kernel = sweep_sma_cross(&series, &grid, &cfg).expect("kernel");
-    let params: Vec<Value> = grid.combos().map(|(f, s)| json!({"fast": f, "slow": s})).collect();
+    let params: Vec<Value> = grid
+        .combos()
+        .map(|(f, s)| json!({"fast": f, "slow": s}))
+        .collect();
     let generic = sweep_strategy(&series, "sma_cross", &params, &cfg).expect("generic");
     for (k, g) in kernel.iter().zip(&generic) {
         assert_eq!(k.combos.len(), g.results.len());
         for (a, b) in k.combos.iter().zip(&g.results) {
-            assert_eq!(a.final_equity.to_bits(), b.final_equity.to_bits(), "{} {}/{}", k.symbol, a.fast, a.slow);
+            assert_eq!(
+                a.final_equity.to_bits(),
+                b.final_equity.to_bits(),
+                "{} {}/{}",
+                k.symbol,
+                a.fast,
+                a.slow
+            );
             assert_eq!(a.trades, b.trades);
             assert_eq!(a.max_drawdown.to_bits(), b.max_drawdown.to_bits());
             // The kernel sums held bars in SIMD lanes: the Sharpe ratio agrees to rounding.
-            assert!((a.sharpe - b.sharpe).abs() <= 1e-12 * a.sharpe.abs(), "{} vs {}", a.sharpe, b.sharpe);
+            assert!(
+                (a.sharpe - b.sharpe).abs() <= 1e-12 * a.sharpe.abs(),
+                "{} vs {}",
+                a.sharpe,
+                b.sharpe
+            );
         }
     }
     // Another strategy, checked against the simulator's final equity.
-    let params = vec![json!({"period": 14}), json!({"period": 7, "lower": 25.0, "upper": 75.0})];
+    let params = vec![
+        json!({"period": 14}),
+        json!({"period": 7, "lower": 25.0, "upper": 75.0}),
+    ];
     let out = sweep_strategy(&series, "rsi_reversion", &params, &cfg).expect("sweep");
     let sim = TradingSimulator::new(cfg.sim_config()).expect("config");
     for (s, sw) in series.iter().zip(&out) {

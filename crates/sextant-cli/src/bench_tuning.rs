@@ -145,7 +145,12 @@ pub fn run_bench(dir: &Path, seeds: u64, trials: u32) -> Result<()> {
         params: vec![int("fast", 5, 50), int("slow", 20, 200)],
     };
     let studies: Vec<(&str, &dyn Objective, SearchSpace, Direction)> = vec![
-        ("branin", &TestFunction::Branin, TestFunction::Branin.space(), Direction::Minimize),
+        (
+            "branin",
+            &TestFunction::Branin,
+            TestFunction::Branin.space(),
+            Direction::Minimize,
+        ),
         (
             "hartmann6",
             &TestFunction::Hartmann6,
@@ -161,11 +166,17 @@ pub fn run_bench(dir: &Path, seeds: u64, trials: u32) -> Result<()> {
             for seed in 0..seeds {
                 let mut s = study(space.clone(), *dir_, sampler, seed)?;
                 let (best, wall, ask_ms) = sequential(&mut s, *obj, trials)?;
-                let failed = s.trials().iter().filter(|t| t.state == sextant_tuning::TrialState::Failed).count();
+                let failed = s
+                    .trials()
+                    .iter()
+                    .filter(|t| t.state == sextant_tuning::TrialState::Failed)
+                    .count();
                 bests.push(best);
-                runs.push(json!({"study": name, "sampler": sampler.to_string(), "seed": seed,
+                runs.push(
+                    json!({"study": name, "sampler": sampler.to_string(), "seed": seed,
                     "trials": trials, "failed": failed, "best": best, "wall_s": wall,
-                    "ask_ms_total": ask_ms}));
+                    "ask_ms_total": ask_ms}),
+                );
             }
             println!("{name:<10} {sampler:<6} median best {:.6}", median(bests));
         }
@@ -174,12 +185,16 @@ pub fn run_bench(dir: &Path, seeds: u64, trials: u32) -> Result<()> {
     for n in [1_000, 10_000] {
         let ms = overhead(n)?;
         println!("overhead: history {n}: median ask {ms:.3} ms");
-        overheads.push(json!({"history": n, "source": "synthetic", "asks": 20, "ask_ms_median": ms}));
+        overheads
+            .push(json!({"history": n, "source": "synthetic", "asks": 20, "ask_ms_median": ms}));
     }
     // End to end on the SMA cross: one at a time, then batches of 8 on all cores.
     let mut s = study(sma_space.clone(), Direction::Maximize, SamplerKind::Tpe, 0)?;
     let (_, wall, _) = sequential(&mut s, &sma, 200)?;
-    println!("throughput: 200 trials one at a time in {wall:.2} s = {:.1} trials/s", 200.0 / wall);
+    println!(
+        "throughput: 200 trials one at a time in {wall:.2} s = {:.1} trials/s",
+        200.0 / wall
+    );
     let mut s = study(sma_space, Direction::Maximize, SamplerKind::Tpe, 0)?;
     let cfg = RunConfig {
         n_trials: 200,
@@ -187,8 +202,15 @@ pub fn run_bench(dir: &Path, seeds: u64, trials: u32) -> Result<()> {
         fixed: Default::default(),
     };
     let t0 = Instant::now();
-    run::<()>(&mut s, &sma, &cfg, &mut |_| Ok(()), &mut |_| Ok(()), &|| false)
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    run::<()>(
+        &mut s,
+        &sma,
+        &cfg,
+        &mut |_| Ok(()),
+        &mut |_| Ok(()),
+        &|| false,
+    )
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let wall8 = t0.elapsed().as_secs_f64();
     println!(
         "throughput: 200 trials in batches of 8 on {} threads in {wall8:.2} s = {:.1} trials/s",
@@ -203,7 +225,10 @@ pub fn run_bench(dir: &Path, seeds: u64, trials: u32) -> Result<()> {
                        "batched": {"batch": 8, "threads": rayon::current_num_threads(),
                                    "wall_s": wall8, "trials_per_s": 200.0 / wall8}},
     });
-    std::fs::write(dir.join("sextant.json"), serde_json::to_string_pretty(&doc)?)?;
+    std::fs::write(
+        dir.join("sextant.json"),
+        serde_json::to_string_pretty(&doc)?,
+    )?;
     println!("wrote {}", dir.join("sextant.json").display());
     Ok(())
 }

@@ -166,7 +166,11 @@ fn print(rec: &StudyRecord, top: usize) {
     };
     let objectives: Vec<String> = a["objectives"]
         .as_array()
-        .map(|v| v.iter().filter_map(|o| o.as_str().map(str::to_string)).collect())
+        .map(|v| {
+            v.iter()
+                .filter_map(|o| o.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     let rows: Vec<Vec<String>> = a["leaderboard"]
         .as_array()
@@ -174,14 +178,23 @@ fn print(rec: &StudyRecord, top: usize) {
             rows.iter()
                 .take(top)
                 .map(|r| {
-                    let mut row = vec![r["rank"].to_string(), r["trial"].to_string(), r["params"].to_string()];
+                    let mut row = vec![
+                        r["rank"].to_string(),
+                        r["trial"].to_string(),
+                        r["params"].to_string(),
+                    ];
                     row.extend(
                         r["values"]
                             .as_array()
                             .map(|v| v.iter().map(|x| num(x, 3)).collect::<Vec<_>>())
                             .unwrap_or_default(),
                     );
-                    row.extend([num(&r["sharpe"], 2), pct(&r["cagr"]), pct(&r["max_drawdown"]), r["trades"].to_string()]);
+                    row.extend([
+                        num(&r["sharpe"], 2),
+                        pct(&r["cagr"]),
+                        pct(&r["max_drawdown"]),
+                        r["trades"].to_string(),
+                    ]);
                     row
                 })
                 .collect()
@@ -254,7 +267,11 @@ pub async fn optimize(a: OptimizeArgs, s: &Services) -> Result<()> {
     println!(
         "{ran} trials run in {secs:.2} s ({:.0} trials/s, analysis included){}",
         ran as f64 / secs.max(1e-9),
-        if ran == 0 { "; the study was already complete" } else { "" }
+        if ran == 0 {
+            "; the study was already complete"
+        } else {
+            ""
+        }
     );
     print(&rec, a.top);
     Ok(())

@@ -142,8 +142,14 @@ async fn finished_trials(
     let mut out = std::collections::BTreeMap::new();
     let mut offset = 0;
     loop {
-        let (status, page) = call(c, reqwest::Method::GET,
-            format!("{base}/api/v1/studies/{study}/trials?offset={offset}&limit=1000"), key, None).await;
+        let (status, page) = call(
+            c,
+            reqwest::Method::GET,
+            format!("{base}/api/v1/studies/{study}/trials?offset={offset}&limit=1000"),
+            key,
+            None,
+        )
+        .await;
         if status == 404 {
             return out; // the job has not started the study yet
         }
@@ -167,7 +173,10 @@ fn sigkill_during_a_study_then_restart_resumes_without_rerunning_trials() {
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tmp");
         let mut server = start(dir.path(), "http://127.0.0.1:9");
-        let key = server.key.clone().expect("admin key printed at first start");
+        let key = server
+            .key
+            .clone()
+            .expect("admin key printed at first start");
         let c = reqwest::Client::new();
         let study = json!({
             "backtest": {"strategy": "rsi_reversion", "symbols": ["AAPL", "IBM", "MSFT"]},
@@ -178,11 +187,19 @@ fn sigkill_during_a_study_then_restart_resumes_without_rerunning_trials() {
             ],
             "sampler": "random", "trials": 6000, "batch": 8, "seed": 3
         });
-        let (status, job) = call(&c, reqwest::Method::POST,
-            format!("{}/api/v1/backtests/optimize", server.base), &key, Some(study)).await;
+        let (status, job) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{}/api/v1/backtests/optimize", server.base),
+            &key,
+            Some(study),
+        )
+        .await;
         assert_eq!(status, 202, "{job}");
-        let (job_id, study_id) = (job["id"].as_str().expect("job").to_string(),
-                                  job["study_id"].as_str().expect("study").to_string());
+        let (job_id, study_id) = (
+            job["id"].as_str().expect("job").to_string(),
+            job["study_id"].as_str().expect("study").to_string(),
+        );
         let deadline = Instant::now() + Duration::from_secs(60);
         let before = loop {
             let done = finished_trials(&c, &server.base, &key, &study_id).await;
@@ -199,28 +216,56 @@ fn sigkill_during_a_study_then_restart_resumes_without_rerunning_trials() {
         let mut again = start(dir.path(), "http://127.0.0.1:9");
         let deadline = Instant::now() + Duration::from_secs(180);
         let settled = loop {
-            let (_, j) = call(&c, reqwest::Method::GET, format!("{}/api/v1/jobs/{job_id}", again.base), &key, None).await;
-            if matches!(j["status"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+            let (_, j) = call(
+                &c,
+                reqwest::Method::GET,
+                format!("{}/api/v1/jobs/{job_id}", again.base),
+                &key,
+                None,
+            )
+            .await;
+            if matches!(
+                j["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            ) {
                 break j;
             }
-            assert!(Instant::now() < deadline, "the study never finished after the restart: {j}");
+            assert!(
+                Instant::now() < deadline,
+                "the study never finished after the restart: {j}"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
         assert_eq!(settled["status"], "succeeded", "{settled}");
-        assert!(settled["attempts"].as_u64().unwrap_or(0) >= 2, "re-queued after the crash: {settled}");
+        assert!(
+            settled["attempts"].as_u64().unwrap_or(0) >= 2,
+            "re-queued after the crash: {settled}"
+        );
         let after = finished_trials(&c, &again.base, &key, &study_id).await;
         assert_eq!(after.len(), 6000);
-        assert_eq!(after.keys().copied().collect::<Vec<_>>(), (0..6000).collect::<Vec<_>>());
+        assert_eq!(
+            after.keys().copied().collect::<Vec<_>>(),
+            (0..6000).collect::<Vec<_>>()
+        );
         // Every trial finished before the kill is untouched: same values, same measured
         // duration (a re-run would have measured its own).
         for (n, t) in &before {
             assert_eq!(after.get(n), Some(t), "trial {n} was run again");
         }
-        let (status, board) = call(&c, reqwest::Method::GET,
-            format!("{}/api/v1/studies/{study_id}/leaderboard", again.base), &key, None).await;
+        let (status, board) = call(
+            &c,
+            reqwest::Method::GET,
+            format!("{}/api/v1/studies/{study_id}/leaderboard", again.base),
+            &key,
+            None,
+        )
+        .await;
         assert_eq!(status, 200, "{board}");
         assert!(board["analysis"]["pbo"]["pbo"].is_number(), "{board}");
-        assert!(board["analysis"]["deflated_sharpe"]["dsr"].is_number(), "{board}");
+        assert!(
+            board["analysis"]["deflated_sharpe"]["dsr"].is_number(),
+            "{board}"
+        );
         let _ = again.child.kill();
         let _ = again.child.wait();
     });

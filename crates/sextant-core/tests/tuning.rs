@@ -29,7 +29,10 @@ async fn run(
     s: &Services,
     r: &OptimizeRequest,
     stop_after: Option<usize>,
-) -> (Result<sextant_core::tuning::StudyRecord, TuningServiceError>, usize) {
+) -> (
+    Result<sextant_core::tuning::StudyRecord, TuningServiceError>,
+    usize,
+) {
     let n = Arc::new(AtomicUsize::new(0));
     let (a, b) = (n.clone(), n.clone());
     let out = s
@@ -49,11 +52,21 @@ async fn run(
 fn trial_params(s: &Services, id: &str) -> Vec<(u32, Value, Vec<f64>)> {
     let rt = tokio::runtime::Handle::current();
     let recs = tokio::task::block_in_place(|| {
-        rt.block_on(s.tuning.trials_as(id, sextant_core::common::Actor { key: "key1", admin: false }, 0, 10_000))
+        rt.block_on(s.tuning.trials_as(
+            id,
+            sextant_core::common::Actor {
+                key: "key1",
+                admin: false,
+            },
+            0,
+            10_000,
+        ))
     })
     .expect("trials")
     .1;
-    recs.into_iter().map(|t| (t.number, t.params, t.values)).collect()
+    recs.into_iter()
+        .map(|t| (t.number, t.params, t.values))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,11 +80,24 @@ async fn a_stopped_study_resumes_without_rerunning_and_matches_an_uninterrupted_
 
         let cut = services().await;
         let (stopped, ran_first) = run(&cut.services, &req(60, sampler), Some(20)).await;
-        assert!(matches!(stopped, Err(TuningServiceError::Cancelled)), "{sampler}");
-        let mid = cut.services.tuning.get(&done.id).await.expect("read").expect("stored");
+        assert!(
+            matches!(stopped, Err(TuningServiceError::Cancelled)),
+            "{sampler}"
+        );
+        let mid = cut
+            .services
+            .tuning
+            .get(&done.id)
+            .await
+            .expect("read")
+            .expect("stored");
         assert_eq!(mid.state, StudyState::Cancelled);
         let finished = mid.counts.complete + mid.counts.failed + mid.counts.pruned;
-        assert!(finished >= 20 && finished < 60, "{sampler}: {:?}", mid.counts);
+        assert!(
+            (20..60).contains(&finished),
+            "{sampler}: {:?}",
+            mid.counts
+        );
         let (resumed, ran_again) = run(&cut.services, &req(60, sampler), None).await;
         let resumed = resumed.expect("resumes");
         // Finished trials are not evaluated again: only the rest (and any left running).
@@ -102,21 +128,37 @@ async fn studies_are_analysed_extended_and_found_again() {
     assert!((0.0..=1.0).contains(&pbo));
     let oos = &a["out_of_sample"];
     assert_eq!(oos["folds"].as_array().map(Vec::len), Some(7), "{oos}");
-    assert_eq!(oos["ts"].as_array().map(Vec::len), oos["equity"].as_array().map(Vec::len));
+    assert_eq!(
+        oos["ts"].as_array().map(Vec::len),
+        oos["equity"].as_array().map(Vec::len)
+    );
     assert!(oos["baseline_sharpe"].as_f64().is_some());
     // The stitched test windows are the bars after the first training window.
     assert_eq!(oos["ts"].as_array().map(Vec::len), Some(2148 - 504));
     assert!(a["leaderboard"][0]["params"]["fast"].is_i64());
-    assert_eq!(rec.best.as_ref().map(|b| &b.params), Some(&a["leaderboard"][0]["params"]));
+    assert_eq!(
+        rec.best.as_ref().map(|b| &b.params),
+        Some(&a["leaderboard"][0]["params"])
+    );
     // The dashboard shows it, never the best trial without DSR and PBO.
     let o = s.dashboard.overview("key1").await.expect("overview");
-    let card = o.studies.iter().find(|c| c.study_id == rec.id).expect("on the dashboard");
-    assert_eq!(card.best_params, rec.best.as_ref().map(|b| b.params.clone()));
+    let card = o
+        .studies
+        .iter()
+        .find(|c| c.study_id == rec.id)
+        .expect("on the dashboard");
+    assert_eq!(
+        card.best_params,
+        rec.best.as_ref().map(|b| b.params.clone())
+    );
     assert_eq!(card.deflated_sharpe, Some(dsr));
     assert_eq!(card.pbo, Some(pbo));
     assert!(card.out_of_sample_sharpe.is_some() && card.baseline_sharpe.is_some());
     let other = s.dashboard.overview("key2").await.expect("overview");
-    assert!(other.studies.iter().all(|c| c.study_id != rec.id), "another key's study");
+    assert!(
+        other.studies.iter().all(|c| c.study_id != rec.id),
+        "another key's study"
+    );
     // Asked again: answered from the store, nothing runs.
     let (again, ran) = run(s, &req(40, "tpe"), None).await;
     assert_eq!(ran, 0);
@@ -136,13 +178,26 @@ async fn bad_requests_are_refused_before_any_bar_is_read() {
     let t = services_with(|_| {}).await;
     let mut r = req(10, "tpe");
     r.search[0].name = "wealth".into();
-    let e = t.services.tuning.study_id(&r).await.expect_err("unknown parameter");
-    assert!(matches!(e, TuningServiceError::Invalid { ref field, .. } if field == "search"), "{e}");
+    let e = t
+        .services
+        .tuning
+        .study_id(&r)
+        .await
+        .expect_err("unknown parameter");
+    assert!(
+        matches!(e, TuningServiceError::Invalid { ref field, .. } if field == "search"),
+        "{e}"
+    );
     let mut r = req(10, "tpe");
     r.objectives = vec!["sharpe*calmar".into()];
     assert!(t.services.tuning.study_id(&r).await.is_err());
     let mut r = req(10, "tpe");
-    r.validation = serde_json::from_value(json!({"kind": "walk_forward", "train_bars": 5000, "test_bars": 10})).unwrap();
+    r.validation = serde_json::from_value(
+        json!({"kind": "walk_forward", "train_bars": 5000, "test_bars": 10}),
+    )
+    .unwrap();
     let (e, _) = run(&t.services, &r, None).await;
-    assert!(matches!(e, Err(TuningServiceError::Invalid { ref field, .. }) if field == "validation"));
+    assert!(
+        matches!(e, Err(TuningServiceError::Invalid { ref field, .. }) if field == "validation")
+    );
 }

@@ -8,8 +8,14 @@ use sextant_tuning::sampler::{Sampler, TpeConfig};
 use sextant_tuning::{Direction, PrunerKind, SamplerKind, Study, StudySpec};
 
 fn main() {
-    let args: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let (offset, seeds) = (args.first().copied().unwrap_or(0), args.get(1).copied().unwrap_or(20));
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let (offset, seeds) = (
+        args.first().copied().unwrap_or(0),
+        args.get(1).copied().unwrap_or(20),
+    );
     let cands = args.get(2).copied().unwrap_or(48) as u32;
     let minbw: Option<f64> = std::env::var("MINBW").ok().and_then(|v| v.parse().ok());
     for f in [TestFunction::Branin, TestFunction::Hartmann6] {
@@ -27,7 +33,11 @@ fn main() {
                         SamplerKind::Tpe => Sampler::Tpe(
                             TpeConfig {
                                 n_ei_candidates: cands,
-                                min_bandwidth: if minbw == Some(0.0) { None } else { minbw.or(Some(0.05)) },
+                                min_bandwidth: if minbw == Some(0.0) {
+                                    None
+                                } else {
+                                    minbw.or(Some(0.05))
+                                },
                                 ..TpeConfig::default()
                             },
                             Default::default(),
@@ -35,15 +45,21 @@ fn main() {
                         _ => Sampler::new(s, &spec.space, 1, seed).expect("sampler"),
                     };
                     let mut st = Study::resume_with(spec, sampler, Vec::new()).expect("study");
-                    let cfg = RunConfig { n_trials: 100, batch: 1, fixed: Default::default() };
-                    run::<()>(&mut st, &f, &cfg, &mut |_| Ok(()), &mut |_| Ok(()), &|| false).expect("run");
+                    let cfg = RunConfig {
+                        n_trials: 100,
+                        batch: 1,
+                        fixed: Default::default(),
+                    };
+                    run::<()>(&mut st, &f, &cfg, &mut |_| Ok(()), &mut |_| Ok(()), &|| {
+                        false
+                    })
+                    .expect("run");
                     st.ranked()[0].values[0]
                 })
                 .collect();
             v.sort_by(f64::total_cmp);
             let n = v.len();
             print!("{f} {s} median {:.5}  ", (v[(n - 1) / 2] + v[n / 2]) / 2.0);
-
         }
     }
     println!();

@@ -7,7 +7,9 @@ use crate::trial::Outcome;
 use serde_json::Value;
 
 /// A test function: its space, its value at a point, its known minimum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::VariantNames)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::EnumString, strum::VariantNames,
+)]
 #[strum(serialize_all = "snake_case")]
 pub enum TestFunction {
     /// Branin–Hoo on `x1 ∈ [−5, 10]`, `x2 ∈ [0, 15]`; minimum 0.397887.
@@ -72,7 +74,9 @@ impl TestFunction {
             }
             TestFunction::Hartmann6 => -(0..4)
                 .map(|i| {
-                    let s: f64 = (0..6).map(|j| H6_A[i][j] * (x[j] - H6_P[i][j]).powi(2)).sum();
+                    let s: f64 = (0..6)
+                        .map(|j| H6_A[i][j] * (x[j] - H6_P[i][j]).powi(2))
+                        .sum();
                     H6_ALPHA[i] * (-s).exp()
                 })
                 .sum::<f64>(),
@@ -108,7 +112,11 @@ mod tests {
         for x in [[-pi, 12.275], [pi, 2.275], [9.424_78, 2.475]] {
             assert!((TestFunction::Branin.value(&x) - TestFunction::Branin.minimum()).abs() < 1e-5);
         }
-        let x = [0.201_69, 0.150_011, 0.476_874, 0.275_332, 0.311_652, 0.657_3];
-        assert!((TestFunction::Hartmann6.value(&x) - TestFunction::Hartmann6.minimum()).abs() < 1e-5);
+        let x = [
+            0.201_69, 0.150_011, 0.476_874, 0.275_332, 0.311_652, 0.657_3,
+        ];
+        assert!(
+            (TestFunction::Hartmann6.value(&x) - TestFunction::Hartmann6.minimum()).abs() < 1e-5
+        );
     }
 }

@@ -85,7 +85,7 @@ pub fn expected_max_sharpe(n: usize, var: f64) -> f64 {
 /// The probabilistic Sharpe ratio `PSR(sr_star)` of a track record.
 pub fn psr(sharpe: f64, periods: usize, skew: f64, kurtosis: f64, sr_star: f64) -> f64 {
     let denom = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe * sharpe;
-    if periods < 2 || !(denom > 0.0) {
+    if periods < 2 || denom.is_nan() || denom <= 0.0 {
         return f64::NAN;
     }
     norm_cdf((sharpe - sr_star) * ((periods - 1) as f64).sqrt() / denom.sqrt())
@@ -100,7 +100,11 @@ pub fn deflated_sharpe(best: &[f64], trial_sharpes: &[f64]) -> Result<Deflated, 
         ));
     }
     let (sr, skew, kurt) = moments(best);
-    let srs: Vec<f64> = trial_sharpes.iter().copied().filter(|s| s.is_finite()).collect();
+    let srs: Vec<f64> = trial_sharpes
+        .iter()
+        .copied()
+        .filter(|s| s.is_finite())
+        .collect();
     let n = srs.len();
     let var = if n >= 2 {
         let m = srs.iter().sum::<f64>() / n as f64;
@@ -173,7 +177,7 @@ pub struct BlockSums {
 impl BlockSums {
     /// Cuts `returns` into `blocks` equal blocks, dropping the oldest `len mod blocks`.
     pub fn new(returns: &[f64], blocks: usize) -> Result<BlockSums, TuningError> {
-        if blocks < 2 || blocks % 2 != 0 || blocks > 24 {
+        if blocks < 2 || !blocks.is_multiple_of(2) || blocks > 24 {
             return Err(TuningError::Stats(format!(
                 "blocks must be even and in 2..=24, got {blocks}"
             )));
@@ -222,13 +226,23 @@ pub fn pbo_blocks(trials: &[BlockSums]) -> Result<Pbo, TuningError> {
         return Err(TuningError::Stats("PBO needs at least 2 trials".into()));
     };
     let (blocks, len, dropped) = (first.sums.len(), first.len, first.dropped);
-    if n < 2 || trials.iter().any(|b| b.sums.len() != blocks || b.len != len || b.dropped != dropped) {
-        return Err(TuningError::Stats("PBO needs at least 2 trials of equal length".into()));
+    if n < 2
+        || trials
+            .iter()
+            .any(|b| b.sums.len() != blocks || b.len != len || b.dropped != dropped)
+    {
+        return Err(TuningError::Stats(
+            "PBO needs at least 2 trials of equal length".into(),
+        ));
     }
     let t = dropped + len * blocks;
     // sums[b][j], sq[b][j]: block b, trial j.
-    let sums: Vec<Vec<f64>> = (0..blocks).map(|b| trials.iter().map(|x| x.sums[b]).collect()).collect();
-    let sq: Vec<Vec<f64>> = (0..blocks).map(|b| trials.iter().map(|x| x.squares[b]).collect()).collect();
+    let sums: Vec<Vec<f64>> = (0..blocks)
+        .map(|b| trials.iter().map(|x| x.sums[b]).collect())
+        .collect();
+    let sq: Vec<Vec<f64>> = (0..blocks)
+        .map(|b| trials.iter().map(|x| x.squares[b]).collect())
+        .collect();
     let half = blocks / 2;
     let rows = (half * len) as f64;
     let mut logits = Vec::new();
@@ -271,7 +285,9 @@ pub fn pbo_blocks(trials: &[BlockSums]) -> Result<Pbo, TuningError> {
         let mut i = half;
         loop {
             if i == 0 {
-                return Ok(summarise(logits, &is_best, &oos_best, blocks, n, t, dropped));
+                return Ok(summarise(
+                    logits, &is_best, &oos_best, blocks, n, t, dropped,
+                ));
             }
             i -= 1;
             if combo[i] < blocks - half + i {
@@ -303,10 +319,12 @@ fn summarise(
         .map(|(&a, &b)| (a, b))
         .collect();
     let k = finite.len() as f64;
-    let (mx, my) = finite.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x / k, b + y / k));
-    let (sxy, sxx) = finite
+    let (mx, my) = finite
         .iter()
-        .fold((0.0, 0.0), |(a, b), (x, y)| (a + (x - mx) * (y - my), b + (x - mx) * (x - mx)));
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x / k, b + y / k));
+    let (sxy, sxx) = finite.iter().fold((0.0, 0.0), |(a, b), (x, y)| {
+        (a + (x - mx) * (y - my), b + (x - mx) * (x - mx))
+    });
     Pbo {
         pbo,
         splits: logits.len(),

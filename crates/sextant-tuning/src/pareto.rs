@@ -40,6 +40,7 @@ pub fn non_dominated_fronts(losses: &[Vec<f64>]) -> Vec<Vec<usize>> {
 
 /// Crowding distance of each member of one front (same order); the extremes of each objective
 /// get infinity.
+#[allow(clippy::needless_range_loop)] // objectives index the columns of a small matrix
 pub fn crowding_distance(losses: &[Vec<f64>], front: &[usize]) -> Vec<f64> {
     let m = front.len();
     let mut dist = vec![0.0; m];
@@ -50,7 +51,10 @@ pub fn crowding_distance(losses: &[Vec<f64>], front: &[usize]) -> Vec<f64> {
     for obj in 0..k {
         let mut order: Vec<usize> = (0..m).collect();
         order.sort_by(|&a, &b| losses[front[a]][obj].total_cmp(&losses[front[b]][obj]));
-        let (lo, hi) = (losses[front[order[0]]][obj], losses[front[order[m - 1]]][obj]);
+        let (lo, hi) = (
+            losses[front[order[0]]][obj],
+            losses[front[order[m - 1]]][obj],
+        );
         dist[order[0]] = f64::INFINITY;
         dist[order[m - 1]] = f64::INFINITY;
         if hi > lo {

@@ -112,7 +112,7 @@ fn halving(history: &[Trial], dir: Direction, intermediate: &[f64]) -> bool {
     competing.sort_by(|a, b| dir.loss(*a).total_cmp(&dir.loss(*b)));
     let keep = (competing.len() / REDUCTION_FACTOR).max(1);
     // Promoted when at least as good as the `keep`-th best.
-    !(dir.loss(value) <= dir.loss(competing[keep - 1]))
+    dir.loss(value) > dir.loss(competing[keep - 1])
 }
 
 #[cfg(test)]
@@ -147,7 +147,7 @@ mod tests {
         assert!(!p.should_prune(&h, Direction::Maximize, &[7.0]));
         assert!(p.should_prune(&h, Direction::Maximize, &[4.5]));
         assert!(!p.should_prune(&h, Direction::Maximize, &[5.0])); // ties the 2nd best
-        // Step 2 is no rung.
+                                                                   // Step 2 is no rung.
         assert!(!p.should_prune(&h, Direction::Maximize, &[7.0, -1.0]));
         assert!(p.should_prune(&h, Direction::Maximize, &[7.0, 0.0, 0.0, 0.5]));
     }

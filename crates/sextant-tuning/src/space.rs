@@ -197,9 +197,7 @@ impl Distribution {
                 (low as f64 + k * step as f64).clamp(low as f64, self.top())
             }
             Distribution::Float {
-                low,
-                step: Some(s),
-                ..
+                low, step: Some(s), ..
             } => {
                 let k = ((v - low) / s).round();
                 (low + k * s).clamp(low, self.top())
@@ -277,8 +275,7 @@ impl SearchSpace {
                         ))
                     })?;
                 if c.values.is_empty()
-                    || c
-                        .values
+                    || c.values
                         .iter()
                         .any(|v| parent.distribution.from_json(v).is_none())
                 {
@@ -369,7 +366,10 @@ mod tests {
         a.insert("k".into(), 2.5);
         let j = space.to_json(&a, &Map::new());
         assert_eq!(j, json!({"fast": 7, "short": true, "k": 2.5}));
-        assert_eq!(space.params[1].distribution.from_json(&json!(true)), Some(1.0));
+        assert_eq!(
+            space.params[1].distribution.from_json(&json!(true)),
+            Some(1.0)
+        );
         assert_eq!(space.grid_size(), None);
     }
 

@@ -74,7 +74,11 @@ impl Study {
             ));
         }
         trials.sort_by_key(|t| t.number);
-        if trials.iter().enumerate().any(|(i, t)| t.number as usize != i) {
+        if trials
+            .iter()
+            .enumerate()
+            .any(|(i, t)| t.number as usize != i)
+        {
             return Err(TuningError::Study(
                 "stored trials are not numbered 0..n without gaps".into(),
             ));
@@ -128,14 +132,21 @@ impl Study {
     }
 
     /// Records how trial `number` ended.
-    pub fn tell(&mut self, number: u32, outcome: Outcome, duration_ms: f64) -> Result<&Trial, TuningError> {
+    pub fn tell(
+        &mut self,
+        number: u32,
+        outcome: Outcome,
+        duration_ms: f64,
+    ) -> Result<&Trial, TuningError> {
         let objectives = self.spec.directions.len();
         let t = self
             .trials
             .get_mut(number as usize)
             .ok_or_else(|| TuningError::Study(format!("no trial {number}")))?;
         if t.state != TrialState::Running {
-            return Err(TuningError::Study(format!("trial {number} has already ended")));
+            return Err(TuningError::Study(format!(
+                "trial {number} has already ended"
+            )));
         }
         t.duration_ms = duration_ms;
         match outcome {

@@ -36,7 +36,12 @@ fn deflated_sharpe_matches_the_reference() {
         close(d.sharpe, e["sr"].as_f64().unwrap(), 1e-12, name);
         close(d.skew, e["skew"].as_f64().unwrap(), 1e-10, name);
         close(d.kurtosis, e["kurt"].as_f64().unwrap(), 1e-10, name);
-        close(d.sharpe_variance, e["sr_var"].as_f64().unwrap(), 1e-10, name);
+        close(
+            d.sharpe_variance,
+            e["sr_var"].as_f64().unwrap(),
+            1e-10,
+            name,
+        );
         close(d.sharpe_star, e["sr_star"].as_f64().unwrap(), 1e-10, name);
         close(d.psr, e["psr_zero"].as_f64().unwrap(), 1e-10, name);
         close(d.dsr, e["dsr"].as_f64().unwrap(), 1e-10, name);
@@ -47,7 +52,9 @@ fn deflated_sharpe_matches_the_reference() {
 fn columns(rows: &Value) -> Vec<Vec<f64>> {
     let rows: Vec<Vec<f64>> = rows.as_array().expect("rows").iter().map(floats).collect();
     let n = rows[0].len();
-    (0..n).map(|j| rows.iter().map(|r| r[j]).collect()).collect()
+    (0..n)
+        .map(|j| rows.iter().map(|r| r[j]).collect())
+        .collect()
 }
 
 #[test]
@@ -68,11 +75,24 @@ fn pbo_matches_the_reference() {
         let s = case["S"].as_u64().unwrap() as usize;
         let p = pbo(&cols, s).expect("computes");
         let e = &case["expected"];
-        assert_eq!(p.periods, e["rows_used"].as_u64().unwrap() as usize, "{name}");
-        assert_eq!(p.splits, e["combinations"].as_u64().unwrap() as usize, "{name}");
+        assert_eq!(
+            p.periods,
+            e["rows_used"].as_u64().unwrap() as usize,
+            "{name}"
+        );
+        assert_eq!(
+            p.splits,
+            e["combinations"].as_u64().unwrap() as usize,
+            "{name}"
+        );
         close(p.pbo, e["pbo"].as_f64().unwrap(), 1e-12, name);
         close(p.mean_logit, e["mean_logit"].as_f64().unwrap(), 1e-9, name);
-        close(p.degradation_slope, e["degradation_slope"].as_f64().unwrap(), 1e-8, name);
+        close(
+            p.degradation_slope,
+            e["degradation_slope"].as_f64().unwrap(),
+            1e-8,
+            name,
+        );
         close(p.prob_loss, e["prob_loss"].as_f64().unwrap(), 1e-12, name);
     }
     // What the statistic is for: noise overfits about half the time, a planted edge rarely.

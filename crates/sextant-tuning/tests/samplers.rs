@@ -4,7 +4,13 @@ use sextant_tuning::functions::TestFunction;
 use sextant_tuning::runner::{run, RunConfig};
 use sextant_tuning::{Direction, PrunerKind, SamplerKind, Study, StudySpec};
 
-fn best(f: TestFunction, sampler: SamplerKind, seed: u64, trials: u32, batch: usize) -> (f64, Vec<Vec<(String, f64)>>) {
+fn best(
+    f: TestFunction,
+    sampler: SamplerKind,
+    seed: u64,
+    trials: u32,
+    batch: usize,
+) -> (f64, Vec<Vec<(String, f64)>>) {
     let spec = StudySpec {
         space: f.space(),
         directions: vec![Direction::Minimize],
@@ -18,7 +24,15 @@ fn best(f: TestFunction, sampler: SamplerKind, seed: u64, trials: u32, batch: us
         batch,
         fixed: Default::default(),
     };
-    run::<()>(&mut study, &f, &cfg, &mut |_| Ok(()), &mut |_| Ok(()), &|| false).expect("runs");
+    run::<()>(
+        &mut study,
+        &f,
+        &cfg,
+        &mut |_| Ok(()),
+        &mut |_| Ok(()),
+        &|| false,
+    )
+    .expect("runs");
     let b = study.ranked()[0].values[0];
     let params = study
         .trials()
@@ -36,9 +50,23 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[test]
 fn tpe_and_cmaes_beat_random_search_on_branin() {
     let seeds = 0..8;
-    let tpe = median(seeds.clone().map(|s| best(TestFunction::Branin, SamplerKind::Tpe, s, 100, 1).0).collect());
-    let cma = median(seeds.clone().map(|s| best(TestFunction::Branin, SamplerKind::Cmaes, s, 100, 1).0).collect());
-    let rnd = median(seeds.map(|s| best(TestFunction::Branin, SamplerKind::Random, s, 100, 1).0).collect());
+    let tpe = median(
+        seeds
+            .clone()
+            .map(|s| best(TestFunction::Branin, SamplerKind::Tpe, s, 100, 1).0)
+            .collect(),
+    );
+    let cma = median(
+        seeds
+            .clone()
+            .map(|s| best(TestFunction::Branin, SamplerKind::Cmaes, s, 100, 1).0)
+            .collect(),
+    );
+    let rnd = median(
+        seeds
+            .map(|s| best(TestFunction::Branin, SamplerKind::Random, s, 100, 1).0)
+            .collect(),
+    );
     // Optuna 5.1's medians over 20 seeds x 100 trials (scripts/tuning, same run conditions):
     // TPE 0.4167, CMA-ES 0.4113. Random search's is well above both.
     assert!(tpe < rnd && cma < rnd, "tpe {tpe} cma {cma} random {rnd}");
@@ -47,7 +75,12 @@ fn tpe_and_cmaes_beat_random_search_on_branin() {
 
 #[test]
 fn same_seed_same_trials_and_batches_are_reproducible() {
-    for s in [SamplerKind::Tpe, SamplerKind::Cmaes, SamplerKind::Nsga2, SamplerKind::Random] {
+    for s in [
+        SamplerKind::Tpe,
+        SamplerKind::Cmaes,
+        SamplerKind::Nsga2,
+        SamplerKind::Random,
+    ] {
         let a = best(TestFunction::Hartmann6, s, 7, 60, 4);
         let b = best(TestFunction::Hartmann6, s, 7, 60, 4);
         assert_eq!(a, b, "{s}");

@@ -149,7 +149,9 @@ impl Book {
             let price = costs.sell_price(quote);
             // All-in short: the equity marked at this quote buys the units (flat here, so the
             // equity is the cash).
-            let qty = costs.all_in_buy(self.cash, price, whole, cfg.convention).qty;
+            let qty = costs
+                .all_in_buy(self.cash, price, whole, cfg.convention)
+                .qty;
             if qty > 0.0 {
                 let fee = costs.fee(qty, price);
                 self.cash += vbt_add(qty * price, -fee);

@@ -33,10 +33,10 @@ use crate::simulator::{
     BarSeries, Costs, FillTiming, ShareRounding, SimConfig, Sizer, SizingConvention,
 };
 use kernel::{run_combo, Isa, Prices, Scratch};
-pub use strategies::{sweep_strategy, ParamStats, StrategySweep};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::ops::RangeInclusive;
+pub use strategies::{sweep_strategy, ParamStats, StrategySweep};
 
 /// The `(fast, slow)` windows to try; only pairs with `fast < slow` are run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

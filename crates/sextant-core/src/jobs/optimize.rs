@@ -76,7 +76,8 @@ impl JobHandler for OptimizeJob {
             Err(e) => return Err(JobError::Failed(e.to_string())),
         };
         let a = rec.analysis.clone().unwrap_or(Value::Null);
-        ctx.progress(1.0, format!("study {} complete", rec.id)).await;
+        ctx.progress(1.0, format!("study {} complete", rec.id))
+            .await;
         Ok(json!({
             "study_id": rec.id,
             "counts": rec.counts,

@@ -47,12 +47,22 @@ impl StudyCard {
             study_id: r.id.clone(),
             name: r.name.clone(),
             strategy: r.strategy.clone(),
-            symbols: r.request.backtest.symbols.iter().map(|s| s.to_string()).collect(),
+            symbols: r
+                .request
+                .backtest
+                .symbols
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
             objectives: r.request.objectives.clone(),
             state: r.state,
             complete: r.counts.complete,
             // Shown only with the statistics that discount it.
-            best_params: r.best.as_ref().filter(|_| complete).map(|b| b.params.clone()),
+            best_params: r
+                .best
+                .as_ref()
+                .filter(|_| complete)
+                .map(|b| b.params.clone()),
             best_values: r
                 .best
                 .as_ref()
@@ -69,9 +79,16 @@ impl StudyCard {
 }
 
 /// The newest `n` studies `owner` may read (its own and ownerless ones), newest first.
-pub async fn recent(meta: &dyn MetaStore, owner: &str, n: u64) -> Result<Vec<StudyCard>, MetaError> {
+pub async fn recent(
+    meta: &dyn MetaStore,
+    owner: &str,
+    n: u64,
+) -> Result<Vec<StudyCard>, MetaError> {
     let mut docs = Vec::new();
-    for filter in [Filter::new().eq("owners", owner), Filter::new().exists("owners", false)] {
+    for filter in [
+        Filter::new().eq("owners", owner),
+        Filter::new().exists("owners", false),
+    ] {
         let q = Query::new().filter(filter).sort_desc("updated_at").limit(n);
         docs.extend(meta.find(STUDIES, &q).await?);
     }
@@ -85,7 +102,7 @@ pub async fn recent(meta: &dyn MetaStore, owner: &str, n: u64) -> Result<Vec<Stu
             }
         })
         .collect();
-    recs.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
+    recs.sort_by_key(|r| std::cmp::Reverse(r.updated_at));
     recs.truncate(n as usize);
     Ok(recs.iter().map(StudyCard::of).collect())
 }

@@ -138,7 +138,10 @@ impl TuningService {
         let id = study_id(req, &data.snapshot);
         let now = Utc::now();
         let stored = store::get_study(self.meta.as_ref(), &id).await?;
-        let mut owners = stored.as_ref().map(|s| s.owners.clone()).unwrap_or_default();
+        let mut owners = stored
+            .as_ref()
+            .map(|s| s.owners.clone())
+            .unwrap_or_default();
         let fresh = stored.is_none();
         if let Some(o) = owner {
             if !owners.iter().any(|x| x == o) && (fresh || !owners.is_empty()) {
@@ -150,7 +153,10 @@ impl TuningService {
             .iter()
             .map(TrialRecord::trial)
             .collect();
-        let ended = trials.iter().filter(|t| t.state != sextant_tuning::TrialState::Running).count();
+        let ended = trials
+            .iter()
+            .filter(|t| t.state != sextant_tuning::TrialState::Running)
+            .count();
         if let Some(s) = &stored {
             if s.state == StudyState::Complete && ended >= req.trials as usize {
                 let mut s = s.clone();
@@ -164,7 +170,10 @@ impl TuningService {
         let resumed = trials.len();
         let mut rec = StudyRecord {
             id: id.clone(),
-            name: req.name.clone().or_else(|| stored.as_ref().and_then(|s| s.name.clone())),
+            name: req
+                .name
+                .clone()
+                .or_else(|| stored.as_ref().and_then(|s| s.name.clone())),
             owners,
             request: req.clone(),
             strategy: req.backtest.strategy.clone(),
@@ -243,7 +252,13 @@ impl TuningService {
                 Err(RunError::Callback(e)) => return Err(e),
                 Err(RunError::Study(e)) => return Err(TuningServiceError::Internal(e.to_string())),
             }
-            let analysis = analyse(&study, &objective, &cfg.fixed, LEADERBOARD_ROWS, initial_cash);
+            let analysis = analyse(
+                &study,
+                &objective,
+                &cfg.fixed,
+                LEADERBOARD_ROWS,
+                initial_cash,
+            );
             Ok((study, Some(analysis)))
         })
         .await
@@ -281,7 +296,11 @@ impl TuningService {
     }
 
     /// A study `actor` may read.
-    pub async fn get_as(&self, id: &str, actor: Actor<'_>) -> Result<StudyRecord, TuningServiceError> {
+    pub async fn get_as(
+        &self,
+        id: &str,
+        actor: Actor<'_>,
+    ) -> Result<StudyRecord, TuningServiceError> {
         match store::get_study(self.meta.as_ref(), id).await? {
             Some(s) if s.owners.is_empty() || s.owners.iter().any(|o| actor.may(o)) => Ok(s),
             _ => Err(TuningServiceError::NotFound(id.to_string())),
@@ -304,9 +323,13 @@ impl TuningService {
             .scope()
             .map_or_else(Filter::new, |key| Filter::new().eq("owners", key));
         let query = Query::new().filter(filter).sort_desc("created_at");
-        let mut p =
-            crate::common::find_page::<TuningServiceError>(self.meta.as_ref(), STUDIES, query, page)
-                .await?;
+        let mut p = crate::common::find_page::<TuningServiceError>(
+            self.meta.as_ref(),
+            STUDIES,
+            query,
+            page,
+        )
+        .await?;
         for item in &mut p.items {
             if let Some(o) = item.as_object_mut() {
                 o.remove("analysis");

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use sextant_backtest::strategy::strategy_library;
 use sextant_tuning::backtest::{Constraints, ObjectiveExpr, Validation};
-use sextant_tuning::{Direction, Distribution, Param, PrunerKind, SamplerKind, SearchSpace, StudySpec};
+use sextant_tuning::{
+    Direction, Distribution, Param, PrunerKind, SamplerKind, SearchSpace, StudySpec,
+};
 
 /// Most trials one study may hold.
 pub const MAX_TRIALS: u32 = 20_000;
@@ -80,7 +82,10 @@ impl OptimizeRequest {
         if self.objectives.is_empty() || self.objectives.len() > MAX_OBJECTIVES {
             return Err(invalid(
                 "objectives",
-                format!("1 to {MAX_OBJECTIVES} objectives, got {}", self.objectives.len()),
+                format!(
+                    "1 to {MAX_OBJECTIVES} objectives, got {}",
+                    self.objectives.len()
+                ),
             ));
         }
         self.objectives
@@ -111,10 +116,16 @@ impl OptimizeRequest {
     pub fn validate(&self) -> Result<StudySpec, TuningServiceError> {
         self.backtest.validate()?;
         if !(1..=MAX_TRIALS).contains(&self.trials) {
-            return Err(invalid("trials", format!("1 to {MAX_TRIALS}, got {}", self.trials)));
+            return Err(invalid(
+                "trials",
+                format!("1 to {MAX_TRIALS}, got {}", self.trials),
+            ));
         }
         if !(1..=MAX_BATCH).contains(&self.batch) {
-            return Err(invalid("batch", format!("1 to {MAX_BATCH}, got {}", self.batch)));
+            return Err(invalid(
+                "batch",
+                format!("1 to {MAX_BATCH}, got {}", self.batch),
+            ));
         }
         if let Some(n) = &self.name {
             if n.chars().count() > 200 {
@@ -142,20 +153,25 @@ fn schema_of(strategy: &str, name: &str) -> Result<Value, TuningServiceError> {
     let info = strategy_library()
         .into_iter()
         .find(|s| s.name == strategy)
-        .ok_or_else(|| invalid("backtest.strategy", format!("unknown strategy {strategy:?}")))?;
-    info.schema["properties"]
-        .get(name)
-        .cloned()
         .ok_or_else(|| {
-            let known: Vec<String> = info.schema["properties"]
-                .as_object()
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default();
             invalid(
-                "search",
-                format!("{strategy} has no parameter {name:?} (it has: {})", known.join(", ")),
+                "backtest.strategy",
+                format!("unknown strategy {strategy:?}"),
             )
-        })
+        })?;
+    info.schema["properties"].get(name).cloned().ok_or_else(|| {
+        let known: Vec<String> = info.schema["properties"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        invalid(
+            "search",
+            format!(
+                "{strategy} has no parameter {name:?} (it has: {})",
+                known.join(", ")
+            ),
+        )
+    })
 }
 
 /// Each searched parameter must be one of the strategy's, of a matching type, inside its
@@ -264,7 +280,11 @@ pub fn parse_param(strategy: &str, text: &str) -> Result<Param, TuningServiceErr
                     None => (rest, None),
                 };
                 if ty == "integer" {
-                    let p = |v: &str| v.trim().parse::<i64>().map_err(|_| bad("integers expected"));
+                    let p = |v: &str| {
+                        v.trim()
+                            .parse::<i64>()
+                            .map_err(|_| bad("integers expected"))
+                    };
                     Distribution::Int {
                         low: p(lo)?,
                         high: p(hi)?,
@@ -314,11 +334,27 @@ mod tests {
     #[test]
     fn parses_cli_ranges_by_schema_type() {
         let p = parse_param("sma_cross", "fast=5..50").unwrap();
-        assert!(matches!(p.distribution, Distribution::Int { low: 5, high: 50, step: 1, log: false }));
+        assert!(matches!(
+            p.distribution,
+            Distribution::Int {
+                low: 5,
+                high: 50,
+                step: 1,
+                log: false
+            }
+        ));
         let p = parse_param("bollinger_reversion", "k=log:0.5..3").unwrap();
-        assert!(matches!(p.distribution, Distribution::Float { log: true, .. }));
+        assert!(matches!(
+            p.distribution,
+            Distribution::Float { log: true, .. }
+        ));
         let p = parse_param("sma_cross", "allow_short").unwrap();
-        assert_eq!(p.distribution, Distribution::Categorical { choices: vec![json!(false), json!(true)] });
+        assert_eq!(
+            p.distribution,
+            Distribution::Categorical {
+                choices: vec![json!(false), json!(true)]
+            }
+        );
         let p = parse_param("sma_cross", "slow=20..200:10").unwrap();
         assert!(matches!(p.distribution, Distribution::Int { step: 10, .. }));
         assert!(parse_param("sma_cross", "wealth=1..2").is_err());
@@ -330,16 +366,28 @@ mod tests {
         let fast = parse_param("sma_cross", "fast=5..50").unwrap();
         assert!(req(vec![fast.clone()], json!({})).validate().is_ok());
         // Fixed and searched at once.
-        assert!(req(vec![fast.clone()], json!({"fast": 3})).validate().is_err());
+        assert!(req(vec![fast.clone()], json!({"fast": 3}))
+            .validate()
+            .is_err());
         // Outside the schema's range (fast is 1..=1000).
         let wide = Param {
-            distribution: Distribution::Int { low: 0, high: 50, step: 1, log: false },
+            distribution: Distribution::Int {
+                low: 0,
+                high: 50,
+                step: 1,
+                log: false,
+            },
             ..fast.clone()
         };
         assert!(req(vec![wide], json!({})).validate().is_err());
         // A float distribution on an integer parameter.
         let float = Param {
-            distribution: Distribution::Float { low: 1.0, high: 5.0, step: None, log: false },
+            distribution: Distribution::Float {
+                low: 1.0,
+                high: 5.0,
+                step: None,
+                log: false,
+            },
             ..fast
         };
         assert!(req(vec![float], json!({})).validate().is_err());

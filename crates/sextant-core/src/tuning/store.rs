@@ -195,7 +195,10 @@ pub async fn put_trial(meta: &dyn MetaStore, rec: &TrialRecord) -> Result<(), Tu
 }
 
 /// Every stored trial of a study, by number.
-pub async fn trials(meta: &dyn MetaStore, study: &str) -> Result<Vec<TrialRecord>, TuningServiceError> {
+pub async fn trials(
+    meta: &dyn MetaStore,
+    study: &str,
+) -> Result<Vec<TrialRecord>, TuningServiceError> {
     let q = Query::new()
         .filter(Filter::new().eq("study", study))
         .sort_asc("number");
@@ -214,9 +217,14 @@ pub async fn put_study(meta: &dyn MetaStore, rec: &StudyRecord) -> Result<(), Tu
 }
 
 /// A stored study.
-pub async fn get_study(meta: &dyn MetaStore, id: &str) -> Result<Option<StudyRecord>, TuningServiceError> {
+pub async fn get_study(
+    meta: &dyn MetaStore,
+    id: &str,
+) -> Result<Option<StudyRecord>, TuningServiceError> {
     match meta.get(STUDIES, id).await? {
-        Some(v) => Ok(Some(serde_json::from_value(v).map_err(|e| corrupt("study", e))?)),
+        Some(v) => Ok(Some(
+            serde_json::from_value(v).map_err(|e| corrupt("study", e))?,
+        )),
         None => Ok(None),
     }
 }

@@ -175,7 +175,9 @@ async fn trials(
         .tuning
         .trials_as(&id, caller.actor(), offset, limit)
         .await?;
-    Ok(Json(json!({"total": total, "offset": offset, "items": items})))
+    Ok(Json(
+        json!({"total": total, "offset": offset, "items": items}),
+    ))
 }
 
 /// The leaderboard with what discounts it: the deflated Sharpe ratio of the best trial, the

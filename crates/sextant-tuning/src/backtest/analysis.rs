@@ -188,7 +188,10 @@ pub fn analyse(
             None
         }
         Some((_, _, best)) => {
-            let srs: Vec<f64> = ok.iter().map(|(_, _, r)| crate::overfit::sharpe(&r.returns)).collect();
+            let srs: Vec<f64> = ok
+                .iter()
+                .map(|(_, _, r)| crate::overfit::sharpe(&r.returns))
+                .collect();
             match deflated_sharpe(&best.returns, &srs) {
                 Ok(d) => Some(d),
                 Err(e) => {
@@ -267,7 +270,8 @@ fn out_of_sample(
     let scores: Vec<Vec<f64>> = ok.iter().map(|(_, _, r)| obj.fold_scores(r, 0)).collect();
     let ppy = obj.periods_per_year();
     let ts_all = obj.market().ts();
-    let (mut rets, mut base, mut ts, mut choices) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut rets, mut base, mut ts, mut choices) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (k, f) in folds.iter().enumerate() {
         // Best training score on this fold; ties keep the better-ranked trial.
         let mut best = 0;

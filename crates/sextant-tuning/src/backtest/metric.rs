@@ -208,6 +208,8 @@ mod tests {
         assert_eq!(Metric::ProfitFactor.on(&r, &[], 252.0), 1.0);
         assert_eq!(Metric::ProfitFactor.on(&r, &[2.0, -1.0], 252.0), 2.0);
         let r = [0.01, -0.02, 0.03];
-        assert!((Metric::TotalReturn.on(&r, &[], 252.0) - (1.01 * 0.98 * 1.03 - 1.0)).abs() < 1e-15);
+        assert!(
+            (Metric::TotalReturn.on(&r, &[], 252.0) - (1.01 * 0.98 * 1.03 - 1.0)).abs() < 1e-15
+        );
     }
 }

@@ -60,7 +60,9 @@ impl Validation {
         match *self {
             Validation::InSample => {
                 if n < 3 {
-                    return Err(TuningError::Config(format!("{n} bars are too few to score")));
+                    return Err(TuningError::Config(format!(
+                        "{n} bars are too few to score"
+                    )));
                 }
                 Ok(vec![Fold {
                     train_start: 0,

@@ -58,7 +58,8 @@ impl Cma {
         let alpha_cov = 2.0;
         let c1 = alpha_cov / ((nf + 1.3).powi(2) + mu_eff);
         let c_mu = (1.0 - c1 - 1e-8).min(
-            alpha_cov * (mu_eff - 2.0 + 1.0 / mu_eff) / ((nf + 2.0).powi(2) + alpha_cov * mu_eff / 2.0),
+            alpha_cov * (mu_eff - 2.0 + 1.0 / mu_eff)
+                / ((nf + 2.0).powi(2) + alpha_cov * mu_eff / 2.0),
         );
         let alpha_mu = 1.0 + c1 / c_mu;
         let alpha_eff = 1.0 + 2.0 * mu_eff_neg / (mu_eff + 2.0);
@@ -117,6 +118,7 @@ impl Cma {
     }
 
     /// Updates the distribution from `λ` solutions and their losses.
+    #[allow(clippy::needless_range_loop)] // the update reads as the paper's vector algebra
     pub fn tell(&mut self, solutions: &[(Vec<f64>, f64)]) {
         let n = self.n;
         let mut sorted: Vec<&(Vec<f64>, f64)> = solutions.iter().collect();
@@ -170,8 +172,9 @@ impl Cma {
         for i in 0..n {
             for j in 0..n {
                 let rank_mu: f64 = ys.iter().zip(&w_io).map(|(y, w)| w * y[i] * y[j]).sum();
-                self.cov[i][j] =
-                    keep * self.cov[i][j] + self.c1 * self.p_c[i] * self.p_c[j] + self.c_mu * rank_mu;
+                self.cov[i][j] = keep * self.cov[i][j]
+                    + self.c1 * self.p_c[i] * self.p_c[j]
+                    + self.c_mu * rank_mu;
             }
         }
         let (vals, vecs) = jacobi_eigen(&self.cov);
@@ -189,7 +192,9 @@ impl Cma {
         let bt: Vec<f64> = (0..n)
             .map(|j| (0..n).map(|i| self.b[i][j] * v[i]).sum::<f64>() / self.d[j])
             .collect();
-        (0..n).map(|i| (0..n).map(|j| self.b[i][j] * bt[j]).sum()).collect()
+        (0..n)
+            .map(|i| (0..n).map(|j| self.b[i][j] * bt[j]).sum())
+            .collect()
     }
 }
 
@@ -206,6 +211,7 @@ pub fn popsize(n: usize) -> usize {
 
 /// Eigenvalues and eigenvectors (columns) of a small symmetric matrix, by cyclic Jacobi
 /// rotations.
+#[allow(clippy::needless_range_loop)] // rotations address rows and columns by index
 pub(crate) fn jacobi_eigen(m: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
     let n = m.len();
     let mut a: Vec<Vec<f64>> = m.to_vec();
@@ -317,7 +323,10 @@ impl CmaSampler {
         let x = cma.sample(rng);
         for (p, xi) in params.iter().zip(x) {
             let (lo, hi) = bounds(&p.distribution).unwrap_or((0.0, 1.0));
-            out.insert(p.name.clone(), from_search(&p.distribution, lo + xi * (hi - lo)));
+            out.insert(
+                p.name.clone(),
+                from_search(&p.distribution, lo + xi * (hi - lo)),
+            );
         }
         (out, Some(cma.generation))
     }
@@ -330,7 +339,11 @@ mod tests {
 
     #[test]
     fn eigen_reconstructs() {
-        let m = vec![vec![4.0, 1.0, 0.5], vec![1.0, 3.0, 0.2], vec![0.5, 0.2, 1.0]];
+        let m = vec![
+            vec![4.0, 1.0, 0.5],
+            vec![1.0, 3.0, 0.2],
+            vec![0.5, 0.2, 1.0],
+        ];
         let (l, v) = jacobi_eigen(&m);
         for i in 0..3 {
             for j in 0..3 {

@@ -32,7 +32,6 @@ fn value(d: &Distribution, k: u64) -> f64 {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

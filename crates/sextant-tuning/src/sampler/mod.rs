@@ -11,8 +11,8 @@ pub mod grid;
 mod nsga2;
 mod parzen;
 pub mod random;
-pub mod transform;
 mod tpe;
+pub mod transform;
 
 pub use cmaes::CmaSampler;
 pub use nsga2::{Nsga2Config, Nsga2Sampler};
@@ -68,7 +68,7 @@ pub enum Sampler {
     /// See [`SamplerKind::Tpe`]; the cache holds the trials' parameters as columns.
     Tpe(TpeConfig, TpeCache),
     /// See [`SamplerKind::Cmaes`].
-    Cmaes(CmaSampler),
+    Cmaes(Box<CmaSampler>),
     /// See [`SamplerKind::Nsga2`].
     Nsga2(Nsga2Config, Nsga2Sampler),
     /// See [`SamplerKind::Random`].
@@ -101,7 +101,7 @@ impl Sampler {
             }
             SamplerKind::Cmaes => {
                 single("cmaes")?;
-                Sampler::Cmaes(CmaSampler::default())
+                Sampler::Cmaes(Box::default())
             }
             SamplerKind::Nsga2 => Sampler::Nsga2(Nsga2Config::default(), Nsga2Sampler::default()),
             SamplerKind::Random => Sampler::Random,
@@ -152,10 +152,7 @@ impl Sampler {
             Sampler::Cmaes(s) => s.ask(space, trials, dir, rng),
             Sampler::Nsga2(cfg, s) => s.ask(space, trials, dirs, cfg, rng),
             Sampler::Random => (random(rng), None),
-            Sampler::Grid(order) => (
-                grid::point(space, *order.get(number as usize)?)?,
-                None,
-            ),
+            Sampler::Grid(order) => (grid::point(space, *order.get(number as usize)?)?, None),
         })
     }
 }

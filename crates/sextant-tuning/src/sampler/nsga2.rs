@@ -120,7 +120,11 @@ impl Nsga2Sampler {
                 .iter()
                 .map(|(k, &v)| {
                     let from1 = rng.gen::<f64>() < cfg.swapping_prob;
-                    let w = if from1 { p1.params.get(k).copied().unwrap_or(v) } else { v };
+                    let w = if from1 {
+                        p1.params.get(k).copied().unwrap_or(v)
+                    } else {
+                        v
+                    };
                     (k.clone(), w)
                 })
                 .collect()
@@ -151,7 +155,10 @@ fn select_elite(pool: &[&Trial], dirs: &[Direction], size: usize) -> Vec<u32> {
         }
         let d = crowding_distance(&ls, &front);
         let mut order: Vec<usize> = (0..front.len()).collect();
-        order.sort_by(|&a, &b| d[b].total_cmp(&d[a]).then(pool[front[a]].number.cmp(&pool[front[b]].number)));
+        order.sort_by(|&a, &b| {
+            d[b].total_cmp(&d[a])
+                .then(pool[front[a]].number.cmp(&pool[front[b]].number))
+        });
         for &i in order.iter().take(size - out.len()) {
             out.push(pool[front[i]].number);
         }

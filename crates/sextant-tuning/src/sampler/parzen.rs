@@ -83,14 +83,20 @@ fn bandwidths(mus: &[f64], low: f64, high: f64, min_factor: Option<f64>) -> Vec<
         let b = m.to_bits() as i64;
         (b ^ (((b >> 63) as u64) >> 1) as i64) as u64 ^ (1 << 63)
     };
-    let mut pairs: Vec<(u64, u32)> = mus.iter().enumerate().map(|(i, &m)| (key(m), i as u32)).collect();
+    let mut pairs: Vec<(u64, u32)> = mus
+        .iter()
+        .enumerate()
+        .map(|(i, &m)| (key(m), i as u32))
+        .collect();
     pairs.sort_unstable();
     let order: Vec<usize> = pairs.iter().map(|p| p.1 as usize).collect();
     let mut s = Vec::with_capacity(n + 2);
     s.push(low);
     s.extend(order.iter().map(|&i| mus[i]));
     s.push(high);
-    let mut sorted: Vec<f64> = (0..n).map(|i| (s[i + 1] - s[i]).max(s[i + 2] - s[i + 1])).collect();
+    let mut sorted: Vec<f64> = (0..n)
+        .map(|i| (s[i + 1] - s[i]).max(s[i + 2] - s[i + 1]))
+        .collect();
     if n >= 2 {
         sorted[0] = s[2] - s[1];
         sorted[n - 1] = s[n] - s[n - 1];
@@ -147,7 +153,9 @@ impl Parzen {
                     let ln_norm = mus
                         .iter()
                         .zip(&sigma)
-                        .map(|(&m, &s)| ln_mass(m, s, low, high) + if step > 0.0 { 0.0 } else { s.ln() })
+                        .map(|(&m, &s)| {
+                            ln_mass(m, s, low, high) + if step > 0.0 { 0.0 } else { s.ln() }
+                        })
                         .collect();
                     let (mut uniq, mut which) = (Vec::new(), Vec::new());
                     if step > 0.0 {
@@ -177,7 +185,8 @@ impl Parzen {
                         Distribution::Categorical { choices } => choices.len(),
                         _ => 1,
                     };
-                    let ln_p = categorical_rows(cols[d].iter().map(|&o| o as usize), k, n, prior_weight);
+                    let ln_p =
+                        categorical_rows(cols[d].iter().map(|&o| o as usize), k, n, prior_weight);
                     Dim::Categorical { ln_p }
                 }
             })
@@ -194,7 +203,10 @@ impl Parzen {
     /// dimension from that kernel.
     pub fn sample(&self, rng: &mut ChaCha8Rng) -> Vec<f64> {
         let u: f64 = rng.gen();
-        let k = self.w_cum.partition_point(|&c| c <= u).min(self.w_cum.len() - 1);
+        let k = self
+            .w_cum
+            .partition_point(|&c| c <= u)
+            .min(self.w_cum.len() - 1);
         self.dims
             .iter()
             .zip(&self.dists)
@@ -473,7 +485,11 @@ mod tests {
         let p = Parzen::new(&[&d], &[vec![0.2, 0.9]], 1.0, None);
         let n = 20_000;
         let s: f64 = p
-            .log_pdf(&(0..n).map(|i| vec![(i as f64 + 0.5) / n as f64]).collect::<Vec<_>>())
+            .log_pdf(
+                &(0..n)
+                    .map(|i| vec![(i as f64 + 0.5) / n as f64])
+                    .collect::<Vec<_>>(),
+            )
             .iter()
             .map(|l| l.exp() / n as f64)
             .sum();

@@ -61,7 +61,7 @@ pub(crate) fn gamma(n: usize) -> usize {
 /// The usable trials split into (below, above), each in trial-number order; running trials
 /// join "above" and do not count towards `γ`. Complete trials rank by value (ties by number,
 /// Optuna's stable sort), pruned ones after them by folds reached, then last value.
-pub(crate) fn split<'a>(trials: &'a [Trial], dir: Direction) -> (Vec<&'a Trial>, Vec<&'a Trial>) {
+pub(crate) fn split(trials: &[Trial], dir: Direction) -> (Vec<&Trial>, Vec<&Trial>) {
     let complete: Vec<(f64, u32)> = trials
         .iter()
         .filter(|t| t.state == TrialState::Complete)
@@ -77,7 +77,9 @@ pub(crate) fn split<'a>(trials: &'a [Trial], dir: Direction) -> (Vec<&'a Trial>,
     let mut best = complete;
     let from_complete = n_below.min(best.len());
     if from_complete > 0 && from_complete < best.len() {
-        best.select_nth_unstable_by(from_complete - 1, |a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        best.select_nth_unstable_by(from_complete - 1, |a, b| {
+            a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
+        });
     }
     let mut is_below = vec![false; trials.len()];
     for &(_, n) in &best[..from_complete] {
@@ -96,7 +98,8 @@ pub(crate) fn split<'a>(trials: &'a [Trial], dir: Direction) -> (Vec<&'a Trial>,
     }
     let usable = |t: &Trial| {
         t.state == TrialState::Running
-            || (matches!(t.state, TrialState::Complete | TrialState::Pruned) && t.loss(dir).is_some())
+            || (matches!(t.state, TrialState::Complete | TrialState::Pruned)
+                && t.loss(dir).is_some())
     };
     let (mut below, mut above) = (Vec::new(), Vec::new());
     for t in trials.iter().filter(|t| usable(t)) {
@@ -157,7 +160,13 @@ pub(crate) fn ask(
     cache.extend(space, trials);
     let (below, above) = split(trials, dir);
     let mut out = Assignment::new();
-    let index = |p: &Param| space.params.iter().position(|q| q.name == p.name).unwrap_or(0);
+    let index = |p: &Param| {
+        space
+            .params
+            .iter()
+            .position(|q| q.name == p.name)
+            .unwrap_or(0)
+    };
     let joint: Vec<&Param> = space.unconditional().collect();
     if !joint.is_empty() {
         let ids: Vec<usize> = joint.iter().map(|p| index(p)).collect();
@@ -167,8 +176,16 @@ pub(crate) fn ask(
         }
     }
     for p in space.params.iter().filter(|p| p.condition.is_some()) {
-        let b: Vec<&Trial> = below.iter().copied().filter(|t| t.params.contains_key(&p.name)).collect();
-        let a: Vec<&Trial> = above.iter().copied().filter(|t| t.params.contains_key(&p.name)).collect();
+        let b: Vec<&Trial> = below
+            .iter()
+            .copied()
+            .filter(|t| t.params.contains_key(&p.name))
+            .collect();
+        let a: Vec<&Trial> = above
+            .iter()
+            .copied()
+            .filter(|t| t.params.contains_key(&p.name))
+            .collect();
         if let Some(&v) = propose(&[p], &[index(p)], cache, &b, &a, cfg, rng).first() {
             out.insert(p.name.clone(), v);
         }

@@ -23,9 +23,7 @@ pub fn bounds(d: &Distribution) -> Option<(f64, f64)> {
             Some((low as f64 - h, d.top() + h))
         }
         Distribution::Float {
-            low,
-            step: Some(s),
-            ..
+            low, step: Some(s), ..
         } => Some((low - s / 2.0, d.top() + s / 2.0)),
         Distribution::Float {
             low,
@@ -75,7 +73,9 @@ mod tests {
             log: true,
         };
         let (a, b) = bounds(&l).unwrap();
-        assert!((from_search(&l, a) - 0.01).abs() < 1e-15 && (from_search(&l, b) - 1.0).abs() < 1e-15);
+        assert!(
+            (from_search(&l, a) - 0.01).abs() < 1e-15 && (from_search(&l, b) - 1.0).abs() < 1e-15
+        );
         assert!((to_search(&l, 0.1) - 0.1f64.ln()).abs() < 1e-15);
     }
 }
