@@ -93,11 +93,7 @@ async fn a_stopped_study_resumes_without_rerunning_and_matches_an_uninterrupted_
             .expect("stored");
         assert_eq!(mid.state, StudyState::Cancelled);
         let finished = mid.counts.complete + mid.counts.failed + mid.counts.pruned;
-        assert!(
-            (20..60).contains(&finished),
-            "{sampler}: {:?}",
-            mid.counts
-        );
+        assert!((20..60).contains(&finished), "{sampler}: {:?}", mid.counts);
         let (resumed, ran_again) = run(&cut.services, &req(60, sampler), None).await;
         let resumed = resumed.expect("resumes");
         // Finished trials are not evaluated again: only the rest (and any left running).
