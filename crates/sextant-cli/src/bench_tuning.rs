@@ -102,38 +102,37 @@ fn median(mut v: Vec<f64>) -> f64 {
     (v[(n - 1) / 2] + v[n / 2]) / 2.0
 }
 
+/// Tells trial `t` of a Branin study its value.
+fn tell_branin(s: &mut Study, t: &sextant_tuning::Trial) -> Result<()> {
+    let x: Vec<f64> = ["x1", "x2"].iter().map(|k| t.params[*k]).collect();
+    let values = vec![TestFunction::Branin.value(&x)];
+    s.tell(
+        t.number,
+        Outcome::Complete {
+            values,
+            intermediate: Vec::new(),
+        },
+        0.0,
+    )?;
+    Ok(())
+}
+
 /// Median ms of 20 TPE asks on Branin with `n` random trials of history.
 fn overhead(n: u32) -> Result<f64> {
-    let f = TestFunction::Branin;
-    let mut s = study(f.space(), Direction::Minimize, SamplerKind::Tpe, 0)?;
-    let mut history = study(f.space(), Direction::Minimize, SamplerKind::Random, 0)?;
+    let space = TestFunction::Branin.space();
+    let mut history = study(space.clone(), Direction::Minimize, SamplerKind::Random, 0)?;
     for _ in 0..n {
         let t = history.ask(1).pop().context("random never runs out")?;
-        let x: Vec<f64> = ["x1", "x2"].iter().map(|k| t.params[*k]).collect();
-        history.tell(
-            t.number,
-            Outcome::Complete {
-                values: vec![f.value(&x)],
-                intermediate: Vec::new(),
-            },
-            0.0,
-        )?;
+        tell_branin(&mut history, &t)?;
     }
-    s = Study::resume(s.spec().clone(), history.trials().to_vec())?;
+    let tpe = study(space, Direction::Minimize, SamplerKind::Tpe, 0)?;
+    let mut s = Study::resume(tpe.spec().clone(), history.trials().to_vec())?;
     let mut times = Vec::new();
     for _ in 0..20 {
         let a = Instant::now();
         let t = s.ask(1).pop().context("tpe never runs out")?;
         times.push(a.elapsed().as_secs_f64() * 1e3);
-        let x: Vec<f64> = ["x1", "x2"].iter().map(|k| t.params[*k]).collect();
-        s.tell(
-            t.number,
-            Outcome::Complete {
-                values: vec![f.value(&x)],
-                intermediate: Vec::new(),
-            },
-            0.0,
-        )?;
+        tell_branin(&mut s, &t)?;
     }
     Ok(median(times))
 }

@@ -92,8 +92,20 @@ pub fn psr(sharpe: f64, periods: usize, skew: f64, kurtosis: f64, sr_star: f64) 
 }
 
 /// The deflated Sharpe ratio of `best` (the selected trial's per-period returns), selected
-/// among trials whose per-period Sharpe ratios are `trial_sharpes` (the selected one included).
+/// among trials whose per-period Sharpe ratios are `trial_sharpes` (the selected one included;
+/// `N` is their number).
 pub fn deflated_sharpe(best: &[f64], trial_sharpes: &[f64]) -> Result<Deflated, TuningError> {
+    deflated_sharpe_among(best, trial_sharpes, 0)
+}
+
+/// [`deflated_sharpe`] with `N` at least `trials`: when more trials were tried than have a
+/// Sharpe ratio (pruned ones, ones that never traded), they still count as tries; the variance
+/// comes from the finite Sharpe ratios given.
+pub fn deflated_sharpe_among(
+    best: &[f64],
+    trial_sharpes: &[f64],
+    trials: usize,
+) -> Result<Deflated, TuningError> {
     if best.len() < 3 || best.iter().any(|x| !x.is_finite()) {
         return Err(TuningError::Stats(
             "the deflated Sharpe ratio needs at least 3 finite returns".into(),
@@ -112,6 +124,7 @@ pub fn deflated_sharpe(best: &[f64], trial_sharpes: &[f64]) -> Result<Deflated, 
     } else {
         0.0
     };
+    let n = n.max(trials);
     let star = expected_max_sharpe(n, var);
     Ok(Deflated {
         sharpe: sr,

@@ -55,9 +55,10 @@ pub fn crowding_distance(losses: &[Vec<f64>], front: &[usize]) -> Vec<f64> {
             losses[front[order[0]]][obj],
             losses[front[order[m - 1]]][obj],
         );
-        dist[order[0]] = f64::INFINITY;
-        dist[order[m - 1]] = f64::INFINITY;
+        // An objective that is the same for the whole front says nothing (Optuna skips it).
         if hi > lo {
+            dist[order[0]] = f64::INFINITY;
+            dist[order[m - 1]] = f64::INFINITY;
             for w in 1..m - 1 {
                 let gap = losses[front[order[w + 1]]][obj] - losses[front[order[w - 1]]][obj];
                 dist[order[w]] += gap / (hi - lo);

@@ -42,77 +42,117 @@ pub const MEDIAN_STARTUP_TRIALS: usize = 5;
 pub const REDUCTION_FACTOR: usize = 4;
 
 impl PrunerKind {
-    /// Whether the trial with `intermediate` values (steps `0..len`) stops now.
+    /// Whether the trial with `intermediate` values (steps `0..len`) stops now, judged against
+    /// `history` (the trials finished before its batch). Builds a [`Snapshot`]: when judging
+    /// many trials against the same history, build it once.
     pub fn should_prune(self, history: &[Trial], dir: Direction, intermediate: &[f64]) -> bool {
+        Snapshot::new(self, history).should_prune(dir, intermediate)
+    }
+}
+
+/// What a pruner needs of the history, sorted once per batch: per step, the values of the
+/// complete trials (median) or of every trial that reached it (successive halving).
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    kind: PrunerKind,
+    complete: usize,
+    /// `by_step[s]`: non-NaN intermediate values at step `s`, ascending.
+    by_step: Vec<Vec<f64>>,
+}
+
+impl Snapshot {
+    /// The snapshot of `history` for pruner `kind`.
+    pub fn new(kind: PrunerKind, history: &[Trial]) -> Snapshot {
+        let complete = history
+            .iter()
+            .filter(|t| t.state == TrialState::Complete)
+            .count();
+        let mut by_step: Vec<Vec<f64>> = Vec::new();
+        let counted = |t: &&Trial| match kind {
+            PrunerKind::None => false,
+            PrunerKind::Median => t.state == TrialState::Complete,
+            PrunerKind::SuccessiveHalving => true,
+        };
+        for t in history.iter().filter(counted) {
+            for (s, &v) in t.intermediate.iter().enumerate() {
+                if by_step.len() <= s {
+                    by_step.resize(s + 1, Vec::new());
+                }
+                if !v.is_nan() {
+                    by_step[s].push(v);
+                }
+            }
+        }
+        for v in &mut by_step {
+            v.sort_by(f64::total_cmp);
+        }
+        Snapshot {
+            kind,
+            complete,
+            by_step,
+        }
+    }
+
+    /// Whether the trial with `intermediate` values stops now.
+    pub fn should_prune(&self, dir: Direction, intermediate: &[f64]) -> bool {
         let Some(step) = intermediate.len().checked_sub(1) else {
             return false;
         };
-        match self {
+        match self.kind {
             PrunerKind::None => false,
-            PrunerKind::Median => median(history, dir, intermediate, step),
-            PrunerKind::SuccessiveHalving => halving(history, dir, intermediate),
+            PrunerKind::Median => self.median(dir, intermediate, step),
+            PrunerKind::SuccessiveHalving => self.halving(dir, intermediate),
         }
     }
-}
 
-fn median(history: &[Trial], dir: Direction, intermediate: &[f64], step: usize) -> bool {
-    let complete: Vec<&Trial> = history
-        .iter()
-        .filter(|t| t.state == TrialState::Complete)
-        .collect();
-    if complete.len() < MEDIAN_STARTUP_TRIALS {
-        return false;
+    fn median(&self, dir: Direction, intermediate: &[f64], step: usize) -> bool {
+        if self.complete < MEDIAN_STARTUP_TRIALS {
+            return false;
+        }
+        let best = intermediate
+            .iter()
+            .copied()
+            .reduce(|a, b| if dir.better(b, a) { b } else { a })
+            .unwrap_or(f64::NAN);
+        if best.is_nan() {
+            return true;
+        }
+        let Some(at) = self.by_step.get(step).filter(|v| !v.is_empty()) else {
+            return false;
+        };
+        let m = at.len();
+        let med = if m % 2 == 1 {
+            at[m / 2]
+        } else {
+            (at[m / 2 - 1] + at[m / 2]) / 2.0
+        };
+        dir.better(med, best)
     }
-    let best = intermediate
-        .iter()
-        .copied()
-        .reduce(|a, b| if dir.better(b, a) { b } else { a })
-        .unwrap_or(f64::NAN);
-    if best.is_nan() {
-        return true;
-    }
-    let mut at: Vec<f64> = complete
-        .iter()
-        .filter_map(|t| t.intermediate.get(step).copied())
-        .filter(|v| !v.is_nan())
-        .collect();
-    if at.is_empty() {
-        return false;
-    }
-    at.sort_by(f64::total_cmp);
-    let m = at.len();
-    let med = if m % 2 == 1 {
-        at[m / 2]
-    } else {
-        (at[m / 2 - 1] + at[m / 2]) / 2.0
-    };
-    dir.better(med, best)
-}
 
-fn halving(history: &[Trial], dir: Direction, intermediate: &[f64]) -> bool {
-    let resource = intermediate.len();
-    // Rungs at resources 1, η, η², …: a trial is judged when it reaches one.
-    let mut rung = 1usize;
-    while rung < resource {
-        rung *= REDUCTION_FACTOR;
+    fn halving(&self, dir: Direction, intermediate: &[f64]) -> bool {
+        let resource = intermediate.len();
+        // Rungs at resources 1, η, η², …: a trial is judged when it reaches one.
+        let mut rung = 1usize;
+        while rung < resource {
+            rung *= REDUCTION_FACTOR;
+        }
+        if rung != resource {
+            return false;
+        }
+        let value = intermediate[resource - 1];
+        if value.is_nan() {
+            return true;
+        }
+        let others: &[f64] = self.by_step.get(resource - 1).map_or(&[], Vec::as_slice);
+        // Rank among the others plus this trial, best first.
+        let better = match dir {
+            Direction::Maximize => others.len() - others.partition_point(|&v| v <= value),
+            Direction::Minimize => others.partition_point(|&v| v < value),
+        };
+        let keep = ((others.len() + 1) / REDUCTION_FACTOR).max(1);
+        // Promoted when at least as good as the `keep`-th best.
+        better >= keep
     }
-    if rung != resource {
-        return false;
-    }
-    let value = intermediate[resource - 1];
-    if value.is_nan() {
-        return true;
-    }
-    let mut competing: Vec<f64> = history
-        .iter()
-        .filter_map(|t| t.intermediate.get(resource - 1).copied())
-        .filter(|v| !v.is_nan())
-        .collect();
-    competing.push(value);
-    competing.sort_by(|a, b| dir.loss(*a).total_cmp(&dir.loss(*b)));
-    let keep = (competing.len() / REDUCTION_FACTOR).max(1);
-    // Promoted when at least as good as the `keep`-th best.
-    dir.loss(value) > dir.loss(competing[keep - 1])
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! whose parameters were already evaluated reuses that result (the objective is deterministic),
 //! which matters for integer spaces where samplers repeat themselves.
 
+use crate::pruner::Snapshot;
 use crate::study::Study;
 use crate::trial::{Outcome, Trial, TrialState};
 use rayon::prelude::*;
@@ -100,13 +101,11 @@ pub fn run<E: Send>(
             }
             on_ask(&todo).map_err(RunError::Callback)?;
         }
-        let snapshot: Vec<Trial> = study
-            .trials()
-            .iter()
-            .filter(|t| t.state != TrialState::Running)
-            .cloned()
-            .collect();
-        let pruner = study.spec().pruner;
+        // Pruning sees the trials that ended before this batch was asked, also when the batch
+        // is resumed after some of its trials were told.
+        let first = todo.iter().map(|t| t.number).min().unwrap_or(0) as usize;
+        let before = &study.trials()[..first.min(study.trials().len())];
+        let snapshot = Snapshot::new(study.spec().pruner, before);
         let dir = study.spec().directions[0];
         let jobs: Vec<(u32, Value, String)> = todo
             .iter()
@@ -128,7 +127,7 @@ pub fn run<E: Send>(
                     return (*number, Outcome::Failed("cancelled".into()), 0.0);
                 }
                 let t0 = Instant::now();
-                let prune = |iv: &[f64]| pruner.should_prune(&snapshot, dir, iv);
+                let prune = |iv: &[f64]| snapshot.should_prune(dir, iv);
                 let o = objective.evaluate(params, &prune);
                 (*number, o, t0.elapsed().as_secs_f64() * 1e3)
             })

@@ -19,14 +19,23 @@ use crate::common::{Actor, Page, PageRequest};
 use chrono::Utc;
 use serde_json::{json, Value};
 use sextant_meta::{Filter, MetaStore, Query};
+use sextant_tuning::backtest::analysis::{FoldSearch, FOLD_TRIALS};
 use sextant_tuning::backtest::{analyse, BacktestObjective};
 use sextant_tuning::runner::{run, RunConfig, RunError};
 use sextant_tuning::{Study, Trial};
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::Mutex;
 
 /// Leaderboard rows kept in a study's analysis.
 pub const LEADERBOARD_ROWS: usize = 20;
+/// Most bar-evaluations one study may cost: its trials and the out-of-sample searches
+/// (counted as [`MAX_FOLDS_COST`] folds of [`FOLD_TRIALS`] trials) × bars × symbols. About ten
+/// minutes of one core.
+pub const MAX_COST: usize = 20_000_000_000;
+/// Folds the cost bound assumes for the out-of-sample searches.
+pub const MAX_FOLDS_COST: usize = 20;
 
 /// Why a study could not run or be read.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +60,9 @@ pub enum TuningServiceError {
     /// Cancellation was requested; finished trials are kept.
     #[error("cancelled")]
     Cancelled,
+    /// The same study is already running in this process.
+    #[error("study {0} is already running")]
+    Busy(String),
     /// A stored document is unreadable or a task failed.
     #[error("{0}")]
     Internal(String),
@@ -80,6 +92,23 @@ pub type StopFn = Arc<dyn Fn() -> bool + Send + Sync>;
 pub struct TuningService {
     backtests: Arc<BacktestService>,
     meta: Arc<dyn MetaStore>,
+    /// Studies running in this process: a second run of the same study waits its turn
+    /// (refused), so two runs never write the same trials.
+    running: Mutex<HashSet<String>>,
+}
+
+/// Releases a study's claim when its run ends.
+struct Claim<'a> {
+    set: &'a Mutex<HashSet<String>>,
+    id: String,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.set.lock() {
+            s.remove(&self.id);
+        }
+    }
 }
 
 fn study_id(req: &OptimizeRequest, snapshot: &str) -> String {
@@ -100,7 +129,30 @@ fn study_id(req: &OptimizeRequest, snapshot: &str) -> String {
 impl TuningService {
     /// A service loading bars through `backtests` and storing studies in `meta`.
     pub fn new(backtests: Arc<BacktestService>, meta: Arc<dyn MetaStore>) -> Self {
-        TuningService { backtests, meta }
+        TuningService {
+            backtests,
+            meta,
+            running: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Whether study `id` is running in this process.
+    pub fn is_running(&self, id: &str) -> bool {
+        self.running.lock().is_ok_and(|s| s.contains(id))
+    }
+
+    fn claim(&self, id: &str) -> Result<Claim<'_>, TuningServiceError> {
+        let mut set = self
+            .running
+            .lock()
+            .map_err(|_| TuningServiceError::Internal("study registry poisoned".into()))?;
+        if !set.insert(id.to_string()) {
+            return Err(TuningServiceError::Busy(id.to_string()));
+        }
+        Ok(Claim {
+            set: &self.running,
+            id: id.to_string(),
+        })
     }
 
     /// Checks a request and returns the id its study has on the current bars (reads the
@@ -136,6 +188,43 @@ impl TuningService {
         .await
         .map_err(|e| TuningServiceError::Internal(format!("load task failed: {e}")))??;
         let id = study_id(req, &data.snapshot);
+        let bars = data.market.len();
+        let cost = (req.trials as usize)
+            .saturating_add(FOLD_TRIALS as usize * MAX_FOLDS_COST)
+            .saturating_mul(bars)
+            .saturating_mul(req.backtest.symbols.len());
+        if cost > MAX_COST {
+            return Err(TuningServiceError::Invalid {
+                field: "trials".into(),
+                message: format!(
+                    "{} trials (and the out-of-sample searches) on {bars} bars × {} symbols \
+                     cost {cost:.3e} bar-evaluations, more than {MAX_COST:.0e}: fewer trials, \
+                     symbols or bars",
+                    req.trials,
+                    req.backtest.symbols.len()
+                ),
+            });
+        }
+        let excluded = data.excluded.clone();
+        let snapshot = data.snapshot.clone();
+        let ppy = req
+            .backtest
+            .periods_per_year
+            .unwrap_or_else(|| req.backtest.resolution.periods_per_year());
+        let objective = BacktestObjective::new(
+            &req.backtest.strategy,
+            Arc::new(data.market),
+            req.backtest.sim,
+            req.validation,
+            objectives,
+            req.constraints,
+            ppy,
+        )
+        .map_err(|e| TuningServiceError::Invalid {
+            field: "validation".into(),
+            message: e.to_string(),
+        })?;
+        let _guard = self.claim(&id)?;
         let now = Utc::now();
         let stored = store::get_study(self.meta.as_ref(), &id).await?;
         let mut owners = stored
@@ -177,37 +266,20 @@ impl TuningService {
             owners,
             request: req.clone(),
             strategy: req.backtest.strategy.clone(),
-            data_snapshot: data.snapshot.clone(),
+            data_snapshot: snapshot,
             engine_version: ENGINE_VERSION.to_string(),
             state: StudyState::Running,
             error: None,
             counts: Counts::of(&trials),
             best: None,
             analysis: None,
-            excluded: data.excluded.clone(),
+            excluded,
             created_at: stored.as_ref().map_or(now, |s| s.created_at),
             updated_at: now,
         };
         store::put_study(self.meta.as_ref(), &rec).await?;
         tracing::info!(study = %id, resumed, target = req.trials, "study running");
 
-        let ppy = req
-            .backtest
-            .periods_per_year
-            .unwrap_or_else(|| req.backtest.resolution.periods_per_year());
-        let objective = BacktestObjective::new(
-            &req.backtest.strategy,
-            Arc::new(data.market),
-            req.backtest.sim,
-            req.validation,
-            objectives,
-            req.constraints,
-            ppy,
-        )
-        .map_err(|e| TuningServiceError::Invalid {
-            field: "validation".into(),
-            message: e.to_string(),
-        })?;
         let meta = self.meta.clone();
         let cfg = RunConfig {
             n_trials: req.trials,
@@ -252,12 +324,17 @@ impl TuningService {
                 Err(RunError::Callback(e)) => return Err(e),
                 Err(RunError::Study(e)) => return Err(TuningServiceError::Internal(e.to_string())),
             }
+            let search = FoldSearch {
+                trials: cfg.n_trials.min(FOLD_TRIALS),
+                batch: cfg.batch,
+            };
             let analysis = analyse(
                 &study,
                 &objective,
                 &cfg.fixed,
                 LEADERBOARD_ROWS,
                 initial_cash,
+                &search,
             );
             Ok((study, Some(analysis)))
         })

@@ -13,6 +13,8 @@ use sextant_tuning::{
 
 /// Most trials one study may hold.
 pub const MAX_TRIALS: u32 = 20_000;
+/// Most trials of a study of several objectives.
+pub const MAX_TRIALS_MULTI: u32 = 5_000;
 /// Most trials asked (and evaluated in parallel) together.
 pub const MAX_BATCH: usize = 64;
 /// Most objectives of one study.
@@ -133,6 +135,16 @@ impl OptimizeRequest {
             }
         }
         let objectives = self.objective_exprs()?;
+        if objectives.len() > 1 && self.trials > MAX_TRIALS_MULTI {
+            return Err(invalid(
+                "trials",
+                format!(
+                    "a study of several objectives holds at most {MAX_TRIALS_MULTI} trials \
+                     (Pareto ranking is quadratic), got {}",
+                    self.trials
+                ),
+            ));
+        }
         check_search(&self.backtest.strategy, &self.search, &self.fixed())?;
         let spec = StudySpec {
             space: SearchSpace {

@@ -28,6 +28,7 @@ impl From<TuningServiceError> for ApiError {
             T::Meta(m) => m.into(),
             T::NotFound(_) => ApiError::not_found(e.to_string()),
             T::Cancelled => ApiError::new(StatusCode::CONFLICT, "cancelled", e.to_string()),
+            T::Busy(_) => ApiError::new(StatusCode::CONFLICT, "study-running", e.to_string()),
             T::Internal(_) => ApiError::internal(e.to_string()),
         }
     }
@@ -47,18 +48,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(leaderboard))
 }
 
-fn parse(body: Value) -> ApiResult<OptimizeRequest> {
-    serde_json::from_value(body).map_err(|e| {
-        let text = e.to_string();
-        let field = text
-            .split('`')
-            .nth(1)
-            .map(str::to_string)
-            .unwrap_or_else(|| "body".into());
-        ApiError::field(field, text)
-    })
-}
-
 /// Tunes a library strategy's parameters: `{backtest, search, objectives, sampler, pruner,
 /// trials, batch, seed, validation, constraints, name}`. Always a job (202): follow
 /// `/api/v1/jobs/{id}/events`, then read `/api/v1/studies/{study_id}/leaderboard`. The same
@@ -66,6 +55,8 @@ fn parse(body: Value) -> ApiResult<OptimizeRequest> {
 /// interrupted one resumes, more `trials` extend it.
 #[utoipa::path(post, path = "/optimize", tag = "tuning", request_body = Object,
     responses((status = 202, body = Object),
+              (status = 409, description = "the same study is running", body = crate::error::Problem,
+               content_type = "application/problem+json"),
               (status = 422, description = "invalid request", body = crate::error::Problem,
                content_type = "application/problem+json"),
               (status = 429, description = "the key's open-job quota or rate limit is used up",
@@ -76,8 +67,11 @@ async fn optimize(
     Extension(caller): Extension<Caller>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let req = parse(body)?;
+    let req: OptimizeRequest = crate::routes::backtests::parse_body(body)?;
     let study_id = s.services.tuning.study_id(&req).await?;
+    if s.services.tuning.is_running(&study_id) {
+        return Err(TuningServiceError::Busy(study_id).into());
+    }
     let params = serde_json::to_value(&req).map_err(|e| ApiError::internal(e.to_string()))?;
     let job = s
         .jobs

@@ -2,10 +2,14 @@
 //! deflated Sharpe ratio of the best, the probability of backtest overfitting, and the
 //! walk-forward out-of-sample result beside buy and hold.
 
-use super::objective::{BacktestObjective, Fold, TrialRun};
-use crate::overfit::{deflated_sharpe, pbo_blocks, psr, BlockSums, Deflated, Pbo, DEFAULT_BLOCKS};
-use crate::study::Study;
-use crate::trial::{Trial, TrialState};
+use super::objective::{BacktestObjective, Fold};
+use crate::overfit::{
+    deflated_sharpe_among, pbo_blocks, psr, BlockSums, Deflated, Pbo, DEFAULT_BLOCKS,
+};
+use crate::runner::{run, RunConfig};
+use crate::study::{Study, StudySpec};
+use crate::trial::{Direction, Trial, TrialState};
+use crate::PrunerKind;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -38,13 +42,13 @@ pub struct LeaderboardRow {
 pub struct FoldChoice {
     /// The fold's bars.
     pub fold: Fold,
-    /// The trial with the best training score on this fold.
-    pub trial: u32,
-    /// Its parameters.
+    /// Trials of the fold's own search (on its training window only).
+    pub trials: usize,
+    /// The parameters that search chose; `null` when no trial completed (the fold stays flat).
     pub params: Value,
-    /// Its training score (first objective).
+    /// Their training score (first objective).
     pub train_score: f64,
-    /// Its compound return on the test window, as a fraction.
+    /// Their compound return on the test window, as a fraction.
     pub test_return: f64,
     /// Buy and hold's compound return on the same window.
     pub baseline_return: f64,
@@ -108,8 +112,10 @@ pub struct Analysis {
     pub notes: Vec<String>,
 }
 
-/// Most trials PBO and DSR are computed over.
+/// Most trials PBO and DSR are computed over (the best distinct ones).
 pub const MAX_ANALYSED: usize = 5_000;
+/// Most trials of each fold's own search in the out-of-sample analysis.
+pub const FOLD_TRIALS: u32 = 200;
 
 fn compound(r: &[f64]) -> f64 {
     r.iter().fold(1.0, |a, x| a * (1.0 + x)) - 1.0
@@ -125,15 +131,34 @@ fn equity(cash: f64, r: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// What the analysis keeps of one trial's run (not its returns, unless it leads).
+struct Summary {
+    sharpe: f64,
+    blocks: Option<BlockSums>,
+    row: Option<(f64, f64, f64, usize)>,
+    returns: Option<Vec<f64>>,
+}
+
+/// How each fold's own search runs in the out-of-sample analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldSearch {
+    /// Trials per fold (at most [`FOLD_TRIALS`]).
+    pub trials: u32,
+    /// Batch size, as the study's.
+    pub batch: usize,
+}
+
 /// Analyses the study's complete trials on `obj` (re-simulating each distinct parameter set;
-/// the objective is deterministic). `fixed` are the parameters held fixed, `top` the rows
-/// of the leaderboard, `initial_cash` the start of the stitched equity.
+/// the objective is deterministic) and runs the walk-forward out-of-sample analysis. `fixed`
+/// are the parameters held fixed, `top` the rows of the leaderboard, `initial_cash` the start
+/// of the stitched equity.
 pub fn analyse(
     study: &Study,
     obj: &BacktestObjective,
     fixed: &Map<String, Value>,
     top: usize,
     initial_cash: f64,
+    search: &FoldSearch,
 ) -> Analysis {
     let space = &study.spec().space;
     let count = |s: TrialState| study.trials().iter().filter(|t| t.state == s).count();
@@ -148,51 +173,73 @@ pub fn analyse(
             distinct.push((t, p));
         }
     }
+    // Everything tried counts in the deflated Sharpe ratio's N: pruned trials too.
+    let tried = {
+        let mut all = seen.clone();
+        for t in study
+            .trials()
+            .iter()
+            .filter(|t| t.state == TrialState::Pruned)
+        {
+            all.insert(space.to_json(&t.params, fixed).to_string(), 0);
+        }
+        all.len()
+    };
     if distinct.len() > MAX_ANALYSED {
         notes.push(format!(
-            "DSR and PBO use the {MAX_ANALYSED} best of {} distinct parameter sets",
+            "PBO uses the {MAX_ANALYSED} best of {} distinct parameter sets",
             distinct.len()
         ));
         distinct.truncate(MAX_ANALYSED);
     }
-    let runs: Vec<Option<TrialRun>> = distinct
-        .par_iter()
-        .map(|(_, p)| obj.simulate(None, p).ok())
-        .collect();
     let ppy = obj.periods_per_year();
-    let leaderboard = distinct
-        .iter()
-        .zip(&runs)
-        .filter_map(|((t, p), r)| Some((t, p, r.as_ref()?)))
-        .take(top)
+    let summaries: Vec<Option<Summary>> = distinct
+        .par_iter()
         .enumerate()
-        .map(|(i, (t, p, r))| LeaderboardRow {
-            rank: i + 1,
-            trial: t.number,
-            params: p.clone(),
-            values: t.values.clone(),
-            sharpe: sharpe_ratio(&r.returns, 0.0, ppy),
-            cagr: cagr(&r.returns, ppy, Convention::Empyrical),
-            max_drawdown: max_drawdown(&r.returns),
-            trades: r.trades,
+        .map(|(i, (_, p))| {
+            let r = obj.simulate(None, p).ok()?;
+            Some(Summary {
+                sharpe: crate::overfit::sharpe(&r.returns),
+                blocks: BlockSums::new(&r.returns, DEFAULT_BLOCKS).ok(),
+                row: (i < top).then(|| {
+                    (
+                        sharpe_ratio(&r.returns, 0.0, ppy),
+                        cagr(&r.returns, ppy, Convention::Empyrical),
+                        max_drawdown(&r.returns),
+                        r.trades,
+                    )
+                }),
+                returns: (i == 0).then_some(r.returns),
+            })
         })
         .collect();
-    let ok: Vec<(&Trial, &Value, &TrialRun)> = distinct
+    let leaderboard = distinct
         .iter()
-        .zip(&runs)
-        .filter_map(|((t, p), r)| Some((*t, p, r.as_ref()?)))
+        .zip(&summaries)
+        .filter_map(|((t, p), s)| Some((t, p, s.as_ref()?.row?)))
+        .enumerate()
+        .map(
+            |(i, (t, p, (sharpe, cagr, max_drawdown, trades)))| LeaderboardRow {
+                rank: i + 1,
+                trial: t.number,
+                params: p.clone(),
+                values: t.values.clone(),
+                sharpe,
+                cagr,
+                max_drawdown,
+                trades,
+            },
+        )
         .collect();
-    let deflated = match ok.first() {
+    let ok: Vec<&Summary> = summaries.iter().flatten().collect();
+    let deflated = match summaries.first().and_then(|s| s.as_ref()?.returns.as_ref()) {
         None => {
             notes.push("no complete trial: no deflated Sharpe ratio".into());
             None
         }
-        Some((_, _, best)) => {
-            let srs: Vec<f64> = ok
-                .iter()
-                .map(|(_, _, r)| crate::overfit::sharpe(&r.returns))
-                .collect();
-            match deflated_sharpe(&best.returns, &srs) {
+        Some(best) => {
+            let srs: Vec<f64> = ok.iter().map(|s| s.sharpe).collect();
+            match deflated_sharpe_among(best, &srs, tried) {
                 Ok(d) => Some(d),
                 Err(e) => {
                     notes.push(format!("no deflated Sharpe ratio: {e}"));
@@ -201,18 +248,19 @@ pub fn analyse(
             }
         }
     };
-    let blocks: Result<Vec<BlockSums>, _> = ok
-        .iter()
-        .map(|(_, _, r)| BlockSums::new(&r.returns, DEFAULT_BLOCKS))
-        .collect();
-    let pbo = match blocks.and_then(|b| pbo_blocks(&b)) {
-        Ok(p) => Some(p),
-        Err(e) => {
+    let blocks: Option<Vec<BlockSums>> = ok.iter().map(|s| s.blocks.clone()).collect();
+    let pbo = match blocks.map(|b| pbo_blocks(&b)) {
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
             notes.push(format!("no PBO: {e}"));
             None
         }
+        None => {
+            notes.push("no PBO: too few bars for its blocks".into());
+            None
+        }
     };
-    let out_of_sample = out_of_sample(obj, &ok, initial_cash, &mut notes);
+    let out_of_sample = out_of_sample(study, obj, fixed, initial_cash, search, &mut notes);
     notes.push(format!(
         "objective values are means over {} fold training window(s); the leaderboard's \
          sharpe/cagr/max_drawdown are over all {} bars (in sample)",
@@ -220,11 +268,9 @@ pub fn analyse(
         obj.market().len()
     ));
     notes.push(format!(
-        "DSR and PBO count {} distinct parameter sets among {} complete trials; {} pruned and \
-         {} failed trials are excluded",
+        "DSR counts {tried} distinct parameter sets tried (pruned ones included) and PBO the {} \
+         complete ones that ran; {} failed trials are excluded",
         ok.len(),
-        count(TrialState::Complete),
-        count(TrialState::Pruned),
         count(TrialState::Failed)
     ));
     Analysis {
@@ -246,18 +292,37 @@ pub fn analyse(
     }
 }
 
+/// Longest stitched equity kept in the analysis; longer ones are thinned evenly (the last
+/// point kept).
+pub const MAX_CURVE_POINTS: usize = 5_000;
+
+fn thin<T: Copy>(v: &[T]) -> Vec<T> {
+    if v.len() <= MAX_CURVE_POINTS {
+        return v.to_vec();
+    }
+    let step = v.len().div_ceil(MAX_CURVE_POINTS);
+    let mut out: Vec<T> = v.iter().step_by(step).copied().collect();
+    if (v.len() - 1) % step != 0 {
+        out.extend(v.last().copied());
+    }
+    out
+}
+
+/// The walk-forward result: each fold runs its own search (the study's sampler, space and
+/// seed stream, at most [`FOLD_TRIALS`] trials) on its training window, with the bars cut at
+/// its end, and trades the winner on its test window. No choice saw its test window or
+/// anything after it.
 fn out_of_sample(
+    study: &Study,
     obj: &BacktestObjective,
-    ok: &[(&Trial, &Value, &TrialRun)],
+    fixed: &Map<String, Value>,
     initial_cash: f64,
+    search: &FoldSearch,
     notes: &mut Vec<String>,
 ) -> Option<OutOfSample> {
     let folds = obj.folds();
     if folds.iter().all(|f| f.test_end == f.train_end) {
         notes.push("validation is in sample: there is no out-of-sample result".into());
-        return None;
-    }
-    if ok.is_empty() {
         return None;
     }
     let baseline = match obj.simulate(Some("buy_and_hold"), &json!({})) {
@@ -267,60 +332,116 @@ fn out_of_sample(
             return None;
         }
     };
-    let scores: Vec<Vec<f64>> = ok.iter().map(|(_, _, r)| obj.fold_scores(r, 0)).collect();
-    let ppy = obj.periods_per_year();
-    let ts_all = obj.market().ts();
-    let (mut rets, mut base, mut ts, mut choices) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (k, f) in folds.iter().enumerate() {
-        // Best training score on this fold; ties keep the better-ranked trial.
-        let mut best = 0;
-        for i in 1..ok.len() {
-            if scores[i][k] > scores[best][k] || scores[best][k].is_nan() {
-                best = i;
+    let spec = study.spec();
+    let trials = search.trials.clamp(1, FOLD_TRIALS);
+    let choices: Vec<(Value, f64, Vec<f64>)> = (0..folds.len())
+        .into_par_iter()
+        .map(|k| {
+            let f = folds[k];
+            let flat = (Value::Null, f64::NAN, vec![0.0; f.test_end - f.train_end]);
+            let Some(fold_obj) = obj.for_fold(k) else {
+                return flat;
+            };
+            let fold_spec = StudySpec {
+                space: spec.space.clone(),
+                directions: vec![Direction::Maximize],
+                sampler: spec.sampler,
+                pruner: PrunerKind::None,
+                seed: spec.seed.wrapping_add(1 + k as u64),
+            };
+            let Ok(mut s) = Study::new(fold_spec) else {
+                return flat;
+            };
+            let cfg = RunConfig {
+                n_trials: trials,
+                batch: search.batch,
+                fixed: fixed.clone(),
+            };
+            let ran = run::<()>(
+                &mut s,
+                &fold_obj,
+                &cfg,
+                &mut |_| Ok(()),
+                &mut |_| Ok(()),
+                &|| false,
+            );
+            let Some(best) = ran.ok().and(s.ranked().first().copied()) else {
+                return flat;
+            };
+            let params = s.spec().space.to_json(&best.params, fixed);
+            match obj.simulate(None, &params) {
+                Ok(r) => (
+                    params,
+                    best.values[0],
+                    r.returns[f.train_end..f.test_end].to_vec(),
+                ),
+                Err(_) => flat,
             }
-        }
-        let (t, p, r) = ok[best];
-        let window = &r.returns[f.train_end..f.test_end];
+        })
+        .collect();
+    let ts_all = obj.market().ts();
+    let (mut rets, mut base, mut ts, mut out) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (f, (params, score, window)) in folds.iter().zip(choices) {
         let bwin = &baseline.returns[f.train_end..f.test_end];
-        rets.extend_from_slice(window);
+        if params.is_null() {
+            notes.push(format!(
+                "fold ending at bar {}: no trial completed on its training window; it stays flat",
+                f.train_end
+            ));
+        }
+        rets.extend_from_slice(&window);
         base.extend_from_slice(bwin);
         ts.extend_from_slice(&ts_all[f.train_end..f.test_end]);
-        choices.push(FoldChoice {
+        out.push(FoldChoice {
             fold: *f,
-            trial: t.number,
-            params: p.clone(),
-            train_score: scores[best][k],
-            test_return: compound(window),
+            trials: trials as usize,
+            params,
+            train_score: score,
+            test_return: compound(&window),
             baseline_return: compound(bwin),
         });
     }
-    notes.push(
-        "out of sample: each fold trades the trial with the best training score on that fold; \
-         the trials were proposed by a sampler that saw every fold's training score"
-            .into(),
-    );
-    let per_period = |r: &[f64]| crate::overfit::sharpe(r);
-    let moments = crate::overfit::deflated_sharpe(&rets, &[]).ok();
+    notes.push(format!(
+        "out of sample: each of {} folds ran its own {}-trial search on its training window only \
+         (bars after it did not exist for the search) and traded the winner on its test window",
+        folds.len(),
+        trials
+    ));
+    let moments = deflated_sharpe_among(&rets, &[], 0).ok();
     let (psr0, psr_b) = match &moments {
         Some(m) => (
             psr(m.sharpe, m.periods, m.skew, m.kurtosis, 0.0),
-            psr(m.sharpe, m.periods, m.skew, m.kurtosis, per_period(&base)),
+            psr(
+                m.sharpe,
+                m.periods,
+                m.skew,
+                m.kurtosis,
+                crate::overfit::sharpe(&base),
+            ),
         ),
         None => (f64::NAN, f64::NAN),
     };
+    if rets.len() > MAX_CURVE_POINTS {
+        notes.push(format!(
+            "the stitched equity is thinned to at most {MAX_CURVE_POINTS} points"
+        ));
+    }
     Some(OutOfSample {
-        folds: choices,
-        equity: equity(initial_cash, &rets),
-        baseline_equity: equity(initial_cash, &base),
-        ts,
-        sharpe: sharpe_ratio(&rets, 0.0, ppy),
-        baseline_sharpe: sharpe_ratio(&base, 0.0, ppy),
-        cagr: cagr(&rets, ppy, Convention::Empyrical),
-        baseline_cagr: cagr(&base, ppy, Convention::Empyrical),
+        folds: out,
+        equity: thin(&equity(initial_cash, &rets)),
+        baseline_equity: thin(&equity(initial_cash, &base)),
+        ts: thin(&ts),
+        sharpe: sharpe_ratio(&rets, 0.0, ppy(obj)),
+        baseline_sharpe: sharpe_ratio(&base, 0.0, ppy(obj)),
+        cagr: cagr(&rets, ppy(obj), Convention::Empyrical),
+        baseline_cagr: cagr(&base, ppy(obj), Convention::Empyrical),
         max_drawdown: max_drawdown(&rets),
         baseline_max_drawdown: max_drawdown(&base),
         psr: psr0,
         psr_vs_baseline: psr_b,
     })
+}
+
+fn ppy(obj: &BacktestObjective) -> f64 {
+    obj.periods_per_year()
 }

@@ -35,7 +35,7 @@ pub enum Metric {
     /// Compound return over the window, as a fraction.
     TotalReturn,
     /// Gains over losses of the trades closed in the window; 1 (break-even) when none closed,
-    /// +inf (a failed trial) when none lost.
+    /// [`METRIC_CAP`] when none lost.
     ProfitFactor,
     /// Largest peak-to-trough fall, a negative fraction (−0.25 = 25 % down).
     MaxDrawdown,
@@ -70,6 +70,9 @@ fn exponent(text: &str) -> bool {
         None => false,
     }
 }
+
+/// Largest magnitude of a metric inside an objective.
+pub const METRIC_CAP: f64 = 1_000.0;
 
 /// One weighted term of an objective.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -156,11 +159,16 @@ impl ObjectiveExpr {
         }
     }
 
-    /// The value on a window.
+    /// The value on a window. Each metric is clamped to ±[`METRIC_CAP`] first, so a window
+    /// without a losing trade or a down day (profit factor, Sortino, Calmar: +∞) scores high
+    /// but finite instead of failing the trial.
     pub fn on(&self, returns: &[f64], pnls: &[f64], periods_per_year: f64) -> f64 {
         self.terms
             .iter()
-            .map(|t| t.weight * t.metric.on(returns, pnls, periods_per_year))
+            .map(|t| {
+                let v = t.metric.on(returns, pnls, periods_per_year);
+                t.weight * v.clamp(-METRIC_CAP, METRIC_CAP)
+            })
             .sum()
     }
 }

@@ -75,7 +75,8 @@ impl Validation {
                 test_bars,
                 anchored,
             } => {
-                if train_bars < 3 || test_bars < 1 || train_bars + test_bars > n {
+                let fits = train_bars.checked_add(test_bars).is_some_and(|t| t <= n);
+                if train_bars < 3 || test_bars < 1 || !fits {
                     return Err(TuningError::Config(format!(
                         "walk-forward {train_bars}:{test_bars} needs 3 <= train, 1 <= test and \
                          train + test <= {n} bars"
@@ -92,9 +93,9 @@ impl Validation {
                     });
                     train_end = test_end;
                 }
-                if out.len() > MAX_FOLDS {
+                if out.is_empty() || out.len() > MAX_FOLDS {
                     return Err(TuningError::Config(format!(
-                        "{} folds, at most {MAX_FOLDS}: use longer test windows",
+                        "{} folds, 1 to {MAX_FOLDS}: use longer test windows",
                         out.len()
                     )));
                 }
@@ -188,6 +189,26 @@ impl BacktestObjective {
     /// The folds.
     pub fn folds(&self) -> &[Fold] {
         &self.folds
+    }
+
+    /// The objective fold `k`'s choice may use: its first objective on the fold's training
+    /// window, on bars cut at the end of that window (nothing later exists for it, not even
+    /// for the constraints).
+    pub fn for_fold(&self, k: usize) -> Option<BacktestObjective> {
+        let f = *self.folds.get(k)?;
+        Some(BacktestObjective {
+            strategy: self.strategy.clone(),
+            market: Arc::new(self.market.truncated(f.train_end)),
+            sim: self.sim,
+            folds: vec![Fold {
+                train_start: f.train_start,
+                train_end: f.train_end,
+                test_end: f.train_end,
+            }],
+            objectives: self.objectives.iter().take(1).cloned().collect(),
+            constraints: self.constraints,
+            periods_per_year: self.periods_per_year,
+        })
     }
 
     /// The bars.

@@ -17,7 +17,8 @@ use crate::trial::{Direction, Trial, TrialState};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-/// TPE settings; the defaults are Optuna's.
+/// TPE settings; the defaults are Optuna's except `n_ei_candidates` and `min_bandwidth`
+/// (see each).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TpeConfig {
