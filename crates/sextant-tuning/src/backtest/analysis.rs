@@ -302,7 +302,7 @@ fn thin<T: Copy>(v: &[T]) -> Vec<T> {
     }
     let step = v.len().div_ceil(MAX_CURVE_POINTS);
     let mut out: Vec<T> = v.iter().step_by(step).copied().collect();
-    if (v.len() - 1) % step != 0 {
+    if !(v.len() - 1).is_multiple_of(step) {
         out.extend(v.last().copied());
     }
     out
