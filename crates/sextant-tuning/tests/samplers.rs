@@ -88,3 +88,75 @@ fn same_seed_same_trials_and_batches_are_reproducible() {
         assert_ne!(a.1, c.1, "{s}: another seed proposes other trials");
     }
 }
+
+#[test]
+fn conditional_parameters_appear_only_under_their_condition() {
+    use serde_json::json;
+    use sextant_tuning::runner::Objective;
+    use sextant_tuning::{Outcome, SearchSpace};
+    struct Quad;
+    impl Objective for Quad {
+        fn evaluate(&self, p: &serde_json::Value, _: &(dyn Fn(&[f64]) -> bool + Sync)) -> Outcome {
+            let x = p["x"].as_f64().unwrap_or(0.0);
+            let k = p
+                .get("k")
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(0.0);
+            let bonus = if p["mode"] == json!("b") { 1.0 } else { 0.0 };
+            Outcome::Complete {
+                values: vec![(x - 0.3).powi(2) + (k - 2.0).powi(2) * bonus - bonus],
+                intermediate: Vec::new(),
+            }
+        }
+    }
+    let space: SearchSpace = serde_json::from_value(json!({"params": [
+        {"name": "x", "distribution": {"type": "float", "low": 0.0, "high": 1.0}},
+        {"name": "mode", "distribution": {"type": "categorical", "choices": ["a", "b"]}},
+        {"name": "k", "distribution": {"type": "int", "low": 0, "high": 5},
+         "if": {"parent": "mode", "values": ["b"]}}
+    ]}))
+    .expect("space");
+    for sampler in [
+        SamplerKind::Tpe,
+        SamplerKind::Cmaes,
+        SamplerKind::Nsga2,
+        SamplerKind::Random,
+    ] {
+        let spec = StudySpec {
+            space: space.clone(),
+            directions: vec![Direction::Minimize],
+            sampler,
+            pruner: PrunerKind::None,
+            seed: 1,
+        };
+        let mut study = Study::new(spec).expect("study");
+        let cfg = RunConfig {
+            n_trials: 80,
+            batch: 4,
+            fixed: Default::default(),
+        };
+        run::<()>(
+            &mut study,
+            &Quad,
+            &cfg,
+            &mut |_| Ok(()),
+            &mut |_| Ok(()),
+            &|| false,
+        )
+        .expect("runs");
+        for t in study.trials() {
+            assert_eq!(
+                t.params.contains_key("k"),
+                t.params["mode"] == 1.0,
+                "{sampler}: {:?}",
+                t.params
+            );
+        }
+        // The model-based samplers find the better branch (mode b, k = 2).
+        if sampler == SamplerKind::Tpe {
+            let best = study.ranked()[0];
+            assert_eq!(best.params["mode"], 1.0, "{:?}", best.params);
+            assert_eq!(best.params.get("k"), Some(&2.0), "{:?}", best.params);
+        }
+    }
+}

@@ -32,6 +32,7 @@ async fn backtest_and_walk_forward_jobs() {
         vec![
             "backtest",
             "ingest_alphavantage",
+            "optimize",
             "train_signal",
             "walk_forward"
         ]
