@@ -334,13 +334,21 @@ fn out_of_sample(
     };
     let spec = study.spec();
     let trials = search.trials.clamp(1, FOLD_TRIALS);
-    let choices: Vec<(Value, f64, Vec<f64>)> = (0..folds.len())
+    // Per fold: the choice, its training score, its test-window returns, the trials tried.
+    let choices: Vec<(Value, f64, Vec<f64>, usize)> = (0..folds.len())
         .into_par_iter()
         .map(|k| {
             let f = folds[k];
-            let flat = (Value::Null, f64::NAN, vec![0.0; f.test_end - f.train_end]);
+            let flat = |tried| {
+                (
+                    Value::Null,
+                    f64::NAN,
+                    vec![0.0; f.test_end - f.train_end],
+                    tried,
+                )
+            };
             let Some(fold_obj) = obj.for_fold(k) else {
-                return flat;
+                return flat(0);
             };
             let fold_spec = StudySpec {
                 space: spec.space.clone(),
@@ -350,7 +358,7 @@ fn out_of_sample(
                 seed: spec.seed.wrapping_add(1 + k as u64),
             };
             let Ok(mut s) = Study::new(fold_spec) else {
-                return flat;
+                return flat(0);
             };
             let cfg = RunConfig {
                 n_trials: trials,
@@ -365,8 +373,9 @@ fn out_of_sample(
                 &mut |_| Ok(()),
                 &|| false,
             );
+            let tried = s.trials().len();
             let Some(best) = ran.ok().and(s.ranked().first().copied()) else {
-                return flat;
+                return flat(tried);
             };
             let params = s.spec().space.to_json(&best.params, fixed);
             match obj.simulate(None, &params) {
@@ -374,14 +383,16 @@ fn out_of_sample(
                     params,
                     best.values[0],
                     r.returns[f.train_end..f.test_end].to_vec(),
+                    tried,
                 ),
-                Err(_) => flat,
+                Err(_) => flat(tried),
             }
         })
         .collect();
     let ts_all = obj.market().ts();
     let (mut rets, mut base, mut ts, mut out) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (f, (params, score, window)) in folds.iter().zip(choices) {
+    let most = choices.iter().map(|c| c.3).max().unwrap_or(0);
+    for (f, (params, score, window, tried)) in folds.iter().zip(choices) {
         let bwin = &baseline.returns[f.train_end..f.test_end];
         if params.is_null() {
             notes.push(format!(
@@ -394,7 +405,7 @@ fn out_of_sample(
         ts.extend_from_slice(&ts_all[f.train_end..f.test_end]);
         out.push(FoldChoice {
             fold: *f,
-            trials: trials as usize,
+            trials: tried,
             params,
             train_score: score,
             test_return: compound(&window),
@@ -402,10 +413,10 @@ fn out_of_sample(
         });
     }
     notes.push(format!(
-        "out of sample: each of {} folds ran its own {}-trial search on its training window only \
-         (bars after it did not exist for the search) and traded the winner on its test window",
-        folds.len(),
-        trials
+        "out of sample: each of {} folds ran its own search (up to {most} trials) on its \
+         training window only (bars after it did not exist for the search) and traded the \
+         winner on its test window",
+        folds.len()
     ));
     let moments = deflated_sharpe_among(&rets, &[], 0).ok();
     let (psr0, psr_b) = match &moments {
