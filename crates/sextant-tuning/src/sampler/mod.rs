@@ -13,6 +13,7 @@ mod parzen;
 pub mod random;
 mod tpe;
 pub mod transform;
+mod window;
 
 pub use cmaes::CmaSampler;
 pub use nsga2::{Nsga2Config, Nsga2Sampler};

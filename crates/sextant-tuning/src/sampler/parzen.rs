@@ -51,6 +51,9 @@ pub(crate) struct Parzen {
     w_cum: Vec<f64>,
     pub dims: Vec<Dim>,
     dists: Vec<Distribution>,
+    /// For a large mixture: its kernels sorted along one continuous dimension, so a density
+    /// only visits the kernels that can matter ([`super::window`]).
+    pub window: Option<super::window::Window>,
 }
 
 /// Optuna's `default_weights`: flat for the 25 newest observations, a linear ramp from `1/n`
@@ -76,20 +79,35 @@ pub(crate) fn default_weights(n: usize) -> Vec<f64> {
 /// Optuna 5's bandwidths: neighbour gaps among `[low, sorted mus…, high]`, clipped below at
 /// Optuna's "magic clip" `range / min(100, n + 2)`, or at `min_factor · range` when that is
 /// smaller.
-fn bandwidths(mus: &[f64], low: f64, high: f64, min_factor: Option<f64>) -> Vec<f64> {
-    let n = mus.len();
-    // Sorted by value (ties by index) through integer keys: the order of `f64::total_cmp`.
-    let key = |m: f64| {
-        let b = m.to_bits() as i64;
-        (b ^ (((b >> 63) as u64) >> 1) as i64) as u64 ^ (1 << 63)
-    };
+/// An integer key whose order is `f64::total_cmp`'s.
+pub(crate) fn sort_key(m: f64) -> u64 {
+    let b = m.to_bits() as i64;
+    (b ^ (((b >> 63) as u64) >> 1) as i64) as u64 ^ (1 << 63)
+}
+
+/// `mus` sorted by value, ties by index (as indices).
+fn sorted_order(mus: &[f64]) -> Vec<usize> {
     let mut pairs: Vec<(u64, u32)> = mus
         .iter()
         .enumerate()
-        .map(|(i, &m)| (key(m), i as u32))
+        .map(|(i, &m)| (sort_key(m), i as u32))
         .collect();
     pairs.sort_unstable();
-    let order: Vec<usize> = pairs.iter().map(|p| p.1 as usize).collect();
+    pairs.iter().map(|p| p.1 as usize).collect()
+}
+
+fn bandwidths(
+    mus: &[f64],
+    low: f64,
+    high: f64,
+    min_factor: Option<f64>,
+    order: Option<Vec<usize>>,
+) -> (Vec<f64>, Vec<usize>) {
+    let n = mus.len();
+    // Sorted by value, ties by index; a caller that keeps the order gives it.
+    let order = order
+        .filter(|o| o.len() == n)
+        .unwrap_or_else(|| sorted_order(mus));
     let mut s = Vec::with_capacity(n + 2);
     s.push(low);
     s.extend(order.iter().map(|&i| mus[i]));
@@ -111,7 +129,7 @@ fn bandwidths(mus: &[f64], low: f64, high: f64, min_factor: Option<f64>) -> Vec<
     for (k, &i) in order.iter().enumerate() {
         out[i] = sorted[k].clamp(min_sigma, range);
     }
-    out
+    (out, order)
 }
 
 impl Parzen {
@@ -122,6 +140,18 @@ impl Parzen {
         cols: &[Vec<f64>],
         prior_weight: f64,
         min_factor: Option<f64>,
+    ) -> Parzen {
+        Parzen::with_orders(dists, cols, prior_weight, min_factor, Vec::new())
+    }
+
+    /// [`Self::new`] with each dimension's observations already sorted (`orders[d]`: indices
+    /// by value, ties by index), as a sampler that keeps them sorted across asks gives them.
+    pub fn with_orders(
+        dists: &[&Distribution],
+        cols: &[Vec<f64>],
+        prior_weight: f64,
+        min_factor: Option<f64>,
+        mut given: Vec<Option<Vec<usize>>>,
     ) -> Parzen {
         let n = cols.first().map_or(0, Vec::len);
         let mut w = default_weights(n);
@@ -136,7 +166,8 @@ impl Parzen {
                 acc
             })
             .collect();
-        let dims = dists
+        let mut orders: Vec<Option<Vec<usize>>> = vec![None; dists.len()];
+        let dims: Vec<Dim> = dists
             .iter()
             .enumerate()
             .map(|(d, dist)| match bounds(dist) {
@@ -146,15 +177,27 @@ impl Parzen {
                         .iter()
                         .map(|&o| if log { o.ln() } else { o })
                         .collect();
-                    let mut sigma = bandwidths(&mus, low, high, min_factor);
+                    let known = given.get_mut(d).and_then(Option::take);
+                    let (mut sigma, order) = bandwidths(&mus, low, high, min_factor, known);
+                    orders[d] = Some(order);
                     mus.push(low + (high - low) / 2.0);
                     sigma.push(high - low);
                     let step = grid_step(dist);
+                    // Most bandwidths sit at the clip: their logarithm is taken once.
+                    let mut last = (f64::NAN, f64::NAN);
                     let ln_norm = mus
                         .iter()
                         .zip(&sigma)
                         .map(|(&m, &s)| {
-                            ln_mass(m, s, low, high) + if step > 0.0 { 0.0 } else { s.ln() }
+                            let ln_s = if step > 0.0 {
+                                0.0
+                            } else if s == last.0 {
+                                last.1
+                            } else {
+                                last = (s, s.ln());
+                                last.1
+                            };
+                            ln_mass(m, s, low, high) + ln_s
                         })
                         .collect();
                     let (mut uniq, mut which) = (Vec::new(), Vec::new());
@@ -191,11 +234,13 @@ impl Parzen {
                 }
             })
             .collect();
+        let window = super::window::Window::build(&dims, &mut orders, n);
         Parzen {
             ln_w,
             w_cum,
             dims,
             dists: dists.iter().map(|d| (*d).clone()).collect(),
+            window,
         }
     }
 
@@ -263,6 +308,9 @@ impl Parzen {
                 }
                 Dim::Categorical { .. } => inv.push(Vec::new()),
             }
+        }
+        if let Some(w) = &self.window {
+            return w.log_pdf(self, &base, &inv, points);
         }
         let mut row = vec![0.0; kernels];
         let mut cell = Vec::new();
@@ -400,7 +448,15 @@ pub(crate) fn ln_mass(mu: f64, sigma: f64, a: f64, b: f64) -> f64 {
     let m = if za > 0.0 {
         norm_cdf(-za) - norm_cdf(-zb)
     } else {
-        norm_cdf(zb) - norm_cdf(za)
+        // Beyond 8.5 σ, Φ is 1 to the last bit, and a lower tail under 1e-17 taken from at
+        // least 0.5 changes nothing: skip the erfc calls that cannot matter.
+        let hi = if zb > 8.5 { 1.0 } else { norm_cdf(zb) };
+        let lo = if za < -8.5 && hi >= 0.5 {
+            0.0
+        } else {
+            norm_cdf(za)
+        };
+        hi - lo
     };
     m.max(f64::MIN_POSITIVE).ln()
 }
@@ -425,7 +481,7 @@ fn trunc_normal(rng: &mut ChaCha8Rng, mu: f64, sigma: f64, low: f64, high: f64) 
 /// precision, and far kernels (most of them, in a long history) cost a comparison instead of
 /// an exponential. Eight lanes keep the maximum and the test vectorised.
 #[inline(always)]
-fn log_sum_exp(xs: &[f64]) -> f64 {
+pub(crate) fn log_sum_exp(xs: &[f64]) -> f64 {
     let mut mx = [f64::NEG_INFINITY; 8];
     let chunks = xs.chunks_exact(8);
     let rest = chunks.remainder();

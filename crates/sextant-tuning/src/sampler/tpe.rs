@@ -11,7 +11,7 @@
 //! As Optuna 5 (`constant_liar=True`), trials still running (the earlier trials of the same
 //! batch) join the "above" group, so a batch does not propose the same point many times.
 
-use super::parzen::Parzen;
+use super::parzen::{sort_key, Parzen};
 use crate::space::{Assignment, Distribution, Param, SearchSpace};
 use crate::trial::{Direction, Trial, TrialState};
 use rand_chacha::ChaCha8Rng;
@@ -125,19 +125,58 @@ pub(crate) fn started(trials: &[Trial], dir: Direction, cfg: &TpeConfig) -> bool
 #[derive(Debug, Clone, Default)]
 pub struct TpeCache {
     cols: Vec<Vec<f64>>,
+    /// Per parameter, `(sort key, trial number)` of every value, ascending: the "above"
+    /// estimator's kernels in sorted order without sorting thousands of values each ask.
+    sorted: Vec<Vec<(u64, u32)>>,
 }
+
+/// Smallest group whose sorted order is taken from the cache.
+const SORTED_MIN: usize = 256;
 
 impl TpeCache {
     fn extend(&mut self, space: &SearchSpace, trials: &[Trial]) {
         if self.cols.len() != space.params.len() {
             self.cols = vec![Vec::new(); space.params.len()];
+            self.sorted = vec![Vec::new(); space.params.len()];
         }
         let have = self.cols.first().map_or(0, Vec::len);
         for t in trials.iter().filter(|t| t.number as usize >= have) {
-            for (p, col) in space.params.iter().zip(&mut self.cols) {
-                col.push(t.params.get(&p.name).copied().unwrap_or(f64::NAN));
+            for ((p, col), sorted) in space
+                .params
+                .iter()
+                .zip(&mut self.cols)
+                .zip(&mut self.sorted)
+            {
+                let v = t.params.get(&p.name).copied().unwrap_or(f64::NAN);
+                col.push(v);
+                if !v.is_nan() {
+                    let e = (sort_key(v), t.number);
+                    let at = sorted.partition_point(|x| *x < e);
+                    sorted.insert(at, e);
+                }
             }
         }
+    }
+
+    /// Parameter `p`'s values in `trials` (in trial-number order) as indices sorted by value,
+    /// ties by index; `None` when a value is missing or the group is small.
+    fn order(&self, p: usize, trials: &[&Trial]) -> Option<Vec<usize>> {
+        if trials.len() < SORTED_MIN {
+            return None;
+        }
+        let mut at = vec![u32::MAX; self.cols[p].len()];
+        for (i, t) in trials.iter().enumerate() {
+            *at.get_mut(t.number as usize)? = i as u32;
+        }
+        let order: Vec<usize> = self.sorted[p]
+            .iter()
+            .filter_map(|&(_, n)| {
+                at.get(n as usize)
+                    .filter(|&&i| i != u32::MAX)
+                    .map(|&i| i as usize)
+            })
+            .collect();
+        (order.len() == trials.len()).then_some(order)
     }
 
     /// Column `p` of `trials`.
@@ -208,7 +247,8 @@ fn propose(
         ids.iter().map(|&p| cache.column(p, trials)).collect()
     };
     let l = Parzen::new(&dists, &cols(below), cfg.prior_weight, cfg.min_bandwidth);
-    let g = Parzen::new(&dists, &cols(above), cfg.prior_weight, None);
+    let orders = ids.iter().map(|&p| cache.order(p, above)).collect();
+    let g = Parzen::with_orders(&dists, &cols(above), cfg.prior_weight, None, orders);
     let mut candidates: Vec<Vec<f64>> = (0..cfg.n_ei_candidates.max(1))
         .map(|_| l.sample(rng))
         .collect();
