@@ -200,6 +200,20 @@ fn sigkill_during_a_study_then_restart_resumes_without_rerunning_trials() {
             job["id"].as_str().expect("job").to_string(),
             job["study_id"].as_str().expect("study").to_string(),
         );
+        // The study is readable at once, queued or already running.
+        let (status, rec) = call(
+            &c,
+            reqwest::Method::GET,
+            format!("{}/api/v1/studies/{study_id}", server.base),
+            &key,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{rec}");
+        assert!(
+            matches!(rec["state"].as_str(), Some("queued" | "running")),
+            "{rec}"
+        );
         let deadline = Instant::now() + Duration::from_secs(60);
         let before = loop {
             let done = finished_trials(&c, &server.base, &key, &study_id).await;

@@ -158,6 +158,13 @@ impl TuningService {
     /// Checks a request and returns the id its study has on the current bars (reads the
     /// bars' snapshot: call it before queueing the study as a job).
     pub async fn study_id(&self, req: &OptimizeRequest) -> Result<String, TuningServiceError> {
+        Ok(self.snapshot_and_id(req).await?.1)
+    }
+
+    async fn snapshot_and_id(
+        &self,
+        req: &OptimizeRequest,
+    ) -> Result<(String, String), TuningServiceError> {
         req.validate()?;
         let backtests = self.backtests.clone();
         let r = req.backtest.clone();
@@ -166,7 +173,40 @@ impl TuningService {
         })
         .await
         .map_err(|e| TuningServiceError::Internal(format!("snapshot task failed: {e}")))??;
-        Ok(study_id(req, &snapshot))
+        let id = study_id(req, &snapshot);
+        Ok((snapshot, id))
+    }
+
+    /// Checks a request before its job is queued and returns its study's id; a study not
+    /// stored yet is recorded as `queued` for `owner`, so it can be read at once.
+    pub async fn queue(
+        &self,
+        req: &OptimizeRequest,
+        owner: &str,
+    ) -> Result<String, TuningServiceError> {
+        let (snapshot, id) = self.snapshot_and_id(req).await?;
+        if store::get_study(self.meta.as_ref(), &id).await?.is_none() {
+            let now = Utc::now();
+            let rec = StudyRecord {
+                id: id.clone(),
+                name: req.name.clone(),
+                owners: vec![owner.to_string()],
+                request: req.clone(),
+                strategy: req.backtest.strategy.clone(),
+                data_snapshot: snapshot,
+                engine_version: ENGINE_VERSION.to_string(),
+                state: StudyState::Queued,
+                error: None,
+                counts: Counts::default(),
+                best: None,
+                analysis: None,
+                excluded: Vec::new(),
+                created_at: now,
+                updated_at: now,
+            };
+            store::put_study(self.meta.as_ref(), &rec).await?;
+        }
+        Ok(id)
     }
 
     /// Runs (or resumes, or extends) the study of `req` until it holds `req.trials` ended

@@ -26,6 +26,8 @@ pub const TRIALS: &str = "study_trials";
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum StudyState {
+    /// Asked for; its job has not started yet.
+    Queued,
     /// Trials are being run (or the process running them stopped: run it again to resume).
     Running,
     /// Every asked trial ended and the analysis is stored.

@@ -68,7 +68,8 @@ async fn optimize(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let req: OptimizeRequest = crate::routes::backtests::parse_body(body)?;
-    let study_id = s.services.tuning.study_id(&req).await?;
+    // Recorded at once (state `queued`, readable) when the study is new.
+    let study_id = s.services.tuning.queue(&req, &caller.key_id).await?;
     if s.services.tuning.is_running(&study_id) {
         return Err(TuningServiceError::Busy(study_id).into());
     }
