@@ -74,7 +74,8 @@ pub fn run<E: Send>(
                 );
             }
             TrialState::Failed => {
-                cache.insert(key, Outcome::Failed(t.error.clone().unwrap_or_default()));
+                let why = t.error.clone().unwrap_or_else(|| "failed".into());
+                cache.insert(key, Outcome::Failed(why));
             }
             _ => {}
         }

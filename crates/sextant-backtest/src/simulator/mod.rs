@@ -76,5 +76,5 @@ pub use data::{BarSeries, MarketData};
 pub use engine::TradingSimulator;
 pub use error::{DataError, SimError};
 pub use order::{Intent, OrderKind, OrderRequest, Quantity, Side, Target};
-pub use result::{BacktestResult, Fill, OrderRecord, OrderStatus, Trade};
+pub use result::{returns_from_equity, BacktestResult, Fill, OrderRecord, OrderStatus, Trade};
 pub use view::{BarView, Context};

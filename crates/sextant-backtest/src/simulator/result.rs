@@ -105,6 +105,19 @@ pub struct OrderRecord {
     pub status: OrderStatus,
 }
 
+/// Simple per-bar returns of an equity curve started from `initial_cash`.
+pub fn returns_from_equity(initial_cash: f64, equity: &[f64]) -> Vec<f64> {
+    let mut prev = initial_cash;
+    equity
+        .iter()
+        .map(|&e| {
+            let r = e / prev - 1.0;
+            prev = e;
+            r
+        })
+        .collect()
+}
+
 /// Everything a run produced. `equity[t]` and `cash[t]` are after bar `t`'s fills, marked at the
 /// latest close known at `t`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,15 +151,7 @@ impl BacktestResult {
 
     /// Simple per-bar returns of the equity curve; the first is relative to the initial cash.
     pub fn returns(&self) -> Vec<f64> {
-        let mut prev = self.initial_cash;
-        self.equity
-            .iter()
-            .map(|&e| {
-                let r = e / prev - 1.0;
-                prev = e;
-                r
-            })
-            .collect()
+        returns_from_equity(self.initial_cash, &self.equity)
     }
 
     /// The trades that were closed, leaving out those still open at the end.

@@ -43,15 +43,7 @@ impl LeanRun {
     /// Per-bar returns, the first relative to `initial_cash` (as
     /// [`crate::simulator::BacktestResult::returns`]).
     pub fn returns(&self, initial_cash: f64) -> Vec<f64> {
-        let mut prev = initial_cash;
-        self.equity
-            .iter()
-            .map(|&e| {
-                let r = e / prev - 1.0;
-                prev = e;
-                r
-            })
-            .collect()
+        crate::simulator::returns_from_equity(initial_cash, &self.equity)
     }
 }
 

@@ -115,20 +115,7 @@ pub struct RunDto {
 }
 
 fn parse_request(body: Value) -> ApiResult<BacktestRequest> {
-    parse_body(body)
-}
-
-/// A JSON body as `T`, a deserialisation error as a 422 naming the field serde names.
-pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: Value) -> ApiResult<T> {
-    serde_json::from_value(body).map_err(|e| {
-        let text = e.to_string();
-        let field = text
-            .split('`')
-            .nth(1)
-            .map(str::to_string)
-            .unwrap_or_else(|| "body".into());
-        ApiError::field(field, text)
-    })
+    super::parse_body(body)
 }
 
 /// Upper bound of bars × symbols run inline; larger requests belong in a job.

@@ -19,6 +19,19 @@ pub mod watchlists;
 
 use crate::error::{ApiError, ApiResult};
 
+/// A JSON body as `T`, a deserialisation error as a 422 naming the field serde names.
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> ApiResult<T> {
+    serde_json::from_value(body).map_err(|e| {
+        let text = e.to_string();
+        let field = text
+            .split('`')
+            .nth(1)
+            .map(str::to_string)
+            .unwrap_or_else(|| "body".into());
+        crate::error::ApiError::field(field, text)
+    })
+}
+
 /// Serializes a service's answer as the JSON response body.
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> ApiResult<axum::Json<serde_json::Value>> {
     serde_json::to_value(v)

@@ -67,7 +67,7 @@ async fn optimize(
     Extension(caller): Extension<Caller>,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let req: OptimizeRequest = crate::routes::backtests::parse_body(body)?;
+    let req: OptimizeRequest = crate::routes::parse_body(body)?;
     // Recorded at once (state `queued`, readable) when the study is new.
     let study_id = s.services.tuning.queue(&req, &caller.key_id).await?;
     if s.services.tuning.is_running(&study_id) {

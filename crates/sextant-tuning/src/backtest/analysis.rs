@@ -13,7 +13,7 @@ use crate::PrunerKind;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use sextant_backtest::metrics::{cagr, max_drawdown, sharpe_ratio, Convention};
+use sextant_backtest::metrics::{cagr, max_drawdown, sharpe_ratio, total_return, Convention};
 use std::collections::BTreeMap;
 
 /// One row of the leaderboard.
@@ -116,10 +116,6 @@ pub struct Analysis {
 pub const MAX_ANALYSED: usize = 5_000;
 /// Most trials of each fold's own search in the out-of-sample analysis.
 pub const FOLD_TRIALS: u32 = 200;
-
-fn compound(r: &[f64]) -> f64 {
-    r.iter().fold(1.0, |a, x| a * (1.0 + x)) - 1.0
-}
 
 fn equity(cash: f64, r: &[f64]) -> Vec<f64> {
     let mut e = cash;
@@ -408,8 +404,8 @@ fn out_of_sample(
             trials: tried,
             params,
             train_score: score,
-            test_return: compound(&window),
-            baseline_return: compound(bwin),
+            test_return: total_return(&window),
+            baseline_return: total_return(bwin),
         });
     }
     notes.push(format!(
@@ -442,17 +438,13 @@ fn out_of_sample(
         equity: thin(&equity(initial_cash, &rets)),
         baseline_equity: thin(&equity(initial_cash, &base)),
         ts: thin(&ts),
-        sharpe: sharpe_ratio(&rets, 0.0, ppy(obj)),
-        baseline_sharpe: sharpe_ratio(&base, 0.0, ppy(obj)),
-        cagr: cagr(&rets, ppy(obj), Convention::Empyrical),
-        baseline_cagr: cagr(&base, ppy(obj), Convention::Empyrical),
+        sharpe: sharpe_ratio(&rets, 0.0, obj.periods_per_year()),
+        baseline_sharpe: sharpe_ratio(&base, 0.0, obj.periods_per_year()),
+        cagr: cagr(&rets, obj.periods_per_year(), Convention::Empyrical),
+        baseline_cagr: cagr(&base, obj.periods_per_year(), Convention::Empyrical),
         max_drawdown: max_drawdown(&rets),
         baseline_max_drawdown: max_drawdown(&base),
         psr: psr0,
         psr_vs_baseline: psr_b,
     })
-}
-
-fn ppy(obj: &BacktestObjective) -> f64 {
-    obj.periods_per_year()
 }

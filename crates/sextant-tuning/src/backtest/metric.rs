@@ -3,7 +3,8 @@
 use crate::TuningError;
 use serde::{Deserialize, Serialize};
 use sextant_backtest::metrics::{
-    cagr, calmar_ratio, max_drawdown, profit_factor, sharpe_ratio, sortino_ratio, Convention,
+    cagr, calmar_ratio, max_drawdown, profit_factor, sharpe_ratio, sortino_ratio, total_return,
+    Convention,
 };
 
 /// A performance figure a study can optimise. Every one is better when larger (a drawdown is
@@ -55,7 +56,7 @@ impl Metric {
             Metric::Sortino => sortino_ratio(returns, 0.0, periods_per_year, Convention::Empyrical),
             Metric::Calmar => calmar_ratio(returns, periods_per_year, Convention::Empyrical),
             Metric::Cagr => cagr(returns, periods_per_year, Convention::Empyrical),
-            Metric::TotalReturn => returns.iter().fold(1.0, |a, r| a * (1.0 + r)) - 1.0,
+            Metric::TotalReturn => total_return(returns),
             Metric::MaxDrawdown => max_drawdown(returns),
         }
     }
