@@ -64,6 +64,52 @@ pub enum Sizer {
     },
 }
 
+impl Sizer {
+    /// Checks the sizer's numbers (finite and positive, a lookback of at least 2); the error
+    /// names the field as `sizer.<field>`.
+    pub fn validate(&self) -> Result<(), SimError> {
+        match *self {
+            Sizer::AllIn => {}
+            Sizer::FixedFraction { fraction } => {
+                if !(fraction.is_finite() && fraction > 0.0) {
+                    return Err(SimError::config(
+                        "sizer.fraction",
+                        format!("must be > 0, got {fraction}"),
+                    ));
+                }
+            }
+            Sizer::FixedQuantity { units } => {
+                if !(units.is_finite() && units > 0.0) {
+                    return Err(SimError::config(
+                        "sizer.units",
+                        format!("must be > 0, got {units}"),
+                    ));
+                }
+            }
+            Sizer::VolatilityTarget {
+                annual_vol,
+                lookback,
+                periods_per_year,
+                max_leverage,
+            } => {
+                if !(annual_vol.is_finite() && annual_vol > 0.0) {
+                    return Err(SimError::config("sizer.annual_vol", "must be > 0"));
+                }
+                if lookback < 2 {
+                    return Err(SimError::config("sizer.lookback", "must be >= 2"));
+                }
+                if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
+                    return Err(SimError::config("sizer.periods_per_year", "must be > 0"));
+                }
+                if !(max_leverage.is_finite() && max_leverage > 0.0) {
+                    return Err(SimError::config("sizer.max_leverage", "must be > 0"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What the simulator does with corporate actions attached to the bars (the
 /// [`CA_SPLIT`](super::CA_SPLIT) and [`CA_DIVIDEND`](super::CA_DIVIDEND) series).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -156,44 +202,7 @@ impl SimConfig {
         if self.costs.slippage_bps >= 10_000.0 {
             return Err(SimError::config("costs.slippage_bps", "must be < 10000"));
         }
-        match self.sizer {
-            Sizer::AllIn => {}
-            Sizer::FixedFraction { fraction } => {
-                if !(fraction.is_finite() && fraction > 0.0) {
-                    return Err(SimError::config(
-                        "sizer.fraction",
-                        format!("must be > 0, got {fraction}"),
-                    ));
-                }
-            }
-            Sizer::FixedQuantity { units } => {
-                if !(units.is_finite() && units > 0.0) {
-                    return Err(SimError::config(
-                        "sizer.units",
-                        format!("must be > 0, got {units}"),
-                    ));
-                }
-            }
-            Sizer::VolatilityTarget {
-                annual_vol,
-                lookback,
-                periods_per_year,
-                max_leverage,
-            } => {
-                if !(annual_vol.is_finite() && annual_vol > 0.0) {
-                    return Err(SimError::config("sizer.annual_vol", "must be > 0"));
-                }
-                if lookback < 2 {
-                    return Err(SimError::config("sizer.lookback", "must be >= 2"));
-                }
-                if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
-                    return Err(SimError::config("sizer.periods_per_year", "must be > 0"));
-                }
-                if !(max_leverage.is_finite() && max_leverage > 0.0) {
-                    return Err(SimError::config("sizer.max_leverage", "must be > 0"));
-                }
-            }
-        }
+        self.sizer.validate()?;
         Ok(())
     }
 

@@ -74,9 +74,20 @@ impl Executor<'_> {
             ts: self.data.ts()[t],
         };
         match intent {
-            Intent::Target { symbol, target } => {
-                self.target(pf, *symbol, *target, signal, t, phase, at)
-            }
+            Intent::Target { symbol, target } => self.target(
+                pf,
+                *symbol,
+                *target,
+                &self.cfg.sizer,
+                (signal, t),
+                phase,
+                at,
+            ),
+            Intent::SizedTarget {
+                symbol,
+                target,
+                sizer,
+            } => self.target(pf, *symbol, *target, sizer, (signal, t), phase, at),
             Intent::Order(req) => self.order(pf, req, signal, t, phase, at),
             Intent::Rebalance(w) => self.rebalance(pf, w, t, phase, at),
             Intent::Cancel(_) => Outcome::Done,
@@ -89,8 +100,8 @@ impl Executor<'_> {
         pf: &mut Portfolio,
         s: usize,
         target: Target,
-        signal: usize,
-        t: usize,
+        sizer: &Sizer,
+        (signal, t): (usize, usize),
         phase: Phase,
         at: FillAt,
     ) -> Outcome {
@@ -133,7 +144,7 @@ impl Executor<'_> {
             return Outcome::Filled;
         }
         let side = if want > 0.0 { Side::Buy } else { Side::Sell };
-        match self.size(pf, s, side, quote, signal) {
+        match self.size(pf, s, side, quote, signal, sizer) {
             Ok(z) => {
                 let price = self.fill_price(side, quote);
                 pf.execute(
@@ -154,7 +165,7 @@ impl Executor<'_> {
         }
     }
 
-    /// Sizes a new position on `s` opened at `quote` by the configured sizer.
+    /// Sizes a new position on `s` opened at `quote` by `sizer`.
     fn size(
         &self,
         pf: &Portfolio,
@@ -162,10 +173,11 @@ impl Executor<'_> {
         side: Side,
         quote: f64,
         signal: usize,
+        sizer: &Sizer,
     ) -> Result<Sized, String> {
         let cfg = self.cfg;
         let price = self.fill_price(side, quote);
-        let budget = match cfg.sizer {
+        let budget = match *sizer {
             Sizer::AllIn if side == Side::Buy => {
                 let a = cfg
                     .costs
@@ -241,6 +253,10 @@ impl Executor<'_> {
         at: FillAt,
     ) -> Outcome {
         let s = req.symbol;
+        if req.qty == Quantity::Position && reducible(pf.qty[s], req.side) == 0.0 {
+            // Nothing left to protect (the position was closed, flipped or never opened).
+            return Outcome::Done;
+        }
         let quote = match req.kind {
             OrderKind::Market => match self.quote(s, t, phase) {
                 Some(q) => q,
@@ -264,10 +280,18 @@ impl Executor<'_> {
                     cash_out: None,
                 }
             }
-            Quantity::Sized => match self.size(pf, s, req.side, quote, signal) {
+            Quantity::Sized => match self.size(pf, s, req.side, quote, signal, &self.cfg.sizer) {
                 Ok(z) => z,
                 Err(reason) => return Outcome::Rejected(reason),
             },
+            Quantity::Position => {
+                let qty = reducible(pf.qty[s], req.side);
+                Sized {
+                    qty,
+                    fee: self.cfg.costs.fee(qty, price),
+                    cash_out: None,
+                }
+            }
         };
         // A buy that adds to a long (or opens one) is capped at the cash available.
         if req.side == Side::Buy
@@ -316,6 +340,15 @@ impl Executor<'_> {
             (OrderKind::Limit(p), Side::Sell) => (high >= p).then(|| open.max(p)),
             (OrderKind::Market, _) => Some(open),
         }
+    }
+}
+
+/// Units an order on `side` can reduce of the signed position `qty`: a sell reduces a long, a
+/// buy a short.
+fn reducible(qty: f64, side: Side) -> f64 {
+    match side {
+        Side::Sell => qty.max(0.0),
+        Side::Buy => (-qty).max(0.0),
     }
 }
 

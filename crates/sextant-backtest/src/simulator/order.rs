@@ -51,6 +51,11 @@ pub enum Quantity {
     Units(f64),
     /// Whatever the configured [`super::Sizer`] gives at fill time.
     Sized,
+    /// The whole position on the side this order reduces (a sell closes a long, a buy covers a
+    /// short), read when the order fills; with nothing to reduce the order is done without a
+    /// fill. This is how protective exits (stop-loss, take-profit) are placed before the size of
+    /// the position they protect is known, and why they can never open or flip a position.
+    Position,
 }
 
 /// An explicit order on one symbol (by index in [`super::MarketData::symbols`]).
@@ -96,6 +101,16 @@ pub enum Intent {
         /// The position wanted.
         target: Target,
     },
+    /// A target position opened with its own sizer instead of the configured one (per-rule
+    /// sizing of user-defined strategies); closing and flipping work as for `Target`.
+    SizedTarget {
+        /// Index into [`MarketData::symbols`](super::MarketData::symbols).
+        symbol: usize,
+        /// The position wanted.
+        target: Target,
+        /// How a new position is sized.
+        sizer: super::Sizer,
+    },
     /// Target weights of equity per symbol (index, weight); symbols not named are left alone.
     Rebalance(Vec<(usize, f64)>),
     /// Cancel the working limit/stop orders of a symbol (`None`: of all symbols).
@@ -108,7 +123,9 @@ impl Intent {
     pub(crate) fn symbol_out_of(&self, n: usize) -> Option<usize> {
         match self {
             Intent::Order(r) => (r.symbol >= n).then_some(r.symbol),
-            Intent::Target { symbol, .. } => (*symbol >= n).then_some(*symbol),
+            Intent::Target { symbol, .. } | Intent::SizedTarget { symbol, .. } => {
+                (*symbol >= n).then_some(*symbol)
+            }
             Intent::Rebalance(weights) => weights.iter().map(|(s, _)| *s).find(|s| *s >= n),
             Intent::Cancel(which) => which.filter(|s| *s >= n),
         }

@@ -144,6 +144,15 @@ impl<'a> Context<'a> {
     pub fn target(&mut self, symbol: usize, target: Target) {
         self.intents.push(Intent::Target { symbol, target });
     }
+    /// [`Self::target`] with its own sizer for a position it opens (instead of the configured
+    /// one).
+    pub fn target_sized(&mut self, symbol: usize, target: Target, sizer: super::Sizer) {
+        self.intents.push(Intent::SizedTarget {
+            symbol,
+            target,
+            sizer,
+        });
+    }
     /// Trade every named symbol to `weight × equity` at the next fill (sells first, then buys
     /// with the cash available).
     pub fn rebalance(&mut self, weights: Vec<(usize, f64)>) {

@@ -272,20 +272,43 @@ pub fn required_series(strategy: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
-/// Every strategy with its description and parameter schema.
+/// Every strategy with its description and parameter schema; the last entry, `rules`, runs a
+/// user-defined definition ([`crate::rules`]), whose own parameters sit beside it.
 pub fn strategy_library() -> Vec<StrategyInfo> {
-    LIBRARY
+    let mut out: Vec<StrategyInfo> = LIBRARY
         .iter()
         .map(|e| StrategyInfo {
             name: e.name,
             description: e.description,
             schema: json_schema(e.name, e.description, e.params),
         })
-        .collect()
+        .collect();
+    out.push(StrategyInfo {
+        name: crate::rules::RULES,
+        description: RULES_DESCRIPTION,
+        schema: serde_json::json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": crate::rules::RULES,
+            "description": RULES_DESCRIPTION,
+            "type": "object",
+            "properties": {"definition": {
+                "type": ["object", "string"],
+                "description": "The definition (name, params, require, let, long, short), or a saved definition's id (usd_…, optionally @version)."}},
+            "required": ["definition"],
+            "additionalProperties": true,
+        }),
+    });
+    out
 }
 
+const RULES_DESCRIPTION: &str = "A user-defined strategy in the rule language: params.definition holds the definition (or a saved one's id) and the other keys its parameter values.";
+
 /// Builds strategy `name` from a JSON parameter object (`null` or missing fields take defaults).
+/// `rules` compiles the definition in `params.definition`.
 pub fn build_strategy(name: &str, params: &Value) -> Result<Box<dyn Strategy>, ParamError> {
+    if name == crate::rules::RULES {
+        return Ok(Box::new(crate::rules::build(params)?));
+    }
     let entry = LIBRARY
         .iter()
         .find(|e| e.name == name)

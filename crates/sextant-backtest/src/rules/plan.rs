@@ -1,0 +1,362 @@
+//! A compiled definition: a flat list of nodes evaluated in order once per bar, each with
+//! O(1) streaming state, writing into a slot vector. Nothing walks a syntax tree or looks up a
+//! name per bar.
+//!
+//! Values are `f64`; booleans are 1 and 0, and a comparison with a missing value (NaN, e.g. an
+//! indicator still warming up) is false. Window nodes follow the indicators' rule: a
+//! non-finite input is a missing bar, skipped. `x[k]` counts bars of the symbol, missing or not.
+
+use crate::indicators::{
+    AdxState, AtrState, BollingerState, EmaState, Hlc, Indicator, MacdState, MomState, ObvState,
+    PriceVolume, RocState, RsiState, SmaState, StochState, WmaState, ZScoreState,
+};
+use crate::simulator::BarView;
+use std::collections::VecDeque;
+
+/// An index into the slot vector.
+pub(crate) type Slot = usize;
+
+/// Arithmetic and comparison operators of the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Bin {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Min,
+    Max,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+    And,
+    Or,
+}
+
+/// One node: what it computes and where it writes (multi-output nodes write consecutive slots).
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub op: Op,
+    pub out: Slot,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    Open,
+    High,
+    Low,
+    Close,
+    Volume,
+    /// An external series by its index in the plan's list of names.
+    Ext(usize),
+    /// 1 when the external (regime code) series equals the code.
+    CodeIs(usize, f64),
+    Const(f64),
+    Neg(Slot),
+    Abs(Slot),
+    Not(Slot),
+    Bin(Bin, Slot, Slot),
+    Sma(SmaState, Slot),
+    Ema(EmaState, Slot),
+    Wma(WmaState, Slot),
+    Rsi(RsiState, Slot),
+    Roc(RocState, Slot),
+    Mom(MomState, Slot),
+    ZScore(ZScoreState, Slot),
+    Std(RollingStd, Slot),
+    Extreme(Extreme, Slot),
+    /// Upper, middle, lower.
+    Bollinger(BollingerState, Slot),
+    /// Line, signal, histogram.
+    Macd(MacdState, Slot),
+    Atr(AtrState),
+    /// ADX, +DI, −DI.
+    Adx(AdxState),
+    /// Slow %K, slow %D.
+    Stoch(StochState),
+    Obv(ObvState),
+    Cross(Cross),
+    Run(Run),
+    Lag(Lag),
+}
+
+/// Strict crossover of `a` over (`up`) or under `b`, as the library strategies: the previous
+/// pair is the last one where both were defined.
+#[derive(Debug, Clone)]
+pub(crate) struct Cross {
+    pub up: bool,
+    pub a: Slot,
+    pub b: Slot,
+    pub prev: Option<(f64, f64)>,
+}
+
+/// `rising(x, n)` / `falling(x, n)`: `x` rose (fell) strictly on each of the last `n` bars.
+#[derive(Debug, Clone)]
+pub(crate) struct Run {
+    pub up: bool,
+    pub n: usize,
+    pub src: Slot,
+    pub prev: f64,
+    pub count: usize,
+}
+
+/// `x[k]`: the value `k` bars ago (NaN before there were `k` earlier bars).
+#[derive(Debug, Clone)]
+pub(crate) struct Lag {
+    pub k: usize,
+    pub src: Slot,
+    pub hist: VecDeque<f64>,
+}
+
+/// Highest (`max`) or lowest value of the last `n` valid inputs.
+#[derive(Debug, Clone)]
+pub(crate) struct Extreme {
+    pub max: bool,
+    pub n: usize,
+    seen: usize,
+    /// (input number, value), values monotonic from the front.
+    deque: VecDeque<(usize, f64)>,
+}
+
+impl Extreme {
+    pub fn new(max: bool, n: usize) -> Self {
+        Extreme {
+            max,
+            n,
+            seen: 0,
+            deque: VecDeque::new(),
+        }
+    }
+
+    fn update(&mut self, x: f64) -> f64 {
+        if !x.is_finite() {
+            return f64::NAN;
+        }
+        let i = self.seen;
+        self.seen += 1;
+        while let Some(&(_, v)) = self.deque.back() {
+            let dominated = if self.max { v <= x } else { v >= x };
+            if !dominated {
+                break;
+            }
+            self.deque.pop_back();
+        }
+        self.deque.push_back((i, x));
+        while self.deque.front().is_some_and(|&(j, _)| j + self.n <= i) {
+            self.deque.pop_front();
+        }
+        if self.seen >= self.n {
+            self.deque.front().map_or(f64::NAN, |&(_, v)| v)
+        } else {
+            f64::NAN
+        }
+    }
+}
+
+/// Population standard deviation of the last `n` valid inputs (TA-Lib's STDDEV with one
+/// deviation: running sums of values and squares).
+#[derive(Debug, Clone)]
+pub(crate) struct RollingStd {
+    n: usize,
+    window: VecDeque<f64>,
+    sum: f64,
+    sumsq: f64,
+}
+
+impl RollingStd {
+    pub fn new(n: usize) -> Self {
+        RollingStd {
+            n,
+            window: VecDeque::new(),
+            sum: 0.0,
+            sumsq: 0.0,
+        }
+    }
+
+    fn update(&mut self, x: f64) -> f64 {
+        if !x.is_finite() {
+            return f64::NAN;
+        }
+        self.window.push_back(x);
+        self.sum += x;
+        self.sumsq += x * x;
+        if self.window.len() > self.n {
+            if let Some(old) = self.window.pop_front() {
+                self.sum -= old;
+                self.sumsq -= old * old;
+            }
+        }
+        if self.window.len() < self.n {
+            return f64::NAN;
+        }
+        let n = self.n as f64;
+        let mean = self.sum / n;
+        (self.sumsq / n - mean * mean).max(0.0).sqrt()
+    }
+}
+
+fn opt(v: Option<f64>) -> f64 {
+    v.unwrap_or(f64::NAN)
+}
+
+fn flag(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// The bar a plan steps on: prices of one symbol at `t` and its external series.
+pub(crate) struct Bar<'a> {
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+    pub view: &'a BarView<'a>,
+    pub symbol: usize,
+}
+
+fn last(s: &[f64]) -> f64 {
+    s.last().copied().unwrap_or(f64::NAN)
+}
+
+impl<'a> Bar<'a> {
+    /// Symbol `symbol`'s bar at the view's last bar.
+    pub fn at(view: &'a BarView<'a>, symbol: usize) -> Self {
+        Bar {
+            open: last(view.open(symbol)),
+            high: last(view.high(symbol)),
+            low: last(view.low(symbol)),
+            close: last(view.close(symbol)),
+            volume: last(view.volume(symbol)),
+            view,
+            symbol,
+        }
+    }
+}
+
+/// Evaluates every node once for one bar, in order, writing `vals`.
+pub(crate) fn step(nodes: &mut [Node], vals: &mut [f64], externals: &[String], bar: &Bar<'_>) {
+    let hlc = Hlc::new(bar.high, bar.low, bar.close);
+    for node in nodes.iter_mut() {
+        let o = node.out;
+        let v = match &mut node.op {
+            Op::Open => bar.open,
+            Op::High => bar.high,
+            Op::Low => bar.low,
+            Op::Close => bar.close,
+            Op::Volume => bar.volume,
+            Op::Ext(i) => bar
+                .view
+                .series(bar.symbol, &externals[*i])
+                .map_or(f64::NAN, last),
+            Op::CodeIs(i, code) => {
+                let v = bar
+                    .view
+                    .series(bar.symbol, &externals[*i])
+                    .map_or(f64::NAN, last);
+                flag(v == *code)
+            }
+            Op::Const(c) => *c,
+            Op::Neg(a) => -vals[*a],
+            Op::Abs(a) => vals[*a].abs(),
+            Op::Not(a) => flag(vals[*a] == 0.0),
+            Op::Bin(op, a, b) => binary(*op, vals[*a], vals[*b]),
+            Op::Sma(s, a) => opt(s.update(vals[*a])),
+            Op::Ema(s, a) => opt(s.update(vals[*a])),
+            Op::Wma(s, a) => opt(s.update(vals[*a])),
+            Op::Rsi(s, a) => opt(s.update(vals[*a])),
+            Op::Roc(s, a) => opt(s.update(vals[*a])),
+            Op::Mom(s, a) => opt(s.update(vals[*a])),
+            Op::ZScore(s, a) => opt(s.update(vals[*a])),
+            Op::Std(s, a) => s.update(vals[*a]),
+            Op::Extreme(s, a) => s.update(vals[*a]),
+            Op::Bollinger(s, a) => {
+                let b = s.update(vals[*a]);
+                vals[o + 1] = b.map_or(f64::NAN, |b| b.middle);
+                vals[o + 2] = b.map_or(f64::NAN, |b| b.lower);
+                b.map_or(f64::NAN, |b| b.upper)
+            }
+            Op::Macd(s, a) => {
+                let m = s.update(vals[*a]);
+                vals[o + 1] = m.map_or(f64::NAN, |m| m.signal);
+                vals[o + 2] = m.map_or(f64::NAN, |m| m.hist);
+                m.map_or(f64::NAN, |m| m.macd)
+            }
+            Op::Atr(s) => opt(s.update(hlc)),
+            Op::Adx(s) => {
+                let d = s.update(hlc);
+                vals[o + 1] = d.map_or(f64::NAN, |d| d.plus_di);
+                vals[o + 2] = d.map_or(f64::NAN, |d| d.minus_di);
+                d.and_then(|d| d.adx).unwrap_or(f64::NAN)
+            }
+            Op::Stoch(s) => {
+                let k = s.update(hlc);
+                vals[o + 1] = k.map_or(f64::NAN, |k| k.slowd);
+                k.map_or(f64::NAN, |k| k.slowk)
+            }
+            Op::Obv(s) => opt(s.update(PriceVolume::new(bar.close, bar.volume))),
+            Op::Cross(c) => {
+                let now = (vals[c.a], vals[c.b]);
+                if now.0.is_nan() || now.1.is_nan() {
+                    0.0
+                } else {
+                    let hit = c.prev.is_some_and(|p| {
+                        if c.up {
+                            p.0 < p.1 && now.0 > now.1
+                        } else {
+                            p.0 > p.1 && now.0 < now.1
+                        }
+                    });
+                    c.prev = Some(now);
+                    flag(hit)
+                }
+            }
+            Op::Run(r) => {
+                let x = vals[r.src];
+                let moved = if r.up { x > r.prev } else { x < r.prev };
+                r.count = if moved { r.count + 1 } else { 0 };
+                r.prev = x;
+                flag(r.count >= r.n)
+            }
+            Op::Lag(l) => {
+                l.hist.push_back(vals[l.src]);
+                if l.hist.len() > l.k + 1 {
+                    l.hist.pop_front();
+                }
+                if l.hist.len() == l.k + 1 {
+                    l.hist[0]
+                } else {
+                    f64::NAN
+                }
+            }
+        };
+        vals[o] = v;
+    }
+}
+
+fn binary(op: Bin, a: f64, b: f64) -> f64 {
+    match op {
+        Bin::Add => a + b,
+        Bin::Sub => a - b,
+        Bin::Mul => a * b,
+        Bin::Div => a / b,
+        // NaN in, NaN out (f64::min would return the other operand).
+        Bin::Min if a.is_nan() || b.is_nan() => f64::NAN,
+        Bin::Max if a.is_nan() || b.is_nan() => f64::NAN,
+        Bin::Min => a.min(b),
+        Bin::Max => a.max(b),
+        Bin::Lt => flag(a < b),
+        Bin::Le => flag(a <= b),
+        Bin::Gt => flag(a > b),
+        Bin::Ge => flag(a >= b),
+        Bin::Eq => flag(a == b),
+        Bin::Ne => flag(!a.is_nan() && !b.is_nan() && a != b),
+        Bin::And => flag(a != 0.0 && b != 0.0),
+        Bin::Or => flag(a != 0.0 || b != 0.0),
+    }
+}

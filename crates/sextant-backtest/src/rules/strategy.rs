@@ -1,0 +1,224 @@
+//! Runs a [`Program`] in the simulator: one copy of its nodes per symbol, stepped on the
+//! symbol's bars; targets from the rules; stops and targets as the simulator's own stop and
+//! limit orders.
+
+use super::compile::{Distance, Program, SidePlan};
+use super::plan::{step, Bar, Node};
+use crate::simulator::{Context, OrderKind, OrderRequest, Quantity, Side, Target};
+use crate::strategy::Strategy;
+
+/// A user-defined strategy (see the [`super`] module docs for its semantics).
+#[derive(Debug, Clone)]
+pub struct RuleStrategy {
+    program: Program,
+    books: Vec<Book>,
+}
+
+#[derive(Debug, Clone)]
+struct Book {
+    nodes: Vec<Node>,
+    vals: Vec<f64>,
+    /// Stop/limit exits may be resting for this symbol.
+    exits_live: bool,
+    /// The bar of the latest entry signal.
+    entry_bar: usize,
+    /// Current protective stop and profit target levels (NaN: none).
+    stop: f64,
+    take: f64,
+}
+
+impl RuleStrategy {
+    /// A strategy running `program`.
+    pub fn new(program: Program) -> Self {
+        RuleStrategy {
+            program,
+            books: Vec::new(),
+        }
+    }
+
+    /// The compiled program.
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+}
+
+fn held(position: f64) -> Target {
+    if position > 0.0 {
+        Target::Long
+    } else if position < 0.0 {
+        Target::Short
+    } else {
+        Target::Flat
+    }
+}
+
+/// `close` moved by `d` away from the position (`toward_loss`) or in its favour, for a long
+/// (`sign` = 1) or a short (`sign` = −1). NaN while an ATR is undefined.
+fn level(vals: &[f64], close: f64, d: Distance, sign: f64, toward_loss: bool) -> f64 {
+    let dist = match d {
+        Distance::Pct(p) => close * p,
+        Distance::Atr(k, slot) => k * vals[slot],
+    };
+    let dir = if toward_loss { -sign } else { sign };
+    let v = close + dir * dist;
+    if v.is_finite() && v > 0.0 {
+        v
+    } else {
+        f64::NAN
+    }
+}
+
+impl Book {
+    /// Submits the resting exits at the current levels.
+    fn place_exits(&mut self, ctx: &mut Context<'_>, s: usize, long: bool) {
+        let side = if long { Side::Sell } else { Side::Buy };
+        let mut placed = false;
+        if !self.stop.is_nan() {
+            ctx.submit(OrderRequest {
+                symbol: s,
+                side,
+                kind: OrderKind::Stop(self.stop),
+                qty: Quantity::Position,
+            });
+            placed = true;
+        }
+        if !self.take.is_nan() {
+            ctx.submit(OrderRequest {
+                symbol: s,
+                side,
+                kind: OrderKind::Limit(self.take),
+                qty: Quantity::Position,
+            });
+            placed = true;
+        }
+        self.exits_live |= placed;
+    }
+
+    /// The stop for a position opened (or held) at `close`: the tighter of the fixed stop and
+    /// the trailing one.
+    fn stop_at(&self, plan: &SidePlan, close: f64, sign: f64) -> f64 {
+        let fixed = plan
+            .stop_loss
+            .map_or(f64::NAN, |d| level(&self.vals, close, d, sign, true));
+        let trail = plan
+            .trailing
+            .map_or(f64::NAN, |d| level(&self.vals, close, d, sign, true));
+        tighter(fixed, trail, sign)
+    }
+}
+
+/// The tighter of two stops (higher for a long, lower for a short), ignoring NaN.
+fn tighter(a: f64, b: f64, sign: f64) -> f64 {
+    match (a.is_nan(), b.is_nan()) {
+        (true, _) => b,
+        (_, true) => a,
+        _ if sign > 0.0 => a.max(b),
+        _ => a.min(b),
+    }
+}
+
+impl Strategy for RuleStrategy {
+    fn name(&self) -> &str {
+        &self.program.name
+    }
+
+    fn on_bar(&mut self, ctx: &mut Context<'_>) {
+        let view = *ctx.view();
+        let program = &self.program;
+        if self.books.len() != view.n_symbols() {
+            let book = Book {
+                nodes: program.nodes.clone(),
+                vals: vec![f64::NAN; program.width],
+                exits_live: false,
+                entry_bar: 0,
+                stop: f64::NAN,
+                take: f64::NAN,
+            };
+            self.books = vec![book; view.n_symbols()];
+        }
+        let t = view.t();
+        for (s, book) in self.books.iter_mut().enumerate() {
+            if !view.has_bar(s) {
+                continue;
+            }
+            let bar = Bar::at(&view, s);
+            step(&mut book.nodes, &mut book.vals, &program.externals, &bar);
+            let pos = ctx.position(s);
+            if pos == 0.0 && book.exits_live {
+                // The position these exits protected is gone (closed by one of them, by an
+                // exit rule, or never filled).
+                ctx.cancel(Some(s));
+                book.exits_live = false;
+            }
+            let on = |slot: usize| book.vals[slot] != 0.0;
+            let fires = |side: &Option<SidePlan>| side.as_ref().is_some_and(|p| on(p.entry));
+            let exits =
+                |side: &Option<SidePlan>| side.as_ref().and_then(|p| p.exit).is_some_and(on);
+            let mut target = if fires(&program.long) {
+                Some(Target::Long)
+            } else if fires(&program.short) {
+                Some(Target::Short)
+            } else if (pos > 0.0 && exits(&program.long)) || (pos < 0.0 && exits(&program.short)) {
+                Some(Target::Flat)
+            } else {
+                None
+            };
+            let now = held(pos);
+            let current = match now {
+                Target::Long => program.long.as_ref(),
+                Target::Short => program.short.as_ref(),
+                Target::Flat => None,
+            };
+            if target.is_none_or(|t| t == now) {
+                let expired = current
+                    .and_then(|p| p.max_bars)
+                    .is_some_and(|n| t - book.entry_bar >= n);
+                if expired {
+                    target = Some(Target::Flat);
+                }
+            }
+            match target.filter(|x| *x != now) {
+                Some(Target::Flat) => ctx.target(s, Target::Flat),
+                Some(side) => {
+                    let (plan, sign) = match side {
+                        Target::Long => (program.long.as_ref(), 1.0),
+                        _ => (program.short.as_ref(), -1.0),
+                    };
+                    let Some(plan) = plan else { continue };
+                    if now != Target::Flat && book.exits_live {
+                        // A flip: the old side's exits must not act on the new position.
+                        ctx.cancel(Some(s));
+                        book.exits_live = false;
+                    }
+                    match plan.sizer {
+                        Some(sizer) => ctx.target_sized(s, side, sizer),
+                        None => ctx.target(s, side),
+                    }
+                    book.entry_bar = t;
+                    book.stop = book.stop_at(plan, bar.close, sign);
+                    book.take = plan
+                        .take_profit
+                        .map_or(f64::NAN, |d| level(&book.vals, bar.close, d, sign, false));
+                    book.place_exits(ctx, s, side == Target::Long);
+                }
+                None => {
+                    let Some(plan) = current.filter(|p| p.trailing.is_some()) else {
+                        continue;
+                    };
+                    let sign = if pos > 0.0 { 1.0 } else { -1.0 };
+                    let trail = plan
+                        .trailing
+                        .map_or(f64::NAN, |d| level(&book.vals, bar.close, d, sign, true));
+                    let next = tighter(book.stop, trail, sign);
+                    if next != book.stop && !next.is_nan() {
+                        book.stop = next;
+                        if book.exits_live {
+                            ctx.cancel(Some(s));
+                        }
+                        book.place_exits(ctx, s, pos > 0.0);
+                    }
+                }
+            }
+        }
+    }
+}
