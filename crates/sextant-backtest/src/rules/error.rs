@@ -54,13 +54,23 @@ impl RuleError {
         (start, end): (usize, usize),
         message: impl Into<String>,
     ) -> Self {
+        // Offsets come from byte positions; widen them to whole characters so that slicing
+        // the text for display can never split one.
+        let mut start = start.min(text.len());
+        while !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        let mut end = end.max(start + 1).min(text.len()).max(start);
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
         RuleError {
             field: field.into(),
             message: message.into(),
             token: Some(TokenAt {
                 text: text.to_string(),
                 start,
-                end: end.max(start + 1),
+                end,
             }),
         }
     }
@@ -74,10 +84,10 @@ impl fmt::Display for RuleError {
                 let col = t.column();
                 // Short expressions are quoted with a caret under the token.
                 if t.text.len() <= 160 && !t.text.contains('\n') {
-                    let width = t.text[t.start.min(t.text.len())..t.end.min(t.text.len())]
-                        .chars()
-                        .count()
-                        .max(1);
+                    let width = t
+                        .text
+                        .get(t.start..t.end)
+                        .map_or(1, |s| s.chars().count().max(1));
                     write!(
                         f,
                         "{} (column {col}): {}\n  {}\n  {}{}",

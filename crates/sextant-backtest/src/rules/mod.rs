@@ -46,9 +46,10 @@
 //! `max(open, limit)`); when both trigger in one bar the stop comes first. This equals
 //! backtesting.py's `buy(sl=close·(1−d), tp=close·(1+d))` (`tests/rules_golden.rs`). A
 //! trailing stop moves at each close to `close ∓ distance` when that is tighter. An exit
-//! signal does not cancel the resting exits, so on the next bar a stop hit within the range
-//! still comes first, as in backtesting.py; exits left after the position is gone are cancelled
-//! at the next close.
+//! signal (or `max_bars`, or a flip to the other side) cancels the resting exits: its market
+//! order fills first at the next fill point, before anything within that bar's range, as
+//! backtesting.py's `position.close()`, which it queues at the front. Exits left after a stop
+//! or target closed the position are cancelled at the next close.
 
 mod causal;
 mod compile;

@@ -53,14 +53,15 @@ fn held(position: f64) -> Target {
 }
 
 /// `close` moved by `d` away from the position (`toward_loss`) or in its favour, for a long
-/// (`sign` = 1) or a short (`sign` = −1). NaN while an ATR is undefined.
+/// (`sign` = 1) or a short (`sign` = −1): `close·(1 ∓ p)` for a fraction (the very float a
+/// backtesting.py user's `sl=close*(1-p)` gives), `close ∓ k·ATR`. NaN while an ATR is
+/// undefined.
 fn level(vals: &[f64], close: f64, d: Distance, sign: f64, toward_loss: bool) -> f64 {
-    let dist = match d {
-        Distance::Pct(p) => close * p,
-        Distance::Atr(k, slot) => k * vals[slot],
-    };
     let dir = if toward_loss { -sign } else { sign };
-    let v = close + dir * dist;
+    let v = match d {
+        Distance::Pct(p) => close * (1.0 + dir * p),
+        Distance::Atr(k, slot) => close + dir * (k * vals[slot]),
+    };
     if v.is_finite() && v > 0.0 {
         v
     } else {
@@ -92,6 +93,30 @@ impl Book {
             placed = true;
         }
         self.exits_live |= placed;
+    }
+
+    /// Moves a trailing stop of the held position to `close ∓ distance` if that is tighter,
+    /// replacing the resting exits.
+    fn trail(
+        &mut self,
+        ctx: &mut Context<'_>,
+        s: usize,
+        current: Option<&SidePlan>,
+        pos: f64,
+        close: f64,
+    ) {
+        let Some(d) = current.and_then(|p| p.trailing) else {
+            return;
+        };
+        let sign = if pos > 0.0 { 1.0 } else { -1.0 };
+        let next = tighter(self.stop, level(&self.vals, close, d, sign, true), sign);
+        if next != self.stop && !next.is_nan() {
+            self.stop = next;
+            if self.exits_live {
+                ctx.cancel(Some(s));
+            }
+            self.place_exits(ctx, s, pos > 0.0);
+        }
     }
 
     /// The stop for a position opened (or held) at `close`: the tighter of the fixed stop and
@@ -178,7 +203,16 @@ impl Strategy for RuleStrategy {
                 }
             }
             match target.filter(|x| *x != now) {
-                Some(Target::Flat) => ctx.target(s, Target::Flat),
+                Some(Target::Flat) => {
+                    // The exit's market order comes first at the next fill, before any stop
+                    // or target within that bar's range (backtesting.py queues
+                    // `position.close()` at the front too), so the resting exits go now.
+                    if book.exits_live {
+                        ctx.cancel(Some(s));
+                        book.exits_live = false;
+                    }
+                    ctx.target(s, Target::Flat);
+                }
                 Some(side) => {
                     let (plan, sign) = match side {
                         Target::Long => (program.long.as_ref(), 1.0),
@@ -201,23 +235,7 @@ impl Strategy for RuleStrategy {
                         .map_or(f64::NAN, |d| level(&book.vals, bar.close, d, sign, false));
                     book.place_exits(ctx, s, side == Target::Long);
                 }
-                None => {
-                    let Some(plan) = current.filter(|p| p.trailing.is_some()) else {
-                        continue;
-                    };
-                    let sign = if pos > 0.0 { 1.0 } else { -1.0 };
-                    let trail = plan
-                        .trailing
-                        .map_or(f64::NAN, |d| level(&book.vals, bar.close, d, sign, true));
-                    let next = tighter(book.stop, trail, sign);
-                    if next != book.stop && !next.is_nan() {
-                        book.stop = next;
-                        if book.exits_live {
-                            ctx.cancel(Some(s));
-                        }
-                        book.place_exits(ctx, s, pos > 0.0);
-                    }
-                }
+                None => book.trail(ctx, s, current, pos, bar.close),
             }
         }
     }
