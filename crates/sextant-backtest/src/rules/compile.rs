@@ -75,6 +75,8 @@ pub(crate) struct SidePlan {
 pub struct Program {
     pub(crate) name: String,
     pub(crate) nodes: Vec<Node>,
+    /// Slots that hold a constant, written once rather than stepped.
+    pub(crate) consts: Vec<(Slot, f64)>,
     pub(crate) width: usize,
     pub(crate) externals: Vec<String>,
     pub(crate) long: Option<SidePlan>,
@@ -94,7 +96,8 @@ impl Program {
     pub fn references(&self) -> &[Reference] {
         &self.references
     }
-    /// Number of nodes after sharing identical sub-expressions.
+    /// Number of nodes stepped per bar, after sharing identical sub-expressions, folding
+    /// constants and dropping what no rule reads.
     pub fn node_count(&self) -> usize {
         self.nodes.len()
     }
@@ -119,6 +122,7 @@ struct Compiler<'a> {
     in_progress: HashSet<String>,
     externals: Vec<String>,
     references: Vec<Reference>,
+    consts: HashMap<Slot, f64>,
 }
 
 /// Where in the document an expression comes from, with its text (for error positions).
@@ -149,6 +153,7 @@ pub fn compile(doc: &RuleDoc, values: &BTreeMap<String, ParamValue>) -> Result<P
         in_progress: HashSet::new(),
         externals: Vec::new(),
         references: Vec::new(),
+        consts: HashMap::new(),
     };
     let mut listing = Vec::new();
     let long = match &doc.long {
@@ -159,6 +164,36 @@ pub fn compile(doc: &RuleDoc, values: &BTreeMap<String, ParamValue>) -> Result<P
         Some(r) => Some(c.side("short", r, &mut listing)?),
         None => None,
     };
+    // A side whose entry is constantly false (e.g. guarded by a false `allow_short`) can never
+    // be held: drop it, then every node no rule reads.
+    let never = |c: &Compiler<'_>, side: &Option<SidePlan>| {
+        side.as_ref()
+            .is_some_and(|p| c.const_of(p.entry) == Some(0.0))
+    };
+    let long = if never(&c, &long) { None } else { long };
+    let short = if never(&c, &short) { None } else { short };
+    let mut roots = Vec::new();
+    for side in [&long, &short].into_iter().flatten() {
+        roots.push(side.entry);
+        roots.extend(side.exit);
+        for d in [side.stop_loss, side.take_profit, side.trailing]
+            .into_iter()
+            .flatten()
+        {
+            if let Distance::Atr(_, slot) = d {
+                roots.push(slot);
+            }
+        }
+    }
+    prune(&mut c.nodes, &roots);
+    let mut consts = Vec::new();
+    c.nodes.retain(|n| match n.op {
+        Op::Const(v) => {
+            consts.push((n.out, v));
+            false
+        }
+        _ => true,
+    });
     let mut warmup = 0;
     for side in [&long, &short].into_iter().flatten() {
         for s in std::iter::once(side.entry).chain(side.exit) {
@@ -171,6 +206,7 @@ pub fn compile(doc: &RuleDoc, values: &BTreeMap<String, ParamValue>) -> Result<P
     Ok(Program {
         name: doc.name.clone(),
         nodes: c.nodes,
+        consts,
         width: c.width,
         externals: c.externals,
         long,
@@ -404,14 +440,16 @@ impl Compiler<'_> {
         } else {
             v.to_string()
         };
-        self.node(
+        let r = self.node(
             format!("const|{:x}|{ty:?}", v.to_bits()),
             Op::Const(v),
             1,
             ty,
             0,
             show,
-        )
+        );
+        self.consts.insert(r.0, v);
+        r
     }
 
     fn expr(&mut self, src: Src<'_>, e: &Expr) -> Result<(Slot, Ty), RuleError> {
@@ -437,6 +475,9 @@ impl Compiler<'_> {
             }
             Expr::Not(a, _) => {
                 let a = self.typed(src, a, Ty::Bool)?;
+                if let Some(v) = self.const_of(a) {
+                    return Ok(self.constant(f64::from(u8::from(v == 0.0)), Ty::Bool));
+                }
                 Ok(self.node(
                     format!("not|{a}"),
                     Op::Not(a),
@@ -562,7 +603,34 @@ impl Compiler<'_> {
         Ok(self.bin(bin, a, b, result, op.symbol()))
     }
 
+    /// The value of a constant slot.
+    fn const_of(&self, s: Slot) -> Option<f64> {
+        self.consts.get(&s).copied()
+    }
+
     fn bin(&mut self, bin: Bin, a: Slot, b: Slot, ty: Ty, symbol: &str) -> (Slot, Ty) {
+        // Fold constants (parameters are constants here): `allow_short and x` with
+        // allow_short false is false, so the short side it guards costs nothing per bar.
+        match (bin, self.const_of(a), self.const_of(b)) {
+            (_, Some(x), Some(y)) => return self.constant(super::plan::binary(bin, x, y), ty),
+            (Bin::And, Some(x), None) | (Bin::Or, Some(x), None) => {
+                let absorbing = (bin == Bin::And) == (x == 0.0);
+                return if absorbing {
+                    self.constant(f64::from(u8::from(bin == Bin::Or)), ty)
+                } else {
+                    (b, ty)
+                };
+            }
+            (Bin::And, None, Some(y)) | (Bin::Or, None, Some(y)) => {
+                let absorbing = (bin == Bin::And) == (y == 0.0);
+                return if absorbing {
+                    self.constant(f64::from(u8::from(bin == Bin::Or)), ty)
+                } else {
+                    (a, ty)
+                };
+            }
+            _ => {}
+        }
         let depth = self.depth[a].max(self.depth[b]);
         let show = format!("({} {symbol} {})", self.show[a], self.show[b]);
         self.node(
@@ -943,6 +1011,75 @@ pub const FUNCTIONS: &[(&str, usize)] = &[
 
 fn arity(name: &str) -> Option<usize> {
     FUNCTIONS.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
+}
+
+/// Removes the nodes that no root reads, directly or through other nodes (nodes come in
+/// dependency order, so one backward pass finds them).
+fn prune(nodes: &mut Vec<Node>, roots: &[Slot]) {
+    let width = nodes
+        .iter()
+        .map(|n| n.out + outputs(&n.op))
+        .max()
+        .unwrap_or(0);
+    let mut live = vec![false; width];
+    for &r in roots {
+        live[r] = true;
+    }
+    let mut keep = vec![false; nodes.len()];
+    for (i, n) in nodes.iter().enumerate().rev() {
+        if (n.out..n.out + outputs(&n.op)).any(|s| live[s]) {
+            keep[i] = true;
+            for s in inputs(&n.op) {
+                live[s] = true;
+            }
+        }
+    }
+    let mut i = 0;
+    nodes.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
+fn outputs(op: &Op) -> usize {
+    match op {
+        Op::Bollinger(..) | Op::Macd(..) | Op::Adx(_) => 3,
+        Op::Stoch(_) => 2,
+        _ => 1,
+    }
+}
+
+fn inputs(op: &Op) -> Vec<Slot> {
+    match op {
+        Op::Neg(a) | Op::Abs(a) | Op::Not(a) => vec![*a],
+        Op::Bin(_, a, b) => vec![*a, *b],
+        Op::Sma(_, a)
+        | Op::Ema(_, a)
+        | Op::Wma(_, a)
+        | Op::Rsi(_, a)
+        | Op::Roc(_, a)
+        | Op::Mom(_, a)
+        | Op::ZScore(_, a)
+        | Op::Std(_, a)
+        | Op::Extreme(_, a)
+        | Op::Bollinger(_, a)
+        | Op::Macd(_, a) => vec![*a],
+        Op::Cross(c) => vec![c.a, c.b],
+        Op::Run(r) => vec![r.src],
+        Op::Lag(l) => vec![l.src],
+        Op::Open
+        | Op::High
+        | Op::Low
+        | Op::Close
+        | Op::Volume
+        | Op::Ext(_)
+        | Op::CodeIs(..)
+        | Op::Const(_)
+        | Op::Atr(_)
+        | Op::Adx(_)
+        | Op::Stoch(_)
+        | Op::Obv(_) => vec![],
+    }
 }
 
 fn period_of(v: f64) -> Result<usize, String> {

@@ -209,47 +209,42 @@ fn flag(b: bool) -> f64 {
     }
 }
 
-/// The bar a plan steps on: prices of one symbol at `t` and its external series.
+/// The bar a plan steps on: one symbol at the view's last bar; prices are read when a node
+/// asks for them.
 pub(crate) struct Bar<'a> {
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub close: f64,
-    pub volume: f64,
     pub view: &'a BarView<'a>,
     pub symbol: usize,
 }
 
-fn last(s: &[f64]) -> f64 {
+pub(crate) fn last(s: &[f64]) -> f64 {
     s.last().copied().unwrap_or(f64::NAN)
 }
 
-impl<'a> Bar<'a> {
-    /// Symbol `symbol`'s bar at the view's last bar.
-    pub fn at(view: &'a BarView<'a>, symbol: usize) -> Self {
-        Bar {
-            open: last(view.open(symbol)),
-            high: last(view.high(symbol)),
-            low: last(view.low(symbol)),
-            close: last(view.close(symbol)),
-            volume: last(view.volume(symbol)),
-            view,
-            symbol,
-        }
+impl Bar<'_> {
+    pub fn close(&self) -> f64 {
+        last(self.view.close(self.symbol))
+    }
+    fn hlc(&self) -> Hlc {
+        let s = self.symbol;
+        Hlc::new(
+            last(self.view.high(s)),
+            last(self.view.low(s)),
+            self.close(),
+        )
     }
 }
 
 /// Evaluates every node once for one bar, in order, writing `vals`.
 pub(crate) fn step(nodes: &mut [Node], vals: &mut [f64], externals: &[String], bar: &Bar<'_>) {
-    let hlc = Hlc::new(bar.high, bar.low, bar.close);
+    let (view, sym) = (bar.view, bar.symbol);
     for node in nodes.iter_mut() {
         let o = node.out;
         let v = match &mut node.op {
-            Op::Open => bar.open,
-            Op::High => bar.high,
-            Op::Low => bar.low,
-            Op::Close => bar.close,
-            Op::Volume => bar.volume,
+            Op::Open => last(view.open(sym)),
+            Op::High => last(view.high(sym)),
+            Op::Low => last(view.low(sym)),
+            Op::Close => last(view.close(sym)),
+            Op::Volume => last(view.volume(sym)),
             Op::Ext(i) => bar
                 .view
                 .series(bar.symbol, &externals[*i])
@@ -287,19 +282,19 @@ pub(crate) fn step(nodes: &mut [Node], vals: &mut [f64], externals: &[String], b
                 vals[o + 2] = m.map_or(f64::NAN, |m| m.hist);
                 m.map_or(f64::NAN, |m| m.macd)
             }
-            Op::Atr(s) => opt(s.update(hlc)),
+            Op::Atr(s) => opt(s.update(bar.hlc())),
             Op::Adx(s) => {
-                let d = s.update(hlc);
+                let d = s.update(bar.hlc());
                 vals[o + 1] = d.map_or(f64::NAN, |d| d.plus_di);
                 vals[o + 2] = d.map_or(f64::NAN, |d| d.minus_di);
                 d.and_then(|d| d.adx).unwrap_or(f64::NAN)
             }
             Op::Stoch(s) => {
-                let k = s.update(hlc);
+                let k = s.update(bar.hlc());
                 vals[o + 1] = k.map_or(f64::NAN, |k| k.slowd);
                 k.map_or(f64::NAN, |k| k.slowk)
             }
-            Op::Obv(s) => opt(s.update(PriceVolume::new(bar.close, bar.volume))),
+            Op::Obv(s) => opt(s.update(PriceVolume::new(bar.close(), last(view.volume(sym))))),
             Op::Cross(c) => {
                 let now = (vals[c.a], vals[c.b]);
                 if now.0.is_nan() || now.1.is_nan() {
@@ -339,7 +334,7 @@ pub(crate) fn step(nodes: &mut [Node], vals: &mut [f64], externals: &[String], b
     }
 }
 
-fn binary(op: Bin, a: f64, b: f64) -> f64 {
+pub(crate) fn binary(op: Bin, a: f64, b: f64) -> f64 {
     match op {
         Bin::Add => a + b,
         Bin::Sub => a - b,

@@ -153,7 +153,13 @@ impl Strategy for RuleStrategy {
         if self.books.len() != view.n_symbols() {
             let book = Book {
                 nodes: program.nodes.clone(),
-                vals: vec![f64::NAN; program.width],
+                vals: {
+                    let mut v = vec![f64::NAN; program.width];
+                    for &(slot, c) in &program.consts {
+                        v[slot] = c;
+                    }
+                    v
+                },
                 exits_live: false,
                 entry_bar: 0,
                 stop: f64::NAN,
@@ -166,7 +172,10 @@ impl Strategy for RuleStrategy {
             if !view.has_bar(s) {
                 continue;
             }
-            let bar = Bar::at(&view, s);
+            let bar = Bar {
+                view: &view,
+                symbol: s,
+            };
             step(&mut book.nodes, &mut book.vals, &program.externals, &bar);
             let pos = ctx.position(s);
             if pos == 0.0 && book.exits_live {
@@ -229,13 +238,13 @@ impl Strategy for RuleStrategy {
                         None => ctx.target(s, side),
                     }
                     book.entry_bar = t;
-                    book.stop = book.stop_at(plan, bar.close, sign);
+                    book.stop = book.stop_at(plan, bar.close(), sign);
                     book.take = plan
                         .take_profit
-                        .map_or(f64::NAN, |d| level(&book.vals, bar.close, d, sign, false));
+                        .map_or(f64::NAN, |d| level(&book.vals, bar.close(), d, sign, false));
                     book.place_exits(ctx, s, side == Target::Long);
                 }
-                None => book.trail(ctx, s, current, pos, bar.close),
+                None => book.trail(ctx, s, current, pos, bar.close()),
             }
         }
     }
