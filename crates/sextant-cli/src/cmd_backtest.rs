@@ -82,8 +82,12 @@ pub enum Fill {
 #[derive(Args)]
 pub struct BacktestArgs {
     /// Strategy name (see `sextant strategies`).
-    #[arg(long)]
-    strategy: String,
+    #[arg(long, required_unless_present = "strategy_file")]
+    strategy: Option<String>,
+    /// A user-defined strategy: a definition file in the rule language (see `sextant strategy
+    /// check`); --param then sets its parameters.
+    #[arg(long, conflicts_with = "strategy")]
+    strategy_file: Option<std::path::PathBuf>,
     /// Parameter NAME=VALUE (repeatable); validated against the strategy's schema.
     #[arg(long = "param", value_parser = parse_kv)]
     params: Vec<(String, Value)>,
@@ -214,9 +218,14 @@ fn source_cache(s: &Services, d: &DataArgs) -> Result<Arc<Cache>> {
 }
 
 pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
+    let (strategy, params) = crate::cmd_strategy::strategy_and_params(
+        a.strategy.as_deref(),
+        a.strategy_file.as_deref(),
+        a.params.iter().cloned().collect::<Map<String, Value>>(),
+    )?;
     let req = BacktestRequest {
-        strategy: a.strategy.clone(),
-        params: Value::Object(a.params.iter().cloned().collect::<Map<String, Value>>()),
+        strategy,
+        params,
         symbols: a.data.symbols.clone(),
         resolution: a.data.resolution,
         from: a.data.from,
@@ -299,10 +308,16 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&run)?);
         return Ok(());
     }
+    // A definition is shown by its name (`rules:trend_pullback`) and its parameter values.
+    let (shown, mut values) = (req.strategy.clone(), req.params.clone());
+    let shown = match values.as_object_mut().and_then(|m| m.remove("definition")) {
+        Some(d) => format!("{shown}:{}", d["name"].as_str().unwrap_or("?")),
+        None => shown,
+    };
     println!(
         "{} {} on {} ({} bars, {} to {})",
-        req.strategy,
-        req.params,
+        shown,
+        values,
         req.symbols
             .iter()
             .map(|s| s.as_str())

@@ -19,8 +19,12 @@ use std::time::Instant;
 #[derive(Args)]
 pub struct OptimizeArgs {
     /// Strategy name (see `sextant strategies`).
-    #[arg(long)]
-    strategy: String,
+    #[arg(long, required_unless_present = "strategy_file")]
+    strategy: Option<String>,
+    /// A user-defined strategy: a definition file in the rule language; --param searches its
+    /// declared parameters.
+    #[arg(long, conflicts_with = "strategy")]
+    strategy_file: Option<std::path::PathBuf>,
     /// A searched parameter: fast=5..50, slow=20..200:5 (step), k=0.5..3.0, k=log:0.01..1,
     /// allow_short=true,false (choices), or a bare name for the schema's range (repeatable).
     #[arg(long = "param", required = true)]
@@ -109,9 +113,14 @@ fn request(a: &OptimizeArgs) -> Result<OptimizeRequest> {
         bail!("optimize reads the cache; ingest the file first (`sextant ingest --file`)");
     }
     let fixed: Map<String, Value> = a.fixed.iter().cloned().collect();
+    let (strategy, params) = crate::cmd_strategy::strategy_and_params(
+        a.strategy.as_deref(),
+        a.strategy_file.as_deref(),
+        fixed,
+    )?;
     let backtest = BacktestRequest {
-        strategy: a.strategy.clone(),
-        params: Value::Object(fixed),
+        strategy: strategy.clone(),
+        params: params.clone(),
         symbols: a.data.symbols.clone(),
         resolution: a.data.resolution,
         from: a.data.from,
@@ -124,7 +133,7 @@ fn request(a: &OptimizeArgs) -> Result<OptimizeRequest> {
     let search = a
         .params
         .iter()
-        .map(|p| parse_param(&a.strategy, p))
+        .map(|p| parse_param(&strategy, &params, p))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(OptimizeRequest {
         backtest,
@@ -181,7 +190,7 @@ fn print(rec: &StudyRecord, top: usize) {
                     let mut row = vec![
                         r["rank"].to_string(),
                         r["trial"].to_string(),
-                        r["params"].to_string(),
+                        shown_params(&r["params"]),
                     ];
                     row.extend(
                         r["values"]
@@ -275,4 +284,13 @@ pub async fn optimize(a: OptimizeArgs, s: &Services) -> Result<()> {
     );
     print(&rec, a.top);
     Ok(())
+}
+
+/// A trial's parameters as shown: without a rule definition, which every trial shares.
+fn shown_params(params: &Value) -> String {
+    let mut p = params.clone();
+    if let Some(m) = p.as_object_mut() {
+        m.remove("definition");
+    }
+    p.to_string()
 }

@@ -16,6 +16,7 @@ mod cmd_quality;
 mod cmd_regime;
 mod cmd_report;
 mod cmd_serve;
+mod cmd_strategy;
 mod output;
 
 use anyhow::Result;
@@ -106,6 +107,10 @@ enum Command {
     Optimize(cmd_optimize::OptimizeArgs),
     /// List the strategy library with each parameter's default and meaning.
     Strategies,
+    /// User-defined strategies in the rule language: check a definition file, print the
+    /// library strategies as definitions.
+    #[command(subcommand)]
+    Strategy(cmd_strategy::StrategyCmd),
     /// Print the effective configuration (secrets omitted) and every environment variable read.
     Config,
     /// Measure ingest throughput and query latency on this machine and print the figures.
@@ -163,6 +168,7 @@ async fn run(cli: Cli) -> Result<()> {
             cmd_backtest::strategies();
             Ok(())
         }
+        Command::Strategy(cmd) => cmd_strategy::run(cmd),
         Command::Backtest(args) => {
             let services = Services::build(config).await?;
             cmd_backtest::backtest(args, &services).await

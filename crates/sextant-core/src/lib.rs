@@ -8,6 +8,7 @@ pub mod backtest;
 pub mod common;
 pub mod config;
 pub mod configs;
+pub mod definitions;
 pub mod dashboard;
 pub mod forecasts;
 pub mod jobs;

@@ -94,6 +94,9 @@ pub struct Services {
     pub tuning: Arc<crate::tuning::TuningService>,
     /// Saved strategy configurations.
     pub configs: Arc<crate::configs::StrategyConfigService>,
+    /// Saved user-defined strategies (rule-language definitions), versioned: the seed's
+    /// `StrategyService` for strategies that are more than a library name and parameters.
+    pub definitions: Arc<crate::definitions::DefinitionService>,
     /// Narratives of stored runs (the offline grounded writer or an OpenAI-compatible endpoint).
     pub reports: Arc<crate::reports::ReportService>,
     /// Built once so that one rate limiter guards every request this process makes.
@@ -149,6 +152,7 @@ impl Services {
                 .with_regimes(regimes.clone()),
         );
         let configs = Arc::new(crate::configs::StrategyConfigService::new(meta.clone()));
+        let definitions = Arc::new(crate::definitions::DefinitionService::new(meta.clone()));
         let forecasts = Arc::new(crate::forecasts::InferenceEngine::new(
             reads.clone(),
             portfolios.clone(),
@@ -163,6 +167,7 @@ impl Services {
             forecasts,
             regimes,
             configs,
+            definitions,
             reads,
             reports,
             config,

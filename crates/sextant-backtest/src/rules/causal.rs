@@ -15,7 +15,7 @@ use crate::strategy::Strategy;
 const BARS: usize = 600;
 
 /// What the truncation test found.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TruncationReport {
     /// Bars in the full run.
     pub bars: usize,

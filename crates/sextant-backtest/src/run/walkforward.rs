@@ -83,7 +83,7 @@ impl WalkForwardSpec {
             });
         }
         for c in &self.candidates {
-            build_strategy(&req.strategy, c)?;
+            build_strategy(&req.strategy, &with_definition(req, c))?;
         }
         Ok(())
     }
@@ -149,7 +149,7 @@ pub fn walk_forward_with(
         if stop() {
             return Err(RunError::Cancelled);
         }
-        let mut s = build_strategy(&req.strategy, params)?;
+        let mut s = build_strategy(&req.strategy, &with_definition(req, params))?;
         Ok(sim.run(&data.market.truncated(end), s.as_mut()))
     };
 
@@ -216,4 +216,18 @@ pub fn walk_forward_with(
         oos_ts,
         oos_equity: equity,
     })
+}
+
+/// A candidate's parameters as built: for a `rules` strategy a candidate names only parameter
+/// values, and the request's definition is carried over.
+fn with_definition(req: &BacktestRequest, candidate: &Value) -> Value {
+    let (Some(def), Value::Object(c)) = (req.params.get("definition"), candidate) else {
+        return candidate.clone();
+    };
+    if req.strategy != crate::rules::RULES || c.contains_key("definition") {
+        return candidate.clone();
+    }
+    let mut c = c.clone();
+    c.insert("definition".into(), def.clone());
+    Value::Object(c)
 }

@@ -303,6 +303,20 @@ pub fn strategy_library() -> Vec<StrategyInfo> {
 
 const RULES_DESCRIPTION: &str = "A user-defined strategy in the rule language: params.definition holds the definition (or a saved one's id) and the other keys its parameter values.";
 
+/// The parameter schema of `strategy` as run with `params`: a library strategy's own, or for
+/// `rules` the schema of the definition in `params.definition` (its declared parameters, so a
+/// tuner searches them like a library strategy's). `None` for an unknown strategy or a
+/// definition that does not read.
+pub fn schema_for(strategy: &str, params: &Value) -> Option<Value> {
+    if strategy == crate::rules::RULES {
+        return crate::rules::definition_of(params).ok().map(|d| d.params_schema());
+    }
+    strategy_library()
+        .into_iter()
+        .find(|s| s.name == strategy)
+        .map(|s| s.schema)
+}
+
 /// Builds strategy `name` from a JSON parameter object (`null` or missing fields take defaults).
 /// `rules` compiles the definition in `params.definition`.
 pub fn build_strategy(name: &str, params: &Value) -> Result<Box<dyn Strategy>, ParamError> {

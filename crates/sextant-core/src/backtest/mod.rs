@@ -196,6 +196,17 @@ impl BacktestService {
                 req.strategy
             )));
         }
+        if source.is_none() && req.strategy == sextant_backtest::rules::RULES {
+            let program = sextant_backtest::rules::program_from_params(&req.params)?;
+            if let Some(r) = program.references().iter().find(|r| {
+                !matches!(r, sextant_backtest::rules::Reference::Series(_))
+            }) {
+                return Err(BacktestError::invalid(format!(
+                    "the definition reads {}, which needs the ML signal and regime services",
+                    r.series_name()
+                )));
+            }
+        }
         let apply_actions = req.sim.corporate_actions == CorporateActions::Apply;
         if apply_actions && req.prices != PriceBasis::Raw {
             return Err(BacktestError::invalid(format!(

@@ -18,38 +18,68 @@ impl SeriesSource for RegimeService {
         _symbol: &Symbol,
         ts: &[NaiveDateTime],
     ) -> Result<Vec<(String, Vec<f64>)>, BacktestError> {
-        if req.strategy != "regime_switch" {
-            return Ok(Vec::new());
+        let mut out = Vec::new();
+        for (series, name) in regime_references(req)? {
+            let codes = self
+                .codes(&name, ts)
+                .map_err(|e| BacktestError::invalid(e.to_string()))?;
+            if codes.iter().all(|c| c.is_nan()) {
+                return Err(BacktestError::invalid(format!(
+                    "regime model {name:?} has no label in the backtest range: fit it first (sextant regime fit, POST /api/v1/market-data/regime/models)"
+                )));
+            }
+            out.push((series, codes));
         }
-        let name = model_param(req)?;
-        let codes = self
-            .codes(name, ts)
-            .map_err(|e| BacktestError::invalid(e.to_string()))?;
-        if codes.iter().all(|c| c.is_nan()) {
-            return Err(BacktestError::invalid(format!(
-                "regime model {name:?} has no label in the backtest range: fit it first (sextant regime fit, POST /api/v1/market-data/regime/models)"
-            )));
-        }
-        Ok(vec![(REGIME_SERIES.to_string(), codes)])
+        Ok(out)
     }
 
     fn provenance(&self, req: &BacktestRequest) -> Result<Value, BacktestError> {
-        if req.strategy != "regime_switch" {
+        let refs = regime_references(req)?;
+        if refs.is_empty() {
             return Ok(Value::Null);
         }
-        let name = model_param(req)?;
         let handle = tokio::runtime::Handle::try_current()
             .map_err(|e| BacktestError::invalid(e.to_string()))?;
-        let state = tokio::task::block_in_place(|| handle.block_on(self.state(name)))
-            .map_err(|e| BacktestError::invalid(e.to_string()))?;
-        let fits: Vec<Value> = state
-            .segments
-            .iter()
-            .zip(&state.fit_days)
-            .map(|(s, d)| json!({"fit_to": d, "fit_hash": s.fit_hash}))
-            .collect();
-        Ok(json!({"regime_model": {"name": name, "spec": state.spec, "fits": fits}}))
+        let mut models = Vec::new();
+        for (_, name) in &refs {
+            let state = tokio::task::block_in_place(|| handle.block_on(self.state(name)))
+                .map_err(|e| BacktestError::invalid(e.to_string()))?;
+            let fits: Vec<Value> = state
+                .segments
+                .iter()
+                .zip(&state.fit_days)
+                .map(|(s, d)| json!({"fit_to": d, "fit_hash": s.fit_hash}))
+                .collect();
+            models.push(json!({"name": name, "spec": state.spec, "fits": fits}));
+        }
+        // `regime_switch`'s single model keeps its key (and so its runs' ids).
+        if req.strategy != sextant_backtest::rules::RULES {
+            return Ok(json!({"regime_model": models.into_iter().next()}));
+        }
+        Ok(json!({"regime_models": models}))
     }
+}
+
+/// `(series name, regime model)` pairs a request needs: `regime_switch`'s `params.model`
+/// (series `regime`), or each `in_regime("model", …)` of a rule definition.
+fn regime_references(req: &BacktestRequest) -> Result<Vec<(String, String)>, BacktestError> {
+    if req.strategy == sextant_backtest::rules::RULES {
+        let Ok(program) = sextant_backtest::rules::program_from_params(&req.params) else {
+            return Ok(Vec::new());
+        };
+        return Ok(program
+            .references()
+            .iter()
+            .filter_map(|r| match r {
+                sextant_backtest::rules::Reference::Regime(m) => Some((r.series_name(), m.clone())),
+                _ => None,
+            })
+            .collect());
+    }
+    if req.strategy != "regime_switch" {
+        return Ok(Vec::new());
+    }
+    Ok(vec![(REGIME_SERIES.to_string(), model_param(req)?.to_string())])
 }
 
 fn model_param(req: &BacktestRequest) -> Result<&str, BacktestError> {

@@ -245,6 +245,16 @@ impl MlSignalService {
         self.promote(id, stage).await
     }
 
+    /// [`Self::resolve`] from synchronous code running on the runtime (a backtest's loader runs
+    /// on a blocking thread or inside an async command; `block_in_place` makes waiting legal in
+    /// both).
+    fn resolve_blocking(&self, reference: &str) -> Result<ModelRecord, BacktestError> {
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|e| BacktestError::invalid(e.to_string()))?;
+        tokio::task::block_in_place(|| handle.block_on(self.resolve(reference)))
+            .map_err(|e| BacktestError::invalid(e.to_string()))
+    }
+
     /// The model a reference names: an id (`mdl_…`), or a name, meaning its production model,
     /// else its newest version.
     pub async fn resolve(&self, reference: &str) -> Result<ModelRecord, SignalError> {
@@ -534,59 +544,82 @@ impl SeriesSource for MlSignalService {
         symbol: &Symbol,
         ts: &[NaiveDateTime],
     ) -> Result<Vec<(String, Vec<f64>)>, BacktestError> {
-        // This source supplies model probabilities, to the strategies that need them.
-        let Some((series, _)) = sextant_backtest::strategy::required_series(&req.strategy)
-            .filter(|(name, _)| *name == ML_PROBA)
-        else {
-            return Ok(Vec::new());
-        };
-        let reference = req
-            .params
-            .get("model")
-            .and_then(|m| m.as_str())
-            .ok_or_else(|| {
-                BacktestError::invalid("ml_signal needs params.model (a model id or name)")
-            })?;
-        // Loading runs on a blocking thread or inside an async command; `block_in_place` makes
-        // waiting on the (async) registry legal in both.
-        let handle = tokio::runtime::Handle::try_current()
-            .map_err(|e| BacktestError::invalid(e.to_string()))?;
-        let rec = tokio::task::block_in_place(|| handle.block_on(self.resolve(reference)))
-            .map_err(|e| BacktestError::invalid(e.to_string()))?;
-        let probs = self
-            .probabilities(&rec, symbol, req.from, req.to)
-            .map_err(|e| BacktestError::invalid(e.to_string()))?;
-        let by_ts: HashMap<NaiveDateTime, f64> = probs.into_iter().collect();
-        let aligned = ts
-            .iter()
-            .map(|t| by_ts.get(t).copied().unwrap_or(f64::NAN))
-            .collect();
-        Ok(vec![(series.to_string(), aligned)])
+        // This source supplies model probabilities, to the strategies that need them: the
+        // `ml_signal` library strategy, and rule definitions that read `ml_proba("model")`.
+        let mut out = Vec::new();
+        for (series, reference) in ml_references(req)? {
+            let rec = self.resolve_blocking(&reference)?;
+            let probs = self
+                .probabilities(&rec, symbol, req.from, req.to)
+                .map_err(|e| BacktestError::invalid(e.to_string()))?;
+            let by_ts: HashMap<NaiveDateTime, f64> = probs.into_iter().collect();
+            let aligned = ts
+                .iter()
+                .map(|t| by_ts.get(t).copied().unwrap_or(f64::NAN))
+                .collect();
+            out.push((series, aligned));
+        }
+        Ok(out)
     }
 
     fn provenance(&self, req: &BacktestRequest) -> Result<Value, BacktestError> {
-        if sextant_backtest::strategy::required_series(&req.strategy)
-            .is_none_or(|(name, _)| name != ML_PROBA)
-        {
+        let refs = ml_references(req)?;
+        if refs.is_empty() {
             return Ok(Value::Null);
         }
-        let Some(reference) = req.params.get("model").and_then(|m| m.as_str()) else {
+        let mut models = serde_json::Map::new();
+        for (series, reference) in &refs {
+            let rec = self.resolve_blocking(reference)?;
+            models.insert(series.clone(), model_provenance(&rec));
+        }
+        // The library strategy's single model keeps its key (and so its runs' ids).
+        if req.strategy != sextant_backtest::rules::RULES {
+            if let Some(m) = models.into_iter().next().map(|(_, v)| v) {
+                return Ok(serde_json::json!({ "model": m }));
+            }
             return Ok(Value::Null);
+        }
+        Ok(serde_json::json!({ "models": models }))
+    }
+}
+
+/// `(series name, model reference)` pairs a request needs: `ml_signal`'s `params.model`, or
+/// each `ml_proba("…")` of a rule definition.
+fn ml_references(req: &BacktestRequest) -> Result<Vec<(String, String)>, BacktestError> {
+    if req.strategy == sextant_backtest::rules::RULES {
+        let Ok(program) = sextant_backtest::rules::program_from_params(&req.params) else {
+            return Ok(Vec::new());
         };
-        let handle = tokio::runtime::Handle::try_current()
-            .map_err(|e| BacktestError::invalid(e.to_string()))?;
-        let rec = tokio::task::block_in_place(|| handle.block_on(self.resolve(reference)))
-            .map_err(|e| BacktestError::invalid(e.to_string()))?;
-        Ok(serde_json::json!({
-            "model": {
+        return Ok(program
+            .references()
+            .iter()
+            .filter_map(|r| match r {
+                sextant_backtest::rules::Reference::MlProba(m) => Some((r.series_name(), m.clone())),
+                _ => None,
+            })
+            .collect());
+    }
+    if sextant_backtest::strategy::required_series(&req.strategy)
+        .is_none_or(|(name, _)| name != ML_PROBA)
+    {
+        return Ok(Vec::new());
+    }
+    let reference = req
+        .params
+        .get("model")
+        .and_then(|m| m.as_str())
+        .ok_or_else(|| BacktestError::invalid("ml_signal needs params.model (a model id or name)"))?;
+    Ok(vec![(ML_PROBA.to_string(), reference.to_string())])
+}
+
+fn model_provenance(rec: &ModelRecord) -> Value {
+    serde_json::json!({
                 "id": rec.id,
                 "name": rec.name,
                 "version": rec.version,
                 "artifact_sha256": rec.artifact_sha256,
                 "params": rec.params,
                 "request": rec.request,
-                "data_snapshot": rec.data_snapshot,
-            }
-        }))
-    }
+        "data_snapshot": rec.data_snapshot,
+    })
 }

@@ -5,7 +5,7 @@ use super::TuningServiceError;
 use crate::backtest::BacktestRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use sextant_backtest::strategy::strategy_library;
+use sextant_backtest::strategy::schema_for;
 use sextant_tuning::backtest::{Constraints, ObjectiveExpr, Validation};
 use sextant_tuning::{
     Direction, Distribution, Param, PrunerKind, SamplerKind, SearchSpace, StudySpec,
@@ -145,7 +145,12 @@ impl OptimizeRequest {
                 ),
             ));
         }
-        check_search(&self.backtest.strategy, &self.search, &self.fixed())?;
+        check_search(
+            &self.backtest.strategy,
+            &self.backtest.params,
+            &self.search,
+            &self.fixed(),
+        )?;
         let spec = StudySpec {
             space: SearchSpace {
                 params: self.search.clone(),
@@ -160,19 +165,19 @@ impl OptimizeRequest {
     }
 }
 
-/// The strategy's schema for parameter `name`.
-fn schema_of(strategy: &str, name: &str) -> Result<Value, TuningServiceError> {
-    let info = strategy_library()
-        .into_iter()
-        .find(|s| s.name == strategy)
-        .ok_or_else(|| {
-            invalid(
-                "backtest.strategy",
-                format!("unknown strategy {strategy:?}"),
-            )
-        })?;
-    info.schema["properties"].get(name).cloned().ok_or_else(|| {
-        let known: Vec<String> = info.schema["properties"]
+/// The strategy's schema for parameter `name` (for `rules`, the definition's in `params`).
+fn schema_of(strategy: &str, params: &Value, name: &str) -> Result<Value, TuningServiceError> {
+    let schema = schema_for(strategy, params).ok_or_else(|| {
+        invalid(
+            "backtest.strategy",
+            format!("unknown strategy {strategy:?} (or a `rules` definition that does not read)"),
+        )
+    })?;
+    if strategy == sextant_backtest::rules::RULES && name == "definition" {
+        return Err(invalid("search", "the definition itself cannot be searched"));
+    }
+    schema["properties"].get(name).cloned().ok_or_else(|| {
+        let known: Vec<String> = schema["properties"]
             .as_object()
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default();
@@ -190,6 +195,7 @@ fn schema_of(strategy: &str, name: &str) -> Result<Value, TuningServiceError> {
 /// schema's range, and not also fixed.
 fn check_search(
     strategy: &str,
+    params: &Value,
     search: &[Param],
     fixed: &Map<String, Value>,
 ) -> Result<(), TuningServiceError> {
@@ -201,7 +207,7 @@ fn check_search(
         if fixed.contains_key(&p.name) {
             return Err(bad("is both searched and fixed in backtest.params".into()));
         }
-        let s = schema_of(strategy, &p.name)?;
+        let s = schema_of(strategy, params, &p.name)?;
         let (lo, hi) = (s["minimum"].as_f64(), s["maximum"].as_f64());
         let within = |a: f64, b: f64| lo.is_none_or(|l| a >= l) && hi.is_none_or(|h| b <= h);
         match (&p.distribution, s["type"].as_str()) {
@@ -254,12 +260,16 @@ fn check_search(
 /// Parses the CLI's `name=spec`: `fast=5..50`, `fast=5..50:5` (step), `k=0.5..3.0`,
 /// `k=log:0.01..1`, `allow_short=true,false` (choices), or a bare `name` for the schema's
 /// whole range (booleans: both values). The strategy's schema decides integer or float.
-pub fn parse_param(strategy: &str, text: &str) -> Result<Param, TuningServiceError> {
+pub fn parse_param(
+    strategy: &str,
+    params: &Value,
+    text: &str,
+) -> Result<Param, TuningServiceError> {
     let (name, spec) = match text.split_once('=') {
         Some((n, s)) => (n.trim(), Some(s.trim())),
         None => (text.trim(), None),
     };
-    let s = schema_of(strategy, name)?;
+    let s = schema_of(strategy, params, name)?;
     let ty = s["type"].as_str().unwrap_or("");
     let bad = |m: &str| invalid("search", format!("{text:?}: {m}"));
     let distribution = match spec {
@@ -345,7 +355,7 @@ mod tests {
 
     #[test]
     fn parses_cli_ranges_by_schema_type() {
-        let p = parse_param("sma_cross", "fast=5..50").unwrap();
+        let p = parse_param("sma_cross", &Value::Null, "fast=5..50").unwrap();
         assert!(matches!(
             p.distribution,
             Distribution::Int {
@@ -355,27 +365,27 @@ mod tests {
                 log: false
             }
         ));
-        let p = parse_param("bollinger_reversion", "k=log:0.5..3").unwrap();
+        let p = parse_param("bollinger_reversion", &Value::Null, "k=log:0.5..3").unwrap();
         assert!(matches!(
             p.distribution,
             Distribution::Float { log: true, .. }
         ));
-        let p = parse_param("sma_cross", "allow_short").unwrap();
+        let p = parse_param("sma_cross", &Value::Null, "allow_short").unwrap();
         assert_eq!(
             p.distribution,
             Distribution::Categorical {
                 choices: vec![json!(false), json!(true)]
             }
         );
-        let p = parse_param("sma_cross", "slow=20..200:10").unwrap();
+        let p = parse_param("sma_cross", &Value::Null, "slow=20..200:10").unwrap();
         assert!(matches!(p.distribution, Distribution::Int { step: 10, .. }));
-        assert!(parse_param("sma_cross", "wealth=1..2").is_err());
-        assert!(parse_param("sma_cross", "fast=a..b").is_err());
+        assert!(parse_param("sma_cross", &Value::Null, "wealth=1..2").is_err());
+        assert!(parse_param("sma_cross", &Value::Null, "fast=a..b").is_err());
     }
 
     #[test]
     fn search_is_checked_against_the_schema() {
-        let fast = parse_param("sma_cross", "fast=5..50").unwrap();
+        let fast = parse_param("sma_cross", &Value::Null, "fast=5..50").unwrap();
         assert!(req(vec![fast.clone()], json!({})).validate().is_ok());
         // Fixed and searched at once.
         assert!(req(vec![fast.clone()], json!({"fast": 3}))

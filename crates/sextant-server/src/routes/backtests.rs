@@ -132,8 +132,9 @@ const INLINE_LIMIT: usize = 200_000;
 async fn run(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ApiJson(body): ApiJson<Value>,
+    ApiJson(mut body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    super::definitions::resolve_in(&s, &caller, &mut body, &[]).await?;
     let req = parse_request(body.clone())?;
     req.validate()?;
     let opts = RunOptions {
@@ -416,8 +417,9 @@ const INLINE_WALK_COST: usize = 300_000;
 async fn walk(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ApiJson(body): ApiJson<Value>,
+    ApiJson(mut body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    super::definitions::resolve_in(&s, &caller, &mut body, &["request"]).await?;
     let req = parse_request(body.get("request").cloned().unwrap_or(Value::Null))?;
     let spec: WalkForwardSpec =
         serde_json::from_value(body.get("spec").cloned().unwrap_or(Value::Null))

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod backtests;
 pub mod dashboards;
+pub mod definitions;
 pub mod forecasts;
 pub mod jobs;
 pub mod market_data;

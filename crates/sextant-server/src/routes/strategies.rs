@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(library))
         .routes(routes!(list_configs, create_config))
         .routes(routes!(get_config, update_config, delete_config))
+        .merge(super::definitions::router())
 }
 
 /// A library strategy.

@@ -65,8 +65,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn optimize(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ApiJson(body): ApiJson<Value>,
+    ApiJson(mut body): ApiJson<Value>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    super::definitions::resolve_in(&s, &caller, &mut body, &["backtest"]).await?;
     let req: OptimizeRequest = crate::routes::parse_body(body)?;
     // Recorded at once (state `queued`, readable) when the study is new.
     let study_id = s.services.tuning.queue(&req, &caller.key_id).await?;
