@@ -35,10 +35,14 @@ pub enum StrategyCmd {
 
 /// Reads a definition file.
 pub fn read_definition(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     if text.len() > rules::MAX_DEFINITION_BYTES {
-        bail!("{} is larger than {} bytes", path.display(), rules::MAX_DEFINITION_BYTES);
+        bail!(
+            "{} is larger than {} bytes",
+            path.display(),
+            rules::MAX_DEFINITION_BYTES
+        );
     }
     serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
 }
@@ -58,7 +62,9 @@ pub fn strategy_and_params(
             Ok((RULES.to_string(), Value::Object(params)))
         }
         (Some(_), Some(_)) => bail!("give --strategy or --strategy-file, not both"),
-        (None, None) => bail!("give --strategy NAME (see `sextant strategies`) or --strategy-file FILE"),
+        (None, None) => {
+            bail!("give --strategy NAME (see `sextant strategies`) or --strategy-file FILE")
+        }
     }
 }
 
@@ -89,7 +95,10 @@ pub fn run(cmd: StrategyCmd) -> Result<()> {
                 Some(n) => {
                     let Some((_, d)) = all.iter().find(|(k, _)| *k == n) else {
                         let names: Vec<&str> = all.iter().map(|(k, _)| *k).collect();
-                        bail!("{n:?} is not expressed as a definition; these are: {}", names.join(", "));
+                        bail!(
+                            "{n:?} is not expressed as a definition; these are: {}",
+                            names.join(", ")
+                        );
                     };
                     println!("{}", serde_json::to_string_pretty(d)?);
                 }

@@ -128,14 +128,17 @@ pub fn check_definition(definition: &Value) -> Result<(RuleDoc, CheckReport), In
     }
     let doc = RuleDoc::from_value(definition).map_err(|e| invalid(&e))?;
     let program = rules::check(&doc).map_err(|e| invalid(&e))?;
-    let truncation = rules::truncation_test(&program).map_err(|m| {
-        InvalidField::new("definition", format!("failed the truncation test: {m}"))
-    })?;
+    let truncation = rules::truncation_test(&program)
+        .map_err(|m| InvalidField::new("definition", format!("failed the truncation test: {m}")))?;
     let report = CheckReport {
         name: doc.name.clone(),
         explain: rules::explain(&doc, &program),
         params_schema: doc.params_schema(),
-        references: program.references().iter().map(|r| r.series_name()).collect(),
+        references: program
+            .references()
+            .iter()
+            .map(|r| r.series_name())
+            .collect(),
         nodes: program.node_count(),
         warmup: program.warmup(),
         truncation,
@@ -149,7 +152,11 @@ pub struct DefinitionService {
 }
 
 fn read<T: for<'de> Deserialize<'de>>(doc: Value) -> Result<T, DefinitionError> {
-    let id = doc.get("_id").and_then(Value::as_str).unwrap_or("?").to_string();
+    let id = doc
+        .get("_id")
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string();
     crate::common::from_doc(doc).map_err(|e| DefinitionError::Corrupt {
         id,
         message: e.to_string(),
@@ -163,13 +170,20 @@ impl DefinitionService {
     }
 
     /// Checks and saves `definition` as a new strategy owned by `owner` (version 1).
-    pub async fn create(&self, definition: &Value, owner: &str) -> Result<DefinitionVersion, DefinitionError> {
+    pub async fn create(
+        &self,
+        definition: &Value,
+        owner: &str,
+    ) -> Result<DefinitionVersion, DefinitionError> {
         let (doc, report) = check_definition(definition)?;
         let now = chrono::Utc::now();
         let mut h = Sha256::new();
         h.update(owner.as_bytes());
         h.update(doc.name.as_bytes());
-        h.update(now.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true).as_bytes());
+        h.update(
+            now.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                .as_bytes(),
+        );
         let id = format!("usd_{}", &hex::encode(h.finalize())[..16]);
         let stamp = now.to_rfc3339();
         let header = DefinitionHeader {
@@ -181,16 +195,27 @@ impl DefinitionService {
             updated_at: stamp.clone(),
         };
         let version = self.version_record(&id, 1, definition, &doc, report, owner, &stamp);
-        self.meta.upsert(VERSIONS, &format!("{id}@1"), to_doc(&version)?).await?;
+        self.meta
+            .upsert(VERSIONS, &format!("{id}@1"), to_doc(&version)?)
+            .await?;
         self.meta.upsert(DEFINITIONS, &id, to_doc(&header)?).await?;
         Ok(version)
     }
 
     /// Checks `definition` and saves it as the next version of strategy `id`.
-    pub async fn add_version(&self, id: &str, definition: &Value, actor: Actor<'_>) -> Result<DefinitionVersion, DefinitionError> {
+    pub async fn add_version(
+        &self,
+        id: &str,
+        definition: &Value,
+        actor: Actor<'_>,
+    ) -> Result<DefinitionVersion, DefinitionError> {
         let header = self.header_as(id, actor).await?;
         if header.latest >= MAX_VERSIONS {
-            return Err(InvalidField::new("definition", format!("a strategy keeps at most {MAX_VERSIONS} versions")).into());
+            return Err(InvalidField::new(
+                "definition",
+                format!("a strategy keeps at most {MAX_VERSIONS} versions"),
+            )
+            .into());
         }
         let (doc, report) = check_definition(definition)?;
         let next = header.latest + 1;
@@ -198,26 +223,47 @@ impl DefinitionService {
         // Claim the version number first: of two concurrent saves one wins, the other is told.
         let claimed = self
             .meta
-            .update_if(DEFINITIONS, id, &Filter::new().eq("latest", header.latest), json!({"latest": next, "name": doc.name, "updated_at": stamp}))
+            .update_if(
+                DEFINITIONS,
+                id,
+                &Filter::new().eq("latest", header.latest),
+                json!({"latest": next, "name": doc.name, "updated_at": stamp}),
+            )
             .await?;
         if !claimed {
             return Err(DefinitionError::Conflict(id.into()));
         }
         let version = self.version_record(id, next, definition, &doc, report, actor.key, &stamp);
-        self.meta.upsert(VERSIONS, &format!("{id}@{next}"), to_doc(&version)?).await?;
+        self.meta
+            .upsert(VERSIONS, &format!("{id}@{next}"), to_doc(&version)?)
+            .await?;
         Ok(version)
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn version_record(&self, id: &str, version: u32, definition: &Value, doc: &RuleDoc, report: CheckReport, owner: &str, stamp: &str) -> DefinitionVersion {
+    fn version_record(
+        &self,
+        id: &str,
+        version: u32,
+        definition: &Value,
+        doc: &RuleDoc,
+        report: CheckReport,
+        owner: &str,
+        stamp: &str,
+    ) -> DefinitionVersion {
         let canonical = serde_json::to_vec(doc).unwrap_or_default();
+        // The metadata store keeps MongoDB's field-name rules: no leading `$`.
+        let mut params_schema = report.params_schema;
+        if let Some(m) = params_schema.as_object_mut() {
+            m.remove("$schema");
+        }
         DefinitionVersion {
             id: id.to_string(),
             version,
             name: doc.name.clone(),
             definition: definition.clone(),
             sha256: hex::encode(Sha256::digest(&canonical)),
-            params_schema: report.params_schema,
+            params_schema,
             explain: report.explain,
             references: report.references,
             truncation: report.truncation,
@@ -226,10 +272,16 @@ impl DefinitionService {
         }
     }
 
-    async fn header_as(&self, id: &str, actor: Actor<'_>) -> Result<DefinitionHeader, DefinitionError> {
+    async fn header_as(
+        &self,
+        id: &str,
+        actor: Actor<'_>,
+    ) -> Result<DefinitionHeader, DefinitionError> {
         let doc = match self.meta.get(DEFINITIONS, id).await {
             Ok(Some(doc)) => doc,
-            Ok(None) | Err(MetaError::Invalid(_)) => return Err(DefinitionError::NotFound(id.into())),
+            Ok(None) | Err(MetaError::Invalid(_)) => {
+                return Err(DefinitionError::NotFound(id.into()))
+            }
             Err(e) => return Err(e.into()),
         };
         let header: DefinitionHeader = read(doc)?;
@@ -241,7 +293,12 @@ impl DefinitionService {
     }
 
     /// Version `version` (the latest when `None`) of strategy `id`, if `actor` may read it.
-    pub async fn get_as(&self, id: &str, version: Option<u32>, actor: Actor<'_>) -> Result<DefinitionVersion, DefinitionError> {
+    pub async fn get_as(
+        &self,
+        id: &str,
+        version: Option<u32>,
+        actor: Actor<'_>,
+    ) -> Result<DefinitionVersion, DefinitionError> {
         let header = self.header_as(id, actor).await?;
         let v = version.unwrap_or(header.latest);
         let key = format!("{id}@{v}");
@@ -252,17 +309,35 @@ impl DefinitionService {
     }
 
     /// Every version of strategy `id`, newest first.
-    pub async fn versions_as(&self, id: &str, actor: Actor<'_>) -> Result<Vec<DefinitionVersion>, DefinitionError> {
+    pub async fn versions_as(
+        &self,
+        id: &str,
+        actor: Actor<'_>,
+    ) -> Result<Vec<DefinitionVersion>, DefinitionError> {
         self.header_as(id, actor).await?;
-        let query = Query::new().filter(Filter::new().eq("id", id)).sort_desc("version");
-        self.meta.find(VERSIONS, &query).await?.into_iter().map(read).collect()
+        let query = Query::new()
+            .filter(Filter::new().eq("id", id))
+            .sort_desc("version");
+        self.meta
+            .find(VERSIONS, &query)
+            .await?
+            .into_iter()
+            .map(read)
+            .collect()
     }
 
     /// The actor's strategies (every one for an admin), most recently changed first.
-    pub async fn list(&self, actor: Actor<'_>, page: &PageRequest) -> Result<Page<DefinitionHeader>, DefinitionError> {
-        let filter = actor.scope().map_or_else(Filter::new, |key| Filter::new().eq("owner", key));
+    pub async fn list(
+        &self,
+        actor: Actor<'_>,
+        page: &PageRequest,
+    ) -> Result<Page<DefinitionHeader>, DefinitionError> {
+        let filter = actor
+            .scope()
+            .map_or_else(Filter::new, |key| Filter::new().eq("owner", key));
         let query = Query::new().filter(filter).sort_desc("updated_at");
-        let page = find_page::<DefinitionError>(self.meta.as_ref(), DEFINITIONS, query, page).await?;
+        let page =
+            find_page::<DefinitionError>(self.meta.as_ref(), DEFINITIONS, query, page).await?;
         page.try_map(read)
     }
 
@@ -278,7 +353,12 @@ impl DefinitionService {
 
     /// Puts the saved definition in place of a reference in `params.definition` of a `rules`
     /// strategy (`usd_…` or `usd_…@N`, checked against `actor`); anything else is left as is.
-    pub async fn resolve_params(&self, strategy: &str, params: &mut Value, actor: Actor<'_>) -> Result<(), DefinitionError> {
+    pub async fn resolve_params(
+        &self,
+        strategy: &str,
+        params: &mut Value,
+        actor: Actor<'_>,
+    ) -> Result<(), DefinitionError> {
         if strategy != rules::RULES {
             return Ok(());
         }
@@ -287,7 +367,12 @@ impl DefinitionService {
         };
         let (id, version) = match reference.split_once('@') {
             Some((id, v)) => {
-                let v = v.parse::<u32>().map_err(|_| InvalidField::new("params.definition", format!("{reference:?}: the version after '@' is a number")))?;
+                let v = v.parse::<u32>().map_err(|_| {
+                    InvalidField::new(
+                        "params.definition",
+                        format!("{reference:?}: the version after '@' is a number"),
+                    )
+                })?;
                 (id.to_string(), Some(v))
             }
             None => (reference.clone(), None),

@@ -326,6 +326,28 @@ async fn inline_ml_signal_backtest_trades_on_the_model() {
     if !status.is_client_error() {
         wrong.push(format!("unknown model: {status}"));
     }
+    // The same rule written in the language reads the model's probabilities through
+    // ml_proba("api") and trades exactly as ml_signal does.
+    let definition = json!({"name": "ml_rule", "let": {"p": "ml_proba(\"api\")"},
+        "long": {"entry": "p > 0.52", "exit": "p < 0.48"}});
+    let rules = json!({"strategy": "rules", "params": {"definition": definition},
+        "symbols": ["MSFT"], "from": "2010-01-01"});
+    let (status, by_rule) = s.post("/api/v1/backtests", Role::Analyst, rules).await;
+    if status != StatusCode::CREATED
+        || by_rule["trade_count"] != run["trade_count"]
+        || by_rule["final_equity"] != run["final_equity"]
+    {
+        wrong.push(format!(
+            "rule {status}: {} trades, equity {} vs ml_signal {} and {}",
+            by_rule["trade_count"],
+            by_rule["final_equity"],
+            run["trade_count"],
+            run["final_equity"]
+        ));
+    }
+    if by_rule["manifest"]["inputs"]["models"]["ml_proba:api"]["name"] != "api" {
+        wrong.push(format!("provenance: {}", by_rule["manifest"]["inputs"]));
+    }
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 

@@ -189,4 +189,21 @@ async fn regime_models_labels_history_and_alerts_over_http() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A user-defined strategy reads the same labels through in_regime(): the regime source
+    // attaches them, and the manifest records the model it used.
+    let definition = json!({"name": "bull_trend",
+        "let": {"bull": "in_regime(\"big3\", \"bull\")"},
+        "long": {"entry": "bull and close > sma(close, 50)", "exit": "not bull"}});
+    let req =
+        json!({"strategy": "rules", "symbols": ["AAPL"], "params": {"definition": definition}});
+    let (status, run) = s.post("/api/v1/backtests", Role::Analyst, req).await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    assert!(run["trade_count"].as_u64().is_some_and(|n| n > 3), "{run}");
+    let models = &run["manifest"]["inputs"]["regime_models"];
+    assert_eq!(models[0]["name"], "big3", "{}", run["manifest"]);
+    let unfitted = json!({"strategy": "rules", "symbols": ["AAPL"], "params": {"definition":
+        {"name": "x", "long": {"entry": "in_regime(\"nosuch\", \"bull\")"}}}});
+    let (status, p) = s.post("/api/v1/backtests", Role::Analyst, unfitted).await;
+    assert!(status.is_client_error(), "{status} {p}");
 }

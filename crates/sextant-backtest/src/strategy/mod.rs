@@ -22,9 +22,7 @@ mod reversion;
 mod schema;
 
 pub use regime::{REGIME_LABELS, REGIME_SERIES};
-pub use registry::{
-    build_strategy, required_series, schema_for, strategy_library, StrategyInfo,
-};
+pub use registry::{build_strategy, required_series, schema_for, strategy_library, StrategyInfo};
 pub use schema::{
     is_identifier, json_schema, validate, ParamError, ParamKind, ParamSpec, ParamValue, Params,
 };

@@ -309,7 +309,9 @@ const RULES_DESCRIPTION: &str = "A user-defined strategy in the rule language: p
 /// definition that does not read.
 pub fn schema_for(strategy: &str, params: &Value) -> Option<Value> {
     if strategy == crate::rules::RULES {
-        return crate::rules::definition_of(params).ok().map(|d| d.params_schema());
+        return crate::rules::definition_of(params)
+            .ok()
+            .map(|d| d.params_schema());
     }
     strategy_library()
         .into_iter()

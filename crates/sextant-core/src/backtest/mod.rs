@@ -198,9 +198,11 @@ impl BacktestService {
         }
         if source.is_none() && req.strategy == sextant_backtest::rules::RULES {
             let program = sextant_backtest::rules::program_from_params(&req.params)?;
-            if let Some(r) = program.references().iter().find(|r| {
-                !matches!(r, sextant_backtest::rules::Reference::Series(_))
-            }) {
+            if let Some(r) = program
+                .references()
+                .iter()
+                .find(|r| !matches!(r, sextant_backtest::rules::Reference::Series(_)))
+            {
                 return Err(BacktestError::invalid(format!(
                     "the definition reads {}, which needs the ML signal and regime services",
                     r.series_name()

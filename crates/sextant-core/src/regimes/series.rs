@@ -79,7 +79,10 @@ fn regime_references(req: &BacktestRequest) -> Result<Vec<(String, String)>, Bac
     if req.strategy != "regime_switch" {
         return Ok(Vec::new());
     }
-    Ok(vec![(REGIME_SERIES.to_string(), model_param(req)?.to_string())])
+    Ok(vec![(
+        REGIME_SERIES.to_string(),
+        model_param(req)?.to_string(),
+    )])
 }
 
 fn model_param(req: &BacktestRequest) -> Result<&str, BacktestError> {

@@ -594,7 +594,9 @@ fn ml_references(req: &BacktestRequest) -> Result<Vec<(String, String)>, Backtes
             .references()
             .iter()
             .filter_map(|r| match r {
-                sextant_backtest::rules::Reference::MlProba(m) => Some((r.series_name(), m.clone())),
+                sextant_backtest::rules::Reference::MlProba(m) => {
+                    Some((r.series_name(), m.clone()))
+                }
                 _ => None,
             })
             .collect());
@@ -608,7 +610,9 @@ fn ml_references(req: &BacktestRequest) -> Result<Vec<(String, String)>, Backtes
         .params
         .get("model")
         .and_then(|m| m.as_str())
-        .ok_or_else(|| BacktestError::invalid("ml_signal needs params.model (a model id or name)"))?;
+        .ok_or_else(|| {
+            BacktestError::invalid("ml_signal needs params.model (a model id or name)")
+        })?;
     Ok(vec![(ML_PROBA.to_string(), reference.to_string())])
 }
 

@@ -174,7 +174,10 @@ fn schema_of(strategy: &str, params: &Value, name: &str) -> Result<Value, Tuning
         )
     })?;
     if strategy == sextant_backtest::rules::RULES && name == "definition" {
-        return Err(invalid("search", "the definition itself cannot be searched"));
+        return Err(invalid(
+            "search",
+            "the definition itself cannot be searched",
+        ));
     }
     schema["properties"].get(name).cloned().ok_or_else(|| {
         let known: Vec<String> = schema["properties"]

@@ -133,7 +133,11 @@ async fn get_latest(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    out(&s.services.definitions.get_as(&id, None, caller.actor()).await?)
+    out(&s
+        .services
+        .definitions
+        .get_as(&id, None, caller.actor())
+        .await?)
 }
 
 /// Save a new version of a strategy (checked and truncation-tested like the first).
@@ -167,7 +171,10 @@ async fn delete(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    s.services.definitions.delete_as(&id, caller.actor()).await?;
+    s.services
+        .definitions
+        .delete_as(&id, caller.actor())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -179,7 +186,11 @@ async fn versions(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let v = s.services.definitions.versions_as(&id, caller.actor()).await?;
+    let v = s
+        .services
+        .definitions
+        .versions_as(&id, caller.actor())
+        .await?;
     Ok(Json(json!({ "items": v })))
 }
 
@@ -192,7 +203,11 @@ async fn get_version(
     Extension(caller): Extension<Caller>,
     ApiPath((id, version)): ApiPath<(String, u32)>,
 ) -> ApiResult<Json<Value>> {
-    out(&s.services.definitions.get_as(&id, Some(version), caller.actor()).await?)
+    out(&s
+        .services
+        .definitions
+        .get_as(&id, Some(version), caller.actor())
+        .await?)
 }
 
 /// Puts the saved definition in place of a `usd_…` reference in the backtest request at
@@ -211,7 +226,11 @@ pub(crate) async fn resolve_in(
             None => return Ok(()),
         }
     }
-    let Some(strategy) = req.get("strategy").and_then(Value::as_str).map(str::to_string) else {
+    let Some(strategy) = req
+        .get("strategy")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+    else {
         return Ok(());
     };
     if let Some(params) = req.get_mut("params") {
