@@ -39,7 +39,11 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(300);
     let mut worst: f64 = 0.0;
+    let only = std::env::args().nth(2);
     for (name, defn) in library_definitions() {
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
         let builtin_params = json!({});
         let rules_params = json!({"definition": defn});
         let build = |rules: bool| -> Box<dyn Strategy> {

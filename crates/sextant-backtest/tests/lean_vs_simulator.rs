@@ -86,6 +86,19 @@ fn cases() -> Vec<(&'static str, Vec<Value>)> {
             vec![json!({"model": "m", "bull": {"fast": 5, "slow": 20},
                                        "bear": {"fast": 10, "slow": 40, "allow_short": true}})],
         ),
+        (
+            // User-defined strategies without stops or sizing name targets only.
+            "rules",
+            vec![
+                json!({"definition": {"name": "trend_rsi", "long": {
+                    "entry": "close > sma(close, 100) and rsi(close, 3) < 20",
+                    "exit": "rsi(close, 3) > 80 or close < lowest(low, 20)[1]"},
+                    "short": {"entry": "crossunder(ema(close, 10), ema(close, 50)) and adx(14) > 25",
+                              "exit": "rising(close, 3)"}}}),
+                json!({"definition": {"name": "proba", "long": {
+                    "entry": "series(\"ml_proba\") > 0.55", "exit": "series(\"ml_proba\") < 0.45"}}}),
+            ],
+        ),
     ]
 }
 
@@ -182,7 +195,7 @@ fn lean_runs_equal_the_simulator_for_every_strategy() {
             }
         }
     }
-    assert_eq!(checked, 3 * 8 * 20);
+    assert_eq!(checked, 3 * 8 * 22);
 }
 
 #[test]

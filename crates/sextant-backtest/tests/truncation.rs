@@ -192,6 +192,18 @@ fn every_library_strategy_is_causal() {
                 params = json!({"model": "m", "bull": {"fast": 5, "slow": 20},
                                 "bear": {"fast": 10, "slow": 30, "allow_short": true}});
             }
+            // `rules`: a user-defined strategy with every kind of exit, sizing on the short
+            // side, and the attached `ml_proba` series.
+            if info.name == "rules" {
+                params = json!({"definition": {"name": "all_exits",
+                    "long": {"entry": "series(\"ml_proba\") > 0.6 and close > sma(close, 50)",
+                             "exit": "crossunder(ema(close, 5), ema(close, 20))",
+                             "stop_loss": {"atr": 2, "period": 14}, "take_profit": {"pct": 0.1},
+                             "trailing_stop": {"pct": 0.06}, "max_bars": 30},
+                    "short": {"entry": "series(\"ml_proba\") < 0.3 and falling(close, 2)",
+                              "exit": "rsi(close, 5) < 25", "stop_loss": {"pct": 0.04},
+                              "size": {"kind": "fraction", "fraction": 0.5}}}});
+            }
             let make = || build_strategy(info.name, &params).expect("strategy");
             for cfg in configs() {
                 check(info.name, &single, cfg, &make);

@@ -4,7 +4,7 @@
 use super::doc::{Level, Num, ParamValue, RuleDoc, SideRules, SizeSpec};
 use super::error::RuleError;
 use super::parse::{parse, BinOp, Expr, Span};
-use super::plan::{Bin, Cross, Extreme, Lag, Node, Op, RollingStd, Run, Slot};
+use super::plan::{Bin, Cross, Extreme, Lag, Node, Op, Price, RollingStd, Run, Slot};
 use crate::indicators::{
     AdxState, AtrState, BollingerState, EmaState, IndicatorError, MacdState, MomState, ObvState,
     RocState, RsiState, SmaState, StdKind, StochState, WmaState, ZScoreState,
@@ -77,6 +77,8 @@ pub struct Program {
     pub(crate) nodes: Vec<Node>,
     /// Slots that hold a constant, written once rather than stepped.
     pub(crate) consts: Vec<(Slot, f64)>,
+    /// Slots that hold a price of the current bar, filled before the nodes are stepped.
+    pub(crate) prices: Vec<(Slot, Price)>,
     pub(crate) width: usize,
     pub(crate) externals: Vec<String>,
     pub(crate) long: Option<SidePlan>,
@@ -186,13 +188,25 @@ pub fn compile(doc: &RuleDoc, values: &BTreeMap<String, ParamValue>) -> Result<P
         }
     }
     prune(&mut c.nodes, &roots);
+    // Constants are written once, prices read straight into their slots: neither is a node
+    // dispatched per bar.
     let mut consts = Vec::new();
-    c.nodes.retain(|n| match n.op {
-        Op::Const(v) => {
-            consts.push((n.out, v));
-            false
-        }
-        _ => true,
+    let mut prices = Vec::new();
+    c.nodes.retain(|n| {
+        let price = match n.op {
+            Op::Const(v) => {
+                consts.push((n.out, v));
+                return false;
+            }
+            Op::Open => Price::Open,
+            Op::High => Price::High,
+            Op::Low => Price::Low,
+            Op::Close => Price::Close,
+            Op::Volume => Price::Volume,
+            _ => return true,
+        };
+        prices.push((n.out, price));
+        false
     });
     let mut warmup = 0;
     for side in [&long, &short].into_iter().flatten() {
@@ -207,6 +221,7 @@ pub fn compile(doc: &RuleDoc, values: &BTreeMap<String, ParamValue>) -> Result<P
         name: doc.name.clone(),
         nodes: c.nodes,
         consts,
+        prices,
         width: c.width,
         externals: c.externals,
         long,
@@ -635,7 +650,7 @@ impl Compiler<'_> {
         let show = format!("({} {symbol} {})", self.show[a], self.show[b]);
         self.node(
             format!("bin|{bin:?}|{a}|{b}"),
-            Op::Bin(bin, a, b),
+            bin.op(a, b),
             1,
             ty,
             depth,
@@ -925,7 +940,7 @@ impl Compiler<'_> {
                 let show = format!("{name}({}, {})", self.show[a], self.show[b]);
                 Ok(self.node(
                     format!("bin|{bin:?}|{a}|{b}"),
-                    Op::Bin(bin, a, b),
+                    bin.op(a, b),
                     1,
                     Ty::Num,
                     depth,
@@ -1052,7 +1067,20 @@ fn outputs(op: &Op) -> usize {
 fn inputs(op: &Op) -> Vec<Slot> {
     match op {
         Op::Neg(a) | Op::Abs(a) | Op::Not(a) => vec![*a],
-        Op::Bin(_, a, b) => vec![*a, *b],
+        Op::Add(a, b)
+        | Op::Sub(a, b)
+        | Op::Mul(a, b)
+        | Op::Div(a, b)
+        | Op::Min(a, b)
+        | Op::Max(a, b)
+        | Op::Lt(a, b)
+        | Op::Le(a, b)
+        | Op::Gt(a, b)
+        | Op::Ge(a, b)
+        | Op::Eq(a, b)
+        | Op::Ne(a, b)
+        | Op::And(a, b)
+        | Op::Or(a, b) => vec![*a, *b],
         Op::Sma(_, a)
         | Op::Ema(_, a)
         | Op::Wma(_, a)

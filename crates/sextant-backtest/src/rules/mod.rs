@@ -87,13 +87,11 @@ pub fn definition_of(params: &Value) -> Result<RuleDoc, ParamError> {
         reason,
     };
     match params.get("definition") {
-        Some(v @ Value::Object(_)) => {
-            let size = serde_json::to_vec(v).map_or(usize::MAX, |b| b.len());
-            if size > MAX_DEFINITION_BYTES {
-                return Err(invalid(format!("{size} bytes, more than {MAX_DEFINITION_BYTES}")));
-            }
-            RuleDoc::from_value(v).map_err(|e| invalid(e.message))
-        }
+        // Size is bounded without serialising (this runs for every trial of a study): the
+        // document's shape is closed (unknown fields are refused), expressions are at most
+        // MAX_EXPR_BYTES, params and lets at most MAX_PARAMS and MAX_LETS each. Callers taking
+        // a definition from outside also cap its bytes (MAX_DEFINITION_BYTES).
+        Some(v @ Value::Object(_)) => RuleDoc::from_value(v).map_err(|e| invalid(e.message)),
         Some(Value::String(id)) => Err(invalid(format!(
             "the saved definition {id:?} is resolved by the backtest service; here it must be inline"
         ))),

@@ -57,7 +57,21 @@ pub(crate) enum Op {
     Neg(Slot),
     Abs(Slot),
     Not(Slot),
-    Bin(Bin, Slot, Slot),
+    // One variant per binary operator (not `Bin(op, a, b)`): one dispatch per node per bar.
+    Add(Slot, Slot),
+    Sub(Slot, Slot),
+    Mul(Slot, Slot),
+    Div(Slot, Slot),
+    Min(Slot, Slot),
+    Max(Slot, Slot),
+    Lt(Slot, Slot),
+    Le(Slot, Slot),
+    Gt(Slot, Slot),
+    Ge(Slot, Slot),
+    Eq(Slot, Slot),
+    Ne(Slot, Slot),
+    And(Slot, Slot),
+    Or(Slot, Slot),
     Sma(SmaState, Slot),
     Ema(EmaState, Slot),
     Wma(WmaState, Slot),
@@ -234,9 +248,35 @@ impl Bar<'_> {
     }
 }
 
-/// Evaluates every node once for one bar, in order, writing `vals`.
-pub(crate) fn step(nodes: &mut [Node], vals: &mut [f64], externals: &[String], bar: &Bar<'_>) {
+/// A price column of the bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Price {
+    Open,
+    High,
+    Low,
+    Close,
+    Volume,
+}
+
+/// Evaluates every node once for one bar, in order, writing `vals` (after filling the price
+/// slots).
+pub(crate) fn step(
+    nodes: &mut [Node],
+    vals: &mut [f64],
+    prices: &[(Slot, Price)],
+    externals: &[String],
+    bar: &Bar<'_>,
+) {
     let (view, sym) = (bar.view, bar.symbol);
+    for &(slot, p) in prices {
+        vals[slot] = last(match p {
+            Price::Open => view.open(sym),
+            Price::High => view.high(sym),
+            Price::Low => view.low(sym),
+            Price::Close => view.close(sym),
+            Price::Volume => view.volume(sym),
+        });
+    }
     for node in nodes.iter_mut() {
         let o = node.out;
         let v = match &mut node.op {
@@ -260,7 +300,20 @@ pub(crate) fn step(nodes: &mut [Node], vals: &mut [f64], externals: &[String], b
             Op::Neg(a) => -vals[*a],
             Op::Abs(a) => vals[*a].abs(),
             Op::Not(a) => flag(vals[*a] == 0.0),
-            Op::Bin(op, a, b) => binary(*op, vals[*a], vals[*b]),
+            Op::Add(a, b) => vals[*a] + vals[*b],
+            Op::Sub(a, b) => vals[*a] - vals[*b],
+            Op::Mul(a, b) => vals[*a] * vals[*b],
+            Op::Div(a, b) => vals[*a] / vals[*b],
+            Op::Min(a, b) => binary(Bin::Min, vals[*a], vals[*b]),
+            Op::Max(a, b) => binary(Bin::Max, vals[*a], vals[*b]),
+            Op::Lt(a, b) => flag(vals[*a] < vals[*b]),
+            Op::Le(a, b) => flag(vals[*a] <= vals[*b]),
+            Op::Gt(a, b) => flag(vals[*a] > vals[*b]),
+            Op::Ge(a, b) => flag(vals[*a] >= vals[*b]),
+            Op::Eq(a, b) => flag(vals[*a] == vals[*b]),
+            Op::Ne(a, b) => binary(Bin::Ne, vals[*a], vals[*b]),
+            Op::And(a, b) => flag(vals[*a] != 0.0 && vals[*b] != 0.0),
+            Op::Or(a, b) => flag(vals[*a] != 0.0 || vals[*b] != 0.0),
             Op::Sma(s, a) => opt(s.update(vals[*a])),
             Op::Ema(s, a) => opt(s.update(vals[*a])),
             Op::Wma(s, a) => opt(s.update(vals[*a])),
@@ -334,6 +387,29 @@ pub(crate) fn step(nodes: &mut [Node], vals: &mut [f64], externals: &[String], b
     }
 }
 
+impl Bin {
+    /// The plan node computing `a op b`.
+    pub(crate) fn op(self, a: Slot, b: Slot) -> Op {
+        match self {
+            Bin::Add => Op::Add(a, b),
+            Bin::Sub => Op::Sub(a, b),
+            Bin::Mul => Op::Mul(a, b),
+            Bin::Div => Op::Div(a, b),
+            Bin::Min => Op::Min(a, b),
+            Bin::Max => Op::Max(a, b),
+            Bin::Lt => Op::Lt(a, b),
+            Bin::Le => Op::Le(a, b),
+            Bin::Gt => Op::Gt(a, b),
+            Bin::Ge => Op::Ge(a, b),
+            Bin::Eq => Op::Eq(a, b),
+            Bin::Ne => Op::Ne(a, b),
+            Bin::And => Op::And(a, b),
+            Bin::Or => Op::Or(a, b),
+        }
+    }
+}
+
+#[inline]
 pub(crate) fn binary(op: Bin, a: f64, b: f64) -> f64 {
     match op {
         Bin::Add => a + b,

@@ -12,6 +12,10 @@ use crate::strategy::Strategy;
 pub struct RuleStrategy {
     program: Program,
     books: Vec<Book>,
+    /// The slots of the long and short entry and exit conditions.
+    signals: [Option<usize>; 4],
+    /// Whether a held position needs attention on a bar without a signal (time exit, trail).
+    managed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -30,9 +34,22 @@ struct Book {
 impl RuleStrategy {
     /// A strategy running `program`.
     pub fn new(program: Program) -> Self {
+        let (l, s) = (program.long.as_ref(), program.short.as_ref());
+        let signals = [
+            l.map(|p| p.entry),
+            s.map(|p| p.entry),
+            l.and_then(|p| p.exit),
+            s.and_then(|p| p.exit),
+        ];
+        let managed = [l, s]
+            .into_iter()
+            .flatten()
+            .any(|p| p.max_bars.is_some() || p.trailing.is_some());
         RuleStrategy {
             program,
             books: Vec::new(),
+            signals,
+            managed,
         }
     }
 
@@ -176,7 +193,13 @@ impl Strategy for RuleStrategy {
                 view: &view,
                 symbol: s,
             };
-            step(&mut book.nodes, &mut book.vals, &program.externals, &bar);
+            step(
+                &mut book.nodes,
+                &mut book.vals,
+                &program.prices,
+                &program.externals,
+                &bar,
+            );
             let pos = ctx.position(s);
             if pos == 0.0 && book.exits_live {
                 // The position these exits protected is gone (closed by one of them, by an
@@ -184,19 +207,20 @@ impl Strategy for RuleStrategy {
                 ctx.cancel(Some(s));
                 book.exits_live = false;
             }
-            let on = |slot: usize| book.vals[slot] != 0.0;
-            let fires = |side: &Option<SidePlan>| side.as_ref().is_some_and(|p| on(p.entry));
-            let exits =
-                |side: &Option<SidePlan>| side.as_ref().and_then(|p| p.exit).is_some_and(on);
-            let mut target = if fires(&program.long) {
+            let on = |slot: Option<usize>| slot.is_some_and(|s| book.vals[s] != 0.0);
+            let [le, se, lx, sx] = self.signals;
+            let mut target = if on(le) {
                 Some(Target::Long)
-            } else if fires(&program.short) {
+            } else if on(se) {
                 Some(Target::Short)
-            } else if (pos > 0.0 && exits(&program.long)) || (pos < 0.0 && exits(&program.short)) {
+            } else if (pos > 0.0 && on(lx)) || (pos < 0.0 && on(sx)) {
                 Some(Target::Flat)
             } else {
                 None
             };
+            if target.is_none() && !self.managed {
+                continue;
+            }
             let now = held(pos);
             let current = match now {
                 Target::Long => program.long.as_ref(),

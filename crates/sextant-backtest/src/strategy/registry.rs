@@ -341,9 +341,19 @@ mod tests {
     #[test]
     fn library_lists_every_strategy_with_a_schema() {
         let lib = strategy_library();
-        assert_eq!(lib.len(), LIBRARY.len());
+        assert_eq!(lib.len(), LIBRARY.len() + 1, "the library and `rules`");
         for info in &lib {
             assert_eq!(info.schema["type"], "object");
+            if info.name == crate::rules::RULES {
+                let e = build_strategy(info.name, &Value::Null).err();
+                assert!(
+                    matches!(e, Some(ParamError::Invalid { ref field, .. }) if field == "definition"),
+                    "{e:?}"
+                );
+                let ok = json!({"definition": {"name": "d", "long": {"entry": "close > 0"}}});
+                assert!(build_strategy(info.name, &ok).is_ok());
+                continue;
+            }
             if info.name == "regime_switch" {
                 let e = build_strategy(info.name, &Value::Null).err();
                 assert!(

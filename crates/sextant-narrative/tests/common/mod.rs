@@ -26,7 +26,16 @@ fn build() -> Vec<(String, FactSheet)> {
                 // regime_switch narrative passes validation with its regime section).
                 continue;
             }
-            let req = sextant_test_support::request(info.name, &[sym]);
+            let mut req = sextant_test_support::request(info.name, &[sym]);
+            if info.name == sextant_backtest::rules::RULES {
+                // A user-defined strategy: the library's SMA cross written in the language.
+                let defs = sextant_backtest::rules::library_definitions();
+                let (_, sma) = defs
+                    .iter()
+                    .find(|(n, _)| *n == "sma_cross")
+                    .expect("sma_cross");
+                req.params = serde_json::json!({"definition": sma});
+            }
             let data = BacktestService::load(services.cache.as_ref(), &req).expect("load");
             let (run, trades, curve) = match execute(&req, &data) {
                 Ok(r) => r,
