@@ -86,6 +86,7 @@ fn library_strategies_re_expressed_trade_identically() {
             }
         }
     }
+    eprintln!("{runs} runs compared, {trades} trades");
     assert!(runs >= 150, "{runs} runs");
     assert!(
         trades > 5_000,

@@ -111,6 +111,24 @@ pub fn program_from_params(params: &Value) -> Result<Program, ParamError> {
     compile(&doc, &values).map_err(rule_param_error)
 }
 
+/// `(series name, model)` of each model the definition in a `rules` parameter object reads:
+/// `ml_proba("model")` references with `ml`, `in_regime("model", …)` ones without (none when
+/// it does not compile: building it fails with the reason anyway).
+pub fn model_references(params: &Value, ml: bool) -> Vec<(String, String)> {
+    let Ok(program) = program_from_params(params) else {
+        return Vec::new();
+    };
+    program
+        .references()
+        .iter()
+        .filter_map(|r| match r {
+            Reference::MlProba(m) if ml => Some((r.series_name(), m.clone())),
+            Reference::Regime(m) if !ml => Some((r.series_name(), m.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Builds the strategy for a `rules` parameter object.
 pub fn build(params: &Value) -> Result<RuleStrategy, ParamError> {
     program_from_params(params).map(RuleStrategy::new)

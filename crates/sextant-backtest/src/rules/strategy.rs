@@ -5,7 +5,7 @@
 use super::compile::{Distance, Program, SidePlan};
 use super::plan::{step, Bar, Node};
 use crate::simulator::{Context, OrderKind, OrderRequest, Quantity, Side, Target};
-use crate::strategy::Strategy;
+use crate::strategy::{held, Strategy};
 
 /// A user-defined strategy (see the [`super`] module docs for its semantics).
 #[derive(Debug, Clone)]
@@ -56,16 +56,6 @@ impl RuleStrategy {
     /// The compiled program.
     pub fn program(&self) -> &Program {
         &self.program
-    }
-}
-
-fn held(position: f64) -> Target {
-    if position > 0.0 {
-        Target::Long
-    } else if position < 0.0 {
-        Target::Short
-    } else {
-        Target::Flat
     }
 }
 

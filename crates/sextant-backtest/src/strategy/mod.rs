@@ -66,7 +66,8 @@ impl<R: SignalRule> PerSymbol<R> {
     }
 }
 
-fn held(position: f64) -> Target {
+/// The side a signed position is on.
+pub(crate) fn held(position: f64) -> Target {
     if position > 0.0 {
         Target::Long
     } else if position < 0.0 {

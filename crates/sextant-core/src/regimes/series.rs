@@ -64,17 +64,10 @@ impl SeriesSource for RegimeService {
 /// (series `regime`), or each `in_regime("model", …)` of a rule definition.
 fn regime_references(req: &BacktestRequest) -> Result<Vec<(String, String)>, BacktestError> {
     if req.strategy == sextant_backtest::rules::RULES {
-        let Ok(program) = sextant_backtest::rules::program_from_params(&req.params) else {
-            return Ok(Vec::new());
-        };
-        return Ok(program
-            .references()
-            .iter()
-            .filter_map(|r| match r {
-                sextant_backtest::rules::Reference::Regime(m) => Some((r.series_name(), m.clone())),
-                _ => None,
-            })
-            .collect());
+        return Ok(sextant_backtest::rules::model_references(
+            &req.params,
+            false,
+        ));
     }
     if req.strategy != "regime_switch" {
         return Ok(Vec::new());

@@ -587,19 +587,7 @@ impl SeriesSource for MlSignalService {
 /// each `ml_proba("…")` of a rule definition.
 fn ml_references(req: &BacktestRequest) -> Result<Vec<(String, String)>, BacktestError> {
     if req.strategy == sextant_backtest::rules::RULES {
-        let Ok(program) = sextant_backtest::rules::program_from_params(&req.params) else {
-            return Ok(Vec::new());
-        };
-        return Ok(program
-            .references()
-            .iter()
-            .filter_map(|r| match r {
-                sextant_backtest::rules::Reference::MlProba(m) => {
-                    Some((r.series_name(), m.clone()))
-                }
-                _ => None,
-            })
-            .collect());
+        return Ok(sextant_backtest::rules::model_references(&req.params, true));
     }
     if sextant_backtest::strategy::required_series(&req.strategy)
         .is_none_or(|(name, _)| name != ML_PROBA)
