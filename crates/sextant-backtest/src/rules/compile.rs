@@ -119,7 +119,10 @@ struct Compiler<'a> {
     /// Lookback of each slot.
     depth: Vec<usize>,
     /// Readable form of each slot.
+    /// Readable form of each slot; empty strings unless `explain`.
     show: Vec<String>,
+    /// Whether to build the readable forms (for `explain`; a run does not need them).
+    explain: bool,
     lets: HashMap<String, (Slot, Ty)>,
     in_progress: HashSet<String>,
     externals: Vec<String>,
@@ -140,8 +143,24 @@ impl Src<'_> {
     }
 }
 
-/// Compiles `doc` with parameter `values` (from [`RuleDoc::resolve`]).
+/// Compiles `doc` with parameter `values` (from [`RuleDoc::resolve`]) to run it.
 pub fn compile(doc: &RuleDoc, values: &BTreeMap<String, ParamValue>) -> Result<Program, RuleError> {
+    compile_with(doc, values, false)
+}
+
+/// [`compile`], keeping a readable form of each rule for [`super::explain`].
+pub fn compile_explained(
+    doc: &RuleDoc,
+    values: &BTreeMap<String, ParamValue>,
+) -> Result<Program, RuleError> {
+    compile_with(doc, values, true)
+}
+
+fn compile_with(
+    doc: &RuleDoc,
+    values: &BTreeMap<String, ParamValue>,
+    explain: bool,
+) -> Result<Program, RuleError> {
     doc.check_shape()?;
     let mut c = Compiler {
         doc,
@@ -151,6 +170,7 @@ pub fn compile(doc: &RuleDoc, values: &BTreeMap<String, ParamValue>) -> Result<P
         memo: HashMap::new(),
         depth: Vec::new(),
         show: Vec::new(),
+        explain,
         lets: HashMap::new(),
         in_progress: HashSet::new(),
         externals: Vec::new(),
@@ -450,7 +470,9 @@ impl Compiler<'_> {
     }
 
     fn constant(&mut self, v: f64, ty: Ty) -> (Slot, Ty) {
-        let show = if ty == Ty::Bool {
+        let show = if !self.explain {
+            String::new()
+        } else if ty == Ty::Bool {
             (v != 0.0).to_string()
         } else {
             v.to_string()
@@ -485,7 +507,7 @@ impl Compiler<'_> {
                     1,
                     Ty::Num,
                     self.depth[a],
-                    format!("-({})", self.show[a]),
+                    self.shown(format_args!("-({})", self.show[a])),
                 ))
             }
             Expr::Not(a, _) => {
@@ -499,7 +521,7 @@ impl Compiler<'_> {
                     1,
                     Ty::Bool,
                     self.depth[a],
-                    format!("not ({})", self.show[a]),
+                    self.shown(format_args!("not ({})", self.show[a])),
                 ))
             }
             Expr::Binary(op, l, r, _) => self.binary(src, *op, l, r),
@@ -520,7 +542,7 @@ impl Compiler<'_> {
                     1,
                     ty,
                     self.depth[a] + k,
-                    format!("({})[{k}]", self.show[a]),
+                    self.shown(format_args!("({})[{k}]", self.show[a])),
                 ))
             }
             Expr::Call(name, args, span) => self.call(src, name, args, *span),
@@ -618,6 +640,15 @@ impl Compiler<'_> {
         Ok(self.bin(bin, a, b, result, op.symbol()))
     }
 
+    /// `text` when explaining, else nothing (format arguments are not rendered).
+    fn shown(&self, text: std::fmt::Arguments<'_>) -> String {
+        if self.explain {
+            text.to_string()
+        } else {
+            String::new()
+        }
+    }
+
     /// The value of a constant slot.
     fn const_of(&self, s: Slot) -> Option<f64> {
         self.consts.get(&s).copied()
@@ -647,7 +678,7 @@ impl Compiler<'_> {
             _ => {}
         }
         let depth = self.depth[a].max(self.depth[b]);
-        let show = format!("({} {symbol} {})", self.show[a], self.show[b]);
+        let show = self.shown(format_args!("({} {symbol} {})", self.show[a], self.show[b]));
         self.node(
             format!("bin|{bin:?}|{a}|{b}"),
             bin.op(a, b),
@@ -759,7 +790,7 @@ impl Compiler<'_> {
             let n = c.const_int(src, &args[1], 1)?;
             let op = make(n, x).map_err(at)?;
             let depth = c.depth[x] + lookback(n);
-            let show = format!("{name}({}, {n})", c.show[x]);
+            let show = c.shown(format_args!("{name}({}, {n})", c.show[x]));
             Ok(c.node(format!("{name}|{x}|{n}"), op, 1, Ty::Num, depth, show))
         };
         match name {
@@ -802,7 +833,8 @@ impl Compiler<'_> {
                     .iter()
                     .position(|b| *b == name)
                     .unwrap_or(0);
-                self.show[base + i] = format!("{name}({}, {n}, {k})", self.show[x]);
+                self.show[base + i] =
+                    self.shown(format_args!("{name}({}, {n}, {k})", self.show[x]));
                 Ok((base + i, Ty::Num))
             }
             "macd" | "macd_signal" | "macd_hist" => {
@@ -823,7 +855,8 @@ impl Compiler<'_> {
                     .iter()
                     .position(|b| *b == name)
                     .unwrap_or(0);
-                self.show[base + i] = format!("{name}({}, {f}, {s}, {g})", self.show[x]);
+                self.show[base + i] =
+                    self.shown(format_args!("{name}({}, {f}, {s}, {g})", self.show[x]));
                 Ok((base + i, Ty::Num))
             }
             "atr" => {
@@ -853,7 +886,7 @@ impl Compiler<'_> {
                     .iter()
                     .position(|b| *b == name)
                     .unwrap_or(0);
-                self.show[base + i] = format!("{name}({n})");
+                self.show[base + i] = self.shown(format_args!("{name}({n})"));
                 Ok((base + i, Ty::Num))
             }
             "stoch_k" | "stoch_d" => {
@@ -870,7 +903,7 @@ impl Compiler<'_> {
                     String::new(),
                 );
                 let i = usize::from(name == "stoch_d");
-                self.show[base + i] = format!("{name}({a}, {b}, {d})");
+                self.show[base + i] = self.shown(format_args!("{name}({a}, {b}, {d})"));
                 Ok((base + i, Ty::Num))
             }
             "obv" => Ok(self.node(
@@ -886,7 +919,7 @@ impl Compiler<'_> {
                 let b = self.typed(src, &args[1], Ty::Num)?;
                 let up = name == "crossover";
                 let depth = self.depth[a].max(self.depth[b]) + 1;
-                let show = format!("{name}({}, {})", self.show[a], self.show[b]);
+                let show = self.shown(format_args!("{name}({}, {})", self.show[a], self.show[b]));
                 Ok(self.node(
                     format!("{name}|{a}|{b}"),
                     Op::Cross(Cross {
@@ -911,7 +944,7 @@ impl Compiler<'_> {
                     prev: f64::NAN,
                     count: 0,
                 };
-                let show = format!("{name}({}, {n})", self.show[x]);
+                let show = self.shown(format_args!("{name}({}, {n})", self.show[x]));
                 Ok(self.node(
                     format!("{name}|{x}|{n}"),
                     Op::Run(run),
@@ -929,7 +962,7 @@ impl Compiler<'_> {
                     1,
                     Ty::Num,
                     self.depth[x],
-                    format!("abs({})", self.show[x]),
+                    self.shown(format_args!("abs({})", self.show[x])),
                 ))
             }
             "min" | "max" => {
@@ -937,7 +970,7 @@ impl Compiler<'_> {
                 let b = self.typed(src, &args[1], Ty::Num)?;
                 let bin = if name == "min" { Bin::Min } else { Bin::Max };
                 let depth = self.depth[a].max(self.depth[b]);
-                let show = format!("{name}({}, {})", self.show[a], self.show[b]);
+                let show = self.shown(format_args!("{name}({}, {})", self.show[a], self.show[b]));
                 Ok(self.node(
                     format!("bin|{bin:?}|{a}|{b}"),
                     bin.op(a, b),
@@ -954,7 +987,7 @@ impl Compiler<'_> {
                 } else {
                     Reference::Series(s)
                 };
-                let show = format!("{name}({:?})", r.series_name());
+                let show = self.shown(format_args!("{name}({:?})", r.series_name()));
                 let i = self.external(r);
                 Ok(self.node(format!("ext|{i}"), Op::Ext(i), 1, Ty::Num, 0, show))
             }
@@ -971,7 +1004,7 @@ impl Compiler<'_> {
                     ));
                 };
                 let i = self.external(Reference::Regime(model.clone()));
-                let show = format!("in_regime({model:?}, {label:?})");
+                let show = self.shown(format_args!("in_regime({model:?}, {label:?})"));
                 Ok(self.node(
                     format!("regime|{i}|{code}"),
                     Op::CodeIs(i, code as f64),

@@ -114,6 +114,50 @@ pub enum Num {
     Param(String),
 }
 
+impl std::fmt::Display for Num {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Num::Lit(v) => write!(f, "{v}"),
+            Num::Param(p) => write!(f, "{p}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.pct, &self.atr) {
+            (Some(p), _) => write!(f, "{p} of the close"),
+            (None, Some(k)) => {
+                let period = self
+                    .period
+                    .as_ref()
+                    .map_or("14".to_string(), |p| p.to_string());
+                write!(f, "{k} x ATR({period})")
+            }
+            (None, None) => write!(f, "(none)"),
+        }
+    }
+}
+
+impl std::fmt::Display for SizeSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SizeSpec::AllIn => write!(f, "all in"),
+            SizeSpec::Fraction { fraction } => write!(f, "{fraction} of equity"),
+            SizeSpec::Units { units } => write!(f, "{units} units"),
+            SizeSpec::VolTarget {
+                annual_vol,
+                lookback,
+                max_leverage,
+                ..
+            } => write!(
+                f,
+                "volatility target {annual_vol} over {lookback} returns, at most {max_leverage}x"
+            ),
+        }
+    }
+}
+
 /// A distance from the signal close: a fraction of it, or a multiple of ATR.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -61,7 +61,9 @@ mod plan;
 mod strategy;
 
 pub use causal::{truncation_test, TruncationReport};
-pub use compile::{compile, Program, Reference, Ty, FUNCTIONS, MAX_NODES, MAX_PERIOD};
+pub use compile::{
+    compile, compile_explained, Program, Reference, Ty, FUNCTIONS, MAX_NODES, MAX_PERIOD,
+};
 pub use doc::{is_name, Level, Num, ParamDecl, ParamValue, RuleDoc, SideRules, SizeSpec};
 pub use error::{RuleError, TokenAt};
 pub use library::library_definitions;
@@ -149,7 +151,7 @@ pub fn check(doc: &RuleDoc) -> Result<Program, RuleError> {
         .resolve(&Map::new())
         .map_err(|e| RuleError::field("params", e.to_string()))?;
     check_require(doc, &values)?;
-    compile(doc, &values)
+    compile_explained(doc, &values)
 }
 
 /// Evaluates each `require` condition on the parameter values.
@@ -259,23 +261,14 @@ pub fn explain(doc: &RuleDoc, program: &Program) -> String {
             ("trailing_stop", &r.trailing_stop),
         ] {
             if let Some(l) = l {
-                exits.push(format!(
-                    "{what} {}",
-                    serde_json::to_string(l).unwrap_or_default()
-                ));
+                exits.push(format!("{what} {l}"));
             }
         }
         if let Some(n) = &r.max_bars {
-            exits.push(format!(
-                "max_bars {}",
-                serde_json::to_string(n).unwrap_or_default()
-            ));
+            exits.push(format!("max_bars {n}"));
         }
         if let Some(s) = &r.size {
-            exits.push(format!(
-                "size {}",
-                serde_json::to_string(s).unwrap_or_default()
-            ));
+            exits.push(format!("size {s}"));
         }
         if !exits.is_empty() {
             out += &format!("  {side} risk and sizing: {}\n", exits.join("; "));
