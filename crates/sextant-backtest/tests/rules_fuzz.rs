@@ -158,7 +158,7 @@ fn period(rng: &mut Rng) -> String {
 
 fn number(rng: &mut Rng, depth: usize) -> String {
     let leaf = depth > 4;
-    match if leaf { rng.below(3) } else { rng.below(14) } {
+    match if leaf { rng.below(3) } else { rng.below(15) } {
         0 => rng
             .pick(&["close", "open", "high", "low", "volume", "f"])
             .to_string(),
@@ -221,6 +221,7 @@ fn number(rng: &mut Rng, depth: usize) -> String {
             number(rng, depth + 1),
             rng.pick(&["1", "3", "slow", "10000"])
         ),
+        13 => "feature(\"technical.rsi_14\")".to_string(),
         _ => "series(\"ml_proba:m\")".to_string(),
     }
 }

@@ -190,6 +190,31 @@ async fn definitions_are_checked_versioned_owned_and_run() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
 
+    // Feature-store values: the technical view's rsi_14 and 20-bar volatility, materialised
+    // on first use; the manifest names the view version.
+    let features = json!({"strategy": "rules", "symbols": ["MSFT"], "params": {"definition": {
+        "name": "feature_rule",
+        "long": {"entry": "feature(\"rsi_14\") < 35 and feature(\"technical.vol_20\") < 0.5",
+                 "exit": "feature(\"rsi_14\") > 65"}}}});
+    let (status, run) = s.post("/api/v1/backtests", Role::Analyst, features).await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    assert!(run["trade_count"].as_u64().is_some_and(|n| n > 5), "{run}");
+    let views = &run["manifest"]["inputs"]["feature_views"];
+    assert!(
+        views["technical"]["version"].is_string(),
+        "{}",
+        run["manifest"]["inputs"]
+    );
+    let unknown = json!({"strategy": "rules", "symbols": ["MSFT"], "params": {"definition": {
+        "name": "x", "long": {"entry": "feature(\"nope\") > 0"}}}});
+    let (status, p) = s.post("/api/v1/backtests", Role::Analyst, unknown).await;
+    // Found when the bars load (like an unknown ML model): 400, naming the view's features.
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{p}");
+    assert!(
+        p["detail"].as_str().is_some_and(|d| d.contains("rsi_14")),
+        "{p}"
+    );
+
     // Examples: the library strategies as definitions.
     let (status, ex) = s.get("/api/v1/strategies/examples", Role::Viewer).await;
     assert_eq!(status, StatusCode::OK);

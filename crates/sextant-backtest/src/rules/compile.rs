@@ -36,6 +36,14 @@ pub enum Reference {
     Regime(String),
     /// `series("name")`: any series attached under this name.
     Series(String),
+    /// `feature("view.column")` (or `feature("column")` of the `technical` view): a feature
+    /// store value, computed point in time from bars up to each bar.
+    Feature {
+        /// The feature view (`technical`, …).
+        view: String,
+        /// The feature's column in the view.
+        column: String,
+    },
 }
 
 impl Reference {
@@ -45,6 +53,7 @@ impl Reference {
             Reference::MlProba(m) => format!("ml_proba:{m}"),
             Reference::Regime(m) => format!("regime:{m}"),
             Reference::Series(s) => s.clone(),
+            Reference::Feature { view, column } => format!("feature:{view}.{column}"),
         }
     }
 }
@@ -496,7 +505,7 @@ impl Compiler<'_> {
             Expr::Bool(b, _) => Ok(self.constant(f64::from(u8::from(*b)), Ty::Bool)),
             Expr::Str(_, span) => Err(src.err(
                 *span,
-                "a string is only an argument of ml_proba, in_regime or series",
+                "a string is only an argument of ml_proba, in_regime, feature or series",
             )),
             Expr::Ident(name, span) => self.ident(src, name, *span),
             Expr::Neg(a, _) => {
@@ -980,12 +989,24 @@ impl Compiler<'_> {
                     show,
                 ))
             }
-            "ml_proba" | "series" => {
+            "ml_proba" | "series" | "feature" => {
                 let s = self.string(src, &args[0])?;
-                let r = if name == "ml_proba" {
-                    Reference::MlProba(s)
-                } else {
-                    Reference::Series(s)
+                let r = match name {
+                    "ml_proba" => Reference::MlProba(s),
+                    "series" => Reference::Series(s),
+                    _ => {
+                        let (view, column) = s.split_once('.').unwrap_or(("technical", &s));
+                        if !super::doc::is_name(view) || !super::doc::is_name(column) {
+                            return Err(src.err(
+                                args[0].span(),
+                                "a feature is \"column\" (of the technical view) or \"view.column\"",
+                            ));
+                        }
+                        Reference::Feature {
+                            view: view.to_string(),
+                            column: column.to_string(),
+                        }
+                    }
                 };
                 let show = self.shown(format_args!("{name}({:?})", r.series_name()));
                 let i = self.external(r);
@@ -1053,6 +1074,7 @@ pub const FUNCTIONS: &[(&str, usize)] = &[
     ("min", 2),
     ("max", 2),
     ("ml_proba", 1),
+    ("feature", 1),
     ("in_regime", 2),
     ("series", 1),
 ];

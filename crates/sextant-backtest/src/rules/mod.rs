@@ -20,7 +20,8 @@
 //! `stoch_k/stoch_d(fastk, slowk, slowd)`, `obv()`), rolling `highest lowest mean std(x, n)`,
 //! `crossover/crossunder(a, b)` (strict on both bars, as the library), `rising/falling(x, n)`
 //! (a strict rise/fall on each of the last `n` bars), `abs min max`, and external data:
-//! `ml_proba("model")`, `in_regime("model", "bull")`, `series("name")`.
+//! `ml_proba("model")`, `in_regime("model", "bull")`, `feature("view.column")` (a feature-store
+//! value; `feature("rsi_14")` reads the `technical` view), `series("name")`.
 //!
 //! Every function reads only the current and earlier bars, and there is no way to index
 //! forward (a lag is a whole number ≥ 0 fixed when compiling): a definition cannot look ahead.
@@ -111,6 +112,12 @@ pub fn program_from_params(params: &Value) -> Result<Program, ParamError> {
     let values = doc.resolve(given)?;
     check_require(&doc, &values).map_err(rule_param_error)?;
     compile(&doc, &values).map_err(rule_param_error)
+}
+
+/// The external series the definition in a `rules` parameter object reads (none when it does
+/// not compile: building it fails with the reason anyway).
+pub fn references_of(params: &Value) -> Vec<Reference> {
+    program_from_params(params).map_or_else(|_| Vec::new(), |p| p.references().to_vec())
 }
 
 /// `(series name, model)` of each model the definition in a `rules` parameter object reads:

@@ -5,6 +5,7 @@
 
 pub mod labels;
 pub mod registry;
+mod series;
 pub mod train;
 mod walkforward;
 
@@ -13,10 +14,9 @@ pub use registry::{ModelRecord, ModelStage};
 pub use train::{TrainMetrics, TrainRequest, Validation};
 pub use walkforward::{MlWalkForward, MlWalkForwardRequest, WindowReport};
 
-use crate::backtest::{BacktestError, BacktestRequest, SeriesSource};
+use crate::backtest::BacktestError;
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sextant_data::{Cache, DataError};
 use sextant_domain::{Resolution, Symbol};
 use sextant_features::{FeatureStore, FeatureView, MaterializedView};
@@ -534,84 +534,4 @@ fn train_blocking(
         owner: None,
     };
     Ok((rec, model))
-}
-
-/// Attaches `ml_proba` to each symbol's bars for the `ml_signal` strategy.
-impl SeriesSource for MlSignalService {
-    fn series(
-        &self,
-        req: &BacktestRequest,
-        symbol: &Symbol,
-        ts: &[NaiveDateTime],
-    ) -> Result<Vec<(String, Vec<f64>)>, BacktestError> {
-        // This source supplies model probabilities, to the strategies that need them: the
-        // `ml_signal` library strategy, and rule definitions that read `ml_proba("model")`.
-        let mut out = Vec::new();
-        for (series, reference) in ml_references(req)? {
-            let rec = self.resolve_blocking(&reference)?;
-            let probs = self
-                .probabilities(&rec, symbol, req.from, req.to)
-                .map_err(|e| BacktestError::invalid(e.to_string()))?;
-            let by_ts: HashMap<NaiveDateTime, f64> = probs.into_iter().collect();
-            let aligned = ts
-                .iter()
-                .map(|t| by_ts.get(t).copied().unwrap_or(f64::NAN))
-                .collect();
-            out.push((series, aligned));
-        }
-        Ok(out)
-    }
-
-    fn provenance(&self, req: &BacktestRequest) -> Result<Value, BacktestError> {
-        let refs = ml_references(req)?;
-        if refs.is_empty() {
-            return Ok(Value::Null);
-        }
-        let mut models = serde_json::Map::new();
-        for (series, reference) in &refs {
-            let rec = self.resolve_blocking(reference)?;
-            models.insert(series.clone(), model_provenance(&rec));
-        }
-        // The library strategy's single model keeps its key (and so its runs' ids).
-        if req.strategy != sextant_backtest::rules::RULES {
-            if let Some(m) = models.into_iter().next().map(|(_, v)| v) {
-                return Ok(serde_json::json!({ "model": m }));
-            }
-            return Ok(Value::Null);
-        }
-        Ok(serde_json::json!({ "models": models }))
-    }
-}
-
-/// `(series name, model reference)` pairs a request needs: `ml_signal`'s `params.model`, or
-/// each `ml_proba("…")` of a rule definition.
-fn ml_references(req: &BacktestRequest) -> Result<Vec<(String, String)>, BacktestError> {
-    if req.strategy == sextant_backtest::rules::RULES {
-        return Ok(sextant_backtest::rules::model_references(&req.params, true));
-    }
-    if sextant_backtest::strategy::required_series(&req.strategy)
-        .is_none_or(|(name, _)| name != ML_PROBA)
-    {
-        return Ok(Vec::new());
-    }
-    let reference = req
-        .params
-        .get("model")
-        .and_then(|m| m.as_str())
-        .ok_or_else(|| {
-            BacktestError::invalid("ml_signal needs params.model (a model id or name)")
-        })?;
-    Ok(vec![(ML_PROBA.to_string(), reference.to_string())])
-}
-
-fn model_provenance(rec: &ModelRecord) -> Value {
-    serde_json::json!({
-                "id": rec.id,
-                "name": rec.name,
-                "version": rec.version,
-                "artifact_sha256": rec.artifact_sha256,
-                "params": rec.params,
-                "request": rec.request,
-        "data_snapshot": rec.data_snapshot,
-    })
 }
