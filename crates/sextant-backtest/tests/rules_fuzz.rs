@@ -139,8 +139,9 @@ fn condition(rng: &mut Rng, depth: usize) -> String {
             period(rng)
         ),
         6 => format!(
-            "in_regime(\"m\", \"{}\")",
-            rng.pick(&["bull", "bear", "sideways", "high_vol"])
+            "in_regime(\"m\", \"{}\") or regime_prob(\"m\", \"{}\") > 0.5",
+            rng.pick(&["bull", "bear", "sideways", "high_vol"]),
+            rng.pick(&["bull", "bear", "moon"])
         ),
         7 => rng.pick(&["flag", "true", "false"]).to_string(),
         _ => format!(

@@ -202,6 +202,24 @@ async fn regime_models_labels_history_and_alerts_over_http() {
     assert!(run["trade_count"].as_u64().is_some_and(|n| n > 3), "{run}");
     let models = &run["manifest"]["inputs"]["regime_models"];
     assert_eq!(models[0]["name"], "big3", "{}", run["manifest"]);
+    // The forward filter's probabilities: regime_prob() reads the model's bull column.
+    let confident = json!({"strategy": "rules", "symbols": ["AAPL"], "params": {"definition":
+        {"name": "confident_bull", "long": {"entry": "regime_prob(\"big3\", \"bull\") > 0.9",
+                                            "exit": "regime_prob(\"big3\", \"bull\") < 0.5"}}}});
+    let (status, run) = s.post("/api/v1/backtests", Role::Analyst, confident).await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    assert!(run["trade_count"].as_u64().is_some_and(|n| n > 0), "{run}");
+    // big3 has no sideways state (its columns are bull, bear, high_vol).
+    let missing = json!({"strategy": "rules", "symbols": ["AAPL"], "params": {"definition":
+        {"name": "x", "long": {"entry": "regime_prob(\"big3\", \"sideways\") > 0.5"}}}});
+    let (status, p) = s.post("/api/v1/backtests", Role::Analyst, missing).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{p}");
+    assert!(
+        p["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("no sideways state")),
+        "{p}"
+    );
     let unfitted = json!({"strategy": "rules", "symbols": ["AAPL"], "params": {"definition":
         {"name": "x", "long": {"entry": "in_regime(\"nosuch\", \"bull\")"}}}});
     let (status, p) = s.post("/api/v1/backtests", Role::Analyst, unfitted).await;

@@ -59,6 +59,9 @@ fn synthetic(symbol: &str, seed: u64, references: &[Reference]) -> Result<BarSer
     for r in references {
         let values: Vec<f64> = match r {
             Reference::Regime(_) => (0..BARS).map(|i| ((i / 40) % 4) as f64).collect(),
+            Reference::RegimeProb { .. } => {
+                (0..BARS).map(|i| ((i / 40) % 4) as f64 / 3.0).collect()
+            }
             _ => (0..BARS).map(|_| w.uniform()).collect(),
         };
         s = s

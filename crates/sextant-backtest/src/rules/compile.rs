@@ -34,6 +34,13 @@ pub enum Reference {
     MlProba(String),
     /// `in_regime("model", "label")`: a fitted regime model's forward-filtered label.
     Regime(String),
+    /// `regime_prob("model", "label")`: the forward filter's probability of that regime.
+    RegimeProb {
+        /// The regime model.
+        model: String,
+        /// The regime (`bull`, `bear`, `sideways`, `high_vol`).
+        label: String,
+    },
     /// `series("name")`: any series attached under this name.
     Series(String),
     /// `feature("view.column")` (or `feature("column")` of the `technical` view): a feature
@@ -52,6 +59,7 @@ impl Reference {
         match self {
             Reference::MlProba(m) => format!("ml_proba:{m}"),
             Reference::Regime(m) => format!("regime:{m}"),
+            Reference::RegimeProb { model, label } => format!("regime_prob:{model}:{label}"),
             Reference::Series(s) => s.clone(),
             Reference::Feature { view, column } => format!("feature:{view}.{column}"),
         }
@@ -505,7 +513,7 @@ impl Compiler<'_> {
             Expr::Bool(b, _) => Ok(self.constant(f64::from(u8::from(*b)), Ty::Bool)),
             Expr::Str(_, span) => Err(src.err(
                 *span,
-                "a string is only an argument of ml_proba, in_regime, feature or series",
+                "a string is only an argument of ml_proba, in_regime, regime_prob, feature or series",
             )),
             Expr::Ident(name, span) => self.ident(src, name, *span),
             Expr::Neg(a, _) => {
@@ -1012,7 +1020,7 @@ impl Compiler<'_> {
                 let i = self.external(r);
                 Ok(self.node(format!("ext|{i}"), Op::Ext(i), 1, Ty::Num, 0, show))
             }
-            "in_regime" => {
+            "in_regime" | "regime_prob" => {
                 let model = self.string(src, &args[0])?;
                 let label = self.string(src, &args[1])?;
                 let Some(code) = REGIME_LABELS.iter().position(|l| *l == label) else {
@@ -1024,8 +1032,12 @@ impl Compiler<'_> {
                         ),
                     ));
                 };
-                let i = self.external(Reference::Regime(model.clone()));
-                let show = self.shown(format_args!("in_regime({model:?}, {label:?})"));
+                let show = self.shown(format_args!("{name}({model:?}, {label:?})"));
+                if name == "regime_prob" {
+                    let i = self.external(Reference::RegimeProb { model, label });
+                    return Ok(self.node(format!("ext|{i}"), Op::Ext(i), 1, Ty::Num, 0, show));
+                }
+                let i = self.external(Reference::Regime(model));
                 Ok(self.node(
                     format!("regime|{i}|{code}"),
                     Op::CodeIs(i, code as f64),
@@ -1076,6 +1088,7 @@ pub const FUNCTIONS: &[(&str, usize)] = &[
     ("ml_proba", 1),
     ("feature", 1),
     ("in_regime", 2),
+    ("regime_prob", 2),
     ("series", 1),
 ];
 

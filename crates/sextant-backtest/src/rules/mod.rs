@@ -20,7 +20,7 @@
 //! `stoch_k/stoch_d(fastk, slowk, slowd)`, `obv()`), rolling `highest lowest mean std(x, n)`,
 //! `crossover/crossunder(a, b)` (strict on both bars, as the library), `rising/falling(x, n)`
 //! (a strict rise/fall on each of the last `n` bars), `abs min max`, and external data:
-//! `ml_proba("model")`, `in_regime("model", "bull")`, `feature("view.column")` (a feature-store
+//! `ml_proba("model")`, `in_regime("model", "bull")`, `regime_prob("model", "bull")`, `feature("view.column")` (a feature-store
 //! value; `feature("rsi_14")` reads the `technical` view), `series("name")`.
 //!
 //! Every function reads only the current and earlier bars, and there is no way to index
@@ -118,24 +118,6 @@ pub fn program_from_params(params: &Value) -> Result<Program, ParamError> {
 /// not compile: building it fails with the reason anyway).
 pub fn references_of(params: &Value) -> Vec<Reference> {
     program_from_params(params).map_or_else(|_| Vec::new(), |p| p.references().to_vec())
-}
-
-/// `(series name, model)` of each model the definition in a `rules` parameter object reads:
-/// `ml_proba("model")` references with `ml`, `in_regime("model", …)` ones without (none when
-/// it does not compile: building it fails with the reason anyway).
-pub fn model_references(params: &Value, ml: bool) -> Vec<(String, String)> {
-    let Ok(program) = program_from_params(params) else {
-        return Vec::new();
-    };
-    program
-        .references()
-        .iter()
-        .filter_map(|r| match r {
-            Reference::MlProba(m) if ml => Some((r.series_name(), m.clone())),
-            Reference::Regime(m) if !ml => Some((r.series_name(), m.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Builds the strategy for a `rules` parameter object.

@@ -394,6 +394,25 @@ impl RegimeService {
         }
     }
 
+    /// Each bar's probability of the regime in column `column` of model `name` (the forward
+    /// filter's, stored with each label; NaN before the first label).
+    pub(super) fn probabilities(
+        &self,
+        name: &str,
+        column: usize,
+        ts: &[NaiveDateTime],
+    ) -> Result<Vec<f64>, RegimeServiceError> {
+        let labels = self.cache.regime_labels(name, None, None)?;
+        let by_day: HashMap<NaiveDate, f64> = labels
+            .iter()
+            .filter_map(|l| l.probabilities.get(column).map(|p| (l.day, *p)))
+            .collect();
+        Ok(ts
+            .iter()
+            .map(|t| by_day.get(&t.date()).copied().unwrap_or(f64::NAN))
+            .collect())
+    }
+
     /// Each bar's regime code (index into [`REGIME_LABELS`]; NaN before the first label) from
     /// model `name`'s stored labels.
     pub(super) fn codes(

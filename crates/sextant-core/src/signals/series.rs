@@ -142,7 +142,15 @@ fn feature_references(req: &BacktestRequest) -> Vec<(String, String, String)> {
 /// each `ml_proba("…")` of a rule definition.
 fn ml_references(req: &BacktestRequest) -> Result<Vec<(String, String)>, BacktestError> {
     if req.strategy == sextant_backtest::rules::RULES {
-        return Ok(sextant_backtest::rules::model_references(&req.params, true));
+        return Ok(sextant_backtest::rules::references_of(&req.params)
+            .into_iter()
+            .filter_map(|r| match &r {
+                sextant_backtest::rules::Reference::MlProba(m) => {
+                    Some((r.series_name(), m.clone()))
+                }
+                _ => None,
+            })
+            .collect());
     }
     if sextant_backtest::strategy::required_series(&req.strategy)
         .is_none_or(|(name, _)| name != ML_PROBA)
