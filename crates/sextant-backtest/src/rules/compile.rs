@@ -3,7 +3,7 @@
 
 use super::doc::{Level, Num, ParamValue, RuleDoc, SideRules, SizeSpec};
 use super::error::RuleError;
-use super::parse::{parse, BinOp, Expr, Span};
+use super::parse::{parse_shared, BinOp, Expr, Span};
 use super::plan::{Bin, Cross, Extreme, Lag, Node, Op, Price, RollingStd, Run, Slot};
 use crate::indicators::{
     AdxState, AtrState, BollingerState, EmaState, IndicatorError, MacdState, MomState, ObvState,
@@ -132,7 +132,7 @@ struct Compiler<'a> {
     values: &'a BTreeMap<String, ParamValue>,
     nodes: Vec<Node>,
     width: usize,
-    memo: HashMap<String, (Slot, Ty)>,
+    memo: HashMap<Key, (Slot, Ty)>,
     /// Lookback of each slot.
     depth: Vec<usize>,
     /// Readable form of each slot.
@@ -331,7 +331,7 @@ impl Compiler<'_> {
 
     fn condition(&mut self, field: &str, text: &str) -> Result<Slot, RuleError> {
         let src = Src { field, text };
-        let e = parse(text).map_err(|e| {
+        let e = parse_shared(text).map_err(|e| {
             src.err(
                 Span {
                     start: e.at,
@@ -397,7 +397,7 @@ impl Compiler<'_> {
                 let state = AtrState::new(n)
                     .map_err(|e| RuleError::field(format!("{field}.period"), ind_err(e)))?;
                 let (slot, _) = self.node(
-                    format!("atr|{n}"),
+                    key("atr", &[n as u64]),
                     Op::Atr(state),
                     1,
                     Ty::Num,
@@ -455,7 +455,7 @@ impl Compiler<'_> {
     /// Adds (or finds) a node; `key` identifies it for sharing.
     fn node(
         &mut self,
-        key: String,
+        key: Key,
         op: Op,
         outputs: usize,
         ty: Ty,
@@ -495,7 +495,7 @@ impl Compiler<'_> {
             v.to_string()
         };
         let r = self.node(
-            format!("const|{:x}|{ty:?}", v.to_bits()),
+            key("const", &[v.to_bits(), u64::from(ty == Ty::Bool)]),
             Op::Const(v),
             1,
             ty,
@@ -519,7 +519,7 @@ impl Compiler<'_> {
             Expr::Neg(a, _) => {
                 let a = self.typed(src, a, Ty::Num)?;
                 Ok(self.node(
-                    format!("neg|{a}"),
+                    key("neg", &[a as u64]),
                     Op::Neg(a),
                     1,
                     Ty::Num,
@@ -533,7 +533,7 @@ impl Compiler<'_> {
                     return Ok(self.constant(f64::from(u8::from(v == 0.0)), Ty::Bool));
                 }
                 Ok(self.node(
-                    format!("not|{a}"),
+                    key("not", &[a as u64]),
                     Op::Not(a),
                     1,
                     Ty::Bool,
@@ -554,7 +554,7 @@ impl Compiler<'_> {
                     hist: Default::default(),
                 };
                 Ok(self.node(
-                    format!("lag|{a}|{k}"),
+                    key("lag", &[a as u64, k as u64]),
                     Op::Lag(lag),
                     1,
                     ty,
@@ -588,7 +588,14 @@ impl Compiler<'_> {
             _ => None,
         };
         if let Some(op) = price {
-            return Ok(self.node(format!("price|{name}"), op, 1, Ty::Num, 0, name.to_string()));
+            return Ok(self.node(
+                key("price", &[op_code(&op)]),
+                op,
+                1,
+                Ty::Num,
+                0,
+                name.to_string(),
+            ));
         }
         if let Some(v) = self.values.get(name) {
             return Ok(match v {
@@ -608,7 +615,7 @@ impl Compiler<'_> {
                 field: &field,
                 text,
             };
-            let e = parse(text).map_err(|e| {
+            let e = parse_shared(text).map_err(|e| {
                 inner.err(
                     Span {
                         start: e.at,
@@ -697,7 +704,7 @@ impl Compiler<'_> {
         let depth = self.depth[a].max(self.depth[b]);
         let show = self.shown(format_args!("({} {symbol} {})", self.show[a], self.show[b]));
         self.node(
-            format!("bin|{bin:?}|{a}|{b}"),
+            key("bin", &[bin as u64, a as u64, b as u64]),
             bin.op(a, b),
             1,
             ty,
@@ -808,7 +815,14 @@ impl Compiler<'_> {
             let op = make(n, x).map_err(at)?;
             let depth = c.depth[x] + lookback(n);
             let show = c.shown(format_args!("{name}({}, {n})", c.show[x]));
-            Ok(c.node(format!("{name}|{x}|{n}"), op, 1, Ty::Num, depth, show))
+            Ok(c.node(
+                key(static_name(name), &[x as u64, n as u64]),
+                op,
+                1,
+                Ty::Num,
+                depth,
+                show,
+            ))
         };
         match name {
             "sma" | "mean" => window(self, &|n, x| Ok(Op::Sma(SmaState::new(n)?, x)), &|n| n - 1),
@@ -839,7 +853,7 @@ impl Compiler<'_> {
                 let k = self.const_num(src, &args[2])?;
                 let st = BollingerState::new(n, k, k).map_err(at)?;
                 let (base, _) = self.node(
-                    format!("bb|{x}|{n}|{:x}", k.to_bits()),
+                    key("bb", &[x as u64, n as u64, k.to_bits()]),
                     Op::Bollinger(st, x),
                     3,
                     Ty::Num,
@@ -861,7 +875,7 @@ impl Compiler<'_> {
                 let g = self.const_int(src, &args[3], 1)?;
                 let st = MacdState::new(f, s, g).map_err(at)?;
                 let (base, _) = self.node(
-                    format!("macd|{x}|{f}|{s}|{g}"),
+                    key("macd", &[x as u64, f as u64, s as u64, g as u64]),
                     Op::Macd(st, x),
                     3,
                     Ty::Num,
@@ -880,7 +894,7 @@ impl Compiler<'_> {
                 let n = self.const_int(src, &args[0], 1)?;
                 let st = AtrState::new(n).map_err(at)?;
                 Ok(self.node(
-                    format!("atr|{n}"),
+                    key("atr", &[n as u64]),
                     Op::Atr(st),
                     1,
                     Ty::Num,
@@ -892,7 +906,7 @@ impl Compiler<'_> {
                 let n = self.const_int(src, &args[0], 2)?;
                 let st = AdxState::new(n).map_err(at)?;
                 let (base, _) = self.node(
-                    format!("adx|{n}"),
+                    key("adx", &[n as u64]),
                     Op::Adx(st),
                     3,
                     Ty::Num,
@@ -912,7 +926,7 @@ impl Compiler<'_> {
                 let d = self.const_int(src, &args[2], 1)?;
                 let st = StochState::new(a, b, d).map_err(at)?;
                 let (base, _) = self.node(
-                    format!("stoch|{a}|{b}|{d}"),
+                    key("stoch", &[a as u64, b as u64, d as u64]),
                     Op::Stoch(st),
                     2,
                     Ty::Num,
@@ -924,7 +938,7 @@ impl Compiler<'_> {
                 Ok((base + i, Ty::Num))
             }
             "obv" => Ok(self.node(
-                "obv".into(),
+                key("obv", &[]),
                 Op::Obv(ObvState::new()),
                 1,
                 Ty::Num,
@@ -938,7 +952,7 @@ impl Compiler<'_> {
                 let depth = self.depth[a].max(self.depth[b]) + 1;
                 let show = self.shown(format_args!("{name}({}, {})", self.show[a], self.show[b]));
                 Ok(self.node(
-                    format!("{name}|{a}|{b}"),
+                    key(static_name(name), &[a as u64, b as u64]),
                     Op::Cross(Cross {
                         up,
                         a,
@@ -963,7 +977,7 @@ impl Compiler<'_> {
                 };
                 let show = self.shown(format_args!("{name}({}, {n})", self.show[x]));
                 Ok(self.node(
-                    format!("{name}|{x}|{n}"),
+                    key(static_name(name), &[x as u64, n as u64]),
                     Op::Run(run),
                     1,
                     Ty::Bool,
@@ -974,7 +988,7 @@ impl Compiler<'_> {
             "abs" => {
                 let x = self.typed(src, &args[0], Ty::Num)?;
                 Ok(self.node(
-                    format!("abs|{x}"),
+                    key("abs", &[x as u64]),
                     Op::Abs(x),
                     1,
                     Ty::Num,
@@ -989,7 +1003,7 @@ impl Compiler<'_> {
                 let depth = self.depth[a].max(self.depth[b]);
                 let show = self.shown(format_args!("{name}({}, {})", self.show[a], self.show[b]));
                 Ok(self.node(
-                    format!("bin|{bin:?}|{a}|{b}"),
+                    key("bin", &[bin as u64, a as u64, b as u64]),
                     bin.op(a, b),
                     1,
                     Ty::Num,
@@ -1018,7 +1032,7 @@ impl Compiler<'_> {
                 };
                 let show = self.shown(format_args!("{name}({:?})", r.series_name()));
                 let i = self.external(r);
-                Ok(self.node(format!("ext|{i}"), Op::Ext(i), 1, Ty::Num, 0, show))
+                Ok(self.node(key("ext", &[i as u64]), Op::Ext(i), 1, Ty::Num, 0, show))
             }
             "in_regime" | "regime_prob" => {
                 let model = self.string(src, &args[0])?;
@@ -1035,11 +1049,11 @@ impl Compiler<'_> {
                 let show = self.shown(format_args!("{name}({model:?}, {label:?})"));
                 if name == "regime_prob" {
                     let i = self.external(Reference::RegimeProb { model, label });
-                    return Ok(self.node(format!("ext|{i}"), Op::Ext(i), 1, Ty::Num, 0, show));
+                    return Ok(self.node(key("ext", &[i as u64]), Op::Ext(i), 1, Ty::Num, 0, show));
                 }
                 let i = self.external(Reference::Regime(model));
                 Ok(self.node(
-                    format!("regime|{i}|{code}"),
+                    key("regime", &[i as u64, code as u64]),
                     Op::CodeIs(i, code as f64),
                     1,
                     Ty::Bool,
@@ -1049,6 +1063,36 @@ impl Compiler<'_> {
             }
             _ => Err(src.err(name_span, format!("unknown function `{name}`"))),
         }
+    }
+}
+
+/// What identifies a node for sharing: its kind and up to five numbers (input slots,
+/// periods, the bits of a constant), with no allocation.
+type Key = (&'static str, [u64; 5]);
+
+fn key(kind: &'static str, parts: &[u64]) -> Key {
+    let mut k = [u64::MAX; 5];
+    for (d, p) in k.iter_mut().zip(parts) {
+        *d = *p;
+    }
+    (kind, k)
+}
+
+/// The `'static` name of a known function (the call was checked against [`FUNCTIONS`]).
+fn static_name(name: &str) -> &'static str {
+    FUNCTIONS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("?", |(n, _)| *n)
+}
+
+fn op_code(op: &Op) -> u64 {
+    match op {
+        Op::Open => 0,
+        Op::High => 1,
+        Op::Low => 2,
+        Op::Close => 3,
+        _ => 4,
     }
 }
 

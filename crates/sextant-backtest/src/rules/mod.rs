@@ -68,7 +68,7 @@ pub use compile::{
 pub use doc::{is_name, Level, Num, ParamDecl, ParamValue, RuleDoc, SideRules, SizeSpec};
 pub use error::{RuleError, TokenAt};
 pub use library::library_definitions;
-pub use parse::{parse, Expr, SyntaxError, MAX_DEPTH, MAX_EXPR_BYTES};
+pub use parse::{parse, parse_shared, Expr, SyntaxError, MAX_DEPTH, MAX_EXPR_BYTES};
 pub use strategy::RuleStrategy;
 
 use crate::strategy::ParamError;
@@ -150,8 +150,8 @@ pub fn check_require(
 ) -> Result<(), RuleError> {
     for (i, text) in doc.require.iter().enumerate() {
         let field = format!("require[{i}]");
-        let e =
-            parse(text).map_err(|e| RuleError::at(&field, text, (e.at, e.at + 1), e.message))?;
+        let e = parse_shared(text)
+            .map_err(|e| RuleError::at(&field, text, (e.at, e.at + 1), e.message))?;
         match const_eval(&e, values) {
             Ok(v) if v != 0.0 => {}
             Ok(_) => {

@@ -251,6 +251,32 @@ struct Parser<'a> {
     depth: usize,
 }
 
+/// Expressions kept by [`parse_shared`] per thread before the memo starts over.
+const MEMO_ENTRIES: usize = 512;
+
+thread_local! {
+    static MEMO: std::cell::RefCell<std::collections::HashMap<String, std::rc::Rc<Expr>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// [`parse`], memoised per thread: a tuning study or a sweep builds the same definition once
+/// per trial with other parameter values, and its expressions need parsing only once. (Errors
+/// are not kept; parsing is a pure function of the text, so a memo cannot change a result.)
+pub fn parse_shared(text: &str) -> Result<std::rc::Rc<Expr>, SyntaxError> {
+    if let Some(hit) = MEMO.with(|m| m.borrow().get(text).cloned()) {
+        return Ok(hit);
+    }
+    let e = std::rc::Rc::new(parse(text)?);
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MEMO_ENTRIES {
+            m.clear();
+        }
+        m.insert(text.to_string(), e.clone());
+    });
+    Ok(e)
+}
+
 /// Parses one expression.
 pub fn parse(text: &str) -> Result<Expr, SyntaxError> {
     if text.len() > MAX_EXPR_BYTES {
