@@ -194,7 +194,7 @@ impl DefinitionService {
             created_at: stamp.clone(),
             updated_at: stamp.clone(),
         };
-        let version = self.version_record(&id, 1, definition, &doc, report, owner, &stamp);
+        let version = self.version_record(&id, 1, definition, &doc, report, owner, &stamp)?;
         self.meta
             .upsert(VERSIONS, &format!("{id}@1"), to_doc(&version)?)
             .await?;
@@ -233,7 +233,7 @@ impl DefinitionService {
         if !claimed {
             return Err(DefinitionError::Conflict(id.into()));
         }
-        let version = self.version_record(id, next, definition, &doc, report, actor.key, &stamp);
+        let version = self.version_record(id, next, definition, &doc, report, actor.key, &stamp)?;
         self.meta
             .upsert(VERSIONS, &format!("{id}@{next}"), to_doc(&version)?)
             .await?;
@@ -250,14 +250,16 @@ impl DefinitionService {
         report: CheckReport,
         owner: &str,
         stamp: &str,
-    ) -> DefinitionVersion {
-        let canonical = serde_json::to_vec(doc).unwrap_or_default();
+    ) -> Result<DefinitionVersion, DefinitionError> {
+        // The parsed document in its canonical form (fields in declaration order, maps
+        // sorted), so the same definition written differently hashes the same.
+        let canonical = to_doc(doc)?.to_string();
         // The metadata store keeps MongoDB's field-name rules: no leading `$`.
         let mut params_schema = report.params_schema;
         if let Some(m) = params_schema.as_object_mut() {
             m.remove("$schema");
         }
-        DefinitionVersion {
+        Ok(DefinitionVersion {
             id: id.to_string(),
             version,
             name: doc.name.clone(),
@@ -269,7 +271,7 @@ impl DefinitionService {
             truncation: report.truncation,
             owner: owner.to_string(),
             created_at: stamp.to_string(),
-        }
+        })
     }
 
     async fn header_as(
@@ -302,10 +304,21 @@ impl DefinitionService {
         let header = self.header_as(id, actor).await?;
         let v = version.unwrap_or(header.latest);
         let key = format!("{id}@{v}");
-        match self.meta.get(VERSIONS, &key).await? {
-            Some(doc) => read(doc),
-            None => Err(DefinitionError::NotFound(key)),
+        if let Some(doc) = self.meta.get(VERSIONS, &key).await? {
+            return read(doc);
         }
+        if version.is_none() {
+            // A save claims its version number before writing it; one interrupted in between
+            // leaves the number unused, and the latest is the newest version written.
+            let query = Query::new()
+                .filter(Filter::new().eq("id", id))
+                .sort_desc("version")
+                .limit(1);
+            if let Some(doc) = self.meta.find_one(VERSIONS, &query).await? {
+                return read(doc);
+            }
+        }
+        Err(DefinitionError::NotFound(key))
     }
 
     /// Every version of strategy `id`, newest first.
