@@ -431,3 +431,85 @@ pub(crate) fn binary(op: Bin, a: f64, b: f64) -> f64 {
         Bin::Or => flag(a != 0.0 || b != 0.0),
     }
 }
+
+/// Removes the nodes that no root reads, directly or through other nodes (nodes come in
+/// dependency order, so one backward pass finds them).
+pub(crate) fn prune(nodes: &mut Vec<Node>, roots: &[Slot]) {
+    let width = nodes
+        .iter()
+        .map(|n| n.out + outputs(&n.op))
+        .max()
+        .unwrap_or(0);
+    let mut live = vec![false; width];
+    for &r in roots {
+        live[r] = true;
+    }
+    let mut keep = vec![false; nodes.len()];
+    for (i, n) in nodes.iter().enumerate().rev() {
+        if (n.out..n.out + outputs(&n.op)).any(|s| live[s]) {
+            keep[i] = true;
+            for s in inputs(&n.op) {
+                live[s] = true;
+            }
+        }
+    }
+    let mut i = 0;
+    nodes.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
+fn outputs(op: &Op) -> usize {
+    match op {
+        Op::Bollinger(..) | Op::Macd(..) | Op::Adx(_) => 3,
+        Op::Stoch(_) => 2,
+        _ => 1,
+    }
+}
+
+fn inputs(op: &Op) -> Vec<Slot> {
+    match op {
+        Op::Neg(a) | Op::Abs(a) | Op::Not(a) => vec![*a],
+        Op::Add(a, b)
+        | Op::Sub(a, b)
+        | Op::Mul(a, b)
+        | Op::Div(a, b)
+        | Op::Min(a, b)
+        | Op::Max(a, b)
+        | Op::Lt(a, b)
+        | Op::Le(a, b)
+        | Op::Gt(a, b)
+        | Op::Ge(a, b)
+        | Op::Eq(a, b)
+        | Op::Ne(a, b)
+        | Op::And(a, b)
+        | Op::Or(a, b) => vec![*a, *b],
+        Op::Sma(_, a)
+        | Op::Ema(_, a)
+        | Op::Wma(_, a)
+        | Op::Rsi(_, a)
+        | Op::Roc(_, a)
+        | Op::Mom(_, a)
+        | Op::ZScore(_, a)
+        | Op::Std(_, a)
+        | Op::Extreme(_, a)
+        | Op::Bollinger(_, a)
+        | Op::Macd(_, a) => vec![*a],
+        Op::Cross(c) => vec![c.a, c.b],
+        Op::Run(r) => vec![r.src],
+        Op::Lag(l) => vec![l.src],
+        Op::Open
+        | Op::High
+        | Op::Low
+        | Op::Close
+        | Op::Volume
+        | Op::Ext(_)
+        | Op::CodeIs(..)
+        | Op::Const(_)
+        | Op::Atr(_)
+        | Op::Adx(_)
+        | Op::Stoch(_)
+        | Op::Obv(_) => vec![],
+    }
+}
