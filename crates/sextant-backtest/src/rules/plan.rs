@@ -72,6 +72,11 @@ pub(crate) enum Op {
     Ne(Slot, Slot),
     And(Slot, Slot),
     Or(Slot, Slot),
+    /// Comparisons with a constant kept in the node.
+    LtK(Slot, f64),
+    LeK(Slot, f64),
+    GtK(Slot, f64),
+    GeK(Slot, f64),
     Sma(SmaState, Slot),
     Ema(EmaState, Slot),
     Wma(WmaState, Slot),
@@ -260,6 +265,7 @@ pub(crate) enum Price {
 
 /// Evaluates every node once for one bar, in order, writing `vals` (after filling the price
 /// slots).
+#[inline]
 pub(crate) fn step(
     nodes: &mut [Node],
     vals: &mut [f64],
@@ -314,6 +320,10 @@ pub(crate) fn step(
             Op::Ne(a, b) => binary(Bin::Ne, vals[*a], vals[*b]),
             Op::And(a, b) => flag(vals[*a] != 0.0 && vals[*b] != 0.0),
             Op::Or(a, b) => flag(vals[*a] != 0.0 || vals[*b] != 0.0),
+            Op::LtK(a, k) => flag(vals[*a] < *k),
+            Op::LeK(a, k) => flag(vals[*a] <= *k),
+            Op::GtK(a, k) => flag(vals[*a] > *k),
+            Op::GeK(a, k) => flag(vals[*a] >= *k),
             Op::Sma(s, a) => opt(s.update(vals[*a])),
             Op::Ema(s, a) => opt(s.update(vals[*a])),
             Op::Wma(s, a) => opt(s.update(vals[*a])),
@@ -471,6 +481,7 @@ fn outputs(op: &Op) -> usize {
 fn inputs(op: &Op) -> Vec<Slot> {
     match op {
         Op::Neg(a) | Op::Abs(a) | Op::Not(a) => vec![*a],
+        Op::LtK(a, _) | Op::LeK(a, _) | Op::GtK(a, _) | Op::GeK(a, _) => vec![*a],
         Op::Add(a, b)
         | Op::Sub(a, b)
         | Op::Mul(a, b)

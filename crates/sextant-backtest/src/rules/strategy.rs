@@ -110,13 +110,17 @@ impl Book {
         s: usize,
         current: Option<&SidePlan>,
         pos: f64,
-        close: f64,
+        bar: &Bar<'_>,
     ) {
         let Some(d) = current.and_then(|p| p.trailing) else {
             return;
         };
         let sign = if pos > 0.0 { 1.0 } else { -1.0 };
-        let next = tighter(self.stop, level(&self.vals, close, d, sign, true), sign);
+        let next = tighter(
+            self.stop,
+            level(&self.vals, bar.close(), d, sign, true),
+            sign,
+        );
         if next != self.stop && !next.is_nan() {
             self.stop = next;
             if self.exits_live {
@@ -208,10 +212,11 @@ impl Strategy for RuleStrategy {
             } else {
                 None
             };
-            if target.is_none() && !self.managed {
+            let now = held(pos);
+            if !self.managed && target.is_none_or(|x| x == now) {
+                // Nothing to change and nothing that moves with time (no time exit, no trail).
                 continue;
             }
-            let now = held(pos);
             let current = match now {
                 Target::Long => program.long.as_ref(),
                 Target::Short => program.short.as_ref(),
@@ -258,7 +263,7 @@ impl Strategy for RuleStrategy {
                         .map_or(f64::NAN, |d| level(&book.vals, bar.close(), d, sign, false));
                     book.place_exits(ctx, s, side == Target::Long);
                 }
-                None => book.trail(ctx, s, current, pos, bar.close()),
+                None => book.trail(ctx, s, current, pos, &bar),
             }
         }
     }

@@ -262,6 +262,38 @@ impl Compiler<'_> {
         }
         let depth = self.depth[a].max(self.depth[b]);
         let show = self.shown(format_args!("({} {symbol} {})", self.show[a], self.show[b]));
+        // A comparison with a constant (`rsi < lower`) keeps the constant in the node.
+        let against = |k: Option<f64>, flipped: bool| {
+            let k = k?;
+            let op = match (bin, flipped) {
+                (Bin::Lt, false) | (Bin::Gt, true) => Op::LtK,
+                (Bin::Gt, false) | (Bin::Lt, true) => Op::GtK,
+                (Bin::Le, false) | (Bin::Ge, true) => Op::LeK,
+                (Bin::Ge, false) | (Bin::Le, true) => Op::GeK,
+                _ => return None,
+            };
+            Some((op, k))
+        };
+        if let Some((make, k, x)) = against(self.const_of(b), false)
+            .map(|(m, k)| (m, k, a))
+            .or_else(|| against(self.const_of(a), true).map(|(m, k)| (m, k, b)))
+        {
+            let op = make(x, k);
+            let code = match op {
+                Op::LtK(..) => 0,
+                Op::GtK(..) => 1,
+                Op::LeK(..) => 2,
+                _ => 3,
+            };
+            return self.node(
+                key("cmpk", &[code, x as u64, k.to_bits()]),
+                op,
+                1,
+                ty,
+                depth,
+                show,
+            );
+        }
         self.node(
             key("bin", &[bin as u64, a as u64, b as u64]),
             bin.op(a, b),
