@@ -13,6 +13,10 @@ bundled unadjusted daily bars of AAPL, GOOG, IBM and MSFT, 10,000 cash, 0.2% com
 * long_trailing -- long on the up-cross with sl=c*(1-0.05), and at every later close while the
   trade is open trade.sl = max(trade.sl, c*(1-0.05)) (what backtesting.lib.TrailingStrategy
   does with an ATR distance), plus tp=c*(1+0.15); closed on the down-cross.
+* long_atr -- long on the up-cross with sl=c-2*ATR(14), tp=c+3*ATR(14): Wilder's ATR with
+  TA-Lib's recurrence (mean of the first 14 true ranges, then (atr*13 + tr)/14), computed here
+  in the same operation order as sextant_backtest::indicators::AtrState, so the levels are the
+  same floats.
 
 The Rust test runs the same definitions through the rule language and must find the same entry
 and exit bars, prices and sizes.
@@ -30,6 +34,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_backtest_golden import CASH, COMMISSION, DATA, OUT, SYMBOLS, frame, load, signals  # noqa: E402
 
 SL, TP, TRAIL, TRAIL_TP, UNITS = 0.04, 0.08, 0.05, 0.15, 10
+ATR_N, ATR_SL, ATR_TP = 14, 2.0, 3.0
+
+
+def talib_atr(high, low, close, n):
+    """TA-Lib's ATR: true ranges from the second bar, their mean over the first n, then Wilder."""
+    out = [float("nan")] * len(close)
+    value, count = 0.0, 0
+    for i in range(1, len(close)):
+        h, l, pc = high[i], low[i], close[i - 1]
+        tr = h - l
+        up = abs(h - pc)
+        if up > tr:
+            tr = up
+        down = abs(l - pc)
+        if down > tr:
+            tr = down
+        if count < n:
+            value += tr
+            count += 1
+            if count < n:
+                continue
+            value /= n
+        else:
+            value = (value * (n - 1.0) + tr) / n
+        out[i] = value
+    return out
 
 
 def strategy(kind):
@@ -41,6 +71,8 @@ def strategy(kind):
             fast, slow, _, _ = signals(self.data.Close.astype(float))
             self.fast = self.I(lambda: fast, name="fast")
             self.slow = self.I(lambda: slow, name="slow")
+            atr = talib_atr(list(self.data.High), list(self.data.Low), list(self.data.Close), ATR_N)
+            self.atr = self.I(lambda: atr, name="atr")
 
         def next(self):
             c = self.data.Close[-1]
@@ -52,6 +84,9 @@ def strategy(kind):
                 if up and not self.position:
                     if kind == "long_trailing":
                         self.buy(sl=c * (1 - TRAIL), tp=c * (1 + TRAIL_TP))
+                    elif kind == "long_atr":
+                        a = self.atr[-1]
+                        self.buy(sl=c - ATR_SL * a, tp=c + ATR_TP * a)
                     else:
                         self.buy(sl=c * (1 - SL), tp=c * (1 + TP))
                 elif down and self.position:
@@ -95,6 +130,7 @@ def main():
         "long_sl_tp_close": ("long_sl_tp", True),
         "short_units_sl_tp": ("short_units_sl_tp", False),
         "long_trailing": ("long_trailing", False),
+        "long_atr": ("long_atr", False),
     }
     doc = {"commission": COMMISSION, "cash": CASH, "cases": {}}
     for case, (kind, on_close) in cases.items():

@@ -1,8 +1,8 @@
 //! Risk exits of the rule language against backtesting.py 0.6.6's `sl`/`tp` on real data.
 //!
 //! The golden file comes from `scripts/golden/make_rules_golden.py` (see its docstring for the
-//! four cases: long stop-loss/take-profit with next-open and with signal-close fills, a
-//! 10-share short with both exits, a 5 % trailing stop). Entry and exit bars, prices and sizes
+//! five cases: long stop-loss/take-profit with next-open and with signal-close fills, a
+//! 10-share short with both exits, a 5 % trailing stop, stops and targets in ATR multiples). Entry and exit bars, prices and sizes
 //! must be equal; PnL to 1e-9 relative (each library sums cash in its own order).
 
 mod common;
@@ -36,6 +36,9 @@ fn definition(case: &str) -> Value {
         "long_trailing" => json!({"name": case, "long": {
             "entry": UP, "exit": DOWN,
             "trailing_stop": {"pct": 0.05}, "take_profit": {"pct": 0.15}}}),
+        "long_atr" => json!({"name": case, "long": {
+            "entry": UP, "exit": DOWN,
+            "stop_loss": {"atr": 2, "period": 14}, "take_profit": {"atr": 3, "period": 14}}}),
         other => panic!("unknown case {other}"),
     }
 }

@@ -45,7 +45,8 @@
 //! bar's range on, so with next-open fills they can trigger on the entry bar itself, with
 //! backtesting.py's prices (a sell stop fills at `min(open, stop)`, a sell limit at
 //! `max(open, limit)`); when both trigger in one bar the stop comes first. This equals
-//! backtesting.py's `buy(sl=close·(1−d), tp=close·(1+d))` (`tests/rules_golden.rs`). A
+//! backtesting.py's `buy(sl=close·(1−d), tp=close·(1+d))`, or `close ∓ k·ATR` levels, trade
+//! for trade (`tests/rules_golden.rs`). A
 //! trailing stop moves at each close to `close ∓ distance` when that is tighter. An exit
 //! signal (or `max_bars`, or a flip to the other side) cancels the resting exits: its market
 //! order fills first at the next fill point, before anything within that bar's range, as
