@@ -125,3 +125,45 @@ async fn run_id_of_a_fixed_request_is_pinned() {
     let run = s.backtests.run(&request("MSFT")).await.expect("run");
     assert_eq!(run.id, "bt_c3c25faae7e8e75f8ccaed34", "run id changed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walk_forward_of_a_definition_equals_the_library_strategy() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = services(dir.path()).await;
+    let spec = WalkForwardSpec {
+        train_bars: 504,
+        test_bars: 126,
+        anchored: false,
+        candidates: vec![
+            json!({"fast": 5, "slow": 20}),
+            json!({"fast": 10, "slow": 50}),
+            json!({"fast": 20, "slow": 100, "allow_short": true}),
+        ],
+    };
+    let builtin = request("AAPL");
+    // The same strategy written in the rule language: candidates name only parameter values,
+    // the definition comes from the request.
+    let defs = sextant_backtest::rules::library_definitions();
+    let (_, sma) = defs
+        .iter()
+        .find(|(n, _)| *n == "sma_cross")
+        .expect("sma_cross");
+    let mut rules = builtin.clone();
+    rules.strategy = "rules".into();
+    rules.params = json!({"definition": sma});
+    let data = BacktestService::load(s.cache.as_ref(), &builtin).expect("load");
+    let a = walk_forward(&builtin, &spec, &data).expect("library");
+    let b = walk_forward(&rules, &spec, &data).expect("definition");
+    assert!(a.windows.len() >= 8);
+    let chosen = |r: &sextant_core::backtest::WalkForwardReport| -> Vec<String> {
+        r.windows
+            .iter()
+            .map(|w| w.chosen_params.to_string())
+            .collect()
+    };
+    assert_eq!(chosen(&a), chosen(&b));
+    assert_eq!(
+        a.oos_equity, b.oos_equity,
+        "out-of-sample equity bit for bit"
+    );
+}
