@@ -128,6 +128,7 @@ pub fn check_definition(definition: &Value) -> Result<(RuleDoc, CheckReport), In
     }
     let doc = RuleDoc::from_value(definition).map_err(|e| invalid(&e))?;
     let program = rules::check(&doc).map_err(|e| invalid(&e))?;
+    check_features(&program)?;
     let truncation = rules::truncation_test(&program)
         .map_err(|m| InvalidField::new("definition", format!("failed the truncation test: {m}")))?;
     let report = CheckReport {
@@ -144,6 +145,31 @@ pub fn check_definition(definition: &Value) -> Result<(RuleDoc, CheckReport), In
         truncation,
     };
     Ok((doc, report))
+}
+
+/// A `feature("view.column")` of a built-in view must name one of its features: caught when
+/// the definition is checked rather than when a backtest loads its bars. (A view that is not
+/// built in may be a stored one; the backtest's loader checks it.)
+fn check_features(program: &rules::Program) -> Result<(), InvalidField> {
+    for r in program.references() {
+        let rules::Reference::Feature { view, column } = r else {
+            continue;
+        };
+        let Some(v) = sextant_features::find(view) else {
+            continue;
+        };
+        let names = v.feature_names();
+        if !names.iter().any(|n| n == column) {
+            return Err(InvalidField::new(
+                "definition",
+                format!(
+                    "feature(\"{view}.{column}\"): the {view} view has no feature {column:?}; it has {}",
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Saves, versions, lists, reads and deletes user-defined strategies for an [`Actor`].

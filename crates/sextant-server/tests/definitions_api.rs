@@ -215,6 +215,17 @@ async fn definitions_are_checked_versioned_owned_and_run() {
         "{p}"
     );
 
+    // Checked before it is saved: a feature the built-in view lacks.
+    let typo = json!({"definition": {"name": "x", "long": {"entry": "feature(\"rsi_41\") < 30"}}});
+    let (status, p) = s
+        .post("/api/v1/strategies/definitions/check", Role::Analyst, typo)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert!(
+        p["detail"].as_str().is_some_and(|d| d.contains("rsi_14")),
+        "{p}"
+    );
+
     // Examples: the library strategies as definitions.
     let (status, ex) = s.get("/api/v1/strategies/examples", Role::Viewer).await;
     assert_eq!(status, StatusCode::OK);
