@@ -240,6 +240,11 @@ const LIBRARY: &[Entry] = &[
                 return Err(ParamError::invalid("model", "a regime model name is required"));
             }
             let inner = p.str("strategy");
+            if inner == crate::rules::RULES {
+                // Its stops and sizes are orders a virtual arm book cannot follow; a definition
+                // conditions on regimes itself with in_regime() and regime_prob().
+                return Err(ParamError::invalid("strategy", "a rules definition cannot run inside regime_switch: use in_regime(\"model\", \"bull\") in the definition"));
+            }
             if inner == "regime_switch" || required_series(inner).is_some() {
                 return Err(ParamError::invalid("strategy", format!("{inner} cannot run inside regime_switch")));
             }
@@ -366,6 +371,15 @@ mod tests {
                 let e = build_strategy(info.name, &bad).err();
                 assert!(
                     matches!(e, Some(ParamError::Invalid { ref field, .. }) if field == "bull"),
+                    "{e:?}"
+                );
+                let e = build_strategy(
+                    info.name,
+                    &json!({"model": "m", "strategy": "rules", "bull": {"definition": {}}}),
+                )
+                .err();
+                assert!(
+                    matches!(e, Some(ParamError::Invalid { ref field, .. }) if field == "strategy"),
                     "{e:?}"
                 );
                 let e = build_strategy(info.name, &json!({"model": "m", "strategy": "ml_signal"}))
