@@ -401,3 +401,54 @@ fn errors_name_the_field_and_point_at_the_token() {
         RuleDoc::from_value(&json!({"name": "e", "long": {"entry": "x"}, "extra": 1})).is_err()
     );
 }
+
+#[test]
+fn deep_let_chains_are_an_error_not_a_stack_overflow() {
+    // 64 lets, each 60 levels deep and ending in the next: ~3,800 levels when expanded.
+    let mut lets = serde_json::Map::new();
+    for i in 0..64 {
+        let next = if i == 63 {
+            "close".to_string()
+        } else {
+            format!("a{}", i + 1)
+        };
+        lets.insert(format!("a{i}"), json!(format!("{}{next}", "-".repeat(60))));
+    }
+    let d = json!({"name": "deep", "let": lets, "long": {"entry": "a0 > 0"}});
+    let handle = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let doc = RuleDoc::from_value(&d).expect("doc");
+            rules::check(&doc).map(|_| ()).map_err(|e| e.to_string())
+        })
+        .expect("thread");
+    let e = handle
+        .join()
+        .expect("no stack overflow")
+        .expect_err("too deep");
+    assert!(e.contains("nested deeper"), "{e}");
+}
+
+#[test]
+fn reserved_names_and_impossible_levels_are_refused() {
+    let check = |d: Value| rules::check(&RuleDoc::from_value(&d).expect("doc")).map(|_| ());
+    let e = check(json!({"name": "r", "params": {"close": {"type": "float", "min": 0, "max": 1, "default": 0.5}},
+                         "long": {"entry": "close > 0"}}))
+    .expect_err("param named close");
+    assert!(e.message.contains("reserved"), "{e}");
+    assert!(
+        check(json!({"name": "r", "let": {"and": "close"}, "long": {"entry": "close > 0"}}))
+            .is_err()
+    );
+    let e = check(json!({"name": "r", "long": {"entry": "close > 0", "stop_loss": {"pct": 1.0}}}))
+        .expect_err("a 100 % stop");
+    assert_eq!(e.field, "long.stop_loss.pct");
+    assert!(check(
+        json!({"name": "r", "short": {"entry": "close > 0", "take_profit": {"pct": 1.2}}})
+    )
+    .is_err());
+    assert!(check(
+        json!({"name": "r", "long": {"entry": "close > 0", "take_profit": {"pct": 1.2}}})
+    )
+    .is_ok());
+}

@@ -200,3 +200,61 @@ fn time_exits_sizes_and_atr_stops_act() {
         .count();
     assert!(stops > 20, "{stops} stop/limit orders");
 }
+
+#[test]
+fn a_lagged_condition_is_false_while_it_warms_up() {
+    let data = load_sample();
+    let md = MarketData::single(data["MSFT"].clone()).expect("data");
+    let sim = TradingSimulator::new(SimConfig::default()).expect("config");
+    let d = json!({"definition": {"name": "lag", "long": {"entry": "(close > open)[3]"}}});
+    let r = sim.run(&md, build_strategy("rules", &d).expect("rules").as_mut());
+    let first = r.orders.first().map(|o| o.bar).expect("an order");
+    assert!(
+        first >= 3,
+        "ordered on bar {first}, before the lag had a value"
+    );
+}
+
+#[test]
+fn an_exit_placed_with_a_delayed_entry_still_protects_it() {
+    use sextant_backtest::simulator::BarSeries;
+    // A trades every day; B has no bar on day 1, so B's entry signalled on day 0 fills on day
+    // 2, and its 1 % stop must still be working then. B falls 5 % on day 3.
+    let day = |i: i64| 946_684_800 + 86_400 * i;
+    let a = BarSeries::new(
+        "A",
+        (0..6).map(day).collect(),
+        vec![10.0; 6],
+        vec![10.5; 6],
+        vec![9.5; 6],
+        vec![10.0; 6],
+        vec![1e6; 6],
+    )
+    .expect("A");
+    let b_close = [100.0, 100.0, 100.0, 95.0, 95.0];
+    let b = BarSeries::new(
+        "B",
+        [0, 2, 3, 4, 5].into_iter().map(day).collect(),
+        vec![100.0, 100.0, 99.0, 95.0, 95.0],
+        vec![100.5, 100.5, 100.0, 95.5, 95.5],
+        vec![99.5, 99.5, 94.0, 94.5, 94.5],
+        b_close.to_vec(),
+        vec![1e6; 5],
+    )
+    .expect("B");
+    let md = MarketData::new(vec![a, b]).expect("data");
+    let d = json!({"definition": {"name": "protected",
+        "long": {"entry": "close >= 100", "stop_loss": {"pct": 0.01}}}});
+    let sim = TradingSimulator::new(SimConfig::default()).expect("config");
+    let r = sim.run(&md, build_strategy("rules", &d).expect("rules").as_mut());
+    let b_trades: Vec<_> = r.trades.iter().filter(|t| t.symbol == 1).collect();
+    assert!(!b_trades.is_empty(), "{:?}", r.orders);
+    let t = b_trades[0];
+    assert_eq!(t.entry_bar, 2, "the entry waits for B's next bar");
+    assert!(!t.open, "the stop closed it: {:?}", r.orders);
+    assert_eq!(t.exit_bar, 3);
+    assert_eq!(
+        t.exit_price, 99.0,
+        "filled at the stop, 1 % under the signal close"
+    );
+}

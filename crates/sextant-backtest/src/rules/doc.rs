@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
+/// Names a parameter or a `let` cannot take: the price series and the keywords.
+pub const RESERVED: [&str; 10] = [
+    "open", "high", "low", "close", "volume", "true", "false", "and", "or", "not",
+];
+
 /// Most parameters a definition declares.
 pub const MAX_PARAMS: usize = 32;
 /// Most `let` definitions.
@@ -260,6 +265,12 @@ impl RuleDoc {
         }
         for (name, decl) in &self.params {
             let field = format!("params.{name}");
+            if RESERVED.contains(&name.as_str()) {
+                return Err(RuleError::field(
+                    field,
+                    format!("`{name}` is reserved (a price or a keyword)"),
+                ));
+            }
             if !is_name(name) || name == "definition" {
                 return Err(RuleError::field(
                     field,
@@ -269,6 +280,12 @@ impl RuleDoc {
             decl.check().map_err(|m| RuleError::field(field, m))?;
         }
         for name in self.lets.keys() {
+            if RESERVED.contains(&name.as_str()) {
+                return Err(RuleError::field(
+                    format!("let.{name}"),
+                    format!("`{name}` is reserved (a price or a keyword)"),
+                ));
+            }
             if !is_name(name) {
                 return Err(RuleError::field(
                     format!("let.{name}"),

@@ -35,8 +35,9 @@
 //!
 //! After the symbol's bar closes: if the long entry holds, target long; else if the short
 //! entry holds, target short; else a held long whose exit holds (a held short whose exit holds)
-//! goes flat; else a position held `max_bars` bars since its entry signal goes flat. A target
-//! equal to what is held does nothing. These are the library strategies' rules, which is why
+//! goes flat. A position held `max_bars` bars of the run's timeline since its entry signal goes
+//! flat even while its entry still holds (the time limit is the point of `max_bars`); it can
+//! enter again at the next close. A target equal to what is held does nothing. These are the library strategies' rules, which is why
 //! they re-express exactly ([`library_definitions`]).
 //!
 //! Risk exits are the simulator's own resting orders, placed with the entry: a stop at the

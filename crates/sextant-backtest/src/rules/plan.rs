@@ -127,6 +127,9 @@ pub(crate) struct Lag {
     pub k: usize,
     pub src: Slot,
     pub hist: VecDeque<f64>,
+    /// The value before there were `k` earlier bars: NaN for a number, false (0) for a
+    /// condition, so a lagged condition warming up is false like a comparison with NaN.
+    pub warm: f64,
 }
 
 /// Highest (`max`) or lowest value of the last `n` valid inputs.
@@ -389,7 +392,7 @@ pub(crate) fn step(
                 if l.hist.len() == l.k + 1 {
                     l.hist[0]
                 } else {
-                    f64::NAN
+                    l.warm
                 }
             }
         };

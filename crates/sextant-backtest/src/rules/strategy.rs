@@ -24,7 +24,7 @@ struct Book {
     vals: Vec<f64>,
     /// Stop/limit exits may be resting for this symbol.
     exits_live: bool,
-    /// The bar of the latest entry signal.
+    /// The bar (of the run's timeline) of the signal that opened the side now held.
     entry_bar: usize,
     /// Current protective stop and profit target levels (NaN: none).
     stop: f64,

@@ -253,10 +253,6 @@ impl Executor<'_> {
         at: FillAt,
     ) -> Outcome {
         let s = req.symbol;
-        if req.qty == Quantity::Position && reducible(pf.qty[s], req.side) == 0.0 {
-            // Nothing left to protect (the position was closed, flipped or never opened).
-            return Outcome::Done;
-        }
         let quote = match req.kind {
             OrderKind::Market => match self.quote(s, t, phase) {
                 Some(q) => q,
@@ -270,6 +266,12 @@ impl Executor<'_> {
                 None => return Outcome::Wait,
             },
         };
+        // Only once the order would fill: an exit waiting for an entry that has not filled yet
+        // (no open for the symbol on this bar) keeps waiting instead of being dropped.
+        if req.qty == Quantity::Position && reducible(pf.qty[s], req.side) == 0.0 {
+            // Nothing left to protect (the position was closed, flipped or never opened).
+            return Outcome::Done;
+        }
         let price = self.fill_price(req.side, quote);
         let mut z = match req.qty {
             Quantity::Units(u) => {

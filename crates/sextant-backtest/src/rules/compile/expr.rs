@@ -59,6 +59,22 @@ impl Compiler<'_> {
     }
 
     pub(super) fn expr(&mut self, src: Src<'_>, e: &Expr) -> Result<(Slot, Ty), RuleError> {
+        // Each expression is at most MAX_DEPTH deep, but `let`s expand into each other: bound
+        // the whole recursion so a chain of deep lets is an error, not a stack overflow.
+        self.nesting += 1;
+        if self.nesting > MAX_NESTING {
+            self.nesting -= 1;
+            return Err(src.err(
+                e.span(),
+                format!("nested deeper than {MAX_NESTING} levels through `let` definitions"),
+            ));
+        }
+        let r = self.expr_at(src, e);
+        self.nesting -= 1;
+        r
+    }
+
+    fn expr_at(&mut self, src: Src<'_>, e: &Expr) -> Result<(Slot, Ty), RuleError> {
         self.check_size(src, e.span())?;
         match e {
             Expr::Num(v, _) => Ok(self.constant(*v, Ty::Num)),
@@ -104,6 +120,7 @@ impl Compiler<'_> {
                     k,
                     src: a,
                     hist: Default::default(),
+                    warm: if ty == Ty::Bool { 0.0 } else { f64::NAN },
                 };
                 Ok(self.node(
                     key("lag", &[a as u64, k as u64]),

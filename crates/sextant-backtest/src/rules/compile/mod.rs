@@ -23,6 +23,8 @@ use expr::{key, Key};
 pub const MAX_NODES: usize = 2_000;
 /// Longest period or lag.
 pub const MAX_PERIOD: usize = 100_000;
+/// Deepest recursion while compiling, `let` expansions included.
+pub const MAX_NESTING: usize = 256;
 
 /// What an expression yields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +148,8 @@ struct Compiler<'a> {
     show: Vec<String>,
     /// Whether to build the readable forms (for `explain`; a run does not need them).
     explain: bool,
+    /// Current recursion depth of `expr`, `let` expansions included.
+    nesting: usize,
     lets: HashMap<String, (Slot, Ty)>,
     in_progress: HashSet<String>,
     externals: Vec<String>,
@@ -194,6 +198,7 @@ fn compile_with(
         depth: Vec::new(),
         show: Vec::new(),
         explain,
+        nesting: 0,
         lets: HashMap::new(),
         in_progress: HashSet::new(),
         externals: Vec::new(),
@@ -296,15 +301,20 @@ impl Compiler<'_> {
             }
             None => None,
         };
-        let level =
-            |c: &mut Self, field: &str, l: &Option<Level>| -> Result<Option<Distance>, RuleError> {
-                l.as_ref()
-                    .map(|l| c.level(&format!("{name}.{field}"), l))
-                    .transpose()
-            };
-        let stop_loss = level(self, "stop_loss", &r.stop_loss)?;
-        let take_profit = level(self, "take_profit", &r.take_profit)?;
-        let trailing = level(self, "trailing_stop", &r.trailing_stop)?;
+        // A fraction that would put the level at or below zero is refused: a stop (or a short's
+        // target) of 100 % or more could never be placed.
+        let level = |c: &mut Self,
+                     field: &str,
+                     l: &Option<Level>,
+                     below_one: bool|
+         -> Result<Option<Distance>, RuleError> {
+            l.as_ref()
+                .map(|l| c.level(&format!("{name}.{field}"), l, below_one))
+                .transpose()
+        };
+        let stop_loss = level(self, "stop_loss", &r.stop_loss, true)?;
+        let take_profit = level(self, "take_profit", &r.take_profit, name == "short")?;
+        let trailing = level(self, "trailing_stop", &r.trailing_stop, true)?;
         let max_bars = match &r.max_bars {
             Some(n) => {
                 let field = format!("{name}.max_bars");
@@ -368,7 +378,7 @@ impl Compiler<'_> {
         }
     }
 
-    fn level(&mut self, field: &str, l: &Level) -> Result<Distance, RuleError> {
+    fn level(&mut self, field: &str, l: &Level, below_one: bool) -> Result<Distance, RuleError> {
         match (&l.pct, &l.atr) {
             (Some(p), None) => {
                 if l.period.is_some() {
@@ -378,10 +388,12 @@ impl Compiler<'_> {
                     ));
                 }
                 let v = self.num(field, p)?;
-                if !(v > 0.0 && v <= 10.0) {
+                let ok = v > 0.0 && if below_one { v < 1.0 } else { v <= 10.0 };
+                if !ok {
+                    let range = if below_one { "(0, 1)" } else { "(0, 10]" };
                     return Err(RuleError::field(
                         format!("{field}.pct"),
-                        format!("must be in (0, 10] (a fraction: 0.05 = 5 %), got {v}"),
+                        format!("must be in {range} (a fraction: 0.05 = 5 %), got {v}"),
                     ));
                 }
                 Ok(Distance::Pct(v))
