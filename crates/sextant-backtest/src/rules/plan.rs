@@ -44,11 +44,8 @@ pub(crate) struct Node {
 
 #[derive(Debug, Clone)]
 pub(crate) enum Op {
-    Open,
-    High,
-    Low,
-    Close,
-    Volume,
+    /// A price of the bar (its slot is filled before the nodes are stepped).
+    Price(Price),
     /// An external series by its index in the plan's list of names.
     Ext(usize),
     /// 1 when the external (regime code) series equals the code.
@@ -266,6 +263,19 @@ pub(crate) enum Price {
     Volume,
 }
 
+impl Price {
+    /// This price of `symbol` at the view's last bar.
+    fn read(self, view: &BarView<'_>, symbol: usize) -> f64 {
+        last(match self {
+            Price::Open => view.open(symbol),
+            Price::High => view.high(symbol),
+            Price::Low => view.low(symbol),
+            Price::Close => view.close(symbol),
+            Price::Volume => view.volume(symbol),
+        })
+    }
+}
+
 /// Evaluates every node once for one bar, in order, writing `vals` (after filling the price
 /// slots).
 #[inline]
@@ -278,22 +288,12 @@ pub(crate) fn step(
 ) {
     let (view, sym) = (bar.view, bar.symbol);
     for &(slot, p) in prices {
-        vals[slot] = last(match p {
-            Price::Open => view.open(sym),
-            Price::High => view.high(sym),
-            Price::Low => view.low(sym),
-            Price::Close => view.close(sym),
-            Price::Volume => view.volume(sym),
-        });
+        vals[slot] = p.read(view, sym);
     }
     for node in nodes.iter_mut() {
         let o = node.out;
         let v = match &mut node.op {
-            Op::Open => last(view.open(sym)),
-            Op::High => last(view.high(sym)),
-            Op::Low => last(view.low(sym)),
-            Op::Close => last(view.close(sym)),
-            Op::Volume => last(view.volume(sym)),
+            Op::Price(p) => p.read(view, sym),
             Op::Ext(i) => bar
                 .view
                 .series(bar.symbol, &externals[*i])
@@ -513,11 +513,7 @@ fn inputs(op: &Op) -> Vec<Slot> {
         Op::Cross(c) => vec![c.a, c.b],
         Op::Run(r) => vec![r.src],
         Op::Lag(l) => vec![l.src],
-        Op::Open
-        | Op::High
-        | Op::Low
-        | Op::Close
-        | Op::Volume
+        Op::Price(_)
         | Op::Ext(_)
         | Op::CodeIs(..)
         | Op::Const(_)

@@ -5,6 +5,15 @@ use super::expr::key;
 use super::*;
 
 impl Compiler<'_> {
+    /// The ATR(`n`) node, shared by `atr(n)` in expressions and ATR-based risk levels.
+    pub(super) fn atr_node(&mut self, n: usize) -> Result<Slot, IndicatorError> {
+        let state = AtrState::new(n)?;
+        let show = self.shown(format_args!("atr({n})"));
+        Ok(self
+            .node(key("atr", &[n as u64]), Op::Atr(state), 1, Ty::Num, n, show)
+            .0)
+    }
+
     pub(super) fn call(
         &mut self,
         src: Src<'_>,
@@ -127,15 +136,7 @@ impl Compiler<'_> {
             }
             "atr" => {
                 let n = self.const_int(src, &args[0], 1)?;
-                let st = AtrState::new(n).map_err(at)?;
-                Ok(self.node(
-                    key("atr", &[n as u64]),
-                    Op::Atr(st),
-                    1,
-                    Ty::Num,
-                    n,
-                    format!("atr({n})"),
-                ))
+                Ok((self.atr_node(n).map_err(at)?, Ty::Num))
             }
             "adx" | "plus_di" | "minus_di" => {
                 let n = self.const_int(src, &args[0], 2)?;

@@ -154,17 +154,17 @@ impl Compiler<'_> {
         span: Span,
     ) -> Result<(Slot, Ty), RuleError> {
         let price = match name {
-            "open" => Some(Op::Open),
-            "high" => Some(Op::High),
-            "low" => Some(Op::Low),
-            "close" => Some(Op::Close),
-            "volume" => Some(Op::Volume),
+            "open" => Some(Price::Open),
+            "high" => Some(Price::High),
+            "low" => Some(Price::Low),
+            "close" => Some(Price::Close),
+            "volume" => Some(Price::Volume),
             _ => None,
         };
-        if let Some(op) = price {
+        if let Some(p) = price {
             return Ok(self.node(
-                key("price", &[op_code(&op)]),
-                op,
+                key("price", &[p as u64]),
+                Op::Price(p),
                 1,
                 Ty::Num,
                 0,
@@ -389,14 +389,4 @@ pub(super) fn key(kind: &'static str, parts: &[u64]) -> Key {
         *d = *p;
     }
     (kind, k)
-}
-
-fn op_code(op: &Op) -> u64 {
-    match op {
-        Op::Open => 0,
-        Op::High => 1,
-        Op::Low => 2,
-        Op::Close => 3,
-        _ => 4,
-    }
 }

@@ -17,7 +17,7 @@ mod call;
 mod expr;
 
 pub use call::FUNCTIONS;
-use expr::{key, Key};
+use expr::Key;
 
 /// Most nodes in one program.
 pub const MAX_NODES: usize = 2_000;
@@ -246,11 +246,7 @@ fn compile_with(
                 consts.push((n.out, v));
                 return false;
             }
-            Op::Open => Price::Open,
-            Op::High => Price::High,
-            Op::Low => Price::Low,
-            Op::Close => Price::Close,
-            Op::Volume => Price::Volume,
+            Op::Price(p) => p,
             _ => return true,
         };
         prices.push((n.out, price));
@@ -412,16 +408,9 @@ impl Compiler<'_> {
                 };
                 let n = period_of(period)
                     .map_err(|m| RuleError::field(format!("{field}.period"), m))?;
-                let state = AtrState::new(n)
+                let slot = self
+                    .atr_node(n)
                     .map_err(|e| RuleError::field(format!("{field}.period"), ind_err(e)))?;
-                let (slot, _) = self.node(
-                    key("atr", &[n as u64]),
-                    Op::Atr(state),
-                    1,
-                    Ty::Num,
-                    n,
-                    format!("atr({n})"),
-                );
                 Ok(Distance::Atr(k, slot))
             }
             _ => Err(RuleError::field(
