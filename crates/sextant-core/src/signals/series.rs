@@ -34,8 +34,17 @@ impl SeriesSource for MlSignalService {
                 .collect();
             out.push((series, aligned));
         }
+        // One view is checked for freshness (a snapshot hash of its bars) and read once, however
+        // many of its columns the definition names (references come sorted by view).
+        let mut read: Option<(String, MaterializedView, FeaturePanel)> = None;
         for (series, view, column) in feature_references(req) {
-            let (mv, panel) = self.feature_values(&view, symbol, req)?;
+            if read.as_ref().is_none_or(|(v, _, _)| *v != view) {
+                let (mv, panel) = self.feature_values(&view, symbol, req)?;
+                read = Some((view.clone(), mv, panel));
+            }
+            let Some((_, mv, panel)) = read.as_ref() else {
+                continue;
+            };
             let Some(col) = panel.features.iter().position(|f| *f == column) else {
                 return Err(BacktestError::invalid(format!(
                     "feature view {view:?} (version {}) has no feature {column:?}; it has: {}",
