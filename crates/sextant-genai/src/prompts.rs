@@ -10,10 +10,20 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The builtin templates, by file name.
-const BUILTIN: &[(&str, &str)] = &[(
-    "backtest_narrative@1.md",
-    include_str!("../prompts/backtest_narrative@1.md"),
-)];
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "backtest_narrative@1.md",
+        include_str!("../prompts/backtest_narrative@1.md"),
+    ),
+    (
+        "strategy_builder@1.md",
+        include_str!("../prompts/strategy_builder@1.md"),
+    ),
+    (
+        "chatops_agent@1.md",
+        include_str!("../prompts/chatops_agent@1.md"),
+    ),
+];
 
 /// Why a prompt could not be loaded, found, rendered or verified.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -61,6 +61,7 @@ mod error;
 mod library;
 mod parse;
 mod plan;
+mod print;
 mod strategy;
 
 pub use causal::{truncation_test, TruncationReport};
@@ -71,6 +72,7 @@ pub use doc::{is_name, Level, Num, ParamDecl, ParamValue, RuleDoc, SideRules, Si
 pub use error::{RuleError, TokenAt};
 pub use library::library_definitions;
 pub use parse::{parse, parse_shared, Expr, SyntaxError, MAX_DEPTH, MAX_EXPR_BYTES};
+pub use print::{canonical, canonical_text};
 pub use strategy::RuleStrategy;
 
 use crate::strategy::ParamError;
