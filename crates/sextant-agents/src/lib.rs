@@ -7,7 +7,11 @@
 //!   alternative (any OpenAI-compatible `/embeddings` endpoint).
 //! - [`catalog`]: the documented capabilities the builder retrieves from.
 //! - [`builder`]: natural language to a validated strategy config, or a clarifying question.
+//! - [`chat`]: the ChatOps agent: tools under RBAC, confirmations for writes, an audit trail.
+//! - [`slack`]: Slack request-signature verification for the slash-command endpoint.
 
 pub mod builder;
 pub mod catalog;
+pub mod chat;
 pub mod embed;
+pub mod slack;

@@ -53,6 +53,53 @@ pub struct Config {
     pub llm: LlmSettings,
     /// The data-quality checks every ingest runs, and whether failing rows are quarantined.
     pub quality: sextant_quality::QualityConfig,
+    /// The strategy builder and the ChatOps agent. TOML table `[agents]`.
+    pub agents: AgentsSettings,
+}
+
+/// The strategy builder and the ChatOps agent. Both use the `[llm]` model when `[llm]`
+/// `provider` is `openai`, and answer offline otherwise.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentsSettings {
+    /// `minilm` (all-MiniLM-L6-v2 in process, from `scripts/setup-minilm`) or `openai` (an
+    /// OpenAI-compatible `/embeddings` endpoint). Default: `minilm`. Env: `SEXTANT_EMBEDDINGS`.
+    pub embeddings: String,
+    /// Where the MiniLM files are. Default: `$SEXTANT_MINILM_DIR`, else
+    /// `~/.cache/sextant/models/all-MiniLM-L6-v2`.
+    pub minilm_dir: Option<PathBuf>,
+    /// Base URL of the embeddings endpoint (`openai` only). Default:
+    /// `https://api.openai.com/v1`. Env: `SEXTANT_EMBEDDINGS_BASE_URL`.
+    pub embeddings_base_url: String,
+    /// Embedding model name (`openai` only). Default: `text-embedding-3-large`.
+    /// Env: `SEXTANT_EMBEDDINGS_MODEL`.
+    pub embeddings_model: String,
+    /// Length of the endpoint's vectors. Default: `3072` (text-embedding-3-large).
+    pub embeddings_dimension: usize,
+    /// Never written back out. Env: `SEXTANT_EMBEDDINGS_API_KEY`.
+    #[serde(skip_serializing)]
+    pub embeddings_api_key: Option<String>,
+    /// Slack app signing secret; without it the Slack endpoint answers 503. Never written
+    /// back out. Env: `SEXTANT_SLACK_SIGNING_SECRET`.
+    #[serde(skip_serializing)]
+    pub slack_signing_secret: Option<String>,
+    /// Role of each Slack user id (`U2CERLKJA = "analyst"`); users not listed act as viewers.
+    pub slack_roles: std::collections::BTreeMap<String, sextant_domain::Role>,
+}
+
+impl Default for AgentsSettings {
+    fn default() -> Self {
+        AgentsSettings {
+            embeddings: "minilm".into(),
+            minilm_dir: None,
+            embeddings_base_url: "https://api.openai.com/v1".into(),
+            embeddings_model: "text-embedding-3-large".into(),
+            embeddings_dimension: 3072,
+            embeddings_api_key: None,
+            slack_signing_secret: None,
+            slack_roles: Default::default(),
+        }
+    }
 }
 
 /// The language model behind narratives. `offline` (default) needs nothing: a deterministic
@@ -148,6 +195,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             llm: LlmSettings::default(),
             quality: sextant_quality::QualityConfig::default(),
+            agents: AgentsSettings::default(),
         }
     }
 }
@@ -309,6 +357,34 @@ pub const ENV_VARS: &[(&str, &str, Setter)] = &[
         "API key of the LLM endpoint (never printed)",
         |c, v| {
             c.llm.api_key = Some(v.to_string());
+            Ok(())
+        },
+    ),
+    ("SEXTANT_EMBEDDINGS", "minilm | openai (an /embeddings endpoint)", |c, v| {
+        c.agents.embeddings = v.to_string();
+        Ok(())
+    }),
+    ("SEXTANT_EMBEDDINGS_BASE_URL", "embeddings endpoint base URL", |c, v| {
+        c.agents.embeddings_base_url = v.to_string();
+        Ok(())
+    }),
+    ("SEXTANT_EMBEDDINGS_MODEL", "embedding model name", |c, v| {
+        c.agents.embeddings_model = v.to_string();
+        Ok(())
+    }),
+    (
+        "SEXTANT_EMBEDDINGS_API_KEY",
+        "API key of the embeddings endpoint (never printed)",
+        |c, v| {
+            c.agents.embeddings_api_key = Some(v.to_string());
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_SLACK_SIGNING_SECRET",
+        "Slack app signing secret (never printed)",
+        |c, v| {
+            c.agents.slack_signing_secret = Some(v.to_string());
             Ok(())
         },
     ),

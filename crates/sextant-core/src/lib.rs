@@ -4,6 +4,7 @@
 //! Everything that runs Sextant (the CLI, the HTTP server, workers) starts from
 //! [`Config::load`] and [`Services::build`], so every entry point sees the same services.
 
+pub mod agents;
 pub mod backtest;
 pub mod common;
 pub mod config;

@@ -11,6 +11,7 @@ mod ids;
 pub mod prices;
 mod quarantine;
 mod resolution;
+mod role;
 mod symbol;
 
 pub use bar::{Bar, Source};
@@ -19,6 +20,7 @@ pub use ids::{is_plain_name, InvalidId, ModelId, RunId};
 pub use prices::PriceBasis;
 pub use quarantine::{HeldBar, QuarantineStatus};
 pub use resolution::{ParseResolutionError, Resolution};
+pub use role::Role;
 pub use symbol::{InvalidSymbol, Symbol};
 
 /// The exchange time zone used when a provider does not name one (US equities).
