@@ -210,11 +210,22 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The Slack slash-command endpoint (signature-verified, no API key).
+pub const SLACK_PATH: &str = "/api/v1/slack/commands";
+/// The MCP (Model Context Protocol) endpoint, Streamable HTTP transport.
+pub const MCP_PATH: &str = "/mcp";
+
 /// The minimum role for a request, or `None` for public endpoints.
 pub fn required_role(method: &Method, path: &str) -> Option<Role> {
-    let public = ["/health", "/ready", "/api/v1/openapi.json", "/docs"];
+    // The Slack endpoint is authenticated by Slack's request signature, not an API key.
+    let public = ["/health", "/ready", "/api/v1/openapi.json", "/docs", SLACK_PATH];
     if public.contains(&path) {
         return None;
+    }
+    // Chat and MCP are open to every role: each tool behind them is checked against the
+    // caller's role (the same least role as its HTTP route) and writes need confirmation.
+    if path == MCP_PATH || path == "/api/v1/chat" || path.starts_with("/api/v1/chat/") {
+        return Some(Role::Viewer);
     }
     // Releasing a held bar into the shared cache (or dropping it) is a data steward's call.
     let review = *method == Method::POST && path.starts_with("/api/v1/quality/quarantine/");

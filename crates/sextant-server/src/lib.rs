@@ -44,10 +44,12 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .nest("/api/v1/signals", routes::ml::signals_router())
         .nest("/api/v1/models", routes::ml::models_router())
         .nest("/api/v1/admin", routes::admin::router())
+        .nest("/api/v1/chat", routes::agents::chat_router())
         .split_for_parts();
     let spec = openapi::finish(spec);
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(openapi::router(spec))
+        .merge(routes::mcp::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "method not allowed on this route")

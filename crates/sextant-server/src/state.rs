@@ -35,6 +35,8 @@ pub struct AppState {
     pub auth_failures: Arc<RateLimiter>,
     /// Open server-sent-event streams, capped per key and in total.
     pub sse: Arc<SseSlots>,
+    /// The strategy builder and the ChatOps agent (built on first use).
+    pub agents: Arc<sextant_core::agents::AgentsService>,
 }
 
 impl AppState {
@@ -47,7 +49,12 @@ impl AppState {
             default_handlers(&services),
             JobConfig::default(),
         );
+        let agents = Arc::new(sextant_core::agents::AgentsService::new(
+            services.clone(),
+            jobs.clone(),
+        ));
         AppState {
+            agents,
             jobs,
             responses: Arc::new(crate::respcache::ResponseCache::new(10_000)),
             auth: Auth::new(services.meta.clone()),

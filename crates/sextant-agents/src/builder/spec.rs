@@ -208,9 +208,40 @@ impl BuildSpec {
     /// [`SpecError`] for an unknown strategy or an out-of-range field; the engine's checks
     /// are in [`validate`](Self::validate).
     pub fn lower(&self) -> Result<StrategyConfig, SpecError> {
+        self.lower_with(false)
+    }
+
+    /// The spec as one self-contained rule-language definition (the library strategy's
+    /// definition when the spec names one), its parameter defaults set to the request's
+    /// values: what the builder saves as a user strategy.
+    ///
+    /// # Errors
+    ///
+    /// [`SpecError`] as [`lower`](Self::lower).
+    pub fn to_definition(&self, name: &str) -> Result<Value, SpecError> {
+        let config = self.lower_with(true)?;
+        let mut params = config.params;
+        let mut definition = params
+            .as_object_mut()
+            .and_then(|p| p.remove("definition"))
+            .ok_or_else(|| err("strategy", "no definition"))?;
+        if let Some(obj) = definition.as_object_mut() {
+            obj.insert("name".into(), json!(name));
+            if let Some(decls) = obj.get_mut("params").and_then(Value::as_object_mut) {
+                for (k, v) in params.as_object().into_iter().flatten() {
+                    if let Some(d) = decls.get_mut(k).and_then(Value::as_object_mut) {
+                        d.insert("default".into(), v.clone());
+                    }
+                }
+            }
+        }
+        Ok(definition)
+    }
+
+    fn lower_with(&self, force_rules: bool) -> Result<StrategyConfig, SpecError> {
         self.check_fields()?;
         let sim = self.sim()?;
-        if self.is_plain_library() {
+        if self.is_plain_library() && !force_rules {
             return Ok(StrategyConfig {
                 strategy: self.strategy.clone(),
                 params: Value::Object(self.params.clone()),

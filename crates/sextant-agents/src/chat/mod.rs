@@ -23,6 +23,7 @@ pub mod tools;
 
 pub use confirm::{Pending, CONFIRM_TTL_SECS};
 pub use gate::{digest, ToolGate};
+pub use route::format_result;
 pub use tools::{tools_for, AuditRecord, AuditSink, Caller, ToolDef, ToolError, ToolHost};
 
 use crate::embed::{cosine, EmbedError, Embedder};

@@ -13,7 +13,9 @@
 //!   document in the metadata collection [`AGENT_AUDIT`], and reads them back newest first.
 
 pub mod audit;
+pub mod service;
 pub mod tools;
 
 pub use audit::{MetaAudit, AGENT_AUDIT};
+pub use service::{AgentsError, AgentsService, BuildOutcome, Preview, STRATEGY_BUILDS};
 pub use tools::CoreTools;

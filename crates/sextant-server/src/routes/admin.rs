@@ -18,6 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_keys, create_key))
         .routes(routes!(revoke_key))
+        .merge(super::agents::audit_router())
 }
 
 /// A key to create.

@@ -1,12 +1,14 @@
 //! Route groups, one module per resource.
 
 pub mod admin;
+pub mod agents;
 pub mod backtests;
 pub mod dashboards;
 pub mod definitions;
 pub mod forecasts;
 pub mod jobs;
 pub mod market_data;
+pub mod mcp;
 pub mod ml;
 pub mod ops;
 pub mod page;

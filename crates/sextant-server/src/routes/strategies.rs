@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_configs, create_config))
         .routes(routes!(get_config, update_config, delete_config))
         .merge(super::definitions::router())
+        .merge(super::agents::builder_router())
 }
 
 /// A library strategy.
