@@ -218,7 +218,13 @@ pub const MCP_PATH: &str = "/mcp";
 /// The minimum role for a request, or `None` for public endpoints.
 pub fn required_role(method: &Method, path: &str) -> Option<Role> {
     // The Slack endpoint is authenticated by Slack's request signature, not an API key.
-    let public = ["/health", "/ready", "/api/v1/openapi.json", "/docs", SLACK_PATH];
+    let public = [
+        "/health",
+        "/ready",
+        "/api/v1/openapi.json",
+        "/docs",
+        SLACK_PATH,
+    ];
     if public.contains(&path) {
         return None;
     }

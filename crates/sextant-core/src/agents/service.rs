@@ -124,7 +124,9 @@ fn llm(s: &LlmSettings) -> Result<Option<Arc<dyn LlmProvider>>, String> {
             let mut cfg = OpenAiConfig::new(s.base_url.clone(), s.model.clone());
             cfg.api_key = s.api_key.clone();
             cfg.timeout = Duration::from_secs(s.timeout_secs.max(1));
-            Ok(Some(Arc::new(OpenAiClient::new(cfg).map_err(|e| e.to_string())?)))
+            Ok(Some(Arc::new(
+                OpenAiClient::new(cfg).map_err(|e| e.to_string())?,
+            )))
         }
         other => Err(format!("unknown LLM provider {other:?}: offline or openai")),
     }
@@ -168,12 +170,19 @@ impl AgentsService {
                 let model = llm(&self.llm)?;
                 let prompts = PromptRegistry::load_builtin().map_err(|e| e.to_string())?;
                 let pick = |name: &str| -> Result<_, String> {
-                    let p = prompts.latest(name).ok_or_else(|| format!("prompt {name} missing"))?;
+                    let p = prompts
+                        .latest(name)
+                        .ok_or_else(|| format!("prompt {name} missing"))?;
                     Ok(model.clone().map(|m| (m, p.clone())))
                 };
-                let index = CatalogIndex::build(catalog(), embed.as_ref()).await.map_err(|e| e.to_string())?;
-                let builder = Builder::new(Arc::new(index), embed.clone(), pick("strategy_builder")?);
-                let agent = Agent::new(self.gate.clone(), embed, pick("chatops_agent")?).await.map_err(|e| e.to_string())?;
+                let index = CatalogIndex::build(catalog(), embed.as_ref())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let builder =
+                    Builder::new(Arc::new(index), embed.clone(), pick("strategy_builder")?);
+                let agent = Agent::new(self.gate.clone(), embed, pick("chatops_agent")?)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 Ok(Arc::new(Ready { builder, agent }))
             })
             .await;
@@ -187,7 +196,13 @@ impl AgentsService {
     /// # Errors
     ///
     /// [`AgentsError`].
-    pub async fn build(&self, owner: &str, req: &BuildRequest, save: bool, preview: Option<Preview>) -> Result<BuildOutcome, AgentsError> {
+    pub async fn build(
+        &self,
+        owner: &str,
+        req: &BuildRequest,
+        save: bool,
+        preview: Option<Preview>,
+    ) -> Result<BuildOutcome, AgentsError> {
         let ready = self.ready().await?;
         let answer = ready.builder.build(req).await?;
         let mut out = BuildOutcome {
@@ -196,26 +211,48 @@ impl AgentsService {
             saved: None,
             preview: None,
         };
-        let (Some(spec), Some(config), BuildStatus::Built) = (&out.answer.spec, &out.answer.config, out.answer.status) else {
+        let (Some(spec), Some(config), BuildStatus::Built) =
+            (&out.answer.spec, &out.answer.config, out.answer.status)
+        else {
             return Ok(out);
         };
         // Validated once more right before anything is stored.
-        let checked = spec.validate().map_err(|e| AgentsError::Service(format!("built config failed re-validation: {e}")))?;
+        let checked = spec
+            .validate()
+            .map_err(|e| AgentsError::Service(format!("built config failed re-validation: {e}")))?;
         if &checked != config {
-            return Err(AgentsError::Service("built config changed on re-validation".into()));
+            return Err(AgentsError::Service(
+                "built config changed on re-validation".into(),
+            ));
         }
         if let Some(p) = preview {
             let req = json!({"strategy": config.strategy, "params": config.params, "sim": config.sim,
                              "symbols": p.symbols, "from": p.from, "to": p.to});
-            let req: BacktestRequest = serde_json::from_value(req).map_err(|e| AgentsError::Invalid(format!("preview: {e}")))?;
-            req.validate().map_err(|e| AgentsError::Invalid(format!("preview: {e}")))?;
-            let run = self.services.backtests.run_for(&req, Some(owner)).await.map_err(|e| AgentsError::Invalid(format!("preview: {e}")))?;
-            out.preview = Some(json!({"run_id": run.id, "metrics": run.metrics, "final_equity": run.final_equity, "trade_count": run.trade_count}));
+            let req: BacktestRequest = serde_json::from_value(req)
+                .map_err(|e| AgentsError::Invalid(format!("preview: {e}")))?;
+            req.validate()
+                .map_err(|e| AgentsError::Invalid(format!("preview: {e}")))?;
+            let run = self
+                .services
+                .backtests
+                .run_for(&req, Some(owner))
+                .await
+                .map_err(|e| AgentsError::Invalid(format!("preview: {e}")))?;
+            out.preview = Some(
+                json!({"run_id": run.id, "metrics": run.metrics, "final_equity": run.final_equity, "trade_count": run.trade_count}),
+            );
         }
         if save {
             let name = format!("built_{}", spec.strategy);
-            let definition = spec.to_definition(&name).map_err(|e| AgentsError::Service(e.to_string()))?;
-            let v = self.services.definitions.create(&definition, owner).await.map_err(|e| AgentsError::Service(e.to_string()))?;
+            let definition = spec
+                .to_definition(&name)
+                .map_err(|e| AgentsError::Service(e.to_string()))?;
+            let v = self
+                .services
+                .definitions
+                .create(&definition, owner)
+                .await
+                .map_err(|e| AgentsError::Service(e.to_string()))?;
             out.saved = Some(json!({"id": v.id, "version": v.version}));
         }
         let record = json!({
@@ -238,8 +275,18 @@ impl AgentsService {
     /// # Errors
     ///
     /// [`AgentsError`].
-    pub async fn chat(&self, caller: &Caller, message: &str, events: Option<mpsc::Sender<ChatEvent>>) -> Result<ChatAnswer, AgentsError> {
-        Ok(self.ready().await?.agent.chat(caller, message, events).await?)
+    pub async fn chat(
+        &self,
+        caller: &Caller,
+        message: &str,
+        events: Option<mpsc::Sender<ChatEvent>>,
+    ) -> Result<ChatAnswer, AgentsError> {
+        Ok(self
+            .ready()
+            .await?
+            .agent
+            .chat(caller, message, events)
+            .await?)
     }
 
     /// Confirms a pending write (see [`Agent::confirm`]).

@@ -43,8 +43,12 @@ pub fn audit_router() -> OpenApiRouter<AppState> {
 impl From<AgentsError> for ApiError {
     fn from(e: AgentsError) -> Self {
         match e {
-            AgentsError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-request", m),
-            AgentsError::Unavailable(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "agents-unavailable", m),
+            AgentsError::Invalid(m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-request", m)
+            }
+            AgentsError::Unavailable(m) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "agents-unavailable", m)
+            }
             AgentsError::Service(m) => ApiError::internal(m),
         }
     }
@@ -97,14 +101,19 @@ async fn generative_builder(
 ) -> ApiResult<Json<Value>> {
     let preview: Option<Preview> = match input.preview {
         None | Some(Value::Null) => None,
-        Some(v) => Some(serde_json::from_value(v).map_err(|e| ApiError::field("preview", e.to_string()))?),
+        Some(v) => {
+            Some(serde_json::from_value(v).map_err(|e| ApiError::field("preview", e.to_string()))?)
+        }
     };
     let req = BuildRequest {
         text: input.text,
         regime_model: input.regime_model,
         ml_model: input.ml_model,
     };
-    let out = s.agents.build(&caller.key_id, &req, input.save, preview).await?;
+    let out = s
+        .agents
+        .build(&caller.key_id, &req, input.save, preview)
+        .await?;
     super::to_json(&out)
 }
 
@@ -123,8 +132,15 @@ pub struct ChatInput {
               (status = 422, description = "empty or oversized message", body = crate::error::Problem, content_type = "application/problem+json"),
               (status = 503, description = "the embedding model is not installed", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn chat(State(s): State<AppState>, Extension(caller): Extension<Caller>, ApiJson(input): ApiJson<ChatInput>) -> ApiResult<Json<Value>> {
-    let answer = s.agents.chat(&agent_caller(&caller, "http"), &input.message, None).await?;
+async fn chat(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(input): ApiJson<ChatInput>,
+) -> ApiResult<Json<Value>> {
+    let answer = s
+        .agents
+        .chat(&agent_caller(&caller, "http"), &input.message, None)
+        .await?;
     super::to_json(&answer)
 }
 
@@ -144,7 +160,11 @@ async fn chat_stream(
     let err_tx = tx.clone();
     tokio::spawn(async move {
         if let Err(e) = agents.chat(&who, &input.message, Some(tx)).await {
-            let _ = err_tx.send(sextant_agents::chat::ChatEvent::Delta { text: format!("error: {e}") }).await;
+            let _ = err_tx
+                .send(sextant_agents::chat::ChatEvent::Delta {
+                    text: format!("error: {e}"),
+                })
+                .await;
         }
     });
     let stream = futures::stream::unfold((rx, slot), |(mut rx, slot)| async move {
@@ -155,7 +175,9 @@ async fn chat_stream(
             sextant_agents::chat::ChatEvent::Delta { .. } => "delta",
             sextant_agents::chat::ChatEvent::Done { .. } => "done",
         };
-        let ev = Event::default().event(name).data(serde_json::to_string(&e).unwrap_or_default());
+        let ev = Event::default()
+            .event(name)
+            .data(serde_json::to_string(&e).unwrap_or_default());
         Some((Ok::<_, Infallible>(ev), (rx, slot)))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
@@ -175,8 +197,15 @@ pub struct ConfirmInput {
     responses((status = 200, body = Object),
               (status = 422, description = "unknown, expired or foreign token", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
-async fn confirm(State(s): State<AppState>, Extension(caller): Extension<Caller>, ApiJson(input): ApiJson<ConfirmInput>) -> ApiResult<Json<Value>> {
-    let answer = s.agents.confirm(&agent_caller(&caller, "http"), &input.token).await?;
+async fn confirm(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(input): ApiJson<ConfirmInput>,
+) -> ApiResult<Json<Value>> {
+    let answer = s
+        .agents
+        .confirm(&agent_caller(&caller, "http"), &input.token)
+        .await?;
     super::to_json(&answer)
 }
 
@@ -200,7 +229,15 @@ pub struct AuditQuery {
 /// confirmed, with the caller, the arguments and a sha256 of the result.
 #[utoipa::path(get, path = "/agent-audit", tag = "admin", params(AuditQuery),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
-async fn audit(State(s): State<AppState>, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult<Json<Value>> {
-    let items = s.agents.audit().recent(q.limit.unwrap_or(100)).await.map_err(|e| ApiError::internal(e.to_string()))?;
+async fn audit(
+    State(s): State<AppState>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Value>> {
+    let items = s
+        .agents
+        .audit()
+        .recent(q.limit.unwrap_or(100))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Json(json!({ "items": items })))
 }

@@ -28,7 +28,10 @@ const CONFIRM_TOOL: &str = "confirm_action";
 /// The MCP and Slack routes (outside the OpenAPI document: they speak their own protocols).
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(crate::auth::MCP_PATH, post(mcp).get(no_stream).delete(no_stream))
+        .route(
+            crate::auth::MCP_PATH,
+            post(mcp).get(no_stream).delete(no_stream),
+        )
         .route(crate::auth::SLACK_PATH, post(slack))
 }
 
@@ -38,7 +41,8 @@ async fn no_stream() -> StatusCode {
 }
 
 fn rpc_error(id: Value, code: i64, message: impl Into<String>) -> Response {
-    Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into()}})).into_response()
+    Json(json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message.into()}}))
+        .into_response()
 }
 
 fn rpc_result(id: Value, result: Value) -> Response {
@@ -46,14 +50,30 @@ fn rpc_result(id: Value, result: Value) -> Response {
 }
 
 fn tool_json(t: &ToolDef) -> Value {
-    let note = if t.writes { " Changes state: returns a token to pass to confirm_action." } else { "" };
+    let note = if t.writes {
+        " Changes state: returns a token to pass to confirm_action."
+    } else {
+        ""
+    };
     json!({"name": t.name, "description": format!("{}{note}", t.description), "inputSchema": t.parameters})
 }
 
-async fn mcp(State(s): State<AppState>, Extension(caller): Extension<Caller>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(v) = headers.get("mcp-protocol-version").and_then(|v| v.to_str().ok()) {
+async fn mcp(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(v) = headers
+        .get("mcp-protocol-version")
+        .and_then(|v| v.to_str().ok())
+    {
         if !MCP_VERSIONS.contains(&v) {
-            return (StatusCode::BAD_REQUEST, format!("unsupported MCP-Protocol-Version {v}")).into_response();
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("unsupported MCP-Protocol-Version {v}"),
+            )
+                .into_response();
         }
     }
     let msg: Value = match serde_json::from_slice(&body) {
@@ -61,7 +81,11 @@ async fn mcp(State(s): State<AppState>, Extension(caller): Extension<Caller>, he
         Err(e) => return rpc_error(Value::Null, -32700, format!("parse error: {e}")),
     };
     if !msg.is_object() {
-        return rpc_error(Value::Null, -32600, "one JSON-RPC message per request (no batches)");
+        return rpc_error(
+            Value::Null,
+            -32600,
+            "one JSON-RPC message per request (no batches)",
+        );
     }
     let Some(id) = msg.get("id").cloned() else {
         // A notification (`notifications/initialized`, ...): accepted, nothing to answer.
@@ -71,14 +95,24 @@ async fn mcp(State(s): State<AppState>, Extension(caller): Extension<Caller>, he
     let params = msg.get("params").cloned().unwrap_or(Value::Null);
     match msg.get("method").and_then(Value::as_str).unwrap_or("") {
         "initialize" => {
-            let asked = params.get("protocolVersion").and_then(Value::as_str).unwrap_or("");
-            let version = if MCP_VERSIONS.contains(&asked) { asked } else { MCP_VERSIONS[0] };
-            rpc_result(id, json!({
-                "protocolVersion": version,
-                "capabilities": {"tools": {"listChanged": false}},
-                "serverInfo": {"name": "sextant", "version": env!("CARGO_PKG_VERSION")},
-                "instructions": "Operations tools of a Sextant server, filtered by your API key's role. Tools that change state return a token; call confirm_action with it to run them.",
-            }))
+            let asked = params
+                .get("protocolVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let version = if MCP_VERSIONS.contains(&asked) {
+                asked
+            } else {
+                MCP_VERSIONS[0]
+            };
+            rpc_result(
+                id,
+                json!({
+                    "protocolVersion": version,
+                    "capabilities": {"tools": {"listChanged": false}},
+                    "serverInfo": {"name": "sextant", "version": env!("CARGO_PKG_VERSION")},
+                    "instructions": "Operations tools of a Sextant server, filtered by your API key's role. Tools that change state return a token; call confirm_action with it to run them.",
+                }),
+            )
         }
         "ping" => rpc_result(id, json!({})),
         "tools/list" => {
@@ -91,8 +125,15 @@ async fn mcp(State(s): State<AppState>, Extension(caller): Extension<Caller>, he
             rpc_result(id, json!({"tools": tools}))
         }
         "tools/call" => {
-            let name = params.get("name").and_then(Value::as_str).unwrap_or("").to_string();
-            let args = params.get("arguments").cloned().unwrap_or_else(|| json!({}));
+            let name = params
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let args = params
+                .get("arguments")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
             rpc_result(id, call_tool(&s, &who, &name, args).await)
         }
         other => rpc_error(id, -32601, format!("method not found: {other}")),
@@ -108,7 +149,15 @@ async fn call_tool(s: &AppState, who: &AgentCaller, name: &str, args: Value) -> 
         return match gate.confirm(who, token).await {
             Ok((_, rec)) => {
                 let ok = rec.outcome == "confirmed";
-                text_result(format!("{} {}:\n{}", rec.tool, rec.outcome, rec.result.as_ref().map(format_result).unwrap_or_default()), !ok)
+                text_result(
+                    format!(
+                        "{} {}:\n{}",
+                        rec.tool,
+                        rec.outcome,
+                        rec.result.as_ref().map(format_result).unwrap_or_default()
+                    ),
+                    !ok,
+                )
             }
             Err(e) => text_result(e.to_string(), true),
         };
@@ -136,24 +185,45 @@ async fn call_tool(s: &AppState, who: &AgentCaller, name: &str, args: Value) -> 
 async fn slack(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let settings = s.agents.settings();
     let Some(secret) = settings.slack_signing_secret.as_deref() else {
-        return (StatusCode::SERVICE_UNAVAILABLE, "Slack is not configured: set [agents] slack_signing_secret").into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Slack is not configured: set [agents] slack_signing_secret",
+        )
+            .into_response();
     };
     let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
     let now = chrono::Utc::now().timestamp();
-    if let Err(e) = sextant_agents::slack::verify(secret, header("x-slack-request-timestamp"), &body, header("x-slack-signature"), now) {
+    if let Err(e) = sextant_agents::slack::verify(
+        secret,
+        header("x-slack-request-timestamp"),
+        &body,
+        header("x-slack-signature"),
+        now,
+    ) {
         return (StatusCode::UNAUTHORIZED, e.to_string()).into_response();
     }
     let form: Vec<(String, String)> = match serde_urlencoded::from_bytes(&body) {
         Ok(f) => f,
-        Err(e) => return (StatusCode::BAD_REQUEST, format!("malformed form body: {e}")).into_response(),
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, format!("malformed form body: {e}")).into_response()
+        }
     };
-    let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let field = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     let user = field("user_id");
     if user.is_empty() {
         return (StatusCode::BAD_REQUEST, "user_id is missing").into_response();
     }
     let who = AgentCaller {
-        role: settings.slack_roles.get(&user).copied().unwrap_or(Role::Viewer),
+        role: settings
+            .slack_roles
+            .get(&user)
+            .copied()
+            .unwrap_or(Role::Viewer),
         id: format!("slack:{user}"),
         channel: "slack".into(),
     };

@@ -20,8 +20,13 @@ pub struct Server {
 }
 
 pub async fn start(limits: Limits) -> Server {
+    start_with(limits, |_| {}).await
+}
+
+/// [`start`] after `edit` has changed the configuration.
+pub async fn start_with(limits: Limits, edit: impl FnOnce(&mut sextant_core::Config)) -> Server {
     let sextant_test_support::TestServices { services, dir } =
-        sextant_test_support::services().await;
+        sextant_test_support::services_with(edit).await;
     let state = AppState::new(services.clone(), &limits);
     let mut keys = Vec::new();
     for role in [Role::Viewer, Role::Analyst, Role::Admin] {

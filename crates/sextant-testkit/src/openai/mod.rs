@@ -14,7 +14,8 @@
 //! body, so a client that sends more requests than a test expected fails loudly. Every request
 //! body is recorded, so tests can assert the prompt, model, `response_format` and `tools` a
 //! client really sent. `stream: true` is answered with `chat.completion.chunk` server-sent
-//! events ending with `data: [DONE]`, like the real API.
+//! events ending with `data: [DONE]`, like the real API. `POST /v1/embeddings` takes its answer
+//! from the same queue ([`Reply::Embeddings`] or [`Reply::Status`]).
 
 mod server;
 mod wire;
@@ -44,4 +45,7 @@ pub enum Reply {
     Status(u16, String),
     /// Sleeps this long, then answers with the text `"late"` (for client timeouts).
     Timeout(Duration),
+    /// An `/embeddings` answer: one vector per input, `data` listed in reverse index order (as
+    /// the API allows), so clients must place vectors by `index`.
+    Embeddings(Vec<Vec<f32>>),
 }

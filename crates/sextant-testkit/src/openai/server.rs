@@ -69,6 +69,8 @@ impl OpenAiServer {
         let router = Router::new()
             .route("/v1/chat/completions", post(chat))
             .route("/chat/completions", post(chat))
+            .route("/v1/embeddings", post(embeddings))
+            .route("/embeddings", post(embeddings))
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = listener.local_addr()?;
@@ -163,6 +165,14 @@ async fn chat(
             tokio::time::sleep(delay).await;
             Answer::Content("late".into())
         }
+        Some(Reply::Embeddings(_)) => {
+            let e = wire::error(
+                "sextant-testkit: an embeddings reply was scripted for a chat request",
+                "server_error",
+                None,
+            );
+            return json(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+        }
     };
     let model = body
         .get("model")
@@ -186,6 +196,54 @@ async fn chat(
         StatusCode::OK,
         wire::completion(n, model, &answer, prompt).to_string(),
     )
+}
+
+async fn embeddings(
+    State(shared): State<Arc<Shared>>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+    let reply = {
+        let mut g = shared.lock();
+        g.log.push(RecordedRequest {
+            uri: uri.to_string(),
+            authorization: header_string(&headers, "authorization"),
+            api_key: header_string(&headers, "api-key"),
+            body: body.clone(),
+        });
+        g.replies.pop_front()
+    };
+    match reply {
+        Some(Reply::Embeddings(vectors)) => {
+            let data: Vec<Value> = vectors
+                .iter()
+                .enumerate()
+                .rev()
+                .map(
+                    |(i, v)| serde_json::json!({"object": "embedding", "index": i, "embedding": v}),
+                )
+                .collect();
+            let model = body.get("model").cloned().unwrap_or(Value::Null);
+            let out = serde_json::json!({"object": "list", "data": data, "model": model,
+                                         "usage": {"prompt_tokens": 0, "total_tokens": 0}});
+            json(StatusCode::OK, out.to_string())
+        }
+        Some(Reply::Status(code, text)) => json(
+            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            text,
+        ),
+        _ => {
+            let e = wire::error(
+                "sextant-testkit: no embeddings reply scripted",
+                "server_error",
+                None,
+            );
+            json(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+        }
+    }
 }
 
 fn json(status: StatusCode, body: String) -> Response {
