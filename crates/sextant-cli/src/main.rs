@@ -6,6 +6,7 @@ mod bench_forecasts;
 mod bench_ml;
 mod bench_regimes;
 mod bench_tuning;
+mod cmd_agents;
 mod cmd_backtest;
 mod cmd_data;
 mod cmd_forecast;
@@ -111,6 +112,16 @@ enum Command {
     /// library strategies as definitions.
     #[command(subcommand)]
     Strategy(cmd_strategy::StrategyCmd),
+    /// Build a strategy config from words: a validated config with an explanation, or a
+    /// clarifying question (offline by default; an LLM via SEXTANT_LLM_*).
+    ///
+    /// Example: sextant build "buy when the 10-day average crosses above the 50-day, 0.1% commission"
+    Build(cmd_agents::BuildArgs),
+    /// Ask the operations agent about the cache, freshness, Alpha Vantage, jobs, the quality
+    /// queue, regimes and models; state changes need --yes.
+    ///
+    /// Example: sextant chat "why did last night's refresh fail?"
+    Chat(cmd_agents::ChatArgs),
     /// Print the effective configuration (secrets omitted) and every environment variable read.
     Config,
     /// Measure ingest throughput and query latency on this machine and print the figures.
@@ -226,5 +237,7 @@ async fn run(cli: Cli) -> Result<()> {
             let services = Services::build(config).await?;
             cmd_data::run(cmd, &services)
         }
+        Command::Build(args) => cmd_agents::build(args, Services::build(config).await?).await,
+        Command::Chat(args) => cmd_agents::chat(args, Services::build(config).await?).await,
     }
 }

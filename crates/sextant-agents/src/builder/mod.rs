@@ -450,7 +450,7 @@ fn finish(parsed: Parsed, retrieved: Vec<Hit>, provenance: BuildProvenance) -> B
             Ok(config) => BuildAnswer {
                 status: BuildStatus::Built,
                 explanation: explain(&spec),
-                spec: Some(spec),
+                spec: Some(*spec),
                 config: Some(config),
                 reason: None,
                 question: None,

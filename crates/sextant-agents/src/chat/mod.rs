@@ -23,7 +23,7 @@ pub mod tools;
 
 pub use confirm::{Pending, CONFIRM_TTL_SECS};
 pub use gate::{digest, ToolGate};
-pub use route::format_result;
+pub use route::{format_result, Route, MIN_TOOL_SCORE};
 pub use tools::{tools_for, AuditRecord, AuditSink, Caller, ToolDef, ToolError, ToolHost};
 
 use crate::embed::{cosine, EmbedError, Embedder};

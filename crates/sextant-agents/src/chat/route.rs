@@ -137,7 +137,47 @@ pub fn format_result(v: &Value) -> String {
     }
 }
 
+/// Where the offline router sends a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    /// No tool is close enough.
+    Nothing,
+    /// The closest tool is above the caller's role.
+    AboveRole(String, f32),
+    /// A tool the caller may use, with the arguments read from the message (or the name of a
+    /// required one that is missing).
+    Tool(String, f32, Result<Value, String>),
+}
+
 impl Agent {
+    /// Routes `message` for `caller` without running anything (what the offline path does
+    /// before it dispatches; the routing evaluation calls it directly).
+    ///
+    /// # Errors
+    ///
+    /// [`ChatError::Embed`] when the message cannot be embedded.
+    pub async fn route(&self, caller: &Caller, message: &str) -> Result<Route, ChatError> {
+        let offered = self.tools_for(caller);
+        let q = self.embedder.embed(&[message.to_string()]).await?;
+        let ranked = q.first().map(|v| self.rank_tools(v)).unwrap_or_default();
+        let allowed = |n: &str| offered.iter().find(|t| t.name == n);
+        let best_allowed = ranked.iter().find(|(n, _)| allowed(n).is_some());
+        if let Some((name, score)) = ranked.first() {
+            let beats = best_allowed.is_none_or(|(_, s)| score - s > 0.05);
+            if *score >= MIN_TOOL_SCORE && allowed(name).is_none() && beats {
+                return Ok(Route::AboveRole(name.clone(), *score));
+            }
+        }
+        Ok(match best_allowed.filter(|(_, s)| *s >= MIN_TOOL_SCORE) {
+            Some((name, score)) => {
+                let args =
+                    allowed(name).map_or_else(|| Err(String::new()), |d| arguments(d, message));
+                Route::Tool(name.clone(), *score, args)
+            }
+            None => Route::Nothing,
+        })
+    }
+
     pub(super) fn provenance(&self, caller: &Caller, mode: &'static str) -> ChatProvenance {
         ChatProvenance {
             mode,
@@ -165,11 +205,8 @@ impl Agent {
             return self.confirm(caller, &c[1]).await;
         }
         let offered = self.tools_for(caller);
-        let q = self.embedder.embed(&[message.to_string()]).await?;
-        let ranked = q.first().map(|v| self.rank_tools(v)).unwrap_or_default();
         let mut prov = self.provenance(caller, "offline");
-        let allowed = |n: &str| offered.iter().find(|t| t.name == n);
-        let best_allowed = ranked.iter().find(|(n, _)| allowed(n).is_some());
+        let route = self.route(caller, message).await?;
         let mut answer = ChatAnswer {
             conversation: conversation.to_string(),
             reply: String::new(),
@@ -177,13 +214,12 @@ impl Agent {
             pending: None,
             provenance: prov.clone(),
         };
-        // The best match is a tool above the caller's role: refuse it (audited), say why.
-        if let Some((name, score)) = ranked.first() {
-            let beats = best_allowed.is_none_or(|(_, s)| score - s > 0.05);
-            if *score >= MIN_TOOL_SCORE && allowed(name).is_none() && beats {
-                prov.routed = Some((name.clone(), *score));
+        let (name, args) = match route {
+            // The best match is a tool above the caller's role: refuse it (audited), say why.
+            Route::AboveRole(name, score) => {
+                prov.routed = Some((name.clone(), score));
                 let (rec, _) = self
-                    .dispatch(caller, conversation, &offered, name, json!({}), events)
+                    .dispatch(caller, conversation, &offered, &name, json!({}), events)
                     .await?;
                 answer.reply = format!(
                     "That needs a role above {}: {name} is not available to you.",
@@ -193,30 +229,33 @@ impl Agent {
                 answer.provenance = prov;
                 return Ok(answer);
             }
-        }
-        let Some((name, score)) = best_allowed.filter(|(_, s)| *s >= MIN_TOOL_SCORE) else {
-            let names: Vec<&str> = offered.iter().map(|t| t.name).collect();
-            answer.reply = format!(
-                "I did not find a tool for that. I can help with: {}. Try e.g. \"is the cache healthy?\" or \"why did last night's refresh fail?\"",
-                names.join(", ")
-            );
-            return Ok(answer);
-        };
-        prov.routed = Some((name.clone(), *score));
-        answer.provenance = prov;
-        let Some(def) = allowed(name) else {
-            return Ok(answer);
-        };
-        let args = match arguments(def, message) {
-            Ok(a) => a,
-            Err(missing) => {
+            Route::Nothing => {
+                let names: Vec<&str> = offered.iter().map(|t| t.name).collect();
                 answer.reply = format!(
-                    "{name} needs a {missing}: which one? (e.g. \"{}\")",
-                    def.examples.first().copied().unwrap_or("")
+                    "I did not find a tool for that. I can help with: {}. Try e.g. \"is the cache healthy?\" or \"why did last night's refresh fail?\"",
+                    names.join(", ")
                 );
                 return Ok(answer);
             }
+            Route::Tool(name, score, args) => {
+                prov.routed = Some((name.clone(), score));
+                answer.provenance = prov;
+                match args {
+                    Ok(a) => (name, a),
+                    Err(missing) => {
+                        let example = offered
+                            .iter()
+                            .find(|t| t.name == name)
+                            .and_then(|d| d.examples.first().copied())
+                            .unwrap_or("");
+                        answer.reply =
+                            format!("{name} needs a {missing}: which one? (e.g. \"{example}\")");
+                        return Ok(answer);
+                    }
+                }
+            }
         };
+        let name = name.as_str();
         let (rec, pending) = self
             .dispatch(caller, conversation, &offered, name, args, events)
             .await?;

@@ -75,9 +75,9 @@ static YESTERDAY: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 static MA: LazyLock<Regex> = LazyLock::new(|| {
-    pattern(&format!(
-        r"^(?:the |its |a |an |both the )?(\d+) ?(day|bar|period|week|month|session)?s? ?(simple |exponential |weighted )?(sma|ema|wma|moving average|average|mean|line|ma)s?(?: of (close|price|volume))?$"
-    ))
+    pattern(
+        r"^(?:the |its |a |an |both the )?(\d+) ?(day|bar|period|week|month|session)?s? ?(simple |exponential |weighted )?(sma|ema|wma|moving average|average|mean|line|ma)s?(?: of (close|price|volume))?$",
+    )
 });
 static MA_BARE: LazyLock<Regex> = LazyLock::new(|| pattern(r"^(?:the )?(\d+)$"));
 /// "the 200-day" after above/below: a moving average of that many days (SMA unless one was named).

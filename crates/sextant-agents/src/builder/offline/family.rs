@@ -294,7 +294,7 @@ static DC_EXIT: LazyLock<Regex> = LazyLock::new(|| {
 
 fn first_bars(c: &Captures) -> Option<u32> {
     let mut i = 1;
-    while i + 1 <= c.len() - 1 {
+    while i < c.len() - 1 {
         if let Some(n) = c.get(i) {
             let unit = c.get(i + 1).map_or("day", |m| {
                 if m.as_str().is_empty() {

@@ -42,7 +42,7 @@ pub enum Parsed {
     /// A spec, plus the catalog entries that decided it.
     Spec {
         /// The structured request.
-        spec: BuildSpec,
+        spec: Box<BuildSpec>,
         /// Catalog ids the decision rests on.
         used: Vec<String>,
     },
@@ -235,7 +235,7 @@ fn as_library(entry: &[String], exit: &[String]) -> Option<(&'static str, Map<St
         return None;
     };
     if let (Some(a), Some(b)) = (LIB_RSI.captures(e), LIB_RSI.captures(x)) {
-        if &a[1] == &b[1] && &a[2] == "<" && &b[2] == ">" {
+        if a[1] == b[1] && &a[2] == "<" && &b[2] == ">" {
             p.insert("period".into(), json!(a[1].parse::<i64>().ok()?));
             p.insert("lower".into(), json!(a[3].parse::<f64>().ok()?));
             p.insert("upper".into(), json!(b[3].parse::<f64>().ok()?));
@@ -359,7 +359,10 @@ pub fn parse(request: &str, models: &Models, hits: &[Hit]) -> Parsed {
                 used.push("indicator.custom_rules".into());
             }
         }
-        return Parsed::Spec { spec, used };
+        return Parsed::Spec {
+            spec: Box::new(spec),
+            used,
+        };
     }
     let family = match fams.first() {
         Some(f) => *f,
@@ -423,5 +426,8 @@ pub fn parse(request: &str, models: &Models, hits: &[Hit]) -> Parsed {
         }
     }
     spec.strategy = family.to_string();
-    Parsed::Spec { spec, used }
+    Parsed::Spec {
+        spec: Box::new(spec),
+        used,
+    }
 }

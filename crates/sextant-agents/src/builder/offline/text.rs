@@ -185,7 +185,7 @@ pub fn to_bars(n: f64, unit: &str) -> Option<u32> {
         return Some(252);
     }
     let b = n * bars_per(unit)?;
-    (b.is_finite() && b >= 1.0 && b <= 100_000.0).then(|| b.round() as u32)
+    (1.0..=100_000.0).contains(&b).then(|| b.round() as u32)
 }
 
 /// Compiles a pattern used by the parser (all are literals checked by the unit tests).
