@@ -267,6 +267,19 @@ async fn chat_tools_follow_roles_writes_need_confirmation_and_everything_is_audi
         .expect("stream");
     assert_eq!(resp.status(), StatusCode::OK);
     let text = resp.text().await.expect("events");
+    let (status, _, _) = s
+        .call(
+            Method::POST,
+            "/api/v1/chat/stream",
+            Some(&viewer),
+            Some(json!({"message": " "})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an empty message is refused before the stream starts"
+    );
     for ev in [
         "event: tool_call",
         "event: tool_result",

@@ -110,26 +110,24 @@ pub fn is_known_strategy(strategy: &str) -> bool {
     strategy == CUSTOM || library_definitions().iter().any(|(n, _)| *n == strategy)
 }
 
-fn and_all(parts: &[String]) -> String {
+/// `parts` joined by `word` (`and`, `or`), each in parentheses when there are several.
+fn join(parts: &[String], word: &str) -> String {
     match parts {
         [one] => one.clone(),
         _ => parts
             .iter()
             .map(|p| format!("({p})"))
             .collect::<Vec<_>>()
-            .join(" and "),
+            .join(&format!(" {word} ")),
     }
 }
 
+fn and_all(parts: &[String]) -> String {
+    join(parts, "and")
+}
+
 fn or_any(parts: &[String]) -> String {
-    match parts {
-        [one] => one.clone(),
-        _ => parts
-            .iter()
-            .map(|p| format!("({p})"))
-            .collect::<Vec<_>>()
-            .join(" or "),
-    }
+    join(parts, "or")
 }
 
 fn fraction(field: &str, v: Option<f64>, max: f64) -> Result<(), SpecError> {

@@ -111,6 +111,11 @@ pub enum ChatEvent {
         /// The answer.
         answer: Box<ChatAnswer>,
     },
+    /// The answer failed (the embedding model is missing, an audit write failed).
+    Error {
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// Why the agent could not answer at all.

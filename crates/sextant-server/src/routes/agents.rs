@@ -144,15 +144,38 @@ async fn chat(
     super::to_json(&answer)
 }
 
+/// One server-sent event of `POST /chat/stream`.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct ChatSseEvent {
+    /// `tool_call`, `tool_result`, `delta`, `done` or `error`.
+    pub event: String,
+    /// The event as JSON text (`done` carries the whole answer).
+    pub data: String,
+}
+
 /// [`chat`] as server-sent events: `tool_call` and `tool_result` as they happen, the reply in
-/// `delta` pieces, then `done` with the whole answer (or `error`).
+/// `delta` pieces, then `done` with the whole answer (or `error`). A message that cannot be
+/// answered at all (empty, oversized) is a 422 before the stream starts.
 #[utoipa::path(post, path = "/stream", tag = "chat", request_body = ChatInput,
-    responses((status = 200, body = String, content_type = "text/event-stream")), security(("api_key" = [])))]
+    responses((status = 200, body = ChatSseEvent, content_type = "text/event-stream"),
+              (status = 422, description = "empty or oversized message", body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
 async fn chat_stream(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiJson(input): ApiJson<ChatInput>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let trimmed = input.message.trim();
+    if trimmed.is_empty() || trimmed.len() > sextant_agents::chat::MAX_MESSAGE_BYTES {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-request",
+            format!(
+                "message must be 1 to {} bytes",
+                sextant_agents::chat::MAX_MESSAGE_BYTES
+            ),
+        ));
+    }
     let slot = s.sse.acquire(&caller.key_id)?;
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     let who = agent_caller(&caller, "http");
@@ -161,8 +184,8 @@ async fn chat_stream(
     tokio::spawn(async move {
         if let Err(e) = agents.chat(&who, &input.message, Some(tx)).await {
             let _ = err_tx
-                .send(sextant_agents::chat::ChatEvent::Delta {
-                    text: format!("error: {e}"),
+                .send(sextant_agents::chat::ChatEvent::Error {
+                    message: e.to_string(),
                 })
                 .await;
         }
@@ -174,6 +197,7 @@ async fn chat_stream(
             sextant_agents::chat::ChatEvent::ToolResult { .. } => "tool_result",
             sextant_agents::chat::ChatEvent::Delta { .. } => "delta",
             sextant_agents::chat::ChatEvent::Done { .. } => "done",
+            sextant_agents::chat::ChatEvent::Error { .. } => "error",
         };
         let ev = Event::default()
             .event(name)
@@ -218,11 +242,13 @@ async fn tools(State(s): State<AppState>, Extension(caller): Extension<Caller>) 
 
 /// How many audit records to return.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// 1 to 1,000. Default: 100.
     #[serde(default)]
-    pub limit: Option<usize>,
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
 }
 
 /// The agent's audit trail, newest first: every tool call made, refused, proposed or
@@ -233,10 +259,14 @@ async fn audit(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Value>> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 1000"));
+    }
     let items = s
         .agents
         .audit()
-        .recent(q.limit.unwrap_or(100))
+        .recent(limit as usize)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
     Ok(Json(json!({ "items": items })))

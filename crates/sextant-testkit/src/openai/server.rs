@@ -116,24 +116,33 @@ fn header_string(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Logs a request (its body parsed as JSON, or kept as a string) and takes the next reply;
+/// returns the body, the request's number (1-based) and the reply.
+fn record(
+    shared: &Shared,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> (Value, usize, Option<Reply>) {
+    let body: Value = serde_json::from_slice(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()));
+    let mut g = shared.lock();
+    g.log.push(RecordedRequest {
+        uri: uri.to_string(),
+        authorization: header_string(headers, "authorization"),
+        api_key: header_string(headers, "api-key"),
+        body: body.clone(),
+    });
+    (body, g.log.len(), g.replies.pop_front())
+}
+
 async fn chat(
     State(shared): State<Arc<Shared>>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body: Value = serde_json::from_slice(&body)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
-    let (n, reply) = {
-        let mut g = shared.lock();
-        g.log.push(RecordedRequest {
-            uri: uri.to_string(),
-            authorization: header_string(&headers, "authorization"),
-            api_key: header_string(&headers, "api-key"),
-            body: body.clone(),
-        });
-        (g.log.len(), g.replies.pop_front())
-    };
+    let (body, n, reply) = record(&shared, &uri, &headers, &body);
     let answer = match reply {
         None => {
             let e = wire::error(
@@ -204,18 +213,7 @@ async fn embeddings(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let body: Value = serde_json::from_slice(&body)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
-    let reply = {
-        let mut g = shared.lock();
-        g.log.push(RecordedRequest {
-            uri: uri.to_string(),
-            authorization: header_string(&headers, "authorization"),
-            api_key: header_string(&headers, "api-key"),
-            body: body.clone(),
-        });
-        g.replies.pop_front()
-    };
+    let (body, _, reply) = record(&shared, &uri, &headers, &body);
     match reply {
         Some(Reply::Embeddings(vectors)) => {
             let data: Vec<Value> = vectors
