@@ -31,6 +31,7 @@ mod exposure;
 pub mod nonfinite;
 mod normal;
 mod performance;
+mod relative;
 mod risk;
 mod stats;
 mod trades;
@@ -45,6 +46,7 @@ pub use normal::{normal_pdf, normal_ppf};
 pub use performance::{
     annual_volatility, cagr, downside_risk, sharpe_ratio, sortino_ratio, total_return,
 };
+pub use relative::{alpha, beta, excess_return, excess_sharpe, information_ratio, tracking_error};
 pub use risk::{
     conditional_value_at_risk, historical_cvar, historical_var, kurtosis, parametric_cvar,
     parametric_var, skew, value_at_risk,
