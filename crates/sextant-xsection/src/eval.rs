@@ -280,3 +280,19 @@ pub fn rank_autocorrelation(data: &CleanPanel, period: usize) -> Vec<(i64, f64)>
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ic_summary_of_a_known_series() {
+        let s = ic_summary(&[0.1, f64::NAN, 0.3, 0.2]);
+        assert_eq!(s.n, 3);
+        assert!((s.mean - 0.2).abs() < 1e-15);
+        assert!((s.std - 0.1).abs() < 1e-15);
+        assert!((s.icir - 2.0).abs() < 1e-12);
+        assert!((s.t_stat - 2.0 * 3f64.sqrt()).abs() < 1e-12);
+        assert!(ic_summary(&[]).mean.is_nan());
+    }
+}
