@@ -3,15 +3,13 @@
 //! mean demeaned return by quantile, quantile turnover and factor rank autocorrelation, to
 //! 1e-9 relative (1e-12 absolute).
 
+mod common;
+
+use common::{golden, num, panel};
 use serde_json::Value;
 use sextant_xsection::{
     clean, mean_return_by_quantile, quantile_turnover, quantize, rank_autocorrelation, rank_ic,
-    Panel,
 };
-
-fn num(v: &Value) -> f64 {
-    v.as_f64().unwrap_or(f64::NAN)
-}
 
 fn close(a: f64, b: f64) -> bool {
     if a.is_nan() || b.is_nan() {
@@ -20,34 +18,11 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-12 || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
 }
 
-fn panel(g: &Value, key: &str) -> Panel {
-    let dates: Vec<i64> = g["dates"]
-        .as_array()
-        .expect("dates")
-        .iter()
-        .filter_map(Value::as_i64)
-        .collect();
-    let assets: Vec<String> = g["assets"]
-        .as_array()
-        .expect("assets")
-        .iter()
-        .filter_map(|a| a.as_str().map(str::to_string))
-        .collect();
-    let values: Vec<f64> = g[key]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .flat_map(|r| r.as_array().expect("row").iter().map(num))
-        .collect();
-    Panel::new(dates, assets, values).expect("panel")
-}
-
 #[test]
 fn signal_evaluation_equals_alphalens() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/alphalens.json");
-    let g: Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("golden")).expect("json");
-    let (factor, prices) = (panel(&g, "factor"), panel(&g, "prices"));
+    let g = golden();
+    let rows = g["dates"].as_array().expect("dates").len();
+    let (factor, prices) = (panel(&g, "factor", rows), panel(&g, "prices", rows));
     let data = clean(&factor, &prices, &[1, 5, 10]).expect("aligned");
     let cells: usize = data.cells.iter().map(Vec::len).sum();
     assert_eq!(

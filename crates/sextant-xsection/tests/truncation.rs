@@ -2,43 +2,14 @@
 //! whose longest forward window ends by `T` (the evaluation reads no price past a label's own
 //! horizon), on the real panels of the alphalens golden.
 
-use serde_json::Value;
-use sextant_xsection::{clean, quantize, rank_autocorrelation, rank_ic, Panel};
+mod common;
 
-fn panel(g: &Value, key: &str, rows: usize) -> Panel {
-    let dates: Vec<i64> = g["dates"]
-        .as_array()
-        .expect("dates")
-        .iter()
-        .take(rows)
-        .filter_map(Value::as_i64)
-        .collect();
-    let assets: Vec<String> = g["assets"]
-        .as_array()
-        .expect("assets")
-        .iter()
-        .filter_map(|a| a.as_str().map(str::to_string))
-        .collect();
-    let values: Vec<f64> = g[key]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .take(rows)
-        .flat_map(|r| {
-            r.as_array()
-                .expect("row")
-                .iter()
-                .map(|v| v.as_f64().unwrap_or(f64::NAN))
-        })
-        .collect();
-    Panel::new(dates, assets, values).expect("panel")
-}
+use common::{golden, panel};
+use sextant_xsection::{clean, quantize, rank_autocorrelation, rank_ic};
 
 #[test]
 fn figures_before_the_cut_do_not_change() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/alphalens.json");
-    let g: Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("golden")).expect("json");
+    let g = golden();
     let rows = g["dates"].as_array().expect("dates").len();
     let periods = [1usize, 5, 10];
     let full = clean(
