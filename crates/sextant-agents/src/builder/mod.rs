@@ -356,7 +356,11 @@ impl Builder {
                 .complete(&chat)
                 .await
                 .map_err(|e| format!("LLM call failed: {e}"))?;
-            let content = resp.content.unwrap_or_default();
+            // An answer without content is a malformed answer, repaired like any other.
+            let content = resp
+                .content
+                .filter(|c| !c.trim().is_empty())
+                .unwrap_or_else(|| "(the model answered without content)".to_string());
             let outcome = serde_json::from_str::<LlmAnswer>(&content)
                 .map_err(|e| format!("the answer is not the schema's JSON: {e}"))
                 .and_then(|a| self.check_llm(a, retrieved, prov));

@@ -62,7 +62,11 @@ impl Agent {
                 }
             };
             if resp.tool_calls.is_empty() {
-                reply = Some(resp.content.unwrap_or_default());
+                reply = Some(
+                    resp.content
+                        .filter(|c| !c.trim().is_empty())
+                        .unwrap_or_else(|| "The model ended without an answer; the tool results are listed in `calls`.".to_string()),
+                );
                 break;
             }
             messages.push(Message {

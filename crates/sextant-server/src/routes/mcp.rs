@@ -228,6 +228,9 @@ async fn slack(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Re
         channel: "slack".into(),
     };
     let text = field("text");
+    if text.trim().is_empty() {
+        return Json(json!({"response_type": "ephemeral", "text": "Ask a question, e.g. `/sextant is the cache healthy?`, or `confirm <token>`."})).into_response();
+    }
     let answer = match text.trim().strip_prefix("confirm ") {
         Some(token) => s.agents.confirm(&who, token.trim()).await,
         None => s.agents.chat(&who, &text, None).await,
