@@ -6,6 +6,7 @@
 
 pub mod indicators;
 pub mod metrics;
+pub mod portfolio;
 pub mod rules;
 pub mod run;
 pub mod simulator;

@@ -260,3 +260,74 @@ fn rebalancing_and_resting_orders_are_causal() {
         check("mixed", &multi, cfg, &|| Box::new(Mixed));
     }
 }
+
+/// Membership that changes over time (each name a member on alternating 300-bar spells, out
+/// of phase), so universes that gain and lose names are cut too.
+fn with_membership(s: BarSeries, phase: usize) -> BarSeries {
+    let m = (0..s.len())
+        .map(|i| {
+            if (i / 300 + phase).is_multiple_of(3) {
+                0.0
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    s.with_series(sextant_backtest::portfolio::MEMBER_SERIES, m)
+        .expect("series")
+}
+
+#[test]
+fn every_portfolio_construction_is_causal() {
+    let data = load_sample();
+    // All five names, on calendars that differ (GOOG starts in 2004), with membership spells and
+    // an attached score series.
+    let universe = MarketData::new(
+        ["AAPL", "FB", "GOOG", "IBM", "MSFT"]
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| data.get(*s).map(|b| (i, b.clone())))
+            .map(|(i, b)| with_membership(with_proba(b), i))
+            .collect(),
+    )
+    .expect("data");
+    assert_eq!(universe.symbols().len(), 5, "the sample's names");
+    let mut cases: Vec<(&str, Value)> = Vec::new();
+    for rebalance in ["daily", "weekly", "monthly", "on_change"] {
+        cases.push((
+            "topk_dropout",
+            json!({"topk": 2, "n_drop": 1, "rebalance": rebalance}),
+        ));
+        for weighting in ["equal", "inverse_vol", "risk_parity", "mean_variance"] {
+            cases.push((
+                "topk_weighted",
+                json!({"topk": 3, "weighting": weighting, "rebalance": rebalance,
+                       "max_weight": 0.45, "turnover": 0.8, "vol_lookback": 40}),
+            ));
+            if weighting != "mean_variance" {
+                cases.push((
+                    "long_short",
+                    json!({"quantiles": 2, "weighting": weighting, "rebalance": rebalance,
+                           "net": 0.2, "gross": 1.5}),
+                ));
+            }
+        }
+    }
+    for signal in [
+        json!({"signal": "reversal", "lookback": 5}),
+        json!({"signal": "low_vol", "lookback": 20}),
+        json!({"signal": "series", "series": "ml_proba"}),
+    ] {
+        let mut p = signal.clone();
+        p["topk"] = json!(2);
+        cases.push(("topk_dropout", p.clone()));
+        p["weighting"] = json!("risk_parity");
+        cases.push(("topk_weighted", p));
+    }
+    for (name, params) in cases {
+        let make = || build_strategy(name, &params).expect("strategy");
+        for cfg in configs() {
+            check(&format!("{name} {params}"), &universe, cfg, &make);
+        }
+    }
+}

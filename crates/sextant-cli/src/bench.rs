@@ -38,6 +38,10 @@ pub struct BenchArgs {
     /// Trials per study (with `--tuning`).
     #[arg(long, default_value_t = 100)]
     tuning_trials: u32,
+    /// Run only the cross-sectional benchmark on this many generated symbols × 20 years
+    /// (top-k backtests, factor evaluation; panels written for the alphalens peer).
+    #[arg(long)]
+    xsection: Option<usize>,
     /// Keep the benchmark's files in this directory (default: a temporary one).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
@@ -54,6 +58,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
         std::fs::create_dir_all(&dir)?;
         return crate::bench_tuning::run_bench(&dir, args.tuning_seeds, args.tuning_trials);
+    }
+    if let Some(n) = args.xsection {
+        let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+        std::fs::create_dir_all(&dir)?;
+        return crate::bench_xsection::run(&dir, n).await;
     }
     if let Some(n) = args.regimes {
         let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());

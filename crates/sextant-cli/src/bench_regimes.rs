@@ -34,7 +34,7 @@ fn sessions(n: usize) -> Vec<NaiveDate> {
 /// Bars of `symbols` symbols over `days` sessions: a shared two-state market (calm: +0.04 %,
 /// 0.9 % a day; turbulent: −0.1 %, 2.8 %; switching with p 0.01 / 0.04) plus idiosyncratic
 /// noise of 1.2 % a day.
-fn generate(symbols: usize, days: usize, seed: u64) -> (Vec<Symbol>, Vec<Vec<Bar>>) {
+pub(crate) fn generate(symbols: usize, days: usize, seed: u64) -> (Vec<Symbol>, Vec<Vec<Bar>>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut normal = move || -> f64 {
         let (u1, u2): (f64, f64) = (rng.gen::<f64>().max(1e-300), rng.gen());

@@ -26,8 +26,12 @@ use std::time::Instant;
 #[derive(Args, Clone)]
 pub struct DataArgs {
     /// Symbol (repeatable).
-    #[arg(long = "symbol", required = true)]
+    #[arg(long = "symbol", required_unless_present = "universe")]
     pub symbols: Vec<Symbol>,
+    /// A named universe instead of symbols (`sextant universe ls`; `cache` is every cached
+    /// symbol), for the portfolio strategies (topk_dropout, topk_weighted, long_short).
+    #[arg(long, conflicts_with = "symbols")]
+    pub universe: Option<String>,
     #[arg(long)]
     pub from: Option<NaiveDate>,
     #[arg(long)]
@@ -41,6 +45,16 @@ pub struct DataArgs {
     /// what a holder earned), split_adjusted, or raw (the printed prices; a split is a drop).
     #[arg(long, default_value = "total_return")]
     pub prices: PriceBasis,
+}
+
+impl DataArgs {
+    /// Refuses `--universe` for a command that trades symbols one by one.
+    pub fn symbols_only(&self, command: &str) -> Result<()> {
+        if self.universe.is_some() {
+            bail!("{command} takes --symbol; --universe is for backtests of the portfolio strategies and factor evaluate");
+        }
+        Ok(())
+    }
 }
 
 /// Costs and fills shared by backtests and sweeps.
@@ -91,6 +105,10 @@ pub struct BacktestArgs {
     /// Parameter NAME=VALUE (repeatable); validated against the strategy's schema.
     #[arg(long = "param", value_parser = parse_kv)]
     params: Vec<(String, Value)>,
+    /// A portfolio strategy's signal: momentum, reversal, low_vol, model:NAME,
+    /// feature:VIEW.COLUMN, or a model name.
+    #[arg(long)]
+    signal: Option<String>,
     #[command(flatten)]
     data: DataArgs,
     #[command(flatten)]
@@ -218,15 +236,32 @@ fn source_cache(s: &Services, d: &DataArgs) -> Result<Arc<Cache>> {
 }
 
 pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
+    let mut given = a.params.iter().cloned().collect::<Map<String, Value>>();
+    if let Some(sig) = &a.signal {
+        let builtin =
+            ["momentum", "reversal", "low_vol"].contains(&sig.as_str()) || sig.contains(':');
+        let named = if builtin {
+            sig.clone()
+        } else {
+            format!("model:{sig}")
+        };
+        if let Value::Object(m) = crate::cmd_factor::signal_params(&named, 60) {
+            for (k, v) in m {
+                // An explicit --param lookback=… wins over the default look-back.
+                given.entry(k).or_insert(v);
+            }
+        }
+    }
     let (strategy, params) = crate::cmd_strategy::strategy_and_params(
         a.strategy.as_deref(),
         a.strategy_file.as_deref(),
-        a.params.iter().cloned().collect::<Map<String, Value>>(),
+        given,
     )?;
     let req = BacktestRequest {
         strategy,
         params,
         symbols: a.data.symbols.clone(),
+        universe: a.data.universe.clone(),
         resolution: a.data.resolution,
         from: a.data.from,
         to: a.data.to,

@@ -109,6 +109,7 @@ fn validation(a: &OptimizeArgs) -> Result<Validation> {
 }
 
 fn request(a: &OptimizeArgs) -> Result<OptimizeRequest> {
+    a.data.symbols_only("optimize")?;
     if a.data.csv.is_some() {
         bail!("optimize reads the cache; ingest the file first (`sextant ingest --file`)");
     }
@@ -122,6 +123,7 @@ fn request(a: &OptimizeArgs) -> Result<OptimizeRequest> {
         strategy: strategy.clone(),
         params: params.clone(),
         symbols: a.data.symbols.clone(),
+        universe: None,
         resolution: a.data.resolution,
         from: a.data.from,
         to: a.data.to,

@@ -261,6 +261,7 @@ pub async fn run(cmd: RegimeCmd, s: &Services) -> Result<()> {
                 strategy: "regime_switch".into(),
                 params,
                 symbols: a.symbols,
+                universe: None,
                 resolution: sextant_domain::Resolution::Daily,
                 from: None,
                 to: None,

@@ -6,9 +6,11 @@ mod bench_forecasts;
 mod bench_ml;
 mod bench_regimes;
 mod bench_tuning;
+mod bench_xsection;
 mod cmd_agents;
 mod cmd_backtest;
 mod cmd_data;
+mod cmd_factor;
 mod cmd_forecast;
 mod cmd_ingest;
 mod cmd_ml;
@@ -106,6 +108,15 @@ enum Command {
     /// Example: sextant optimize --strategy sma_cross --symbol GOOG --param fast=5..50
     /// --param slow=20..200 --sampler tpe --trials 100 --objective sharpe --walk-forward 504:126
     Optimize(cmd_optimize::OptimizeArgs),
+    /// Named universes with point-in-time membership: import a file, build one from the
+    /// cache's history, list, show, remove.
+    #[command(subcommand)]
+    Universe(cmd_factor::UniverseCmd),
+    /// Judge a signal over a universe (rank IC, quantile returns, turnover), as alphalens does.
+    ///
+    /// Example: sextant factor evaluate momentum --lookback 60 --universe cache
+    #[command(subcommand)]
+    Factor(cmd_factor::FactorCmd),
     /// List the strategy library with each parameter's default and meaning.
     Strategies,
     /// User-defined strategies in the rule language: check a definition file, print the
@@ -237,6 +248,8 @@ async fn run(cli: Cli) -> Result<()> {
             let services = Services::build(config).await?;
             cmd_data::run(cmd, &services)
         }
+        Command::Universe(cmd) => cmd_factor::universe(cmd, &Services::build(config).await?).await,
+        Command::Factor(cmd) => cmd_factor::factor(cmd, &Services::build(config).await?).await,
         Command::Build(args) => cmd_agents::build(args, Services::build(config).await?).await,
         Command::Chat(args) => cmd_agents::chat(args, Services::build(config).await?).await,
     }

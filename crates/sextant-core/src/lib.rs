@@ -11,6 +11,7 @@ pub mod config;
 pub mod configs;
 pub mod dashboard;
 pub mod definitions;
+pub mod factors;
 pub mod forecasts;
 pub mod jobs;
 pub mod market_data;
@@ -21,6 +22,7 @@ pub mod registry;
 pub mod reports;
 pub mod signals;
 pub mod tuning;
+pub mod universes;
 pub mod watchlists;
 
 pub use backtest::BacktestService;

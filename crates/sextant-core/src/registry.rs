@@ -92,6 +92,10 @@ pub struct Services {
     pub forecasts: Arc<crate::forecasts::InferenceEngine>,
     /// Strategy parameter tuning: studies, trials, leaderboards with DSR and PBO.
     pub tuning: Arc<crate::tuning::TuningService>,
+    /// Named universes with point-in-time membership.
+    pub universes: Arc<crate::universes::UniverseService>,
+    /// Cross-sectional factor evaluation (IC, quantile returns, turnover) over a universe.
+    pub factors: Arc<crate::factors::FactorService>,
     /// Saved strategy configurations.
     pub configs: Arc<crate::configs::StrategyConfigService>,
     /// Saved user-defined strategies (rule-language definitions), versioned: the seed's
@@ -133,15 +137,24 @@ impl Services {
             reads.clone(),
             meta.clone(),
         ));
+        let universes = Arc::new(crate::universes::UniverseService::new(
+            reads.clone(),
+            meta.clone(),
+        ));
         let series: Arc<dyn crate::backtest::SeriesSource> =
             Arc::new(crate::backtest::SeriesSources(vec![
                 signals.clone(),
                 regimes.clone(),
+                universes.clone(),
             ]));
-        let backtests = Arc::new(BacktestService::new(
-            reads.clone(),
-            meta.clone(),
-            Some(series),
+        let backtests = Arc::new(
+            BacktestService::new(reads.clone(), meta.clone(), Some(series))
+                .with_universes(universes.clone()),
+        );
+        let factors = Arc::new(crate::factors::FactorService::new(
+            backtests.clone(),
+            universes.clone(),
+            regimes.clone(),
         ));
         let dashboard = Arc::new(
             DashboardService::new(cache.clone(), meta.clone(), portfolios.clone())
@@ -163,6 +176,8 @@ impl Services {
             meta.clone(),
         ));
         Ok(Services {
+            universes,
+            factors,
             tuning,
             forecasts,
             regimes,

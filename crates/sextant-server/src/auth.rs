@@ -253,6 +253,7 @@ pub fn request_cost(method: &Method, path: &str) -> f64 {
         && (path.starts_with("/api/v1/backtests")
             || path.starts_with("/api/v1/models/train")
             || path == "/api/v1/jobs"
+            || path.starts_with("/api/v1/factors")
             || path.ends_with("/materialize")
             || path.starts_with("/api/v1/market-data/ingest")
             || path.starts_with("/api/v1/market-data/regime"));

@@ -40,6 +40,8 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .nest("/api/v1/quality", routes::quality::router())
         .nest("/api/v1/forecasts", routes::forecasts::router())
         .nest("/api/v1/studies", routes::tuning::router())
+        .nest("/api/v1/universes", routes::universes::router())
+        .nest("/api/v1/factors", routes::universes::factors_router())
         .nest("/api/v1/features", routes::ml::features_router())
         .nest("/api/v1/signals", routes::ml::signals_router())
         .nest("/api/v1/models", routes::ml::models_router())

@@ -81,6 +81,7 @@ pub fn request(strategy: &str, symbols: &[&str]) -> BacktestRequest {
         strategy: strategy.to_string(),
         params: json!({}),
         symbols: symbols.iter().map(|s| sym(s)).collect(),
+        universe: None,
         resolution: Resolution::Daily,
         from: None,
         to: None,

@@ -90,7 +90,7 @@ pub fn rank_ic(data: &CleanPanel) -> Vec<Vec<f64>> {
 }
 
 /// Summary of one horizon's IC series.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct IcSummary {
     /// Mean IC over the dates with a finite IC.
     pub mean: f64,
@@ -185,8 +185,10 @@ fn numpy_quantile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Mean forward return per quantile and horizon, demeaned by each date's mean over its cells
-/// (alphalens' `mean_return_by_quantile(demeaned=True)`): `out[quantile - 1][k]`. Dates
-/// without quantiles are skipped.
+/// (alphalens' `mean_return_by_quantile(demeaned=True)`): `out[quantile - 1][k]`. As
+/// alphalens, the mean over dates of each date's mean within the quantile (every date weighs
+/// the same, whatever the quantile's size that day); a quantile is counted on the dates it
+/// holds names. Dates without quantiles are skipped.
 pub fn mean_return_by_quantile(
     data: &CleanPanel,
     quantiles: &[Option<Vec<usize>>],
@@ -194,21 +196,32 @@ pub fn mean_return_by_quantile(
 ) -> Vec<Vec<f64>> {
     let kn = data.periods.len();
     let mut sum = vec![vec![0.0; kn]; q];
-    let mut count = vec![0usize; q];
+    let mut dates = vec![0usize; q];
     for (row, labels) in data.cells.iter().zip(quantiles) {
         let Some(labels) = labels else { continue };
         let means: Vec<f64> = (0..kn)
             .map(|k| row.iter().map(|c| c.forward[k]).sum::<f64>() / row.len() as f64)
             .collect();
+        let mut day = vec![vec![0.0; kn]; q];
+        let mut members = vec![0usize; q];
         for (c, &l) in row.iter().zip(labels) {
-            count[l - 1] += 1;
-            for k in 0..kn {
-                sum[l - 1][k] += c.forward[k] - means[k];
+            members[l - 1] += 1;
+            for (d, (r, m)) in day[l - 1].iter_mut().zip(c.forward.iter().zip(&means)) {
+                *d += r - m;
+            }
+        }
+        for ((s, d), (&count, n)) in sum.iter_mut().zip(&day).zip(members.iter().zip(&mut dates)) {
+            if count == 0 {
+                continue;
+            }
+            *n += 1;
+            for (s, d) in s.iter_mut().zip(d) {
+                *s += d / count as f64;
             }
         }
     }
     sum.into_iter()
-        .zip(count)
+        .zip(dates)
         .map(|(s, n)| s.into_iter().map(|x| x / n as f64).collect())
         .collect()
 }

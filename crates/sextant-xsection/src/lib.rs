@@ -13,9 +13,14 @@
 //!   deviation, ICIR and t-statistic.
 //! - [`quantize`], [`mean_return_by_quantile`], [`quantile_turnover`],
 //!   [`rank_autocorrelation`].
+//! - [`evaluate`]: all of it for one factor ([`FactorReport`]: IC decay by horizon,
+//!   quantile returns and spread, turnover, IC by regime); [`figures`]: its tearsheet plots as
+//!   SVG.
 
 mod eval;
+pub mod figures;
 mod panel;
+mod report;
 mod stats;
 
 pub use eval::{
@@ -23,4 +28,5 @@ pub use eval::{
     rank_ic, CleanPanel, IcSummary,
 };
 pub use panel::{forward_returns, Panel, PanelError};
+pub use report::{evaluate, FactorReport, HorizonIc, RegimeIc, Spread};
 pub use stats::{average_ranks, pearson};

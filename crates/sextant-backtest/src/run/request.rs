@@ -21,9 +21,18 @@ pub struct BacktestRequest {
     /// Parameters, validated against the strategy's JSON Schema; omitted ones take defaults.
     #[serde(default = "empty_object")]
     pub params: Value,
-    /// Required: 1 to [`limits::MAX_SYMBOLS`] tickers (upper-cased when parsed), traded
-    /// together on the union of their bar times; each needs at least one bar in the range.
+    /// 1 to [`limits::MAX_SYMBOLS`] tickers (upper-cased when parsed), traded together on the
+    /// union of their bar times; each needs at least one bar in the range. A portfolio strategy
+    /// (`topk_dropout`, `topk_weighted`, `long_short`) takes up to
+    /// [`limits::MAX_UNIVERSE_SYMBOLS`]. May be empty when `universe` names one: the service
+    /// fills it with the universe's members.
+    #[serde(default)]
     pub symbols: Vec<Symbol>,
+    /// A named universe (`sextant universe ls`) whose members are traded, each ranked only on
+    /// the days it is a member; resolved by the service into `symbols`, with the membership and
+    /// a survivorship notice recorded in the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub universe: Option<String>,
     /// Bar resolution to trade (`1min` … `monthly`). Default: `daily`.
     #[serde(default = "daily")]
     pub resolution: Resolution,
@@ -58,6 +67,8 @@ pub struct BacktestRequest {
 pub mod limits {
     /// Symbols in one request.
     pub const MAX_SYMBOLS: usize = 50;
+    /// Symbols in one request for a portfolio strategy (a universe).
+    pub const MAX_UNIVERSE_SYMBOLS: usize = 1000;
     /// Largest `sim.initial_cash` (a trillion): beyond it equity sums lose cents.
     pub const MAX_INITIAL_CASH: f64 = 1e12;
     /// Largest `periods_per_year` (one bar a second is about 6e6 a year of sessions; 1e6 covers
@@ -80,12 +91,28 @@ impl BacktestRequest {
                 message,
             })
         };
-        if !(1..=limits::MAX_SYMBOLS).contains(&self.symbols.len()) {
+        let max = if crate::strategy::PORTFOLIO_STRATEGIES.contains(&self.strategy.as_str()) {
+            limits::MAX_UNIVERSE_SYMBOLS
+        } else {
+            limits::MAX_SYMBOLS
+        };
+        if let Some(u) = &self.universe {
+            if !crate::strategy::is_identifier(u) {
+                return limit(
+                    "universe",
+                    "1 to 64 characters of A-Z, a-z, 0-9, _, . and -".into(),
+                );
+            }
+        }
+        // A universe request names no symbols until the service resolves it (then this runs
+        // again with its members).
+        let unresolved = self.symbols.is_empty() && self.universe.is_some();
+        if !unresolved && !(1..=max).contains(&self.symbols.len()) {
             return limit(
                 "symbols",
                 format!(
-                    "1 to {} symbols, got {}",
-                    limits::MAX_SYMBOLS,
+                    "1 to {max} symbols for {}, got {}",
+                    self.strategy,
                     self.symbols.len()
                 ),
             );

@@ -89,7 +89,11 @@ impl Executor<'_> {
                 sizer,
             } => self.target(pf, *symbol, *target, sizer, (signal, t), phase, at),
             Intent::Order(req) => self.order(pf, req, signal, t, phase, at),
-            Intent::Rebalance(w) => self.rebalance(pf, w, t, phase, at),
+            Intent::Rebalance(w) => self.rebalance(pf, w, t, phase, at, false),
+            Intent::RebalanceAvailable(w) => self.rebalance(pf, w, t, phase, at, true),
+            Intent::Rotate { sell, buy, budget } => {
+                self.rotate(pf, (sell, buy), *budget, t, phase, at)
+            }
             Intent::Cancel(_) => Outcome::Done,
         }
     }

@@ -112,7 +112,24 @@ pub enum Intent {
         sizer: super::Sizer,
     },
     /// Target weights of equity per symbol (index, weight); symbols not named are left alone.
+    /// Waits until every named symbol has a quote.
     Rebalance(Vec<(usize, f64)>),
+    /// [`Intent::Rebalance`] for a universe, where some names may not trade on the fill bar
+    /// (not yet listed, halted, delisted): those are skipped and keep their position, the others
+    /// trade at once. Never waits.
+    RebalanceAvailable(Vec<(usize, f64)>),
+    /// One step of Qlib's `TopkDropout`: close every position in `sell`, then split
+    /// `budget` × the cash left equally among the planned `buy` names (each bought all-in with
+    /// its share). Names without a quote on the fill bar are skipped: a sell keeps its holding,
+    /// a buy's share stays cash. Never waits.
+    Rotate {
+        /// Positions to close.
+        sell: Vec<usize>,
+        /// Names to buy, in this order.
+        buy: Vec<usize>,
+        /// Fraction of the cash after the sells that the buys may spend (Qlib's `risk_degree`).
+        budget: f64,
+    },
     /// Cancel the working limit/stop orders of a symbol (`None`: of all symbols).
     Cancel(Option<usize>),
 }
@@ -126,7 +143,10 @@ impl Intent {
             Intent::Target { symbol, .. } | Intent::SizedTarget { symbol, .. } => {
                 (*symbol >= n).then_some(*symbol)
             }
-            Intent::Rebalance(weights) => weights.iter().map(|(s, _)| *s).find(|s| *s >= n),
+            Intent::Rebalance(weights) | Intent::RebalanceAvailable(weights) => {
+                weights.iter().map(|(s, _)| *s).find(|s| *s >= n)
+            }
+            Intent::Rotate { sell, buy, .. } => sell.iter().chain(buy).copied().find(|s| *s >= n),
             Intent::Cancel(which) => which.filter(|s| *s >= n),
         }
     }

@@ -158,6 +158,15 @@ impl<'a> Context<'a> {
     pub fn rebalance(&mut self, weights: Vec<(usize, f64)>) {
         self.intents.push(Intent::Rebalance(weights));
     }
+    /// [`Self::rebalance`] skipping the names without a quote at the fill (they keep their
+    /// position) instead of waiting for them: for universes.
+    pub fn rebalance_available(&mut self, weights: Vec<(usize, f64)>) {
+        self.intents.push(Intent::RebalanceAvailable(weights));
+    }
+    /// Close `sell`, then buy `buy` with equal shares of `budget` × the cash left ([`Intent::Rotate`]).
+    pub fn rotate(&mut self, sell: Vec<usize>, buy: Vec<usize>, budget: f64) {
+        self.intents.push(Intent::Rotate { sell, buy, budget });
+    }
     /// Cancel working limit/stop orders of `symbol`, or of all symbols with `None`.
     pub fn cancel(&mut self, symbol: Option<usize>) {
         self.intents.push(Intent::Cancel(symbol));

@@ -16,11 +16,13 @@
 mod breakout;
 mod cross;
 mod external;
+mod portfolio;
 mod regime;
 mod registry;
 mod reversion;
 mod schema;
 
+pub use portfolio::{signal_of, signal_source, PORTFOLIO_STRATEGIES};
 pub use regime::{REGIME_LABELS, REGIME_SERIES};
 pub use registry::{build_strategy, required_series, schema_for, strategy_library, StrategyInfo};
 pub use schema::{

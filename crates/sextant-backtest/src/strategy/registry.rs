@@ -22,16 +22,16 @@ pub struct StrategyInfo {
     pub schema: Value,
 }
 
-type Build = fn(&Params) -> Result<Box<dyn Strategy>, ParamError>;
+pub(super) type Build = fn(&Params) -> Result<Box<dyn Strategy>, ParamError>;
 
-struct Entry {
-    name: &'static str,
-    description: &'static str,
-    params: &'static [ParamSpec],
-    build: Build,
+pub(super) struct Entry {
+    pub(super) name: &'static str,
+    pub(super) description: &'static str,
+    pub(super) params: &'static [ParamSpec],
+    pub(super) build: Build,
 }
 
-const fn int(
+pub(super) const fn int(
     name: &'static str,
     description: &'static str,
     min: i64,
@@ -44,7 +44,7 @@ const fn int(
         kind: ParamKind::Int { min, max, default },
     }
 }
-const fn float(
+pub(super) const fn float(
     name: &'static str,
     description: &'static str,
     min: f64,
@@ -260,6 +260,11 @@ const LIBRARY: &[Entry] = &[
     },
 ];
 
+/// The single-symbol library, then the cross-sectional portfolio strategies.
+fn entries() -> impl Iterator<Item = &'static Entry> {
+    LIBRARY.iter().chain(super::portfolio::ENTRIES)
+}
+
 /// The external series a library strategy cannot run without, with what supplies it: the
 /// loader refuses such a request when no source is installed instead of running a strategy
 /// that would never see a value.
@@ -280,8 +285,7 @@ pub fn required_series(strategy: &str) -> Option<(&'static str, &'static str)> {
 /// Every strategy with its description and parameter schema; the last entry, `rules`, runs a
 /// user-defined definition ([`crate::rules`]), whose own parameters sit beside it.
 pub fn strategy_library() -> Vec<StrategyInfo> {
-    let mut out: Vec<StrategyInfo> = LIBRARY
-        .iter()
+    let mut out: Vec<StrategyInfo> = entries()
         .map(|e| StrategyInfo {
             name: e.name,
             description: e.description,
@@ -330,8 +334,7 @@ pub fn build_strategy(name: &str, params: &Value) -> Result<Box<dyn Strategy>, P
     if name == crate::rules::RULES {
         return Ok(Box::new(crate::rules::build(params)?));
     }
-    let entry = LIBRARY
-        .iter()
+    let entry = entries()
         .find(|e| e.name == name)
         .ok_or_else(|| ParamError::UnknownStrategy(name.to_string()))?;
     let p = validate(entry.params, params)?;
@@ -346,7 +349,7 @@ mod tests {
     #[test]
     fn library_lists_every_strategy_with_a_schema() {
         let lib = strategy_library();
-        assert_eq!(lib.len(), LIBRARY.len() + 1, "the library and `rules`");
+        assert_eq!(lib.len(), entries().count() + 1, "the library and `rules`");
         for info in &lib {
             assert_eq!(info.schema["type"], "object");
             if info.name == crate::rules::RULES {

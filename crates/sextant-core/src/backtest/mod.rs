@@ -142,6 +142,8 @@ pub struct BacktestService {
     /// What attaches external series (ML probabilities) to a request's bars; without one,
     /// requests for a strategy that needs it (`ml_signal`) are refused.
     series: Option<Arc<dyn SeriesSource>>,
+    /// Resolves `universe` requests into their members (none: such requests are refused).
+    universes: Option<Arc<crate::universes::UniverseService>>,
 }
 
 impl BacktestService {
@@ -157,7 +159,30 @@ impl BacktestService {
             reads,
             meta,
             series,
+            universes: None,
         }
+    }
+
+    /// This service, resolving universe requests with `universes`.
+    pub fn with_universes(mut self, universes: Arc<crate::universes::UniverseService>) -> Self {
+        self.universes = Some(universes);
+        self
+    }
+
+    /// `req` with a named universe resolved into its members ([`crate::universes`]); as given
+    /// when it names none.
+    pub async fn resolve(&self, req: &BacktestRequest) -> Result<BacktestRequest, BacktestError> {
+        if req.universe.is_none() {
+            return Ok(req.clone());
+        }
+        let Some(u) = &self.universes else {
+            return Err(BacktestError::invalid(
+                "universe requests need the universe service",
+            ));
+        };
+        u.expand(req.clone())
+            .await
+            .map_err(|e| BacktestError::invalid(e.to_string()))
     }
 
     /// A connection of the read pool, for a caller that loads a request's data itself.
@@ -188,12 +213,25 @@ impl BacktestService {
         source: Option<&dyn SeriesSource>,
     ) -> Result<LoadedData, BacktestError> {
         req.validate()?;
+        if let (true, Some(u)) = (req.symbols.is_empty(), &req.universe) {
+            return Err(BacktestError::invalid(format!(
+                "universe {u:?} must be resolved into its members before loading (BacktestService::resolve)"
+            )));
+        }
         if let (None, Some((_, supplier))) = (source, required_series(&req.strategy)) {
             // Without its source the strategy would see no values and never trade: refuse
             // rather than report a silent, empty run.
             return Err(BacktestError::invalid(format!(
                 "{} needs {supplier}",
                 req.strategy
+            )));
+        }
+        if let (None, Some((kind, _))) = (
+            source,
+            sextant_backtest::strategy::signal_source(&req.strategy, &req.params),
+        ) {
+            return Err(BacktestError::invalid(format!(
+                "a {kind} signal needs the ML signal service to attach its scores"
             )));
         }
         if source.is_none() && req.strategy == sextant_backtest::rules::RULES {
@@ -314,7 +352,7 @@ impl BacktestService {
             Some(c) => c,
             None => self.reads.get(),
         };
-        let r = req.clone();
+        let r = self.resolve(req).await?;
         let source = self.series.clone();
         let max_cost = opts.max_cost;
         let executed = tokio::task::spawn_blocking(move || -> Result<_, BacktestError> {

@@ -415,7 +415,7 @@ impl RegimeService {
 
     /// Each bar's regime code (index into [`REGIME_LABELS`]; NaN before the first label) from
     /// model `name`'s stored labels.
-    pub(super) fn codes(
+    pub(crate) fn codes(
         &self,
         name: &str,
         ts: &[NaiveDateTime],

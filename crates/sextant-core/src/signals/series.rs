@@ -133,6 +133,17 @@ impl MlSignalService {
 
 /// `(series name, view, column)` of each `feature("…")` a rule definition reads.
 fn feature_references(req: &BacktestRequest) -> Vec<(String, String, String)> {
+    if let Some(("feature", f)) =
+        sextant_backtest::strategy::signal_source(&req.strategy, &req.params)
+    {
+        return f
+            .split_once('.')
+            .map(|(v, c)| {
+                let series = sextant_backtest::portfolio::SIGNAL_SERIES.to_string();
+                vec![(series, v.to_string(), c.to_string())]
+            })
+            .unwrap_or_default();
+    }
     if req.strategy != sextant_backtest::rules::RULES {
         return Vec::new();
     }
@@ -150,6 +161,12 @@ fn feature_references(req: &BacktestRequest) -> Vec<(String, String, String)> {
 /// `(series name, model reference)` pairs a request needs: `ml_signal`'s `params.model`, or
 /// each `ml_proba("…")` of a rule definition.
 fn ml_references(req: &BacktestRequest) -> Result<Vec<(String, String)>, BacktestError> {
+    if let Some(("model", m)) =
+        sextant_backtest::strategy::signal_source(&req.strategy, &req.params)
+    {
+        let series = sextant_backtest::portfolio::SIGNAL_SERIES.to_string();
+        return Ok(vec![(series, m)]);
+    }
     if req.strategy == sextant_backtest::rules::RULES {
         return Ok(sextant_backtest::rules::references_of(&req.params)
             .into_iter()

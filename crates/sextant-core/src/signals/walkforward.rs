@@ -201,6 +201,7 @@ pub(super) async fn run(
             strategy: "series_threshold".into(),
             params: json!({ "series": super::ML_PROBA, "lower": r.lower, "upper": r.upper, "allow_short": r.allow_short }),
             symbols: r.train.symbols.clone(),
+            universe: None,
             resolution,
             from: Some(r.test_from),
             to: r.test_to,

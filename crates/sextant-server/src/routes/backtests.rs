@@ -43,9 +43,15 @@ pub struct BacktestRequestDoc {
     /// Validated against the strategy's JSON Schema.
     #[schema(value_type = Option<Object>)]
     pub params: Option<Value>,
-    /// One or more symbols, e.g. `["MSFT"]`.
-    #[schema(min_items = 1, max_items = 50, inline)]
-    pub symbols: Vec<SymbolString>,
+    /// One or more symbols, e.g. `["MSFT"]` (up to 50; up to 1,000 for the portfolio
+    /// strategies `topk_dropout`, `topk_weighted` and `long_short`). Omitted with `universe`.
+    #[schema(min_items = 1, max_items = 1000, inline)]
+    pub symbols: Option<Vec<SymbolString>>,
+    /// A named universe (`GET /api/v1/universes`) traded instead of `symbols`: its members,
+    /// each ranked only while a member; the run's manifest records the membership and a
+    /// survivorship notice when no member was delisted.
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,64}$")]
+    pub universe: Option<String>,
     /// Default `daily`.
     #[schema(inline)]
     pub resolution: Option<ResolutionName>,
@@ -137,6 +143,7 @@ async fn run(
     super::definitions::resolve_in(&s, &caller, &mut body, &[]).await?;
     let req = parse_request(body.clone())?;
     req.validate()?;
+    let req = s.services.backtests.resolve(&req).await?;
     let opts = RunOptions {
         owner: Some(caller.key_id.clone()),
         max_cost: Some(INLINE_LIMIT),

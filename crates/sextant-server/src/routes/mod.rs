@@ -18,6 +18,7 @@ pub mod regimes;
 pub mod reports;
 pub mod strategies;
 pub mod tuning;
+pub mod universes;
 pub mod watchlists;
 
 use crate::error::{ApiError, ApiResult};

@@ -10,6 +10,12 @@ pub fn golden() -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("golden")).expect("json")
 }
 
+/// Another golden file of `tests/golden/` (e.g. `alphalens_pse.json`).
+pub fn golden_file(name: &str) -> Value {
+    let path = format!("{}/tests/golden/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("golden")).expect("json")
+}
+
 /// A golden number (null is NaN).
 pub fn num(v: &Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
