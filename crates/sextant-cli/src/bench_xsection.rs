@@ -8,12 +8,11 @@
 
 use anyhow::Result;
 use serde_json::json;
-use sextant_backtest::portfolio::{opens, signal_panel, Signal};
+use sextant_backtest::portfolio::{signal_panel, Signal};
 use sextant_backtest::simulator::{BarSeries, Costs, MarketData, SimConfig, TradingSimulator};
 use sextant_backtest::strategy::build_strategy;
 use sextant_core::{Config, Services};
 use sextant_domain::Source;
-use sextant_xsection::{evaluate, Panel};
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -109,23 +108,12 @@ pub async fn run(dir: &Path, n: usize) -> Result<()> {
     }
 
     // Factor evaluation, as `FactorService` computes it (without the load).
-    let ((report, scores, next_open), secs) = best_of_3(|| {
-        let scores = signal_panel(&data, &Signal::Momentum(60));
-        let days: Vec<i64> = data.ts().iter().map(|t| t.div_euclid(86_400)).collect();
-        let assets = data.symbols().to_vec();
-        let open = opens(&data);
-        let rows = days.len();
-        let mut next_open = vec![f64::NAN; rows * assets.len()];
-        for (s, col) in open.iter().enumerate() {
-            for t in 0..rows - 1 {
-                next_open[t * assets.len() + s] = col[t + 1];
-            }
-        }
-        let factor = Panel::new(days.clone(), assets.clone(), scores.concat()).expect("panel");
-        let prices = Panel::new(days, assets, next_open.clone()).expect("panel");
-        let report = evaluate(&factor, &prices, &[1, 5, 10], 5, None).expect("evaluate");
-        (report, scores, next_open)
+    let (report, secs) = best_of_3(|| {
+        sextant_core::factors::report_on(&data, &Signal::Momentum(60), &[1, 5, 10], 5, None)
+            .expect("evaluate")
     });
+    let scores = signal_panel(&data, &Signal::Momentum(60));
+    let next_open = sextant_core::factors::next_open_prices(&data);
     println!(
         "factor evaluation (signal, 3 horizons, quintiles, turnover): {secs:.3} s; IC(1) {:.5}",
         report.ic[0].summary.mean
@@ -174,6 +162,22 @@ pub async fn run(dir: &Path, n: usize) -> Result<()> {
         writeln!(p, "{d},{}", row.join(","))?;
     }
     p.flush()?;
+    // Open and close panels for the pandas top-k peer.
+    let last = data.len() - 1;
+    let view_cols = |which: &str| sextant_backtest::portfolio::columns(&data, last, which);
+    for (file, which) in [("xs_open.csv", "open"), ("xs_close.csv", "close")] {
+        let cols = view_cols(which);
+        let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join(file))?);
+        writeln!(w, "date,{}", names.join(","))?;
+        for (t, d) in dates.iter().enumerate() {
+            let row: Vec<String> = cols
+                .iter()
+                .map(|c| if c[t].is_finite() { format!("{:?}", c[t]) } else { String::new() })
+                .collect();
+            writeln!(w, "{d},{}", row.join(","))?;
+        }
+        w.flush()?;
+    }
 
     // End to end: bars from DuckDB, the universe resolved, the run stored.
     let mut config = Config {

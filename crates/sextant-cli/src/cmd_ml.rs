@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use clap::{Args, Subcommand};
-use sextant_core::signals::{LabelSpec, Timing, TrainRequest, Validation};
+use sextant_core::signals::{LabelSpec, PortfolioSpec, Timing, TrainRequest, Validation};
 use sextant_core::Services;
 use sextant_domain::Symbol;
 use sextant_features::FeatureStore;
@@ -48,6 +48,13 @@ pub enum TrainCmd {
         /// Go long above this probability.
         #[arg(long, default_value_t = 0.55)]
         upper: f64,
+        /// Trade the probabilities as a cross-sectional portfolio: topk_dropout,
+        /// topk_weighted or long_short (its parameters with --portfolio-param).
+        #[arg(long)]
+        portfolio: Option<String>,
+        /// A portfolio parameter NAME=VALUE (repeatable), e.g. topk=20.
+        #[arg(long = "portfolio-param", value_parser = crate::cmd_backtest::parse_kv)]
+        portfolio_params: Vec<(String, serde_json::Value)>,
     },
 }
 
@@ -55,8 +62,11 @@ pub enum TrainCmd {
 pub struct TrainArgs {
     #[arg(long)]
     name: String,
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "universe")]
     symbol: Vec<Symbol>,
+    /// Pool the samples of a universe's members (those with cached bars) instead of --symbol.
+    #[arg(long, conflicts_with = "symbol")]
+    universe: Option<String>,
     #[arg(long, default_value = "technical")]
     view: String,
     /// next_return, triple_barrier or abs_return_above_median.
@@ -257,7 +267,23 @@ pub async fn train(cmd: TrainCmd, s: &Services) -> Result<()> {
             windows,
             lower,
             upper,
-        } => (train, Some((windows, lower, upper))),
+            portfolio,
+            portfolio_params,
+        } => {
+            let portfolio = portfolio.map(|strategy| PortfolioSpec {
+                strategy,
+                params: serde_json::Value::Object(portfolio_params.into_iter().collect()),
+            });
+            (train, Some((windows, lower, upper, portfolio)))
+        }
+    };
+    let symbols = match &a.universe {
+        None => a.symbol.clone(),
+        Some(u) => {
+            s.universes
+                .members_with_bars(u, sextant_domain::Resolution::Daily)
+                .await?
+        }
     };
     let validation = match a.validation.as_str() {
         "purged_kfold" => Validation::PurgedKfold {
@@ -281,7 +307,7 @@ pub async fn train(cmd: TrainCmd, s: &Services) -> Result<()> {
     };
     let req = TrainRequest {
         name: a.name.clone(),
-        symbols: a.symbol.clone(),
+        symbols,
         view: a.view.clone(),
         label: label(&a)?,
         train_from: a.train_from,
@@ -292,8 +318,8 @@ pub async fn train(cmd: TrainCmd, s: &Services) -> Result<()> {
         params,
         seed: a.seed,
     };
-    if let Some((windows, lower, upper)) = walk {
-        return walk_forward(req, windows, lower, upper, s).await;
+    if let Some((windows, lower, upper, portfolio)) = walk {
+        return walk_forward(req, (windows, lower, upper), portfolio, s).await;
     }
     let t = std::time::Instant::now();
     let rec = s.signals.train(req).await?;
@@ -345,9 +371,8 @@ pub async fn train(cmd: TrainCmd, s: &Services) -> Result<()> {
 
 async fn walk_forward(
     req: TrainRequest,
-    windows: usize,
-    lower: f64,
-    upper: f64,
+    (windows, lower, upper): (usize, f64, f64),
+    portfolio: Option<PortfolioSpec>,
     s: &Services,
 ) -> Result<()> {
     let test_from = req
@@ -362,6 +387,7 @@ async fn walk_forward(
         upper,
         allow_short: false,
         sim: Default::default(),
+        portfolio,
     };
     let out = s.signals.walk_forward(wf, &s.backtests).await?;
     let rows: Vec<Vec<String>> = out
@@ -402,10 +428,25 @@ async fn walk_forward(
             r.auc, r.log_loss, r.baseline_log_loss
         );
     }
+    if let Some(f) = &out.factor {
+        println!("cross-sectional evaluation of the stitched probabilities (next-open returns):");
+        for (h, sp) in f.ic.iter().zip(&f.spread) {
+            println!(
+                "  {:>2}-bar: rank IC {:.4} (ICIR {:.3}, t {:.2}, {} dates), top-bottom quintile {:.3}% (t {:.2})",
+                h.period, h.summary.mean, h.summary.icir, h.summary.t_stat, h.summary.n,
+                sp.mean * 100.0, sp.t_stat
+            );
+        }
+        println!(
+            "  turnover top {:.1}%, rank autocorrelation {:.3}",
+            f.top_turnover * 100.0,
+            f.rank_autocorrelation
+        );
+    }
     let m = &out.backtest.metrics;
     println!(
-        "backtest {} on the stitched out-of-sample probabilities: final equity {:.2}, {} trades; stored",
-        out.backtest.id, out.backtest.final_equity, out.backtest.trade_count
+        "backtest {} ({}) on the stitched out-of-sample probabilities: final equity {:.2}, {} trades; stored",
+        out.backtest.id, out.backtest.manifest.request.strategy, out.backtest.final_equity, out.backtest.trade_count
     );
     println!("{}", serde_json::to_string_pretty(m)?);
     Ok(())

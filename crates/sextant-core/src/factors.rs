@@ -15,7 +15,8 @@ use crate::universes::{universe_provenance, UniverseService};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sextant_backtest::portfolio::{opens, signal_panel};
+use sextant_backtest::portfolio::{opens, signal_panel, Signal};
+use sextant_backtest::simulator::MarketData;
 use sextant_backtest::run::BacktestRequest;
 use sextant_backtest::strategy::{signal_of, REGIME_LABELS};
 use sextant_domain::{PriceBasis, Resolution};
@@ -152,22 +153,6 @@ impl FactorService {
         let (report, data) = tokio::task::spawn_blocking(move || {
             let data = backtests.load_for(backtests.reader().as_ref(), &bt)?;
             let m = &data.market;
-            let days: Vec<i64> = m.ts().iter().map(|t| t.div_euclid(86_400)).collect();
-            let assets: Vec<String> = m.symbols().to_vec();
-            let scores = signal_panel(m, &signal);
-            let factor = Panel::new(days.clone(), assets.clone(), scores.concat())
-                .map_err(|e| BacktestError::invalid(e.to_string()))?;
-            // Next-open prices: row t holds open[t+1], so returns from row t start there.
-            let open = opens(m);
-            let n = days.len();
-            let mut next_open = vec![f64::NAN; n * assets.len()];
-            for (s, col) in open.iter().enumerate() {
-                for t in 0..n.saturating_sub(1) {
-                    next_open[t * assets.len() + s] = col[t + 1];
-                }
-            }
-            let prices = Panel::new(days, assets, next_open)
-                .map_err(|e| BacktestError::invalid(e.to_string()))?;
             let labels = match &r.regime_model {
                 None => None,
                 Some(name) => {
@@ -193,8 +178,8 @@ impl FactorService {
                     )
                 }
             };
-            let report = evaluate(&factor, &prices, &r.periods, r.quantiles, labels.as_deref())
-                .map_err(|e| BacktestError::invalid(e.to_string()))?;
+            let report = report_on(m, &signal, &r.periods, r.quantiles, labels.as_deref())
+                .map_err(BacktestError::invalid)?;
             Ok::<_, BacktestError>((report, data))
         })
         .await
@@ -214,6 +199,38 @@ impl FactorService {
             report,
         })
     }
+}
+
+/// Evaluates `signal` on `market` as [`FactorService`] does: scores from the `≤ t` view of each
+/// bar, forward returns from the next open. `regimes` has one label per bar when given.
+pub fn report_on(
+    market: &MarketData,
+    signal: &Signal,
+    periods: &[usize],
+    quantiles: usize,
+    regimes: Option<&[Option<String>]>,
+) -> Result<FactorReport, String> {
+    let days: Vec<i64> = market.ts().iter().map(|t| t.div_euclid(86_400)).collect();
+    let assets: Vec<String> = market.symbols().to_vec();
+    let scores = signal_panel(market, signal);
+    let factor =
+        Panel::new(days.clone(), assets.clone(), scores.concat()).map_err(|e| e.to_string())?;
+    let prices = Panel::new(days, assets, next_open_prices(market)).map_err(|e| e.to_string())?;
+    evaluate(&factor, &prices, periods, quantiles, regimes).map_err(|e| e.to_string())
+}
+
+/// Next-open prices, row-major by bar: row `t` holds `open[t+1]` (NaN on the last bar and
+/// where a name has no bar), so a forward return from row `t` starts at the next open.
+pub fn next_open_prices(market: &MarketData) -> Vec<f64> {
+    let open = opens(market);
+    let (n, k) = (market.len(), open.len());
+    let mut out = vec![f64::NAN; n * k];
+    for (s, col) in open.iter().enumerate() {
+        for t in 0..n.saturating_sub(1) {
+            out[t * k + s] = col[t + 1];
+        }
+    }
+    out
 }
 
 /// The tearsheet figures of an evaluation as SVG: `ic` (the first horizon's IC series) or

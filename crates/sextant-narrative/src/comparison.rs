@@ -1,7 +1,6 @@
 //! The strategy against its buy-and-hold benchmark: the facts comparative claims are checked on.
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sextant_backtest::run::{execute, BacktestRequest, BacktestRun, LoadedData, RunError};
 
 /// Which side of a strategy-versus-benchmark comparison has the higher value.
@@ -31,12 +30,11 @@ pub struct Comparison {
     pub higher: Side,
 }
 
-/// Runs buy and hold on the same data as `req` (same symbols, period and simulator settings).
+/// Runs buy and hold on the same data as `req` (same symbols, period and simulator settings):
+/// for a portfolio strategy, its universe bought in equal weights and held
+/// ([`sextant_backtest::run::benchmark_request`]).
 pub fn benchmark_run(req: &BacktestRequest, data: &LoadedData) -> Result<BacktestRun, RunError> {
-    let mut bench = req.clone();
-    bench.strategy = "buy_and_hold".into();
-    bench.params = json!({});
-    Ok(execute(&bench, data)?.0)
+    Ok(execute(&sextant_backtest::run::benchmark_request(req), data)?.0)
 }
 
 fn finite(v: f64) -> Option<f64> {

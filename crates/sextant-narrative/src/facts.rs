@@ -207,6 +207,23 @@ impl FactSheet {
             excess,
             Percent,
         );
+        if let Some(rel) = &run.relative {
+            let f = |v: Option<f64>| v.unwrap_or(f64::NAN);
+            sheet.push("benchmark.beta", "Beta to the equal-weight universe", f(rel.beta), Ratio);
+            sheet.push("benchmark.alpha", "Annualised alpha over the equal-weight universe", f(rel.alpha), Percent);
+            sheet.push(
+                "benchmark.tracking_error",
+                "Tracking error to the equal-weight universe",
+                f(rel.tracking_error),
+                Percent,
+            );
+            sheet.push(
+                "benchmark.information_ratio",
+                "Information ratio over the equal-weight universe",
+                f(rel.information_ratio),
+                Ratio,
+            );
+        }
         sheet.comparisons = vec![
             compare("total_return", m.total_return, b.total_return),
             compare("sharpe", m.sharpe, b.sharpe),

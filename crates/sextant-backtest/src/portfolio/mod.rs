@@ -112,6 +112,21 @@ pub fn signal_panel(data: &MarketData, signal: &Signal) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// The `open` or `close` columns of `data` up to bar `t` (`[symbol][bar]`, NaN where a name has
+/// no bar); any other name gives closes.
+pub fn columns(data: &MarketData, t: usize, which: &str) -> Vec<Vec<f64>> {
+    if t >= data.len() {
+        return Vec::new();
+    }
+    let view = BarView::new(data, t);
+    (0..data.symbols().len())
+        .map(|s| match which {
+            "open" => view.open(s).to_vec(),
+            _ => view.close(s).to_vec(),
+        })
+        .collect()
+}
+
 /// Every column of `data` as its last bar sees it (`open[symbol][t]`, NaN where a name has no
 /// bar), for evaluations that need the whole span at once.
 pub fn opens(data: &MarketData) -> Vec<Vec<f64>> {
@@ -164,7 +179,9 @@ impl Strategy for PortfolioStrategy {
 
     fn on_bar(&mut self, ctx: &mut Context<'_>) {
         let view = *ctx.view();
-        if !self.schedule.due(view.ts()) {
+        if !self.schedule.due(view.ts())
+            || (self.schedule == Schedule::Once && self.last_set.is_some())
+        {
             return;
         }
         let n = view.n_symbols();

@@ -19,6 +19,8 @@ pub enum Schedule {
     Monthly,
     /// Every bar, but trade only when the selected names differ from the last traded set.
     OnChange,
+    /// Only the first trade: buy and hold (the benchmark of the portfolio strategies).
+    Once,
 }
 
 impl Schedule {
@@ -32,7 +34,7 @@ impl Schedule {
             return true;
         };
         match self {
-            Schedule::Daily | Schedule::OnChange => true,
+            Schedule::Daily | Schedule::OnChange | Schedule::Once => true,
             Schedule::Weekly => week(now) != week(prev),
             Schedule::Monthly => month(now) != month(prev),
         }

@@ -1,9 +1,10 @@
 //! Running a request on loaded data: pure computation, no storage.
 
 use super::{
-    BacktestRequest, BacktestRun, LoadedData, RunError, RunManifest, TradeRecord, ENGINE_VERSION,
+    BacktestRequest, BacktestRun, LoadedData, Relative, RunError, RunManifest, TradeRecord,
+    ENGINE_VERSION,
 };
-use crate::metrics::{Metrics, MetricsConfig, MetricsInput, TradeStats};
+use crate::metrics::{self as relative, Metrics, MetricsConfig, MetricsInput, TradeStats};
 use crate::simulator::{BacktestResult, Trade, TradingSimulator};
 use crate::strategy::build_strategy;
 use chrono::{DateTime, Utc};
@@ -61,9 +62,53 @@ pub fn execute(
         last_ts: result.ts.last().and_then(|&t| to_utc(t)),
         trade_count: result.trades.len(),
         created_at: Utc::now(),
+        relative: relative_to_universe(req, data, &result, ppy)?,
         manifest,
     };
     Ok((run, trades, curve))
+}
+
+/// The benchmark a run is judged against: buy and hold for single-symbol strategies; for a
+/// portfolio strategy, its universe bought in equal weights and held
+/// ([`crate::strategy::equal_weight_benchmark`]). Same symbols, range, costs and prices.
+pub fn benchmark_request(req: &BacktestRequest) -> BacktestRequest {
+    let mut bench = req.clone();
+    if crate::strategy::PORTFOLIO_STRATEGIES.contains(&req.strategy.as_str()) {
+        let (strategy, params) = crate::strategy::equal_weight_benchmark(req.symbols.len());
+        bench.strategy = strategy;
+        bench.params = params;
+    } else {
+        bench.strategy = "buy_and_hold".into();
+        bench.params = serde_json::json!({});
+    }
+    bench
+}
+
+/// A portfolio strategy's figures against [`benchmark_request`] on the same data.
+fn relative_to_universe(
+    req: &BacktestRequest,
+    data: &LoadedData,
+    result: &BacktestResult,
+    ppy: f64,
+) -> Result<Option<Relative>, RunError> {
+    if !crate::strategy::PORTFOLIO_STRATEGIES.contains(&req.strategy.as_str()) {
+        return Ok(None);
+    }
+    let bench = benchmark_request(req);
+    let mut strategy = build_strategy(&bench.strategy, &bench.params)?;
+    let b = TradingSimulator::new(req.sim)?.run(&data.market, strategy.as_mut());
+    let (r, br) = (result.returns(), b.returns());
+    let some = |v: f64| v.is_finite().then_some(v);
+    let total = |x: &BacktestResult| x.final_equity() / x.initial_cash - 1.0;
+    Ok(Some(Relative {
+        benchmark: "the universe in equal weights, bought on the first bar with a price history and held".into(),
+        benchmark_total_return: some(total(&b)),
+        excess_return: some(total(result) - total(&b)),
+        beta: some(relative::beta(&r, &br)),
+        alpha: some(relative::alpha(&r, &br, 0.0, ppy)),
+        tracking_error: some(relative::tracking_error(&r, &br, ppy)),
+        information_ratio: some(relative::information_ratio(&r, &br, ppy)),
+    }))
 }
 
 fn to_utc(ts: i64) -> Option<DateTime<Utc>> {

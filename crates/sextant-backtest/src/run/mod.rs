@@ -10,8 +10,10 @@ mod execute;
 mod request;
 mod walkforward;
 
-pub use execute::{compute_metrics, execute};
-pub use request::{limits, BacktestRequest, BacktestRun, LoadedData, RunManifest, TradeRecord};
+pub use execute::{benchmark_request, compute_metrics, execute};
+pub use request::{
+    limits, BacktestRequest, BacktestRun, LoadedData, Relative, RunManifest, TradeRecord,
+};
 pub use walkforward::{
     walk_forward, walk_forward_with, WalkForwardReport, WalkForwardSpec, WindowResult,
 };

@@ -225,6 +225,30 @@ pub struct BacktestRun {
     pub trade_count: usize,
     /// When this execution finished (wall clock, UTC). Not in the manifest, so not in the id.
     pub created_at: DateTime<Utc>,
+    /// A portfolio strategy's performance against its universe bought in equal weights and
+    /// held, on the same bars and costs (absent for single-symbol strategies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relative: Option<Relative>,
+}
+
+/// Performance against a benchmark with empyrical's definitions
+/// ([`crate::metrics::relative`]); null where a figure is undefined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Relative {
+    /// What the run is compared with.
+    pub benchmark: String,
+    /// The benchmark's total return.
+    pub benchmark_total_return: Option<f64>,
+    /// The run's total return minus the benchmark's.
+    pub excess_return: Option<f64>,
+    /// `cov(r, b) / var(b)` of per-bar returns.
+    pub beta: Option<f64>,
+    /// Annualised Jensen's alpha (zero risk-free rate).
+    pub alpha: Option<f64>,
+    /// Annualised standard deviation of the active return.
+    pub tracking_error: Option<f64>,
+    /// Annualised mean active return over its standard deviation.
+    pub information_ratio: Option<f64>,
 }
 
 /// A trade as stored (symbol by name, times as UTC instants).

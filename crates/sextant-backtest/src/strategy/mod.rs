@@ -22,7 +22,7 @@ mod registry;
 mod reversion;
 mod schema;
 
-pub use portfolio::{signal_of, signal_source, PORTFOLIO_STRATEGIES};
+pub use portfolio::{equal_weight_benchmark, signal_of, signal_source, PORTFOLIO_STRATEGIES};
 pub use regime::{REGIME_LABELS, REGIME_SERIES};
 pub use registry::{build_strategy, required_series, schema_for, strategy_library, StrategyInfo};
 pub use schema::{

@@ -52,7 +52,7 @@ const SERIES: ParamSpec = text(
 );
 const REBALANCE: ParamSpec = text(
     "rebalance",
-    "When to rebalance: daily, weekly (first bar of each ISO week), monthly (first bar of each month) or on_change (when the selected names change). Decided on that bar's close, traded at the next fill.",
+    "When to rebalance: daily, weekly (first bar of each ISO week), monthly (first bar of each month), on_change (when the selected names change) or once (buy and hold). Decided on that bar's close, traded at the next fill.",
     "weekly",
 );
 const WEIGHTING: ParamSpec = text(
@@ -212,6 +212,15 @@ fn signal(p: &Params) -> Result<Signal, ParamError> {
         }
     };
     Ok(signal)
+}
+
+/// The benchmark of a portfolio run: every name of its universe bought in equal weights on
+/// the first bar it can be (after one bar of history) and held, on the same data and
+/// simulator settings.
+pub fn equal_weight_benchmark(symbols: usize) -> (String, Value) {
+    let params = serde_json::json!({"topk": symbols.clamp(1, 1000), "weighting": "equal",
+        "rebalance": "once", "signal": "momentum", "lookback": 1});
+    ("topk_weighted".to_string(), params)
 }
 
 /// What a portfolio request's signal needs from the services: `("model", reference)` or

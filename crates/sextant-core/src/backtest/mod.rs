@@ -581,9 +581,9 @@ impl BacktestService {
         };
         let trades = self.trades(id).await?;
         let curve = self.equity_curve(id)?;
-        let mut bench = run.manifest.request.clone();
-        bench.strategy = "buy_and_hold".into();
-        bench.params = json!({});
+        let bench = sextant_backtest::run::benchmark_request(&run.manifest.request);
+        // A universe's membership series comes from the universe service; without it every
+        // member counts on every bar, which the equal-weight benchmark does not read anyway.
         let data = Self::load(cache, &bench)?;
         if data.snapshot != run.manifest.data_snapshot {
             return Err(BacktestError::DataChanged {

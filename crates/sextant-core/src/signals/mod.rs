@@ -12,7 +12,7 @@ mod walkforward;
 pub use labels::{LabelSpec, Timing};
 pub use registry::{ModelRecord, ModelStage};
 pub use train::{TrainMetrics, TrainRequest, Validation};
-pub use walkforward::{MlWalkForward, MlWalkForwardRequest, WindowReport};
+pub use walkforward::{MlWalkForward, MlWalkForwardRequest, PortfolioSpec, WindowReport};
 
 use crate::backtest::BacktestError;
 use chrono::{NaiveDate, NaiveDateTime, Utc};

@@ -54,13 +54,17 @@ impl Default for Validation {
     }
 }
 
+/// Most symbols pooled in one training: a universe (500 names × 20 years of daily samples is
+/// 2.5 million rows, a few hundred MB of features).
+pub const MAX_TRAIN_SYMBOLS: usize = 500;
+
 /// A training request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainRequest {
     /// The model's name (versions accumulate under it).
     pub name: String,
-    /// The symbols whose samples are pooled for training: 1 to 100.
+    /// The symbols whose samples are pooled for training: 1 to [`MAX_TRAIN_SYMBOLS`].
     pub symbols: Vec<Symbol>,
     /// A feature view (`sextant features ls`).
     #[serde(default = "technical")]
@@ -104,8 +108,8 @@ impl TrainRequest {
     /// submission instead of failing it later.
     pub fn validate(&self) -> Result<(), SignalError> {
         super::clean_name(&self.name)?;
-        if self.symbols.is_empty() || self.symbols.len() > 100 {
-            return Err(SignalError::Invalid("1 to 100 symbols".into()));
+        if self.symbols.is_empty() || self.symbols.len() > MAX_TRAIN_SYMBOLS {
+            return Err(SignalError::Invalid(format!("1 to {MAX_TRAIN_SYMBOLS} symbols")));
         }
         for (field, d) in [
             ("train_from", self.train_from),

@@ -45,6 +45,23 @@ pub struct MlWalkForwardRequest {
     /// Simulator settings of the backtest (costs, sizing, ...). Default: `SimConfig::default()`.
     #[serde(default, deserialize_with = "sextant_backtest::simulator::sim_object")]
     pub sim: SimConfig,
+    /// Trade the stitched probabilities as a cross-sectional portfolio over the symbols instead
+    /// of per-symbol thresholds (`lower`, `upper` and `allow_short` are then unused): a
+    /// portfolio strategy (`topk_dropout`, `topk_weighted`, `long_short`) and its parameters,
+    /// whose signal is set to the stitched probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portfolio: Option<PortfolioSpec>,
+}
+
+/// A portfolio strategy fed by the walk-forward's probabilities.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortfolioSpec {
+    /// `topk_dropout`, `topk_weighted` or `long_short`.
+    pub strategy: String,
+    /// Its parameters (`signal` and `series` are set by the walk-forward).
+    #[serde(default)]
+    pub params: Value,
 }
 
 fn four() -> usize {
@@ -84,6 +101,11 @@ pub struct MlWalkForward {
     pub oos: Option<ClassificationReport>,
     /// The `series_threshold` backtest over the test span, as stored.
     pub backtest: BacktestRun,
+    /// The cross-sectional evaluation of the stitched probabilities over the test span (rank
+    /// IC at 1, 5 and 10 bars from the next open, quintile returns, turnover), when there are
+    /// at least two symbols. Not read back (a report holds NaN, which JSON writes as null).
+    #[serde(default, skip_deserializing)]
+    pub factor: Option<sextant_xsection::FactorReport>,
 }
 
 /// Serves the stitched probabilities as the `ml_proba` series.
@@ -118,13 +140,24 @@ pub(super) async fn run(
     if req.windows == 0 || req.windows > 50 {
         return Err(SignalError::Invalid("windows must be 1 to 50".into()));
     }
-    if req.train.symbols.is_empty() || req.train.symbols.len() > 100 {
-        return Err(SignalError::Invalid("1 to 100 symbols".into()));
+    if req.train.symbols.is_empty() || req.train.symbols.len() > super::train::MAX_TRAIN_SYMBOLS {
+        return Err(SignalError::Invalid(format!(
+            "1 to {} symbols",
+            super::train::MAX_TRAIN_SYMBOLS
+        )));
+    }
+    if let Some(p) = &req.portfolio {
+        if !sextant_backtest::strategy::PORTFOLIO_STRATEGIES.contains(&p.strategy.as_str()) {
+            return Err(SignalError::Invalid(format!(
+                "portfolio.strategy must be one of {}",
+                sextant_backtest::strategy::PORTFOLIO_STRATEGIES.join(", ")
+            )));
+        }
     }
     req.train.label.validate().map_err(SignalError::Invalid)?;
     let cache = svc.cache().clone();
     let r = req.clone();
-    let (windows, oos, run, trades, curve) = tokio::task::spawn_blocking(move || {
+    let (windows, oos, run, trades, curve, factor) = tokio::task::spawn_blocking(move || {
         let mut params = r.train.params.clone();
         params.seed = r.train.seed;
         params.validate()?;
@@ -197,9 +230,25 @@ pub(super) async fn run(
         } else {
             ClassificationReport::compute(&all_p, &all_y, rate_sum / all_y.len() as f64).ok()
         };
+        let (strategy, params) = match &r.portfolio {
+            None => (
+                "series_threshold".to_string(),
+                json!({ "series": super::ML_PROBA, "lower": r.lower, "upper": r.upper, "allow_short": r.allow_short }),
+            ),
+            Some(p) => {
+                let mut params = match &p.params {
+                    Value::Object(m) => m.clone(),
+                    Value::Null => serde_json::Map::new(),
+                    _ => return Err(SignalError::Invalid("portfolio.params must be an object".into())),
+                };
+                params.insert("signal".into(), json!("series"));
+                params.insert("series".into(), json!(super::ML_PROBA));
+                (p.strategy.clone(), Value::Object(params))
+            }
+        };
         let bt = BacktestRequest {
-            strategy: "series_threshold".into(),
-            params: json!({ "series": super::ML_PROBA, "lower": r.lower, "upper": r.upper, "allow_short": r.allow_short }),
+            strategy,
+            params,
             symbols: r.train.symbols.clone(),
             universe: None,
             resolution,
@@ -215,7 +264,14 @@ pub(super) async fn run(
         let data = BacktestService::load_with(cache.as_ref(), &bt, Some(&source))
             .map_err(|e| SignalError::Invalid(e.to_string()))?;
         let (run, trades, curve) = execute(&bt, &data).map_err(|e| SignalError::Invalid(e.to_string()))?;
-        Ok::<_, SignalError>((reports, oos, run, trades, curve))
+        let factor = (bt.symbols.len() >= 2)
+            .then(|| {
+                let signal = sextant_backtest::portfolio::Signal::Series(super::ML_PROBA.into());
+                crate::factors::report_on(&data.market, &signal, &[1, 5, 10], 5, None)
+            })
+            .transpose()
+            .map_err(SignalError::Invalid)?;
+        Ok::<_, SignalError>((reports, oos, run, trades, curve, factor))
     })
     .await
     .map_err(|e| SignalError::Task(e.to_string()))??;
@@ -227,5 +283,6 @@ pub(super) async fn run(
         windows,
         oos,
         backtest: run,
+        factor,
     })
 }

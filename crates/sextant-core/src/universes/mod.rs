@@ -353,6 +353,22 @@ impl UniverseService {
         Ok(req)
     }
 
+    /// The members of universe `name` with cached bars at `resolution`, sorted (every member
+    /// ever, whatever its dates: for pooling training samples).
+    pub async fn members_with_bars(
+        &self,
+        name: &str,
+        resolution: sextant_domain::Resolution,
+    ) -> Result<Vec<Symbol>, UniverseError> {
+        let u = self.get(name).await?;
+        let cached = self.cached_symbols(resolution).await?;
+        Ok(u.members
+            .into_iter()
+            .filter(|m| cached.contains(m.symbol.as_str()))
+            .map(|m| m.symbol)
+            .collect())
+    }
+
     async fn cached_symbols(
         &self,
         resolution: sextant_domain::Resolution,
