@@ -176,8 +176,10 @@ def main():
     ev_secs = sx["factor_evaluation"]["secs"]
     tk_secs = sx["topk_dropout"]["secs"]
     ap = al["parity"]
-    al_parity = max(ap["ic_mean"], ap["quantile_returns"], ap["top_turnover"],
-                    ap["rank_autocorrelation"])
+    # NaN (a figure one side has and the other lacks) wins, so that it shows.
+    al_parity = float(np.max([ap["ic_mean"], ap["quantile_returns"], ap["top_turnover"],
+                              ap["rank_autocorrelation"]]))
+    na = lambda v: "n/a" if v is None else v
     runs = lambda r: "" if r == 3 else f" (best of {r})"
     rows = [
         ("factor evaluation / alphalens" + runs(al["runs"]), ev_secs, al["secs"],
@@ -197,9 +199,10 @@ def main():
           f"(sextant {ap['cells'][1]})")
     print(f"alphalens said: {al['said']}".replace("\n", " "))
     if tk["sextant_final_equity"] is None:
-        print("note: xs_sextant.json has no topk_dropout.final_equity (older sextant?): no equity parity")
-    print(f"top-k: final equity {tk['final_equity']:.2f} (sextant {tk['sextant_final_equity']}), "
-          f"fills {tk['fills']} (sextant {tk['sextant_fills']}), skipped {tk['skipped']}")
+        print("note: xs_sextant.json has no topk_dropout.final_equity: no equity parity figure "
+              "(sextant's bench prints it, rounded, above)")
+    print(f"top-k: final equity {tk['final_equity']:.2f} (sextant {na(tk['sextant_final_equity'])}), "
+          f"fills {tk['fills']} (sextant {na(tk['sextant_fills'])}), skipped {tk['skipped']}")
     out = {
         "meta": {"alphalens": alphalens.__version__, "pandas": pd.__version__,
                  "numpy": np.__version__, "python": sys.version.split()[0],

@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use sextant_backtest::simulator::{
     BarSeries, Costs, FillTiming, MarketData, ShareRounding, SimConfig, TradingSimulator,
 };
-use sextant_backtest::strategy::{build_strategy, strategy_library, REGIME_SERIES};
+use sextant_backtest::strategy::{
+    build_strategy, strategy_library, PORTFOLIO_STRATEGIES, REGIME_SERIES,
+};
 use sextant_backtest::sweep::{lean, sweep_sma_cross, sweep_strategy, SmaGrid, SweepConfig};
 use std::collections::BTreeSet;
 
@@ -154,9 +156,34 @@ fn configs() -> Vec<SimConfig> {
 
 #[test]
 fn every_library_strategy_has_cases() {
-    let covered: BTreeSet<&str> = cases().iter().map(|c| c.0).collect();
+    let mut covered: BTreeSet<&str> = cases().iter().map(|c| c.0).collect();
+    // The portfolio strategies trade many names at once (rotations, weights): the lean engine
+    // refuses them and every caller falls back to the simulator.
+    covered.extend(PORTFOLIO_STRATEGIES);
     let library: BTreeSet<&str> = strategy_library().iter().map(|s| s.name).collect();
     assert_eq!(covered, library);
+}
+
+#[test]
+fn portfolio_strategies_fall_back_to_the_simulator() {
+    let data = load_sample();
+    let md = MarketData::new(vec![data["AAPL"].clone(), data["IBM"].clone()]).expect("data");
+    let single = MarketData::single(data["IBM"].clone()).expect("data");
+    let cfg = SimConfig::default();
+    for name in PORTFOLIO_STRATEGIES {
+        let p = match *name {
+            "topk_dropout" => json!({"topk": 1, "n_drop": 1, "lookback": 20}),
+            "long_short" => json!({"quantiles": 2, "lookback": 20}),
+            _ => json!({"topk": 1, "lookback": 20}),
+        };
+        for data in [&md, &single] {
+            let mut s = build_strategy(name, &p).expect("params");
+            assert!(
+                lean::run(&cfg, data, s.as_mut()).is_err(),
+                "{name}: the lean engine must refuse, not mis-simulate, a portfolio"
+            );
+        }
+    }
 }
 
 #[test]

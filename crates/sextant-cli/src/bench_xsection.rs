@@ -172,7 +172,13 @@ pub async fn run(dir: &Path, n: usize) -> Result<()> {
         for (t, d) in dates.iter().enumerate() {
             let row: Vec<String> = cols
                 .iter()
-                .map(|c| if c[t].is_finite() { format!("{:?}", c[t]) } else { String::new() })
+                .map(|c| {
+                    if c[t].is_finite() {
+                        format!("{:?}", c[t])
+                    } else {
+                        String::new()
+                    }
+                })
                 .collect();
             writeln!(w, "{d},{}", row.join(","))?;
         }

@@ -156,3 +156,54 @@ async fn factor_evaluation_over_the_cache_universe() {
     let err = s.factors.evaluate(bad).await.expect_err("bad signal");
     assert!(err.to_string().contains("signal"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pooled_walk_forward_feeds_a_portfolio_and_is_judged_cross_sectionally() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = services(dir.path()).await;
+    let req: sextant_core::signals::MlWalkForwardRequest = serde_json::from_value(json!({
+        "train": {
+            "name": "wf_pool",
+            "symbols": ["AAPL", "GOOG", "IBM", "MSFT"],
+            "label": {"kind": "next_return", "horizon": 5},
+            "seed": 3,
+            "params": {"n_trees": 30}
+        },
+        "test_from": "2010-01-01",
+        "test_to": "2013-12-31",
+        "windows": 3,
+        "portfolio": {"strategy": "topk_dropout", "params": {"topk": 2, "n_drop": 1}}
+    }))
+    .expect("request");
+    let wf = s
+        .signals
+        .walk_forward(req, &s.backtests)
+        .await
+        .expect("walk forward");
+    // Every window's model saw only labels that ended before the window.
+    for w in &wf.windows {
+        assert!(w.train_label_end.expect("trained").date() < w.from);
+    }
+    let bt = &wf.backtest;
+    assert_eq!(bt.manifest.request.strategy, "topk_dropout");
+    assert_eq!(bt.manifest.request.params["signal"], "series");
+    assert!(bt.trade_count > 10, "the stitched scores rotate the book");
+    assert!(
+        bt.relative.is_some(),
+        "judged against the equal-weight universe"
+    );
+    let f = wf
+        .factor
+        .expect("four symbols: a cross-sectional evaluation");
+    assert_eq!(f.periods, vec![1, 5, 10]);
+    assert!(f
+        .ic
+        .iter()
+        .all(|h| h.summary.n > 500 && h.summary.mean.is_finite()));
+    // Scores exist only in the test span: nothing before 2010 is evaluated.
+    let first = f.ic[0].series.first().expect("dates").0;
+    assert!(
+        first >= 14_610,
+        "first evaluated day {first} is before 2010-01-01"
+    );
+}

@@ -209,8 +209,18 @@ impl FactSheet {
         );
         if let Some(rel) = &run.relative {
             let f = |v: Option<f64>| v.unwrap_or(f64::NAN);
-            sheet.push("benchmark.beta", "Beta to the equal-weight universe", f(rel.beta), Ratio);
-            sheet.push("benchmark.alpha", "Annualised alpha over the equal-weight universe", f(rel.alpha), Percent);
+            sheet.push(
+                "benchmark.beta",
+                "Beta to the equal-weight universe",
+                f(rel.beta),
+                Ratio,
+            );
+            sheet.push(
+                "benchmark.alpha",
+                "Annualised alpha over the equal-weight universe",
+                f(rel.alpha),
+                Percent,
+            );
             sheet.push(
                 "benchmark.tracking_error",
                 "Tracking error to the equal-weight universe",

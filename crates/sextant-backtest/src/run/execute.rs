@@ -101,7 +101,9 @@ fn relative_to_universe(
     let some = |v: f64| v.is_finite().then_some(v);
     let total = |x: &BacktestResult| x.final_equity() / x.initial_cash - 1.0;
     Ok(Some(Relative {
-        benchmark: "the universe in equal weights, bought on the first bar with a price history and held".into(),
+        benchmark:
+            "the universe in equal weights, bought on the first bar with a price history and held"
+                .into(),
         benchmark_total_return: some(total(&b)),
         excess_return: some(total(result) - total(&b)),
         beta: some(relative::beta(&r, &br)),

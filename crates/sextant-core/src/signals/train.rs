@@ -109,7 +109,9 @@ impl TrainRequest {
     pub fn validate(&self) -> Result<(), SignalError> {
         super::clean_name(&self.name)?;
         if self.symbols.is_empty() || self.symbols.len() > MAX_TRAIN_SYMBOLS {
-            return Err(SignalError::Invalid(format!("1 to {MAX_TRAIN_SYMBOLS} symbols")));
+            return Err(SignalError::Invalid(format!(
+                "1 to {MAX_TRAIN_SYMBOLS} symbols"
+            )));
         }
         for (field, d) in [
             ("train_from", self.train_from),

@@ -142,8 +142,8 @@ async fn run(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     super::definitions::resolve_in(&s, &caller, &mut body, &[]).await?;
     let req = parse_request(body.clone())?;
+    // A universe is resolved into its members by `run_with` (and by the job, if it becomes one).
     req.validate()?;
-    let req = s.services.backtests.resolve(&req).await?;
     let opts = RunOptions {
         owner: Some(caller.key_id.clone()),
         max_cost: Some(INLINE_LIMIT),
