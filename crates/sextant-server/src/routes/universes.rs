@@ -55,8 +55,9 @@ pub struct UniverseInput {
     /// Members with optional `from`/`to` dates (YYYY-MM-DD; a `to` marks a name that left).
     #[schema(value_type = Option<Vec<Object>>, max_items = 1000)]
     pub members: Option<Vec<Member>>,
-    /// A CSV file's text with a `symbol` column and optional `from`/`to` columns.
-    #[schema(max_length = 200000)]
+    /// A CSV file's text with a `symbol` column and optional `from`/`to` columns (64 KiB is
+    /// about 2,000 members with both dates).
+    #[schema(max_length = 65536)]
     pub csv: Option<String>,
     /// Build the membership from the cache: these symbols (an empty list: every cached
     /// symbol), each from its first to its last cached bar.
@@ -114,6 +115,9 @@ async fn put_universe(
             "members",
             "give exactly one of members, csv or from_cache",
         ));
+    }
+    if body.csv.as_ref().is_some_and(|c| c.len() > 65_536) {
+        return Err(ApiError::field("csv", "at most 64 KiB"));
     }
     let (source, members) = if let Some(m) = body.members {
         ("list", m)
