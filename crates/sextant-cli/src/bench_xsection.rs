@@ -101,9 +101,11 @@ pub async fn run(dir: &Path, n: usize) -> Result<()> {
             r.fills.len(),
             r.equity.last().copied().unwrap_or(f64::NAN)
         );
+        let final_equity = r.equity.last().copied().unwrap_or(f64::NAN);
         figures.insert(
             label.trim().to_string(),
-            json!({"secs": secs, "fills": r.fills.len()}),
+            json!({"secs": secs, "fills": r.fills.len(), "final_equity": final_equity,
+                   "params": params}),
         );
     }
 
