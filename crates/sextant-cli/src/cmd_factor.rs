@@ -273,6 +273,12 @@ pub async fn factor(cmd: FactorCmd, s: &Services) -> Result<()> {
             ics.join(" / ")
         );
     }
+    if e.excluded_bars > 0 {
+        println!(
+            "{} bars of the range are held by the quality checks and left out (sextant quality ls)",
+            e.excluded_bars
+        );
+    }
     if let Some(n) = e.universe["survivorship_notice"].as_str() {
         println!("note: {n}");
     }

@@ -55,6 +55,9 @@ pub enum TrainCmd {
         /// A portfolio parameter NAME=VALUE (repeatable), e.g. topk=20.
         #[arg(long = "portfolio-param", value_parser = crate::cmd_backtest::parse_kv)]
         portfolio_params: Vec<(String, serde_json::Value)>,
+        /// Cash, commission and slippage of the backtest.
+        #[command(flatten)]
+        costs: crate::cmd_backtest::CostArgs,
     },
 }
 
@@ -269,12 +272,14 @@ pub async fn train(cmd: TrainCmd, s: &Services) -> Result<()> {
             upper,
             portfolio,
             portfolio_params,
+            costs,
         } => {
             let portfolio = portfolio.map(|strategy| PortfolioSpec {
                 strategy,
                 params: serde_json::Value::Object(portfolio_params.into_iter().collect()),
             });
-            (train, Some((windows, lower, upper, portfolio)))
+            let sim = crate::cmd_backtest::sim_config(&costs, Default::default());
+            (train, Some((windows, lower, upper, portfolio, sim)))
         }
     };
     let symbols = match &a.universe {
@@ -318,8 +323,8 @@ pub async fn train(cmd: TrainCmd, s: &Services) -> Result<()> {
         params,
         seed: a.seed,
     };
-    if let Some((windows, lower, upper, portfolio)) = walk {
-        return walk_forward(req, (windows, lower, upper), portfolio, s).await;
+    if let Some((windows, lower, upper, portfolio, sim)) = walk {
+        return walk_forward(req, (windows, lower, upper), (portfolio, sim), s).await;
     }
     let t = std::time::Instant::now();
     let rec = s.signals.train(req).await?;
@@ -372,7 +377,10 @@ pub async fn train(cmd: TrainCmd, s: &Services) -> Result<()> {
 async fn walk_forward(
     req: TrainRequest,
     (windows, lower, upper): (usize, f64, f64),
-    portfolio: Option<PortfolioSpec>,
+    (portfolio, sim): (
+        Option<PortfolioSpec>,
+        sextant_backtest::simulator::SimConfig,
+    ),
     s: &Services,
 ) -> Result<()> {
     let test_from = req
@@ -386,7 +394,7 @@ async fn walk_forward(
         lower,
         upper,
         allow_short: false,
-        sim: Default::default(),
+        sim,
         portfolio,
     };
     let out = s.signals.walk_forward(wf, &s.backtests).await?;

@@ -13,12 +13,9 @@
 
 mod common;
 
-use common::{golden_file, num};
+use common::{assert_alphalens, golden_file, num};
 use serde_json::Value;
-use sextant_xsection::{
-    clean, mean_return_by_quantile, quantile_turnover, quantize, rank_autocorrelation, rank_ic,
-    Panel,
-};
+use sextant_xsection::Panel;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -113,13 +110,6 @@ fn panels(path: &Path, price_column: &str, from: &str, to: &str) -> (Panel, Pane
     (factor, prices, rows)
 }
 
-fn close(a: f64, b: f64) -> bool {
-    if a.is_nan() || b.is_nan() {
-        return a.is_nan() && b.is_nan();
-    }
-    (a - b).abs() <= 1e-12 || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())
-}
-
 #[test]
 fn signal_evaluation_equals_alphalens_on_a_real_universe() {
     let Some(path) = csv_path() else { return };
@@ -156,82 +146,5 @@ fn signal_evaluation_equals_alphalens_on_a_real_universe() {
     assert_eq!(prices.dates, want_dates, "dates");
     assert_eq!(prices.assets, want_assets, "assets");
 
-    let data = clean(&factor, &prices, &[1, 5, 10]).expect("aligned");
-    let cells: usize = data.cells.iter().map(Vec::len).sum();
-    assert_eq!(
-        cells as u64,
-        g["clean_cells"].as_u64().expect("count"),
-        "clean cells"
-    );
-
-    let ic = rank_ic(&data);
-    let want_dates: Vec<i64> = g["ic_dates"]
-        .as_array()
-        .expect("ic dates")
-        .iter()
-        .filter_map(Value::as_i64)
-        .collect();
-    assert_eq!(data.dates, want_dates);
-    for (t, (ours, theirs)) in ic.iter().zip(g["ic"].as_array().expect("ic")).enumerate() {
-        for (k, (a, b)) in ours.iter().zip(theirs.as_array().expect("row")).enumerate() {
-            assert!(
-                close(*a, num(b)),
-                "IC date {t} horizon {k}: {a} vs {}",
-                num(b)
-            );
-        }
-    }
-
-    let q = quantize(&data, 5);
-    assert!(q.iter().all(Option::is_some), "alphalens binned every date");
-    let mean = mean_return_by_quantile(&data, &q, 5);
-    for (i, (ours, theirs)) in mean
-        .iter()
-        .zip(g["mean_return_by_quantile"].as_array().expect("mean"))
-        .enumerate()
-    {
-        for (k, (a, b)) in ours.iter().zip(theirs.as_array().expect("row")).enumerate() {
-            assert!(
-                close(*a, num(b)),
-                "quantile {} horizon {k}: {a} vs {}",
-                i + 1,
-                num(b)
-            );
-        }
-    }
-
-    for quantile in [1usize, 5] {
-        let ours = quantile_turnover(&data, &q, quantile, 1);
-        let theirs = g["turnover"][quantile.to_string()]
-            .as_array()
-            .expect("turnover");
-        assert_eq!(
-            ours.len(),
-            theirs.len(),
-            "turnover dates, quantile {quantile}"
-        );
-        for ((d, a), t) in ours.iter().zip(theirs) {
-            assert_eq!(*d, t[0].as_i64().expect("date"));
-            assert!(
-                close(*a, num(&t[1])),
-                "turnover q{quantile} {d}: {a} vs {}",
-                num(&t[1])
-            );
-        }
-    }
-
-    let ours: Vec<(i64, f64)> = rank_autocorrelation(&data, 1)
-        .into_iter()
-        .filter(|(_, v)| !v.is_nan())
-        .collect();
-    let theirs = g["rank_autocorrelation"].as_array().expect("autocorr");
-    assert_eq!(ours.len(), theirs.len(), "autocorrelation dates");
-    for ((d, a), t) in ours.iter().zip(theirs) {
-        assert_eq!(*d, t[0].as_i64().expect("date"));
-        assert!(
-            close(*a, num(&t[1])),
-            "autocorrelation {d}: {a} vs {}",
-            num(&t[1])
-        );
-    }
+    assert_alphalens(&g, &factor, &prices);
 }

@@ -246,10 +246,21 @@ pub(super) async fn run(
                 (p.strategy.clone(), Value::Object(params))
             }
         };
+        // A portfolio trades the names that have scores in the test span: a universe's names
+        // delisted before it (or listed after it) have no bars there and are left out, listed.
+        let (symbols, left_out): (Vec<Symbol>, Vec<Symbol>) = if r.portfolio.is_some() {
+            r.train
+                .symbols
+                .iter()
+                .cloned()
+                .partition(|s| stitched.contains_key(s.as_str()))
+        } else {
+            (r.train.symbols.clone(), Vec::new())
+        };
         let bt = BacktestRequest {
             strategy,
             params,
-            symbols: r.train.symbols.clone(),
+            symbols,
             universe: None,
             resolution,
             from: Some(r.test_from),
@@ -260,7 +271,11 @@ pub(super) async fn run(
             prices: PriceBasis::TotalReturn,
         };
         let provenance = serde_json::to_value(&r).map_err(|e| SignalError::Invalid(e.to_string()))?;
-        let source = Stitched(stitched, json!({ "ml_walk_forward": provenance }));
+        let mut inputs = json!({ "ml_walk_forward": provenance });
+        if r.portfolio.is_some() {
+            inputs["left_out_without_scores"] = json!(left_out);
+        }
+        let source = Stitched(stitched, inputs);
         let data = BacktestService::load_with(cache.as_ref(), &bt, Some(&source))
             .map_err(|e| SignalError::Invalid(e.to_string()))?;
         let (run, trades, curve) = execute(&bt, &data).map_err(|e| SignalError::Invalid(e.to_string()))?;
