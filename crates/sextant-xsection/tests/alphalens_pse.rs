@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{assert_alphalens, golden_file, num};
+use common::{assert_alphalens, golden_file};
 use serde_json::Value;
 use sextant_xsection::Panel;
 use std::collections::{BTreeMap, BTreeSet};
