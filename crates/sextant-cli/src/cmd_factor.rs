@@ -279,6 +279,12 @@ pub async fn factor(cmd: FactorCmd, s: &Services) -> Result<()> {
             e.excluded_bars
         );
     }
+    if let Some(u) = e.inputs["unadjusted_symbols"].as_array() {
+        println!(
+            "{} symbols have no adjustment data in the cache: their returns are as traded (a split shows as a price move)",
+            u.len()
+        );
+    }
     if let Some(n) = e.universe["survivorship_notice"].as_str() {
         println!("note: {n}");
     }

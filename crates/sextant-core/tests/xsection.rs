@@ -207,3 +207,61 @@ async fn a_pooled_walk_forward_feeds_a_portfolio_and_is_judged_cross_sectionally
         "first evaluated day {first} is before 2010-01-01"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prices_without_adjustment_data_are_called_as_traded() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = services(dir.path()).await;
+    // A file with no Adj Close column: nothing to adjust with.
+    let mut csv = String::from("Date,Open,High,Low,Close,Volume\n");
+    let mut day = d("2012-01-02");
+    let mut px = 20.0;
+    for i in 0..60 {
+        while matches!(
+            chrono::Datelike::weekday(&day),
+            chrono::Weekday::Sat | chrono::Weekday::Sun
+        ) {
+            day = day.succ_opt().expect("date");
+        }
+        px *= if i % 7 == 0 { 0.99 } else { 1.004 };
+        csv.push_str(&format!(
+            "{day},{px},{},{},{px},1000\n",
+            px * 1.01,
+            px * 0.99
+        ));
+        day = day.succ_opt().expect("date");
+    }
+    let path = dir.path().join("rawx.csv");
+    std::fs::write(&path, csv).expect("write");
+    let opts = sextant_data::cache::FileOptions {
+        symbol: Some(sextant_test_support::sym("RAWX")),
+        ..Default::default()
+    };
+    s.cache.ingest_file(&path, &opts).expect("ingest");
+    let mut req = sextant_test_support::request("buy_and_hold", &["RAWX"]);
+    req.from = Some(d("2012-01-01"));
+    let run = s.backtests.run(&req).await.expect("run");
+    assert_eq!(
+        run.manifest.inputs["unadjusted_symbols"],
+        json!(["RAWX"]),
+        "the manifest says the total-return prices are the raw prints"
+    );
+    let report = s
+        .reports
+        .report(&run.id)
+        .await
+        .expect("report")
+        .expect("run");
+    let text = serde_json::to_string(&report).expect("json");
+    assert!(
+        text.contains("as traded"),
+        "the narrative does not call them adjusted"
+    );
+    // The bundled data carries the vendor's adjusted close: nothing to say.
+    let aapl = s
+        .backtests
+        .run(&sextant_test_support::request("buy_and_hold", &["AAPL"]))
+        .await
+        .expect("run");
+    assert!(aapl.manifest.inputs.get("unadjusted_symbols").is_none());
+}

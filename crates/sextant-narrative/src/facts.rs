@@ -207,6 +207,17 @@ impl FactSheet {
             excess,
             Percent,
         );
+        let unadjusted = run.manifest.inputs["unadjusted_symbols"]
+            .as_array()
+            .map_or(0, Vec::len);
+        if unadjusted > 0 {
+            sheet.push(
+                "data.unadjusted_symbols",
+                "Symbols without adjustment data (prices as traded)",
+                unadjusted as f64,
+                Count,
+            );
+        }
         if let Some(rel) = &run.relative {
             let f = |v: Option<f64>| v.unwrap_or(f64::NAN);
             sheet.push(

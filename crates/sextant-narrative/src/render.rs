@@ -91,10 +91,21 @@ pub fn render_template(sheet: &FactSheet) -> String {
         "split_adjusted" => "split-adjusted prices (dividends not reinvested)",
         _ => "total-return prices (adjusted for splits and dividends)",
     };
-    let _ = writeln!(
-        s,
-        "Both the strategy and buy and hold were valued on {basis}."
-    );
+    match sheet.fact("data.unadjusted_symbols").map(|x| x.value) {
+        Some(n) if n > 0.0 && sheet.prices != "raw" => {
+            let _ = writeln!(
+                s,
+                "Both the strategy and buy and hold were valued on {basis}, except for {} symbol(s) whose cached data carries no adjustment (no adjusted close, split or dividend): their prices are as traded, so a split shows as a price move.",
+                f("data.unadjusted_symbols")
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                s,
+                "Both the strategy and buy and hold were valued on {basis}."
+            );
+        }
+    }
     match sheet.fact("data.excluded_bars").map(|x| x.value) {
         Some(n) if n > 0.0 => {
             let _ = writeln!(

@@ -216,3 +216,51 @@ fn by_regime(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Four assets over 40 dates; the factor predicts the next return on even dates and is
+    /// its opposite on odd ones, so splitting by a label that marks even dates separates a
+    /// perfect IC from a perfectly wrong one.
+    #[test]
+    fn ic_by_regime_separates_the_regimes() {
+        let (n, k) = (40usize, 4usize);
+        let mut prices = vec![0.0; n * k];
+        let mut factor = vec![f64::NAN; n * k];
+        prices[..k].fill(100.0);
+        for t in 1..n {
+            for a in 0..k {
+                let r = 0.01 * (a as f64 + 1.0) * if t % 3 == 0 { -1.0 } else { 1.0 };
+                prices[t * k + a] = prices[(t - 1) * k + a] * (1.0 + r);
+            }
+        }
+        for t in 0..n - 1 {
+            for a in 0..k {
+                let next = prices[(t + 1) * k + a] / prices[t * k + a] - 1.0;
+                factor[t * k + a] = if t % 2 == 0 { next } else { -next };
+            }
+        }
+        let dates: Vec<i64> = (0..n as i64).collect();
+        let assets: Vec<String> = (0..k).map(|a| format!("A{a}")).collect();
+        let f = Panel::new(dates.clone(), assets.clone(), factor).expect("factor");
+        let p = Panel::new(dates, assets, prices).expect("prices");
+        let labels: Vec<Option<String>> = (0..n)
+            .map(|t| Some(if t % 2 == 0 { "even" } else { "odd" }.to_string()))
+            .collect();
+        let r = evaluate(&f, &p, &[1], 2, Some(&labels)).expect("report");
+        assert_eq!(r.by_regime.len(), 2);
+        let even = r
+            .by_regime
+            .iter()
+            .find(|g| g.label == "even")
+            .expect("even");
+        let odd = r.by_regime.iter().find(|g| g.label == "odd").expect("odd");
+        assert!((even.mean_ic[0] - 1.0).abs() < 1e-12, "{even:?}");
+        assert!((odd.mean_ic[0] + 1.0).abs() < 1e-12, "{odd:?}");
+        assert_eq!(even.dates + odd.dates, r.dates);
+        // The overall IC mixes them.
+        assert!(r.ic[0].summary.mean.abs() < 0.1);
+    }
+}

@@ -305,10 +305,30 @@ impl BacktestService {
                 "backtest range contains bars held by the quality checks; the run excludes them"
             );
         }
-        let inputs = match source {
+        let mut inputs = match source {
             Some(src) => src.provenance(req)?,
             None => Value::Null,
         };
+        // Adjusted bases of a series with no adjustment data are its raw prints: say so in the
+        // manifest (and so in every result and narrative) instead of calling them adjusted.
+        if req.prices != PriceBasis::Raw {
+            let mut unadjusted = Vec::new();
+            for s in &req.symbols {
+                if !cache.adjustment_known(s, req.resolution)? {
+                    unadjusted.push(s.to_string());
+                }
+            }
+            if !unadjusted.is_empty() {
+                tracing::info!(
+                    symbols = unadjusted.len(),
+                    "symbols without adjustment data: their adjusted prices are the raw prints"
+                );
+                if !inputs.is_object() {
+                    inputs = json!({});
+                }
+                inputs["unadjusted_symbols"] = json!(unadjusted);
+            }
+        }
         Ok(LoadedData {
             market: MarketData::new(series)?,
             snapshot,

@@ -37,6 +37,24 @@ impl Cache {
         Ok(out)
     }
 
+    /// Whether the stored series of `symbol` carries any adjustment information: the vendor's
+    /// adjusted close on every bar, or a split or a dividend somewhere. Without it the
+    /// `split_adjusted` and `total_return` bases equal the raw prints, and a result on them must
+    /// say so rather than call its prices adjusted. False for a symbol with no bars.
+    pub fn adjustment_known(&self, symbol: &Symbol, resolution: Resolution) -> Result<bool> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT coalesce(bool_and(adj_close IS NOT NULL AND adj_close > 0), false), \
+             coalesce(bool_or(split_coefficient <> 1 OR dividend <> 0), false) \
+             FROM bars WHERE symbol = ? AND resolution = ?",
+        )?;
+        let (vendor, actions): (bool, bool) = stmt
+            .query_row(params![symbol.as_str(), resolution.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        Ok(vendor || actions)
+    }
+
     /// A hash of the corporate actions (split coefficients, dividends, vendor adjusted-to-raw
     /// ratios) of the given series after `to`: the part of an adjusted price's inputs that lies
     /// outside the range it covers. Empty input (no `to`) hashes the empty list.

@@ -41,6 +41,10 @@ pub trait BarReader: Send + Sync {
     /// sha256 over the exact bars of `slice` (see [`Cache::snapshot_hash`]).
     fn snapshot_hash(&self, slice: &Slice) -> Result<String>;
 
+    /// Whether the series carries any adjustment information (see
+    /// [`Cache::adjustment_known`]).
+    fn adjustment_known(&self, symbol: &Symbol, resolution: Resolution) -> Result<bool>;
+
     /// sha256 over the corporate actions after `to` (see [`Cache::actions_hash`]).
     fn actions_hash(
         &self,
@@ -51,6 +55,10 @@ pub trait BarReader: Send + Sync {
 }
 
 impl BarReader for Cache {
+    fn adjustment_known(&self, symbol: &Symbol, resolution: Resolution) -> Result<bool> {
+        Cache::adjustment_known(self, symbol, resolution)
+    }
+
     fn bars(
         &self,
         symbol: &Symbol,
