@@ -285,6 +285,12 @@ pub async fn factor(cmd: FactorCmd, s: &Services) -> Result<()> {
             u.len()
         );
     }
+    if let Some(m) = e.inputs["split_like_moves"].as_array() {
+        println!(
+            "{} split-like price moves of those symbols were flagged at ingest and count as returns",
+            m.len()
+        );
+    }
     if let Some(n) = e.universe["survivorship_notice"].as_str() {
         println!("note: {n}");
     }

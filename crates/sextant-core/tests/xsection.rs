@@ -223,7 +223,14 @@ async fn prices_without_adjustment_data_are_called_as_traded() {
         ) {
             day = day.succ_opt().expect("date");
         }
-        px *= if i % 7 == 0 { 0.99 } else { 1.004 };
+        // Bar 30 halves: a 2-for-1 split printed as traded.
+        px *= if i == 30 {
+            0.5
+        } else if i % 7 == 0 {
+            0.99
+        } else {
+            1.004
+        };
         csv.push_str(&format!(
             "{day},{px},{},{},{px},1000\n",
             px * 1.01,
@@ -257,6 +264,16 @@ async fn prices_without_adjustment_data_are_called_as_traded() {
         text.contains("as traded"),
         "the narrative does not call them adjusted"
     );
+    assert!(
+        text.contains("split-like"),
+        "and it names the split-like move"
+    );
+    let moves = run.manifest.inputs["split_like_moves"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(moves.len(), 1, "the halving is named: {moves:?}");
+    assert_eq!(moves[0]["symbol"], "RAWX");
     // The bundled data carries the vendor's adjusted close: nothing to say.
     let aapl = s
         .backtests

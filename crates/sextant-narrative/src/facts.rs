@@ -217,6 +217,15 @@ impl FactSheet {
                 unadjusted as f64,
                 Count,
             );
+            let moves = run.manifest.inputs["split_like_moves"]
+                .as_array()
+                .map_or(0, Vec::len);
+            sheet.push(
+                "data.split_like_moves",
+                "Split-like price moves of those symbols in the period (flagged at ingest, kept)",
+                moves as f64,
+                Count,
+            );
         }
         if let Some(rel) = &run.relative {
             let f = |v: Option<f64>| v.unwrap_or(f64::NAN);

@@ -98,6 +98,16 @@ pub fn render_template(sheet: &FactSheet) -> String {
                 "Both the strategy and buy and hold were valued on {basis}, except for {} symbol(s) whose cached data carries no adjustment (no adjusted close, split or dividend): their prices are as traded, so a split shows as a price move.",
                 f("data.unadjusted_symbols")
             );
+            if sheet
+                .fact("data.split_like_moves")
+                .is_some_and(|m| m.value > 0.0)
+            {
+                let _ = writeln!(
+                    s,
+                    "The checks flagged {} split-like price move(s) of those symbols in the period; each counts in the results as a return.",
+                    f("data.split_like_moves")
+                );
+            }
         }
         _ => {
             let _ = writeln!(

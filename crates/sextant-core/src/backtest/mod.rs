@@ -313,9 +313,13 @@ impl BacktestService {
         // manifest (and so in every result and narrative) instead of calling them adjusted.
         if req.prices != PriceBasis::Raw {
             let mut unadjusted = Vec::new();
+            let mut moves = Vec::new();
             for s in &req.symbols {
                 if !cache.adjustment_known(s, req.resolution)? {
                     unadjusted.push(s.to_string());
+                    for day in cache.split_like_moves(s, req.resolution, req.from, req.to)? {
+                        moves.push(json!({"symbol": s.as_str(), "session": day}));
+                    }
                 }
             }
             if !unadjusted.is_empty() {
@@ -327,6 +331,11 @@ impl BacktestService {
                     inputs = json!({});
                 }
                 inputs["unadjusted_symbols"] = json!(unadjusted);
+                if !moves.is_empty() {
+                    // Flagged at ingest and kept: in as-traded prices these may be splits or
+                    // consolidations, which then count as returns.
+                    inputs["split_like_moves"] = json!(moves);
+                }
             }
         }
         Ok(LoadedData {

@@ -46,6 +46,32 @@ pub struct QualityTotals {
 }
 
 impl Cache {
+    /// Sessions in `[from, to]` where a kept bar of `symbol` was flagged as split-like
+    /// (`possible_split`: a jump by a split ratio such as 2:1 or 3:2), oldest first: in a series
+    /// without adjustment data these moves may be corporate actions that an adjusted basis
+    /// cannot remove. Return jumps of other sizes are left out: they are usually real moves.
+    pub fn split_like_moves(
+        &self,
+        symbol: &sextant_domain::Symbol,
+        resolution: sextant_domain::Resolution,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<NaiveDate>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT CAST(ts AS DATE) AS d FROM quality_flags \
+             WHERE symbol = ? AND resolution = ? AND NOT quarantined \
+             AND check_name = 'possible_split' \
+             AND (CAST(? AS DATE) IS NULL OR CAST(ts AS DATE) >= CAST(? AS DATE)) \
+             AND (CAST(? AS DATE) IS NULL OR CAST(ts AS DATE) <= CAST(? AS DATE)) ORDER BY d",
+        )?;
+        let rows = stmt.query_map(
+            params![symbol.as_str(), resolution.as_str(), from, from, to, to],
+            |r| r.get::<_, NaiveDate>(0),
+        )?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
     /// Every recorded flag for a symbol (or all), newest bar first.
     pub fn quality_flags(&self, symbol: Option<&str>, limit: usize) -> Result<Vec<Flag>> {
         let rows = self.read_flags(

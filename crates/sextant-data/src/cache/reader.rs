@@ -45,6 +45,15 @@ pub trait BarReader: Send + Sync {
     /// [`Cache::adjustment_known`]).
     fn adjustment_known(&self, symbol: &Symbol, resolution: Resolution) -> Result<bool>;
 
+    /// Kept bars flagged as split-like moves (see [`Cache::split_like_moves`]).
+    fn split_like_moves(
+        &self,
+        symbol: &Symbol,
+        resolution: Resolution,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<NaiveDate>>;
+
     /// sha256 over the corporate actions after `to` (see [`Cache::actions_hash`]).
     fn actions_hash(
         &self,
@@ -55,6 +64,16 @@ pub trait BarReader: Send + Sync {
 }
 
 impl BarReader for Cache {
+    fn split_like_moves(
+        &self,
+        symbol: &Symbol,
+        resolution: Resolution,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Result<Vec<NaiveDate>> {
+        Cache::split_like_moves(self, symbol, resolution, from, to)
+    }
+
     fn adjustment_known(&self, symbol: &Symbol, resolution: Resolution) -> Result<bool> {
         Cache::adjustment_known(self, symbol, resolution)
     }
