@@ -11,7 +11,6 @@
 
 use crate::backtest::{BacktestError, BacktestService};
 use crate::regimes::RegimeService;
-use crate::universes::{universe_provenance, UniverseService};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -90,23 +89,14 @@ pub struct FactorEvaluation {
 /// Evaluates signals over universes.
 pub struct FactorService {
     backtests: Arc<BacktestService>,
-    universes: Arc<UniverseService>,
     regimes: Arc<RegimeService>,
 }
 
 impl FactorService {
-    /// A service loading through `backtests`, resolving with `universes`, splitting by the
+    /// A service loading (and resolving universes) through `backtests`, splitting by the
     /// labels of `regimes`.
-    pub fn new(
-        backtests: Arc<BacktestService>,
-        universes: Arc<UniverseService>,
-        regimes: Arc<RegimeService>,
-    ) -> Self {
-        FactorService {
-            backtests,
-            universes,
-            regimes,
-        }
+    pub fn new(backtests: Arc<BacktestService>, regimes: Arc<RegimeService>) -> Self {
+        FactorService { backtests, regimes }
     }
 
     /// Runs the evaluation.
@@ -142,11 +132,6 @@ impl FactorService {
             prices: req.prices,
         };
         let bt = self.backtests.resolve(&bt).await?;
-        let universe = self
-            .universes
-            .get(&req.universe)
-            .await
-            .map_err(|e| BacktestError::invalid(e.to_string()))?;
         let backtests = self.backtests.clone();
         let regimes = self.regimes.clone();
         let r = req.clone();
@@ -184,15 +169,10 @@ impl FactorService {
         })
         .await
         .map_err(|e| BacktestError::invalid(format!("evaluation task failed: {e}")))??;
-        let traded: Vec<sextant_domain::Symbol> = data
-            .market
-            .symbols()
-            .iter()
-            .filter_map(|s| sextant_domain::Symbol::new(s).ok())
-            .collect();
         Ok(FactorEvaluation {
             request: req,
-            universe: universe_provenance(&universe, &traded),
+            // The universe source recorded it while loading (membership, left out, notice).
+            universe: data.inputs["universe"].clone(),
             data_snapshot: data.snapshot,
             excluded_bars: data.excluded.len(),
             inputs: data.inputs,

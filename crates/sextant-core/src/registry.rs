@@ -153,7 +153,6 @@ impl Services {
         );
         let factors = Arc::new(crate::factors::FactorService::new(
             backtests.clone(),
-            universes.clone(),
             regimes.clone(),
         ));
         let dashboard = Arc::new(

@@ -134,14 +134,19 @@ impl Construction {
         }
         let n = names.len();
         let cap = self.limits.max_weight;
-        let history = || -> Vec<Vec<f64>> {
+        // Rows of returns (one per bar, one column per name); `with_history` kept only names
+        // with a full window, so a missing one is a bug to surface as "no portfolio", not a
+        // column of zeros.
+        let history = || -> Option<Vec<Vec<f64>>> {
             let cols: Vec<Vec<f64>> = names
                 .iter()
-                .map(|s| returns(view.close(*s), self.vol_lookback).unwrap_or_default())
-                .collect();
-            (0..self.vol_lookback)
-                .map(|t| cols.iter().map(|c| c[t]).collect())
-                .collect()
+                .map(|s| returns(view.close(*s), self.vol_lookback))
+                .collect::<Option<_>>()?;
+            Some(
+                (0..self.vol_lookback)
+                    .map(|t| cols.iter().map(|c| c[t]).collect())
+                    .collect(),
+            )
         };
         let w = match self.weighting {
             Weighting::Equal => vec![1.0 / n as f64; n],
@@ -155,10 +160,16 @@ impl Construction {
                     .collect();
                 inverse_vol(&vols)
             }
-            Weighting::RiskParity => risk_parity(&ledoit_wolf(&history()).0, n),
+            Weighting::RiskParity => match history() {
+                Some(h) => risk_parity(&ledoit_wolf(&h).0, n),
+                None => return Vec::new(),
+            },
             Weighting::MeanVariance => {
                 let mu = self.expected_returns(names, ranked);
-                let cov = ledoit_wolf(&history()).0;
+                let Some(h) = history() else {
+                    return Vec::new();
+                };
+                let cov = ledoit_wolf(&h).0;
                 let w = mean_variance(&mu, &cov, self.risk_aversion, cap / total, 1.0);
                 return names
                     .iter()

@@ -232,8 +232,9 @@ pub fn signal_source(strategy: &str, params: &Value) -> Option<(&'static str, St
     }
     let field = |f: &str| params.get(f).and_then(Value::as_str).map(str::to_string);
     match params.get("signal").and_then(Value::as_str) {
-        Some("model") => Some(("model", field("model").unwrap_or_default())),
-        Some("feature") => Some(("feature", field("feature").unwrap_or_default())),
+        // Without its name the strategy itself refuses the parameters.
+        Some("model") => field("model").map(|m| ("model", m)),
+        Some("feature") => field("feature").map(|f| ("feature", f)),
         _ => None,
     }
 }

@@ -6,8 +6,10 @@
 //! the same id, and the run itself is deterministic, so its stored results are bit-identical.
 
 mod error;
+mod series;
 
 pub use error::BacktestError;
+pub use series::{SeriesSource, SeriesSources};
 pub use sextant_backtest::run::{
     compute_metrics, execute, limits, walk_forward, walk_forward_with, BacktestRequest,
     BacktestRun, LoadedData, RunError, RunManifest, TradeRecord, WalkForwardReport,
@@ -19,7 +21,7 @@ use sextant_backtest::simulator::{BarSeries, CorporateActions, MarketData, CA_DI
 use sextant_backtest::strategy::required_series;
 use sextant_data::cache::{BarReader, Slice};
 use sextant_data::Cache;
-use sextant_domain::{EquityPoint, PriceBasis, Symbol};
+use sextant_domain::{EquityPoint, PriceBasis};
 use sextant_meta::MetaStore;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -72,64 +74,6 @@ pub enum WalkOutcome {
         /// The walk-forward's cost (simulations × bars).
         cost: usize,
     },
-}
-
-/// Supplies external series (ML probabilities, …) to attach to a symbol's bars for a request,
-/// aligned to the bars' timestamps (NaN where there is no value).
-pub trait SeriesSource: Send + Sync {
-    /// The series to attach to `symbol`'s bars for `req`, as `(name, values)` pairs with one
-    /// value per entry of `ts` (the bars' keys, UTC; NaN where there is none). An empty list
-    /// attaches nothing; a length mismatch fails the load with [`RunError::Bars`].
-    fn series(
-        &self,
-        req: &BacktestRequest,
-        symbol: &Symbol,
-        ts: &[chrono::NaiveDateTime],
-    ) -> Result<Vec<(String, Vec<f64>)>, BacktestError>;
-
-    /// What produced the series for `req` (a model's id, version and training parameters):
-    /// recorded in the manifest and so in the run id. Null when nothing external is used.
-    fn provenance(&self, req: &BacktestRequest) -> Result<Value, BacktestError> {
-        let _ = req;
-        Ok(Value::Null)
-    }
-}
-
-/// Several series sources as one: each attaches what it supplies (a source ignores requests
-/// for strategies it does not serve); provenances are merged into one object.
-pub struct SeriesSources(pub Vec<Arc<dyn SeriesSource>>);
-
-impl SeriesSource for SeriesSources {
-    fn series(
-        &self,
-        req: &BacktestRequest,
-        symbol: &Symbol,
-        ts: &[chrono::NaiveDateTime],
-    ) -> Result<Vec<(String, Vec<f64>)>, BacktestError> {
-        let mut out = Vec::new();
-        for s in &self.0 {
-            out.extend(s.series(req, symbol, ts)?);
-        }
-        Ok(out)
-    }
-
-    fn provenance(&self, req: &BacktestRequest) -> Result<Value, BacktestError> {
-        let mut merged = serde_json::Map::new();
-        for s in &self.0 {
-            match s.provenance(req)? {
-                Value::Null => {}
-                Value::Object(m) => merged.extend(m),
-                other => {
-                    merged.insert(format!("source_{}", merged.len()), other);
-                }
-            }
-        }
-        Ok(if merged.is_empty() {
-            Value::Null
-        } else {
-            Value::Object(merged)
-        })
-    }
 }
 
 /// Runs and stores backtests.

@@ -13,8 +13,6 @@
 
 mod series;
 
-pub use series::universe_provenance;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sextant_backtest::run::limits::MAX_UNIVERSE_SYMBOLS;
@@ -229,7 +227,9 @@ impl UniverseService {
                         .map_err(|_| bad(format!("line {line}: {v:?} is not a YYYY-MM-DD date"))),
                 }
             };
-            let s = rec.get(sym).unwrap_or_default();
+            let s = rec
+                .get(sym)
+                .ok_or_else(|| bad(format!("line {line}: no symbol field")))?;
             let symbol = Symbol::new(s).map_err(|e| bad(format!("line {line}: {e}")))?;
             out.push(Member {
                 symbol,

@@ -38,7 +38,7 @@ impl UniverseService {
 
 /// The universe's provenance: its membership as used (so the run id changes when it does),
 /// the members left out for want of bars, and the survivorship notice.
-pub fn universe_provenance(u: &Universe, traded: &[Symbol]) -> Value {
+fn universe_provenance(u: &Universe, traded: &[Symbol]) -> Value {
     let without_bars: Vec<&str> = u
         .members
         .iter()

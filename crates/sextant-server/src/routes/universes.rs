@@ -119,17 +119,22 @@ async fn put_universe(
     if body.csv.as_ref().is_some_and(|c| c.len() > 65_536) {
         return Err(ApiError::field("csv", "at most 64 KiB"));
     }
-    let (source, members) = if let Some(m) = body.members {
-        ("list", m)
-    } else if let Some(text) = &body.csv {
-        ("file", UniverseService::parse_csv(text)?)
-    } else {
-        let symbols = body.from_cache.unwrap_or_default();
-        let svc = s.services.universes.clone();
-        let members = tokio::task::spawn_blocking(move || svc.from_cache(&symbols))
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))??;
-        ("cache", members)
+    let (source, members) = match (body.members, &body.csv, body.from_cache) {
+        (Some(m), _, _) => ("list", m),
+        (_, Some(text), _) => ("file", UniverseService::parse_csv(text)?),
+        (_, _, Some(symbols)) => {
+            let svc = s.services.universes.clone();
+            let members = tokio::task::spawn_blocking(move || svc.from_cache(&symbols))
+                .await
+                .map_err(|e| ApiError::internal(e.to_string()))??;
+            ("cache", members)
+        }
+        (None, None, None) => {
+            return Err(ApiError::field(
+                "members",
+                "give one of members, csv or from_cache",
+            ))
+        }
     };
     let saved = u.save(&p.name, &body.description, source, members).await?;
     super::to_json(&saved)
