@@ -7,7 +7,9 @@
 mod bar;
 pub mod dates;
 mod equity;
+pub mod events;
 mod ids;
+pub mod instrument;
 pub mod prices;
 mod quarantine;
 mod resolution;
@@ -16,7 +18,11 @@ mod symbol;
 
 pub use bar::{Bar, Source};
 pub use equity::EquityPoint;
+pub use events::{
+    DividendEvent, EconomicSeries, Indicator, InvalidSeriesKey, Observation, SeriesKey, SplitEvent,
+};
 pub use ids::{is_plain_name, InvalidId, ModelId, RunId};
+pub use instrument::{AssetClass, Instrument, Placement, SessionModel};
 pub use prices::PriceBasis;
 pub use quarantine::{HeldBar, QuarantineStatus};
 pub use resolution::{ParseResolutionError, Resolution};
