@@ -27,6 +27,7 @@ fn compute_agrees_with_the_individual_functions() {
         positions: Some(&positions),
         traded_notional: Some(&traded),
         equity: Some(&equity),
+        risk_free: None,
     };
     for convention in [Convention::Empyrical, Convention::QuantStats] {
         let config = MetricsConfig::crypto_daily()

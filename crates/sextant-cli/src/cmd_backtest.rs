@@ -269,6 +269,7 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
         seed: 0,
         periods_per_year: None,
         prices: a.data.prices,
+        risk_free: Default::default(),
     };
     let cache = source_cache(s, &a.data)?;
     if let Some(wf) = &a.walk_forward {

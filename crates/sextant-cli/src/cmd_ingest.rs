@@ -5,7 +5,7 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use sextant_core::Services;
 use sextant_data::cache::{FileOptions, IngestSummary};
-use sextant_domain::{Resolution, Source, Symbol};
+use sextant_domain::{AssetClass, Resolution, Source, Symbol};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -34,9 +34,15 @@ pub enum IngestCmd {
         /// Resolution (inferred from the timestamps when omitted).
         #[arg(long)]
         resolution: Option<Resolution>,
-        /// Exchange time zone of the data.
-        #[arg(long, default_value = sextant_domain::DEFAULT_EXCHANGE_TZ)]
-        tz: String,
+        /// Time zone of the data's clock (default: New York for equities, UTC for `--asset fx`
+        /// and `--asset crypto`).
+        #[arg(long)]
+        tz: Option<String>,
+        /// What the file holds: us_equity (default for symbols without a record), equity (another
+        /// venue, Monday to Friday), fx (24x5, days close 17:00 New York), crypto (24x7, days
+        /// close 00:00 UTC), index. Stored with the symbol; its sessions govern the checks.
+        #[arg(long)]
+        asset: Option<AssetClass>,
         /// Intraday timestamps in the file are UTC (default: exchange-local).
         #[arg(long)]
         utc: bool,
@@ -139,9 +145,18 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
             symbol,
             resolution,
             tz,
+            asset,
             utc,
             map,
         } => {
+            let around_the_clock = asset.is_some_and(|a| a.default_session().is_around_the_clock());
+            let tz = tz.unwrap_or_else(|| {
+                if around_the_clock {
+                    "UTC".into()
+                } else {
+                    sextant_domain::DEFAULT_EXCHANGE_TZ.into()
+                }
+            });
             let opts = FileOptions {
                 symbol,
                 resolution,
@@ -149,6 +164,7 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
                 timestamps_utc: utc,
                 columns: map,
                 source: Source::File,
+                asset,
             };
             let pb = spinner(format!("ingesting {}", path.display()));
             let t = Instant::now();

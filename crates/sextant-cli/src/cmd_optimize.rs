@@ -131,6 +131,7 @@ fn request(a: &OptimizeArgs) -> Result<OptimizeRequest> {
         seed: a.seed,
         periods_per_year: None,
         prices: a.data.prices,
+        risk_free: Default::default(),
     };
     let search = a
         .params

@@ -269,6 +269,7 @@ pub async fn run(cmd: RegimeCmd, s: &Services) -> Result<()> {
                 seed: 0,
                 periods_per_year: None,
                 prices: Default::default(),
+                risk_free: Default::default(),
             };
             let e = evaluate(&s.backtests, &s.regimes, &s.cache, &req).await?;
             println!("out of sample: {} .. {}", e.from, e.to);

@@ -130,6 +130,7 @@ impl FactorService {
             seed: 0,
             periods_per_year: None,
             prices: req.prices,
+            risk_free: Default::default(),
         };
         let bt = self.backtests.resolve(&bt).await?;
         let backtests = self.backtests.clone();

@@ -9,6 +9,7 @@
 //! listed below), each when it is a weekday session.
 
 use chrono::{Datelike, NaiveDate, Weekday};
+use sextant_domain::SessionModel;
 
 /// One-off full-day closures since 1980.
 const SPECIAL_CLOSURES: [(i32, u32, u32); 12] = [
@@ -121,20 +122,45 @@ pub fn holidays(y: i32) -> Vec<NaiveDate> {
     out
 }
 
-/// A cache of holiday lists by year, so that scanning a long range costs one computation a year.
-#[derive(Debug, Default)]
+/// The sessions of one [`SessionModel`], with the NYSE's holiday lists cached by year so that
+/// scanning a long range costs one computation a year.
+#[derive(Debug)]
 pub struct Calendar {
+    model: SessionModel,
     years: std::collections::HashMap<i32, Vec<NaiveDate>>,
 }
 
+impl Default for Calendar {
+    fn default() -> Self {
+        Calendar::for_session(SessionModel::Xnys)
+    }
+}
+
 impl Calendar {
-    /// An empty calendar; each year's holidays are computed on first use.
+    /// The NYSE calendar; each year's holidays are computed on first use.
     pub fn new() -> Self {
         Calendar::default()
     }
 
+    /// The calendar of `model`: the NYSE's for [`SessionModel::Xnys`], weekdays for other equity
+    /// venues and FX (whose sessions are labelled Monday to Friday), every day for crypto.
+    pub fn for_session(model: SessionModel) -> Self {
+        Calendar {
+            model,
+            years: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The session model this calendar follows.
+    pub fn model(&self) -> SessionModel {
+        self.model
+    }
+
     /// True when `d` is a regular trading session.
     pub fn is_session(&mut self, d: NaiveDate) -> bool {
+        if self.model != SessionModel::Xnys {
+            return self.model.is_weekday_session(d);
+        }
         if matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
             return false;
         }

@@ -8,7 +8,7 @@ use super::iforest::IsolationForest;
 use super::{Check, Flag, Gap, QualityConfig, QualityPolicy, Severity};
 use crate::rows::{date, datetime, Row, Series};
 use rustc_hash::FxHashMap;
-use sextant_domain::Resolution;
+use sextant_domain::{Placement, Resolution, SessionModel};
 
 const DAY_US: i64 = 86_400_000_000;
 
@@ -228,7 +228,7 @@ pub fn check_series(
         flags: Vec::new(),
         bad: vec![false; n],
     };
-    let mut cal = Calendar::new();
+    let mut cal = Calendar::for_session(s.session);
     row_local(&mut out, cfg, &mut cal);
     spikes(&mut out, cfg, cross);
     relative(&mut out, cfg, cross);
@@ -277,7 +277,24 @@ fn row_local(out: &mut Out<'_>, cfg: &QualityConfig, cal: &mut Calendar) {
             let detail = format!("timestamp not on the {} grid", s.resolution);
             out.flag(i, Check::OffGrid, 1.0, detail);
         }
-        if !cal.is_session(date(r.session)) {
+        if s.resolution.is_intraday() && s.session.is_around_the_clock() {
+            // Around-the-clock models place a bar by the clock, not by its session's date.
+            let t = datetime(r.ts);
+            match s.session.placement(t) {
+                Placement::Open => {}
+                Placement::Edge => {
+                    let detail = format!(
+                        "{t} UTC is at the edge of the {} week (within an hour of the weekly close or open)",
+                        s.session
+                    );
+                    out.flag(i, Check::SessionEdge, 1.0, detail);
+                }
+                Placement::Closed => {
+                    let detail = format!("{t} UTC is outside the {} trading week", s.session);
+                    out.flag(i, Check::NonTradingDay, 1.0, detail);
+                }
+            }
+        } else if !cal.is_session(date(r.session)) {
             let detail = format!("{} is not a trading session", date(r.session));
             out.flag(i, Check::NonTradingDay, 1.0, detail);
         }
@@ -298,7 +315,8 @@ fn row_local(out: &mut Out<'_>, cfg: &QualityConfig, cal: &mut Calendar) {
                 out.flag(i, Check::StalePrice, 1.0, detail);
             }
         }
-        if !s.resolution.is_intraday() {
+        // FX series carry no volume (vendors report none), so a zero is no finding there.
+        if !s.resolution.is_intraday() && s.session != SessionModel::Fx24x5 {
             zero_run = if r.volume == 0.0 { zero_run + 1 } else { 0 };
             let threshold = cfg.zero_volume_run.max(1);
             // The run's earlier bars are flagged when it reaches the threshold, later ones as

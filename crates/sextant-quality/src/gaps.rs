@@ -1,11 +1,13 @@
-//! Completeness: sessions (daily) or bars within a session (intraday) that the exchange calendar
-//! expects and the series does not have. Judged only next to new rows, so re-ingesting history
+//! Completeness: sessions (daily) or bars within a session (intraday) that the series' session
+//! model expects and the series does not have (NYSE hours for US equities, continuous trading for
+//! FX and crypto; no intraday claim for venues whose hours are unknown). Judged only next to new rows, so re-ingesting history
 //! does not report old gaps again.
 
 use super::calendar::Calendar;
 use super::Gap;
 use crate::rows::{date, datetime, Series};
 use chrono::{NaiveDate, NaiveDateTime, Offset, TimeZone};
+use sextant_domain::SessionModel;
 
 const MINUTE_US: i64 = 60_000_000;
 const OPEN_MINUTE: i64 = 9 * 60 + 30;
@@ -43,7 +45,8 @@ pub(crate) fn find(s: &Series, cal: &mut Calendar) -> Vec<Gap> {
         if da != db {
             let missing = cal.sessions_between(da, db);
             if let (Some(f), Some(l)) = (missing.first(), missing.last()) {
-                let per_session = step.map(|m| 390 / m.max(1)).unwrap_or(1) as u64;
+                let minutes = s.session.session_minutes() as i64;
+                let per_session = step.map(|m| minutes / m.max(1)).unwrap_or(1) as u64;
                 push(
                     f.and_hms_opt(0, 0, 0).unwrap_or_default(),
                     l.and_hms_opt(0, 0, 0).unwrap_or_default(),
@@ -53,6 +56,23 @@ pub(crate) fn find(s: &Series, cal: &mut Calendar) -> Vec<Gap> {
             continue;
         }
         let Some(step) = step else { continue };
+        if s.session.is_around_the_clock() {
+            // One session is continuous trading: every grid point between the two bars is due.
+            let step_us = step * MINUTE_US;
+            let missing = (b.ts - a.ts) / step_us - 1;
+            if missing > 0 {
+                push(
+                    datetime(a.ts + step_us),
+                    datetime(b.ts - step_us),
+                    missing as u64,
+                );
+            }
+            continue;
+        }
+        if s.session != SessionModel::Xnys {
+            // Another venue's trading hours are not known here: no intraday gap is claimed.
+            continue;
+        }
         // Inside one session: grid points strictly between the two bars that fall in regular
         // trading hours.
         let (off, close) = match day_cache {

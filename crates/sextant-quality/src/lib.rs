@@ -124,11 +124,16 @@ pub enum Check {
     /// Isolation-forest score above [`QualityConfig::isolation_score`] on the bar's return, range,
     /// gap and volume features.
     Multivariate,
+    /// An FX bar in the hour after the Friday 17:00 New York close or before the Sunday 17:00
+    /// open: venues and vendors place the weekly edges up to an hour apart (their daylight-saving
+    /// rules differ), so it is a real print, kept with its adjacent session and reported. Always
+    /// a notice. (A bar deeper in the weekend is [`Check::NonTradingDay`].)
+    SessionEdge,
 }
 
 impl Check {
     /// Every check, in declaration order.
-    pub const ALL: [Check; 14] = [
+    pub const ALL: [Check; 15] = [
         Check::PriceBounds,
         Check::NonPositivePrice,
         Check::NegativeVolume,
@@ -143,6 +148,7 @@ impl Check {
         Check::ReturnJump,
         Check::PossibleSplit,
         Check::Multivariate,
+        Check::SessionEdge,
     ];
 
     /// The snake_case name stored with a flag, used as the [`QualityReport::by_check`] key and in
@@ -163,6 +169,7 @@ impl Check {
             Check::ReturnJump => "return_jump",
             Check::PossibleSplit => "possible_split",
             Check::Multivariate => "multivariate",
+            Check::SessionEdge => "session_edge",
         }
     }
 
@@ -187,7 +194,8 @@ impl Check {
             Check::DuplicateRow
             | Check::ReturnJump
             | Check::PossibleSplit
-            | Check::Multivariate => Severity::Notice,
+            | Check::Multivariate
+            | Check::SessionEdge => Severity::Notice,
         }
     }
 

@@ -1,6 +1,6 @@
 //! Bars as the checks see them: plain numbers in time order, so the checks need no storage.
 
-use sextant_domain::Resolution;
+use sextant_domain::{Resolution, SessionModel};
 
 /// One bar as the checks see it. Times are epoch microseconds (UTC) and session days since 1970.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,4 +50,7 @@ pub struct Series {
     pub resolution: Resolution,
     /// Bars in ascending `ts` order, one per timestamp: stored history and the batch's rows.
     pub rows: Vec<Row>,
+    /// When the symbol trades: decides which days are sessions, whether an intraday bar falls in
+    /// trading hours and where gaps are. The NYSE calendar for a symbol with no instrument record.
+    pub session: SessionModel,
 }

@@ -89,5 +89,6 @@ pub fn request(strategy: &str, symbols: &[&str]) -> BacktestRequest {
         seed: 0,
         periods_per_year: None,
         prices: Default::default(),
+        risk_free: Default::default(),
     }
 }

@@ -70,6 +70,12 @@ pub struct MetricsInput<'a> {
     /// Portfolio value per bar, the same length as `traded_notional` (else
     /// [`MetricsError::LengthMismatch`]); bars where it is not positive are left out of turnover.
     pub equity: Option<&'a [f64]>,
+    /// Risk-free return per period, aligned with `returns` (e.g. a Treasury bill yield converted
+    /// with [`deannualize`], as known at the start of each period). When given it replaces
+    /// [`MetricsConfig::risk_free`] in Sharpe and Sortino, element by element as empyrical
+    /// subtracts an array `risk_free`; its length must equal `returns`' (else
+    /// [`MetricsError::LengthMismatch`]).
+    pub risk_free: Option<&'a [f64]>,
 }
 
 /// The performance summary of one backtest. Non-finite values serialise as `null` (NaN) or
@@ -166,6 +172,23 @@ impl Metrics {
         let ppy = config.periods_per_year;
         let conv = config.convention;
         let trades = trade_summary(input.trades, conv);
+        // With a risk-free series, Sharpe and Sortino see `r - rf_t` against zero: the same
+        // numbers as `r - rf` for a constant, since `x - 0.0 == x` exactly.
+        let excess_series: Vec<f64>;
+        let (excess, rf) = match input.risk_free {
+            Some(series) => {
+                if series.len() != r.len() {
+                    return Err(MetricsError::LengthMismatch {
+                        series: "risk_free",
+                        expected: r.len(),
+                        got: series.len(),
+                    });
+                }
+                excess_series = r.iter().zip(series).map(|(x, f)| x - f).collect();
+                (excess_series.as_slice(), 0.0)
+            }
+            None => (r, config.risk_free),
+        };
         let turnover = match (input.traded_notional, input.equity) {
             (Some(traded), Some(equity)) => turnover(traded, equity, ppy)?,
             _ => f64::NAN,
@@ -177,8 +200,8 @@ impl Metrics {
             total_return: total_return(r),
             cagr: cagr(r, ppy, conv),
             annual_volatility: annual_volatility(r, ppy),
-            sharpe: sharpe_ratio(r, config.risk_free, ppy),
-            sortino: sortino_ratio(r, config.risk_free, ppy, conv),
+            sharpe: sharpe_ratio(excess, rf, ppy),
+            sortino: sortino_ratio(excess, rf, ppy, conv),
             calmar: calmar_ratio(r, ppy, conv),
             max_drawdown: max_drawdown(r),
             max_drawdown_duration: max_drawdown_duration(r),

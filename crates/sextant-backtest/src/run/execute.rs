@@ -1,5 +1,6 @@
 //! Running a request on loaded data: pure computation, no storage.
 
+use super::RiskFreeUsed;
 use super::{
     BacktestRequest, BacktestRun, LoadedData, Relative, RunError, RunManifest, TradeRecord,
     ENGINE_VERSION,
@@ -8,7 +9,7 @@ use crate::metrics::{self as relative, Metrics, MetricsConfig, MetricsInput, Tra
 use crate::simulator::{BacktestResult, Trade, TradingSimulator};
 use crate::strategy::build_strategy;
 use chrono::{DateTime, Utc};
-use sextant_domain::EquityPoint;
+use sextant_domain::{EquityPoint, SessionModel};
 
 /// Runs a request on loaded data: pure computation, no storage.
 pub fn execute(
@@ -26,8 +27,22 @@ pub fn execute(
     }
     let ppy = req
         .periods_per_year
-        .unwrap_or_else(|| req.resolution.periods_per_year());
-    let metrics = compute_metrics(&result, ppy)?;
+        .unwrap_or_else(|| data.session.periods_per_year(req.resolution));
+    let rf = data.risk_free.as_ref().map(|r| r.per_period(ppy));
+    if let Some(rf) = &rf {
+        if rf.len() != result.ts.len() {
+            return Err(RunError::Invalid(format!(
+                "the risk-free series has {} values for {} bars",
+                rf.len(),
+                result.ts.len()
+            )));
+        }
+    }
+    let metrics = compute_metrics(&result, ppy, rf.as_deref())?;
+    let risk_free = match &data.risk_free {
+        Some(r) => r.used.clone(),
+        None => RiskFreeUsed::zero(&data.risk_free_reason),
+    };
     let manifest = RunManifest {
         request: req.clone(),
         data_snapshot: data.snapshot.clone(),
@@ -36,6 +51,8 @@ pub fn execute(
         prices: req.prices,
         excluded: data.excluded.clone(),
         inputs: data.inputs.clone(),
+        risk_free: data.risk_free.as_ref().map(|r| r.used.clone()),
+        session: (data.session != SessionModel::Xnys).then_some(data.session),
     };
     let trades = trade_records(&result)?;
     let curve = result
@@ -62,7 +79,8 @@ pub fn execute(
         last_ts: result.ts.last().and_then(|&t| to_utc(t)),
         trade_count: result.trades.len(),
         created_at: Utc::now(),
-        relative: relative_to_universe(req, data, &result, ppy)?,
+        relative: relative_to_universe(req, data, &result, ppy, rf.as_deref())?,
+        risk_free,
         manifest,
     };
     Ok((run, trades, curve))
@@ -90,6 +108,7 @@ fn relative_to_universe(
     data: &LoadedData,
     result: &BacktestResult,
     ppy: f64,
+    rf: Option<&[f64]>,
 ) -> Result<Option<Relative>, RunError> {
     if !crate::strategy::PORTFOLIO_STRATEGIES.contains(&req.strategy.as_str()) {
         return Ok(None);
@@ -107,7 +126,8 @@ fn relative_to_universe(
         benchmark_total_return: some(total(&b)),
         excess_return: some(total(result) - total(&b)),
         beta: some(relative::beta(&r, &br)),
-        alpha: some(relative::alpha(&r, &br, 0.0, ppy)),
+        // Alpha takes one rate: the mean of the run's per-period risk-free series.
+        alpha: some(relative::alpha(&r, &br, mean_rate(rf), ppy)),
         tracking_error: some(relative::tracking_error(&r, &br, ppy)),
         information_ratio: some(relative::information_ratio(&r, &br, ppy)),
     }))
@@ -121,6 +141,7 @@ fn to_utc(ts: i64) -> Option<DateTime<Utc>> {
 pub fn compute_metrics(
     result: &BacktestResult,
     periods_per_year: f64,
+    risk_free: Option<&[f64]>,
 ) -> Result<Metrics, RunError> {
     let returns = result.returns();
     let trades: Vec<TradeStats> = result
@@ -141,6 +162,7 @@ pub fn compute_metrics(
         positions: Some(&result.exposure),
         traded_notional: Some(&traded),
         equity: Some(&result.equity),
+        risk_free,
     };
     Ok(Metrics::compute(
         &input,
@@ -175,4 +197,12 @@ fn trade_records(result: &BacktestResult) -> Result<Vec<TradeRecord>, RunError> 
             })
         })
         .collect()
+}
+
+/// The mean of a per-period rate series, zero without one.
+fn mean_rate(rf: Option<&[f64]>) -> f64 {
+    match rf {
+        Some(v) if !v.is_empty() => v.iter().sum::<f64>() / v.len() as f64,
+        _ => 0.0,
+    }
 }

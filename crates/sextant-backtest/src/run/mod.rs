@@ -8,12 +8,14 @@
 
 mod execute;
 mod request;
+mod riskfree;
 mod walkforward;
 
 pub use execute::{benchmark_request, compute_metrics, execute};
 pub use request::{
     limits, BacktestRequest, BacktestRun, LoadedData, Relative, RunManifest, TradeRecord,
 };
+pub use riskfree::{as_of, RiskFree, RiskFreeInput, RiskFreeUsed};
 pub use walkforward::{
     walk_forward, walk_forward_with, WalkForwardReport, WalkForwardSpec, WindowResult,
 };

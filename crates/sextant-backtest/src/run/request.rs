@@ -1,6 +1,7 @@
 //! What defines a backtest and what a run records: the request and its limits, the manifest
 //! (hashed into the run id), the stored run and trades, and the data loaded for a request.
 
+use super::riskfree::{RiskFree, RiskFreeInput, RiskFreeUsed};
 use super::RunError;
 use crate::metrics::Metrics;
 use crate::simulator::{MarketData, SimConfig};
@@ -9,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sextant_domain::HeldBar;
-use sextant_domain::{PriceBasis, Resolution, Symbol};
+use sextant_domain::{PriceBasis, Resolution, SessionModel, Symbol};
 use sha2::{Digest, Sha256};
 
 /// Everything that defines a backtest.
@@ -52,7 +53,8 @@ pub struct BacktestRequest {
     /// Recorded for reproducibility (the built-in strategies are deterministic and ignore it).
     #[serde(default)]
     pub seed: u64,
-    /// Annualisation; default from the resolution (252 daily bars a year for equities).
+    /// Annualisation; default from the instruments' session model and the resolution (252 daily
+    /// bars a year for US equities, 260 for FX, 365 for crypto; hourly FX 6,240).
     #[serde(default)]
     pub periods_per_year: Option<f64>,
     /// The prices the strategy and the simulator see (default `total_return`: splits neutral,
@@ -60,6 +62,11 @@ pub struct BacktestRequest {
     /// printed prices, as backtesting.py and vectorbt do on a raw file.
     #[serde(default)]
     pub prices: PriceBasis,
+    /// The risk-free rate Sharpe and Sortino subtract: `auto` (default: the cached 3-month
+    /// Treasury yield, else zero), `none`, or an economic series id such as
+    /// `treasury_yield_3month_daily`. The run records which it used.
+    #[serde(default, skip_serializing_if = "RiskFree::is_auto")]
+    pub risk_free: RiskFree,
 }
 
 /// Documented maxima of a backtest request, checked by [`BacktestRequest::validate`] for every
@@ -180,6 +187,14 @@ pub struct RunManifest {
     /// an id.
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub inputs: Value,
+    /// The risk-free series the run used, with a hash of its observations (absent when the
+    /// rate was zero, so ids of runs against zero are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_free: Option<RiskFreeUsed>,
+    /// The instruments' session model when it is not the NYSE calendar (FX, crypto, other
+    /// venues): it sets the annualisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionModel>,
 }
 
 impl RunManifest {
@@ -229,6 +244,13 @@ pub struct BacktestRun {
     /// held, on the same bars and costs (absent for single-symbol strategies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relative: Option<Relative>,
+    /// The risk-free rate Sharpe and Sortino used (`series: none` for zero) and why.
+    #[serde(default = "zero_risk_free")]
+    pub risk_free: RiskFreeUsed,
+}
+
+fn zero_risk_free() -> RiskFreeUsed {
+    RiskFreeUsed::zero("not recorded (a run stored before the risk-free option existed)")
 }
 
 /// Performance against a benchmark with empyrical's definitions
@@ -290,4 +312,10 @@ pub struct LoadedData {
     pub excluded: Vec<HeldBar>,
     /// Provenance of the external series (see [`RunManifest::inputs`]).
     pub inputs: Value,
+    /// When the symbols trade: sets the annualisation when the request gives none.
+    pub session: SessionModel,
+    /// The risk-free rate per bar, resolved from the request's `risk_free`; `None` is zero.
+    pub risk_free: Option<RiskFreeInput>,
+    /// Why the rate is zero when `risk_free` is `None` (recorded with the run).
+    pub risk_free_reason: String,
 }

@@ -144,7 +144,19 @@ pub fn walk_forward_with(
     let sim = TradingSimulator::new(req.sim)?;
     let ppy = req
         .periods_per_year
-        .unwrap_or_else(|| req.resolution.periods_per_year());
+        .unwrap_or_else(|| data.session.periods_per_year(req.resolution));
+    // Per-bar risk-free rate (zero without one): both the in-sample choice and the
+    // out-of-sample Sharpe are against it.
+    let rf = match &data.risk_free {
+        Some(r) => r.per_period(ppy),
+        None => vec![0.0; n],
+    };
+    if rf.len() != n {
+        return Err(RunError::Invalid(format!(
+            "the risk-free series has {} values for {n} bars",
+            rf.len()
+        )));
+    }
     let run = |params: &Value, end: usize| -> Result<BacktestResult, RunError> {
         if stop() {
             return Err(RunError::Cancelled);
@@ -154,7 +166,7 @@ pub fn walk_forward_with(
     };
 
     let mut windows = Vec::new();
-    let (mut oos_ts, mut oos_returns) = (Vec::new(), Vec::new());
+    let (mut oos_ts, mut oos_returns, mut oos_rf) = (Vec::new(), Vec::new(), Vec::new());
     let mut train_end = spec.train_bars;
     while train_end < n {
         let test_end = (train_end + spec.test_bars).min(n);
@@ -167,8 +179,12 @@ pub fn walk_forward_with(
         let mut best: Option<(f64, &Value)> = None;
         for c in &candidates {
             let r = run(c, train_end)?;
-            let rets = &r.returns()[train_start..train_end];
-            let sharpe = crate::metrics::sharpe_ratio(rets, 0.0, ppy);
+            let excess: Vec<f64> = r.returns()[train_start..train_end]
+                .iter()
+                .zip(&rf[train_start..train_end])
+                .map(|(x, f)| x - f)
+                .collect();
+            let sharpe = crate::metrics::sharpe_ratio(&excess, 0.0, ppy);
             let score = if sharpe.is_nan() {
                 f64::NEG_INFINITY
             } else {
@@ -186,6 +202,7 @@ pub fn walk_forward_with(
         let window = &rets[train_end..test_end];
         oos_ts.extend_from_slice(&r.ts[train_end..test_end]);
         oos_returns.extend_from_slice(window);
+        oos_rf.extend_from_slice(&rf[train_end..test_end]);
         windows.push(WindowResult {
             train_start,
             train_end,
@@ -208,6 +225,7 @@ pub fn walk_forward_with(
         positions: None,
         traded_notional: None,
         equity: Some(&equity),
+        risk_free: Some(&oos_rf),
     };
     let out_of_sample = Metrics::compute(&input, &MetricsConfig::new(ppy)?)?;
     Ok(WalkForwardReport {

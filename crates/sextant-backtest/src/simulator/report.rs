@@ -35,6 +35,7 @@ impl BacktestResult {
             positions: Some(&self.exposure),
             traded_notional: Some(&traded),
             equity: Some(&self.equity),
+            risk_free: None,
         };
         Metrics::compute(&input, config)
     }

@@ -5,6 +5,7 @@
 //! exact bars used + engine version + seed), so the same config on the same data snapshot gets
 //! the same id, and the run itself is deterministic, so its stored results are bit-identical.
 
+mod context;
 mod error;
 mod series;
 
@@ -282,11 +283,16 @@ impl BacktestService {
                 }
             }
         }
+        let market = MarketData::new(series)?;
+        let (session, risk_free, risk_free_reason) = context::resolve(cache, req, &market)?;
         Ok(LoadedData {
-            market: MarketData::new(series)?,
+            market,
             snapshot,
             excluded,
             inputs,
+            session,
+            risk_free,
+            risk_free_reason,
         })
     }
 

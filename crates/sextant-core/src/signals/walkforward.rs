@@ -269,6 +269,7 @@ pub(super) async fn run(
             seed: r.train.seed,
             periods_per_year: None,
             prices: PriceBasis::TotalReturn,
+            risk_free: Default::default(),
         };
         let provenance = serde_json::to_value(&r).map_err(|e| SignalError::Invalid(e.to_string()))?;
         let mut inputs = json!({ "ml_walk_forward": provenance });

@@ -40,7 +40,8 @@ impl Cache {
     /// Whether the stored series of `symbol` carries any adjustment information: the vendor's
     /// adjusted close on every bar, or a split or a dividend somewhere. Without it the
     /// `split_adjusted` and `total_return` bases equal the raw prints, and a result on them must
-    /// say so rather than call its prices adjusted. False for a symbol with no bars.
+    /// say so rather than call its prices adjusted. Also true when the vendor's dividends and
+    /// splits were fetched for it (even none). False for a symbol with no bars and no fetch.
     pub fn adjustment_known(&self, symbol: &Symbol, resolution: Resolution) -> Result<bool> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
@@ -52,7 +53,10 @@ impl Cache {
             .query_row(params![symbol.as_str(), resolution.as_str()], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })?;
-        Ok(vendor || actions)
+        drop(stmt);
+        drop(conn);
+        // Raw bars plus fetched DIVIDENDS and SPLITS are adjustable too (see `events`).
+        Ok(vendor || actions || self.actions_fetched(symbol)?)
     }
 
     /// A hash of the corporate actions (split coefficients, dividends, vendor adjusted-to-raw

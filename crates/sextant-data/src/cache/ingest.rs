@@ -13,7 +13,9 @@ use crate::{DataError, Result};
 use chrono::{NaiveDateTime, Utc};
 use duckdb::{params, Connection, OptionalExt};
 use serde::Serialize;
-use sextant_domain::{Bar, Resolution, Source, Symbol, DEFAULT_EXCHANGE_TZ};
+use sextant_domain::{
+    AssetClass, Bar, Instrument, Resolution, Source, Symbol, DEFAULT_EXCHANGE_TZ,
+};
 use sextant_quality::{Check, Flag, QualityConfig, QualityReport};
 use std::path::Path;
 
@@ -74,6 +76,9 @@ pub struct FileOptions {
     pub columns: Vec<(String, String)>,
     /// Provenance recorded with the rows.
     pub source: Source,
+    /// What the file's symbols are (recorded with them, in the same transaction); `None` keeps
+    /// any stored record (a symbol without one is a US equity).
+    pub asset: Option<AssetClass>,
 }
 
 impl Default for FileOptions {
@@ -85,6 +90,7 @@ impl Default for FileOptions {
             timestamps_utc: false,
             columns: Vec::new(),
             source: Source::File,
+            asset: None,
         }
     }
 }
@@ -97,7 +103,22 @@ impl Cache {
         source: Source,
         request: &str,
     ) -> Result<IngestSummary> {
+        self.ingest_bars_as(bars, source, request, None)
+    }
+
+    /// [`Cache::ingest_bars`], recording what the instrument is in the same transaction (so its
+    /// session model governs the checks of this very batch).
+    pub fn ingest_bars_as(
+        &self,
+        bars: &[Bar],
+        source: Source,
+        request: &str,
+        instrument: Option<&Instrument>,
+    ) -> Result<IngestSummary> {
         self.write(|conn| {
+            if let Some(i) = instrument {
+                super::instruments::upsert(conn, i)?;
+            }
             conn.execute_batch(STAGE_DDL)?;
             {
                 let mut app = conn.appender("stage_bars")?;
@@ -154,6 +175,9 @@ impl Cache {
             );
             stage_from_layout(conn, reader, &layout, opts)?;
             conn.execute_batch("DROP TABLE raw_file")?;
+            if let Some(class) = opts.asset {
+                record_file_instruments(conn, class)?;
+            }
             tracing::debug!(ms = t.elapsed().as_millis() as u64, "file staged");
             merge_stage(conn, opts.source.as_str(), &request, Some(&self.quality))
         })
@@ -270,6 +294,7 @@ pub(crate) fn merge_stage(
 ) -> Result<IngestSummary> {
     let t = std::time::Instant::now();
     validate_stage(conn)?;
+    super::instruments::assign_sessions(conn)?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "stage validated");
     let duplicates = dedupe_stage(conn)?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "stage deduplicated");
@@ -523,4 +548,18 @@ fn dedupe_stage(conn: &Connection) -> Result<Vec<Flag>> {
     }
     conn.execute_batch("DELETE FROM stage_bars; INSERT INTO stage_bars SELECT * FROM stage_distinct; DROP TABLE stage_distinct;")?;
     Ok(dups)
+}
+
+/// Records every staged symbol as an instrument of `class` (a file ingest told what it holds).
+fn record_file_instruments(conn: &Connection, class: AssetClass) -> Result<()> {
+    let mut stmt =
+        conn.prepare("SELECT DISTINCT symbol FROM stage_bars WHERE symbol IS NOT NULL")?;
+    let symbols = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    for s in symbols {
+        let symbol = Symbol::new(&s).map_err(|e| DataError::Invalid(e.to_string()))?;
+        super::instruments::upsert(conn, &Instrument::new(symbol, class))?;
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@ use super::sql_literal;
 use crate::{DataError, Result};
 use duckdb::arrow::array::{Array, BooleanArray, Float64Array, Int64Array, StringArray};
 use duckdb::Connection;
-use sextant_domain::Resolution;
+use sextant_domain::{Resolution, SessionModel};
 use sextant_quality::{
     basis_return, check_series, CrossSection, Flag, Gap, QualityConfig, Row, Series,
 };
@@ -46,6 +46,13 @@ pub(super) fn judge(
     };
     let mut series = read_series(conn, &sql)?;
     series.retain(|s| s.rows.iter().any(|r| r.judged));
+    let names: Vec<String> = series.iter().map(|s| s.symbol.clone()).collect();
+    let sessions = super::instruments::sessions_of(conn, &names)?;
+    for s in &mut series {
+        if let Some(m) = sessions.get(&s.symbol) {
+            s.session = *m;
+        }
+    }
     let judged = series
         .iter()
         .map(|s| s.rows.iter().filter(|r| r.judged).count() as u64)
@@ -125,6 +132,7 @@ fn read_series(conn: &Connection, sql: &str) -> Result<Vec<Series>> {
                     symbol: sym.value(i).to_string(),
                     resolution,
                     rows: Vec::new(),
+                    session: SessionModel::Xnys,
                 });
             }
             if let Some(s) = out.last_mut() {

@@ -8,10 +8,12 @@
 mod adjust;
 pub mod audit;
 mod curves;
+mod events;
 mod export;
 mod findings;
 mod forecasts;
 mod ingest;
+mod instruments;
 mod judge;
 mod layout;
 mod pool;
@@ -22,6 +24,7 @@ mod regimes;
 mod resample;
 pub(crate) mod schema;
 
+pub use events::EconomicSummary;
 pub use export::{snapshot_hash_on, Slice};
 pub use findings::{QualityTotals, SymbolDayQuality};
 pub use forecasts::{ForecastQuantile, StoredForecast};

@@ -82,6 +82,8 @@ impl Cache {
         )?;
         if !stored.is_empty() {
             stored.sort_by_key(|b| b.ts);
+            drop(conn);
+            self.overlay_actions(symbol, resolution, &mut stored)?;
             return Ok(stored);
         }
         if let Some(finer) = super::resample::finest_stored_below(&conn, symbol, resolution)? {

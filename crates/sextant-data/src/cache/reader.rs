@@ -3,7 +3,7 @@
 use super::{Cache, Slice};
 use crate::Result;
 use chrono::NaiveDate;
-use sextant_domain::{Bar, HeldBar, PriceBasis, Resolution, Symbol};
+use sextant_domain::{Bar, HeldBar, PriceBasis, Resolution, SeriesKey, SessionModel, Symbol};
 
 /// What loading a backtest's inputs needs from a bar store: bars (raw or in a price basis), the
 /// bars the range leaves out, and the hashes that make a run's data snapshot. Services depend on
@@ -54,6 +54,12 @@ pub trait BarReader: Send + Sync {
         to: Option<NaiveDate>,
     ) -> Result<Vec<NaiveDate>>;
 
+    /// The session model `symbols` share (see [`Cache::common_session`]).
+    fn common_session(&self, symbols: &[Symbol]) -> Result<SessionModel>;
+
+    /// `(available_from, value)` of an economic series (see [`Cache::economic_available`]).
+    fn economic_available(&self, key: &SeriesKey) -> Result<Vec<(NaiveDate, f64)>>;
+
     /// sha256 over the corporate actions after `to` (see [`Cache::actions_hash`]).
     fn actions_hash(
         &self,
@@ -64,6 +70,14 @@ pub trait BarReader: Send + Sync {
 }
 
 impl BarReader for Cache {
+    fn common_session(&self, symbols: &[Symbol]) -> Result<SessionModel> {
+        Cache::common_session(self, symbols)
+    }
+
+    fn economic_available(&self, key: &SeriesKey) -> Result<Vec<(NaiveDate, f64)>> {
+        Cache::economic_available(self, key)
+    }
+
     fn split_like_moves(
         &self,
         symbol: &Symbol,

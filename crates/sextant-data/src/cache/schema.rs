@@ -186,6 +186,70 @@ CREATE TABLE IF NOT EXISTS feature_views (
     materialized_at TIMESTAMP NOT NULL
 );
 
+-- What each symbol is and when it trades (see `sextant_domain::Instrument`). A symbol with no
+-- row is a US equity on the NYSE calendar.
+CREATE TABLE IF NOT EXISTS instruments (
+    symbol VARCHAR NOT NULL,
+    asset_class VARCHAR NOT NULL,
+    session VARCHAR NOT NULL,
+    base VARCHAR,
+    quote VARCHAR,
+    updated_at TIMESTAMP NOT NULL
+);
+
+-- Dividends and splits as a vendor reports them (Alpha Vantage DIVIDENDS / SPLITS). `kind` is
+-- `dividend` (value: cash per share, `day`: ex-date) or `split` (value: new/old shares, `day`:
+-- effective date). Read over the raw bars of a series that carries no corporate actions of its
+-- own, so raw prices plus these give split-adjusted and total-return series.
+CREATE TABLE IF NOT EXISTS corporate_actions (
+    symbol VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    declaration_date DATE,
+    record_date DATE,
+    payment_date DATE,
+    value DOUBLE NOT NULL,
+    request VARCHAR NOT NULL,
+    ingested_at TIMESTAMP NOT NULL
+);
+-- One row per symbol whose actions were fetched, even when it has none (then its prices are
+-- known to need no adjustment).
+CREATE TABLE IF NOT EXISTS corporate_action_fetches (
+    symbol VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    request VARCHAR NOT NULL,
+    events BIGINT NOT NULL,
+    fetched_at TIMESTAMP NOT NULL
+);
+
+-- Economic series (Treasury yields, the funds rate, CPI): one row per series, its observations
+-- with the first date each may be used (`available_from`, the release lag applied).
+CREATE TABLE IF NOT EXISTS economic_series (
+    series VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    unit VARCHAR NOT NULL,
+    request VARCHAR NOT NULL,
+    fetched_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS economic_observations (
+    series VARCHAR NOT NULL,
+    day DATE NOT NULL,
+    value DOUBLE,
+    available_from DATE NOT NULL
+);
+
+-- The vendor's symbol directory (Alpha Vantage LISTING_STATUS), replaced per state on refresh.
+CREATE TABLE IF NOT EXISTS symbol_directory (
+    symbol VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    exchange VARCHAR NOT NULL,
+    asset_type VARCHAR NOT NULL,
+    ipo_date DATE,
+    delisting_date DATE,
+    status VARCHAR NOT NULL,
+    fetched_at TIMESTAMP NOT NULL
+);
+
 -- Bars the exchange calendar expects and no ingest delivered.
 CREATE TABLE IF NOT EXISTS quality_gaps (
     symbol VARCHAR NOT NULL,

@@ -10,7 +10,7 @@ pub mod sample;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use sextant_domain::{Bar, Resolution, Symbol};
+use sextant_domain::{AssetClass, Bar, Resolution, Symbol};
 
 /// How much history to ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,14 +28,26 @@ pub struct FetchRequest {
     pub symbol: Symbol,
     /// The bar length to fetch.
     pub resolution: Resolution,
-    /// How much history to ask for (daily and intraday; weekly and monthly always come whole).
+    /// How much history to ask for (daily and intraday; weekly and monthly always come whole,
+    /// and so do crypto daily bars, whose function takes no `outputsize`).
     pub output_size: OutputSize,
     /// Ask for split/dividend-adjusted data (adjusted close, dividend, split coefficient).
+    /// Equities only: FX and crypto have no corporate actions, so it is ignored for them.
     pub adjusted: bool,
     /// Intraday only: one calendar month (`YYYY-MM`) of history.
     pub month: Option<String>,
-    /// Intraday only: include pre- and post-market bars.
+    /// Equity intraday only: include pre- and post-market bars (FX and crypto trade around the
+    /// clock; ignored for them).
     pub extended_hours: bool,
+    /// What kind of instrument `symbol` is; decides the function family at Alpha Vantage
+    /// (`TIME_SERIES_*` for equities and indices, `FX_*` for currency pairs such as `EURUSD`,
+    /// `DIGITAL_CURRENCY_*`/`CRYPTO_INTRADAY` for crypto). Default in [`FetchRequest::daily`]:
+    /// [`AssetClass::UsEquity`].
+    pub asset: AssetClass,
+    /// Crypto only: the market (quote) currency, e.g. `USD`. `None` (the default) takes it from
+    /// the symbol (`BTCUSD` → `USD`); with a market the symbol may be the coin alone (`BTC`).
+    /// Crypto bars are stored under coin + market (`BTCUSD`) either way.
+    pub market: Option<String>,
     /// Optional range filter applied to the provider's answer.
     pub from: Option<NaiveDate>,
     /// Last date kept (inclusive); see `from`.
@@ -43,7 +55,7 @@ pub struct FetchRequest {
 }
 
 impl FetchRequest {
-    /// The whole unadjusted daily history of `symbol`, with no range filter.
+    /// The whole unadjusted daily history of `symbol` as a US equity, with no range filter.
     pub fn daily(symbol: Symbol) -> Self {
         FetchRequest {
             symbol,
@@ -52,6 +64,8 @@ impl FetchRequest {
             adjusted: false,
             month: None,
             extended_hours: true,
+            asset: AssetClass::UsEquity,
+            market: None,
             from: None,
             to: None,
         }

@@ -1,9 +1,12 @@
-//! The `/query` functions: request parameters in, an Alpha Vantage series (or error body) out.
+//! The `/query` functions: request parameters in, an Alpha Vantage answer (or error body) out.
+//! The `TIME_SERIES_*` functions live here; the others in their own modules.
 
+use super::crypto::CryptoLayout;
 use super::dataset::{DailyRow, Dataset, Period, PeriodRow};
-use super::faults::invalid_call;
+use super::faults::{invalid_call, unknown_function};
 use super::intraday::{aggregate, minute_bars, IntradayBar};
-use super::render::{Field, NumberStyle, Row, Series};
+use super::render::{Answer, Body, Field, Formats, LineEnd, NumberStyle, Row, Series};
+use super::{corporate, crypto, economic, fx, reference};
 use std::collections::BTreeMap;
 
 /// Compact output size: the latest 100 points.
@@ -17,6 +20,10 @@ pub const INTRADAY_TRAILING_SESSIONS: usize = 30;
 pub struct DataOptions {
     pub numbers: NumberStyle,
     pub intraday_seed: u64,
+    /// The crypto daily/weekly/monthly row layout.
+    pub crypto_layout: CryptoLayout,
+    /// 2018–2019 FX answers (`GMT+8`) and exchange rates without bid and ask.
+    pub legacy_fx: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -27,9 +34,58 @@ enum Kind {
     Intraday,
 }
 
-/// Builds the series answering `params`, or the documented error body when the call is invalid
-/// (unknown function or symbol, missing or bad parameter, a month without data).
+/// Builds the answer to `params`, or the documented error body when the call is invalid
+/// (unknown function, symbol or pair, missing or bad parameter, a month without data).
 pub fn answer(
+    ds: &Dataset,
+    params: &BTreeMap<String, String>,
+    opts: DataOptions,
+) -> Result<Answer, String> {
+    let function = params.get("function").map(String::as_str).unwrap_or("");
+    match function {
+        f if f.starts_with("TIME_SERIES_") => time_series(ds, params, opts).map(|s| Answer {
+            body: Body::Series(s),
+            formats: Formats::Both,
+            // The equity CSVs have always been served with CRLF here.
+            line_end: LineEnd::CrLf,
+        }),
+        "FX_INTRADAY" | "FX_DAILY" | "FX_WEEKLY" | "FX_MONTHLY" => {
+            fx::answer(params, opts.legacy_fx)
+        }
+        "DIGITAL_CURRENCY_DAILY"
+        | "DIGITAL_CURRENCY_WEEKLY"
+        | "DIGITAL_CURRENCY_MONTHLY"
+        | "CRYPTO_INTRADAY" => crypto::answer(params, opts.crypto_layout),
+        "CURRENCY_EXCHANGE_RATE" => reference::currency_exchange_rate(params, opts.legacy_fx),
+        "DIVIDENDS" => Ok(corporate::dividends(ds, params)),
+        "SPLITS" => Ok(corporate::splits(params)),
+        "SYMBOL_SEARCH" => reference::symbol_search(params),
+        "LISTING_STATUS" => reference::listing_status(params),
+        "MARKET_STATUS" => Ok(reference::market_status()),
+        "TREASURY_YIELD" | "FEDERAL_FUNDS_RATE" | "CPI" => economic::answer(params),
+        _ => Err(unknown_function(function)),
+    }
+}
+
+/// `interval` → minutes per bar (`1min` … `60min`).
+pub(crate) fn interval_minutes(interval: &str) -> Option<u32> {
+    match interval {
+        "1min" => Some(1),
+        "5min" => Some(5),
+        "15min" => Some(15),
+        "30min" => Some(30),
+        "60min" => Some(60),
+        _ => None,
+    }
+}
+
+/// Whether `outputsize` asks for the compact answer (the default), and the meta data's words.
+pub(crate) fn flag_outputsize(params: &BTreeMap<String, String>) -> (bool, &'static str) {
+    let compact = params.get("outputsize").map(String::as_str) != Some("full");
+    (compact, if compact { "Compact" } else { "Full size" })
+}
+
+fn time_series(
     ds: &Dataset,
     params: &BTreeMap<String, String>,
     opts: DataOptions,
@@ -57,7 +113,7 @@ pub fn answer(
     let n = opts.numbers;
     let mut series = match kind {
         Kind::Daily => {
-            let rows = tail(daily, compact);
+            let rows = compact_tail(daily, compact);
             daily_series(&symbol, rows, adjusted, out_size, n)
         }
         Kind::Weekly | Kind::Monthly => {
@@ -84,7 +140,8 @@ fn flag(params: &BTreeMap<String, String>, name: &str, default: bool) -> bool {
     }
 }
 
-fn tail<T>(rows: &[T], compact: bool) -> &[T] {
+/// The latest [`COMPACT_POINTS`] rows when `compact`, else all.
+pub(crate) fn compact_tail<T>(rows: &[T], compact: bool) -> &[T] {
     if compact && rows.len() > COMPACT_POINTS {
         &rows[rows.len() - COMPACT_POINTS..]
     } else {
@@ -93,7 +150,7 @@ fn tail<T>(rows: &[T], compact: bool) -> &[T] {
 }
 
 fn field(json: &'static str, csv: &'static str, value: String) -> Field {
-    Field { json, csv, value }
+    Field::new(json, csv, value)
 }
 
 fn ohlc(n: NumberStyle, o: f64, h: f64, l: f64, c: f64) -> Vec<Field> {
@@ -240,14 +297,7 @@ fn intraday_series(
     opts: DataOptions,
 ) -> Option<Series> {
     let interval = params.get("interval")?.as_str();
-    let minutes: u32 = match interval {
-        "1min" => 1,
-        "5min" => 5,
-        "15min" => 15,
-        "30min" => 30,
-        "60min" => 60,
-        _ => return None,
-    };
+    let minutes = interval_minutes(interval)?;
     let extended = flag(params, "extended_hours", true);
     let sessions: &[DailyRow] = match params.get("month") {
         Some(month) => {
@@ -288,7 +338,7 @@ fn intraday_series(
             b
         }));
     }
-    let bars = tail(&bars, compact);
+    let bars = compact_tail(&bars, compact);
     let n = opts.numbers;
     let rows: Vec<Row> = bars
         .iter()

@@ -42,6 +42,49 @@ pub fn invalid_call(function: &str) -> String {
     format!("{{\n    \"Error Message\": {quoted}\n}}")
 }
 
+/// The body for a function that does not exist (`This API function (X) does not exist.`).
+pub fn unknown_function(function: &str) -> String {
+    let message = format!("This API function ({function}) does not exist.");
+    let quoted = serde_json::to_string(&message).unwrap_or_default();
+    format!("{{\n    \"Error Message\": {quoted}\n}}")
+}
+
+/// The functions Alpha Vantage's documentation marks premium among those this server speaks
+/// (besides entitlements that change over time): see
+/// [`super::AlphaVantageServerBuilder::free_tier`].
+pub const PREMIUM_FUNCTIONS: [&str; 2] = ["FX_INTRADAY", "CRYPTO_INTRADAY"];
+
+/// Whether the public `demo` key may call `params`: the documentation's demo examples only
+/// (IBM for equities and corporate actions, EUR/USD for FX, USD→JPY and BTC→EUR exchange rates,
+/// BTC/EUR daily crypto, ETH/USD intraday crypto, the searches `tesco`, `tencent`, `BA`, `SAIC`),
+/// and every call of the parameterless or macro functions. Anything else gets [`DEMO_KEY`].
+pub fn demo_allows(params: &std::collections::BTreeMap<String, String>) -> bool {
+    let p = |k: &str| {
+        params
+            .get(k)
+            .map(|v| v.to_ascii_uppercase())
+            .unwrap_or_default()
+    };
+    let function = params.get("function").map(String::as_str).unwrap_or("");
+    match function {
+        f if f.starts_with("TIME_SERIES_") => p("symbol") == "IBM",
+        "DIVIDENDS" | "SPLITS" => p("symbol") == "IBM",
+        "FX_INTRADAY" | "FX_DAILY" | "FX_WEEKLY" | "FX_MONTHLY" => {
+            (p("from_symbol"), p("to_symbol")) == ("EUR".into(), "USD".into())
+        }
+        "CURRENCY_EXCHANGE_RATE" => matches!(
+            (p("from_currency").as_str(), p("to_currency").as_str()),
+            ("USD", "JPY") | ("BTC", "EUR")
+        ),
+        "DIGITAL_CURRENCY_DAILY" | "DIGITAL_CURRENCY_WEEKLY" | "DIGITAL_CURRENCY_MONTHLY" => {
+            (p("symbol"), p("market")) == ("BTC".into(), "EUR".into())
+        }
+        "CRYPTO_INTRADAY" => (p("symbol"), p("market")) == ("ETH".into(), "USD".into()),
+        "SYMBOL_SEARCH" => matches!(p("keywords").as_str(), "TESCO" | "TENCENT" | "BA" | "SAIC"),
+        _ => true,
+    }
+}
+
 /// A failure the server returns instead of (or on top of) the real answer. One-shot faults are
 /// queued with [`super::AlphaVantageServer::push_fault`]; a sticky one applies to every request.
 /// Serialisable so that the `/_control/fault` endpoint can script it from outside the process.
@@ -60,10 +103,12 @@ pub enum Fault {
     MissingKey,
     /// [`invalid_call`] for the requested function.
     InvalidCall,
-    /// The real answer with one value replaced: `row` counts from the newest row (0 = newest),
-    /// `field` is the JSON name (`"1. open"`) or the CSV column (`"open"`).
+    /// The real answer with one value replaced: `row` counts from the answer's first row or
+    /// record (0 = the newest in dated answers), `field` is the JSON name (`"1. open"`,
+    /// `"amount"`) or the CSV column (`"open"`). A value written unquoted (crypto intraday
+    /// volume) becomes a quoted string.
     MalformedValue {
-        /// Which row, counting from the newest (0 = newest).
+        /// Which row or record, counting from the first (0 = newest in dated answers).
         row: usize,
         /// The JSON name or CSV column of the value to replace.
         field: String,
@@ -182,10 +227,31 @@ mod tests {
             DEMO_KEY,
             MISSING_KEY,
             &invalid_call("TIME_SERIES_DAILY"),
+            &unknown_function("INVALID"),
         ] {
             let v: serde_json::Value = serde_json::from_str(body).expect("json");
             assert_eq!(v.as_object().map(|o| o.len()), Some(1), "{body}");
         }
         assert!(invalid_call("TIME_SERIES_DAILY").contains("for TIME_SERIES_DAILY.\""));
+        assert!(unknown_function("INVALID").contains("This API function (INVALID) does not exist."));
+        let demo = |q: &[(&str, &str)]| {
+            demo_allows(
+                &q.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        assert!(demo(&[
+            ("function", "FX_DAILY"),
+            ("from_symbol", "eur"),
+            ("to_symbol", "USD")
+        ]));
+        assert!(!demo(&[
+            ("function", "FX_DAILY"),
+            ("from_symbol", "USD"),
+            ("to_symbol", "JPY")
+        ]));
+        assert!(demo(&[("function", "MARKET_STATUS")]));
+        assert!(!demo(&[("function", "DIVIDENDS"), ("symbol", "MSFT")]));
     }
 }

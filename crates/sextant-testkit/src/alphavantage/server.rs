@@ -1,12 +1,13 @@
 //! The axum server, its builder, the request log and the scripted failures.
 
+use super::crypto::CryptoLayout;
 use super::dataset::Dataset;
 use super::endpoints::{answer, DataOptions};
 use super::faults::{
-    invalid_call, Fault, RateLimit, RateLimitBody, DEMO_KEY, INFORMATION_RATE_LIMIT, MISSING_KEY,
-    NOTE_RATE_LIMIT, PREMIUM_ENDPOINT,
+    demo_allows, invalid_call, Fault, RateLimit, RateLimitBody, DEMO_KEY, INFORMATION_RATE_LIMIT,
+    MISSING_KEY, NOTE_RATE_LIMIT, PREMIUM_ENDPOINT, PREMIUM_FUNCTIONS,
 };
-use super::render::NumberStyle;
+use super::render::{LineEnd, NumberStyle};
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -73,6 +74,7 @@ struct Inner {
     premium: BTreeSet<String>,
     latency: Duration,
     opts: DataOptions,
+    csv_line_end: Option<LineEnd>,
 }
 
 struct Shared {
@@ -111,7 +113,10 @@ impl Default for AlphaVantageServerBuilder {
                 opts: DataOptions {
                     numbers: NumberStyle::default(),
                     intraday_seed: 0x05E8_7A47,
+                    crypto_layout: CryptoLayout::New,
+                    legacy_fx: false,
                 },
+                csv_line_end: None,
             },
         }
     }
@@ -164,6 +169,33 @@ impl AlphaVantageServerBuilder {
     /// Seed of the synthetic intraday bars.
     pub fn intraday_seed(mut self, seed: u64) -> Self {
         self.inner.opts.intraday_seed = seed;
+        self
+    }
+    /// The row layout of `DIGITAL_CURRENCY_DAILY` / `_WEEKLY` / `_MONTHLY`: the current
+    /// five-key one (the default) or the ten-key one of 2017–2023 (`1a. open (CNY)`, …).
+    pub fn crypto_layout(mut self, layout: CryptoLayout) -> Self {
+        self.inner.opts.crypto_layout = layout;
+        self
+    }
+    /// Answer FX like in 2018–2019: `Time Zone` `GMT+8` with intraday keys in GMT+8 wall-clock
+    /// time, and `CURRENCY_EXCHANGE_RATE` without its bid and ask fields. Default: off (UTC).
+    pub fn legacy_fx(mut self, on: bool) -> Self {
+        self.inner.opts.legacy_fx = on;
+        self
+    }
+    /// Force one CSV line end for every function. Default: each function's documented one
+    /// (CRLF for `TIME_SERIES_*` as this server always sent it, LF for the others as in the
+    /// vendor's raw downloads).
+    pub fn csv_line_end(mut self, line_end: LineEnd) -> Self {
+        self.inner.csv_line_end = Some(line_end);
+        self
+    }
+    /// Refuse the functions the documentation marks premium ([`PREMIUM_FUNCTIONS`]:
+    /// `FX_INTRADAY`, `CRYPTO_INTRADAY`) with the premium body, as for a free key.
+    pub fn free_tier(mut self) -> Self {
+        for f in PREMIUM_FUNCTIONS {
+            self.inner.premium.insert(f.to_string());
+        }
         self
     }
     /// Queue a one-shot fault (applied to the next requests in order).
@@ -287,6 +319,11 @@ impl AlphaVantageServer {
         self.shared.lock().rate_limit = limit;
     }
 
+    /// Sets the crypto row layout of later answers (see [`AlphaVantageServerBuilder::crypto_layout`]).
+    pub fn set_crypto_layout(&self, layout: CryptoLayout) {
+        self.shared.lock().opts.crypto_layout = layout;
+    }
+
     /// Sets the delay added to every later answer (after its arrival is recorded).
     pub fn set_latency(&self, latency: Duration) {
         self.shared.lock().latency = latency;
@@ -301,6 +338,7 @@ struct Plan {
     latency: Duration,
     premium: bool,
     opts: DataOptions,
+    csv_line_end: Option<LineEnd>,
 }
 
 async fn query(
@@ -340,6 +378,7 @@ async fn query(
             latency: g.latency,
             premium,
             opts: g.opts,
+            csv_line_end: g.csv_line_end,
         }
     };
     if !plan.latency.is_zero() {
@@ -404,28 +443,27 @@ fn respond(
         return ("rate_limited", json(body.to_string()));
     }
     let key = params.get("apikey").map(String::as_str).unwrap_or("");
-    let symbol = params.get("symbol").map(String::as_str).unwrap_or("");
     if key.is_empty() {
         return ("missing_key", json(MISSING_KEY.into()));
     }
-    if key == "demo" && !symbol.eq_ignore_ascii_case("IBM") {
+    if key == "demo" && !demo_allows(params) {
         return ("demo_key", json(DEMO_KEY.into()));
     }
     if plan.premium {
         return ("premium", json(PREMIUM_ENDPOINT.into()));
     }
-    let mut series = match answer(ds, params, plan.opts) {
-        Ok(s) => s,
+    let mut answer = match answer(ds, params, plan.opts) {
+        Ok(a) => a,
         Err(body) => return ("invalid_call", json(body)),
     };
     if let Some(Fault::MalformedValue { row, field, value }) = &plan.fault {
-        series.corrupt(*row, field, value);
+        answer.corrupt(*row, field, value);
     }
-    let csv = params.get("datatype").is_some_and(|d| d == "csv");
+    let csv = answer.is_csv(params.get("datatype").is_some_and(|d| d == "csv"));
     let mut body = if csv {
-        series.to_csv()
+        answer.to_csv(plan.csv_line_end.unwrap_or(answer.line_end))
     } else {
-        series.to_json()
+        answer.to_json()
     };
     let label = match &plan.fault {
         Some(Fault::Truncated) => {

@@ -3,9 +3,7 @@
 use super::config::AlphaVantageConfig;
 use super::errors::AlphaVantageError;
 use super::limiter::RateLimiter;
-use super::parse::{parse_body, ParsedBar};
 use super::request::ApiCall;
-use chrono::Utc;
 use std::error::Error as _;
 use std::sync::Arc;
 
@@ -45,10 +43,16 @@ impl Client {
         &self.limiter
     }
 
-    /// Fetches and parses `call`. Every attempt (retries included) goes through the limiter;
-    /// rate limits, 5xx and transport errors are retried with exponential backoff up to
-    /// `max_retries` times, then returned. Other errors are returned at once.
-    pub(crate) async fn fetch(&self, call: &ApiCall) -> Result<Vec<ParsedBar>, AlphaVantageError> {
+    /// Fetches `call` and parses its body with `parse`. Every attempt (retries included) goes
+    /// through the limiter; rate limits, 5xx and transport errors are retried with exponential
+    /// backoff up to `max_retries` times, then returned. Other errors are returned at once. A
+    /// rate-limit body is recognised by `parse` (every parser classifies error bodies first), so
+    /// a parser decides nothing about retries: [`AlphaVantageError::is_retryable`] does.
+    pub(crate) async fn call<T>(
+        &self,
+        call: &ApiCall,
+        parse: impl Fn(&str) -> Result<T, AlphaVantageError>,
+    ) -> Result<T, AlphaVantageError> {
         if self.config.api_key.trim().is_empty() {
             return Err(AlphaVantageError::MissingKey {
                 message: "no API key configured".into(),
@@ -57,7 +61,7 @@ impl Client {
         let request = call.describe();
         let mut attempt = 0;
         loop {
-            match self.attempt(call).await {
+            match self.attempt(call, &parse).await {
                 Err(e) if e.is_retryable() && attempt < self.config.max_retries => {
                     let delay = self.config.backoff(attempt);
                     tracing::warn!(%request, attempt = attempt + 1, ?delay, error = %e, "alphavantage call failed; retrying");
@@ -68,15 +72,19 @@ impl Client {
                     tracing::warn!(%request, attempts = attempt + 1, error = %e, "alphavantage call failed");
                     return Err(e);
                 }
-                Ok(bars) => {
-                    tracing::debug!(%request, attempts = attempt + 1, bars = bars.len(), "alphavantage call succeeded");
-                    return Ok(bars);
+                Ok(value) => {
+                    tracing::debug!(%request, attempts = attempt + 1, "alphavantage call succeeded");
+                    return Ok(value);
                 }
             }
         }
     }
 
-    async fn attempt(&self, call: &ApiCall) -> Result<Vec<ParsedBar>, AlphaVantageError> {
+    async fn attempt<T>(
+        &self,
+        call: &ApiCall,
+        parse: &impl Fn(&str) -> Result<T, AlphaVantageError>,
+    ) -> Result<T, AlphaVantageError> {
         let body = {
             // Held until the body is read: the limiter measures from completion.
             let _permit = self.limiter.acquire().await?;
@@ -85,7 +93,7 @@ impl Client {
         };
         let key = self.config.api_key.as_str();
         let body = body.map_err(|e| e.redact(key))?;
-        parse_body(&body, call, Utc::now()).map_err(|e| e.redact(key))
+        parse(&body).map_err(|e| e.redact(key))
     }
 
     async fn send(&self, call: &ApiCall) -> Result<String, AlphaVantageError> {

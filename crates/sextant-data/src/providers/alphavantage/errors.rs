@@ -63,15 +63,18 @@ pub enum AlphaVantageError {
         message: String,
     },
 
-    /// A value that is not a valid number or timestamp. The whole response is rejected.
+    /// A value that is not a valid number, date or timestamp. The whole response is rejected.
     #[error("Alpha Vantage sent a malformed {field} for {symbol} at {ts}: {value:?} ({reason}); the whole response was rejected")]
     Malformed {
-        /// The symbol requested.
+        /// What was requested ([`super::ApiCall::subject`]): the symbol (`MSFT`, `EURUSD`,
+        /// `BTCUSD`), the currency pair, the keywords or the economic series id.
         symbol: String,
         /// The offending field, by the vendor's name without its number (`open`,
-        /// `adjusted close`, …), or `timestamp`, or `row` for a whole row.
+        /// `adjusted close`, `amount`, `matchScore`, …), or `timestamp`, or `row` for a whole row.
         field: String,
-        /// The row's timestamp key as the vendor wrote it.
+        /// Which row: a series' timestamp key as the vendor wrote it; in reference answers the
+        /// row's date or symbol (`ex_dividend_date`, `symbol`, `market_type/region`, the
+        /// exchange rate's `Last Refreshed`), or its position (`#3`, `line 5`) without one.
         ts: String,
         /// The offending value as received (empty when missing; a whole row clipped to 300
         /// bytes).
@@ -80,12 +83,12 @@ pub enum AlphaVantageError {
         reason: String,
     },
 
-    /// The `Meta Data` symbol is not the one asked for.
+    /// The answer is for another symbol, pair or currency than the one asked for.
     #[error("Alpha Vantage answered for symbol {returned:?} but {requested} was requested")]
     SymbolMismatch {
-        /// The symbol asked for.
+        /// The symbol asked for (`MSFT`; `EUR/USD`, `BTC/USD` for pairs).
         requested: String,
-        /// The symbol in the answer's `Meta Data`.
+        /// The symbol or code echoed by the answer (`Meta Data`, `symbol`, currency codes).
         returned: String,
     },
 

@@ -1,8 +1,13 @@
-//! Alpha Vantage (`https://www.alphavantage.co/query`) as a [`Provider`].
+//! Alpha Vantage (`https://www.alphavantage.co/query`) as a [`Provider`], plus its reference
+//! functions.
 //!
-//! - [`request`]: `FetchRequest` → function and parameters (resolution + adjusted → function).
+//! - [`request`]: `FetchRequest` → function and parameters (asset class + resolution + adjusted
+//!   → `TIME_SERIES_*`, `FX_*`, `DIGITAL_CURRENCY_*` or `CRYPTO_INTRADAY`), and the reference
+//!   calls.
 //! - `client`: limiter permit → HTTP GET → parse, retrying rate limits with backoff.
-//! - `parse`: strict JSON and CSV parsing; one bad value rejects the whole answer.
+//! - `parse`: strict JSON and CSV parsing of bars; one bad value rejects the whole answer.
+//! - [`reference`]: exchange rates, dividends, splits, symbol search, listings, market status
+//!   and economic series, as typed values with their provenance ([`Answer`]).
 //! - [`errors`]: every non-data body becomes a typed [`AlphaVantageError`].
 //! - [`limiter`]: per-window, per-day and burst limits shared by concurrent calls.
 //!
@@ -14,15 +19,18 @@ pub mod config;
 pub mod errors;
 pub mod limiter;
 mod parse;
+pub mod reference;
 pub mod request;
 
 pub use config::{AlphaVantageConfig, DataType, API_KEY_ENV, DEFAULT_BASE_URL};
 pub use errors::AlphaVantageError;
 pub use limiter::{LimiterConfig, QuotaSnapshot, RateLimiter};
+pub use reference::{Answer, ExchangeRate, Listing, MarketStatus, SymbolMatch};
 pub use request::ApiCall;
 
 use super::{FetchRequest, Fetched, Provider};
 use async_trait::async_trait;
+use chrono::Utc;
 use client::Client;
 use std::sync::Arc;
 
@@ -79,10 +87,18 @@ impl AlphaVantage {
     }
 
     /// Fetches `req` and returns its bars oldest first, filtered to `req.from..=req.to` (by the
-    /// bar's exchange-local date), or a typed error and no bars at all.
+    /// bar's exchange-local date for equities, its UTC date for FX and crypto), or a typed error
+    /// and no bars at all.
+    ///
+    /// FX bars carry `volume: 0` (FX series have no volume) and crypto bars are stored under
+    /// base + market (`BTCUSD`); both have `tz = "UTC"` and no corporate actions (see
+    /// [`ApiCall::from_request`]).
     pub async fn fetch_bars(&self, req: &FetchRequest) -> Result<Fetched, AlphaVantageError> {
         let call = ApiCall::from_request(req, self.client.config().datatype)?;
-        let parsed = self.client.fetch(&call).await?;
+        let parsed = self
+            .client
+            .call(&call, |body| parse::parse_body(body, &call, Utc::now()))
+            .await?;
         let bars = parsed
             .into_iter()
             .filter(|p| {

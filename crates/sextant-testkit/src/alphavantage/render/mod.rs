@@ -1,15 +1,59 @@
-//! Writes a series in Alpha Vantage's exact JSON and CSV shapes.
+//! Writes answers in Alpha Vantage's exact JSON and CSV shapes.
 //!
 //! JSON is written by hand rather than through `serde_json::Map` because the order matters: Alpha
 //! Vantage lists `Meta Data` first and series keys newest first, and a client must not depend on
-//! any other order than the one the vendor really sends.
+//! any other order than the one the vendor really sends. Bodies are indented with four spaces
+//! and end without a newline, like the vendor's.
+
+mod records;
+
+pub use records::{Answer, Body, Formats, LineEnd, Records, Single};
 
 /// One value of a row: its JSON name (`"1. open"`), its CSV column (`"open"`) and its text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
-    pub json: &'static str,
-    pub csv: &'static str,
+    pub json: String,
+    pub csv: String,
     pub value: String,
+    /// Written without quotes in JSON (only `CRYPTO_INTRADAY`'s integer volume).
+    pub unquoted: bool,
+}
+
+impl Field {
+    /// A quoted value.
+    pub fn new(json: impl Into<String>, csv: impl Into<String>, value: String) -> Field {
+        Field {
+            json: json.into(),
+            csv: csv.into(),
+            value,
+            unquoted: false,
+        }
+    }
+
+    /// The value as JSON text.
+    pub fn json_value(&self) -> String {
+        if self.unquoted {
+            self.value.clone()
+        } else {
+            quote(&self.value)
+        }
+    }
+}
+
+/// Replaces the value named `field` (JSON name or CSV column) in `fields`; the replacement is
+/// written quoted, like every vendor value.
+pub(crate) fn corrupt_fields(fields: &mut [Field], field: &str, value: &str) -> bool {
+    match fields
+        .iter_mut()
+        .find(|f| f.json == field || f.csv == field)
+    {
+        Some(f) => {
+            f.value = value.to_string();
+            f.unquoted = false;
+            true
+        }
+        None => false,
+    }
 }
 
 /// One series point.
@@ -31,18 +75,8 @@ pub struct Series {
 impl Series {
     /// Replaces one value (see [`super::Fault::MalformedValue`]); returns whether it matched.
     pub fn corrupt(&mut self, row: usize, field: &str, value: &str) -> bool {
-        let Some(r) = self.rows.get_mut(row) else {
-            return false;
-        };
-        match r
-            .fields
-            .iter_mut()
-            .find(|f| f.json == field || f.csv == field)
-        {
-            Some(f) => {
-                f.value = value.to_string();
-                true
-            }
+        match self.rows.get_mut(row) {
+            Some(r) => corrupt_fields(&mut r.fields, field, value),
             None => false,
         }
     }
@@ -66,7 +100,7 @@ impl Series {
                 let fields: Vec<String> = r
                     .fields
                     .iter()
-                    .map(|f| format!("            {}: {}", quote(f.json), quote(&f.value)))
+                    .map(|f| format!("            {}: {}", quote(&f.json), f.json_value()))
                     .collect();
                 format!(
                     "\n        {}: {{\n{}\n        }}",
@@ -84,30 +118,30 @@ impl Series {
         s
     }
 
-    /// The CSV body: `timestamp,` then the columns, rows newest first, CRLF line ends as Alpha
-    /// Vantage sends them.
-    pub fn to_csv(&self) -> String {
+    /// The CSV body: `timestamp,` then the columns, rows newest first, each line ended by
+    /// `eol`.
+    pub fn to_csv(&self, eol: &str) -> String {
         let mut s = String::from("timestamp");
         if let Some(first) = self.rows.first() {
             for f in &first.fields {
                 s.push(',');
-                s.push_str(f.csv);
+                s.push_str(&f.csv);
             }
         }
-        s.push_str("\r\n");
+        s.push_str(eol);
         for r in &self.rows {
             s.push_str(&r.key);
             for f in &r.fields {
                 s.push(',');
                 s.push_str(&f.value);
             }
-            s.push_str("\r\n");
+            s.push_str(eol);
         }
         s
     }
 }
 
-fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
 }
 
@@ -144,11 +178,7 @@ mod tests {
     use super::*;
 
     fn series() -> Series {
-        let f = |json, csv, v: &str| Field {
-            json,
-            csv,
-            value: v.to_string(),
-        };
+        let f = |json: &str, csv: &str, v: &str| Field::new(json, csv, v.to_string());
         Series {
             meta: vec![("2. Symbol", "IBM".to_string())],
             series_key: "Time Series (Daily)".to_string(),
@@ -191,7 +221,7 @@ mod tests {
         assert!(s.corrupt(1, "open", "12.3x"));
         assert!(!s.corrupt(9, "open", "x"));
         assert_eq!(
-            s.to_csv(),
+            s.to_csv("\r\n"),
             "timestamp,open,volume\r\n2024-05-06,166.5000,4222266\r\n2024-05-03,12.3x,3400405\r\n"
         );
         assert_eq!(NumberStyle::Short.price(3.6), "3.6");
