@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod market_data;
 pub mod portfolios;
 pub mod quality;
+pub mod reference;
 pub mod regimes;
 pub mod registry;
 pub mod reports;

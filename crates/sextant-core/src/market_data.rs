@@ -8,7 +8,7 @@ use sextant_data::cache::{CoverageReport, FileOptions, IngestSummary, ReadPool, 
 use sextant_data::providers::{FetchRequest, OutputSize, Provider};
 use sextant_data::{Cache, DataError};
 use sextant_domain::HeldBar;
-use sextant_domain::{Bar, PriceBasis, Resolution, Source, Symbol};
+use sextant_domain::{Bar, Instrument, PriceBasis, Resolution, Source, Symbol};
 use sextant_features::{FeatureStore, FeatureView, MaterializedView};
 use std::path::Path;
 use std::sync::Arc;
@@ -235,7 +235,8 @@ impl MarketDataService {
         Ok(plan(last, resolution, today))
     }
 
-    /// Plans, fetches and writes one (symbol, resolution) in one transaction.
+    /// Plans, fetches and writes one (symbol, resolution) in one transaction, as the instrument
+    /// the cache knows it to be (a US equity when it has no record).
     pub async fn refresh(
         &self,
         provider: &dyn Provider,
@@ -244,6 +245,22 @@ impl MarketDataService {
         adjusted: bool,
         today: NaiveDate,
     ) -> Result<RefreshOutcome, DataError> {
+        let instrument = self.cache.instrument(symbol)?;
+        self.refresh_instrument(provider, &instrument, resolution, adjusted, today)
+            .await
+    }
+
+    /// [`Self::refresh`] for a given instrument (FX, crypto, …), recorded with its bars in the
+    /// same transaction so that its session model judges them.
+    pub async fn refresh_instrument(
+        &self,
+        provider: &dyn Provider,
+        instrument: &Instrument,
+        resolution: Resolution,
+        adjusted: bool,
+        today: NaiveDate,
+    ) -> Result<RefreshOutcome, DataError> {
+        let symbol = &instrument.symbol;
         let plan = self.plan_refresh(provider.name(), symbol, resolution, today)?;
         let output_size = match plan {
             RefreshPlan::UpToDate => {
@@ -262,6 +279,8 @@ impl MarketDataService {
             // Intraday "adjusted" answers carry adjusted OHLC, which would break the cache's
             // unadjusted-prices contract: intraday is always fetched raw.
             adjusted: adjusted && !resolution.is_intraday(),
+            asset: instrument.asset_class,
+            market: None,
             ..FetchRequest::daily(symbol.clone())
         };
         let fetched = provider.fetch(&req).await?;
@@ -271,8 +290,9 @@ impl MarketDataService {
         } else {
             Source::File
         };
+        let instrument = instrument.clone();
         let summary = tokio::task::spawn_blocking(move || {
-            cache.ingest_bars(&fetched.bars, source, &fetched.request)
+            cache.ingest_bars_as(&fetched.bars, source, &fetched.request, Some(&instrument))
         })
         .await
         .map_err(|e| DataError::Invalid(format!("ingest task failed: {e}")))??;

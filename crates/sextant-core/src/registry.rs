@@ -72,6 +72,8 @@ pub struct Services {
     pub meta: Arc<dyn MetaStore>,
     /// Reads bars and refreshes them from providers.
     pub market_data: Arc<MarketDataService>,
+    /// Corporate actions, economic series, the symbol directory, market status and FX rates.
+    pub reference: Arc<crate::reference::ReferenceService>,
     /// Runs and stores backtests; its series sources are `signals` and `regimes`, so
     /// `ml_signal` and `regime_switch` runs work.
     pub backtests: Arc<BacktestService>,
@@ -174,6 +176,7 @@ impl Services {
             backtests.clone(),
             meta.clone(),
         ));
+        let reference = Arc::new(crate::reference::ReferenceService::new(cache.clone()));
         Ok(Services {
             universes,
             factors,
@@ -188,6 +191,7 @@ impl Services {
             cache,
             meta,
             market_data,
+            reference,
             backtests,
             watchlists,
             portfolios,

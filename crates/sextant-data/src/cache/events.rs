@@ -42,39 +42,7 @@ impl Cache {
         events: &[DividendEvent],
         request: &str,
     ) -> Result<usize> {
-        for e in events {
-            if !(e.amount.is_finite() && e.amount >= 0.0) {
-                return Err(DataError::Invalid(format!(
-                    "dividend of {symbol} on {}: amount {} is not a finite number >= 0",
-                    e.ex_date, e.amount
-                )));
-            }
-        }
-        self.write(|conn| {
-            conn.execute(
-                "DELETE FROM corporate_actions WHERE symbol = ? AND kind = 'dividend'",
-                params![symbol.as_str()],
-            )?;
-            let now = Utc::now().naive_utc();
-            let mut app = conn.appender("corporate_actions")?;
-            for e in events {
-                app.append_row(params![
-                    symbol.as_str(),
-                    "dividend",
-                    e.ex_date,
-                    e.declaration_date,
-                    e.record_date,
-                    e.payment_date,
-                    e.amount,
-                    request,
-                    now
-                ])?;
-            }
-            app.flush()?;
-            drop(app);
-            record_fetch(conn, symbol, "dividend", request, events.len())?;
-            Ok(events.len())
-        })
+        self.store_actions(symbol, Some((events, request)), None)
     }
 
     /// Replaces the stored splits of `symbol` with `events` (one transaction).
@@ -84,7 +52,27 @@ impl Cache {
         events: &[SplitEvent],
         request: &str,
     ) -> Result<usize> {
-        for e in events {
+        self.store_actions(symbol, None, Some((events, request)))
+    }
+
+    /// Replaces the stored dividends and/or splits of `symbol` in ONE transaction (a refresh
+    /// that fetched both writes both or neither), each with the request it came from. Returns
+    /// the number of events written. Refuses a non-finite or negative amount, a factor ≤ 0.
+    pub fn store_actions(
+        &self,
+        symbol: &Symbol,
+        dividends: Option<(&[DividendEvent], &str)>,
+        splits: Option<(&[SplitEvent], &str)>,
+    ) -> Result<usize> {
+        for e in dividends.map_or(&[][..], |d| d.0) {
+            if !(e.amount.is_finite() && e.amount >= 0.0) {
+                return Err(DataError::Invalid(format!(
+                    "dividend of {symbol} on {}: amount {} is not a finite number >= 0",
+                    e.ex_date, e.amount
+                )));
+            }
+        }
+        for e in splits.map_or(&[][..], |s| s.0) {
             if !(e.factor.is_finite() && e.factor > 0.0) {
                 return Err(DataError::Invalid(format!(
                     "split of {symbol} on {}: factor {} is not a finite number > 0",
@@ -92,31 +80,65 @@ impl Cache {
                 )));
             }
         }
-        self.write(|conn| {
-            conn.execute(
-                "DELETE FROM corporate_actions WHERE symbol = ? AND kind = 'split'",
-                params![symbol.as_str()],
-            )?;
-            let now = Utc::now().naive_utc();
-            let mut app = conn.appender("corporate_actions")?;
-            for e in events {
-                let none: Option<NaiveDate> = None;
-                app.append_row(params![
-                    symbol.as_str(),
+        // (kind, day, declaration, record, payment, value, request)
+        type Row<'a> = (
+            &'static str,
+            NaiveDate,
+            Option<NaiveDate>,
+            Option<NaiveDate>,
+            Option<NaiveDate>,
+            f64,
+            &'a str,
+        );
+        let mut rows: Vec<Row<'_>> = Vec::new();
+        let mut kinds: Vec<(&str, &str, usize)> = Vec::new();
+        if let Some((events, request)) = dividends {
+            kinds.push(("dividend", request, events.len()));
+            rows.extend(events.iter().map(|e| {
+                let (ex, decl, rec, pay) =
+                    (e.ex_date, e.declaration_date, e.record_date, e.payment_date);
+                ("dividend", ex, decl, rec, pay, e.amount, request)
+            }));
+        }
+        if let Some((events, request)) = splits {
+            kinds.push(("split", request, events.len()));
+            rows.extend(events.iter().map(|e| {
+                (
                     "split",
                     e.effective_date,
-                    none,
-                    none,
-                    none,
+                    None,
+                    None,
+                    None,
                     e.factor,
+                    request,
+                )
+            }));
+        }
+        self.write(|conn| {
+            for (kind, request, n) in &kinds {
+                conn.execute(
+                    "DELETE FROM corporate_actions WHERE symbol = ? AND kind = ?",
+                    params![symbol.as_str(), kind],
+                )?;
+                record_fetch(conn, symbol, kind, request, *n)?;
+            }
+            let now = Utc::now().naive_utc();
+            let mut app = conn.appender("corporate_actions")?;
+            for (kind, day, decl, rec, pay, value, request) in &rows {
+                app.append_row(params![
+                    symbol.as_str(),
+                    kind,
+                    day,
+                    decl,
+                    rec,
+                    pay,
+                    value,
                     request,
                     now
                 ])?;
             }
             app.flush()?;
-            drop(app);
-            record_fetch(conn, symbol, "split", request, events.len())?;
-            Ok(events.len())
+            Ok(rows.len())
         })
     }
 

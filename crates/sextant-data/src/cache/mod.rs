@@ -8,6 +8,7 @@
 mod adjust;
 pub mod audit;
 mod curves;
+mod directory;
 mod events;
 mod export;
 mod findings;
@@ -24,6 +25,7 @@ mod regimes;
 mod resample;
 pub(crate) mod schema;
 
+pub use directory::DirectoryEntry;
 pub use events::EconomicSummary;
 pub use export::{snapshot_hash_on, Slice};
 pub use findings::{QualityTotals, SymbolDayQuality};

@@ -175,3 +175,25 @@ impl AlphaVantage {
 
 #[cfg(test)]
 mod tests;
+
+/// Parses an economic answer saved to a file (the vendor's JSON, or its `timestamp,value` CSV)
+/// with the same strictness as a live answer: what `sextant ingest macro --file` reads, so a
+/// series downloaded once (or built from a public data set in the vendor's shape) is stored
+/// exactly as a fetch would store it.
+///
+/// # Errors
+///
+/// The same typed errors as [`AlphaVantage::economic`] (an error envelope, a malformed value).
+pub fn parse_economic(body: &str, key: &SeriesKey) -> Result<EconomicSeries, AlphaVantageError> {
+    let datatype = if body
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('{')
+    {
+        super::DataType::Json
+    } else {
+        super::DataType::Csv
+    };
+    let call = ApiCall::economic(key, datatype)?;
+    events::economic(body, &call, key)
+}
