@@ -95,15 +95,35 @@ pub fn view_sql(view: &FeatureView) -> String {
     // of `price_factors` (the one adjustment rule, `sextant_domain::prices`, written by
     // `write_price_factors`; 1 where a series has no corporate-action data), then the 1-bar log
     // return, true range, gains and losses.
+    // Economic series, point in time: an ASOF join takes, for each bar, the latest observation
+    // released on or before its session (`available_from`), never a later one.
+    let mut macro_ctes = String::new();
+    let mut macro_cols = String::new();
+    let mut macro_joins = String::new();
+    for (i, id) in view.macros.iter().enumerate() {
+        macro_ctes.push_str(&format!(
+            "m{i} AS (
+  SELECT available_from, value, lag(value, 12) OVER (ORDER BY day) AS value_12
+  FROM economic_observations WHERE series = {} AND value IS NOT NULL
+), ",
+            sql_literal(id)
+        ));
+        let col = sql_ident(&format!("m_{id}"));
+        let col12 = sql_ident(&format!("m_{id}_12"));
+        macro_cols.push_str(&format!(", m{i}.value AS {col}, m{i}.value_12 AS {col12}"));
+        macro_joins.push_str(&format!(
+            " ASOF LEFT JOIN m{i} ON b.session >= m{i}.available_from"
+        ));
+    }
     format!(
-        "WITH b AS (
+        "WITH {macro_ctes}b AS (
   SELECT symbol, ts, session, open, high, low, close, volume,
          coalesce(pf.f, 1.0) AS f, coalesce(pf.s, 1.0) AS s
   FROM bars LEFT JOIN price_factors pf USING (symbol, ts) WHERE resolution = {res}
 ), a AS (
   SELECT symbol, ts, session, close * f AS c, open * f AS o, high * f AS h, low * f AS l,
-         volume / s AS v
-  FROM b
+         volume / s AS v{macro_cols}
+  FROM b{macro_joins}
 ), p AS (
   SELECT *, row_number() OVER w AS rn, ln(c / lag(c) OVER w) AS r1,
          greatest(h - l, abs(h - lag(c) OVER w), abs(l - lag(c) OVER w)) AS tr,
@@ -208,7 +228,7 @@ impl FeatureStore for Cache {
         let (rows, symbols, snapshot) = self.write(|conn| {
             // Inside the transaction, under the write lock: the recorded snapshot is exactly
             // the bars the table was computed from.
-            let snapshot = snapshot_hash_on(conn, &slice)?;
+            let snapshot = macro_snapshot(conn, view, snapshot_hash_on(conn, &slice)?)?;
             write_price_factors(conn, resolution)?;
             conn.execute_batch(&format!(
                 "CREATE OR REPLACE TABLE {} AS SELECT * FROM ({sql}) ORDER BY symbol, ts",
@@ -459,4 +479,45 @@ fn read_views(
         })?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// The bars' snapshot extended with the observations of the view's economic series (so a
+/// revised series is a different snapshot); refuses a view whose series is not cached.
+fn macro_snapshot(conn: &duckdb::Connection, view: &FeatureView, bars: String) -> Result<String> {
+    if view.macros.is_empty() {
+        return Ok(bars);
+    }
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(bars.as_bytes());
+    for id in &view.macros {
+        sextant_domain::SeriesKey::parse_id(id)
+            .map_err(|e| DataError::Invalid(format!("feature view {}: {e}", view.name)))?;
+        let mut stmt = conn.prepare(
+            "SELECT CAST(day AS VARCHAR), coalesce(CAST(value AS VARCHAR), 'NA'), CAST(available_from AS VARCHAR) \
+             FROM economic_observations WHERE series = ? ORDER BY day",
+        )?;
+        let rows = stmt
+            .query_map(params![id], |r| {
+                Ok(format!(
+                    "{}|{}|{}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?
+                ))
+            })?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        if rows.is_empty() {
+            return Err(DataError::Invalid(format!(
+                "feature view {} needs the economic series {id}, which is not cached \
+                 (sextant ingest macro)",
+                view.name
+            )));
+        }
+        h.update(id.as_bytes());
+        for r in rows {
+            h.update(r.as_bytes());
+        }
+    }
+    Ok(format!("{:x}", h.finalize()))
 }

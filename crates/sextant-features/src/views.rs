@@ -50,6 +50,13 @@ pub struct FeatureView {
     /// The features, in output column order; cross-sectional ones are evaluated after every
     /// time-series one wherever they are listed.
     pub features: Vec<FeatureDef>,
+    /// Economic series ids (`treasury_yield_3month_daily`, `cpi_monthly`) joined point in time:
+    /// each is a prepared column `m_<id>` holding, at every bar, the latest observation whose
+    /// release date (`SeriesKey::available_from`: the period's end plus the indicator's release
+    /// lag) is on or before the bar's session, so a value is never seen before it was published.
+    /// Empty for views on prices alone. Materialising needs each series cached.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub macros: Vec<String>,
 }
 
 /// Bumped when the prepared columns or the SQL scaffolding change meaning.
@@ -62,6 +69,11 @@ impl FeatureView {
         h.update(SCAFFOLD_VERSION.to_le_bytes());
         for part in [self.name.as_str(), self.resolution.as_str()] {
             h.update(part.as_bytes());
+            h.update([0]);
+        }
+        for m in &self.macros {
+            h.update(b"macro:");
+            h.update(m.as_bytes());
             h.update([0]);
         }
         for f in &self.features {
@@ -225,6 +237,7 @@ pub fn technical() -> FeatureView {
                 .into(),
         resolution: Resolution::Daily,
         features,
+        macros: Vec::new(),
     }
 }
 
@@ -237,7 +250,35 @@ pub fn technical_intraday() -> FeatureView {
     v
 }
 
+/// The 3-month Treasury yield (daily) and the CPI (monthly), the series [`macro_view`] joins.
+pub const MACRO_SERIES: [&str; 2] = ["treasury_yield_3month_daily", "cpi_monthly"];
+
+/// The technical view plus the economy, point in time: the 3-month Treasury yield and its
+/// 20-bar change, and CPI inflation over the last 12 published months. Needs both
+/// [`MACRO_SERIES`] cached (`sextant ingest macro`).
+pub fn macro_view() -> FeatureView {
+    let mut v = technical();
+    v.name = "technical_macro".into();
+    v.description = "the technical view plus the 3-month Treasury yield and CPI inflation, each as published by the bar's session".into();
+    v.macros = MACRO_SERIES.iter().map(|s| s.to_string()).collect();
+    let (rate, cpi) = ("m_treasury_yield_3month_daily", "m_cpi_monthly");
+    v.features.extend([
+        ts("rate_3m", rate, "3-month Treasury yield, percent, as published by the session"),
+        ts(
+            "rate_3m_chg_20",
+            &format!("{rate} - lag({rate}, 20) OVER w"),
+            "change of the 3-month yield over 20 bars, percentage points",
+        ),
+        ts(
+            "cpi_yoy",
+            &format!("ln({cpi} / {cpi}_12)"),
+            "log CPI inflation over the 12 months before the latest published index",
+        ),
+    ]);
+    v
+}
+
 /// Every built-in view.
 pub fn builtin() -> Vec<FeatureView> {
-    vec![technical(), technical_intraday()]
+    vec![technical(), technical_intraday(), macro_view()]
 }

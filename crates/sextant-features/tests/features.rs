@@ -21,6 +21,87 @@ fn sample_csv(dir: &Path) -> String {
     std::fs::read_to_string(out).expect("read")
 }
 
+/// Deterministic economic series for the macro view over the sample's years: a daily 3-month
+/// yield on every weekday and a monthly CPI. With `known_at`, only the observations released
+/// by that date (their `available_from`), as a cache filled on that day would hold.
+fn store_macro(cache: &Cache, known_at: Option<NaiveDate>) {
+    use sextant_domain::{EconomicSeries, Observation, SeriesKey};
+    let keep = |key: &SeriesKey, d: NaiveDate| known_at.is_none_or(|k| key.available_from(d) <= k);
+    let rate = SeriesKey::risk_free_default();
+    let mut obs = Vec::new();
+    let mut d = NaiveDate::from_ymd_opt(1999, 1, 4).expect("start");
+    let mut i = 0u32;
+    while d <= NaiveDate::from_ymd_opt(2014, 1, 31).expect("end") {
+        use chrono::Datelike;
+        if d.weekday().num_days_from_monday() < 5 && keep(&rate, d) {
+            // A holiday-like gap every 97th weekday, as the vendor's "." (missing) days.
+            let value = (i % 97 != 0).then(|| 1.0 + f64::from(i % 500) / 100.0);
+            obs.push(Observation { date: d, value });
+            i += 1;
+        }
+        d = d.succ_opt().expect("next day");
+    }
+    let series = |key: SeriesKey, observations| EconomicSeries {
+        key,
+        name: "test".into(),
+        unit: "test".into(),
+        observations,
+    };
+    cache.store_economic(&series(rate, obs), "test").expect("store rate");
+    let cpi = SeriesKey::parse_id("cpi_monthly").expect("cpi");
+    let mut obs = Vec::new();
+    for k in 0..16 * 12 {
+        let d = NaiveDate::from_ymd_opt(1998 + k / 12, (k % 12) as u32 + 1, 1).expect("month");
+        if keep(&cpi, d) {
+            let value = 160.0 * 1.002f64.powi(k) + f64::from(k % 7) * 0.1;
+            obs.push(Observation { date: d, value: Some(value) });
+        }
+    }
+    cache.store_economic(&series(cpi, obs), "test").expect("store cpi");
+}
+
+/// The macro view uses an observation only from its release date: the yield dated a day is
+/// seen from the next day, December's CPI (released by January 20) not before then.
+#[test]
+fn macro_features_wait_for_the_release() {
+    let cache = Cache::open_in_memory().expect("open");
+    cache.ingest_sample().expect("sample");
+    store_macro(&cache, None);
+    let view = sextant_features::views::macro_view();
+    cache.materialize_view(&view).expect("materialise");
+    let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+    let at = |s: &str| day(s).and_hms_opt(0, 0, 0).expect("ts");
+    let panel = cache
+        .feature_panel(&view.name, None, &[Symbol::new("AAPL").expect("s")], None, None)
+        .expect("panel");
+    let col = |name: &str| panel.features.iter().position(|f| f == name).expect("feature");
+    let value = |name: &str, ts: &str| {
+        let i = panel.ts.iter().position(|t| *t == at(ts)).expect("bar");
+        panel.columns[col(name)][i]
+    };
+    let rate = cache
+        .economic(&sextant_domain::SeriesKey::risk_free_default())
+        .expect("rate");
+    let obs = |d: &str| rate.iter().find(|o| o.date == day(d)).and_then(|o| o.value);
+    // Tuesday 2010-03-09 sees Monday's yield, not its own.
+    assert_eq!(value("rate_3m", "2010-03-09"), obs("2010-03-08").expect("monday"));
+    assert_ne!(obs("2010-03-08"), obs("2010-03-09"));
+    let cpi = cache
+        .economic(&sextant_domain::SeriesKey::parse_id("cpi_monthly").expect("cpi"))
+        .expect("cpi");
+    let month = |d: &str| cpi.iter().find(|o| o.date == day(d)).and_then(|o| o.value).expect("m");
+    // On 2010-01-19 December 2009 is not yet published: inflation is November's over November.
+    let nov = (month("2009-11-01") / month("2008-11-01")).ln();
+    let dec = (month("2009-12-01") / month("2008-12-01")).ln();
+    assert!((value("cpi_yoy", "2010-01-19") - nov).abs() < 1e-12);
+    assert!((value("cpi_yoy", "2010-01-20") - dec).abs() < 1e-12);
+    // Without the series the view refuses to materialise rather than fill NULLs.
+    let bare = Cache::open_in_memory().expect("open");
+    bare.ingest_sample().expect("sample");
+    let err = bare.materialize_view(&view).expect_err("no macro data");
+    assert!(err.to_string().contains("treasury_yield_3month_daily"), "{err}");
+}
+
 fn ingest_text(text: &str, dir: &Path, name: &str) -> Cache {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write");
@@ -49,10 +130,11 @@ fn every_view_is_point_in_time() {
             .map(|(_, l)| format!("{l}\n"))
             .collect();
         let cut_cache = ingest_text(&truncated_text, dir.path(), "cut.csv");
-        let cut_ts = NaiveDate::parse_from_str(cut, "%Y-%m-%d")
-            .expect("date")
-            .and_hms_opt(0, 0, 0)
-            .expect("ts");
+        let cut_date = NaiveDate::parse_from_str(cut, "%Y-%m-%d").expect("date");
+        let cut_ts = cut_date.and_hms_opt(0, 0, 0).expect("ts");
+        // The economy as known at the cut: only observations released by then.
+        store_macro(&full, None);
+        store_macro(&cut_cache, Some(cut_date));
         for view in sextant_features::builtin()
             .into_iter()
             .filter(|v| v.resolution == Resolution::Daily)
