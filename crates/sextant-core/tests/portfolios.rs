@@ -674,3 +674,111 @@ async fn splits_follow_the_position_and_do_not_count_as_losses() {
         perf.pnl
     );
 }
+
+/// MSFT through its 2:1 split of 2003-02-18 and its $3.00 special plus $0.08 regular dividend
+/// (ex 2004-11-15, paid 2004-12-02, from the vendor's DIVIDENDS): the shares double, the
+/// dividend is earned on the ex-date (a receivable, so the ex-date's ~11 % price drop is no
+/// loss) and becomes cash on the payment date, and the whole holding earns MSFT's total return.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn msft_split_and_special_dividend_are_followed_to_the_payment_date() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = services(dir.path()).await;
+    let ps = &s.portfolios;
+    let msft = Symbol::new("MSFT").expect("symbol");
+    let paid = |amount: f64| sextant_domain::DividendEvent {
+        ex_date: d("2004-11-15"),
+        declaration_date: Some(d("2004-07-20")),
+        record_date: Some(d("2004-11-17")),
+        payment_date: Some(d("2004-12-02")),
+        amount,
+    };
+    s.cache
+        .store_dividends(&msft, &[paid(3.0), paid(0.08)], "test DIVIDENDS")
+        .expect("dividends");
+    let p = ps
+        .create_with(
+            &NewPortfolio {
+                name: "msft".into(),
+                base_cash: 100_000.0,
+                allow_short: false,
+            },
+            "alice",
+        )
+        .await
+        .expect("create");
+    let bars = s
+        .cache
+        .bars(
+            &msft,
+            Resolution::Daily,
+            Some(d("2003-01-02")),
+            Some(d("2004-12-31")),
+        )
+        .expect("bars");
+    let bar = |day: &str| {
+        bars.iter()
+            .find(|b| b.ts.date() == d(day))
+            .cloned()
+            .expect("bar")
+    };
+    let buy_bar = bar("2003-01-02");
+    ps.add_transaction(&p.id, &buy("2003-01-02", "MSFT", 100.0, buy_bar.close, 0.0))
+        .await
+        .expect("buy");
+    let after_split = ps
+        .holdings(&p.id, Some(d("2003-03-31")))
+        .await
+        .expect("holdings");
+    assert_eq!(after_split.positions[0].quantity, 200.0);
+    let before = ps
+        .holdings(&p.id, Some(d("2004-11-12")))
+        .await
+        .expect("before");
+    let owed = ps
+        .holdings(&p.id, Some(d("2004-11-19")))
+        .await
+        .expect("owed");
+    let settled = ps
+        .holdings(&p.id, Some(d("2004-12-03")))
+        .await
+        .expect("paid");
+    // Earned on the ex-date, not yet cash: 200 × the declared $3.08 (not the ~$3.03 the
+    // sample's rounded adjusted close implies).
+    assert!(
+        (owed.dividends_receivable - 616.0).abs() < 1e-9,
+        "receivable {}",
+        owed.dividends_receivable
+    );
+    assert_eq!(owed.cash, before.cash);
+    assert_eq!(settled.dividends_receivable, 0.0);
+    assert!((settled.cash - before.cash - owed.dividends_receivable).abs() < 1e-9);
+    let perf = ps
+        .get_portfolio_performance(&p.id, Some(d("2003-01-02")), Some(d("2004-12-31")))
+        .await
+        .expect("performance");
+    let on = |day: &str| {
+        perf.series
+            .iter()
+            .find(|v| v.date == d(day))
+            .and_then(|v| v.daily_return)
+            .expect("return")
+    };
+    let ex_px = bar("2004-11-15").close / bar("2004-11-12").close - 1.0;
+    assert!(ex_px < -0.08, "the print drops on the ex-date: {ex_px}");
+    assert!(
+        on("2004-11-15").abs() < 0.02,
+        "ex-date return {}",
+        on("2004-11-15")
+    );
+    assert!(on("2003-02-18") > -0.2, "split day {}", on("2003-02-18"));
+    // The 100 shares earn MSFT's Adj Close ratio, up to the dividend being held as cash
+    // instead of reinvested (a few hundredths of a percent here).
+    let (end, start) = (bar("2004-12-31"), buy_bar);
+    let adj_ratio = end.adj_close.expect("adj") / start.adj_close.expect("adj");
+    let invested = 100.0 * start.close;
+    let got = 1.0 + perf.pnl / invested;
+    assert!(
+        (got / adj_ratio - 1.0).abs() < 0.005,
+        "{got} vs {adj_ratio}"
+    );
+}

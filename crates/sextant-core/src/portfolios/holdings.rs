@@ -44,12 +44,16 @@ pub struct Holdings {
     pub cash: f64,
     /// Sum of the positions' market values.
     pub market_value: f64,
-    /// Cash plus market value.
+    /// Cash plus dividends receivable plus market value.
     pub total_value: f64,
     /// Profit already realised by sells (buys to cover for shorts), net of their fees.
     pub realised_pnl: f64,
-    /// Dividends received (paid on shorts) since the first transaction, already in `cash`.
+    /// Dividends earned (paid on shorts) since the first transaction, at their ex-dates: in
+    /// `cash` once paid, in `dividends_receivable` until their payment date.
     pub dividends: f64,
+    /// Dividends earned whose payment date is after `as_of` (the vendor's payment date from
+    /// `DIVIDENDS`; without one a dividend is paid on its ex-date).
+    pub dividends_receivable: f64,
     /// Sum of the positions' unrealised P&L.
     pub unrealised_pnl: f64,
     /// By symbol.
@@ -87,7 +91,7 @@ pub(crate) fn value_ledger(
         })
         .collect();
     let market_value: f64 = positions.iter().map(|h| h.market_value).sum();
-    let total_value = ledger.cash + market_value;
+    let total_value = ledger.cash + ledger.receivable() + market_value;
     for h in &mut positions {
         h.weight = (total_value > 0.0).then(|| h.market_value / total_value);
     }
@@ -99,6 +103,7 @@ pub(crate) fn value_ledger(
         total_value,
         realised_pnl: ledger.realised_pnl,
         dividends: ledger.dividends,
+        dividends_receivable: ledger.receivable(),
         unrealised_pnl: positions.iter().map(|h| h.unrealised_pnl).sum(),
         positions,
     }

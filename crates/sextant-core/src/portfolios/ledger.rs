@@ -14,42 +14,50 @@ use sextant_domain::Symbol;
 use std::collections::BTreeMap;
 
 /// Corporate actions of the traded symbols: per symbol, `(ex-date, split ratio, dividend per
-/// share)` in date order (see `sextant_domain::prices::actions`). Transactions are recorded in
+/// share, payment date)` in date order (see `sextant_domain::prices::actions`; the payment date
+/// is the vendor's from `DIVIDENDS`, the ex-date when unknown). Transactions are recorded in
 /// the shares and prices of their day, so a position must follow its splits (100 shares bought
 /// before a 2:1 split are 200 after it) and collect its dividends, or a split looks like a
 /// halving of the position's value and a later sale of the post-split shares like a short.
-pub(crate) type ActionBook = BTreeMap<Symbol, Vec<(NaiveDate, f64, f64)>>;
+pub(crate) type ActionBook = BTreeMap<Symbol, Vec<(NaiveDate, f64, f64, NaiveDate)>>;
 
 /// The actions of an [`ActionBook`] in date order, applied to a ledger as its history is
 /// replayed: everything dated on or before a day is applied before that day's transactions
 /// (a position bought on the ex-date gets neither the split nor the dividend twice).
 pub(crate) struct ActionFeed {
-    events: Vec<(NaiveDate, Symbol, f64, f64)>,
+    events: Vec<(NaiveDate, Symbol, f64, f64, NaiveDate)>,
     next: usize,
 }
 
 impl ActionFeed {
     pub fn new(book: &ActionBook) -> Self {
-        let mut events: Vec<(NaiveDate, Symbol, f64, f64)> = book
+        let mut events: Vec<(NaiveDate, Symbol, f64, f64, NaiveDate)> = book
             .iter()
-            .flat_map(|(s, v)| v.iter().map(move |&(d, k, div)| (d, s.clone(), k, div)))
+            .flat_map(|(s, v)| {
+                v.iter()
+                    .map(move |&(d, k, div, pay)| (d, s.clone(), k, div, pay))
+            })
             .collect();
         events.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
         ActionFeed { events, next: 0 }
     }
 
-    /// Applies every action dated on or before `date` not applied yet; returns the dividend
-    /// cash they paid.
+    /// Applies every action dated on or before `date` not applied yet, and pays the dividends
+    /// whose payment date has come; returns the dividend income earned (at the ex-dates).
+    ///
+    /// A dividend is earned on its ex-date by the shares held into it (so the ex-date's price
+    /// drop is no loss: the entitlement is a receivable in the portfolio's value) and becomes
+    /// cash on its payment date.
     pub fn apply_through(&mut self, ledger: &mut Ledger, date: NaiveDate) -> f64 {
         let mut paid = 0.0;
-        while let Some((d, symbol, k, div)) = self.events.get(self.next) {
+        while let Some((d, symbol, k, div, pay)) = self.events.get(self.next) {
             if *d > date {
                 break;
             }
             if let Some(pos) = ledger.positions.get_mut(symbol) {
                 if *div > 0.0 {
                     let cash = pos.quantity * div;
-                    ledger.cash += cash;
+                    ledger.receivables.push((*pay, cash));
                     ledger.dividends += cash;
                     paid += cash;
                 }
@@ -60,6 +68,11 @@ impl ActionFeed {
             }
             self.next += 1;
         }
+        // Dividends whose payment date has come become cash.
+        let (due, later): (Vec<_>, Vec<_>) =
+            ledger.receivables.iter().partition(|(pay, _)| *pay <= date);
+        ledger.cash += due.iter().map(|(_, c)| c).sum::<f64>();
+        ledger.receivables = later;
         paid
     }
 }
@@ -82,11 +95,18 @@ pub(crate) struct Ledger {
     pub cash: f64,
     pub positions: BTreeMap<Symbol, Position>,
     pub realised_pnl: f64,
-    /// Dividends received (paid, for shorts) through corporate actions.
+    /// Dividends earned (paid, for shorts) through corporate actions, at their ex-dates.
     pub dividends: f64,
+    /// Dividends earned and not yet paid: `(payment date, cash)`.
+    pub receivables: Vec<(NaiveDate, f64)>,
 }
 
 impl Ledger {
+    /// Dividends earned and not yet paid.
+    pub fn receivable(&self) -> f64 {
+        self.receivables.iter().map(|(_, c)| c).sum()
+    }
+
     pub fn new(base_cash: f64) -> Self {
         Ledger {
             cash: base_cash,

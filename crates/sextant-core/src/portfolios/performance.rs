@@ -259,7 +259,7 @@ fn ledger_value(ledger: &Ledger, book: &PriceBook, date: NaiveDate) -> f64 {
         .iter()
         .map(|(s, p)| p.quantity * book.mark(s, date).map_or(p.average_cost, |m| m.price))
         .sum();
-    ledger.cash + positions
+    ledger.cash + ledger.receivable() + positions
 }
 
 fn allocation(

@@ -43,11 +43,27 @@ pub(crate) fn load_actions(cache: &Cache, symbols: &[Symbol]) -> Result<ActionBo
     let mut book = ActionBook::new();
     for s in symbols {
         let bars = cache.bars(s, Resolution::Daily, None, None)?;
-        let acts: Vec<(NaiveDate, f64, f64)> = bars
+        // The vendor's DIVIDENDS where fetched, by ex-date: the declared amount (more exact
+        // than one implied by an adjusted-close ratio, which the vendor rounds) and the payment
+        // date. Without them a dividend is the bars' and is paid on its ex-date.
+        let mut declared: BTreeMap<NaiveDate, (f64, Option<NaiveDate>)> = BTreeMap::new();
+        for e in cache.dividends(s)? {
+            let entry = declared.entry(e.ex_date).or_insert((0.0, None));
+            entry.0 += e.amount;
+            entry.1 = entry.1.or(e.payment_date);
+        }
+        let acts: Vec<(NaiveDate, f64, f64, NaiveDate)> = bars
             .iter()
             .zip(sextant_domain::prices::actions(&bars))
             .filter(|(_, (k, d))| *k != 1.0 || *d > 0.0)
-            .map(|(b, (k, d))| (b.ts.date(), k, d))
+            .map(|(b, (k, d))| {
+                let ex = b.ts.date();
+                let (amount, pay) = match declared.get(&ex) {
+                    Some(&(amount, pay)) if d > 0.0 => (amount, pay),
+                    _ => (d, None),
+                };
+                (ex, k, amount, pay.filter(|p| *p >= ex).unwrap_or(ex))
+            })
             .collect();
         if !acts.is_empty() {
             book.insert(s.clone(), acts);
