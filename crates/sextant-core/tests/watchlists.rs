@@ -190,11 +190,18 @@ async fn list_pages_with_keyset_cursors() {
     assert!(everyone.next_cursor.is_none());
 }
 
-/// Daily closes of `symbol` straight from the cache.
+/// Total-return daily closes of `symbol` straight from the cache (what trailing returns are
+/// computed on).
 fn closes(s: &Services, symbol: &str) -> Vec<(NaiveDate, f64)> {
     let sym = Symbol::new(symbol).expect("symbol");
     s.cache
-        .bars(&sym, Resolution::Daily, None, None)
+        .bars_on(
+            &sym,
+            Resolution::Daily,
+            None,
+            None,
+            sextant_domain::PriceBasis::TotalReturn,
+        )
         .expect("bars")
         .iter()
         .map(|b| (b.ts.date(), b.close))
@@ -221,7 +228,19 @@ async fn quotes_match_returns_computed_from_cached_bars() {
     assert_eq!(m.symbol.as_str(), "MSFT");
     assert!(m.known);
     assert_eq!(m.last_date, NaiveDate::from_ymd_opt(2013, 3, 1));
-    assert_eq!(m.last_close, Some(last));
+    let raw_last = s
+        .cache
+        .bars(
+            &Symbol::new("MSFT").expect("s"),
+            Resolution::Daily,
+            None,
+            None,
+        )
+        .expect("raw")
+        .last()
+        .map(|b| b.close);
+    assert_eq!(m.last_close, raw_last, "the quote is the traded price");
+    assert!(m.returns_adjusted);
     assert_eq!(m.returns.one_day, Some(back(1)));
     assert_eq!(m.returns.one_week, Some(back(5)));
     assert_eq!(m.returns.one_month, Some(back(21)));
@@ -256,4 +275,47 @@ async fn quotes_match_returns_computed_from_cached_bars() {
     // Nulls, not NaN, on the wire.
     let json = serde_json::to_value(&q).expect("json");
     assert!(json["quotes"][1]["returns"]["one_year"].is_null());
+}
+
+/// A trailing window across a split is the holder's return: AAPL's week across its 2:1 split
+/// of 2005-02-28 (a cache that ends on 2005-03-04) is the Adj Close ratio, not -50 %.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trailing_returns_span_a_split_as_a_holder_sees_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = services(dir.path()).await;
+    let aapl = Symbol::new("AAPL").expect("symbol");
+    let cut = Symbol::new("AAPLCUT").expect("symbol");
+    let bars: Vec<sextant_domain::Bar> = s
+        .cache
+        .bars(
+            &aapl,
+            Resolution::Daily,
+            None,
+            NaiveDate::from_ymd_opt(2005, 3, 4),
+        )
+        .expect("bars")
+        .into_iter()
+        .map(|b| sextant_domain::Bar {
+            symbol: cut.clone(),
+            ..b
+        })
+        .collect();
+    s.cache
+        .ingest_bars(&bars, sextant_domain::Source::File, "cut")
+        .expect("ingest");
+    let list = s
+        .watchlists
+        .create("split", &strings(&["AAPLCUT"]), "alice")
+        .await
+        .expect("create");
+    let q = s.watchlists.quotes(&list.id).await.expect("quotes");
+    let week = q.quotes[0].returns.one_week.expect("one week");
+    let n = bars.len();
+    let adj = |i: usize| bars[i].adj_close.expect("adj");
+    let raw = bars[n - 1].close / bars[n - 6].close - 1.0;
+    assert!(raw < -0.4, "the prints halve: {raw}");
+    assert!(
+        (week - (adj(n - 1) / adj(n - 6) - 1.0)).abs() < 1e-9,
+        "{week}"
+    );
 }

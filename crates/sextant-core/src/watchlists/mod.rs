@@ -5,8 +5,9 @@
 //! and reported in [`Watchlist::unknown_symbols`], computed on every read because the cache
 //! changes under a stored list.
 //!
-//! Quotes use raw (unadjusted) daily closes, as cached: a return window that spans
-//! a split shows the split as a price move.
+//! Quotes show the last raw (as traded) close, and trailing returns on total-return closes
+//! (splits neutral, dividends reinvested), so a window that spans a split is the holder's
+//! return, not a −50 % move.
 
 mod quotes;
 

@@ -9,7 +9,7 @@ use crate::common::{blocking, daily_closes};
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sextant_data::DataError;
-use sextant_domain::Symbol;
+use sextant_domain::{PriceBasis, Resolution, Symbol};
 
 /// Simple price returns over trailing windows of daily bars; `None` without enough history.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -39,8 +39,12 @@ pub struct Quote {
     pub last_close: Option<f64>,
     /// The session date of `last_close`: how stale the quote is.
     pub last_date: Option<NaiveDate>,
-    /// Trailing returns as of `last_date`; all empty for an unknown symbol.
+    /// Trailing total returns as of `last_date` (splits neutral, dividends reinvested: a
+    /// window across a 2:1 split is not a −50 % move); all empty for an unknown symbol.
     pub returns: TrailingReturns,
+    /// False when the cache has no adjustment data for the symbol (no adjusted close, split,
+    /// dividend, or fetched DIVIDENDS/SPLITS): its returns are then of the raw prints.
+    pub returns_adjusted: bool,
 }
 
 /// Quotes of every symbol of a watchlist, in the list's order.
@@ -92,11 +96,23 @@ impl WatchlistService {
                 .into_iter()
                 .map(|symbol| {
                     let closes = daily_closes(&cache, &symbol)?;
+                    let total: Vec<(NaiveDate, f64)> = cache
+                        .bars_on(
+                            &symbol,
+                            Resolution::Daily,
+                            None,
+                            None,
+                            PriceBasis::TotalReturn,
+                        )?
+                        .iter()
+                        .map(|b| (b.ts.date(), b.close))
+                        .collect();
                     Ok(Quote {
                         known: !closes.is_empty(),
                         last_close: closes.last().map(|c| c.1),
                         last_date: closes.last().map(|c| c.0),
-                        returns: trailing_returns(&closes),
+                        returns: trailing_returns(&total),
+                        returns_adjusted: cache.adjustment_known(&symbol, Resolution::Daily)?,
                         symbol,
                     })
                 })
