@@ -231,6 +231,23 @@ async fn sharpe_uses_the_cached_treasury_yield_by_default_and_says_so() {
     assert!(with.metrics.sharpe < zero.metrics.sharpe);
     let mean = with.risk_free.mean_annual_pct;
     assert!(mean > 1.0 && mean < 3.0, "{mean}");
+    // The narrative says what Sharpe is measured against, and passes its own fact check.
+    let report = s
+        .reports
+        .report(&with.id)
+        .await
+        .expect("report")
+        .expect("stored run");
+    assert!(report.validation.ok, "{:?}", report.validation.violations);
+    assert!(
+        report
+            .markdown
+            .contains("against the risk-free rate treasury_yield_3month_daily"),
+        "{}",
+        report.markdown
+    );
+    let zero_report = s.reports.report(&zero.id).await.expect("report").expect("run");
+    assert!(zero_report.markdown.contains("against a zero risk-free rate"));
     // Asked for zero, the run is the zero-rate run.
     let mut none = req.clone();
     none.risk_free = "none".to_string().try_into().expect("none");

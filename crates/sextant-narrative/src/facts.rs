@@ -207,6 +207,27 @@ impl FactSheet {
             excess,
             Percent,
         );
+        // What Sharpe and Sortino are measured against.
+        if run.risk_free.series != "none" {
+            // The series id is in the label so that its digits (`3month`) may be quoted.
+            let label = format!(
+                "Risk-free rate {} (mean annual yield over the run)",
+                run.risk_free.series
+            );
+            sheet.push(
+                "kpi.risk_free_rate",
+                &label,
+                run.risk_free.mean_annual_pct / 100.0,
+                Percent,
+            );
+        }
+        sheet = sheet.with_extra(
+            "risk_free",
+            serde_json::json!({
+                "series": run.risk_free.series,
+                "reason": run.risk_free.reason,
+            }),
+        );
         let unadjusted = run.manifest.inputs["unadjusted_symbols"]
             .as_array()
             .map_or(0, Vec::len);

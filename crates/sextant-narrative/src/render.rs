@@ -159,6 +159,22 @@ pub fn render_template(sheet: &FactSheet) -> String {
         f("kpi.final_equity"),
         f("kpi.initial_cash")
     );
+    let series = sheet.extra.get("risk_free").and_then(|r| r["series"].as_str());
+    match (series, sheet.fact("kpi.risk_free_rate")) {
+        (Some(series), Some(_)) if series != "none" => {
+            let _ = writeln!(
+                s,
+                "\nSharpe and Sortino ratios are measured against the risk-free rate {series} (a mean of {} a year over the run).",
+                f("kpi.risk_free_rate")
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                s,
+                "\nSharpe and Sortino ratios are measured against a zero risk-free rate."
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "\nBuy and hold returned {} with a CAGR of {} and a Sharpe ratio of {}.",

@@ -201,6 +201,7 @@ impl TuningService {
                 best: None,
                 analysis: None,
                 excluded: Vec::new(),
+                risk_free: None,
                 created_at: now,
                 updated_at: now,
             };
@@ -246,11 +247,16 @@ impl TuningService {
             });
         }
         let excluded = data.excluded.clone();
+        let risk_free_used = match &data.risk_free {
+            Some(r) => r.used.clone(),
+            None => sextant_backtest::run::RiskFreeUsed::zero(&data.risk_free_reason),
+        };
         let snapshot = data.snapshot.clone();
         let ppy = req
             .backtest
             .periods_per_year
-            .unwrap_or_else(|| req.backtest.resolution.periods_per_year());
+            .unwrap_or_else(|| data.session.periods_per_year(req.backtest.resolution));
+        let risk_free = data.risk_free.as_ref().map(|r| r.per_period(ppy));
         let objective = BacktestObjective::new(
             &req.backtest.strategy,
             Arc::new(data.market),
@@ -260,6 +266,10 @@ impl TuningService {
             req.constraints,
             ppy,
         )
+        .and_then(|o| match risk_free {
+            Some(rf) => o.with_risk_free(rf),
+            None => Ok(o),
+        })
         .map_err(|e| TuningServiceError::Invalid {
             field: "validation".into(),
             message: e.to_string(),
@@ -314,6 +324,7 @@ impl TuningService {
             best: None,
             analysis: None,
             excluded,
+            risk_free: Some(risk_free_used),
             created_at: stored.as_ref().map_or(now, |s| s.created_at),
             updated_at: now,
         };

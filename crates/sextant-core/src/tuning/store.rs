@@ -107,6 +107,10 @@ pub struct StudyRecord {
     pub analysis: Option<Value>,
     /// Bars held by the quality checks in the range, which no trial saw.
     pub excluded: Vec<HeldBar>,
+    /// The risk-free rate Sharpe, Sortino and the deflated Sharpe are against (`series: none`
+    /// for zero) and why; absent until the study ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_free: Option<sextant_backtest::run::RiskFreeUsed>,
     /// When the study was first asked for.
     pub created_at: DateTime<Utc>,
     /// When it last changed.

@@ -195,17 +195,17 @@ pub fn analyse(
         .map(|(i, (_, p))| {
             let r = obj.simulate(None, p).ok()?;
             Some(Summary {
-                sharpe: crate::overfit::sharpe(&r.returns),
-                blocks: BlockSums::new(&r.returns, DEFAULT_BLOCKS).ok(),
+                sharpe: crate::overfit::sharpe(&r.excess),
+                blocks: BlockSums::new(&r.excess, DEFAULT_BLOCKS).ok(),
                 row: (i < top).then(|| {
                     (
-                        sharpe_ratio(&r.returns, 0.0, ppy),
+                        sharpe_ratio(&r.excess, 0.0, ppy),
                         cagr(&r.returns, ppy, Convention::Empyrical),
                         max_drawdown(&r.returns),
                         r.trades,
                     )
                 }),
-                returns: (i == 0).then_some(r.returns),
+                returns: (i == 0).then_some(r.excess),
             })
         })
         .collect();
@@ -387,6 +387,7 @@ fn out_of_sample(
         .collect();
     let ts_all = obj.market().ts();
     let (mut rets, mut base, mut ts, mut out) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut rf: Vec<f64> = Vec::new();
     let most = choices.iter().map(|c| c.3).max().unwrap_or(0);
     for (f, (params, score, window, tried)) in folds.iter().zip(choices) {
         let bwin = &baseline.returns[f.train_end..f.test_end];
@@ -398,6 +399,7 @@ fn out_of_sample(
         }
         rets.extend_from_slice(&window);
         base.extend_from_slice(bwin);
+        rf.extend(obj.excess_rate(f.train_end, f.test_end));
         ts.extend_from_slice(&ts_all[f.train_end..f.test_end]);
         out.push(FoldChoice {
             fold: *f,
@@ -414,7 +416,10 @@ fn out_of_sample(
          winner on its test window",
         folds.len()
     ));
-    let moments = deflated_sharpe_among(&rets, &[], 0).ok();
+    // Sharpe-type figures against the risk-free rate of the same bars.
+    let sub = |x: &[f64]| -> Vec<f64> { x.iter().zip(&rf).map(|(a, b)| a - b).collect() };
+    let (xrets, xbase) = (sub(&rets), sub(&base));
+    let moments = deflated_sharpe_among(&xrets, &[], 0).ok();
     let (psr0, psr_b) = match &moments {
         Some(m) => (
             psr(m.sharpe, m.periods, m.skew, m.kurtosis, 0.0),
@@ -423,7 +428,7 @@ fn out_of_sample(
                 m.periods,
                 m.skew,
                 m.kurtosis,
-                crate::overfit::sharpe(&base),
+                crate::overfit::sharpe(&xbase),
             ),
         ),
         None => (f64::NAN, f64::NAN),
@@ -438,8 +443,8 @@ fn out_of_sample(
         equity: thin(&equity(initial_cash, &rets)),
         baseline_equity: thin(&equity(initial_cash, &base)),
         ts: thin(&ts),
-        sharpe: sharpe_ratio(&rets, 0.0, obj.periods_per_year()),
-        baseline_sharpe: sharpe_ratio(&base, 0.0, obj.periods_per_year()),
+        sharpe: sharpe_ratio(&xrets, 0.0, obj.periods_per_year()),
+        baseline_sharpe: sharpe_ratio(&xbase, 0.0, obj.periods_per_year()),
         cagr: cagr(&rets, obj.periods_per_year(), Convention::Empyrical),
         baseline_cagr: cagr(&base, obj.periods_per_year(), Convention::Empyrical),
         max_drawdown: max_drawdown(&rets),

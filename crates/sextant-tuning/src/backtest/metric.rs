@@ -25,9 +25,10 @@ use sextant_backtest::metrics::{
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum Metric {
-    /// Annualised Sharpe ratio (mean over sample std of per-bar returns, no risk-free rate).
+    /// Annualised Sharpe ratio (mean over sample std of per-bar returns less the study's
+    /// risk-free rate; zero without one).
     Sharpe,
-    /// Annualised Sortino ratio (empyrical's, required return 0).
+    /// Annualised Sortino ratio (empyrical's, required return = the study's risk-free rate).
     Sortino,
     /// CAGR over the absolute maximum drawdown (empyrical's).
     Calmar,
@@ -43,17 +44,18 @@ pub enum Metric {
 }
 
 impl Metric {
-    /// The metric on `returns` (per bar) and the PnLs of the trades closed in the window. A
-    /// window with no return at all (flat throughout) scores 0 for the return-based metrics,
-    /// as a strategy out of the market earns nothing.
-    pub fn on(self, returns: &[f64], pnls: &[f64], periods_per_year: f64) -> f64 {
+    /// The metric on `returns` (per bar), the same returns less the risk-free rate (`excess`,
+    /// for Sharpe and Sortino; pass `returns` again for a zero rate) and the PnLs of the trades
+    /// closed in the window. A window with no return at all (flat throughout) scores 0 for the
+    /// return-based metrics, as a strategy out of the market earns nothing.
+    pub fn on(self, returns: &[f64], excess: &[f64], pnls: &[f64], periods_per_year: f64) -> f64 {
         let flat = returns.iter().all(|&r| r == 0.0);
         match self {
             Metric::ProfitFactor if pnls.is_empty() => 1.0,
             Metric::ProfitFactor => profit_factor(pnls, Convention::Empyrical),
             _ if flat => 0.0,
-            Metric::Sharpe => sharpe_ratio(returns, 0.0, periods_per_year),
-            Metric::Sortino => sortino_ratio(returns, 0.0, periods_per_year, Convention::Empyrical),
+            Metric::Sharpe => sharpe_ratio(excess, 0.0, periods_per_year),
+            Metric::Sortino => sortino_ratio(excess, 0.0, periods_per_year, Convention::Empyrical),
             Metric::Calmar => calmar_ratio(returns, periods_per_year, Convention::Empyrical),
             Metric::Cagr => cagr(returns, periods_per_year, Convention::Empyrical),
             Metric::TotalReturn => total_return(returns),
@@ -163,11 +165,11 @@ impl ObjectiveExpr {
     /// The value on a window. Each metric is clamped to ±[`METRIC_CAP`] first, so a window
     /// without a losing trade or a down day (profit factor, Sortino, Calmar: +∞) scores high
     /// but finite instead of failing the trial.
-    pub fn on(&self, returns: &[f64], pnls: &[f64], periods_per_year: f64) -> f64 {
+    pub fn on(&self, returns: &[f64], excess: &[f64], pnls: &[f64], periods_per_year: f64) -> f64 {
         self.terms
             .iter()
             .map(|t| {
-                let v = t.metric.on(returns, pnls, periods_per_year);
+                let v = t.metric.on(returns, excess, pnls, periods_per_year);
                 t.weight * v.clamp(-METRIC_CAP, METRIC_CAP)
             })
             .sum()
@@ -213,12 +215,12 @@ mod tests {
     #[test]
     fn flat_windows_score_zero() {
         let r = [0.0; 10];
-        assert_eq!(Metric::Sharpe.on(&r, &[], 252.0), 0.0);
-        assert_eq!(Metric::ProfitFactor.on(&r, &[], 252.0), 1.0);
-        assert_eq!(Metric::ProfitFactor.on(&r, &[2.0, -1.0], 252.0), 2.0);
+        assert_eq!(Metric::Sharpe.on(&r, &r, &[], 252.0), 0.0);
+        assert_eq!(Metric::ProfitFactor.on(&r, &r, &[], 252.0), 1.0);
+        assert_eq!(Metric::ProfitFactor.on(&r, &r, &[2.0, -1.0], 252.0), 2.0);
         let r = [0.01, -0.02, 0.03];
         assert!(
-            (Metric::TotalReturn.on(&r, &[], 252.0) - (1.01 * 0.98 * 1.03 - 1.0)).abs() < 1e-15
+            (Metric::TotalReturn.on(&r, &r, &[], 252.0) - (1.01 * 0.98 * 1.03 - 1.0)).abs() < 1e-15
         );
     }
 }

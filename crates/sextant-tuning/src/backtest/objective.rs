@@ -124,6 +124,9 @@ pub struct Constraints {
 pub struct TrialRun {
     /// Per-bar returns over all bars (the first relative to the initial cash).
     pub returns: Vec<f64>,
+    /// `returns` less the objective's per-bar risk-free rate (equal to `returns` without one):
+    /// what Sharpe, Sortino and the deflated Sharpe are computed on.
+    pub excess: Vec<f64>,
     /// Exit bar and PnL of every closed trade.
     pub closed: Vec<(usize, f64)>,
     /// Trades opened (closed and still open).
@@ -151,6 +154,8 @@ pub struct BacktestObjective {
     objectives: Vec<ObjectiveExpr>,
     constraints: Constraints,
     periods_per_year: f64,
+    /// Per-period risk-free rate of every bar; `None` is zero.
+    risk_free: Option<Arc<Vec<f64>>>,
 }
 
 impl BacktestObjective {
@@ -183,6 +188,7 @@ impl BacktestObjective {
             objectives,
             constraints,
             periods_per_year,
+            risk_free: None,
         })
     }
 
@@ -208,7 +214,44 @@ impl BacktestObjective {
             objectives: self.objectives.iter().take(1).cloned().collect(),
             constraints: self.constraints,
             periods_per_year: self.periods_per_year,
+            risk_free: self
+                .risk_free
+                .as_ref()
+                .map(|rf| Arc::new(rf.iter().take(f.train_end).copied().collect())),
         })
+    }
+
+    /// The per-bar risk-free rate (per period) Sharpe-type figures are against: `rf[t]` for the
+    /// return of bar `t`. It must cover every bar; a shorter or longer series is an error.
+    pub fn with_risk_free(mut self, per_period: Vec<f64>) -> Result<Self, TuningError> {
+        if per_period.len() != self.market.len() {
+            return Err(TuningError::Config(format!(
+                "the risk-free series has {} values for {} bars",
+                per_period.len(),
+                self.market.len()
+            )));
+        }
+        self.risk_free = Some(Arc::new(per_period));
+        Ok(self)
+    }
+
+    /// The per-period risk-free rate of bars `from..to` (zeros without one).
+    pub fn excess_rate(&self, from: usize, to: usize) -> Vec<f64> {
+        (from..to)
+            .map(|i| self.risk_free.as_ref().and_then(|rf| rf.get(i)).copied().unwrap_or(0.0))
+            .collect()
+    }
+
+    /// `returns` less the risk-free rate of each bar (a copy without one).
+    pub fn excess(&self, returns: &[f64]) -> Vec<f64> {
+        match &self.risk_free {
+            Some(rf) => returns
+                .iter()
+                .zip(rf.iter().chain(std::iter::repeat(&0.0)))
+                .map(|(r, f)| r - f)
+                .collect(),
+            None => returns.to_vec(),
+        }
     }
 
     /// The bars.
@@ -238,8 +281,10 @@ impl BacktestObjective {
                 if let Some(i) = run.equity.iter().position(|e| !e.is_finite()) {
                     return Err(format!("equity stops being finite at bar {i}"));
                 }
+                let returns = run.returns(cfg.initial_cash);
                 return Ok(TrialRun {
-                    returns: run.returns(cfg.initial_cash),
+                    excess: self.excess(&returns),
+                    returns,
                     trades: run.trades,
                     closed: run.closed,
                 });
@@ -251,8 +296,10 @@ impl BacktestObjective {
         if let Some(i) = r.equity.iter().position(|e| !e.is_finite()) {
             return Err(format!("equity stops being finite at bar {i}"));
         }
+        let returns = r.returns();
         Ok(TrialRun {
-            returns: r.returns(),
+            excess: self.excess(&returns),
+            returns,
             closed: r.closed_trades().map(|t| (t.exit_bar, t.pnl)).collect(),
             trades: r.trades.len(),
         })
@@ -265,6 +312,7 @@ impl BacktestObjective {
             .map(|f| {
                 self.objectives[k].on(
                     &run.returns[f.train_start..f.train_end],
+                    &run.excess[f.train_start..f.train_end],
                     &run.pnls(f.train_start, f.train_end),
                     self.periods_per_year,
                 )
