@@ -263,7 +263,11 @@ pub fn macro_view() -> FeatureView {
     v.macros = MACRO_SERIES.iter().map(|s| s.to_string()).collect();
     let (rate, cpi) = ("m_treasury_yield_3month_daily", "m_cpi_monthly");
     v.features.extend([
-        ts("rate_3m", rate, "3-month Treasury yield, percent, as published by the session"),
+        ts(
+            "rate_3m",
+            rate,
+            "3-month Treasury yield, percent, as published by the session",
+        ),
         ts(
             "rate_3m_chg_20",
             &format!("{rate} - lag({rate}, 20) OVER w"),

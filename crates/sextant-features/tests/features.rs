@@ -47,17 +47,24 @@ fn store_macro(cache: &Cache, known_at: Option<NaiveDate>) {
         unit: "test".into(),
         observations,
     };
-    cache.store_economic(&series(rate, obs), "test").expect("store rate");
+    cache
+        .store_economic(&series(rate, obs), "test")
+        .expect("store rate");
     let cpi = SeriesKey::parse_id("cpi_monthly").expect("cpi");
     let mut obs = Vec::new();
     for k in 0..16 * 12 {
         let d = NaiveDate::from_ymd_opt(1998 + k / 12, (k % 12) as u32 + 1, 1).expect("month");
         if keep(&cpi, d) {
             let value = 160.0 * 1.002f64.powi(k) + f64::from(k % 7) * 0.1;
-            obs.push(Observation { date: d, value: Some(value) });
+            obs.push(Observation {
+                date: d,
+                value: Some(value),
+            });
         }
     }
-    cache.store_economic(&series(cpi, obs), "test").expect("store cpi");
+    cache
+        .store_economic(&series(cpi, obs), "test")
+        .expect("store cpi");
 }
 
 /// The macro view uses an observation only from its release date: the yield dated a day is
@@ -72,9 +79,21 @@ fn macro_features_wait_for_the_release() {
     let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
     let at = |s: &str| day(s).and_hms_opt(0, 0, 0).expect("ts");
     let panel = cache
-        .feature_panel(&view.name, None, &[Symbol::new("AAPL").expect("s")], None, None)
+        .feature_panel(
+            &view.name,
+            None,
+            &[Symbol::new("AAPL").expect("s")],
+            None,
+            None,
+        )
         .expect("panel");
-    let col = |name: &str| panel.features.iter().position(|f| f == name).expect("feature");
+    let col = |name: &str| {
+        panel
+            .features
+            .iter()
+            .position(|f| f == name)
+            .expect("feature")
+    };
     let value = |name: &str, ts: &str| {
         let i = panel.ts.iter().position(|t| *t == at(ts)).expect("bar");
         panel.columns[col(name)][i]
@@ -84,12 +103,20 @@ fn macro_features_wait_for_the_release() {
         .expect("rate");
     let obs = |d: &str| rate.iter().find(|o| o.date == day(d)).and_then(|o| o.value);
     // Tuesday 2010-03-09 sees Monday's yield, not its own.
-    assert_eq!(value("rate_3m", "2010-03-09"), obs("2010-03-08").expect("monday"));
+    assert_eq!(
+        value("rate_3m", "2010-03-09"),
+        obs("2010-03-08").expect("monday")
+    );
     assert_ne!(obs("2010-03-08"), obs("2010-03-09"));
     let cpi = cache
         .economic(&sextant_domain::SeriesKey::parse_id("cpi_monthly").expect("cpi"))
         .expect("cpi");
-    let month = |d: &str| cpi.iter().find(|o| o.date == day(d)).and_then(|o| o.value).expect("m");
+    let month = |d: &str| {
+        cpi.iter()
+            .find(|o| o.date == day(d))
+            .and_then(|o| o.value)
+            .expect("m")
+    };
     // On 2010-01-19 December 2009 is not yet published: inflation is November's over November.
     let nov = (month("2009-11-01") / month("2008-11-01")).ln();
     let dec = (month("2009-12-01") / month("2008-12-01")).ln();
@@ -99,7 +126,10 @@ fn macro_features_wait_for_the_release() {
     let bare = Cache::open_in_memory().expect("open");
     bare.ingest_sample().expect("sample");
     let err = bare.materialize_view(&view).expect_err("no macro data");
-    assert!(err.to_string().contains("treasury_yield_3month_daily"), "{err}");
+    assert!(
+        err.to_string().contains("treasury_yield_3month_daily"),
+        "{err}"
+    );
 }
 
 fn ingest_text(text: &str, dir: &Path, name: &str) -> Cache {
