@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value};
 use sextant_backtest::metrics::Metrics;
+use sextant_backtest::run::{RiskFree, RiskFreeUsed};
 use sextant_backtest::simulator::{
     BarSeries, CorporateActions, Costs, FillTiming, ShareRounding, SimConfig, Sizer,
 };
@@ -131,6 +132,15 @@ pub struct BacktestArgs {
     /// Print the run as JSON.
     #[arg(long)]
     json: bool,
+    /// The risk-free rate Sharpe and Sortino subtract: auto (the cached 3-month Treasury
+    /// yield, else zero), none (zero), or a stored series id such as
+    /// treasury_yield_3month_daily (`sextant data macro`).
+    #[arg(long, default_value = "auto", value_parser = parse_risk_free)]
+    risk_free: RiskFree,
+}
+
+fn parse_risk_free(s: &str) -> Result<RiskFree, String> {
+    RiskFree::try_from(s.to_string())
 }
 
 #[derive(Args)]
@@ -269,7 +279,7 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
         seed: 0,
         periods_per_year: None,
         prices: a.data.prices,
-        risk_free: Default::default(),
+        risk_free: a.risk_free.clone(),
     };
     let cache = source_cache(s, &a.data)?;
     if let Some(wf) = &a.walk_forward {
@@ -376,6 +386,7 @@ pub async fn backtest(a: BacktestArgs, s: &Services) -> Result<()> {
     print_excluded(&run.manifest.excluded);
     println!();
     print_metrics(&run.metrics);
+    print_risk_free(&run.risk_free);
     println!("{:<26} {:>14.2}", "final equity", run.final_equity);
     if a.trades > 0 && !trades.is_empty() {
         println!();
@@ -435,6 +446,22 @@ pub(crate) fn print_excluded(held: &[sextant_domain::HeldBar]) {
     if held.len() > 20 {
         println!("  … and {} more (see the run's manifest)", held.len() - 20);
     }
+}
+
+/// Which risk-free rate Sharpe and Sortino used, and why.
+fn print_risk_free(r: &RiskFreeUsed) {
+    let missing = if r.bars_without_rate > 0 {
+        format!(
+            "; {} bars before its first observation used zero",
+            r.bars_without_rate
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "risk-free: {} ({}), mean {:.2}% a year{missing}",
+        r.series, r.reason, r.mean_annual_pct
+    );
 }
 
 fn day(ts: i64) -> String {

@@ -62,6 +62,44 @@ pub enum DataCmd {
         #[arg(long = "to-resolution")]
         to_resolution: Resolution,
     },
+    /// Find symbols by ticker or name: in the stored directory (`ingest listings`) and the
+    /// cache, or with --vendor in Alpha Vantage's SYMBOL_SEARCH (any listed instrument).
+    Symbols {
+        /// Part of a ticker or a name, case-insensitive (`apple`, `MS`).
+        #[arg(long)]
+        search: String,
+        /// Ask the vendor (one request) instead of the local directory.
+        #[arg(long)]
+        vendor: bool,
+        /// Most matches shown.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Stored economic series; with a series id, its observations.
+    Macro {
+        /// A series id such as treasury_yield_3month_daily (see the list without it).
+        series: Option<String>,
+        /// First observation date shown (YYYY-MM-DD), inclusive.
+        #[arg(long, requires = "series")]
+        from: Option<NaiveDate>,
+        /// Last observation date shown (YYYY-MM-DD), inclusive.
+        #[arg(long, requires = "series")]
+        to: Option<NaiveDate>,
+    },
+    /// What each symbol is (asset class, session model, base and quote currency).
+    Instruments,
+    /// Which of the world's markets are open now (Alpha Vantage MARKET_STATUS).
+    MarketStatus,
+    /// The latest exchange rate of a currency or coin pair (Alpha Vantage
+    /// CURRENCY_EXCHANGE_RATE), e.g. `data fx-rate EUR USD`.
+    FxRate {
+        /// The currency converted from (EUR, BTC).
+        from: String,
+        /// The currency converted to (USD).
+        to: String,
+    },
+    /// A symbol's stored dividends and splits (`ingest actions` fetches them).
+    Actions { symbol: Symbol },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -71,7 +109,7 @@ pub enum Format {
     Json,
 }
 
-pub fn run(cmd: DataCmd, s: &Services) -> Result<()> {
+pub async fn run(cmd: DataCmd, s: &Services) -> Result<()> {
     let md = &s.market_data;
     match cmd {
         DataCmd::Ls => {
@@ -173,6 +211,19 @@ pub fn run(cmd: DataCmd, s: &Services) -> Result<()> {
                 r.rows_in, r.inserted, r.updated
             );
         }
+        DataCmd::Symbols {
+            search,
+            vendor,
+            limit,
+        } => crate::cmd_reference::symbols(s, &search, vendor, limit).await?,
+        DataCmd::Macro { series, from, to } => match series {
+            None => crate::cmd_reference::macro_list(s)?,
+            Some(id) => crate::cmd_reference::macro_show(s, &id, from, to)?,
+        },
+        DataCmd::Instruments => crate::cmd_reference::instruments(s)?,
+        DataCmd::MarketStatus => crate::cmd_reference::market_status(s).await?,
+        DataCmd::FxRate { from, to } => crate::cmd_reference::fx_rate(s, &from, &to).await?,
+        DataCmd::Actions { symbol } => crate::cmd_reference::actions(s, &symbol)?,
     }
     Ok(())
 }

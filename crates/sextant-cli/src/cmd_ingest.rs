@@ -5,7 +5,7 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use sextant_core::Services;
 use sextant_data::cache::{FileOptions, IngestSummary};
-use sextant_domain::{AssetClass, Resolution, Source, Symbol};
+use sextant_domain::{AssetClass, Instrument, Resolution, Source, Symbol};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 pub enum IngestCmd {
     /// Fetch from Alpha Vantage (key from ALPHAVANTAGE_API_KEY). Asks only for what the cache is
     /// missing: full history the first time, the compact window after, nothing when up to date.
+    ///
+    /// Examples: `ingest alphavantage IBM MSFT`, `ingest alphavantage EURUSD --asset fx`,
+    /// `ingest alphavantage BTC --asset crypto --market USD` (stored as BTCUSD).
     Alphavantage {
         /// One or more symbols.
         #[arg(required = true)]
@@ -22,6 +25,51 @@ pub enum IngestCmd {
         /// Use the adjusted endpoints (adjusted close, dividends, split coefficients).
         #[arg(long)]
         adjusted: bool,
+        /// What the symbols are: us_equity, equity, fx (pairs such as EURUSD; 24x5, days close
+        /// 17:00 New York), crypto (BTCUSD, or BTC with --market; 24x7, days close 00:00 UTC),
+        /// index. Recorded with the bars. Default: what the cache knows each symbol to be (a US
+        /// equity when it has no record).
+        #[arg(long)]
+        asset: Option<AssetClass>,
+        /// With `--asset crypto`: the market currency (USD), so that symbols may be coins
+        /// (BTC, stored as BTCUSD). Without it a crypto symbol must be a pair such as BTCUSD.
+        #[arg(long, requires = "asset")]
+        market: Option<String>,
+    },
+    /// Fetch dividends and splits (Alpha Vantage DIVIDENDS and SPLITS) and store both in one
+    /// transaction per symbol; raw prices then adjust by them.
+    Actions {
+        /// One or more symbols.
+        #[arg(required = true)]
+        symbols: Vec<Symbol>,
+    },
+    /// Fetch an economic series (TREASURY_YIELD, FEDERAL_FUNDS_RATE, CPI), or import one saved
+    /// in the vendor's shape with --file; the stored copy is replaced.
+    ///
+    /// Examples: `ingest macro treasury_yield --maturity 3month` (the backtests' default
+    /// risk-free rate), `ingest macro cpi`, `ingest macro federal_funds_rate --interval monthly`,
+    /// `ingest macro treasury_yield_10year_daily --file t10.csv`.
+    Macro {
+        /// An indicator (treasury_yield, federal_funds_rate, cpi) or a whole series id
+        /// (treasury_yield_3month_daily).
+        series: String,
+        /// daily, weekly, monthly or semiannual. Default: daily for treasury_yield and
+        /// federal_funds_rate, monthly for cpi.
+        #[arg(long)]
+        interval: Option<String>,
+        /// Treasury yields: 3month, 2year, 5year, 7year, 10year or 30year.
+        #[arg(long)]
+        maturity: Option<String>,
+        /// Import this file instead of fetching: the vendor's JSON answer or its
+        /// `timestamp,value` CSV (a missing value written `.`).
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Fetch the vendor's symbol directory (LISTING_STATUS) for `data symbols --search`.
+    Listings {
+        /// The delisted securities instead of the active ones (each state is stored apart).
+        #[arg(long)]
+        delisted: bool,
     },
     /// Load a CSV (optionally .gz) or Parquet file. Recognises `Date,Open,High,Low,Close,Adj Close,Volume`,
     /// the long `Ticker,Date,...` layout, intraday `Datetime`/`timestamp` columns and an unnamed
@@ -173,11 +221,40 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
             print_summary(&r?, t.elapsed());
             s.quality.sync_flags().await?;
         }
+        IngestCmd::Actions { symbols } => crate::cmd_reference::ingest_actions(s, &symbols).await?,
+        IngestCmd::Macro {
+            series,
+            interval,
+            maturity,
+            file,
+        } => {
+            let key = crate::cmd_reference::series_key(
+                &series,
+                interval.as_deref(),
+                maturity.as_deref(),
+            )?;
+            crate::cmd_reference::ingest_macro(s, &key, file.as_deref()).await?
+        }
+        IngestCmd::Listings { delisted } => {
+            crate::cmd_reference::ingest_listings(s, delisted).await?
+        }
         IngestCmd::Alphavantage {
             symbols,
             resolution,
             adjusted,
+            asset,
+            market,
         } => {
+            // With --asset every symbol is fetched (and recorded) as that instrument; a symbol
+            // that cannot be one (an FX symbol that is not a pair) stops the command before any
+            // request is sent.
+            let instruments: Vec<Option<Instrument>> = match asset {
+                Some(a) => symbols
+                    .iter()
+                    .map(|sym| Instrument::requested(sym, a, market.as_deref()).map(Some))
+                    .collect::<Result<_, _>>()?,
+                None => vec![None; symbols.len()],
+            };
             let provider = s.alphavantage()?;
             let pb = ProgressBar::new(symbols.len() as u64);
             pb.set_style(
@@ -187,18 +264,27 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
             let today = chrono::Utc::now().date_naive();
             let mut rows = Vec::new();
             let mut failures = 0usize;
-            for sym in &symbols {
+            let adjusted = adjusted || s.config.alphavantage.adjusted;
+            for (sym, instrument) in symbols.iter().zip(&instruments) {
                 pb.set_message(sym.to_string());
-                let out = s
-                    .market_data
-                    .refresh(
-                        provider.as_ref(),
-                        sym,
-                        resolution,
-                        adjusted || s.config.alphavantage.adjusted,
-                        today,
-                    )
-                    .await;
+                let out = match instrument {
+                    Some(i) => {
+                        s.market_data
+                            .refresh_instrument(provider.as_ref(), i, resolution, adjusted, today)
+                            .await
+                    }
+                    None => {
+                        s.market_data
+                            .refresh(provider.as_ref(), sym, resolution, adjusted, today)
+                            .await
+                    }
+                };
+                let stored = instrument.as_ref().map_or(sym, |i| &i.symbol);
+                let known = match instrument {
+                    Some(i) => i.clone(),
+                    None => s.reference.instrument(stored)?,
+                };
+                let (class, session) = (known.asset_class.to_string(), known.session.to_string());
                 match out {
                     Ok(o) => {
                         let (n, new, upd, held) = o
@@ -208,6 +294,8 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
                             .unwrap_or((0, 0, 0, 0));
                         rows.push(vec![
                             o.symbol,
+                            class,
+                            session,
                             o.plan,
                             n.to_string(),
                             new.to_string(),
@@ -219,7 +307,9 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
                     Err(e) => {
                         failures += 1;
                         rows.push(vec![
-                            sym.to_string(),
+                            stored.to_string(),
+                            class,
+                            session,
                             "-".into(),
                             "0".into(),
                             "0".into(),
@@ -235,6 +325,8 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
             crate::output::table(
                 &[
                     "symbol",
+                    "asset",
+                    "session",
                     "request",
                     "rows",
                     "new",

@@ -16,6 +16,7 @@ mod cmd_ingest;
 mod cmd_ml;
 mod cmd_optimize;
 mod cmd_quality;
+mod cmd_reference;
 mod cmd_regime;
 mod cmd_report;
 mod cmd_serve;
@@ -38,6 +39,8 @@ use std::path::PathBuf;
 ///   sextant data show AAPL --resolution weekly --from 2005-01-01 --to 2005-06-30
 ///   sextant ingest file prices.csv --symbol SPY
 ///   ALPHAVANTAGE_API_KEY=... sextant ingest alphavantage IBM MSFT
+///   ALPHAVANTAGE_API_KEY=... sextant ingest alphavantage EURUSD --asset fx
+///   ALPHAVANTAGE_API_KEY=... sextant ingest macro treasury_yield --maturity 3month
 ///   sextant data export --symbol MSFT --out msft.parquet
 #[derive(Parser)]
 #[command(name = "sextant", version, verbatim_doc_comment)]
@@ -63,10 +66,12 @@ enum Command {
     /// Manage API keys (works while a server runs: only the metadata store is opened).
     #[command(subcommand)]
     Keys(cmd_serve::KeysCmd),
-    /// Load market data into the cache (Alpha Vantage, a CSV/Parquet file, or the bundled sample).
+    /// Load market data into the cache (Alpha Vantage, a CSV/Parquet file, or the bundled
+    /// sample), and reference data: dividends and splits, economic series, the symbol directory.
     #[command(subcommand)]
     Ingest(cmd_ingest::IngestCmd),
-    /// Inspect and export the cache.
+    /// Inspect and export the cache; reference data (instruments, symbol search, economic
+    /// series, corporate actions, market status, exchange rates).
     #[command(subcommand)]
     Data(cmd_data::DataCmd),
     /// The feature store: list, materialise and show feature views.
@@ -246,7 +251,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Data(cmd) => {
             let services = Services::build(config).await?;
-            cmd_data::run(cmd, &services)
+            cmd_data::run(cmd, &services).await
         }
         Command::Universe(cmd) => cmd_factor::universe(cmd, &Services::build(config).await?).await,
         Command::Factor(cmd) => cmd_factor::factor(cmd, &Services::build(config).await?).await,

@@ -246,8 +246,15 @@ async fn sharpe_uses_the_cached_treasury_yield_by_default_and_says_so() {
         "{}",
         report.markdown
     );
-    let zero_report = s.reports.report(&zero.id).await.expect("report").expect("run");
-    assert!(zero_report.markdown.contains("against a zero risk-free rate"));
+    let zero_report = s
+        .reports
+        .report(&zero.id)
+        .await
+        .expect("report")
+        .expect("run");
+    assert!(zero_report
+        .markdown
+        .contains("against a zero risk-free rate"));
     // Asked for zero, the run is the zero-rate run.
     let mut none = req.clone();
     none.risk_free = "none".to_string().try_into().expect("none");

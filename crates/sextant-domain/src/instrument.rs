@@ -302,6 +302,88 @@ impl Instrument {
     }
 }
 
+/// Why a symbol, asset class and market do not name an instrument a vendor can be asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidInstrument(pub String);
+
+impl Instrument {
+    /// The instrument an ingest request names: `symbol` as `asset_class`, with the crypto
+    /// `market` (a three-letter currency code) when the symbol is the coin alone.
+    ///
+    /// - Crypto is stored under coin + market: `BTC` with market `USD` → `BTCUSD`; `BTCUSD` or
+    ///   `BTC/USD` with market `USD` → `BTCUSD`. Without a market the symbol must be a pair
+    ///   (`BTCUSD`, the market being its last three letters).
+    /// - FX must be a pair of three-letter codes (`EURUSD`, `EUR/USD` → `EURUSD`).
+    /// - Other classes are `symbol` as given, with the class's default session.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInstrument`] for a market on anything but crypto, a market that is not three
+    /// letters, a crypto symbol naming no market (or another one), an FX symbol that is not a
+    /// pair of three-letter codes.
+    pub fn requested(
+        symbol: &crate::Symbol,
+        asset_class: AssetClass,
+        market: Option<&str>,
+    ) -> Result<Self, InvalidInstrument> {
+        let bad = |m: String| Err(InvalidInstrument(m));
+        let code3 = |s: &str| s.len() == 3 && s.bytes().all(|b| b.is_ascii_alphabetic());
+        let stored = |base: &str, quote: &str| {
+            crate::Symbol::new(&format!("{base}{quote}"))
+                .map_err(|e| InvalidInstrument(format!("{base}/{quote}: {e}")))
+        };
+        let market = market.map(|m| m.trim().to_ascii_uppercase());
+        match (asset_class, market) {
+            (AssetClass::Crypto, Some(m)) => {
+                if !code3(&m) {
+                    return bad(format!(
+                        "market {m:?} is not a three-letter currency code"
+                    ));
+                }
+                let s = symbol.as_str();
+                let coin = match s.split_once(['/', '-']) {
+                    Some((b, q)) if q == m => b,
+                    Some((_, q)) => {
+                        return bad(format!("{s} names the market {q}, not the requested {m}"))
+                    }
+                    None => match s.strip_suffix(m.as_str()) {
+                        Some(b) if !b.is_empty() => b,
+                        _ => s,
+                    },
+                };
+                if coin.is_empty()
+                    || coin.len() > 10
+                    || !coin.bytes().all(|b| b.is_ascii_alphanumeric())
+                {
+                    return bad(format!("{coin:?} is not a coin code such as BTC"));
+                }
+                Ok(Instrument::new(stored(coin, &m)?, AssetClass::Crypto))
+            }
+            (AssetClass::Crypto, None) => match split_pair(symbol.as_str()) {
+                (Some(b), Some(q)) if code3(&q) && !b.is_empty() => {
+                    Ok(Instrument::new(stored(&b, &q)?, AssetClass::Crypto))
+                }
+                _ => bad(format!(
+                    "crypto symbol {symbol} names no market: give a market (USD) or a pair such as BTCUSD"
+                )),
+            },
+            (other, Some(m)) => bad(format!(
+                "market {m:?} applies to crypto only, not {other}"
+            )),
+            (AssetClass::Fx, None) => match split_pair(symbol.as_str()) {
+                (Some(b), Some(q)) if code3(&b) && code3(&q) => {
+                    Ok(Instrument::new(stored(&b, &q)?, AssetClass::Fx))
+                }
+                _ => bad(format!(
+                    "FX symbol {symbol} is not a pair of three-letter codes such as EURUSD"
+                )),
+            },
+            (other, None) => Ok(Instrument::new(symbol.clone(), other)),
+        }
+    }
+}
+
 /// `EURUSD` → (`EUR`, `USD`); also `EUR/USD` and `BTC-USD`. `None`s when the symbol is not a pair.
 fn split_pair(s: &str) -> (Option<String>, Option<String>) {
     if let Some((b, q)) = s.split_once(['/', '-']) {
@@ -386,5 +468,36 @@ mod tests {
             (Some("EUR"), Some("USD"))
         );
         assert_eq!(i.session, SessionModel::Fx24x5);
+    }
+
+    #[test]
+    fn requested_instruments_are_stored_as_pairs() {
+        let sym = |s: &str| crate::Symbol::new(s).expect("symbol");
+        let req = |s: &str, a, m| Instrument::requested(&sym(s), a, m);
+        let btc = req("btc", AssetClass::Crypto, Some("usd")).expect("coin + market");
+        assert_eq!(btc.symbol.as_str(), "BTCUSD");
+        assert_eq!(
+            (btc.base.as_deref(), btc.quote.as_deref()),
+            (Some("BTC"), Some("USD"))
+        );
+        assert_eq!(btc.session, SessionModel::Crypto24x7);
+        for same in ["BTCUSD", "BTC/USD"] {
+            let i = req(same, AssetClass::Crypto, Some("USD")).expect("pair + market");
+            assert_eq!(i.symbol.as_str(), "BTCUSD");
+        }
+        let pair = req("ETHEUR", AssetClass::Crypto, None).expect("pair");
+        assert_eq!(pair.quote.as_deref(), Some("EUR"));
+        let fx = req("EUR/USD", AssetClass::Fx, None).expect("fx");
+        assert_eq!(
+            (fx.symbol.as_str(), fx.session),
+            ("EURUSD", SessionModel::Fx24x5)
+        );
+        assert!(req("BTC", AssetClass::Crypto, None).is_err());
+        assert!(req("BTC/EUR", AssetClass::Crypto, Some("USD")).is_err());
+        assert!(req("BTC", AssetClass::Crypto, Some("USDT")).is_err());
+        assert!(req("EURUSD", AssetClass::Fx, Some("USD")).is_err());
+        assert!(req("EURUSDX", AssetClass::Fx, None).is_err());
+        let eq = req("MSFT", AssetClass::UsEquity, None).expect("equity");
+        assert_eq!(eq, Instrument::us_equity(sym("MSFT")));
     }
 }

@@ -22,7 +22,7 @@ pub use events::{
     DividendEvent, EconomicSeries, Indicator, InvalidSeriesKey, Observation, SeriesKey, SplitEvent,
 };
 pub use ids::{is_plain_name, InvalidId, ModelId, RunId};
-pub use instrument::{AssetClass, Instrument, Placement, SessionModel};
+pub use instrument::{AssetClass, Instrument, InvalidInstrument, Placement, SessionModel};
 pub use prices::PriceBasis;
 pub use quarantine::{HeldBar, QuarantineStatus};
 pub use resolution::{ParseResolutionError, Resolution};

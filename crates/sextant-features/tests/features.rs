@@ -35,7 +35,7 @@ fn store_macro(cache: &Cache, known_at: Option<NaiveDate>) {
         use chrono::Datelike;
         if d.weekday().num_days_from_monday() < 5 && keep(&rate, d) {
             // A holiday-like gap every 97th weekday, as the vendor's "." (missing) days.
-            let value = (i % 97 != 0).then(|| 1.0 + f64::from(i % 500) / 100.0);
+            let value = (!i.is_multiple_of(97)).then(|| 1.0 + f64::from(i % 500) / 100.0);
             obs.push(Observation { date: d, value });
             i += 1;
         }

@@ -159,7 +159,10 @@ pub fn render_template(sheet: &FactSheet) -> String {
         f("kpi.final_equity"),
         f("kpi.initial_cash")
     );
-    let series = sheet.extra.get("risk_free").and_then(|r| r["series"].as_str());
+    let series = sheet
+        .extra
+        .get("risk_free")
+        .and_then(|r| r["series"].as_str());
     match (series, sheet.fact("kpi.risk_free_rate")) {
         (Some(series), Some(_)) if series != "none" => {
             let _ = writeln!(

@@ -256,6 +256,7 @@ pub fn request_cost(method: &Method, path: &str) -> f64 {
             || path.starts_with("/api/v1/factors")
             || path.ends_with("/materialize")
             || path.starts_with("/api/v1/market-data/ingest")
+            || path.starts_with("/api/v1/ingest/")
             || path.starts_with("/api/v1/market-data/regime"));
     // A symbol's regime model is fitted on first use: the read may run a walk-forward fit.
     // A forecast simulates thousands of paths; a calibration re-forecasts every past day.

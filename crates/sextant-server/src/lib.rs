@@ -11,6 +11,7 @@ pub mod error;
 mod extract;
 pub mod metrics;
 pub mod openapi;
+pub mod reference_jobs;
 pub mod respcache;
 pub mod routes;
 pub mod state;
@@ -31,6 +32,13 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
     let (api, spec) = OpenApiRouter::with_openapi(openapi::base())
         .merge(routes::ops::router())
         .nest("/api/v1/market-data", routes::market_data::router())
+        .nest("/api/v1/ingest", routes::ingest::router())
+        .nest(
+            "/api/v1/instruments",
+            routes::reference::instruments_router(),
+        )
+        .nest("/api/v1/symbols", routes::reference::symbols_router())
+        .nest("/api/v1/macro", routes::reference::macro_router())
         .nest("/api/v1/strategies", routes::strategies::router())
         .nest("/api/v1/backtests", routes::backtests::router())
         .nest("/api/v1/watchlists", routes::watchlists::router())

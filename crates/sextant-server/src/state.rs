@@ -40,15 +40,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The HTTP layer around `services`: the job manager with the built-in handlers (not started: call
+    /// The HTTP layer around `services`: the job manager with the built-in handlers and the
+    /// reference-data ingests ([`crate::reference_jobs`]) (not started: call
     /// `jobs.start()`), a response cache of 10 000 bodies, and the rate and stream caps of
     /// `limits`.
     pub fn new(services: Arc<Services>, limits: &Limits) -> Self {
-        let jobs = JobManager::new(
-            services.meta.clone(),
-            default_handlers(&services),
-            JobConfig::default(),
-        );
+        let mut handlers = default_handlers(&services);
+        if let Ok(av) = services.alphavantage() {
+            handlers.extend(crate::reference_jobs::handlers(
+                services.reference.clone(),
+                av,
+            ));
+        }
+        let jobs = JobManager::new(services.meta.clone(), handlers, JobConfig::default());
         let agents = Arc::new(sextant_core::agents::AgentsService::new(
             services.clone(),
             jobs.clone(),

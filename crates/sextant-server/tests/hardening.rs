@@ -657,6 +657,11 @@ async fn every_sized_parameter_at_and_above_its_maximum() {
             train("num_leaves", json!(4_096)),
             train("num_leaves", json!(4_097)),
         ),
+        (
+            "ingest_actions",
+            json!({"symbols": syms(100)}),
+            json!({"symbols": syms(101)}),
+        ),
     ];
     let health = {
         let (client, base) = (s.client.clone(), s.base.clone());

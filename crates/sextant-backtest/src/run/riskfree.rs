@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sextant_domain::SeriesKey;
 
 /// Which risk-free rate a request asks for. Serialised as a string: `auto`, `none`, or an
-/// economic series id such as `treasury_yield_3month_daily` (`sextant data macro ls`).
+/// economic series id such as `treasury_yield_3month_daily` (`sextant data macro`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum RiskFree {

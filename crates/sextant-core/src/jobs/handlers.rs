@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sextant_data::providers::Provider;
-use sextant_domain::{Resolution, Symbol};
+use sextant_domain::{AssetClass, Instrument, Resolution, Symbol};
 use std::sync::Arc;
 
 /// Most symbols one ingest job may refresh (Alpha Vantage's free tier allows 25 calls a day).
@@ -169,6 +169,14 @@ pub struct IngestParams {
     /// Adjusted endpoints; default from the configuration (`alphavantage.adjusted`).
     #[serde(default)]
     pub adjusted: Option<bool>,
+    /// What every symbol is (`fx`, `crypto`, …), recorded with its bars. Default: what the
+    /// cache knows each symbol to be (a US equity when it has no record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset: Option<AssetClass>,
+    /// Crypto only: the market currency (`USD`), so that a symbol may be the coin alone
+    /// (`BTC`, stored as `BTCUSD`). Default: none (each symbol a pair such as `BTCUSD`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market: Option<String>,
 }
 
 fn daily() -> Resolution {
@@ -183,7 +191,34 @@ impl IngestParams {
                 "symbols: between 1 and {MAX_INGEST_SYMBOLS} required"
             )));
         }
+        p.instruments()?;
         Ok(p)
+    }
+
+    /// The instrument each symbol is fetched as when `asset` is given (see
+    /// [`Instrument::requested`]); `None` per symbol otherwise (the cache's record decides).
+    ///
+    /// # Errors
+    ///
+    /// [`JobError::InvalidParams`] naming the symbol that is not such an instrument, or a
+    /// `market` without `asset: crypto`.
+    pub fn instruments(&self) -> Result<Vec<Option<Instrument>>, JobError> {
+        let Some(asset) = self.asset else {
+            if let Some(m) = &self.market {
+                return Err(JobError::InvalidParams(format!(
+                    "market: {m:?} needs asset crypto"
+                )));
+            }
+            return Ok(vec![None; self.symbols.len()]);
+        };
+        self.symbols
+            .iter()
+            .map(|s| {
+                Instrument::requested(s, asset, self.market.as_deref())
+                    .map(Some)
+                    .map_err(|e| JobError::InvalidParams(format!("symbols: {s}: {e}")))
+            })
+            .collect()
     }
 }
 
@@ -253,22 +288,38 @@ impl JobHandler for IngestAlphaVantageJob {
 
     async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
         let p = IngestParams::validated(&params)?;
+        let instruments = p.instruments()?;
         let adjusted = p.adjusted.unwrap_or(self.adjusted_default);
         let today = chrono::Utc::now().date_naive();
         let n = p.symbols.len();
+        // The symbols as stored (`BTC` with market `USD` is `BTCUSD`).
+        let symbols: Vec<Symbol> = p
+            .symbols
+            .iter()
+            .zip(&instruments)
+            .map(|(s, i)| i.as_ref().map_or_else(|| s.clone(), |i| i.symbol.clone()))
+            .collect();
         let mut outcomes = Vec::with_capacity(n);
         let mut errors = Vec::new();
-        for (i, symbol) in p.symbols.iter().enumerate() {
+        for (i, (symbol, instrument)) in symbols.iter().zip(&instruments).enumerate() {
             ctx.check()?;
             ctx.progress(i as f64 / n as f64, format!("refreshing {symbol}"))
                 .await;
-            let refresh = self.market_data.refresh(
-                self.provider.as_ref(),
-                symbol,
-                p.resolution,
-                adjusted,
-                today,
-            );
+            let provider = self.provider.as_ref();
+            let refresh = async {
+                match instrument {
+                    Some(inst) => {
+                        self.market_data
+                            .refresh_instrument(provider, inst, p.resolution, adjusted, today)
+                            .await
+                    }
+                    None => {
+                        self.market_data
+                            .refresh(provider, symbol, p.resolution, adjusted, today)
+                            .await
+                    }
+                }
+            };
             // Waiting on the rate limiter can take minutes: a cancel interrupts the wait. An
             // ingest already under way finishes on its blocking thread (one transaction).
             let out = tokio::select! {
@@ -299,8 +350,7 @@ impl JobHandler for IngestAlphaVantageJob {
         }
         let mut regimes = Vec::new();
         if let Some(svc) = &self.regimes {
-            let refreshed: Vec<Symbol> = p
-                .symbols
+            let refreshed: Vec<Symbol> = symbols
                 .iter()
                 .zip(&outcomes)
                 .filter(|(_, o)| o["ok"] == json!(true))

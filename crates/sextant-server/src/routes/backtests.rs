@@ -79,7 +79,7 @@ pub struct BacktestRequestDoc {
 #[derive(Deserialize, ToSchema)]
 #[schema(value_type = String, pattern = "^[A-Za-z0-9.^_/-]{1,32}$")]
 #[allow(dead_code)]
-pub struct SymbolString(String);
+pub struct SymbolString(pub(crate) String);
 
 /// A bar resolution.
 #[derive(Deserialize, ToSchema)]

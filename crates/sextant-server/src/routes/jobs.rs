@@ -52,9 +52,11 @@ impl From<JobError> for ApiError {
 pub struct SubmitInput {
     /// The job kind; its parameters are the body of the matching route: `backtest` a backtest
     /// request, `walk_forward` `{request, spec}`, `train_signal` a training request,
-    /// `ingest_alphavantage` `{symbols, resolution, adjusted}` (when Alpha Vantage is
-    /// configured), `optimize` a tuning request (`POST /api/v1/backtests/optimize`). The same limits apply as on those routes; at most 64 KiB of parameters.
-    #[schema(value_type = String, pattern = "^(backtest|walk_forward|train_signal|ingest_alphavantage|optimize)$")]
+    /// `ingest_alphavantage` `{symbols, resolution, adjusted, asset, market}`, `ingest_actions`
+    /// `{symbols}`, `ingest_macro` `{series}` (when Alpha Vantage is configured), `optimize` a
+    /// tuning request (`POST /api/v1/backtests/optimize`). The same limits apply as on those
+    /// routes; at most 64 KiB of parameters.
+    #[schema(value_type = String, pattern = "^(backtest|walk_forward|train_signal|ingest_alphavantage|ingest_actions|ingest_macro|optimize)$")]
     pub kind: String,
     /// The parameters of `kind`, checked when the job is submitted.
     #[schema(value_type = Object)]

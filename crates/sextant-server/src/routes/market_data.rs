@@ -2,6 +2,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
+use crate::routes::reference::{class_and_session, recorded_instruments};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header;
@@ -37,18 +38,58 @@ pub struct IngestInput {
     pub resolution: Option<crate::routes::backtests::ResolutionName>,
     /// Use Alpha Vantage's adjusted endpoints; default from the server's configuration.
     pub adjusted: Option<bool>,
+    /// What every symbol is, recorded with its bars (its session model then judges them):
+    /// `fx` for pairs such as `EURUSD`, `crypto` for `BTCUSD` (or `BTC` with `market`). Default:
+    /// what the cache knows each symbol to be, a US equity when it has no record.
+    #[schema(inline)]
+    pub asset: Option<crate::routes::ingest::AssetName>,
+    /// Crypto only: the market currency (`USD`), so that symbols may be coins (`BTC`, stored
+    /// as `BTCUSD`). Default: none (every symbol a pair).
+    #[schema(pattern = "^[A-Za-z]{3}$")]
+    pub market: Option<String>,
 }
 
-/// Refresh symbols from Alpha Vantage as a job (incremental: only what is missing or stale).
+impl IngestInput {
+    /// Refuses what the job would refuse, naming the field: a `market` without `asset:
+    /// crypto`, a symbol that is not the instrument `asset` says (an FX symbol not a pair).
+    fn check(&self) -> ApiResult<()> {
+        let Some(asset) = self.asset else {
+            return match &self.market {
+                Some(_) => Err(ApiError::field("market", "applies to asset crypto only")),
+                None => Ok(()),
+            };
+        };
+        let asset = sextant_domain::AssetClass::from(asset);
+        if self.market.is_some() && asset != sextant_domain::AssetClass::Crypto {
+            return Err(ApiError::field(
+                "market",
+                format!("applies to asset crypto only, not {asset}"),
+            ));
+        }
+        for raw in &self.symbols {
+            let symbol =
+                Symbol::new(&raw.0).map_err(|e| ApiError::field("symbols", e.to_string()))?;
+            sextant_domain::Instrument::requested(&symbol, asset, self.market.as_deref())
+                .map_err(|e| ApiError::field("symbols", e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Refresh symbols from Alpha Vantage as a job (incremental: only what is missing or stale);
+/// with `asset` the symbols are fetched as that kind of instrument (FX, crypto) and recorded so.
 #[utoipa::path(post, path = "/ingest", tag = "market-data", request_body = IngestInput,
-    responses((status = 202, body = Object)), security(("api_key" = [])))]
+    responses((status = 202, body = Object),
+              (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
 async fn ingest(
     State(s): State<AppState>,
     axum::Extension(caller): axum::Extension<crate::auth::Caller>,
     crate::extract::ApiJson(body): crate::extract::ApiJson<serde_json::Value>,
 ) -> ApiResult<(axum::http::StatusCode, Json<serde_json::Value>)> {
-    let _: IngestInput =
+    let input: IngestInput =
         serde_json::from_value(body.clone()).map_err(|e| ApiError::field("body", e.to_string()))?;
+    input.check()?;
     let rec = s
         .jobs
         .submit(
@@ -74,6 +115,14 @@ pub struct SymbolDto {
     pub last: String,
     /// Bars held, all resolutions together.
     pub rows: u64,
+    /// `us_equity` (also for a symbol without an instrument record), `equity`, `fx`,
+    /// `crypto` or `index`.
+    #[schema(example = "us_equity")]
+    pub asset_class: String,
+    /// The session model: `xnys` (also without a record), `weekdays`, `fx_24x5`,
+    /// `crypto_24x7`.
+    #[schema(example = "xnys")]
+    pub session: String,
 }
 
 /// List the symbols in the cache.
@@ -81,15 +130,24 @@ pub struct SymbolDto {
     responses((status = 200, body = Vec<SymbolDto>)), security(("api_key" = [])))]
 async fn symbols(State(s): State<AppState>) -> ApiResult<Json<Vec<SymbolDto>>> {
     let svc = s.services.clone();
-    let list = blocking(move || svc.market_data.symbols().map_err(ApiError::from)).await?;
+    let (list, records) = blocking(move || {
+        let records = recorded_instruments(&svc.reads.get())?;
+        Ok((svc.market_data.symbols()?, records))
+    })
+    .await?;
     Ok(Json(
         list.into_iter()
-            .map(|i| SymbolDto {
-                symbol: i.symbol,
-                resolutions: i.resolutions,
-                first: i.first_ts.to_string(),
-                last: i.last_ts.to_string(),
-                rows: i.rows,
+            .map(|i| {
+                let (asset_class, session) = class_and_session(&records, &i.symbol);
+                SymbolDto {
+                    symbol: i.symbol,
+                    resolutions: i.resolutions,
+                    first: i.first_ts.to_string(),
+                    last: i.last_ts.to_string(),
+                    rows: i.rows,
+                    asset_class,
+                    session,
+                }
             })
             .collect(),
     ))
@@ -172,6 +230,14 @@ pub struct BarsResponse {
     pub resolution: String,
     /// IANA time zone of the exchange, e.g. `America/New_York`.
     pub tz: String,
+    /// What the symbol is: `us_equity` (also without an instrument record), `equity`, `fx`,
+    /// `crypto` or `index`.
+    #[schema(example = "us_equity")]
+    pub asset_class: String,
+    /// Its session model (`xnys`, `weekdays`, `fx_24x5`, `crypto_24x7`): where a daily bar
+    /// closes and how metrics annualise.
+    #[schema(example = "xnys")]
+    pub session: String,
     /// Number of bars.
     pub count: usize,
     /// The bars.
@@ -217,10 +283,11 @@ async fn bars(
         return Ok(([(header::CONTENT_TYPE, ctype)], body).into_response());
     }
     let md = s.services.market_data.clone();
+    let reads = s.services.reads.clone();
     let sym = symbol.clone();
-    let bars = blocking(move || {
-        md.bars(&sym, resolution, q.from, q.to)
-            .map_err(ApiError::from)
+    let (bars, instrument) = blocking(move || {
+        let bars = md.bars(&sym, resolution, q.from, q.to)?;
+        Ok((bars, reads.get().instrument(&sym)?))
     })
     .await?;
     if bars.is_empty() {
@@ -271,6 +338,8 @@ async fn bars(
         symbol: symbol.to_string(),
         resolution: resolution.to_string(),
         tz,
+        asset_class: instrument.asset_class.to_string(),
+        session: instrument.session.to_string(),
         count: dtos.len(),
         bars: dtos,
     };
@@ -314,6 +383,13 @@ pub struct CoverageDto {
     pub resolution: String,
     /// Bars held for this symbol and resolution.
     pub rows: u64,
+    /// `us_equity` (also without an instrument record), `equity`, `fx`, `crypto` or `index`.
+    #[schema(example = "us_equity")]
+    pub asset_class: String,
+    /// The session model (`xnys`, `weekdays`, `fx_24x5`, `crypto_24x7`): what a gap in the
+    /// ranges means.
+    #[schema(example = "xnys")]
+    pub session: String,
     /// The cached ranges, oldest first.
     pub ranges: Vec<CoverageRangeDto>,
 }
@@ -329,24 +405,34 @@ async fn coverage(
 ) -> ApiResult<Json<Vec<CoverageDto>>> {
     let symbol = q.symbol.as_deref().map(parse_symbol).transpose()?;
     let md = s.services.market_data.clone();
-    let reports = blocking(move || md.coverage(symbol.as_ref()).map_err(ApiError::from)).await?;
+    let reads = s.services.reads.clone();
+    let (reports, records) = blocking(move || {
+        let records = recorded_instruments(&reads.get())?;
+        Ok((md.coverage(symbol.as_ref())?, records))
+    })
+    .await?;
     Ok(Json(
         reports
             .into_iter()
-            .map(|r| CoverageDto {
-                symbol: r.symbol,
-                resolution: r.resolution.to_string(),
-                rows: r.rows,
-                ranges: r
-                    .ranges
-                    .into_iter()
-                    .map(|g| CoverageRangeDto {
-                        first: g.first_ts.to_string(),
-                        last: g.last_ts.to_string(),
-                        sources: g.sources,
-                        last_refreshed: g.last_refreshed.to_string(),
-                    })
-                    .collect(),
+            .map(|r| {
+                let (asset_class, session) = class_and_session(&records, &r.symbol);
+                CoverageDto {
+                    symbol: r.symbol,
+                    resolution: r.resolution.to_string(),
+                    rows: r.rows,
+                    asset_class,
+                    session,
+                    ranges: r
+                        .ranges
+                        .into_iter()
+                        .map(|g| CoverageRangeDto {
+                            first: g.first_ts.to_string(),
+                            last: g.last_ts.to_string(),
+                            sources: g.sources,
+                            last_refreshed: g.last_refreshed.to_string(),
+                        })
+                        .collect(),
+                }
             })
             .collect(),
     ))

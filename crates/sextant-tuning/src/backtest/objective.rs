@@ -238,7 +238,13 @@ impl BacktestObjective {
     /// The per-period risk-free rate of bars `from..to` (zeros without one).
     pub fn excess_rate(&self, from: usize, to: usize) -> Vec<f64> {
         (from..to)
-            .map(|i| self.risk_free.as_ref().and_then(|rf| rf.get(i)).copied().unwrap_or(0.0))
+            .map(|i| {
+                self.risk_free
+                    .as_ref()
+                    .and_then(|rf| rf.get(i))
+                    .copied()
+                    .unwrap_or(0.0)
+            })
             .collect()
     }
 
