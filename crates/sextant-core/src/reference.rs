@@ -6,6 +6,7 @@
 //! Every fetch writes its whole answer in one transaction or nothing: a refused or malformed
 //! answer leaves the stored copy as it was.
 
+use crate::common::blocking;
 use sextant_data::cache::{DirectoryEntry, EconomicSummary};
 use sextant_data::providers::alphavantage::{
     self, AlphaVantage, ExchangeRate, MarketStatus, SymbolMatch,
@@ -187,13 +188,4 @@ impl ReferenceService {
     pub fn instruments(&self) -> Result<Vec<Instrument>, DataError> {
         self.cache.instruments()
     }
-}
-
-/// Runs a cache write off the async runtime.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, DataError> + Send + 'static,
-) -> Result<T, DataError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| DataError::Invalid(format!("write task failed: {e}")))?
 }

@@ -16,14 +16,12 @@ pub(crate) fn resolve(
     req: &BacktestRequest,
     market: &MarketData,
 ) -> Result<(SessionModel, Option<RiskFreeInput>, String), BacktestError> {
-    let session = match req.periods_per_year {
-        // An explicit annualisation needs no common session: mixed instruments may run.
-        Some(_) => cache
-            .common_session(&req.symbols)
-            .unwrap_or(SessionModel::Xnys),
-        None => cache
-            .common_session(&req.symbols)
-            .map_err(|e| BacktestError::invalid(e.to_string()))?,
+    let session = match (cache.common_session(&req.symbols), req.periods_per_year) {
+        (Ok(model), _) => model,
+        // An explicit annualisation needs no common session: mixed instruments may run (the
+        // manifest then names no session model).
+        (Err(_), Some(_)) => SessionModel::Xnys,
+        (Err(e), None) => return Err(BacktestError::invalid(e.to_string())),
     };
     let dates: Vec<NaiveDate> = market
         .ts()

@@ -116,14 +116,10 @@ pub(crate) fn sessions_of(
     symbols: &[String],
 ) -> Result<BTreeMap<String, SessionModel>> {
     let mut out = BTreeMap::new();
-    let mut stmt = conn.prepare_cached("SELECT session FROM instruments WHERE symbol = ?")?;
     for s in symbols {
-        let model: Option<String> = stmt.query_row(params![s], |r| r.get(0)).optional()?;
-        if let Some(m) = model {
-            let parsed = m
-                .parse::<SessionModel>()
-                .map_err(|_| DataError::Invalid(format!("instruments: unknown session {m:?}")))?;
-            out.insert(s.clone(), parsed);
+        let symbol = Symbol::new(s).map_err(|e| DataError::Invalid(e.to_string()))?;
+        if let Some(i) = stored(conn, &symbol)? {
+            out.insert(s.clone(), i.session);
         }
     }
     Ok(out)

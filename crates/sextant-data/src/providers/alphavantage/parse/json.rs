@@ -80,7 +80,9 @@ pub(super) fn parse(
     spec: &BarSpec,
     ingested_at: DateTime<Utc>,
 ) -> Result<Vec<ParsedBar>, AlphaVantageError> {
-    let series_key = call.series_key().unwrap_or_default();
+    let series_key = call
+        .series_key()
+        .ok_or_else(|| unexpected(call, "not a bar-series call".into()))?;
     let obj = data_object(body, call, &series_key)?;
     let series = obj
         .get(&series_key)
