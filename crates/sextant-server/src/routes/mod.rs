@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod market_data;
 pub mod mcp;
+pub mod me;
 pub mod ml;
 pub mod ops;
 pub mod page;

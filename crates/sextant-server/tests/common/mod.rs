@@ -2,6 +2,8 @@
 //! role, driven by a real HTTP client.
 #![allow(dead_code)]
 
+pub mod webdriver;
+
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sextant_core::Services;
@@ -114,4 +116,33 @@ impl Server {
         let (status, body, _) = self.call(Method::POST, path, key, Some(body)).await;
         (status, body)
     }
+}
+
+/// Injects the benchmark's corruptions into a copy of the bundled sample whose tickers are all
+/// prefixed with `X` (so they never collide with the sample the server loaded at startup) and
+/// ingests it through the market-data service.
+pub async fn ingest_corrupted(s: &Server) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let gz = sextant_test_support::sample_file(dir.path());
+    let out = dir.path().join("corrupted.csv");
+    let truth = sextant_bench::quality::inject(&gz, &out, 5, 11).expect("inject");
+    assert!(truth.len() >= 30, "{} corruptions", truth.len());
+    let text = std::fs::read_to_string(&out).expect("read");
+    let mut renamed = String::with_capacity(text.len() + 100_000);
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            renamed.push('X');
+        }
+        renamed.push_str(line);
+        renamed.push('\n');
+    }
+    let file = dir.path().join("renamed.csv");
+    std::fs::write(&file, renamed).expect("write renamed");
+    let md = s.services.market_data.clone();
+    tokio::task::spawn_blocking(move || {
+        md.ingest_file(&file, &sextant_data::cache::FileOptions::default())
+    })
+    .await
+    .expect("join")
+    .expect("ingest");
 }
