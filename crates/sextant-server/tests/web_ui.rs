@@ -336,12 +336,34 @@ async fn dashboard_in_headless_chromium() {
         ui.clean(name).await;
     }
 
+    // The licence links in the footer resolve.
+    let links = ui
+        .js("return [...document.querySelectorAll('footer a[href^=\"/\"]')].map(a => a.getAttribute('href'))")
+        .await;
+    let links: Vec<String> = serde_json::from_value(links).expect("links");
+    assert!(links.len() >= 3, "{links:?}");
+    for l in &links {
+        let code = reqwest::get(format!("{}{l}", s.base)).await.expect("link").status();
+        assert!(code.is_success(), "{l}: {code}");
+    }
+
     // Everything the dashboard loaded while visiting every page (one document since login).
     let weight = ui.weight().await;
 
     // The API explorer works offline with the logged-in key.
     ui.c.goto(&format!("{}/docs", s.base)).await;
     ui.wait(".swagger-ui .opblock").await;
+    // "Try it out" sends the logged-in key: GET /api/v1/me answers with the analyst's role.
+    ui.click("#operations-auth-get_current_key .opblock-summary").await;
+    // (tryItOutEnabled: the operation opens ready to execute.)
+    ui.click("#operations-auth-get_current_key button.execute").await;
+    ui.wait("#operations-auth-get_current_key .live-responses-table .response-col_status")
+        .await;
+    let answer = ui
+        .js("return document.querySelector('#operations-auth-get_current_key .live-responses-table').textContent")
+        .await;
+    let answer = answer.as_str().unwrap_or("");
+    assert!(answer.contains("200") && answer.contains("analyst"), "{answer}");
     let docs_weight = ui.weight().await;
     shots.push(ui.shot("docs").await);
     ui.clean("docs").await;
