@@ -350,6 +350,37 @@ async fn dashboard_in_headless_chromium() {
     // Everything the dashboard loaded while visiting every page (one document since login).
     let weight = ui.weight().await;
 
+    // Keyboard: from the top of the page, Tab reaches the skip link, every nav link and Log out.
+    ui.c.goto(&format!("{}/#/backtests/{id}", s.base)).await;
+    ui.js("location.reload(); return 1").await;
+    ui.wait("main#page[data-page=backtest][data-ready]").await;
+    let mut reached = Vec::new();
+    for _ in 0..14 {
+        ui.c.tab().await;
+        let here = ui
+            .js("const e=document.activeElement; return e ? (e.id || e.getAttribute('href') || e.textContent.trim()) : ''")
+            .await;
+        reached.push(here.as_str().unwrap_or("").to_string());
+    }
+    let links = ui
+        .js("return [...document.querySelectorAll('nav#nav a')].map(a => a.getAttribute('href'))")
+        .await;
+    let links: Vec<String> = serde_json::from_value(links).expect("nav links");
+    for want in links.iter().map(String::as_str).chain(["skip", "logout"]) {
+        assert!(reached.iter().any(|r| r == want), "Tab never reached {want}: {reached:?}");
+    }
+
+    // Narrow screens: the detail page reflows without horizontal scrolling.
+    ui.c.resize(375, 800).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let overflow = ui
+        .js("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        .await;
+    assert!(overflow.as_i64().unwrap_or(i64::MAX) <= 0, "overflows 375 px by {overflow}");
+    ui.js("document.activeElement.blur(); window.scrollTo(0, 0); return 1").await;
+    shots.push(ui.shot("backtest-375px").await);
+    ui.c.resize(1280, 900).await;
+
     // The API explorer works offline with the logged-in key.
     ui.c.goto(&format!("{}/docs", s.base)).await;
     ui.wait(".swagger-ui .opblock").await;

@@ -181,6 +181,23 @@ impl Session {
             .await;
     }
 
+    /// Resizes the browser window (CSS pixels).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.post("/window/rect", json!({"width": width, "height": height}))
+            .await;
+    }
+
+    /// Presses Tab on whatever has the focus (a real key event through the browser).
+    pub async fn tab(&self) {
+        let active = self
+            .cmd(reqwest::Method::GET, "/element/active", None)
+            .await
+            .expect("active element");
+        let id = active[ELEMENT].as_str().expect("active element id").to_string();
+        self.post(&format!("/element/{id}/value"), json!({"text": "\u{E004}"}))
+            .await;
+    }
+
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> Vec<u8> {
         use base64::Engine as _;
