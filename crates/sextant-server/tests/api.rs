@@ -9,6 +9,49 @@ use sextant_server::Limits;
 mod common;
 use common::start;
 
+/// `^[a-z]+(_[a-z0-9]+)*$`: snake_case, starting with a word (what generators turn into
+/// function names).
+fn snake_case_id(id: &str) -> bool {
+    let mut parts = id.split('_');
+    let first = parts.next().unwrap_or_default();
+    !first.is_empty()
+        && first.bytes().all(|b| b.is_ascii_lowercase())
+        && parts.all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+/// What client generators need of the served spec: every operation has a unique, descriptive
+/// operationId (duplicates made openapi-python-client drop operations).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_spec_names_every_operation() {
+    let s = start(Limits::default()).await;
+    let (status, spec, _) = s
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut ids = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            let at = format!("{} {path}", method.to_uppercase());
+            let id = op["operationId"].as_str().unwrap_or_default();
+            assert!(snake_case_id(id), "{at}: operationId {id:?}");
+            ids.entry(id.to_string()).or_default().push(at);
+        }
+    }
+    let duplicated: Vec<_> = ids.iter().filter(|(_, at)| at.len() > 1).collect();
+    assert!(
+        duplicated.is_empty(),
+        "duplicate operationIds: {duplicated:?}"
+    );
+    assert!(ids.len() > 100, "{} operations", ids.len());
+    assert!(snake_case_id("get_backtest_equity") && snake_case_id("list_v2_items"));
+    assert!(!snake_case_id("GetOne") && !snake_case_id("_x") && !snake_case_id("x__y"));
+    assert!(!snake_case_id("2fa") && !snake_case_id(""));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rbac_matrix_over_every_route_in_the_served_spec() {
     let s = start(Limits::default()).await;

@@ -33,14 +33,14 @@ pub struct KeyInput {
 }
 
 /// API keys (never their secrets).
-#[utoipa::path(get, path = "/keys", tag = "admin", responses((status = 200, body = Vec<KeyInfo>)),
+#[utoipa::path(get, path = "/keys", operation_id = "list_api_keys", tag = "admin", responses((status = 200, body = Vec<KeyInfo>)),
     security(("api_key" = [])))]
 async fn list_keys(State(s): State<AppState>) -> ApiResult<Json<Vec<KeyInfo>>> {
     Ok(Json(s.auth.list().await?))
 }
 
 /// Create a key; the response shows the secret once.
-#[utoipa::path(post, path = "/keys", tag = "admin", request_body = KeyInput,
+#[utoipa::path(post, path = "/keys", operation_id = "create_api_key", tag = "admin", request_body = KeyInput,
     responses((status = 201, body = NewKey)), security(("api_key" = [])))]
 async fn create_key(
     State(s): State<AppState>,
@@ -53,7 +53,7 @@ async fn create_key(
 }
 
 /// Revoke a key.
-#[utoipa::path(delete, path = "/keys/{id}", tag = "admin", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/keys/{id}", operation_id = "revoke_api_key", tag = "admin", params(("id" = String, Path)),
     responses((status = 204)), security(("api_key" = [])))]
 async fn revoke_key(
     State(s): State<AppState>,

@@ -89,7 +89,7 @@ pub struct BuilderInput {
 /// (with an explanation of each choice and the catalog entries used), or a clarifying question
 /// when the request is ambiguous or asks for something the library cannot do. Only a built,
 /// re-validated config is ever stored.
-#[utoipa::path(post, path = "/generative-builder", tag = "strategies", request_body = BuilderInput,
+#[utoipa::path(post, path = "/generative-builder", operation_id = "build_strategy_from_text", tag = "strategies", request_body = BuilderInput,
     responses((status = 200, body = Object),
               (status = 422, description = "empty or oversized text, or a bad preview", body = crate::error::Problem, content_type = "application/problem+json"),
               (status = 503, description = "the embedding model is not installed", body = crate::error::Problem, content_type = "application/problem+json")),
@@ -127,7 +127,7 @@ pub struct ChatInput {
 
 /// Ask the ChatOps agent. It calls only the tools your role allows; tools that change state
 /// come back as a pending confirmation (`pending.token`) for `POST /chat/confirm`.
-#[utoipa::path(post, path = "", tag = "chat", request_body = ChatInput,
+#[utoipa::path(post, path = "", operation_id = "send_chat_message", tag = "chat", request_body = ChatInput,
     responses((status = 200, body = Object),
               (status = 422, description = "empty or oversized message", body = crate::error::Problem, content_type = "application/problem+json"),
               (status = 503, description = "the embedding model is not installed", body = crate::error::Problem, content_type = "application/problem+json")),
@@ -156,7 +156,7 @@ pub struct ChatSseEvent {
 /// [`chat`] as server-sent events: `tool_call` and `tool_result` as they happen, the reply in
 /// `delta` pieces, then `done` with the whole answer (or `error`). A message that cannot be
 /// answered at all (empty, oversized) is a 422 before the stream starts.
-#[utoipa::path(post, path = "/stream", tag = "chat", request_body = ChatInput,
+#[utoipa::path(post, path = "/stream", operation_id = "stream_chat_message", tag = "chat", request_body = ChatInput,
     responses((status = 200, body = ChatSseEvent, content_type = "text/event-stream"),
               (status = 422, description = "empty or oversized message", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -217,7 +217,7 @@ pub struct ConfirmInput {
 
 /// Run a write tool the agent proposed. Only the key it was proposed to can confirm it, and
 /// only while its role still allows the tool.
-#[utoipa::path(post, path = "/confirm", tag = "chat", request_body = ConfirmInput,
+#[utoipa::path(post, path = "/confirm", operation_id = "confirm_chat_action", tag = "chat", request_body = ConfirmInput,
     responses((status = 200, body = Object),
               (status = 422, description = "unknown, expired or foreign token", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -234,7 +234,7 @@ async fn confirm(
 }
 
 /// The tools your role allows, with their argument schemas.
-#[utoipa::path(get, path = "/tools", tag = "chat", responses((status = 200, body = Object)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/tools", operation_id = "list_chat_tools", tag = "chat", responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn tools(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> Json<Value> {
     let tools = s.agents.gate().offered(&agent_caller(&caller, "http"));
     Json(json!({ "items": tools }))
@@ -253,7 +253,7 @@ pub struct AuditQuery {
 
 /// The agent's audit trail, newest first: every tool call made, refused, proposed or
 /// confirmed, with the caller, the arguments and a sha256 of the result.
-#[utoipa::path(get, path = "/agent-audit", tag = "admin", params(AuditQuery),
+#[utoipa::path(get, path = "/agent-audit", operation_id = "list_agent_audit", tag = "admin", params(AuditQuery),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn audit(
     State(s): State<AppState>,

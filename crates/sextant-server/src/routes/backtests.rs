@@ -130,7 +130,7 @@ const INLINE_LIMIT: usize = 200_000;
 /// Run a backtest and store it (content-addressed: the same request returns the same id).
 /// Small runs answer inline (201 with the run); large ones are queued as a `backtest` job
 /// (202 with the job: follow `/api/v1/jobs/{id}/events`).
-#[utoipa::path(post, path = "", tag = "backtests", request_body = BacktestRequestDoc,
+#[utoipa::path(post, path = "", operation_id = "run_backtest", tag = "backtests", request_body = BacktestRequestDoc,
     responses((status = 201, body = Object), (status = 202, body = Object),
               (status = 429, description = "the key's open-job quota or rate limit is used up",
                body = crate::error::Problem, content_type = "application/problem+json")),
@@ -176,7 +176,7 @@ pub struct ListQuery {
 }
 
 /// Stored runs, newest first.
-#[utoipa::path(get, path = "", tag = "backtests", params(ListQuery),
+#[utoipa::path(get, path = "", operation_id = "list_backtests", tag = "backtests", params(ListQuery),
     responses((status = 200, body = inline(Page<Object>))), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
@@ -221,7 +221,7 @@ fn check_id(id: &str) -> ApiResult<sextant_domain::RunId> {
 }
 
 /// One stored run.
-#[utoipa::path(get, path = "/{id}", tag = "backtests", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/{id}", operation_id = "get_backtest", tag = "backtests", params(("id" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn get_run(
     State(s): State<AppState>,
@@ -235,7 +235,7 @@ async fn get_run(
 }
 
 /// A run's trades.
-#[utoipa::path(get, path = "/{id}/trades", tag = "backtests", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/{id}/trades", operation_id = "get_backtest_trades", tag = "backtests", params(("id" = String, Path)),
     responses((status = 200, body = Vec<Object>)), security(("api_key" = [])))]
 async fn trades(
     State(s): State<AppState>,
@@ -262,7 +262,7 @@ pub struct EquityPointDto {
 }
 
 /// A run's equity curve.
-#[utoipa::path(get, path = "/{id}/equity", tag = "backtests", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/{id}/equity", operation_id = "get_backtest_equity", tag = "backtests", params(("id" = String, Path)),
     responses((status = 200, body = Vec<EquityPointDto>)), security(("api_key" = [])))]
 async fn equity(
     State(s): State<AppState>,
@@ -302,7 +302,7 @@ pub struct RegimeModelQuery {
 /// A run's performance in each regime of a model: its daily returns grouped by the label of
 /// the day (return, volatility, Sharpe, drawdown per regime; days before the model's first fit
 /// are left out and each slice says how many days it covers).
-#[utoipa::path(get, path = "/{id}/regimes", tag = "backtests",
+#[utoipa::path(get, path = "/{id}/regimes", operation_id = "get_backtest_regimes", tag = "backtests",
     params(("id" = String, Path), RegimeModelQuery),
     responses((status = 200, body = Vec<Object>),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),
@@ -360,7 +360,7 @@ pub struct CompareRow {
 }
 
 /// Compare several runs side by side.
-#[utoipa::path(get, path = "/compare", tag = "backtests", params(CompareQuery),
+#[utoipa::path(get, path = "/compare", operation_id = "compare_backtests", tag = "backtests", params(CompareQuery),
     responses((status = 200, body = Vec<CompareRow>)), security(("api_key" = [])))]
 async fn compare(
     State(s): State<AppState>,
@@ -416,7 +416,7 @@ const INLINE_WALK_COST: usize = 300_000;
 /// Walk-forward: choose parameters in-sample, trade them out-of-sample, stitch. A small one
 /// answers 200 with the report; a larger one is queued as a `walk_forward` job (202 with the
 /// job: follow `/api/v1/jobs/{id}/events`). Long work never runs inside a request.
-#[utoipa::path(post, path = "/walk-forward", tag = "backtests", request_body = WalkForwardDoc,
+#[utoipa::path(post, path = "/walk-forward", operation_id = "run_walk_forward", tag = "backtests", request_body = WalkForwardDoc,
     responses((status = 200, body = Object), (status = 202, body = Object),
               (status = 429, description = "the key's open-job quota or rate limit is used up",
                body = crate::error::Problem, content_type = "application/problem+json")),

@@ -15,7 +15,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// KPIs across the caller's portfolios, recent backtests, data freshness and job activity.
-#[utoipa::path(get, path = "", tag = "dashboard", responses((status = 200, body = Object)),
+#[utoipa::path(get, path = "", operation_id = "get_dashboard", tag = "dashboard", responses((status = 200, body = Object)),
     security(("api_key" = [])))]
 async fn overview(
     State(s): State<AppState>,

@@ -57,7 +57,7 @@ fn out<T: serde::Serialize>(v: &T) -> ApiResult<Json<Value>> {
 }
 
 /// The library strategies the language expresses, as definitions (bit-identical trades).
-#[utoipa::path(get, path = "/examples", tag = "strategies",
+#[utoipa::path(get, path = "/examples", operation_id = "list_definition_examples", tag = "strategies",
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn examples() -> Json<Value> {
     let items: Vec<Value> = sextant_backtest::rules::library_definitions()
@@ -69,7 +69,7 @@ async fn examples() -> Json<Value> {
 
 /// Check a definition without saving it: the compiled rules, parameter schema, warm-up and
 /// the truncation test; 422 names the field and the offending token.
-#[utoipa::path(post, path = "/definitions/check", tag = "strategies", request_body = DefinitionInput,
+#[utoipa::path(post, path = "/definitions/check", operation_id = "check_definition", tag = "strategies", request_body = DefinitionInput,
     responses((status = 200, body = Object),
               (status = 422, description = "the definition is invalid", body = crate::error::Problem,
                content_type = "application/problem+json")),
@@ -82,7 +82,7 @@ async fn check(ApiJson(input): ApiJson<DefinitionInput>) -> ApiResult<Json<Value
 }
 
 /// Saved definitions of the caller (all for an admin), most recently changed first.
-#[utoipa::path(get, path = "/definitions", tag = "strategies", params(PageQuery),
+#[utoipa::path(get, path = "/definitions", operation_id = "list_definitions", tag = "strategies", params(PageQuery),
     responses((status = 200, body = inline(Page<Object>))), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
@@ -107,7 +107,7 @@ async fn list(
 }
 
 /// Save a new strategy (version 1) after checking it and running the truncation test.
-#[utoipa::path(post, path = "/definitions", tag = "strategies", request_body = DefinitionInput,
+#[utoipa::path(post, path = "/definitions", operation_id = "create_definition", tag = "strategies", request_body = DefinitionInput,
     responses((status = 201, body = Object),
               (status = 422, description = "the definition is invalid", body = crate::error::Problem,
                content_type = "application/problem+json")),
@@ -126,7 +126,7 @@ async fn create(
 }
 
 /// The latest version of a saved strategy.
-#[utoipa::path(get, path = "/definitions/{id}", tag = "strategies", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/definitions/{id}", operation_id = "get_definition", tag = "strategies", params(("id" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn get_latest(
     State(s): State<AppState>,
@@ -141,7 +141,7 @@ async fn get_latest(
 }
 
 /// Save a new version of a strategy (checked and truncation-tested like the first).
-#[utoipa::path(put, path = "/definitions/{id}", tag = "strategies", params(("id" = String, Path)),
+#[utoipa::path(put, path = "/definitions/{id}", operation_id = "add_definition_version", tag = "strategies", params(("id" = String, Path)),
     request_body = DefinitionInput,
     responses((status = 201, body = Object),
               (status = 409, description = "a concurrent save took this version", body = crate::error::Problem,
@@ -164,7 +164,7 @@ async fn add_version(
 }
 
 /// Delete a saved strategy and its versions (runs made with it keep their copy).
-#[utoipa::path(delete, path = "/definitions/{id}", tag = "strategies", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/definitions/{id}", operation_id = "delete_definition", tag = "strategies", params(("id" = String, Path)),
     responses((status = 204)), security(("api_key" = [])))]
 async fn delete(
     State(s): State<AppState>,
@@ -179,7 +179,7 @@ async fn delete(
 }
 
 /// Every version of a saved strategy, newest first.
-#[utoipa::path(get, path = "/definitions/{id}/versions", tag = "strategies", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/definitions/{id}/versions", operation_id = "list_definition_versions", tag = "strategies", params(("id" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn versions(
     State(s): State<AppState>,
@@ -195,7 +195,7 @@ async fn versions(
 }
 
 /// One version of a saved strategy.
-#[utoipa::path(get, path = "/definitions/{id}/versions/{version}", tag = "strategies",
+#[utoipa::path(get, path = "/definitions/{id}/versions/{version}", operation_id = "get_definition_version", tag = "strategies",
     params(("id" = String, Path), ("version" = u32, Path, minimum = 1)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn get_version(

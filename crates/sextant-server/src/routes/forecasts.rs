@@ -175,7 +175,7 @@ fn answer(report: &ForecastReport, svg: bool) -> ApiResult<Response> {
 /// The value distribution of one share of a symbol over the next sessions: the fan (nine
 /// quantiles per day), VaR and CVaR at 1 and 10 days, drawdown probabilities, the shortfall
 /// path, the baselines' figures, and what the model learnt. Stored in DuckDB by default.
-#[utoipa::path(get, path = "/forecast/{symbol}", tag = "forecasts",
+#[utoipa::path(get, path = "/forecast/{symbol}", operation_id = "forecast_symbol", tag = "forecasts",
     params(("symbol" = String, Path), ForecastQuery),
     responses((status = 200, description = "The forecast (JSON) or its fan chart (`format=svg`).",
                 content((Object = "application/json"), (String = "image/svg+xml"))),
@@ -195,7 +195,7 @@ async fn symbol_forecast(
 
 /// A portfolio's value distribution from its holdings and cash at the origin (joint returns of
 /// the held symbols).
-#[utoipa::path(get, path = "/{id}/forecast", tag = "portfolios",
+#[utoipa::path(get, path = "/{id}/forecast", operation_id = "forecast_portfolio", tag = "portfolios",
     params(("id" = String, Path), ForecastQuery),
     responses((status = 200, description = "The forecast (JSON) or its fan chart (`format=svg`).",
                 content((Object = "application/json"), (String = "image/svg+xml"))),
@@ -214,7 +214,7 @@ async fn portfolio_forecast(
 }
 
 /// The distribution of a stored run's equity over the next sessions.
-#[utoipa::path(get, path = "/{id}/forecast", tag = "backtests",
+#[utoipa::path(get, path = "/{id}/forecast", operation_id = "forecast_backtest", tag = "backtests",
     params(("id" = String, Path), ForecastQuery),
     responses((status = 200, description = "The forecast (JSON) or its fan chart (`format=svg`).",
                 content((Object = "application/json"), (String = "image/svg+xml"))),
@@ -352,7 +352,7 @@ const HTTP_MAX_WORK: f64 = 1e9;
 /// Walk-forward calibration of every model and baseline on a symbol's history: coverage of
 /// the 50/80/90/98 % bands, pinball loss, CRPS, and the Kupiec and Christoffersen VaR tests at
 /// 1 and 10 days, side by side, the failing ones included.
-#[utoipa::path(get, path = "/forecast/{symbol}/calibration", tag = "forecasts",
+#[utoipa::path(get, path = "/forecast/{symbol}/calibration", operation_id = "get_symbol_forecast_calibration", tag = "forecasts",
     params(("symbol" = String, Path), CalibrationQuery),
     responses((status = 200, body = Object),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -378,7 +378,7 @@ async fn symbol_calibration(
 
 /// A symbol's stored forecasts judged by the bars that came after them: coverage of the
 /// 50/80/90/98 % bands over every realised day and over each forecast's next day.
-#[utoipa::path(get, path = "/forecast/{symbol}/scores", tag = "forecasts",
+#[utoipa::path(get, path = "/forecast/{symbol}/scores", operation_id = "get_symbol_forecast_scores", tag = "forecasts",
     params(("symbol" = String, Path)),
     responses((status = 200, body = Object),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),
@@ -392,7 +392,7 @@ async fn symbol_scores(
 }
 
 /// A stored forecast: what produced it and its quantiles per day (currency).
-#[utoipa::path(get, path = "/{id}", tag = "forecasts",
+#[utoipa::path(get, path = "/{id}", operation_id = "get_forecast", tag = "forecasts",
     params(("id" = String, Path)),
     responses((status = 200, body = Object),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),

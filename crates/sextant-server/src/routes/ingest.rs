@@ -68,7 +68,7 @@ pub struct ActionsInput {
 /// Fetch dividends and splits of symbols as an `ingest_actions` job: each symbol's two
 /// histories stored in one transaction, replacing what was stored; raw prices then adjust by
 /// them.
-#[utoipa::path(post, path = "/actions", tag = "ingest", request_body = ActionsInput,
+#[utoipa::path(post, path = "/actions", operation_id = "ingest_corporate_actions", tag = "ingest", request_body = ActionsInput,
     responses((status = 202, body = Object),
               (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -219,7 +219,7 @@ fn interval_name(i: IntervalName) -> &'static str {
 
 /// Fetch one economic series as an `ingest_macro` job, replacing its stored copy (the default
 /// risk-free rate of backtests is `treasury_yield_3month_daily`).
-#[utoipa::path(post, path = "/macro", tag = "ingest", request_body = MacroInput,
+#[utoipa::path(post, path = "/macro", operation_id = "ingest_macro_series", tag = "ingest", request_body = MacroInput,
     responses((status = 202, body = Object),
               (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]

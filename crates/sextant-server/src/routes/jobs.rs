@@ -64,7 +64,7 @@ pub struct SubmitInput {
 }
 
 /// Queue a job; poll it, stream its events, or cancel it.
-#[utoipa::path(post, path = "", tag = "jobs", request_body = SubmitInput,
+#[utoipa::path(post, path = "", operation_id = "submit_job", tag = "jobs", request_body = SubmitInput,
     responses((status = 202, body = Object),
               (status = 429, description = "the key's open-job quota or rate limit is used up",
                body = crate::error::Problem, content_type = "application/problem+json")),
@@ -112,7 +112,7 @@ pub enum StatusName {
 }
 
 /// Jobs, newest first.
-#[utoipa::path(get, path = "", tag = "jobs", params(ListQuery),
+#[utoipa::path(get, path = "", operation_id = "list_jobs", tag = "jobs", params(ListQuery),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
@@ -148,7 +148,7 @@ async fn list(
 }
 
 /// A job with its status and progress.
-#[utoipa::path(get, path = "/{id}", tag = "jobs", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/{id}", operation_id = "get_job", tag = "jobs", params(("id" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn get_one(
     State(s): State<AppState>,
@@ -159,7 +159,7 @@ async fn get_one(
 }
 
 /// Cancel a queued or running job.
-#[utoipa::path(post, path = "/{id}/cancel", tag = "jobs", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/{id}/cancel", operation_id = "cancel_job", tag = "jobs", params(("id" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn cancel(
     State(s): State<AppState>,
@@ -172,7 +172,7 @@ async fn cancel(
 
 /// Server-sent events: the job's current state, then every progress and status change until it
 /// finishes.
-#[utoipa::path(get, path = "/{id}/events", tag = "jobs", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/{id}/events", operation_id = "stream_job_events", tag = "jobs", params(("id" = String, Path)),
     responses((status = 200, body = String, content_type = "text/event-stream")), security(("api_key" = [])))]
 async fn events(
     State(s): State<AppState>,

@@ -78,7 +78,7 @@ impl IngestInput {
 
 /// Refresh symbols from Alpha Vantage as a job (incremental: only what is missing or stale);
 /// with `asset` the symbols are fetched as that kind of instrument (FX, crypto) and recorded so.
-#[utoipa::path(post, path = "/ingest", tag = "market-data", request_body = IngestInput,
+#[utoipa::path(post, path = "/ingest", operation_id = "ingest_bars", tag = "market-data", request_body = IngestInput,
     responses((status = 202, body = Object),
               (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -126,7 +126,7 @@ pub struct SymbolDto {
 }
 
 /// List the symbols in the cache.
-#[utoipa::path(get, path = "/symbols", tag = "market-data",
+#[utoipa::path(get, path = "/symbols", operation_id = "list_market_symbols", tag = "market-data",
     responses((status = 200, body = Vec<SymbolDto>)), security(("api_key" = [])))]
 async fn symbols(State(s): State<AppState>) -> ApiResult<Json<Vec<SymbolDto>>> {
     let svc = s.services.clone();
@@ -257,7 +257,7 @@ pub(crate) fn parse_resolution(raw: Option<&str>) -> ApiResult<Resolution> {
 }
 
 /// Bars of one symbol (JSON, or CSV with `format=csv`).
-#[utoipa::path(get, path = "/bars/{symbol}", tag = "market-data",
+#[utoipa::path(get, path = "/bars/{symbol}", operation_id = "get_bars", tag = "market-data",
     params(SymbolPath, BarsQuery),
     responses((status = 200, description = "Bars, oldest first",
                 content((BarsResponse = "application/json"), (String = "text/csv"),
@@ -395,7 +395,7 @@ pub struct CoverageDto {
 }
 
 /// Which ranges are cached, from which source, refreshed when.
-#[utoipa::path(get, path = "/coverage", tag = "market-data", params(CoverageQuery),
+#[utoipa::path(get, path = "/coverage", operation_id = "get_coverage", tag = "market-data", params(CoverageQuery),
     responses((status = 200, body = Vec<CoverageDto>),
               (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -453,7 +453,7 @@ pub struct CacheStatus {
 }
 
 /// Cache status: symbols, rows, file size.
-#[utoipa::path(get, path = "/status", tag = "market-data",
+#[utoipa::path(get, path = "/status", operation_id = "get_cache_status", tag = "market-data",
     responses((status = 200, body = CacheStatus)), security(("api_key" = [])))]
 async fn status(
     State(s): State<AppState>,

@@ -45,7 +45,7 @@ fn view_name(name: &str) -> ApiResult<sextant_features::FeatureView> {
 }
 
 /// Feature views: the built-in definitions (name, version, features) and what is materialised.
-#[utoipa::path(get, path = "", tag = "features",
+#[utoipa::path(get, path = "", operation_id = "list_feature_views", tag = "features",
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn list_views(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     let md = s.services.market_data.clone();
@@ -83,7 +83,7 @@ pub struct PanelQuery {
 }
 
 /// A feature panel: one row per (symbol, bar) with every feature (null where undefined).
-#[utoipa::path(get, path = "/{name}", tag = "features", params(("name" = String, Path), PanelQuery),
+#[utoipa::path(get, path = "/{name}", operation_id = "get_feature_panel", tag = "features", params(("name" = String, Path), PanelQuery),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn panel(
     State(s): State<AppState>,
@@ -130,7 +130,7 @@ async fn panel(
 }
 
 /// Materialise a built-in view on the current bars (replaces that version's table).
-#[utoipa::path(post, path = "/{name}/materialize", tag = "features", params(("name" = String, Path)),
+#[utoipa::path(post, path = "/{name}/materialize", operation_id = "materialize_feature_view", tag = "features", params(("name" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn materialize(
     State(s): State<AppState>,
@@ -154,7 +154,7 @@ pub struct SignalQuery {
 }
 
 /// The probability of an up move for the symbol's newest bar, with the feature values behind it.
-#[utoipa::path(get, path = "/{symbol}", tag = "signals", params(("symbol" = String, Path), SignalQuery),
+#[utoipa::path(get, path = "/{symbol}", operation_id = "get_signal", tag = "signals", params(("symbol" = String, Path), SignalQuery),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn signal(
     State(s): State<AppState>,
@@ -182,7 +182,7 @@ pub struct ModelsQuery {
 }
 
 /// Registered models, newest first.
-#[utoipa::path(get, path = "", tag = "models", params(ModelsQuery),
+#[utoipa::path(get, path = "", operation_id = "list_ml_models", tag = "models", params(ModelsQuery),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn list_models(
     State(s): State<AppState>,
@@ -194,7 +194,7 @@ async fn list_models(
 
 /// One model: parameters, metrics (in-sample, cross-validated, holdout, with baselines),
 /// importance, feature view version, data snapshot, code version, seed and artifact hash.
-#[utoipa::path(get, path = "/{id}", tag = "models", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/{id}", operation_id = "get_ml_model", tag = "models", params(("id" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn get_model(
     State(s): State<AppState>,
@@ -213,7 +213,7 @@ pub struct PromoteInput {
 }
 
 /// Move a model to a stage; a new production model archives the previous one of its name.
-#[utoipa::path(post, path = "/{id}/promote", tag = "models", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/{id}/promote", operation_id = "promote_ml_model", tag = "models", params(("id" = String, Path)),
     request_body = PromoteInput, responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn promote(
     State(s): State<AppState>,
@@ -322,7 +322,7 @@ pub struct GbtParamsDoc {
 
 /// Train a model as a `train_signal` job (202; follow `/api/v1/jobs/{id}/events`). The body is
 /// a training request: name, symbols, view, label, periods, validation, params, seed.
-#[utoipa::path(post, path = "/train", tag = "models", request_body = TrainRequestDoc,
+#[utoipa::path(post, path = "/train", operation_id = "train_ml_model", tag = "models", request_body = TrainRequestDoc,
     responses((status = 202, body = Object),
               (status = 429, description = "the key's open-job quota or rate limit is used up",
                body = crate::error::Problem, content_type = "application/problem+json")),

@@ -32,7 +32,7 @@ pub struct Health {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/health", tag = "ops", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/health", operation_id = "get_health", tag = "ops", responses((status = 200, body = Health)))]
 async fn health(State(s): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
@@ -89,7 +89,7 @@ pub struct QuarantineState {
 }
 
 /// Readiness: DuckDB and the metadata store answer; Alpha Vantage key and quota state.
-#[utoipa::path(get, path = "/ready", tag = "ops",
+#[utoipa::path(get, path = "/ready", operation_id = "get_readiness", tag = "ops",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 async fn ready(State(s): State<AppState>) -> impl IntoResponse {
     let md = s.services.market_data.clone();
@@ -160,7 +160,7 @@ async fn ready(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 /// Prometheus metrics (admin).
-#[utoipa::path(get, path = "/metrics", tag = "ops",
+#[utoipa::path(get, path = "/metrics", operation_id = "get_metrics", tag = "ops",
     responses((status = 200, body = String, content_type = "text/plain")), security(("api_key" = [])))]
 async fn metrics(State(s): State<AppState>) -> ApiResult<impl IntoResponse> {
     let md = s.services.market_data.clone();

@@ -107,7 +107,7 @@ pub struct TransactionInput {
 }
 
 /// Portfolios, newest first.
-#[utoipa::path(get, path = "", tag = "portfolios", params(PageQuery),
+#[utoipa::path(get, path = "", operation_id = "list_portfolios", tag = "portfolios", params(PageQuery),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
@@ -123,7 +123,7 @@ async fn list(
 }
 
 /// Create a portfolio.
-#[utoipa::path(post, path = "", tag = "portfolios", request_body = PortfolioInput,
+#[utoipa::path(post, path = "", operation_id = "create_portfolio", tag = "portfolios", request_body = PortfolioInput,
     responses((status = 201, body = Object)), security(("api_key" = [])))]
 async fn create(
     State(s): State<AppState>,
@@ -145,7 +145,7 @@ async fn create(
 }
 
 /// One portfolio.
-#[utoipa::path(get, path = "/{id}", tag = "portfolios", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/{id}", operation_id = "get_portfolio", tag = "portfolios", params(("id" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn get_one(
     State(s): State<AppState>,
@@ -156,7 +156,7 @@ async fn get_one(
 }
 
 /// Update name, base cash or shorting.
-#[utoipa::path(patch, path = "/{id}", tag = "portfolios", params(("id" = String, Path)),
+#[utoipa::path(patch, path = "/{id}", operation_id = "update_portfolio", tag = "portfolios", params(("id" = String, Path)),
     request_body = PortfolioPatch, responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn update(
     State(s): State<AppState>,
@@ -175,7 +175,7 @@ async fn update(
 }
 
 /// Delete a portfolio and its transactions.
-#[utoipa::path(delete, path = "/{id}", tag = "portfolios", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/{id}", operation_id = "delete_portfolio", tag = "portfolios", params(("id" = String, Path)),
     responses((status = 204)), security(("api_key" = [])))]
 async fn delete(
     State(s): State<AppState>,
@@ -188,7 +188,7 @@ async fn delete(
 }
 
 /// Transactions by date.
-#[utoipa::path(get, path = "/{id}/transactions", tag = "portfolios", params(("id" = String, Path), PageQuery),
+#[utoipa::path(get, path = "/{id}/transactions", operation_id = "list_portfolio_transactions", tag = "portfolios", params(("id" = String, Path), PageQuery),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn transactions(
     State(s): State<AppState>,
@@ -206,7 +206,7 @@ async fn transactions(
 }
 
 /// Record a transaction (validated against the whole history: no oversell unless shorting).
-#[utoipa::path(post, path = "/{id}/transactions", tag = "portfolios", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/{id}/transactions", operation_id = "add_portfolio_transaction", tag = "portfolios", params(("id" = String, Path)),
     request_body = TransactionInput, responses((status = 201, body = Object)), security(("api_key" = [])))]
 async fn add_transaction(
     State(s): State<AppState>,
@@ -235,7 +235,7 @@ async fn add_transaction(
 }
 
 /// Delete a transaction (refused if the remaining history would oversell).
-#[utoipa::path(delete, path = "/{id}/transactions/{tx}", tag = "portfolios",
+#[utoipa::path(delete, path = "/{id}/transactions/{tx}", operation_id = "delete_portfolio_transaction", tag = "portfolios",
     params(("id" = String, Path), ("tx" = String, Path)), responses((status = 204)), security(("api_key" = [])))]
 async fn delete_transaction(
     State(s): State<AppState>,
@@ -257,7 +257,7 @@ pub struct AsOf {
 }
 
 /// Holdings with market value, unrealised P&L and weights.
-#[utoipa::path(get, path = "/{id}/holdings", tag = "portfolios", params(("id" = String, Path), AsOf),
+#[utoipa::path(get, path = "/{id}/holdings", operation_id = "get_portfolio_holdings", tag = "portfolios", params(("id" = String, Path), AsOf),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn holdings(
     State(s): State<AppState>,
@@ -288,7 +288,7 @@ pub struct Range {
 }
 
 /// Performance from cached prices: value series, time-weighted returns, KPIs, drawdown, allocation.
-#[utoipa::path(get, path = "/{id}/performance", tag = "portfolios", params(("id" = String, Path), Range),
+#[utoipa::path(get, path = "/{id}/performance", operation_id = "get_portfolio_performance", tag = "portfolios", params(("id" = String, Path), Range),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn performance(
     State(s): State<AppState>,

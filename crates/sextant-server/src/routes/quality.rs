@@ -93,14 +93,14 @@ pub struct ReviewInput {
 }
 
 /// Quarantine and flag totals.
-#[utoipa::path(get, path = "/summary", tag = "quality",
+#[utoipa::path(get, path = "/summary", operation_id = "get_quality_summary", tag = "quality",
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn summary(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     to_json(&s.services.quality.totals().await?)
 }
 
 /// Held bars, newest first.
-#[utoipa::path(get, path = "/quarantine", tag = "quality", params(QuarantineParams),
+#[utoipa::path(get, path = "/quarantine", operation_id = "list_quarantine", tag = "quality", params(QuarantineParams),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
@@ -130,7 +130,7 @@ async fn list(
 }
 
 /// One held bar.
-#[utoipa::path(get, path = "/quarantine/{id}", tag = "quality", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/quarantine/{id}", operation_id = "get_quarantined_bar", tag = "quality", params(("id" = i64, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn get_one(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
     to_json(&s.services.quality.get(id).await?)
@@ -157,7 +157,7 @@ async fn review(
 }
 
 /// Approve a held bar: it is merged into the cache (admin).
-#[utoipa::path(post, path = "/quarantine/{id}/approve", tag = "quality", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/quarantine/{id}/approve", operation_id = "approve_quarantined_bar", tag = "quality", params(("id" = i64, Path)),
     request_body = ReviewInput,
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn approve(
@@ -170,7 +170,7 @@ async fn approve(
 }
 
 /// Reject a held bar: it never enters the cache (admin).
-#[utoipa::path(post, path = "/quarantine/{id}/reject", tag = "quality", params(("id" = i64, Path)),
+#[utoipa::path(post, path = "/quarantine/{id}/reject", operation_id = "reject_quarantined_bar", tag = "quality", params(("id" = i64, Path)),
     request_body = ReviewInput,
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn reject(
@@ -183,7 +183,7 @@ async fn reject(
 }
 
 /// Anomaly flags (every severity), newest bar first.
-#[utoipa::path(get, path = "/flags", tag = "quality", params(SymbolParams),
+#[utoipa::path(get, path = "/flags", operation_id = "list_quality_flags", tag = "quality", params(SymbolParams),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn flags(
     State(s): State<AppState>,
@@ -199,7 +199,7 @@ async fn flags(
 }
 
 /// Missing bars against the exchange calendar, as ranges.
-#[utoipa::path(get, path = "/gaps", tag = "quality", params(SymbolParams),
+#[utoipa::path(get, path = "/gaps", operation_id = "list_quality_gaps", tag = "quality", params(SymbolParams),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn gaps(
     State(s): State<AppState>,
@@ -215,7 +215,7 @@ async fn gaps(
 }
 
 /// Flag counts and worst severity per symbol and day.
-#[utoipa::path(get, path = "/daily", tag = "quality", params(DailyParams),
+#[utoipa::path(get, path = "/daily", operation_id = "get_quality_daily", tag = "quality", params(DailyParams),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn daily(
     State(s): State<AppState>,

@@ -114,7 +114,7 @@ impl InstrumentDto {
 }
 
 /// Every symbol with bars or an instrument record, by symbol, with its asset class and session.
-#[utoipa::path(get, path = "", tag = "reference",
+#[utoipa::path(get, path = "", operation_id = "list_instruments", tag = "reference",
     responses((status = 200, body = Vec<InstrumentDto>)), security(("api_key" = [])))]
 async fn list_instruments(State(s): State<AppState>) -> ApiResult<Json<Vec<InstrumentDto>>> {
     let reads = s.services.reads.clone();
@@ -152,7 +152,7 @@ pub struct InstrumentPath {
 }
 
 /// What one symbol is; 404 when the cache has neither bars nor a record of it.
-#[utoipa::path(get, path = "/{symbol}", tag = "reference", params(InstrumentPath),
+#[utoipa::path(get, path = "/{symbol}", operation_id = "get_instrument", tag = "reference", params(InstrumentPath),
     responses((status = 200, body = InstrumentDto),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
               (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
@@ -219,7 +219,7 @@ const DEFAULT_SEARCH_LIMIT: u32 = 20;
 /// Symbols whose ticker or name contains `q`, from the stored directory (filled by
 /// `sextant ingest listings`) and the cache: exact ticker first, then tickers starting with
 /// `q`, then the rest by ticker.
-#[utoipa::path(get, path = "/search", tag = "reference", params(SearchQuery),
+#[utoipa::path(get, path = "/search", operation_id = "search_symbols", tag = "reference", params(SearchQuery),
     responses((status = 200, body = Vec<SymbolMatchDto>),
               (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -272,7 +272,7 @@ pub struct ActionsResponse {
 }
 
 /// A symbol's stored dividends and splits (empty lists when none are stored).
-#[utoipa::path(get, path = "/{symbol}/actions", tag = "reference", params(InstrumentPath),
+#[utoipa::path(get, path = "/{symbol}/actions", operation_id = "get_symbol_actions", tag = "reference", params(InstrumentPath),
     responses((status = 200, body = ActionsResponse),
               (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -333,7 +333,7 @@ fn shown_source(request: &str) -> String {
 }
 
 /// Every stored economic series, by id.
-#[utoipa::path(get, path = "", tag = "reference",
+#[utoipa::path(get, path = "", operation_id = "list_macro_series", tag = "reference",
     responses((status = 200, body = Vec<MacroSeriesDto>)), security(("api_key" = [])))]
 async fn list_macro_series(State(s): State<AppState>) -> ApiResult<Json<Vec<MacroSeriesDto>>> {
     let reads = s.services.reads.clone();
@@ -398,7 +398,7 @@ pub struct MacroObservations {
 
 /// A stored economic series' observations, oldest first; 404 for an id that names no series
 /// Sextant serves or one not stored, 422 for an id with characters no id has.
-#[utoipa::path(get, path = "/{series}", tag = "reference", params(SeriesPath, MacroQuery),
+#[utoipa::path(get, path = "/{series}", operation_id = "get_macro_observations", tag = "reference", params(SeriesPath, MacroQuery),
     responses((status = 200, body = MacroObservations),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
               (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),

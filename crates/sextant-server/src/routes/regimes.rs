@@ -114,7 +114,7 @@ async fn model_name(s: &AppState, q: &RegimeQuery) -> ApiResult<String> {
 }
 
 /// The market regime of a symbol or a universe model, as of a date.
-#[utoipa::path(get, path = "/regime", tag = "market-data", params(RegimeQuery),
+#[utoipa::path(get, path = "/regime", operation_id = "get_regime", tag = "market-data", params(RegimeQuery),
     responses((status = 200, body = RegimeDto),
                (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
                (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
@@ -181,7 +181,7 @@ pub struct HistoryDto {
 }
 
 /// Labels of a symbol's or a universe model's regime, day by day.
-#[utoipa::path(get, path = "/regime/history", tag = "market-data", params(HistoryQuery),
+#[utoipa::path(get, path = "/regime/history", operation_id = "get_regime_history", tag = "market-data", params(HistoryQuery),
     responses((status = 200, description = "Labels, oldest first",
                 content((HistoryDto = "application/json"), (String = "text/csv"))),
                (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
@@ -266,7 +266,7 @@ pub struct AlertsQuery {
 
 /// Confirmed regime changes (hysteresis: a new label held for `confirm_bars` days), newest
 /// first, with what triggered each.
-#[utoipa::path(get, path = "/regime/alerts", tag = "market-data", params(AlertsQuery),
+#[utoipa::path(get, path = "/regime/alerts", operation_id = "list_regime_alerts", tag = "market-data", params(AlertsQuery),
     responses((status = 200, body = Vec<Object>),
                (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -341,7 +341,7 @@ fn model_dto(state: &RegimeState, new_alerts: usize) -> ApiResult<ModelDto> {
 }
 
 /// Every regime model.
-#[utoipa::path(get, path = "/regime/models", tag = "market-data",
+#[utoipa::path(get, path = "/regime/models", operation_id = "list_regime_models", tag = "market-data",
     responses((status = 200, body = Vec<ModelDto>)), security(("api_key" = [])))]
 async fn list_models(State(s): State<AppState>) -> ApiResult<Json<Vec<ModelDto>>> {
     let list = s.services.regimes.list().await?;
@@ -356,7 +356,7 @@ async fn list_models(State(s): State<AppState>) -> ApiResult<Json<Vec<ModelDto>>
 /// configuration are unchanged are reused). The body is the spec: `name`, `symbols`, and
 /// optionally `features`, `walk` (`kind`, `model`, `min_fit_rows`, `refit_every`),
 /// `confirm_bars` and `webhook`.
-#[utoipa::path(post, path = "/regime/models", tag = "market-data", request_body = Object,
+#[utoipa::path(post, path = "/regime/models", operation_id = "fit_regime_model", tag = "market-data", request_body = Object,
     responses((status = 201, body = ModelDto),
                (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 /// The narrative of a stored backtest (markdown plus the fact sheet and the validation report).
 /// Cached per (backtest, prompt version, model).
-#[utoipa::path(get, path = "/{id}/report", tag = "backtests", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/{id}/report", operation_id = "get_backtest_report", tag = "backtests", params(("id" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 pub async fn report(
     State(s): State<AppState>,

@@ -40,7 +40,7 @@ pub struct StrategyDto {
 }
 
 /// The strategy library with each parameter schema.
-#[utoipa::path(get, path = "", tag = "strategies", responses((status = 200, body = Vec<StrategyDto>)),
+#[utoipa::path(get, path = "", operation_id = "list_strategies", tag = "strategies", responses((status = 200, body = Vec<StrategyDto>)),
     security(("api_key" = [])))]
 async fn library() -> Json<Vec<StrategyDto>> {
     Json(
@@ -124,7 +124,7 @@ impl From<configs::StrategyConfig> for ConfigDto {
 }
 
 /// Saved configs, newest first.
-#[utoipa::path(get, path = "/configs", tag = "strategies", params(PageQuery),
+#[utoipa::path(get, path = "/configs", operation_id = "list_strategy_configs", tag = "strategies", params(PageQuery),
     responses((status = 200, body = inline(Page<ConfigDto>))), security(("api_key" = [])))]
 async fn list_configs(
     State(s): State<AppState>,
@@ -143,7 +143,7 @@ async fn list_configs(
 }
 
 /// Save a strategy config.
-#[utoipa::path(post, path = "/configs", tag = "strategies", request_body = ConfigInput,
+#[utoipa::path(post, path = "/configs", operation_id = "create_strategy_config", tag = "strategies", request_body = ConfigInput,
     responses((status = 201, body = ConfigDto)), security(("api_key" = [])))]
 async fn create_config(
     State(s): State<AppState>,
@@ -159,7 +159,7 @@ async fn create_config(
 }
 
 /// One saved config.
-#[utoipa::path(get, path = "/configs/{id}", tag = "strategies", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/configs/{id}", operation_id = "get_strategy_config", tag = "strategies", params(("id" = String, Path)),
     responses((status = 200, body = ConfigDto)), security(("api_key" = [])))]
 async fn get_config(
     State(s): State<AppState>,
@@ -171,7 +171,7 @@ async fn get_config(
 }
 
 /// Replace a saved config (validated again).
-#[utoipa::path(put, path = "/configs/{id}", tag = "strategies", params(("id" = String, Path)),
+#[utoipa::path(put, path = "/configs/{id}", operation_id = "update_strategy_config", tag = "strategies", params(("id" = String, Path)),
     request_body = ConfigInput, responses((status = 200, body = ConfigDto)), security(("api_key" = [])))]
 async fn update_config(
     State(s): State<AppState>,
@@ -188,7 +188,7 @@ async fn update_config(
 }
 
 /// Delete a saved config.
-#[utoipa::path(delete, path = "/configs/{id}", tag = "strategies", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/configs/{id}", operation_id = "delete_strategy_config", tag = "strategies", params(("id" = String, Path)),
     responses((status = 204)), security(("api_key" = [])))]
 async fn delete_config(
     State(s): State<AppState>,

@@ -53,7 +53,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// `/api/v1/jobs/{id}/events`, then read `/api/v1/studies/{study_id}/leaderboard`. The same
 /// request on the same bars is the same study: a finished one is answered at once, an
 /// interrupted one resumes, more `trials` extend it.
-#[utoipa::path(post, path = "/optimize", tag = "tuning", request_body = Object,
+#[utoipa::path(post, path = "/optimize", operation_id = "start_study", tag = "tuning", request_body = Object,
     responses((status = 202, body = Object),
               (status = 409, description = "the same study is running", body = crate::error::Problem,
                content_type = "application/problem+json"),
@@ -103,7 +103,7 @@ pub struct ListQuery {
 }
 
 /// The caller's studies (every study for an admin), newest first, without their analysis.
-#[utoipa::path(get, path = "", tag = "tuning", params(ListQuery),
+#[utoipa::path(get, path = "", operation_id = "list_studies", tag = "tuning", params(ListQuery),
     responses((status = 200, body = inline(Page<Object>))), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
@@ -123,7 +123,7 @@ async fn list(
 }
 
 /// A study: request, state, counts, best trial and analysis.
-#[utoipa::path(get, path = "/{id}", tag = "tuning",
+#[utoipa::path(get, path = "/{id}", operation_id = "get_study", tag = "tuning",
     params(("id" = String, Path, pattern = "^stu_[0-9a-f]{24}$")),
     responses((status = 200, body = Object), (status = 404, body = crate::error::Problem,
                content_type = "application/problem+json")),
@@ -150,7 +150,7 @@ pub struct TrialsQuery {
 }
 
 /// A study's trials by number: parameters, state, values, per-fold values, duration.
-#[utoipa::path(get, path = "/{id}/trials", tag = "tuning",
+#[utoipa::path(get, path = "/{id}/trials", operation_id = "list_study_trials", tag = "tuning",
     params(("id" = String, Path, pattern = "^stu_[0-9a-f]{24}$"), TrialsQuery),
     responses((status = 200, body = Object), (status = 404, body = crate::error::Problem,
                content_type = "application/problem+json")),
@@ -180,7 +180,7 @@ async fn trials(
 /// probability of backtest overfitting, the walk-forward out-of-sample result beside buy and
 /// hold, and notes on what the figures exclude. 409 until the study is complete: the best
 /// trial is never shown without them.
-#[utoipa::path(get, path = "/{id}/leaderboard", tag = "tuning",
+#[utoipa::path(get, path = "/{id}/leaderboard", operation_id = "get_study_leaderboard", tag = "tuning",
     params(("id" = String, Path, pattern = "^stu_[0-9a-f]{24}$")),
     responses((status = 200, body = Object),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),

@@ -75,14 +75,14 @@ pub struct NamePath {
 }
 
 /// Every stored universe, by name (members included).
-#[utoipa::path(get, path = "", tag = "universes",
+#[utoipa::path(get, path = "", operation_id = "list_universes", tag = "universes",
     responses((status = 200, body = Vec<Object>)), security(("api_key" = [])))]
 async fn list_universes(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     super::to_json(&s.services.universes.list().await?)
 }
 
 /// One universe with its members and, when none was delisted, its survivorship notice.
-#[utoipa::path(get, path = "/{name}", tag = "universes", params(NamePath),
+#[utoipa::path(get, path = "/{name}", operation_id = "get_universe", tag = "universes", params(NamePath),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn get_universe(
     State(s): State<AppState>,
@@ -96,7 +96,7 @@ async fn get_universe(
 }
 
 /// Store (or replace) a universe from exactly one of `members`, `csv` or `from_cache`.
-#[utoipa::path(put, path = "/{name}", tag = "universes", params(NamePath),
+#[utoipa::path(put, path = "/{name}", operation_id = "save_universe", tag = "universes", params(NamePath),
     request_body = UniverseInput,
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn put_universe(
@@ -141,7 +141,7 @@ async fn put_universe(
 }
 
 /// Delete a stored universe.
-#[utoipa::path(delete, path = "/{name}", tag = "universes", params(NamePath),
+#[utoipa::path(delete, path = "/{name}", operation_id = "delete_universe", tag = "universes", params(NamePath),
     responses((status = 204, description = "deleted")), security(("api_key" = [])))]
 async fn delete_universe(
     State(s): State<AppState>,
@@ -200,7 +200,7 @@ pub struct FactorRequestDoc {
 /// Judge a signal over a universe: rank IC per horizon (mean, ICIR, t), demeaned quantile
 /// returns and the top-minus-bottom spread, turnover, rank autocorrelation, IC by regime.
 /// Forward returns start at the next open. `format=svg` answers a tearsheet figure.
-#[utoipa::path(post, path = "/evaluate", tag = "factors", params(FigureQuery),
+#[utoipa::path(post, path = "/evaluate", operation_id = "evaluate_factor", tag = "factors", params(FigureQuery),
     request_body = FactorRequestDoc,
     responses((status = 200, body = Object),
               (status = 200, description = "the figure", content_type = "image/svg+xml", body = String)),

@@ -69,7 +69,7 @@ pub struct SymbolsInput {
 }
 
 /// Watchlists, newest first.
-#[utoipa::path(get, path = "", tag = "watchlists", params(PageQuery),
+#[utoipa::path(get, path = "", operation_id = "list_watchlists", tag = "watchlists", params(PageQuery),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
@@ -85,7 +85,7 @@ async fn list(
 }
 
 /// Create a watchlist.
-#[utoipa::path(post, path = "", tag = "watchlists", request_body = WatchlistInput,
+#[utoipa::path(post, path = "", operation_id = "create_watchlist", tag = "watchlists", request_body = WatchlistInput,
     responses((status = 201, body = Object)), security(("api_key" = [])))]
 async fn create(
     State(s): State<AppState>,
@@ -101,7 +101,7 @@ async fn create(
 }
 
 /// One watchlist.
-#[utoipa::path(get, path = "/{id}", tag = "watchlists", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/{id}", operation_id = "get_watchlist", tag = "watchlists", params(("id" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn get_one(
     State(s): State<AppState>,
@@ -112,7 +112,7 @@ async fn get_one(
 }
 
 /// Rename and/or replace the symbols.
-#[utoipa::path(patch, path = "/{id}", tag = "watchlists", params(("id" = String, Path)),
+#[utoipa::path(patch, path = "/{id}", operation_id = "update_watchlist", tag = "watchlists", params(("id" = String, Path)),
     request_body = WatchlistPatch, responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn update(
     State(s): State<AppState>,
@@ -129,7 +129,7 @@ async fn update(
 }
 
 /// Delete a watchlist.
-#[utoipa::path(delete, path = "/{id}", tag = "watchlists", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/{id}", operation_id = "delete_watchlist", tag = "watchlists", params(("id" = String, Path)),
     responses((status = 204)), security(("api_key" = [])))]
 async fn delete(
     State(s): State<AppState>,
@@ -142,7 +142,7 @@ async fn delete(
 }
 
 /// Add symbols.
-#[utoipa::path(post, path = "/{id}/symbols", tag = "watchlists", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/{id}/symbols", operation_id = "add_watchlist_symbols", tag = "watchlists", params(("id" = String, Path)),
     request_body = SymbolsInput, responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn add_symbols(
     State(s): State<AppState>,
@@ -156,7 +156,7 @@ async fn add_symbols(
 }
 
 /// Remove symbols.
-#[utoipa::path(delete, path = "/{id}/symbols", tag = "watchlists", params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/{id}/symbols", operation_id = "remove_watchlist_symbols", tag = "watchlists", params(("id" = String, Path)),
     request_body = SymbolsInput, responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn remove_symbols(
     State(s): State<AppState>,
@@ -175,7 +175,7 @@ async fn remove_symbols(
 }
 
 /// Latest close and returns over 1D, 1W, 1M, 3M, YTD, 1Y for each symbol.
-#[utoipa::path(get, path = "/{id}/quotes", tag = "watchlists", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/{id}/quotes", operation_id = "get_watchlist_quotes", tag = "watchlists", params(("id" = String, Path)),
     responses((status = 200, body = Object)), security(("api_key" = [])))]
 async fn quotes(
     State(s): State<AppState>,
