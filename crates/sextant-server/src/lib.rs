@@ -15,6 +15,7 @@ pub mod reference_jobs;
 pub mod respcache;
 pub mod routes;
 pub mod state;
+pub mod time;
 pub mod web;
 
 pub use state::{AppState, Limits};
