@@ -69,6 +69,7 @@ pub struct KeyInfo {
     /// The label given at creation.
     pub name: String,
     /// When the key was created (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// True once revoked: the key is then refused with 401.
     pub revoked: bool,

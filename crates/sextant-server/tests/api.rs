@@ -24,21 +24,39 @@ fn snake_case_id(id: &str) -> bool {
 }
 
 /// What client generators need of the served spec: every operation has a unique, descriptive
-/// operationId (duplicates made openapi-python-client drop operations).
+/// operationId (duplicates made openapi-python-client drop operations), and every JSON response
+/// is a named component or an array of one (inline objects become `<op>Response200` models that
+/// collide, bare `object`s become untyped dicts).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_served_spec_names_every_operation() {
+async fn the_served_spec_names_every_operation_and_response() {
     let s = start(Limits::default()).await;
     let (status, spec, _) = s
         .call(Method::GET, "/api/v1/openapi.json", None, None)
         .await;
     assert_eq!(status, StatusCode::OK);
     let mut ids = std::collections::BTreeMap::<String, Vec<String>>::new();
+    let mut unnamed = Vec::new();
+    let mut json_responses = 0;
     for (path, item) in spec["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().expect("item") {
             let at = format!("{} {path}", method.to_uppercase());
             let id = op["operationId"].as_str().unwrap_or_default();
             assert!(snake_case_id(id), "{at}: operationId {id:?}");
-            ids.entry(id.to_string()).or_default().push(at);
+            ids.entry(id.to_string()).or_default().push(at.clone());
+            for (code, resp) in op["responses"].as_object().expect("responses") {
+                for (ctype, media) in resp["content"].as_object().into_iter().flatten() {
+                    if !ctype.ends_with("json") {
+                        continue;
+                    }
+                    json_responses += 1;
+                    let schema = &media["schema"];
+                    let named = schema.get("$ref").is_some()
+                        || (schema["type"] == "array" && schema["items"].get("$ref").is_some());
+                    if !named {
+                        unnamed.push(format!("{at} {code} {ctype}: {schema}"));
+                    }
+                }
+            }
         }
     }
     let duplicated: Vec<_> = ids.iter().filter(|(_, at)| at.len() > 1).collect();
@@ -47,6 +65,22 @@ async fn the_served_spec_names_every_operation() {
         "duplicate operationIds: {duplicated:?}"
     );
     assert!(ids.len() > 100, "{} operations", ids.len());
+    assert!(
+        unnamed.is_empty(),
+        "{} of {json_responses} JSON responses have no named schema:\n{}",
+        unnamed.len(),
+        unnamed.join("\n")
+    );
+    // The named schemas exist.
+    let schemas = spec["components"]["schemas"].as_object().expect("schemas");
+    let text = spec.to_string();
+    for name in text
+        .split("\"#/components/schemas/")
+        .skip(1)
+        .filter_map(|t| t.split('"').next())
+    {
+        assert!(schemas.contains_key(name), "dangling $ref {name}");
+    }
     assert!(snake_case_id("get_backtest_equity") && snake_case_id("list_v2_items"));
     assert!(!snake_case_id("GetOne") && !snake_case_id("_x") && !snake_case_id("x__y"));
     assert!(!snake_case_id("2fa") && !snake_case_id(""));

@@ -5,6 +5,9 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::schemas::agents::{
+    AgentAuditList, BuilderAnswerDoc as BuilderAnswer, ChatAnswerDoc as ChatAnswer, ChatToolList,
+};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -90,7 +93,7 @@ pub struct BuilderInput {
 /// when the request is ambiguous or asks for something the library cannot do. Only a built,
 /// re-validated config is ever stored.
 #[utoipa::path(post, path = "/generative-builder", operation_id = "build_strategy_from_text", tag = "strategies", request_body = BuilderInput,
-    responses((status = 200, body = Object),
+    responses((status = 200, body = BuilderAnswer),
               (status = 422, description = "empty or oversized text, or a bad preview", body = crate::error::Problem, content_type = "application/problem+json"),
               (status = 503, description = "the embedding model is not installed", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -128,7 +131,7 @@ pub struct ChatInput {
 /// Ask the ChatOps agent. It calls only the tools your role allows; tools that change state
 /// come back as a pending confirmation (`pending.token`) for `POST /chat/confirm`.
 #[utoipa::path(post, path = "", operation_id = "send_chat_message", tag = "chat", request_body = ChatInput,
-    responses((status = 200, body = Object),
+    responses((status = 200, body = ChatAnswer),
               (status = 422, description = "empty or oversized message", body = crate::error::Problem, content_type = "application/problem+json"),
               (status = 503, description = "the embedding model is not installed", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -199,9 +202,11 @@ async fn chat_stream(
             sextant_agents::chat::ChatEvent::Done { .. } => "done",
             sextant_agents::chat::ChatEvent::Error { .. } => "error",
         };
-        let ev = Event::default()
-            .event(name)
-            .data(serde_json::to_string(&e).unwrap_or_default());
+        // The data is what a response body would be (timestamps in tool results as RFC 3339).
+        let data = serde_json::to_value(&e)
+            .map(|v| super::json_body(v).0.to_string())
+            .unwrap_or_default();
+        let ev = Event::default().event(name).data(data);
         Some((Ok::<_, Infallible>(ev), (rx, slot)))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
@@ -218,7 +223,7 @@ pub struct ConfirmInput {
 /// Run a write tool the agent proposed. Only the key it was proposed to can confirm it, and
 /// only while its role still allows the tool.
 #[utoipa::path(post, path = "/confirm", operation_id = "confirm_chat_action", tag = "chat", request_body = ConfirmInput,
-    responses((status = 200, body = Object),
+    responses((status = 200, body = ChatAnswer),
               (status = 422, description = "unknown, expired or foreign token", body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn confirm(
@@ -234,10 +239,10 @@ async fn confirm(
 }
 
 /// The tools your role allows, with their argument schemas.
-#[utoipa::path(get, path = "/tools", operation_id = "list_chat_tools", tag = "chat", responses((status = 200, body = Object)), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/tools", operation_id = "list_chat_tools", tag = "chat", responses((status = 200, body = ChatToolList)), security(("api_key" = [])))]
 async fn tools(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> Json<Value> {
     let tools = s.agents.gate().offered(&agent_caller(&caller, "http"));
-    Json(json!({ "items": tools }))
+    super::json_body(json!({ "items": tools }))
 }
 
 /// How many audit records to return.
@@ -254,7 +259,7 @@ pub struct AuditQuery {
 /// The agent's audit trail, newest first: every tool call made, refused, proposed or
 /// confirmed, with the caller, the arguments and a sha256 of the result.
 #[utoipa::path(get, path = "/agent-audit", operation_id = "list_agent_audit", tag = "admin", params(AuditQuery),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = AgentAuditList)), security(("api_key" = [])))]
 async fn audit(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<AuditQuery>,
@@ -269,5 +274,5 @@ async fn audit(
         .recent(limit as usize)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(Json(json!({ "items": items })))
+    Ok(super::json_body(json!({ "items": items })))
 }

@@ -6,16 +6,23 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::market_data::blocking;
 use crate::routes::page::{Page, PageQuery};
+use crate::routes::schemas::runs::{
+    BacktestPage, BacktestRunDoc as BacktestRun, RegimeSliceDoc as RegimeSlice, TradeDoc as Trade,
+    WalkForwardReportDoc as WalkForwardReport,
+};
+use crate::routes::schemas::JobDoc as Job;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sextant_core::backtest::{
     BacktestRequest, RunOptions, RunOutcome, WalkForwardSpec, WalkOutcome,
 };
 use sextant_core::jobs::JobKind;
+use sextant_domain::SessionModel;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -131,7 +138,9 @@ const INLINE_LIMIT: usize = 200_000;
 /// Small runs answer inline (201 with the run); large ones are queued as a `backtest` job
 /// (202 with the job: follow `/api/v1/jobs/{id}/events`).
 #[utoipa::path(post, path = "", operation_id = "run_backtest", tag = "backtests", request_body = BacktestRequestDoc,
-    responses((status = 201, body = Object), (status = 202, body = Object),
+    responses((status = 201, description = "the stored run", body = BacktestRun),
+              (status = 202, description = "too large to run inline: the queued `backtest` job",
+               body = Job),
               (status = 429, description = "the key's open-job quota or rate limit is used up",
                body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -177,12 +186,12 @@ pub struct ListQuery {
 
 /// Stored runs, newest first.
 #[utoipa::path(get, path = "", operation_id = "list_backtests", tag = "backtests", params(ListQuery),
-    responses((status = 200, body = inline(Page<Object>))), security(("api_key" = [])))]
+    responses((status = 200, body = BacktestPage)), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<Page<Value>>> {
+) -> ApiResult<Json<Value>> {
     // A key lists the runs it owns; an admin every run.
     let page = PageQuery {
         limit: q.limit,
@@ -194,10 +203,10 @@ async fn list(
         .backtests
         .list(caller.actor(), q.strategy.as_deref(), &page)
         .await?;
-    Ok(Json(Page {
+    super::to_json(&Page {
         items: page.items,
         next_cursor: page.next_cursor,
-    }))
+    })
 }
 
 /// Stored run `id` if the caller may read it (see `BacktestService::get_as`); 404 otherwise.
@@ -222,39 +231,39 @@ fn check_id(id: &str) -> ApiResult<sextant_domain::RunId> {
 
 /// One stored run.
 #[utoipa::path(get, path = "/{id}", operation_id = "get_backtest", tag = "backtests", params(("id" = String, Path)),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = BacktestRun)), security(("api_key" = [])))]
 async fn get_run(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let run = visible_run(&s, &caller, &id).await?;
-    Ok(Json(
-        serde_json::to_value(run).map_err(|e| ApiError::internal(e.to_string()))?,
-    ))
+    super::to_json(&visible_run(&s, &caller, &id).await?)
 }
 
 /// A run's trades.
 #[utoipa::path(get, path = "/{id}/trades", operation_id = "get_backtest_trades", tag = "backtests", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<Object>)), security(("api_key" = [])))]
+    responses((status = 200, body = Vec<Trade>)), security(("api_key" = [])))]
 async fn trades(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     visible_run(&s, &caller, &id).await?;
-    let t = s.services.backtests.trades(&id).await?;
-    Ok(Json(
-        serde_json::to_value(t).map_err(|e| ApiError::internal(e.to_string()))?,
-    ))
+    super::to_json(&s.services.backtests.trades(&id).await?)
 }
 
 /// The run's value at the close of one bar.
 #[derive(Serialize, ToSchema)]
 pub struct EquityPointDto {
-    /// The bar's time, `YYYY-MM-DD HH:MM:SS` in UTC (the session date at 00:00:00 for daily
-    /// and coarser bars).
+    /// The bar's time, RFC 3339 in UTC (`2008-09-26T00:00:00Z`; the session date at 00:00 for
+    /// daily and coarser bars).
+    #[schema(format = DateTime)]
     pub ts: String,
+    /// The exchange-local session the bar belongs to (YYYY-MM-DD): the bar's date for daily and
+    /// coarser runs; for intraday runs the session of the first symbol's session model (FX days
+    /// roll at 17:00 New York) or its exchange's local date.
+    #[schema(value_type = String, format = Date)]
+    pub session_date: NaiveDate,
     /// Cash plus positions marked at the bar's close.
     pub equity: f64,
     /// The cash part of `equity`.
@@ -269,10 +278,21 @@ async fn equity(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<EquityPointDto>>> {
-    visible_run(&s, &caller, &id).await?;
+    let run = visible_run(&s, &caller, &id).await?;
+    let resolution = run.manifest.request.resolution;
+    let first = run.manifest.request.symbols.first().cloned();
     let backtests = s.services.backtests.clone();
+    let reads = s.services.reads.clone();
     let id2 = id.clone();
-    let pts = blocking(move || Ok(backtests.equity_curve(&id2)?)).await?;
+    let (pts, (model, tz)) = blocking(move || {
+        let pts = backtests.equity_curve(&id2)?;
+        let zone = match (resolution.is_intraday(), first, pts.first()) {
+            (true, Some(symbol), Some(p)) => session_zone(&reads.get(), &symbol, resolution, p.ts)?,
+            _ => (SessionModel::Xnys, String::new()),
+        };
+        Ok((pts, zone))
+    })
+    .await?;
     if pts.is_empty() {
         return Err(ApiError::not_found(format!(
             "no equity curve for backtest {id}"
@@ -281,12 +301,39 @@ async fn equity(
     Ok(Json(
         pts.into_iter()
             .map(|p| EquityPointDto {
-                ts: p.ts.to_string(),
+                ts: crate::time::utc(p.ts),
+                session_date: crate::time::session_date(p.ts, resolution, model, &tz),
                 equity: p.equity,
                 cash: p.cash,
             })
             .collect(),
     ))
+}
+
+/// The session model and exchange time zone that date an intraday run's bars: those of its
+/// first symbol (its instrument record; the zone of its bars on an exchange other than the
+/// NYSE). A run without a symbol (a universe) is dated in UTC.
+fn session_zone(
+    cache: &sextant_data::Cache,
+    symbol: &sextant_domain::Symbol,
+    resolution: sextant_domain::Resolution,
+    first: chrono::NaiveDateTime,
+) -> ApiResult<(SessionModel, String)> {
+    let model = cache.instrument(symbol)?.session;
+    let tz = match model {
+        SessionModel::Xnys => "America/New_York".to_string(),
+        SessionModel::Weekdays => {
+            let day = Some(first.date());
+            cache
+                .bars(symbol, resolution, day, day)?
+                .first()
+                .map(|b| b.tz.clone())
+                .unwrap_or_default()
+        }
+        // Around-the-clock models assign sessions by the clock; no zone is needed.
+        SessionModel::Fx24x5 | SessionModel::Crypto24x7 => String::new(),
+    };
+    Ok((model, tz))
 }
 
 /// Which regime model splits the run.
@@ -304,7 +351,7 @@ pub struct RegimeModelQuery {
 /// are left out and each slice says how many days it covers).
 #[utoipa::path(get, path = "/{id}/regimes", operation_id = "get_backtest_regimes", tag = "backtests",
     params(("id" = String, Path), RegimeModelQuery),
-    responses((status = 200, body = Vec<Object>),
+    responses((status = 200, body = Vec<RegimeSlice>),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn by_regime(
@@ -312,7 +359,7 @@ async fn by_regime(
     Extension(caller): Extension<Caller>,
     ApiPath(id): ApiPath<String>,
     crate::extract::ApiQuery(q): crate::extract::ApiQuery<RegimeModelQuery>,
-) -> ApiResult<Json<Vec<sextant_core::regimes::RegimeSlice>>> {
+) -> ApiResult<Json<Value>> {
     if !sextant_core::regimes::service::is_model_name(&q.model) {
         return Err(ApiError::field(
             "model",
@@ -328,7 +375,7 @@ async fn by_regime(
         &q.model,
     )
     .await?;
-    Ok(Json(slices))
+    super::to_json(&slices)
 }
 
 /// The runs to compare.
@@ -417,7 +464,9 @@ const INLINE_WALK_COST: usize = 300_000;
 /// answers 200 with the report; a larger one is queued as a `walk_forward` job (202 with the
 /// job: follow `/api/v1/jobs/{id}/events`). Long work never runs inside a request.
 #[utoipa::path(post, path = "/walk-forward", operation_id = "run_walk_forward", tag = "backtests", request_body = WalkForwardDoc,
-    responses((status = 200, body = Object), (status = 202, body = Object),
+    responses((status = 200, description = "the walk-forward report", body = WalkForwardReport),
+              (status = 202, description = "too costly to run inline: the queued `walk_forward` job",
+               body = Job),
               (status = 429, description = "the key's open-job quota or rate limit is used up",
                body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]

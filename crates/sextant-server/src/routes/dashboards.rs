@@ -1,7 +1,7 @@
 //! `/api/v1/dashboard`: one overview for the calling key.
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -15,14 +15,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// KPIs across the caller's portfolios, recent backtests, data freshness and job activity.
-#[utoipa::path(get, path = "", operation_id = "get_dashboard", tag = "dashboard", responses((status = 200, body = Object)),
+#[utoipa::path(get, path = "", operation_id = "get_dashboard", tag = "dashboard", responses((status = 200, body = crate::routes::schemas::portfolios::DashboardOverviewDoc)),
     security(("api_key" = [])))]
 async fn overview(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
 ) -> ApiResult<Json<Value>> {
     let o = s.services.dashboard.overview(&caller.key_id).await?;
-    serde_json::to_value(o)
-        .map(Json)
-        .map_err(|e| ApiError::internal(e.to_string()))
+    super::to_json(&o)
 }

@@ -6,6 +6,10 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::page::{Page, PageQuery};
+use crate::routes::schemas::research::{
+    DefinitionCheckDoc as DefinitionCheck, DefinitionExampleList, DefinitionPage,
+    DefinitionVersionDoc as DefinitionVersion, DefinitionVersionList,
+};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -58,19 +62,19 @@ fn out<T: serde::Serialize>(v: &T) -> ApiResult<Json<Value>> {
 
 /// The library strategies the language expresses, as definitions (bit-identical trades).
 #[utoipa::path(get, path = "/examples", operation_id = "list_definition_examples", tag = "strategies",
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = DefinitionExampleList)), security(("api_key" = [])))]
 async fn examples() -> Json<Value> {
     let items: Vec<Value> = sextant_backtest::rules::library_definitions()
         .into_iter()
         .map(|(name, d)| json!({"library_strategy": name, "definition": d}))
         .collect();
-    Json(json!({ "items": items }))
+    super::json_body(json!({ "items": items }))
 }
 
 /// Check a definition without saving it: the compiled rules, parameter schema, warm-up and
 /// the truncation test; 422 names the field and the offending token.
 #[utoipa::path(post, path = "/definitions/check", operation_id = "check_definition", tag = "strategies", request_body = DefinitionInput,
-    responses((status = 200, body = Object),
+    responses((status = 200, body = DefinitionCheck),
               (status = 422, description = "the definition is invalid", body = crate::error::Problem,
                content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -83,32 +87,26 @@ async fn check(ApiJson(input): ApiJson<DefinitionInput>) -> ApiResult<Json<Value
 
 /// Saved definitions of the caller (all for an admin), most recently changed first.
 #[utoipa::path(get, path = "/definitions", operation_id = "list_definitions", tag = "strategies", params(PageQuery),
-    responses((status = 200, body = inline(Page<Object>))), security(("api_key" = [])))]
+    responses((status = 200, body = DefinitionPage)), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiQuery(p): ApiQuery<PageQuery>,
-) -> ApiResult<Json<Page<Value>>> {
+) -> ApiResult<Json<Value>> {
     let page = s
         .services
         .definitions
         .list(caller.actor(), &p.to_request()?)
         .await?;
-    let items = page
-        .items
-        .iter()
-        .map(serde_json::to_value)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok(Json(Page {
-        items,
+    out(&Page {
+        items: page.items,
         next_cursor: page.next_cursor,
-    }))
+    })
 }
 
 /// Save a new strategy (version 1) after checking it and running the truncation test.
 #[utoipa::path(post, path = "/definitions", operation_id = "create_definition", tag = "strategies", request_body = DefinitionInput,
-    responses((status = 201, body = Object),
+    responses((status = 201, body = DefinitionVersion),
               (status = 422, description = "the definition is invalid", body = crate::error::Problem,
                content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -127,7 +125,7 @@ async fn create(
 
 /// The latest version of a saved strategy.
 #[utoipa::path(get, path = "/definitions/{id}", operation_id = "get_definition", tag = "strategies", params(("id" = String, Path)),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = DefinitionVersion)), security(("api_key" = [])))]
 async fn get_latest(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -143,7 +141,7 @@ async fn get_latest(
 /// Save a new version of a strategy (checked and truncation-tested like the first).
 #[utoipa::path(put, path = "/definitions/{id}", operation_id = "add_definition_version", tag = "strategies", params(("id" = String, Path)),
     request_body = DefinitionInput,
-    responses((status = 201, body = Object),
+    responses((status = 201, body = DefinitionVersion),
               (status = 409, description = "a concurrent save took this version", body = crate::error::Problem,
                content_type = "application/problem+json"),
               (status = 422, description = "the definition is invalid", body = crate::error::Problem,
@@ -180,7 +178,7 @@ async fn delete(
 
 /// Every version of a saved strategy, newest first.
 #[utoipa::path(get, path = "/definitions/{id}/versions", operation_id = "list_definition_versions", tag = "strategies", params(("id" = String, Path)),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = DefinitionVersionList)), security(("api_key" = [])))]
 async fn versions(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -191,13 +189,13 @@ async fn versions(
         .definitions
         .versions_as(&id, caller.actor())
         .await?;
-    Ok(Json(json!({ "items": v })))
+    Ok(super::json_body(json!({ "items": v })))
 }
 
 /// One version of a saved strategy.
 #[utoipa::path(get, path = "/definitions/{id}/versions/{version}", operation_id = "get_definition_version", tag = "strategies",
     params(("id" = String, Path), ("version" = u32, Path, minimum = 1)),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = DefinitionVersion)), security(("api_key" = [])))]
 async fn get_version(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -7,6 +7,10 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::routes::market_data::parse_symbol;
+use crate::routes::schemas::runs::{
+    ForecastCalibrationDoc as ForecastCalibration, ForecastDoc as Forecast,
+    ForecastScoresDoc as ForecastScores, StoredForecastDoc as StoredForecast,
+};
 use crate::routes::to_json;
 use crate::state::AppState;
 use axum::extract::State;
@@ -178,7 +182,7 @@ fn answer(report: &ForecastReport, svg: bool) -> ApiResult<Response> {
 #[utoipa::path(get, path = "/forecast/{symbol}", operation_id = "forecast_symbol", tag = "forecasts",
     params(("symbol" = String, Path), ForecastQuery),
     responses((status = 200, description = "The forecast (JSON) or its fan chart (`format=svg`).",
-                content((Object = "application/json"), (String = "image/svg+xml"))),
+                content((Forecast = "application/json"), (String = "image/svg+xml"))),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
               (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -198,7 +202,7 @@ async fn symbol_forecast(
 #[utoipa::path(get, path = "/{id}/forecast", operation_id = "forecast_portfolio", tag = "portfolios",
     params(("id" = String, Path), ForecastQuery),
     responses((status = 200, description = "The forecast (JSON) or its fan chart (`format=svg`).",
-                content((Object = "application/json"), (String = "image/svg+xml"))),
+                content((Forecast = "application/json"), (String = "image/svg+xml"))),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn portfolio_forecast(
@@ -217,7 +221,7 @@ async fn portfolio_forecast(
 #[utoipa::path(get, path = "/{id}/forecast", operation_id = "forecast_backtest", tag = "backtests",
     params(("id" = String, Path), ForecastQuery),
     responses((status = 200, description = "The forecast (JSON) or its fan chart (`format=svg`).",
-                content((Object = "application/json"), (String = "image/svg+xml"))),
+                content((Forecast = "application/json"), (String = "image/svg+xml"))),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn backtest_forecast(
@@ -354,7 +358,7 @@ const HTTP_MAX_WORK: f64 = 1e9;
 /// 1 and 10 days, side by side, the failing ones included.
 #[utoipa::path(get, path = "/forecast/{symbol}/calibration", operation_id = "get_symbol_forecast_calibration", tag = "forecasts",
     params(("symbol" = String, Path), CalibrationQuery),
-    responses((status = 200, body = Object),
+    responses((status = 200, body = ForecastCalibration),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
               (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -380,7 +384,7 @@ async fn symbol_calibration(
 /// 50/80/90/98 % bands over every realised day and over each forecast's next day.
 #[utoipa::path(get, path = "/forecast/{symbol}/scores", operation_id = "get_symbol_forecast_scores", tag = "forecasts",
     params(("symbol" = String, Path)),
-    responses((status = 200, body = Object),
+    responses((status = 200, body = ForecastScores),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn symbol_scores(
@@ -394,7 +398,7 @@ async fn symbol_scores(
 /// A stored forecast: what produced it and its quantiles per day (currency).
 #[utoipa::path(get, path = "/{id}", operation_id = "get_forecast", tag = "forecasts",
     params(("id" = String, Path)),
-    responses((status = 200, body = Object),
+    responses((status = 200, body = StoredForecast),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn stored(
@@ -427,7 +431,7 @@ async fn stored(
             })
         })
     };
-    Ok(Json(serde_json::json!({
+    Ok(super::json_body(serde_json::json!({
         "forecast_id": f.id,
         "target_kind": f.target_kind,
         "target": f.target,

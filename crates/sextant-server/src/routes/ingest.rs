@@ -69,7 +69,7 @@ pub struct ActionsInput {
 /// histories stored in one transaction, replacing what was stored; raw prices then adjust by
 /// them.
 #[utoipa::path(post, path = "/actions", operation_id = "ingest_corporate_actions", tag = "ingest", request_body = ActionsInput,
-    responses((status = 202, body = Object),
+    responses((status = 202, body = crate::routes::schemas::JobDoc),
               (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn ingest_actions(
@@ -220,7 +220,7 @@ fn interval_name(i: IntervalName) -> &'static str {
 /// Fetch one economic series as an `ingest_macro` job, replacing its stored copy (the default
 /// risk-free rate of backtests is `treasury_yield_3month_daily`).
 #[utoipa::path(post, path = "/macro", operation_id = "ingest_macro_series", tag = "ingest", request_body = MacroInput,
-    responses((status = 202, body = Object),
+    responses((status = 202, body = crate::routes::schemas::JobDoc),
               (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn ingest_macro(

@@ -4,6 +4,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::page::PageQuery;
+use crate::routes::schemas::{JobDoc as Job, JobPage};
 use crate::routes::to_json;
 use crate::state::AppState;
 use axum::extract::State;
@@ -65,7 +66,7 @@ pub struct SubmitInput {
 
 /// Queue a job; poll it, stream its events, or cancel it.
 #[utoipa::path(post, path = "", operation_id = "submit_job", tag = "jobs", request_body = SubmitInput,
-    responses((status = 202, body = Object),
+    responses((status = 202, body = Job),
               (status = 429, description = "the key's open-job quota or rate limit is used up",
                body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -113,7 +114,7 @@ pub enum StatusName {
 
 /// Jobs, newest first.
 #[utoipa::path(get, path = "", operation_id = "list_jobs", tag = "jobs", params(ListQuery),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = JobPage)), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -144,12 +145,12 @@ async fn list(
             item.remove("result");
         }
     }
-    Ok(Json(v))
+    Ok(super::json_body(v))
 }
 
 /// A job with its status and progress.
 #[utoipa::path(get, path = "/{id}", operation_id = "get_job", tag = "jobs", params(("id" = String, Path)),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = Job)), security(("api_key" = [])))]
 async fn get_one(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -160,7 +161,10 @@ async fn get_one(
 
 /// Cancel a queued or running job.
 #[utoipa::path(post, path = "/{id}/cancel", operation_id = "cancel_job", tag = "jobs", params(("id" = String, Path)),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = Job),
+              (status = 409, description = "the job already finished", body = crate::error::Problem,
+               content_type = "application/problem+json")),
+    security(("api_key" = [])))]
 async fn cancel(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -170,10 +174,21 @@ async fn cancel(
     to_json(&s.jobs.cancel(&id).await?)
 }
 
+/// One server-sent event of `GET /jobs/{id}/events`.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct JobSseEvent {
+    /// The job's status at the event: `queued`, `running`, `succeeded`, `failed` or
+    /// `cancelled`.
+    pub event: String,
+    /// The event as JSON text: `job_id`, `status`, `progress`, and `result` (on `succeeded`)
+    /// or `error` (when it failed or was cancelled).
+    pub data: String,
+}
+
 /// Server-sent events: the job's current state, then every progress and status change until it
 /// finishes.
 #[utoipa::path(get, path = "/{id}/events", operation_id = "stream_job_events", tag = "jobs", params(("id" = String, Path)),
-    responses((status = 200, body = String, content_type = "text/event-stream")), security(("api_key" = [])))]
+    responses((status = 200, body = JobSseEvent, content_type = "text/event-stream")), security(("api_key" = [])))]
 async fn events(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -186,10 +201,13 @@ async fn events(
     let sub = s.jobs.subscribe(&id).await?;
     let first = JobEvent::from(&sub.snapshot);
     let done = first.is_terminal();
+    // Each event's data is the JSON a response body would be (timestamps in a result as RFC
+    // 3339 in UTC).
     let to_event = |e: &JobEvent| {
-        Event::default()
-            .event(e.status.as_str())
-            .data(serde_json::to_string(e).unwrap_or_default())
+        let data = serde_json::to_value(e)
+            .map(|v| super::json_body(v).0.to_string())
+            .unwrap_or_default();
+        Event::default().event(e.status.as_str()).data(data)
     };
     let head = stream::once({
         let ev = to_event(&first);

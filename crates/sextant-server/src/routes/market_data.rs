@@ -79,7 +79,8 @@ impl IngestInput {
 /// Refresh symbols from Alpha Vantage as a job (incremental: only what is missing or stale);
 /// with `asset` the symbols are fetched as that kind of instrument (FX, crypto) and recorded so.
 #[utoipa::path(post, path = "/ingest", operation_id = "ingest_bars", tag = "market-data", request_body = IngestInput,
-    responses((status = 202, body = Object),
+    responses((status = 202, description = "the queued `ingest_alphavantage` job",
+               body = crate::routes::schemas::JobDoc),
               (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn ingest(
@@ -98,8 +99,7 @@ async fn ingest(
             &caller.key_id,
         )
         .await?;
-    let v = serde_json::to_value(rec).map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok((axum::http::StatusCode::ACCEPTED, Json(v)))
+    Ok((axum::http::StatusCode::ACCEPTED, super::to_json(&rec)?))
 }
 
 /// One symbol in the cache.
@@ -109,9 +109,11 @@ pub struct SymbolDto {
     pub symbol: String,
     /// The resolutions held, e.g. `["1min", "daily"]`.
     pub resolutions: Vec<String>,
-    /// Time of the oldest bar at any resolution, `YYYY-MM-DD HH:MM:SS` in UTC.
+    /// Time of the oldest bar at any resolution, RFC 3339 in UTC.
+    #[schema(format = DateTime)]
     pub first: String,
-    /// Time of the newest bar at any resolution, `YYYY-MM-DD HH:MM:SS` in UTC.
+    /// Time of the newest bar at any resolution, RFC 3339 in UTC.
+    #[schema(format = DateTime)]
     pub last: String,
     /// Bars held, all resolutions together.
     pub rows: u64,
@@ -142,8 +144,8 @@ async fn symbols(State(s): State<AppState>) -> ApiResult<Json<Vec<SymbolDto>>> {
                 SymbolDto {
                     symbol: i.symbol,
                     resolutions: i.resolutions,
-                    first: i.first_ts.to_string(),
-                    last: i.last_ts.to_string(),
+                    first: crate::time::utc(i.first_ts),
+                    last: crate::time::utc(i.last_ts),
                     rows: i.rows,
                     asset_class,
                     session,
@@ -195,12 +197,19 @@ pub struct BarsQuery {
     pub format: Option<BarFormat>,
 }
 
-/// One bar. Times are UTC; `ts` of daily and coarser bars is the session date.
+/// One bar. Times are UTC; `ts` of daily and coarser bars is the session date at 00:00.
 #[derive(Serialize, ToSchema)]
 pub struct BarDto {
-    /// Interval start (intraday) or session date at 00:00:00 (daily and coarser),
-    /// `YYYY-MM-DD HH:MM:SS` in UTC.
+    /// Interval start (intraday) or session date at 00:00 (daily and coarser), RFC 3339 in
+    /// UTC: `2008-09-26T00:00:00Z`.
+    #[schema(format = DateTime)]
     pub ts: String,
+    /// The exchange-local session the bar belongs to (YYYY-MM-DD): its date for daily and
+    /// coarser bars; for intraday bars the session the instrument's session model assigns (FX
+    /// days roll at 17:00 New York, crypto days at 00:00 UTC) or, on an exchange, the local
+    /// date in `tz`.
+    #[schema(value_type = String, format = Date)]
+    pub session_date: NaiveDate,
     /// Opening price, as traded (unadjusted).
     pub open: f64,
     /// Highest price of the interval, unadjusted.
@@ -296,13 +305,20 @@ async fn bars(
         )));
     }
     let tz = bars[0].tz.clone();
+    let model = instrument.session;
+    let session =
+        |b: &sextant_domain::Bar| crate::time::session_date(b.ts, resolution, model, &b.tz);
     if csv {
-        let mut out = String::with_capacity(bars.len() * 64);
-        out.push_str("ts,open,high,low,close,volume,adj_close,dividend,split_coefficient,source\n");
+        // The same columns as the JSON bars, in the same formats.
+        let mut out = String::with_capacity(bars.len() * 80);
+        out.push_str(
+            "ts,session_date,open,high,low,close,volume,adj_close,dividend,split_coefficient,source\n",
+        );
         for b in &bars {
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{}\n",
-                b.ts,
+                "{},{},{},{},{},{},{},{},{},{},{}\n",
+                crate::time::utc(b.ts),
+                session(b),
                 b.open,
                 b.high,
                 b.low,
@@ -322,7 +338,8 @@ async fn bars(
     let dtos: Vec<BarDto> = bars
         .into_iter()
         .map(|b| BarDto {
-            ts: b.ts.to_string(),
+            ts: crate::time::utc(b.ts),
+            session_date: session(&b),
             open: b.open,
             high: b.high,
             low: b.low,
@@ -364,13 +381,16 @@ pub struct CoverageQuery {
 /// A contiguous cached range: the ingested batches merged where they overlap or touch.
 #[derive(Serialize, ToSchema)]
 pub struct CoverageRangeDto {
-    /// Start of the range, `YYYY-MM-DD HH:MM:SS` in UTC.
+    /// Start of the range, RFC 3339 in UTC.
+    #[schema(format = DateTime)]
     pub first: String,
-    /// End of the range, `YYYY-MM-DD HH:MM:SS` in UTC.
+    /// End of the range, RFC 3339 in UTC.
+    #[schema(format = DateTime)]
     pub last: String,
     /// Where its bars came from, e.g. `["alphavantage"]`.
     pub sources: Vec<String>,
-    /// When the newest batch in the range was recorded, `YYYY-MM-DD HH:MM:SS` in UTC.
+    /// When the newest batch in the range was recorded, RFC 3339 in UTC.
+    #[schema(format = DateTime)]
     pub last_refreshed: String,
 }
 
@@ -426,10 +446,10 @@ async fn coverage(
                         .ranges
                         .into_iter()
                         .map(|g| CoverageRangeDto {
-                            first: g.first_ts.to_string(),
-                            last: g.last_ts.to_string(),
+                            first: crate::time::utc(g.first_ts),
+                            last: crate::time::utc(g.last_ts),
                             sources: g.sources,
-                            last_refreshed: g.last_refreshed.to_string(),
+                            last_refreshed: crate::time::utc(g.last_refreshed),
                         })
                         .collect(),
                 }

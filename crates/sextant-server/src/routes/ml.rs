@@ -5,6 +5,11 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::market_data::{blocking, parse_symbol};
+use crate::routes::schemas::research::{
+    FeaturePanelDoc as FeaturePanel, FeatureViewsDoc as FeatureViews,
+    MaterializedViewDoc as MaterializedView, ModelDoc as Model, ModelList, SignalDoc as Signal,
+};
+use crate::routes::schemas::JobDoc as Job;
 use crate::routes::to_json;
 use crate::state::AppState;
 use axum::extract::State;
@@ -46,7 +51,7 @@ fn view_name(name: &str) -> ApiResult<sextant_features::FeatureView> {
 
 /// Feature views: the built-in definitions (name, version, features) and what is materialised.
 #[utoipa::path(get, path = "", operation_id = "list_feature_views", tag = "features",
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = FeatureViews)), security(("api_key" = [])))]
 async fn list_views(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     let md = s.services.market_data.clone();
     let materialized = blocking(move || Ok(md.materialized_views()?)).await?;
@@ -62,9 +67,7 @@ async fn list_views(State(s): State<AppState>) -> ApiResult<Json<Value>> {
             })
         })
         .collect();
-    Ok(Json(
-        json!({ "views": views, "materialized": materialized }),
-    ))
+    to_json(&json!({ "views": views, "materialized": materialized }))
 }
 
 /// Which rows of a feature panel to read.
@@ -84,7 +87,7 @@ pub struct PanelQuery {
 
 /// A feature panel: one row per (symbol, bar) with every feature (null where undefined).
 #[utoipa::path(get, path = "/{name}", operation_id = "get_feature_panel", tag = "features", params(("name" = String, Path), PanelQuery),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = FeaturePanel)), security(("api_key" = [])))]
 async fn panel(
     State(s): State<AppState>,
     ApiPath(name): ApiPath<String>,
@@ -123,15 +126,15 @@ async fn panel(
             Value::Object(o)
         })
         .collect();
-    Ok(Json(
-        json!({ "view": p.view, "version": p.version, "features": p.features, "rows": rows,
+    to_json(
+        &json!({ "view": p.view, "version": p.version, "features": p.features, "rows": rows,
                 "excluded": excluded }),
-    ))
+    )
 }
 
 /// Materialise a built-in view on the current bars (replaces that version's table).
 #[utoipa::path(post, path = "/{name}/materialize", operation_id = "materialize_feature_view", tag = "features", params(("name" = String, Path)),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = MaterializedView)), security(("api_key" = [])))]
 async fn materialize(
     State(s): State<AppState>,
     ApiPath(name): ApiPath<String>,
@@ -155,7 +158,7 @@ pub struct SignalQuery {
 
 /// The probability of an up move for the symbol's newest bar, with the feature values behind it.
 #[utoipa::path(get, path = "/{symbol}", operation_id = "get_signal", tag = "signals", params(("symbol" = String, Path), SignalQuery),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = Signal)), security(("api_key" = [])))]
 async fn signal(
     State(s): State<AppState>,
     ApiPath(sym): ApiPath<String>,
@@ -183,19 +186,19 @@ pub struct ModelsQuery {
 
 /// Registered models, newest first.
 #[utoipa::path(get, path = "", operation_id = "list_ml_models", tag = "models", params(ModelsQuery),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = ModelList)), security(("api_key" = [])))]
 async fn list_models(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<ModelsQuery>,
 ) -> ApiResult<Json<Value>> {
     let items = s.services.signals.list(q.name.as_deref()).await?;
-    Ok(Json(json!({ "items": items })))
+    to_json(&json!({ "items": items }))
 }
 
 /// One model: parameters, metrics (in-sample, cross-validated, holdout, with baselines),
 /// importance, feature view version, data snapshot, code version, seed and artifact hash.
 #[utoipa::path(get, path = "/{id}", operation_id = "get_ml_model", tag = "models", params(("id" = String, Path)),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = Model)), security(("api_key" = [])))]
 async fn get_model(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -214,7 +217,7 @@ pub struct PromoteInput {
 
 /// Move a model to a stage; a new production model archives the previous one of its name.
 #[utoipa::path(post, path = "/{id}/promote", operation_id = "promote_ml_model", tag = "models", params(("id" = String, Path)),
-    request_body = PromoteInput, responses((status = 200, body = Object)), security(("api_key" = [])))]
+    request_body = PromoteInput, responses((status = 200, body = Model)), security(("api_key" = [])))]
 async fn promote(
     State(s): State<AppState>,
     axum::Extension(caller): axum::Extension<crate::auth::Caller>,
@@ -323,7 +326,7 @@ pub struct GbtParamsDoc {
 /// Train a model as a `train_signal` job (202; follow `/api/v1/jobs/{id}/events`). The body is
 /// a training request: name, symbols, view, label, periods, validation, params, seed.
 #[utoipa::path(post, path = "/train", operation_id = "train_ml_model", tag = "models", request_body = TrainRequestDoc,
-    responses((status = 202, body = Object),
+    responses((status = 202, body = Job),
               (status = 429, description = "the key's open-job quota or rate limit is used up",
                body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
@@ -343,6 +346,5 @@ async fn train(
             &caller.key_id,
         )
         .await?;
-    let v = serde_json::to_value(job).map_err(|e| ApiError::internal(e.to_string()))?;
-    Ok((StatusCode::ACCEPTED, Json(v)))
+    Ok((StatusCode::ACCEPTED, to_json(&job)?))
 }

@@ -19,6 +19,7 @@ pub mod quality;
 pub mod reference;
 pub mod regimes;
 pub mod reports;
+pub mod schemas;
 pub mod strategies;
 pub mod tuning;
 pub mod universes;
@@ -39,9 +40,16 @@ pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: serde_json::Value
     })
 }
 
-/// Serializes a service's answer as the JSON response body.
+/// Serializes a service's answer as the JSON response body, its timestamps as RFC 3339 in UTC
+/// (see [`crate::time`]): the services keep naive UTC times, the wire says so.
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> ApiResult<axum::Json<serde_json::Value>> {
     serde_json::to_value(v)
-        .map(axum::Json)
+        .map(json_body)
         .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// An already built JSON value as the response body, normalised like [`to_json`].
+pub(crate) fn json_body(mut v: serde_json::Value) -> axum::Json<serde_json::Value> {
+    crate::time::normalise(&mut v);
+    axum::Json(v)
 }

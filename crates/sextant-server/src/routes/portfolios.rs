@@ -4,6 +4,11 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::page::PageQuery;
+use crate::routes::schemas::portfolios::{
+    HoldingsDoc as Holdings, PortfolioDoc as Portfolio, PortfolioPage,
+    PortfolioPerformanceDoc as PortfolioPerformance, TransactionDoc as Transaction,
+    TransactionPage,
+};
 use crate::routes::to_json;
 use crate::state::AppState;
 use axum::extract::State;
@@ -108,7 +113,7 @@ pub struct TransactionInput {
 
 /// Portfolios, newest first.
 #[utoipa::path(get, path = "", operation_id = "list_portfolios", tag = "portfolios", params(PageQuery),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = PortfolioPage)), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -124,7 +129,7 @@ async fn list(
 
 /// Create a portfolio.
 #[utoipa::path(post, path = "", operation_id = "create_portfolio", tag = "portfolios", request_body = PortfolioInput,
-    responses((status = 201, body = Object)), security(("api_key" = [])))]
+    responses((status = 201, body = Portfolio)), security(("api_key" = [])))]
 async fn create(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -146,7 +151,7 @@ async fn create(
 
 /// One portfolio.
 #[utoipa::path(get, path = "/{id}", operation_id = "get_portfolio", tag = "portfolios", params(("id" = String, Path)),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = Portfolio)), security(("api_key" = [])))]
 async fn get_one(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -157,7 +162,7 @@ async fn get_one(
 
 /// Update name, base cash or shorting.
 #[utoipa::path(patch, path = "/{id}", operation_id = "update_portfolio", tag = "portfolios", params(("id" = String, Path)),
-    request_body = PortfolioPatch, responses((status = 200, body = Object)), security(("api_key" = [])))]
+    request_body = PortfolioPatch, responses((status = 200, body = Portfolio)), security(("api_key" = [])))]
 async fn update(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -189,7 +194,7 @@ async fn delete(
 
 /// Transactions by date.
 #[utoipa::path(get, path = "/{id}/transactions", operation_id = "list_portfolio_transactions", tag = "portfolios", params(("id" = String, Path), PageQuery),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = TransactionPage)), security(("api_key" = [])))]
 async fn transactions(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -207,7 +212,7 @@ async fn transactions(
 
 /// Record a transaction (validated against the whole history: no oversell unless shorting).
 #[utoipa::path(post, path = "/{id}/transactions", operation_id = "add_portfolio_transaction", tag = "portfolios", params(("id" = String, Path)),
-    request_body = TransactionInput, responses((status = 201, body = Object)), security(("api_key" = [])))]
+    request_body = TransactionInput, responses((status = 201, body = Transaction)), security(("api_key" = [])))]
 async fn add_transaction(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -258,7 +263,7 @@ pub struct AsOf {
 
 /// Holdings with market value, unrealised P&L and weights.
 #[utoipa::path(get, path = "/{id}/holdings", operation_id = "get_portfolio_holdings", tag = "portfolios", params(("id" = String, Path), AsOf),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = Holdings)), security(("api_key" = [])))]
 async fn holdings(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -289,7 +294,7 @@ pub struct Range {
 
 /// Performance from cached prices: value series, time-weighted returns, KPIs, drawdown, allocation.
 #[utoipa::path(get, path = "/{id}/performance", operation_id = "get_portfolio_performance", tag = "portfolios", params(("id" = String, Path), Range),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = PortfolioPerformance)), security(("api_key" = [])))]
 async fn performance(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,

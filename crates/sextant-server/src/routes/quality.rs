@@ -6,6 +6,11 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::market_data::parse_symbol;
+use crate::routes::schemas::quality::{
+    QualityDayList, QualityFlagList, QualityGapList, QualitySummaryDoc as QualitySummary,
+    QuarantinePageDoc as QuarantinePage, QuarantinedBarDoc as QuarantinedBar,
+    ReviewOutcomeDoc as ReviewOutcome,
+};
 use crate::routes::to_json;
 use crate::state::AppState;
 use axum::extract::State;
@@ -94,14 +99,14 @@ pub struct ReviewInput {
 
 /// Quarantine and flag totals.
 #[utoipa::path(get, path = "/summary", operation_id = "get_quality_summary", tag = "quality",
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = QualitySummary)), security(("api_key" = [])))]
 async fn summary(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     to_json(&s.services.quality.totals().await?)
 }
 
 /// Held bars, newest first.
 #[utoipa::path(get, path = "/quarantine", operation_id = "list_quarantine", tag = "quality", params(QuarantineParams),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = QuarantinePage)), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
     ApiQuery(p): ApiQuery<QuarantineParams>,
@@ -126,12 +131,12 @@ async fn list(
         offset: p.offset.unwrap_or(0) as usize,
     };
     let (items, total) = s.services.quality.quarantined(q).await?;
-    Ok(Json(json!({ "items": items, "total": total })))
+    Ok(super::json_body(json!({ "items": items, "total": total })))
 }
 
 /// One held bar.
 #[utoipa::path(get, path = "/quarantine/{id}", operation_id = "get_quarantined_bar", tag = "quality", params(("id" = i64, Path)),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = QuarantinedBar)), security(("api_key" = [])))]
 async fn get_one(State(s): State<AppState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<Value>> {
     to_json(&s.services.quality.get(id).await?)
 }
@@ -153,13 +158,15 @@ async fn review(
         .review(id, decision, &caller.key_id, note)
         .await?;
     let merged = out.merged.as_ref().map(|m| m.batch_id.clone());
-    Ok(Json(json!({ "bar": out.bar, "merged_batch": merged })))
+    Ok(super::json_body(
+        json!({ "bar": out.bar, "merged_batch": merged }),
+    ))
 }
 
 /// Approve a held bar: it is merged into the cache (admin).
 #[utoipa::path(post, path = "/quarantine/{id}/approve", operation_id = "approve_quarantined_bar", tag = "quality", params(("id" = i64, Path)),
     request_body = ReviewInput,
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = ReviewOutcome)), security(("api_key" = [])))]
 async fn approve(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -172,7 +179,7 @@ async fn approve(
 /// Reject a held bar: it never enters the cache (admin).
 #[utoipa::path(post, path = "/quarantine/{id}/reject", operation_id = "reject_quarantined_bar", tag = "quality", params(("id" = i64, Path)),
     request_body = ReviewInput,
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = ReviewOutcome)), security(("api_key" = [])))]
 async fn reject(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -184,7 +191,7 @@ async fn reject(
 
 /// Anomaly flags (every severity), newest bar first.
 #[utoipa::path(get, path = "/flags", operation_id = "list_quality_flags", tag = "quality", params(SymbolParams),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = QualityFlagList)), security(("api_key" = [])))]
 async fn flags(
     State(s): State<AppState>,
     ApiQuery(p): ApiQuery<SymbolParams>,
@@ -195,12 +202,12 @@ async fn flags(
         return Err(ApiError::field("limit", "must be between 1 and 10000"));
     }
     let items = s.services.quality.flags(symbol, limit as usize).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(super::json_body(json!({ "items": items })))
 }
 
 /// Missing bars against the exchange calendar, as ranges.
 #[utoipa::path(get, path = "/gaps", operation_id = "list_quality_gaps", tag = "quality", params(SymbolParams),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = QualityGapList)), security(("api_key" = [])))]
 async fn gaps(
     State(s): State<AppState>,
     ApiQuery(p): ApiQuery<SymbolParams>,
@@ -211,12 +218,12 @@ async fn gaps(
         return Err(ApiError::field("limit", "must be between 1 and 10000"));
     }
     let items = s.services.quality.gaps(symbol, limit as usize).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(super::json_body(json!({ "items": items })))
 }
 
 /// Flag counts and worst severity per symbol and day.
 #[utoipa::path(get, path = "/daily", operation_id = "get_quality_daily", tag = "quality", params(DailyParams),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = QualityDayList)), security(("api_key" = [])))]
 async fn daily(
     State(s): State<AppState>,
     ApiQuery(p): ApiQuery<DailyParams>,
@@ -234,5 +241,5 @@ async fn daily(
         return Err(ApiError::field("from", "must not be after `to`"));
     }
     let items = s.services.quality.by_day(symbol, from, to).await?;
-    Ok(Json(json!({ "items": items })))
+    Ok(super::json_body(json!({ "items": items })))
 }

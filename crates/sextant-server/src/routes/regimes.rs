@@ -4,6 +4,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::routes::market_data::parse_symbol;
+use crate::routes::schemas::research::RegimeAlertDoc as RegimeAlert;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -13,7 +14,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sextant_core::regimes::service::is_model_name;
-use sextant_core::regimes::{RegimeAlert, RegimeNow, RegimeSpec, RegimeState};
+use sextant_core::regimes::{RegimeNow, RegimeSpec, RegimeState};
 use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -79,7 +80,8 @@ pub struct RegimeDto {
     /// than their own day: forward filter, never smoothing).
     #[schema(value_type = String, format = Date)]
     pub fitted_to: NaiveDate,
-    /// When the model was last updated (RFC 3339).
+    /// When the model was last updated (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -91,8 +93,14 @@ fn dto(state: &RegimeState, now: RegimeNow) -> RegimeDto {
         regime: now.regime,
         probabilities: now.probabilities,
         fitted_to: now.fitted_to,
-        updated_at: state.updated_at.clone(),
+        updated_at: utc_text(&state.updated_at),
     }
+}
+
+/// A stored RFC 3339 time in the API's spelling (`Z`); as stored when it is not one the store
+/// writes.
+fn utc_text(stored: &str) -> String {
+    crate::time::normalise_str(stored).unwrap_or_else(|| stored.to_string())
 }
 
 async fn model_name(s: &AppState, q: &RegimeQuery) -> ApiResult<String> {
@@ -267,13 +275,13 @@ pub struct AlertsQuery {
 /// Confirmed regime changes (hysteresis: a new label held for `confirm_bars` days), newest
 /// first, with what triggered each.
 #[utoipa::path(get, path = "/regime/alerts", operation_id = "list_regime_alerts", tag = "market-data", params(AlertsQuery),
-    responses((status = 200, body = Vec<Object>),
+    responses((status = 200, body = Vec<RegimeAlert>),
                (status = 422, body = crate::error::Problem, content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn regime_alerts(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<AlertsQuery>,
-) -> ApiResult<Json<Vec<RegimeAlert>>> {
+) -> ApiResult<Json<Value>> {
     if q.model.as_deref().is_some_and(|m| !is_model_name(m)) {
         return Err(ApiError::field(
             "model",
@@ -284,12 +292,12 @@ async fn regime_alerts(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::field("limit", "must be 1 to 1000"));
     }
-    Ok(Json(
-        s.services
+    super::to_json(
+        &s.services
             .regimes
             .alerts(q.model.as_deref(), limit as usize)
             .await?,
-    ))
+    )
 }
 
 /// A regime model, without its fitted parameters.
@@ -315,14 +323,18 @@ pub struct ModelDto {
     pub days_unlabelled: usize,
     /// Fits the latest update ran (the others were reused).
     pub fitted_last_update: usize,
-    /// When it was last updated (RFC 3339).
+    /// When it was last updated (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     pub updated_at: String,
     /// Alerts the update produced (on a first fit: every historical change, as backfill).
     pub new_alerts: usize,
 }
 
+/// A part of a model's state as JSON, its timestamps as the API spells them.
 fn to_json<T: Serialize>(v: &T) -> ApiResult<Value> {
-    serde_json::to_value(v).map_err(|e| ApiError::internal(e.to_string()))
+    let mut v = serde_json::to_value(v).map_err(|e| ApiError::internal(e.to_string()))?;
+    crate::time::normalise(&mut v);
+    Ok(v)
 }
 
 fn model_dto(state: &RegimeState, new_alerts: usize) -> ApiResult<ModelDto> {
@@ -335,7 +347,7 @@ fn model_dto(state: &RegimeState, new_alerts: usize) -> ApiResult<ModelDto> {
         days_left_out: state.days_left_out,
         days_unlabelled: state.days_unlabelled,
         fitted_last_update: state.fitted_last_update,
-        updated_at: state.updated_at.clone(),
+        updated_at: utc_text(&state.updated_at),
         new_alerts,
     })
 }

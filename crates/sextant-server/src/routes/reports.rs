@@ -10,7 +10,7 @@ use serde_json::Value;
 /// The narrative of a stored backtest (markdown plus the fact sheet and the validation report).
 /// Cached per (backtest, prompt version, model).
 #[utoipa::path(get, path = "/{id}/report", operation_id = "get_backtest_report", tag = "backtests", params(("id" = String, Path)),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = crate::routes::schemas::runs::BacktestReportDoc)), security(("api_key" = [])))]
 pub async fn report(
     State(s): State<AppState>,
     axum::Extension(caller): axum::Extension<crate::auth::Caller>,
@@ -23,7 +23,5 @@ pub async fn report(
         .report(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no backtest {id}")))?;
-    serde_json::to_value(report)
-        .map(Json)
-        .map_err(|e| ApiError::internal(e.to_string()))
+    super::to_json(&report)
 }

@@ -89,12 +89,20 @@ pub struct ConfigDto {
     /// Free text, if any.
     pub description: Option<String>,
     /// When it was saved first (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// When it was last replaced (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     pub updated_at: String,
     /// The key that saved it.
     #[serde(default)]
     pub owner: Option<String>,
+}
+
+/// A stored timestamp in the API's spelling (RFC 3339 with `Z`); as stored when it is not one
+/// the store writes.
+fn utc_text(stored: String) -> String {
+    crate::time::normalise_str(&stored).unwrap_or(stored)
 }
 
 impl ConfigInput {
@@ -116,16 +124,22 @@ impl From<configs::StrategyConfig> for ConfigDto {
             strategy: c.strategy,
             params: c.params,
             description: c.description,
-            created_at: c.created_at,
-            updated_at: c.updated_at,
+            created_at: utc_text(c.created_at),
+            updated_at: utc_text(c.updated_at),
             owner: c.owner,
         }
     }
 }
 
+crate::routes::schemas::page_schema!(
+    /// A page of saved strategy configs, newest first.
+    StrategyConfigPage,
+    ConfigDto
+);
+
 /// Saved configs, newest first.
 #[utoipa::path(get, path = "/configs", operation_id = "list_strategy_configs", tag = "strategies", params(PageQuery),
-    responses((status = 200, body = inline(Page<ConfigDto>))), security(("api_key" = [])))]
+    responses((status = 200, body = StrategyConfigPage)), security(("api_key" = [])))]
 async fn list_configs(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -6,6 +6,11 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::page::{Page, PageQuery};
+use crate::routes::schemas::research::{
+    StudyDoc as Study, StudyLeaderboardDoc as StudyLeaderboard, StudyPage,
+    TrialPageDoc as TrialPage,
+};
+use crate::routes::schemas::StudyJob;
 use crate::routes::to_json;
 use crate::state::AppState;
 use axum::extract::State;
@@ -54,7 +59,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// request on the same bars is the same study: a finished one is answered at once, an
 /// interrupted one resumes, more `trials` extend it.
 #[utoipa::path(post, path = "/optimize", operation_id = "start_study", tag = "tuning", request_body = Object,
-    responses((status = 202, body = Object),
+    responses((status = 202, body = StudyJob),
               (status = 409, description = "the same study is running", body = crate::error::Problem,
                content_type = "application/problem+json"),
               (status = 422, description = "invalid request", body = crate::error::Problem,
@@ -86,7 +91,7 @@ async fn optimize(
         "study": format!("/api/v1/studies/{study_id}"),
         "leaderboard": format!("/api/v1/studies/{study_id}/leaderboard"),
     });
-    Ok((StatusCode::ACCEPTED, Json(out)))
+    Ok((StatusCode::ACCEPTED, super::json_body(out)))
 }
 
 /// A page of studies.
@@ -104,28 +109,28 @@ pub struct ListQuery {
 
 /// The caller's studies (every study for an admin), newest first, without their analysis.
 #[utoipa::path(get, path = "", operation_id = "list_studies", tag = "tuning", params(ListQuery),
-    responses((status = 200, body = inline(Page<Object>))), security(("api_key" = [])))]
+    responses((status = 200, body = StudyPage)), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<Page<Value>>> {
+) -> ApiResult<Json<Value>> {
     let page = PageQuery {
         limit: q.limit,
         cursor: q.cursor,
     }
     .to_request()?;
     let p = s.services.tuning.list(caller.actor(), &page).await?;
-    Ok(Json(Page {
+    to_json(&Page {
         items: p.items,
         next_cursor: p.next_cursor,
-    }))
+    })
 }
 
 /// A study: request, state, counts, best trial and analysis.
 #[utoipa::path(get, path = "/{id}", operation_id = "get_study", tag = "tuning",
     params(("id" = String, Path, pattern = "^stu_[0-9a-f]{24}$")),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::Problem,
+    responses((status = 200, body = Study), (status = 404, body = crate::error::Problem,
                content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn get_study(
@@ -152,7 +157,7 @@ pub struct TrialsQuery {
 /// A study's trials by number: parameters, state, values, per-fold values, duration.
 #[utoipa::path(get, path = "/{id}/trials", operation_id = "list_study_trials", tag = "tuning",
     params(("id" = String, Path, pattern = "^stu_[0-9a-f]{24}$"), TrialsQuery),
-    responses((status = 200, body = Object), (status = 404, body = crate::error::Problem,
+    responses((status = 200, body = TrialPage), (status = 404, body = crate::error::Problem,
                content_type = "application/problem+json")),
     security(("api_key" = [])))]
 async fn trials(
@@ -171,7 +176,7 @@ async fn trials(
         .tuning
         .trials_as(&id, caller.actor(), offset, limit)
         .await?;
-    Ok(Json(
+    Ok(super::json_body(
         json!({"total": total, "offset": offset, "items": items}),
     ))
 }
@@ -182,7 +187,7 @@ async fn trials(
 /// trial is never shown without them.
 #[utoipa::path(get, path = "/{id}/leaderboard", operation_id = "get_study_leaderboard", tag = "tuning",
     params(("id" = String, Path, pattern = "^stu_[0-9a-f]{24}$")),
-    responses((status = 200, body = Object),
+    responses((status = 200, body = StudyLeaderboard),
               (status = 404, body = crate::error::Problem, content_type = "application/problem+json"),
               (status = 409, description = "the study is not complete", body = crate::error::Problem,
                content_type = "application/problem+json")),
@@ -207,7 +212,7 @@ async fn leaderboard(
             ))
         }
     };
-    Ok(Json(json!({
+    Ok(super::json_body(json!({
         "study_id": rec.id,
         "strategy": rec.strategy,
         "counts": rec.counts,

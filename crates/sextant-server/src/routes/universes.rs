@@ -4,6 +4,10 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::schemas::portfolios::{
+    UniverseDetailDoc as UniverseDetail, UniverseDoc as Universe,
+};
+use crate::routes::schemas::runs::FactorEvaluationDoc as FactorEvaluation;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -53,7 +57,7 @@ pub struct UniverseInput {
     #[serde(default)]
     pub description: String,
     /// Members with optional `from`/`to` dates (YYYY-MM-DD; a `to` marks a name that left).
-    #[schema(value_type = Option<Vec<Object>>, max_items = 1000)]
+    #[schema(value_type = Option<Vec<crate::routes::schemas::portfolios::UniverseMemberDoc>>, max_items = 1000)]
     pub members: Option<Vec<Member>>,
     /// A CSV file's text with a `symbol` column and optional `from`/`to` columns (64 KiB is
     /// about 2,000 members with both dates).
@@ -76,14 +80,14 @@ pub struct NamePath {
 
 /// Every stored universe, by name (members included).
 #[utoipa::path(get, path = "", operation_id = "list_universes", tag = "universes",
-    responses((status = 200, body = Vec<Object>)), security(("api_key" = [])))]
+    responses((status = 200, body = Vec<Universe>)), security(("api_key" = [])))]
 async fn list_universes(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     super::to_json(&s.services.universes.list().await?)
 }
 
 /// One universe with its members and, when none was delisted, its survivorship notice.
 #[utoipa::path(get, path = "/{name}", operation_id = "get_universe", tag = "universes", params(NamePath),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = UniverseDetail)), security(("api_key" = [])))]
 async fn get_universe(
     State(s): State<AppState>,
     ApiPath(p): ApiPath<NamePath>,
@@ -92,13 +96,13 @@ async fn get_universe(
     let mut v = serde_json::to_value(&u).map_err(|e| ApiError::internal(e.to_string()))?;
     v["delisted"] = u.delisted().into();
     v["survivorship_notice"] = u.survivorship_notice().into();
-    Ok(Json(v))
+    Ok(super::json_body(v))
 }
 
 /// Store (or replace) a universe from exactly one of `members`, `csv` or `from_cache`.
 #[utoipa::path(put, path = "/{name}", operation_id = "save_universe", tag = "universes", params(NamePath),
     request_body = UniverseInput,
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = Universe)), security(("api_key" = [])))]
 async fn put_universe(
     State(s): State<AppState>,
     ApiPath(p): ApiPath<NamePath>,
@@ -202,8 +206,8 @@ pub struct FactorRequestDoc {
 /// Forward returns start at the next open. `format=svg` answers a tearsheet figure.
 #[utoipa::path(post, path = "/evaluate", operation_id = "evaluate_factor", tag = "factors", params(FigureQuery),
     request_body = FactorRequestDoc,
-    responses((status = 200, body = Object),
-              (status = 200, description = "the figure", content_type = "image/svg+xml", body = String)),
+    responses((status = 200, description = "The evaluation (JSON) or a tearsheet figure (`format=svg`).",
+                content((FactorEvaluation = "application/json"), (String = "image/svg+xml")))),
     security(("api_key" = [])))]
 async fn evaluate_factor(
     State(s): State<AppState>,

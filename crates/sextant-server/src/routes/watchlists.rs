@@ -4,6 +4,9 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::page::PageQuery;
+use crate::routes::schemas::portfolios::{
+    WatchlistDoc as Watchlist, WatchlistPage, WatchlistQuotesDoc as WatchlistQuotes,
+};
 use crate::routes::to_json;
 use crate::state::AppState;
 use axum::extract::State;
@@ -70,7 +73,7 @@ pub struct SymbolsInput {
 
 /// Watchlists, newest first.
 #[utoipa::path(get, path = "", operation_id = "list_watchlists", tag = "watchlists", params(PageQuery),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = WatchlistPage)), security(("api_key" = [])))]
 async fn list(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -86,7 +89,7 @@ async fn list(
 
 /// Create a watchlist.
 #[utoipa::path(post, path = "", operation_id = "create_watchlist", tag = "watchlists", request_body = WatchlistInput,
-    responses((status = 201, body = Object)), security(("api_key" = [])))]
+    responses((status = 201, body = Watchlist)), security(("api_key" = [])))]
 async fn create(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -102,7 +105,7 @@ async fn create(
 
 /// One watchlist.
 #[utoipa::path(get, path = "/{id}", operation_id = "get_watchlist", tag = "watchlists", params(("id" = String, Path)),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = Watchlist)), security(("api_key" = [])))]
 async fn get_one(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -113,7 +116,7 @@ async fn get_one(
 
 /// Rename and/or replace the symbols.
 #[utoipa::path(patch, path = "/{id}", operation_id = "update_watchlist", tag = "watchlists", params(("id" = String, Path)),
-    request_body = WatchlistPatch, responses((status = 200, body = Object)), security(("api_key" = [])))]
+    request_body = WatchlistPatch, responses((status = 200, body = Watchlist)), security(("api_key" = [])))]
 async fn update(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -143,7 +146,7 @@ async fn delete(
 
 /// Add symbols.
 #[utoipa::path(post, path = "/{id}/symbols", operation_id = "add_watchlist_symbols", tag = "watchlists", params(("id" = String, Path)),
-    request_body = SymbolsInput, responses((status = 200, body = Object)), security(("api_key" = [])))]
+    request_body = SymbolsInput, responses((status = 200, body = Watchlist)), security(("api_key" = [])))]
 async fn add_symbols(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -157,7 +160,7 @@ async fn add_symbols(
 
 /// Remove symbols.
 #[utoipa::path(delete, path = "/{id}/symbols", operation_id = "remove_watchlist_symbols", tag = "watchlists", params(("id" = String, Path)),
-    request_body = SymbolsInput, responses((status = 200, body = Object)), security(("api_key" = [])))]
+    request_body = SymbolsInput, responses((status = 200, body = Watchlist)), security(("api_key" = [])))]
 async fn remove_symbols(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -176,7 +179,7 @@ async fn remove_symbols(
 
 /// Latest close and returns over 1D, 1W, 1M, 3M, YTD, 1Y for each symbol.
 #[utoipa::path(get, path = "/{id}/quotes", operation_id = "get_watchlist_quotes", tag = "watchlists", params(("id" = String, Path)),
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = WatchlistQuotes)), security(("api_key" = [])))]
 async fn quotes(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
