@@ -472,3 +472,123 @@ async fn report_uses_adjusted_buy_and_hold_and_refuses_changed_data() {
         "{problem}"
     );
 }
+
+/// Every time on the wire is RFC 3339 in UTC with `Z`, and a bar's exchange-local session is a
+/// field of its own: the bar's date for daily bars, the session model's session for intraday FX
+/// (days roll at 17:00 New York), in JSON and CSV alike; equity points too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn times_are_rfc3339_utc_with_session_dates() {
+    let s = start(Limits::default()).await;
+    let (status, bars) = s
+        .get(
+            "/api/v1/market-data/bars/MSFT?from=2008-09-26&to=2008-09-29",
+            Role::Viewer,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{bars}");
+    assert_eq!(bars["bars"][0]["ts"], "2008-09-26T00:00:00Z", "{bars}");
+    assert_eq!(bars["bars"][0]["session_date"], "2008-09-26");
+    assert_eq!(bars["bars"][1]["ts"], "2008-09-29T00:00:00Z");
+    let csv = s
+        .client
+        .get(format!(
+            "{}/api/v1/market-data/bars/MSFT?from=2008-09-26&to=2008-09-29&format=csv",
+            s.base
+        ))
+        .bearer_auth(s.key(Role::Viewer))
+        .send()
+        .await
+        .expect("csv")
+        .text()
+        .await
+        .expect("text");
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("ts,session_date,open,high,low,close,volume,adj_close,dividend,split_coefficient,source")
+    );
+    let first = lines.next().expect("a bar");
+    assert!(
+        first.starts_with("2008-09-26T00:00:00Z,2008-09-26,"),
+        "{first}"
+    );
+    let (_, symbols) = s.get("/api/v1/market-data/symbols", Role::Viewer).await;
+    let msft = symbols
+        .as_array()
+        .and_then(|l| l.iter().find(|x| x["symbol"] == "MSFT"))
+        .expect("MSFT");
+    assert_eq!(msft["first"], "2000-03-01T00:00:00Z", "{msft}");
+
+    let run = json!({"strategy": "sma_cross", "params": {"fast": 5, "slow": 20},
+        "symbols": ["MSFT"], "from": "2008-09-01", "to": "2008-10-31"});
+    let (status, run) = s.post("/api/v1/backtests", Role::Analyst, run).await;
+    assert_eq!(status, StatusCode::CREATED, "{run}");
+    let id = run["id"].as_str().expect("id");
+    assert_eq!(run["first_ts"], "2008-09-02T00:00:00Z", "{run}");
+    let (status, curve) = s
+        .get(&format!("/api/v1/backtests/{id}/equity"), Role::Analyst)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{curve}");
+    assert_eq!(
+        (&curve[0]["ts"], &curve[0]["session_date"]),
+        (&json!("2008-09-02T00:00:00Z"), &json!("2008-09-02"))
+    );
+
+    // Hourly EUR/USD (UTC stamps) on Tuesday 2 July 2024: New York is on EDT, so the FX day
+    // rolls at 21:00 UTC and the 21:00 and 22:00 bars belong to Wednesday's session.
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("eurusd_h1.csv");
+    let mut text = String::from("Datetime,Open,High,Low,Close,Volume\n");
+    for (i, hour) in (17..=22).enumerate() {
+        let px = 1.0700 + i as f64 * 0.0001;
+        text.push_str(&format!(
+            "2024-07-02 {hour:02}:00:00,{px:.4},{:.4},{:.4},{:.4},100\n",
+            px + 0.0002,
+            px - 0.0001,
+            px + 0.0001
+        ));
+    }
+    std::fs::write(&file, text).expect("write");
+    let opts = sextant_data::cache::FileOptions {
+        symbol: Some(sextant_domain::Symbol::new("EURUSD").expect("symbol")),
+        resolution: Some(sextant_domain::Resolution::Min60),
+        tz: "UTC".into(),
+        timestamps_utc: true,
+        source: sextant_domain::Source::File,
+        asset: Some(sextant_domain::AssetClass::Fx),
+        ..Default::default()
+    };
+    let md = s.services.market_data.clone();
+    tokio::task::spawn_blocking(move || md.ingest_file(&file, &opts))
+        .await
+        .expect("join")
+        .expect("ingest");
+    let (status, fx) = s
+        .get(
+            "/api/v1/market-data/bars/EURUSD?resolution=60min",
+            Role::Viewer,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{fx}");
+    let by_ts: std::collections::BTreeMap<&str, &str> = fx["bars"]
+        .as_array()
+        .expect("bars")
+        .iter()
+        .filter_map(|b| Some((b["ts"].as_str()?, b["session_date"].as_str()?)))
+        .collect();
+    assert_eq!(
+        by_ts.get("2024-07-02T20:00:00Z"),
+        Some(&"2024-07-02"),
+        "{fx}"
+    );
+    assert_eq!(
+        by_ts.get("2024-07-02T21:00:00Z"),
+        Some(&"2024-07-03"),
+        "{fx}"
+    );
+    assert_eq!(
+        by_ts.get("2024-07-02T22:00:00Z"),
+        Some(&"2024-07-03"),
+        "{fx}"
+    );
+}
