@@ -183,6 +183,10 @@ pub struct ServerConfig {
     /// Socket address the server listens on; `sextant serve --addr` overrides it.
     /// Default: `127.0.0.1:8077`. Env: `SEXTANT_SERVER_ADDR`.
     pub addr: String,
+    /// Serve the dashboard's own files from this directory, re-read on every request, instead
+    /// of the copy embedded in the binary (front-end development without a rebuild).
+    /// Default: none. Env: `SEXTANT_WEB_DIR`.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -226,6 +230,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             addr: "127.0.0.1:8077".into(),
+            web_dir: None,
         }
     }
 }
@@ -393,6 +398,14 @@ pub const ENV_VARS: &[(&str, &str, Setter)] = &[
         "address `sextant serve` listens on",
         |c, v| {
             c.server.addr = v.to_string();
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_WEB_DIR",
+        "serve the dashboard's files from this directory (development)",
+        |c, v| {
+            c.server.web_dir = Some(PathBuf::from(v));
             Ok(())
         },
     ),

@@ -63,7 +63,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(openapi::router(spec))
         .merge(routes::mcp::router())
-        .merge(web::router())
+        .merge(web::router(state.services.config.server.web_dir.clone()))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "method not allowed on this route")

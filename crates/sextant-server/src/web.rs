@@ -14,8 +14,9 @@
 //! served compressed when the client accepts gzip; every answer has an ETag. HTML pages carry a
 //! strict Content-Security-Policy (scripts from this origin only, no inline script).
 //!
-//! `SEXTANT_WEB_DIR`, when set, serves the app's files from that directory instead of the
-//! embedded copy, re-read on every request, so front-end work needs no rebuild.
+//! `[server] web_dir` (env `SEXTANT_WEB_DIR`), when set, serves the app's files from that
+//! directory instead of the embedded copy, re-read on every request, so front-end work needs no
+//! rebuild.
 
 use crate::state::AppState;
 use axum::extract::Path;
@@ -29,6 +30,7 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex};
 
 #[derive(rust_embed::Embed)]
@@ -45,24 +47,26 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' da
      style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// The static routes (kept out of the OpenAPI document: they are not API operations).
-pub fn router() -> Router<AppState> {
+/// The static routes (kept out of the OpenAPI document: they are not API operations). With
+/// `web_dir`, the app's files come from that directory instead of the binary.
+pub fn router(web_dir: Option<PathBuf>) -> Router<AppState> {
+    let dir: Arc<Option<PathBuf>> = Arc::new(web_dir);
+    let page = |name: &'static str, dir: Arc<Option<PathBuf>>| {
+        get(move |h: HeaderMap| async move { app_file(dir.as_deref(), name, &h) })
+    };
+    let files = dir.clone();
     Router::new()
-        .route(
-            "/",
-            get(|h: HeaderMap| async move { app_file("index.html", &h) }),
-        )
-        .route(
-            "/docs",
-            get(|h: HeaderMap| async move { app_file("docs.html", &h) }),
-        )
+        .route("/", page("index.html", dir.clone()))
+        .route("/docs", page("docs.html", dir))
         .route(
             "/ui/vendor/{*path}",
             get(|Path(p): Path<String>, h: HeaderMap| async move { vendor_file(&p, &h) }),
         )
         .route(
             "/ui/{*path}",
-            get(|Path(p): Path<String>, h: HeaderMap| async move { app_file(&p, &h) }),
+            get(move |Path(p): Path<String>, h: HeaderMap| async move {
+                app_file(files.as_deref(), &p, &h)
+            }),
         )
 }
 
@@ -122,14 +126,14 @@ type Cache = Mutex<HashMap<String, Arc<Asset>>>;
 static APP: LazyLock<Cache> = LazyLock::new(Default::default);
 static VENDOR: LazyLock<Cache> = LazyLock::new(Default::default);
 
-fn app_file(path: &str, headers: &HeaderMap) -> Response {
-    if let Some(dir) = std::env::var_os("SEXTANT_WEB_DIR") {
+fn app_file(dir: Option<&std::path::Path>, path: &str, headers: &HeaderMap) -> Response {
+    if let Some(dir) = dir {
         // Development: read from disk every time; refuse anything that is not a plain relative
         // path below the directory.
         if !safe_relative(path) {
             return not_found();
         }
-        return match std::fs::read(std::path::Path::new(&dir).join(path)) {
+        return match std::fs::read(dir.join(path)) {
             Ok(raw) => serve(&Asset::new(path, raw), headers),
             Err(_) => not_found(),
         };

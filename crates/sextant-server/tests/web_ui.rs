@@ -343,7 +343,10 @@ async fn dashboard_in_headless_chromium() {
     let links: Vec<String> = serde_json::from_value(links).expect("links");
     assert!(links.len() >= 3, "{links:?}");
     for l in &links {
-        let code = reqwest::get(format!("{}{l}", s.base)).await.expect("link").status();
+        let code = reqwest::get(format!("{}{l}", s.base))
+            .await
+            .expect("link")
+            .status();
         assert!(code.is_success(), "{l}: {code}");
     }
 
@@ -367,7 +370,10 @@ async fn dashboard_in_headless_chromium() {
         .await;
     let links: Vec<String> = serde_json::from_value(links).expect("nav links");
     for want in links.iter().map(String::as_str).chain(["skip", "logout"]) {
-        assert!(reached.iter().any(|r| r == want), "Tab never reached {want}: {reached:?}");
+        assert!(
+            reached.iter().any(|r| r == want),
+            "Tab never reached {want}: {reached:?}"
+        );
     }
 
     // Narrow screens: the detail page reflows without horizontal scrolling.
@@ -376,8 +382,12 @@ async fn dashboard_in_headless_chromium() {
     let overflow = ui
         .js("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
         .await;
-    assert!(overflow.as_i64().unwrap_or(i64::MAX) <= 0, "overflows 375 px by {overflow}");
-    ui.js("document.activeElement.blur(); window.scrollTo(0, 0); return 1").await;
+    assert!(
+        overflow.as_i64().unwrap_or(i64::MAX) <= 0,
+        "overflows 375 px by {overflow}"
+    );
+    ui.js("document.activeElement.blur(); window.scrollTo(0, 0); return 1")
+        .await;
     shots.push(ui.shot("backtest-375px").await);
     ui.c.resize(1280, 900).await;
 
@@ -385,16 +395,21 @@ async fn dashboard_in_headless_chromium() {
     ui.c.goto(&format!("{}/docs", s.base)).await;
     ui.wait(".swagger-ui .opblock").await;
     // "Try it out" sends the logged-in key: GET /api/v1/me answers with the analyst's role.
-    ui.click("#operations-auth-get_current_key .opblock-summary").await;
+    ui.click("#operations-auth-get_current_key .opblock-summary")
+        .await;
     // (tryItOutEnabled: the operation opens ready to execute.)
-    ui.click("#operations-auth-get_current_key button.execute").await;
+    ui.click("#operations-auth-get_current_key button.execute")
+        .await;
     ui.wait("#operations-auth-get_current_key .live-responses-table .response-col_status")
         .await;
     let answer = ui
         .js("return document.querySelector('#operations-auth-get_current_key .live-responses-table').textContent")
         .await;
     let answer = answer.as_str().unwrap_or("");
-    assert!(answer.contains("200") && answer.contains("analyst"), "{answer}");
+    assert!(
+        answer.contains("200") && answer.contains("analyst"),
+        "{answer}"
+    );
     let docs_weight = ui.weight().await;
     shots.push(ui.shot("docs").await);
     ui.clean("docs").await;

@@ -193,7 +193,10 @@ impl Session {
             .cmd(reqwest::Method::GET, "/element/active", None)
             .await
             .expect("active element");
-        let id = active[ELEMENT].as_str().expect("active element id").to_string();
+        let id = active[ELEMENT]
+            .as_str()
+            .expect("active element id")
+            .to_string();
         self.post(&format!("/element/{id}/value"), json!({"text": "\u{E004}"}))
             .await;
     }
