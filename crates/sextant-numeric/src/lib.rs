@@ -1,12 +1,15 @@
 #![warn(missing_docs)]
-//! Numerical kernels shared by the model crates (`sextant-regimes`, `sextant-forecasts`).
+//! Numerical kernels shared by the model crates (`sextant-regimes`, `sextant-forecasts`), and the
+//! one seeded generator whose draws Python references replay ([`SplitMix`]).
 //!
 //! libm's `exp` is a function call per value, so a loop that calls it never vectorises; in the
 //! regime lattice it was a quarter of an EM iteration, in a filtered-historical-simulation path
 //! most of a step. [`exp`] is branch-free in its range and inlines, so such loops vectorise.
 
 mod normal;
+mod rng;
 pub use normal::{norm_cdf, norm_ppf};
+pub use rng::SplitMix;
 
 /// `e^x`, within a few ulp of libm, written so that a loop over a slice vectorises.
 ///

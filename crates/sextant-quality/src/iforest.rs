@@ -6,36 +6,8 @@
 //! The random numbers come from a SplitMix64 seeded by the caller, so one history always gives
 //! one forest and the same scores on every machine.
 
-/// A tiny deterministic generator (SplitMix64): enough for sampling and split choices, and its
-/// output is fixed forever, unlike a general-purpose RNG crate's.
-#[derive(Debug, Clone)]
-pub struct SplitMix(u64);
-
-impl SplitMix {
-    /// A generator whose whole output sequence is fixed by `seed`.
-    pub fn new(seed: u64) -> Self {
-        SplitMix(seed)
-    }
-
-    /// The next 64-bit output of the sequence.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Uniform in 0..n (n > 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
-}
+/// The seeded generator of the forest (one shared implementation, see [`sextant_numeric::SplitMix`]).
+pub use sextant_numeric::SplitMix;
 
 #[derive(Debug, Clone)]
 enum Node {
