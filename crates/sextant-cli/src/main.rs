@@ -14,6 +14,7 @@ mod cmd_factor;
 mod cmd_forecast;
 mod cmd_ingest;
 mod cmd_ml;
+mod cmd_mlops;
 mod cmd_optimize;
 mod cmd_quality;
 mod cmd_reference;
@@ -83,6 +84,9 @@ enum Command {
     /// The model registry: list, show, promote.
     #[command(subcommand)]
     Models(cmd_ml::ModelsCmd),
+    /// Model operations: a model's drift, tracked runs, the MLflow export.
+    #[command(subcommand)]
+    Mlops(cmd_mlops::MlopsCmd),
     /// Score a symbol's newest bar with a model (probability of an up move, features, SHAP).
     Signal(cmd_ml::SignalArgs),
     /// Data quality: review quarantined bars (approve/reject), list flags and gaps.
@@ -232,6 +236,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Models(cmd) => {
             let services = Services::build(config).await?;
             cmd_ml::models(cmd, &services).await
+        }
+        Command::Mlops(cmd) => {
+            let services = Services::build(config).await?;
+            cmd_mlops::run(cmd, &services).await
         }
         Command::Signal(args) => {
             let services = Services::build(config).await?;

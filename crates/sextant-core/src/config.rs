@@ -55,6 +55,40 @@ pub struct Config {
     pub quality: sextant_quality::QualityConfig,
     /// The strategy builder and the ChatOps agent. TOML table `[agents]`.
     pub agents: AgentsSettings,
+    /// Run tracking, its MLflow mirror and drift bands. TOML table `[mlops]`.
+    pub mlops: MlopsSettings,
+}
+
+/// Model operations. Runs are always tracked in the metadata store; with `mlflow_uri` they are
+/// also exported to that MLflow tracking server (started with `--serve-artifacts` so artifacts
+/// can be uploaded through it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MlopsSettings {
+    /// MLflow tracking server, e.g. `http://127.0.0.1:5000`. Default: none (embedded tracking
+    /// only). Env: `SEXTANT_MLFLOW_URI`.
+    pub mlflow_uri: Option<String>,
+    /// Bearer token for a hosted MLflow. Never written back out. Env: `SEXTANT_MLFLOW_TOKEN`.
+    #[serde(skip_serializing)]
+    pub mlflow_token: Option<String>,
+    /// MLflow experiments are named `<prefix>/<kind>` (`sextant/training`). Default: `sextant`.
+    pub experiment_prefix: String,
+    /// PSI at which a feature is reported as drifting. Default: 0.1.
+    pub drift_warn: f64,
+    /// PSI at which drift alerts. Default: 0.25.
+    pub drift_alert: f64,
+}
+
+impl Default for MlopsSettings {
+    fn default() -> Self {
+        MlopsSettings {
+            mlflow_uri: None,
+            mlflow_token: None,
+            experiment_prefix: "sextant".into(),
+            drift_warn: 0.1,
+            drift_alert: 0.25,
+        }
+    }
 }
 
 /// The strategy builder and the ChatOps agent. Both use the `[llm]` model when `[llm]`
@@ -200,6 +234,7 @@ impl Default for Config {
             llm: LlmSettings::default(),
             quality: sextant_quality::QualityConfig::default(),
             agents: AgentsSettings::default(),
+            mlops: MlopsSettings::default(),
         }
     }
 }
@@ -398,6 +433,22 @@ pub const ENV_VARS: &[(&str, &str, Setter)] = &[
         "address `sextant serve` listens on",
         |c, v| {
             c.server.addr = v.to_string();
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_MLFLOW_URI",
+        "MLflow tracking server runs are also exported to",
+        |c, v| {
+            c.mlops.mlflow_uri = Some(v.to_string());
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_MLFLOW_TOKEN",
+        "bearer token of the MLflow server (never printed)",
+        |c, v| {
+            c.mlops.mlflow_token = Some(v.to_string());
             Ok(())
         },
     ),

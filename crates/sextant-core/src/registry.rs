@@ -43,6 +43,9 @@ pub enum CoreError {
     /// alone falls back to it instead).
     #[error(transparent)]
     Narrative(#[from] crate::reports::NarrativeError),
+    /// `[mlops] mlflow_uri` is set but no client can be built for it.
+    #[error("MLflow: {0}")]
+    Mlflow(String),
     /// `metadata.backend` names no known store; accepted: `embedded` (alias `sqlite`) and
     /// `mongodb` (alias `mongo`).
     #[error("unknown metadata backend {0:?}: use `embedded` or `mongodb`")]
@@ -87,6 +90,8 @@ pub struct Services {
     pub quality: Arc<QualityService>,
     /// Trains, registers and scores machine-learned signals.
     pub signals: Arc<crate::signals::MlSignalService>,
+    /// Tracked runs (trainings…) in the metadata store, mirrored to MLflow when configured.
+    pub tracker: Arc<sextant_mlops::tracking::Tracker>,
     /// Named regime models: walk-forward fits, labels, alerts.
     pub regimes: Arc<crate::regimes::RegimeService>,
     /// Probabilistic forecasts (fans, VaR, drawdown risk) and their calibration: the seed's
@@ -130,11 +135,15 @@ impl Services {
             Arc::new(AlphaVantage::new(alphavantage_config(&config)).map_err(DataError::from)?);
         let watchlists = Arc::new(WatchlistService::new(cache.clone(), meta.clone()));
         let portfolios = Arc::new(PortfolioService::new(cache.clone(), meta.clone()));
-        let signals = Arc::new(crate::signals::MlSignalService::new(
-            cache.clone(),
-            meta.clone(),
-            config.data_dir.join("models"),
-        ));
+        let tracker = Arc::new(build_tracker(&config, meta.clone())?);
+        let signals = Arc::new(
+            crate::signals::MlSignalService::new(
+                cache.clone(),
+                meta.clone(),
+                config.data_dir.join("models"),
+            )
+            .with_tracker(tracker.clone()),
+        );
         let regimes = Arc::new(crate::regimes::RegimeService::new(
             reads.clone(),
             meta.clone(),
@@ -198,6 +207,7 @@ impl Services {
             dashboard,
             quality,
             signals,
+            tracker,
             alphavantage,
         })
     }
@@ -232,4 +242,24 @@ pub async fn open_meta(config: &Config) -> Result<Arc<dyn MetaStore>, CoreError>
         other => return Err(CoreError::UnknownBackend(other.to_string())),
     };
     Ok(sextant_meta::open_store(&mc).await?)
+}
+
+/// The run tracker: embedded always, with an MLflow client when `[mlops] mlflow_uri` is set.
+fn build_tracker(
+    config: &Config,
+    meta: Arc<dyn MetaStore>,
+) -> Result<sextant_mlops::tracking::Tracker, CoreError> {
+    let mlflow = match &config.mlops.mlflow_uri {
+        Some(uri) => Some(
+            sextant_mlops::mlflow::MlflowClient::new(uri, config.mlops.mlflow_token.clone())
+                .map_err(|e| CoreError::Mlflow(format!("[mlops] mlflow_uri {uri}: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(sextant_mlops::tracking::Tracker::new(
+        meta,
+        config.data_dir.join("mlops").join("artifacts"),
+        mlflow,
+        &config.mlops.experiment_prefix,
+    ))
 }

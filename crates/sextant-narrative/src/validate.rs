@@ -24,6 +24,10 @@ pub enum ViolationKind {
     Advice,
     /// Abusive language (see [`crate::policy::TOXIC_WORDS`]).
     Toxic,
+    /// Personal data or a secret: an e-mail address, a phone or social-security number, a
+    /// payment card number (Luhn-valid), an API key or a private key (see
+    /// [`crate::policy::check_pii`]).
+    Pii,
 }
 
 /// Byte range in the validated text.

@@ -215,3 +215,40 @@ fn advice_and_toxic_language_are_caught() {
         "recommendation is not advice"
     );
 }
+
+#[test]
+fn personal_data_and_secrets_are_caught_and_numbers_are_not() {
+    for (text, what) in [
+        ("Write to jane.doe@example.com for the data.", "e-mail"),
+        ("Call (212) 555-0147 before the open.", "phone"),
+        ("Call 212-555-0147 before the open.", "phone"),
+        ("Reach me on +442071234567.", "E.164 phone"),
+        ("SSN 078-05-1120 on file.", "SSN"),
+        ("Card 4111 1111 1111 1111 was charged.", "card"),
+        ("Card 4111111111111111 was charged.", "card"),
+        (
+            "Use sx_95b98e571583_4e839d8ecbf27c03ebb41549212b69a0 to log in.",
+            "Sextant key",
+        ),
+        (
+            "The key sk-abcdefghijklmnopqrstuvwx works.",
+            "OpenAI-style key",
+        ),
+        ("AKIAIOSFODNN7EXAMPLE", "AWS key"),
+        ("-----BEGIN RSA PRIVATE KEY-----", "private key"),
+    ] {
+        assert!(kinds(text).contains(&ViolationKind::Pii), "{what}: {text}");
+    }
+    // What narratives are made of never matches: dates side by side, prices, percentages,
+    // counts, run ids, a Luhn-invalid 16-digit number.
+    for text in [
+        "From 2000-03-01 2013-03-01 the run held 3,270 bars.",
+        "Total return 1,131.12% with Sharpe 0.754 and max drawdown -71.18% (2000-07-12 to 2001-10-31).",
+        "Final equity $123,112.18 after 44 trades; run bt_2e94075aab2e98bf98ada94b.",
+        "Volume 28,230,100 shares at 26.50 / 26.96 / 26.20 / 26.93.",
+        "Reference 4111 1111 1111 1112 is not a card.",
+        "Periods per year 252.00, 1,148 bars in the longest drawdown.",
+    ] {
+        assert!(!kinds(text).contains(&ViolationKind::Pii), "false positive: {text}");
+    }
+}

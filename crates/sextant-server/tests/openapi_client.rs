@@ -8,6 +8,7 @@
 //!
 //! Gated like the MCP SDK test: `SEXTANT_OPENAPI_PYTHON` names the venv's python;
 //! `SEXTANT_REQUIRE_OPENAPI_CLIENT=1` (set by `scripts/test`) makes a missing one a failure.
+#![recursion_limit = "256"]
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -212,6 +213,19 @@ async fn a_generated_python_client_reads_every_get_operation() {
     let job = text(&train, "id");
     let trained = finished(&s, &job).await;
     let model = text(&trained["result"], "model_id");
+    rec.call(
+        "check_model_drift",
+        M::POST,
+        &format!("/api/v1/models/{model}/drift"),
+        Role::Analyst,
+        Some(json!({"from": "2011-01-01", "to": "2012-12-31"})),
+        C::OK,
+    )
+    .await;
+    let (_, runs) = s
+        .get(&format!("/api/v1/mlops/runs?subject={model}"), Role::Viewer)
+        .await;
+    let tracked = text(&runs[0], "id");
     finished(&s, &text(&study, "id")).await;
     rec.call(
         "run_walk_forward",
@@ -328,6 +342,8 @@ async fn a_generated_python_client_reads_every_get_operation() {
         "/api/v1/studies/{id}/trials": {"id": stu},
         "/api/v1/studies/{id}/leaderboard": {"id": stu},
         "/api/v1/models/{id}": {"id": model},
+        "/api/v1/models/{id}/drift": {"id": model},
+        "/api/v1/mlops/runs/{id}": {"id": tracked},
         "/api/v1/signals/{symbol}": {"symbol": "MSFT", "model": model, "explain": true},
         "/api/v1/features/{name}": {"name": "technical", "symbols": "MSFT,IBM",
             "from": "2010-01-01", "to": "2010-01-31"},

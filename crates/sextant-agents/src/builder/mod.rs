@@ -394,6 +394,13 @@ impl Builder {
         retrieved: &[Hit],
         prov: &BuildProvenance,
     ) -> Result<BuildAnswer, String> {
+        // The model's own words are shown to the user: the same policy filter as narratives
+        // and chat replies (advice, abuse, personal data) applies before anything is kept.
+        for text in a.question.iter().chain(&a.explanation) {
+            if let Some(v) = sextant_narrative::policy::check_policy(text).first() {
+                return Err(format!("policy: {}", v.detail));
+            }
+        }
         let used: Vec<String> = retrieved
             .iter()
             .map(|h| h.id.clone())

@@ -3,9 +3,11 @@
 //! keeps every run in the model registry, and scores symbols from warm, cached models with the
 //! feature values (and, on request, the SHAP contributions) behind each probability.
 
+pub mod drift;
 pub mod labels;
 pub mod registry;
 mod series;
+mod tracking;
 pub mod train;
 mod walkforward;
 
@@ -102,6 +104,8 @@ pub struct MlSignalService {
     /// The online store: each view table's newest feature row per symbol, valid for one cache
     /// generation (any committed write invalidates it). Scoring reads memory, not DuckDB.
     online: Mutex<HashMap<String, (u64, Arc<OnlineRows>)>>,
+    /// Where trainings are tracked (and mirrored to MLflow); none in bare unit setups.
+    tracker: Option<Arc<sextant_mlops::tracking::Tracker>>,
 }
 
 type OnlineRows = HashMap<String, (NaiveDateTime, Vec<f64>)>;
@@ -128,7 +132,14 @@ impl MlSignalService {
             loaded: Mutex::new(HashMap::new()),
             fresh: Mutex::new(HashMap::new()),
             online: Mutex::new(HashMap::new()),
+            tracker: None,
         }
+    }
+
+    /// Tracks every new model with `tracker` (see [`tracking`]).
+    pub fn with_tracker(mut self, tracker: Arc<sextant_mlops::tracking::Tracker>) -> Self {
+        self.tracker = Some(tracker);
+        self
     }
 
     /// A view's definition: built-in by name, or a stored version.
@@ -208,6 +219,7 @@ impl MlSignalService {
             l.insert(rec.id.clone(), Arc::new(model));
         }
         tracing::info!(id = %rec.id, name = %rec.name, version = rec.version, "model trained");
+        self.track_training(&rec).await;
         Ok(rec)
     }
 
@@ -227,7 +239,10 @@ impl MlSignalService {
     /// check (see [`Self::promote_as`]). Promoting to production first archives the other
     /// production models of the same name (separate writes, not one transaction).
     pub async fn promote(&self, id: &str, stage: &str) -> Result<ModelRecord, SignalError> {
-        registry::promote(self.meta.as_ref(), id, registry::ModelStage::parse(stage)?).await
+        let rec =
+            registry::promote(self.meta.as_ref(), id, registry::ModelStage::parse(stage)?).await?;
+        self.mirror_stage(&rec).await;
+        Ok(rec)
     }
 
     /// [`Self::promote`] by `actor`: only the model's owner or an admin may change its stage

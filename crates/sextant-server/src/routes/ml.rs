@@ -42,6 +42,7 @@ pub fn models_router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_model))
         .routes(routes!(promote))
         .routes(routes!(train))
+        .merge(super::mlops::drift_router())
 }
 
 fn view_name(name: &str) -> ApiResult<sextant_features::FeatureView> {

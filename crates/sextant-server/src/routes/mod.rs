@@ -12,6 +12,7 @@ pub mod market_data;
 pub mod mcp;
 pub mod me;
 pub mod ml;
+pub mod mlops;
 pub mod ops;
 pub mod page;
 pub mod portfolios;
