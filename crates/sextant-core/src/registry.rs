@@ -181,10 +181,10 @@ impl Services {
             portfolios.clone(),
         ));
         portfolios.attach_forecasts(Arc::downgrade(&forecasts));
-        let tuning = Arc::new(crate::tuning::TuningService::new(
-            backtests.clone(),
-            meta.clone(),
-        ));
+        let tuning = Arc::new(
+            crate::tuning::TuningService::new(backtests.clone(), meta.clone())
+                .with_tracker(tracker.clone()),
+        );
         let reference = Arc::new(crate::reference::ReferenceService::new(cache.clone()));
         Ok(Services {
             universes,

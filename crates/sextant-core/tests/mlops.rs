@@ -5,7 +5,6 @@
 
 use serde_json::json;
 use sextant_core::signals::TrainRequest;
-use sextant_domain::Symbol;
 use sextant_features::FeatureStore;
 use sextant_mlops::drift::{Bands, DriftBand};
 use sextant_mlops::monitor::compare;
@@ -31,6 +30,24 @@ fn request() -> TrainRequest {
     .expect("request")
 }
 
+/// The model's feature rows (its view version, its symbols) between two days.
+fn panel(
+    s: &sextant_core::Services,
+    rec: &sextant_core::signals::ModelRecord,
+    from: &str,
+    to: &str,
+) -> sextant_features::FeaturePanel {
+    s.cache
+        .feature_panel(
+            &rec.view,
+            Some(&rec.view_version),
+            &rec.request.symbols,
+            d(from).and_hms_opt(0, 0, 0),
+            d(to).and_hms_opt(23, 59, 59),
+        )
+        .expect("panel")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_alerts_on_a_known_shift_and_on_2008_never_on_an_unshifted_holdout() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -38,28 +55,18 @@ async fn drift_alerts_on_a_known_shift_and_on_2008_never_on_an_unshifted_holdout
     let rec = s.signals.train(request()).await.expect("train");
 
     // The feature store's rows of the training span, split 70/30 at random (seeded).
-    let symbols: Vec<Symbol> = rec.request.symbols.clone();
-    let panel = s
-        .cache
-        .feature_panel(
-            &rec.view,
-            Some(&rec.view_version),
-            &symbols,
-            d("2004-01-01").and_hms_opt(0, 0, 0),
-            d("2006-12-31").and_hms_opt(23, 59, 59),
-        )
-        .expect("panel");
+    let span = panel(&s, &rec, "2004-01-01", "2006-12-31");
     let mut rng = SplitMix::new(2024);
     let (mut reference, mut holdout) = (Vec::new(), Vec::new());
-    for i in 0..panel.len() {
+    for i in 0..span.len() {
         if rng.below(10) < 3 {
-            holdout.push(panel.row(i));
+            holdout.push(span.row(i));
         } else {
-            reference.push(panel.row(i));
+            reference.push(span.row(i));
         }
     }
     assert!(holdout.len() > 500, "{} holdout rows", holdout.len());
-    let names = panel.features.clone();
+    let names = span.features.clone();
     let unshifted =
         compare(&names, &reference, &holdout, None, Bands::default(), &[]).expect("report");
     assert!(unshifted.judged);
@@ -154,32 +161,14 @@ async fn drift_alerts_on_a_known_shift_and_on_2008_never_on_an_unshifted_holdout
         "{:#?}",
         inside.report.features
     );
-    let early = s
-        .cache
-        .feature_panel(
-            &rec.view,
-            Some(&rec.view_version),
-            &symbols,
-            d("2004-01-01").and_hms_opt(0, 0, 0),
-            d("2004-08-18").and_hms_opt(23, 59, 59),
-        )
-        .expect("panel");
+    let early = panel(&s, &rec, "2004-01-01", "2004-08-18");
     let k = early
         .features
         .iter()
         .position(|f| f == "cs_rank_ret_5")
         .expect("rank");
     assert!(early.columns[k].iter().any(|v| (v - 0.5).abs() < 1e-12));
-    let late = s
-        .cache
-        .feature_panel(
-            &rec.view,
-            Some(&rec.view_version),
-            &symbols,
-            d("2006-01-01").and_hms_opt(0, 0, 0),
-            d("2006-12-31").and_hms_opt(23, 59, 59),
-        )
-        .expect("panel");
+    let late = panel(&s, &rec, "2006-01-01", "2006-12-31");
     assert!(!late.columns[k].iter().any(|v| (v - 0.5).abs() < 1e-12));
     let stored = s.signals.drift_reports(&rec.id, 10).await.expect("stored");
     assert_eq!(stored.len(), 2);

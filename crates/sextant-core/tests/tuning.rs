@@ -155,6 +155,30 @@ async fn studies_are_analysed_extended_and_found_again() {
         other.studies.iter().all(|c| c.study_id != rec.id),
         "another key's study"
     );
+    // The study is a tracked run: the objective of every complete trial, stepped by trial
+    // number, with DSR and PBO beside it.
+    let runs = s
+        .tracker
+        .list(
+            Some(sextant_mlops::tracking::RunKind::Tuning),
+            Some(&rec.id),
+            5,
+        )
+        .await
+        .expect("runs");
+    assert_eq!(runs.len(), 1);
+    let steps = runs[0]
+        .metrics
+        .iter()
+        .filter(|m| m.key == "objective")
+        .count();
+    assert_eq!(steps, rec.counts.complete);
+    let tracked_dsr = runs[0]
+        .metrics
+        .iter()
+        .find(|m| m.key == "dsr")
+        .and_then(|m| m.value);
+    assert_eq!(tracked_dsr, Some(dsr));
     // Asked again: answered from the store, nothing runs.
     let (again, ran) = run(s, &req(40, "tpe"), None).await;
     assert_eq!(ran, 0);

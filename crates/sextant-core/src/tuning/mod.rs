@@ -10,6 +10,7 @@
 pub mod card;
 mod request;
 mod store;
+mod tracking;
 
 pub use request::{parse_param, OptimizeRequest, MAX_BATCH, MAX_OBJECTIVES, MAX_TRIALS};
 pub use store::{BestTrial, Counts, StudyRecord, StudyState, TrialRecord, STUDIES, TRIALS};
@@ -95,6 +96,8 @@ pub struct TuningService {
     /// Studies running in this process: a second run of the same study waits its turn
     /// (refused), so two runs never write the same trials.
     running: Mutex<HashSet<String>>,
+    /// Where completed studies are tracked (and mirrored to MLflow).
+    tracker: Option<Arc<sextant_mlops::tracking::Tracker>>,
 }
 
 /// Releases a study's claim when its run ends.
@@ -133,7 +136,14 @@ impl TuningService {
             backtests,
             meta,
             running: Mutex::new(HashSet::new()),
+            tracker: None,
         }
+    }
+
+    /// Tracks every completed study with `tracker`.
+    pub fn with_tracker(mut self, tracker: Arc<sextant_mlops::tracking::Tracker>) -> Self {
+        self.tracker = Some(tracker);
+        self
     }
 
     /// Whether study `id` is running in this process.
@@ -420,6 +430,10 @@ impl TuningService {
         rec.state = StudyState::Complete;
         store::put_study(self.meta.as_ref(), &rec).await?;
         tracing::info!(study = %id, complete = rec.counts.complete, "study complete");
+        if self.tracker.is_some() {
+            let trials = store::trials(self.meta.as_ref(), &id).await?;
+            self.track_study(&rec, &trials).await;
+        }
         Ok(rec)
     }
 
