@@ -337,7 +337,7 @@ impl Tracker {
             registration: run.registration,
             mlflow: MlflowSync::new(state, self.mlflow.as_ref().map(|m| m.base().to_string())),
         };
-        self.meta.insert(RUNS, to_doc(&tracked)?).await?;
+        self.meta.insert(RUNS, to_value(&tracked)?).await?;
         if self.mlflow.is_some() {
             return self.sync(&tracked.id).await;
         }
@@ -410,8 +410,11 @@ impl Tracker {
         let q = Query::new().filter(Filter::new().any_of("mlflow.state", ["pending", "failed"]));
         let mut done = 0;
         for d in self.meta.find(RUNS, &q).await? {
-            let id = d["_id"].as_str().unwrap_or_default().to_string();
-            if self.sync(&id).await?.mlflow.state == SyncState::Done {
+            let Some(id) = d["_id"].as_str() else {
+                tracing::warn!(doc = %d, "tracked run without an id: skipped");
+                continue;
+            };
+            if self.sync(id).await?.mlflow.state == SyncState::Done {
                 done += 1;
             }
         }
@@ -531,10 +534,6 @@ fn to_value<T: Serialize>(v: &T) -> Result<serde_json::Value, TrackingError> {
         id: "new".into(),
         message: e.to_string(),
     })
-}
-
-fn to_doc(run: &TrackedRun) -> Result<serde_json::Value, TrackingError> {
-    to_value(run)
 }
 
 fn from_doc(id: &str, doc: serde_json::Value) -> Result<TrackedRun, TrackingError> {

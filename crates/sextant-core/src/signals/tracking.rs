@@ -41,17 +41,19 @@ impl MlSignalService {
     /// Records `rec`'s training as a tracked run (and its MLflow export).
     pub(crate) async fn track_training(&self, rec: &ModelRecord) {
         let Some(tracker) = &self.tracker else { return };
+        let (request, gbt, record) = match (
+            serde_json::to_value(&rec.request),
+            serde_json::to_value(&rec.params),
+            serde_json::to_vec_pretty(rec),
+        ) {
+            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                return tracing::warn!(model = %rec.id, error = %e, "training not tracked");
+            }
+        };
         let mut params = Vec::new();
-        flatten(
-            "",
-            &serde_json::to_value(&rec.request).unwrap_or_default(),
-            &mut params,
-        );
-        flatten(
-            "gbt_",
-            &serde_json::to_value(&rec.params).unwrap_or_default(),
-            &mut params,
-        );
+        flatten("", &request, &mut params);
+        flatten("gbt_", &gbt, &mut params);
         params.retain(|(k, _)| k != "gbt_seed");
         let mut metrics = Vec::new();
         report(&mut metrics, "in_sample", &rec.metrics.in_sample, 0);
@@ -78,10 +80,7 @@ impl MlSignalService {
         }
         let shap = serde_json::json!({"mean_abs_shap_log_odds": rec.metrics.importance});
         artifacts.push(("shap_summary.json".into(), shap.to_string().into_bytes()));
-        artifacts.push((
-            "record.json".into(),
-            serde_json::to_vec_pretty(rec).unwrap_or_default(),
-        ));
+        artifacts.push(("record.json".into(), record));
         let ms = rec.created_at.timestamp_millis();
         let run = NewRun {
             name: format!("train {} v{}", rec.name, rec.version),

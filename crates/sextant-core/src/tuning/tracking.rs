@@ -31,7 +31,10 @@ impl TuningService {
                     .map(|v| ("objective".to_string(), *v, i64::from(t.number)))
             })
             .collect();
-        let a = rec.analysis.clone().unwrap_or_default();
+        // A complete study always carries its analysis; without one there is nothing to track.
+        let Some(a) = rec.analysis.clone() else {
+            return tracing::warn!(study = %rec.id, "complete study without an analysis: not tracked");
+        };
         for (key, ptr) in [
             ("dsr", "/deflated_sharpe/dsr"),
             ("pbo", "/pbo/pbo"),
