@@ -122,7 +122,13 @@ pub enum ModelsCmd {
     /// One model's record as JSON.
     Show { id: String },
     /// Move a model to staging, production or archived.
-    Promote { id: String, stage: String },
+    Promote {
+        id: String,
+        stage: String,
+        /// Why: kept in the promotion record (`sextant mlops promotions`).
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -518,8 +524,11 @@ pub async fn models(cmd: ModelsCmd, s: &Services) -> Result<()> {
             "{}",
             serde_json::to_string_pretty(&s.signals.get(&id).await?)?
         ),
-        ModelsCmd::Promote { id, stage } => {
-            let m = s.signals.promote(&id, &stage).await?;
+        ModelsCmd::Promote { id, stage, reason } => {
+            let m = s
+                .mlops
+                .promote_local(&id, &stage, reason.as_deref())
+                .await?;
             println!("{} ({} v{}) is now {}", m.id, m.name, m.version, m.stage);
         }
     }

@@ -60,6 +60,12 @@ pub async fn serve(args: ServeArgs, config: Config) -> Result<()> {
     // idempotent, failed otherwise), so no job is silently lost across a crash.
     state.jobs.start().await?;
     let jobs = state.jobs.clone();
+    // Retraining and drift-check schedules: due slots are claimed and submitted every 30 s
+    // (a slot missed while the server was down fires once at start).
+    let stop_scheduler = tokio_util::sync::CancellationToken::new();
+    let scheduler = sextant_core::mlops::Scheduler::new(services.meta.clone(), jobs.clone());
+    let scheduler =
+        tokio::spawn(scheduler.run(std::time::Duration::from_secs(30), stop_scheduler.clone()));
     let app = sextant_server::router(state, &limits);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let local = listener.local_addr()?;
@@ -68,6 +74,8 @@ pub async fn serve(args: ServeArgs, config: Config) -> Result<()> {
         "try: curl -H 'Authorization: Bearer <key>' 'http://{local}/api/v1/market-data/bars/MSFT?from=2008-09-01&to=2008-10-31'"
     );
     sextant_server::serve(listener, app, shutdown_signal()).await?;
+    stop_scheduler.cancel();
+    let _ = scheduler.await;
     // Running jobs get a grace period, then are marked interrupted (resumable ones re-queued).
     jobs.shutdown(std::time::Duration::from_secs(10)).await?;
     say!("sextant stopped");

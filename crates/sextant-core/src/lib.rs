@@ -15,6 +15,7 @@ pub mod factors;
 pub mod forecasts;
 pub mod jobs;
 pub mod market_data;
+pub mod mlops;
 pub mod portfolios;
 pub mod quality;
 pub mod reference;

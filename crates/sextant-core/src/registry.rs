@@ -43,8 +43,9 @@ pub enum CoreError {
     /// alone falls back to it instead).
     #[error(transparent)]
     Narrative(#[from] crate::reports::NarrativeError),
-    /// `[mlops] mlflow_uri` is set but no client can be built for it.
-    #[error("MLflow: {0}")]
+    /// `[mlops] mlflow_uri` is set but no client can be built for it, or the drift bands are
+    /// invalid.
+    #[error("MLOps: {0}")]
     Mlflow(String),
     /// `metadata.backend` names no known store; accepted: `embedded` (alias `sqlite`) and
     /// `mongodb` (alias `mongo`).
@@ -92,6 +93,8 @@ pub struct Services {
     pub signals: Arc<crate::signals::MlSignalService>,
     /// Tracked runs (trainings…) in the metadata store, mirrored to MLflow when configured.
     pub tracker: Arc<sextant_mlops::tracking::Tracker>,
+    /// Promotions with who and why, retraining and drift-check schedules, the promotion rule.
+    pub mlops: Arc<crate::mlops::MlopsService>,
     /// Named regime models: walk-forward fits, labels, alerts.
     pub regimes: Arc<crate::regimes::RegimeService>,
     /// Probabilistic forecasts (fans, VaR, drawdown risk) and their calibration: the seed's
@@ -186,7 +189,16 @@ impl Services {
                 .with_tracker(tracker.clone()),
         );
         let reference = Arc::new(crate::reference::ReferenceService::new(cache.clone()));
+        let bands =
+            sextant_mlops::drift::Bands::new(config.mlops.drift_warn, config.mlops.drift_alert)
+                .map_err(|e| CoreError::Mlflow(format!("[mlops] drift bands: {e}")))?;
+        let mlops = Arc::new(crate::mlops::MlopsService::new(
+            meta.clone(),
+            signals.clone(),
+            bands,
+        ));
         Ok(Services {
+            mlops,
             universes,
             factors,
             tuning,

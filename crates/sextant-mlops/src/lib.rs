@@ -5,6 +5,8 @@
 //! * [`drift`]: PSI with bands and the sampling floor beside it, the exact two-sample KS test.
 //! * [`harness`]: random entries with the strategy's own exposure, a paired bootstrap of the
 //!   difference to a baseline, the probabilistic Sharpe ratio.
+//! * [`schedule`] and [`promotion`]: retraining schedules' cron slots and the rule that lets a
+//!   retrained candidate replace production (paired-bootstrap non-inferiority on holdout loss).
 //! * [`tracking`]: tracked runs in the metadata store, mirrored to MLflow ([`mlflow`]) when a
 //!   tracking server is configured.
 //!
@@ -15,6 +17,8 @@ pub mod drift;
 pub mod harness;
 pub mod mlflow;
 pub mod monitor;
+pub mod promotion;
+pub mod schedule;
 pub mod tracking;
 
 /// The seeded generator behind every draw here (replayable from Python).

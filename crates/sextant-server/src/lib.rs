@@ -57,7 +57,10 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .nest("/api/v1/models", routes::ml::models_router())
         .nest("/api/v1/admin", routes::admin::router())
         .nest("/api/v1/me", routes::me::router())
-        .nest("/api/v1/mlops", routes::mlops::runs_router())
+        .nest(
+            "/api/v1/mlops",
+            routes::mlops::runs_router().merge(routes::mlops_ops::router()),
+        )
         .nest("/api/v1/chat", routes::agents::chat_router())
         .split_for_parts();
     let spec = openapi::finish(spec);

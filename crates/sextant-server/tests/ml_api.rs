@@ -371,3 +371,137 @@ async fn invalid_training_request_is_refused_at_submission() {
     }
     assert!(accepted.is_empty(), "accepted: {accepted:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_promotion_records_and_rule_judged_retrains_over_http() {
+    let s = start(Limits::default()).await;
+    let model_id = train_api_model(&s).await;
+
+    // A promotion by hand is recorded with the key and the reason.
+    let (status, out) = s
+        .post(
+            &format!("/api/v1/models/{model_id}/promote"),
+            Role::Analyst,
+            json!({"stage": "production", "reason": "beats the 2010 holdout"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let (status, recs) = s
+        .get("/api/v1/mlops/promotions?model=api", Role::Viewer)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{recs}");
+    assert_eq!(recs[0]["model_id"], json!(model_id));
+    assert_eq!(recs[0]["actor"]["kind"], "key");
+    assert_eq!(recs[0]["reason"], "beats the 2010 holdout");
+    assert!(
+        recs[0]["id"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("prm_")),
+        "{recs}"
+    );
+    let long = "x".repeat(501);
+    let (status, _) = s
+        .post(
+            &format!("/api/v1/models/{model_id}/promote"),
+            Role::Analyst,
+            json!({"stage": "production", "reason": long}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Schedules: created (201), refused when malformed (422) or duplicate (409), private to
+    // their owner, deleted (204).
+    let spec = json!({"name": "api-weekly", "model": "api", "cron": "0 6 * * MON",
+        "trigger": {"kind": "drift", "band": "alert"}});
+    let (status, sch) = s
+        .post("/api/v1/mlops/schedules", Role::Analyst, spec.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{sch}");
+    let sch_id = sch["id"].as_str().expect("id").to_string();
+    assert!(sch["next_run_ms"].as_i64().expect("next") > chrono::Utc::now().timestamp_millis());
+    assert_eq!(sch["spec"]["trigger"]["band"], "alert");
+    let (status, _) = s.post("/api/v1/mlops/schedules", Role::Analyst, spec).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    for bad in [
+        json!({"name": "b", "model": "api", "cron": "0 6 * *"}),
+        json!({"name": "b", "model": "api", "cron": "@daily", "trigger": {"kind": "drift", "band": "none"}}),
+        json!({"name": "b", "model": "nosuchmodel", "cron": "@daily"}),
+        json!({"name": "b", "model": "api", "cron": "@daily", "surprise": 1}),
+    ] {
+        let (status, body) = s
+            .post("/api/v1/mlops/schedules", Role::Analyst, bad.clone())
+            .await;
+        assert!(status.is_client_error(), "{bad} -> {status} {body}");
+    }
+    let (status, _) = s
+        .post("/api/v1/mlops/schedules", Role::Viewer, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, list) = s.get("/api/v1/mlops/schedules", Role::Analyst).await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    let other = s.new_key(Role::Analyst).await;
+    let path = format!("/api/v1/mlops/schedules/{sch_id}");
+    let (status, _) = s.as_key(Method::GET, &path, &other, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = s.as_key(Method::DELETE, &path, &other, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, by_name) = s
+        .get("/api/v1/mlops/schedules/api-weekly", Role::Analyst)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(by_name["id"], json!(sch_id));
+    let (status, _) = s
+        .as_key(Method::DELETE, &path, s.key(Role::Analyst), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = s.get(&path, Role::Analyst).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A retrain as a job: the candidate lands in staging and the rule's decision is recorded.
+    let (status, job) = s
+        .post(
+            &format!("/api/v1/models/{model_id}/retrain"),
+            Role::Analyst,
+            json!({"as_of": "2012-12-31"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    assert_eq!(job["kind"], "retrain_model");
+    let done = wait_job(&s, job["id"].as_str().expect("job")).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let out = &done["result"];
+    assert_eq!(out["retrained"], true, "{out}");
+    let promoted = out["decision"]["promote"].as_bool().expect("decision");
+    let stage = if promoted { "production" } else { "staging" };
+    assert_eq!(out["candidate_stage"], stage, "{out}");
+    let (_, recs) = s
+        .get("/api/v1/mlops/promotions?model=api", Role::Viewer)
+        .await;
+    assert_eq!(recs[0]["actor"]["kind"], "rule", "{recs}");
+    assert_eq!(recs[0]["model_id"], out["candidate"]);
+    let (status, _) = s
+        .post(
+            &format!("/api/v1/models/{model_id}/retrain"),
+            Role::Analyst,
+            json!({"model": "other"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A drift check as a job.
+    let (status, job) = s
+        .post(
+            "/api/v1/mlops/drift-checks",
+            Role::Analyst,
+            json!({"model": "api", "as_of": "2012-12-31"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let done = wait_job(&s, job["id"].as_str().expect("job")).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(
+        done["result"]["checked"].as_array().map(Vec::len),
+        Some(1),
+        "{done}"
+    );
+}

@@ -222,6 +222,20 @@ async fn a_generated_python_client_reads_every_get_operation() {
         C::OK,
     )
     .await;
+    let schedule = rec
+        .call(
+            "create_schedule",
+            M::POST,
+            "/api/v1/mlops/schedules",
+            Role::Analyst,
+            Some(
+                json!({"name": "client-weekly", "model": "client", "cron": "0 6 * * MON",
+                "trigger": {"kind": "drift", "band": "alert"}}),
+            ),
+            C::CREATED,
+        )
+        .await;
+    let sch = text(&schedule, "id");
     let (_, runs) = s
         .get(&format!("/api/v1/mlops/runs?subject={model}"), Role::Viewer)
         .await;
@@ -344,6 +358,7 @@ async fn a_generated_python_client_reads_every_get_operation() {
         "/api/v1/models/{id}": {"id": model},
         "/api/v1/models/{id}/drift": {"id": model},
         "/api/v1/mlops/runs/{id}": {"id": tracked},
+        "/api/v1/mlops/schedules/{id}": {"id": sch},
         "/api/v1/signals/{symbol}": {"symbol": "MSFT", "model": model, "explain": true},
         "/api/v1/features/{name}": {"name": "technical", "symbols": "MSFT,IBM",
             "from": "2010-01-01", "to": "2010-01-31"},

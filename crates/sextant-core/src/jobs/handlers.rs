@@ -28,6 +28,12 @@ pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
             signals: services.signals.clone(),
         }),
         Arc::new(super::OptimizeJob::new(services.tuning.clone())),
+        Arc::new(crate::mlops::jobs::RetrainModelJob {
+            mlops: services.mlops.clone(),
+        }),
+        Arc::new(crate::mlops::jobs::DriftCheckJob {
+            mlops: services.mlops.clone(),
+        }),
     ];
     match services.alphavantage() {
         Ok(av) => handlers.push(Arc::new(

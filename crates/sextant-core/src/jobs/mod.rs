@@ -100,6 +100,11 @@ pub enum JobKind {
     TrainSignal,
     /// A parameter-tuning study.
     Optimize,
+    /// Retraining a model (when its schedule's trigger holds) and judging the candidate by
+    /// the promotion rule.
+    RetrainModel,
+    /// Checking the drift of one or every production model.
+    DriftCheck,
 }
 
 impl JobKind {

@@ -3,6 +3,7 @@
 //! keeps every run in the model registry, and scores symbols from warm, cached models with the
 //! feature values (and, on request, the SHAP contributions) behind each probability.
 
+pub mod compare;
 pub mod drift;
 pub mod labels;
 pub mod registry;

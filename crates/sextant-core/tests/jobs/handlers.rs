@@ -31,8 +31,10 @@ async fn backtest_and_walk_forward_jobs() {
         mgr.kinds(),
         vec![
             "backtest",
+            "drift_check",
             "ingest_alphavantage",
             "optimize",
+            "retrain_model",
             "train_signal",
             "walk_forward"
         ]

@@ -43,6 +43,7 @@ pub fn models_router() -> OpenApiRouter<AppState> {
         .routes(routes!(promote))
         .routes(routes!(train))
         .merge(super::mlops::drift_router())
+        .merge(super::mlops_ops::retrain_router())
 }
 
 fn view_name(name: &str) -> ApiResult<sextant_features::FeatureView> {
@@ -214,9 +215,14 @@ pub struct PromoteInput {
     /// staging, production or archived.
     #[schema(pattern = "^(staging|production|archived)$")]
     pub stage: String,
+    /// Why, kept in the promotion record (`GET /api/v1/mlops/promotions`); at most 500
+    /// characters.
+    #[schema(max_length = 500)]
+    pub reason: Option<String>,
 }
 
-/// Move a model to a stage; a new production model archives the previous one of its name.
+/// Move a model to a stage; a new production model archives the previous one of its name. The
+/// change is recorded with the key and the reason given.
 #[utoipa::path(post, path = "/{id}/promote", operation_id = "promote_ml_model", tag = "models", params(("id" = String, Path)),
     request_body = PromoteInput, responses((status = 200, body = Model)), security(("api_key" = [])))]
 async fn promote(
@@ -227,8 +233,8 @@ async fn promote(
 ) -> ApiResult<Json<Value>> {
     to_json(
         &s.services
-            .signals
-            .promote_as(&id, &input.stage, caller.actor())
+            .mlops
+            .promote_by_key(&id, &input.stage, caller.actor(), input.reason.as_deref())
             .await?,
     )
 }

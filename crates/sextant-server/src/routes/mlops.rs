@@ -163,7 +163,7 @@ pub struct RunsQuery {
 }
 
 /// The stored documents keep their store key `_id`; the API calls it `id`, as everywhere else.
-fn api_ids(v: ApiResult<Json<Value>>) -> ApiResult<Json<Value>> {
+pub(crate) fn api_ids(v: ApiResult<Json<Value>>) -> ApiResult<Json<Value>> {
     fn fix(v: &mut Value) {
         match v {
             Value::Array(items) => items.iter_mut().for_each(fix),

@@ -13,6 +13,7 @@ pub mod mcp;
 pub mod me;
 pub mod ml;
 pub mod mlops;
+pub mod mlops_ops;
 pub mod ops;
 pub mod page;
 pub mod portfolios;
