@@ -43,7 +43,8 @@ pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
                 services.config.alphavantage.adjusted,
             )
             .with_quality(services.quality.clone())
-            .with_regimes(services.regimes.clone()),
+            .with_regimes(services.regimes.clone())
+            .with_mlops(services.mlops.clone()),
         )),
         Err(e) => tracing::warn!(error = %e, "no Alpha Vantage provider: ingest jobs disabled"),
     }
@@ -240,6 +241,8 @@ pub struct IngestAlphaVantageJob {
     quality: Option<Arc<crate::quality::QualityService>>,
     /// Refreshes the regime models over the refreshed symbols when set.
     regimes: Option<Arc<crate::regimes::RegimeService>>,
+    /// Checks the drift of production models over the refreshed symbols when set.
+    mlops: Option<Arc<crate::mlops::MlopsService>>,
 }
 
 impl IngestAlphaVantageJob {
@@ -257,7 +260,17 @@ impl IngestAlphaVantageJob {
             adjusted_default,
             quality: None,
             regimes: None,
+            mlops: None,
         }
+    }
+
+    /// Checks the drift of every production model trained on a refreshed symbol at the end of
+    /// the job (the window ending at its newest data); each report is stored and listed in the
+    /// result under `drift`, an alert is also a progress event. A failed check is listed, not
+    /// an error of the job.
+    pub fn with_mlops(mut self, mlops: Arc<crate::mlops::MlopsService>) -> Self {
+        self.mlops = Some(mlops);
+        self
     }
 
     /// Refreshes every regime model with a refreshed symbol among its members at the end of
@@ -355,13 +368,13 @@ impl JobHandler for IngestAlphaVantageJob {
             )));
         }
         let mut regimes = Vec::new();
+        let refreshed: Vec<Symbol> = symbols
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| o["ok"] == json!(true))
+            .map(|(s, _)| s.clone())
+            .collect();
         if let Some(svc) = &self.regimes {
-            let refreshed: Vec<Symbol> = symbols
-                .iter()
-                .zip(&outcomes)
-                .filter(|(_, o)| o["ok"] == json!(true))
-                .map(|(s, _)| s.clone())
-                .collect();
             for (name, r) in svc.refresh_touching(&refreshed).await {
                 match r {
                     Ok((state, alerts)) => {
@@ -387,12 +400,38 @@ impl JobHandler for IngestAlphaVantageJob {
                 }
             }
         }
+        let mut drift = Vec::new();
+        if let Some(svc) = &self.mlops {
+            for (model, r) in svc.drift_touching(&refreshed).await {
+                match r {
+                    Ok(d) => {
+                        if d.report.band >= sextant_mlops::drift::DriftBand::Alert {
+                            let msg =
+                                format!("drift alert: {model} on {}", d.report.alerting.join(", "));
+                            ctx.progress((n - 1) as f64 / n as f64, msg).await;
+                        }
+                        drift.push(json!({
+                            "model_id": model, "ok": true, "drift_id": d.id,
+                            "band": d.report.band, "alerting": d.report.alerting,
+                        }));
+                    }
+                    Err(e) => {
+                        tracing::warn!(model = %model, error = %e, "drift check after refresh failed");
+                        drift.push(
+                            json!({ "model_id": model, "ok": false, "error": e.to_string() }),
+                        );
+                    }
+                }
+            }
+        }
         ctx.progress(
             1.0,
             format!("{} of {n} symbols refreshed", n - errors.len()),
         )
         .await;
-        Ok(json!({ "symbols": outcomes, "failed": errors.len(), "regimes": regimes }))
+        Ok(json!({
+            "symbols": outcomes, "failed": errors.len(), "regimes": regimes, "drift": drift,
+        }))
     }
 }
 

@@ -67,6 +67,37 @@ impl MlopsService {
     }
 }
 
+impl MlopsService {
+    /// Drift checks of the production models trained on any of `symbols` (after a refresh of
+    /// them), each over the window of [`DEFAULT_WINDOW_DAYS`] ending at its newest data.
+    pub async fn drift_touching(
+        &self,
+        symbols: &[sextant_domain::Symbol],
+    ) -> Vec<(String, Result<ModelDrift, OpsError>)> {
+        let models = match self.signals.list(None).await {
+            Ok(m) => m,
+            Err(e) => return vec![("(registry)".into(), Err(e.into()))],
+        };
+        let mut out = Vec::new();
+        for m in models.into_iter().filter(|m| {
+            m.stage == ModelStage::Production
+                && m.request.symbols.iter().any(|s| symbols.contains(s))
+        }) {
+            let p = DriftCheckParams {
+                model: Some(m.id.clone()),
+                window_days: None,
+                as_of: None,
+            };
+            let r = self
+                .drift_check(&p)
+                .await
+                .and_then(|mut v| v.pop().ok_or_else(|| OpsError::NotFound(m.id.clone())));
+            out.push((m.id, r));
+        }
+        out
+    }
+}
+
 fn job_error(e: OpsError) -> JobError {
     match e {
         OpsError::Invalid(m) => JobError::InvalidParams(m),

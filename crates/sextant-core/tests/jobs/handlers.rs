@@ -175,6 +175,27 @@ async fn ingest_alphavantage_job_reports_each_symbol() {
         json!(fitted.last_day),
         "{regimes}"
     );
+    assert_eq!(job_drift(&mgr).await, json!([]), "no production model yet");
+
+    // With a production model on IBM, the next ingest checks its drift too.
+    let req = serde_json::from_value(json!({"name": "ibm", "symbols": ["IBM"],
+        "validation": {"kind": "none"}, "params": {"n_trees": 10}, "seed": 1}))
+    .expect("request");
+    let model = s.signals.train(req).await.expect("train");
+    s.signals
+        .promote(&model.id, "production")
+        .await
+        .expect("promote");
+    let drift = job_drift(&mgr).await;
+    assert_eq!(drift[0]["model_id"], json!(model.id), "{drift}");
+    assert_eq!(drift[0]["ok"], json!(true), "{drift}");
+    let stored = s
+        .signals
+        .drift_reports(&model.id, 5)
+        .await
+        .expect("reports");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(json!(stored[0].id), drift[0]["drift_id"]);
     mgr.shutdown(HANG_GUARD).await.expect("shutdown");
 
     // Without a key every symbol fails, so the job does.
@@ -194,6 +215,16 @@ async fn ingest_alphavantage_job_reports_each_symbol() {
         "{job:?}"
     );
     mgr.shutdown(HANG_GUARD).await.expect("shutdown");
+}
+
+/// The `drift` part of an IBM ingest job's result.
+async fn job_drift(mgr: &JobManager) -> Value {
+    let job = mgr
+        .submit("ingest_alphavantage", json!({"symbols": ["IBM"]}), "o")
+        .await
+        .expect("submit");
+    let job = finished(mgr, &job.id).await;
+    job.result.expect("result")["drift"].clone()
 }
 
 fn config_for(node: &str) -> sextant_core::jobs::JobConfig {
