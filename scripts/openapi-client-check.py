@@ -49,7 +49,7 @@ import jsonschema
 from dateutil.parser import isoparse
 
 # GET operations whose 200 is not JSON: Prometheus text and a server-sent-event stream.
-NOT_JSON = {"/metrics", "/api/v1/jobs/{id}/events"}
+NOT_JSON = {"/metrics", "/api/v1/jobs/{id}/events", "/api/v1/mlops/evals/{id}/report"}
 
 NAIVE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?(\+00:00)?$")
 ZULU = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")

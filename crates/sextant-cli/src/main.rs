@@ -10,6 +10,7 @@ mod bench_xsection;
 mod cmd_agents;
 mod cmd_backtest;
 mod cmd_data;
+mod cmd_eval;
 mod cmd_factor;
 mod cmd_forecast;
 mod cmd_ingest;
@@ -87,6 +88,8 @@ enum Command {
     /// Model operations: a model's drift, tracked runs, the MLflow export.
     #[command(subcommand)]
     Mlops(cmd_mlops::MlopsCmd),
+    /// The evaluation harness: replay a strategy over named crises beside its baselines.
+    Eval(cmd_eval::EvalArgs),
     /// Score a symbol's newest bar with a model (probability of an up move, features, SHAP).
     Signal(cmd_ml::SignalArgs),
     /// Data quality: review quarantined bars (approve/reject), list flags and gaps.
@@ -240,6 +243,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Mlops(cmd) => {
             let services = Services::build(config).await?;
             cmd_mlops::run(cmd, &services).await
+        }
+        Command::Eval(args) => {
+            let services = Services::build(config).await?;
+            cmd_eval::run(args, &services).await
         }
         Command::Signal(args) => {
             let services = Services::build(config).await?;

@@ -196,6 +196,9 @@ impl Services {
             meta.clone(),
             signals.clone(),
             bands,
+            backtests.clone(),
+            cache.clone(),
+            tracker.clone(),
         ));
         Ok(Services {
             mlops,

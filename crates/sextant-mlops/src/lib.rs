@@ -5,6 +5,7 @@
 //! * [`drift`]: PSI with bands and the sampling floor beside it, the exact two-sample KS test.
 //! * [`harness`]: random entries with the strategy's own exposure, a paired bootstrap of the
 //!   difference to a baseline, the probabilistic Sharpe ratio.
+//! * [`eval`]: the evaluation harness's named windows, per-window results and the HTML report.
 //! * [`schedule`] and [`promotion`]: retraining schedules' cron slots and the rule that lets a
 //!   retrained candidate replace production (paired-bootstrap non-inferiority on holdout loss).
 //! * [`tracking`]: tracked runs in the metadata store, mirrored to MLflow ([`mlflow`]) when a
@@ -14,6 +15,7 @@
 //! fixed inputs (`scripts/mlops/reference.py`, `tests/fixtures/mlops_reference.json`).
 
 pub mod drift;
+pub mod eval;
 pub mod harness;
 pub mod mlflow;
 pub mod monitor;

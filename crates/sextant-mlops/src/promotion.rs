@@ -46,8 +46,9 @@ impl Default for PromotionRule {
 impl PromotionRule {
     /// Refuses negative or non-finite thresholds and fewer than 100 resamples.
     pub fn validate(&self) -> Result<(), MlopsError> {
-        if !(self.margin.is_finite() && self.margin >= 0.0 && self.margin <= 1.0)
-            || !(self.max_auc_drop.is_finite() && (0.0..=1.0).contains(&self.max_auc_drop))
+        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        if !unit(self.margin)
+            || !unit(self.max_auc_drop)
             || !(100..=100_000).contains(&self.resamples)
             || self.min_days < 3
         {

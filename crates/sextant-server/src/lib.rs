@@ -59,7 +59,9 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .nest("/api/v1/me", routes::me::router())
         .nest(
             "/api/v1/mlops",
-            routes::mlops::runs_router().merge(routes::mlops_ops::router()),
+            routes::mlops::runs_router()
+                .merge(routes::mlops_ops::router())
+                .merge(routes::evals::router()),
         )
         .nest("/api/v1/chat", routes::agents::chat_router())
         .split_for_parts();

@@ -504,4 +504,55 @@ async fn schedules_promotion_records_and_rule_judged_retrains_over_http() {
         Some(1),
         "{done}"
     );
+
+    // The evaluation harness: stored (201), listed, private to its owner, and an HTML page.
+    let (status, ev) = s
+        .post(
+            "/api/v1/mlops/evals",
+            Role::Analyst,
+            json!({"backtest": {"strategy": "sma_cross", "params": {"fast": 10, "slow": 40},
+                "symbols": ["MSFT"]}, "windows": ["gfc", "covid"], "simulations": 200,
+                "resamples": 200}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ev}");
+    let ev_id = ev["id"].as_str().expect("id").to_string();
+    assert_eq!(ev["windows"][0]["arms"][1]["arm"], "buy_and_hold", "{ev}");
+    assert!(
+        ev["windows"][1]["skipped"].is_string(),
+        "covid is after the sample"
+    );
+    let (_, list) = s.get("/api/v1/mlops/evals", Role::Analyst).await;
+    assert_eq!(list[0]["id"], json!(ev_id), "{list}");
+    assert!(list[0]["windows"][0]["buy_and_hold_return"]
+        .as_f64()
+        .is_some_and(|r| r < -0.25));
+    let path = format!("/api/v1/mlops/evals/{ev_id}");
+    let (status, _) = s.as_key(Method::GET, &path, &other, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let report = format!("{path}/report");
+    let (status, _, _) = s
+        .call(Method::GET, &report, Some(s.key(Role::Viewer)), None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a viewer key is another owner"
+    );
+    let (status, html, ctype) = s
+        .call(Method::GET, &report, Some(s.key(Role::Analyst)), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ctype.starts_with("text/html"), "{ctype}");
+    assert!(html
+        .as_str()
+        .is_some_and(|h| h.contains("<svg") && h.contains("gfc")));
+    let (status, _) = s
+        .post(
+            "/api/v1/mlops/evals",
+            Role::Analyst,
+            json!({"backtest": {"strategy": "sma_cross", "symbols": ["MSFT"]}, "windows": ["mars"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }

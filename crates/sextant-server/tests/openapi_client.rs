@@ -236,6 +236,21 @@ async fn a_generated_python_client_reads_every_get_operation() {
         )
         .await;
     let sch = text(&schedule, "id");
+    let evaluation = rec
+        .call(
+            "run_eval",
+            M::POST,
+            "/api/v1/mlops/evals",
+            Role::Analyst,
+            Some(
+                json!({"backtest": {"strategy": "sma_cross", "params": {"fast": 10, "slow": 40},
+                "symbols": ["MSFT"]}, "windows": ["gfc", "covid"], "simulations": 200,
+                "resamples": 200}),
+            ),
+            C::CREATED,
+        )
+        .await;
+    let evl = text(&evaluation, "id");
     let (_, runs) = s
         .get(&format!("/api/v1/mlops/runs?subject={model}"), Role::Viewer)
         .await;
@@ -359,6 +374,7 @@ async fn a_generated_python_client_reads_every_get_operation() {
         "/api/v1/models/{id}/drift": {"id": model},
         "/api/v1/mlops/runs/{id}": {"id": tracked},
         "/api/v1/mlops/schedules/{id}": {"id": sch},
+        "/api/v1/mlops/evals/{id}": {"id": evl},
         "/api/v1/signals/{symbol}": {"symbol": "MSFT", "model": model, "explain": true},
         "/api/v1/features/{name}": {"name": "technical", "symbols": "MSFT,IBM",
             "from": "2010-01-01", "to": "2010-01-31"},
@@ -422,8 +438,9 @@ async fn a_generated_python_client_reads_every_get_operation() {
     let skipped = summary["skipped"].as_array().map_or(0, Vec::len) as u64;
     assert_eq!(statuses.len() as u64, gets - skipped, "{summary}");
     assert_eq!(
-        skipped, 2,
-        "only /metrics and the job event stream are not JSON: {summary}"
+        skipped, 3,
+        "only /metrics, the job event stream and the evaluation's HTML page are not JSON: \
+         {summary}"
     );
     assert_eq!(summary["errors"], 0, "{summary}");
     assert_eq!(summary["recorded_checked"], recorded, "{summary}");

@@ -5,18 +5,23 @@
 //! The statistics (drift, the rule's bootstrap, cron slots) are `sextant_mlops`; this module
 //! wires them to the model registry ([`crate::signals`]), the metadata store and the jobs.
 
+pub mod eval;
 pub mod jobs;
 pub mod promotions;
 pub mod retrain;
 pub mod schedules;
 
+pub use eval::{EvalRequest, WindowSpec};
 pub use promotions::{PromotionActor, PromotionRecord};
 pub use retrain::{RetrainOutcome, RetrainParams};
 pub use schedules::{Schedule, ScheduleInput, Scheduler};
 
+use crate::backtest::BacktestService;
 use crate::signals::{MlSignalService, SignalError};
+use sextant_data::Cache;
 use sextant_meta::{MetaError, MetaStore};
 use sextant_mlops::drift::Bands;
+use sextant_mlops::tracking::Tracker;
 use std::sync::Arc;
 
 /// Why an MLOps operation failed.
@@ -53,15 +58,29 @@ pub struct MlopsService {
     pub(crate) meta: Arc<dyn MetaStore>,
     pub(crate) signals: Arc<MlSignalService>,
     pub(crate) bands: Bands,
+    pub(crate) backtests: Arc<BacktestService>,
+    pub(crate) cache: Arc<Cache>,
+    pub(crate) tracker: Arc<Tracker>,
 }
 
 impl MlopsService {
-    /// The service over the registry in `signals`, judging drift by `bands`.
-    pub fn new(meta: Arc<dyn MetaStore>, signals: Arc<MlSignalService>, bands: Bands) -> Self {
+    /// The service over the registry in `signals`, judging drift by `bands`; evaluations run
+    /// through `backtests` on `cache`'s bars and are tracked by `tracker`.
+    pub fn new(
+        meta: Arc<dyn MetaStore>,
+        signals: Arc<MlSignalService>,
+        bands: Bands,
+        backtests: Arc<BacktestService>,
+        cache: Arc<Cache>,
+        tracker: Arc<Tracker>,
+    ) -> Self {
         MlopsService {
             meta,
             signals,
             bands,
+            backtests,
+            cache,
+            tracker,
         }
     }
 

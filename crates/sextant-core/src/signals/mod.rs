@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod drift;
+pub mod explain;
 pub mod labels;
 pub mod registry;
 mod series;

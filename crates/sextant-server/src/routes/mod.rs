@@ -5,6 +5,7 @@ pub mod agents;
 pub mod backtests;
 pub mod dashboards;
 pub mod definitions;
+pub mod evals;
 pub mod forecasts;
 pub mod ingest;
 pub mod jobs;
