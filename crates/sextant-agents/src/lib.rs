@@ -15,3 +15,15 @@ pub mod catalog;
 pub mod chat;
 pub mod embed;
 pub mod slack;
+
+/// The lineage hash of what an answer was produced from: sha256 over the parts, each preceded
+/// by its length (so part boundaries cannot be shifted), as lower-case hex.
+pub fn inputs_sha256(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    hex::encode(h.finalize())
+}

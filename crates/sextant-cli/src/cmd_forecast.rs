@@ -335,11 +335,23 @@ async fn evaluate(a: EvaluateArgs, services: &Services) -> Result<()> {
         drift: a.drift,
         ..CalibrationRequest::default()
     };
+    let started = chrono::Utc::now().timestamp_millis();
     let reports = services
         .forecasts
         .calibrate_symbols(&a.symbols, a.together, &req)
         .await
         .context("calibration")?;
+    // Every calibration from the command line is a tracked run (and an MLflow run when
+    // configured): `sextant mlops runs --kind forecast_eval`.
+    let tracked = sextant_core::forecasts::tracking::track_calibration(
+        &services.tracker,
+        &reports,
+        &req,
+        "local",
+        started,
+    )
+    .await;
+    tracing::info!(runs = ?tracked, "calibration tracked");
     if a.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
         return Ok(());

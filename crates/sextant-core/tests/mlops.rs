@@ -329,3 +329,44 @@ async fn a_trained_model_is_registered_in_mlflow_and_promotion_moves_its_alias()
         run.mlflow.calls, run.mlflow.log_batch_calls
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forecast_calibration_is_a_tracked_run_with_scores_stepped_by_horizon() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = services(dir.path()).await;
+    let req: sextant_core::forecasts::CalibrationRequest = serde_json::from_value(json!({
+        "models": ["naive", "historical"], "horizons": [1, 10], "paths": 200, "step": 250
+    }))
+    .expect("request");
+    let msft = sextant_test_support::sym("MSFT");
+    let reports = s
+        .forecasts
+        .calibrate_symbols(std::slice::from_ref(&msft), false, &req)
+        .await
+        .expect("calibrate");
+    let ids =
+        sextant_core::forecasts::tracking::track_calibration(&s.tracker, &reports, &req, "o", 0)
+            .await;
+    assert_eq!(ids.len(), 1);
+    let run = s.tracker.get(&ids[0]).await.expect("run");
+    assert_eq!(run.kind, RunKind::ForecastEval);
+    assert_eq!(run.subject, "MSFT");
+    let crps: Vec<(i64, f64)> = run
+        .metrics
+        .iter()
+        .filter(|m| m.key == "historical_crps")
+        .map(|m| (m.step, m.value.expect("finite")))
+        .collect();
+    let expected: Vec<(i64, f64)> = reports[0]
+        .models
+        .iter()
+        .find(|m| m.model.to_string() == "historical")
+        .expect("historical")
+        .horizons
+        .iter()
+        .map(|h| (h.horizon as i64, h.crps))
+        .collect();
+    assert_eq!(crps, expected);
+    assert!(run.metrics.iter().any(|m| m.key == "naive_coverage_90"));
+    assert!(run.artifacts.iter().any(|a| a.path == "calibration.json"));
+}

@@ -91,6 +91,10 @@ pub struct Report {
     pub model: String,
     /// The provider's name.
     pub provider: String,
+    /// Lineage: sha256 of the fact sheet as JSON, the only input besides the prompt (`prompt`
+    /// carries its own hash) and the model. Empty on narratives stored before it was recorded.
+    #[serde(default)]
+    pub inputs_sha256: String,
 }
 
 /// The embedded default provider: answers with the grounded template of the facts in the
@@ -211,6 +215,11 @@ impl ReportGenerationService {
             prompt: prompt.reference.clone(),
             model,
             provider: self.provider.name().to_string(),
+            inputs_sha256: {
+                use sha2::{Digest, Sha256};
+                let facts = serde_json::to_vec(sheet)?;
+                hex::encode(Sha256::digest(&facts))
+            },
         };
         self.record(&key, &report).await?;
         Ok(report)

@@ -116,6 +116,12 @@ fn a_correct_narrative_is_accepted_recorded_and_cached() {
             ("gpt-test", "openai")
         );
         assert_eq!(first.prompt.name, "backtest_narrative");
+        // Lineage: the fact sheet's hash, the only input besides the prompt and the model.
+        let facts = serde_json::to_vec(sheet()).expect("facts");
+        assert_eq!(
+            first.inputs_sha256,
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&facts))
+        );
 
         let body = &server.requests()[0].body;
         assert_eq!(body["temperature"], 0.0);

@@ -44,6 +44,11 @@ async fn builder_stores_only_validated_configs() {
     );
     assert!(body["retrieved"].as_array().is_some_and(|r| !r.is_empty()));
     assert_eq!(body["provenance"]["mode"], "offline");
+    // Lineage: the hash of the request and the catalog entries retrieved for it.
+    let lineage = body["provenance"]["inputs_sha256"]
+        .as_str()
+        .expect("lineage");
+    assert_eq!(lineage.len(), 64, "{body}");
     assert!(body["build_id"].is_string());
 
     // Saved as a user strategy, with a preview backtest on real bundled data.
@@ -159,6 +164,14 @@ async fn chat_tools_follow_roles_writes_need_confirmation_and_everything_is_audi
     assert_eq!(a["calls"][0]["tool"], "get_cache_status", "{a}");
     assert_eq!(a["calls"][0]["outcome"], "ok", "{a}");
     assert_eq!(a["provenance"]["mode"], "offline");
+    // Lineage: the hash of the message and the tool calls' results the answer rests on; the
+    // same question on the same data has the same inputs, another question other inputs.
+    let lineage = a["provenance"]["inputs_sha256"].as_str().expect("lineage");
+    assert_eq!(lineage.len(), 64, "{a}");
+    let again = chat(&s, &viewer, "is the cache healthy?").await;
+    assert_eq!(again["provenance"]["inputs_sha256"], json!(lineage));
+    let other = chat(&s, &viewer, "list the jobs").await;
+    assert_ne!(other["provenance"]["inputs_sha256"], json!(lineage));
 
     // A viewer asking for an admin action is refused (and audited), nothing runs.
     let a = chat(&s, &viewer, "approve quarantine 12").await;

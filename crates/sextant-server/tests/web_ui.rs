@@ -1,9 +1,11 @@
 //! The dashboard in a real headless Chromium (Debian's `chromium` + `chromium-driver`), driven
 //! over W3C WebDriver (`common/webdriver.rs`) against the real router on loopback: log in, open a backtest,
 //! run one from the form generated from the strategy's schema, see the equity chart drawn with
-//! labelled axes and the narrative, approve a quarantined bar as admin and be refused as viewer,
-//! visit every page and the API explorer with no console errors. Screenshots and the page
-//! weights are written to `$SEXTANT_ARTIFACTS_DIR` (default `<target>/tmp/web-artifacts`).
+//! labelled axes and the narrative, see a model's drift check, promotion records and schedules
+//! and run a drift check and a promotion with a reason from the Models page, approve a
+//! quarantined bar as admin and be refused as viewer, visit every page and the API explorer
+//! with no console errors. Screenshots and the page weights are written to
+//! `$SEXTANT_ARTIFACTS_DIR` (default `<target>/tmp/web-artifacts`).
 //!
 //! Skips without `SEXTANT_CHROMEDRIVER` (the path of chromedriver) unless
 //! `SEXTANT_REQUIRE_BROWSER` is set; `scripts/test` sets both.
@@ -45,6 +47,18 @@ impl Ui {
                  errors: (window.__sextant||{}).errors, page: document.querySelector('main')?.outerHTML.slice(0,2000)}")
             .await;
         panic!("no {css} within {READY:?}: {state}");
+    }
+
+    /// Waits until `script` (a function body) returns `true`.
+    async fn wait_true(&self, what: &str, script: &str) {
+        let t0 = std::time::Instant::now();
+        while self.js(script).await != json!(true) {
+            if t0.elapsed() > READY {
+                let _ = self.shot("timeout").await;
+                panic!("{what}: not within {READY:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn page(&self, hash: &str, name: &str) {
@@ -174,6 +188,20 @@ async fn pending_ids(s: &Server) -> Vec<i64> {
         .collect()
 }
 
+/// Polls a job until it ends.
+async fn wait_job(s: &Server, id: &str) -> Value {
+    let t0 = std::time::Instant::now();
+    loop {
+        let (status, job) = s.get(&format!("/api/v1/jobs/{id}"), Role::Analyst).await;
+        assert!(status.is_success(), "{job}");
+        if ["succeeded", "failed", "cancelled"].contains(&job["status"].as_str().unwrap_or("")) {
+            return job;
+        }
+        assert!(t0.elapsed() < READY, "job {id} still {}", job["status"]);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn status_of(s: &Server, id: i64) -> String {
     let (_, body) = s
         .get(&format!("/api/v1/quality/quarantine/{id}"), Role::Viewer)
@@ -194,6 +222,52 @@ async fn dashboard_in_headless_chromium() {
     let (code, seeded) = s.post("/api/v1/backtests", Role::Analyst, req).await;
     assert_eq!(code.as_u16(), 201, "{seeded}");
     let seeded = seeded["id"].as_str().expect("id").to_string();
+
+    // A model for the Models page, trained through the API (before the browser starts, so the
+    // training does not compete with it), promoted with a reason, checked for drift, scheduled.
+    let train = json!({"name": "web", "symbols": ["MSFT", "IBM"], "train_to": "2009-12-31",
+        "test_from": "2010-01-01", "validation": {"kind": "none"}, "params": {"n_trees": 20},
+        "seed": 3});
+    let (code, job) = s.post("/api/v1/models/train", Role::Analyst, train).await;
+    assert_eq!(code.as_u16(), 202, "{job}");
+    let trained = wait_job(&s, job["id"].as_str().expect("job id")).await;
+    assert_eq!(trained["status"], "succeeded", "{trained}");
+    let model = trained["result"]["model_id"]
+        .as_str()
+        .expect("model id")
+        .to_string();
+    const REASON: &str = "web tour: beats the 2010 holdout";
+    let (code, out) = s
+        .post(
+            &format!("/api/v1/models/{model}/promote"),
+            Role::Analyst,
+            json!({"stage": "production", "reason": REASON}),
+        )
+        .await;
+    assert_eq!(code.as_u16(), 200, "{out}");
+    let (code, drift) = s
+        .post(
+            &format!("/api/v1/models/{model}/drift"),
+            Role::Analyst,
+            json!({"from": "2011-01-01", "to": "2012-12-31"}),
+        )
+        .await;
+    assert_eq!(code.as_u16(), 200, "{drift}");
+    let drift_id = drift["id"].as_str().expect("drift id").to_string();
+    let features = drift["report"]["features"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!features.is_empty(), "{drift}");
+    let (code, sch) = s
+        .post(
+            "/api/v1/mlops/schedules",
+            Role::Analyst,
+            json!({"name": "web-weekly", "model": "web", "cron": "0 6 * * MON",
+                "trigger": {"kind": "drift", "band": "alert"}}),
+        )
+        .await;
+    assert_eq!(code.as_u16(), 201, "{sch}");
 
     let mut ui = Ui {
         c: browser(&driver).await,
@@ -329,12 +403,103 @@ async fn dashboard_in_headless_chromium() {
         (&*format!("/compare?ids={seeded},{id}"), "compare"),
         ("/jobs", "jobs"),
         ("/studies", "studies"),
-        ("/models", "models"),
     ] {
         ui.page(hash, name).await;
         shots.push(ui.shot(name).await);
         ui.clean(name).await;
     }
+
+    // The Models page: the latest drift check (its band as a badge, every feature by PSI), the
+    // promotion record with its reason, the schedule.
+    ui.page(&format!("/models?id={model}"), "models").await;
+    ui.wait(&format!("section#drift [data-check-id='{drift_id}']"))
+        .await;
+    let band = ui
+        .js("return document.querySelector('section#drift #drift-band.badge').dataset.band")
+        .await;
+    assert!(
+        ["none", "warn", "alert"].contains(&band.as_str().unwrap_or("")),
+        "band {band}"
+    );
+    assert_eq!(band, drift["report"]["band"], "the stored band");
+    let rows = ui
+        .js(
+            "return [...document.querySelectorAll('table#drift-features tbody tr[data-feature]')] \
+             .map(r => r.dataset.feature)",
+        )
+        .await;
+    let rows: Vec<String> = serde_json::from_value(rows).expect("feature rows");
+    assert_eq!(rows.len(), features.len(), "one row per feature: {rows:?}");
+    let psi = |name: &str| {
+        features
+            .iter()
+            .find(|f| f["feature"] == name)
+            .and_then(|f| f["psi"].as_f64())
+            .unwrap_or(f64::NEG_INFINITY)
+    };
+    assert!(
+        features
+            .iter()
+            .all(|f| f["psi"].as_f64().unwrap_or(f64::NEG_INFINITY) <= psi(&rows[0])),
+        "highest PSI first: {rows:?}"
+    );
+    let promotions = ui
+        .js("return document.querySelector('table#promotions').textContent")
+        .await;
+    let promotions = promotions.as_str().unwrap_or("");
+    assert!(
+        promotions.contains(REASON) && promotions.contains("→ production"),
+        "{promotions}"
+    );
+    let schedules = ui
+        .js("return document.querySelector('table#schedules').textContent")
+        .await;
+    let schedules = schedules.as_str().unwrap_or("");
+    assert!(
+        schedules.contains("web-weekly") && schedules.contains("0 6 * * MON"),
+        "{schedules}"
+    );
+    shots.push(ui.shot("models").await);
+    ui.clean("models").await;
+
+    // Run a drift check from the form (it defaults to the last check's window): the panel shows
+    // the new check, the earlier one moves to the history.
+    ui.click("form#drift-form button#drift-run").await;
+    ui.wait(&format!(
+        "section#drift [data-check-id]:not([data-check-id='{drift_id}'])"
+    ))
+    .await;
+    ui.wait("#drift-msg [role=status]").await;
+    ui.wait("table#drift-features tbody tr[data-feature]").await;
+    ui.wait("table#drift-history tbody tr").await;
+    let (_, checks) = s
+        .get(&format!("/api/v1/models/{model}/drift"), Role::Viewer)
+        .await;
+    assert_eq!(checks.as_array().map(Vec::len), Some(2), "{checks}");
+    ui.clean("drift check from the page").await;
+
+    // Move the model back to staging with a reason: recorded, and the table shows it.
+    const UI_REASON: &str = "web tour: back to staging from the page";
+    ui.js("document.querySelector('select#stage').value = 'staging'; return 1")
+        .await;
+    let field = ui.wait("input#promote-reason").await;
+    ui.c.type_text(&field, UI_REASON).await;
+    ui.click("button#promote").await;
+    ui.wait_true(
+        "the promotion record on the page",
+        &format!(
+            "return (document.querySelector('table#promotions')?.textContent || '').includes({})",
+            json!(UI_REASON)
+        ),
+    )
+    .await;
+    let (_, recs) = s
+        .get("/api/v1/mlops/promotions?model=web", Role::Viewer)
+        .await;
+    assert_eq!(recs[0]["reason"], UI_REASON, "{recs}");
+    assert_eq!(recs[0]["to_stage"], "staging", "{recs}");
+    assert_eq!(recs[0]["actor"]["kind"], "key", "{recs}");
+    ui.clean("promote with a reason").await;
 
     // The licence links in the footer resolve.
     let links = ui

@@ -66,6 +66,9 @@ pub struct BuildProvenance {
     pub attempts: u32,
     /// Why the LLM path fell back to the offline parser, if it did.
     pub fallback: Option<String>,
+    /// Lineage: sha256 of the request (as JSON) and the ids of the catalog entries retrieved
+    /// for it, see [`crate::inputs_sha256`].
+    pub inputs_sha256: String,
 }
 
 /// The builder's answer.
@@ -295,6 +298,12 @@ impl Builder {
             embedding_model: self.index.model().to_string(),
             attempts: 0,
             fallback: None,
+            inputs_sha256: {
+                let request =
+                    serde_json::to_vec(req).unwrap_or_else(|e| e.to_string().into_bytes());
+                let ids: Vec<&str> = retrieved.iter().map(|h| h.id.as_str()).collect();
+                crate::inputs_sha256(&[&request, ids.join("\n").as_bytes()])
+            },
         };
         if let Some((llm, prompt)) = &self.llm {
             prov.mode = "llm";

@@ -66,6 +66,21 @@ pub struct ChatProvenance {
     pub routed: Option<(String, f32)>,
     /// Policy-filter findings that withheld the model's text, if any.
     pub policy: Vec<String>,
+    /// Lineage: sha256 of the inputs the answer rests on (the user's message and every tool
+    /// call's name, arguments and result), see [`crate::inputs_sha256`].
+    pub inputs_sha256: String,
+}
+
+/// The lineage hash of a chat answer: the message and the calls made.
+fn chat_inputs(message: &str, calls: &[CallRecord]) -> String {
+    let calls = serde_json::to_vec(
+        &calls
+            .iter()
+            .map(|c| (&c.tool, &c.arguments, &c.outcome, &c.result))
+            .collect::<Vec<_>>(),
+    )
+    .unwrap_or_else(|e| e.to_string().into_bytes());
+    crate::inputs_sha256(&[message.as_bytes(), &calls])
 }
 
 /// The agent's answer.
@@ -215,7 +230,7 @@ impl Agent {
             )));
         }
         let conversation = uuid::Uuid::new_v4().to_string();
-        let answer = match &self.llm {
+        let mut answer = match &self.llm {
             Some((llm, prompt)) => {
                 self.chat_llm(
                     llm.as_ref(),
@@ -232,6 +247,7 @@ impl Agent {
                     .await?
             }
         };
+        answer.provenance.inputs_sha256 = chat_inputs(message, &answer.calls);
         emit_reply(events.as_ref(), &answer).await;
         Ok(answer)
     }
@@ -250,6 +266,7 @@ impl Agent {
         };
         let mut provenance = self.provenance(caller, "confirmation");
         provenance.routed = None;
+        provenance.inputs_sha256 = chat_inputs(token, std::slice::from_ref(&rec));
         Ok(ChatAnswer {
             conversation,
             reply,

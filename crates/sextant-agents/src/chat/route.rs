@@ -191,6 +191,7 @@ impl Agent {
                 .collect(),
             routed: None,
             policy: Vec::new(),
+            inputs_sha256: String::new(),
         }
     }
 

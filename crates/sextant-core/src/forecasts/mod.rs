@@ -16,6 +16,7 @@ mod engine;
 pub mod history;
 mod scoring;
 pub mod spec;
+pub mod tracking;
 
 pub use calibration::{BestModel, CalibrationReport, CalibrationRequest};
 pub use engine::InferenceEngine;

@@ -274,6 +274,9 @@ pub struct CalibrationQuery {
     /// `estimated` (default) or `zero`.
     #[param(pattern = "^(estimated|zero)$")]
     pub drift: Option<String>,
+    /// Also record the calibration as a tracked run (`GET /api/v1/mlops/runs?kind=forecast_eval`,
+    /// mirrored to MLflow when configured). Default false: a plain read writes nothing.
+    pub track: Option<bool>,
 }
 
 /// A supported origin date, or a 422 naming `as_of`.
@@ -364,16 +367,28 @@ const HTTP_MAX_WORK: f64 = 1e9;
     security(("api_key" = [])))]
 async fn symbol_calibration(
     State(s): State<AppState>,
+    axum::Extension(caller): axum::Extension<Caller>,
     ApiPath(symbol): ApiPath<String>,
     ApiQuery(q): ApiQuery<CalibrationQuery>,
 ) -> ApiResult<Json<Value>> {
     let symbol = parse_symbol(&symbol)?;
     let req = q.request()?;
+    let started = chrono::Utc::now().timestamp_millis();
     let mut reports = s
         .services
         .forecasts
         .calibrate_symbols(std::slice::from_ref(&symbol), false, &req)
         .await?;
+    if q.track == Some(true) {
+        sextant_core::forecasts::tracking::track_calibration(
+            &s.services.tracker,
+            &reports,
+            &req,
+            &caller.key_id,
+            started,
+        )
+        .await;
+    }
     let report = reports
         .pop()
         .ok_or_else(|| ApiError::internal("calibration returned no report"))?;

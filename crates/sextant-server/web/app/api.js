@@ -39,6 +39,13 @@ export function setUnauthorizedHandler(f) { onUnauthorized = f; }
  * signal, full (resolve to {status, data} instead of data).
  */
 export async function api(path, { method = 'GET', body, signal, full = false, quiet401 = false } = {}) {
+  // Every API route needs a key: without one (logged out, or a page still running while the
+  // session is cleared) the request is not sent.
+  if (!getKey()) {
+    const err = new ApiError(401, { title: 'Unauthorized', detail: 'log in with an API key' });
+    if (!quiet401 && onUnauthorized) onUnauthorized(err);
+    throw err;
+  }
   const init = { method, signal, headers: headers(body !== undefined ? { 'Content-Type': 'application/json' } : {}) };
   if (body !== undefined) init.body = JSON.stringify(body);
   let res;

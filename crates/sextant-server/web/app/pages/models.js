@@ -1,7 +1,9 @@
-// #/models (?id=mdl_…): the model registry, stages and promotion, scores, SHAP importance.
+// #/models (?id=mdl_…): the model registry, stages and promotion, scores, SHAP importance, and
+// the MLOps panels (drift checks, promotion records, schedules; see mlops.js).
 import { api, aborted } from '../api.js';
 import { el, num, int, pct, sig, day, when, table, card, alertBox, facts } from '../fmt.js';
 import { hbars } from '../chart.js';
+import { mlopsPanels } from './mlops.js';
 
 const STAGES = ['staging', 'production', 'archived'];
 
@@ -26,18 +28,25 @@ export async function render(root, ctx) {
 
   const m = await api('/models/' + encodeURIComponent(id), o);
   const met = m.metrics || {};
+  const canAct = role === 'analyst' || role === 'admin';
+  const ops = await mlopsPanels(m, ctx, canAct);
   const stage = el('select', { id: 'stage' }, STAGES.map((s) => el('option', { value: s, selected: s === m.stage }, s)));
+  const reason = el('input', { id: 'promote-reason', name: 'reason', type: 'text', maxlength: 500, autocomplete: 'off', placeholder: 'kept in the promotion record' });
   const promote = el('button', { type: 'button', id: 'promote' }, 'Move to stage');
   const msg = el('div', { 'aria-live': 'polite' });
-  const badge = role === 'analyst' || role === 'admin' ? null : el('span', { class: 'badge warn' }, 'analyst or admin');
+  const badge = canAct ? null : el('span', { class: 'badge warn' }, 'analyst or admin');
   const stageNow = el('span', { class: 'badge', id: 'model-stage' }, m.stage);
   promote.addEventListener('click', async () => {
     msg.replaceChildren();
     promote.disabled = true;
     try {
-      const r = await api('/models/' + encodeURIComponent(m.id) + '/promote', { method: 'POST', body: { stage: stage.value }, signal: ctx.signal });
+      const body = { stage: stage.value };
+      if (reason.value.trim()) body.reason = reason.value.trim();
+      const r = await api('/models/' + encodeURIComponent(m.id) + '/promote', { method: 'POST', body, signal: ctx.signal });
       stageNow.textContent = r.stage || stage.value;
+      reason.value = '';
       msg.append(el('p', { role: 'status', class: 'note' }, m.name + ' v' + m.version + ' is now ' + stageNow.textContent + '. ', el('a', { href: '#/models?id=' + encodeURIComponent(m.id) + '&t=' + Date.now() }, 'Reload the registry')));
+      await ops.reloadPromotions();
     } catch (e) {
       if (aborted(e)) return;
       msg.append(e.status === 403 ? el('div', { role: 'alert', class: 'alert' }, 'Refused: ' + e.detail + ' (403)') : alertBox(e));
@@ -53,7 +62,8 @@ export async function render(root, ctx) {
   root.append(el('h2', null, m.name + ' v' + m.version, ' ', el('code', { class: 'small' }, m.id)),
     el('div', { class: 'cols' },
       card('Stage', el('p', null, 'Current stage: ', stageNow),
-        el('div', { class: 'inline-form' }, el('div', { class: 'field' }, el('label', { for: 'stage' }, 'New stage'), stage), promote, badge),
+        el('div', { class: 'inline-form' }, el('div', { class: 'field' }, el('label', { for: 'stage' }, 'New stage'), stage),
+          el('div', { class: 'field' }, el('label', { for: 'promote-reason' }, 'Reason (optional)'), reason), promote, badge),
         el('p', { class: 'muted small' }, 'A new production model archives the previous production model of the same name.'), msg,
         el('h3', null, 'Provenance'),
         facts(
@@ -67,5 +77,5 @@ export async function render(root, ctx) {
     root.append(hbars('importance', { title: 'Feature importance', x: 'Mean |SHAP| (log-odds)', y: 'Feature', note: 'Mean absolute SHAP contribution over the training samples' },
       imp.sort((a, b) => b.value - a.value), (v) => sig(v, 3)));
   }
-  root.append(el('p', { class: 'muted small' }, 'Drift monitoring has no API yet; scores above are as of training.'));
+  root.append(ops.drift, ops.promotions, ops.schedules);
 }
