@@ -77,6 +77,10 @@ pub struct MlopsSettings {
     pub drift_warn: f64,
     /// PSI at which drift alerts. Default: 0.25.
     pub drift_alert: f64,
+    /// An http(s) URL every drift check that reaches the alert band is POSTed to as JSON
+    /// (`{event: "model_drift_alert", model_id, …}`). Default: none. Env:
+    /// `SEXTANT_DRIFT_WEBHOOK`.
+    pub drift_webhook: Option<String>,
 }
 
 impl Default for MlopsSettings {
@@ -87,6 +91,7 @@ impl Default for MlopsSettings {
             experiment_prefix: "sextant".into(),
             drift_warn: 0.1,
             drift_alert: 0.25,
+            drift_webhook: None,
         }
     }
 }
@@ -441,6 +446,14 @@ pub const ENV_VARS: &[(&str, &str, Setter)] = &[
         "MLflow tracking server runs are also exported to",
         |c, v| {
             c.mlops.mlflow_uri = Some(v.to_string());
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_DRIFT_WEBHOOK",
+        "URL drift alerts are posted to",
+        |c, v| {
+            c.mlops.drift_webhook = Some(v.to_string());
             Ok(())
         },
     ),

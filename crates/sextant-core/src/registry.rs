@@ -145,7 +145,9 @@ impl Services {
                 meta.clone(),
                 config.data_dir.join("models"),
             )
-            .with_tracker(tracker.clone()),
+            .with_tracker(tracker.clone())
+            .with_drift_webhook(config.mlops.drift_webhook.clone())
+            .map_err(|e| CoreError::Mlflow(e.to_string()))?,
         );
         let regimes = Arc::new(crate::regimes::RegimeService::new(
             reads.clone(),

@@ -370,3 +370,40 @@ async fn a_forecast_calibration_is_a_tracked_run_with_scores_stepped_by_horizon(
     assert!(run.metrics.iter().any(|m| m.key == "naive_coverage_90"));
     assert!(run.artifacts.iter().any(|a| a.path == "calibration.json"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drift_alert_is_posted_to_the_webhook_and_the_answer_recorded() {
+    let (url, mut posts) = sextant_testkit::webhook::start().await.expect("webhook");
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut config = sextant_test_support::config_in(dir.path());
+    config.mlops.drift_webhook = Some(url);
+    let s = sextant_core::Services::build(config)
+        .await
+        .expect("services");
+    let rec = s.signals.train(request()).await.expect("train");
+    let crash = s
+        .signals
+        .drift(&rec.id, d("2008-09-01"), d("2009-02-27"), Bands::default())
+        .await
+        .expect("drift");
+    assert_eq!(crash.report.band, DriftBand::Alert);
+    assert_eq!(crash.webhook.as_deref(), Some("sent: 200"));
+    let body = tokio::time::timeout(std::time::Duration::from_secs(5), posts.recv())
+        .await
+        .expect("posted")
+        .expect("body");
+    assert_eq!(body["event"], "model_drift_alert");
+    assert_eq!(body["drift_id"], json!(crash.id));
+    assert_eq!(body["model_id"], json!(rec.id));
+    assert!(body["alerting"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|f| f == "vol_20")));
+    let stored = s.signals.drift_reports(&rec.id, 1).await.expect("stored");
+    assert_eq!(stored[0].webhook.as_deref(), Some("sent: 200"));
+
+    // A URL that is not http(s) is refused when the services are built.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut config = sextant_test_support::config_in(dir.path());
+    config.mlops.drift_webhook = Some("file:///etc/passwd".into());
+    assert!(sextant_core::Services::build(config).await.is_err());
+}

@@ -134,60 +134,6 @@ async fn walk_forward_regimes_are_stored_served_and_evaluated() {
     );
 }
 
-/// A loopback webhook receiver: answers every POST with 200 and hands its body over.
-async fn webhook() -> (
-    String,
-    tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
-) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                loop {
-                    let Ok(n) = sock.read(&mut chunk).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    let Some(head_end) = text.find("\r\n\r\n") else {
-                        continue;
-                    };
-                    let len = text[..head_end]
-                        .lines()
-                        .find_map(|l| {
-                            let (k, v) = l.split_once(':')?;
-                            k.eq_ignore_ascii_case("content-length")
-                                .then(|| v.trim().parse::<usize>().ok())?
-                        })
-                        .unwrap_or(0);
-                    if buf.len() >= head_end + 4 + len {
-                        let body = &buf[head_end + 4..head_end + 4 + len];
-                        if let Ok(v) = serde_json::from_slice(body) {
-                            let _ = tx.send(v);
-                        }
-                        let _ = sock
-                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                            .await;
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (url, rx)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_bars_that_confirm_a_change_alert_once_and_reach_the_webhook() {
     use sextant_domain::{Resolution, Source};
@@ -205,7 +151,7 @@ async fn new_bars_that_confirm_a_change_alert_once_and_reach_the_webhook() {
             .expect("ingest");
         later.push(after);
     }
-    let (url, mut posts) = webhook().await;
+    let (url, mut posts) = sextant_testkit::webhook::start().await.expect("webhook");
     let spec = RegimeSpec {
         name: "big3".into(),
         symbols: universe.to_vec(),

@@ -4,6 +4,8 @@
 //!
 //! - [`alphavantage`]: Alpha Vantage's `/query` API over the bundled real daily prices.
 //! - [`openai`]: OpenAI's Chat Completions API replaying a scripted queue of replies.
+//! - [`webhook`]: a receiver of alert webhooks.
 
 pub mod alphavantage;
 pub mod openai;
+pub mod webhook;

@@ -43,6 +43,34 @@ pub struct ModelDrift {
     pub report: DriftReport,
     /// When it was computed.
     pub computed_at: DateTime<Utc>,
+    /// What the drift webhook answered to this check's alert (`sent: 200`, `failed: …`); none
+    /// when no alert was posted.
+    #[serde(default)]
+    pub webhook: Option<String>,
+}
+
+/// Posts the alert of check `d` to `url`; returns what happened, for the record.
+async fn post_alert(http: &reqwest::Client, url: &str, d: &ModelDrift) -> String {
+    let body = serde_json::json!({
+        "event": "model_drift_alert",
+        "drift_id": d.id,
+        "model_id": d.model_id,
+        "model_name": d.model_name,
+        "model_version": d.model_version,
+        "band": d.report.band,
+        "alerting": d.report.alerting,
+        "prediction_psi": d.report.prediction.as_ref().map(|p| p.psi),
+        "from": d.from,
+        "to": d.to,
+        "computed_at": d.computed_at,
+    });
+    match http.post(url).json(&body).send().await {
+        Ok(r) => format!("sent: {}", r.status().as_u16()),
+        Err(e) => {
+            tracing::warn!(%url, error = %e, "drift alert webhook failed");
+            format!("failed: {e}")
+        }
+    }
 }
 
 fn rows(panel: &sextant_features::FeaturePanel) -> Vec<Vec<f64>> {
@@ -75,7 +103,7 @@ impl MlSignalService {
             &[],
         )
         .map_err(|e| SignalError::Invalid(e.to_string()))?;
-        let drift = ModelDrift {
+        let mut drift = ModelDrift {
             id: format!("drf_{}", &uuid::Uuid::new_v4().simple().to_string()[..20]),
             model_id: rec.id.clone(),
             model_name: rec.name.clone(),
@@ -88,12 +116,16 @@ impl MlSignalService {
             current_rows: current.len(),
             report,
             computed_at: Utc::now(),
+            webhook: None,
         };
+        if drift.report.band >= sextant_mlops::drift::DriftBand::Alert {
+            tracing::warn!(model = %rec.id, features = ?drift.report.alerting, "model drift alert");
+            if let Some((url, http)) = &self.drift_webhook {
+                drift.webhook = Some(post_alert(http, url, &drift).await);
+            }
+        }
         let doc = serde_json::to_value(&drift).map_err(|e| SignalError::Corrupt(e.to_string()))?;
         self.meta.insert(DRIFT_REPORTS, doc).await?;
-        if !drift.report.alerting.is_empty() {
-            tracing::warn!(model = %rec.id, features = ?drift.report.alerting, "model drift alert");
-        }
         Ok(drift)
     }
 

@@ -108,6 +108,8 @@ pub struct MlSignalService {
     online: Mutex<HashMap<String, (u64, Arc<OnlineRows>)>>,
     /// Where trainings are tracked (and mirrored to MLflow); none in bare unit setups.
     tracker: Option<Arc<sextant_mlops::tracking::Tracker>>,
+    /// Where drift alerts are posted (see [`drift`]), with its HTTP client.
+    drift_webhook: Option<(String, reqwest::Client)>,
 }
 
 type OnlineRows = HashMap<String, (NaiveDateTime, Vec<f64>)>;
@@ -135,7 +137,29 @@ impl MlSignalService {
             fresh: Mutex::new(HashMap::new()),
             online: Mutex::new(HashMap::new()),
             tracker: None,
+            drift_webhook: None,
         }
+    }
+
+    /// Posts every drift check that reaches the alert band to `url` (5 s timeout; a failure is
+    /// recorded on the check, never an error of it).
+    pub fn with_drift_webhook(mut self, url: Option<String>) -> Result<Self, SignalError> {
+        self.drift_webhook = match url {
+            None => None,
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                let client = reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(5))
+                    .build()
+                    .map_err(|e| SignalError::Invalid(format!("drift webhook client: {e}")))?;
+                Some((u, client))
+            }
+            Some(u) => {
+                return Err(SignalError::Invalid(format!(
+                    "[mlops] drift_webhook must be an http:// or https:// URL, not {u:?}"
+                )))
+            }
+        };
+        Ok(self)
     }
 
     /// Tracks every new model with `tracker` (see [`tracking`]).

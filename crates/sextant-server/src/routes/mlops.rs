@@ -97,6 +97,9 @@ pub struct ModelDriftDoc {
     pub report: (),
     /// When it was computed.
     pub computed_at: DateTime<Utc>,
+    /// What `[mlops] drift_webhook` answered to this check's alert (`sent: 200`,
+    /// `failed: …`); null when nothing was posted.
+    pub webhook: Option<String>,
 }
 
 /// A tracked run (training, tuning, evaluation…) and its MLflow export.
