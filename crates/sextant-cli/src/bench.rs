@@ -42,6 +42,10 @@ pub struct BenchArgs {
     /// (top-k backtests, factor evaluation; panels written for the alphalens peer).
     #[arg(long)]
     xsection: Option<usize>,
+    /// Run only the model-operations benchmark (drift report, random entries, paired
+    /// bootstrap; inputs written for the Evidently and numpy/scipy peers).
+    #[arg(long)]
+    mlops: bool,
     /// Keep the benchmark's files in this directory (default: a temporary one).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
@@ -53,6 +57,10 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
         std::fs::create_dir_all(&dir)?;
         return crate::bench_forecasts::run(&dir);
+    }
+    if args.mlops {
+        let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+        return crate::bench_mlops::run(&dir);
     }
     if args.tuning {
         let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());

@@ -4,6 +4,7 @@ mod audit;
 mod bench;
 mod bench_forecasts;
 mod bench_ml;
+mod bench_mlops;
 mod bench_regimes;
 mod bench_tuning;
 mod bench_xsection;

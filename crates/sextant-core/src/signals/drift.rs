@@ -147,15 +147,14 @@ impl MlSignalService {
             .collect()
     }
 
-    /// The model's training rows and the window's rows, with the model's probabilities on both.
-    #[allow(clippy::type_complexity)]
-    fn drift_rows(
+    /// The feature rows of the model's training span and of `from..=to` (the model's view
+    /// version, its symbols), after making sure the view holds the current bars.
+    pub(crate) fn training_and_window(
         &self,
         rec: &ModelRecord,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<(Vec<Vec<f64>>, Vec<Vec<f64>>, Vec<f64>, Vec<f64>), SignalError> {
-        let model = self.model(rec)?;
+    ) -> Result<(sextant_features::FeaturePanel, sextant_features::FeaturePanel), SignalError> {
         self.ensure_fresh(rec)?;
         let (Some(first), Some(last)) = (rec.metrics.train_first, rec.metrics.train_last) else {
             return Err(SignalError::Invalid(format!(
@@ -172,11 +171,24 @@ impl MlSignalService {
                 Some(b),
             )
         };
-        let reference = rows(&panel(first, last)?);
-        let current = rows(&panel(
+        let window = panel(
             from.and_hms_opt(0, 0, 0).unwrap_or(first),
             to.and_hms_opt(23, 59, 59).unwrap_or(last),
-        )?);
+        )?;
+        Ok((panel(first, last)?, window))
+    }
+
+    /// The model's training rows and the window's rows, with the model's probabilities on both.
+    #[allow(clippy::type_complexity)]
+    fn drift_rows(
+        &self,
+        rec: &ModelRecord,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<(Vec<Vec<f64>>, Vec<Vec<f64>>, Vec<f64>, Vec<f64>), SignalError> {
+        let model = self.model(rec)?;
+        let (reference, current) = self.training_and_window(rec, from, to)?;
+        let (reference, current) = (rows(&reference), rows(&current));
         if current.is_empty() {
             return Err(SignalError::Invalid(format!(
                 "no feature rows of {} between {from} and {to}",

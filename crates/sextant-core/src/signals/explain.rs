@@ -43,27 +43,7 @@ impl MlSignalService {
             )));
         }
         let model = self.model(rec)?;
-        self.ensure_fresh(rec)?;
-        let (Some(first), Some(last)) = (rec.metrics.train_first, rec.metrics.train_last) else {
-            return Err(SignalError::Invalid(format!(
-                "model {} records no training span",
-                rec.id
-            )));
-        };
-        let panel = |a, b| {
-            self.cache.feature_panel(
-                &rec.view,
-                Some(&rec.view_version),
-                &rec.request.symbols,
-                Some(a),
-                Some(b),
-            )
-        };
-        let reference = panel(first, last)?;
-        let window = panel(
-            from.and_hms_opt(0, 0, 0).unwrap_or(first),
-            to.and_hms_opt(23, 59, 59).unwrap_or(last),
-        )?;
+        let (reference, window) = self.training_and_window(rec, from, to)?;
         let f = rec.features.len();
         // Per feature: the training rows' percentiles 1..99 and standard deviation.
         let grid: Vec<(Vec<f64>, f64)> = (0..f)
