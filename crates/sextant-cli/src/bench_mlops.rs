@@ -79,14 +79,7 @@ pub fn run(dir: &Path) -> Result<()> {
     write_csv(&dir.join("drift_current.csv"), &current)?;
     let names: Vec<String> = (0..FEATURES).map(|j| format!("f{j}")).collect();
     let compare = || {
-        sextant_mlops::monitor::compare(
-            &names,
-            &reference,
-            &current,
-            None,
-            Bands::default(),
-            &[],
-        )
+        sextant_mlops::monitor::compare(&names, &reference, &current, None, Bands::default(), &[])
     };
     let report = compare()?;
     let drift_ms = median_ms(5, || {

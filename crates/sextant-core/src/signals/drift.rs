@@ -154,7 +154,13 @@ impl MlSignalService {
         rec: &ModelRecord,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<(sextant_features::FeaturePanel, sextant_features::FeaturePanel), SignalError> {
+    ) -> Result<
+        (
+            sextant_features::FeaturePanel,
+            sextant_features::FeaturePanel,
+        ),
+        SignalError,
+    > {
         self.ensure_fresh(rec)?;
         let (Some(first), Some(last)) = (rec.metrics.train_first, rec.metrics.train_last) else {
             return Err(SignalError::Invalid(format!(

@@ -11,7 +11,6 @@
 use super::registry::ModelRecord;
 use super::{MlSignalService, SignalError};
 use chrono::NaiveDate;
-use sextant_features::FeatureStore;
 use sextant_mlops::drift::quantile_sorted;
 use sextant_mlops::eval::{Counterfactual, Explanation, ShapSummary};
 
