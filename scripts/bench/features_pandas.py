@@ -224,10 +224,6 @@ def main():
     if len(sys.argv) != 2:
         sys.exit("usage: features_pandas.py DIR")
     d = Path(sys.argv[1])
-    rust = {}
-    for line in (d / "rust_results.jsonl").read_text().splitlines():
-        r = json.loads(line)
-        rust[r["view"]] = r
     print(f"pandas {pd.__version__}, numpy {np.__version__}")
 
     summary = []
@@ -256,19 +252,25 @@ def main():
         for rec in summary:
             fh.write(json.dumps(rec) + "\n")
 
-    print("\nsummary (rows/s; ratio = sextant DuckDB / pandas)")
-    for rec in summary:
-        r = rust.get(rec["view"])
-        if r is None:
-            print(f"  {rec['view']}: no Rust result")
-            continue
-        print(f"  {rec['view']:<16} {rec['rows']:>10} rows: duckdb {r['rows_per_s']:12.0f}  "
-              f"pandas {rec['rows_per_s']:12.0f}  ratio {r['rows_per_s'] / rec['rows_per_s']:6.2f}x"
-              f"  (duckdb {r['seconds']:.3f} s incl. snapshot hash {r['snapshot_hash_seconds']:.3f} s;"
-              f" pandas {rec['seconds']:.3f} s)"
-              f"  parity: {'ok' if not rec['parity_differs'] else 'DIFFERS ' + ','.join(rec['parity_differs'])}")
-        if r["rows"] != rec["rows"]:
-            print(f"    row counts differ: duckdb {r['rows']}, pandas {rec['rows']}")
+    print_summary(d, summary)
+
+
+def print_summary(d: Path, peers: list):
+    """Each peer's figure beside each sextant engine's, from the same run."""
+    rust = {}
+    for line in (d / "rust_results.jsonl").read_text().splitlines():
+        r = json.loads(line)
+        rust.setdefault(r["view"], {})[r["engine"]] = r
+    print(f"\nsummary (rows/s; ratio = sextant / {peers[0]['engine']}, > 1 is faster)")
+    for rec in peers:
+        for engine, r in sorted(rust.get(rec["view"], {}).items()):
+            print(f"  {rec['view']:<16} {rec['rows']:>10} rows: sextant {engine:<10} "
+                  f"{r['rows_per_s']:12.0f}  {rec['engine']} {rec['rows_per_s']:12.0f}  "
+                  f"ratio {r['rows_per_s'] / rec['rows_per_s']:6.2f}x  "
+                  f"(sextant {r['seconds']:.3f} s durable; {rec['engine']} {rec['seconds']:.3f} s in memory)"
+                  f"  parity: {'ok' if not rec['parity_differs'] else 'DIFFERS ' + ','.join(rec['parity_differs'])}")
+            if r["rows"] != rec["rows"]:
+                print(f"    row counts differ: sextant {r['rows']}, {rec['engine']} {rec['rows']}")
 
 
 if __name__ == "__main__":

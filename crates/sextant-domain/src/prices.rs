@@ -170,25 +170,32 @@ pub fn split_like(price_ratio: f64) -> Option<f64> {
 /// The adjustment factors of one series (oldest first). Pure, so every rule is unit-tested
 /// without a database.
 pub fn factors(bars: &[Bar]) -> Factors {
-    let n = bars.len();
-    let vendor = n > 0
-        && bars
-            .iter()
-            .all(|b| b.adj_close.is_some_and(|a| a > 0.0 && a.is_finite()) && b.close > 0.0);
-    let has_splits = bars
-        .iter()
-        .any(|b| b.split_coefficient > 0.0 && b.split_coefficient != 1.0);
+    let close: Vec<f64> = bars.iter().map(|b| b.close).collect();
+    let adj: Vec<Option<f64>> = bars.iter().map(|b| b.adj_close).collect();
+    let dividend: Vec<f64> = bars.iter().map(|b| b.dividend).collect();
+    let split: Vec<f64> = bars.iter().map(|b| b.split_coefficient).collect();
+    factors_of(&close, &adj, &dividend, &split)
+}
+
+/// [`factors`] over the columns of one series (oldest first, all the same length): the raw
+/// close, the vendor's adjusted close, the dividend and the split coefficient of each bar. For
+/// callers holding columns rather than [`Bar`]s (the feature kernels).
+pub fn factors_of(close: &[f64], adj: &[Option<f64>], dividend: &[f64], splits: &[f64]) -> Factors {
+    let n = close.len();
+    let vendor =
+        n > 0 && (0..n).all(|i| adj[i].is_some_and(|a| a > 0.0 && a.is_finite()) && close[i] > 0.0);
+    let has_splits = splits.iter().any(|&k| k > 0.0 && k != 1.0);
     let mut total = vec![1.0; n];
     let mut split = vec![1.0; n];
     if vendor {
-        for (i, b) in bars.iter().enumerate() {
-            total[i] = b.adj_close.map_or(1.0, |a| a / b.close);
+        for i in 0..n {
+            total[i] = adj[i].map_or(1.0, |a| a / close[i]);
         }
         let mut s = 1.0;
         for i in (0..n).rev() {
             split[i] = s;
             let k = if has_splits {
-                bars[i].split_coefficient
+                splits[i]
             } else if i > 0 {
                 // The vendor ratio steps by the split ratio on the split day (and by a few
                 // percent on an ex-dividend day).
@@ -210,13 +217,12 @@ pub fn factors(bars: &[Bar]) -> Factors {
     for i in (0..n).rev() {
         total[i] = p;
         split[i] = s;
-        let b = &bars[i];
-        if b.split_coefficient > 0.0 && b.split_coefficient != 1.0 {
-            p /= b.split_coefficient;
-            s /= b.split_coefficient;
+        if splits[i] > 0.0 && splits[i] != 1.0 {
+            p /= splits[i];
+            s /= splits[i];
         }
-        if b.dividend > 0.0 && i > 0 && bars[i - 1].close > 0.0 {
-            let keep = 1.0 - b.dividend / bars[i - 1].close;
+        if dividend[i] > 0.0 && i > 0 && close[i - 1] > 0.0 {
+            let keep = 1.0 - dividend[i] / close[i - 1];
             if keep > 0.0 {
                 p *= keep;
             }

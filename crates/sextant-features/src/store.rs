@@ -4,6 +4,7 @@
 //! transaction and registered in `feature_views` with the data snapshot it was computed from.
 //! Quarantined bars are not in `bars`, so they never reach a feature.
 
+use crate::kernels::CompiledView;
 use crate::views::{FeatureView, Stage};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use duckdb::{params, OptionalExt};
@@ -169,12 +170,30 @@ fn write_price_factors(conn: &duckdb::Connection, resolution: Resolution) -> Res
     Ok(())
 }
 
+/// Which engine computes a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// Rust kernels when every feature is a built-in expression ([`CompiledView::compile`]),
+    /// DuckDB otherwise. The default.
+    #[default]
+    Auto,
+    /// DuckDB's window SQL always (the reference the kernels are checked against).
+    Sql,
+}
+
 /// The feature store over the bar store: materialised views and the panels read from them.
 /// Implemented for [`Cache`], so any holder of the cache reads features with the same calls.
 pub trait FeatureStore {
     /// Computes `view` over every symbol at its resolution and stores it as the view's current
     /// version (replacing an earlier materialisation of the same version).
-    fn materialize_view(&self, view: &FeatureView) -> Result<MaterializedView>;
+    fn materialize_view(&self, view: &FeatureView) -> Result<MaterializedView> {
+        self.materialize_view_with(view, Engine::Auto)
+    }
+
+    /// [`FeatureStore::materialize_view`] with the engine chosen.
+    fn materialize_view_with(&self, view: &FeatureView, engine: Engine)
+        -> Result<MaterializedView>;
 
     /// Every materialised version, newest first within each view.
     fn materialized_views(&self) -> Result<Vec<MaterializedView>>;
@@ -213,7 +232,11 @@ pub trait FeatureStore {
 }
 
 impl FeatureStore for Cache {
-    fn materialize_view(&self, view: &FeatureView) -> Result<MaterializedView> {
+    fn materialize_view_with(
+        &self,
+        view: &FeatureView,
+        engine: Engine,
+    ) -> Result<MaterializedView> {
         let resolution = view.resolution;
         let slice = Slice {
             resolution: Some(resolution),
@@ -224,24 +247,42 @@ impl FeatureStore for Cache {
         let definition = serde_json::to_string(view)
             .map_err(|e| DataError::Invalid(format!("feature view definition: {e}")))?;
         let sql = view_sql(view);
+        let compiled = match engine {
+            Engine::Auto => CompiledView::compile(view),
+            Engine::Sql => None,
+        };
         let now = Utc::now().naive_utc();
         let (rows, symbols, snapshot) = self.write(|conn| {
             // Inside the transaction, under the write lock: the recorded snapshot is exactly
             // the bars the table was computed from.
-            let snapshot = macro_snapshot(conn, view, snapshot_hash_on(conn, &slice)?)?;
-            write_price_factors(conn, resolution)?;
-            conn.execute_batch(&format!(
-                "CREATE OR REPLACE TABLE {} AS SELECT * FROM ({sql}) ORDER BY symbol, ts",
-                sql_ident(&table)
-            ))?;
-            let (rows, symbols): (i64, i64) = conn.query_row(
-                &format!(
-                    "SELECT count(*), count(DISTINCT symbol) FROM {}",
-                    sql_ident(&table)
-                ),
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
+            let (rows, symbols, bars_snapshot) = match &compiled {
+                Some(c) => {
+                    let w = crate::kernels::run::materialize(conn, view, c, &table)?;
+                    let snapshot = match w.snapshot {
+                        Some(s) => s,
+                        None => snapshot_hash_on(conn, &slice)?,
+                    };
+                    (w.rows as i64, w.symbols as i64, snapshot)
+                }
+                None => {
+                    let snapshot = snapshot_hash_on(conn, &slice)?;
+                    write_price_factors(conn, resolution)?;
+                    conn.execute_batch(&format!(
+                        "CREATE OR REPLACE TABLE {} AS SELECT * FROM ({sql}) ORDER BY symbol, ts",
+                        sql_ident(&table)
+                    ))?;
+                    let (rows, symbols): (i64, i64) = conn.query_row(
+                        &format!(
+                            "SELECT count(*), count(DISTINCT symbol) FROM {}",
+                            sql_ident(&table)
+                        ),
+                        [],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?;
+                    (rows, symbols, snapshot)
+                }
+            };
+            let snapshot = macro_snapshot(conn, view, bars_snapshot)?;
             conn.execute(
                 "DELETE FROM feature_views WHERE name = ? AND version = ?",
                 params![view.name, version],
@@ -262,7 +303,13 @@ impl FeatureStore for Cache {
             )?;
             Ok((rows as u64, symbols as u64, snapshot))
         })?;
-        tracing::info!(view = %view.name, %version, rows, "feature view materialised");
+        tracing::info!(
+            view = %view.name,
+            %version,
+            rows,
+            kernels = compiled.is_some(),
+            "feature view materialised"
+        );
         Ok(MaterializedView {
             name: view.name.clone(),
             version,

@@ -8,6 +8,7 @@
 //! a value at `t` depends on bars `≤ t` only. `tests/features.rs` proves it by truncation for
 //! every view.
 
+use crate::kernels::Kernel;
 use serde::{Deserialize, Serialize};
 use sextant_domain::Resolution;
 use sha2::{Digest, Sha256};
@@ -119,26 +120,6 @@ fn cs(name: &str, sql: &str, description: &str) -> FeatureDef {
     }
 }
 
-/// A rolling aggregate over the last `n` rows that is NULL until `n` values exist. `rn` (the
-/// row's position in its symbol, from 1) decides that instead of a second windowed `count`:
-/// the prepared columns are never NULL except the first row of those built on the previous
-/// close (`r1`, `gain`, `loss`), which start one row later.
-fn rolling(agg: &str, expr: &str, n: u32) -> String {
-    let k = n - 1;
-    let first = n + u32::from(matches!(expr, "r1" | "gain" | "loss"));
-    format!(
-        "CASE WHEN rn >= {first} THEN {agg}({expr}) OVER (w ROWS BETWEEN {k} PRECEDING AND CURRENT ROW) END"
-    )
-}
-
-/// The percentile of `col` among the symbols that have it at the same timestamp (NULL where
-/// the symbol has none, so warm-up rows are not ranked as the lowest).
-fn cs_rank(col: &str) -> String {
-    format!(
-        "CASE WHEN {col} IS NOT NULL THEN percent_rank() OVER (PARTITION BY ts, {col} IS NULL ORDER BY {col}) END"
-    )
-}
-
 /// The built-in technical view: returns, volatility, RSI, moving-average ratios, volume
 /// z-score, ATR, range, gap, calendar, and cross-sectional ranks across the universe.
 ///
@@ -147,86 +128,71 @@ fn cs_rank(col: &str) -> String {
 /// predecessors by the same factor. RSI is Cutler's (simple averages of gains and losses over
 /// 14 bars); TA-Lib's RSI uses Wilder's recursive smoothing, which SQL windows cannot express.
 pub fn technical() -> FeatureView {
-    let mut features = vec![ts("ret_1", "r1", "log return over 1 bar")];
+    let mut features = vec![ts("ret_1", &Kernel::Ret1.sql(), "log return over 1 bar")];
     for k in [5, 10, 20] {
         features.push(ts(
             &format!("ret_{k}"),
-            &format!("ln(c / lag(c, {k}) OVER w)"),
+            &Kernel::LogRet(k).sql(),
             &format!("log return over {k} bars"),
         ));
     }
     for n in [10, 20] {
         features.push(ts(
             &format!("vol_{n}"),
-            &rolling("stddev_samp", "r1", n),
+            &Kernel::Vol(n).sql(),
             &format!("standard deviation of 1-bar log returns over {n} bars"),
         ));
     }
     features.extend([
         ts(
             "rsi_14",
-            &{
-                let (g, l) = (rolling("avg", "gain", 14), rolling("avg", "loss", 14));
-                // All-up windows are 100, flat ones 50 (not undefined).
-                format!(
-                    "CASE WHEN ({l}) = 0 THEN CASE WHEN ({g}) = 0 THEN 50 ELSE 100 END \
-                     ELSE 100 - 100 / (1 + ({g}) / ({l})) END"
-                )
-            },
+            &Kernel::Rsi(14).sql(),
             "relative strength index over 14 price changes (Cutler: simple averages)",
         ),
         ts(
             "sma_ratio_10_50",
-            &format!(
-                "({}) / ({}) - 1",
-                rolling("avg", "c", 10),
-                rolling("avg", "c", 50)
-            ),
+            &Kernel::SmaRatio(10, 50).sql(),
             "10-bar over 50-bar simple moving average, minus 1",
         ),
         ts(
             "close_sma_20",
-            &format!("c / ({}) - 1", rolling("avg", "c", 20)),
+            &Kernel::CloseSma(20).sql(),
             "close over its 20-bar simple moving average, minus 1",
         ),
         ts(
             "volume_z_20",
-            &format!(
-                "(v - ({})) / nullif({}, 0)",
-                rolling("avg", "v", 20),
-                rolling("stddev_samp", "v", 20)
-            ),
+            &Kernel::VolumeZ(20).sql(),
             "volume z-score over 20 bars (split-adjusted volume)",
         ),
         ts(
             "atr_14",
-            &format!("({}) / c", rolling("avg", "tr", 14)),
+            &Kernel::Atr(14).sql(),
             "average true range over 14 bars, relative to the close",
         ),
         ts(
             "range",
-            "(h - l) / c",
+            &Kernel::Range.sql(),
             "high-low range relative to the close",
         ),
         ts(
             "gap",
-            "ln(o / lag(c) OVER w)",
+            &Kernel::Gap.sql(),
             "log gap from the previous close to the open",
         ),
         ts(
             "day_of_week",
-            "isodow(session)",
+            &Kernel::DayOfWeek.sql(),
             "ISO day of week (1 = Monday)",
         ),
-        ts("month", "month(session)", "calendar month"),
+        ts("month", &Kernel::Month.sql(), "calendar month"),
         cs(
             "cs_rank_ret_5",
-            &cs_rank("ret_5"),
+            &Kernel::CsRank("ret_5".into()).sql(),
             "cross-sectional percentile of ret_5 at the same timestamp",
         ),
         cs(
             "cs_rank_vol_20",
-            &cs_rank("vol_20"),
+            &Kernel::CsRank("vol_20".into()).sql(),
             "cross-sectional percentile of vol_20 at the same timestamp",
         ),
     ]);

@@ -27,8 +27,9 @@ pub struct AppState {
     pub started: Instant,
     /// The job queue and (once started) the in-process worker pool.
     pub jobs: Arc<JobManager>,
-    /// Serialized market-data responses, valid while the cache's write generation is unchanged.
-    pub responses: Arc<crate::respcache::ResponseCache>,
+    /// Bar series rendered for the bars endpoint, valid while the cache's write generation is
+    /// unchanged.
+    pub series: Arc<crate::series_cache::SeriesCache>,
     /// Failed key checks per client address: past the allowance a failed check is answered
     /// 429 (retry after 5 s) instead of 401. The key is checked first, so a valid key always
     /// passes.
@@ -42,8 +43,8 @@ pub struct AppState {
 impl AppState {
     /// The HTTP layer around `services`: the job manager with the built-in handlers and the
     /// reference-data ingests ([`crate::reference_jobs`]) (not started: call
-    /// `jobs.start()`), a response cache of 10 000 bodies, and the rate and stream caps of
-    /// `limits`.
+    /// `jobs.start()`), a series cache of [`crate::series_cache::MAX_SERIES_BYTES`], and the
+    /// rate and stream caps of `limits`.
     pub fn new(services: Arc<Services>, limits: &Limits) -> Self {
         let mut handlers = default_handlers(&services);
         if let Ok(av) = services.alphavantage() {
@@ -60,7 +61,9 @@ impl AppState {
         AppState {
             agents,
             jobs,
-            responses: Arc::new(crate::respcache::ResponseCache::new(10_000)),
+            series: Arc::new(crate::series_cache::SeriesCache::new(
+                crate::series_cache::MAX_SERIES_BYTES,
+            )),
             auth: Auth::new(services.meta.clone()),
             rate: Arc::new(RateLimiter::new(limits.requests_per_second, limits.burst)),
             auth_failures: Arc::new(RateLimiter::new(

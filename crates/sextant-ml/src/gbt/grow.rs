@@ -93,14 +93,16 @@ pub(crate) fn leaf_output(g: f64, h: f64, p: &GbtParams) -> f64 {
 impl GrowContext<'_> {
     fn build_hist(&self, rows: &[u32]) -> Histogram {
         let n_features = self.data.bins.len();
+        // The leaf's gradients gathered once in row order (LightGBM's "ordered gradients"):
+        // every feature then reads them sequentially and gathers only its own bin codes.
+        let ordered: Vec<(f64, f64)> = rows.iter().map(|&r| self.gh[r as usize]).collect();
         let one = |f: usize| -> Vec<HistBin> {
             if !self.features.contains(&f) {
                 return Vec::new();
             }
             let mut hist = vec![HistBin::default(); self.data.mappers[f].n_real_bins() + 1];
             let bins = &self.data.bins[f];
-            for &r in rows {
-                let (g, h) = self.gh[r as usize];
+            for (&r, &(g, h)) in rows.iter().zip(&ordered) {
                 let b = &mut hist[bins[r as usize] as usize];
                 b.g += g;
                 b.h += h;

@@ -3,6 +3,7 @@
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::routes::reference::{class_and_session, recorded_instruments};
+use crate::series_cache::{RenderedSeries, SeriesMeta};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::header;
@@ -286,86 +287,69 @@ async fn bars(
         return arrow_bars(&s, symbol, resolution, q.from, q.to).await;
     }
     let csv = matches!(q.format, Some(BarFormat::Csv));
+    let series = bar_series(&s, &symbol, resolution).await?;
+    let body = match &series {
+        Some(r) if csv => r.csv(q.from, q.to),
+        Some(r) => r.json(q.from, q.to),
+        None => None,
+    };
+    let Some(body) = body else {
+        return Err(ApiError::not_found(format!(
+            "no {resolution} bars for {symbol} in that range"
+        )));
+    };
+    let ctype = if csv {
+        "text/csv; charset=utf-8"
+    } else {
+        "application/json"
+    };
+    Ok(([(header::CONTENT_TYPE, ctype)], body).into_response())
+}
+
+/// The whole series of `symbol` at `resolution`, rendered (from the series cache, or read and
+/// rendered now and kept); `None` when there are no bars at all.
+async fn bar_series(
+    s: &AppState,
+    symbol: &Symbol,
+    resolution: Resolution,
+) -> ApiResult<Option<std::sync::Arc<RenderedSeries>>> {
     let generation = s.services.market_data.generation();
-    let key = format!("bars|{symbol}|{resolution}|{:?}|{:?}|{csv}", q.from, q.to);
-    if let Some((ctype, body)) = s.responses.get(generation, &key) {
-        return Ok(([(header::CONTENT_TYPE, ctype)], body).into_response());
+    if let Some(hit) = s.series.get(generation, symbol.as_str(), resolution) {
+        return Ok(Some(hit));
     }
     let md = s.services.market_data.clone();
     let reads = s.services.reads.clone();
     let sym = symbol.clone();
-    let (bars, instrument) = blocking(move || {
-        let bars = md.bars(&sym, resolution, q.from, q.to)?;
-        Ok((bars, reads.get().instrument(&sym)?))
+    let rendered = blocking(move || {
+        let bars = md.bars(&sym, resolution, None, None)?;
+        let Some(first) = bars.first() else {
+            return Ok(None);
+        };
+        let instrument = reads.get().instrument(&sym)?;
+        let model = instrument.session;
+        let (asset_class, session) = (
+            instrument.asset_class.to_string(),
+            instrument.session.to_string(),
+        );
+        let meta = SeriesMeta {
+            symbol: sym.as_str(),
+            resolution: resolution.as_str(),
+            tz: &first.tz,
+            asset_class: &asset_class,
+            session: &session,
+        };
+        let r = RenderedSeries::render(&meta, &bars, |b| {
+            crate::time::session_date(b.ts, resolution, model, &b.tz)
+        })
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok(Some(std::sync::Arc::new(r)))
     })
     .await?;
-    if bars.is_empty() {
-        return Err(ApiError::not_found(format!(
-            "no {resolution} bars for {symbol} in that range"
-        )));
+    if let Some(r) = &rendered {
+        s.series
+            .put(generation, symbol.as_str(), resolution, r.clone());
     }
-    let tz = bars[0].tz.clone();
-    let model = instrument.session;
-    let session =
-        |b: &sextant_domain::Bar| crate::time::session_date(b.ts, resolution, model, &b.tz);
-    if csv {
-        // The same columns as the JSON bars, in the same formats.
-        let mut out = String::with_capacity(bars.len() * 80);
-        out.push_str(
-            "ts,session_date,open,high,low,close,volume,adj_close,dividend,split_coefficient,source\n",
-        );
-        for b in &bars {
-            out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{}\n",
-                crate::time::utc(b.ts),
-                session(b),
-                b.open,
-                b.high,
-                b.low,
-                b.close,
-                b.volume,
-                b.adj_close.map(|a| a.to_string()).unwrap_or_default(),
-                b.dividend,
-                b.split_coefficient,
-                b.source
-            ));
-        }
-        let body = axum::body::Bytes::from(out);
-        s.responses
-            .put(generation, key, "text/csv; charset=utf-8", body.clone());
-        return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body).into_response());
-    }
-    let dtos: Vec<BarDto> = bars
-        .into_iter()
-        .map(|b| BarDto {
-            ts: crate::time::utc(b.ts),
-            session_date: session(&b),
-            open: b.open,
-            high: b.high,
-            low: b.low,
-            close: b.close,
-            volume: b.volume,
-            adj_close: b.adj_close,
-            dividend: b.dividend,
-            split_coefficient: b.split_coefficient,
-            source: b.source.to_string(),
-        })
-        .collect();
-    let resp = BarsResponse {
-        symbol: symbol.to_string(),
-        resolution: resolution.to_string(),
-        tz,
-        asset_class: instrument.asset_class.to_string(),
-        session: instrument.session.to_string(),
-        count: dtos.len(),
-        bars: dtos,
-    };
-    let body = axum::body::Bytes::from(
-        serde_json::to_vec(&resp).map_err(|e| ApiError::internal(e.to_string()))?,
-    );
-    s.responses
-        .put(generation, key, "application/json", body.clone());
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(rendered)
 }
 
 /// Which symbols' coverage to report.

@@ -1,0 +1,110 @@
+//! Cross-sectional percentile ranks: the rows of every symbol bucketed by timestamp once,
+//! then each bucket ranked on its own (in parallel).
+
+use rayon::prelude::*;
+
+/// Rows grouped by timestamp: `order[starts[g]..starts[g + 1]]` are the rows of the `g`-th
+/// distinct timestamp.
+pub(crate) struct TsGroups {
+    order: Vec<u32>,
+    starts: Vec<usize>,
+}
+
+impl TsGroups {
+    /// Groups rows whose timestamps are `ts`, in (symbol, ts) order with each symbol's rows at
+    /// `symbols[s]..symbols[s + 1]`, sorted within a symbol.
+    pub(crate) fn new(ts: &[i64], symbols: &[usize]) -> TsGroups {
+        let mut distinct = ts.to_vec();
+        // Stable sort: it merges the per-symbol sorted runs instead of sorting from scratch.
+        distinct.sort();
+        distinct.dedup();
+        let group: Vec<u32> = symbols
+            .par_windows(2)
+            .flat_map_iter(|w| {
+                let mut pos = 0usize;
+                let distinct = &distinct;
+                ts[w[0]..w[1]].iter().map(move |&t| {
+                    pos += distinct[pos..].partition_point(|&d| d < t);
+                    pos as u32
+                })
+            })
+            .collect();
+        let mut starts = vec![0usize; distinct.len() + 1];
+        for &g in &group {
+            starts[g as usize + 1] += 1;
+        }
+        for g in 0..distinct.len() {
+            starts[g + 1] += starts[g];
+        }
+        let mut fill = starts.clone();
+        let mut order = vec![0u32; ts.len()];
+        for (row, &g) in group.iter().enumerate() {
+            order[fill[g as usize]] = row as u32;
+            fill[g as usize] += 1;
+        }
+        TsGroups { order, starts }
+    }
+}
+
+/// DuckDB's `percent_rank()` of `values` among the rows with a value (not NaN) at the same
+/// timestamp: (lowest rank of equal values − 1) / (rows − 1), 0 for a lone row, NaN where the
+/// row has no value.
+pub(crate) fn cross_sectional_ranks(groups: &TsGroups, values: &[f64]) -> Vec<f64> {
+    let mut ranked = vec![f64::NAN; values.len()];
+    let mut slices: Vec<(&[u32], &mut [f64])> = Vec::with_capacity(groups.starts.len());
+    let mut rest: &mut [f64] = &mut ranked;
+    for w in groups.starts.windows(2) {
+        let (head, tail) = rest.split_at_mut(w[1] - w[0]);
+        slices.push((&groups.order[w[0]..w[1]], head));
+        rest = tail;
+    }
+    slices.into_par_iter().for_each(|(rows, out)| {
+        let mut present: Vec<(f64, usize)> = rows
+            .iter()
+            .enumerate()
+            .filter_map(|(k, &r)| {
+                let v = values[r as usize];
+                (!v.is_nan()).then_some((v, k))
+            })
+            .collect();
+        present.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let n = present.len();
+        let mut rank = 0usize;
+        for i in 0..n {
+            // Equal values share the lowest rank (-0.0 equals 0.0, as in SQL).
+            if i == 0 || present[i].0 != present[i - 1].0 {
+                rank = i;
+            }
+            out[present[i].1] = if n == 1 {
+                0.0
+            } else {
+                rank as f64 / (n - 1) as f64
+            };
+        }
+    });
+    // `ranked` is in bucket order; scatter it back to row order.
+    let mut out = vec![f64::NAN; values.len()];
+    for (k, &r) in groups.order.iter().enumerate() {
+        out[r as usize] = ranked[k];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_per_timestamp_with_ties_and_missing_values() {
+        // Symbol A at t = 1, 2, 3; symbol B at t = 2, 3; symbol C at t = 3.
+        let ts = [1, 2, 3, 2, 3, 3];
+        let symbols = [0, 3, 5, 6];
+        let v = [5.0, 1.0, 2.0, 1.0, f64::NAN, 7.0];
+        let g = TsGroups::new(&ts, &symbols);
+        let r = cross_sectional_ranks(&g, &v);
+        assert_eq!(r[0], 0.0, "alone at t = 1");
+        assert_eq!((r[1], r[3]), (0.0, 0.0), "a tie shares the lowest rank");
+        assert!(r[4].is_nan(), "no value, no rank");
+        assert_eq!((r[2], r[5]), (0.0, 1.0), "ranked among the two with values");
+    }
+}
