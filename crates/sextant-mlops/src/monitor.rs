@@ -120,7 +120,7 @@ pub fn compare(
             current.len()
         )));
     }
-    let mut features = Vec::new();
+    let mut todo = Vec::new();
     let mut excluded = Vec::new();
     for (j, name) in names.iter().enumerate() {
         if CALENDAR_FEATURES.contains(&name.as_str()) {
@@ -139,8 +139,16 @@ pub fn compare(
             excluded.push((name.clone(), "no finite values on one side".into()));
             continue;
         }
-        features.push(one(name, r, c, &bands)?);
+        todo.push((name, r, c));
     }
+    // Features are independent (the exact KS test dominates): one rayon task each, collected
+    // in column order, so the report does not depend on the thread count.
+    let features = {
+        use rayon::prelude::*;
+        todo.into_par_iter()
+            .map(|(name, r, c)| one(name, r, c, &bands))
+            .collect::<Result<Vec<_>, _>>()?
+    };
     let prediction = match predictions {
         Some((r, c)) => Some(one(
             "prediction",

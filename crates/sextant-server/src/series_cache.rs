@@ -85,22 +85,9 @@ impl RenderedSeries {
         };
         for b in bars {
             let session = session_of(b);
-            let ts = crate::time::utc(b.ts);
             out.json_at.push(out.json.len());
             out.csv_at.push(out.csv.len());
-            let dto = BarDto {
-                ts,
-                session_date: session,
-                open: b.open,
-                high: b.high,
-                low: b.low,
-                close: b.close,
-                volume: b.volume,
-                adj_close: b.adj_close,
-                dividend: b.dividend,
-                split_coefficient: b.split_coefficient,
-                source: b.source.to_string(),
-            };
+            let dto = BarDto::of(b, session);
             serde_json::to_writer(&mut out.json, &dto)?;
             use std::io::Write;
             // Infallible: writing into a Vec.
@@ -333,19 +320,7 @@ mod tests {
             count: 4,
             bars: all[2..6]
                 .iter()
-                .map(|b| BarDto {
-                    ts: crate::time::utc(b.ts),
-                    session_date: b.ts.date(),
-                    open: b.open,
-                    high: b.high,
-                    low: b.low,
-                    close: b.close,
-                    volume: b.volume,
-                    adj_close: b.adj_close,
-                    dividend: b.dividend,
-                    split_coefficient: b.split_coefficient,
-                    source: b.source.to_string(),
-                })
+                .map(|b| BarDto::of(b, b.ts.date()))
                 .collect(),
         };
         assert_eq!(body, serde_json::to_vec(&expect).unwrap_or_default());

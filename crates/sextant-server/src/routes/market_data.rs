@@ -254,6 +254,25 @@ pub struct BarsResponse {
     pub bars: Vec<BarDto>,
 }
 
+impl BarDto {
+    /// The DTO of a stored bar whose session is `session_date`.
+    pub fn of(b: &sextant_domain::Bar, session_date: NaiveDate) -> BarDto {
+        BarDto {
+            ts: crate::time::utc(b.ts),
+            session_date,
+            open: b.open,
+            high: b.high,
+            low: b.low,
+            close: b.close,
+            volume: b.volume,
+            adj_close: b.adj_close,
+            dividend: b.dividend,
+            split_coefficient: b.split_coefficient,
+            source: b.source.to_string(),
+        }
+    }
+}
+
 pub(crate) fn parse_symbol(raw: &str) -> ApiResult<Symbol> {
     Symbol::new(raw).map_err(|e| ApiError::field("symbol", e.to_string()))
 }
