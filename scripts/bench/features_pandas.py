@@ -267,7 +267,8 @@ def print_summary(d: Path, peers: list):
             print(f"  {rec['view']:<16} {rec['rows']:>10} rows: sextant {engine:<10} "
                   f"{r['rows_per_s']:12.0f}  {rec['engine']} {rec['rows_per_s']:12.0f}  "
                   f"ratio {r['rows_per_s'] / rec['rows_per_s']:6.2f}x  "
-                  f"(sextant {r['seconds']:.3f} s durable; {rec['engine']} {rec['seconds']:.3f} s in memory)"
+                  f"(sextant {r['seconds']:.3f} s {'in memory' if engine.endswith('in_memory') else 'durable'}; "
+                  f"{rec['engine']} {rec['seconds']:.3f} s {'durable' if rec['engine'].endswith('parquet') else 'in memory'})"
                   f"  parity: {'ok' if not rec['parity_differs'] else 'DIFFERS ' + ','.join(rec['parity_differs'])}")
             if r["rows"] != rec["rows"]:
                 print(f"    row counts differ: sextant {r['rows']}, {rec['engine']} {rec['rows']}")

@@ -15,6 +15,10 @@ pub struct ServeArgs {
     /// Sustained requests per second allowed per API key.
     #[arg(long, default_value_t = 2000.0)]
     rate_limit: f64,
+    /// Memory for the bars endpoint's rendered series, in MiB (least recently used evicted
+    /// first; past it, requests for series not held read DuckDB again).
+    #[arg(long, default_value_t = 512)]
+    series_cache_mb: usize,
 }
 
 #[derive(Subcommand)]
@@ -47,6 +51,7 @@ pub async fn serve(args: ServeArgs, config: Config) -> Result<()> {
     let limits = Limits {
         requests_per_second: args.rate_limit,
         burst: args.rate_limit * 2.0,
+        series_cache_bytes: args.series_cache_mb << 20,
         ..Limits::default()
     };
     let state = AppState::new(services.clone(), &limits);

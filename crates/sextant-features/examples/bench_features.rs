@@ -188,6 +188,32 @@ fn measure(
         ..Slice::default()
     })?);
     let hash_s = t.elapsed().as_secs_f64();
+    if engine == Engine::Auto {
+        if let Some(p) = sextant_features::kernels::profile(cache, view)? {
+            println!(
+                "kernels    in memory   {:<16} {:>10} rows: compute {:.3} s = {:.0} rows/s (read {:.3} s, snapshot hash {:.3} s, not included)",
+                view.name,
+                p.rows,
+                p.compute_seconds,
+                p.rows as f64 / p.compute_seconds,
+                p.read_seconds,
+                p.hash_seconds
+            );
+            let line = serde_json::json!({
+                "engine": "kernels_in_memory",
+                "view": view.name,
+                "rows": p.rows,
+                "seconds": p.compute_seconds,
+                "repeats": 1,
+                "rows_per_s": p.rows as f64 / p.compute_seconds,
+                "read_seconds": p.read_seconds,
+                "snapshot_hash_seconds": p.hash_seconds,
+            })
+            .to_string();
+            println!("{line}");
+            writeln!(log, "{line}")?;
+        }
+    }
     let label = match engine {
         Engine::Auto => "kernels",
         Engine::Sql => "duckdb_sql",

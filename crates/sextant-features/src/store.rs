@@ -257,7 +257,7 @@ impl FeatureStore for Cache {
             // the bars the table was computed from.
             let (rows, symbols, bars_snapshot) = match &compiled {
                 Some(c) => {
-                    let w = crate::kernels::run::materialize(conn, view, c, &table)?;
+                    let w = crate::kernels::materialize(conn, view, c, &table)?;
                     let snapshot = match w.snapshot {
                         Some(s) => s,
                         None => snapshot_hash_on(conn, &slice)?,

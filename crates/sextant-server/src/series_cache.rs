@@ -17,8 +17,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-/// The most bytes of rendered series held (256 MiB).
-pub const MAX_SERIES_BYTES: usize = 256 << 20;
+/// The most bytes of rendered series held by default (512 MiB: about 1.8 million daily bars at
+/// ~300 bytes each, a 700-symbol, 10-year universe); `sextant serve --series-cache-mb`.
+pub const MAX_SERIES_BYTES: usize = 512 << 20;
 
 /// CSV header of the bars endpoint (the JSON bar fields, in order).
 pub const CSV_HEADER: &str =

@@ -43,8 +43,7 @@ pub struct AppState {
 impl AppState {
     /// The HTTP layer around `services`: the job manager with the built-in handlers and the
     /// reference-data ingests ([`crate::reference_jobs`]) (not started: call
-    /// `jobs.start()`), a series cache of [`crate::series_cache::MAX_SERIES_BYTES`], and the
-    /// rate and stream caps of `limits`.
+    /// `jobs.start()`), the series cache, rate and stream caps of `limits`.
     pub fn new(services: Arc<Services>, limits: &Limits) -> Self {
         let mut handlers = default_handlers(&services);
         if let Ok(av) = services.alphavantage() {
@@ -62,7 +61,7 @@ impl AppState {
             agents,
             jobs,
             series: Arc::new(crate::series_cache::SeriesCache::new(
-                crate::series_cache::MAX_SERIES_BYTES,
+                limits.series_cache_bytes,
             )),
             auth: Auth::new(services.meta.clone()),
             rate: Arc::new(RateLimiter::new(limits.requests_per_second, limits.burst)),
@@ -97,6 +96,9 @@ pub struct Limits {
     pub sse_per_key: usize,
     /// Open event streams on the whole server, all keys together. Default: 256.
     pub sse_total: usize,
+    /// Bytes of rendered bar series the bars endpoint keeps in memory (least recently used
+    /// evicted first). Default: [`crate::series_cache::MAX_SERIES_BYTES`].
+    pub series_cache_bytes: usize,
 }
 
 impl Default for Limits {
@@ -110,6 +112,7 @@ impl Default for Limits {
             failed_auth_burst: 30.0,
             sse_per_key: 8,
             sse_total: 256,
+            series_cache_bytes: crate::series_cache::MAX_SERIES_BYTES,
         }
     }
 }

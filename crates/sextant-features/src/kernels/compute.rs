@@ -5,23 +5,26 @@
 //! which only unchecked data holds) the value is NULL rather than the error DuckDB raises.
 
 use super::Kernel;
+use std::borrow::Cow;
 
 /// One symbol's bars in time order, prices adjusted by the total-return factor and volume by
-/// the split factor (the prepared columns `c, o, h, l, v` of the SQL view).
+/// the split factor (the prepared columns `c, o, h, l, v` of the SQL view). Borrowed from the
+/// rows read when no adjustment applies and the rows are stored in time order (the common
+/// case), copied otherwise.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Prepared {
+pub(crate) struct Prepared<'a> {
     /// Adjusted open.
-    pub o: Vec<f64>,
+    pub o: Cow<'a, [f64]>,
     /// Adjusted high.
-    pub h: Vec<f64>,
+    pub h: Cow<'a, [f64]>,
     /// Adjusted low.
-    pub l: Vec<f64>,
+    pub l: Cow<'a, [f64]>,
     /// Adjusted close.
-    pub c: Vec<f64>,
+    pub c: Cow<'a, [f64]>,
     /// Split-adjusted volume.
-    pub v: Vec<f64>,
+    pub v: Cow<'a, [f64]>,
     /// The session date of each bar, days since 1970-01-01.
-    pub session: Vec<i32>,
+    pub session: Cow<'a, [i32]>,
 }
 
 fn ln_ratio(a: f64, b: f64) -> f64 {
@@ -79,25 +82,24 @@ fn rolling_mean(x: &[f64], n: usize, first: usize) -> Vec<f64> {
     out
 }
 
-/// The sample standard deviation of `x` over the last `n` values, from the window's mean and
-/// the window's squared deviations summed directly (no running sum of squares, whose
-/// cancellation loses digits on large values such as volume). NaN as [`rolling_mean`].
-fn rolling_std(x: &[f64], n: usize, first: usize, mean: &[f64]) -> Vec<f64> {
-    let mut out = vec![f64::NAN; x.len()];
+/// The sample standard deviation of `x` over the last `n` values into `out` (NaN where
+/// undefined), from the window's mean and the window's squared deviations summed directly (no
+/// running sum of squares, whose cancellation loses digits on large values such as volume).
+fn rolling_std_into(x: &[f64], n: usize, first: usize, mean: &[f64], out: &mut [f64]) {
+    out.fill(f64::NAN);
     if n < 2 {
-        return out;
+        return;
     }
     for i in (first.max(n) - 1)..x.len() {
         let m = mean[i];
         let ss: f64 = x[i + 1 - n..=i].iter().map(|v| (v - m) * (v - m)).sum();
         out[i] = (ss / (n - 1) as f64).sqrt();
     }
-    out
 }
 
 /// Lazily built series shared by several kernels of one symbol.
-struct Scratch<'a> {
-    p: &'a Prepared,
+struct Scratch<'p, 'a> {
+    p: &'p Prepared<'a>,
     r1: Option<Vec<f64>>,
     gain_loss: Option<(Vec<f64>, Vec<f64>)>,
     tr: Option<Vec<f64>>,
@@ -111,78 +113,83 @@ const R1: u8 = 3;
 const GAIN: u8 = 4;
 const LOSS: u8 = 5;
 
-impl<'a> Scratch<'a> {
-    fn r1(&mut self) -> &[f64] {
+impl Scratch<'_, '_> {
+    /// Builds the derived series `which` needs (r1, gains and losses, true range) once.
+    fn ensure(&mut self, which: u8) {
         let p = self.p;
-        let c = &p.c;
-        self.r1.get_or_insert_with(|| {
-            let mut r = vec![f64::NAN; c.len()];
-            for i in 1..c.len() {
-                r[i] = ln_ratio(c[i], c[i - 1]);
-            }
-            r
-        })
-    }
-
-    fn gain_loss(&mut self) -> &(Vec<f64>, Vec<f64>) {
-        let p = self.p;
-        let c = &p.c;
-        self.gain_loss.get_or_insert_with(|| {
-            let mut g = vec![f64::NAN; c.len()];
-            let mut l = vec![f64::NAN; c.len()];
-            for i in 1..c.len() {
-                g[i] = (c[i] - c[i - 1]).max(0.0);
-                l[i] = (c[i - 1] - c[i]).max(0.0);
-            }
-            (g, l)
-        })
-    }
-
-    fn tr(&mut self) -> &[f64] {
-        let p = self.p;
-        self.tr.get_or_insert_with(|| {
-            (0..p.c.len())
-                .map(|i| {
-                    let hl = p.h[i] - p.l[i];
-                    if i == 0 {
-                        // DuckDB's greatest() skips the NULL previous close.
-                        hl
-                    } else {
-                        let pc = p.c[i - 1];
-                        hl.max((p.h[i] - pc).abs()).max((p.l[i] - pc).abs())
-                    }
-                })
-                .collect()
-        })
-    }
-
-    fn source(&mut self, which: u8) -> Vec<f64> {
+        let (c, m) = (&p.c, p.c.len());
         match which {
-            C => self.p.c.clone(),
-            V => self.p.v.clone(),
-            TR => self.tr().to_vec(),
-            R1 => self.r1().to_vec(),
-            GAIN => self.gain_loss().0.clone(),
-            _ => self.gain_loss().1.clone(),
+            R1 if self.r1.is_none() => {
+                let mut r = vec![f64::NAN; m];
+                for i in 1..m {
+                    r[i] = ln_ratio(c[i], c[i - 1]);
+                }
+                self.r1 = Some(r);
+            }
+            GAIN | LOSS if self.gain_loss.is_none() => {
+                let mut g = vec![f64::NAN; m];
+                let mut l = vec![f64::NAN; m];
+                for i in 1..m {
+                    g[i] = (c[i] - c[i - 1]).max(0.0);
+                    l[i] = (c[i - 1] - c[i]).max(0.0);
+                }
+                self.gain_loss = Some((g, l));
+            }
+            TR if self.tr.is_none() => {
+                self.tr = Some(
+                    (0..m)
+                        .map(|i| {
+                            let hl = p.h[i] - p.l[i];
+                            if i == 0 {
+                                // DuckDB's greatest() skips the NULL previous close.
+                                hl
+                            } else {
+                                let pc = c[i - 1];
+                                hl.max((p.h[i] - pc).abs()).max((p.l[i] - pc).abs())
+                            }
+                        })
+                        .collect(),
+                );
+            }
+            _ => {}
         }
     }
 
-    /// The rolling mean of a source series, NULL until its SQL `rn >= first` holds.
-    fn mean(&mut self, which: u8, n: u32) -> Vec<f64> {
+    /// A source series (after [`Scratch::ensure`]).
+    fn get(&self, which: u8) -> &[f64] {
+        match which {
+            C => &self.p.c,
+            V => &self.p.v,
+            TR => self.tr.as_deref().unwrap_or(&[]),
+            R1 => self.r1.as_deref().unwrap_or(&[]),
+            GAIN => self.gain_loss.as_ref().map_or(&[][..], |g| &g.0),
+            _ => self.gain_loss.as_ref().map_or(&[][..], |g| &g.1),
+        }
+    }
+
+    /// The index in `means` of the rolling mean of a source series, NULL until its SQL
+    /// `rn >= first` holds.
+    fn mean(&mut self, which: u8, n: u32) -> usize {
         let n = n as usize;
-        if let Some((_, m)) = self.means.iter().find(|(k, _)| *k == (which, n)) {
-            return m.clone();
+        if let Some(i) = self.means.iter().position(|(k, _)| *k == (which, n)) {
+            return i;
         }
-        let x = self.source(which);
-        let m = rolling_mean(&x, n, first(which, n));
-        self.means.push(((which, n), m.clone()));
-        m
+        self.ensure(which);
+        let m = rolling_mean(self.get(which), n, first(which, n));
+        self.means.push(((which, n), m));
+        self.means.len() - 1
     }
 
-    fn std(&mut self, which: u8, n: u32) -> Vec<f64> {
-        let mean = self.mean(which, n);
-        let x = self.source(which);
-        rolling_std(&x, n as usize, first(which, n as usize), &mean)
+    /// The rolling sample standard deviation of a source series into `out`.
+    fn std_into(&mut self, which: u8, n: u32, out: &mut [f64]) {
+        let i = self.mean(which, n);
+        rolling_std_into(
+            self.get(which),
+            n as usize,
+            first(which, n as usize),
+            &self.means[i].1,
+            out,
+        );
     }
 }
 
@@ -209,9 +216,10 @@ fn month(days: i32) -> f64 {
     (if mp < 10 { mp + 3 } else { mp - 9 }) as f64
 }
 
-/// Computes the time-series `kernels` over one symbol (cross-sectional ones are left NaN and
-/// filled by [`super::cross_sectional_ranks`]); one output column per kernel.
-pub(crate) fn compute_series(kernels: &[Kernel], p: &Prepared) -> Vec<Vec<f64>> {
+/// Computes the time-series `kernels` over one symbol into `out` (one slice per kernel, each
+/// as long as the symbol's rows); cross-sectional ones are left NaN and filled by
+/// [`super::ranks::cross_sectional_ranks`].
+pub(crate) fn compute_series_into(kernels: &[Kernel], p: &Prepared<'_>, out: &mut [&mut [f64]]) {
     let m = p.c.len();
     let mut s = Scratch {
         p,
@@ -220,79 +228,109 @@ pub(crate) fn compute_series(kernels: &[Kernel], p: &Prepared) -> Vec<Vec<f64>> 
         tr: None,
         means: Vec::new(),
     };
-    kernels
-        .iter()
-        .map(|k| match k {
-            Kernel::Ret1 => s.r1().to_vec(),
+    let c = &p.c;
+    for (k, o) in kernels.iter().zip(out.iter_mut()) {
+        let o: &mut [f64] = o;
+        match k {
+            Kernel::Ret1 => {
+                s.ensure(R1);
+                o.copy_from_slice(s.get(R1));
+            }
             Kernel::LogRet(k) => {
                 let k = *k as usize;
-                (0..m)
-                    .map(|i| {
-                        if i >= k {
-                            ln_ratio(p.c[i], p.c[i - k])
-                        } else {
-                            f64::NAN
-                        }
-                    })
-                    .collect()
-            }
-            Kernel::Vol(n) => s.std(R1, *n),
-            Kernel::Rsi(n) => {
-                let (g, l) = (s.mean(GAIN, *n), s.mean(LOSS, *n));
-                g.iter()
-                    .zip(&l)
-                    .map(|(&g, &l)| {
-                        if l == 0.0 {
-                            if g == 0.0 {
-                                50.0
-                            } else {
-                                100.0
-                            }
-                        } else {
-                            100.0 - 100.0 / (1.0 + g / l)
-                        }
-                    })
-                    .collect()
-            }
-            Kernel::SmaRatio(a, b) => {
-                let (x, y) = (s.mean(C, *a), s.mean(C, *b));
-                x.iter().zip(&y).map(|(x, y)| x / y - 1.0).collect()
-            }
-            Kernel::CloseSma(n) => {
-                let x = s.mean(C, *n);
-                p.c.iter().zip(&x).map(|(c, x)| c / x - 1.0).collect()
-            }
-            Kernel::VolumeZ(n) => {
-                let (mean, sd) = (s.mean(V, *n), s.std(V, *n));
-                (0..m)
-                    .map(|i| {
-                        if sd[i] == 0.0 {
-                            f64::NAN
-                        } else {
-                            (p.v[i] - mean[i]) / sd[i]
-                        }
-                    })
-                    .collect()
-            }
-            Kernel::Atr(n) => {
-                let x = s.mean(TR, *n);
-                x.iter().zip(&p.c).map(|(x, c)| x / c).collect()
-            }
-            Kernel::Range => (0..m).map(|i| (p.h[i] - p.l[i]) / p.c[i]).collect(),
-            Kernel::Gap => (0..m)
-                .map(|i| {
-                    if i > 0 {
-                        ln_ratio(p.o[i], p.c[i - 1])
+                for i in 0..m {
+                    o[i] = if i >= k {
+                        ln_ratio(c[i], c[i - k])
                     } else {
                         f64::NAN
-                    }
-                })
-                .collect(),
-            Kernel::DayOfWeek => p.session.iter().map(|&d| isodow(d)).collect(),
-            Kernel::Month => p.session.iter().map(|&d| month(d)).collect(),
-            Kernel::CsRank(_) => vec![f64::NAN; m],
-        })
-        .collect()
+                    };
+                }
+            }
+            Kernel::Vol(n) => s.std_into(R1, *n, o),
+            Kernel::Rsi(n) => {
+                let (gi, li) = (s.mean(GAIN, *n), s.mean(LOSS, *n));
+                let (g, l) = (&s.means[gi].1, &s.means[li].1);
+                for i in 0..m {
+                    o[i] = if l[i] == 0.0 {
+                        if g[i] == 0.0 {
+                            50.0
+                        } else {
+                            100.0
+                        }
+                    } else {
+                        100.0 - 100.0 / (1.0 + g[i] / l[i])
+                    };
+                }
+            }
+            Kernel::SmaRatio(a, b) => {
+                let (ai, bi) = (s.mean(C, *a), s.mean(C, *b));
+                let (x, y) = (&s.means[ai].1, &s.means[bi].1);
+                for i in 0..m {
+                    o[i] = x[i] / y[i] - 1.0;
+                }
+            }
+            Kernel::CloseSma(n) => {
+                let i = s.mean(C, *n);
+                let x = &s.means[i].1;
+                for i in 0..m {
+                    o[i] = c[i] / x[i] - 1.0;
+                }
+            }
+            Kernel::VolumeZ(n) => {
+                s.std_into(V, *n, o);
+                let i = s.mean(V, *n);
+                let mean = &s.means[i].1;
+                for i in 0..m {
+                    o[i] = if o[i] == 0.0 {
+                        f64::NAN
+                    } else {
+                        (p.v[i] - mean[i]) / o[i]
+                    };
+                }
+            }
+            Kernel::Atr(n) => {
+                let i = s.mean(TR, *n);
+                let x = &s.means[i].1;
+                for i in 0..m {
+                    o[i] = x[i] / c[i];
+                }
+            }
+            Kernel::Range => {
+                for i in 0..m {
+                    o[i] = (p.h[i] - p.l[i]) / c[i];
+                }
+            }
+            Kernel::Gap => {
+                for i in 0..m {
+                    o[i] = if i > 0 {
+                        ln_ratio(p.o[i], c[i - 1])
+                    } else {
+                        f64::NAN
+                    };
+                }
+            }
+            Kernel::DayOfWeek => {
+                for (o, &d) in o.iter_mut().zip(p.session.iter()) {
+                    *o = isodow(d);
+                }
+            }
+            Kernel::Month => {
+                for (o, &d) in o.iter_mut().zip(p.session.iter()) {
+                    *o = month(d);
+                }
+            }
+            Kernel::CsRank(_) => o.fill(f64::NAN),
+        }
+    }
+}
+
+/// [`compute_series_into`] into new columns.
+#[cfg(test)]
+pub(crate) fn compute_series(kernels: &[Kernel], p: &Prepared<'_>) -> Vec<Vec<f64>> {
+    let mut cols = vec![vec![f64::NAN; p.c.len()]; kernels.len()];
+    let mut slices: Vec<&mut [f64]> = cols.iter_mut().map(|c| c.as_mut_slice()).collect();
+    compute_series_into(kernels, p, &mut slices);
+    cols
 }
 
 #[cfg(test)]
@@ -320,7 +358,8 @@ mod tests {
             .map(|i| ((i * 37) % 11) as f64 * 1.5e6 + 3.0)
             .collect();
         let mean = rolling_mean(&x, 20, 20);
-        let sd = rolling_std(&x, 20, 20, &mean);
+        let mut sd = vec![0.0; x.len()];
+        rolling_std_into(&x, 20, 20, &mean, &mut sd);
         assert!(mean[18].is_nan() && sd[18].is_nan());
         for i in 19..200 {
             let w = &x[i - 19..=i];
@@ -334,12 +373,12 @@ mod tests {
     #[test]
     fn warm_up_is_null_and_logs_of_non_positive_ratios_are_null() {
         let p = Prepared {
-            o: vec![1.0, 2.0, 0.0, 4.0],
-            h: vec![1.0, 2.0, 3.0, 4.0],
-            l: vec![1.0, 2.0, 3.0, 4.0],
-            c: vec![1.0, 2.0, 0.0, 4.0],
-            v: vec![1.0; 4],
-            session: vec![0, 1, 2, 3],
+            o: vec![1.0, 2.0, 0.0, 4.0].into(),
+            h: vec![1.0, 2.0, 3.0, 4.0].into(),
+            l: vec![1.0, 2.0, 3.0, 4.0].into(),
+            c: vec![1.0, 2.0, 0.0, 4.0].into(),
+            v: vec![1.0; 4].into(),
+            session: vec![0, 1, 2, 3].into(),
         };
         let out = compute_series(&[Kernel::Ret1, Kernel::Gap, Kernel::LogRet(2)], &p);
         assert!(out[0][0].is_nan());

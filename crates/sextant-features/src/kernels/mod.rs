@@ -10,7 +10,10 @@
 
 mod compute;
 mod ranks;
-pub(crate) mod run;
+mod run;
+
+pub(crate) use run::materialize;
+pub use run::{profile, Profile};
 
 use crate::views::{FeatureDef, FeatureView, Stage};
 

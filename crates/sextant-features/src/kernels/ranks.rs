@@ -58,30 +58,31 @@ pub(crate) fn cross_sectional_ranks(groups: &TsGroups, values: &[f64]) -> Vec<f6
         slices.push((&groups.order[w[0]..w[1]], head));
         rest = tail;
     }
-    slices.into_par_iter().for_each(|(rows, out)| {
-        let mut present: Vec<(f64, usize)> = rows
-            .iter()
-            .enumerate()
-            .filter_map(|(k, &r)| {
+    // Buckets are small (one row per symbol): a buffer per worker, not one per bucket.
+    slices.into_par_iter().for_each_init(
+        Vec::new,
+        |present: &mut Vec<(f64, usize)>, (rows, out)| {
+            present.clear();
+            present.extend(rows.iter().enumerate().filter_map(|(k, &r)| {
                 let v = values[r as usize];
                 (!v.is_nan()).then_some((v, k))
-            })
-            .collect();
-        present.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-        let n = present.len();
-        let mut rank = 0usize;
-        for i in 0..n {
-            // Equal values share the lowest rank (-0.0 equals 0.0, as in SQL).
-            if i == 0 || present[i].0 != present[i - 1].0 {
-                rank = i;
+            }));
+            present.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+            let n = present.len();
+            let mut rank = 0usize;
+            for i in 0..n {
+                // Equal values share the lowest rank (-0.0 equals 0.0, as in SQL).
+                if i == 0 || present[i].0 != present[i - 1].0 {
+                    rank = i;
+                }
+                out[present[i].1] = if n == 1 {
+                    0.0
+                } else {
+                    rank as f64 / (n - 1) as f64
+                };
             }
-            out[present[i].1] = if n == 1 {
-                0.0
-            } else {
-                rank as f64 / (n - 1) as f64
-            };
-        }
-    });
+        },
+    );
     // `ranked` is in bucket order; scatter it back to row order.
     let mut out = vec![f64::NAN; values.len()];
     for (k, &r) in groups.order.iter().enumerate() {

@@ -2,7 +2,7 @@
 //! kernels on all cores, the cross-sectional ranks per timestamp, the data snapshot hashed
 //! from the same rows on the side, and the table written through DuckDB's Arrow appender.
 
-use super::compute::{compute_series, Prepared};
+use super::compute::{compute_series_into, Prepared};
 use super::ranks::{cross_sectional_ranks, TsGroups};
 use super::{CompiledView, Kernel};
 use crate::views::FeatureView;
@@ -17,6 +17,7 @@ use duckdb::params;
 use sextant_data::cache::sql_ident;
 use sextant_data::{DataError, Result};
 use sextant_domain::Resolution;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -142,36 +143,61 @@ fn order_rows(cols: &Columns) -> Ordered {
 }
 
 /// One symbol's prepared columns (`sextant_domain::prices` factors, as the SQL view's
-/// `price_factors`: 1 where the series carries no corporate-action data).
-fn prepare(cols: &Columns, rows: &[u32]) -> Prepared {
-    let g = |x: &[f64]| -> Vec<f64> { rows.iter().map(|&r| x[r as usize]).collect() };
-    let (open, high, low, close, volume) = (
-        g(&cols.open),
-        g(&cols.high),
-        g(&cols.low),
-        g(&cols.close),
-        g(&cols.volume),
-    );
-    let adj: Vec<Option<f64>> = rows.iter().map(|&r| cols.adj_close[r as usize]).collect();
-    let dividend = g(&cols.dividend);
-    let split = g(&cols.split);
-    let actions = adj.iter().any(Option::is_some)
+/// `price_factors`: 1 where the series carries no corporate-action data). Borrowed from `cols`
+/// when the rows are stored contiguously in time order and nothing is adjusted.
+fn prepare<'a>(cols: &'a Columns, rows: &[u32]) -> Prepared<'a> {
+    let contiguous = rows.first().is_some_and(|&r0| {
+        rows.iter()
+            .enumerate()
+            .all(|(i, &r)| r as usize == r0 as usize + i)
+    });
+    let span = rows
+        .first()
+        .map_or(0..0, |&r0| r0 as usize..r0 as usize + rows.len());
+    let adj_close: Vec<Option<f64>> = rows.iter().map(|&r| cols.adj_close[r as usize]).collect();
+    let g = |x: &'a [f64]| -> Cow<'a, [f64]> {
+        if contiguous {
+            Cow::Borrowed(&x[span.clone()])
+        } else {
+            Cow::Owned(rows.iter().map(|&r| x[r as usize]).collect())
+        }
+    };
+    let (close, dividend, split) = (g(&cols.close), g(&cols.dividend), g(&cols.split));
+    let actions = adj_close.iter().any(Option::is_some)
         || split.iter().any(|&k| k != 1.0)
         || dividend.iter().any(|&d| d != 0.0);
-    let (f, s) = if actions {
-        let fx = sextant_domain::prices::factors_of(&close, &adj, &dividend, &split);
-        (fx.total, fx.split)
+    let session = if contiguous {
+        Cow::Borrowed(&cols.session[span.clone()])
     } else {
-        (vec![1.0; rows.len()], vec![1.0; rows.len()])
+        Cow::Owned(rows.iter().map(|&r| cols.session[r as usize]).collect())
     };
-    let scale = |x: Vec<f64>| -> Vec<f64> { x.iter().zip(&f).map(|(x, f)| x * f).collect() };
+    if !actions {
+        return Prepared {
+            o: g(&cols.open),
+            h: g(&cols.high),
+            l: g(&cols.low),
+            c: close,
+            v: g(&cols.volume),
+            session,
+        };
+    }
+    let fx = sextant_domain::prices::factors_of(&close, &adj_close, &dividend, &split);
+    let scale = |x: Cow<'a, [f64]>| -> Cow<'a, [f64]> {
+        Cow::Owned(x.iter().zip(&fx.total).map(|(x, f)| x * f).collect())
+    };
     Prepared {
-        v: volume.iter().zip(&s).map(|(v, s)| v / s).collect(),
-        o: scale(open),
-        h: scale(high),
-        l: scale(low),
+        v: Cow::Owned(
+            g(&cols.volume)
+                .iter()
+                .zip(&fx.split)
+                .map(|(v, s)| v / s)
+                .collect(),
+        ),
+        o: scale(g(&cols.open)),
+        h: scale(g(&cols.high)),
+        l: scale(g(&cols.low)),
         c: scale(close),
-        session: rows.iter().map(|&r| cols.session[r as usize]).collect(),
+        session,
     }
 }
 
@@ -181,13 +207,38 @@ fn ts_text(us: i64, out: &mut Vec<u8>) -> Option<()> {
     if us.rem_euclid(1_000_000) != 0 {
         return None;
     }
-    let t = chrono::DateTime::from_timestamp_micros(us)?.naive_utc();
-    let y = chrono::Datelike::year(&t);
+    let secs = us.div_euclid(1_000_000);
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
     if !(1..=9999).contains(&y) {
         return None;
     }
-    use std::io::Write;
-    write!(out, "{}", t.format("%Y-%m-%d %H:%M:%S")).ok()
+    let two = |out: &mut Vec<u8>, v: i64| {
+        out.push(b'0' + (v / 10) as u8);
+        out.push(b'0' + (v % 10) as u8);
+    };
+    two(out, y / 100);
+    two(out, y % 100);
+    out.push(b'-');
+    two(out, m);
+    out.push(b'-');
+    two(out, d);
+    out.push(b' ');
+    two(out, sod / 3600);
+    out.push(b':');
+    two(out, sod / 60 % 60);
+    out.push(b':');
+    two(out, sod % 60);
+    Some(())
 }
 
 /// The data snapshot of these bars, byte for byte what `snapshot_hash_on` computes for the
@@ -255,9 +306,14 @@ pub(crate) fn materialize(
         rows = cols.ts.len(),
         "kernels: bars read"
     );
-    let (snapshot, columns) = rayon::join(
-        || snapshot_hash(&cols, &ord, view.resolution),
-        || compute(&cols, &ord, view, compiled),
+    let ((snapshot, hash_ms), (columns, compute_ms)) = rayon::join(
+        || timed(|| snapshot_hash(&cols, &ord, view.resolution)),
+        || timed(|| compute(&cols, &ord, view, compiled)),
+    );
+    tracing::debug!(
+        hash_ms,
+        compute_ms,
+        "kernels: hash and compute (concurrent)"
     );
     let columns = columns?;
     tracing::debug!(
@@ -278,6 +334,52 @@ pub(crate) fn materialize(
     })
 }
 
+fn timed<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let t = std::time::Instant::now();
+    let out = f();
+    (out, t.elapsed().as_millis() as u64)
+}
+
+/// Where a kernel materialisation spends its time, measured without writing anything.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Profile {
+    /// Rows computed.
+    pub rows: usize,
+    /// Reading the bars from DuckDB as Arrow, and ordering them by symbol and time.
+    pub read_seconds: f64,
+    /// Every feature computed from the bars in memory (time series and ranks, all cores).
+    pub compute_seconds: f64,
+    /// The data snapshot hashed from the same rows (one core).
+    pub hash_seconds: f64,
+}
+
+/// Reads the bars of `view`'s resolution and times the kernels and the snapshot hash one after
+/// the other, writing nothing: the in-memory share of a materialisation, comparable with a
+/// dataframe library computing the same features from bars it holds. `None` when the view
+/// does not compile to kernels.
+pub fn profile(cache: &sextant_data::Cache, view: &FeatureView) -> Result<Option<Profile>> {
+    let Some(compiled) = CompiledView::compile(view) else {
+        return Ok(None);
+    };
+    let conn = cache.conn();
+    let t = std::time::Instant::now();
+    let cols = read_bars(&conn, view.resolution)?;
+    let ord = order_rows(&cols);
+    let read_seconds = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let columns = compute(&cols, &ord, view, &compiled)?;
+    let compute_seconds = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    std::hint::black_box(snapshot_hash(&cols, &ord, view.resolution));
+    let hash_seconds = t.elapsed().as_secs_f64();
+    Ok(Some(Profile {
+        rows: columns.first().map_or(0, Vec::len),
+        read_seconds,
+        compute_seconds,
+        hash_seconds,
+    }))
+}
+
 /// Every feature column in (symbol, ts) order.
 fn compute(
     cols: &Columns,
@@ -286,25 +388,27 @@ fn compute(
     compiled: &CompiledView,
 ) -> Result<Vec<Vec<f64>>> {
     use rayon::prelude::*;
-    let per_symbol: Vec<Vec<Vec<f64>>> = (0..ord.names.len())
-        .into_par_iter()
-        .map(|s| {
-            let rows = &ord.order[ord.offsets[s]..ord.offsets[s + 1]];
-            compute_series(&compiled.kernels, &prepare(cols, rows))
-        })
-        .collect();
+    let t = std::time::Instant::now();
     let n = ord.order.len();
-    let mut columns: Vec<Vec<f64>> = (0..compiled.kernels.len())
-        .into_par_iter()
-        .map(|j| {
-            let mut c = Vec::with_capacity(n);
-            for s in &per_symbol {
-                c.extend_from_slice(&s[j]);
-            }
-            c
-        })
+    let k = compiled.kernels.len();
+    let mut columns: Vec<Vec<f64>> = (0..k).map(|_| vec![f64::NAN; n]).collect();
+    // Each symbol writes its own slice of every column: per symbol, one slice per kernel.
+    let mut per_symbol: Vec<Vec<&mut [f64]>> = (0..ord.names.len())
+        .map(|_| Vec::with_capacity(k))
         .collect();
-    drop(per_symbol);
+    for col in columns.iter_mut() {
+        let mut rest: &mut [f64] = col;
+        for (s, slot) in per_symbol.iter_mut().enumerate() {
+            let (head, tail) = rest.split_at_mut(ord.offsets[s + 1] - ord.offsets[s]);
+            slot.push(head);
+            rest = tail;
+        }
+    }
+    per_symbol.par_iter_mut().enumerate().for_each(|(s, out)| {
+        let rows = &ord.order[ord.offsets[s]..ord.offsets[s + 1]];
+        compute_series_into(&compiled.kernels, &prepare(cols, rows), out);
+    });
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "kernels: time series");
     if compiled
         .kernels
         .iter()
@@ -312,6 +416,10 @@ fn compute(
     {
         let ts: Vec<i64> = ord.order.iter().map(|&r| cols.ts[r as usize]).collect();
         let groups = TsGroups::new(&ts, &ord.offsets);
+        tracing::debug!(
+            ms = t.elapsed().as_millis() as u64,
+            "kernels: timestamp groups"
+        );
         for (j, k) in compiled.kernels.iter().enumerate() {
             if let Kernel::CsRank(of) = k {
                 let src = view
@@ -324,6 +432,7 @@ fn compute(
                 columns[j] = cross_sectional_ranks(&groups, &columns[src]);
             }
         }
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "kernels: ranks");
     }
     Ok(columns)
 }
@@ -390,4 +499,35 @@ fn write_table(
     }
     app.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ts_text;
+
+    #[test]
+    fn timestamp_text_is_duckdbs() {
+        for t in [
+            "1970-01-01 00:00:00",
+            "2008-09-29 13:37:59",
+            "2000-02-29 23:59:59",
+            "1899-12-31 00:00:01",
+            "9999-12-31 23:59:59",
+            "0001-01-01 00:00:00",
+        ] {
+            let parsed =
+                chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").unwrap_or_default();
+            let mut out = Vec::new();
+            assert!(
+                ts_text(parsed.and_utc().timestamp_micros(), &mut out).is_some(),
+                "{t}"
+            );
+            assert_eq!(String::from_utf8_lossy(&out), t);
+        }
+        let mut out = Vec::new();
+        assert!(
+            ts_text(1_500_000, &mut out).is_none(),
+            "sub-second digits go to DuckDB"
+        );
+    }
 }
