@@ -206,14 +206,7 @@ fn isodow(days: i32) -> f64 {
 
 /// Calendar month of a day count since 1970-01-01.
 fn month(days: i32) -> f64 {
-    // Howard Hinnant's civil_from_days.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    (if mp < 10 { mp + 3 } else { mp - 9 }) as f64
+    f64::from(sextant_domain::dates::civil_from_days(i64::from(days)).1)
 }
 
 /// Computes the time-series `kernels` over one symbol into `out` (one slice per kernel, each

@@ -209,16 +209,8 @@ fn ts_text(us: i64, out: &mut Vec<u8>) -> Option<()> {
     }
     let secs = us.div_euclid(1_000_000);
     let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = sextant_domain::dates::civil_from_days(days);
+    let (m, d) = (i64::from(m), i64::from(d));
     if !(1..=9999).contains(&y) {
         return None;
     }
