@@ -1,8 +1,8 @@
-//! Whole series, rendered once per data generation: every bar's JSON object and CSV line with
-//! its session, so a request for any range of a cached series is a binary search and a copy,
-//! never a query: requests spread over symbols and ranges are served from memory, not only
-//! repeats of one request (what a per-request response cache, this module's predecessor,
-//! served).
+//! Whole daily and coarser series, rendered once per data generation: every bar's JSON object
+//! and CSV line with its session, so a request for any range of a cached series is a binary
+//! search and a copy, never a query. Requests spread over symbols and ranges are served from
+//! memory, not only repeats of one request (what a per-request response cache, this module's
+//! predecessor, served). Intraday requests read and render only their range.
 //!
 //! Entries are valid while the cache's write generation is unchanged (a commit drops them
 //! all), bounded in bytes ([`MAX_SERIES_BYTES`] by default), the least recently used evicted

@@ -306,7 +306,7 @@ async fn bars(
         return arrow_bars(&s, symbol, resolution, q.from, q.to).await;
     }
     let csv = matches!(q.format, Some(BarFormat::Csv));
-    let series = bar_series(&s, &symbol, resolution).await?;
+    let series = bar_series(&s, &symbol, resolution, q.from, q.to).await?;
     let body = match &series {
         Some(r) if csv => r.csv(q.from, q.to),
         Some(r) => r.json(q.from, q.to),
@@ -325,22 +325,30 @@ async fn bars(
     Ok(([(header::CONTENT_TYPE, ctype)], body).into_response())
 }
 
-/// The whole series of `symbol` at `resolution`, rendered (from the series cache, or read and
-/// rendered now and kept); `None` when there are no bars at all.
+/// The bars of `symbol` at `resolution`, rendered; `None` when there are none. Daily and
+/// coarser series (at most a few thousand bars a decade) are read and rendered whole, once per
+/// data generation, and kept in the series cache; an intraday series can hold millions of
+/// bars, so only the sessions `from..=to` are read and rendered, per request.
 async fn bar_series(
     s: &AppState,
     symbol: &Symbol,
     resolution: Resolution,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
 ) -> ApiResult<Option<std::sync::Arc<RenderedSeries>>> {
+    let whole = !resolution.is_intraday();
     let generation = s.services.market_data.generation();
-    if let Some(hit) = s.series.get(generation, symbol.as_str(), resolution) {
-        return Ok(Some(hit));
+    if whole {
+        if let Some(hit) = s.series.get(generation, symbol.as_str(), resolution) {
+            return Ok(Some(hit));
+        }
     }
+    let (from, to) = if whole { (None, None) } else { (from, to) };
     let md = s.services.market_data.clone();
     let reads = s.services.reads.clone();
     let sym = symbol.clone();
     let rendered = blocking(move || {
-        let bars = md.bars(&sym, resolution, None, None)?;
+        let bars = md.bars(&sym, resolution, from, to)?;
         let Some(first) = bars.first() else {
             return Ok(None);
         };
@@ -364,7 +372,7 @@ async fn bar_series(
         Ok(Some(std::sync::Arc::new(r)))
     })
     .await?;
-    if let Some(r) = &rendered {
+    if let (true, Some(r)) = (whole, &rendered) {
         s.series
             .put(generation, symbol.as_str(), resolution, r.clone());
     }
