@@ -46,6 +46,10 @@ pub struct BenchArgs {
     /// bootstrap; inputs written for the Evidently and numpy/scipy peers).
     #[arg(long)]
     mlops: bool,
+    /// Run only the file-ingest figures (the generated 1-minute file is kept in `--dir` for
+    /// the Polars and DuckDB peers of `scripts/bench-ingest`).
+    #[arg(long)]
+    ingest: bool,
     /// Keep the benchmark's files in this directory (default: a temporary one).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
@@ -76,6 +80,16 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
         std::fs::create_dir_all(&dir)?;
         return crate::bench_regimes::run(&dir, n, args.regimes_peer).await;
+    }
+    if args.ingest {
+        let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+        std::fs::create_dir_all(&dir)?;
+        let sample = dir.join(sextant_data::providers::sample::FILE_NAME);
+        std::fs::write(&sample, sextant_data::providers::sample::BYTES)?;
+        let intraday = dir.join("intraday.csv");
+        generate_intraday(&intraday, args.intraday_rows)?;
+        let secs = quality_throughput(&dir, &sample, &intraday)?;
+        return ingest_sums(&dir, &intraday, secs);
     }
     let dir = tmp;
     println!("sextant bench (cache files in {})", dir.path().display());
@@ -156,8 +170,10 @@ pub(crate) fn latency(what: &str, mut lat: Vec<f64>, unit: &str) {
     );
 }
 
-/// Ingest throughput with the quality checks on and off, each into a fresh cache (best of 3).
-fn quality_throughput(dir: &Path, sample: &Path, intraday: &Path) -> Result<()> {
+/// Ingest throughput with the quality checks on and off, each into a fresh cache (best of 3);
+/// returns the generated file's best times, checks on and off.
+fn quality_throughput(dir: &Path, sample: &Path, intraday: &Path) -> Result<[f64; 2]> {
+    let mut last = [f64::NAN; 2];
     for (name, file) in [("bundled daily", sample), ("generated 1min", intraday)] {
         let mut best = [f64::INFINITY; 2];
         let mut rows = 0;
@@ -184,7 +200,30 @@ fn quality_throughput(dir: &Path, sample: &Path, intraday: &Path) -> Result<()> 
             "  throughput with checks / without",
             best[1] / best[0]
         );
+        last = best;
     }
+    Ok(last)
+}
+
+/// Ingests `file` once more (checks on) and writes, per symbol, the stored rows and the sums of
+/// close and volume to `dir/sextant-ingest.json` with the best times, for checking the peers' loads against.
+fn ingest_sums(dir: &Path, file: &Path, secs: [f64; 2]) -> Result<()> {
+    let path = dir.join("sums.duckdb");
+    let cache = Cache::open(&path)?;
+    cache.ingest_file(file, &FileOptions::default())?;
+    let mut sums = Vec::new();
+    for info in cache.symbols()? {
+        let symbol = Symbol::new(&info.symbol)?;
+        let bars = cache.bars(&symbol, Resolution::Min1, None, None)?;
+        let close: f64 = bars.iter().map(|b| b.close).sum();
+        let volume: f64 = bars.iter().map(|b| b.volume).sum();
+        sums.push(serde_json::json!([info.symbol, bars.len(), close, volume]));
+    }
+    let out =
+        serde_json::json!({"checks_on_secs": secs[0], "checks_off_secs": secs[1], "sums": sums});
+    std::fs::write(dir.join("sextant-ingest.json"), serde_json::to_vec(&out)?)?;
+    drop(cache);
+    std::fs::remove_file(&path)?;
     Ok(())
 }
 
