@@ -50,6 +50,15 @@ pub struct BenchArgs {
     /// the Polars and DuckDB peers of `scripts/bench-ingest`).
     #[arg(long)]
     ingest: bool,
+    /// Only write the generated universe of `scripts/bench-scale` (Parquet shards) into `--dir`.
+    #[arg(long, requires = "dir")]
+    scale_generate: bool,
+    /// Symbols with 20 years of daily bars (with `--scale-generate`).
+    #[arg(long, default_value_t = 10_000)]
+    scale_daily_symbols: u64,
+    /// Symbols with 5 years of 1-minute bars (with `--scale-generate`).
+    #[arg(long, default_value_t = 100)]
+    scale_intraday_symbols: u64,
     /// Keep the benchmark's files in this directory (default: a temporary one).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
@@ -80,6 +89,24 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
         std::fs::create_dir_all(&dir)?;
         return crate::bench_regimes::run(&dir, n, args.regimes_peer).await;
+    }
+    if args.scale_generate {
+        let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+        std::fs::create_dir_all(&dir)?;
+        let spec = crate::bench_scale::ScaleSpec {
+            daily_symbols: args.scale_daily_symbols,
+            daily_years: 20,
+            intraday_symbols: args.scale_intraday_symbols,
+            intraday_years: 5,
+            shard_symbols: 1000,
+        };
+        let t = Instant::now();
+        let (daily, intraday) = crate::bench_scale::generate(&dir, &spec)?;
+        println!(
+            "generated {daily} daily and {intraday} 1-minute bars in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        return Ok(());
     }
     if args.ingest {
         let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());

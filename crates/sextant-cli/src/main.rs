@@ -6,6 +6,7 @@ mod bench_forecasts;
 mod bench_ml;
 mod bench_mlops;
 mod bench_regimes;
+mod bench_scale;
 mod bench_tuning;
 mod bench_xsection;
 mod cmd_agents;
@@ -183,10 +184,7 @@ fn main() {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    let mut config = Config::load(cli.config.as_deref())?;
-    if let Some(d) = cli.data_dir {
-        config.data_dir = d;
-    }
+    let mut config = Config::load_in(cli.config.as_deref(), cli.data_dir.as_deref())?;
     match cli.command {
         Command::Config => {
             print!("{}", toml::to_string_pretty(&config)?);

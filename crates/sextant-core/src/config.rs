@@ -487,8 +487,25 @@ impl Config {
     /// Defaults, then `file` (or `$SEXTANT_CONFIG`, or `<data_dir>/sextant.toml` if it exists),
     /// then the environment.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
-        let env: Vec<(String, String)> = std::env::vars().collect();
-        Self::load_from(file, &env)
+        Self::load_in(file, None)
+    }
+
+    /// As [`Config::load`] for a data directory given on the command line: it comes before
+    /// `$SEXTANT_DATA_DIR` and the file's `data_dir`, including where `sextant.toml` is looked
+    /// for (`sextant --data-dir D` reads `D/sextant.toml`).
+    pub fn load_in(file: Option<&Path>, data_dir: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut env: Vec<(String, String)> = std::env::vars().collect();
+        if let Some(d) = data_dir {
+            env.insert(
+                0,
+                ("SEXTANT_DATA_DIR".into(), d.to_string_lossy().into_owned()),
+            );
+        }
+        let mut cfg = Self::load_from(file, &env)?;
+        if let Some(d) = data_dir {
+            cfg.data_dir = d.to_path_buf();
+        }
+        Ok(cfg)
     }
 
     /// As [`Config::load`] with an explicit environment (tests).
@@ -574,6 +591,18 @@ mod tests {
         assert_eq!(c.alphavantage.api_key.as_deref(), Some("k"));
         let shown = toml::to_string(&c).expect("ser");
         assert!(!shown.contains("\"k\""), "the key is never serialised");
+    }
+
+    #[test]
+    fn a_data_dir_given_reads_its_own_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("sextant.toml"), "load_sample = false\n").expect("write");
+        let c = Config::load_in(None, Some(dir.path())).expect("load");
+        assert_eq!(c.data_dir, dir.path());
+        assert!(!c.load_sample, "the data dir's sextant.toml was read");
+        let other = tempfile::tempdir().expect("tmp");
+        let c = Config::load_in(None, Some(other.path())).expect("load");
+        assert!(c.load_sample, "no file there: defaults");
     }
 
     #[test]
