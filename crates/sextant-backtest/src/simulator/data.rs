@@ -245,6 +245,12 @@ impl MarketData {
         self.symbols.iter().position(|s| s == symbol)
     }
 
+    /// Closing prices of symbol `s` on the whole timeline (NaN where it has no bar); empty when
+    /// `s` is out of range. For consumers that precompute point-in-time features themselves.
+    pub fn close_of(&self, s: usize) -> &[f64] {
+        self.cols.get(s).map_or(&[], |c| c.close.as_slice())
+    }
+
     /// The first `n` bars of the timeline (for look-ahead tests: a run on this must agree with
     /// the full run on every bar before `n`).
     pub fn truncated(&self, n: usize) -> MarketData {

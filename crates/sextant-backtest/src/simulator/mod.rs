@@ -61,6 +61,7 @@ mod portfolio;
 mod rebalance;
 mod report;
 mod result;
+mod session;
 mod view;
 
 pub use config::{sim_object, CorporateActions, FillTiming, ShareRounding, SimConfig, Sizer};
@@ -77,4 +78,5 @@ pub use engine::TradingSimulator;
 pub use error::{DataError, SimError};
 pub use order::{Intent, OrderKind, OrderRequest, Quantity, Side, Target};
 pub use result::{returns_from_equity, BacktestResult, Fill, OrderRecord, OrderStatus, Trade};
+pub use session::Session;
 pub use view::{BarView, Context};

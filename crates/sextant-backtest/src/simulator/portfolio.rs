@@ -34,7 +34,7 @@ pub(crate) struct FillAt {
     pub ts: i64,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Portfolio {
     pub cash: f64,
     /// Net signed units per symbol.

@@ -182,9 +182,13 @@ fn add_context(conn: &Connection, s: &mut Series, history: usize, overlaps: bool
     Ok(())
 }
 
+/// Stored symbols at most that the cross-section of a batch reads (see [`cross_section`]).
+pub(crate) const REFERENCE_SYMBOLS: usize = 500;
+
 /// The cross-section: for each timestamp, the returns (on the adjusted close where known) of
-/// every symbol at the same resolution — the series being judged and any stored symbol not in
-/// the batch — so a move the whole market made is not one symbol's anomaly.
+/// every symbol at the same resolution — the series being judged and up to
+/// [`REFERENCE_SYMBOLS`] stored symbols not in the batch — so a move the whole market made is
+/// not one symbol's anomaly.
 fn cross_section(conn: &Connection, series: &[Series]) -> Result<CrossSection> {
     let mut cross = CrossSection::default();
     let mut by_res: BTreeMap<&'static str, (i64, i64, Vec<&str>)> = BTreeMap::new();
@@ -211,13 +215,21 @@ fn cross_section(conn: &Connection, series: &[Series]) -> Result<CrossSection> {
             .map(|s| sql_literal(s))
             .collect::<Vec<_>>()
             .join(", ");
+        let res_lit = sql_literal(res);
+        // The stored reference: at most REFERENCE_SYMBOLS other symbols, chosen by a hash of
+        // the name (the same ones every time), found in `coverage` rather than by scanning
+        // `bars`. A median needs a few hundred names, and reading every stored symbol made each
+        // batch cost as much as the cache already held.
+        let reference = format!(
+            "SELECT symbol FROM (SELECT DISTINCT symbol FROM coverage WHERE resolution = {res_lit} \
+             AND symbol NOT IN ({exclude})) ORDER BY hash(symbol), symbol LIMIT {REFERENCE_SYMBOLS}"
+        );
         let sql = format!(
             "SELECT epoch_us(ts), r, hl FROM (SELECT ts, ln(p / lag(p) OVER (PARTITION BY symbol ORDER BY ts)) AS r, hl \
                FROM (SELECT symbol, ts, coalesce(adj_close, close) AS p, ln(high / low) AS hl FROM bars \
-                     WHERE resolution = {} AND symbol NOT IN ({exclude}) \
+                     WHERE resolution = {res_lit} AND symbol IN ({reference}) \
                      AND ts BETWEEN make_timestamp({lo}) - INTERVAL 10 DAY AND make_timestamp({hi}))) \
              WHERE r IS NOT NULL AND isfinite(r) AND ts >= make_timestamp({lo})",
-            sql_literal(res)
         );
         let resolution: Resolution = res.parse()?;
         let mut stmt = conn.prepare(&sql)?;

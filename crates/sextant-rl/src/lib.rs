@@ -1,0 +1,28 @@
+#![warn(missing_docs)]
+//! Reinforcement learning on Sextant's simulator.
+//!
+//! - [`env`]: the gym-style interface (`reset(seed)` / `step(action)` → observation, reward,
+//!   terminated, truncated) and [`env::VecEnv`], many environments stepped together on all
+//!   cores.
+//! - [`cartpole`]: gymnasium's CartPole-v1, ported with its exact dynamics, the sanity test of
+//!   the agents.
+//! - [`trading`]: the trading environment over the real simulator ([`sextant_backtest::simulator::Session`]):
+//!   fills, costs and slippage are the simulator's, observations are point in time.
+//! - [`nn`]: small MLPs on candle, initialised from a seeded generator (not candle's), so the
+//!   same seed gives the same weights to the bit.
+//! - [`ppo`]: PPO (clipped objective, GAE, minibatch epochs).
+//! - [`checkpoint`]: safetensors checkpoints with their lineage.
+
+pub mod cartpole;
+pub mod checkpoint;
+pub mod env;
+mod error;
+pub mod features;
+pub mod nn;
+pub mod ppo;
+pub mod trading;
+
+pub use error::RlError;
+
+/// Results of this crate.
+pub type Result<T> = std::result::Result<T, RlError>;

@@ -1,0 +1,393 @@
+//! Proximal policy optimisation (Schulman et al. 2017) as Stable-Baselines3 runs it: separate
+//! policy and value MLPs, rollouts of `n_steps` on each of the vectorised environments,
+//! generalised advantage estimation, `n_epochs` passes of shuffled minibatches with the clipped
+//! objective, advantages normalised per minibatch, value loss without clipping, gradients
+//! clipped to a global norm, Adam, and the learning rate and clip range annealed linearly to 0.
+//! A time-limit truncation bootstraps from the value of the final observation (SB3's rule).
+//!
+//! Everything random (initial weights, action sampling, minibatch order, environment seeds)
+//! comes from ChaCha generators seeded by [`PpoConfig::seed`]: the same seed, environments and
+//! configuration give the same weights to the bit.
+
+use crate::env::{Action, ActionSpace, Env, VecEnv};
+use crate::nn::Mlp;
+use crate::{Result, RlError};
+use candle_core::{DType, Device, Tensor, D};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// PPO's hyperparameters (defaults: rl-baselines3-zoo's CartPole-v1 settings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PpoConfig {
+    /// Environment steps in all (over every environment).
+    pub total_steps: usize,
+    /// Steps per environment per rollout (default 32).
+    pub n_steps: usize,
+    /// Minibatch size (default 256).
+    pub batch_size: usize,
+    /// Passes over each rollout (default 20).
+    pub n_epochs: usize,
+    /// Discount (default 0.98).
+    pub gamma: f64,
+    /// GAE λ (default 0.8).
+    pub gae_lambda: f64,
+    /// Clip range at the start, annealed to 0 (default 0.2).
+    pub clip_range: f64,
+    /// Learning rate at the start, annealed to 0 (default 0.001).
+    pub learning_rate: f64,
+    /// Entropy bonus weight (default 0).
+    pub ent_coef: f64,
+    /// Value loss weight (default 0.5).
+    pub vf_coef: f64,
+    /// Global gradient norm limit (default 0.5).
+    pub max_grad_norm: f64,
+    /// Hidden layer widths of both networks (default [64, 64]).
+    pub hidden: Vec<usize>,
+    /// Seed of everything random.
+    pub seed: u64,
+}
+
+impl Default for PpoConfig {
+    fn default() -> Self {
+        PpoConfig {
+            total_steps: 100_000,
+            n_steps: 32,
+            batch_size: 256,
+            n_epochs: 20,
+            gamma: 0.98,
+            gae_lambda: 0.8,
+            clip_range: 0.2,
+            learning_rate: 0.001,
+            ent_coef: 0.0,
+            vf_coef: 0.5,
+            max_grad_norm: 0.5,
+            hidden: vec![64, 64],
+            seed: 0,
+        }
+    }
+}
+
+impl PpoConfig {
+    fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(RlError::Config(m.into()));
+        if self.n_steps == 0 || self.batch_size == 0 || self.n_epochs == 0 {
+            return bad("n_steps, batch_size and n_epochs must be positive");
+        }
+        if !(self.gamma > 0.0 && self.gamma <= 1.0) || !(0.0..=1.0).contains(&self.gae_lambda) {
+            return bad("gamma must be in (0, 1] and gae_lambda in [0, 1]");
+        }
+        if !(self.learning_rate > 0.0) || !(self.clip_range > 0.0) || !(self.max_grad_norm > 0.0) {
+            return bad("learning_rate, clip_range and max_grad_norm must be positive");
+        }
+        Ok(())
+    }
+}
+
+/// A discrete-action policy and its value function.
+#[derive(Debug, Clone)]
+pub struct ActorCritic {
+    /// Observation → action logits.
+    pub pi: Mlp,
+    /// Observation → state value.
+    pub vf: Mlp,
+}
+
+impl ActorCritic {
+    /// Networks for `obs_dim` inputs and `n_actions` actions (head gains 0.01 and 1, as SB3).
+    pub fn new(
+        obs_dim: usize,
+        n_actions: usize,
+        hidden: &[usize],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self> {
+        let sizes = |out: usize| {
+            let mut s = vec![obs_dim];
+            s.extend_from_slice(hidden);
+            s.push(out);
+            s
+        };
+        Ok(ActorCritic {
+            pi: Mlp::new(&sizes(n_actions), 0.01, rng)?,
+            vf: Mlp::new(&sizes(1), 1.0, rng)?,
+        })
+    }
+
+    /// Action probabilities for one observation (softmax of the logits).
+    pub fn probabilities(&self, obs: &[f32]) -> Vec<f64> {
+        let logits = self.pi.forward_row(obs);
+        let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let e: Vec<f64> = logits.iter().map(|l| f64::from(l - m).exp()).collect();
+        let z: f64 = e.iter().sum();
+        e.into_iter().map(|v| v / z).collect()
+    }
+
+    /// The most probable action (the deterministic rollout's choice; ties go to the lowest).
+    pub fn greedy(&self, obs: &[f32]) -> usize {
+        let p = self.pi.forward_row(obs);
+        let mut best = 0;
+        for (i, v) in p.iter().enumerate() {
+            if *v > p[best] {
+                best = i;
+            }
+        }
+        best
+    }
+
+    /// The state value of one observation.
+    pub fn value(&self, obs: &[f32]) -> f64 {
+        f64::from(self.vf.forward_row(obs)[0])
+    }
+}
+
+/// What a training run reports per rollout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Environment steps so far.
+    pub steps: usize,
+    /// Mean return of the episodes that ended during this rollout (NaN if none did).
+    pub mean_return: f64,
+    /// Episodes that ended during this rollout.
+    pub episodes: usize,
+}
+
+/// Trains a PPO agent on `envs` (discrete actions); `on_progress` sees every rollout's figures
+/// and may stop the run early by returning false.
+pub fn train<E: Env>(
+    envs: Vec<E>,
+    cfg: &PpoConfig,
+    mut on_progress: impl FnMut(&Progress) -> bool,
+) -> Result<(ActorCritic, Vec<Progress>)> {
+    cfg.validate()?;
+    let first = envs
+        .first()
+        .ok_or_else(|| RlError::Config("no environment".into()))?;
+    let n_actions = match first.action_space() {
+        ActionSpace::Discrete(n) => n,
+        other => {
+            return Err(RlError::Config(format!(
+                "PPO here takes discrete actions, not {other:?}"
+            )))
+        }
+    };
+    let obs_dim = first.obs_dim();
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let mut ac = ActorCritic::new(obs_dim, n_actions, &cfg.hidden, &mut rng)?;
+    let mut venv = VecEnv::new(envs, cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let n_envs = venv.len();
+    let mut vars = ac.pi.vars();
+    vars.extend(ac.vf.vars());
+    let params = ParamsAdamW {
+        lr: cfg.learning_rate,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-5,
+        weight_decay: 0.0,
+    };
+    let mut opt = AdamW::new(vars.clone(), params.clone())?;
+    let rollout = cfg.n_steps * n_envs;
+    // Whole rollouts only: never more steps than asked for.
+    let updates = (cfg.total_steps / rollout).max(1);
+    let mut history = Vec::new();
+    let mut ep_return = vec![0.0f64; n_envs];
+    let dev = Device::Cpu;
+
+    for update in 0..updates {
+        let frac = 1.0 - update as f64 / updates as f64;
+        opt.set_params(ParamsAdamW {
+            lr: cfg.learning_rate * frac,
+            ..params.clone()
+        });
+        let clip = cfg.clip_range * frac;
+
+        // 1. Rollout.
+        let mut obs_buf: Vec<f32> = Vec::with_capacity(rollout * obs_dim);
+        let mut act_buf: Vec<u32> = Vec::with_capacity(rollout);
+        let mut logp_buf: Vec<f32> = Vec::with_capacity(rollout);
+        let mut val_buf: Vec<f64> = Vec::with_capacity(rollout);
+        let mut rew_buf: Vec<f64> = Vec::with_capacity(rollout);
+        let mut start_buf: Vec<bool> = Vec::with_capacity(rollout);
+        let mut finished = Vec::new();
+        let mut episode_start = vec![false; n_envs];
+        if update == 0 {
+            episode_start = vec![true; n_envs];
+        }
+        for _ in 0..cfg.n_steps {
+            let mut actions = Vec::with_capacity(n_envs);
+            for (i, o) in venv.obs().iter().enumerate() {
+                let p = ac.probabilities(o);
+                let u: f64 = rng.gen();
+                let mut a = p.len() - 1;
+                let mut acc = 0.0;
+                for (k, pk) in p.iter().enumerate() {
+                    acc += pk;
+                    if u < acc {
+                        a = k;
+                        break;
+                    }
+                }
+                obs_buf.extend_from_slice(o);
+                act_buf.push(a as u32);
+                logp_buf.push(p[a].max(1e-30).ln() as f32);
+                val_buf.push(ac.value(o));
+                start_buf.push(episode_start[i]);
+                actions.push(Action::Discrete(a));
+            }
+            let step = venv.step(&actions)?;
+            for i in 0..n_envs {
+                let mut r = step.reward[i];
+                ep_return[i] += r;
+                if step.truncated[i] && !step.terminated[i] {
+                    if let Some(last) = &step.final_obs[i] {
+                        r += cfg.gamma * ac.value(last);
+                    }
+                }
+                rew_buf.push(r);
+                let ended = step.terminated[i] || step.truncated[i];
+                episode_start[i] = ended;
+                if ended {
+                    finished.push(ep_return[i]);
+                    ep_return[i] = 0.0;
+                }
+            }
+        }
+        // 2. GAE over each environment's column of the rollout.
+        let last_values: Vec<f64> = venv.obs().iter().map(|o| ac.value(o)).collect();
+        let mut adv = vec![0.0f64; rollout];
+        for i in 0..n_envs {
+            let mut gae = 0.0;
+            for s in (0..cfg.n_steps).rev() {
+                let k = s * n_envs + i;
+                let (next_value, next_nonterminal) = if s + 1 == cfg.n_steps {
+                    (last_values[i], if episode_start[i] { 0.0 } else { 1.0 })
+                } else {
+                    let nk = (s + 1) * n_envs + i;
+                    (val_buf[nk], if start_buf[nk] { 0.0 } else { 1.0 })
+                };
+                let delta = rew_buf[k] + cfg.gamma * next_value * next_nonterminal - val_buf[k];
+                gae = delta + cfg.gamma * cfg.gae_lambda * next_nonterminal * gae;
+                adv[k] = gae;
+            }
+        }
+        let returns: Vec<f32> = adv
+            .iter()
+            .zip(&val_buf)
+            .map(|(a, v)| (a + v) as f32)
+            .collect();
+
+        // 3. Minibatch epochs.
+        let obs_all = Tensor::from_vec(obs_buf, (rollout, obs_dim), &dev)?;
+        let mut order: Vec<u32> = (0..rollout as u32).collect();
+        for _ in 0..cfg.n_epochs {
+            order.shuffle(&mut rng);
+            for chunk in order.chunks(cfg.batch_size) {
+                let idx = Tensor::from_slice(chunk, chunk.len(), &dev)?;
+                let obs = obs_all.index_select(&idx, 0)?;
+                let pick = |v: &dyn Fn(usize) -> f32| -> Result<Tensor> {
+                    let data: Vec<f32> = chunk.iter().map(|&k| v(k as usize)).collect();
+                    Ok(Tensor::from_vec(data, chunk.len(), &dev)?)
+                };
+                let acts = Tensor::from_vec(
+                    chunk
+                        .iter()
+                        .map(|&k| act_buf[k as usize])
+                        .collect::<Vec<u32>>(),
+                    (chunk.len(), 1),
+                    &dev,
+                )?;
+                let old_logp = pick(&|k| logp_buf[k])?;
+                let ret = pick(&|k| returns[k])?;
+                let a: Vec<f64> = chunk.iter().map(|&k| adv[k as usize]).collect();
+                let mean = a.iter().sum::<f64>() / a.len() as f64;
+                let sd = if a.len() > 1 {
+                    (a.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (a.len() - 1) as f64)
+                        .sqrt()
+                } else {
+                    1.0
+                };
+                let advn = Tensor::from_vec(
+                    a.iter()
+                        .map(|x| ((x - mean) / (sd + 1e-8)) as f32)
+                        .collect::<Vec<_>>(),
+                    chunk.len(),
+                    &dev,
+                )?;
+                let logits = ac.pi.forward(&obs)?;
+                let logp_all = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
+                let logp = logp_all.gather(&acts, 1)?.squeeze(1)?;
+                let ratio = (&logp - &old_logp)?.exp()?;
+                let s1 = (&ratio * &advn)?;
+                let s2 = (ratio.clamp(1.0 - clip, 1.0 + clip)? * &advn)?;
+                let policy_loss = s1.minimum(&s2)?.mean_all()?.neg()?;
+                let v = ac.vf.forward(&obs)?.squeeze(1)?;
+                let value_loss = (&ret - &v)?.sqr()?.mean_all()?;
+                let entropy = (logp_all.exp()? * &logp_all)?.sum(1)?.mean_all()?.neg()?;
+                let loss =
+                    ((policy_loss + (value_loss * cfg.vf_coef)?)? - (entropy * cfg.ent_coef)?)?;
+                let mut grads = loss.backward()?;
+                // Global norm clipping.
+                let mut sq = 0.0f64;
+                for var in &vars {
+                    if let Some(g) = grads.get(var.as_tensor()) {
+                        sq += f64::from(
+                            g.sqr()?
+                                .sum_all()?
+                                .to_dtype(DType::F32)?
+                                .to_scalar::<f32>()?,
+                        );
+                    }
+                }
+                let norm = sq.sqrt();
+                if !norm.is_finite() {
+                    return Err(RlError::Config("non-finite gradient".into()));
+                }
+                if norm > cfg.max_grad_norm {
+                    let k = cfg.max_grad_norm / (norm + 1e-6);
+                    for var in &vars {
+                        if let Some(g) = grads.get(var.as_tensor()) {
+                            let scaled = (g * k)?;
+                            grads.insert(var.as_tensor(), scaled);
+                        }
+                    }
+                }
+                opt.step(&grads)?;
+            }
+        }
+        ac.pi.sync()?;
+        ac.vf.sync()?;
+        let p = Progress {
+            steps: (update + 1) * rollout,
+            mean_return: if finished.is_empty() {
+                f64::NAN
+            } else {
+                finished.iter().sum::<f64>() / finished.len() as f64
+            },
+            episodes: finished.len(),
+        };
+        let go_on = on_progress(&p);
+        history.push(p);
+        if !go_on {
+            break;
+        }
+    }
+    Ok((ac, history))
+}
+
+/// Mean undiscounted return of `episodes` greedy episodes of `env` (seeds `seed`, `seed + 1`, …).
+pub fn evaluate<E: Env>(env: &mut E, ac: &ActorCritic, episodes: usize, seed: u64) -> Result<f64> {
+    let mut total = 0.0;
+    for e in 0..episodes {
+        let mut obs = env.reset(Some(seed + e as u64));
+        loop {
+            let s = env.step(&Action::Discrete(ac.greedy(&obs)))?;
+            total += s.reward;
+            if s.terminated || s.truncated {
+                break;
+            }
+            obs = s.obs;
+        }
+    }
+    Ok(total / episodes.max(1) as f64)
+}
