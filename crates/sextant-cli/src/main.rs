@@ -23,6 +23,7 @@ mod cmd_quality;
 mod cmd_reference;
 mod cmd_regime;
 mod cmd_report;
+mod cmd_rl;
 mod cmd_serve;
 mod cmd_strategy;
 mod output;
@@ -101,6 +102,10 @@ enum Command {
     /// labelled point in time by the forward filter of a hidden Markov model.
     #[command(subcommand)]
     Regime(cmd_regime::RegimeCmd),
+    /// Reinforcement-learning policies on the simulator: train (PPO or DQN), list, show, and
+    /// re-evaluate out of sample beside buy and hold, flat and the best tuned SMA cross.
+    #[command(subcommand)]
+    Rl(cmd_rl::RlCmd),
     /// Probabilistic forecasts of a symbol, a portfolio or a backtest's equity (fan, VaR,
     /// drawdown risk), and `forecast evaluate`: their walk-forward calibration.
     ///
@@ -258,6 +263,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Regime(cmd) => {
             let services = Services::build(config).await?;
             cmd_regime::run(cmd, &services).await
+        }
+        Command::Rl(cmd) => {
+            let services = Services::build(config).await?;
+            cmd_rl::run(cmd, &services).await
         }
         Command::Forecast(cmd) => {
             let services = Services::build(config).await?;

@@ -22,6 +22,7 @@ pub mod reference;
 pub mod regimes;
 pub mod registry;
 pub mod reports;
+pub mod rl;
 pub mod signals;
 pub mod tuning;
 pub mod universes;

@@ -97,6 +97,8 @@ pub struct Services {
     pub mlops: Arc<crate::mlops::MlopsService>,
     /// Named regime models: walk-forward fits, labels, alerts.
     pub regimes: Arc<crate::regimes::RegimeService>,
+    /// Reinforcement-learning policies: training, checkpoints, out-of-sample evaluation.
+    pub rl: Arc<crate::rl::RlService>,
     /// Probabilistic forecasts (fans, VaR, drawdown risk) and their calibration: the seed's
     /// `InferenceEngine`.
     pub forecasts: Arc<crate::forecasts::InferenceEngine>,
@@ -152,6 +154,11 @@ impl Services {
         let regimes = Arc::new(crate::regimes::RegimeService::new(
             reads.clone(),
             meta.clone(),
+        ));
+        let rl = Arc::new(crate::rl::RlService::new(
+            reads.clone(),
+            meta.clone(),
+            config.data_dir.join("rl"),
         ));
         let universes = Arc::new(crate::universes::UniverseService::new(
             reads.clone(),
@@ -209,6 +216,7 @@ impl Services {
             tuning,
             forecasts,
             regimes,
+            rl,
             configs,
             definitions,
             reads,

@@ -2,6 +2,7 @@
 //! JSON lineage beside them (environment and agent configuration, data snapshot, seed, reward
 //! curve). Saving the same policy twice writes the same bytes.
 
+use crate::dqn::QPolicy;
 use crate::ppo::ActorCritic;
 use crate::{Result, RlError};
 use sha2::{Digest, Sha256};
@@ -12,12 +13,31 @@ use std::path::{Path, PathBuf};
 pub fn save(ac: &ActorCritic, dir: &Path) -> Result<(PathBuf, String)> {
     let mut tensors = ac.pi.tensors("pi");
     tensors.extend(ac.vf.tensors("vf"));
+    write(&tensors, dir)
+}
+
+/// Writes a Q-policy as [`save`] does (tensors `q.*`).
+pub fn save_q(q: &QPolicy, dir: &Path) -> Result<(PathBuf, String)> {
+    write(&q.q.tensors("q"), dir)
+}
+
+/// Loads the weights of `path` into `q` (same architecture).
+pub fn load_q(q: &mut QPolicy, path: &Path) -> Result<()> {
+    q.q.load("q", &read(path)?)
+}
+
+fn read(path: &Path) -> Result<HashMap<String, candle_core::Tensor>> {
+    candle_core::safetensors::load(path, &candle_core::Device::Cpu)
+        .map_err(|e| RlError::Checkpoint(format!("{}: {e}", path.display())))
+}
+
+fn write(tensors: &HashMap<String, candle_core::Tensor>, dir: &Path) -> Result<(PathBuf, String)> {
     std::fs::create_dir_all(dir).map_err(|source| RlError::Io {
         path: dir.display().to_string(),
         source,
     })?;
     let tmp = dir.join(format!(".checkpoint-{}.tmp", std::process::id()));
-    candle_core::safetensors::save(&tensors, &tmp)?;
+    candle_core::safetensors::save(tensors, &tmp)?;
     let bytes = std::fs::read(&tmp).map_err(|source| RlError::Io {
         path: tmp.display().to_string(),
         source,
@@ -33,9 +53,7 @@ pub fn save(ac: &ActorCritic, dir: &Path) -> Result<(PathBuf, String)> {
 
 /// Loads the weights of `path` into `ac` (same architecture).
 pub fn load(ac: &mut ActorCritic, path: &Path) -> Result<()> {
-    let tensors: HashMap<String, candle_core::Tensor> =
-        candle_core::safetensors::load(path, &candle_core::Device::Cpu)
-            .map_err(|e| RlError::Checkpoint(format!("{}: {e}", path.display())))?;
+    let tensors = read(path)?;
     ac.pi.load("pi", &tensors)?;
     ac.vf.load("vf", &tensors)
 }

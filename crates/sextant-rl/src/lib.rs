@@ -11,14 +11,18 @@
 //! - [`nn`]: small MLPs on candle, initialised from a seeded generator (not candle's), so the
 //!   same seed gives the same weights to the bit.
 //! - [`ppo`]: PPO (clipped objective, GAE, minibatch epochs).
+//! - [`dqn`]: double DQN (replay, target network, ε-greedy).
+//! - [`policy`]: a trained policy as a backtest strategy, greedy, with an audit row per bar.
 //! - [`checkpoint`]: safetensors checkpoints with their lineage.
 
 pub mod cartpole;
 pub mod checkpoint;
+pub mod dqn;
 pub mod env;
 mod error;
 pub mod features;
 pub mod nn;
+pub mod policy;
 pub mod ppo;
 pub mod trading;
 

@@ -1,4 +1,4 @@
-//! Small MLPs on candle: tanh hidden layers, a linear head. Weights are initialised here, from a
+//! Small MLPs on candle: tanh (or ReLU) hidden layers, a linear head. Weights are initialised here, from a
 //! seeded ChaCha generator (orthogonal, as Stable-Baselines3 initialises its policies: gain √2 for
 //! hidden layers, a chosen gain for the head, zero biases), so the same seed gives the same
 //! network to the bit on any machine. Training goes through candle's autograd; acting goes
@@ -18,10 +18,20 @@ struct Layer {
     b: Var,
 }
 
+/// The hidden layers' nonlinearity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// tanh (Stable-Baselines3's actor-critic policies).
+    Tanh,
+    /// max(0, x) (Stable-Baselines3's Q-networks).
+    Relu,
+}
+
 /// A multilayer perceptron.
 #[derive(Debug, Clone)]
 pub struct Mlp {
     layers: Vec<Layer>,
+    act: Activation,
     /// Plain copies of the weights for [`Mlp::forward_row`] (refreshed by [`Mlp::sync`]).
     plain: Vec<(Vec<f32>, Vec<f32>, usize, usize)>,
 }
@@ -67,8 +77,19 @@ fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut ChaCha8Rng) -> Vec<
 }
 
 impl Mlp {
-    /// Layers of `sizes` (input first, output last), hidden gain √2, head gain `head_gain`.
+    /// Layers of `sizes` (input first, output last), tanh, hidden gain √2, head gain
+    /// `head_gain`.
     pub fn new(sizes: &[usize], head_gain: f64, rng: &mut ChaCha8Rng) -> Result<Self> {
+        Self::with_activation(sizes, head_gain, Activation::Tanh, rng)
+    }
+
+    /// [`Mlp::new`] with another hidden nonlinearity.
+    pub fn with_activation(
+        sizes: &[usize],
+        head_gain: f64,
+        act: Activation,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Self> {
         if sizes.len() < 2 || sizes.contains(&0) {
             return Err(RlError::Config(format!("bad layer sizes {sizes:?}")));
         }
@@ -94,10 +115,30 @@ impl Mlp {
         }
         let mut mlp = Mlp {
             layers,
+            act,
             plain: Vec::new(),
         };
         mlp.sync()?;
         Ok(mlp)
+    }
+
+    /// A copy with its own storage (a target network): later steps on `self` do not move it.
+    pub fn clone_detached(&self) -> Result<Self> {
+        let layers = self
+            .layers
+            .iter()
+            .map(|l| {
+                Ok(Layer {
+                    w: Var::from_tensor(&l.w.as_tensor().copy()?)?,
+                    b: Var::from_tensor(&l.b.as_tensor().copy()?)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Mlp {
+            layers,
+            act: self.act,
+            plain: self.plain.clone(),
+        })
     }
 
     /// Input width.
@@ -127,7 +168,10 @@ impl Mlp {
                 .matmul(&l.w.as_tensor().t()?)?
                 .broadcast_add(l.b.as_tensor())?;
             if i < last {
-                h = h.tanh()?;
+                h = match self.act {
+                    Activation::Tanh => h.tanh()?,
+                    Activation::Relu => h.relu()?,
+                };
             }
         }
         Ok(h)
@@ -147,7 +191,10 @@ impl Mlp {
                 }
                 *acc += s;
                 if i < last {
-                    *acc = acc.tanh();
+                    *acc = match self.act {
+                        Activation::Tanh => acc.tanh(),
+                        Activation::Relu => acc.max(0.0),
+                    };
                 }
             }
             let _ = out;
@@ -204,4 +251,13 @@ impl Mlp {
         }
         self.sync()
     }
+}
+
+/// Runs `f` on a one-thread rayon pool (candle's and the environments' parallel work included).
+pub(crate) fn single_threaded<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| RlError::Config(format!("thread pool: {e}")))?;
+    pool.install(f)
 }

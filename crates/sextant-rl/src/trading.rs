@@ -14,7 +14,9 @@ use crate::{Result, RlError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use sextant_backtest::simulator::{MarketData, Session, SimConfig, Target, TradingSimulator};
+use sextant_backtest::simulator::{
+    Context, MarketData, Session, SimConfig, Target, TradingSimulator,
+};
 use std::sync::Arc;
 
 /// What the agent chooses each bar.
@@ -137,6 +139,16 @@ impl Observations {
         Ok(Observations { rows, first_valid })
     }
 
+    /// Bars (rows).
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when there is no row.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
     /// Width of a row.
     pub fn width(&self) -> usize {
         self.rows.first().map_or(0, Vec::len)
@@ -168,9 +180,70 @@ pub struct TradingEnv {
     peak: f64,
     /// Differential Sharpe state: moving first and second moments of the returns.
     moments: (f64, f64),
-    /// Equity when the current position was opened (for the unrealised return).
-    entry_equity: f64,
+    state: ObsState,
     steps: usize,
+}
+
+/// What the observation carries beyond the feature row, kept the same way by the environment
+/// and by [`crate::policy::PolicyStrategy`] (so a rollout in a backtest sees what training saw):
+/// each symbol's weight, the return since the positions last changed, and the cash share.
+#[derive(Debug, Clone, Default)]
+pub struct ObsState {
+    last_pos: Vec<f64>,
+    entry_equity: f64,
+    prev_equity: f64,
+}
+
+impl ObsState {
+    /// A fresh state at the first decision of an episode or a run.
+    pub fn new(n_symbols: usize, equity: f64) -> Self {
+        ObsState {
+            last_pos: vec![0.0; n_symbols],
+            entry_equity: equity,
+            prev_equity: equity,
+        }
+    }
+
+    /// The observation at a decision: `row` (the bar's features), the positions, each
+    /// symbol's close, equity and cash at that decision. When the positions differ from the
+    /// last decision's, the return is measured afresh from the last decision's equity.
+    pub fn observe(
+        &mut self,
+        row: &[f32],
+        pos: &[f64],
+        close: &[f64],
+        equity: f64,
+        cash: f64,
+    ) -> Vec<f32> {
+        if pos != self.last_pos.as_slice() {
+            self.entry_equity = self.prev_equity;
+            self.last_pos.clear();
+            self.last_pos.extend_from_slice(pos);
+        }
+        self.prev_equity = equity;
+        let mut o = Vec::with_capacity(row.len() + pos.len() + 2);
+        o.extend_from_slice(row);
+        for (q, c) in pos.iter().zip(close) {
+            let w = if equity > 0.0 && c.is_finite() {
+                q * c / equity
+            } else {
+                0.0
+            };
+            o.push(w as f32);
+        }
+        let unrealised = if self.entry_equity > 0.0 {
+            equity / self.entry_equity - 1.0
+        } else {
+            0.0
+        };
+        o.push((10.0 * unrealised) as f32);
+        o.push(if equity > 0.0 {
+            (cash / equity) as f32
+        } else {
+            0.0
+        });
+        o
+    }
 }
 
 impl TradingEnv {
@@ -215,7 +288,7 @@ impl TradingEnv {
             rng: ChaCha8Rng::seed_from_u64(0),
             peak: 0.0,
             moments: (0.0, 0.0),
-            entry_equity: 0.0,
+            state: ObsState::default(),
             steps: 0,
         })
     }
@@ -243,7 +316,7 @@ impl TradingEnv {
         self.session.open_bar(&self.data);
         self.end = start + self.cfg.episode_bars;
         self.peak = self.session.equity();
-        self.entry_equity = self.peak;
+        self.state = ObsState::new(self.data.symbols().len(), self.peak);
         self.moments = (0.0, 0.0);
         self.steps = 0;
         self.observe()
@@ -257,70 +330,49 @@ impl TradingEnv {
         obs
     }
 
-    fn observe(&self) -> Vec<f32> {
+    fn observe(&mut self) -> Vec<f32> {
         let t = self.session.bar().min(self.data.len() - 1);
-        let mut o = Vec::with_capacity(self.obs_dim());
-        o.extend_from_slice(self.obs.row(t));
-        let eq = self.session.equity();
         let n = self.data.symbols().len();
-        for s in 0..n {
-            let close = self.data.close_of(s)[t];
-            let w = if eq > 0.0 && close.is_finite() {
-                self.session.position(s) * close / eq
-            } else {
-                0.0
-            };
-            o.push(w as f32);
-        }
-        let unrealised = if self.entry_equity > 0.0 {
-            eq / self.entry_equity - 1.0
-        } else {
-            0.0
-        };
-        o.push((10.0 * unrealised) as f32);
-        o.push(if eq > 0.0 {
-            (self.session.cash() / eq) as f32
-        } else {
-            0.0
-        });
-        o
+        let pos: Vec<f64> = (0..n).map(|s| self.session.position(s)).collect();
+        let close: Vec<f64> = (0..n).map(|s| self.data.close_of(s)[t]).collect();
+        let (eq, cash) = (self.session.equity(), self.session.cash());
+        self.state.observe(self.obs.row(t), &pos, &close, eq, cash)
     }
 
     fn submit(&mut self, action: &Action) -> Result<()> {
         self.action_space().check(action)?;
         let data = Arc::clone(&self.data);
         let actions = self.cfg.actions;
-        let before: Vec<f64> = (0..data.symbols().len())
-            .map(|s| self.session.position(s))
-            .collect();
-        self.session.decide(&data, |ctx| match (actions, action) {
-            (Actions::ShortFlatLong, Action::Discrete(i)) => {
-                ctx.target(0, [Target::Short, Target::Flat, Target::Long][*i]);
-            }
-            (Actions::LongFlat, Action::Discrete(i)) => {
-                ctx.target(0, [Target::Flat, Target::Long][*i]);
-            }
-            (Actions::Buckets, Action::Discrete(i)) => {
-                ctx.rebalance(vec![(0, [-1.0, -0.5, 0.0, 0.5, 1.0][*i])]);
-            }
-            (Actions::Weights, Action::Continuous(w)) => {
-                let gross: f64 = w.iter().map(|x| f64::from(x.abs())).sum();
-                let k = if gross > 1.0 { 1.0 / gross } else { 1.0 };
-                ctx.rebalance(
-                    w.iter()
-                        .enumerate()
-                        .map(|(s, x)| (s, f64::from(*x) * k))
-                        .collect(),
-                );
-            }
-            _ => {}
-        });
+        self.session
+            .decide(&data, |ctx| apply(ctx, actions, action));
         self.session.close_bar(&data);
-        let changed = (0..data.symbols().len()).any(|s| self.session.position(s) != before[s]);
-        if changed {
-            self.entry_equity = self.session.equity();
-        }
         Ok(())
+    }
+}
+
+/// Turns `action` into the intent of `actions` on the decision bar.
+pub fn apply(ctx: &mut Context<'_>, actions: Actions, action: &Action) {
+    match (actions, action) {
+        (Actions::ShortFlatLong, Action::Discrete(i)) => {
+            ctx.target(0, [Target::Short, Target::Flat, Target::Long][*i]);
+        }
+        (Actions::LongFlat, Action::Discrete(i)) => {
+            ctx.target(0, [Target::Flat, Target::Long][*i]);
+        }
+        (Actions::Buckets, Action::Discrete(i)) => {
+            ctx.rebalance(vec![(0, [-1.0, -0.5, 0.0, 0.5, 1.0][*i])]);
+        }
+        (Actions::Weights, Action::Continuous(w)) => {
+            let gross: f64 = w.iter().map(|x| f64::from(x.abs())).sum();
+            let k = if gross > 1.0 { 1.0 / gross } else { 1.0 };
+            ctx.rebalance(
+                w.iter()
+                    .enumerate()
+                    .map(|(s, x)| (s, f64::from(*x) * k))
+                    .collect(),
+            );
+        }
+        _ => {}
     }
 }
 

@@ -11,6 +11,9 @@
 //!    (otherwise they wait for `open[t+1]`),
 //! 4. marks the portfolio to `close[t]` for the equity curve.
 //!
+//! [`Session`] is the same loop as a stepper, for a caller that decides between bars (the
+//! reinforcement-learning environment); [`TradingSimulator::run`] drives it with a strategy.
+//!
 //! Every cost rule (commission, slippage, all-in sizing, cash updates) lives in [`costs`] so that
 //! the sweep engine can reuse the very same arithmetic and agree with the simulator bit for bit.
 //!

@@ -184,14 +184,20 @@ fn add_context(conn: &Connection, s: &mut Series, history: usize, overlaps: bool
 
 /// Stored symbols at most that the cross-section of a batch reads (see [`cross_section`]).
 pub(crate) const REFERENCE_SYMBOLS: usize = 500;
+/// Stored symbols at least, when there are that many (a median needs a crowd).
+pub(crate) const MIN_REFERENCE_SYMBOLS: usize = 20;
+/// Stored bars the cross-section aims to read at most: long 1-minute series get fewer
+/// reference symbols (never below [`MIN_REFERENCE_SYMBOLS`]).
+pub(crate) const REFERENCE_ROWS: usize = 5_000_000;
 
 /// The cross-section: for each timestamp, the returns (on the adjusted close where known) of
 /// every symbol at the same resolution — the series being judged and up to
-/// [`REFERENCE_SYMBOLS`] stored symbols not in the batch — so a move the whole market made is
-/// not one symbol's anomaly.
+/// [`REFERENCE_SYMBOLS`] stored symbols not in the batch (fewer for long series, so about
+/// [`REFERENCE_ROWS`] stored bars are read) — so a move the whole market made is not one
+/// symbol's anomaly.
 fn cross_section(conn: &Connection, series: &[Series]) -> Result<CrossSection> {
     let mut cross = CrossSection::default();
-    let mut by_res: BTreeMap<&'static str, (i64, i64, Vec<&str>)> = BTreeMap::new();
+    let mut by_res: BTreeMap<&'static str, (i64, i64, Vec<&str>, usize)> = BTreeMap::new();
     for s in series {
         for w in s.rows.windows(2) {
             if let Some(r) = basis_return(&w[0], &w[1]) {
@@ -204,25 +210,28 @@ fn cross_section(conn: &Connection, series: &[Series]) -> Result<CrossSection> {
         };
         let e = by_res
             .entry(s.resolution.as_str())
-            .or_insert((lo, hi, Vec::new()));
+            .or_insert((lo, hi, Vec::new(), 0));
         e.0 = e.0.min(lo);
         e.1 = e.1.max(hi);
         e.2.push(&s.symbol);
+        e.3 = e.3.max(s.rows.len());
     }
-    for (res, (lo, hi, symbols)) in by_res {
+    for (res, (lo, hi, symbols, longest)) in by_res {
+        let take =
+            (REFERENCE_ROWS / longest.max(1)).clamp(MIN_REFERENCE_SYMBOLS, REFERENCE_SYMBOLS);
         let exclude = symbols
             .iter()
             .map(|s| sql_literal(s))
             .collect::<Vec<_>>()
             .join(", ");
         let res_lit = sql_literal(res);
-        // The stored reference: at most REFERENCE_SYMBOLS other symbols, chosen by a hash of
-        // the name (the same ones every time), found in `coverage` rather than by scanning
-        // `bars`. A median needs a few hundred names, and reading every stored symbol made each
-        // batch cost as much as the cache already held.
+        // The stored reference: `take` other symbols, chosen by a hash of the name (the same
+        // ones every time), found in `coverage` rather than by scanning `bars`. A median needs a
+        // crowd, not the whole market, and reading every stored symbol made each batch cost as
+        // much as the cache already held.
         let reference = format!(
             "SELECT symbol FROM (SELECT DISTINCT symbol FROM coverage WHERE resolution = {res_lit} \
-             AND symbol NOT IN ({exclude})) ORDER BY hash(symbol), symbol LIMIT {REFERENCE_SYMBOLS}"
+             AND symbol NOT IN ({exclude})) ORDER BY hash(symbol), symbol LIMIT {take}"
         );
         let sql = format!(
             "SELECT epoch_us(ts), r, hl FROM (SELECT ts, ln(p / lag(p) OVER (PARTITION BY symbol ORDER BY ts)) AS r, hl \

@@ -1,0 +1,417 @@
+//! Reinforcement-learning policies as a service: trained on a symbol's total-return daily bars
+//! up to a date, checkpointed (safetensors, named by their hash, under
+//! `<data_dir>/rl/checkpoints`), registered in the metadata store with everything that made them
+//! (request, data snapshot, seed, reward curve), and evaluated out of sample — the bars after
+//! the training range — beside buy and hold, staying flat, and the best SMA cross tuned on the
+//! training range, with a paired bootstrap of the Sharpe difference.
+
+mod evaluate;
+
+pub use evaluate::{Evaluation, Leg};
+
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sextant_backtest::simulator::{BarSeries, Costs, MarketData, SimConfig};
+use sextant_data::cache::{ReadPool, Slice};
+use sextant_domain::{PriceBasis, Resolution, Symbol};
+use sextant_meta::{MetaStore, Query};
+use sextant_rl::dqn::{self, DqnConfig, QPolicy};
+use sextant_rl::policy::Policy;
+use sextant_rl::ppo::{self, ActorCritic, PpoConfig, Progress};
+use sextant_rl::trading::{Actions, Observations, Reward, TradingConfig, TradingEnv};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The metadata collection of trained policies.
+pub const COLLECTION: &str = "rl_policies";
+/// Most environment steps one training may take.
+pub const MAX_STEPS: usize = 5_000_000;
+
+/// Which agent learns.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::Display, strum::EnumString,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Algo {
+    /// Proximal policy optimisation on 8 environments.
+    Ppo,
+    /// Double DQN on one environment.
+    Dqn,
+}
+
+/// What to train.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RlTrainRequest {
+    /// The symbol traded (daily bars, total-return basis).
+    pub symbol: Symbol,
+    /// Last session of the training range (inclusive); the evaluation starts after it.
+    pub train_to: NaiveDate,
+    /// Last session of the evaluation (default: the newest bar).
+    #[serde(default)]
+    pub test_to: Option<NaiveDate>,
+    /// The agent (default PPO).
+    #[serde(default = "default_algo")]
+    pub algo: Algo,
+    /// Environment steps (default 100,000; at most 5,000,000).
+    #[serde(default = "default_steps")]
+    pub steps: usize,
+    /// Seed of everything random (default 0).
+    #[serde(default)]
+    pub seed: u64,
+    /// Actions (default short / flat / long).
+    #[serde(default = "default_actions")]
+    pub actions: Actions,
+    /// Reward (default the log return net of costs).
+    #[serde(default = "default_reward")]
+    pub reward: Reward,
+    /// Bars per training episode (default 252).
+    #[serde(default = "default_episode")]
+    pub episode_bars: usize,
+    /// Commission as a fraction of notional (default 0.001).
+    #[serde(default = "default_commission")]
+    pub commission_pct: f64,
+    /// Slippage in basis points (default 5).
+    #[serde(default = "default_slippage")]
+    pub slippage_bps: f64,
+}
+
+fn default_algo() -> Algo {
+    Algo::Ppo
+}
+fn default_steps() -> usize {
+    100_000
+}
+fn default_actions() -> Actions {
+    Actions::ShortFlatLong
+}
+fn default_reward() -> Reward {
+    Reward::LogReturn
+}
+fn default_episode() -> usize {
+    252
+}
+fn default_commission() -> f64 {
+    0.001
+}
+fn default_slippage() -> f64 {
+    5.0
+}
+
+/// A trained policy as registered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyRecord {
+    /// `rlp_` and 12 hex digits of the checkpoint hash.
+    pub id: String,
+    /// What was asked.
+    pub request: RlTrainRequest,
+    /// SHA-256 of the checkpoint file.
+    pub checkpoint: String,
+    /// The data snapshot of the bars read (training and evaluation).
+    pub data_snapshot: String,
+    /// Bars used for training: the first and last session.
+    pub train_range: [NaiveDate; 2],
+    /// Observation width and hidden layers (to rebuild the network).
+    pub obs_dim: usize,
+    /// Hidden layer widths.
+    pub hidden: Vec<usize>,
+    /// The reward curve: mean episode return per rollout.
+    pub curve: Vec<Progress>,
+    /// Out-of-sample evaluation.
+    pub evaluation: Evaluation,
+    /// When it was trained (UTC).
+    pub created_at: chrono::NaiveDateTime,
+    /// Training wall time in seconds.
+    pub train_secs: f64,
+}
+
+/// What can go wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum RlServiceError {
+    /// A request that cannot be served, with the reason.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such policy.
+    #[error("no RL policy {0}")]
+    NotFound(String),
+    /// The bar store.
+    #[error(transparent)]
+    Data(#[from] sextant_data::DataError),
+    /// The metadata store.
+    #[error(transparent)]
+    Meta(#[from] sextant_meta::MetaError),
+    /// Training or the environment.
+    #[error(transparent)]
+    Rl(#[from] sextant_rl::RlError),
+}
+
+/// Trains, stores and evaluates policies.
+pub struct RlService {
+    reads: Arc<ReadPool>,
+    meta: Arc<dyn MetaStore>,
+    dir: PathBuf,
+}
+
+/// The inputs of one symbol, read once.
+pub(crate) struct Prepared {
+    pub data: Arc<MarketData>,
+    pub obs: Arc<Observations>,
+    pub dates: Vec<NaiveDate>,
+    /// First bar after the training range.
+    pub split: usize,
+    pub snapshot: String,
+    pub sim: SimConfig,
+}
+
+impl RlService {
+    /// A service reading bars through `reads`, registering in `meta`, checkpoints in `dir`.
+    pub fn new(reads: Arc<ReadPool>, meta: Arc<dyn MetaStore>, dir: PathBuf) -> Self {
+        RlService { reads, meta, dir }
+    }
+
+    fn check(req: &RlTrainRequest) -> Result<(), RlServiceError> {
+        let bad = |m: String| Err(RlServiceError::Invalid(m));
+        if req.steps == 0 || req.steps > MAX_STEPS {
+            return bad(format!("steps must be in 1..={MAX_STEPS}"));
+        }
+        if !(req.commission_pct >= 0.0 && req.commission_pct < 0.1) {
+            return bad("commission_pct must be in [0, 0.1)".into());
+        }
+        if !(req.slippage_bps >= 0.0 && req.slippage_bps < 1000.0) {
+            return bad("slippage_bps must be in [0, 1000)".into());
+        }
+        if req.actions == Actions::Weights {
+            return bad("one symbol: choose short_flat_long, long_flat or buckets".into());
+        }
+        if req.test_to.is_some_and(|t| t <= req.train_to) {
+            return bad("test_to must be after train_to".into());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn prepare(&self, req: &RlTrainRequest) -> Result<Prepared, RlServiceError> {
+        Self::check(req)?;
+        let reader = self.reads.get();
+        let bars = reader.bars_on(
+            &req.symbol,
+            Resolution::Daily,
+            None,
+            req.test_to,
+            PriceBasis::TotalReturn,
+        )?;
+        let split = bars.partition_point(|b| b.ts.date() <= req.train_to);
+        if split < 300 || bars.len() - split < 20 {
+            return Err(RlServiceError::Invalid(format!(
+                "{}: {split} bars up to {} and {} after it; training needs 300 and the evaluation 20",
+                req.symbol,
+                req.train_to,
+                bars.len() - split
+            )));
+        }
+        let dates = bars.iter().map(|b| b.ts.date()).collect();
+        let series =
+            BarSeries::from_bars(&bars).map_err(|e| RlServiceError::Invalid(e.to_string()))?;
+        let data = Arc::new(
+            MarketData::single(series).map_err(|e| RlServiceError::Invalid(e.to_string()))?,
+        );
+        let obs = Arc::new(Observations::build(&data, None)?);
+        let snapshot = reader.snapshot_hash(&Slice {
+            symbols: vec![req.symbol.clone()],
+            resolution: Some(Resolution::Daily),
+            from: None,
+            to: req.test_to,
+        })?;
+        let sim = SimConfig {
+            costs: Costs {
+                commission_pct: req.commission_pct,
+                commission_fixed: 0.0,
+                slippage_bps: req.slippage_bps,
+            },
+            ..SimConfig::default()
+        };
+        Ok(Prepared {
+            data,
+            obs,
+            dates,
+            split,
+            snapshot,
+            sim,
+        })
+    }
+
+    /// The training environment's configuration: episodes end before the evaluation starts.
+    fn env_config(req: &RlTrainRequest, p: &Prepared) -> TradingConfig {
+        TradingConfig {
+            actions: req.actions,
+            reward: req.reward,
+            episode_bars: req.episode_bars,
+            from: 0,
+            to: Some(p.split),
+            sim: p.sim,
+        }
+    }
+
+    /// Trains, checkpoints, evaluates and registers a policy. Blocking (CPU for seconds to
+    /// minutes): call it from a blocking thread. `progress` sees the reward curve as it grows and
+    /// may stop training early by returning false.
+    pub fn train_blocking(
+        &self,
+        req: &RlTrainRequest,
+        progress: impl FnMut(&Progress) -> bool + Send,
+    ) -> Result<(PolicyRecord, Box<dyn Policy>), RlServiceError> {
+        let p = self.prepare(req)?;
+        let cfg = Self::env_config(req, &p);
+        let hidden = vec![64, 64];
+        let t = std::time::Instant::now();
+        let env = || TradingEnv::new(Arc::clone(&p.data), Arc::clone(&p.obs), cfg.clone());
+        let ckpt_dir = self.dir.join("checkpoints");
+        let (policy, curve, hash, obs_dim): (Box<dyn Policy>, _, _, _) = match req.algo {
+            Algo::Ppo => {
+                let envs = (0..8).map(|_| env()).collect::<Result<Vec<_>, _>>()?;
+                let obs_dim = sextant_rl::env::Env::obs_dim(&envs[0]);
+                let ppo_cfg = PpoConfig {
+                    total_steps: req.steps,
+                    n_steps: 256,
+                    batch_size: 256,
+                    n_epochs: 10,
+                    gamma: 0.99,
+                    gae_lambda: 0.95,
+                    learning_rate: 3e-4,
+                    ent_coef: 0.01,
+                    hidden: hidden.clone(),
+                    seed: req.seed,
+                    ..PpoConfig::default()
+                };
+                let (ac, curve) = ppo::train(envs, &ppo_cfg, progress)?;
+                let (_, hash) = sextant_rl::checkpoint::save(&ac, &ckpt_dir)?;
+                (Box::new(ac), curve, hash, obs_dim)
+            }
+            Algo::Dqn => {
+                let e = env()?;
+                let obs_dim = sextant_rl::env::Env::obs_dim(&e);
+                let dqn_cfg = DqnConfig {
+                    total_steps: req.steps,
+                    hidden: hidden.clone(),
+                    learning_rate: 1e-4,
+                    seed: req.seed,
+                    ..DqnConfig::default()
+                };
+                let (q, curve) = dqn::train(e, &dqn_cfg, progress)?;
+                let (_, hash) = sextant_rl::checkpoint::save_q(&q, &ckpt_dir)?;
+                (Box::new(q), curve, hash, obs_dim)
+            }
+        };
+        let train_secs = t.elapsed().as_secs_f64();
+        let evaluation = evaluate::evaluate(&p, req, policy.as_ref())?;
+        let record = PolicyRecord {
+            id: format!("rlp_{}", &hash[..12]),
+            request: req.clone(),
+            checkpoint: hash,
+            data_snapshot: p.snapshot.clone(),
+            train_range: [p.dates[0], p.dates[p.split - 1]],
+            obs_dim,
+            hidden,
+            curve,
+            evaluation,
+            created_at: Utc::now().naive_utc(),
+            train_secs,
+        };
+        Ok((record, policy))
+    }
+
+    /// Trains a policy (on a blocking thread) and registers it.
+    pub async fn train(&self, req: RlTrainRequest) -> Result<PolicyRecord, RlServiceError> {
+        let this = RlService {
+            reads: Arc::clone(&self.reads),
+            meta: Arc::clone(&self.meta),
+            dir: self.dir.clone(),
+        };
+        let record = tokio::task::spawn_blocking(move || this.train_blocking(&req, |_| true))
+            .await
+            .map_err(|e| RlServiceError::Invalid(format!("training task: {e}")))??
+            .0;
+        self.register(&record).await?;
+        Ok(record)
+    }
+
+    /// Stores `record` (idempotent: the same checkpoint is the same id).
+    pub async fn register(&self, record: &PolicyRecord) -> Result<(), RlServiceError> {
+        let doc =
+            serde_json::to_value(record).map_err(|e| RlServiceError::Invalid(e.to_string()))?;
+        self.meta.upsert(COLLECTION, &record.id, doc).await?;
+        Ok(())
+    }
+
+    /// Every registered policy, newest first.
+    pub async fn list(&self) -> Result<Vec<PolicyRecord>, RlServiceError> {
+        let docs = self.meta.find(COLLECTION, &Query::default()).await?;
+        let mut out: Vec<PolicyRecord> = docs
+            .into_iter()
+            .filter_map(|d| match serde_json::from_value(d) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::warn!(error = %e, "unreadable RL policy record skipped");
+                    None
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok(out)
+    }
+
+    /// One registered policy.
+    pub async fn get(&self, id: &str) -> Result<PolicyRecord, RlServiceError> {
+        let doc = self
+            .meta
+            .get(COLLECTION, id)
+            .await?
+            .ok_or_else(|| RlServiceError::NotFound(id.to_string()))?;
+        serde_json::from_value(doc).map_err(|e| RlServiceError::Invalid(e.to_string()))
+    }
+
+    /// Loads a registered policy's checkpoint.
+    pub fn load_policy(&self, record: &PolicyRecord) -> Result<Box<dyn Policy>, RlServiceError> {
+        let path = self
+            .dir
+            .join("checkpoints")
+            .join(format!("{}.safetensors", record.checkpoint));
+        let n_actions = match record.request.actions {
+            Actions::ShortFlatLong => 3,
+            Actions::LongFlat => 2,
+            Actions::Buckets => 5,
+            Actions::Weights => {
+                return Err(RlServiceError::Invalid(
+                    "weights policies are not stored here".into(),
+                ))
+            }
+        };
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+        Ok(match record.request.algo {
+            Algo::Ppo => {
+                let mut ac = ActorCritic::new(record.obs_dim, n_actions, &record.hidden, &mut rng)?;
+                sextant_rl::checkpoint::load(&mut ac, &path)?;
+                Box::new(ac)
+            }
+            Algo::Dqn => {
+                let mut q = QPolicy::build(record.obs_dim, n_actions, &record.hidden, &mut rng)?;
+                sextant_rl::checkpoint::load_q(&mut q, &path)?;
+                Box::new(q)
+            }
+        })
+    }
+
+    /// Re-runs a registered policy's evaluation from its checkpoint on the current bars (the
+    /// same bars give the same figures; a changed snapshot is reported by the caller).
+    pub fn reevaluate(
+        &self,
+        record: &PolicyRecord,
+    ) -> Result<(Evaluation, String), RlServiceError> {
+        let p = self.prepare(&record.request)?;
+        let policy = self.load_policy(record)?;
+        Ok((
+            evaluate::evaluate(&p, &record.request, policy.as_ref())?,
+            p.snapshot,
+        ))
+    }
+}
