@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bars = cache.bars(&sym, sextant_domain::Resolution::Daily, None, None)?;
     let data = Arc::new(MarketData::single(BarSeries::from_bars(&bars)?)?);
     let obs = Arc::new(Observations::build(&data, None)?);
-    let cfg = TradingConfig {
+    let trading_cfg = TradingConfig {
         sim: SimConfig {
             costs: Costs {
                 commission_pct: 0.001,
@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         ..TradingConfig::default()
     };
-    let mut env = TradingEnv::new(Arc::clone(&data), obs, cfg)?;
+    let mut env = TradingEnv::new(Arc::clone(&data), Arc::clone(&obs), trading_cfg.clone())?;
     let n = 2_000_000;
     println!(
         "trading env (MSFT daily, {} bars, 252-bar episodes, 3 actions, costs on), random actions, one core: {:.0} steps/s",
@@ -69,6 +69,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let score = ppo::evaluate(&mut CartPole::new(), &ac, 10, 1000)?;
     println!(
         "PPO on CartPole-v1 (rl-zoo settings, 8 envs): {steps} steps in {secs:.2} s = {:.0} steps/s, greedy mean return {score}",
+        steps as f64 / secs
+    );
+    // PPO with the RL service's settings on the trading environment (training range: the
+    // first 2,500 bars), 8 environments.
+    let train_cfg = TradingConfig {
+        to: Some(2500),
+        ..trading_cfg
+    };
+    let envs = (0..8)
+        .map(|_| TradingEnv::new(Arc::clone(&data), Arc::clone(&obs), train_cfg.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ppo_cfg = PpoConfig {
+        total_steps: 49_152,
+        n_steps: 256,
+        batch_size: 256,
+        n_epochs: 10,
+        gamma: 0.99,
+        gae_lambda: 0.95,
+        learning_rate: 3e-4,
+        ent_coef: 0.01,
+        ..PpoConfig::default()
+    };
+    let t = Instant::now();
+    let (_, history) = ppo::train(envs, &ppo_cfg, |_| true)?;
+    let secs = t.elapsed().as_secs_f64();
+    let steps = history.last().map_or(0, |p| p.steps);
+    println!(
+        "PPO on the trading env (8 envs, n_steps 256, 10 epochs): {steps} steps in {secs:.2} s = {:.0} steps/s",
         steps as f64 / secs
     );
     Ok(())

@@ -171,7 +171,8 @@ fn train_here<E: Env>(
             "batch_size must be positive and at most buffer_size; train_freq positive".into(),
         ));
     }
-    if !(cfg.learning_rate > 0.0) || !(cfg.gamma > 0.0 && cfg.gamma <= 1.0) {
+    let positive = |x: f64| x > 0.0; // false for NaN
+    if !(positive(cfg.learning_rate) && positive(cfg.gamma) && cfg.gamma <= 1.0) {
         return Err(RlError::Config(
             "learning_rate > 0 and gamma in (0, 1]".into(),
         ));

@@ -55,10 +55,12 @@ fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut ChaCha8Rng) -> Vec<
         .map(|_| (0..c).map(|_| normal(rng)).collect())
         .collect();
     for i in 0..r {
-        for j in 0..i {
-            let d: f64 = (0..c).map(|k| m[i][k] * m[j][k]).sum();
-            for k in 0..c {
-                m[i][k] -= d * m[j][k];
+        let (done, rest) = m.split_at_mut(i);
+        let row = &mut rest[0];
+        for prev in done.iter() {
+            let d: f64 = row.iter().zip(prev).map(|(a, b)| a * b).sum();
+            for (a, b) in row.iter_mut().zip(prev) {
+                *a -= d * b;
             }
         }
         let norm = m[i].iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);

@@ -76,10 +76,15 @@ impl PpoConfig {
         if self.n_steps == 0 || self.batch_size == 0 || self.n_epochs == 0 {
             return bad("n_steps, batch_size and n_epochs must be positive");
         }
-        if !(self.gamma > 0.0 && self.gamma <= 1.0) || !(0.0..=1.0).contains(&self.gae_lambda) {
+        let positive = |x: f64| x > 0.0; // false for NaN
+        let lambda_ok = (0.0..=1.0).contains(&self.gae_lambda);
+        if !(positive(self.gamma) && self.gamma <= 1.0 && lambda_ok) {
             return bad("gamma must be in (0, 1] and gae_lambda in [0, 1]");
         }
-        if !(self.learning_rate > 0.0) || !(self.clip_range > 0.0) || !(self.max_grad_norm > 0.0) {
+        if !positive(self.learning_rate)
+            || !positive(self.clip_range)
+            || !positive(self.max_grad_norm)
+        {
             return bad("learning_rate, clip_range and max_grad_norm must be positive");
         }
         Ok(())

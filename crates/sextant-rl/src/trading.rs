@@ -262,7 +262,7 @@ impl TradingEnv {
             return Err(RlError::Config("no symbol".into()));
         }
         if let Reward::DifferentialSharpe { eta } = cfg.reward {
-            if !(eta > 0.0 && eta < 1.0) {
+            if eta.is_nan() || eta <= 0.0 || eta >= 1.0 {
                 return Err(RlError::Config(format!("eta must be in (0, 1), not {eta}")));
             }
         }
@@ -413,7 +413,7 @@ impl Env for TradingEnv {
         self.session.open_bar(&self.data);
         let e1 = self.session.equity();
         self.steps += 1;
-        let ruined = !(e1 > 0.0) || !(e0 > 0.0);
+        let ruined = e1.is_nan() || e0.is_nan() || e1 <= 0.0 || e0 <= 0.0;
         let r = if ruined { -10.0 } else { (e1 / e0).ln() };
         let reward = match self.cfg.reward {
             Reward::LogReturn => r,

@@ -259,6 +259,7 @@ pub fn request_cost(method: &Method, path: &str) -> f64 {
     let costly_post = *method == Method::POST
         && (path.starts_with("/api/v1/backtests")
             || path.starts_with("/api/v1/models/train")
+            || path.starts_with("/api/v1/rl/train")
             || path == "/api/v1/jobs"
             || path.starts_with("/api/v1/factors")
             || path.ends_with("/materialize")

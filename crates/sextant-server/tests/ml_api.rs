@@ -12,20 +12,7 @@ use common::{start, Server};
 
 /// Polls a job until it is terminal (60 s at most).
 async fn wait_job(s: &Server, id: &str) -> Value {
-    let t = std::time::Instant::now();
-    loop {
-        let (status, job) = s.get(&format!("/api/v1/jobs/{id}"), Role::Analyst).await;
-        assert_eq!(status, StatusCode::OK, "{job}");
-        if ["succeeded", "failed", "cancelled"].contains(&job["status"].as_str().unwrap_or("")) {
-            return job;
-        }
-        assert!(
-            t.elapsed().as_secs() < 60,
-            "job {id} still {}",
-            job["status"]
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    s.wait_job(id, std::time::Duration::from_secs(60)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -190,16 +190,7 @@ async fn pending_ids(s: &Server) -> Vec<i64> {
 
 /// Polls a job until it ends.
 async fn wait_job(s: &Server, id: &str) -> Value {
-    let t0 = std::time::Instant::now();
-    loop {
-        let (status, job) = s.get(&format!("/api/v1/jobs/{id}"), Role::Analyst).await;
-        assert!(status.is_success(), "{job}");
-        if ["succeeded", "failed", "cancelled"].contains(&job["status"].as_str().unwrap_or("")) {
-            return job;
-        }
-        assert!(t0.elapsed() < READY, "job {id} still {}", job["status"]);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    s.wait_job(id, READY).await
 }
 
 async fn status_of(s: &Server, id: i64) -> String {

@@ -34,6 +34,9 @@ pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
         Arc::new(crate::mlops::jobs::DriftCheckJob {
             mlops: services.mlops.clone(),
         }),
+        Arc::new(crate::rl::TrainRlJob {
+            rl: services.rl.clone(),
+        }),
     ];
     match services.alphavantage() {
         Ok(av) => handlers.push(Arc::new(

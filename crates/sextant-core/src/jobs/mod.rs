@@ -105,6 +105,8 @@ pub enum JobKind {
     RetrainModel,
     /// Checking the drift of one or every production model.
     DriftCheck,
+    /// Training a reinforcement-learning policy, evaluated out of sample and registered.
+    TrainRl,
 }
 
 impl JobKind {

@@ -6,8 +6,10 @@
 //! training range, with a paired bootstrap of the Sharpe difference.
 
 mod evaluate;
+mod job;
 
 pub use evaluate::{Evaluation, Leg};
+pub use job::{TrainRlJob, JOB_MAX_STEPS};
 
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -170,15 +172,16 @@ impl RlService {
         RlService { reads, meta, dir }
     }
 
-    fn check(req: &RlTrainRequest) -> Result<(), RlServiceError> {
+    /// Checks a request's values (without reading bars).
+    pub fn check(req: &RlTrainRequest) -> Result<(), RlServiceError> {
         let bad = |m: String| Err(RlServiceError::Invalid(m));
         if req.steps == 0 || req.steps > MAX_STEPS {
             return bad(format!("steps must be in 1..={MAX_STEPS}"));
         }
-        if !(req.commission_pct >= 0.0 && req.commission_pct < 0.1) {
+        if !(0.0..0.1).contains(&req.commission_pct) {
             return bad("commission_pct must be in [0, 0.1)".into());
         }
-        if !(req.slippage_bps >= 0.0 && req.slippage_bps < 1000.0) {
+        if !(0.0..1000.0).contains(&req.slippage_bps) {
             return bad("slippage_bps must be in [0, 1000)".into());
         }
         if req.actions == Actions::Weights {
@@ -356,7 +359,7 @@ impl RlService {
                 }
             })
             .collect();
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        out.sort_by_key(|r| std::cmp::Reverse(r.created_at));
         Ok(out)
     }
 

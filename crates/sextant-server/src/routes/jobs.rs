@@ -55,9 +55,10 @@ pub struct SubmitInput {
     /// request, `walk_forward` `{request, spec}`, `train_signal` a training request,
     /// `ingest_alphavantage` `{symbols, resolution, adjusted, asset, market}`, `ingest_actions`
     /// `{symbols}`, `ingest_macro` `{series}` (when Alpha Vantage is configured), `optimize` a
-    /// tuning request (`POST /api/v1/backtests/optimize`). The same limits apply as on those
+    /// tuning request (`POST /api/v1/backtests/optimize`), `train_rl` an RL training request
+    /// (`POST /api/v1/rl/train`). The same limits apply as on those
     /// routes; at most 64 KiB of parameters.
-    #[schema(value_type = String, pattern = "^(backtest|walk_forward|train_signal|ingest_alphavantage|ingest_actions|ingest_macro|optimize)$")]
+    #[schema(value_type = String, pattern = "^(backtest|walk_forward|train_signal|ingest_alphavantage|ingest_actions|ingest_macro|optimize|train_rl)$")]
     pub kind: String,
     /// The parameters of `kind`, checked when the job is submitted.
     #[schema(value_type = Object)]

@@ -22,6 +22,7 @@ pub mod quality;
 pub mod reference;
 pub mod regimes;
 pub mod reports;
+pub mod rl;
 pub mod schemas;
 pub mod strategies;
 pub mod tuning;

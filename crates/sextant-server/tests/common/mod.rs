@@ -116,6 +116,21 @@ impl Server {
         let (status, body, _) = self.call(Method::POST, path, key, Some(body)).await;
         (status, body)
     }
+
+    /// Polls job `id` until it ends (at most `limit`) and returns its record.
+    pub async fn wait_job(&self, id: &str, limit: std::time::Duration) -> Value {
+        let t0 = std::time::Instant::now();
+        loop {
+            let (status, job) = self.get(&format!("/api/v1/jobs/{id}"), Role::Analyst).await;
+            assert!(status.is_success(), "{job}");
+            if ["succeeded", "failed", "cancelled"].contains(&job["status"].as_str().unwrap_or(""))
+            {
+                return job;
+            }
+            assert!(t0.elapsed() < limit, "job {id} still {}", job["status"]);
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
 }
 
 /// Injects the benchmark's corruptions into a copy of the bundled sample whose tickers are all
