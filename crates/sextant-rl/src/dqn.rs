@@ -11,7 +11,7 @@ use crate::env::{Action, ActionSpace, Env};
 use crate::nn::{Activation, Mlp};
 use crate::ppo::Progress;
 use crate::{Result, RlError};
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::{Device, Tensor, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -264,32 +264,7 @@ fn train_here<E: Env>(
                 let y = (r + (next_v * not_done)?.affine(cfg.gamma, 0.0)?)?.detach();
                 let q = online.forward(&o)?.gather(&acts, 1)?.squeeze(1)?;
                 let loss = huber(&(q - y)?)?;
-                let mut grads = loss.backward()?;
-                let mut sq = 0.0f64;
-                for v in &vars {
-                    if let Some(g) = grads.get(v.as_tensor()) {
-                        sq += f64::from(
-                            g.sqr()?
-                                .sum_all()?
-                                .to_dtype(DType::F32)?
-                                .to_scalar::<f32>()?,
-                        );
-                    }
-                }
-                let norm = sq.sqrt();
-                if !norm.is_finite() {
-                    return Err(RlError::Config("non-finite gradient".into()));
-                }
-                if norm > cfg.max_grad_norm {
-                    let k = cfg.max_grad_norm / (norm + 1e-6);
-                    for v in &vars {
-                        if let Some(g) = grads.get(v.as_tensor()) {
-                            let scaled = (g * k)?;
-                            grads.insert(v.as_tensor(), scaled);
-                        }
-                    }
-                }
-                opt.step(&grads)?;
+                crate::nn::clipped_step(&mut opt, &vars, loss.backward()?, cfg.max_grad_norm)?;
             }
             online.sync()?;
         }
@@ -327,17 +302,5 @@ fn huber(d: &Tensor) -> Result<Tensor> {
 
 /// Mean undiscounted return of `episodes` greedy episodes (seeds `seed`, `seed + 1`, …).
 pub fn evaluate<E: Env>(env: &mut E, policy: &QPolicy, episodes: usize, seed: u64) -> Result<f64> {
-    let mut total = 0.0;
-    for e in 0..episodes {
-        let mut obs = env.reset(Some(seed + e as u64));
-        loop {
-            let s = env.step(&Action::Discrete(policy.greedy(&obs)))?;
-            total += s.reward;
-            if s.terminated || s.truncated {
-                break;
-            }
-            obs = s.obs;
-        }
-    }
-    Ok(total / episodes.max(1) as f64)
+    crate::env::mean_return(env, |o| policy.greedy(o), episodes, seed)
 }

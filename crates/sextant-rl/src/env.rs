@@ -171,3 +171,26 @@ impl<E: Env> VecEnv<E> {
         Ok(out)
     }
 }
+
+/// Mean undiscounted return of `episodes` episodes of `env` (seeds `seed`, `seed + 1`, …) with
+/// the actions `choose` picks (a policy's greedy action).
+pub fn mean_return<E: Env>(
+    env: &mut E,
+    choose: impl Fn(&[f32]) -> usize,
+    episodes: usize,
+    seed: u64,
+) -> Result<f64> {
+    let mut total = 0.0;
+    for e in 0..episodes {
+        let mut obs = env.reset(Some(seed + e as u64));
+        loop {
+            let s = env.step(&Action::Discrete(choose(&obs)))?;
+            total += s.reward;
+            if s.terminated || s.truncated {
+                break;
+            }
+            obs = s.obs;
+        }
+    }
+    Ok(total / episodes.max(1) as f64)
+}

@@ -255,6 +255,43 @@ impl Mlp {
     }
 }
 
+/// Scales the gradients of `vars` down to a global L2 norm of `max_norm` (when above it) and
+/// applies one optimiser step. A non-finite norm is an error: the step is not taken.
+pub(crate) fn clipped_step(
+    opt: &mut candle_nn::AdamW,
+    vars: &[Var],
+    mut grads: candle_core::backprop::GradStore,
+    max_norm: f64,
+) -> Result<()> {
+    use candle_nn::Optimizer;
+    let mut sq = 0.0f64;
+    for var in vars {
+        if let Some(g) = grads.get(var.as_tensor()) {
+            sq += f64::from(
+                g.sqr()?
+                    .sum_all()?
+                    .to_dtype(DType::F32)?
+                    .to_scalar::<f32>()?,
+            );
+        }
+    }
+    let norm = sq.sqrt();
+    if !norm.is_finite() {
+        return Err(RlError::Config("non-finite gradient".into()));
+    }
+    if norm > max_norm {
+        let k = max_norm / (norm + 1e-6);
+        for var in vars {
+            if let Some(g) = grads.get(var.as_tensor()) {
+                let scaled = (g * k)?;
+                grads.insert(var.as_tensor(), scaled);
+            }
+        }
+    }
+    opt.step(&grads)?;
+    Ok(())
+}
+
 /// Runs `f` on a one-thread rayon pool (candle's and the environments' parallel work included).
 pub(crate) fn single_threaded<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
     let pool = rayon::ThreadPoolBuilder::new()

@@ -12,7 +12,7 @@
 use crate::env::{Action, ActionSpace, Env, VecEnv};
 use crate::nn::Mlp;
 use crate::{Result, RlError};
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::{Device, Tensor, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -343,33 +343,7 @@ fn train_here<E: Env>(
                 let entropy = (logp_all.exp()? * &logp_all)?.sum(1)?.mean_all()?.neg()?;
                 let loss =
                     ((policy_loss + (value_loss * cfg.vf_coef)?)? - (entropy * cfg.ent_coef)?)?;
-                let mut grads = loss.backward()?;
-                // Global norm clipping.
-                let mut sq = 0.0f64;
-                for var in &vars {
-                    if let Some(g) = grads.get(var.as_tensor()) {
-                        sq += f64::from(
-                            g.sqr()?
-                                .sum_all()?
-                                .to_dtype(DType::F32)?
-                                .to_scalar::<f32>()?,
-                        );
-                    }
-                }
-                let norm = sq.sqrt();
-                if !norm.is_finite() {
-                    return Err(RlError::Config("non-finite gradient".into()));
-                }
-                if norm > cfg.max_grad_norm {
-                    let k = cfg.max_grad_norm / (norm + 1e-6);
-                    for var in &vars {
-                        if let Some(g) = grads.get(var.as_tensor()) {
-                            let scaled = (g * k)?;
-                            grads.insert(var.as_tensor(), scaled);
-                        }
-                    }
-                }
-                opt.step(&grads)?;
+                crate::nn::clipped_step(&mut opt, &vars, loss.backward()?, cfg.max_grad_norm)?;
             }
         }
         ac.pi.sync()?;
@@ -394,17 +368,5 @@ fn train_here<E: Env>(
 
 /// Mean undiscounted return of `episodes` greedy episodes of `env` (seeds `seed`, `seed + 1`, …).
 pub fn evaluate<E: Env>(env: &mut E, ac: &ActorCritic, episodes: usize, seed: u64) -> Result<f64> {
-    let mut total = 0.0;
-    for e in 0..episodes {
-        let mut obs = env.reset(Some(seed + e as u64));
-        loop {
-            let s = env.step(&Action::Discrete(ac.greedy(&obs)))?;
-            total += s.reward;
-            if s.terminated || s.truncated {
-                break;
-            }
-            obs = s.obs;
-        }
-    }
-    Ok(total / episodes.max(1) as f64)
+    crate::env::mean_return(env, |o| ac.greedy(o), episodes, seed)
 }

@@ -1,22 +1,15 @@
 //! A trained policy replayed in a backtest: deterministic (same checkpoint and data, same audit
 //! trail and trades), and the same decisions as a greedy episode of the training environment.
 
-use sextant_backtest::simulator::{BarSeries, MarketData, TradingSimulator};
+use sextant_backtest::simulator::TradingSimulator;
 use sextant_rl::env::{Action, Env};
 use sextant_rl::policy::{obs_hash, PolicyStrategy};
 use sextant_rl::ppo::{self, PpoConfig};
 use sextant_rl::trading::{Observations, TradingConfig, TradingEnv};
 use std::sync::Arc;
 
-fn msft() -> MarketData {
-    let cache = sextant_data::Cache::open_in_memory().expect("cache");
-    cache.ingest_sample().expect("sample");
-    let sym = sextant_domain::Symbol::new("MSFT").expect("symbol");
-    let bars = cache
-        .bars(&sym, sextant_domain::Resolution::Daily, None, None)
-        .expect("bars");
-    MarketData::single(BarSeries::from_bars(&bars).expect("series")).expect("data")
-}
+mod common;
+use common::msft;
 
 #[test]
 fn replay_is_deterministic_and_matches_the_environment() {

@@ -2,23 +2,14 @@
 //! costs are the simulator's (an episode's equity equals a backtest of the same decisions), and
 //! the same seed gives the same episodes.
 
-use sextant_backtest::simulator::{
-    BarSeries, Context, Costs, MarketData, SimConfig, Target, TradingSimulator,
-};
+use sextant_backtest::simulator::{Context, Costs, SimConfig, Target, TradingSimulator};
 use sextant_backtest::strategy::Strategy;
 use sextant_rl::env::{Action, Env};
 use sextant_rl::trading::{Actions, Observations, Reward, TradingConfig, TradingEnv};
 use std::sync::Arc;
 
-fn msft() -> MarketData {
-    let cache = sextant_data::Cache::open_in_memory().expect("cache");
-    cache.ingest_sample().expect("sample");
-    let sym = sextant_domain::Symbol::new("MSFT").expect("symbol");
-    let bars = cache
-        .bars(&sym, sextant_domain::Resolution::Daily, None, None)
-        .expect("bars");
-    MarketData::single(BarSeries::from_bars(&bars).expect("series")).expect("data")
-}
+mod common;
+use common::msft;
 
 fn costly() -> SimConfig {
     SimConfig {

@@ -122,8 +122,8 @@ pub struct PolicyRecord {
     pub curve: Vec<Progress>,
     /// Out-of-sample evaluation.
     pub evaluation: Evaluation,
-    /// When it was trained (UTC).
-    pub created_at: chrono::NaiveDateTime,
+    /// When it was trained.
+    pub created_at: chrono::DateTime<Utc>,
     /// Training wall time in seconds.
     pub train_secs: f64,
 }
@@ -317,7 +317,7 @@ impl RlService {
             hidden,
             curve,
             evaluation,
-            created_at: Utc::now().naive_utc(),
+            created_at: Utc::now(),
             train_secs,
         };
         Ok((record, policy))

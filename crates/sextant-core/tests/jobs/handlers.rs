@@ -35,6 +35,7 @@ async fn backtest_and_walk_forward_jobs() {
             "ingest_alphavantage",
             "optimize",
             "retrain_model",
+            "train_rl",
             "train_signal",
             "walk_forward"
         ]

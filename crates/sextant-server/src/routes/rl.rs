@@ -93,6 +93,49 @@ pub struct RlTrainRequestDoc {
     slippage_bps: Option<f64>,
 }
 
+/// A registered policy (`sextant_core::rl::PolicyRecord`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RlPolicyDoc {
+    /// `rlp_` and the first 12 hex digits of the checkpoint hash.
+    id: String,
+    /// The training request as given (defaults filled in).
+    #[schema(value_type = Object)]
+    request: Value,
+    /// SHA-256 of the safetensors checkpoint.
+    checkpoint: String,
+    /// The data snapshot of the bars read.
+    data_snapshot: String,
+    /// First and last session of the training range.
+    #[schema(value_type = Vec<String>)]
+    train_range: Vec<String>,
+    /// Observation width.
+    obs_dim: u64,
+    /// Hidden layer widths.
+    hidden: Vec<u64>,
+    /// The reward curve: `{steps, mean_return, episodes}` per rollout.
+    #[schema(value_type = Vec<Object>)]
+    curve: Vec<Value>,
+    /// The out-of-sample evaluation: `policy`, `buy_and_hold`, `flat` and `best_rule` legs
+    /// (`total_return`, `sharpe`, `max_drawdown`, `trades`), the paired bootstraps
+    /// `vs_buy_and_hold` and `vs_best_rule`, action counts and the audit hash.
+    #[schema(value_type = Object)]
+    evaluation: Value,
+    /// When it was trained (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// Training wall time in seconds.
+    train_secs: f64,
+}
+
+/// Registered policies, newest first.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RlPolicyListDoc {
+    /// The policies.
+    items: Vec<RlPolicyDoc>,
+}
+
 /// Train a policy as a `train_rl` job (202; follow `/api/v1/jobs/{id}/events` for the reward
 /// curve). It is trained on the bars up to `train_to`, checkpointed, evaluated on the bars after
 /// it beside buy and hold, flat and the best SMA cross tuned on the training range, and
@@ -129,7 +172,7 @@ async fn train(
 /// Every registered policy, newest first: request, checkpoint hash, data snapshot, reward
 /// curve and out-of-sample evaluation.
 #[utoipa::path(get, path = "/policies", operation_id = "list_rl_policies", tag = "rl",
-    responses((status = 200, body = Object)), security(("api_key" = [])))]
+    responses((status = 200, body = RlPolicyListDoc)), security(("api_key" = [])))]
 async fn list_policies(State(s): State<AppState>) -> ApiResult<Json<Value>> {
     let items = s.services.rl.list().await?;
     to_json(&json!({ "items": items }))
@@ -138,7 +181,7 @@ async fn list_policies(State(s): State<AppState>) -> ApiResult<Json<Value>> {
 /// One registered policy.
 #[utoipa::path(get, path = "/policies/{id}", operation_id = "get_rl_policy", tag = "rl",
     params(("id" = String, Path)),
-    responses((status = 200, body = Object),
+    responses((status = 200, body = RlPolicyDoc),
               (status = 404, description = "no such policy", body = crate::error::Problem,
                content_type = "application/problem+json")),
     security(("api_key" = [])))]
