@@ -80,17 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let envs = (0..8)
         .map(|_| TradingEnv::new(Arc::clone(&data), Arc::clone(&obs), train_cfg.clone()))
         .collect::<Result<Vec<_>, _>>()?;
-    let ppo_cfg = PpoConfig {
-        total_steps: 49_152,
-        n_steps: 256,
-        batch_size: 256,
-        n_epochs: 10,
-        gamma: 0.99,
-        gae_lambda: 0.95,
-        learning_rate: 3e-4,
-        ent_coef: 0.01,
-        ..PpoConfig::default()
-    };
+    let ppo_cfg = PpoConfig::trading(49_152, 0);
     let t = Instant::now();
     let (_, history) = ppo::train(envs, &ppo_cfg, |_| true)?;
     let secs = t.elapsed().as_secs_f64();

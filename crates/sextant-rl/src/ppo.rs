@@ -71,6 +71,23 @@ impl Default for PpoConfig {
 }
 
 impl PpoConfig {
+    /// The settings the RL service trains trading policies with (8 environments of 256 steps
+    /// per rollout, 10 epochs, γ 0.99, GAE 0.95, lr 3e-4, entropy 0.01), for `total_steps`.
+    pub fn trading(total_steps: usize, seed: u64) -> Self {
+        PpoConfig {
+            total_steps,
+            n_steps: 256,
+            batch_size: 256,
+            n_epochs: 10,
+            gamma: 0.99,
+            gae_lambda: 0.95,
+            learning_rate: 3e-4,
+            ent_coef: 0.01,
+            seed,
+            ..PpoConfig::default()
+        }
+    }
+
     fn validate(&self) -> Result<()> {
         let bad = |m: &str| Err(RlError::Config(m.into()));
         if self.n_steps == 0 || self.batch_size == 0 || self.n_epochs == 0 {

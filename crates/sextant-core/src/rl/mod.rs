@@ -274,17 +274,8 @@ impl RlService {
                 let envs = (0..8).map(|_| env()).collect::<Result<Vec<_>, _>>()?;
                 let obs_dim = sextant_rl::env::Env::obs_dim(&envs[0]);
                 let ppo_cfg = PpoConfig {
-                    total_steps: req.steps,
-                    n_steps: 256,
-                    batch_size: 256,
-                    n_epochs: 10,
-                    gamma: 0.99,
-                    gae_lambda: 0.95,
-                    learning_rate: 3e-4,
-                    ent_coef: 0.01,
                     hidden: hidden.clone(),
-                    seed: req.seed,
-                    ..PpoConfig::default()
+                    ..PpoConfig::trading(req.steps, req.seed)
                 };
                 let (ac, curve) = ppo::train(envs, &ppo_cfg, progress)?;
                 let (_, hash) = sextant_rl::checkpoint::save(&ac, &ckpt_dir)?;
