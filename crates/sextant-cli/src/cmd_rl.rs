@@ -70,6 +70,10 @@ pub struct TrainArgs {
     /// Slippage in basis points.
     #[arg(long, default_value_t = 5.0)]
     slippage_bps: f64,
+    /// Add regime probabilities to the observation: the states (2 to 4) of a walk-forward HMM
+    /// on the symbol's return and volatility.
+    #[arg(long)]
+    regime_states: Option<usize>,
 }
 
 fn reward(s: &str) -> Result<Reward> {
@@ -148,6 +152,14 @@ fn print_record(r: &PolicyRecord) {
         "checkpoint {}  data snapshot {}",
         r.checkpoint, r.data_snapshot
     );
+    if let Some(g) = &r.regimes {
+        println!(
+            "regime probabilities observed: {} (known from {}, {} walk-forward fits)",
+            g.columns.join(", "),
+            g.first_labelled,
+            g.fits
+        );
+    }
     let shown: Vec<String> = r
         .curve
         .iter()
@@ -177,6 +189,7 @@ pub async fn run(cmd: RlCmd, s: &Services) -> Result<()> {
                 episode_bars: a.episode_bars,
                 commission_pct: a.commission,
                 slippage_bps: a.slippage_bps,
+                regime_states: a.regime_states,
             };
             let r = s.rl.train(req).await?;
             print_record(&r);
@@ -215,8 +228,7 @@ pub async fn run(cmd: RlCmd, s: &Services) -> Result<()> {
         RlCmd::Eval(IdArg { id }) => {
             let r = s.rl.get(&id).await?;
             let trained_on = r.data_snapshot.clone();
-            let rl = s.rl.clone();
-            let (e, snap) = tokio::task::spawn_blocking(move || rl.reevaluate(&r)).await??;
+            let (e, snap) = s.rl.reevaluate(&r).await?;
             if snap != trained_on {
                 println!("note: the bars changed since training (snapshot {snap}; trained on {trained_on})");
             }

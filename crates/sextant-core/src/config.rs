@@ -57,6 +57,9 @@ pub struct Config {
     pub agents: AgentsSettings,
     /// Run tracking, its MLflow mirror and drift bands. TOML table `[mlops]`.
     pub mlops: MlopsSettings,
+    /// Where artefacts that travel (RL checkpoints) are kept: the data directory by default, an
+    /// S3-compatible bucket by `url`. TOML table `[objects]`.
+    pub objects: sextant_objects::ObjectsConfig,
 }
 
 /// Model operations. Runs are always tracked in the metadata store; with `mlflow_uri` they are
@@ -240,6 +243,7 @@ impl Default for Config {
             quality: sextant_quality::QualityConfig::default(),
             agents: AgentsSettings::default(),
             mlops: MlopsSettings::default(),
+            objects: sextant_objects::ObjectsConfig::default(),
         }
     }
 }
@@ -465,6 +469,22 @@ pub const ENV_VARS: &[(&str, &str, Setter)] = &[
             Ok(())
         },
     ),
+    (
+        "SEXTANT_OBJECTS_URL",
+        "s3://bucket[/prefix] for checkpoints (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+        |c, v| {
+            c.objects.url = Some(v.to_string());
+            Ok(())
+        },
+    ),
+    ("SEXTANT_S3_ENDPOINT", "S3-compatible server endpoint", |c, v| {
+        c.objects.endpoint = Some(v.to_string());
+        Ok(())
+    }),
+    ("SEXTANT_S3_REGION", "S3 region", |c, v| {
+        c.objects.region = Some(v.to_string());
+        Ok(())
+    }),
     (
         "SEXTANT_WEB_DIR",
         "serve the dashboard's files from this directory (development)",

@@ -47,6 +47,9 @@ pub enum CoreError {
     /// invalid.
     #[error("MLOps: {0}")]
     Mlflow(String),
+    /// The object store (`[objects]`) cannot be opened.
+    #[error(transparent)]
+    Objects(#[from] sextant_objects::ObjectsError),
     /// `metadata.backend` names no known store; accepted: `embedded` (alias `sqlite`) and
     /// `mongodb` (alias `mongo`).
     #[error("unknown metadata backend {0:?}: use `embedded` or `mongodb`")]
@@ -71,6 +74,8 @@ pub struct Services {
     pub cache: Arc<Cache>,
     /// Read connections to `cache`, for reads that must not queue behind writes.
     pub reads: Arc<ReadPool>,
+    /// Artefacts that travel (RL checkpoints): the data directory, or the `[objects]` bucket.
+    pub objects: Arc<sextant_objects::Objects>,
     /// The metadata store (embedded or MongoDB, per `config.metadata`): runs, trades, models,
     /// portfolios, watchlists, API keys and jobs.
     pub meta: Arc<dyn MetaStore>,
@@ -155,10 +160,14 @@ impl Services {
             reads.clone(),
             meta.clone(),
         ));
+        let objects = Arc::new(sextant_objects::Objects::open(
+            &config.objects,
+            &config.data_dir,
+        )?);
         let rl = Arc::new(crate::rl::RlService::new(
             reads.clone(),
             meta.clone(),
-            config.data_dir.join("rl"),
+            objects.clone(),
         ));
         let universes = Arc::new(crate::universes::UniverseService::new(
             reads.clone(),
@@ -220,6 +229,7 @@ impl Services {
             configs,
             definitions,
             reads,
+            objects,
             reports,
             config,
             cache,

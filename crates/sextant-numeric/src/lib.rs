@@ -57,6 +57,64 @@ pub fn exp(x: f64) -> f64 {
     }
 }
 
+/// `tanh(x)` in f32, within two ulp of the correctly rounded value (tested over ±25), written
+/// branch-free so that a loop over a slice vectorises on f32 lanes (libm's `tanhf` was two
+/// thirds of a PPO update on 64-wide layers).
+///
+/// Below `|x| = 0.4` the odd Taylor series to `x^15` (truncation below 3e-10 relative); above,
+/// `(1 − e) / (1 + e)` with `e = e^(−2|x|)` from a Cody–Waite reduction and a degree-7
+/// polynomial (below 6e-9 relative), where `1 − e ≥ 0.55` cancels little. `|x|` is clamped at
+/// 20, where `tanh` is 1 in f32. NaN stays NaN.
+#[inline(always)]
+pub fn tanh_f32(x: f32) -> f32 {
+    let a = x.abs().min(20.0);
+    // Small: x (1 − x²/3 + 2x⁴/15 − …), the coefficients of tanh's Maclaurin series.
+    let z = a * a;
+    let mut p = -929_569.0 / 638_512_875.0f32;
+    for c in [
+        21_844.0 / 6_081_075.0f32,
+        -1_382.0 / 155_925.0,
+        62.0 / 2_835.0,
+        -17.0 / 315.0,
+        2.0 / 15.0,
+        -1.0 / 3.0,
+        1.0,
+    ] {
+        p = p * z + c;
+    }
+    let small = a * p;
+    // Large: e = 2^k · e^r with −2a = k ln 2 + r, |r| ≤ ln 2 / 2.
+    const LN2_HI: f32 = 0.693_359_4; // 0x3F318000: k · LN2_HI is exact for |k| < 2^8
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let y = -2.0 * a;
+    // Adding 1.5 · 2^23 rounds to an integer (nearest even) without a call to roundf, which
+    // would keep the loop scalar.
+    const SHIFTER: f32 = 12_582_912.0;
+    let kf = (y * std::f32::consts::LOG2_E + SHIFTER) - SHIFTER;
+    let r = (y - kf * LN2_HI) - kf * LN2_LO;
+    let mut q = 1.0 / 5_040.0f32;
+    for c in [
+        1.0 / 720.0f32,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
+        q = q * r + c;
+    }
+    let scale = f32::from_bits((((kf as i32) + 127) as u32) << 23);
+    let e = q * scale;
+    let large = (1.0 - e) / (1.0 + e);
+    let t = if a < 0.4 { small } else { large };
+    if x.is_nan() {
+        x
+    } else {
+        t.copysign(x)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +135,33 @@ mod tests {
         assert_eq!(exp(f64::INFINITY), f64::INFINITY);
         assert!(exp(f64::NAN).is_nan());
         assert!((exp(709.0) - 709f64.exp()).abs() / 709f64.exp() < 1e-15);
+    }
+
+    #[test]
+    fn tanh_f32_is_within_two_ulp() {
+        let mut worst = 0u32;
+        let mut at = 0.0f32;
+        for i in 0..=2_000_000 {
+            // Dense near 0 and around the 0.4 switch, out to ±25 (where tanh is ±1).
+            let u = (i as f64 - 1_000_000.0) / 1_000_000.0;
+            let x = (25.0 * u * u * u) as f32;
+            let want = f64::from(x).tanh() as f32;
+            let off = tanh_f32(x).to_bits().abs_diff(want.to_bits());
+            if off > worst {
+                (worst, at) = (off, x);
+            }
+        }
+        assert!(worst <= 2, "{worst} ulp at {at}");
+        // The f32 neighbours of the 0.4 switch, and far values.
+        let below = f32::from_bits(0.4f32.to_bits() - 1);
+        let above = f32::from_bits(0.4f32.to_bits() + 1);
+        for x in [below, 0.4, above, 1e-30, -1e-7, 9.0, 19.9, 20.0, 1e30] {
+            let want = f64::from(x).tanh() as f32;
+            assert!(tanh_f32(x).to_bits().abs_diff(want.to_bits()) <= 2, "{x}");
+        }
+        assert_eq!(tanh_f32(0.0), 0.0);
+        assert_eq!(tanh_f32(f32::INFINITY), 1.0);
+        assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
+        assert!(tanh_f32(f32::NAN).is_nan());
     }
 }

@@ -1,7 +1,9 @@
 //! `cargo run --release -p sextant-rl --example bench_rl`: environment throughput on one core
 //! with random actions (the trading environment on the bundled MSFT daily bars, 252-bar
-//! episodes, costs on; CartPole), and PPO's training throughput on CartPole (environment steps
-//! per second, updates included). Figures only; `scripts/bench-rl` puts SB3's beside them.
+//! episodes, costs on; CartPole), and PPO's training throughput on CartPole and the trading
+//! environment (environment steps per second, updates included; PPO uses two threads, as
+//! PyTorch does for SB3 on this machine). Figures only; `scripts/bench-rl` puts SB3's beside
+//! them.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -68,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let steps = history.last().map_or(0, |p| p.steps);
     let score = ppo::evaluate(&mut CartPole::new(), &ac, 10, 1000)?;
     println!(
-        "PPO on CartPole-v1 (rl-zoo settings, 8 envs): {steps} steps in {secs:.2} s = {:.0} steps/s, greedy mean return {score}",
+        "PPO on CartPole-v1 (rl-zoo settings, 8 envs, 2 threads): {steps} steps in {secs:.2} s = {:.0} steps/s, greedy mean return {score}",
         steps as f64 / secs
     );
     // PPO with the RL service's settings on the trading environment (training range: the
@@ -86,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let secs = t.elapsed().as_secs_f64();
     let steps = history.last().map_or(0, |p| p.steps);
     println!(
-        "PPO on the trading env (8 envs, n_steps 256, 10 epochs): {steps} steps in {secs:.2} s = {:.0} steps/s",
+        "PPO on the trading env (8 envs, n_steps 256, 10 epochs, 2 threads): {steps} steps in {secs:.2} s = {:.0} steps/s",
         steps as f64 / secs
     );
     Ok(())

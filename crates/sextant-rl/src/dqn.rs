@@ -158,7 +158,7 @@ pub fn train<E: Env>(
     cfg: &DqnConfig,
     on_progress: impl FnMut(&Progress) -> bool + Send,
 ) -> Result<(QPolicy, Vec<Progress>)> {
-    crate::nn::single_threaded(|| train_here(env, cfg, on_progress))
+    crate::nn::on_threads(1, || train_here(env, cfg, on_progress))
 }
 
 fn train_here<E: Env>(

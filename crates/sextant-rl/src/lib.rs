@@ -10,7 +10,8 @@
 //!   fills, costs and slippage are the simulator's, observations are point in time.
 //! - [`nn`]: small MLPs on candle, initialised from a seeded generator (not candle's), so the
 //!   same seed gives the same weights to the bit.
-//! - [`ppo`]: PPO (clipped objective, GAE, minibatch epochs).
+//! - [`ppo`]: PPO (clipped objective, GAE, minibatch epochs); its minibatch gradients are
+//!   written out by hand (`fused`, checked against candle's autograd) for speed.
 //! - [`dqn`]: double DQN (replay, target network, ε-greedy).
 //! - [`policy`]: a trained policy as a backtest strategy, greedy, with an audit row per bar.
 //! - [`checkpoint`]: safetensors checkpoints with their lineage.
@@ -21,6 +22,7 @@ pub mod dqn;
 pub mod env;
 mod error;
 pub mod features;
+mod fused;
 pub mod nn;
 pub mod policy;
 pub mod ppo;

@@ -194,7 +194,7 @@ impl Mlp {
                 *acc += s;
                 if i < last {
                     *acc = match self.act {
-                        Activation::Tanh => acc.tanh(),
+                        Activation::Tanh => sextant_numeric::tanh_f32(*acc),
                         Activation::Relu => acc.max(0.0),
                     };
                 }
@@ -221,6 +221,34 @@ impl Mlp {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(())
+    }
+
+    /// The plain copy of the weights: (weight `[out × in]` row-major, bias, out, in) per layer.
+    pub(crate) fn plain_layers(&self) -> &[(Vec<f32>, Vec<f32>, usize, usize)] {
+        &self.plain
+    }
+
+    /// The hidden layers' nonlinearity.
+    pub(crate) fn activation(&self) -> Activation {
+        self.act
+    }
+
+    /// Replaces every layer's weight and bias (flat, row-major) and refreshes the plain copy.
+    pub(crate) fn set_weights(&mut self, layers: &[(&[f32], &[f32])]) -> Result<()> {
+        if layers.len() != self.layers.len() {
+            return Err(RlError::Config(format!(
+                "{} layers for a network of {}",
+                layers.len(),
+                self.layers.len()
+            )));
+        }
+        for (l, (w, b)) in self.layers.iter().zip(layers) {
+            let wt = Tensor::from_slice(w, l.w.as_tensor().dims(), &Device::Cpu)?;
+            let bt = Tensor::from_slice(b, l.b.as_tensor().dims(), &Device::Cpu)?;
+            l.w.set(&wt)?;
+            l.b.set(&bt)?;
+        }
+        self.sync()
     }
 
     /// The weights by name (`{prefix}.{i}.weight`, `{prefix}.{i}.bias`), for a checkpoint.
@@ -292,10 +320,14 @@ pub(crate) fn clipped_step(
     Ok(())
 }
 
-/// Runs `f` on a one-thread rayon pool (candle's and the environments' parallel work included).
-pub(crate) fn single_threaded<T: Send>(f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+/// Runs `f` on a rayon pool of `threads` threads of its own (the environments' parallel work
+/// included).
+pub(crate) fn on_threads<T: Send>(
+    threads: usize,
+    f: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
+        .num_threads(threads)
         .build()
         .map_err(|e| RlError::Config(format!("thread pool: {e}")))?;
     pool.install(f)

@@ -10,10 +10,9 @@
 //! configuration give the same weights to the bit.
 
 use crate::env::{Action, ActionSpace, Env, VecEnv};
+use crate::fused::{ppo_gradients, Adam, Batch, FlatMlp, LossWeights, Scratch, Tape};
 use crate::nn::Mlp;
 use crate::{Result, RlError};
-use candle_core::{Device, Tensor, D};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -139,11 +138,7 @@ impl ActorCritic {
 
     /// Action probabilities for one observation (softmax of the logits).
     pub fn probabilities(&self, obs: &[f32]) -> Vec<f64> {
-        let logits = self.pi.forward_row(obs);
-        let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let e: Vec<f64> = logits.iter().map(|l| f64::from(l - m).exp()).collect();
-        let z: f64 = e.iter().sum();
-        e.into_iter().map(|v| v / z).collect()
+        softmax(&self.pi.forward_row(obs))
     }
 
     /// The most probable action (the deterministic rollout's choice; ties go to the lowest).
@@ -164,6 +159,14 @@ impl ActorCritic {
     }
 }
 
+/// The softmax of `logits`, in f64.
+fn softmax(logits: &[f32]) -> Vec<f64> {
+    let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f64> = logits.iter().map(|l| f64::from(l - m).exp()).collect();
+    let z: f64 = e.iter().sum();
+    e.into_iter().map(|v| v / z).collect()
+}
+
 /// What a training run reports per rollout.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
@@ -178,15 +181,16 @@ pub struct Progress {
 /// Trains a PPO agent on `envs` (discrete actions); `on_progress` sees every rollout's figures
 /// and may stop the run early by returning false.
 ///
-/// Runs on a one-thread pool of its own: candle splits even tiny matrix products across
-/// threads, which on small networks costs more than it saves (PPO on CartPole: 22 s on two
-/// threads, 14 s on one, here), and one thread keeps the arithmetic independent of the machine.
+/// Runs on a two-thread pool of its own: each minibatch's gradient is computed in two halves,
+/// one per thread, and summed in a fixed order, so the weights are the same bits on one core or
+/// many. The gradients are computed by `fused` (the chain rule written out, checked against
+/// candle's autograd), not through an autograd graph.
 pub fn train<E: Env>(
     envs: Vec<E>,
     cfg: &PpoConfig,
     on_progress: impl FnMut(&Progress) -> bool + Send,
 ) -> Result<(ActorCritic, Vec<Progress>)> {
-    crate::nn::single_threaded(|| train_here(envs, cfg, on_progress))
+    crate::nn::on_threads(2, || train_here(envs, cfg, on_progress))
 }
 
 fn train_here<E: Env>(
@@ -211,30 +215,27 @@ fn train_here<E: Env>(
     let mut ac = ActorCritic::new(obs_dim, n_actions, &cfg.hidden, &mut rng)?;
     let mut venv = VecEnv::new(envs, cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let n_envs = venv.len();
-    let mut vars = ac.pi.vars();
-    vars.extend(ac.vf.vars());
-    let params = ParamsAdamW {
-        lr: cfg.learning_rate,
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-5,
-        weight_decay: 0.0,
-    };
-    let mut opt = AdamW::new(vars.clone(), params.clone())?;
+    let mut fpi = FlatMlp::from_mlp(&ac.pi);
+    let mut fvf = FlatMlp::from_mlp(&ac.vf);
+    let mut adam = Adam::new(&mut [&mut fpi, &mut fvf], 0.9, 0.999, 1e-5);
+    let (mut gp, mut gv) = (fpi.zero_grads(), fvf.zero_grads());
+    let (mut gp2, mut gv2) = (fpi.zero_grads(), fvf.zero_grads());
+    let (mut scratch, mut scratch2) = (Scratch::default(), Scratch::default());
+    let (mut roll_pi, mut roll_vf) = (Tape::default(), Tape::default());
     let rollout = cfg.n_steps * n_envs;
     // Whole rollouts only: never more steps than asked for.
     let updates = (cfg.total_steps / rollout).max(1);
     let mut history = Vec::new();
     let mut ep_return = vec![0.0f64; n_envs];
-    let dev = Device::Cpu;
 
     for update in 0..updates {
         let frac = 1.0 - update as f64 / updates as f64;
-        opt.set_params(ParamsAdamW {
-            lr: cfg.learning_rate * frac,
-            ..params.clone()
-        });
-        let clip = cfg.clip_range * frac;
+        let lr = cfg.learning_rate * frac;
+        let weights = LossWeights {
+            clip: cfg.clip_range * frac,
+            vf_coef: cfg.vf_coef,
+            ent_coef: cfg.ent_coef,
+        };
 
         // 1. Rollout.
         let mut obs_buf: Vec<f32> = Vec::with_capacity(rollout * obs_dim);
@@ -250,8 +251,16 @@ fn train_here<E: Env>(
         }
         for _ in 0..cfg.n_steps {
             let mut actions = Vec::with_capacity(n_envs);
-            for (i, o) in venv.obs().iter().enumerate() {
-                let p = ac.probabilities(o);
+            // Every environment's observation through both networks at once.
+            let start = obs_buf.len();
+            for o in venv.obs() {
+                obs_buf.extend_from_slice(o);
+            }
+            fpi.forward(&obs_buf[start..], n_envs, &mut roll_pi)?;
+            fvf.forward(&obs_buf[start..], n_envs, &mut roll_vf)?;
+            let rows = roll_pi.out.chunks_exact(n_actions).zip(&roll_vf.out);
+            for ((logits, value), start) in rows.zip(&episode_start) {
+                let p = softmax(logits);
                 let u: f64 = rng.gen();
                 let mut a = p.len() - 1;
                 let mut acc = 0.0;
@@ -262,11 +271,10 @@ fn train_here<E: Env>(
                         break;
                     }
                 }
-                obs_buf.extend_from_slice(o);
                 act_buf.push(a as u32);
                 logp_buf.push(p[a].max(1e-30).ln() as f32);
-                val_buf.push(ac.value(o));
-                start_buf.push(episode_start[i]);
+                val_buf.push(f64::from(*value));
+                start_buf.push(*start);
                 actions.push(Action::Discrete(a));
             }
             let step = venv.step(&actions)?;
@@ -312,27 +320,19 @@ fn train_here<E: Env>(
             .collect();
 
         // 3. Minibatch epochs.
-        let obs_all = Tensor::from_vec(obs_buf, (rollout, obs_dim), &dev)?;
         let mut order: Vec<u32> = (0..rollout as u32).collect();
+        let mut obs = Vec::with_capacity(cfg.batch_size * obs_dim);
         for _ in 0..cfg.n_epochs {
             order.shuffle(&mut rng);
             for chunk in order.chunks(cfg.batch_size) {
-                let idx = Tensor::from_slice(chunk, chunk.len(), &dev)?;
-                let obs = obs_all.index_select(&idx, 0)?;
-                let pick = |v: &dyn Fn(usize) -> f32| -> Result<Tensor> {
-                    let data: Vec<f32> = chunk.iter().map(|&k| v(k as usize)).collect();
-                    Ok(Tensor::from_vec(data, chunk.len(), &dev)?)
-                };
-                let acts = Tensor::from_vec(
-                    chunk
-                        .iter()
-                        .map(|&k| act_buf[k as usize])
-                        .collect::<Vec<u32>>(),
-                    (chunk.len(), 1),
-                    &dev,
-                )?;
-                let old_logp = pick(&|k| logp_buf[k])?;
-                let ret = pick(&|k| returns[k])?;
+                obs.clear();
+                for &k in chunk {
+                    let k = k as usize;
+                    obs.extend_from_slice(&obs_buf[k * obs_dim..(k + 1) * obs_dim]);
+                }
+                let pick =
+                    |v: &[f32]| -> Vec<f32> { chunk.iter().map(|&k| v[k as usize]).collect() };
+                let actions: Vec<u32> = chunk.iter().map(|&k| act_buf[k as usize]).collect();
                 let a: Vec<f64> = chunk.iter().map(|&k| adv[k as usize]).collect();
                 let mean = a.iter().sum::<f64>() / a.len() as f64;
                 let sd = if a.len() > 1 {
@@ -341,30 +341,45 @@ fn train_here<E: Env>(
                 } else {
                     1.0
                 };
-                let advn = Tensor::from_vec(
-                    a.iter()
-                        .map(|x| ((x - mean) / (sd + 1e-8)) as f32)
-                        .collect::<Vec<_>>(),
-                    chunk.len(),
-                    &dev,
+                let advn: Vec<f32> = a
+                    .iter()
+                    .map(|x| ((x - mean) / (sd + 1e-8)) as f32)
+                    .collect();
+                let batch = Batch {
+                    total: chunk.len(),
+                    obs: &obs,
+                    actions: &actions,
+                    old_logp: &pick(&logp_buf),
+                    adv: &advn,
+                    returns: &pick(&returns),
+                };
+                // Two halves on two threads, their gradients summed in a fixed order: the
+                // result does not depend on how many threads there are.
+                let (first, second) = batch.split(chunk.len().div_ceil(2));
+                for g in [&mut gp, &mut gv, &mut gp2, &mut gv2] {
+                    g.clear();
+                }
+                let (fa, fb) = (&fpi, &fvf);
+                let (ra, rb) = rayon::join(
+                    || ppo_gradients(fa, fb, &first, weights, &mut scratch, &mut gp, &mut gv),
+                    || ppo_gradients(fa, fb, &second, weights, &mut scratch2, &mut gp2, &mut gv2),
+                );
+                ra?;
+                if !second.actions.is_empty() {
+                    rb?;
+                }
+                gp.add(&gp2);
+                gv.add(&gv2);
+                adam.step(
+                    &mut [&mut fpi, &mut fvf],
+                    &[&gp, &gv],
+                    lr,
+                    cfg.max_grad_norm,
                 )?;
-                let logits = ac.pi.forward(&obs)?;
-                let logp_all = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
-                let logp = logp_all.gather(&acts, 1)?.squeeze(1)?;
-                let ratio = (&logp - &old_logp)?.exp()?;
-                let s1 = (&ratio * &advn)?;
-                let s2 = (ratio.clamp(1.0 - clip, 1.0 + clip)? * &advn)?;
-                let policy_loss = s1.minimum(&s2)?.mean_all()?.neg()?;
-                let v = ac.vf.forward(&obs)?.squeeze(1)?;
-                let value_loss = (&ret - &v)?.sqr()?.mean_all()?;
-                let entropy = (logp_all.exp()? * &logp_all)?.sum(1)?.mean_all()?.neg()?;
-                let loss =
-                    ((policy_loss + (value_loss * cfg.vf_coef)?)? - (entropy * cfg.ent_coef)?)?;
-                crate::nn::clipped_step(&mut opt, &vars, loss.backward()?, cfg.max_grad_norm)?;
             }
         }
-        ac.pi.sync()?;
-        ac.vf.sync()?;
+        fpi.store_into(&mut ac.pi)?;
+        fvf.store_into(&mut ac.vf)?;
         let p = Progress {
             steps: (update + 1) * rollout,
             mean_return: if finished.is_empty() {

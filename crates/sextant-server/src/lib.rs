@@ -55,6 +55,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .nest("/api/v1/features", routes::ml::features_router())
         .nest("/api/v1/signals", routes::ml::signals_router())
         .nest("/api/v1/models", routes::ml::models_router())
+        .nest("/api/v1/rl", routes::rl::router())
         .nest("/api/v1/admin", routes::admin::router())
         .nest("/api/v1/me", routes::me::router())
         .nest(

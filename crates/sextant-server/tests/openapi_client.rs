@@ -213,6 +213,21 @@ async fn a_generated_python_client_reads_every_get_operation() {
     let job = text(&train, "id");
     let trained = finished(&s, &job).await;
     let model = text(&trained["result"], "model_id");
+    let rl_job = rec
+        .call(
+            "train_rl_policy",
+            M::POST,
+            "/api/v1/rl/train",
+            Role::Analyst,
+            Some(
+                json!({"symbol": "MSFT", "train_to": "2008-12-31", "test_to": "2009-12-31",
+                "steps": 2048, "seed": 1}),
+            ),
+            C::ACCEPTED,
+        )
+        .await;
+    let rl_done = finished(&s, &text(&rl_job, "id")).await;
+    let policy = text(&rl_done["result"], "policy_id");
     rec.call(
         "check_model_drift",
         M::POST,
@@ -372,6 +387,7 @@ async fn a_generated_python_client_reads_every_get_operation() {
         "/api/v1/studies/{id}/leaderboard": {"id": stu},
         "/api/v1/models/{id}": {"id": model},
         "/api/v1/models/{id}/drift": {"id": model},
+        "/api/v1/rl/policies/{id}": {"id": policy},
         "/api/v1/mlops/runs/{id}": {"id": tracked},
         "/api/v1/mlops/schedules/{id}": {"id": sch},
         "/api/v1/mlops/evals/{id}": {"id": evl},

@@ -74,12 +74,12 @@ impl JobHandler for TrainRlJob {
             )
             .await;
         }
-        let (record, _) = task
+        let trained = task
             .await
             .map_err(|e| JobError::Failed(format!("training task: {e}")))?
             .map_err(job_error)?;
         ctx.check()?;
-        self.rl.register(&record).await.map_err(job_error)?;
+        let record = self.rl.store(trained).await.map_err(job_error)?;
         let e = &record.evaluation;
         ctx.progress(1.0, format!("registered {}", record.id)).await;
         Ok(json!({

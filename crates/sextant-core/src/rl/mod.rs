@@ -1,15 +1,18 @@
 //! Reinforcement-learning policies as a service: trained on a symbol's total-return daily bars
-//! up to a date, checkpointed (safetensors, named by their hash, under
-//! `<data_dir>/rl/checkpoints`), registered in the metadata store with everything that made them
+//! up to a date, checkpointed (safetensors, named by their hash, at `rl/checkpoints/` of the
+//! object store: the data directory by default, an S3-compatible bucket by configuration),
+//! registered in the metadata store with everything that made them
 //! (request, data snapshot, seed, reward curve), and evaluated out of sample — the bars after
 //! the training range — beside buy and hold, staying flat, and the best SMA cross tuned on the
 //! training range, with a paired bootstrap of the Sharpe difference.
 
 mod evaluate;
 mod job;
+mod regime;
 
 pub use evaluate::{Evaluation, Leg};
 pub use job::{TrainRlJob, JOB_MAX_STEPS};
+pub use regime::{regime_columns, RegimeInputs};
 
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,17 +20,19 @@ use sextant_backtest::simulator::{BarSeries, Costs, MarketData, SimConfig};
 use sextant_data::cache::{ReadPool, Slice};
 use sextant_domain::{PriceBasis, Resolution, Symbol};
 use sextant_meta::{MetaStore, Query};
+use sextant_objects::Objects;
 use sextant_rl::dqn::{self, DqnConfig, QPolicy};
 use sextant_rl::policy::Policy;
 use sextant_rl::ppo::{self, ActorCritic, PpoConfig, Progress};
 use sextant_rl::trading::{Actions, Observations, Reward, TradingConfig, TradingEnv};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The metadata collection of trained policies.
 pub const COLLECTION: &str = "rl_policies";
 /// Most environment steps one training may take.
 pub const MAX_STEPS: usize = 5_000_000;
+/// Where checkpoints go in the object store (`<CHECKPOINTS>/<sha256>.safetensors`).
+pub const CHECKPOINTS: &str = "rl/checkpoints";
 
 /// Which agent learns.
 #[derive(
@@ -77,6 +82,10 @@ pub struct RlTrainRequest {
     /// Slippage in basis points (default 5).
     #[serde(default = "default_slippage")]
     pub slippage_bps: f64,
+    /// Regime probabilities in the observation: the states (2 to 4) of a walk-forward HMM on
+    /// the symbol's return and volatility, point in time (default none).
+    #[serde(default)]
+    pub regime_states: Option<usize>,
 }
 
 fn default_algo() -> Algo {
@@ -126,6 +135,9 @@ pub struct PolicyRecord {
     pub created_at: chrono::DateTime<Utc>,
     /// Training wall time in seconds.
     pub train_secs: f64,
+    /// The regime columns observed, when asked for.
+    #[serde(default)]
+    pub regimes: Option<RegimeInputs>,
 }
 
 /// What can go wrong.
@@ -146,13 +158,28 @@ pub enum RlServiceError {
     /// Training or the environment.
     #[error(transparent)]
     Rl(#[from] sextant_rl::RlError),
+    /// The checkpoint store (missing, corrupt or unreachable checkpoint).
+    #[error("checkpoint: {0}")]
+    Objects(#[from] sextant_objects::ObjectsError),
 }
 
 /// Trains, stores and evaluates policies.
+#[derive(Clone)]
 pub struct RlService {
     reads: Arc<ReadPool>,
     meta: Arc<dyn MetaStore>,
-    dir: PathBuf,
+    objects: Arc<Objects>,
+}
+
+/// A policy trained and evaluated, its checkpoint not yet stored nor the record registered
+/// ([`RlService::store`] does both).
+pub struct Trained {
+    /// The record to register.
+    pub record: PolicyRecord,
+    /// The policy, ready to act.
+    pub policy: Box<dyn Policy>,
+    /// The checkpoint's safetensors bytes (their SHA-256 is `record.checkpoint`).
+    pub checkpoint: Vec<u8>,
 }
 
 /// The inputs of one symbol, read once.
@@ -164,12 +191,18 @@ pub(crate) struct Prepared {
     pub split: usize,
     pub snapshot: String,
     pub sim: SimConfig,
+    pub regimes: Option<RegimeInputs>,
 }
 
 impl RlService {
-    /// A service reading bars through `reads`, registering in `meta`, checkpoints in `dir`.
-    pub fn new(reads: Arc<ReadPool>, meta: Arc<dyn MetaStore>, dir: PathBuf) -> Self {
-        RlService { reads, meta, dir }
+    /// A service reading bars through `reads`, registering in `meta`, checkpoints in
+    /// `objects`.
+    pub fn new(reads: Arc<ReadPool>, meta: Arc<dyn MetaStore>, objects: Arc<Objects>) -> Self {
+        RlService {
+            reads,
+            meta,
+            objects,
+        }
     }
 
     /// Checks a request's values (without reading bars).
@@ -189,6 +222,9 @@ impl RlService {
         }
         if req.test_to.is_some_and(|t| t <= req.train_to) {
             return bad("test_to must be after train_to".into());
+        }
+        if req.regime_states.is_some_and(|k| !(2..=4).contains(&k)) {
+            return bad("regime_states must be 2 to 4".into());
         }
         Ok(())
     }
@@ -212,13 +248,26 @@ impl RlService {
                 bars.len() - split
             )));
         }
-        let dates = bars.iter().map(|b| b.ts.date()).collect();
+        let dates: Vec<NaiveDate> = bars.iter().map(|b| b.ts.date()).collect();
         let series =
             BarSeries::from_bars(&bars).map_err(|e| RlServiceError::Invalid(e.to_string()))?;
         let data = Arc::new(
             MarketData::single(series).map_err(|e| RlServiceError::Invalid(e.to_string()))?,
         );
-        let obs = Arc::new(Observations::build(&data, None)?);
+        let (extra, regimes) = match req.regime_states {
+            Some(k) => {
+                let (cols, inputs) = regime::aligned(&reader, &req.symbol, &dates, k, req.seed)?;
+                if inputs.first_labelled > req.train_to {
+                    return Err(RlServiceError::Invalid(format!(
+                        "{}: regimes are known from {} only, after train_to",
+                        req.symbol, inputs.first_labelled
+                    )));
+                }
+                (Some(cols), Some(inputs))
+            }
+            None => (None, None),
+        };
+        let obs = Arc::new(Observations::build(&data, extra.as_deref())?);
         let snapshot = reader.snapshot_hash(&Slice {
             symbols: vec![req.symbol.clone()],
             resolution: Some(Resolution::Daily),
@@ -240,6 +289,7 @@ impl RlService {
             split,
             snapshot,
             sim,
+            regimes,
         })
     }
 
@@ -255,21 +305,20 @@ impl RlService {
         }
     }
 
-    /// Trains, checkpoints, evaluates and registers a policy. Blocking (CPU for seconds to
-    /// minutes): call it from a blocking thread. `progress` sees the reward curve as it grows and
-    /// may stop training early by returning false.
+    /// Trains and evaluates a policy. Blocking (CPU for seconds to minutes): call it from a
+    /// blocking thread, then [`RlService::store`] the result. `progress` sees the reward curve as
+    /// it grows and may stop training early by returning false.
     pub fn train_blocking(
         &self,
         req: &RlTrainRequest,
         progress: impl FnMut(&Progress) -> bool + Send,
-    ) -> Result<(PolicyRecord, Box<dyn Policy>), RlServiceError> {
+    ) -> Result<Trained, RlServiceError> {
         let p = self.prepare(req)?;
         let cfg = Self::env_config(req, &p);
         let hidden = vec![64, 64];
         let t = std::time::Instant::now();
         let env = || TradingEnv::new(Arc::clone(&p.data), Arc::clone(&p.obs), cfg.clone());
-        let ckpt_dir = self.dir.join("checkpoints");
-        let (policy, curve, hash, obs_dim): (Box<dyn Policy>, _, _, _) = match req.algo {
+        let (policy, curve, (bytes, hash), obs_dim): (Box<dyn Policy>, _, _, _) = match req.algo {
             Algo::Ppo => {
                 let envs = (0..8).map(|_| env()).collect::<Result<Vec<_>, _>>()?;
                 let obs_dim = sextant_rl::env::Env::obs_dim(&envs[0]);
@@ -278,8 +327,8 @@ impl RlService {
                     ..PpoConfig::trading(req.steps, req.seed)
                 };
                 let (ac, curve) = ppo::train(envs, &ppo_cfg, progress)?;
-                let (_, hash) = sextant_rl::checkpoint::save(&ac, &ckpt_dir)?;
-                (Box::new(ac), curve, hash, obs_dim)
+                let ckpt = sextant_rl::checkpoint::encode(&ac)?;
+                (Box::new(ac), curve, ckpt, obs_dim)
             }
             Algo::Dqn => {
                 let e = env()?;
@@ -292,8 +341,8 @@ impl RlService {
                     ..DqnConfig::default()
                 };
                 let (q, curve) = dqn::train(e, &dqn_cfg, progress)?;
-                let (_, hash) = sextant_rl::checkpoint::save_q(&q, &ckpt_dir)?;
-                (Box::new(q), curve, hash, obs_dim)
+                let ckpt = sextant_rl::checkpoint::encode_q(&q)?;
+                (Box::new(q), curve, ckpt, obs_dim)
             }
         };
         let train_secs = t.elapsed().as_secs_f64();
@@ -310,23 +359,34 @@ impl RlService {
             evaluation,
             created_at: Utc::now(),
             train_secs,
+            regimes: p.regimes.clone(),
         };
-        Ok((record, policy))
+        Ok(Trained {
+            record,
+            policy,
+            checkpoint: bytes,
+        })
     }
 
-    /// Trains a policy (on a blocking thread) and registers it.
+    /// Stores a trained policy's checkpoint, then registers its record (in that order: a
+    /// registered policy always has its checkpoint).
+    pub async fn store(&self, trained: Trained) -> Result<PolicyRecord, RlServiceError> {
+        let hash = self
+            .objects
+            .put_hashed(CHECKPOINTS, "safetensors", trained.checkpoint)
+            .await?;
+        debug_assert_eq!(hash, trained.record.checkpoint);
+        self.register(&trained.record).await?;
+        Ok(trained.record)
+    }
+
+    /// Trains a policy (on a blocking thread), stores its checkpoint and registers it.
     pub async fn train(&self, req: RlTrainRequest) -> Result<PolicyRecord, RlServiceError> {
-        let this = RlService {
-            reads: Arc::clone(&self.reads),
-            meta: Arc::clone(&self.meta),
-            dir: self.dir.clone(),
-        };
-        let record = tokio::task::spawn_blocking(move || this.train_blocking(&req, |_| true))
+        let this = self.clone();
+        let trained = tokio::task::spawn_blocking(move || this.train_blocking(&req, |_| true))
             .await
-            .map_err(|e| RlServiceError::Invalid(format!("training task: {e}")))??
-            .0;
-        self.register(&record).await?;
-        Ok(record)
+            .map_err(|e| RlServiceError::Invalid(format!("training task: {e}")))??;
+        self.store(trained).await
     }
 
     /// Stores `record` (idempotent: the same checkpoint is the same id).
@@ -364,12 +424,20 @@ impl RlService {
         serde_json::from_value(doc).map_err(|e| RlServiceError::Invalid(e.to_string()))
     }
 
-    /// Loads a registered policy's checkpoint.
-    pub fn load_policy(&self, record: &PolicyRecord) -> Result<Box<dyn Policy>, RlServiceError> {
-        let path = self
-            .dir
-            .join("checkpoints")
-            .join(format!("{}.safetensors", record.checkpoint));
+    /// Loads a registered policy's checkpoint from the object store, checked against its hash.
+    pub async fn load_policy(
+        &self,
+        record: &PolicyRecord,
+    ) -> Result<Box<dyn Policy>, RlServiceError> {
+        let bytes = self
+            .objects
+            .get_hashed(CHECKPOINTS, &record.checkpoint, "safetensors")
+            .await?;
+        Self::policy_from(record, &bytes)
+    }
+
+    /// The policy of `record` with the weights of `bytes`.
+    fn policy_from(record: &PolicyRecord, bytes: &[u8]) -> Result<Box<dyn Policy>, RlServiceError> {
         let n_actions = match record.request.actions {
             Actions::ShortFlatLong => 3,
             Actions::LongFlat => 2,
@@ -384,12 +452,12 @@ impl RlService {
         Ok(match record.request.algo {
             Algo::Ppo => {
                 let mut ac = ActorCritic::new(record.obs_dim, n_actions, &record.hidden, &mut rng)?;
-                sextant_rl::checkpoint::load(&mut ac, &path)?;
+                sextant_rl::checkpoint::decode(&mut ac, bytes)?;
                 Box::new(ac)
             }
             Algo::Dqn => {
                 let mut q = QPolicy::build(record.obs_dim, n_actions, &record.hidden, &mut rng)?;
-                sextant_rl::checkpoint::load_q(&mut q, &path)?;
+                sextant_rl::checkpoint::decode_q(&mut q, bytes)?;
                 Box::new(q)
             }
         })
@@ -397,15 +465,25 @@ impl RlService {
 
     /// Re-runs a registered policy's evaluation from its checkpoint on the current bars (the
     /// same bars give the same figures; a changed snapshot is reported by the caller).
-    pub fn reevaluate(
+    pub async fn reevaluate(
         &self,
         record: &PolicyRecord,
     ) -> Result<(Evaluation, String), RlServiceError> {
-        let p = self.prepare(&record.request)?;
-        let policy = self.load_policy(record)?;
-        Ok((
-            evaluate::evaluate(&p, &record.request, policy.as_ref())?,
-            p.snapshot,
-        ))
+        let bytes = self
+            .objects
+            .get_hashed(CHECKPOINTS, &record.checkpoint, "safetensors")
+            .await?;
+        let this = self.clone();
+        let record = record.clone();
+        tokio::task::spawn_blocking(move || -> Result<(Evaluation, String), RlServiceError> {
+            let p = this.prepare(&record.request)?;
+            let policy = Self::policy_from(&record, &bytes)?;
+            Ok((
+                evaluate::evaluate(&p, &record.request, policy.as_ref())?,
+                p.snapshot,
+            ))
+        })
+        .await
+        .map_err(|e| RlServiceError::Invalid(format!("evaluation task: {e}")))?
     }
 }

@@ -1,10 +1,5 @@
 //! `/api/v1/rl`: reinforcement-learning policies — training as a `train_rl` job (its progress
 //! events carry the reward curve), the registered policies with their out-of-sample evaluation.
-//!
-//! NOT MOUNTED YET: with these three operations in the spec, the `/docs` explorer (Swagger UI
-//! 5.36) stops rendering after its first tag (found by `tests/web_ui.rs`; the spec itself has no
-//! dangling reference). Until that is understood, RL training over HTTP goes through
-//! `POST /api/v1/jobs` with kind `train_rl`.
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -42,6 +37,7 @@ impl From<RlServiceError> for ApiError {
                 "invalid-request",
                 e.to_string(),
             ),
+            RlServiceError::Objects(_) => ApiError::internal(e.to_string()),
         }
     }
 }
@@ -84,6 +80,10 @@ pub struct RlTrainRequestDoc {
     /// Slippage in basis points (default 5).
     #[schema(minimum = 0.0, exclusive_maximum = 1000.0)]
     slippage_bps: Option<f64>,
+    /// Regime probabilities in the observation: the states of a walk-forward HMM on the
+    /// symbol's return and volatility, point in time (default none).
+    #[schema(minimum = 2, maximum = 4)]
+    regime_states: Option<u64>,
 }
 
 /// A registered policy (`sextant_core::rl::PolicyRecord`).
@@ -119,6 +119,10 @@ pub struct RlPolicyDoc {
     created_at: String,
     /// Training wall time in seconds.
     train_secs: f64,
+    /// With `regime_states`: the regime of each probability column, the first session with
+    /// probabilities (training episodes start there) and the walk-forward fits.
+    #[schema(value_type = Option<Object>)]
+    regimes: Option<Value>,
 }
 
 /// Registered policies, newest first.

@@ -20,12 +20,13 @@ const ROUTES = [
   { re: /^studies$/, page: 'studies', mod: 'studies' },
   { re: /^studies\/([^/]+)$/, page: 'study', mod: 'studies' },
   { re: /^models$/, page: 'models', mod: 'models' },
+  { re: /^rl$/, page: 'rl', mod: 'rl' },
   { re: /^jobs$/, page: 'jobs', mod: 'jobs' },
   { re: /^quality$/, page: 'quality', mod: 'quality' },
 ];
 const NAV = [
   ['overview', 'Overview'], ['market', 'Market'], ['backtests', 'Backtests'], ['studies', 'Studies'],
-  ['models', 'Models'], ['jobs', 'Jobs'], ['quality', 'Quality'],
+  ['models', 'Models'], ['rl', 'RL'], ['jobs', 'Jobs'], ['quality', 'Quality'],
 ];
 
 let current = null; // {ctrl, root}
