@@ -182,6 +182,9 @@ pub struct TradingEnv {
     moments: (f64, f64),
     state: ObsState,
     steps: usize,
+    /// Reused buffers of the symbols' positions and closes (no allocation per step).
+    pos_buf: Vec<f64>,
+    close_buf: Vec<f64>,
 }
 
 /// What the observation carries beyond the feature row, kept the same way by the environment
@@ -290,6 +293,8 @@ impl TradingEnv {
             moments: (0.0, 0.0),
             state: ObsState::default(),
             steps: 0,
+            pos_buf: Vec::new(),
+            close_buf: Vec::new(),
         })
     }
 
@@ -333,10 +338,15 @@ impl TradingEnv {
     fn observe(&mut self) -> Vec<f32> {
         let t = self.session.bar().min(self.data.len() - 1);
         let n = self.data.symbols().len();
-        let pos: Vec<f64> = (0..n).map(|s| self.session.position(s)).collect();
-        let close: Vec<f64> = (0..n).map(|s| self.data.close_of(s)[t]).collect();
+        self.pos_buf.clear();
+        self.pos_buf
+            .extend((0..n).map(|s| self.session.position(s)));
+        self.close_buf.clear();
+        self.close_buf
+            .extend((0..n).map(|s| self.data.close_of(s)[t]));
         let (eq, cash) = (self.session.equity(), self.session.cash());
-        self.state.observe(self.obs.row(t), &pos, &close, eq, cash)
+        self.state
+            .observe(self.obs.row(t), &self.pos_buf, &self.close_buf, eq, cash)
     }
 
     fn submit(&mut self, action: &Action) -> Result<()> {
