@@ -55,6 +55,14 @@ pub async fn serve(args: ServeArgs, config: Config) -> Result<()> {
         ..Limits::default()
     };
     let state = AppState::new(services.clone(), &limits);
+    if let Some(q) = services.config.jobs.queue_config() {
+        // Scale-out: the kinds that travel go to `sextant worker` processes through JetStream.
+        let queue = sextant_queue::Queue::connect(q).await?;
+        state
+            .jobs
+            .use_queue(queue, sextant_core::scale::TRAVELLING)?;
+        say!("jobs: trial batches and walk-forward windows go to workers over NATS");
+    }
     if state.auth.needs_bootstrap().await? {
         let key = state.auth.create(Role::Admin, "bootstrap admin").await?;
         say!("First start: created an admin API key (shown once, only its hash is stored):");
@@ -87,7 +95,7 @@ pub async fn serve(args: ServeArgs, config: Config) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -26,6 +26,7 @@ mod cmd_report;
 mod cmd_rl;
 mod cmd_serve;
 mod cmd_strategy;
+mod cmd_worker;
 mod output;
 
 use anyhow::Result;
@@ -68,6 +69,9 @@ enum Command {
     /// Run the HTTP API (loads the bundled sample into an empty cache; prints an admin key at
     /// first start).
     Serve(cmd_serve::ServeArgs),
+    /// Run jobs sent over NATS JetStream by a server with `SEXTANT_NATS_URL` set (trial
+    /// batches, walk-forward windows), on this or any machine sharing its stores.
+    Worker(cmd_worker::WorkerArgs),
     /// Manage API keys (works while a server runs: only the metadata store is opened).
     #[command(subcommand)]
     Keys(cmd_serve::KeysCmd),
@@ -194,13 +198,14 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Config => {
             print!("{}", toml::to_string_pretty(&config)?);
             println!("\n# Environment variables read:");
-            for (var, desc, _) in sextant_core::config::ENV_VARS {
+            for (var, desc, _) in sextant_core::config::env_vars() {
                 println!("#   {var:<34} {desc}");
             }
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
         Command::Serve(args) => cmd_serve::serve(args, config).await,
+        Command::Worker(args) => cmd_worker::worker(args, config).await,
         Command::Keys(cmd) => cmd_serve::keys(cmd, config).await,
         Command::Strategies => {
             cmd_backtest::strategies();

@@ -60,6 +60,8 @@ pub struct Config {
     /// Where artefacts that travel (RL checkpoints) are kept: the data directory by default, an
     /// S3-compatible bucket by `url`. TOML table `[objects]`.
     pub objects: sextant_objects::ObjectsConfig,
+    /// The job pool and the NATS JetStream transport to remote workers. TOML table `[jobs]`.
+    pub jobs: JobsSettings,
 }
 
 /// Model operations. Runs are always tracked in the metadata store; with `mlflow_uri` they are
@@ -244,6 +246,7 @@ impl Default for Config {
             agents: AgentsSettings::default(),
             mlops: MlopsSettings::default(),
             objects: sextant_objects::ObjectsConfig::default(),
+            jobs: JobsSettings::default(),
         }
     }
 }
@@ -291,10 +294,15 @@ fn default_data_dir() -> PathBuf {
 }
 
 /// One environment override: variable, description (for `--help` and the README), setter.
-type Setter = fn(&mut Config, &str) -> Result<(), String>;
+pub type Setter = fn(&mut Config, &str) -> Result<(), String>;
 
-/// Every `SEXTANT_*` variable Sextant reads.
-pub const ENV_VARS: &[(&str, &str, Setter)] = &[
+/// Every `SEXTANT_*` variable Sextant reads, with its description.
+pub fn env_vars() -> impl Iterator<Item = &'static (&'static str, &'static str, Setter)> {
+    ENV_VARS.iter().chain(jobs::JOB_ENV_VARS)
+}
+
+/// The `SEXTANT_*` variables of every section but `[jobs]` (see [`env_vars`]).
+const ENV_VARS: &[(&str, &str, Setter)] = &[
     ("SEXTANT_DATA_DIR", "data directory", |c, v| {
         c.data_dir = PathBuf::from(v);
         Ok(())
@@ -547,7 +555,7 @@ impl Config {
                 cfg = Self::from_file(&implicit)?;
             }
         }
-        for (var, _, set) in ENV_VARS {
+        for (var, _, set) in env_vars() {
             if let Some(v) = get(var) {
                 set(&mut cfg, &v).map_err(|message| ConfigError::Env {
                     var: (*var).to_string(),
@@ -579,6 +587,9 @@ impl Config {
         self.data_dir.join("metadata.sqlite")
     }
 }
+
+mod jobs;
+pub use jobs::JobsSettings;
 
 #[cfg(test)]
 mod tests;

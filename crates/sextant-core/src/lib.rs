@@ -23,6 +23,7 @@ pub mod regimes;
 pub mod registry;
 pub mod reports;
 pub mod rl;
+pub mod scale;
 pub mod signals;
 pub mod tuning;
 pub mod universes;

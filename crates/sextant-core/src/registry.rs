@@ -76,6 +76,8 @@ pub struct Services {
     pub reads: Arc<ReadPool>,
     /// Artefacts that travel (RL checkpoints): the data directory, or the `[objects]` bucket.
     pub objects: Arc<sextant_objects::Objects>,
+    /// Data snapshots for remote workers, in `objects` ([`crate::scale::snapshots`]).
+    pub snapshots: Arc<crate::scale::snapshots::Snapshots>,
     /// The metadata store (embedded or MongoDB, per `config.metadata`): runs, trades, models,
     /// portfolios, watchlists, API keys and jobs.
     pub meta: Arc<dyn MetaStore>,
@@ -229,6 +231,10 @@ impl Services {
             configs,
             definitions,
             reads,
+            snapshots: Arc::new(crate::scale::snapshots::Snapshots::new(
+                objects.clone(),
+                config.jobs.worker_cache_dir(&config),
+            )),
             objects,
             reports,
             config,

@@ -109,6 +109,61 @@ fn parquet_round_trip() {
 }
 
 #[test]
+fn worker_snapshot_reloads_the_same_tables() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cache = Cache::open_in_memory().expect("open");
+    cache.ingest_sample().expect("sample");
+    let symbols = [sym("MSFT"), sym("GOOG")];
+    let files = cache
+        .export_snapshot(&symbols, Resolution::Daily, dir.path())
+        .expect("export");
+    assert_eq!(files.len(), sextant_data::cache::SNAPSHOT_TABLES.len());
+    let bars = files.iter().find(|f| f.table == "bars").expect("bars file");
+    assert_eq!(bars.rows, 3270 + 2148, "MSFT and GOOG only");
+    // Equal data gives equal files: a second export is byte-identical.
+    let again = tempfile::tempdir().expect("tmp");
+    let files2 = cache
+        .export_snapshot(&symbols, Resolution::Daily, again.path())
+        .expect("export");
+    for (a, b) in files.iter().zip(&files2) {
+        let (x, y) = (std::fs::read(&a.path).expect("read"), std::fs::read(&b.path).expect("read"));
+        assert!(x == y, "{} differs between two exports", a.table);
+    }
+    let other = Cache::open_in_memory().expect("open");
+    let list: Vec<(String, PathBuf)> = files
+        .iter()
+        .map(|f| (f.table.clone(), f.path.clone()))
+        .collect();
+    let rows = other.import_snapshot(&list).expect("import");
+    assert_eq!(rows, files.iter().map(|f| f.rows).sum::<u64>());
+    for s in &symbols {
+        let slice = Slice {
+            symbols: vec![s.clone()],
+            resolution: Some(Resolution::Daily),
+            from: None,
+            to: None,
+        };
+        assert_eq!(
+            other.snapshot_hash(&slice).expect("h"),
+            cache.snapshot_hash(&slice).expect("h")
+        );
+    }
+    let aapl = Slice {
+        symbols: vec![sym("AAPL")],
+        resolution: Some(Resolution::Daily),
+        from: None,
+        to: None,
+    };
+    assert_eq!(
+        other.snapshot_hash(&aapl).expect("h"),
+        Cache::open_in_memory().expect("open").snapshot_hash(&aapl).expect("h"),
+        "symbols outside the snapshot are not in it"
+    );
+    let bad = vec![("schema_info".to_string(), bars.path.clone())];
+    assert!(matches!(other.import_snapshot(&bad), Err(DataError::Invalid(_))));
+}
+
+#[test]
 fn concurrent_writers_never_duplicate_a_key() {
     let dir = tempfile::tempdir().expect("tmp");
     let cache = std::sync::Arc::new(Cache::open(&dir.path().join("c.duckdb")).expect("open"));

@@ -52,7 +52,11 @@ impl AppState {
                 av,
             ));
         }
-        let jobs = JobManager::new(services.meta.clone(), handlers, JobConfig::default());
+        let jobs = JobManager::new(
+            services.meta.clone(),
+            handlers,
+            services.config.jobs.job_config(&JobConfig::default().node),
+        );
         let agents = Arc::new(sextant_core::agents::AgentsService::new(
             services.clone(),
             jobs.clone(),

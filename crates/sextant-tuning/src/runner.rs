@@ -8,7 +8,7 @@
 
 use crate::pruner::Snapshot;
 use crate::study::Study;
-use crate::trial::{Outcome, Trial, TrialState};
+use crate::trial::{Direction, Outcome, Trial, TrialState};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -51,7 +51,7 @@ pub enum RunError<E> {
 /// Runs the study until it holds `n_trials` ended trials (or its grid is exhausted). Trials
 /// left running by an interrupted run are evaluated first, with their stored parameters.
 /// `on_ask` sees each batch before it is evaluated (persist it there), `on_tell` each trial
-/// as it ends.
+/// as it ends. Batches are evaluated here, on all cores ([`evaluate_batch`]).
 pub fn run<E: Send>(
     study: &mut Study,
     objective: &dyn Objective,
@@ -59,6 +59,66 @@ pub fn run<E: Send>(
     on_ask: &mut dyn FnMut(&[Trial]) -> Result<(), E>,
     on_tell: &mut dyn FnMut(&Trial) -> Result<(), E>,
     stop: &(dyn Fn() -> bool + Sync),
+) -> Result<(), RunError<E>> {
+    let mut local =
+        |b: &Batch<'_>| Ok(evaluate_batch(objective, b.items, b.prune, b.direction, stop));
+    run_with(study, cfg, on_ask, on_tell, stop, &mut local)
+}
+
+/// Evaluates one batch: `(number, params)` items against `objective`, on all cores, pruning
+/// against `prune` (the trials ended before the batch was asked). Returns `(number, outcome,
+/// milliseconds)` per item, in item order. A worker on another machine calls this with the same
+/// inputs and gets the same outcomes, which is what makes a distributed study equal to a local
+/// one.
+pub fn evaluate_batch(
+    objective: &dyn Objective,
+    items: &[(u32, Value)],
+    prune: &Snapshot,
+    dir: Direction,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Vec<(u32, Outcome, f64)> {
+    items
+        .par_iter()
+        .map(|(number, params)| {
+            if stop() {
+                return (*number, Outcome::Failed("cancelled".into()), 0.0);
+            }
+            let t0 = Instant::now();
+            let pruned = |iv: &[f64]| prune.should_prune(dir, iv);
+            let o = objective.evaluate(params, &pruned);
+            (*number, o, t0.elapsed().as_secs_f64() * 1e3)
+        })
+        .collect()
+}
+
+/// What an [`Evaluate`] gets: the items of a batch whose parameters were not evaluated before,
+/// and what pruning needs.
+#[derive(Debug)]
+pub struct Batch<'a> {
+    /// `(trial number, parameter object)`.
+    pub items: &'a [(u32, Value)],
+    /// The pruner's view of the trials that ended before the batch was asked.
+    pub prune: &'a Snapshot,
+    /// The first objective's direction (pruning compares along it).
+    pub direction: Direction,
+    /// The number of the batch's first trial: the trials numbered below it are the ones
+    /// `prune` was built from (a remote evaluator rebuilds it from the stored trials).
+    pub first: u32,
+}
+
+/// Evaluates a batch's items (see [`evaluate_batch`]); another implementation sends them to
+/// workers. Must return one result per item.
+pub type Evaluate<'a, E> = dyn FnMut(&Batch<'_>) -> Result<Vec<(u32, Outcome, f64)>, E> + 'a;
+
+/// [`run`] with the batches evaluated by `evaluate`. Items whose parameters were already
+/// evaluated in this study are answered from that result and never reach it.
+pub fn run_with<E: Send>(
+    study: &mut Study,
+    cfg: &RunConfig,
+    on_ask: &mut dyn FnMut(&[Trial]) -> Result<(), E>,
+    on_tell: &mut dyn FnMut(&Trial) -> Result<(), E>,
+    stop: &(dyn Fn() -> bool + Sync),
+    evaluate: &mut Evaluate<'_, E>,
 ) -> Result<(), RunError<E>> {
     let mut cache: HashMap<String, Outcome> = HashMap::new();
     for t in study.trials() {
@@ -118,29 +178,40 @@ pub fn run<E: Send>(
                 )
             })
             .collect();
-        let results: Vec<(u32, Outcome, f64)> = jobs
-            .par_iter()
-            .map(|(number, params, k)| {
-                if let Some(o) = cache.get(k) {
-                    return (*number, o.clone(), 0.0);
-                }
-                if stop() {
-                    return (*number, Outcome::Failed("cancelled".into()), 0.0);
-                }
-                let t0 = Instant::now();
-                let prune = |iv: &[f64]| snapshot.should_prune(dir, iv);
-                let o = objective.evaluate(params, &prune);
-                (*number, o, t0.elapsed().as_secs_f64() * 1e3)
-            })
+        let misses: Vec<(u32, Value)> = jobs
+            .iter()
+            .filter(|(_, _, k)| !cache.contains_key(k))
+            .map(|(n, p, _)| (*n, p.clone()))
             .collect();
+        let mut fresh: HashMap<u32, (Outcome, f64)> = HashMap::new();
+        if !misses.is_empty() {
+            let b = Batch {
+                items: &misses,
+                prune: &snapshot,
+                direction: dir,
+                first: first as u32,
+            };
+            for (n, o, ms) in evaluate(&b).map_err(RunError::Callback)? {
+                fresh.insert(n, (o, ms));
+            }
+        }
         if stop() {
             return Err(RunError::Cancelled);
         }
-        for ((number, outcome, ms), (_, _, k)) in results.into_iter().zip(&jobs) {
+        for (number, _, k) in &jobs {
+            let (outcome, ms) = match cache.get(k) {
+                Some(o) => (o.clone(), 0.0),
+                None => fresh.remove(number).unwrap_or_else(|| {
+                    (
+                        Outcome::Failed(format!("trial {number} was not evaluated")),
+                        0.0,
+                    )
+                }),
+            };
             if matches!(outcome, Outcome::Complete { .. } | Outcome::Failed(_)) {
                 cache.entry(k.clone()).or_insert_with(|| outcome.clone());
             }
-            let t = study.tell(number, outcome, ms)?.clone();
+            let t = study.tell(*number, outcome, ms)?.clone();
             on_tell(&t).map_err(RunError::Callback)?;
         }
     }

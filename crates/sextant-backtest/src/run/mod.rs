@@ -17,8 +17,13 @@ pub use request::{
 };
 pub use riskfree::{as_of, RiskFree, RiskFreeInput, RiskFreeUsed};
 pub use walkforward::{
-    walk_forward, walk_forward_with, WalkForwardReport, WalkForwardSpec, WindowResult,
+    walk_forward, walk_forward_with, WalkForwardReport, WalkForwardSpec, WindowResult, WindowRun,
 };
+
+/// The pieces of a walk-forward, for running its windows elsewhere (scale-out workers).
+pub mod walk {
+    pub use super::walkforward::{plan, run_window, stitch};
+}
 
 /// The engine version recorded in every manifest: results are only comparable within one.
 pub const ENGINE_VERSION: &str = concat!("sextant-backtest ", env!("CARGO_PKG_VERSION"));

@@ -115,8 +115,19 @@ pub fn walk_forward_with(
     data: &LoadedData,
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<WalkForwardReport, RunError> {
+    let windows = plan(req, spec, data.market.len())?;
+    let runs = windows
+        .iter()
+        .map(|&train_end| run_window(req, spec, data, train_end, stop))
+        .collect::<Result<Vec<_>, _>>()?;
+    stitch(req, data, runs)
+}
+
+/// Checks a walk-forward against the loaded bars (`n` of them) and returns where each test
+/// window starts (its `train_end`), in time order. The windows are independent of each other,
+/// so [`run_window`] may run them anywhere, in any order, and [`stitch`] joins them.
+pub fn plan(req: &BacktestRequest, spec: &WalkForwardSpec, n: usize) -> Result<Vec<usize>, RunError> {
     spec.validate(req)?;
-    let n = data.market.len();
     let runs = spec.runs(n);
     if runs > super::limits::MAX_WALK_FORWARD_RUNS {
         return Err(RunError::Limit {
@@ -136,17 +147,34 @@ pub fn walk_forward_with(
             spec.train_bars, spec.test_bars
         )));
     }
-    let candidates: Vec<Value> = if spec.candidates.is_empty() {
-        vec![req.params.clone()]
-    } else {
-        spec.candidates.clone()
-    };
-    let sim = TradingSimulator::new(req.sim)?;
+    let mut out = Vec::new();
+    let mut train_end = spec.train_bars;
+    while train_end < n {
+        out.push(train_end);
+        train_end = (train_end + spec.test_bars).min(n);
+    }
+    Ok(out)
+}
+
+/// One window's outcome with its slice of the out-of-sample series, ready to [`stitch`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowRun {
+    /// The window's choice and its results.
+    pub window: WindowResult,
+    /// Bar timestamps (unix seconds) of the test window.
+    pub ts: Vec<i64>,
+    /// Per-bar returns of the chosen parameters on the test window.
+    pub returns: Vec<f64>,
+    /// Per-bar risk-free rate on the test window.
+    pub risk_free: Vec<f64>,
+}
+
+/// The per-bar risk-free rate of `data` at `ppy` periods per year (zero without one).
+fn per_bar_rf(req: &BacktestRequest, data: &LoadedData) -> Result<(f64, Vec<f64>), RunError> {
+    let n = data.market.len();
     let ppy = req
         .periods_per_year
         .unwrap_or_else(|| data.session.periods_per_year(req.resolution));
-    // Per-bar risk-free rate (zero without one): both the in-sample choice and the
-    // out-of-sample Sharpe are against it.
     let rf = match &data.risk_free {
         Some(r) => r.per_period(ppy),
         None => vec![0.0; n],
@@ -157,6 +185,35 @@ pub fn walk_forward_with(
             rf.len()
         )));
     }
+    Ok((ppy, rf))
+}
+
+/// Runs the window whose test part starts at `train_end` (one of [`plan`]'s): the best
+/// candidate by in-sample Sharpe on the training window, then that candidate on data truncated
+/// at the test window's end.
+pub fn run_window(
+    req: &BacktestRequest,
+    spec: &WalkForwardSpec,
+    data: &LoadedData,
+    train_end: usize,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<WindowRun, RunError> {
+    let n = data.market.len();
+    if train_end < spec.train_bars || train_end >= n {
+        return Err(RunError::Invalid(format!(
+            "window at bar {train_end} is outside the walk ({} training bars, {n} bars)",
+            spec.train_bars
+        )));
+    }
+    let candidates: Vec<Value> = if spec.candidates.is_empty() {
+        vec![req.params.clone()]
+    } else {
+        spec.candidates.clone()
+    };
+    let sim = TradingSimulator::new(req.sim)?;
+    // Per-bar risk-free rate (zero without one): both the in-sample choice and the
+    // out-of-sample Sharpe are against it.
+    let (ppy, rf) = per_bar_rf(req, data)?;
     let run = |params: &Value, end: usize| -> Result<BacktestResult, RunError> {
         if stop() {
             return Err(RunError::Cancelled);
@@ -164,54 +221,66 @@ pub fn walk_forward_with(
         let mut s = build_strategy(&req.strategy, &with_definition(req, params))?;
         Ok(sim.run(&data.market.truncated(end), s.as_mut()))
     };
-
-    let mut windows = Vec::new();
-    let (mut oos_ts, mut oos_returns, mut oos_rf) = (Vec::new(), Vec::new(), Vec::new());
-    let mut train_end = spec.train_bars;
-    while train_end < n {
-        let test_end = (train_end + spec.test_bars).min(n);
-        let train_start = if spec.anchored {
-            0
+    let test_end = (train_end + spec.test_bars).min(n);
+    let train_start = if spec.anchored {
+        0
+    } else {
+        train_end - spec.train_bars
+    };
+    // In-sample choice: the best Sharpe on [train_start, train_end); ties keep the first.
+    let mut best: Option<(f64, &Value)> = None;
+    for c in &candidates {
+        let r = run(c, train_end)?;
+        let excess: Vec<f64> = r.returns()[train_start..train_end]
+            .iter()
+            .zip(&rf[train_start..train_end])
+            .map(|(x, f)| x - f)
+            .collect();
+        let sharpe = crate::metrics::sharpe_ratio(&excess, 0.0, ppy);
+        let score = if sharpe.is_nan() {
+            f64::NEG_INFINITY
         } else {
-            train_end - spec.train_bars
+            sharpe
         };
-        // In-sample choice: the best Sharpe on [train_start, train_end); ties keep the first.
-        let mut best: Option<(f64, &Value)> = None;
-        for c in &candidates {
-            let r = run(c, train_end)?;
-            let excess: Vec<f64> = r.returns()[train_start..train_end]
-                .iter()
-                .zip(&rf[train_start..train_end])
-                .map(|(x, f)| x - f)
-                .collect();
-            let sharpe = crate::metrics::sharpe_ratio(&excess, 0.0, ppy);
-            let score = if sharpe.is_nan() {
-                f64::NEG_INFINITY
-            } else {
-                sharpe
-            };
-            if best.is_none_or(|(b, _)| score > b) {
-                best = Some((score, c));
-            }
+        if best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, c));
         }
-        let Some((train_sharpe, chosen)) = best else {
-            break;
-        };
-        let r = run(chosen, test_end)?;
-        let rets = r.returns();
-        let window = &rets[train_end..test_end];
-        oos_ts.extend_from_slice(&r.ts[train_end..test_end]);
-        oos_returns.extend_from_slice(window);
-        oos_rf.extend_from_slice(&rf[train_end..test_end]);
-        windows.push(WindowResult {
+    }
+    let Some((train_sharpe, chosen)) = best else {
+        return Err(RunError::Invalid("a walk-forward needs a candidate".into()));
+    };
+    let r = run(chosen, test_end)?;
+    let window = r.returns()[train_end..test_end].to_vec();
+    Ok(WindowRun {
+        window: WindowResult {
             train_start,
             train_end,
             test_end,
             chosen_params: chosen.clone(),
             train_sharpe,
             test_return: window.iter().fold(1.0, |acc, x| acc * (1.0 + x)) - 1.0,
-        });
-        train_end = test_end;
+        },
+        ts: r.ts[train_end..test_end].to_vec(),
+        returns: window,
+        risk_free: rf[train_end..test_end].to_vec(),
+    })
+}
+
+/// Joins the windows (in time order) into the report: the out-of-sample equity curve and
+/// its metrics.
+pub fn stitch(
+    req: &BacktestRequest,
+    data: &LoadedData,
+    runs: Vec<WindowRun>,
+) -> Result<WalkForwardReport, RunError> {
+    let (ppy, _) = per_bar_rf(req, data)?;
+    let mut windows = Vec::with_capacity(runs.len());
+    let (mut oos_ts, mut oos_returns, mut oos_rf) = (Vec::new(), Vec::new(), Vec::new());
+    for w in runs {
+        oos_ts.extend_from_slice(&w.ts);
+        oos_returns.extend_from_slice(&w.returns);
+        oos_rf.extend_from_slice(&w.risk_free);
+        windows.push(w.window);
     }
     let mut equity = Vec::with_capacity(oos_returns.len());
     let mut e = req.sim.initial_cash;

@@ -146,6 +146,36 @@ impl BacktestService {
         Self::load_with(cache, req, self.series.as_deref())
     }
 
+    /// Why `req` cannot run without a series source (ML probabilities, regime labels), or
+    /// `None` when its bars are all it reads: such requests can be loaded from a data snapshot
+    /// by a worker elsewhere.
+    pub fn series_needed(req: &BacktestRequest) -> Result<Option<String>, BacktestError> {
+        if let Some((_, supplier)) = required_series(&req.strategy) {
+            return Ok(Some(format!("{} needs {supplier}", req.strategy)));
+        }
+        if let Some((kind, _)) =
+            sextant_backtest::strategy::signal_source(&req.strategy, &req.params)
+        {
+            return Ok(Some(format!(
+                "a {kind} signal needs the ML signal service to attach its scores"
+            )));
+        }
+        if req.strategy == sextant_backtest::rules::RULES {
+            let program = sextant_backtest::rules::program_from_params(&req.params)?;
+            if let Some(r) = program
+                .references()
+                .iter()
+                .find(|r| !matches!(r, sextant_backtest::rules::Reference::Series(_)))
+            {
+                return Ok(Some(format!(
+                    "the definition reads {}, which needs the ML signal and regime services",
+                    r.series_name()
+                )));
+            }
+        }
+        Ok(None)
+    }
+
     /// Reads the request's bars from `cache` (the service's own, or a CSV loaded in memory).
     pub fn load(cache: &dyn BarReader, req: &BacktestRequest) -> Result<LoadedData, BacktestError> {
         Self::load_with(cache, req, None)
@@ -163,33 +193,11 @@ impl BacktestService {
                 "universe {u:?} must be resolved into its members before loading (BacktestService::resolve)"
             )));
         }
-        if let (None, Some((_, supplier))) = (source, required_series(&req.strategy)) {
-            // Without its source the strategy would see no values and never trade: refuse
-            // rather than report a silent, empty run.
-            return Err(BacktestError::invalid(format!(
-                "{} needs {supplier}",
-                req.strategy
-            )));
-        }
-        if let (None, Some((kind, _))) = (
-            source,
-            sextant_backtest::strategy::signal_source(&req.strategy, &req.params),
-        ) {
-            return Err(BacktestError::invalid(format!(
-                "a {kind} signal needs the ML signal service to attach its scores"
-            )));
-        }
-        if source.is_none() && req.strategy == sextant_backtest::rules::RULES {
-            let program = sextant_backtest::rules::program_from_params(&req.params)?;
-            if let Some(r) = program
-                .references()
-                .iter()
-                .find(|r| !matches!(r, sextant_backtest::rules::Reference::Series(_)))
-            {
-                return Err(BacktestError::invalid(format!(
-                    "the definition reads {}, which needs the ML signal and regime services",
-                    r.series_name()
-                )));
+        if source.is_none() {
+            if let Some(why) = Self::series_needed(req)? {
+                // Without its source the strategy would see no values and never trade: refuse
+                // rather than report a silent, empty run.
+                return Err(BacktestError::invalid(why));
             }
         }
         let apply_actions = req.sim.corporate_actions == CorporateActions::Apply;

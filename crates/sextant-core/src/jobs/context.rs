@@ -69,6 +69,8 @@ struct Inner {
     events: Broadcaster,
     /// When progress was last written, and the latest report (the heartbeat persists it).
     last: Mutex<(Option<Instant>, Progress)>,
+    /// The manager running the job, for [`JobContext::fan_out`].
+    manager: Option<std::sync::Weak<super::JobManager>>,
 }
 
 impl JobContext {
@@ -121,7 +123,58 @@ impl JobContext {
                 store,
                 events,
                 last: Mutex::new((None, Progress::default())),
+                manager: None,
             }),
+        }
+    }
+
+    /// This context with the manager that runs the job (which lets it fan out).
+    pub(crate) fn with_manager(mut self, manager: std::sync::Weak<super::JobManager>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.manager = Some(manager);
+        }
+        self
+    }
+
+    /// True when the job can send child jobs of `kind` to remote workers
+    /// ([`JobContext::fan_out`]): a NATS queue is configured and `kind` travels.
+    pub fn can_fan_out(&self, kind: &str) -> bool {
+        self.manager()
+            .is_some_and(|m| m.queue().is_some() && m.is_remote(kind))
+    }
+
+    fn manager(&self) -> Option<Arc<super::JobManager>> {
+        self.inner.manager.as_ref().and_then(|w| w.upgrade())
+    }
+
+    /// Runs one child job of `kind` per element of `params` on the remote workers and waits for
+    /// them all: each child's result, in order (`Err` carries a child's error). Cancelling this
+    /// job cancels the children. Only when [`JobContext::can_fan_out`] says so.
+    pub async fn fan_out(
+        &self,
+        kind: &str,
+        params: Vec<Value>,
+    ) -> Result<Vec<Result<Value, String>>, JobError> {
+        let Some(m) = self.manager().filter(|m| m.is_remote(kind)) else {
+            return Err(JobError::Failed(format!(
+                "{kind} jobs cannot be sent to workers from here (no NATS queue)"
+            )));
+        };
+        m.run_children(
+            &self.inner.job_id,
+            &self.inner.owner,
+            kind,
+            params,
+            &self.inner.token,
+        )
+        .await
+    }
+
+    /// Job slots of the live workers serving `kind` (1 without a queue).
+    pub async fn remote_slots(&self, kind: &str) -> usize {
+        match self.manager() {
+            Some(m) => m.remote_slots(kind).await,
+            None => 1,
         }
     }
 

@@ -3,7 +3,7 @@
 //! Every event is a full snapshot of the job's status and progress, not a delta, so a receiver
 //! that lags and misses some (a slow SSE client) is still correct with the next one. Events are
 //! broadcast in-process; the store stays the source of truth. When workers run in other
-//! processes, the same serialisable [`JobEvent`] is what they will publish (through Redis).
+//! processes, the same serialisable [`JobEvent`] is what they publish (over NATS).
 
 use super::{lock, JobRecord, JobStatus, Progress};
 use serde::{Deserialize, Serialize};
@@ -55,8 +55,9 @@ impl From<&JobRecord> for JobEvent {
 /// (send it first), then every later event. `events` closes after the terminal event, at once
 /// when the job had already finished.
 ///
-/// Limitation: a job run by a worker in another process emits no events here; poll
-/// [`super::JobManager::get`] for those until events travel between processes.
+/// A job run by a `sextant worker` elsewhere reaches here through NATS (see
+/// [`super::JobManager::use_queue`]); one run by a process sharing only the store emits no
+/// events here: poll [`super::JobManager::get`] for those.
 #[derive(Debug)]
 pub struct JobSubscription {
     /// The job as read when the subscription began: send it before any event.
@@ -71,6 +72,9 @@ pub struct JobSubscription {
 #[derive(Clone, Default)]
 pub(crate) struct Broadcaster {
     channels: Arc<Mutex<HashMap<String, broadcast::Sender<JobEvent>>>>,
+    /// Every event also goes here when set: a worker forwards its jobs' events to the server
+    /// over NATS.
+    tap: Arc<Mutex<Option<tokio::sync::mpsc::UnboundedSender<JobEvent>>>>,
 }
 
 impl Broadcaster {
@@ -84,8 +88,16 @@ impl Broadcaster {
             .subscribe()
     }
 
+    /// Sends every later event to `tap` as well.
+    pub(crate) fn set_tap(&self, tap: tokio::sync::mpsc::UnboundedSender<JobEvent>) {
+        *lock(&self.tap) = Some(tap);
+    }
+
     /// Sends to the job's subscribers, if any; the terminal event also closes the channel.
     pub(crate) fn publish(&self, event: JobEvent) {
+        if let Some(tap) = lock(&self.tap).as_ref() {
+            let _ = tap.send(event.clone());
+        }
         let mut map = lock(&self.channels);
         let terminal = event.is_terminal();
         if let Some(tx) = map.get(&event.job_id) {

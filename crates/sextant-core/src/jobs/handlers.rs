@@ -21,13 +21,17 @@ pub const MAX_INGEST_SYMBOLS: usize = 500;
 
 /// Every built-in handler, wired to `services`.
 pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
+    let scale = Arc::new(crate::scale::ScaleOut::new(
+        services.snapshots.clone(),
+        services.cache.clone(),
+    ));
     let mut handlers: Vec<Arc<dyn JobHandler>> = vec![
         Arc::new(BacktestJob::new(services.backtests.clone())),
-        Arc::new(WalkForwardJob::new(services.backtests.clone())),
+        Arc::new(WalkForwardJob::new(services.backtests.clone()).with_scale(scale.clone())),
         Arc::new(TrainSignalJob {
             signals: services.signals.clone(),
         }),
-        Arc::new(super::OptimizeJob::new(services.tuning.clone())),
+        Arc::new(super::OptimizeJob::new(services.tuning.clone()).with_scale(scale)),
         Arc::new(crate::mlops::jobs::RetrainModelJob {
             mlops: services.mlops.clone(),
         }),
@@ -51,6 +55,16 @@ pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
         )),
         Err(e) => tracing::warn!(error = %e, "no Alpha Vantage provider: ingest jobs disabled"),
     }
+    if services.config.jobs.nats_url.is_some() {
+        // The kinds workers run: a server sending them out needs their handlers to validate
+        // and queue them (it never claims them itself).
+        handlers.extend(crate::scale::handlers::worker_handlers(
+            services.meta.clone(),
+            services.snapshots.clone(),
+        ));
+    }
+    // The test hooks, with SEXTANT_DEBUG_JOBS=1 only.
+    handlers.extend(crate::scale::handlers::debug_handlers());
     handlers
 }
 
@@ -114,13 +128,54 @@ pub struct WalkForwardParams {
 pub struct WalkForwardJob {
     /// Loads the request's data with the service's series (ML probabilities for `ml_signal`).
     backtests: Arc<BacktestService>,
+    /// Sends the windows to remote workers when a NATS queue is configured.
+    scale: Option<Arc<crate::scale::ScaleOut>>,
 }
 
 impl WalkForwardJob {
     /// A handler that loads bars through `backtests` (its read pool and series source). It
     /// runs with no cost limit beyond [`crate::backtest::limits`].
     pub fn new(backtests: Arc<BacktestService>) -> Self {
-        WalkForwardJob { backtests }
+        WalkForwardJob {
+            backtests,
+            scale: None,
+        }
+    }
+
+    /// This handler, running the windows on remote workers through `scale` when the job can
+    /// fan out and its request travels ([`crate::scale::ScaleOut::travels`]).
+    pub fn with_scale(mut self, scale: Arc<crate::scale::ScaleOut>) -> Self {
+        self.scale = Some(scale);
+        self
+    }
+
+    /// The remote path: load here to plan the windows, run them on the workers, stitch.
+    async fn run_remote(
+        &self,
+        ctx: &JobContext,
+        scale: &crate::scale::ScaleOut,
+        p: WalkForwardParams,
+    ) -> Result<Value, JobError> {
+        p.spec.validate(&p.request)?;
+        let backtests = self.backtests.clone();
+        let req = p.request.clone();
+        let data = tokio::task::spawn_blocking(move || {
+            backtests.load_for(backtests.reader().as_ref(), &req)
+        })
+        .await
+        .map_err(|e| JobError::Failed(format!("load task failed: {e}")))??;
+        let snapshot = scale
+            .snapshot_for(&p.request)
+            .await
+            .map_err(|e| JobError::Failed(e.to_string()))?;
+        let slots = ctx.remote_slots(crate::scale::WALK_WINDOWS).await;
+        let report = crate::scale::windows::walk_forward_remote(
+            ctx, &p.request, &p.spec, &data, snapshot, slots,
+        )
+        .await?;
+        let windows = report.windows.len();
+        ctx.progress(1.0, format!("{windows} windows")).await;
+        serde_json::to_value(&report).map_err(|e| JobError::Failed(e.to_string()))
     }
 }
 
@@ -143,6 +198,13 @@ impl JobHandler for WalkForwardJob {
         let p: WalkForwardParams = parse_params(&params)?;
         ctx.check()?;
         ctx.progress(0.0, "loading bars").await;
+        if let Some(scale) = &self.scale {
+            if ctx.can_fan_out(crate::scale::WALK_WINDOWS)
+                && crate::scale::ScaleOut::travels(&p.request)
+            {
+                return self.run_remote(&ctx, scale, p).await;
+            }
+        }
         let backtests = self.backtests.clone();
         let c = ctx.clone();
         // Loading and simulating block (DuckDB, CPU): keep them off the async executor.

@@ -90,6 +90,8 @@ pub struct JobManager {
     pub(crate) running: Mutex<HashMap<String, Running>>,
     pub(crate) tasks: Mutex<Vec<JoinHandle<()>>>,
     pub(crate) started: AtomicBool,
+    /// The NATS transport, when jobs travel to remote workers.
+    pub(crate) remote: std::sync::OnceLock<super::remote::Remote>,
     indexes: OnceCell<()>,
 }
 
@@ -122,6 +124,7 @@ impl JobManager {
             running: Mutex::new(HashMap::new()),
             tasks: Mutex::new(Vec::new()),
             started: AtomicBool::new(false),
+            remote: std::sync::OnceLock::new(),
             indexes: OnceCell::new(),
         })
     }
@@ -174,7 +177,9 @@ impl JobManager {
                 COLLECTION,
                 &Filter::new()
                     .eq("owner", owner.as_str())
-                    .any_of("status", vec![json!("queued"), json!("running")]),
+                    .any_of("status", vec![json!("queued"), json!("running")])
+                    // Child jobs (a study's trial batches) ride on their parent's place.
+                    .eq("parent", Value::Null),
             )
             .await?;
         if open >= self.config.max_open_per_owner as u64 {
@@ -184,6 +189,42 @@ impl JobManager {
                 limit: self.config.max_open_per_owner,
             });
         }
+        let record = self
+            .insert_record(handler.as_ref(), params, owner, None)
+            .await?;
+        tracing::info!(job = %record.id, kind, "job queued");
+        self.publish_job(&record).await;
+        self.wake.notify_one();
+        Ok(record)
+    }
+
+    /// Queues a child job of `parent` for `owner`, outside the owner's quota (the parent holds
+    /// a place in it).
+    pub(crate) async fn insert_child(
+        &self,
+        kind: &str,
+        params: Value,
+        owner: &str,
+        parent: &str,
+    ) -> Result<JobRecord, JobError> {
+        let handler = self
+            .handlers
+            .get(kind)
+            .ok_or_else(|| JobError::UnknownKind(kind.to_string()))?
+            .clone();
+        handler.validate(&params)?;
+        self.ensure_indexes().await?;
+        self.insert_record(handler.as_ref(), params, owner.to_string(), Some(parent))
+            .await
+    }
+
+    async fn insert_record(
+        &self,
+        handler: &dyn JobHandler,
+        params: Value,
+        owner: String,
+        parent: Option<&str>,
+    ) -> Result<JobRecord, JobError> {
         let mut record = JobRecord {
             id: String::new(),
             kind: handler.kind().to_string(),
@@ -203,6 +244,7 @@ impl JobManager {
             crashes: 0,
             last_interruption: None,
             resumable: handler.resumable(),
+            parent: parent.map(str::to_string),
         };
         record.id = match self.meta.insert(COLLECTION, record.to_doc()?).await {
             Ok(id) => id,
@@ -210,8 +252,6 @@ impl JobManager {
             Err(MetaError::Invalid(m)) => return Err(JobError::InvalidParams(m)),
             Err(e) => return Err(e.into()),
         };
-        tracing::info!(job = %record.id, kind, "job queued");
-        self.wake.notify_one();
         Ok(record)
     }
 
@@ -290,6 +330,12 @@ impl JobManager {
                     if applied {
                         if let Some(r) = super::lock(&self.running).get(id) {
                             r.token.cancel();
+                        }
+                        // A remote worker hears it now rather than at its next heartbeat.
+                        if let Some(q) = self.queue() {
+                            if let Err(e) = q.publish_cancel(id).await {
+                                tracing::warn!(job = %id, error = %e, "cancel not sent over NATS");
+                            }
                         }
                     }
                     applied

@@ -11,9 +11,11 @@
 //! # Records
 //!
 //! Every job is one document in the metadata collection [`COLLECTION`] ([`JobRecord`]). The store
-//! is the only shared state, which is what lets workers in other processes (later: on other
-//! machines, fed through Redis) share the queue: nothing below relies on memory shared with the
-//! process that submitted the job.
+//! is the only shared state, which is what lets workers in other processes and on other
+//! machines share the queue: nothing below relies on memory shared with the process that
+//! submitted the job. With a NATS JetStream queue ([`JobManager::use_queue`], see `remote.rs`)
+//! the kinds that travel are published to `sextant worker` processes, which claim them under
+//! the same protocol when their message arrives.
 //!
 //! # Claim and lease protocol
 //!
@@ -59,6 +61,7 @@ mod manager;
 mod optimize;
 mod record;
 mod recovery;
+mod remote;
 mod worker;
 
 pub use context::{parse_params, JobContext, JobHandler, PROGRESS_WRITE_INTERVAL};
@@ -68,6 +71,7 @@ pub use manager::{JobConfig, JobManager};
 pub use optimize::OptimizeJob;
 pub use record::{JobFilter, JobRecord, JobStatus, Progress};
 pub use recovery::RecoveryReport;
+pub use remote::{WorkerInfo, WORKERS};
 
 use crate::common::InvalidField;
 use sextant_meta::MetaError;

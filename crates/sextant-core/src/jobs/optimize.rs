@@ -1,6 +1,8 @@
 //! `optimize`: a tuning study as a job ([`crate::tuning::TuningService::optimize`]).
 
 use super::{parse_params, JobContext, JobError, JobHandler, JobKind};
+use crate::scale::{ScaleOut, TRIAL_BATCH};
+use crate::tuning::remote::{Dispatch, RemoteTrials};
 use crate::tuning::{OptimizeRequest, TuningService, TuningServiceError};
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -12,12 +14,57 @@ use std::sync::Arc;
 /// a finished trial again.
 pub struct OptimizeJob {
     tuning: Arc<TuningService>,
+    /// Sends trial batches to remote workers when a NATS queue is configured.
+    scale: Option<Arc<ScaleOut>>,
 }
 
 impl OptimizeJob {
     /// A handler running studies through `tuning`.
     pub fn new(tuning: Arc<TuningService>) -> Self {
-        OptimizeJob { tuning }
+        OptimizeJob {
+            tuning,
+            scale: None,
+        }
+    }
+
+    /// This handler, evaluating trial batches on remote workers through `scale` when the job
+    /// can fan out and the study's request travels ([`ScaleOut::travels`]).
+    pub fn with_scale(mut self, scale: Arc<ScaleOut>) -> Self {
+        self.scale = Some(scale);
+        self
+    }
+
+    async fn remote(
+        &self,
+        ctx: &JobContext,
+        req: &OptimizeRequest,
+    ) -> Result<Option<RemoteTrials>, JobError> {
+        let Some(scale) = &self.scale else {
+            return Ok(None);
+        };
+        if !ctx.can_fan_out(TRIAL_BATCH) || !ScaleOut::travels(&req.backtest) {
+            return Ok(None);
+        }
+        let snapshot = scale
+            .snapshot_for(&req.backtest)
+            .await
+            .map_err(|e| JobError::Failed(e.to_string()))?;
+        let slots = ctx.remote_slots(TRIAL_BATCH).await;
+        let (c, handle) = (ctx.clone(), tokio::runtime::Handle::current());
+        // Called from the thread running the study (not an async task), so blocking is fine.
+        let dispatch: Dispatch = Arc::new(move |params| {
+            handle
+                .block_on(c.fan_out(TRIAL_BATCH, params))
+                .map_err(|e| match e {
+                    JobError::Cancelled => TuningServiceError::Cancelled,
+                    e => TuningServiceError::Internal(e.to_string()),
+                })
+        });
+        Ok(Some(RemoteTrials {
+            snapshot,
+            slots,
+            dispatch,
+        }))
     }
 }
 
@@ -55,15 +102,17 @@ impl JobHandler for OptimizeJob {
         };
         let token = ctx.cancellation_token();
         let owner = Some(ctx.owner()).filter(|o| !o.is_empty());
+        let remote = self.remote(&ctx, &req).await?;
         let result = self
             .tuning
-            .optimize(
+            .optimize_with(
                 &req,
                 owner,
                 Arc::new(move |f, m| {
                     tx.send_replace((f, m));
                 }),
                 Arc::new(move || token.is_cancelled()),
+                remote,
             )
             .await;
         forward.abort();

@@ -137,6 +137,10 @@ pub struct JobRecord {
     /// What the last interruption was (which worker stopped, when it was last seen).
     #[serde(default)]
     pub last_interruption: Option<String>,
+    /// The job that queued this one as part of its work (a study's trial batch, a
+    /// walk-forward's window), if any. Children do not count against their owner's quota.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
     /// Copied from the handler at submission, so recovery needs no handler.
     #[serde(default)]
     pub resumable: bool,
@@ -252,6 +256,7 @@ mod tests {
             cancel_requested: false,
             crashes: 0,
             last_interruption: None,
+            parent: Some("j0".into()),
             resumable: true,
         };
         let mut doc = r.to_doc().expect("doc");

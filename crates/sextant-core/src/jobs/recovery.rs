@@ -107,7 +107,7 @@ impl JobManager {
     /// Applies the interruption rule to a running job if it still matches `expected`. Returns
     /// the status written, or `None` when the job had changed meanwhile. `crash` is false for
     /// this process's own graceful shutdown, which is no evidence against the job.
-    async fn interrupt(
+    pub(crate) async fn interrupt(
         &self,
         r: &JobRecord,
         expected: &Filter,
@@ -182,6 +182,23 @@ impl JobManager {
         Ok(Some(status))
     }
 
+    /// A stopping worker hands the messages of the jobs it no longer runs back to JetStream at
+    /// once (their jobs were re-queued or settled above), and leaves the registry.
+    async fn release_deliveries(&self) {
+        let Some(remote) = self.remote.get() else {
+            return;
+        };
+        let left: Vec<_> = lock(&remote.deliveries).drain().collect();
+        for (id, d) in left {
+            if let Err(e) = d.nak(Duration::ZERO).await {
+                tracing::warn!(job = %id, error = %e, "message not handed back; redelivered later");
+            }
+        }
+        if remote.serving.load(std::sync::atomic::Ordering::SeqCst) {
+            self.register("stopped", &now_ts()).await;
+        }
+    }
+
     /// Every `stale_after / 2`: settles jobs whose worker died while this process runs.
     pub(crate) async fn sweep_loop(self: Arc<Self>) {
         let period = self.config.stale_after / 2;
@@ -212,6 +229,7 @@ impl JobManager {
         self.permits.close();
         let mut report = RecoveryReport::default();
         if matches!(drained, Ok(Ok(_))) {
+            self.release_deliveries().await;
             return Ok(report);
         }
         let left: Vec<_> = lock(&self.running).drain().collect();
@@ -240,6 +258,7 @@ impl JobManager {
                 }
             }
         }
+        self.release_deliveries().await;
         tracing::info!(?report, "job pool stopped");
         Ok(report)
     }

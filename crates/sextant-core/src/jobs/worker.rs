@@ -51,6 +51,14 @@ impl JobManager {
         let pool = tokio::spawn(self.clone().claim_loop());
         let sweep = tokio::spawn(self.clone().sweep_loop());
         lock(&self.tasks).extend([pool, sweep]);
+        if self.queue().is_some() {
+            // Remote jobs queued before a crash of this process may never have been published.
+            if let Err(e) = self.republish_queued().await {
+                tracing::warn!(error = %e, "re-publishing queued jobs failed");
+            }
+            let relay = tokio::spawn(self.clone().relay_loop());
+            lock(&self.tasks).push(relay);
+        }
         let concurrency = self.config.concurrency;
         tracing::info!(worker = %self.instance_id, concurrency, "job pool started");
         Ok(())
@@ -89,9 +97,9 @@ impl JobManager {
 
     /// Claims the oldest queued job this process has a handler for, if any.
     async fn claim_next(&self) -> Result<Option<JobRecord>, JobError> {
-        let filter = Filter::new()
-            .eq("status", "queued")
-            .any_of("kind", self.handlers.keys().copied());
+        // Kinds that travel are claimed by workers when their message arrives, never here.
+        let local = self.handlers.keys().copied().filter(|k| !self.is_remote(k));
+        let filter = Filter::new().eq("status", "queued").any_of("kind", local);
         let query = Query::new()
             .filter(filter)
             .sort_asc("created_at")
@@ -112,7 +120,8 @@ impl JobManager {
             )
             .await?;
         let mut per_owner: HashMap<String, usize> = HashMap::new();
-        for d in &running {
+        // Child jobs (run by remote workers for a running parent) do not hold their owner back.
+        for d in running.iter().filter(|d| d.get("parent").is_none_or(Value::is_null)) {
             if let Some(o) = d.get("owner").and_then(Value::as_str) {
                 *per_owner.entry(o.to_string()).or_default() += 1;
             }
@@ -131,43 +140,53 @@ impl JobManager {
         candidates.sort_by_key(|c| (c.0, c.1));
         for (_, _, doc) in candidates.into_iter().take(CLAIM_BATCH as usize) {
             let id = doc.get("_id").and_then(Value::as_str).unwrap_or_default();
-            let mut record = match JobRecord::from_doc(doc.clone()) {
+            let record = match JobRecord::from_doc(doc.clone()) {
                 Ok(r) => r,
                 Err(e) => {
                     self.fail_corrupt(id, &e).await;
                     continue;
                 }
             };
-            let now = chrono::Utc::now();
-            let attempts = record.attempts + 1;
-            let patch = json!({
-                "status": JobStatus::Running,
-                "worker": self.instance_id,
-                "attempts": attempts,
-                "started_at": super::record::ts(now),
-                "heartbeat_at": super::record::ts(now),
-                "progress": super::Progress::default(),
-                "error": null,
-            });
-            // `attempts` in the condition makes the read-modify-write of the counter exact.
-            let expected = Filter::new()
-                .eq("status", "queued")
-                .eq("attempts", record.attempts);
-            if self
-                .meta
-                .update_if(COLLECTION, &record.id, &expected, patch)
-                .await?
-            {
-                record.status = JobStatus::Running;
-                record.worker = Some(self.instance_id.clone());
-                record.attempts = attempts;
-                record.started_at = Some(now);
-                record.heartbeat_at = Some(now);
-                record.progress = super::Progress::default();
-                return Ok(Some(record));
+            if let Some(claimed) = self.claim(&record).await? {
+                return Ok(Some(claimed));
             }
         }
         Ok(None)
+    }
+
+    /// Claims `record` (read as `queued`) by compare-and-swap: the running record when this
+    /// process won it, `None` when another worker did or it changed meanwhile.
+    pub(crate) async fn claim(&self, record: &JobRecord) -> Result<Option<JobRecord>, JobError> {
+        let now = chrono::Utc::now();
+        let attempts = record.attempts + 1;
+        let patch = json!({
+            "status": JobStatus::Running,
+            "worker": self.instance_id,
+            "attempts": attempts,
+            "started_at": super::record::ts(now),
+            "heartbeat_at": super::record::ts(now),
+            "progress": super::Progress::default(),
+            "error": null,
+        });
+        // `attempts` in the condition makes the read-modify-write of the counter exact.
+        let expected = Filter::new()
+            .eq("status", "queued")
+            .eq("attempts", record.attempts);
+        if !self
+            .meta
+            .update_if(COLLECTION, &record.id, &expected, patch)
+            .await?
+        {
+            return Ok(None);
+        }
+        let mut record = record.clone();
+        record.status = JobStatus::Running;
+        record.worker = Some(self.instance_id.clone());
+        record.attempts = attempts;
+        record.started_at = Some(now);
+        record.heartbeat_at = Some(now);
+        record.progress = super::Progress::default();
+        Ok(Some(record))
     }
 
     /// A queued document that does not parse would be retried forever: fail it instead.
@@ -181,7 +200,7 @@ impl JobManager {
         }
     }
 
-    fn spawn_job(self: &Arc<Self>, record: JobRecord, permit: OwnedSemaphorePermit) {
+    pub(crate) fn spawn_job(self: &Arc<Self>, record: JobRecord, permit: OwnedSemaphorePermit) {
         let token = CancellationToken::new();
         let id = record.id.clone();
         // Registered before the task exists, so a cancel arriving at once finds the token.
@@ -216,14 +235,21 @@ impl JobManager {
             self.meta.clone(),
             &self.instance_id,
             self.events.clone(),
-        );
+        )
+        .with_manager(Arc::downgrade(&self));
         let joined = match self.handlers.get(record.kind.as_str()).cloned() {
             Some(handler) => self.run_handler(handler, &record, &ctx, &token).await,
             None => Ok((Err(JobError::UnknownKind(record.kind.clone())), true)),
         };
         lock(&self.running).remove(&id);
         let outcome = match joined {
-            Ok((_, false)) => return, // the job is someone else's now
+            Ok((_, false)) => {
+                // The job is someone else's now: hand its message back at once.
+                if let Some(d) = self.take_delivery(&id) {
+                    let _ = d.nak(Duration::ZERO).await;
+                }
+                return;
+            }
             Ok((Ok(v), true)) => Outcome::Succeeded(v),
             Ok((Err(e), true)) if matches!(e, JobError::Cancelled) || token.is_cancelled() => {
                 Outcome::Cancelled
@@ -232,6 +258,12 @@ impl JobManager {
             Err(e) => Outcome::Failed(join_error(e)),
         };
         self.finish(&record, outcome, ctx.latest()).await;
+        if let Some(d) = self.take_delivery(&id) {
+            if let Err(e) = d.ack().await {
+                // The message comes back after `ack_wait` and finds the job finished.
+                tracing::warn!(job = %id, error = %e, "ack failed");
+            }
+        }
     }
 
     /// The handler in its own task, with lease renewals beside it. Returns the handler's result
@@ -255,6 +287,11 @@ impl JobManager {
                 r = &mut task => break r,
                 _ = beat.tick(), if held => {
                     held = self.heartbeat(&record.id, ctx, token).await;
+                    if let Some(d) = self.delivery(&record.id) {
+                        if let Err(e) = d.progress().await {
+                            tracing::warn!(job = %record.id, error = %e, "in-progress ack failed");
+                        }
+                    }
                     if !held {
                         tracing::warn!(job = %record.id, "lost the job's lease; stopping it");
                         token.cancel();

@@ -8,6 +8,7 @@
 //! for more trials extends it with the same trials a longer first run would have made.
 
 pub mod card;
+pub mod remote;
 mod request;
 mod store;
 mod tracking;
@@ -22,7 +23,7 @@ use serde_json::{json, Value};
 use sextant_meta::{Filter, MetaStore, Query};
 use sextant_tuning::backtest::analysis::{FoldSearch, FOLD_TRIALS};
 use sextant_tuning::backtest::{analyse, BacktestObjective};
-use sextant_tuning::runner::{run, RunConfig, RunError};
+use sextant_tuning::runner::{run, run_with, Batch, RunConfig, RunError};
 use sextant_tuning::{Study, Trial};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -129,6 +130,37 @@ fn study_id(req: &OptimizeRequest, snapshot: &str) -> String {
     format!("stu_{}", &hex::encode(h)[..24])
 }
 
+/// The objective of `req` on loaded `data`: the same on the server and on a worker (which
+/// loads the same snapshot), so a trial evaluates to the same values wherever it runs.
+pub(crate) fn build_objective(
+    req: &OptimizeRequest,
+    data: sextant_backtest::run::LoadedData,
+) -> Result<BacktestObjective, TuningServiceError> {
+    let objectives = req.objective_exprs()?;
+    let ppy = req
+        .backtest
+        .periods_per_year
+        .unwrap_or_else(|| data.session.periods_per_year(req.backtest.resolution));
+    let risk_free = data.risk_free.as_ref().map(|r| r.per_period(ppy));
+    BacktestObjective::new(
+        &req.backtest.strategy,
+        Arc::new(data.market),
+        req.backtest.sim,
+        req.validation,
+        objectives,
+        req.constraints,
+        ppy,
+    )
+    .and_then(|o| match risk_free {
+        Some(rf) => o.with_risk_free(rf),
+        None => Ok(o),
+    })
+    .map_err(|e| TuningServiceError::Invalid {
+        field: "validation".into(),
+        message: e.to_string(),
+    })
+}
+
 impl TuningService {
     /// A service loading bars through `backtests` and storing studies in `meta`.
     pub fn new(backtests: Arc<BacktestService>, meta: Arc<dyn MetaStore>) -> Self {
@@ -229,8 +261,20 @@ impl TuningService {
         progress: ProgressFn,
         stop: StopFn,
     ) -> Result<StudyRecord, TuningServiceError> {
+        self.optimize_with(req, owner, progress, stop, None).await
+    }
+
+    /// [`Self::optimize`] with the trial batches evaluated by remote workers when `remote` is
+    /// given (see [`remote`]); the trials, their order and their values are the same.
+    pub async fn optimize_with(
+        &self,
+        req: &OptimizeRequest,
+        owner: Option<&str>,
+        progress: ProgressFn,
+        stop: StopFn,
+        remote: Option<remote::RemoteTrials>,
+    ) -> Result<StudyRecord, TuningServiceError> {
         let spec = req.validate()?;
-        let objectives = req.objective_exprs()?;
         let backtests = self.backtests.clone();
         let r = req.backtest.clone();
         let data = tokio::task::spawn_blocking(move || {
@@ -262,28 +306,7 @@ impl TuningService {
             None => sextant_backtest::run::RiskFreeUsed::zero(&data.risk_free_reason),
         };
         let snapshot = data.snapshot.clone();
-        let ppy = req
-            .backtest
-            .periods_per_year
-            .unwrap_or_else(|| data.session.periods_per_year(req.backtest.resolution));
-        let risk_free = data.risk_free.as_ref().map(|r| r.per_period(ppy));
-        let objective = BacktestObjective::new(
-            &req.backtest.strategy,
-            Arc::new(data.market),
-            req.backtest.sim,
-            req.validation,
-            objectives,
-            req.constraints,
-            ppy,
-        )
-        .and_then(|o| match risk_free {
-            Some(rf) => o.with_risk_free(rf),
-            None => Ok(o),
-        })
-        .map_err(|e| TuningServiceError::Invalid {
-            field: "validation".into(),
-            message: e.to_string(),
-        })?;
+        let objective = build_objective(req, data)?;
         let _guard = self.claim(&id)?;
         let now = Utc::now();
         let stored = store::get_study(self.meta.as_ref(), &id).await?;
@@ -364,24 +387,39 @@ impl TuningService {
                 handle.block_on(store::put_trial(meta.as_ref(), &rec))
             };
             let mut ended = 0usize;
-            let result = run(
-                &mut study,
-                &objective,
-                &cfg,
-                &mut |batch: &[Trial]| batch.iter().try_for_each(&write),
-                &mut |t: &Trial| {
-                    ended += 1;
-                    progress(
-                        (ended as f64 / total).min(1.0),
-                        format!("trial {} {}", t.number, t.state),
-                    );
-                    write(t)
-                },
-                &|| stop(),
-            );
+            let mut on_ask = |batch: &[Trial]| batch.iter().try_for_each(&write);
+            let mut on_tell = |t: &Trial| {
+                ended += 1;
+                progress(
+                    (ended as f64 / total).min(1.0),
+                    format!("trial {} {}", t.number, t.state),
+                );
+                write(t)
+            };
+            let result = match &remote {
+                None => run(
+                    &mut study,
+                    &objective,
+                    &cfg,
+                    &mut on_ask,
+                    &mut on_tell,
+                    &|| stop(),
+                ),
+                Some(r) => run_with(
+                    &mut study,
+                    &cfg,
+                    &mut on_ask,
+                    &mut on_tell,
+                    &|| stop(),
+                    &mut |b: &Batch<'_>| r.evaluate(&study_key, b),
+                ),
+            };
             match result {
                 Ok(()) => {}
-                Err(RunError::Cancelled) => return Ok((study, None)),
+                Err(RunError::Cancelled)
+                | Err(RunError::Callback(TuningServiceError::Cancelled)) => {
+                    return Ok((study, None))
+                }
                 Err(RunError::Callback(e)) => return Err(e),
                 Err(RunError::Study(e)) => return Err(TuningServiceError::Internal(e.to_string())),
             }

@@ -23,6 +23,7 @@ mod query;
 mod reader;
 mod regimes;
 mod resample;
+mod snapshot;
 pub(crate) mod schema;
 
 pub use directory::DirectoryEntry;
@@ -37,6 +38,7 @@ pub use query::{read_series, sql_date_bounds};
 pub use query::{CoverageRange, CoverageReport, Revision, SymbolInfo};
 pub use reader::BarReader;
 pub use regimes::RegimeLabel;
+pub use snapshot::{snapshot_schema_version, SnapshotFile, SNAPSHOT_TABLES};
 
 use crate::{DataError, Result};
 use duckdb::Connection;

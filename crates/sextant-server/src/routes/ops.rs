@@ -75,6 +75,69 @@ pub struct Readiness {
     pub alphavantage: AlphaVantageState,
     /// The review queue's totals (zeros when they could not be read, and `ready` is then false).
     pub quarantine: QuarantineState,
+    /// Where jobs run: the in-process pool, or NATS workers (then a lost NATS connection makes
+    /// the server unready: jobs that travel could not be sent).
+    pub jobs: JobsState,
+}
+
+/// The job transport and the remote workers.
+#[derive(Serialize, ToSchema)]
+pub struct JobsState {
+    /// `in-process` (the embedded default) or `nats`.
+    pub transport: String,
+    /// With NATS: whether the connection is up. Null for the in-process pool.
+    pub nats_connected: Option<bool>,
+    /// Live workers (heartbeat younger than the stale threshold), from the registry.
+    pub workers: Vec<WorkerState>,
+}
+
+/// One live `sextant worker`.
+#[derive(Serialize, ToSchema)]
+pub struct WorkerState {
+    /// Instance id (`<node>/<uuid>`).
+    pub id: String,
+    /// Kinds it serves.
+    pub kinds: Vec<String>,
+    /// Jobs it runs at once.
+    pub concurrency: usize,
+    /// Jobs it runs now.
+    pub running: usize,
+    /// `active` or `draining`.
+    pub state: String,
+    /// Its last heartbeat (RFC 3339).
+    pub heartbeat_at: String,
+}
+
+async fn jobs_state(s: &AppState) -> JobsState {
+    let Some(q) = s.jobs.queue() else {
+        return JobsState {
+            transport: "in-process".into(),
+            nats_connected: None,
+            workers: Vec::new(),
+        };
+    };
+    let workers = match s.jobs.workers().await {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(error = %e, "worker registry unavailable");
+            Vec::new()
+        }
+    };
+    JobsState {
+        transport: "nats".into(),
+        nats_connected: Some(q.is_connected()),
+        workers: workers
+            .into_iter()
+            .map(|w| WorkerState {
+                id: w.id,
+                kinds: w.kinds,
+                concurrency: w.concurrency,
+                running: w.running,
+                state: w.state,
+                heartbeat_at: w.heartbeat_at,
+            })
+            .collect(),
+    }
 }
 
 /// The data-quality review queue (informational: a backlog does not make the service unready).
@@ -133,7 +196,8 @@ async fn ready(State(s): State<AppState>) -> impl IntoResponse {
             (Default::default(), false)
         }
     };
-    let ready = duckdb.ok && metadata.ok && totals_ok;
+    let jobs = jobs_state(&s).await;
+    let ready = duckdb.ok && metadata.ok && totals_ok && jobs.nats_connected != Some(false);
     let status = if ready {
         StatusCode::OK
     } else {
@@ -155,6 +219,7 @@ async fn ready(State(s): State<AppState>) -> impl IntoResponse {
                 approved: totals.approved,
                 rejected: totals.rejected,
             },
+            jobs,
         }),
     )
 }

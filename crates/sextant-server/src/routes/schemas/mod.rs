@@ -85,7 +85,8 @@ pub struct JobDoc {
     /// The job's id.
     pub id: String,
     /// What it runs: `backtest`, `walk_forward`, `train_signal`, `optimize`,
-    /// `ingest_alphavantage`, `ingest_actions`, `ingest_macro`.
+    /// `ingest_alphavantage`, `ingest_actions`, `ingest_macro`; with NATS workers also
+    /// `trial_batch` and `walk_forward_windows`.
     pub kind: String,
     /// The parameters as submitted.
     #[schema(value_type = Object)]
@@ -121,6 +122,9 @@ pub struct JobDoc {
     pub last_interruption: Option<String>,
     /// Whether recovery may run it again after an interruption.
     pub resumable: bool,
+    /// The job that queued this one as part of its work (a study's `trial_batch`, a
+    /// walk-forward's `walk_forward_windows`); absent for a job submitted directly.
+    pub parent: Option<String>,
 }
 
 /// A job in a listing: a [`JobDoc`] without its parameters and result (both are on
@@ -160,6 +164,8 @@ pub struct JobSummaryDoc {
     pub last_interruption: Option<String>,
     /// Whether recovery may run it again after an interruption.
     pub resumable: bool,
+    /// The job that queued this one as part of its work, if any.
+    pub parent: Option<String>,
 }
 
 page_schema!(

@@ -7,12 +7,14 @@ const MAX_STREAMS = 3; // HTTP/1.1 allows 6 connections per host; leave room for
 
 export async function render(root, ctx) {
   const alerts = el('div', { 'aria-live': 'polite' });
+  const workers = el('section', { id: 'workers', 'aria-label': 'Where jobs run' });
   const tbody = el('tbody');
   const refresh = el('button', { type: 'button', class: 'ghost', id: 'refresh' }, 'Refresh');
   const more = el('button', { type: 'button', class: 'ghost', hidden: true }, 'Load more');
   root.append(el('div', { class: 'head' }, el('h1', null, 'Jobs'), refresh),
     el('p', { class: 'muted small' }, 'Long work (large backtests, walk-forwards, studies, training, ingests) runs as jobs. Running jobs update live.'),
     alerts,
+    workers,
     el('div', { class: 'table-wrap' }, el('table', { id: 'jobs' },
       el('caption', { class: 'sr-only' }, 'Jobs, newest first'),
       el('thead', null, el('tr', null, ['Job', 'Kind', 'Status', 'Progress', 'Created', 'Finished', 'Owner', ''].map((h) => el('th', { scope: 'col' }, h)))),
@@ -105,8 +107,39 @@ export async function render(root, ctx) {
     try { await load(reset); } catch (e) { if (!aborted(e)) alerts.append(alertBox(e)); }
   };
   refresh.addEventListener('click', guarded(true));
+  refresh.addEventListener('click', () => showWorkers(workers, ctx.signal));
   more.addEventListener('click', guarded(false));
-  await load(true);
+  await Promise.all([load(true), showWorkers(workers, ctx.signal)]);
+}
+
+// The job transport from /ready: the in-process pool, or the NATS workers with their load.
+async function showWorkers(box, signal) {
+  let ready;
+  try {
+    const res = await fetch('/ready', { signal, cache: 'no-store' });
+    ready = await res.json();
+  } catch (e) {
+    if (!aborted(e)) box.replaceChildren(el('p', { class: 'muted small' }, 'Worker state unavailable: ' + e.message));
+    return;
+  }
+  const jobs = ready.jobs || {};
+  if (jobs.transport !== 'nats') {
+    box.replaceChildren(el('p', { class: 'muted small' }, 'Jobs run in this server’s own pool (no NATS queue configured).'));
+    return;
+  }
+  const list = jobs.workers || [];
+  const head = el('p', { class: 'small' }, 'NATS ', el('span', { class: 'badge ' + (jobs.nats_connected ? 'ok' : 'bad') }, jobs.nats_connected ? 'connected' : 'disconnected'),
+    ' · ' + list.length + ' live worker' + (list.length === 1 ? '' : 's'));
+  const rows = list.map((w) => el('tr', null,
+    el('td', null, el('code', null, w.id)),
+    el('td', null, (w.kinds || []).join(', ')),
+    el('td', null, w.running + ' / ' + w.concurrency),
+    el('td', null, el('span', { class: 'badge ' + (w.state === 'active' ? 'ok' : 'warn') }, w.state)),
+    el('td', null, when(w.heartbeat_at))));
+  box.replaceChildren(head, list.length ? el('div', { class: 'table-wrap' }, el('table', { id: 'worker-table' },
+    el('caption', { class: 'sr-only' }, 'Live workers'),
+    el('thead', null, el('tr', null, ['Worker', 'Kinds', 'Running', 'State', 'Heartbeat'].map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', null, ...rows))) : el('p', { class: 'muted small' }, 'No worker has a fresh heartbeat: jobs that travel wait in the queue.'));
 }
 
 function resultLink(r) {

@@ -1,0 +1,454 @@
+//! Scale-out on loopback, real processes: a NATS server (started by `scripts/test`), `sextant
+//! serve` and three `sextant worker` processes sharing the metadata store and the object store
+//! directory (never the server's DuckDB file).
+//!
+//! * a 500-trial study and a 20-window walk-forward give exactly the single-process results,
+//!   with one worker SIGKILLed mid-job and the server SIGKILLed mid-study and restarted;
+//! * a poison job (aborts every worker that runs it) ends `failed`, it does not loop;
+//! * a cancel reaches the remote worker within a second.
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn nats_url() -> Option<String> {
+    match std::env::var("SEXTANT_TEST_NATS_URL") {
+        Ok(u) if !u.is_empty() => Some(u),
+        _ => {
+            assert!(
+                std::env::var("SEXTANT_REQUIRE_NATS").as_deref() != Ok("1"),
+                "SEXTANT_REQUIRE_NATS=1 but SEXTANT_TEST_NATS_URL is not set"
+            );
+            eprintln!("skipped: no NATS server (SEXTANT_TEST_NATS_URL)");
+            None
+        }
+    }
+}
+
+/// How the processes of one test reach NATS: its own subject prefix and stream.
+#[derive(Clone)]
+struct Cluster {
+    url: String,
+    prefix: String,
+    data: PathBuf,
+    heartbeat_ms: u64,
+    stale_ms: u64,
+}
+
+impl Cluster {
+    fn new(url: &str, data: &Path, tag: &str) -> Cluster {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or_default();
+        Cluster {
+            url: url.to_string(),
+            prefix: format!("{tag}{nanos:x}{}", std::process::id()),
+            data: data.to_path_buf(),
+            // Short leases so a killed process is noticed in about two seconds.
+            heartbeat_ms: 300,
+            stale_ms: 1500,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sextant"));
+        c.arg("--data-dir")
+            .arg(&self.data)
+            .args(args)
+            .env("SEXTANT_NATS_URL", &self.url)
+            .env("SEXTANT_NATS_PREFIX", &self.prefix)
+            .env("SEXTANT_JOB_HEARTBEAT_MS", self.heartbeat_ms.to_string())
+            .env("SEXTANT_JOB_STALE_MS", self.stale_ms.to_string())
+            .env("SEXTANT_DEBUG_JOBS", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        c
+    }
+}
+
+struct Proc {
+    child: Child,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Spawns `cmd` and reads its output until a line containing `ready`; returns the process and
+/// every line read (then keeps draining its output).
+fn spawn(mut cmd: Command, ready: &str) -> (Proc, Vec<String>) {
+    let mut child = cmd.spawn().expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        let done = line.contains(ready);
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    assert!(
+        seen.last().is_some_and(|l| l.contains(ready)),
+        "process exited before {ready:?}: {seen:?}"
+    );
+    std::thread::spawn(move || for _ in lines {});
+    (Proc { child }, seen)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+struct Server {
+    proc: Proc,
+    base: String,
+}
+
+/// `sextant serve`; the admin key is returned on the first start.
+fn serve(cluster: Option<&Cluster>, data: &Path, port: u16) -> (Server, Option<String>) {
+    let addr = format!("127.0.0.1:{port}");
+    let cmd = match cluster {
+        Some(c) => c.command(&["serve", "--addr", &addr]),
+        None => {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_sextant"));
+            c.arg("--data-dir")
+                .arg(data)
+                .args(["serve", "--addr", &addr])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null());
+            c
+        }
+    };
+    let (proc, lines) = spawn(cmd, "serving on");
+    let key = lines
+        .iter()
+        .flat_map(|l| l.split_whitespace())
+        .find(|w| w.starts_with("sx_"))
+        .map(str::to_string);
+    let server = Server {
+        proc,
+        base: format!("http://{addr}"),
+    };
+    (server, key)
+}
+
+fn worker(cluster: &Cluster, node: &str, cache: &Path) -> Proc {
+    let mut cmd = cluster.command(&["worker", "--node", node, "--concurrency", "2"]);
+    cmd.env("SEXTANT_WORKER_CACHE", cache.join(node));
+    spawn(cmd, "sextant worker").0
+}
+
+async fn call(c: &reqwest::Client, method: reqwest::Method, url: String, key: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = c.request(method, url).bearer_auth(key);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("send");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(c: &reqwest::Client, base: &str, key: &str, path: &str) -> (u16, Value) {
+    call(c, reqwest::Method::GET, format!("{base}{path}"), key, None).await
+}
+
+async fn submit(c: &reqwest::Client, base: &str, key: &str, kind: &str, params: Value) -> String {
+    let (status, job) = call(c, reqwest::Method::POST, format!("{base}/api/v1/jobs"), key,
+        Some(json!({"kind": kind, "params": params}))).await;
+    assert_eq!(status, 202, "{job}");
+    job["id"].as_str().expect("job id").to_string()
+}
+
+/// Waits for job `id` to end (the server may be restarting: connection errors are retried).
+async fn settle(c: &reqwest::Client, base: &str, key: &str, id: &str, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Ok(resp) = c.get(format!("{base}/api/v1/jobs/{id}")).bearer_auth(key).send().await {
+            let j: Value = resp.json().await.unwrap_or(Value::Null);
+            if matches!(j["status"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+                return j;
+            }
+            assert!(Instant::now() < deadline, "job {id} never finished: {j}");
+        }
+        assert!(Instant::now() < deadline, "job {id} never finished");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every trial of a study without its measured duration (not part of the result).
+async fn trials(c: &reqwest::Client, base: &str, key: &str, study: &str) -> BTreeMap<u64, Value> {
+    let (status, page) = get(c, base, key, &format!("/api/v1/studies/{study}/trials?offset=0&limit=1000")).await;
+    assert_eq!(status, 200, "{page}");
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|t| {
+            let mut t = t.clone();
+            if let Some(o) = t.as_object_mut() {
+                o.remove("duration_ms");
+            }
+            (t["number"].as_u64().expect("number"), t)
+        })
+        .collect()
+}
+
+fn study_request() -> Value {
+    json!({
+        "backtest": {"strategy": "rsi_reversion", "symbols": ["AAPL", "IBM", "MSFT"]},
+        "search": [
+            {"name": "period", "distribution": {"type": "int", "low": 2, "high": 60}},
+            {"name": "lower", "distribution": {"type": "float", "low": 10.0, "high": 45.0}},
+            {"name": "upper", "distribution": {"type": "float", "low": 55.0, "high": 90.0}}
+        ],
+        "sampler": "tpe", "trials": 500, "batch": 12, "seed": 11
+    })
+}
+
+/// 20 windows: 3270 bars, 270 training bars, test windows of 150.
+fn walk_forward_params() -> Value {
+    let candidates: Vec<Value> = [(5, 20), (10, 40), (20, 60), (30, 90), (50, 200)]
+        .iter()
+        .map(|(f, s)| json!({"fast": f, "slow": s}))
+        .collect();
+    json!({
+        "request": {"strategy": "sma_cross", "symbols": ["MSFT"]},
+        "spec": {"train_bars": 270, "test_bars": 150, "anchored": false, "candidates": candidates}
+    })
+}
+
+#[test]
+fn distributed_results_equal_single_process_through_worker_and_server_kills() {
+    let Some(url) = nats_url() else { return };
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        // Reference: one process, the in-process pool.
+        let ref_dir = tempfile::tempdir().expect("tmp");
+        let (reference, key) = serve(None, ref_dir.path(), free_port());
+        let key = key.expect("admin key");
+        let wf_ref = submit(&c, &reference.base, &key, "walk_forward", walk_forward_params()).await;
+        let wf_ref = settle(&c, &reference.base, &key, &wf_ref, Duration::from_secs(120)).await;
+        assert_eq!(wf_ref["status"], "succeeded", "{wf_ref}");
+        assert_eq!(wf_ref["result"]["windows"].as_array().map(Vec::len), Some(20));
+        let (status, job) = call(&c, reqwest::Method::POST, format!("{}/api/v1/backtests/optimize", reference.base),
+            &key, Some(study_request())).await;
+        assert_eq!(status, 202, "{job}");
+        let study_id = job["study_id"].as_str().expect("study").to_string();
+        let done = settle(&c, &reference.base, &key, job["id"].as_str().expect("id"), Duration::from_secs(300)).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+        let ref_trials = trials(&c, &reference.base, &key, &study_id).await;
+        let (_, ref_board) = get(&c, &reference.base, &key, &format!("/api/v1/studies/{study_id}/leaderboard")).await;
+        assert_eq!(ref_trials.len(), 500);
+        drop(reference);
+
+        // Scale-out: server + 3 workers.
+        let dir = tempfile::tempdir().expect("tmp");
+        let caches = tempfile::tempdir().expect("tmp");
+        let cluster = Cluster::new(&url, dir.path(), "so");
+        let port = free_port();
+        let (server, key) = serve(Some(&cluster), dir.path(), port);
+        let key = key.expect("admin key");
+        let w1 = worker(&cluster, "w1", caches.path());
+        let _w2 = worker(&cluster, "w2", caches.path());
+        let _w3 = worker(&cluster, "w3", caches.path());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, ready) = get(&c, &server.base, &key, "/ready").await;
+            if ready["jobs"]["workers"].as_array().map_or(0, Vec::len) == 3 {
+                assert_eq!(ready["jobs"]["transport"], "nats");
+                assert_eq!(ready["jobs"]["nats_connected"], true);
+                break;
+            }
+            assert!(Instant::now() < deadline, "workers never registered: {ready}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+
+        // The walk-forward: its windows run on the workers, and the report is the same.
+        let wf = submit(&c, &server.base, &key, "walk_forward", walk_forward_params()).await;
+        let wf = settle(&c, &server.base, &key, &wf, Duration::from_secs(120)).await;
+        assert_eq!(wf["status"], "succeeded", "{wf}");
+        assert_eq!(wf["result"], wf_ref["result"], "walk-forward differs from the single-process run");
+        let (_, children) = get(&c, &server.base, &key, "/api/v1/jobs?kind=walk_forward_windows&limit=200").await;
+        let workers: std::collections::BTreeSet<String> = children["items"].as_array().expect("items").iter()
+            .filter_map(|j| j["worker"].as_str().and_then(|w| w.split('/').next()).map(str::to_string))
+            .collect();
+        assert!(workers.len() >= 2, "windows ran on one worker only: {workers:?}");
+
+        // The study: SIGKILL worker w1 while it runs a trial batch, then the server mid-study.
+        let (status, job) = call(&c, reqwest::Method::POST, format!("{}/api/v1/backtests/optimize", server.base),
+            &key, Some(study_request())).await;
+        assert_eq!(status, 202, "{job}");
+        assert_eq!(job["study_id"], study_id.as_str(), "same request, same bars, same study id");
+        let job_id = job["id"].as_str().expect("id").to_string();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let victim = loop {
+            let (_, running) = get(&c, &server.base, &key, "/api/v1/jobs?kind=trial_batch&status=running&limit=200").await;
+            let on_w1 = running["items"].as_array().expect("items").iter()
+                .find(|j| j["worker"].as_str().is_some_and(|w| w.starts_with("w1/")))
+                .and_then(|j| j["id"].as_str().map(str::to_string));
+            if let Some(id) = on_w1 {
+                break id;
+            }
+            assert!(Instant::now() < deadline, "w1 never ran a trial batch");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        drop(w1); // SIGKILL
+        let victim_job = settle(&c, &server.base, &key, &victim, Duration::from_secs(60)).await;
+        assert_eq!(victim_job["status"], "succeeded", "the killed worker's job was redelivered: {victim_job}");
+        assert!(victim_job["crashes"].as_u64().unwrap_or(0) >= 1, "{victim_job}");
+        assert!(!victim_job["worker"].as_str().unwrap_or("w1/").starts_with("w1/"), "{victim_job}");
+
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let n = trials(&c, &server.base, &key, &study_id).await.values().filter(|t| t["state"] != "running").count();
+            if n >= 150 {
+                assert!(n < 500, "the study finished before the server could be killed");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the study never got going");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        drop(server); // SIGKILL mid-study
+        let (server, again) = serve(Some(&cluster), dir.path(), port);
+        assert!(again.is_none(), "the admin key survives the restart");
+        let done = settle(&c, &server.base, &key, &job_id, Duration::from_secs(300)).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+        assert!(done["attempts"].as_u64().unwrap_or(0) >= 2, "re-run after the server's crash: {done}");
+
+        let got = trials(&c, &server.base, &key, &study_id).await;
+        assert_eq!(got.len(), 500, "no trial lost or added");
+        for (n, t) in &ref_trials {
+            assert_eq!(got.get(n), Some(t), "trial {n} differs from the single-process run");
+        }
+        let (_, board) = get(&c, &server.base, &key, &format!("/api/v1/studies/{study_id}/leaderboard")).await;
+        assert_eq!(board["best"], ref_board["best"]);
+        assert_eq!(board["analysis"], ref_board["analysis"], "analysis differs");
+    });
+}
+
+#[test]
+fn a_poison_job_fails_instead_of_looping() {
+    let Some(url) = nats_url() else { return };
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let dir = tempfile::tempdir().expect("tmp");
+        let caches = tempfile::tempdir().expect("tmp");
+        let cluster = Cluster::new(&url, dir.path(), "po");
+        let (server, key) = serve(Some(&cluster), dir.path(), free_port());
+        let key = key.expect("admin key");
+        let mut workers = vec![worker(&cluster, "p1", caches.path()), worker(&cluster, "p2", caches.path())];
+        let id = submit(&c, &server.base, &key, "debug_abort", json!({})).await;
+        let job = settle(&c, &server.base, &key, &id, Duration::from_secs(60)).await;
+        assert_eq!(job["status"], "failed", "{job}");
+        assert!(job["crashes"].as_u64().unwrap_or(0) >= 2, "{job}");
+        assert!(job["error"].as_str().unwrap_or_default().contains("interrupted"), "{job}");
+        // Both workers took it once and died; nothing else runs it afterwards.
+        for w in &mut workers {
+            let status = w.child.wait().expect("wait");
+            assert!(!status.success(), "{status:?}");
+        }
+        let fresh = worker(&cluster, "p3", caches.path());
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (_, again) = get(&c, &server.base, &key, &format!("/api/v1/jobs/{id}")).await;
+        assert_eq!(again["status"], "failed");
+        assert_eq!(again["attempts"], job["attempts"], "a failed poison job is never started again");
+        drop(fresh);
+    });
+}
+
+#[test]
+fn a_cancel_reaches_the_remote_worker_within_a_second() {
+    let Some(url) = nats_url() else { return };
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let dir = tempfile::tempdir().expect("tmp");
+        let caches = tempfile::tempdir().expect("tmp");
+        // Heartbeats 5 s apart: a cancel seen within a second can only have come over NATS.
+        let mut cluster = Cluster::new(&url, dir.path(), "ca");
+        cluster.heartbeat_ms = 5_000;
+        cluster.stale_ms = 20_000;
+        let (server, key) = serve(Some(&cluster), dir.path(), free_port());
+        let key = key.expect("admin key");
+        let _w = worker(&cluster, "c1", caches.path());
+        let id = submit(&c, &server.base, &key, "debug_sleep", json!({"seconds": 120})).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, j) = get(&c, &server.base, &key, &format!("/api/v1/jobs/{id}")).await;
+            if j["status"] == "running" {
+                assert!(j["worker"].as_str().is_some_and(|w| w.starts_with("c1/")), "{j}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "never started: {j}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let t0 = Instant::now();
+        let (status, _) = call(&c, reqwest::Method::POST, format!("{}/api/v1/jobs/{id}/cancel", server.base), &key, None).await;
+        assert_eq!(status, 200);
+        let job = settle(&c, &server.base, &key, &id, Duration::from_secs(10)).await;
+        let took = t0.elapsed();
+        assert_eq!(job["status"], "cancelled", "{job}");
+        assert!(took < Duration::from_secs(1), "cancel took {took:?}");
+        eprintln!("cancel reached the worker and was written in {took:?}");
+    });
+}
+
+#[test]
+fn sigterm_drains_a_worker_and_hands_its_job_to_another() {
+    let Some(url) = nats_url() else { return };
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let dir = tempfile::tempdir().expect("tmp");
+        let caches = tempfile::tempdir().expect("tmp");
+        // Long leases: a job that moves on within seconds was handed back, not found dead.
+        let mut cluster = Cluster::new(&url, dir.path(), "dr");
+        cluster.heartbeat_ms = 5_000;
+        cluster.stale_ms = 60_000;
+        let (server, key) = serve(Some(&cluster), dir.path(), free_port());
+        let key = key.expect("admin key");
+        let mut cmd = cluster.command(&["worker", "--node", "d1", "--concurrency", "1", "--drain-secs", "1"]);
+        cmd.env("SEXTANT_WORKER_CACHE", caches.path().join("d1"));
+        let (mut first, _) = spawn(cmd, "sextant worker");
+        let id = submit(&c, &server.base, &key, "debug_sleep", json!({"seconds": 4})).await;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, j) = get(&c, &server.base, &key, &format!("/api/v1/jobs/{id}")).await;
+            if j["status"] == "running" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "never started: {j}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _second = worker(&cluster, "d2", caches.path());
+        let t0 = Instant::now();
+        let killed = Command::new("kill")
+            .args(["-TERM", &first.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let status = first.child.wait().expect("wait");
+        assert!(status.success(), "a drained worker exits cleanly: {status:?}");
+        let job = settle(&c, &server.base, &key, &id, Duration::from_secs(30)).await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        assert!(job["worker"].as_str().is_some_and(|w| w.starts_with("d2/")), "{job}");
+        assert_eq!(job["attempts"], 2, "{job}");
+        assert_eq!(job["crashes"], 0, "a drain is not a crash: {job}");
+        // Handed back at once: well inside the 65 s a dead worker's message would take.
+        assert!(t0.elapsed() < Duration::from_secs(15), "took {:?}", t0.elapsed());
+    });
+}

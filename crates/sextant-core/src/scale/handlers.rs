@@ -1,0 +1,163 @@
+//! The job handlers a `sextant worker` runs. They need the metadata store and the snapshots,
+//! nothing of the server's: no DuckDB file, no models.
+
+use super::snapshots::Snapshots;
+use super::windows::{run_windows, WindowsParams};
+use super::{DEBUG_ABORT, DEBUG_SLEEP, TRIAL_BATCH, WALK_WINDOWS};
+use crate::jobs::{parse_params, JobContext, JobError, JobHandler};
+use crate::tuning::remote::{evaluate_trial_batch, TrialBatchParams};
+use crate::tuning::TuningServiceError;
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use sextant_meta::MetaStore;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The kinds a worker runs: trial batches and walk-forward windows (add [`debug_handlers`]
+/// for the test hooks).
+pub fn worker_handlers(
+    meta: Arc<dyn MetaStore>,
+    snapshots: Arc<Snapshots>,
+) -> Vec<Arc<dyn JobHandler>> {
+    vec![
+        Arc::new(TrialBatchJob {
+            meta,
+            snapshots: snapshots.clone(),
+        }),
+        Arc::new(WindowsJob { snapshots }),
+    ]
+}
+
+/// The test hooks when `SEXTANT_DEBUG_JOBS=1` (the server registers them too, so tests can
+/// submit them), none otherwise.
+pub fn debug_handlers() -> Vec<Arc<dyn JobHandler>> {
+    if super::debug_jobs() {
+        vec![Arc::new(DebugSleepJob), Arc::new(DebugAbortJob)]
+    } else {
+        Vec::new()
+    }
+}
+
+/// `trial_batch`: evaluates some trials of a study ([`crate::tuning::remote`]). Resumable: the
+/// coordinator tells each outcome once, so running a batch again is harmless.
+pub struct TrialBatchJob {
+    meta: Arc<dyn MetaStore>,
+    snapshots: Arc<Snapshots>,
+}
+
+#[async_trait]
+impl JobHandler for TrialBatchJob {
+    fn kind(&self) -> &'static str {
+        TRIAL_BATCH
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn validate(&self, params: &Value) -> Result<(), JobError> {
+        parse_params::<TrialBatchParams>(params).map(|_| ())
+    }
+
+    async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
+        let p: TrialBatchParams = parse_params(&params)?;
+        let cache = self
+            .snapshots
+            .open(&p.snapshot)
+            .await
+            .map_err(|e| JobError::Failed(e.to_string()))?;
+        let n = p.items.len();
+        let c = ctx.clone();
+        let out = evaluate_trial_batch(self.meta.as_ref(), cache, p, Arc::new(move || c.is_cancelled()))
+            .await
+            .map_err(|e| match e {
+                TuningServiceError::Cancelled => JobError::Cancelled,
+                e => JobError::Failed(e.to_string()),
+            })?;
+        ctx.progress(1.0, format!("{n} trials")).await;
+        Ok(out)
+    }
+}
+
+/// `walk_forward_windows`: runs some windows of a walk-forward ([`super::windows`]).
+pub struct WindowsJob {
+    snapshots: Arc<Snapshots>,
+}
+
+#[async_trait]
+impl JobHandler for WindowsJob {
+    fn kind(&self) -> &'static str {
+        WALK_WINDOWS
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn validate(&self, params: &Value) -> Result<(), JobError> {
+        parse_params::<WindowsParams>(params).map(|_| ())
+    }
+
+    async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
+        let p: WindowsParams = parse_params(&params)?;
+        let cache = self
+            .snapshots
+            .open(&p.snapshot)
+            .await
+            .map_err(|e| JobError::Failed(e.to_string()))?;
+        let c = ctx.clone();
+        let n = p.windows.len();
+        let out = tokio::task::spawn_blocking(move || run_windows(cache, &p, &|| c.is_cancelled()))
+            .await
+            .map_err(|e| JobError::Failed(format!("windows task failed: {e}")))??;
+        ctx.progress(1.0, format!("{n} windows")).await;
+        Ok(out)
+    }
+}
+
+/// `debug_sleep` (test hook): `{"seconds": s}`; sleeps, stopping within 10 ms of a cancel,
+/// which it then reports as the job's error.
+pub struct DebugSleepJob;
+
+#[async_trait]
+impl JobHandler for DebugSleepJob {
+    fn kind(&self) -> &'static str {
+        DEBUG_SLEEP
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
+        let secs = params.get("seconds").and_then(Value::as_f64).unwrap_or(1.0);
+        let t0 = Instant::now();
+        let end = t0 + Duration::from_secs_f64(secs.clamp(0.0, 3600.0));
+        while Instant::now() < end {
+            if ctx.is_cancelled() {
+                return Err(JobError::Cancelled);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(json!({ "slept_ms": t0.elapsed().as_millis() as u64 }))
+    }
+}
+
+/// `debug_abort` (test hook): aborts the process that runs it, every time: a poison job.
+pub struct DebugAbortJob;
+
+#[async_trait]
+impl JobHandler for DebugAbortJob {
+    fn kind(&self) -> &'static str {
+        DEBUG_ABORT
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    async fn run(&self, _ctx: JobContext, _params: Value) -> Result<Value, JobError> {
+        tracing::error!("debug_abort: aborting this process (test hook)");
+        std::process::abort()
+    }
+}

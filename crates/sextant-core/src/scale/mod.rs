@@ -1,0 +1,70 @@
+//! Scale-out: the same jobs on many machines. With `[jobs] nats_url` set, the server publishes
+//! the kinds that travel ([`TRAVELLING`]) to NATS JetStream ([`sextant_queue`]) and
+//! `sextant worker` processes anywhere run them:
+//!
+//! * a tuning study's coordinator (the `optimize` job, on the server) sends each batch of
+//!   trials out as [`TRIAL_BATCH`] jobs ([`crate::tuning::remote`]);
+//! * a walk-forward's coordinator sends its windows out as [`WALK_WINDOWS`] jobs
+//!   ([`windows`]).
+//!
+//! Workers read bars from content-addressed snapshots ([`snapshots`]) in the object store,
+//! never from the server's DuckDB file, and write nothing but job records: the coordinator
+//! tells the results, so a redelivered or repeated child can never duplicate one.
+
+pub mod handlers;
+pub mod snapshots;
+pub mod windows;
+
+use crate::backtest::BacktestService;
+use sextant_backtest::run::BacktestRequest;
+use sextant_data::Cache;
+use snapshots::{SnapshotError, Snapshots};
+use std::sync::Arc;
+
+/// Kind of the child job evaluating a batch of a study's trials.
+pub const TRIAL_BATCH: &str = "trial_batch";
+/// Kind of the child job running some windows of a walk-forward.
+pub const WALK_WINDOWS: &str = "walk_forward_windows";
+/// A test hook (registered only with `SEXTANT_DEBUG_JOBS=1`): sleeps `seconds`, stopping at
+/// once when cancelled, and returns how long it slept.
+pub const DEBUG_SLEEP: &str = "debug_sleep";
+/// A test hook (registered only with `SEXTANT_DEBUG_JOBS=1`): aborts the process running it,
+/// every time (a poison job).
+pub const DEBUG_ABORT: &str = "debug_abort";
+
+/// The kinds a server with a NATS queue sends to workers.
+pub const TRAVELLING: &[&str] = &[TRIAL_BATCH, WALK_WINDOWS, DEBUG_SLEEP, DEBUG_ABORT];
+
+/// Whether the test-hook kinds are registered (`SEXTANT_DEBUG_JOBS=1`).
+pub fn debug_jobs() -> bool {
+    std::env::var("SEXTANT_DEBUG_JOBS").is_ok_and(|v| v == "1")
+}
+
+/// The server side of scale-out: publishes the snapshots its coordinators name.
+pub struct ScaleOut {
+    snapshots: Arc<Snapshots>,
+    cache: Arc<Cache>,
+}
+
+impl ScaleOut {
+    /// Snapshots of `cache` published through `snapshots`.
+    pub fn new(snapshots: Arc<Snapshots>, cache: Arc<Cache>) -> Self {
+        ScaleOut { snapshots, cache }
+    }
+
+    /// Publishes the snapshot a worker needs to load `req` (its symbols at its resolution,
+    /// every date: adjustments need the whole history) and returns its name.
+    pub async fn snapshot_for(&self, req: &BacktestRequest) -> Result<String, SnapshotError> {
+        self.snapshots
+            .publish(self.cache.clone(), req.symbols.clone(), req.resolution)
+            .await
+    }
+
+    /// Whether `req` can be loaded by a worker: named symbols and nothing but bars (no ML or
+    /// regime series, which only the server computes).
+    pub fn travels(req: &BacktestRequest) -> bool {
+        !req.symbols.is_empty()
+            && req.universe.is_none()
+            && matches!(BacktestService::series_needed(req), Ok(None))
+    }
+}
