@@ -88,10 +88,11 @@ pub async fn worker(args: WorkerArgs, mut config: Config) -> Result<()> {
         jobs.config().concurrency
     );
     crate::cmd_serve::shutdown_signal().await;
-    say!("draining: no new jobs; running ones get {} s", args.drain_secs);
-    let report = jobs
-        .shutdown(Duration::from_secs(args.drain_secs))
-        .await?;
+    say!(
+        "draining: no new jobs; running ones get {} s",
+        args.drain_secs
+    );
+    let report = jobs.shutdown(Duration::from_secs(args.drain_secs)).await?;
     say!(
         "sextant worker stopped (handed back: {}, failed: {})",
         report.requeued.len(),

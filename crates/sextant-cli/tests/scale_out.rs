@@ -150,7 +150,13 @@ fn worker(cluster: &Cluster, node: &str, cache: &Path) -> Proc {
     spawn(cmd, "sextant worker").0
 }
 
-async fn call(c: &reqwest::Client, method: reqwest::Method, url: String, key: &str, body: Option<Value>) -> (u16, Value) {
+async fn call(
+    c: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    key: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut req = c.request(method, url).bearer_auth(key);
     if let Some(b) = body {
         req = req.json(&b);
@@ -165,8 +171,14 @@ async fn get(c: &reqwest::Client, base: &str, key: &str, path: &str) -> (u16, Va
 }
 
 async fn submit(c: &reqwest::Client, base: &str, key: &str, kind: &str, params: Value) -> String {
-    let (status, job) = call(c, reqwest::Method::POST, format!("{base}/api/v1/jobs"), key,
-        Some(json!({"kind": kind, "params": params}))).await;
+    let (status, job) = call(
+        c,
+        reqwest::Method::POST,
+        format!("{base}/api/v1/jobs"),
+        key,
+        Some(json!({"kind": kind, "params": params})),
+    )
+    .await;
     assert_eq!(status, 202, "{job}");
     job["id"].as_str().expect("job id").to_string()
 }
@@ -175,9 +187,17 @@ async fn submit(c: &reqwest::Client, base: &str, key: &str, kind: &str, params: 
 async fn settle(c: &reqwest::Client, base: &str, key: &str, id: &str, within: Duration) -> Value {
     let deadline = Instant::now() + within;
     loop {
-        if let Ok(resp) = c.get(format!("{base}/api/v1/jobs/{id}")).bearer_auth(key).send().await {
+        if let Ok(resp) = c
+            .get(format!("{base}/api/v1/jobs/{id}"))
+            .bearer_auth(key)
+            .send()
+            .await
+        {
             let j: Value = resp.json().await.unwrap_or(Value::Null);
-            if matches!(j["status"].as_str(), Some("succeeded" | "failed" | "cancelled")) {
+            if matches!(
+                j["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            ) {
                 return j;
             }
             assert!(Instant::now() < deadline, "job {id} never finished: {j}");
@@ -189,7 +209,13 @@ async fn settle(c: &reqwest::Client, base: &str, key: &str, id: &str, within: Du
 
 /// Every trial of a study without its measured duration (not part of the result).
 async fn trials(c: &reqwest::Client, base: &str, key: &str, study: &str) -> BTreeMap<u64, Value> {
-    let (status, page) = get(c, base, key, &format!("/api/v1/studies/{study}/trials?offset=0&limit=1000")).await;
+    let (status, page) = get(
+        c,
+        base,
+        key,
+        &format!("/api/v1/studies/{study}/trials?offset=0&limit=1000"),
+    )
+    .await;
     assert_eq!(status, 200, "{page}");
     page["items"]
         .as_array()
@@ -239,18 +265,47 @@ fn distributed_results_equal_single_process_through_worker_and_server_kills() {
         let ref_dir = tempfile::tempdir().expect("tmp");
         let (reference, key) = serve(None, ref_dir.path(), free_port());
         let key = key.expect("admin key");
-        let wf_ref = submit(&c, &reference.base, &key, "walk_forward", walk_forward_params()).await;
+        let wf_ref = submit(
+            &c,
+            &reference.base,
+            &key,
+            "walk_forward",
+            walk_forward_params(),
+        )
+        .await;
         let wf_ref = settle(&c, &reference.base, &key, &wf_ref, Duration::from_secs(120)).await;
         assert_eq!(wf_ref["status"], "succeeded", "{wf_ref}");
-        assert_eq!(wf_ref["result"]["windows"].as_array().map(Vec::len), Some(20));
-        let (status, job) = call(&c, reqwest::Method::POST, format!("{}/api/v1/backtests/optimize", reference.base),
-            &key, Some(study_request())).await;
+        assert_eq!(
+            wf_ref["result"]["windows"].as_array().map(Vec::len),
+            Some(20)
+        );
+        let (status, job) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{}/api/v1/backtests/optimize", reference.base),
+            &key,
+            Some(study_request()),
+        )
+        .await;
         assert_eq!(status, 202, "{job}");
         let study_id = job["study_id"].as_str().expect("study").to_string();
-        let done = settle(&c, &reference.base, &key, job["id"].as_str().expect("id"), Duration::from_secs(300)).await;
+        let done = settle(
+            &c,
+            &reference.base,
+            &key,
+            job["id"].as_str().expect("id"),
+            Duration::from_secs(300),
+        )
+        .await;
         assert_eq!(done["status"], "succeeded", "{done}");
         let ref_trials = trials(&c, &reference.base, &key, &study_id).await;
-        let (_, ref_board) = get(&c, &reference.base, &key, &format!("/api/v1/studies/{study_id}/leaderboard")).await;
+        let (_, ref_board) = get(
+            &c,
+            &reference.base,
+            &key,
+            &format!("/api/v1/studies/{study_id}/leaderboard"),
+        )
+        .await;
         assert_eq!(ref_trials.len(), 500);
         drop(reference);
 
@@ -272,31 +327,80 @@ fn distributed_results_equal_single_process_through_worker_and_server_kills() {
                 assert_eq!(ready["jobs"]["nats_connected"], true);
                 break;
             }
-            assert!(Instant::now() < deadline, "workers never registered: {ready}");
+            assert!(
+                Instant::now() < deadline,
+                "workers never registered: {ready}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
 
         // The walk-forward: its windows run on the workers, and the report is the same.
-        let wf = submit(&c, &server.base, &key, "walk_forward", walk_forward_params()).await;
+        let wf = submit(
+            &c,
+            &server.base,
+            &key,
+            "walk_forward",
+            walk_forward_params(),
+        )
+        .await;
         let wf = settle(&c, &server.base, &key, &wf, Duration::from_secs(120)).await;
         assert_eq!(wf["status"], "succeeded", "{wf}");
-        assert_eq!(wf["result"], wf_ref["result"], "walk-forward differs from the single-process run");
-        let (_, children) = get(&c, &server.base, &key, "/api/v1/jobs?kind=walk_forward_windows&limit=200").await;
-        let workers: std::collections::BTreeSet<String> = children["items"].as_array().expect("items").iter()
-            .filter_map(|j| j["worker"].as_str().and_then(|w| w.split('/').next()).map(str::to_string))
+        assert_eq!(
+            wf["result"], wf_ref["result"],
+            "walk-forward differs from the single-process run"
+        );
+        let (_, children) = get(
+            &c,
+            &server.base,
+            &key,
+            "/api/v1/jobs?kind=walk_forward_windows&limit=200",
+        )
+        .await;
+        let workers: std::collections::BTreeSet<String> = children["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|j| {
+                j["worker"]
+                    .as_str()
+                    .and_then(|w| w.split('/').next())
+                    .map(str::to_string)
+            })
             .collect();
-        assert!(workers.len() >= 2, "windows ran on one worker only: {workers:?}");
+        assert!(
+            workers.len() >= 2,
+            "windows ran on one worker only: {workers:?}"
+        );
 
         // The study: SIGKILL worker w1 while it runs a trial batch, then the server mid-study.
-        let (status, job) = call(&c, reqwest::Method::POST, format!("{}/api/v1/backtests/optimize", server.base),
-            &key, Some(study_request())).await;
+        let (status, job) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{}/api/v1/backtests/optimize", server.base),
+            &key,
+            Some(study_request()),
+        )
+        .await;
         assert_eq!(status, 202, "{job}");
-        assert_eq!(job["study_id"], study_id.as_str(), "same request, same bars, same study id");
+        assert_eq!(
+            job["study_id"],
+            study_id.as_str(),
+            "same request, same bars, same study id"
+        );
         let job_id = job["id"].as_str().expect("id").to_string();
         let deadline = Instant::now() + Duration::from_secs(60);
         let victim = loop {
-            let (_, running) = get(&c, &server.base, &key, "/api/v1/jobs?kind=trial_batch&status=running&limit=200").await;
-            let on_w1 = running["items"].as_array().expect("items").iter()
+            let (_, running) = get(
+                &c,
+                &server.base,
+                &key,
+                "/api/v1/jobs?kind=trial_batch&status=running&limit=200",
+            )
+            .await;
+            let on_w1 = running["items"]
+                .as_array()
+                .expect("items")
+                .iter()
                 .find(|j| j["worker"].as_str().is_some_and(|w| w.starts_with("w1/")))
                 .and_then(|j| j["id"].as_str().map(str::to_string));
             if let Some(id) = on_w1 {
@@ -307,15 +411,34 @@ fn distributed_results_equal_single_process_through_worker_and_server_kills() {
         };
         drop(w1); // SIGKILL
         let victim_job = settle(&c, &server.base, &key, &victim, Duration::from_secs(60)).await;
-        assert_eq!(victim_job["status"], "succeeded", "the killed worker's job was redelivered: {victim_job}");
-        assert!(victim_job["crashes"].as_u64().unwrap_or(0) >= 1, "{victim_job}");
-        assert!(!victim_job["worker"].as_str().unwrap_or("w1/").starts_with("w1/"), "{victim_job}");
+        assert_eq!(
+            victim_job["status"], "succeeded",
+            "the killed worker's job was redelivered: {victim_job}"
+        );
+        assert!(
+            victim_job["crashes"].as_u64().unwrap_or(0) >= 1,
+            "{victim_job}"
+        );
+        assert!(
+            !victim_job["worker"]
+                .as_str()
+                .unwrap_or("w1/")
+                .starts_with("w1/"),
+            "{victim_job}"
+        );
 
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            let n = trials(&c, &server.base, &key, &study_id).await.values().filter(|t| t["state"] != "running").count();
+            let n = trials(&c, &server.base, &key, &study_id)
+                .await
+                .values()
+                .filter(|t| t["state"] != "running")
+                .count();
             if n >= 150 {
-                assert!(n < 500, "the study finished before the server could be killed");
+                assert!(
+                    n < 500,
+                    "the study finished before the server could be killed"
+                );
                 break;
             }
             assert!(Instant::now() < deadline, "the study never got going");
@@ -326,14 +449,27 @@ fn distributed_results_equal_single_process_through_worker_and_server_kills() {
         assert!(again.is_none(), "the admin key survives the restart");
         let done = settle(&c, &server.base, &key, &job_id, Duration::from_secs(300)).await;
         assert_eq!(done["status"], "succeeded", "{done}");
-        assert!(done["attempts"].as_u64().unwrap_or(0) >= 2, "re-run after the server's crash: {done}");
+        assert!(
+            done["attempts"].as_u64().unwrap_or(0) >= 2,
+            "re-run after the server's crash: {done}"
+        );
 
         let got = trials(&c, &server.base, &key, &study_id).await;
         assert_eq!(got.len(), 500, "no trial lost or added");
         for (n, t) in &ref_trials {
-            assert_eq!(got.get(n), Some(t), "trial {n} differs from the single-process run");
+            assert_eq!(
+                got.get(n),
+                Some(t),
+                "trial {n} differs from the single-process run"
+            );
         }
-        let (_, board) = get(&c, &server.base, &key, &format!("/api/v1/studies/{study_id}/leaderboard")).await;
+        let (_, board) = get(
+            &c,
+            &server.base,
+            &key,
+            &format!("/api/v1/studies/{study_id}/leaderboard"),
+        )
+        .await;
         assert_eq!(board["best"], ref_board["best"]);
         assert_eq!(board["analysis"], ref_board["analysis"], "analysis differs");
     });
@@ -350,12 +486,21 @@ fn a_poison_job_fails_instead_of_looping() {
         let cluster = Cluster::new(&url, dir.path(), "po");
         let (server, key) = serve(Some(&cluster), dir.path(), free_port());
         let key = key.expect("admin key");
-        let mut workers = vec![worker(&cluster, "p1", caches.path()), worker(&cluster, "p2", caches.path())];
+        let mut workers = vec![
+            worker(&cluster, "p1", caches.path()),
+            worker(&cluster, "p2", caches.path()),
+        ];
         let id = submit(&c, &server.base, &key, "debug_abort", json!({})).await;
         let job = settle(&c, &server.base, &key, &id, Duration::from_secs(60)).await;
         assert_eq!(job["status"], "failed", "{job}");
         assert!(job["crashes"].as_u64().unwrap_or(0) >= 2, "{job}");
-        assert!(job["error"].as_str().unwrap_or_default().contains("interrupted"), "{job}");
+        assert!(
+            job["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("interrupted"),
+            "{job}"
+        );
         // Both workers took it once and died; nothing else runs it afterwards.
         for w in &mut workers {
             let status = w.child.wait().expect("wait");
@@ -365,7 +510,10 @@ fn a_poison_job_fails_instead_of_looping() {
         tokio::time::sleep(Duration::from_secs(3)).await;
         let (_, again) = get(&c, &server.base, &key, &format!("/api/v1/jobs/{id}")).await;
         assert_eq!(again["status"], "failed");
-        assert_eq!(again["attempts"], job["attempts"], "a failed poison job is never started again");
+        assert_eq!(
+            again["attempts"], job["attempts"],
+            "a failed poison job is never started again"
+        );
         drop(fresh);
     });
 }
@@ -385,19 +533,36 @@ fn a_cancel_reaches_the_remote_worker_within_a_second() {
         let (server, key) = serve(Some(&cluster), dir.path(), free_port());
         let key = key.expect("admin key");
         let _w = worker(&cluster, "c1", caches.path());
-        let id = submit(&c, &server.base, &key, "debug_sleep", json!({"seconds": 120})).await;
+        let id = submit(
+            &c,
+            &server.base,
+            &key,
+            "debug_sleep",
+            json!({"seconds": 120}),
+        )
+        .await;
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let (_, j) = get(&c, &server.base, &key, &format!("/api/v1/jobs/{id}")).await;
             if j["status"] == "running" {
-                assert!(j["worker"].as_str().is_some_and(|w| w.starts_with("c1/")), "{j}");
+                assert!(
+                    j["worker"].as_str().is_some_and(|w| w.starts_with("c1/")),
+                    "{j}"
+                );
                 break;
             }
             assert!(Instant::now() < deadline, "never started: {j}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let t0 = Instant::now();
-        let (status, _) = call(&c, reqwest::Method::POST, format!("{}/api/v1/jobs/{id}/cancel", server.base), &key, None).await;
+        let (status, _) = call(
+            &c,
+            reqwest::Method::POST,
+            format!("{}/api/v1/jobs/{id}/cancel", server.base),
+            &key,
+            None,
+        )
+        .await;
         assert_eq!(status, 200);
         let job = settle(&c, &server.base, &key, &id, Duration::from_secs(10)).await;
         let took = t0.elapsed();
@@ -421,7 +586,15 @@ fn sigterm_drains_a_worker_and_hands_its_job_to_another() {
         cluster.stale_ms = 60_000;
         let (server, key) = serve(Some(&cluster), dir.path(), free_port());
         let key = key.expect("admin key");
-        let mut cmd = cluster.command(&["worker", "--node", "d1", "--concurrency", "1", "--drain-secs", "1"]);
+        let mut cmd = cluster.command(&[
+            "worker",
+            "--node",
+            "d1",
+            "--concurrency",
+            "1",
+            "--drain-secs",
+            "1",
+        ]);
         cmd.env("SEXTANT_WORKER_CACHE", caches.path().join("d1"));
         let (mut first, _) = spawn(cmd, "sextant worker");
         let id = submit(&c, &server.base, &key, "debug_sleep", json!({"seconds": 4})).await;
@@ -442,13 +615,23 @@ fn sigterm_drains_a_worker_and_hands_its_job_to_another() {
             .expect("kill");
         assert!(killed.success());
         let status = first.child.wait().expect("wait");
-        assert!(status.success(), "a drained worker exits cleanly: {status:?}");
+        assert!(
+            status.success(),
+            "a drained worker exits cleanly: {status:?}"
+        );
         let job = settle(&c, &server.base, &key, &id, Duration::from_secs(30)).await;
         assert_eq!(job["status"], "succeeded", "{job}");
-        assert!(job["worker"].as_str().is_some_and(|w| w.starts_with("d2/")), "{job}");
+        assert!(
+            job["worker"].as_str().is_some_and(|w| w.starts_with("d2/")),
+            "{job}"
+        );
         assert_eq!(job["attempts"], 2, "{job}");
         assert_eq!(job["crashes"], 0, "a drain is not a crash: {job}");
         // Handed back at once: well inside the 65 s a dead worker's message would take.
-        assert!(t0.elapsed() < Duration::from_secs(15), "took {:?}", t0.elapsed());
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "took {:?}",
+            t0.elapsed()
+        );
     });
 }

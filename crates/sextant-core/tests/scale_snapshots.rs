@@ -49,7 +49,9 @@ async fn a_worker_loads_from_a_snapshot_what_the_server_loads_from_its_cache() {
     let w2 = Snapshots::new(s.objects.clone(), local.path().join("w2"));
     let reopened = w2.open(&key).await.expect("reopen");
     assert_eq!(
-        BacktestService::load(reopened.as_ref(), &req).expect("load").snapshot,
+        BacktestService::load(reopened.as_ref(), &req)
+            .expect("load")
+            .snapshot,
         here.snapshot
     );
 }
@@ -70,7 +72,11 @@ async fn a_manifest_from_another_schema_or_unknown_is_refused() {
     manifest.schema_version += 1;
     let forged = s
         .objects
-        .put_hashed(MANIFESTS, "json", serde_json::to_vec(&manifest).expect("json"))
+        .put_hashed(
+            MANIFESTS,
+            "json",
+            serde_json::to_vec(&manifest).expect("json"),
+        )
         .await
         .expect("put");
     match worker.open(&forged).await {

@@ -126,7 +126,10 @@ fn worker_snapshot_reloads_the_same_tables() {
         .export_snapshot(&symbols, Resolution::Daily, again.path())
         .expect("export");
     for (a, b) in files.iter().zip(&files2) {
-        let (x, y) = (std::fs::read(&a.path).expect("read"), std::fs::read(&b.path).expect("read"));
+        let (x, y) = (
+            std::fs::read(&a.path).expect("read"),
+            std::fs::read(&b.path).expect("read"),
+        );
         assert!(x == y, "{} differs between two exports", a.table);
     }
     let other = Cache::open_in_memory().expect("open");
@@ -156,11 +159,17 @@ fn worker_snapshot_reloads_the_same_tables() {
     };
     assert_eq!(
         other.snapshot_hash(&aapl).expect("h"),
-        Cache::open_in_memory().expect("open").snapshot_hash(&aapl).expect("h"),
+        Cache::open_in_memory()
+            .expect("open")
+            .snapshot_hash(&aapl)
+            .expect("h"),
         "symbols outside the snapshot are not in it"
     );
     let bad = vec![("schema_info".to_string(), bars.path.clone())];
-    assert!(matches!(other.import_snapshot(&bad), Err(DataError::Invalid(_))));
+    assert!(matches!(
+        other.import_snapshot(&bad),
+        Err(DataError::Invalid(_))
+    ));
 }
 
 #[test]

@@ -110,7 +110,9 @@ pub struct Queue {
 
 impl std::fmt::Debug for Queue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Queue").field("config", &self.config).finish()
+        f.debug_struct("Queue")
+            .field("config", &self.config)
+            .finish()
     }
 }
 

@@ -58,10 +58,18 @@ async fn publish_pull_ack_and_dedupe() {
     assert!(q.publish(&msg("j2"), "j2.0").await.expect("publish"));
     assert_eq!(q.pending().await.expect("pending"), 2);
     let c = q.consumer("work").await.expect("consumer");
-    let a = c.next(Duration::from_secs(2)).await.expect("pull").expect("a message");
+    let a = c
+        .next(Duration::from_secs(2))
+        .await
+        .expect("pull")
+        .expect("a message");
     assert_eq!((a.job.job_id.as_str(), a.delivered), ("j1", 1));
     a.ack().await.expect("ack");
-    let b = c.next(Duration::from_secs(2)).await.expect("pull").expect("a message");
+    let b = c
+        .next(Duration::from_secs(2))
+        .await
+        .expect("pull")
+        .expect("a message");
     assert_eq!(b.job.job_id, "j2");
     b.ack().await.expect("ack");
     let none = c.next(Duration::from_millis(300)).await.expect("pull");
@@ -69,10 +77,22 @@ async fn publish_pull_ack_and_dedupe() {
     // Acknowledged messages leave a work-queue stream.
     let t0 = Instant::now();
     while q.pending().await.expect("pending") != 0 {
-        assert!(t0.elapsed() < Duration::from_secs(5), "acked messages stayed");
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "acked messages stayed"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(q.publish(&JobMessage { job_id: "x".into(), kind: "a.b".into() }, "x").await.is_err());
+    assert!(q
+        .publish(
+            &JobMessage {
+                job_id: "x".into(),
+                kind: "a.b".into()
+            },
+            "x"
+        )
+        .await
+        .is_err());
 }
 
 #[tokio::test]
@@ -82,9 +102,20 @@ async fn unacknowledged_messages_come_back_after_ack_wait_unless_in_progress() {
     q.publish(&msg("slow"), "slow.0").await.expect("publish");
     q.publish(&msg("dead"), "dead.0").await.expect("publish");
     let c = q.consumer("work").await.expect("consumer");
-    let slow = c.next(Duration::from_secs(2)).await.expect("pull").expect("slow");
-    let dead = c.next(Duration::from_secs(2)).await.expect("pull").expect("dead");
-    assert_eq!((slow.job.job_id.as_str(), dead.job.job_id.as_str()), ("slow", "dead"));
+    let slow = c
+        .next(Duration::from_secs(2))
+        .await
+        .expect("pull")
+        .expect("slow");
+    let dead = c
+        .next(Duration::from_secs(2))
+        .await
+        .expect("pull")
+        .expect("dead");
+    assert_eq!(
+        (slow.job.job_id.as_str(), dead.job.job_id.as_str()),
+        ("slow", "dead")
+    );
     // "slow" keeps sending in-progress acknowledgements; "dead" is silent (its worker died).
     let t0 = Instant::now();
     let mut back = None;
@@ -98,10 +129,17 @@ async fn unacknowledged_messages_come_back_after_ack_wait_unless_in_progress() {
     let (m, after) = back.expect("the silent message is redelivered");
     assert_eq!(m.job.job_id, "dead");
     assert_eq!(m.delivered, 2);
-    assert!(after >= Duration::from_millis(400), "redelivered after ack_wait, not at once: {after:?}");
+    assert!(
+        after >= Duration::from_millis(400),
+        "redelivered after ack_wait, not at once: {after:?}"
+    );
     m.ack().await.expect("ack");
     slow.ack().await.expect("ack");
-    assert!(c.next(Duration::from_millis(900)).await.expect("pull").is_none());
+    assert!(c
+        .next(Duration::from_millis(900))
+        .await
+        .expect("pull")
+        .is_none());
 }
 
 #[tokio::test]
@@ -110,7 +148,11 @@ async fn nak_delays_and_max_deliver_ends_redelivery() {
     let q = queue(&url, 300, 3).await;
     q.publish(&msg("p"), "p.0").await.expect("publish");
     let c = q.consumer("work").await.expect("consumer");
-    let first = c.next(Duration::from_secs(2)).await.expect("pull").expect("p");
+    let first = c
+        .next(Duration::from_secs(2))
+        .await
+        .expect("pull")
+        .expect("p");
     assert!(!first.is_last());
     let t0 = Instant::now();
     first.nak(Duration::from_millis(500)).await.expect("nak");
@@ -120,7 +162,11 @@ async fn nak_delays_and_max_deliver_ends_redelivery() {
         }
         assert!(t0.elapsed() < Duration::from_secs(3), "never redelivered");
     };
-    assert!(t0.elapsed() >= Duration::from_millis(450), "nak delay honoured: {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() >= Duration::from_millis(450),
+        "nak delay honoured: {:?}",
+        t0.elapsed()
+    );
     assert_eq!(second.delivered, 2);
     drop(second); // silent: ack_wait brings it back once more, the last time
     let third = loop {
@@ -133,7 +179,10 @@ async fn nak_delays_and_max_deliver_ends_redelivery() {
     assert!(third.is_last());
     drop(third);
     assert!(
-        c.next(Duration::from_millis(1200)).await.expect("pull").is_none(),
+        c.next(Duration::from_millis(1200))
+            .await
+            .expect("pull")
+            .is_none(),
         "no delivery past max_deliver"
     );
 }
@@ -145,14 +194,22 @@ async fn cancels_and_events_reach_subscribers() {
     let mut cancels = q.cancels().await.expect("subscribe");
     let mut events = q.events().await.expect("subscribe");
     q.publish_cancel("job-7").await.expect("cancel");
-    q.publish_event("job-7", b"{\"x\":1}".to_vec()).await.expect("event");
-    let got = tokio::time::timeout(Duration::from_secs(2), futures::StreamExt::next(&mut cancels))
+    q.publish_event("job-7", b"{\"x\":1}".to_vec())
         .await
-        .expect("a cancel within 2 s");
-    assert_eq!(got.as_deref(), Some("job-7"));
-    let ev = tokio::time::timeout(Duration::from_secs(2), futures::StreamExt::next(&mut events))
-        .await
-        .expect("an event within 2 s")
         .expect("event");
+    let got = tokio::time::timeout(
+        Duration::from_secs(2),
+        futures::StreamExt::next(&mut cancels),
+    )
+    .await
+    .expect("a cancel within 2 s");
+    assert_eq!(got.as_deref(), Some("job-7"));
+    let ev = tokio::time::timeout(
+        Duration::from_secs(2),
+        futures::StreamExt::next(&mut events),
+    )
+    .await
+    .expect("an event within 2 s")
+    .expect("event");
     assert_eq!(ev, ("job-7".to_string(), b"{\"x\":1}".to_vec()));
 }

@@ -60,8 +60,15 @@ pub fn run<E: Send>(
     on_tell: &mut dyn FnMut(&Trial) -> Result<(), E>,
     stop: &(dyn Fn() -> bool + Sync),
 ) -> Result<(), RunError<E>> {
-    let mut local =
-        |b: &Batch<'_>| Ok(evaluate_batch(objective, b.items, b.prune, b.direction, stop));
+    let mut local = |b: &Batch<'_>| {
+        Ok(evaluate_batch(
+            objective,
+            b.items,
+            b.prune,
+            b.direction,
+            stop,
+        ))
+    };
     run_with(study, cfg, on_ask, on_tell, stop, &mut local)
 }
 

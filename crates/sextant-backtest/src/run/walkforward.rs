@@ -126,7 +126,11 @@ pub fn walk_forward_with(
 /// Checks a walk-forward against the loaded bars (`n` of them) and returns where each test
 /// window starts (its `train_end`), in time order. The windows are independent of each other,
 /// so [`run_window`] may run them anywhere, in any order, and [`stitch`] joins them.
-pub fn plan(req: &BacktestRequest, spec: &WalkForwardSpec, n: usize) -> Result<Vec<usize>, RunError> {
+pub fn plan(
+    req: &BacktestRequest,
+    spec: &WalkForwardSpec,
+    n: usize,
+) -> Result<Vec<usize>, RunError> {
     spec.validate(req)?;
     let runs = spec.runs(n);
     if runs > super::limits::MAX_WALK_FORWARD_RUNS {

@@ -92,32 +92,60 @@ where
 
 /// The `[jobs]` environment overrides.
 pub(super) const JOB_ENV_VARS: &[(&str, &str, Setter)] = &[
-    ("SEXTANT_NATS_URL", "NATS JetStream server for scale-out jobs", |c, v| {
-        c.jobs.nats_url = Some(v.to_string());
-        Ok(())
-    }),
-    ("SEXTANT_NATS_PREFIX", "NATS subject prefix (default sextant)", |c, v| {
-        c.jobs.nats_prefix = v.to_string();
-        Ok(())
-    }),
-    ("SEXTANT_JOB_CONCURRENCY", "jobs run at once by this process", |c, v| {
-        c.jobs.concurrency = number(v)?;
-        Ok(())
-    }),
-    ("SEXTANT_JOB_HEARTBEAT_MS", "job lease renewal period, ms", |c, v| {
-        c.jobs.heartbeat_ms = number(v)?;
-        Ok(())
-    }),
-    ("SEXTANT_JOB_STALE_MS", "age of a lease that counts as orphaned, ms", |c, v| {
-        c.jobs.stale_after_ms = number(v)?;
-        Ok(())
-    }),
-    ("SEXTANT_NATS_MAX_DELIVER", "deliveries of one job message", |c, v| {
-        c.jobs.max_deliver = number(v)?;
-        Ok(())
-    }),
-    ("SEXTANT_WORKER_CACHE", "where a worker imports snapshots", |c, v| {
-        c.jobs.worker_cache = Some(PathBuf::from(v));
-        Ok(())
-    }),
+    (
+        "SEXTANT_NATS_URL",
+        "NATS JetStream server for scale-out jobs",
+        |c, v| {
+            c.jobs.nats_url = Some(v.to_string());
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_NATS_PREFIX",
+        "NATS subject prefix (default sextant)",
+        |c, v| {
+            c.jobs.nats_prefix = v.to_string();
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_JOB_CONCURRENCY",
+        "jobs run at once by this process",
+        |c, v| {
+            c.jobs.concurrency = number(v)?;
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_JOB_HEARTBEAT_MS",
+        "job lease renewal period, ms",
+        |c, v| {
+            c.jobs.heartbeat_ms = number(v)?;
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_JOB_STALE_MS",
+        "age of a lease that counts as orphaned, ms",
+        |c, v| {
+            c.jobs.stale_after_ms = number(v)?;
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_NATS_MAX_DELIVER",
+        "deliveries of one job message",
+        |c, v| {
+            c.jobs.max_deliver = number(v)?;
+            Ok(())
+        },
+    ),
+    (
+        "SEXTANT_WORKER_CACHE",
+        "where a worker imports snapshots",
+        |c, v| {
+            c.jobs.worker_cache = Some(PathBuf::from(v));
+            Ok(())
+        },
+    ),
 ];

@@ -92,6 +92,8 @@ pub struct JobManager {
     pub(crate) started: AtomicBool,
     /// The NATS transport, when jobs travel to remote workers.
     pub(crate) remote: std::sync::OnceLock<super::remote::Remote>,
+    /// Woken by every terminal event relayed from a worker (coordinators wait on it).
+    pub(crate) remote_done: Notify,
     indexes: OnceCell<()>,
 }
 
@@ -125,6 +127,7 @@ impl JobManager {
             tasks: Mutex::new(Vec::new()),
             started: AtomicBool::new(false),
             remote: std::sync::OnceLock::new(),
+            remote_done: Notify::new(),
             indexes: OnceCell::new(),
         })
     }

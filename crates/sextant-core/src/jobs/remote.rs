@@ -28,10 +28,14 @@ use tokio::sync::OwnedSemaphorePermit;
 
 /// Metadata collection of the worker registry (one document per worker process).
 pub const WORKERS: &str = "workers";
-/// How long a pull waits for a message before looking at the other kinds.
-const PULL_WAIT: Duration = Duration::from_millis(500);
-/// How often a coordinator looks at its children's records while it waits.
-const CHILD_POLL: Duration = Duration::from_millis(50);
+/// How long one pull request waits for a message (then another is sent).
+const PULL_WAIT: Duration = Duration::from_secs(5);
+/// How long a message that lost the race for this worker's last free slot waits for one before
+/// it is handed back to the queue.
+const SLOT_WAIT: Duration = Duration::from_millis(100);
+/// How often a coordinator reads its children's records while it waits, besides when a
+/// child's terminal event arrives.
+const CHILD_POLL: Duration = Duration::from_millis(250);
 
 /// The transport of a manager that sends some kinds to remote workers (server) or takes them
 /// from the queue (worker).
@@ -152,7 +156,13 @@ impl JobManager {
                 _ = self.stop.cancelled() => return,
                 e = futures::StreamExt::next(&mut events) => match e {
                     Some((_, bytes)) => match serde_json::from_slice::<JobEvent>(&bytes) {
-                        Ok(ev) => self.events.publish(ev),
+                        Ok(ev) => {
+                            let done = ev.is_terminal();
+                            self.events.publish(ev);
+                            if done {
+                                self.remote_done.notify_waiters();
+                            }
+                        }
                         Err(e) => tracing::warn!(error = %e, "malformed job event"),
                     },
                     None => return,
@@ -170,7 +180,9 @@ impl JobManager {
     /// [`JobManager::drain`]. Registers the worker, listens for cancels, forwards events.
     pub async fn start_worker(self: &Arc<Self>) -> Result<(), JobError> {
         let Some(remote) = self.remote.get() else {
-            return Err(JobError::Failed("a worker needs a job queue (--nats)".into()));
+            return Err(JobError::Failed(
+                "a worker needs a job queue (--nats)".into(),
+            ));
         };
         self.ensure_indexes().await?;
         self.recover().await?;
@@ -204,29 +216,46 @@ impl JobManager {
         Ok(())
     }
 
+    /// Pulls `kind`'s messages while this worker has a free slot. A loop does not hold a slot
+    /// while it waits for a message (that would starve the other kinds' loops); when two kinds'
+    /// messages race for the last slot, the loser waits briefly and is otherwise handed back.
     async fn pull_loop(self: Arc<Self>, kind: &'static str, consumer: sextant_queue::KindConsumer) {
         loop {
-            let permit = tokio::select! {
+            // Wait for a free slot without taking it.
+            tokio::select! {
                 biased;
                 _ = self.stop.cancelled() => return,
-                p = self.permits.clone().acquire_owned() => match p {
-                    Ok(p) => p,
+                p = self.permits.acquire() => match p {
+                    Ok(p) => drop(p),
                     Err(_) => return,
                 },
-            };
+            }
             let next = tokio::select! {
                 _ = self.stop.cancelled() => return,
                 n = consumer.next(PULL_WAIT) => n,
             };
-            match next {
-                Ok(Some(d)) => self.clone().take(d, permit).await,
-                Ok(None) => {}
+            let d = match next {
+                Ok(Some(d)) => d,
+                Ok(None) => continue,
                 Err(e) => {
                     tracing::warn!(kind, error = %e, "pulling jobs failed");
-                    drop(permit);
-                    tokio::time::sleep(PULL_WAIT).await;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
                 }
+            };
+            let permit =
+                match tokio::time::timeout(SLOT_WAIT, self.permits.clone().acquire_owned()).await {
+                    Ok(Ok(p)) => p,
+                    _ => {
+                        let _ = d.nak(Duration::ZERO).await;
+                        continue;
+                    }
+                };
+            if self.stop.is_cancelled() {
+                let _ = d.nak(Duration::ZERO).await;
+                return;
             }
+            self.clone().take(d, permit).await;
         }
     }
 
@@ -285,7 +314,10 @@ impl JobManager {
             .map_or(stale, |t| chrono::Utc::now() - t);
         let expected = Filter::new()
             .eq("status", "running")
-            .eq("worker", record.worker.clone().map_or(Value::Null, Value::from))
+            .eq(
+                "worker",
+                record.worker.clone().map_or(Value::Null, Value::from),
+            )
             .eq(
                 "heartbeat_at",
                 record
@@ -347,7 +379,10 @@ impl JobManager {
             .and_then(|r| lock(&r.deliveries).get(id).cloned())
     }
 
-    async fn forward_events(self: Arc<Self>, mut rx: tokio::sync::mpsc::UnboundedReceiver<JobEvent>) {
+    async fn forward_events(
+        self: Arc<Self>,
+        mut rx: tokio::sync::mpsc::UnboundedReceiver<JobEvent>,
+    ) {
         let Some(remote) = self.remote.get() else {
             return;
         };
@@ -391,7 +426,11 @@ impl JobManager {
         let started = now_ts();
         let mut beat = tokio::time::interval(self.config.heartbeat);
         loop {
-            let state = if self.stop.is_cancelled() { "draining" } else { "active" };
+            let state = if self.stop.is_cancelled() {
+                "draining"
+            } else {
+                "active"
+            };
             self.register(state, &started).await;
             tokio::select! {
                 _ = beat.tick() => {}
@@ -427,10 +466,7 @@ impl JobManager {
         let stale = chrono::Duration::from_std(self.config.stale_after)
             .unwrap_or_else(|_| chrono::Duration::seconds(30));
         let now = chrono::Utc::now();
-        let docs = self
-            .meta
-            .find(WORKERS, &Query::new().limit(10_000))
-            .await?;
+        let docs = self.meta.find(WORKERS, &Query::new().limit(10_000)).await?;
         Ok(docs
             .into_iter()
             .filter_map(|d| serde_json::from_value::<WorkerInfo>(d).ok())
@@ -475,6 +511,11 @@ impl JobManager {
         }
         let want: Vec<Value> = ids.iter().map(|i| json!(i)).collect();
         loop {
+            // Registered before the store is read, so a child finishing in between still wakes
+            // this loop; the poll is the fallback for an event lost on the way.
+            let woken = self.remote_done.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
             if token.is_cancelled() {
                 for id in &ids {
                     let _ = self.cancel(id).await;
@@ -510,6 +551,7 @@ impl JobManager {
                     .collect());
             }
             tokio::select! {
+                _ = &mut woken => {}
                 _ = tokio::time::sleep(CHILD_POLL) => {}
                 _ = token.cancelled() => {}
             }

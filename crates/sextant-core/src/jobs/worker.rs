@@ -121,7 +121,10 @@ impl JobManager {
             .await?;
         let mut per_owner: HashMap<String, usize> = HashMap::new();
         // Child jobs (run by remote workers for a running parent) do not hold their owner back.
-        for d in running.iter().filter(|d| d.get("parent").is_none_or(Value::is_null)) {
+        for d in running
+            .iter()
+            .filter(|d| d.get("parent").is_none_or(Value::is_null))
+        {
             if let Some(o) = d.get("owner").and_then(Value::as_str) {
                 *per_owner.entry(o.to_string()).or_default() += 1;
             }

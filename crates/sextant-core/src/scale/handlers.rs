@@ -5,7 +5,7 @@ use super::snapshots::Snapshots;
 use super::windows::{run_windows, WindowsParams};
 use super::{DEBUG_ABORT, DEBUG_SLEEP, TRIAL_BATCH, WALK_WINDOWS};
 use crate::jobs::{parse_params, JobContext, JobError, JobHandler};
-use crate::tuning::remote::{evaluate_trial_batch, TrialBatchParams};
+use crate::tuning::remote::{evaluate_trial_batch, Objectives, TrialBatchParams};
 use crate::tuning::TuningServiceError;
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -23,6 +23,7 @@ pub fn worker_handlers(
         Arc::new(TrialBatchJob {
             meta,
             snapshots: snapshots.clone(),
+            objectives: Arc::default(),
         }),
         Arc::new(WindowsJob { snapshots }),
     ]
@@ -43,6 +44,7 @@ pub fn debug_handlers() -> Vec<Arc<dyn JobHandler>> {
 pub struct TrialBatchJob {
     meta: Arc<dyn MetaStore>,
     snapshots: Arc<Snapshots>,
+    objectives: Arc<Objectives>,
 }
 
 #[async_trait]
@@ -68,7 +70,8 @@ impl JobHandler for TrialBatchJob {
             .map_err(|e| JobError::Failed(e.to_string()))?;
         let n = p.items.len();
         let c = ctx.clone();
-        let out = evaluate_trial_batch(self.meta.as_ref(), cache, p, Arc::new(move || c.is_cancelled()))
+        let stop = Arc::new(move || c.is_cancelled());
+        let out = evaluate_trial_batch(self.meta.as_ref(), cache, self.objectives.clone(), p, stop)
             .await
             .map_err(|e| match e {
                 TuningServiceError::Cancelled => JobError::Cancelled,

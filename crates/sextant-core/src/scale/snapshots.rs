@@ -196,10 +196,7 @@ impl Snapshots {
             let work = tempfile::tempdir_in(&self.local).map_err(io(&self.local))?;
             let mut list = Vec::with_capacity(manifest.tables.len());
             for t in &manifest.tables {
-                let bytes = self
-                    .objects
-                    .get_hashed(BLOBS, &t.sha256, "parquet")
-                    .await?;
+                let bytes = self.objects.get_hashed(BLOBS, &t.sha256, "parquet").await?;
                 let p = work.path().join(format!("{}.parquet", t.table));
                 std::fs::write(&p, bytes).map_err(io(&p))?;
                 list.push((t.table.clone(), p));

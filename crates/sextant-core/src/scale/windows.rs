@@ -129,7 +129,11 @@ pub async fn walk_forward_remote(
         match r {
             Ok(v) => runs.extend(decode(&v)?),
             Err(e) if e == "cancelled" => return Err(JobError::Cancelled),
-            Err(e) => return Err(failed(format!("walk-forward windows failed on a worker: {e}"))),
+            Err(e) => {
+                return Err(failed(format!(
+                    "walk-forward windows failed on a worker: {e}"
+                )))
+            }
         }
     }
     Ok(stitch(req, data, runs)?)

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sextant_data::Cache;
 use sextant_meta::MetaStore;
+use sextant_tuning::backtest::BacktestObjective;
 use sextant_tuning::pruner::Snapshot;
 use sextant_tuning::runner::{evaluate_batch, Batch};
 use sextant_tuning::Outcome;
@@ -93,7 +94,10 @@ fn encode(results: &[(u32, Outcome, f64)]) -> Value {
 
 fn decode(v: &Value) -> Result<Vec<(u32, Outcome, f64)>, TuningServiceError> {
     let bad = || TuningServiceError::Internal(format!("malformed trial batch result: {v}"));
-    let list = v.get("outcomes").and_then(Value::as_array).ok_or_else(bad)?;
+    let list = v
+        .get("outcomes")
+        .and_then(Value::as_array)
+        .ok_or_else(bad)?;
     list.iter()
         .map(|o| {
             let n = o.get("n").and_then(Value::as_u64).ok_or_else(bad)? as u32;
@@ -156,11 +160,39 @@ impl RemoteTrials {
     }
 }
 
+/// Objectives a worker built recently, by study and snapshot: the batches of one study come
+/// one after another, and loading its bars and building its folds once saves that per batch.
+#[derive(Default)]
+pub struct Objectives {
+    recent: std::sync::Mutex<std::collections::VecDeque<(String, Arc<BacktestObjective>)>>,
+}
+
+/// Objectives kept by [`Objectives`].
+const KEEP_OBJECTIVES: usize = 4;
+
+impl Objectives {
+    fn get(&self, key: &str) -> Option<Arc<BacktestObjective>> {
+        let recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, o)| o.clone())
+    }
+
+    fn put(&self, key: String, o: Arc<BacktestObjective>) {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        recent.retain(|(k, _)| *k != key);
+        recent.push_front((key, o));
+        recent.truncate(KEEP_OBJECTIVES);
+    }
+}
+
 /// Worker side of a `trial_batch` job: evaluates the items on the snapshot `cache` and returns
 /// the encoded outcomes.
 pub async fn evaluate_trial_batch(
     meta: &dyn MetaStore,
     cache: Arc<Cache>,
+    objectives: Arc<Objectives>,
     p: TrialBatchParams,
     stop: Arc<dyn Fn() -> bool + Send + Sync>,
 ) -> Result<Value, TuningServiceError> {
@@ -177,17 +209,25 @@ pub async fn evaluate_trial_batch(
         .collect();
     before.sort_by_key(|t| t.number);
     tokio::task::spawn_blocking(move || {
-        let data = BacktestService::load(cache.as_ref(), &req.backtest)?;
-        if data.snapshot != study.data_snapshot {
-            return Err(TuningServiceError::Internal(format!(
-                "snapshot {} holds other bars than study {} ran on (data {} here, {} there)",
-                p.snapshot, p.study, data.snapshot, study.data_snapshot
-            )));
-        }
-        let objective = build_objective(&req, data)?;
+        let key = format!("{}/{}", p.study, p.snapshot);
+        let objective = match objectives.get(&key) {
+            Some(o) => o,
+            None => {
+                let data = BacktestService::load(cache.as_ref(), &req.backtest)?;
+                if data.snapshot != study.data_snapshot {
+                    return Err(TuningServiceError::Internal(format!(
+                        "snapshot {} holds other bars than study {} ran on (data {} here, {} there)",
+                        p.snapshot, p.study, data.snapshot, study.data_snapshot
+                    )));
+                }
+                let o = Arc::new(build_objective(&req, data)?);
+                objectives.put(key, o.clone());
+                o
+            }
+        };
         let prune = Snapshot::new(spec.pruner, &before);
         let results = evaluate_batch(
-            &objective,
+            objective.as_ref(),
             &p.items,
             &prune,
             spec.directions[0],
@@ -235,7 +275,11 @@ mod tests {
                     Outcome::Complete {
                         values,
                         intermediate,
-                    } => values.iter().chain(intermediate).map(|x| x.to_bits()).collect(),
+                    } => values
+                        .iter()
+                        .chain(intermediate)
+                        .map(|x| x.to_bits())
+                        .collect(),
                     Outcome::Pruned { intermediate } => {
                         intermediate.iter().map(|x| x.to_bits()).collect()
                     }

@@ -23,8 +23,8 @@ mod query;
 mod reader;
 mod regimes;
 mod resample;
-mod snapshot;
 pub(crate) mod schema;
+mod snapshot;
 
 pub use directory::DirectoryEntry;
 pub use events::EconomicSummary;

@@ -136,7 +136,9 @@ fn columns_of(conn: &duckdb::Connection, table: &str) -> Result<Vec<String>> {
         .query_map([table], |r| r.get::<_, String>(0))?
         .collect::<std::result::Result<Vec<_>, _>>()?;
     if cols.is_empty() {
-        return Err(DataError::Invalid(format!("no table {table:?} in the cache")));
+        return Err(DataError::Invalid(format!(
+            "no table {table:?} in the cache"
+        )));
     }
     Ok(cols)
 }
