@@ -112,7 +112,8 @@ fn free_port() -> u16 {
 }
 
 struct Server {
-    proc: Proc,
+    /// Killed (SIGKILL) when the server is dropped.
+    _proc: Proc,
     base: String,
 }
 
@@ -138,7 +139,7 @@ fn serve(cluster: Option<&Cluster>, data: &Path, port: u16) -> (Server, Option<S
         .find(|w| w.starts_with("sx_"))
         .map(str::to_string);
     let server = Server {
-        proc,
+        _proc: proc,
         base: format!("http://{addr}"),
     };
     (server, key)
