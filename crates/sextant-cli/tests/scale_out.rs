@@ -36,6 +36,9 @@ struct Cluster {
     data: PathBuf,
     heartbeat_ms: u64,
     stale_ms: u64,
+    /// MongoDB (a database of its own) when the test command started one: the metadata
+    /// backend of a multi-machine setup. The embedded SQLite file otherwise.
+    mongo: Option<(String, String)>,
 }
 
 impl Cluster {
@@ -51,6 +54,10 @@ impl Cluster {
             // Short leases so a killed process is noticed in about two seconds.
             heartbeat_ms: 300,
             stale_ms: 1500,
+            mongo: std::env::var("SEXTANT_TEST_MONGO_URI")
+                .ok()
+                .filter(|u| !u.is_empty())
+                .map(|u| (u, format!("scale_{tag}_{nanos:x}"))),
         }
     }
 
@@ -66,6 +73,11 @@ impl Cluster {
             .env("SEXTANT_DEBUG_JOBS", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
+        if let Some((uri, db)) = &self.mongo {
+            c.env("SEXTANT_METADATA_BACKEND", "mongodb")
+                .env("SEXTANT_MONGODB_URI", uri)
+                .env("SEXTANT_MONGODB_DATABASE", db);
+        }
         c
     }
 }
@@ -555,6 +567,14 @@ fn a_cancel_reaches_the_remote_worker_within_a_second() {
             assert!(Instant::now() < deadline, "never started: {j}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        // The server's event stream of the job, fed by the worker's events over NATS.
+        let mut sse = c
+            .get(format!("{}/api/v1/jobs/{id}/events", server.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .expect("events");
+        assert_eq!(sse.status().as_u16(), 200);
         let t0 = Instant::now();
         let (status, _) = call(
             &c,
@@ -569,6 +589,15 @@ fn a_cancel_reaches_the_remote_worker_within_a_second() {
         let took = t0.elapsed();
         assert_eq!(job["status"], "cancelled", "{job}");
         assert!(took < Duration::from_secs(1), "cancel took {took:?}");
+        let mut text = String::new();
+        while !text.contains("\"cancelled\"") {
+            match tokio::time::timeout(Duration::from_secs(5), sse.chunk()).await {
+                Ok(Ok(Some(b))) => text.push_str(&String::from_utf8_lossy(&b)),
+                other => {
+                    panic!("the event stream ended without the terminal event: {other:?}; {text}")
+                }
+            }
+        }
         eprintln!("cancel reached the worker and was written in {took:?}");
     });
 }

@@ -221,3 +221,53 @@ async fn bad_requests_are_refused_before_any_bar_is_read() {
         matches!(e, Err(TuningServiceError::Invalid { ref field, .. }) if field == "validation")
     );
 }
+
+/// A process killed while it stored a batch's asks leaves the batch's head only: the resumed
+/// study asks the tail with the head in place, so it is the study an uninterrupted run makes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_whose_asks_were_cut_short_is_completed_before_it_runs() {
+    use sextant_core::tuning::{TrialRecord, TRIALS};
+    let r = req(24, "tpe"); // batches of 4
+    let whole = services().await;
+    let done = run(&whole.services, &r, None).await.0.expect("study runs");
+    let reference = trial_params(&whole.services, &done.id);
+    let all = whole
+        .tuning
+        .trials_as(
+            &done.id,
+            sextant_core::common::Actor {
+                key: "key1",
+                admin: true,
+            },
+            0,
+            100,
+        )
+        .await
+        .expect("trials")
+        .1;
+
+    // Another store: trials 0..12 ended, then only two of batch 12..16 asked (running).
+    let cut = services().await;
+    for t in all.iter().take(12) {
+        let doc = serde_json::to_value(t).expect("doc");
+        cut.meta
+            .upsert(TRIALS, &TrialRecord::key(&t.study, t.number), doc)
+            .await
+            .expect("store");
+    }
+    for t in all.iter().skip(12).take(2) {
+        let mut head = t.clone();
+        head.state = sextant_tuning::TrialState::Running;
+        head.values.clear();
+        head.intermediate.clear();
+        head.batch = Some([12, 4]);
+        let doc = serde_json::to_value(&head).expect("doc");
+        cut.meta
+            .upsert(TRIALS, &TrialRecord::key(&head.study, head.number), doc)
+            .await
+            .expect("store");
+    }
+    let resumed = run(&cut.services, &r, None).await.0.expect("study resumes");
+    assert_eq!(resumed.id, done.id);
+    assert_eq!(trial_params(&cut.services, &done.id), reference);
+}

@@ -320,11 +320,12 @@ impl TuningService {
                 owners.push(o.to_string());
             }
         }
-        let trials: Vec<Trial> = store::trials(self.meta.as_ref(), &id)
-            .await?
-            .iter()
-            .map(TrialRecord::trial)
-            .collect();
+        let records = store::trials(self.meta.as_ref(), &id).await?;
+        // A process killed while it stored a batch's asks leaves only the batch's head: ask
+        // its tail now (with the head in place, as the first run did) so the batch is the one
+        // an uninterrupted run evaluates.
+        let unasked = store::unasked(&records);
+        let trials: Vec<Trial> = records.iter().map(TrialRecord::trial).collect();
         let ended = trials
             .iter()
             .filter(|t| t.state != sextant_tuning::TrialState::Running)
@@ -381,13 +382,26 @@ impl TuningService {
             // parameter object from a copy of the space.
             let space = study.spec().space.clone();
             let fixed = cfg.fixed.clone();
-            let write = |t: &Trial| {
+            let write_in = |t: &Trial, batch: Option<(u32, u32)>| {
                 let params = space.to_json(&t.params, &fixed);
-                let rec = TrialRecord::new(&study_key, t, params);
+                let mut rec = TrialRecord::new(&study_key, t, params);
+                rec.batch = batch.map(|(first, len)| [first, len]);
                 handle.block_on(store::put_trial(meta.as_ref(), &rec))
             };
+            let write = |t: &Trial| write_in(t, None);
+            // Asked trials are stored with their batch (first number, size), so a resumed run
+            // can tell a batch whose asks were cut short.
+            let ask_write = |batch: &[Trial]| {
+                let first = batch.first().map_or(0, |t| t.number);
+                let n = batch.len() as u32;
+                batch.iter().try_for_each(|t| write_in(t, Some((first, n))))
+            };
+            if unasked > 0 {
+                let tail = study.ask(unasked);
+                ask_write(&tail)?;
+            }
             let mut ended = 0usize;
-            let mut on_ask = |batch: &[Trial]| batch.iter().try_for_each(&write);
+            let mut on_ask = |batch: &[Trial]| ask_write(batch);
             let mut on_tell = |t: &Trial| {
                 ended += 1;
                 progress(

@@ -141,6 +141,10 @@ pub struct TrialRecord {
     pub duration_ms: f64,
     /// Why it failed.
     pub error: Option<String>,
+    /// `[first trial number, size]` of the batch it was asked in, while it runs (the record
+    /// written when it ends drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<[u32; 2]>,
 }
 
 impl TrialRecord {
@@ -161,6 +165,7 @@ impl TrialRecord {
             generation: t.generation,
             duration_ms: t.duration_ms,
             error: t.error.clone(),
+            batch: None,
         }
     }
 
@@ -213,6 +218,21 @@ pub async fn trials(
         .into_iter()
         .map(|v| serde_json::from_value(v).map_err(|e| corrupt("trial", e)))
         .collect()
+}
+
+/// Trials of the last stored batch that were never asked: the batch's size less the trials
+/// stored from its first number on, when its asks were cut short (0 otherwise).
+pub fn unasked(records: &[TrialRecord]) -> usize {
+    let Some([first, len]) = records
+        .iter()
+        .filter(|r| r.state == TrialState::Running)
+        .filter_map(|r| r.batch)
+        .max_by_key(|b| b[0])
+    else {
+        return 0;
+    };
+    let present = records.iter().filter(|r| r.number >= first).count();
+    (len as usize).saturating_sub(present)
 }
 
 /// Writes a study.

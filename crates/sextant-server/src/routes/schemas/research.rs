@@ -130,6 +130,8 @@ pub struct TrialDoc {
     pub duration_ms: f64,
     /// Why it failed.
     pub error: Option<String>,
+    /// While it runs: `[first trial number, size]` of the batch it was asked in.
+    pub batch: Option<Vec<u32>>,
 }
 
 /// A window of a study's trials, by number.
