@@ -220,6 +220,19 @@ async fn settle(c: &reqwest::Client, base: &str, key: &str, id: &str, within: Du
     }
 }
 
+/// Waits (20 s at most) for job `id` to run; returns it.
+async fn running(c: &reqwest::Client, base: &str, key: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, j) = get(c, base, key, &format!("/api/v1/jobs/{id}")).await;
+        if j["status"] == "running" {
+            return j;
+        }
+        assert!(Instant::now() < deadline, "never started: {j}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Every trial of a study without its measured duration (not part of the result).
 async fn trials(c: &reqwest::Client, base: &str, key: &str, study: &str) -> BTreeMap<u64, Value> {
     let (status, page) = get(
@@ -554,19 +567,11 @@ fn a_cancel_reaches_the_remote_worker_within_a_second() {
             json!({"seconds": 120}),
         )
         .await;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let (_, j) = get(&c, &server.base, &key, &format!("/api/v1/jobs/{id}")).await;
-            if j["status"] == "running" {
-                assert!(
-                    j["worker"].as_str().is_some_and(|w| w.starts_with("c1/")),
-                    "{j}"
-                );
-                break;
-            }
-            assert!(Instant::now() < deadline, "never started: {j}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let j = running(&c, &server.base, &key, &id).await;
+        assert!(
+            j["worker"].as_str().is_some_and(|w| w.starts_with("c1/")),
+            "{j}"
+        );
         // The server's event stream of the job, fed by the worker's events over NATS.
         let mut sse = c
             .get(format!("{}/api/v1/jobs/{id}/events", server.base))
@@ -628,15 +633,7 @@ fn sigterm_drains_a_worker_and_hands_its_job_to_another() {
         cmd.env("SEXTANT_WORKER_CACHE", caches.path().join("d1"));
         let (mut first, _) = spawn(cmd, "sextant worker");
         let id = submit(&c, &server.base, &key, "debug_sleep", json!({"seconds": 4})).await;
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let (_, j) = get(&c, &server.base, &key, &format!("/api/v1/jobs/{id}")).await;
-            if j["status"] == "running" {
-                break;
-            }
-            assert!(Instant::now() < deadline, "never started: {j}");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        running(&c, &server.base, &key, &id).await;
         let _second = worker(&cluster, "d2", caches.path());
         let t0 = Instant::now();
         let killed = Command::new("kill")

@@ -10,7 +10,7 @@ mod error;
 mod series;
 
 pub use error::BacktestError;
-pub use series::{SeriesSource, SeriesSources};
+pub use series::{series_needed, SeriesSource, SeriesSources};
 pub use sextant_backtest::run::{
     compute_metrics, execute, limits, walk_forward, walk_forward_with, BacktestRequest,
     BacktestRun, LoadedData, RunError, RunManifest, TradeRecord, WalkForwardReport,
@@ -19,7 +19,6 @@ pub use sextant_backtest::run::{
 
 use serde_json::{json, Value};
 use sextant_backtest::simulator::{BarSeries, CorporateActions, MarketData, CA_DIVIDEND, CA_SPLIT};
-use sextant_backtest::strategy::required_series;
 use sextant_data::cache::{BarReader, Slice};
 use sextant_data::Cache;
 use sextant_domain::{EquityPoint, PriceBasis};
@@ -146,36 +145,6 @@ impl BacktestService {
         Self::load_with(cache, req, self.series.as_deref())
     }
 
-    /// Why `req` cannot run without a series source (ML probabilities, regime labels), or
-    /// `None` when its bars are all it reads: such requests can be loaded from a data snapshot
-    /// by a worker elsewhere.
-    pub fn series_needed(req: &BacktestRequest) -> Result<Option<String>, BacktestError> {
-        if let Some((_, supplier)) = required_series(&req.strategy) {
-            return Ok(Some(format!("{} needs {supplier}", req.strategy)));
-        }
-        if let Some((kind, _)) =
-            sextant_backtest::strategy::signal_source(&req.strategy, &req.params)
-        {
-            return Ok(Some(format!(
-                "a {kind} signal needs the ML signal service to attach its scores"
-            )));
-        }
-        if req.strategy == sextant_backtest::rules::RULES {
-            let program = sextant_backtest::rules::program_from_params(&req.params)?;
-            if let Some(r) = program
-                .references()
-                .iter()
-                .find(|r| !matches!(r, sextant_backtest::rules::Reference::Series(_)))
-            {
-                return Ok(Some(format!(
-                    "the definition reads {}, which needs the ML signal and regime services",
-                    r.series_name()
-                )));
-            }
-        }
-        Ok(None)
-    }
-
     /// Reads the request's bars from `cache` (the service's own, or a CSV loaded in memory).
     pub fn load(cache: &dyn BarReader, req: &BacktestRequest) -> Result<LoadedData, BacktestError> {
         Self::load_with(cache, req, None)
@@ -194,7 +163,7 @@ impl BacktestService {
             )));
         }
         if source.is_none() {
-            if let Some(why) = Self::series_needed(req)? {
+            if let Some(why) = series::series_needed(req)? {
                 // Without its source the strategy would see no values and never trade: refuse
                 // rather than report a silent, empty run.
                 return Err(BacktestError::invalid(why));

@@ -64,3 +64,31 @@ impl SeriesSource for SeriesSources {
         })
     }
 }
+
+/// Why `req` cannot run without a series source (ML probabilities, regime labels), or
+/// `None` when its bars are all it reads: such requests can be loaded from a data snapshot
+/// by a worker elsewhere.
+pub fn series_needed(req: &BacktestRequest) -> Result<Option<String>, BacktestError> {
+    if let Some((_, supplier)) = sextant_backtest::strategy::required_series(&req.strategy) {
+        return Ok(Some(format!("{} needs {supplier}", req.strategy)));
+    }
+    if let Some((kind, _)) = sextant_backtest::strategy::signal_source(&req.strategy, &req.params) {
+        return Ok(Some(format!(
+            "a {kind} signal needs the ML signal service to attach its scores"
+        )));
+    }
+    if req.strategy == sextant_backtest::rules::RULES {
+        let program = sextant_backtest::rules::program_from_params(&req.params)?;
+        if let Some(r) = program
+            .references()
+            .iter()
+            .find(|r| !matches!(r, sextant_backtest::rules::Reference::Series(_)))
+        {
+            return Ok(Some(format!(
+                "the definition reads {}, which needs the ML signal and regime services",
+                r.series_name()
+            )));
+        }
+    }
+    Ok(None)
+}

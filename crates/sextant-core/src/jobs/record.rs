@@ -162,7 +162,8 @@ pub struct JobFilter {
     /// Only jobs with this status.
     #[serde(default)]
     pub status: Option<JobStatus>,
-    /// Only jobs of this kind.
+    /// Only jobs of this kind. Without a kind, child jobs (a study's `trial_batch`es, a
+    /// walk-forward's windows) are left out: a study is one job to its owner.
     #[serde(default)]
     pub kind: Option<String>,
     /// Only jobs submitted by this owner; none lists every owner's jobs.
@@ -176,8 +177,9 @@ impl JobFilter {
         if let Some(s) = self.status {
             f = f.eq("status", s.as_str());
         }
-        if let Some(k) = &self.kind {
-            f = f.eq("kind", k.as_str());
+        match &self.kind {
+            Some(k) => f = f.eq("kind", k.as_str()),
+            None => f = f.eq("parent", serde_json::Value::Null),
         }
         if let Some(o) = &self.owner {
             f = f.eq("owner", o.as_str());

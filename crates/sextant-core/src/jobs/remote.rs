@@ -423,6 +423,7 @@ impl JobManager {
     }
 
     async fn registry_loop(self: Arc<Self>) {
+        self.prune_registry().await;
         let started = now_ts();
         let mut beat = tokio::time::interval(self.config.heartbeat);
         loop {
@@ -458,6 +459,27 @@ impl JobManager {
         };
         if let Err(e) = self.meta.upsert(WORKERS, &info.id, doc).await {
             tracing::warn!(error = %e, "worker heartbeat not written");
+        }
+    }
+
+    /// Forgets workers silent for an hour (stopped or dead), so the registry stays as small as
+    /// the fleet.
+    async fn prune_registry(&self) {
+        let Ok(docs) = self.meta.find(WORKERS, &Query::new().limit(10_000)).await else {
+            return;
+        };
+        let cutoff = chrono::Utc::now() - chrono::Duration::hours(1);
+        for w in docs
+            .into_iter()
+            .filter_map(|d| serde_json::from_value::<WorkerInfo>(d).ok())
+        {
+            let old = match chrono::DateTime::parse_from_rfc3339(&w.heartbeat_at) {
+                Ok(t) => t.with_timezone(&chrono::Utc) < cutoff,
+                Err(_) => true,
+            };
+            if old {
+                let _ = self.meta.delete(WORKERS, &w.id).await;
+            }
         }
     }
 

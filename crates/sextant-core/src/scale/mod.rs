@@ -15,7 +15,6 @@ pub mod handlers;
 pub mod snapshots;
 pub mod windows;
 
-use crate::backtest::BacktestService;
 use sextant_backtest::run::BacktestRequest;
 use sextant_data::Cache;
 use snapshots::{SnapshotError, Snapshots};
@@ -65,6 +64,6 @@ impl ScaleOut {
     pub fn travels(req: &BacktestRequest) -> bool {
         !req.symbols.is_empty()
             && req.universe.is_none()
-            && matches!(BacktestService::series_needed(req), Ok(None))
+            && matches!(crate::backtest::series_needed(req), Ok(None))
     }
 }

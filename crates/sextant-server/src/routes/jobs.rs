@@ -87,7 +87,8 @@ pub struct ListQuery {
     /// queued, running, succeeded, failed or cancelled.
     #[param(inline)]
     pub status: Option<StatusName>,
-    /// Only jobs of this kind, e.g. `backtest`.
+    /// Only jobs of this kind, e.g. `backtest`. Without it, child jobs (`trial_batch`,
+    /// `walk_forward_windows`, run for a study or a walk-forward) are not listed.
     pub kind: Option<String>,
     /// Items per page, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]
