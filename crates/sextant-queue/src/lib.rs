@@ -262,14 +262,10 @@ impl Queue {
             .subscribe(format!("{prefix}*"))
             .await
             .map_err(nats("subscribe events"))?;
-        Ok(sub.map(move |m| {
-            let id = m
-                .subject
-                .as_str()
-                .strip_prefix(&prefix)
-                .unwrap_or_default()
-                .to_string();
-            (id, m.payload.to_vec())
+        // Only subjects under the prefix arrive (the subscription's filter says so).
+        Ok(sub.filter_map(move |m| {
+            let id = m.subject.as_str().strip_prefix(&prefix).map(str::to_string);
+            std::future::ready(id.map(|id| (id, m.payload.to_vec())))
         }))
     }
 

@@ -4,7 +4,7 @@
 //! walk-forward uses; a window computes the same numbers wherever it runs.
 
 use crate::jobs::{JobContext, JobError};
-use crate::tuning::remote::{f64_from_wire, f64_to_wire};
+use crate::tuning::remote::{f64_from_wire_value, f64_to_wire, floats_from_wire, floats_to_wire};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sextant_backtest::run::walk::{plan, run_window, stitch};
@@ -30,20 +30,8 @@ pub struct WindowsParams {
     pub windows: Vec<usize>,
 }
 
-fn floats(v: &[f64]) -> Vec<String> {
-    v.iter().map(|x| f64_to_wire(*x)).collect()
-}
-
 fn failed(e: impl std::fmt::Display) -> JobError {
     JobError::Failed(e.to_string())
-}
-
-fn unfloats(v: &Value) -> Result<Vec<f64>, JobError> {
-    v.as_array()
-        .ok_or_else(|| failed("expected an array of floats"))?
-        .iter()
-        .map(|x| f64_from_wire(x.as_str().unwrap_or_default()).map_err(failed))
-        .collect()
 }
 
 fn encode(runs: &[WindowRun]) -> Value {
@@ -58,8 +46,8 @@ fn encode(runs: &[WindowRun]) -> Value {
                 "train_sharpe": f64_to_wire(r.window.train_sharpe),
                 "test_return": f64_to_wire(r.window.test_return),
                 "ts": r.ts,
-                "returns": floats(&r.returns),
-                "risk_free": floats(&r.risk_free),
+                "returns": floats_to_wire(&r.returns),
+                "risk_free": floats_to_wire(&r.risk_free),
             })
         })
         .collect();
@@ -77,9 +65,7 @@ fn decode(v: &Value) -> Result<Vec<WindowRun>, JobError> {
                     .map(|x| x as usize)
                     .ok_or_else(bad)
             };
-            let float = |f: &str| {
-                f64_from_wire(w.get(f).and_then(Value::as_str).unwrap_or_default()).map_err(failed)
-            };
+            let float = |f: &str| f64_from_wire_value(w.get(f)).map_err(failed);
             Ok(WindowRun {
                 window: WindowResult {
                     train_start: idx("train_start")?,
@@ -91,8 +77,8 @@ fn decode(v: &Value) -> Result<Vec<WindowRun>, JobError> {
                 },
                 ts: serde_json::from_value(w.get("ts").cloned().unwrap_or(Value::Null))
                     .map_err(failed)?,
-                returns: unfloats(w.get("returns").unwrap_or(&Value::Null))?,
-                risk_free: unfloats(w.get("risk_free").unwrap_or(&Value::Null))?,
+                returns: floats_from_wire(w.get("returns")).map_err(failed)?,
+                risk_free: floats_from_wire(w.get("risk_free")).map_err(failed)?,
             })
         })
         .collect()

@@ -60,18 +60,29 @@ pub fn f64_from_wire(s: &str) -> Result<f64, TuningServiceError> {
         .map_err(|e| TuningServiceError::Internal(format!("bad float {s:?} from a worker: {e}")))
 }
 
-fn floats(v: &[f64]) -> Vec<String> {
+/// Floats in their wire form ([`f64_to_wire`]).
+pub fn floats_to_wire(v: &[f64]) -> Vec<String> {
     v.iter().map(|x| f64_to_wire(*x)).collect()
 }
 
-fn unfloats(v: &Value, field: &str) -> Result<Vec<f64>, TuningServiceError> {
-    v.get(field)
-        .and_then(Value::as_array)
-        .map_or(Ok(Vec::new()), |a| {
-            a.iter()
-                .map(|x| f64_from_wire(x.as_str().unwrap_or_default()))
-                .collect()
-        })
+/// A wire float held in a JSON value: anything but its string is an error, never a default.
+pub fn f64_from_wire_value(v: Option<&Value>) -> Result<f64, TuningServiceError> {
+    match v.and_then(Value::as_str) {
+        Some(s) => f64_from_wire(s),
+        None => Err(TuningServiceError::Internal(format!(
+            "expected a float in wire form from a worker, got {v:?}"
+        ))),
+    }
+}
+
+/// A list of wire floats held in a JSON value: anything but an array of them is an error.
+pub fn floats_from_wire(v: Option<&Value>) -> Result<Vec<f64>, TuningServiceError> {
+    match v.and_then(Value::as_array) {
+        Some(a) => a.iter().map(|x| f64_from_wire_value(Some(x))).collect(),
+        None => Err(TuningServiceError::Internal(format!(
+            "expected a list of floats in wire form from a worker, got {v:?}"
+        ))),
+    }
 }
 
 fn encode(results: &[(u32, Outcome, f64)]) -> Value {
@@ -81,10 +92,10 @@ fn encode(results: &[(u32, Outcome, f64)]) -> Value {
             Outcome::Complete {
                 values,
                 intermediate,
-            } => json!({"n": n, "state": "complete", "values": floats(values),
-                        "intermediate": floats(intermediate), "ms": ms}),
+            } => json!({"n": n, "state": "complete", "values": floats_to_wire(values),
+                        "intermediate": floats_to_wire(intermediate), "ms": ms}),
             Outcome::Pruned { intermediate } => {
-                json!({"n": n, "state": "pruned", "intermediate": floats(intermediate), "ms": ms})
+                json!({"n": n, "state": "pruned", "intermediate": floats_to_wire(intermediate), "ms": ms})
             }
             Outcome::Failed(e) => json!({"n": n, "state": "failed", "error": e, "ms": ms}),
         })
@@ -104,11 +115,11 @@ fn decode(v: &Value) -> Result<Vec<(u32, Outcome, f64)>, TuningServiceError> {
             let ms = o.get("ms").and_then(Value::as_f64).unwrap_or(0.0);
             let outcome = match o.get("state").and_then(Value::as_str) {
                 Some("complete") => Outcome::Complete {
-                    values: unfloats(o, "values")?,
-                    intermediate: unfloats(o, "intermediate")?,
+                    values: floats_from_wire(o.get("values"))?,
+                    intermediate: floats_from_wire(o.get("intermediate"))?,
                 },
                 Some("pruned") => Outcome::Pruned {
-                    intermediate: unfloats(o, "intermediate")?,
+                    intermediate: floats_from_wire(o.get("intermediate"))?,
                 },
                 Some("failed") => Outcome::Failed(
                     o.get("error")
