@@ -26,7 +26,7 @@ pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
         services.cache.clone(),
     ));
     let mut handlers: Vec<Arc<dyn JobHandler>> = vec![
-        Arc::new(BacktestJob::new(services.backtests.clone())),
+        Arc::new(BacktestJob::new(services.backtests.clone()).with_scale(scale.clone())),
         Arc::new(WalkForwardJob::new(services.backtests.clone()).with_scale(scale.clone())),
         Arc::new(TrainSignalJob {
             signals: services.signals.clone(),
@@ -72,13 +72,52 @@ pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
 /// Resumable: runs are content-addressed, so running one again stores the same run.
 pub struct BacktestJob {
     backtests: Arc<BacktestService>,
+    /// Sends the run to a remote worker when a NATS queue is configured.
+    scale: Option<Arc<crate::scale::ScaleOut>>,
 }
 
 impl BacktestJob {
     /// A handler that runs and stores each request through `backtests` (with its series
     /// source), recording the job's owner, if any, among the run's owners.
     pub fn new(backtests: Arc<BacktestService>) -> Self {
-        BacktestJob { backtests }
+        BacktestJob {
+            backtests,
+            scale: None,
+        }
+    }
+
+    /// This handler, executing on a remote worker through `scale` when the job can fan out
+    /// and its request travels ([`crate::scale::ScaleOut::travels`]); the run is stored here.
+    pub fn with_scale(mut self, scale: Arc<crate::scale::ScaleOut>) -> Self {
+        self.scale = Some(scale);
+        self
+    }
+
+    /// The remote path: hash the bars here, execute on a worker, store the run here.
+    async fn run_remote(
+        &self,
+        ctx: &JobContext,
+        scale: &crate::scale::ScaleOut,
+        req: BacktestRequest,
+        owner: Option<&str>,
+    ) -> Result<sextant_backtest::run::BacktestRun, JobError> {
+        req.validate()?;
+        let reader = self.backtests.reader();
+        let r = req.clone();
+        let data_snapshot =
+            tokio::task::spawn_blocking(move || BacktestService::snapshot(reader.as_ref(), &r))
+                .await
+                .map_err(|e| JobError::Failed(format!("snapshot task failed: {e}")))??;
+        let snapshot = scale
+            .snapshot_for(&req)
+            .await
+            .map_err(|e| JobError::Failed(e.to_string()))?;
+        ctx.progress(0.1, "on a worker").await;
+        let out = crate::scale::runs::run_remote(ctx, &req, snapshot, data_snapshot).await?;
+        self.backtests
+            .store_for(&out.run, &out.trades, &out.curve, owner)
+            .await?;
+        Ok(out.run)
     }
 }
 
@@ -101,7 +140,17 @@ impl JobHandler for BacktestJob {
         ctx.check()?;
         ctx.progress(0.0, format!("running {}", req.strategy)).await;
         let owner = Some(ctx.owner()).filter(|o| !o.is_empty());
-        let run = self.backtests.run_for(&req, owner).await?;
+        let remote = match &self.scale {
+            Some(s) if ctx.can_fan_out(crate::scale::BACKTEST_RUN) => {
+                let r = self.backtests.resolve(&req).await?;
+                crate::scale::ScaleOut::travels(&r).then_some((s, r))
+            }
+            _ => None,
+        };
+        let run = match remote {
+            Some((scale, r)) => self.run_remote(&ctx, scale, r, owner).await?,
+            None => self.backtests.run_for(&req, owner).await?,
+        };
         ctx.progress(1.0, "stored").await;
         Ok(json!({
             "run_id": run.id,

@@ -1,9 +1,10 @@
 //! The job handlers a `sextant worker` runs. They need the metadata store and the snapshots,
 //! nothing of the server's: no DuckDB file, no models.
 
+use super::runs::{run_on_snapshot, RunParams};
 use super::snapshots::Snapshots;
 use super::windows::{run_windows, WindowsParams};
-use super::{DEBUG_ABORT, DEBUG_SLEEP, TRIAL_BATCH, WALK_WINDOWS};
+use super::{BACKTEST_RUN, DEBUG_ABORT, DEBUG_SLEEP, TRIAL_BATCH, WALK_WINDOWS};
 use crate::jobs::{parse_params, JobContext, JobError, JobHandler};
 use crate::tuning::remote::{evaluate_trial_batch, Objectives, TrialBatchParams};
 use crate::tuning::TuningServiceError;
@@ -13,8 +14,8 @@ use sextant_meta::MetaStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The kinds a worker runs: trial batches and walk-forward windows (add [`debug_handlers`]
-/// for the test hooks).
+/// The kinds a worker runs: trial batches, walk-forward windows and backtests (add
+/// [`debug_handlers`] for the test hooks).
 pub fn worker_handlers(
     meta: Arc<dyn MetaStore>,
     snapshots: Arc<Snapshots>,
@@ -25,7 +26,10 @@ pub fn worker_handlers(
             snapshots: snapshots.clone(),
             objectives: Arc::default(),
         }),
-        Arc::new(WindowsJob { snapshots }),
+        Arc::new(WindowsJob {
+            snapshots: snapshots.clone(),
+        }),
+        Arc::new(RunJob { snapshots }),
     ]
 }
 
@@ -114,6 +118,41 @@ impl JobHandler for WindowsJob {
             .await
             .map_err(|e| JobError::Failed(format!("windows task failed: {e}")))??;
         ctx.progress(1.0, format!("{n} windows")).await;
+        Ok(out)
+    }
+}
+
+/// `backtest_run`: executes one backtest ([`super::runs`]); the coordinator stores it.
+pub struct RunJob {
+    snapshots: Arc<Snapshots>,
+}
+
+#[async_trait]
+impl JobHandler for RunJob {
+    fn kind(&self) -> &'static str {
+        BACKTEST_RUN
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn validate(&self, params: &Value) -> Result<(), JobError> {
+        Ok(parse_params::<RunParams>(params)?.request.validate()?)
+    }
+
+    async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
+        let p: RunParams = parse_params(&params)?;
+        let cache = self
+            .snapshots
+            .open(&p.snapshot)
+            .await
+            .map_err(|e| JobError::Failed(e.to_string()))?;
+        ctx.check()?;
+        let out = tokio::task::spawn_blocking(move || run_on_snapshot(cache, &p))
+            .await
+            .map_err(|e| JobError::Failed(format!("backtest task failed: {e}")))??;
+        ctx.progress(1.0, "executed").await;
         Ok(out)
     }
 }

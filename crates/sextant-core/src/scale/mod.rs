@@ -5,13 +5,16 @@
 //! * a tuning study's coordinator (the `optimize` job, on the server) sends each batch of
 //!   trials out as [`TRIAL_BATCH`] jobs ([`crate::tuning::remote`]);
 //! * a walk-forward's coordinator sends its windows out as [`WALK_WINDOWS`] jobs
-//!   ([`windows`]).
+//!   ([`windows`]);
+//! * a `backtest` job sends its run out as a [`BACKTEST_RUN`] job and stores what comes back
+//!   ([`runs`]).
 //!
 //! Workers read bars from content-addressed snapshots ([`snapshots`]) in the object store,
 //! never from the server's DuckDB file, and write nothing but job records: the coordinator
 //! tells the results, so a redelivered or repeated child can never duplicate one.
 
 pub mod handlers;
+pub mod runs;
 pub mod snapshots;
 pub mod windows;
 
@@ -24,6 +27,8 @@ use std::sync::Arc;
 pub const TRIAL_BATCH: &str = "trial_batch";
 /// Kind of the child job running some windows of a walk-forward.
 pub const WALK_WINDOWS: &str = "walk_forward_windows";
+/// Kind of the child job executing one backtest.
+pub const BACKTEST_RUN: &str = "backtest_run";
 /// A test hook (registered only with `SEXTANT_DEBUG_JOBS=1`): sleeps `seconds`, stopping at
 /// once when cancelled, and returns how long it slept.
 pub const DEBUG_SLEEP: &str = "debug_sleep";
@@ -32,7 +37,13 @@ pub const DEBUG_SLEEP: &str = "debug_sleep";
 pub const DEBUG_ABORT: &str = "debug_abort";
 
 /// The kinds a server with a NATS queue sends to workers.
-pub const TRAVELLING: &[&str] = &[TRIAL_BATCH, WALK_WINDOWS, DEBUG_SLEEP, DEBUG_ABORT];
+pub const TRAVELLING: &[&str] = &[
+    TRIAL_BATCH,
+    WALK_WINDOWS,
+    BACKTEST_RUN,
+    DEBUG_SLEEP,
+    DEBUG_ABORT,
+];
 
 /// Whether the test-hook kinds are registered (`SEXTANT_DEBUG_JOBS=1`).
 pub fn debug_jobs() -> bool {
