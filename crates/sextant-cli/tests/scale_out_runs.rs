@@ -108,3 +108,109 @@ fn a_backtest_run_on_a_worker_is_stored_as_the_one_process_run() {
         );
     });
 }
+
+/// The view's record (without the wall-clock `materialized_at`) and its panel for every
+/// symbol of the bundled sample.
+async fn materialised(c: &reqwest::Client, base: &str, key: &str, job: &Value) -> (Value, Value) {
+    let mut mv = job["result"].clone();
+    if let Some(o) = mv.as_object_mut() {
+        o.remove("materialized_at");
+        o.remove("computed_on");
+    }
+    let (status, panel) = get(
+        c,
+        base,
+        key,
+        "/api/v1/features/technical?symbols=AAPL,FB,GOOG,IBM,MSFT",
+    )
+    .await;
+    assert_eq!(status, 200, "{panel}");
+    (mv, panel)
+}
+
+#[test]
+fn a_feature_view_materialised_in_shards_on_workers_equals_the_local_one() {
+    let Some(url) = nats_url() else { return };
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let ref_dir = tempfile::tempdir().expect("tmp");
+        let (reference, ref_key) = serve(None, ref_dir.path(), free_port());
+        let ref_key = ref_key.expect("admin key");
+        let params = json!({"view": "technical"});
+        let one = submit(
+            &c,
+            &reference.base,
+            &ref_key,
+            "materialize_features",
+            params.clone(),
+        )
+        .await;
+        let one = settle(
+            &c,
+            &reference.base,
+            &ref_key,
+            &one,
+            Duration::from_secs(120),
+        )
+        .await;
+        assert_eq!(one["status"], "succeeded", "{one}");
+        assert_eq!(one["result"]["computed_on"], "server", "{one}");
+        let want = materialised(&c, &reference.base, &ref_key, &one).await;
+        assert!(want.0["rows"].as_u64().unwrap_or(0) > 10_000, "{}", want.0);
+        assert!(want.1["rows"].as_array().map_or(0, Vec::len) > 10_000);
+        drop(reference);
+
+        let dir = tempfile::tempdir().expect("tmp");
+        let caches = tempfile::tempdir().expect("tmp");
+        let cluster = Cluster::new(&url, dir.path(), "fv");
+        let (server, key) = serve(Some(&cluster), dir.path(), free_port());
+        let key = key.expect("admin key");
+        let _w1 = worker(&cluster, "f1", caches.path());
+        let _w2 = worker(&cluster, "f2", caches.path());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while get(&c, &server.base, &key, "/ready").await.1["jobs"]["workers"]
+            .as_array()
+            .map_or(0, Vec::len)
+            < 2
+        {
+            assert!(Instant::now() < deadline, "workers never registered");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let t0 = Instant::now();
+        let job = submit(&c, &server.base, &key, "materialize_features", params).await;
+        let job = settle(&c, &server.base, &key, &job, Duration::from_secs(120)).await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        eprintln!("technical view in shards on 2 workers: {:?}", t0.elapsed());
+        assert_eq!(job["result"]["computed_on"], "workers", "{job}");
+        let got = materialised(&c, &server.base, &key, &job).await;
+        assert_eq!(got.0, want.0, "view record differs");
+        assert_eq!(
+            got.1, want.1,
+            "feature values differ from the local materialisation"
+        );
+
+        let (_, shards) = get(
+            &c,
+            &server.base,
+            &key,
+            "/api/v1/jobs?kind=feature_shard&limit=50",
+        )
+        .await;
+        let shards = shards["items"].as_array().expect("items").clone();
+        assert!(shards.len() >= 2, "{shards:?}");
+        let workers: std::collections::BTreeSet<&str> = shards
+            .iter()
+            .filter_map(|j| j["worker"].as_str().and_then(|w| w.split('/').next()))
+            .collect();
+        assert!(
+            shards.iter().all(|j| j["status"] == "succeeded"),
+            "{shards:?}"
+        );
+        assert_eq!(
+            workers.len(),
+            2,
+            "shards ran on one worker only: {workers:?}"
+        );
+    });
+}

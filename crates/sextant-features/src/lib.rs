@@ -4,6 +4,7 @@
 //! computed by Rust kernels ([`kernels`]); any other expression by DuckDB window functions.
 
 pub mod kernels;
+pub mod shards;
 mod store;
 pub mod views;
 

@@ -83,15 +83,7 @@ pub fn view_sql(view: &FeatureView) -> String {
         .map(|f| format!("CAST({} AS DOUBLE) AS {}", f.sql, sql_ident(&f.name)))
         .collect::<Vec<_>>()
         .join(",\n  ");
-    let out_cols = view
-        .features
-        .iter()
-        .map(|f| match f.stage {
-            Stage::TimeSeries => sql_ident(&f.name),
-            Stage::CrossSection => format!("CAST({} AS DOUBLE) AS {}", f.sql, sql_ident(&f.name)),
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let out_cols = out_cols(view);
     // Prepared columns: prices scaled by the total-return factor and volume by the split factor
     // of `price_factors` (the one adjustment rule, `sextant_domain::prices`, written by
     // `write_price_factors`; 1 where a series has no corporate-action data), then the 1-bar log
@@ -139,6 +131,52 @@ pub fn view_sql(view: &FeatureView) -> String {
 SELECT symbol, ts, {out_cols} FROM t",
         res = sql_literal(view.resolution.as_str()),
     )
+}
+
+/// The output columns of `view` over a relation holding its time-series features by name:
+/// those as they are, each cross-sectional one evaluated (partitioned by `ts`) as DOUBLE.
+pub(crate) fn out_cols(view: &FeatureView) -> String {
+    view.features
+        .iter()
+        .map(|f| match f.stage {
+            Stage::TimeSeries => sql_ident(&f.name),
+            Stage::CrossSection => format!("CAST({} AS DOUBLE) AS {}", f.sql, sql_ident(&f.name)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Records `table` as the materialised `view` (replacing an earlier record of its version).
+pub(crate) fn register(
+    conn: &duckdb::Connection,
+    view: &FeatureView,
+    table: &str,
+    (rows, symbols): (i64, i64),
+    snapshot: &str,
+    now: NaiveDateTime,
+) -> Result<()> {
+    let version = view.version();
+    let definition = serde_json::to_string(view)
+        .map_err(|e| DataError::Invalid(format!("feature view definition: {e}")))?;
+    conn.execute(
+        "DELETE FROM feature_views WHERE name = ? AND version = ?",
+        params![view.name, version],
+    )?;
+    conn.execute(
+        "INSERT INTO feature_views VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        params![
+            view.name,
+            version,
+            table,
+            view.resolution.as_str(),
+            definition,
+            rows,
+            symbols,
+            snapshot,
+            now
+        ],
+    )?;
+    Ok(())
 }
 
 /// Fills the temporary `price_factors` table with the adjustment factors of every series at
@@ -244,8 +282,6 @@ impl FeatureStore for Cache {
         };
         let version = view.version();
         let table = view.table_name();
-        let definition = serde_json::to_string(view)
-            .map_err(|e| DataError::Invalid(format!("feature view definition: {e}")))?;
         let sql = view_sql(view);
         let compiled = match engine {
             Engine::Auto => CompiledView::compile(view),
@@ -283,24 +319,7 @@ impl FeatureStore for Cache {
                 }
             };
             let snapshot = macro_snapshot(conn, view, bars_snapshot)?;
-            conn.execute(
-                "DELETE FROM feature_views WHERE name = ? AND version = ?",
-                params![view.name, version],
-            )?;
-            conn.execute(
-                "INSERT INTO feature_views VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                params![
-                    view.name,
-                    version,
-                    table,
-                    view.resolution.as_str(),
-                    definition,
-                    rows,
-                    symbols,
-                    snapshot,
-                    now
-                ],
-            )?;
+            register(conn, view, &table, (rows, symbols), &snapshot, now)?;
             Ok((rows as u64, symbols as u64, snapshot))
         })?;
         tracing::info!(
@@ -530,7 +549,11 @@ fn read_views(
 
 /// The bars' snapshot extended with the observations of the view's economic series (so a
 /// revised series is a different snapshot); refuses a view whose series is not cached.
-fn macro_snapshot(conn: &duckdb::Connection, view: &FeatureView, bars: String) -> Result<String> {
+pub(crate) fn macro_snapshot(
+    conn: &duckdb::Connection,
+    view: &FeatureView,
+    bars: String,
+) -> Result<String> {
     if view.macros.is_empty() {
         return Ok(bars);
     }

@@ -31,7 +31,11 @@ pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
         Arc::new(TrainSignalJob {
             signals: services.signals.clone(),
         }),
-        Arc::new(super::OptimizeJob::new(services.tuning.clone()).with_scale(scale)),
+        Arc::new(super::OptimizeJob::new(services.tuning.clone()).with_scale(scale.clone())),
+        Arc::new(super::features::MaterializeJob::new(
+            services.market_data.clone(),
+            scale,
+        )),
         Arc::new(crate::mlops::jobs::RetrainModelJob {
             mlops: services.mlops.clone(),
         }),

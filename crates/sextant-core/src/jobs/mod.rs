@@ -56,6 +56,7 @@
 
 mod context;
 mod events;
+pub mod features;
 pub mod handlers;
 mod manager;
 mod optimize;
@@ -111,6 +112,8 @@ pub enum JobKind {
     DriftCheck,
     /// Training a reinforcement-learning policy, evaluated out of sample and registered.
     TrainRl,
+    /// Materialising a built-in feature view (in symbol shards on workers when there are).
+    MaterializeFeatures,
 }
 
 impl JobKind {

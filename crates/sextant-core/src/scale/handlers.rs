@@ -1,10 +1,11 @@
 //! The job handlers a `sextant worker` runs. They need the metadata store and the snapshots,
 //! nothing of the server's: no DuckDB file, no models.
 
+use super::features::{run_shard, ShardParams};
 use super::runs::{run_on_snapshot, RunParams};
 use super::snapshots::Snapshots;
 use super::windows::{run_windows, WindowsParams};
-use super::{BACKTEST_RUN, DEBUG_ABORT, DEBUG_SLEEP, TRIAL_BATCH, WALK_WINDOWS};
+use super::{BACKTEST_RUN, DEBUG_ABORT, DEBUG_SLEEP, FEATURE_SHARD, TRIAL_BATCH, WALK_WINDOWS};
 use crate::jobs::{parse_params, JobContext, JobError, JobHandler};
 use crate::tuning::remote::{evaluate_trial_batch, Objectives, TrialBatchParams};
 use crate::tuning::TuningServiceError;
@@ -14,7 +15,8 @@ use sextant_meta::MetaStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The kinds a worker runs: trial batches, walk-forward windows and backtests (add
+/// The kinds a worker runs: trial batches, walk-forward windows, backtests and feature
+/// shards (add
 /// [`debug_handlers`] for the test hooks).
 pub fn worker_handlers(
     meta: Arc<dyn MetaStore>,
@@ -29,7 +31,10 @@ pub fn worker_handlers(
         Arc::new(WindowsJob {
             snapshots: snapshots.clone(),
         }),
-        Arc::new(RunJob { snapshots }),
+        Arc::new(RunJob {
+            snapshots: snapshots.clone(),
+        }),
+        Arc::new(ShardJob { snapshots }),
     ]
 }
 
@@ -153,6 +158,36 @@ impl JobHandler for RunJob {
             .await
             .map_err(|e| JobError::Failed(format!("backtest task failed: {e}")))??;
         ctx.progress(1.0, "executed").await;
+        Ok(out)
+    }
+}
+
+/// `feature_shard`: computes a view's time-series features for some symbols
+/// ([`super::features`]); the coordinator assembles the view.
+pub struct ShardJob {
+    snapshots: Arc<Snapshots>,
+}
+
+#[async_trait]
+impl JobHandler for ShardJob {
+    fn kind(&self) -> &'static str {
+        FEATURE_SHARD
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn validate(&self, params: &Value) -> Result<(), JobError> {
+        parse_params::<ShardParams>(params).map(|_| ())
+    }
+
+    async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
+        let p: ShardParams = parse_params(&params)?;
+        let n = p.symbols.len();
+        ctx.check()?;
+        let out = run_shard(&self.snapshots, p).await?;
+        ctx.progress(1.0, format!("{n} symbols")).await;
         Ok(out)
     }
 }

@@ -7,12 +7,15 @@
 //! * a walk-forward's coordinator sends its windows out as [`WALK_WINDOWS`] jobs
 //!   ([`windows`]);
 //! * a `backtest` job sends its run out as a [`BACKTEST_RUN`] job and stores what comes back
-//!   ([`runs`]).
+//!   ([`runs`]);
+//! * a `materialize_features` job sends symbol shards out as [`FEATURE_SHARD`] jobs and
+//!   assembles the view from what comes back ([`features`]).
 //!
 //! Workers read bars from content-addressed snapshots ([`snapshots`]) in the object store,
 //! never from the server's DuckDB file, and write nothing but job records: the coordinator
 //! tells the results, so a redelivered or repeated child can never duplicate one.
 
+pub mod features;
 pub mod handlers;
 pub mod runs;
 pub mod snapshots;
@@ -29,6 +32,8 @@ pub const TRIAL_BATCH: &str = "trial_batch";
 pub const WALK_WINDOWS: &str = "walk_forward_windows";
 /// Kind of the child job executing one backtest.
 pub const BACKTEST_RUN: &str = "backtest_run";
+/// Kind of the child job computing a feature view's time-series features for some symbols.
+pub const FEATURE_SHARD: &str = "feature_shard";
 /// A test hook (registered only with `SEXTANT_DEBUG_JOBS=1`): sleeps `seconds`, stopping at
 /// once when cancelled, and returns how long it slept.
 pub const DEBUG_SLEEP: &str = "debug_sleep";
@@ -41,6 +46,7 @@ pub const TRAVELLING: &[&str] = &[
     TRIAL_BATCH,
     WALK_WINDOWS,
     BACKTEST_RUN,
+    FEATURE_SHARD,
     DEBUG_SLEEP,
     DEBUG_ABORT,
 ];
@@ -68,6 +74,16 @@ impl ScaleOut {
         self.snapshots
             .publish(self.cache.clone(), req.symbols.clone(), req.resolution)
             .await
+    }
+
+    /// The server's cache.
+    pub fn cache(&self) -> &Arc<Cache> {
+        &self.cache
+    }
+
+    /// The snapshot store.
+    pub fn snapshots(&self) -> &Arc<Snapshots> {
+        &self.snapshots
     }
 
     /// Whether `req` can be loaded by a worker: named symbols and nothing but bars (no ML or

@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 pub const BLOBS: &str = "snapshots/blobs";
 /// Object-store folder of the manifests.
 pub const MANIFESTS: &str = "snapshots/manifests";
+/// Object-store folder of results workers send back as files (feature shards).
+pub const PARTS: &str = "snapshots/parts";
 
 /// Why a snapshot could not be published or opened.
 #[derive(Debug, thiserror::Error)]
@@ -227,6 +229,18 @@ impl Snapshots {
             .entry(key.to_string())
             .or_insert(cache)
             .clone())
+    }
+
+    /// Stores the Parquet file at `path` (a worker's result) under its SHA-256; returns it.
+    pub async fn put_part(&self, path: &Path) -> Result<String, SnapshotError> {
+        let bytes = std::fs::read(path).map_err(io(path))?;
+        Ok(self.objects.put_hashed(PARTS, "parquet", bytes).await?)
+    }
+
+    /// Fetches part `sha256` to `dest` (the object store checks the hash).
+    pub async fn fetch_part(&self, sha256: &str, dest: &Path) -> Result<(), SnapshotError> {
+        let bytes = self.objects.get_hashed(PARTS, sha256, "parquet").await?;
+        std::fs::write(dest, bytes).map_err(io(dest))
     }
 
     fn open_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Cache>>> {

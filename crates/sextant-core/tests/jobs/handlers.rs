@@ -33,6 +33,7 @@ async fn backtest_and_walk_forward_jobs() {
             "backtest",
             "drift_check",
             "ingest_alphavantage",
+            "materialize_features",
             "optimize",
             "retrain_model",
             "train_rl",
