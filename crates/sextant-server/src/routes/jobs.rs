@@ -58,7 +58,7 @@ pub struct SubmitInput {
     /// tuning request (`POST /api/v1/backtests/optimize`), `train_rl` an RL training request
     /// (`POST /api/v1/rl/train`). The same limits apply as on those
     /// routes; at most 64 KiB of parameters.
-    #[schema(value_type = String, pattern = "^(backtest|walk_forward|train_signal|ingest_alphavantage|ingest_actions|ingest_macro|optimize|train_rl)$")]
+    #[schema(value_type = String, pattern = "^(backtest|walk_forward|train_signal|ingest_alphavantage|ingest_actions|ingest_macro|optimize|train_rl|materialize_features|retrain_model|drift_check)$")]
     pub kind: String,
     /// The parameters of `kind`, checked when the job is submitted.
     #[schema(value_type = Object)]
