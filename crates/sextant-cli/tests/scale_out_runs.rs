@@ -214,3 +214,75 @@ fn a_feature_view_materialised_in_shards_on_workers_equals_the_local_one() {
         );
     });
 }
+
+/// A registered policy as the API shows it, without its wall-clock fields.
+async fn policy(c: &reqwest::Client, base: &str, key: &str, id: &str) -> Value {
+    let (status, mut p) = get(c, base, key, &format!("/api/v1/rl/policies/{id}")).await;
+    assert_eq!(status, 200, "{p}");
+    if let Some(o) = p.as_object_mut() {
+        o.remove("created_at");
+        o.remove("train_secs");
+    }
+    p
+}
+
+#[test]
+fn an_rl_policy_trained_on_a_worker_is_the_one_process_policy() {
+    let Some(url) = nats_url() else { return };
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let req = json!({"symbol": "MSFT", "train_to": "2008-12-31", "test_to": "2010-12-31",
+                         "steps": 4096, "seed": 5});
+        let ref_dir = tempfile::tempdir().expect("tmp");
+        let (reference, ref_key) = serve(None, ref_dir.path(), free_port());
+        let ref_key = ref_key.expect("admin key");
+        let one = submit(&c, &reference.base, &ref_key, "train_rl", req.clone()).await;
+        let one = settle(
+            &c,
+            &reference.base,
+            &ref_key,
+            &one,
+            Duration::from_secs(300),
+        )
+        .await;
+        assert_eq!(one["status"], "succeeded", "{one}");
+        let id = one["result"]["policy_id"]
+            .as_str()
+            .expect("policy")
+            .to_string();
+        let want = policy(&c, &reference.base, &ref_key, &id).await;
+        drop(reference);
+
+        let dir = tempfile::tempdir().expect("tmp");
+        let caches = tempfile::tempdir().expect("tmp");
+        let cluster = Cluster::new(&url, dir.path(), "rl");
+        let (server, key) = serve(Some(&cluster), dir.path(), free_port());
+        let key = key.expect("admin key");
+        let _w = worker(&cluster, "r1", caches.path());
+        let job = submit(&c, &server.base, &key, "train_rl", req).await;
+        let job = settle(&c, &server.base, &key, &job, Duration::from_secs(300)).await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        assert_eq!(
+            job["result"], one["result"],
+            "same checkpoint, same policy, same figures"
+        );
+        assert_eq!(policy(&c, &server.base, &key, &id).await, want);
+        let (_, children) = get(
+            &c,
+            &server.base,
+            &key,
+            "/api/v1/jobs?kind=rl_training&limit=10",
+        )
+        .await;
+        let children = children["items"].as_array().expect("items").clone();
+        assert_eq!(children.len(), 1, "{children:?}");
+        assert!(
+            children[0]["worker"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("r1/")),
+            "{children:?}"
+        );
+        assert_eq!(children[0]["status"], "succeeded", "{children:?}");
+    });
+}

@@ -8,6 +8,7 @@ mod bar;
 pub mod dates;
 mod equity;
 pub mod events;
+pub mod floats;
 mod ids;
 pub mod instrument;
 pub mod prices;

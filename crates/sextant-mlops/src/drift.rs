@@ -238,7 +238,10 @@ fn outside_square(n: usize, h: usize) -> f64 {
         let ku = k as usize;
         let mut p1 = 1.0;
         for j in 0..h {
-            p1 = (n - ku * h - j) as f64 * p1 / (n + ku * h + j + 1) as f64;
+            // Signed, as in scipy: the factor reaches 0 (and p1 stays 0) before it would go
+            // below it, but unsigned it would overflow there.
+            let num = n as i64 - (ku * h) as i64 - j as i64;
+            p1 = num as f64 * p1 / (n + ku * h + j + 1) as f64;
         }
         p = p1 * (1.0 - p);
         k -= 1;

@@ -169,9 +169,12 @@ pub struct BootstrapDifference {
     pub mean_diff: f64,
     /// Its 95 % percentile interval.
     pub mean_diff_ci: [f64; 2],
-    /// Difference of per-period Sharpe ratios (mean / sample std) on the sample.
+    /// Difference of per-period Sharpe ratios (mean / sample std) on the sample; NaN (`null`
+    /// in JSON) when either side's returns do not vary (a flat leg has no Sharpe ratio).
+    #[serde(with = "sextant_domain::floats::nan_as_null")]
     pub sharpe_diff: f64,
-    /// Its 95 % percentile interval.
+    /// Its 95 % percentile interval (bounds NaN as `sharpe_diff`).
+    #[serde(with = "sextant_domain::floats::nan_pair_as_null")]
     pub sharpe_diff_ci: [f64; 2],
     /// Share of resamples where the result's Sharpe ratio was not above the baseline's.
     pub share_sharpe_not_better: f64,

@@ -172,7 +172,9 @@ fn softmax(logits: &[f32]) -> Vec<f64> {
 pub struct Progress {
     /// Environment steps so far.
     pub steps: usize,
-    /// Mean return of the episodes that ended during this rollout (NaN if none did).
+    /// Mean return of the episodes that ended during this rollout (NaN if none did; `null`
+    /// in JSON).
+    #[serde(with = "sextant_domain::floats::nan_as_null")]
     pub mean_return: f64,
     /// Episodes that ended during this rollout.
     pub episodes: usize,
@@ -401,4 +403,22 @@ fn train_here<E: Env>(
 /// Mean undiscounted return of `episodes` greedy episodes of `env` (seeds `seed`, `seed + 1`, …).
 pub fn evaluate<E: Env>(env: &mut E, ac: &ActorCritic, episodes: usize, seed: u64) -> Result<f64> {
     crate::env::mean_return(env, |o| ac.greedy(o), episodes, seed)
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::Progress;
+
+    #[test]
+    fn a_rollout_without_a_finished_episode_reads_back() {
+        let p = Progress {
+            steps: 2048,
+            mean_return: f64::NAN,
+            episodes: 0,
+        };
+        let text = serde_json::to_string(&p).expect("write");
+        assert!(text.contains("\"mean_return\":null"), "{text}");
+        let back: Progress = serde_json::from_str(&text).expect("a stored curve reads back");
+        assert!(back.mean_return.is_nan());
+    }
 }

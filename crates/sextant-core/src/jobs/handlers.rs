@@ -34,7 +34,7 @@ pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
         Arc::new(super::OptimizeJob::new(services.tuning.clone()).with_scale(scale.clone())),
         Arc::new(super::features::MaterializeJob::new(
             services.market_data.clone(),
-            scale,
+            scale.clone(),
         )),
         Arc::new(crate::mlops::jobs::RetrainModelJob {
             mlops: services.mlops.clone(),
@@ -44,6 +44,7 @@ pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
         }),
         Arc::new(crate::rl::TrainRlJob {
             rl: services.rl.clone(),
+            scale: Some(scale),
         }),
     ];
     match services.alphavantage() {

@@ -11,7 +11,8 @@ mod job;
 mod regime;
 
 pub use evaluate::{Evaluation, Leg};
-pub use job::{TrainRlJob, JOB_MAX_STEPS};
+pub(crate) use job::job_error;
+pub use job::{train_reporting, TrainRlJob, JOB_MAX_STEPS};
 pub use regime::{regime_columns, RegimeInputs};
 
 use chrono::{NaiveDate, Utc};
@@ -229,6 +230,24 @@ impl RlService {
         Ok(())
     }
 
+    /// The data snapshot a training of `req` reads (the symbol's daily bars up to `test_to`),
+    /// on the service's cache.
+    pub fn data_snapshot(&self, req: &RlTrainRequest) -> Result<String, RlServiceError> {
+        Self::snapshot_on(&self.reads.get(), req)
+    }
+
+    fn snapshot_on(
+        reader: &sextant_data::Cache,
+        req: &RlTrainRequest,
+    ) -> Result<String, RlServiceError> {
+        Ok(reader.snapshot_hash(&Slice {
+            symbols: vec![req.symbol.clone()],
+            resolution: Some(Resolution::Daily),
+            from: None,
+            to: req.test_to,
+        })?)
+    }
+
     pub(crate) fn prepare(&self, req: &RlTrainRequest) -> Result<Prepared, RlServiceError> {
         Self::check(req)?;
         let reader = self.reads.get();
@@ -268,12 +287,7 @@ impl RlService {
             None => (None, None),
         };
         let obs = Arc::new(Observations::build(&data, extra.as_deref())?);
-        let snapshot = reader.snapshot_hash(&Slice {
-            symbols: vec![req.symbol.clone()],
-            resolution: Some(Resolution::Daily),
-            from: None,
-            to: req.test_to,
-        })?;
+        let snapshot = Self::snapshot_on(&reader, req)?;
         let sim = SimConfig {
             costs: Costs {
                 commission_pct: req.commission_pct,

@@ -2,10 +2,13 @@
 //! nothing of the server's: no DuckDB file, no models.
 
 use super::features::{run_shard, ShardParams};
+use super::rl::{train_on_snapshot, RlParams};
 use super::runs::{run_on_snapshot, RunParams};
 use super::snapshots::Snapshots;
 use super::windows::{run_windows, WindowsParams};
-use super::{BACKTEST_RUN, DEBUG_ABORT, DEBUG_SLEEP, FEATURE_SHARD, TRIAL_BATCH, WALK_WINDOWS};
+use super::{
+    BACKTEST_RUN, DEBUG_ABORT, DEBUG_SLEEP, FEATURE_SHARD, RL_TRAINING, TRIAL_BATCH, WALK_WINDOWS,
+};
 use crate::jobs::{parse_params, JobContext, JobError, JobHandler};
 use crate::tuning::remote::{evaluate_trial_batch, Objectives, TrialBatchParams};
 use crate::tuning::TuningServiceError;
@@ -15,8 +18,8 @@ use sextant_meta::MetaStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The kinds a worker runs: trial batches, walk-forward windows, backtests and feature
-/// shards (add
+/// The kinds a worker runs: trial batches, walk-forward windows, backtests, feature shards
+/// and RL training (add
 /// [`debug_handlers`] for the test hooks).
 pub fn worker_handlers(
     meta: Arc<dyn MetaStore>,
@@ -24,7 +27,7 @@ pub fn worker_handlers(
 ) -> Vec<Arc<dyn JobHandler>> {
     vec![
         Arc::new(TrialBatchJob {
-            meta,
+            meta: meta.clone(),
             snapshots: snapshots.clone(),
             objectives: Arc::default(),
         }),
@@ -34,7 +37,10 @@ pub fn worker_handlers(
         Arc::new(RunJob {
             snapshots: snapshots.clone(),
         }),
-        Arc::new(ShardJob { snapshots }),
+        Arc::new(ShardJob {
+            snapshots: snapshots.clone(),
+        }),
+        Arc::new(RlTrainingJob { meta, snapshots }),
     ]
 }
 
@@ -188,6 +194,41 @@ impl JobHandler for ShardJob {
         ctx.check()?;
         let out = run_shard(&self.snapshots, p).await?;
         ctx.progress(1.0, format!("{n} symbols")).await;
+        Ok(out)
+    }
+}
+
+/// `rl_training`: trains a policy ([`super::rl`]); the coordinator registers it.
+pub struct RlTrainingJob {
+    meta: Arc<dyn MetaStore>,
+    snapshots: Arc<Snapshots>,
+}
+
+#[async_trait]
+impl JobHandler for RlTrainingJob {
+    fn kind(&self) -> &'static str {
+        RL_TRAINING
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn validate(&self, params: &Value) -> Result<(), JobError> {
+        let p = parse_params::<RlParams>(params)?;
+        crate::rl::RlService::check(&p.request).map_err(crate::rl::job_error)
+    }
+
+    async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
+        let p: RlParams = parse_params(&params)?;
+        let cache = self
+            .snapshots
+            .open(&p.snapshot)
+            .await
+            .map_err(|e| JobError::Failed(e.to_string()))?;
+        let objects = self.snapshots.objects().clone();
+        let out = train_on_snapshot(&ctx, self.meta.clone(), objects, cache, p).await?;
+        ctx.progress(1.0, "trained").await;
         Ok(out)
     }
 }

@@ -9,7 +9,9 @@
 //! * a `backtest` job sends its run out as a [`BACKTEST_RUN`] job and stores what comes back
 //!   ([`runs`]);
 //! * a `materialize_features` job sends symbol shards out as [`FEATURE_SHARD`] jobs and
-//!   assembles the view from what comes back ([`features`]).
+//!   assembles the view from what comes back ([`features`]);
+//! * a `train_rl` job trains on a worker as an [`RL_TRAINING`] job and registers the policy
+//!   ([`rl`]).
 //!
 //! Workers read bars from content-addressed snapshots ([`snapshots`]) in the object store,
 //! never from the server's DuckDB file, and write nothing but job records: the coordinator
@@ -17,6 +19,7 @@
 
 pub mod features;
 pub mod handlers;
+pub mod rl;
 pub mod runs;
 pub mod snapshots;
 pub mod windows;
@@ -34,6 +37,8 @@ pub const WALK_WINDOWS: &str = "walk_forward_windows";
 pub const BACKTEST_RUN: &str = "backtest_run";
 /// Kind of the child job computing a feature view's time-series features for some symbols.
 pub const FEATURE_SHARD: &str = "feature_shard";
+/// Kind of the child job training an RL policy.
+pub const RL_TRAINING: &str = "rl_training";
 /// A test hook (registered only with `SEXTANT_DEBUG_JOBS=1`): sleeps `seconds`, stopping at
 /// once when cancelled, and returns how long it slept.
 pub const DEBUG_SLEEP: &str = "debug_sleep";
@@ -47,6 +52,7 @@ pub const TRAVELLING: &[&str] = &[
     WALK_WINDOWS,
     BACKTEST_RUN,
     FEATURE_SHARD,
+    RL_TRAINING,
     DEBUG_SLEEP,
     DEBUG_ABORT,
 ];
@@ -73,6 +79,17 @@ impl ScaleOut {
     pub async fn snapshot_for(&self, req: &BacktestRequest) -> Result<String, SnapshotError> {
         self.snapshots
             .publish(self.cache.clone(), req.symbols.clone(), req.resolution)
+            .await
+    }
+
+    /// Publishes the snapshot of `symbols` at `resolution` (every date) and returns its name.
+    pub async fn snapshot_for_symbols(
+        &self,
+        symbols: Vec<sextant_domain::Symbol>,
+        resolution: sextant_domain::Resolution,
+    ) -> Result<String, SnapshotError> {
+        self.snapshots
+            .publish(self.cache.clone(), symbols, resolution)
             .await
     }
 

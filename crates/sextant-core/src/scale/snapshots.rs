@@ -231,6 +231,11 @@ impl Snapshots {
             .clone())
     }
 
+    /// The object store snapshots live in (checkpoints travel through it too).
+    pub fn objects(&self) -> &Arc<Objects> {
+        &self.objects
+    }
+
     /// Stores the Parquet file at `path` (a worker's result) under its SHA-256; returns it.
     pub async fn put_part(&self, path: &Path) -> Result<String, SnapshotError> {
         let bytes = std::fs::read(path).map_err(io(path))?;
