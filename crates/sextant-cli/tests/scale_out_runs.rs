@@ -286,3 +286,92 @@ fn an_rl_policy_trained_on_a_worker_is_the_one_process_policy() {
         assert_eq!(children[0]["status"], "succeeded", "{children:?}");
     });
 }
+
+/// A registered model as the API shows it, without its wall-clock and owner fields (the
+/// owner is the submitting key, another one on each server).
+async fn model(c: &reqwest::Client, base: &str, key: &str, id: &str) -> Value {
+    let (status, mut m) = get(c, base, key, &format!("/api/v1/models/{id}")).await;
+    assert_eq!(status, 200, "{m}");
+    if let Some(o) = m.as_object_mut() {
+        o.remove("created_at");
+        o.remove("owner");
+    }
+    m
+}
+
+#[test]
+fn a_signal_model_trained_on_a_worker_is_the_one_process_model() {
+    let Some(url) = nats_url() else { return };
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let req = json!({"name": "sig", "symbols": ["AAPL", "MSFT"],
+                         "label": {"kind": "next_return"},
+                         "train_to": "2010-12-31", "test_from": "2011-01-01",
+                         "params": {"n_trees": 40}, "seed": 3});
+        let ref_dir = tempfile::tempdir().expect("tmp");
+        let (reference, ref_key) = serve(None, ref_dir.path(), free_port());
+        let ref_key = ref_key.expect("admin key");
+        let one = submit(&c, &reference.base, &ref_key, "train_signal", req.clone()).await;
+        let one = settle(
+            &c,
+            &reference.base,
+            &ref_key,
+            &one,
+            Duration::from_secs(300),
+        )
+        .await;
+        assert_eq!(one["status"], "succeeded", "{one}");
+        let id = one["result"]["model_id"]
+            .as_str()
+            .expect("model")
+            .to_string();
+        let want = model(&c, &reference.base, &ref_key, &id).await;
+        let (_, want_signal) = get(
+            &c,
+            &reference.base,
+            &ref_key,
+            &format!("/api/v1/signals/MSFT?model={id}"),
+        )
+        .await;
+        drop(reference);
+
+        let dir = tempfile::tempdir().expect("tmp");
+        let caches = tempfile::tempdir().expect("tmp");
+        let cluster = Cluster::new(&url, dir.path(), "sg");
+        let (server, key) = serve(Some(&cluster), dir.path(), free_port());
+        let key = key.expect("admin key");
+        let _w = worker(&cluster, "m1", caches.path());
+        let job = submit(&c, &server.base, &key, "train_signal", req).await;
+        let job = settle(&c, &server.base, &key, &job, Duration::from_secs(300)).await;
+        assert_eq!(job["status"], "succeeded", "{job}");
+        assert_eq!(job["result"], one["result"], "same inputs, same model");
+        assert_eq!(model(&c, &server.base, &key, &id).await, want);
+        // The server scores with the artifact the worker made.
+        let (status, signal) = get(
+            &c,
+            &server.base,
+            &key,
+            &format!("/api/v1/signals/MSFT?model={id}"),
+        )
+        .await;
+        assert_eq!(status, 200, "{signal}");
+        assert_eq!(signal, want_signal);
+        let (_, children) = get(
+            &c,
+            &server.base,
+            &key,
+            "/api/v1/jobs?kind=signal_training&limit=10",
+        )
+        .await;
+        let children = children["items"].as_array().expect("items").clone();
+        assert_eq!(children.len(), 1, "{children:?}");
+        assert_eq!(children[0]["status"], "succeeded", "{children:?}");
+        assert!(
+            children[0]["worker"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("m1/")),
+            "{children:?}"
+        );
+    });
+}

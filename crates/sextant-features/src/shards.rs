@@ -193,3 +193,18 @@ pub fn assemble_shards(
 pub fn view_symbols(cache: &Cache, view: &FeatureView) -> Result<Vec<Symbol>> {
     parse_symbols(&symbols_at(&cache.conn(), view)?)
 }
+
+/// The data snapshot a materialisation of `view` on `cache` records now: the hash of every bar
+/// at its resolution, extended with its economic series' observations. What a coordinator
+/// checks a view computed elsewhere against.
+pub fn view_data_snapshot(cache: &Cache, view: &FeatureView) -> Result<String> {
+    let conn = cache.conn();
+    let bars = snapshot_hash_on(
+        &conn,
+        &Slice {
+            resolution: Some(view.resolution),
+            ..Slice::default()
+        },
+    )?;
+    macro_snapshot(&conn, view, bars)
+}

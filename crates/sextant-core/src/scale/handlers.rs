@@ -4,10 +4,12 @@
 use super::features::{run_shard, ShardParams};
 use super::rl::{train_on_snapshot, RlParams};
 use super::runs::{run_on_snapshot, RunParams};
+use super::signals::SignalParams;
 use super::snapshots::Snapshots;
 use super::windows::{run_windows, WindowsParams};
 use super::{
-    BACKTEST_RUN, DEBUG_ABORT, DEBUG_SLEEP, FEATURE_SHARD, RL_TRAINING, TRIAL_BATCH, WALK_WINDOWS,
+    BACKTEST_RUN, DEBUG_ABORT, DEBUG_SLEEP, FEATURE_SHARD, RL_TRAINING, SIGNAL_TRAINING,
+    TRIAL_BATCH, WALK_WINDOWS,
 };
 use crate::jobs::{parse_params, JobContext, JobError, JobHandler};
 use crate::tuning::remote::{evaluate_trial_batch, Objectives, TrialBatchParams};
@@ -18,8 +20,8 @@ use sextant_meta::MetaStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The kinds a worker runs: trial batches, walk-forward windows, backtests, feature shards
-/// and RL training (add
+/// The kinds a worker runs: trial batches, walk-forward windows, backtests, feature shards,
+/// RL and signal training (add
 /// [`debug_handlers`] for the test hooks).
 pub fn worker_handlers(
     meta: Arc<dyn MetaStore>,
@@ -40,7 +42,11 @@ pub fn worker_handlers(
         Arc::new(ShardJob {
             snapshots: snapshots.clone(),
         }),
-        Arc::new(RlTrainingJob { meta, snapshots }),
+        Arc::new(RlTrainingJob {
+            meta,
+            snapshots: snapshots.clone(),
+        }),
+        Arc::new(SignalTrainingJob { snapshots }),
     ]
 }
 
@@ -228,6 +234,45 @@ impl JobHandler for RlTrainingJob {
             .map_err(|e| JobError::Failed(e.to_string()))?;
         let objects = self.snapshots.objects().clone();
         let out = train_on_snapshot(&ctx, self.meta.clone(), objects, cache, p).await?;
+        ctx.progress(1.0, "trained").await;
+        Ok(out)
+    }
+}
+
+/// `signal_training`: trains a signal model ([`super::signals`]); the coordinator registers
+/// it.
+pub struct SignalTrainingJob {
+    snapshots: Arc<Snapshots>,
+}
+
+#[async_trait]
+impl JobHandler for SignalTrainingJob {
+    fn kind(&self) -> &'static str {
+        SIGNAL_TRAINING
+    }
+
+    fn resumable(&self) -> bool {
+        true
+    }
+
+    fn validate(&self, params: &Value) -> Result<(), JobError> {
+        parse_params::<SignalParams>(params)?
+            .request
+            .validate()
+            .map_err(|e| JobError::InvalidParams(e.to_string()))
+    }
+
+    async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
+        let p: SignalParams = parse_params(&params)?;
+        let cache = self
+            .snapshots
+            .open(&p.snapshot)
+            .await
+            .map_err(|e| JobError::Failed(e.to_string()))?;
+        ctx.progress(0.0, format!("training {}", p.request.name))
+            .await;
+        let objects = self.snapshots.objects().clone();
+        let out = super::signals::train_on_snapshot(&ctx, objects, cache, p).await?;
         ctx.progress(1.0, "trained").await;
         Ok(out)
     }

@@ -11,7 +11,9 @@
 //! * a `materialize_features` job sends symbol shards out as [`FEATURE_SHARD`] jobs and
 //!   assembles the view from what comes back ([`features`]);
 //! * a `train_rl` job trains on a worker as an [`RL_TRAINING`] job and registers the policy
-//!   ([`rl`]).
+//!   ([`rl`]);
+//! * a `train_signal` job trains on a worker as a [`SIGNAL_TRAINING`] job and registers the
+//!   model ([`signals`]).
 //!
 //! Workers read bars from content-addressed snapshots ([`snapshots`]) in the object store,
 //! never from the server's DuckDB file, and write nothing but job records: the coordinator
@@ -21,6 +23,7 @@ pub mod features;
 pub mod handlers;
 pub mod rl;
 pub mod runs;
+pub mod signals;
 pub mod snapshots;
 pub mod windows;
 
@@ -39,6 +42,8 @@ pub const BACKTEST_RUN: &str = "backtest_run";
 pub const FEATURE_SHARD: &str = "feature_shard";
 /// Kind of the child job training an RL policy.
 pub const RL_TRAINING: &str = "rl_training";
+/// Kind of the child job training a signal model.
+pub const SIGNAL_TRAINING: &str = "signal_training";
 /// A test hook (registered only with `SEXTANT_DEBUG_JOBS=1`): sleeps `seconds`, stopping at
 /// once when cancelled, and returns how long it slept.
 pub const DEBUG_SLEEP: &str = "debug_sleep";
@@ -53,6 +58,7 @@ pub const TRAVELLING: &[&str] = &[
     BACKTEST_RUN,
     FEATURE_SHARD,
     RL_TRAINING,
+    SIGNAL_TRAINING,
     DEBUG_SLEEP,
     DEBUG_ABORT,
 ];

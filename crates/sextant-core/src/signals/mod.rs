@@ -169,7 +169,7 @@ impl MlSignalService {
     }
 
     /// A view's definition: built-in by name, or a stored version.
-    fn view_def(
+    pub(crate) fn view_def(
         cache: &Cache,
         name: &str,
         version: Option<&str>,
@@ -221,16 +221,43 @@ impl MlSignalService {
         owner: Option<&str>,
     ) -> Result<ModelRecord, SignalError> {
         req.validate()?;
-        let name = clean_name(&req.name)?;
-        let mut params = req.params.clone();
-        params.seed = req.seed;
         let cache = self.cache.clone();
         let dir = self.models_dir.clone();
-        let r = req.clone();
-        let (mut rec, model) =
-            tokio::task::spawn_blocking(move || train_blocking(&cache, &dir, &r, &params, &*stop))
-                .await
-                .map_err(|e| SignalError::Task(e.to_string()))??;
+        let (rec, model) = tokio::task::spawn_blocking(move || fit(&cache, &dir, &req, &*stop))
+            .await
+            .map_err(|e| SignalError::Task(e.to_string()))??;
+        self.register_trained(rec, model, owner).await
+    }
+
+    /// Registers a model trained elsewhere (a worker, [`crate::scale::signals`]) from its
+    /// record and artifact bytes: the artifact is checked against the record's hash, written
+    /// to the models directory and the model registered as a local training's would be.
+    pub async fn register_remote(
+        &self,
+        rec: ModelRecord,
+        artifact: &[u8],
+        owner: Option<&str>,
+    ) -> Result<ModelRecord, SignalError> {
+        let model = GbtModel::from_bytes(artifact)?;
+        let (sha, _) = registry::write_artifact(&self.models_dir, artifact)?;
+        if sha != rec.artifact_sha256 {
+            return Err(SignalError::Corrupt(format!(
+                "model {}: the artifact's hash {sha} is not the record's {}",
+                rec.id, rec.artifact_sha256
+            )));
+        }
+        self.register_trained(rec, model, owner).await
+    }
+
+    /// The registration half of training: names the record, keeps an existing identical
+    /// model, else stores the next version, caches the model and tracks the run.
+    async fn register_trained(
+        &self,
+        mut rec: ModelRecord,
+        model: GbtModel,
+        owner: Option<&str>,
+    ) -> Result<ModelRecord, SignalError> {
+        let name = clean_name(&rec.request.name)?;
         rec.name = name;
         rec.owner = owner.map(str::to_string);
         if let Some(existing) = registry::get(self.meta.as_ref(), &rec.id).await? {
@@ -476,6 +503,19 @@ pub(crate) fn prepare(cache: &Cache, req: &TrainRequest) -> Result<Prepared, Sig
         panel,
         samples,
     })
+}
+
+/// [`train_blocking`] with the request's seed in the model parameters: what every training
+/// runs, on the server or on a worker.
+pub(crate) fn fit(
+    cache: &Cache,
+    models_dir: &std::path::Path,
+    req: &TrainRequest,
+    stop: &(dyn Fn() -> bool + Sync),
+) -> Result<(ModelRecord, GbtModel), SignalError> {
+    let mut params = req.params.clone();
+    params.seed = req.seed;
+    train_blocking(cache, models_dir, req, &params, stop)
 }
 
 /// The blocking part of training: view, samples, validation, final fit, artifact.
