@@ -4,7 +4,7 @@
 
 mod cluster;
 
-use cluster::{free_port, get, nats_url, serve, settle, submit, worker, Cluster};
+use cluster::{free_port, get, nats_url, serve, settle, submit, worker, Cluster, Proc, Server};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,93 @@ async fn stored(c: &reqwest::Client, base: &str, key: &str, id: &str) -> (Value,
     (run, trades, equity)
 }
 
+/// A server: its base URL, admin key and the directory it lives in (removed on drop).
+struct Node {
+    server: Server,
+    key: String,
+    _dirs: Vec<tempfile::TempDir>,
+    _workers: Vec<Proc>,
+}
+
+impl Node {
+    fn base(&self) -> &str {
+        &self.server.base
+    }
+}
+
+/// A one-process server (the in-process pool): the reference.
+fn one_process() -> Node {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (server, key) = serve(None, dir.path(), free_port());
+    Node {
+        server,
+        key: key.expect("admin key"),
+        _dirs: vec![dir],
+        _workers: Vec::new(),
+    }
+}
+
+/// A server with NATS and one worker per name in `nodes`, all registered.
+async fn cluster(c: &reqwest::Client, url: &str, tag: &str, nodes: &[&str]) -> Node {
+    let dir = tempfile::tempdir().expect("tmp");
+    let caches = tempfile::tempdir().expect("tmp");
+    let cluster = Cluster::new(url, dir.path(), tag);
+    let (server, key) = serve(Some(&cluster), dir.path(), free_port());
+    let key = key.expect("admin key");
+    let workers: Vec<Proc> = nodes
+        .iter()
+        .map(|n| worker(&cluster, n, caches.path()))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get(c, &server.base, &key, "/ready").await.1["jobs"]["workers"]
+        .as_array()
+        .map_or(0, Vec::len)
+        < nodes.len()
+    {
+        assert!(Instant::now() < deadline, "workers never registered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Node {
+        server,
+        key,
+        _dirs: vec![dir, caches],
+        _workers: workers,
+    }
+}
+
+/// Submits a job of `kind` to `node` and waits for it to succeed; returns its record.
+async fn run(c: &reqwest::Client, node: &Node, kind: &str, params: Value, secs: u64) -> Value {
+    let id = submit(c, node.base(), &node.key, kind, params).await;
+    let job = settle(c, node.base(), &node.key, &id, Duration::from_secs(secs)).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    job
+}
+
+/// The child jobs of `kind` on `node`: each succeeded, on a worker whose name starts with one
+/// of `workers`; returns how many there were.
+async fn children_on(c: &reqwest::Client, node: &Node, kind: &str, workers: &[&str]) -> usize {
+    let (_, page) = get(
+        c,
+        node.base(),
+        &node.key,
+        &format!("/api/v1/jobs?kind={kind}&limit=200"),
+    )
+    .await;
+    let items = page["items"].as_array().expect("items").clone();
+    for ch in &items {
+        assert_eq!(ch["status"], "succeeded", "{ch}");
+        let w = ch["worker"]
+            .as_str()
+            .and_then(|w| w.split('/').next())
+            .unwrap_or("");
+        assert!(
+            workers.contains(&w),
+            "{kind} ran on {w:?}, not a worker: {ch}"
+        );
+    }
+    items.len()
+}
+
 fn requests() -> Vec<Value> {
     vec![
         json!({"strategy": "sma_cross", "symbols": ["MSFT"], "params": {"fast": 12, "slow": 40}}),
@@ -39,68 +126,36 @@ fn a_backtest_run_on_a_worker_is_stored_as_the_one_process_run() {
     let rt = tokio::runtime::Runtime::new().expect("rt");
     rt.block_on(async {
         let c = reqwest::Client::new();
-        let ref_dir = tempfile::tempdir().expect("tmp");
-        let (reference, ref_key) = serve(None, ref_dir.path(), free_port());
-        let ref_key = ref_key.expect("admin key");
-
-        let dir = tempfile::tempdir().expect("tmp");
-        let caches = tempfile::tempdir().expect("tmp");
-        let cluster = Cluster::new(&url, dir.path(), "bt");
-        let (server, key) = serve(Some(&cluster), dir.path(), free_port());
-        let key = key.expect("admin key");
-        let _w = worker(&cluster, "b1", caches.path());
-
+        let reference = one_process();
+        let node = cluster(&c, &url, "bt", &["b1"]).await;
         for req in requests() {
-            let one = submit(&c, &reference.base, &ref_key, "backtest", req.clone()).await;
-            let one = settle(&c, &reference.base, &ref_key, &one, Duration::from_secs(60)).await;
-            assert_eq!(one["status"], "succeeded", "{one}");
+            let one = run(&c, &reference, "backtest", req.clone(), 60).await;
             let id = one["result"]["run_id"]
                 .as_str()
                 .expect("run id")
                 .to_string();
-
             let t0 = Instant::now();
-            let job = submit(&c, &server.base, &key, "backtest", req.clone()).await;
-            let job = settle(&c, &server.base, &key, &job, Duration::from_secs(60)).await;
-            assert_eq!(job["status"], "succeeded", "{job}");
+            let job = run(&c, &node, "backtest", req.clone(), 60).await;
             eprintln!("{req}: remote run in {:?}", t0.elapsed());
             assert_eq!(job["result"], one["result"], "job results differ");
             assert_eq!(
-                stored(&c, &server.base, &key, &id).await,
-                stored(&c, &reference.base, &ref_key, &id).await,
+                stored(&c, node.base(), &node.key, &id).await,
+                stored(&c, reference.base(), &reference.key, &id).await,
                 "the run stored from a worker differs from the one-process run"
             );
         }
         // Every run was executed by the worker, not by the server.
-        let (_, children) = get(
-            &c,
-            &server.base,
-            &key,
-            "/api/v1/jobs?kind=backtest_run&limit=50",
-        )
-        .await;
-        let children = children["items"].as_array().expect("items").clone();
-        assert_eq!(children.len(), requests().len(), "{children:?}");
-        for ch in &children {
-            assert_eq!(ch["status"], "succeeded", "{ch}");
-            assert!(
-                ch["worker"].as_str().is_some_and(|w| w.starts_with("b1/")),
-                "{ch}"
-            );
-        }
+        assert_eq!(
+            children_on(&c, &node, "backtest_run", &["b1"]).await,
+            requests().len()
+        );
 
         // Bad input is a clear failure of the job, not of the worker.
-        let bad = submit(
-            &c,
-            &server.base,
-            &key,
-            "backtest",
-            json!({"strategy": "sma_cross", "symbols": ["NOSUCH"]}),
-        )
-        .await;
-        let bad = settle(&c, &server.base, &key, &bad, Duration::from_secs(60)).await;
+        let bad = json!({"strategy": "sma_cross", "symbols": ["NOSUCH"]});
+        let bad = submit(&c, node.base(), &node.key, "backtest", bad).await;
+        let bad = settle(&c, node.base(), &node.key, &bad, Duration::from_secs(60)).await;
         assert_eq!(bad["status"], "failed", "{bad}");
-        let (_, ready) = get(&c, &server.base, &key, "/ready").await;
+        let (_, ready) = get(&c, node.base(), &node.key, "/ready").await;
         assert_eq!(
             ready["jobs"]["workers"].as_array().map(Vec::len),
             Some(1),
@@ -134,84 +189,28 @@ fn a_feature_view_materialised_in_shards_on_workers_equals_the_local_one() {
     let rt = tokio::runtime::Runtime::new().expect("rt");
     rt.block_on(async {
         let c = reqwest::Client::new();
-        let ref_dir = tempfile::tempdir().expect("tmp");
-        let (reference, ref_key) = serve(None, ref_dir.path(), free_port());
-        let ref_key = ref_key.expect("admin key");
         let params = json!({"view": "technical"});
-        let one = submit(
-            &c,
-            &reference.base,
-            &ref_key,
-            "materialize_features",
-            params.clone(),
-        )
-        .await;
-        let one = settle(
-            &c,
-            &reference.base,
-            &ref_key,
-            &one,
-            Duration::from_secs(120),
-        )
-        .await;
-        assert_eq!(one["status"], "succeeded", "{one}");
+        let reference = one_process();
+        let one = run(&c, &reference, "materialize_features", params.clone(), 120).await;
         assert_eq!(one["result"]["computed_on"], "server", "{one}");
-        let want = materialised(&c, &reference.base, &ref_key, &one).await;
+        let want = materialised(&c, reference.base(), &reference.key, &one).await;
         assert!(want.0["rows"].as_u64().unwrap_or(0) > 10_000, "{}", want.0);
         assert!(want.1["rows"].as_array().map_or(0, Vec::len) > 10_000);
         drop(reference);
 
-        let dir = tempfile::tempdir().expect("tmp");
-        let caches = tempfile::tempdir().expect("tmp");
-        let cluster = Cluster::new(&url, dir.path(), "fv");
-        let (server, key) = serve(Some(&cluster), dir.path(), free_port());
-        let key = key.expect("admin key");
-        let _w1 = worker(&cluster, "f1", caches.path());
-        let _w2 = worker(&cluster, "f2", caches.path());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while get(&c, &server.base, &key, "/ready").await.1["jobs"]["workers"]
-            .as_array()
-            .map_or(0, Vec::len)
-            < 2
-        {
-            assert!(Instant::now() < deadline, "workers never registered");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let node = cluster(&c, &url, "fv", &["f1", "f2"]).await;
         let t0 = Instant::now();
-        let job = submit(&c, &server.base, &key, "materialize_features", params).await;
-        let job = settle(&c, &server.base, &key, &job, Duration::from_secs(120)).await;
-        assert_eq!(job["status"], "succeeded", "{job}");
+        let job = run(&c, &node, "materialize_features", params, 120).await;
         eprintln!("technical view in shards on 2 workers: {:?}", t0.elapsed());
         assert_eq!(job["result"]["computed_on"], "workers", "{job}");
-        let got = materialised(&c, &server.base, &key, &job).await;
+        let got = materialised(&c, node.base(), &node.key, &job).await;
         assert_eq!(got.0, want.0, "view record differs");
         assert_eq!(
             got.1, want.1,
             "feature values differ from the local materialisation"
         );
-
-        let (_, shards) = get(
-            &c,
-            &server.base,
-            &key,
-            "/api/v1/jobs?kind=feature_shard&limit=50",
-        )
-        .await;
-        let shards = shards["items"].as_array().expect("items").clone();
-        assert!(shards.len() >= 2, "{shards:?}");
-        let workers: std::collections::BTreeSet<&str> = shards
-            .iter()
-            .filter_map(|j| j["worker"].as_str().and_then(|w| w.split('/').next()))
-            .collect();
-        assert!(
-            shards.iter().all(|j| j["status"] == "succeeded"),
-            "{shards:?}"
-        );
-        assert_eq!(
-            workers.len(),
-            2,
-            "shards ran on one worker only: {workers:?}"
-        );
+        let shards = children_on(&c, &node, "feature_shard", &["f1", "f2"]).await;
+        assert!(shards >= 2, "{shards} shards");
     });
 }
 
@@ -234,56 +233,23 @@ fn an_rl_policy_trained_on_a_worker_is_the_one_process_policy() {
         let c = reqwest::Client::new();
         let req = json!({"symbol": "MSFT", "train_to": "2008-12-31", "test_to": "2010-12-31",
                          "steps": 4096, "seed": 5});
-        let ref_dir = tempfile::tempdir().expect("tmp");
-        let (reference, ref_key) = serve(None, ref_dir.path(), free_port());
-        let ref_key = ref_key.expect("admin key");
-        let one = submit(&c, &reference.base, &ref_key, "train_rl", req.clone()).await;
-        let one = settle(
-            &c,
-            &reference.base,
-            &ref_key,
-            &one,
-            Duration::from_secs(300),
-        )
-        .await;
-        assert_eq!(one["status"], "succeeded", "{one}");
+        let reference = one_process();
+        let one = run(&c, &reference, "train_rl", req.clone(), 300).await;
         let id = one["result"]["policy_id"]
             .as_str()
             .expect("policy")
             .to_string();
-        let want = policy(&c, &reference.base, &ref_key, &id).await;
+        let want = policy(&c, reference.base(), &reference.key, &id).await;
         drop(reference);
 
-        let dir = tempfile::tempdir().expect("tmp");
-        let caches = tempfile::tempdir().expect("tmp");
-        let cluster = Cluster::new(&url, dir.path(), "rl");
-        let (server, key) = serve(Some(&cluster), dir.path(), free_port());
-        let key = key.expect("admin key");
-        let _w = worker(&cluster, "r1", caches.path());
-        let job = submit(&c, &server.base, &key, "train_rl", req).await;
-        let job = settle(&c, &server.base, &key, &job, Duration::from_secs(300)).await;
-        assert_eq!(job["status"], "succeeded", "{job}");
+        let node = cluster(&c, &url, "rl", &["r1"]).await;
+        let job = run(&c, &node, "train_rl", req, 300).await;
         assert_eq!(
             job["result"], one["result"],
             "same checkpoint, same policy, same figures"
         );
-        assert_eq!(policy(&c, &server.base, &key, &id).await, want);
-        let (_, children) = get(
-            &c,
-            &server.base,
-            &key,
-            "/api/v1/jobs?kind=rl_training&limit=10",
-        )
-        .await;
-        let children = children["items"].as_array().expect("items").clone();
-        assert_eq!(children.len(), 1, "{children:?}");
-        assert!(
-            children[0]["worker"]
-                .as_str()
-                .is_some_and(|w| w.starts_with("r1/")),
-            "{children:?}"
-        );
-        assert_eq!(children[0]["status"], "succeeded", "{children:?}");
+        assert_eq!(policy(&c, node.base(), &node.key, &id).await, want);
+        assert_eq!(children_on(&c, &node, "rl_training", &["r1"]).await, 1);
     });
 }
 
@@ -309,69 +275,25 @@ fn a_signal_model_trained_on_a_worker_is_the_one_process_model() {
                          "label": {"kind": "next_return"},
                          "train_to": "2010-12-31", "test_from": "2011-01-01",
                          "params": {"n_trees": 40}, "seed": 3});
-        let ref_dir = tempfile::tempdir().expect("tmp");
-        let (reference, ref_key) = serve(None, ref_dir.path(), free_port());
-        let ref_key = ref_key.expect("admin key");
-        let one = submit(&c, &reference.base, &ref_key, "train_signal", req.clone()).await;
-        let one = settle(
-            &c,
-            &reference.base,
-            &ref_key,
-            &one,
-            Duration::from_secs(300),
-        )
-        .await;
-        assert_eq!(one["status"], "succeeded", "{one}");
+        let signal = |id: &str| format!("/api/v1/signals/MSFT?model={id}");
+        let reference = one_process();
+        let one = run(&c, &reference, "train_signal", req.clone(), 300).await;
         let id = one["result"]["model_id"]
             .as_str()
             .expect("model")
             .to_string();
-        let want = model(&c, &reference.base, &ref_key, &id).await;
-        let (_, want_signal) = get(
-            &c,
-            &reference.base,
-            &ref_key,
-            &format!("/api/v1/signals/MSFT?model={id}"),
-        )
-        .await;
+        let want = model(&c, reference.base(), &reference.key, &id).await;
+        let (_, want_signal) = get(&c, reference.base(), &reference.key, &signal(&id)).await;
         drop(reference);
 
-        let dir = tempfile::tempdir().expect("tmp");
-        let caches = tempfile::tempdir().expect("tmp");
-        let cluster = Cluster::new(&url, dir.path(), "sg");
-        let (server, key) = serve(Some(&cluster), dir.path(), free_port());
-        let key = key.expect("admin key");
-        let _w = worker(&cluster, "m1", caches.path());
-        let job = submit(&c, &server.base, &key, "train_signal", req).await;
-        let job = settle(&c, &server.base, &key, &job, Duration::from_secs(300)).await;
-        assert_eq!(job["status"], "succeeded", "{job}");
+        let node = cluster(&c, &url, "sg", &["m1"]).await;
+        let job = run(&c, &node, "train_signal", req, 300).await;
         assert_eq!(job["result"], one["result"], "same inputs, same model");
-        assert_eq!(model(&c, &server.base, &key, &id).await, want);
+        assert_eq!(model(&c, node.base(), &node.key, &id).await, want);
         // The server scores with the artifact the worker made.
-        let (status, signal) = get(
-            &c,
-            &server.base,
-            &key,
-            &format!("/api/v1/signals/MSFT?model={id}"),
-        )
-        .await;
-        assert_eq!(status, 200, "{signal}");
-        assert_eq!(signal, want_signal);
-        let (_, children) = get(
-            &c,
-            &server.base,
-            &key,
-            "/api/v1/jobs?kind=signal_training&limit=10",
-        )
-        .await;
-        let children = children["items"].as_array().expect("items").clone();
-        assert_eq!(children.len(), 1, "{children:?}");
-        assert_eq!(children[0]["status"], "succeeded", "{children:?}");
-        assert!(
-            children[0]["worker"]
-                .as_str()
-                .is_some_and(|w| w.starts_with("m1/")),
-            "{children:?}"
-        );
+        let (status, got_signal) = get(&c, node.base(), &node.key, &signal(&id)).await;
+        assert_eq!(status, 200, "{got_signal}");
+        assert_eq!(got_signal, want_signal);
+        assert_eq!(children_on(&c, &node, "signal_training", &["m1"]).await, 1);
     });
 }

@@ -5,7 +5,7 @@
 //! with the view's own SQL ([`assemble_shards`]). The assembled table is the one a local
 //! materialisation writes: same rows, order, columns and values.
 
-use crate::store::{macro_snapshot, out_cols, register};
+use crate::store::{macro_snapshot, out_cols, register, table_counts};
 use crate::views::{FeatureView, Stage};
 use crate::{FeatureStore, MaterializedView};
 use chrono::Utc;
@@ -156,14 +156,7 @@ pub fn assemble_shards(
             files.join(", "),
             out_cols(view)
         ))?;
-        let (rows, symbols): (i64, i64) = conn.query_row(
-            &format!(
-                "SELECT count(*), count(DISTINCT symbol) FROM {}",
-                sql_ident(&table)
-            ),
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (rows, symbols) = table_counts(conn, &table)?;
         let bars = snapshot_hash_on(
             conn,
             &Slice {

@@ -146,6 +146,18 @@ pub(crate) fn out_cols(view: &FeatureView) -> String {
         .join(", ")
 }
 
+/// Rows and distinct symbols of a feature table.
+pub(crate) fn table_counts(conn: &duckdb::Connection, table: &str) -> Result<(i64, i64)> {
+    Ok(conn.query_row(
+        &format!(
+            "SELECT count(*), count(DISTINCT symbol) FROM {}",
+            sql_ident(table)
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
 /// Records `table` as the materialised `view` (replacing an earlier record of its version).
 pub(crate) fn register(
     conn: &duckdb::Connection,
@@ -307,14 +319,7 @@ impl FeatureStore for Cache {
                         "CREATE OR REPLACE TABLE {} AS SELECT * FROM ({sql}) ORDER BY symbol, ts",
                         sql_ident(&table)
                     ))?;
-                    let (rows, symbols): (i64, i64) = conn.query_row(
-                        &format!(
-                            "SELECT count(*), count(DISTINCT symbol) FROM {}",
-                            sql_ident(&table)
-                        ),
-                        [],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )?;
+                    let (rows, symbols) = table_counts(conn, &table)?;
                     (rows, symbols, snapshot)
                 }
             };

@@ -50,6 +50,14 @@ pub fn worker_handlers(
     ]
 }
 
+/// The snapshot `key`, opened (imported first if need be) on this worker.
+async fn open(snapshots: &Snapshots, key: &str) -> Result<Arc<sextant_data::Cache>, JobError> {
+    snapshots
+        .open(key)
+        .await
+        .map_err(|e| JobError::Failed(e.to_string()))
+}
+
 /// The test hooks when `SEXTANT_DEBUG_JOBS=1` (the server registers them too, so tests can
 /// submit them), none otherwise.
 pub fn debug_handlers() -> Vec<Arc<dyn JobHandler>> {
@@ -84,11 +92,7 @@ impl JobHandler for TrialBatchJob {
 
     async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
         let p: TrialBatchParams = parse_params(&params)?;
-        let cache = self
-            .snapshots
-            .open(&p.snapshot)
-            .await
-            .map_err(|e| JobError::Failed(e.to_string()))?;
+        let cache = open(&self.snapshots, &p.snapshot).await?;
         let n = p.items.len();
         let c = ctx.clone();
         let stop = Arc::new(move || c.is_cancelled());
@@ -124,11 +128,7 @@ impl JobHandler for WindowsJob {
 
     async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
         let p: WindowsParams = parse_params(&params)?;
-        let cache = self
-            .snapshots
-            .open(&p.snapshot)
-            .await
-            .map_err(|e| JobError::Failed(e.to_string()))?;
+        let cache = open(&self.snapshots, &p.snapshot).await?;
         let c = ctx.clone();
         let n = p.windows.len();
         let out = tokio::task::spawn_blocking(move || run_windows(cache, &p, &|| c.is_cancelled()))
@@ -160,11 +160,7 @@ impl JobHandler for RunJob {
 
     async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
         let p: RunParams = parse_params(&params)?;
-        let cache = self
-            .snapshots
-            .open(&p.snapshot)
-            .await
-            .map_err(|e| JobError::Failed(e.to_string()))?;
+        let cache = open(&self.snapshots, &p.snapshot).await?;
         ctx.check()?;
         let out = tokio::task::spawn_blocking(move || run_on_snapshot(cache, &p))
             .await
@@ -227,11 +223,7 @@ impl JobHandler for RlTrainingJob {
 
     async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
         let p: RlParams = parse_params(&params)?;
-        let cache = self
-            .snapshots
-            .open(&p.snapshot)
-            .await
-            .map_err(|e| JobError::Failed(e.to_string()))?;
+        let cache = open(&self.snapshots, &p.snapshot).await?;
         let objects = self.snapshots.objects().clone();
         let out = train_on_snapshot(&ctx, self.meta.clone(), objects, cache, p).await?;
         ctx.progress(1.0, "trained").await;
@@ -264,11 +256,7 @@ impl JobHandler for SignalTrainingJob {
 
     async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
         let p: SignalParams = parse_params(&params)?;
-        let cache = self
-            .snapshots
-            .open(&p.snapshot)
-            .await
-            .map_err(|e| JobError::Failed(e.to_string()))?;
+        let cache = open(&self.snapshots, &p.snapshot).await?;
         ctx.progress(0.0, format!("training {}", p.request.name))
             .await;
         let objects = self.snapshots.objects().clone();
