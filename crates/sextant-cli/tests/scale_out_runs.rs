@@ -161,6 +161,52 @@ fn a_backtest_run_on_a_worker_is_stored_as_the_one_process_run() {
             Some(1),
             "{ready}"
         );
+
+        // A child kind is queued by its coordinator only: its parameters (a feature view's
+        // whole SQL, a snapshot) never come from a caller.
+        for kind in [
+            "backtest_run",
+            "feature_shard",
+            "trial_batch",
+            "rl_training",
+        ] {
+            let (status, problem) = cluster::call(
+                &c,
+                reqwest::Method::POST,
+                format!("{}/api/v1/jobs", node.base()),
+                &node.key,
+                Some(json!({"kind": kind, "params": {}})),
+            )
+            .await;
+            assert_eq!(status, 422, "{kind}: {problem}");
+            assert!(
+                problem.to_string().contains("not submitted"),
+                "{kind}: {problem}"
+            );
+        }
+    });
+}
+
+#[test]
+fn without_a_live_worker_the_server_runs_the_work_itself() {
+    let Some(url) = nats_url() else { return };
+    let rt = tokio::runtime::Runtime::new().expect("rt");
+    rt.block_on(async {
+        let c = reqwest::Client::new();
+        let node = cluster(&c, &url, "nw", &[]).await;
+        let job = run(&c, &node, "backtest", requests()[0].clone(), 60).await;
+        assert!(job["result"]["run_id"].is_string(), "{job}");
+        let job = run(
+            &c,
+            &node,
+            "materialize_features",
+            json!({"view": "technical"}),
+            120,
+        )
+        .await;
+        assert_eq!(job["result"]["computed_on"], "server", "{job}");
+        assert_eq!(children_on(&c, &node, "backtest_run", &[]).await, 0);
+        assert_eq!(children_on(&c, &node, "feature_shard", &[]).await, 0);
     });
 }
 

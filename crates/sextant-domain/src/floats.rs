@@ -1,7 +1,8 @@
 //! Serde helpers for figures that may be undefined (NaN): JSON has no NaN, and `serde_json`
 //! writes one as `null`, which a plain `f64` field then refuses to read back. Fields using
 //! these write NaN as `null` and read `null` as NaN, so a stored record always reads back.
-//! Infinities are written as `null` too and read back as NaN (no figure here is infinite).
+//! Infinities are written as `null` too and read back as NaN: an infinite figure (a ratio over
+//! a zero deviation) is as undefined as a NaN one.
 
 use serde::{Deserialize, Deserializer, Serializer};
 

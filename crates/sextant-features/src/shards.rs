@@ -26,9 +26,9 @@ pub struct ShardFile {
     pub rows: u64,
     /// The symbols it covers (every symbol of the cache at the view's resolution), sorted.
     pub symbols: Vec<String>,
-    /// The hash of the bars they were computed from (`Cache::snapshot_hash` of those symbols
-    /// at the view's resolution).
-    pub bars_snapshot: String,
+    /// What they were computed from: the hash of those symbols' bars at the view's resolution,
+    /// extended with the view's economic series as a materialisation records it.
+    pub data_snapshot: String,
 }
 
 /// A shard the server assembles: its file and what the worker said it covers.
@@ -38,8 +38,10 @@ pub struct ShardPart {
     pub path: PathBuf,
     /// The symbols the worker computed.
     pub symbols: Vec<String>,
-    /// The hash of the bars it computed them from.
-    pub bars_snapshot: String,
+    /// Rows the worker wrote.
+    pub rows: u64,
+    /// What it computed them from ([`ShardFile::data_snapshot`]).
+    pub data_snapshot: String,
 }
 
 fn time_series_cols(view: &FeatureView) -> Vec<String> {
@@ -57,6 +59,24 @@ fn symbols_at(conn: &duckdb::Connection, view: &FeatureView) -> Result<Vec<Strin
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
+/// The hash of `symbols`' bars at `view`'s resolution with the view's economic series.
+fn shard_snapshot(
+    conn: &duckdb::Connection,
+    view: &FeatureView,
+    symbols: &[String],
+) -> Result<String> {
+    let bars = snapshot_hash_on(
+        conn,
+        &Slice {
+            symbols: parse_symbols(symbols)?,
+            resolution: Some(view.resolution),
+            from: None,
+            to: None,
+        },
+    )?;
+    macro_snapshot(conn, view, bars)
+}
+
 fn parse_symbols(names: &[String]) -> Result<Vec<Symbol>> {
     names
         .iter()
@@ -72,15 +92,7 @@ pub fn export_shard(cache: &Cache, view: &FeatureView, dir: &Path) -> Result<Sha
     let path = dir.join("shard.parquet");
     let conn = cache.conn();
     let symbols = symbols_at(&conn, view)?;
-    let bars_snapshot = snapshot_hash_on(
-        &conn,
-        &Slice {
-            symbols: parse_symbols(&symbols)?,
-            resolution: Some(view.resolution),
-            from: None,
-            to: None,
-        },
-    )?;
+    let data_snapshot = shard_snapshot(&conn, view, &symbols)?;
     let mut cols = vec!["symbol".to_string(), "ts".to_string()];
     cols.extend(time_series_cols(view));
     conn.execute_batch(&format!(
@@ -93,7 +105,7 @@ pub fn export_shard(cache: &Cache, view: &FeatureView, dir: &Path) -> Result<Sha
         path,
         rows: mv.rows,
         symbols,
-        bars_snapshot,
+        data_snapshot,
     })
 }
 
@@ -112,20 +124,10 @@ pub fn assemble_shards(
     let (rows, symbols, snapshot) = cache.write(|conn| {
         let mut covered = BTreeSet::new();
         for p in parts {
-            let syms = parse_symbols(&p.symbols)?;
-            let here = snapshot_hash_on(
-                conn,
-                &Slice {
-                    symbols: syms,
-                    resolution: Some(view.resolution),
-                    from: None,
-                    to: None,
-                },
-            )?;
-            if here != p.bars_snapshot {
+            if shard_snapshot(conn, view, &p.symbols)? != p.data_snapshot {
                 return Err(DataError::Invalid(format!(
-                    "a shard of {} was computed from other bars than the cache holds \
-                     (bars changed since its snapshot was cut): materialise again",
+                    "a shard of {} was computed from other bars or economic series than the \
+                     cache holds (they changed since its snapshot was cut): materialise again",
                     view.name
                 )));
             }
@@ -157,6 +159,13 @@ pub fn assemble_shards(
             out_cols(view)
         ))?;
         let (rows, symbols) = table_counts(conn, &table)?;
+        let claimed: u64 = parts.iter().map(|p| p.rows).sum();
+        if rows as u64 != claimed {
+            return Err(DataError::Invalid(format!(
+                "the shards of {} hold {rows} rows, their workers wrote {claimed}",
+                view.name
+            )));
+        }
         let bars = snapshot_hash_on(
             conn,
             &Slice {

@@ -52,7 +52,8 @@ fn shard_parts(
             ShardPart {
                 path: f.path,
                 symbols: f.symbols,
-                bars_snapshot: f.bars_snapshot,
+                rows: f.rows,
+                data_snapshot: f.data_snapshot,
             }
         })
         .collect()
@@ -123,10 +124,14 @@ fn shards_assemble_into_the_local_table() {
     let err = assemble_shards(&server, &view, &parts[1..]).expect_err("a missing shard");
     assert!(err.to_string().contains("cover"), "{err}");
     let mut stale = parts.clone();
-    stale[0].bars_snapshot = "0".repeat(64);
+    stale[0].data_snapshot = "0".repeat(64);
     let err = assemble_shards(&server, &view, &stale).expect_err("other bars");
     assert!(err.to_string().contains("other bars"), "{err}");
     let mut twice = parts.clone();
     twice.push(parts[0].clone());
     assert!(assemble_shards(&server, &view, &twice).is_err());
+    let mut short = parts.clone();
+    short[0].rows -= 1;
+    let err = assemble_shards(&server, &view, &short).expect_err("rows not as claimed");
+    assert!(err.to_string().contains("rows"), "{err}");
 }

@@ -137,10 +137,14 @@ impl JobContext {
     }
 
     /// True when the job can send child jobs of `kind` to remote workers
-    /// ([`JobContext::fan_out`]): a NATS queue is configured and `kind` travels.
-    pub fn can_fan_out(&self, kind: &str) -> bool {
-        self.manager()
-            .is_some_and(|m| m.queue().is_some() && m.is_remote(kind))
+    /// ([`JobContext::fan_out`]): a NATS queue is configured, `kind` travels, and a live
+    /// worker serves it. Without one the coordinator runs the work itself rather than wait
+    /// for a worker that may never come (the result is the same either way).
+    pub async fn can_fan_out(&self, kind: &str) -> bool {
+        match self.manager() {
+            Some(m) if m.queue().is_some() && m.is_remote(kind) => m.live_slots(kind).await > 0,
+            _ => false,
+        }
     }
 
     fn manager(&self) -> Option<Arc<super::JobManager>> {

@@ -59,7 +59,7 @@ impl JobHandler for MaterializeJob {
     async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
         let view = MaterializeParams::resolve(&params)?;
         ctx.check()?;
-        let (mv, where_) = if ctx.can_fan_out(FEATURE_SHARD) {
+        let (mv, where_) = if ctx.can_fan_out(FEATURE_SHARD).await {
             let slots = ctx.remote_slots(FEATURE_SHARD).await;
             let mv =
                 crate::scale::features::materialize_remote(&ctx, &self.scale, &view, slots).await?;

@@ -147,7 +147,7 @@ impl JobHandler for BacktestJob {
         ctx.progress(0.0, format!("running {}", req.strategy)).await;
         let owner = Some(ctx.owner()).filter(|o| !o.is_empty());
         let remote = match &self.scale {
-            Some(s) if ctx.can_fan_out(crate::scale::BACKTEST_RUN) => {
+            Some(s) if ctx.can_fan_out(crate::scale::BACKTEST_RUN).await => {
                 let r = self.backtests.resolve(&req).await?;
                 crate::scale::ScaleOut::travels(&r).then_some((s, r))
             }
@@ -254,7 +254,7 @@ impl JobHandler for WalkForwardJob {
         ctx.check()?;
         ctx.progress(0.0, "loading bars").await;
         if let Some(scale) = &self.scale {
-            if ctx.can_fan_out(crate::scale::WALK_WINDOWS)
+            if ctx.can_fan_out(crate::scale::WALK_WINDOWS).await
                 && crate::scale::ScaleOut::travels(&p.request)
             {
                 return self.run_remote(&ctx, scale, p).await;
@@ -599,7 +599,7 @@ impl TrainSignalJob {
         self.signals
             .register_remote(rec, &artifact, owner)
             .await
-            .map_err(|e| JobError::Failed(e.to_string()))
+            .map_err(crate::scale::signals::signal_error)
     }
 }
 
@@ -627,7 +627,7 @@ impl JobHandler for TrainSignalJob {
         let stop = Arc::new(move || token.is_cancelled());
         let owner = Some(ctx.owner()).filter(|o| !o.is_empty());
         if let Some(scale) = &self.scale {
-            if ctx.can_fan_out(crate::scale::SIGNAL_TRAINING) {
+            if ctx.can_fan_out(crate::scale::SIGNAL_TRAINING).await {
                 req.validate()
                     .map_err(|e| JobError::InvalidParams(e.to_string()))?;
                 let rec = self.run_remote(&ctx, scale, req, owner).await?;

@@ -162,6 +162,11 @@ impl JobManager {
             .handlers
             .get(kind)
             .ok_or_else(|| JobError::UnknownKind(kind.to_string()))?;
+        if crate::scale::CHILD_KINDS.contains(&kind) {
+            return Err(JobError::InvalidParams(format!(
+                "{kind} jobs are queued by the job they are part of, not submitted"
+            )));
+        }
         let owner = clean_owner(owner)?;
         let size = serde_json::to_vec(&params).map_or(usize::MAX, |b| b.len());
         if size > MAX_PARAMS_BYTES {

@@ -42,7 +42,7 @@ impl OptimizeJob {
         let Some(scale) = &self.scale else {
             return Ok(None);
         };
-        if !ctx.can_fan_out(TRIAL_BATCH) || !ScaleOut::travels(&req.backtest) {
+        if !ScaleOut::travels(&req.backtest) || !ctx.can_fan_out(TRIAL_BATCH).await {
             return Ok(None);
         }
         let snapshot = scale

@@ -503,14 +503,22 @@ impl JobManager {
     /// Job slots of the live workers serving `kind` (at least 1): how many pieces a coordinator
     /// splits its work into.
     pub async fn remote_slots(&self, kind: &str) -> usize {
+        self.live_slots(kind).await.max(1)
+    }
+
+    /// Job slots of the live workers serving `kind`; 0 when there is none (or the registry
+    /// cannot be read).
+    pub async fn live_slots(&self, kind: &str) -> usize {
         match self.workers().await {
             Ok(ws) => ws
                 .iter()
                 .filter(|w| w.kinds.iter().any(|k| k == kind) && w.state == "active")
                 .map(|w| w.concurrency)
-                .sum::<usize>()
-                .max(1),
-            Err(_) => 1,
+                .sum::<usize>(),
+            Err(e) => {
+                tracing::warn!(error = %e, "worker registry unreadable: running locally");
+                0
+            }
         }
     }
 

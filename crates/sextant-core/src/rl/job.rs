@@ -124,7 +124,7 @@ impl JobHandler for TrainRlJob {
         let req: RlTrainRequest = parse_params(&params)?;
         ctx.check()?;
         let record = match &self.scale {
-            Some(scale) if ctx.can_fan_out(RL_TRAINING) => {
+            Some(scale) if ctx.can_fan_out(RL_TRAINING).await => {
                 RlService::check(&req).map_err(job_error)?;
                 self.run_remote(&ctx, scale, req).await?
             }

@@ -22,6 +22,22 @@ pub struct ShardParams {
     pub snapshot: String,
     /// The shard's symbols.
     pub symbols: Vec<Symbol>,
+    /// The coordinator's build ([`super::build`]): the worker refuses another.
+    pub build: String,
+}
+
+impl ShardParams {
+    /// Refuses a view that is not a built-in one exactly: a shard's SQL comes from the server's
+    /// own definitions, never from a job's parameters.
+    pub fn check(&self) -> Result<(), JobError> {
+        match sextant_features::find(&self.view.name) {
+            Some(v) if v == self.view => Ok(()),
+            _ => Err(JobError::InvalidParams(format!(
+                "feature view {:?} is not a built-in view",
+                self.view.name
+            ))),
+        }
+    }
 }
 
 /// What a worker's shard sends back.
@@ -34,8 +50,8 @@ pub struct ShardResult {
     pub rows: u64,
     /// The symbols it covers.
     pub symbols: Vec<String>,
-    /// The hash of the bars it was computed from.
-    pub bars_snapshot: String,
+    /// What it was computed from (bars and economic series).
+    pub data_snapshot: String,
 }
 
 fn failed(e: impl std::fmt::Display) -> JobError {
@@ -47,6 +63,8 @@ pub async fn run_shard(
     snapshots: &super::snapshots::Snapshots,
     p: ShardParams,
 ) -> Result<Value, JobError> {
+    p.check()?;
+    super::same_build(&p.build)?;
     let cache = snapshots.open(&p.snapshot).await.map_err(failed)?;
     let dir = tempfile::tempdir().map_err(failed)?;
     let out = dir.path().to_path_buf();
@@ -66,7 +84,7 @@ pub async fn run_shard(
         part,
         rows: file.rows,
         symbols: file.symbols,
-        bars_snapshot: file.bars_snapshot,
+        data_snapshot: file.data_snapshot,
     }))
 }
 
@@ -101,6 +119,7 @@ pub async fn materialize_remote(
             view: view.clone(),
             snapshot,
             symbols: shard.to_vec(),
+            build: super::build(),
         }));
     }
     ctx.progress(
@@ -122,8 +141,7 @@ pub async fn materialize_remote(
     {
         let v = match r {
             Ok(v) => v,
-            Err(e) if e == "cancelled" => return Err(JobError::Cancelled),
-            Err(e) => return Err(failed(format!("a feature shard failed on a worker: {e}"))),
+            Err(e) => return Err(super::child_error("a feature shard", e)),
         };
         let r: ShardResult = serde_json::from_value(v)
             .map_err(|e| failed(format!("malformed feature shard result: {e}")))?;
@@ -136,7 +154,8 @@ pub async fn materialize_remote(
         parts.push(ShardPart {
             path,
             symbols: r.symbols,
-            bars_snapshot: r.bars_snapshot,
+            rows: r.rows,
+            data_snapshot: r.data_snapshot,
         });
     }
     ctx.check()?;

@@ -187,7 +187,7 @@ impl JobHandler for ShardJob {
     }
 
     fn validate(&self, params: &Value) -> Result<(), JobError> {
-        parse_params::<ShardParams>(params).map(|_| ())
+        parse_params::<ShardParams>(params)?.check()
     }
 
     async fn run(&self, ctx: JobContext, params: Value) -> Result<Value, JobError> {
@@ -218,6 +218,12 @@ impl JobHandler for RlTrainingJob {
 
     fn validate(&self, params: &Value) -> Result<(), JobError> {
         let p = parse_params::<RlParams>(params)?;
+        if p.request.steps > crate::rl::JOB_MAX_STEPS {
+            return Err(JobError::InvalidParams(format!(
+                "steps: at most {} in a job",
+                crate::rl::JOB_MAX_STEPS
+            )));
+        }
         crate::rl::RlService::check(&p.request).map_err(crate::rl::job_error)
     }
 

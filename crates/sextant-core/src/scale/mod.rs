@@ -16,8 +16,10 @@
 //!   model ([`signals`]).
 //!
 //! Workers read bars from content-addressed snapshots ([`snapshots`]) in the object store,
-//! never from the server's DuckDB file, and write nothing but job records: the coordinator
-//! tells the results, so a redelivered or repeated child can never duplicate one.
+//! never from the server's DuckDB file (they write feature tables into their own snapshot
+//! files only). What they send back are job results and content-addressed objects (feature
+//! parts, checkpoints, model artifacts); the coordinator checks them and tells or registers
+//! the results, so a redelivered or repeated child can never duplicate one.
 
 pub mod features;
 pub mod handlers;
@@ -62,6 +64,50 @@ pub const TRAVELLING: &[&str] = &[
     DEBUG_SLEEP,
     DEBUG_ABORT,
 ];
+
+/// The kinds only a coordinator queues (as children of its own job): never submitted directly,
+/// so their parameters (a whole feature view's SQL, a snapshot name) come from the server.
+pub const CHILD_KINDS: &[&str] = &[
+    TRIAL_BATCH,
+    WALK_WINDOWS,
+    BACKTEST_RUN,
+    FEATURE_SHARD,
+    RL_TRAINING,
+    SIGNAL_TRAINING,
+];
+
+/// This build (`sextant <version> (<commit>)`): a worker refuses training and feature work
+/// from a server of another build, whose code could compute other values.
+pub fn build() -> String {
+    crate::signals::registry::code_version()
+}
+
+/// Refuses work sent by a server of another build.
+pub(crate) fn same_build(theirs: &str) -> Result<(), crate::jobs::JobError> {
+    let ours = build();
+    if theirs == ours {
+        Ok(())
+    } else {
+        Err(crate::jobs::JobError::Failed(format!(
+            "this worker runs {ours}, the server {theirs}: run the same build on both"
+        )))
+    }
+}
+
+/// A child's error (`fan_out`'s `Err`) as the coordinator's: cancelled stays cancelled, an
+/// invalid request stays invalid (so the remote path reports what the local one would), the
+/// rest fails with `what` in front.
+pub(crate) fn child_error(what: &str, e: String) -> crate::jobs::JobError {
+    use crate::jobs::JobError;
+    const INVALID: &str = "invalid job parameters: ";
+    if e == "cancelled" {
+        JobError::Cancelled
+    } else if let Some(m) = e.strip_prefix(INVALID) {
+        JobError::InvalidParams(m.to_string())
+    } else {
+        JobError::Failed(format!("{what} failed on a worker: {e}"))
+    }
+}
 
 /// Whether the test-hook kinds are registered (`SEXTANT_DEBUG_JOBS=1`).
 pub fn debug_jobs() -> bool {
@@ -115,5 +161,35 @@ impl ScaleOut {
         !req.symbols.is_empty()
             && req.universe.is_none()
             && matches!(crate::backtest::series_needed(req), Ok(None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::JobError;
+
+    #[test]
+    fn a_childs_error_keeps_its_class() {
+        let invalid = JobError::InvalidParams("no bars for NOSUCH".into()).to_string();
+        assert!(matches!(
+            child_error("the backtest", invalid),
+            JobError::InvalidParams(m) if m == "no bars for NOSUCH"
+        ));
+        assert!(matches!(
+            child_error("x", JobError::Cancelled.to_string()),
+            JobError::Cancelled
+        ));
+        assert!(matches!(
+            child_error("RL training", "disk full".into()),
+            JobError::Failed(m) if m == "RL training failed on a worker: disk full"
+        ));
+    }
+
+    #[test]
+    fn work_from_another_build_is_refused() {
+        assert!(same_build(&build()).is_ok());
+        let err = same_build("sextant 0.0.0 (elsewhere)").expect_err("another build");
+        assert!(err.to_string().contains("same build"), "{err}");
     }
 }

@@ -24,6 +24,8 @@ pub struct RlParams {
     pub snapshot: String,
     /// The data snapshot hash the coordinator read: the worker refuses other bars.
     pub data_snapshot: String,
+    /// The coordinator's build ([`super::build`]): the worker refuses another.
+    pub build: String,
 }
 
 fn failed(e: impl std::fmt::Display) -> JobError {
@@ -38,6 +40,7 @@ pub async fn train_on_snapshot(
     cache: Arc<Cache>,
     p: RlParams,
 ) -> Result<Value, JobError> {
+    super::same_build(&p.build)?;
     let rl = Arc::new(RlService::new(
         Arc::new(ReadPool::new(cache, 1)),
         meta,
@@ -74,11 +77,11 @@ pub async fn train_remote(
         request: req.clone(),
         snapshot,
         data_snapshot: data_snapshot.clone(),
+        build: super::build(),
     });
     let out = match ctx.fan_out(super::RL_TRAINING, vec![params]).await?.pop() {
         Some(Ok(v)) => v,
-        Some(Err(e)) if e == "cancelled" => return Err(JobError::Cancelled),
-        Some(Err(e)) => return Err(failed(format!("RL training failed on a worker: {e}"))),
+        Some(Err(e)) => return Err(super::child_error("RL training", e)),
         None => return Err(failed("no result from the worker")),
     };
     let record: PolicyRecord = serde_json::from_value(out)

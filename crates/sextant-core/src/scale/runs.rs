@@ -73,8 +73,7 @@ pub async fn run_remote(
     let mut results = ctx.fan_out(super::BACKTEST_RUN, vec![params]).await?;
     let out = match results.pop() {
         Some(Ok(v)) => v,
-        Some(Err(e)) if e == "cancelled" => return Err(JobError::Cancelled),
-        Some(Err(e)) => return Err(failed(format!("the backtest failed on a worker: {e}"))),
+        Some(Err(e)) => return Err(super::child_error("the backtest", e)),
         None => return Err(failed("no result from the worker")),
     };
     let r: RunResult = serde_json::from_value(out)

@@ -27,13 +27,16 @@ pub struct SignalParams {
     pub snapshot: String,
     /// The view's data snapshot on the server: the worker refuses other bars.
     pub data_snapshot: String,
+    /// The coordinator's build ([`super::build`]): the worker refuses another.
+    pub build: String,
 }
 
 fn failed(e: impl std::fmt::Display) -> JobError {
     JobError::Failed(e.to_string())
 }
 
-fn signal_error(e: crate::signals::SignalError) -> JobError {
+/// A training error as a job error: cancelled, invalid request, or failure.
+pub(crate) fn signal_error(e: crate::signals::SignalError) -> JobError {
     match e {
         crate::signals::SignalError::Ml(sextant_ml::MlError::Cancelled) => JobError::Cancelled,
         crate::signals::SignalError::Invalid(m) => JobError::InvalidParams(m),
@@ -48,6 +51,7 @@ pub async fn train_on_snapshot(
     cache: Arc<Cache>,
     p: SignalParams,
 ) -> Result<Value, JobError> {
+    super::same_build(&p.build)?;
     let token = ctx.cancellation_token();
     let dir = tempfile::tempdir().map_err(failed)?;
     let models = dir.path().to_path_buf();
@@ -89,6 +93,7 @@ pub async fn train_remote(
         request: req.clone(),
         snapshot,
         data_snapshot: data_snapshot.clone(),
+        build: super::build(),
     });
     let out = match ctx
         .fan_out(super::SIGNAL_TRAINING, vec![params])
@@ -96,13 +101,15 @@ pub async fn train_remote(
         .pop()
     {
         Some(Ok(v)) => v,
-        Some(Err(e)) if e == "cancelled" => return Err(JobError::Cancelled),
-        Some(Err(e)) => return Err(failed(format!("training failed on a worker: {e}"))),
+        Some(Err(e)) => return Err(super::child_error("training", e)),
         None => return Err(failed("no result from the worker")),
     };
     let rec: ModelRecord = serde_json::from_value(out)
         .map_err(|e| failed(format!("malformed model record from a worker: {e}")))?;
-    if rec.request != *req || rec.data_snapshot != data_snapshot {
+    if rec.request != *req
+        || rec.data_snapshot != data_snapshot
+        || rec.code_version != super::build()
+    {
         return Err(failed(format!(
             "the worker's model {} is not this request's on these bars",
             rec.id

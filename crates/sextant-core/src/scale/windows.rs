@@ -114,12 +114,7 @@ pub async fn walk_forward_remote(
     for r in ctx.fan_out(super::WALK_WINDOWS, params).await? {
         match r {
             Ok(v) => runs.extend(decode(&v)?),
-            Err(e) if e == "cancelled" => return Err(JobError::Cancelled),
-            Err(e) => {
-                return Err(failed(format!(
-                    "walk-forward windows failed on a worker: {e}"
-                )))
-            }
+            Err(e) => return Err(super::child_error("walk-forward windows", e)),
         }
     }
     Ok(stitch(req, data, runs)?)

@@ -56,8 +56,10 @@ pub struct SubmitInput {
     /// `ingest_alphavantage` `{symbols, resolution, adjusted, asset, market}`, `ingest_actions`
     /// `{symbols}`, `ingest_macro` `{series}` (when Alpha Vantage is configured), `optimize` a
     /// tuning request (`POST /api/v1/backtests/optimize`), `train_rl` an RL training request
-    /// (`POST /api/v1/rl/train`). The same limits apply as on those
-    /// routes; at most 64 KiB of parameters.
+    /// (`POST /api/v1/rl/train`), `materialize_features` `{view}` (a built-in view's name),
+    /// `retrain_model` and `drift_check` a schedule's parameters. The same limits apply as on
+    /// those routes; at most 64 KiB of parameters. The kinds a job queues for itself on the
+    /// workers (`trial_batch`, `backtest_run`, …) are refused.
     #[schema(value_type = String, pattern = "^(backtest|walk_forward|train_signal|ingest_alphavantage|ingest_actions|ingest_macro|optimize|train_rl|materialize_features|retrain_model|drift_check)$")]
     pub kind: String,
     /// The parameters of `kind`, checked when the job is submitted.
