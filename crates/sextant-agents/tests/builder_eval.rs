@@ -2,7 +2,7 @@
 //! clarifying questions, offline. Prints accuracy by split and kind; every built answer must be
 //! a config the engine accepts.
 
-mod common;
+use crate::common;
 
 use common::{eval_set, index, minilm, Item, ML_MODEL, REGIME_MODEL};
 use serde_json::Value;

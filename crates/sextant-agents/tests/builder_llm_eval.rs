@@ -5,7 +5,7 @@
 //! that no invalid config comes out, that invalid answers get exactly one repair turn and are
 //! rejected after it, and reports exact-config accuracy.
 
-mod common;
+use crate::common;
 
 use common::{eval_set, index, minilm, Item, ML_MODEL, REGIME_MODEL};
 use serde::Deserialize;

@@ -2,7 +2,7 @@
 //! (`tests/golden/minilm_st.json`, made by `scripts/golden/make_minilm_golden.py`): cosine of
 //! each pair at least 0.9999, and the same token counts after truncation at 256.
 
-mod common;
+use crate::common;
 
 use serde::Deserialize;
 use sextant_agents::embed::{cosine, Embedder};

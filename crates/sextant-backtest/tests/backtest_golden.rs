@@ -9,7 +9,7 @@
 //! operations. The PnL is also recomputed from our fields with each library's own formula and
 //! must then match bit for bit.
 
-mod common;
+use crate::common;
 
 use common::{close_rel, load_sample};
 use serde_json::{json, Value};

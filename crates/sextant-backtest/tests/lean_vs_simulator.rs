@@ -3,7 +3,7 @@
 //! without costs, whole and fractional units, on real bars. Equity must be equal bit for bit,
 //! and so must the trades and their PnL.
 
-mod common;
+use crate::common;
 
 use common::load_sample;
 use serde_json::{json, Value};

@@ -5,7 +5,7 @@
 //! 10-share short with both exits, a 5 % trailing stop, stops and targets in ATR multiples). Entry and exit bars, prices and sizes
 //! must be equal; PnL to 1e-9 relative (each library sums cash in its own order).
 
-mod common;
+use crate::common;
 
 use common::{close_rel, load_sample};
 use serde_json::{json, Value};

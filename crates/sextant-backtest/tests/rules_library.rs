@@ -2,7 +2,7 @@
 //! implementation: the same orders, fills, trades, cash and equity, on the bundled real data,
 //! with both fill timings, long-only and long-short, default and other parameters, with costs.
 
-mod common;
+use crate::common;
 
 use common::load_sample;
 use serde_json::{json, Value};

@@ -1,6 +1,6 @@
 //! The sweep engine must reproduce the simulator's `sma_cross` runs exactly.
 
-mod common;
+use crate::common;
 
 use common::{close_rel, load_sample};
 use serde_json::json;

@@ -2,7 +2,7 @@
 //! run on everything that happened before the cut — orders submitted, fills, closed trades, the
 //! entries of open trades, equity and cash.
 
-mod common;
+use crate::common;
 
 use common::load_sample;
 use serde_json::{json, Value};

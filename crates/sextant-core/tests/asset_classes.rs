@@ -13,7 +13,7 @@ use sextant_domain::{
 };
 use std::path::PathBuf;
 
-mod common;
+use crate::common;
 use common::services;
 
 fn sym(s: &str) -> Symbol {

@@ -8,7 +8,7 @@ use sextant_core::backtest::{
 };
 use sextant_domain::Symbol;
 
-mod common;
+use crate::common;
 use common::services;
 
 fn request(symbol: &str) -> BacktestRequest {

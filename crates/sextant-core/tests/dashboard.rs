@@ -7,7 +7,7 @@ use sextant_core::backtest::BacktestRequest;
 use sextant_core::dashboard::JOBS;
 use sextant_core::portfolios::{NewTransaction, TransactionKind};
 
-mod common;
+use crate::common;
 use common::{d, services};
 
 fn deposit(date: &str, amount: f64) -> NewTransaction {

@@ -6,7 +6,7 @@ use serde_json::json;
 use sextant_core::common::{Actor, PageRequest};
 use sextant_core::definitions::{DefinitionError, DEFINITIONS};
 
-mod common;
+use crate::common;
 use common::services;
 
 fn definition(period: i64) -> serde_json::Value {

@@ -11,7 +11,7 @@ use sextant_mlops::monitor::compare;
 use sextant_mlops::tracking::{RunKind, SyncState};
 use sextant_mlops::SplitMix;
 
-mod common;
+use crate::common;
 use common::{d, services};
 
 fn request() -> TrainRequest {

@@ -8,7 +8,7 @@ use serde_json::json;
 use sextant_core::mlops::EvalRequest;
 use sextant_domain::{PriceBasis, Resolution};
 
-mod common;
+use crate::common;
 use common::{d, services};
 
 fn request(backtest: serde_json::Value, windows: serde_json::Value) -> EvalRequest {

@@ -13,7 +13,7 @@ use sextant_core::signals::{ModelStage, TrainRequest};
 use sextant_core::Services;
 use std::time::Duration;
 
-mod common;
+use crate::common;
 use common::services;
 
 const WEEK_MS: i64 = 7 * 24 * 3600 * 1000;

@@ -12,7 +12,7 @@ use sextant_core::Services;
 use sextant_domain::{Resolution, Symbol};
 use sextant_meta::Filter;
 
-mod common;
+use crate::common;
 use common::{d, services};
 
 fn trade(

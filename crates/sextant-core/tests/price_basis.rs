@@ -6,7 +6,7 @@ use serde_json::json;
 use sextant_core::backtest::{BacktestError, BacktestRequest};
 use sextant_domain::{PriceBasis, Resolution, Source, Symbol};
 
-mod common;
+use crate::common;
 use common::services;
 
 fn buy_and_hold(symbol: &str, prices: Option<&str>) -> BacktestRequest {

@@ -8,7 +8,7 @@ use sextant_core::signals::{MlWalkForwardRequest, TrainRequest};
 use sextant_domain::Symbol;
 use sextant_features::FeatureStore;
 
-mod common;
+use crate::common;
 use common::services;
 
 fn request(name: &str, label: serde_json::Value) -> TrainRequest {

@@ -8,7 +8,7 @@ use sextant_core::watchlists::{WatchlistError, WatchlistUpdate, MAX_SYMBOLS};
 use sextant_core::Services;
 use sextant_domain::{Resolution, Symbol};
 
-mod common;
+use crate::common;
 use common::services;
 
 fn strings(v: &[&str]) -> Vec<String> {

@@ -7,7 +7,7 @@ use sextant_core::backtest::BacktestRequest;
 use sextant_core::factors::{figure, FactorRequest};
 use sextant_core::universes::{UniverseService, CACHE_UNIVERSE};
 
-mod common;
+use crate::common;
 use common::{d, services};
 
 fn universe_request(universe: &str, params: serde_json::Value) -> BacktestRequest {

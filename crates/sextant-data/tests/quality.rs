@@ -10,7 +10,7 @@ use sextant_domain::{Bar, Resolution, Source, Symbol};
 use sextant_quality::calendar::{holidays, Calendar};
 use sextant_quality::{Check, Flag, QualityConfig, QualityPolicy, Severity};
 
-mod common;
+use crate::common;
 use common::{cache, series, SYM};
 
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {

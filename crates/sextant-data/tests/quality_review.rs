@@ -12,7 +12,7 @@ use sextant_quality::{Check, Flag, QualityConfig, QualityPolicy, QualityReport, 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-mod common;
+use crate::common;
 use common::{cache, series, SYM};
 
 /// A cache under the strict policy: these tests exercise the quarantine's mechanics (incremental

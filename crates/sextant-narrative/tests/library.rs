@@ -1,7 +1,7 @@
 //! The grounded template on real backtests: never falsely rejected, and every planted false
 //! number or date in it is caught.
 
-mod common;
+use crate::common;
 
 use sextant_narrative::numbers::{scan, Token};
 use sextant_narrative::{render_template, validate, FactSheet, ViolationKind};

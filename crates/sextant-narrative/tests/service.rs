@@ -1,7 +1,7 @@
 //! The report service end to end: a real fact sheet, an embedded metadata store and a scripted
 //! OpenAI-compatible server, so retries, fallbacks and provenance are tested on the wire.
 
-mod common;
+use crate::common;
 
 use serde_json::Value;
 use sextant_genai::{LlmProvider, OpenAiClient, OpenAiConfig, PromptRegistry};

@@ -8,7 +8,7 @@ use sextant_rl::ppo::{self, PpoConfig};
 use sextant_rl::trading::{Observations, TradingConfig, TradingEnv};
 use std::sync::Arc;
 
-mod common;
+use crate::common;
 use common::msft;
 
 #[test]

@@ -8,7 +8,7 @@ use sextant_rl::env::{Action, Env};
 use sextant_rl::trading::{Actions, Observations, Reward, TradingConfig, TradingEnv};
 use std::sync::Arc;
 
-mod common;
+use crate::common;
 use common::msft;
 
 fn costly() -> SimConfig {

@@ -11,7 +11,7 @@ use sextant_server::auth::Role;
 use sextant_server::Limits;
 use sextant_testkit::openai::{OpenAiServer, Reply};
 
-mod common;
+use crate::common;
 use common::{start, start_with, Server};
 
 const BUILDER: &str = "/api/v1/strategies/generative-builder";

@@ -6,7 +6,7 @@ use serde_json::json;
 use sextant_server::auth::{required_role, Role};
 use sextant_server::Limits;
 
-mod common;
+use crate::common;
 use common::start;
 
 /// `^[a-z]+(_[a-z0-9]+)*$`: snake_case, starting with a word (what generators turn into

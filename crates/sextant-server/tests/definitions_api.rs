@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use sextant_server::auth::Role;
 use sextant_server::Limits;
 
-mod common;
+use crate::common;
 use common::start;
 
 fn definition(stop: f64) -> Value {

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use sextant_server::auth::Role;
 use sextant_server::Limits;
 
-mod common;
+use crate::common;
 use common::{start, Server};
 
 const PROBLEM: &str = "application/problem+json";

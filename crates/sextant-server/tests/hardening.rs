@@ -8,7 +8,7 @@ use sextant_server::auth::Role;
 use sextant_server::Limits;
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 use common::{start, Server};
 
 /// Polls a job until it is finished; returns it.

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use sextant_server::auth::Role;
 use sextant_server::Limits;
 
-mod common;
+use crate::common;
 use common::{start, Server};
 
 /// Polls a job until it is terminal (60 s at most).

@@ -8,7 +8,6 @@
 //!
 //! Gated like the MCP SDK test: `SEXTANT_OPENAPI_PYTHON` names the venv's python;
 //! `SEXTANT_REQUIRE_OPENAPI_CLIENT=1` (set by `scripts/test`) makes a missing one a failure.
-#![recursion_limit = "256"]
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -16,7 +15,7 @@ use sextant_server::auth::Role;
 use sextant_server::Limits;
 use std::collections::BTreeMap;
 
-mod common;
+use crate::common;
 use common::{ingest_corrupted, start, Server};
 
 /// Responses of the writes, kept for the client check to validate against the spec.

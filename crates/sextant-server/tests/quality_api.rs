@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use sextant_server::auth::Role;
 use sextant_server::Limits;
 
-mod common;
+use crate::common;
 use common::{ingest_corrupted, start, Server};
 
 /// The id part of an `sx_<id>_<secret>` key (what reviews record as the reviewer).

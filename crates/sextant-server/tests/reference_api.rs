@@ -11,7 +11,7 @@ use sextant_server::Limits;
 use sextant_testkit::alphavantage::AlphaVantageServer;
 use std::time::{Duration, Instant};
 
-mod common;
+use crate::common;
 use common::{start, start_with, Server};
 
 /// Polls a job until it is finished; returns it.

@@ -6,7 +6,7 @@ use serde_json::json;
 use sextant_server::auth::Role;
 use sextant_server::Limits;
 
-mod common;
+use crate::common;
 use common::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

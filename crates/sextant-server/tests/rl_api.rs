@@ -8,7 +8,7 @@ use sextant_server::auth::Role;
 use sextant_server::Limits;
 use std::time::Duration;
 
-mod common;
+use crate::common;
 use common::start;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

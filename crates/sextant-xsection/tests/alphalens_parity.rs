@@ -3,7 +3,7 @@
 //! mean demeaned return by quantile, quantile turnover and factor rank autocorrelation, to
 //! 1e-9 relative (1e-12 absolute).
 
-mod common;
+use crate::common;
 
 use common::{assert_alphalens, golden, panel};
 

@@ -11,7 +11,7 @@
 //! The CSV is fetched by `scripts/test` (which sets `SEXTANT_REQUIRE_REALDATA=1`, so a missing
 //! file fails here instead of skipping).
 
-mod common;
+use crate::common;
 
 use common::{assert_alphalens, golden_file};
 use serde_json::Value;

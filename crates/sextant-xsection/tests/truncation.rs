@@ -2,7 +2,7 @@
 //! whose longest forward window ends by `T` (the evaluation reads no price past a label's own
 //! horizon), on the real panels of the alphalens golden.
 
-mod common;
+use crate::common;
 
 use common::{golden, panel};
 use sextant_xsection::{clean, quantize, rank_autocorrelation, rank_ic};

@@ -1,7 +1,7 @@
 //! The built-in handlers through a job manager on real services: backtests and walk-forwards on
 //! the bundled data, Alpha Vantage refreshes against the loopback server.
 
-use crate::support::*;
+use super::support::*;
 use serde_json::{json, Value};
 use sextant_core::jobs::handlers::default_handlers;
 use sextant_core::jobs::{JobError, JobManager, JobStatus};

@@ -1,6 +1,6 @@
 //! One manager: run, progress, concurrency limit, cancellation, failures, listing, validation.
 
-use crate::support::*;
+use super::support::*;
 use serde_json::json;
 use sextant_core::common::PageRequest;
 use sextant_core::jobs::{JobError, JobFilter, JobManager, JobStatus};

@@ -1,7 +1,7 @@
 //! Several managers on one store file: crash recovery, stale leases, claim races, cancel across
 //! processes, graceful shutdown.
 
-use crate::support::*;
+use super::support::*;
 use serde_json::json;
 use sextant_core::jobs::{JobManager, JobStatus, INTERRUPTED};
 use std::collections::HashMap;

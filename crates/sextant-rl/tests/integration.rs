@@ -1,0 +1,11 @@
+//! Every integration test of this crate in one binary: the shared dependencies are compiled
+//! and linked once instead of once per file (most of a fresh build's time went to
+//! dozens of near-identical test binaries). Each file is a module; run one with
+//! `cargo test -p sextant-rl --test integration <file>::`.
+
+#[path = "common/mod.rs"]
+mod common;
+#[path = "policy.rs"]
+mod policy;
+#[path = "trading.rs"]
+mod trading;
