@@ -3,12 +3,12 @@
 //! dozens of near-identical test binaries). Each file is a module; run one with
 //! `cargo test -p sextant-agents --test integration <file>::`.
 
-#[path = "common.rs"]
-mod common;
 #[path = "builder_eval.rs"]
 mod builder_eval;
 #[path = "builder_llm_eval.rs"]
 mod builder_llm_eval;
+#[path = "common.rs"]
+mod common;
 #[path = "minilm_parity.rs"]
 mod minilm_parity;
 #[path = "openai_embeddings.rs"]

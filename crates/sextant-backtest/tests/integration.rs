@@ -3,10 +3,10 @@
 //! dozens of near-identical test binaries). Each file is a module; run one with
 //! `cargo test -p sextant-backtest --test integration <file>::`.
 
-#[path = "common/mod.rs"]
-mod common;
 #[path = "backtest_golden.rs"]
 mod backtest_golden;
+#[path = "common/mod.rs"]
+mod common;
 #[path = "indicators_golden.rs"]
 mod indicators_golden;
 #[path = "indicators_streaming.rs"]

@@ -3,14 +3,14 @@
 //! dozens of near-identical test binaries). Each file is a module; run one with
 //! `cargo test -p sextant-core --test integration <file>::`.
 
-#[path = "common/mod.rs"]
-mod common;
 #[path = "agents_routing.rs"]
 mod agents_routing;
 #[path = "asset_classes.rs"]
 mod asset_classes;
 #[path = "backtest_service.rs"]
 mod backtest_service;
+#[path = "common/mod.rs"]
+mod common;
 #[path = "dashboard.rs"]
 mod dashboard;
 #[path = "definitions.rs"]

@@ -3,14 +3,14 @@
 //! dozens of near-identical test binaries). Each file is a module; run one with
 //! `cargo test -p sextant-data --test integration <file>::`.
 
-#[path = "common/mod.rs"]
-mod common;
 #[path = "alphavantage.rs"]
 mod alphavantage;
 #[path = "alphavantage_more/main.rs"]
 mod alphavantage_more;
 #[path = "cache_basic.rs"]
 mod cache_basic;
+#[path = "common/mod.rs"]
+mod common;
 #[path = "file_layouts.rs"]
 mod file_layouts;
 #[path = "quality.rs"]

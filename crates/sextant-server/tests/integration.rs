@@ -4,12 +4,12 @@
 //! `cargo test -p sextant-server --test integration <file>::`.
 #![recursion_limit = "256"]
 
-#[path = "common/mod.rs"]
-mod common;
 #[path = "agents_api.rs"]
 mod agents_api;
 #[path = "api.rs"]
 mod api;
+#[path = "common/mod.rs"]
+mod common;
 #[path = "definitions_api.rs"]
 mod definitions_api;
 #[path = "forecast_api.rs"]

@@ -3,11 +3,11 @@
 //! dozens of near-identical test binaries). Each file is a module; run one with
 //! `cargo test -p sextant-xsection --test integration <file>::`.
 
-#[path = "common/mod.rs"]
-mod common;
 #[path = "alphalens_parity.rs"]
 mod alphalens_parity;
 #[path = "alphalens_pse.rs"]
 mod alphalens_pse;
+#[path = "common/mod.rs"]
+mod common;
 #[path = "truncation.rs"]
 mod truncation;
