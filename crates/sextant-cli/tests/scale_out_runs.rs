@@ -321,6 +321,8 @@ fn a_signal_model_trained_on_a_worker_is_the_one_process_model() {
                          "label": {"kind": "next_return"},
                          "train_to": "2010-12-31", "test_from": "2011-01-01",
                          "params": {"n_trees": 40}, "seed": 3});
+        // A retrain of it on data up to the end of 2012: its candidate trains on a worker too.
+        let retrain = |id: &str| json!({"model": id, "as_of": "2012-12-31"});
         let signal = |id: &str| format!("/api/v1/signals/MSFT?model={id}");
         let reference = one_process();
         let one = run(&c, &reference, "train_signal", req.clone(), 300).await;
@@ -330,6 +332,13 @@ fn a_signal_model_trained_on_a_worker_is_the_one_process_model() {
             .to_string();
         let want = model(&c, reference.base(), &reference.key, &id).await;
         let (_, want_signal) = get(&c, reference.base(), &reference.key, &signal(&id)).await;
+        let one_retrain = run(&c, &reference, "retrain_model", retrain(&id), 300).await;
+        let candidate = one_retrain["result"]["candidate"]
+            .as_str()
+            .expect("a candidate")
+            .to_string();
+        assert_ne!(candidate, id, "{one_retrain}");
+        let want_candidate = model(&c, reference.base(), &reference.key, &candidate).await;
         drop(reference);
 
         let node = cluster(&c, &url, "sg", &["m1"]).await;
@@ -341,5 +350,16 @@ fn a_signal_model_trained_on_a_worker_is_the_one_process_model() {
         assert_eq!(status, 200, "{got_signal}");
         assert_eq!(got_signal, want_signal);
         assert_eq!(children_on(&c, &node, "signal_training", &["m1"]).await, 1);
+
+        let job = run(&c, &node, "retrain_model", retrain(&id), 300).await;
+        assert_eq!(
+            job["result"], one_retrain["result"],
+            "same candidate, same decision"
+        );
+        assert_eq!(
+            model(&c, node.base(), &node.key, &candidate).await,
+            want_candidate
+        );
+        assert_eq!(children_on(&c, &node, "signal_training", &["m1"]).await, 2);
     });
 }

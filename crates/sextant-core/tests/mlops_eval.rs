@@ -142,6 +142,14 @@ async fn a_model_driven_strategy_is_explained_with_counterfactuals_that_flip() {
     );
     let r = s.mlops.evaluate(&req, "alice").await.expect("evaluate");
     let w = &r.windows[0];
+    // The untuned arm trades the same model at the schema's thresholds (it keeps `model`).
+    let untuned = w
+        .arms
+        .iter()
+        .find(|a| a.arm == "untuned")
+        .expect("an untuned arm");
+    assert_eq!(untuned.error, None, "{untuned:?}");
+    assert!(untuned.label.contains(&rec.id), "{}", untuned.label);
     let e = w.explanation.as_ref().expect("explanation");
     assert_eq!(e.model_id, rec.id);
     assert_eq!(e.threshold, 0.52);
@@ -189,4 +197,14 @@ async fn a_model_driven_strategy_is_explained_with_counterfactuals_that_flip() {
         .expect("run");
     let paths: Vec<&str> = run.artifacts.iter().map(|a| a.path.as_str()).collect();
     assert!(paths.contains(&"shap_summary.json") && paths.contains(&"counterfactuals.json"));
+
+    // Without `upper`, the explanation uses the threshold the strategy traded at: its schema's
+    // default (0.55), not a constant of the harness.
+    let req = request(
+        json!({"strategy": "ml_signal", "params": {"model": rec.id}, "symbols": ["MSFT"]}),
+        json!(["gfc"]),
+    );
+    let r = s.mlops.evaluate(&req, "alice").await.expect("evaluate");
+    let e = r.windows[0].explanation.as_ref().expect("explanation");
+    assert_eq!(e.threshold, 0.55);
 }

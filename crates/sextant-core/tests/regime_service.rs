@@ -96,6 +96,15 @@ async fn walk_forward_regimes_are_stored_served_and_evaluated() {
     assert!(e.from >= state.first_day, "out of sample only");
     assert_eq!(e.vs_unconditioned.days, e.vs_buy_and_hold.days);
     assert!(e.vs_unconditioned.p_value > 0.0 && e.vs_unconditioned.p_value <= 1.0);
+    // Without bull parameters there is no unconditioned twin: an error, not a comparison
+    // against the inner strategy's defaults.
+    let mut no_bull = req.clone();
+    no_bull.params = json!({"model": "big3", "strategy": "sma_cross",
+                            "sideways": {"fast": 10, "slow": 30}});
+    let err = evaluate(&s.backtests, &s.regimes, &s.cache, &no_bull)
+        .await
+        .expect_err("no bull parameters");
+    assert!(err.to_string().contains("params.bull"), "{err}");
     let high_vol = e
         .by_regime
         .iter()

@@ -106,6 +106,30 @@ fn parquet_round_trip() {
         other.snapshot_hash(&slice).expect("h"),
         cache.snapshot_hash(&slice).expect("h")
     );
+
+    // A provenance the cache does not know is refused at the import (before, it was stored
+    // and then read back as `file`).
+    let forged = dir.path().join("forged.parquet");
+    duckdb::Connection::open_in_memory()
+        .expect("duckdb")
+        .execute_batch(&format!(
+            "COPY (SELECT * REPLACE ('polygon' AS source) FROM read_parquet('{}')) TO '{}' \
+             (FORMAT parquet)",
+            out.display(),
+            forged.display()
+        ))
+        .expect("forge");
+    let third = Cache::open_in_memory().expect("open");
+    match third.import_parquet(&forged) {
+        Err(DataError::InvalidBar { message, .. }) => {
+            assert!(message.contains("source"), "{message}")
+        }
+        other => panic!("an unknown source was imported: {other:?}"),
+    }
+    assert!(
+        third.is_empty().expect("empty"),
+        "nothing of the batch written"
+    );
 }
 
 #[test]

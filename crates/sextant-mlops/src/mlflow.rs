@@ -240,7 +240,15 @@ impl MlflowClient {
         let info = &v["run"]["info"];
         Ok(RunInfo {
             run_id: id_of(&info["run_id"], "runs/create")?,
-            artifact_uri: info["artifact_uri"].as_str().unwrap_or("").to_string(),
+            artifact_uri: match info["artifact_uri"].as_str() {
+                Some(uri) if !uri.is_empty() => uri.to_string(),
+                _ => {
+                    return Err(MlflowError::Transport {
+                        call: "runs/create",
+                        message: format!("no artifact_uri in the answer ({info})"),
+                    })
+                }
+            },
         })
     }
 

@@ -139,7 +139,9 @@ impl Auth {
                     role: serde_json::from_value(d.get("role")?.clone()).ok()?,
                     name: d.get("name")?.as_str()?.to_string(),
                     created_at: d.get("created_at")?.as_str()?.to_string(),
-                    revoked: d.get("revoked").and_then(|v| v.as_bool()).unwrap_or(false),
+                    // As `verify` reads it: a key without a readable flag is refused, so it is
+                    // listed as revoked.
+                    revoked: d.get("revoked").and_then(|v| v.as_bool()).unwrap_or(true),
                 })
             })
             .collect())

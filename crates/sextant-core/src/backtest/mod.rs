@@ -414,15 +414,15 @@ impl BacktestService {
     /// The keys recorded as owners of run `id` (empty: no run, or a run every key may read).
     pub async fn owners(&self, id: &str) -> Result<Vec<String>, BacktestError> {
         Ok(match self.meta.get(RUNS, id).await {
-            Ok(Some(doc)) => doc
-                .get("owners")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            Ok(Some(doc)) => match doc.get("owners") {
+                None | Some(Value::Null) => Vec::new(),
+                // A malformed list must not read as "every key may read it": an error instead.
+                Some(v) => serde_json::from_value::<Vec<String>>(v.clone()).map_err(|e| {
+                    sextant_meta::MetaError::Backend(format!(
+                        "run {id}: its owners are not a list of keys ({e})"
+                    ))
+                })?,
+            },
             Ok(None) | Err(sextant_meta::MetaError::Invalid(_)) => Vec::new(),
             Err(e) => return Err(e.into()),
         })

@@ -39,6 +39,8 @@ pub fn default_handlers(services: &Services) -> Vec<Arc<dyn JobHandler>> {
         )),
         Arc::new(crate::mlops::jobs::RetrainModelJob {
             mlops: services.mlops.clone(),
+            signals: services.signals.clone(),
+            scale: Some(scale.clone()),
         }),
         Arc::new(crate::mlops::jobs::DriftCheckJob {
             mlops: services.mlops.clone(),

@@ -63,7 +63,7 @@ mod optimize;
 mod record;
 mod recovery;
 mod remote;
-mod train_signal;
+pub(crate) mod train_signal;
 mod worker;
 
 pub use context::{parse_params, JobContext, JobHandler, PROGRESS_WRITE_INTERVAL};

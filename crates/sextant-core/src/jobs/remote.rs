@@ -469,10 +469,7 @@ impl JobManager {
             return;
         };
         let cutoff = chrono::Utc::now() - chrono::Duration::hours(1);
-        for w in docs
-            .into_iter()
-            .filter_map(|d| serde_json::from_value::<WorkerInfo>(d).ok())
-        {
+        for w in docs.into_iter().filter_map(worker_info) {
             let old = match chrono::DateTime::parse_from_rfc3339(&w.heartbeat_at) {
                 Ok(t) => t.with_timezone(&chrono::Utc) < cutoff,
                 Err(_) => true,
@@ -491,7 +488,7 @@ impl JobManager {
         let docs = self.meta.find(WORKERS, &Query::new().limit(10_000)).await?;
         Ok(docs
             .into_iter()
-            .filter_map(|d| serde_json::from_value::<WorkerInfo>(d).ok())
+            .filter_map(worker_info)
             .filter(|w| {
                 w.state != "stopped"
                     && chrono::DateTime::parse_from_rfc3339(&w.heartbeat_at)
@@ -585,6 +582,18 @@ impl JobManager {
                 _ = tokio::time::sleep(CHILD_POLL) => {}
                 _ = token.cancelled() => {}
             }
+        }
+    }
+}
+
+/// A worker's registry document, or `None` (logged) when it does not read, e.g. one written by
+/// another build.
+fn worker_info(doc: serde_json::Value) -> Option<WorkerInfo> {
+    match serde_json::from_value::<WorkerInfo>(doc) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(error = %e, "a worker registry document does not read: skipped");
+            None
         }
     }
 }

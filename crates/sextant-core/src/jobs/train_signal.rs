@@ -16,42 +16,43 @@ pub struct TrainSignalJob {
     pub scale: Option<Arc<crate::scale::ScaleOut>>,
 }
 
-impl TrainSignalJob {
-    /// The remote path: hash the view's bars here, train on a worker (on a snapshot of every
-    /// symbol at the view's resolution), check and register here.
-    async fn run_remote(
-        &self,
-        ctx: &JobContext,
-        scale: &crate::scale::ScaleOut,
-        req: crate::signals::TrainRequest,
-        owner: Option<&str>,
-    ) -> Result<crate::signals::ModelRecord, JobError> {
-        let cache = scale.cache().clone();
-        let name = req.view.clone();
-        let (view, symbols, data_snapshot) = tokio::task::spawn_blocking(move || {
-            let view = crate::signals::MlSignalService::view_def(&cache, &name, None)
-                .map_err(|e| JobError::InvalidParams(e.to_string()))?;
-            let symbols = sextant_features::shards::view_symbols(&cache, &view)?;
-            let snapshot = sextant_features::shards::view_data_snapshot(&cache, &view)?;
-            Ok::<_, JobError>((view, symbols, snapshot))
-        })
+/// Trains `req` on a worker and registers the model here: hashes the view's bars, publishes a
+/// snapshot of every symbol at the view's resolution, and checks what comes back (request,
+/// view snapshot, build) before registering it exactly as a local training would. Used by
+/// `train_signal` and by `retrain_model` ([`crate::mlops::jobs::RetrainModelJob`]).
+pub(crate) async fn train_on_worker(
+    ctx: &JobContext,
+    scale: &crate::scale::ScaleOut,
+    signals: &crate::signals::MlSignalService,
+    req: crate::signals::TrainRequest,
+    owner: Option<&str>,
+) -> Result<crate::signals::ModelRecord, JobError> {
+    req.validate()
+        .map_err(|e| JobError::InvalidParams(e.to_string()))?;
+    let cache = scale.cache().clone();
+    let name = req.view.clone();
+    let (view, symbols, data_snapshot) = tokio::task::spawn_blocking(move || {
+        let view = crate::signals::MlSignalService::view_def(&cache, &name, None)
+            .map_err(|e| JobError::InvalidParams(e.to_string()))?;
+        let symbols = sextant_features::shards::view_symbols(&cache, &view)?;
+        let snapshot = sextant_features::shards::view_data_snapshot(&cache, &view)?;
+        Ok::<_, JobError>((view, symbols, snapshot))
+    })
+    .await
+    .map_err(|e| JobError::Failed(format!("snapshot task failed: {e}")))??;
+    let snapshot = scale
+        .snapshot_for_symbols(symbols, view.resolution)
         .await
-        .map_err(|e| JobError::Failed(format!("snapshot task failed: {e}")))??;
-        let snapshot = scale
-            .snapshot_for_symbols(symbols, view.resolution)
-            .await
-            .map_err(|e| JobError::Failed(e.to_string()))?;
-        ctx.progress(0.05, format!("training {} on a worker", req.name))
-            .await;
-        let objects = scale.snapshots().objects().clone();
-        let (rec, artifact) =
-            crate::scale::signals::train_remote(ctx, &objects, &req, snapshot, data_snapshot)
-                .await?;
-        self.signals
-            .register_remote(rec, &artifact, owner)
-            .await
-            .map_err(crate::scale::signals::signal_error)
-    }
+        .map_err(|e| JobError::Failed(e.to_string()))?;
+    ctx.progress(0.05, format!("training {} on a worker", req.name))
+        .await;
+    let objects = scale.snapshots().objects().clone();
+    let (rec, artifact) =
+        crate::scale::signals::train_remote(ctx, &objects, &req, snapshot, data_snapshot).await?;
+    signals
+        .register_remote(rec, &artifact, owner)
+        .await
+        .map_err(crate::scale::signals::signal_error)
 }
 
 #[async_trait]
@@ -79,9 +80,7 @@ impl JobHandler for TrainSignalJob {
         let owner = Some(ctx.owner()).filter(|o| !o.is_empty());
         if let Some(scale) = &self.scale {
             if ctx.can_fan_out(crate::scale::SIGNAL_TRAINING).await {
-                req.validate()
-                    .map_err(|e| JobError::InvalidParams(e.to_string()))?;
-                let rec = self.run_remote(&ctx, scale, req, owner).await?;
+                let rec = train_on_worker(&ctx, scale, &self.signals, req, owner).await?;
                 return Ok(trained_result(&ctx, &rec).await);
             }
         }

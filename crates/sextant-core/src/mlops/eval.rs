@@ -18,6 +18,8 @@ use sextant_mlops::harness::{bootstrap_difference, psr_report, random_entries, H
 pub const EVALS: &str = "mlops_evals";
 /// Most windows in one evaluation.
 pub const MAX_WINDOWS: usize = 20;
+/// Parameters that name a strategy's inputs rather than tune it: the untuned arm keeps them.
+const INPUT_PARAMS: [&str; 4] = ["model", "series", "definition", "strategy"];
 
 /// A window by name (`gfc`) or a custom `{name, from, to}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -260,9 +262,19 @@ impl MlopsService {
         }
         let mut arms = vec![("strategy", b.strategy.clone(), b.params.clone())];
         arms.push(("buy_and_hold", "buy_and_hold".into(), json!({})));
-        let tuned = b.params.as_object().is_some_and(|m| !m.is_empty());
-        if tuned && b.strategy != "buy_and_hold" {
-            arms.push(("untuned", b.strategy.clone(), json!({})));
+        // The same strategy at its defaults. What names its inputs (a model, a series, a
+        // definition) is not tuning and stays: without it the strategy does not run.
+        let untuned: serde_json::Map<String, Value> = b
+            .params
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| INPUT_PARAMS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let untuned = Value::Object(untuned);
+        if untuned != b.params && b.strategy != "buy_and_hold" {
+            arms.push(("untuned", b.strategy.clone(), untuned));
         }
         let mut strategy_trades = Vec::new();
         let mut curves = Vec::new();
@@ -425,7 +437,16 @@ impl MlopsService {
         let Some(model) = b.params.get("model").and_then(Value::as_str) else {
             return;
         };
-        let threshold = b.params.get("upper").and_then(Value::as_f64).unwrap_or(0.5);
+        // The threshold the strategy traded at: the request's, else the strategy's own default
+        // (its schema), never a constant of this function.
+        let threshold = b.params.get("upper").and_then(Value::as_f64).or_else(|| {
+            sextant_backtest::strategy::schema_for(&b.strategy, &b.params)
+                .and_then(|s| s["properties"]["upper"]["default"].as_f64())
+        });
+        let Some(threshold) = threshold else {
+            out.explanation_note = Some(format!("{}: no `upper` threshold", b.strategy));
+            return;
+        };
         let r = match self.signals.resolve(model).await {
             Ok(rec) => self.signals.explain_window(&rec, w.from, w.to, threshold),
             Err(e) => Err(e),

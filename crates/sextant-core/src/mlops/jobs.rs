@@ -1,6 +1,6 @@
 //! The job kinds of model operations: `retrain_model` and `drift_check`.
 
-use super::retrain::{RetrainParams, DEFAULT_WINDOW_DAYS};
+use super::retrain::{RetrainParams, RetrainStep, DEFAULT_WINDOW_DAYS};
 use super::{MlopsService, OpsError};
 use crate::jobs::{parse_params, JobContext, JobError, JobHandler, JobKind};
 use crate::signals::drift::ModelDrift;
@@ -108,11 +108,17 @@ fn job_error(e: OpsError) -> JobError {
 }
 
 /// `retrain_model`: params are [`RetrainParams`]; the result is the [`super::RetrainOutcome`].
+/// The candidate is trained on a worker when one serves [`crate::scale::SIGNAL_TRAINING`]
+/// (the same model as a local training: same request, data and seed), here otherwise.
 /// Resumable: training is idempotent and a repeated decision is recorded again, not applied
 /// twice differently.
 pub struct RetrainModelJob {
     /// The service that retrains and judges.
     pub mlops: Arc<MlopsService>,
+    /// Trains the candidate here and registers one trained on a worker.
+    pub signals: Arc<crate::signals::MlSignalService>,
+    /// Sends the candidate's training to a worker when a NATS queue is configured.
+    pub scale: Option<Arc<crate::scale::ScaleOut>>,
 }
 
 #[async_trait]
@@ -135,16 +141,48 @@ impl JobHandler for RetrainModelJob {
         let p: RetrainParams = parse_params(&params)?;
         ctx.check()?;
         ctx.progress(0.0, format!("retraining {}", p.model)).await;
-        let token = ctx.cancellation_token();
-        let stop = Arc::new(move || token.is_cancelled());
+        let pending = match self.mlops.retrain_begin(&p).await.map_err(job_error)? {
+            RetrainStep::Done(out) => return outcome(&ctx, &out).await,
+            RetrainStep::Train(pending) => *pending,
+        };
+        let req = pending.request().clone();
+        let remote = match &self.scale {
+            Some(scale) if ctx.can_fan_out(crate::scale::SIGNAL_TRAINING).await => Some(scale),
+            _ => None,
+        };
+        let candidate = match remote {
+            Some(scale) => {
+                crate::jobs::train_signal::train_on_worker(
+                    &ctx,
+                    scale,
+                    &self.signals,
+                    req,
+                    pending.owner(),
+                )
+                .await?
+            }
+            None => {
+                let token = ctx.cancellation_token();
+                let stop = Arc::new(move || token.is_cancelled());
+                self.signals
+                    .train_with_stop(req, stop, pending.owner())
+                    .await
+                    .map_err(|e| job_error(e.into()))?
+            }
+        };
         let out = self
             .mlops
-            .retrain(&p, stop, Some(ctx.job_id()))
+            .retrain_finish(&p, pending, candidate, Some(ctx.job_id()))
             .await
             .map_err(job_error)?;
-        ctx.progress(1.0, out.reason.clone()).await;
-        serde_json::to_value(&out).map_err(|e| JobError::Failed(e.to_string()))
+        outcome(&ctx, &out).await
     }
+}
+
+/// A `retrain_model` job's result (and its last progress).
+async fn outcome(ctx: &JobContext, out: &super::RetrainOutcome) -> Result<Value, JobError> {
+    ctx.progress(1.0, out.reason.clone()).await;
+    serde_json::to_value(out).map_err(|e| JobError::Failed(e.to_string()))
 }
 
 /// `drift_check`: params are [`DriftCheckParams`]; the result lists each model's report id and

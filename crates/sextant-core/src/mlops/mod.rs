@@ -13,7 +13,7 @@ pub mod schedules;
 
 pub use eval::{EvalRequest, WindowSpec};
 pub use promotions::{PromotionActor, PromotionRecord};
-pub use retrain::{RetrainOutcome, RetrainParams};
+pub use retrain::{PendingRetrain, RetrainOutcome, RetrainParams, RetrainStep};
 pub use schedules::{Schedule, ScheduleInput, Scheduler};
 
 use crate::backtest::BacktestService;

@@ -4,7 +4,7 @@
 
 use super::promotions::PromotionActor;
 use super::{MlopsService, OpsError};
-use crate::signals::{ModelRecord, ModelStage};
+use crate::signals::{ModelRecord, ModelStage, TrainRequest};
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sextant_mlops::drift::DriftBand;
@@ -95,14 +95,63 @@ pub struct RetrainOutcome {
     pub decision: Option<Decision>,
 }
 
+/// A retrain between its two halves: the trigger held and this request is to be trained
+/// (here, or on a worker: [`crate::mlops::jobs::RetrainModelJob`]).
+#[derive(Debug, Clone)]
+pub struct PendingRetrain {
+    req: TrainRequest,
+    base: ModelRecord,
+    production: Option<ModelRecord>,
+    as_of: NaiveDate,
+    out: RetrainOutcome,
+}
+
+impl PendingRetrain {
+    /// The candidate's training request: the base model's, with the data ending at "as of"
+    /// and the holdout after the training period.
+    pub fn request(&self) -> &TrainRequest {
+        &self.req
+    }
+
+    /// Whom the candidate belongs to: the base model's owner.
+    pub fn owner(&self) -> Option<&str> {
+        self.base.owner.as_deref()
+    }
+}
+
+/// The first half of a retrain.
+#[derive(Debug, Clone)]
+pub enum RetrainStep {
+    /// Nothing to train (the trigger did not hold): the outcome says why.
+    Done(Box<RetrainOutcome>),
+    /// Train this, then [`MlopsService::retrain_finish`].
+    Train(Box<PendingRetrain>),
+}
+
 impl MlopsService {
-    /// Runs one retrain (see the module docs). `stop` cancels training between trees.
+    /// Runs one retrain (see the module docs), training here. `stop` cancels training between
+    /// trees.
     pub async fn retrain(
         &self,
         p: &RetrainParams,
         stop: Arc<dyn Fn() -> bool + Send + Sync>,
         job: Option<&str>,
     ) -> Result<RetrainOutcome, OpsError> {
+        match self.retrain_begin(p).await? {
+            RetrainStep::Done(out) => Ok(*out),
+            RetrainStep::Train(pending) => {
+                let candidate = self
+                    .signals
+                    .train_with_stop(pending.req.clone(), stop, pending.owner())
+                    .await?;
+                self.retrain_finish(p, *pending, candidate, job).await
+            }
+        }
+    }
+
+    /// Validates, resolves the base and production models and checks the trigger; when it
+    /// holds, the request of the candidate to train.
+    pub async fn retrain_begin(&self, p: &RetrainParams) -> Result<RetrainStep, OpsError> {
         p.validate()?;
         let base = self.signals.resolve(&p.model).await?;
         // The production model of the name: the base itself, or (when retraining from another
@@ -131,24 +180,44 @@ impl MlopsService {
         };
         if let Some(why_not) = self.trigger_holds(p, &base, as_of, &mut out).await? {
             out.reason = why_not;
-            return Ok(out);
+            return Ok(RetrainStep::Done(Box::new(out)));
         }
         let holdout = i64::from(p.holdout_days.unwrap_or(DEFAULT_HOLDOUT_DAYS));
         let mut req = base.request.clone();
         let train_to = as_of - Duration::days(holdout);
-        if req.train_from.is_some_and(|f| f >= train_to) {
+        if let Some(from) = req.train_from.filter(|f| *f >= train_to) {
             return Err(OpsError::Invalid(format!(
-                "as of {as_of} with a {holdout}-day holdout leaves no training period after {}",
-                req.train_from.map(|d| d.to_string()).unwrap_or_default()
+                "as of {as_of} with a {holdout}-day holdout leaves no training period after {from}"
             )));
         }
         req.train_to = Some(train_to);
         req.test_from = train_to.succ_opt();
         req.test_to = Some(as_of);
-        let candidate = self
-            .signals
-            .train_with_stop(req, stop, base.owner.as_deref())
-            .await?;
+        Ok(RetrainStep::Train(Box::new(PendingRetrain {
+            req,
+            base,
+            production,
+            as_of,
+            out,
+        })))
+    }
+
+    /// The second half: judges the trained `candidate` against production with the promotion
+    /// rule and applies the decision.
+    pub async fn retrain_finish(
+        &self,
+        p: &RetrainParams,
+        pending: PendingRetrain,
+        candidate: ModelRecord,
+        job: Option<&str>,
+    ) -> Result<RetrainOutcome, OpsError> {
+        let PendingRetrain {
+            base,
+            production,
+            as_of,
+            mut out,
+            ..
+        } = pending;
         if candidate.id == base.id || candidate.stage != ModelStage::Staging {
             out.reason = format!(
                 "no new model: training on data up to {as_of} gives {} ({})",

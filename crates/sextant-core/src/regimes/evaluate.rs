@@ -110,7 +110,17 @@ pub async fn evaluate(
         .and_then(Value::as_str)
         .unwrap_or("sma_cross")
         .to_string();
-    let inner_params = req.params.get("bull").cloned().unwrap_or(json!({}));
+    // The unconditioned twin runs the bull parameters on every day; without them there is no
+    // twin to compare against (the inner strategy's defaults are not what the user chose).
+    let inner_params =
+        match req.params.get("bull") {
+            Some(v @ Value::Object(_)) => v.clone(),
+            _ => return Err(RegimeServiceError::Invalid(
+                "params.bull is required: the unconditioned comparison runs the bull parameters \
+                 on every day"
+                    .into(),
+            )),
+        };
     let mut runs = Vec::new();
     for (strategy, params) in [
         ("regime_switch".to_string(), req.params.clone()),

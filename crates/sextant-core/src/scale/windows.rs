@@ -71,7 +71,7 @@ fn decode(v: &Value) -> Result<Vec<WindowRun>, JobError> {
                     train_start: idx("train_start")?,
                     train_end: idx("train_end")?,
                     test_end: idx("test_end")?,
-                    chosen_params: w.get("chosen_params").cloned().unwrap_or(Value::Null),
+                    chosen_params: w.get("chosen_params").cloned().ok_or_else(bad)?,
                     train_sharpe: float("train_sharpe")?,
                     test_return: float("test_return")?,
                 },

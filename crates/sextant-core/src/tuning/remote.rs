@@ -112,7 +112,7 @@ fn decode(v: &Value) -> Result<Vec<(u32, Outcome, f64)>, TuningServiceError> {
     list.iter()
         .map(|o| {
             let n = o.get("n").and_then(Value::as_u64).ok_or_else(bad)? as u32;
-            let ms = o.get("ms").and_then(Value::as_f64).unwrap_or(0.0);
+            let ms = o.get("ms").and_then(Value::as_f64).ok_or_else(bad)?;
             let outcome = match o.get("state").and_then(Value::as_str) {
                 Some("complete") => Outcome::Complete {
                     values: floats_from_wire(o.get("values"))?,

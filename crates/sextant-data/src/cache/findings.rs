@@ -236,7 +236,11 @@ impl Cache {
             match status.as_str() {
                 "pending" => t.pending = n as u64,
                 "approved" => t.approved = n as u64,
-                _ => t.rejected += n as u64,
+                "rejected" => t.rejected = n as u64,
+                other => {
+                    let why = format!("{n} quarantined rows with an unknown status {other:?}");
+                    return Err(crate::DataError::Invalid(why));
+                }
             }
         }
         let mut stmt =

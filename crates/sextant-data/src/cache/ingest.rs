@@ -454,7 +454,15 @@ fn validate_stage(conn: &Connection) -> Result<()> {
     if let Some(s) = bad_symbol {
         return Err(DataError::Symbol(sextant_domain::InvalidSymbol(s)));
     }
+    let known_sources = super::query::SOURCES
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // An unknown provenance (a hand-made Parquet import) would make every later read fail.
+    let source_check = format!("source IS NULL OR source NOT IN ({known_sources})");
     let checks = [
+        ("source", source_check.as_str()),
         ("timestamp", "ts IS NULL OR session IS NULL"),
         ("open", "open IS NULL OR NOT isfinite(open)"),
         ("high", "high IS NULL OR NOT isfinite(high)"),

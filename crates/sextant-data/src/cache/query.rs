@@ -317,10 +317,11 @@ pub(crate) fn read_bars(
                 adj_close: (!adj.is_null(i)).then(|| adj.value(i)),
                 dividend: div.value(i),
                 split_coefficient: split.value(i),
-                source: SOURCES
-                    .get(source.value(i) as usize)
+                source: usize::try_from(source.value(i))
+                    .ok()
+                    .and_then(|k| SOURCES.get(k))
                     .copied()
-                    .unwrap_or(Source::File),
+                    .ok_or_else(|| bad("source"))?,
                 ingested_at: micros(ingested)?,
             });
         }
@@ -328,8 +329,9 @@ pub(crate) fn read_bars(
     Ok(out)
 }
 
-/// Source codes used by [`bar_select`] (index = code).
-const SOURCES: [Source; 4] = [
+/// Source codes used by [`bar_select`] (index = code); every provenance a stored bar may carry
+/// (the ingest refuses others).
+pub(crate) const SOURCES: [Source; 4] = [
     Source::AlphaVantage,
     Source::File,
     Source::Sample,
@@ -354,7 +356,7 @@ pub(crate) fn bar_select() -> &'static str {
             .join(" ");
         format!(
             "ts, open, high, low, close, volume, adj_close, dividend, split_coefficient, \
-             CAST(CASE source {sources} ELSE 1 END AS INTEGER), ingested_at, \
+             CAST(CASE source {sources} ELSE -1 END AS INTEGER), ingested_at, \
              CAST(CASE resolution {resolutions} ELSE -1 END AS INTEGER), \
              CASE WHEN tz = '{tz}' THEN NULL ELSE tz END",
             tz = sextant_domain::DEFAULT_EXCHANGE_TZ

@@ -272,7 +272,10 @@ pub struct EquityPointDto {
 
 /// A run's equity curve.
 #[utoipa::path(get, path = "/{id}/equity", operation_id = "get_backtest_equity", tag = "backtests", params(("id" = String, Path)),
-    responses((status = 200, body = Vec<EquityPointDto>)), security(("api_key" = [])))]
+    responses((status = 200, body = Vec<EquityPointDto>),
+              (status = 409, description = "an intraday run's first bars are no longer cached, so its sessions cannot be dated",
+               body = crate::error::Problem, content_type = "application/problem+json")),
+    security(("api_key" = [])))]
 async fn equity(
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -324,11 +327,21 @@ fn session_zone(
         SessionModel::Xnys => "America/New_York".to_string(),
         SessionModel::Weekdays => {
             let day = Some(first.date());
-            cache
-                .bars(symbol, resolution, day, day)?
-                .first()
-                .map(|b| b.tz.clone())
-                .unwrap_or_default()
+            match cache.bars(symbol, resolution, day, day)?.first() {
+                Some(b) => b.tz.clone(),
+                // Dating the curve in UTC would shift its sessions by a day on some exchanges.
+                None => {
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        "data-changed",
+                        format!(
+                            "the cache no longer holds {symbol}'s {resolution} bars of {}, whose \
+                             time zone dates this run's sessions",
+                            first.date()
+                        ),
+                    ))
+                }
+            }
         }
         // Around-the-clock models assign sessions by the clock; no zone is needed.
         SessionModel::Fx24x5 | SessionModel::Crypto24x7 => String::new(),
