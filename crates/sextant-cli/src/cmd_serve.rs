@@ -60,7 +60,7 @@ pub async fn serve(args: ServeArgs, config: Config) -> Result<()> {
         let queue = sextant_queue::Queue::connect(q).await?;
         state
             .jobs
-            .use_queue(queue, sextant_core::scale::TRAVELLING)?;
+            .use_queue(queue, &sextant_core::scale::TRAVELLING)?;
         say!("jobs: trial batches and walk-forward windows go to workers over NATS");
     }
     if state.auth.needs_bootstrap().await? {

@@ -53,21 +53,9 @@ pub const DEBUG_SLEEP: &str = "debug_sleep";
 /// every time (a poison job).
 pub const DEBUG_ABORT: &str = "debug_abort";
 
-/// The kinds a server with a NATS queue sends to workers.
-pub const TRAVELLING: &[&str] = &[
-    TRIAL_BATCH,
-    WALK_WINDOWS,
-    BACKTEST_RUN,
-    FEATURE_SHARD,
-    RL_TRAINING,
-    SIGNAL_TRAINING,
-    DEBUG_SLEEP,
-    DEBUG_ABORT,
-];
-
 /// The kinds only a coordinator queues (as children of its own job): never submitted directly,
 /// so their parameters (a whole feature view's SQL, a snapshot name) come from the server.
-pub const CHILD_KINDS: &[&str] = &[
+pub const CHILD_KINDS: [&str; 6] = [
     TRIAL_BATCH,
     WALK_WINDOWS,
     BACKTEST_RUN,
@@ -75,6 +63,19 @@ pub const CHILD_KINDS: &[&str] = &[
     RL_TRAINING,
     SIGNAL_TRAINING,
 ];
+
+/// The kinds a server with a NATS queue sends to workers: the child kinds and the two test
+/// hooks.
+pub const TRAVELLING: [&str; 8] = {
+    let mut out = [DEBUG_SLEEP; 8];
+    let mut i = 0;
+    while i < CHILD_KINDS.len() {
+        out[i] = CHILD_KINDS[i];
+        i += 1;
+    }
+    out[7] = DEBUG_ABORT;
+    out
+};
 
 /// This build (`sextant <version> (<commit>)`): a worker refuses training and feature work
 /// from a server of another build, whose code could compute other values.
