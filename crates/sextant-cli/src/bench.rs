@@ -203,6 +203,8 @@ fn quality_throughput(dir: &Path, sample: &Path, intraday: &Path) -> Result<[f64
     let mut last = [f64::NAN; 2];
     for (name, file) in [("bundled daily", sample), ("generated 1min", intraday)] {
         let mut best = [f64::INFINITY; 2];
+        // The close of the best round, for the report.
+        let mut close = [f64::NAN; 2];
         let mut rows = 0;
         for round in 0..3 {
             for (k, enabled) in [true, false].into_iter().enumerate() {
@@ -214,16 +216,27 @@ fn quality_throughput(dir: &Path, sample: &Path, intraday: &Path) -> Result<[f64
                 let cache = Cache::open(&path)?.with_quality(quality);
                 let t = Instant::now();
                 let s = cache.ingest_file(file, &FileOptions::default())?;
-                best[k] = best[k].min(t.elapsed().as_secs_f64());
-                rows = s.rows_in;
+                // Closing included: DuckDB checkpoints on close, and the DuckDB peer's time
+                // (scripts/bench/ingest_peers.py) includes its close too.
+                let committed = t.elapsed().as_secs_f64();
                 drop(cache);
+                let total = t.elapsed().as_secs_f64();
+                if total < best[k] {
+                    best[k] = total;
+                    close[k] = total - committed;
+                }
+                rows = s.rows_in;
                 std::fs::remove_file(&path)?;
             }
         }
         report(&format!("ingest {name}, checks on"), rows, best[0]);
         report(&format!("ingest {name}, checks off"), rows, best[1]);
         println!(
-            "{:<48} {:.2} (goal ≥ 0.5)",
+            "{:<48} {:.3} s on, {:.3} s off (included above)",
+            "  of which closing the cache (DuckDB checkpoint)", close[0], close[1]
+        );
+        println!(
+            "{:<48} {:.2} (goal ≥ 0.6, issue 22)",
             "  throughput with checks / without",
             best[1] / best[0]
         );

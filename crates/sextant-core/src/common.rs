@@ -156,6 +156,18 @@ pub(crate) fn from_doc<T: DeserializeOwned>(doc: Value) -> Result<T, serde_json:
     serde_json::from_value(doc)
 }
 
+/// A stored document as `T`, or `None` with a warning naming `what` when it does not read (one
+/// written by another build, say): a list skips it rather than failing whole, and says so.
+pub(crate) fn readable<T: DeserializeOwned>(doc: Value, what: &str) -> Option<T> {
+    match serde_json::from_value(doc) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(error = %e, what, "a stored document does not read: skipped");
+            None
+        }
+    }
+}
+
 /// Timestamps stored with a fixed nine-digit fraction, so that their strings sort in time order
 /// (chrono's default drops trailing zeros, and "…:05Z" would sort after "…:05.1Z"). Lists sort on
 /// these strings and update compare-and-swaps match them exactly.

@@ -109,27 +109,33 @@ fn parquet_round_trip() {
 
     // A provenance the cache does not know is refused at the import (before, it was stored
     // and then read back as `file`).
-    let forged = dir.path().join("forged.parquet");
-    duckdb::Connection::open_in_memory()
-        .expect("duckdb")
-        .execute_batch(&format!(
-            "COPY (SELECT * REPLACE ('polygon' AS source) FROM read_parquet('{}')) TO '{}' \
-             (FORMAT parquet)",
-            out.display(),
-            forged.display()
-        ))
-        .expect("forge");
-    let third = Cache::open_in_memory().expect("open");
-    match third.import_parquet(&forged) {
-        Err(DataError::InvalidBar { message, .. }) => {
-            assert!(message.contains("source"), "{message}")
+    // So is a resolution it does not know (the stored column is an ENUM of the known ones).
+    for (field, replace) in [
+        ("source", "'polygon' AS source"),
+        ("resolution", "'2min' AS resolution"),
+    ] {
+        let forged = dir.path().join(format!("forged-{field}.parquet"));
+        duckdb::Connection::open_in_memory()
+            .expect("duckdb")
+            .execute_batch(&format!(
+                "COPY (SELECT * REPLACE ({replace}) FROM read_parquet('{}')) TO '{}' \
+                 (FORMAT parquet)",
+                out.display(),
+                forged.display()
+            ))
+            .expect("forge");
+        let third = Cache::open_in_memory().expect("open");
+        match third.import_parquet(&forged) {
+            Err(DataError::InvalidBar { message, .. }) => {
+                assert!(message.contains(field), "{message}")
+            }
+            other => panic!("an unknown {field} was imported: {other:?}"),
         }
-        other => panic!("an unknown source was imported: {other:?}"),
+        assert!(
+            third.is_empty().expect("empty"),
+            "nothing of the batch written"
+        );
     }
-    assert!(
-        third.is_empty().expect("empty"),
-        "nothing of the batch written"
-    );
 }
 
 #[test]
@@ -215,4 +221,77 @@ fn concurrent_writers_never_duplicate_a_key() {
         .sum();
     assert_eq!(inserted, 12_154, "exactly one writer inserted the rows");
     assert_eq!(cache.check_keys().expect("keys"), 0);
+}
+
+/// A cache file of schema 1 (VARCHAR `resolution` and `source`) is converted on open: same bars,
+/// same snapshot hash, ENUM columns, version 2; a file newer than this build is refused.
+#[test]
+fn schema_1_file_is_converted_on_open() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("v1.duckdb");
+    let all = Slice {
+        symbols: Vec::new(),
+        resolution: None,
+        from: None,
+        to: None,
+    };
+    let (before, hash) = {
+        let cache = Cache::open(&path).expect("open");
+        cache.ingest_sample().expect("sample");
+        let bars = cache
+            .bars(&sym("AAPL"), Resolution::Daily, None, None)
+            .expect("bars");
+        let hash = cache.snapshot_hash(&all).expect("hash");
+        // Turn the file back into what a schema-1 build wrote.
+        cache
+            .conn()
+            .execute_batch(
+                "ALTER TABLE bars ALTER resolution SET DATA TYPE VARCHAR; \
+                 ALTER TABLE bars ALTER source SET DATA TYPE VARCHAR; \
+                 UPDATE schema_info SET version = 1;",
+            )
+            .expect("downgrade");
+        (bars, hash)
+    };
+    let cache = Cache::open(&path).expect("reopen");
+    let types: Vec<(String, String)> = {
+        let conn = cache.conn();
+        let mut stmt = conn
+            .prepare(
+                "SELECT column_name, data_type FROM information_schema.columns \
+                 WHERE table_name = 'bars' AND column_name IN ('resolution', 'source') ORDER BY 1",
+            )
+            .expect("prepare");
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query");
+        rows.collect::<Result<_, _>>().expect("rows")
+    };
+    assert_eq!(types.len(), 2);
+    for (col, ty) in &types {
+        assert!(ty.starts_with("ENUM"), "{col}: {ty}");
+    }
+    let version: i32 = cache
+        .conn()
+        .query_row("SELECT max(version) FROM schema_info", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, 2);
+    let after = cache
+        .bars(&sym("AAPL"), Resolution::Daily, None, None)
+        .expect("bars");
+    assert_eq!(after, before);
+    assert_eq!(cache.snapshot_hash(&all).expect("hash"), hash);
+    // A later ingest of the same file still finds every bar unchanged.
+    let again = cache.ingest_sample().expect("sample again");
+    assert_eq!(again.unchanged, again.rows_in);
+
+    cache
+        .conn()
+        .execute_batch("UPDATE schema_info SET version = 3")
+        .expect("bump");
+    drop(cache);
+    match Cache::open(&path) {
+        Err(DataError::Invalid(m)) => assert!(m.contains("schema 3"), "{m}"),
+        other => panic!("expected a schema error, got {:?}", other.map(|_| ())),
+    }
 }

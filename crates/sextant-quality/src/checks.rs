@@ -110,10 +110,14 @@ fn median(v: &mut [f64]) -> f64 {
 /// statistic that lags by at most `every` bars) so long intraday series stay linear. Positions
 /// with fewer than 20 values before them use the first `window` values of the series.
 fn trailing_robust(x: &[f64], window: usize, every: usize) -> Vec<(f64, f64)> {
-    let stats = |vals: &[f64]| {
-        let mut v: Vec<f64> = vals.iter().copied().filter(|x| x.is_finite()).collect();
+    // Two scratch buffers for every window (this runs once per ten bars of every series).
+    let (mut v, mut dev) = (Vec::with_capacity(window), Vec::with_capacity(window));
+    let mut stats = |vals: &[f64]| {
+        v.clear();
+        v.extend(vals.iter().copied().filter(|x| x.is_finite()));
         let m = median(&mut v);
-        let mut dev: Vec<f64> = v.iter().map(|x| (x - m).abs()).collect();
+        dev.clear();
+        dev.extend(v.iter().map(|x| (x - m).abs()));
         (m, 1.4826 * median(&mut dev))
     };
     let boot = stats(&x[..x.len().min(window)]);
@@ -538,8 +542,7 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
                 IsolationForest::fit(&feats[..start], 100, 256, seed ^ start as u64)
             });
 
-            let score = forest.score(&feats[k - 1]);
-            if score > cfg.isolation_score {
+            if let Some(score) = forest.score_if_above(&feats[k - 1], cfg.isolation_score) {
                 let f = &feats[k - 1];
                 let detail = format!(
                     "isolation score {score:.3} (return z {:+.1}, range ×{:.1}, gap z {:+.1}, volume ×{:.1})",

@@ -586,14 +586,7 @@ impl JobManager {
     }
 }
 
-/// A worker's registry document, or `None` (logged) when it does not read, e.g. one written by
-/// another build.
+/// A worker's registry document, or `None` (logged) when it does not read.
 fn worker_info(doc: serde_json::Value) -> Option<WorkerInfo> {
-    match serde_json::from_value::<WorkerInfo>(doc) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            tracing::warn!(error = %e, "a worker registry document does not read: skipped");
-            None
-        }
-    }
+    crate::common::readable(doc, "worker registry")
 }

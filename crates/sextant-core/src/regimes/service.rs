@@ -231,13 +231,7 @@ impl RegimeService {
         let docs = self.meta.find(REGIME_ALERTS, &q).await?;
         Ok(docs
             .into_iter()
-            .filter_map(|d| match serde_json::from_value(d) {
-                Ok(a) => Some(a),
-                Err(e) => {
-                    tracing::warn!(error = %e, "a stored regime alert does not read: skipped");
-                    None
-                }
-            })
+            .filter_map(|d| crate::common::readable(d, "regime alert"))
             .collect())
     }
 

@@ -66,14 +66,16 @@ pub const CHILD_KINDS: [&str; 6] = [
 
 /// The kinds a server with a NATS queue sends to workers: the child kinds and the two test
 /// hooks.
-pub const TRAVELLING: [&str; 8] = {
-    let mut out = [DEBUG_SLEEP; 8];
+pub const TRAVELLING: [&str; CHILD_KINDS.len() + 2] = {
+    let n = CHILD_KINDS.len();
+    let mut out = [""; CHILD_KINDS.len() + 2];
     let mut i = 0;
-    while i < CHILD_KINDS.len() {
+    while i < n {
         out[i] = CHILD_KINDS[i];
         i += 1;
     }
-    out[7] = DEBUG_ABORT;
+    out[n] = DEBUG_SLEEP;
+    out[n + 1] = DEBUG_ABORT;
     out
 };
 

@@ -58,7 +58,7 @@ pub fn snapshot_hash_on(conn: &duckdb::Connection, slice: &Slice) -> Result<Stri
     use duckdb::arrow::array::{Array, Float64Array, StringArray};
     use sha2::{Digest, Sha256};
     let mut stmt = conn.prepare(&format!(
-        "SELECT symbol, resolution, CAST(ts AS VARCHAR), open, high, low, close, volume, \
+        "SELECT symbol, CAST(resolution AS VARCHAR), CAST(ts AS VARCHAR), open, high, low, close, volume, \
          coalesce(adj_close, 'NaN'::DOUBLE), dividend, split_coefficient FROM bars WHERE {} \
          ORDER BY symbol, resolution, ts",
         slice_where(slice)

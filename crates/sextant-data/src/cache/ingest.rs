@@ -1,6 +1,8 @@
 //! Writing into the cache: every path (bars from a provider, a CSV or Parquet file, the bundled
 //! sample, a Parquet import, a resample) fills the `stage_bars` temp table and then runs
-//! [`merge_stage`], all inside ONE transaction. A crash anywhere before `COMMIT` leaves nothing.
+//! [`merge_stage`]; every write to a stored table happens inside ONE transaction, so a crash
+//! anywhere before `COMMIT` leaves nothing. The ingests fill and check the stage before that
+//! transaction begins ([`Cache::write_staged`]): it is scratch space only their connection sees.
 //!
 //! The merge is an idempotent upsert on (symbol, resolution, ts): an identical row changes
 //! nothing (not even `ingested_at`), a changed row is updated and its previous version is copied
@@ -11,12 +13,12 @@ use super::schema::{BAR_VALUE_COLUMNS, STAGE_DDL};
 use super::{sql_literal, Cache};
 use crate::{DataError, Result};
 use chrono::{NaiveDateTime, Utc};
-use duckdb::{params, Connection, OptionalExt};
+use duckdb::{params, Connection};
 use serde::Serialize;
 use sextant_domain::{
     AssetClass, Bar, Instrument, Resolution, Source, Symbol, DEFAULT_EXCHANGE_TZ,
 };
-use sextant_quality::{Check, Flag, QualityConfig, QualityReport};
+use sextant_quality::{Flag, QualityConfig, QualityReport};
 use std::path::Path;
 
 /// What one ingest did.
@@ -115,12 +117,9 @@ impl Cache {
         request: &str,
         instrument: Option<&Instrument>,
     ) -> Result<IngestSummary> {
-        self.write(|conn| {
-            if let Some(i) = instrument {
-                super::instruments::upsert(conn, i)?;
-            }
-            conn.execute_batch(STAGE_DDL)?;
-            {
+        self.write_staged(
+            |conn| {
+                conn.execute_batch(STAGE_DDL)?;
                 let mut app = conn.appender("stage_bars")?;
                 for b in bars {
                     let session = b.ts.date();
@@ -142,9 +141,22 @@ impl Cache {
                     ])?;
                 }
                 app.flush()?;
-            }
-            merge_stage(conn, source.as_str(), request, Some(&self.quality))
-        })
+                drop(app);
+                super::stage::prepare_stage(conn)
+            },
+            |conn, duplicates| {
+                if let Some(i) = instrument {
+                    super::instruments::upsert(conn, i)?;
+                }
+                merge_prepared(
+                    conn,
+                    source.as_str(),
+                    request,
+                    Some(&self.quality),
+                    duplicates,
+                )
+            },
+        )
     }
 
     /// Reads a CSV (optionally gzip-compressed) or Parquet file of bars and writes it in one
@@ -158,29 +170,35 @@ impl Cache {
         }
         let reader = file_reader(path);
         let request = format!("file {}", path.display());
-        self.write(|conn| {
-            conn.execute_batch(STAGE_DDL)?;
-            let t = std::time::Instant::now();
-            // Parse the file once; detection and staging then read the in-memory copy.
-            conn.execute_batch(&format!(
-                "CREATE OR REPLACE TEMP TABLE raw_file AS SELECT * FROM {reader}"
-            ))?;
-            tracing::debug!(ms = t.elapsed().as_millis() as u64, "file parsed");
-            let reader = "raw_file";
-            let layout = super::query::detect_layout(conn, reader, path, opts)?;
-            tracing::debug!(
-                ms = t.elapsed().as_millis() as u64,
-                ?layout,
-                "layout detected"
-            );
-            stage_from_layout(conn, reader, &layout, opts)?;
-            conn.execute_batch("DROP TABLE raw_file")?;
-            if let Some(class) = opts.asset {
-                record_file_instruments(conn, class)?;
-            }
-            tracing::debug!(ms = t.elapsed().as_millis() as u64, "file staged");
-            merge_stage(conn, opts.source.as_str(), &request, Some(&self.quality))
-        })
+        self.write_staged(
+            |conn| {
+                conn.execute_batch(STAGE_DDL)?;
+                let t = std::time::Instant::now();
+                // Parse the file once; detection and staging then read the in-memory copy.
+                conn.execute_batch(&format!(
+                    "CREATE OR REPLACE TEMP TABLE raw_file AS SELECT * FROM {reader}"
+                ))?;
+                tracing::debug!(ms = t.elapsed().as_millis() as u64, "file parsed");
+                let reader = "raw_file";
+                let layout = super::query::detect_layout(conn, reader, path, opts)?;
+                tracing::debug!(
+                    ms = t.elapsed().as_millis() as u64,
+                    ?layout,
+                    "layout detected"
+                );
+                stage_from_layout(conn, reader, &layout, opts)?;
+                conn.execute_batch("DROP TABLE raw_file")?;
+                tracing::debug!(ms = t.elapsed().as_millis() as u64, "file staged");
+                super::stage::prepare_stage(conn)
+            },
+            |conn, duplicates| {
+                if let Some(class) = opts.asset {
+                    record_file_instruments(conn, class)?;
+                }
+                let source = opts.source.as_str();
+                merge_prepared(conn, source, &request, Some(&self.quality), duplicates)
+            },
+        )
     }
 
     /// Imports a Parquet file written by [`Cache::export_parquet`], keeping its provenance columns.
@@ -192,14 +210,19 @@ impl Cache {
             });
         }
         let request = format!("parquet import {}", path.display());
-        self.write(|conn| {
-            conn.execute_batch(STAGE_DDL)?;
-            conn.execute_batch(&format!(
-                "INSERT INTO stage_bars SELECT {BAR_VALUE_COLUMNS} FROM read_parquet({})",
-                sql_literal(&path.to_string_lossy())
-            ))?;
-            merge_stage(conn, "parquet", &request, Some(&self.quality))
-        })
+        self.write_staged(
+            |conn| {
+                conn.execute_batch(STAGE_DDL)?;
+                conn.execute_batch(&format!(
+                    "INSERT INTO stage_bars SELECT {BAR_VALUE_COLUMNS} FROM read_parquet({})",
+                    sql_literal(&path.to_string_lossy())
+                ))?;
+                super::stage::prepare_stage(conn)
+            },
+            |conn, duplicates| {
+                merge_prepared(conn, "parquet", &request, Some(&self.quality), duplicates)
+            },
+        )
     }
 
     /// Loads the bundled sample data set (real daily US-equity prices, public domain).
@@ -292,12 +315,22 @@ pub(crate) fn merge_stage(
     request: &str,
     quality: Option<&QualityConfig>,
 ) -> Result<IngestSummary> {
+    let duplicates = super::stage::prepare_stage(conn)?;
+    merge_prepared(conn, source, request, quality, duplicates)
+}
+
+/// The rest of [`merge_stage`] after [`super::stage::prepare_stage`], inside the write transaction: sessions
+/// of 24-hour markets from the instruments (recorded in the same transaction), the checks,
+/// quarantine, the upsert, coverage and the batch record.
+pub(crate) fn merge_prepared(
+    conn: &Connection,
+    source: &str,
+    request: &str,
+    quality: Option<&QualityConfig>,
+    duplicates: Vec<Flag>,
+) -> Result<IngestSummary> {
     let t = std::time::Instant::now();
-    validate_stage(conn)?;
     super::instruments::assign_sessions(conn)?;
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "stage validated");
-    let duplicates = dedupe_stage(conn)?;
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "stage deduplicated");
     let batch_id = uuid::Uuid::new_v4().to_string();
     let now = Utc::now().naive_utc();
     let differ = values_differ("s", "b");
@@ -439,123 +472,6 @@ pub(crate) fn prefixed(alias: &str, cols: &str) -> String {
         .map(|c| format!("{alias}.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Rejects the whole batch on the first unusable row, naming symbol, timestamp and field.
-fn validate_stage(conn: &Connection) -> Result<()> {
-    let bad_symbol: Option<String> = conn
-        .query_row(
-            "SELECT coalesce(symbol, '<missing>') FROM (SELECT DISTINCT symbol FROM stage_bars) \
-             WHERE symbol IS NULL OR NOT regexp_full_match(symbol, '[A-Z0-9.\\-^_/]{1,32}') LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(s) = bad_symbol {
-        return Err(DataError::Symbol(sextant_domain::InvalidSymbol(s)));
-    }
-    let known_sources = super::query::SOURCES
-        .iter()
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    // An unknown provenance (a hand-made Parquet import) would make every later read fail.
-    let source_check = format!("source IS NULL OR source NOT IN ({known_sources})");
-    let checks = [
-        ("source", source_check.as_str()),
-        ("timestamp", "ts IS NULL OR session IS NULL"),
-        ("open", "open IS NULL OR NOT isfinite(open)"),
-        ("high", "high IS NULL OR NOT isfinite(high)"),
-        ("low", "low IS NULL OR NOT isfinite(low)"),
-        ("close", "close IS NULL OR NOT isfinite(close)"),
-        ("volume", "volume IS NULL OR NOT isfinite(volume)"),
-        ("adj_close", "adj_close IS NOT NULL AND NOT isfinite(adj_close)"),
-        ("dividend", "dividend IS NULL OR NOT isfinite(dividend)"),
-        ("split_coefficient", "split_coefficient IS NULL OR NOT isfinite(split_coefficient) OR split_coefficient <= 0"),
-    ];
-    let where_any = checks
-        .iter()
-        .map(|(_, c)| format!("({c})"))
-        .collect::<Vec<_>>()
-        .join(" OR ");
-    let case = checks
-        .iter()
-        .map(|(f, c)| format!("WHEN {c} THEN '{f}'"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let row: Option<(String, Option<String>, String)> = conn
-        .query_row(
-            &format!(
-                "SELECT symbol, CAST(ts AS VARCHAR), CASE {case} END FROM stage_bars WHERE {where_any} LIMIT 1"
-            ),
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    if let Some((symbol, ts, field)) = row {
-        return Err(DataError::InvalidBar {
-            symbol,
-            ts: ts.unwrap_or_else(|| "<unparseable timestamp>".into()),
-            message: format!("missing or malformed {field}; nothing of this batch was written"),
-        });
-    }
-    Ok(())
-}
-
-/// Collapses exact duplicate rows, returning a notice for each; rejects the batch when two rows
-/// share a key but differ.
-fn dedupe_stage(conn: &Connection) -> Result<Vec<Flag>> {
-    // A cheap screen on one 64-bit hash per key; only a hit (a duplicate, or a rare collision)
-    // pays for the exact check below.
-    let maybe_dup: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM stage_bars GROUP BY hash(symbol, resolution, ts) HAVING count(*) > 1)",
-        [],
-        |r| r.get(0),
-    )?;
-    if !maybe_dup {
-        return Ok(Vec::new());
-    }
-    let mut stmt = conn.prepare(
-        "SELECT symbol, resolution, ts, count(*) FROM stage_bars GROUP BY symbol, resolution, ts \
-         HAVING count(*) > 1 ORDER BY 1, 2, 3",
-    )?;
-    let dups = stmt
-        .query_map([], |r| {
-            let copies: i64 = r.get(3)?;
-            Ok(Flag {
-                symbol: r.get(0)?,
-                resolution: super::resolution_at(r, 1)?,
-                ts: r.get(2)?,
-                check: Check::DuplicateRow,
-                severity: sextant_quality::Severity::Notice,
-                score: copies as f64,
-                detail: format!("{copies} copies of this bar in one batch; kept one"),
-            })
-        })?
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    if dups.is_empty() {
-        return Ok(dups);
-    }
-    conn.execute_batch(
-        "CREATE OR REPLACE TEMP TABLE stage_distinct AS SELECT DISTINCT * FROM stage_bars",
-    )?;
-    let conflict: Option<(String, String, String)> = conn
-        .query_row(
-            "SELECT symbol, resolution, CAST(ts AS VARCHAR) FROM stage_distinct \
-             GROUP BY symbol, resolution, ts HAVING count(*) > 1 ORDER BY 1, 2, 3 LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    if let Some((symbol, resolution, ts)) = conflict {
-        return Err(DataError::ConflictingDuplicate {
-            symbol,
-            resolution,
-            ts,
-        });
-    }
-    conn.execute_batch("DELETE FROM stage_bars; INSERT INTO stage_bars SELECT * FROM stage_distinct; DROP TABLE stage_distinct;")?;
-    Ok(dups)
 }
 
 /// Records every staged symbol as an instrument of `class` (a file ingest told what it holds).

@@ -25,6 +25,7 @@ mod regimes;
 mod resample;
 pub(crate) mod schema;
 mod snapshot;
+mod stage;
 
 pub use directory::DirectoryEntry;
 pub use events::EconomicSummary;
@@ -79,12 +80,26 @@ impl Cache {
 
     fn init(conn: Connection, path: Option<PathBuf>) -> Result<Self> {
         conn.execute_batch(schema::DDL)?;
-        let n: i64 = conn.query_row("SELECT count(*) FROM schema_info", [], |r| r.get(0))?;
-        if n == 0 {
-            conn.execute(
-                "INSERT INTO schema_info VALUES (?)",
-                [schema::SCHEMA_VERSION],
-            )?;
+        let version: Option<i32> =
+            conn.query_row("SELECT max(version) FROM schema_info", [], |r| r.get(0))?;
+        match version {
+            None => {
+                conn.execute(
+                    "INSERT INTO schema_info VALUES (?)",
+                    [schema::SCHEMA_VERSION],
+                )?;
+            }
+            Some(1) => {
+                tracing::info!("converting the cache from schema 1 to 2 (ENUM columns)");
+                conn.execute_batch(&format!("BEGIN; {} COMMIT;", schema::migrate_v1()))?;
+            }
+            Some(v) if v == schema::SCHEMA_VERSION => {}
+            Some(v) => {
+                return Err(DataError::Invalid(format!(
+                    "the cache file has schema {v}; this build reads schema {} (upgrade sextant)",
+                    schema::SCHEMA_VERSION
+                )))
+            }
         }
         Ok(Cache {
             conn: Mutex::new(conn),
@@ -148,6 +163,34 @@ impl Cache {
     pub fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let mut conn = self.conn();
         let out = ingest::in_transaction(&mut conn, f);
+        if out.is_ok() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+        out
+    }
+
+    /// Runs `stage` (filling and checking the connection's temp staging tables) outside any
+    /// transaction, then `merge` with its output in one write transaction, bumping the
+    /// generation when it commits. The staging tables are dropped afterwards, whatever happened.
+    ///
+    /// Why staging stays out of the transaction: the stage is a temp table only this connection
+    /// sees (and the connection is held locked throughout), so it needs no atomicity, while rows
+    /// written inside a transaction go to DuckDB's transaction-local storage, which made every
+    /// pass over the stage about twice as slow (a 1M-row file ingest: 4.3 s inside, 2.3 s outside,
+    /// measured here). Everything that touches a stored table stays in `merge`.
+    pub(crate) fn write_staged<S, T>(
+        &self,
+        stage: impl FnOnce(&Connection) -> Result<S>,
+        merge: impl FnOnce(&Connection, S) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.conn();
+        let out = match stage(&conn) {
+            Ok(staged) => ingest::in_transaction(&mut conn, |c| merge(c, staged)),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = conn.execute_batch(schema::DROP_STAGE) {
+            tracing::warn!(error = %e, "could not drop the staging tables");
+        }
         if out.is_ok() {
             self.generation.fetch_add(1, Ordering::AcqRel);
         }

@@ -115,7 +115,8 @@ impl Cache {
         let (lo, hi) = sql_date_bounds(from, to)?;
         let conn = self.conn();
         let mut stmt = conn.prepare(&format!(
-            "SELECT ts, open, high, low, close, volume, adj_close, dividend, split_coefficient, source \
+            "SELECT ts, open, high, low, close, volume, adj_close, dividend, split_coefficient, \
+             CAST(source AS VARCHAR) AS source \
              FROM bars WHERE symbol = {} AND resolution = {} AND session BETWEEN DATE '{lo}' AND DATE '{hi}' \
              ORDER BY ts",
             sql_literal(symbol.as_str()),
