@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use sextant_core::Services;
-use sextant_data::cache::{FileOptions, IngestSummary};
+use sextant_data::cache::{CsvReader, FileOptions, IngestSummary};
 use sextant_domain::{AssetClass, Instrument, Resolution, Source, Symbol};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -94,6 +94,10 @@ pub enum IngestCmd {
         /// Intraday timestamps in the file are UTC (default: exchange-local).
         #[arg(long)]
         utc: bool,
+        /// Read a CSV with DuckDB's read_csv even when sextant's faster reader could (the two
+        /// store the same rows; this is the reference path).
+        #[arg(long)]
+        duckdb_reader: bool,
         /// Column mapping FIELD=COLUMN (fields: symbol, time, open, high, low, close, volume,
         /// adj_close, dividend, split). Repeatable.
         #[arg(long = "map", value_parser = parse_map)]
@@ -196,6 +200,7 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
             asset,
             utc,
             map,
+            duckdb_reader,
         } => {
             let around_the_clock = asset.is_some_and(|a| a.default_session().is_around_the_clock());
             let tz = tz.unwrap_or_else(|| {
@@ -213,6 +218,11 @@ pub async fn run(cmd: IngestCmd, s: &Services) -> Result<()> {
                 columns: map,
                 source: Source::File,
                 asset,
+                reader: if duckdb_reader {
+                    CsvReader::DuckDb
+                } else {
+                    CsvReader::Auto
+                },
             };
             let pb = spinner(format!("ingesting {}", path.display()));
             let t = Instant::now();

@@ -122,7 +122,6 @@ fn fill_offsets(
     hi: Option<NaiveDate>,
     utc_keys: bool,
 ) -> Result<()> {
-    use chrono::{Offset, TimeZone};
     let zone: chrono_tz::Tz = tz
         .parse()
         .map_err(|_| DataError::Invalid(format!("unknown time zone {tz:?}")))?;
@@ -145,18 +144,35 @@ fn fill_offsets(
     let mut app = conn.appender("tz_offsets")?;
     let mut h = start;
     while h <= end {
-        let offset = if utc_keys {
-            Some(zone.from_utc_datetime(&h).offset().fix().local_minus_utc() / 60)
-        } else {
-            zone.from_local_datetime(&h)
-                .earliest()
-                .map(|dt| dt.offset().fix().local_minus_utc() / 60)
-        };
-        if let Some(off) = offset {
+        if let Some(off) = zone_offset_minutes(&zone, h, utc_keys) {
             app.append_row(params![h, off])?;
         }
         h += chrono::Duration::hours(1);
     }
     app.flush()?;
     Ok(())
+}
+
+/// The UTC offset of `zone` in minutes at `hour`, read as a UTC time (`utc`) or a local one;
+/// `None` for a local time that does not exist (a spring-forward's skipped hour). A repeated
+/// local hour takes its earlier instant.
+pub(crate) fn zone_offset_minutes(
+    zone: &chrono_tz::Tz,
+    hour: chrono::NaiveDateTime,
+    utc: bool,
+) -> Option<i32> {
+    use chrono::{Offset, TimeZone};
+    if utc {
+        Some(
+            zone.from_utc_datetime(&hour)
+                .offset()
+                .fix()
+                .local_minus_utc()
+                / 60,
+        )
+    } else {
+        zone.from_local_datetime(&hour)
+            .earliest()
+            .map(|dt| dt.offset().fix().local_minus_utc() / 60)
+    }
 }

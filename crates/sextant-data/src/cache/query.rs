@@ -372,14 +372,32 @@ pub(crate) fn detect_layout(
     path: &Path,
     opts: &FileOptions,
 ) -> Result<Layout> {
-    let file_err = |message: String| DataError::File {
-        path: path.display().to_string(),
-        message,
-    };
     let mut stmt = conn.prepare(&format!("DESCRIBE SELECT * FROM {reader}"))?;
     let cols: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<std::result::Result<_, _>>()?;
+    let layout = layout_from_columns(&cols, path, opts)?;
+    let resolution = match opts.resolution {
+        Some(r) => r,
+        None => infer_resolution(conn, reader, &layout.time)?,
+    };
+    Ok(Layout {
+        resolution,
+        ..layout
+    })
+}
+
+/// Which column holds which field, from the file's (name, DuckDB type) columns; the resolution
+/// is left `Daily` for the caller to set.
+pub(crate) fn layout_from_columns(
+    cols: &[(String, String)],
+    path: &Path,
+    opts: &FileOptions,
+) -> Result<Layout> {
+    let file_err = |message: String| DataError::File {
+        path: path.display().to_string(),
+        message,
+    };
     let norm = |s: &str| {
         s.to_ascii_lowercase()
             .chars()
@@ -445,14 +463,7 @@ pub(crate) fn detect_layout(
         resolution: Resolution::Daily,
         time,
     };
-    let resolution = match opts.resolution {
-        Some(r) => r,
-        None => infer_resolution(conn, reader, &layout.time)?,
-    };
-    Ok(Layout {
-        resolution,
-        ..layout
-    })
+    Ok(layout)
 }
 
 /// Daily when every timestamp is midnight; otherwise the smallest spacing within a day. Looks at
@@ -477,13 +488,18 @@ fn infer_resolution(conn: &Connection, reader: &str, time: &str) -> Result<Resol
             "cannot infer the resolution: no two intraday timestamps share a day; pass --resolution".into(),
         ));
     };
-    Ok(match minutes {
+    Ok(resolution_of_spacing(minutes))
+}
+
+/// The intraday resolution whose bars are `minutes` apart (the smallest spacing within a day).
+pub(crate) fn resolution_of_spacing(minutes: i64) -> Resolution {
+    match minutes {
         m if m <= 1 => Resolution::Min1,
         m if m <= 5 => Resolution::Min5,
         m if m <= 15 => Resolution::Min15,
         m if m <= 30 => Resolution::Min30,
         _ => Resolution::Min60,
-    })
+    }
 }
 
 /// A previous version of a bar that a later ingest changed.

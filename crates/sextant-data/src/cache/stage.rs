@@ -10,10 +10,15 @@ use sextant_quality::{Check, Flag};
 /// The part of [`super::ingest::merge_stage`] that touches only the staging table: validation (the whole batch
 /// is refused on the first unusable row) and de-duplication (returning a notice per collapsed
 /// duplicate). It may run before the write transaction (see [`Cache::write_staged`]).
-pub(crate) fn prepare_stage(conn: &Connection) -> Result<Vec<Flag>> {
+/// `keys_distinct`: the stager knows no two rows share a key (the fast CSV reader checks it
+/// in its pass), so the de-duplication pass is skipped.
+pub(crate) fn prepare_stage(conn: &Connection, keys_distinct: bool) -> Result<Vec<Flag>> {
     let t = std::time::Instant::now();
     validate_stage(conn)?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "stage validated");
+    if keys_distinct {
+        return Ok(Vec::new());
+    }
     let duplicates = dedupe_stage(conn)?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "stage deduplicated");
     Ok(duplicates)
