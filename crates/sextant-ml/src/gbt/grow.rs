@@ -27,13 +27,21 @@ struct HistBin {
 
 type Histogram = Vec<Vec<HistBin>>;
 
+/// One feature's part of a split: the smaller and larger child's histograms and best splits.
+type ChildrenOfFeature = (
+    Vec<HistBin>,
+    Vec<HistBin>,
+    Option<SplitInfo>,
+    Option<SplitInfo>,
+);
+
 /// Gradient sum, hessian sum and row count of a leaf, computed once from its rows (every
 /// feature's histogram sums to the same totals, so there is no need to re-add 256 bins per
 /// feature).
 type Totals = (f64, f64, u64);
 
 /// Below this many (row × feature) updates a rayon fan-out costs more than it saves.
-const PAR_MIN_WORK: usize = 1 << 14;
+const PAR_MIN_WORK: usize = 1 << 16;
 
 /// The best split found for a leaf.
 #[derive(Debug, Clone, Copy)]
@@ -91,32 +99,100 @@ pub(crate) fn leaf_output(g: f64, h: f64, p: &GbtParams) -> f64 {
 }
 
 impl GrowContext<'_> {
-    fn build_hist(&self, rows: &[u32]) -> Histogram {
-        let n_features = self.data.bins.len();
-        // The leaf's gradients gathered once in row order (LightGBM's "ordered gradients"):
-        // every feature then reads them sequentially and gathers only its own bin codes.
-        let ordered: Vec<(f64, f64)> = rows.iter().map(|&r| self.gh[r as usize]).collect();
-        let one = |f: usize| -> Vec<HistBin> {
-            if !self.features.contains(&f) {
-                return Vec::new();
-            }
-            let mut hist = vec![HistBin::default(); self.data.mappers[f].n_real_bins() + 1];
-            let bins = &self.data.bins[f];
-            for (&r, &(g, h)) in rows.iter().zip(&ordered) {
-                let b = &mut hist[bins[r as usize] as usize];
-                b.g += g;
-                b.h += h;
-                b.n += 1;
-            }
-            hist
-        };
-        // Small leaves are cheaper to scan than to fan out to the thread pool. Either way each
-        // feature is accumulated sequentially in row order, so results are identical.
-        if rows.len() * n_features >= PAR_MIN_WORK {
-            (0..n_features).into_par_iter().map(one).collect()
-        } else {
-            (0..n_features).map(one).collect()
+    /// One feature's histogram over `rows`, whose gradients are `ordered` (gathered once per
+    /// leaf in row order, LightGBM's "ordered gradients": each feature then reads them
+    /// sequentially and gathers only its own bin codes).
+    fn feature_hist(&self, f: usize, rows: &[u32], ordered: &[(f64, f64)]) -> Vec<HistBin> {
+        let mut hist = vec![HistBin::default(); self.data.mappers[f].n_real_bins() + 1];
+        let bins = &self.data.bins[f];
+        for (&r, &(g, h)) in rows.iter().zip(ordered) {
+            let b = &mut hist[bins[r as usize] as usize];
+            b.g += g;
+            b.h += h;
+            b.n += 1;
         }
+        hist
+    }
+
+    /// Runs `one` for every feature (an empty result for features this tree may not use), on
+    /// all cores when `work` is worth it, each thread taking a contiguous block of features.
+    /// Why one parallel region per split (its histograms and both children's searches) rather
+    /// than three: on small data waking the pool cost more than the work it shared. Each
+    /// feature is computed by one task the same way either way, so results do not depend on
+    /// the number of threads.
+    fn per_feature<T: Send + Default>(
+        &self,
+        work: usize,
+        one: impl Fn(usize) -> T + Sync,
+    ) -> Vec<T> {
+        let n = self.data.bins.len();
+        let allowed = |f: usize| self.features.binary_search(&f).is_ok();
+        let run = |f: usize| if allowed(f) { one(f) } else { T::default() };
+        let threads = rayon::current_num_threads();
+        if threads > 1 && work >= PAR_MIN_WORK {
+            (0..n)
+                .into_par_iter()
+                .with_min_len(n.div_ceil(threads))
+                .map(run)
+                .collect()
+        } else {
+            (0..n).map(run).collect()
+        }
+    }
+
+    /// The root's histograms and best split.
+    fn root(&self, rows: &[u32], total: Totals) -> (Histogram, Option<SplitInfo>) {
+        let ordered: Vec<(f64, f64)> = rows.iter().map(|&r| self.gh[r as usize]).collect();
+        let per: Vec<(Vec<HistBin>, Option<SplitInfo>)> =
+            self.per_feature(rows.len() * self.features.len(), |f| {
+                let hist = self.feature_hist(f, rows, &ordered);
+                let best = self.search(f, &hist, 0, total);
+                (hist, best)
+            });
+        let (hist, best): (Histogram, Vec<Option<SplitInfo>>) = per.into_iter().unzip();
+        (hist, first_best(best))
+    }
+
+    /// Both children of a split: the smaller one's histograms from its rows, the larger one's
+    /// as the parent's minus those (the subtraction trick), and each child's best split.
+    fn children(
+        &self,
+        parent: Histogram,
+        small_rows: &[u32],
+        depth: usize,
+        (small_total, large_total): (Totals, Totals),
+    ) -> [(Histogram, Option<SplitInfo>); 2] {
+        let ordered: Vec<(f64, f64)> = small_rows.iter().map(|&r| self.gh[r as usize]).collect();
+        let bins: usize = self.features.iter().map(|&f| parent[f].len()).sum();
+        let work = small_rows.len() * self.features.len() + bins * 16;
+        let parent = &parent;
+        let per: Vec<ChildrenOfFeature> = self.per_feature(work, |f| {
+            let small = self.feature_hist(f, small_rows, &ordered);
+            let large: Vec<HistBin> = parent[f]
+                .iter()
+                .zip(&small)
+                .map(|(p, c)| HistBin {
+                    g: p.g - c.g,
+                    h: p.h - c.h,
+                    n: p.n - c.n,
+                })
+                .collect();
+            let bs = self.search(f, &small, depth, small_total);
+            let bl = self.search(f, &large, depth, large_total);
+            (small, large, bs, bl)
+        });
+        let mut small = (Vec::with_capacity(per.len()), Vec::with_capacity(per.len()));
+        let mut large = (Vec::with_capacity(per.len()), Vec::with_capacity(per.len()));
+        for (hs, hl, bs, bl) in per {
+            small.0.push(hs);
+            small.1.push(bs);
+            large.0.push(hl);
+            large.1.push(bl);
+        }
+        [
+            (small.0, first_best(small.1)),
+            (large.0, first_best(large.1)),
+        ]
     }
 
     fn sums(&self, rows: &[u32]) -> (f64, f64) {
@@ -126,35 +202,14 @@ impl GrowContext<'_> {
         })
     }
 
-    /// Best split of a leaf over all allowed features, or None if nothing beats
-    /// `min_gain_to_split` under the leaf-size constraints.
-    fn best_split(&self, hist: &Histogram, depth: usize, total: Totals) -> Option<SplitInfo> {
+    /// The best split of one feature's histogram, or None (also past `max_depth`, or for a
+    /// feature the tree may not use, whose histogram is empty).
+    fn search(&self, f: usize, hist: &[HistBin], depth: usize, total: Totals) -> Option<SplitInfo> {
         let p = self.params;
-        if p.max_depth > 0 && depth >= p.max_depth as usize {
+        if hist.is_empty() || (p.max_depth > 0 && depth >= p.max_depth as usize) {
             return None;
         }
-        // Per-feature searches are independent; collect in feature order and reduce
-        // sequentially so the winner (ties → lower feature index) is thread-count independent.
-        let search = |&f: &usize| {
-            if hist[f].is_empty() {
-                None
-            } else {
-                self.best_split_feature(f, &hist[f], total)
-            }
-        };
-        let work: usize = self.features.iter().map(|&f| hist[f].len()).sum::<usize>() * 16;
-        let per_feature: Vec<Option<SplitInfo>> = if work >= PAR_MIN_WORK {
-            self.features.par_iter().map(search).collect()
-        } else {
-            self.features.iter().map(search).collect()
-        };
-        let mut best: Option<SplitInfo> = None;
-        for s in per_feature.into_iter().flatten() {
-            if best.is_none_or(|b| s.gain > b.gain) {
-                best = Some(s);
-            }
-        }
-        best
+        self.best_split_feature(f, hist, total)
     }
 
     fn best_split_feature(&self, f: usize, hist: &[HistBin], total: Totals) -> Option<SplitInfo> {
@@ -164,6 +219,9 @@ impl GrowContext<'_> {
         let n_real = hist.len() - 1;
         let (tg, th, tn) = total;
         let parent_gain = leaf_gain(tg, th, p);
+        if nan.n == 0 {
+            return self.best_split_no_nan(f, hist, total, parent_gain);
+        }
         let mut best: Option<SplitInfo> = None;
         let (mut lg, mut lh, mut ln) = (0.0, 0.0, 0u64);
         // Without NaNs in this leaf the direction is irrelevant for the data; only one pass.
@@ -224,6 +282,56 @@ impl GrowContext<'_> {
         best
     }
 
+    /// [`Self::best_split_feature`] for a leaf without NaNs in this feature: one direction, the
+    /// same cuts, sums and tie rule, in a loop lean enough to stay in registers (split finding
+    /// was half of training on small data, most of it stepping over bins).
+    fn best_split_no_nan(
+        &self,
+        f: usize,
+        hist: &[HistBin],
+        (tg, th, tn): Totals,
+        parent_gain: f64,
+    ) -> Option<SplitInfo> {
+        let p = self.params;
+        let min_n = p.min_data_in_leaf.max(1) as u64;
+        let min_h = p.min_sum_hessian_in_leaf;
+        let n_real = hist.len() - 1;
+        let mut best: Option<(usize, f64, u64)> = None;
+        let (mut lg, mut lh, mut ln) = (0.0, 0.0, 0u64);
+        // The last real bin is no cut: nothing would go right.
+        for b in 0..n_real.saturating_sub(1) {
+            let bin = hist[b];
+            lg += bin.g;
+            lh += bin.h;
+            ln += bin.n as u64;
+            // The highest of the cuts that give one partition (see best_split_feature).
+            if hist[b + 1].n == 0 || ln < min_n {
+                continue;
+            }
+            if tn - ln < min_n {
+                break;
+            }
+            let (gr, hr) = (tg - lg, th - lh);
+            if lh < min_h || hr < min_h {
+                continue;
+            }
+            let gain = leaf_gain(lg, lh, p) + leaf_gain(gr, hr, p) - parent_gain;
+            if gain > p.min_gain_to_split
+                && gain.is_finite()
+                && best.is_none_or(|(_, g, _)| gain >= g)
+            {
+                best = Some((b, gain, ln));
+            }
+        }
+        best.map(|(bin, gain, n_l)| SplitInfo {
+            feature: f,
+            bin,
+            // With no NaNs seen, send future NaNs to the bigger side (most likely branch).
+            default_left: n_l >= tn - n_l,
+            gain,
+        })
+    }
+
     fn goes_left(&self, s: &SplitInfo, row: u32) -> bool {
         let bin = self.data.bins[s.feature][row as usize] as usize;
         if bin == self.data.mappers[s.feature].nan_bin() {
@@ -240,8 +348,7 @@ impl GrowContext<'_> {
         let (g0, h0) = self.sums(&rows);
         let mut tree = Tree::new_root(rows.len() as u64, h0);
         tree.value[0] = leaf_output(g0, h0, p);
-        let hist = self.build_hist(&rows);
-        let best = self.best_split(&hist, 0, (g0, h0, rows.len() as u64));
+        let (hist, best) = self.root(&rows, (g0, h0, rows.len() as u64));
         let mut leaves = vec![Leaf {
             node: 0,
             rows,
@@ -276,22 +383,16 @@ impl GrowContext<'_> {
             );
             tree.value[ln] = leaf_output(gl, hl, p);
             tree.value[rn] = leaf_output(gr, hr, p);
-            let (l_hist, r_hist) = {
-                let left_small = l_rows.len() <= r_rows.len();
-                let small = self.build_hist(if left_small { &l_rows } else { &r_rows });
-                let large = subtract(leaf.hist, &small);
-                if left_small {
-                    (small, large)
-                } else {
-                    (large, small)
-                }
-            };
             let depth = leaf.depth + 1;
-            // The two children's searches are independent: run them on both cores.
-            let (lb, rb) = rayon::join(
-                || self.best_split(&l_hist, depth, (gl, hl, l_rows.len() as u64)),
-                || self.best_split(&r_hist, depth, (gr, hr, r_rows.len() as u64)),
-            );
+            let left_small = l_rows.len() <= r_rows.len();
+            let l_total = (gl, hl, l_rows.len() as u64);
+            let r_total = (gr, hr, r_rows.len() as u64);
+            let [(l_hist, lb), (r_hist, rb)] = if left_small {
+                self.children(leaf.hist, &l_rows, depth, (l_total, r_total))
+            } else {
+                let [right, left] = self.children(leaf.hist, &r_rows, depth, (r_total, l_total));
+                [left, right]
+            };
             // Keep leaves ordered by node index so tie-breaking is independent of swap_remove.
             leaves.push(Leaf {
                 node: ln,
@@ -315,14 +416,14 @@ impl GrowContext<'_> {
     }
 }
 
-/// Parent histogram minus child histogram, bin by bin (in place on the parent's buffers).
-fn subtract(mut parent: Histogram, child: &Histogram) -> Histogram {
-    for (pf, cf) in parent.iter_mut().zip(child) {
-        for (pb, cb) in pf.iter_mut().zip(cf) {
-            pb.g -= cb.g;
-            pb.h -= cb.h;
-            pb.n -= cb.n;
+/// The best of per-feature results, in feature order: a higher gain wins, ties go to the
+/// lower feature index (so the winner does not depend on how features were split among threads).
+fn first_best(per_feature: Vec<Option<SplitInfo>>) -> Option<SplitInfo> {
+    let mut best: Option<SplitInfo> = None;
+    for s in per_feature.into_iter().flatten() {
+        if best.is_none_or(|b| s.gain > b.gain) {
+            best = Some(s);
         }
     }
-    parent
+    best
 }
