@@ -62,6 +62,8 @@ struct Leaf {
 
 /// Everything the learner needs that is fixed for one tree.
 pub(crate) struct GrowContext<'a> {
+    /// Called before every parallel region (see `spin`).
+    pub wake: &'a (dyn Fn() + Sync),
     pub data: &'a BinnedData,
     /// Interleaved (gradient, hessian) per row.
     pub gh: &'a [(f64, f64)],
@@ -130,9 +132,10 @@ impl GrowContext<'_> {
         let run = |f: usize| if allowed(f) { one(f) } else { T::default() };
         let threads = rayon::current_num_threads();
         if threads > 1 && work >= PAR_MIN_WORK {
+            (self.wake)();
             (0..n)
                 .into_par_iter()
-                .with_min_len(n.div_ceil(threads))
+                .with_min_len((n / threads).max(1))
                 .map(run)
                 .collect()
         } else {

@@ -9,6 +9,7 @@
 mod binning;
 mod grow;
 pub mod params;
+mod spin;
 mod tree;
 
 use rand::seq::index::sample;
@@ -92,8 +93,13 @@ impl GbtModel {
         stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<Self, MlError> {
         // Run the whole fit on a pool worker: the many small fork-joins inside tree growth are
-        // then cheap work-stealing pushes instead of cross-thread injections from the caller.
-        rayon::scope(|_| Self::fit_inner(data, labels, weights, params, stop))
+        // then cheap work-stealing pushes instead of cross-thread injections from the caller;
+        // and keep a second worker spinning while it runs (see `spin`).
+        let active = std::sync::atomic::AtomicBool::new(false);
+        rayon::scope(|s| {
+            let wake = || spin::wake(s, &active);
+            Self::fit_inner(data, labels, weights, params, stop, &wake)
+        })
     }
 
     fn fit_inner(
@@ -102,6 +108,7 @@ impl GbtModel {
         weights: Option<&[f64]>,
         params: &GbtParams,
         stop: &(dyn Fn() -> bool + Sync),
+        wake: &(dyn Fn() + Sync),
     ) -> Result<Self, MlError> {
         params.validate()?;
         data.validate()?;
@@ -132,6 +139,7 @@ impl GbtModel {
             if stop() {
                 return Err(MlError::Cancelled);
             }
+            wake();
             gh.par_iter_mut().enumerate().for_each(|(i, gh)| {
                 let p = sigmoid(scores[i]);
                 let wi = w(i);
@@ -149,6 +157,7 @@ impl GbtModel {
                 (0..n_features).collect()
             };
             let ctx = GrowContext {
+                wake,
                 data: &binned,
                 gh: &gh,
                 features: &features,
