@@ -128,18 +128,36 @@ impl GrowContext<'_> {
         one: impl Fn(usize) -> T + Sync,
     ) -> Vec<T> {
         let n = self.data.bins.len();
+        self.per_feature_with(vec![(); n], work, |f, ()| one(f))
+    }
+
+    /// [`Self::per_feature`] handing each feature its own item of `items` (one per feature).
+    fn per_feature_with<I: Send, T: Send + Default>(
+        &self,
+        items: Vec<I>,
+        work: usize,
+        one: impl Fn(usize, I) -> T + Sync,
+    ) -> Vec<T> {
+        let n = items.len();
         let allowed = |f: usize| self.features.binary_search(&f).is_ok();
-        let run = |f: usize| if allowed(f) { one(f) } else { T::default() };
+        let run = |(f, item): (usize, I)| {
+            if allowed(f) {
+                one(f, item)
+            } else {
+                T::default()
+            }
+        };
         let threads = rayon::current_num_threads();
         if threads > 1 && work >= PAR_MIN_WORK {
             (self.wake)();
-            (0..n)
+            items
                 .into_par_iter()
+                .enumerate()
                 .with_min_len((n / threads).max(1))
                 .map(run)
                 .collect()
         } else {
-            (0..n).map(run).collect()
+            items.into_iter().enumerate().map(run).collect()
         }
     }
 
@@ -168,18 +186,14 @@ impl GrowContext<'_> {
         let ordered: Vec<(f64, f64)> = small_rows.iter().map(|&r| self.gh[r as usize]).collect();
         let bins: usize = self.features.iter().map(|&f| parent[f].len()).sum();
         let work = small_rows.len() * self.features.len() + bins * 16;
-        let parent = &parent;
-        let per: Vec<ChildrenOfFeature> = self.per_feature(work, |f| {
+        // The larger child's histograms are the parent's buffers, subtracted in place.
+        let per: Vec<ChildrenOfFeature> = self.per_feature_with(parent, work, |f, mut large| {
             let small = self.feature_hist(f, small_rows, &ordered);
-            let large: Vec<HistBin> = parent[f]
-                .iter()
-                .zip(&small)
-                .map(|(p, c)| HistBin {
-                    g: p.g - c.g,
-                    h: p.h - c.h,
-                    n: p.n - c.n,
-                })
-                .collect();
+            for (p, c) in large.iter_mut().zip(&small) {
+                p.g -= c.g;
+                p.h -= c.h;
+                p.n -= c.n;
+            }
             let bs = self.search(f, &small, depth, small_total);
             let bl = self.search(f, &large, depth, large_total);
             (small, large, bs, bl)
@@ -210,6 +224,11 @@ impl GrowContext<'_> {
     fn search(&self, f: usize, hist: &[HistBin], depth: usize, total: Totals) -> Option<SplitInfo> {
         let p = self.params;
         if hist.is_empty() || (p.max_depth > 0 && depth >= p.max_depth as usize) {
+            return None;
+        }
+        // Both sides of any cut need `min_data_in_leaf` rows: a leaf with fewer than twice that
+        // has no cut to find (the scan would reject every one).
+        if total.2 < 2 * p.min_data_in_leaf.max(1) as u64 {
             return None;
         }
         self.best_split_feature(f, hist, total)
