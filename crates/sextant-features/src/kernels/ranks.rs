@@ -24,7 +24,7 @@ impl TsGroups {
                 let mut pos = 0usize;
                 let distinct = &distinct;
                 ts[w[0]..w[1]].iter().map(move |&t| {
-                    pos += distinct[pos..].partition_point(|&d| d < t);
+                    pos = gallop(distinct, pos, t);
                     pos as u32
                 })
             })
@@ -43,6 +43,27 @@ impl TsGroups {
             fill[g as usize] += 1;
         }
         TsGroups { order, starts }
+    }
+}
+
+/// The first index at or after `pos` whose value in the sorted `distinct` is not below `t`
+/// (what `partition_point` over `distinct[pos..]` finds), searching outward from `pos`: a
+/// symbol's next timestamp is nearly always one of the next few distinct ones, so this costs a
+/// step or two instead of a binary search over the rest of the list.
+fn gallop(distinct: &[i64], pos: usize, t: i64) -> usize {
+    if distinct.get(pos).is_none_or(|&d| d >= t) {
+        return pos;
+    }
+    // Invariant: distinct[lo] < t.
+    let (mut lo, mut step) = (pos, 1);
+    loop {
+        let hi = lo + step;
+        if hi >= distinct.len() || distinct[hi] >= t {
+            let end = hi.min(distinct.len());
+            return lo + 1 + distinct[lo + 1..end].partition_point(|&d| d < t);
+        }
+        lo = hi;
+        step *= 2;
     }
 }
 
@@ -94,6 +115,17 @@ pub(crate) fn cross_sectional_ranks(groups: &TsGroups, values: &[f64]) -> Vec<f6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gallop_finds_what_partition_point_finds() {
+        let distinct: Vec<i64> = (0..300).map(|i| i * 10 + (i % 7)).collect();
+        for pos in [0, 1, 5, 100, 298, 299, 300] {
+            for t in -2..3010 {
+                let want = pos + distinct[pos.min(distinct.len())..].partition_point(|&d| d < t);
+                assert_eq!(gallop(&distinct, pos, t), want, "pos {pos}, t {t}");
+            }
+        }
+    }
 
     #[test]
     fn ranks_per_timestamp_with_ties_and_missing_values() {
