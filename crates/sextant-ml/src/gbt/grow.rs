@@ -320,14 +320,14 @@ impl GrowContext<'_> {
         let n_real = hist.len() - 1;
         let mut best: Option<(usize, f64, u64)> = None;
         let (mut lg, mut lh, mut ln) = (0.0, 0.0, 0u64);
-        // The last real bin is no cut: nothing would go right.
-        for b in 0..n_real.saturating_sub(1) {
-            let bin = hist[b];
+        // Pairs (b, b + 1) of real bins: the last real bin is no cut (nothing would go right).
+        for (b, pair) in hist[..n_real].windows(2).enumerate() {
+            let bin = pair[0];
             lg += bin.g;
             lh += bin.h;
             ln += bin.n as u64;
             // The highest of the cuts that give one partition (see best_split_feature).
-            if hist[b + 1].n == 0 || ln < min_n {
+            if pair[1].n == 0 || ln < min_n {
                 continue;
             }
             if tn - ln < min_n {
@@ -390,10 +390,25 @@ impl GrowContext<'_> {
             let Some((idx, _)) = pick else { break };
             let leaf = leaves.swap_remove(idx);
             let Some(split) = leaf.best else { break };
-            let (l_rows, r_rows): (Vec<u32>, Vec<u32>) =
-                leaf.rows.iter().partition(|&&r| self.goes_left(&split, r));
-            let (gl, hl) = self.sums(&l_rows);
-            let (gr, hr) = self.sums(&r_rows);
+            // One pass: each side's rows and gradient sums (added in row order, as a fold over
+            // that side's rows would).
+            let mut l_rows = Vec::with_capacity(leaf.rows.len());
+            let mut r_rows = Vec::with_capacity(leaf.rows.len());
+            let (mut gl, mut hl, mut gr, mut hr) = (0.0, 0.0, 0.0, 0.0);
+            for &r in &leaf.rows {
+                let (g, h) = self.gh[r as usize];
+                if self.goes_left(&split, r) {
+                    l_rows.push(r);
+                    gl += g;
+                    hl += h;
+                } else {
+                    r_rows.push(r);
+                    gr += g;
+                    hr += h;
+                }
+            }
+            l_rows.shrink_to_fit();
+            r_rows.shrink_to_fit();
             let threshold = self.data.mappers[split.feature].threshold(split.bin);
             let (ln, rn) = tree.split(
                 leaf.node,
