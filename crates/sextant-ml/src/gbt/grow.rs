@@ -153,6 +153,7 @@ impl GrowContext<'_> {
             items
                 .into_par_iter()
                 .enumerate()
+                // Rounded down: rounded up, 17 features on 2 threads made one block of 17.
                 .with_min_len((n / threads).max(1))
                 .map(run)
                 .collect()
