@@ -19,8 +19,7 @@
 mod parse;
 
 use super::ingest::FileOptions;
-use super::layout::{zone_offset_minutes, Layout};
-use super::query::layout_from_columns;
+use super::layout::{layout_from_columns, zone_offset_minutes, Layout};
 use super::sql_literal;
 use crate::{DataError, Result};
 use chrono::DateTime;
@@ -363,7 +362,10 @@ impl<'a> Sink<'a> {
             arrays.push(Arc::new(Float64Array::new(values.into(), nulls)));
         }
         if self.appender.is_none() {
-            let resolution = self.resolution.unwrap_or(Resolution::Daily);
+            // Ranges are held until the resolution is known, so it is known here.
+            let Some(resolution) = self.resolution else {
+                return Ok(false);
+            };
             self.appender = Some(open_appender(self.conn, self.opts, resolution)?);
         }
         let Some((app, schema)) = self.appender.as_mut() else {

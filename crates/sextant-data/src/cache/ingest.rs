@@ -203,7 +203,7 @@ impl Cache {
                 ))?;
                 tracing::debug!(ms = t.elapsed().as_millis() as u64, "file parsed");
                 let reader = "raw_file";
-                let layout = super::query::detect_layout(conn, reader, path, opts)?;
+                let layout = super::layout::detect_layout(conn, reader, path, opts)?;
                 tracing::debug!(
                     ms = t.elapsed().as_millis() as u64,
                     ?layout,

@@ -1,14 +1,11 @@
 //! Reading from the cache: bars, symbols, coverage, and file-layout detection for ingest.
 
-use super::ingest::FileOptions;
-use super::layout::Layout;
-use super::{sql_ident, sql_literal, Cache};
+use super::{sql_literal, Cache};
 use crate::{DataError, Result};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use duckdb::{params, Connection};
 use serde::Serialize;
 use sextant_domain::{Bar, Resolution, Source, Symbol};
-use std::path::Path;
 
 /// One symbol held in the cache.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -363,143 +360,6 @@ pub(crate) fn bar_select() -> &'static str {
             tz = sextant_domain::DEFAULT_EXCHANGE_TZ
         )
     })
-}
-
-/// Finds which column of a file holds which field, and the resolution when not given.
-pub(crate) fn detect_layout(
-    conn: &Connection,
-    reader: &str,
-    path: &Path,
-    opts: &FileOptions,
-) -> Result<Layout> {
-    let mut stmt = conn.prepare(&format!("DESCRIBE SELECT * FROM {reader}"))?;
-    let cols: Vec<(String, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<std::result::Result<_, _>>()?;
-    let layout = layout_from_columns(&cols, path, opts)?;
-    let resolution = match opts.resolution {
-        Some(r) => r,
-        None => infer_resolution(conn, reader, &layout.time)?,
-    };
-    Ok(Layout {
-        resolution,
-        ..layout
-    })
-}
-
-/// Which column holds which field, from the file's (name, DuckDB type) columns; the resolution
-/// is left `Daily` for the caller to set.
-pub(crate) fn layout_from_columns(
-    cols: &[(String, String)],
-    path: &Path,
-    opts: &FileOptions,
-) -> Result<Layout> {
-    let file_err = |message: String| DataError::File {
-        path: path.display().to_string(),
-        message,
-    };
-    let norm = |s: &str| {
-        s.to_ascii_lowercase()
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-    };
-    let explicit = |field: &str| {
-        opts.columns
-            .iter()
-            .find(|(f, _)| f == field)
-            .map(|(_, c)| c.clone())
-    };
-    let find = |field: &str, names: &[&str]| -> Option<String> {
-        if let Some(c) = explicit(field) {
-            return Some(c);
-        }
-        cols.iter()
-            .find(|(c, _)| {
-                let n = norm(c);
-                // "1. open" (Alpha Vantage) normalises to "1open".
-                names.iter().any(|want| {
-                    n == *want || n.trim_start_matches(|ch: char| ch.is_ascii_digit()) == *want
-                })
-            })
-            .map(|(c, _)| c.clone())
-    };
-    let required = |field: &str, names: &[&str]| {
-        find(field, names).ok_or_else(|| {
-            file_err(format!(
-                "no {field} column (looked for {names:?}; columns are {:?})",
-                cols.iter().map(|c| &c.0).collect::<Vec<_>>()
-            ))
-        })
-    };
-    let time = match find("time", &["date", "datetime", "timestamp", "time", "ts"]) {
-        Some(t) => t,
-        // An unnamed first column (a pandas index written without a name) holding dates.
-        None => match cols.first() {
-            Some((name, ty))
-                if (name.is_empty()
-                    || norm(name).starts_with("column")
-                    || norm(name) == "unnamed0")
-                    && (ty.starts_with("DATE") || ty.starts_with("TIMESTAMP")) =>
-            {
-                name.clone()
-            }
-            _ => return Err(file_err("no date/datetime/timestamp column".into())),
-        },
-    };
-    let layout = Layout {
-        symbol: find("symbol", &["ticker", "symbol", "sym"]),
-        open: required("open", &["open", "o"])?,
-        high: required("high", &["high", "h"])?,
-        low: required("low", &["low", "l"])?,
-        close: required("close", &["close", "c"])?,
-        volume: find("volume", &["volume", "vol", "v"]),
-        adj_close: find("adj_close", &["adjclose", "adjustedclose", "adjcl"]),
-        dividend: find("dividend", &["dividend", "dividendamount", "dividends"]),
-        split: find(
-            "split",
-            &["split", "splitcoefficient", "stocksplits", "splitfactor"],
-        ),
-        resolution: Resolution::Daily,
-        time,
-    };
-    Ok(layout)
-}
-
-/// Daily when every timestamp is midnight; otherwise the smallest spacing within a day. Looks at
-/// the first 200,000 rows (enough for any layout; `--resolution` overrides).
-fn infer_resolution(conn: &Connection, reader: &str, time: &str) -> Result<Resolution> {
-    let t = sql_ident(time);
-    let (all_midnight, minutes): (Option<bool>, Option<f64>) = conn.query_row(
-        &format!(
-            "WITH t AS (SELECT DISTINCT CAST({t} AS TIMESTAMP) AS ts FROM (SELECT {t} FROM {reader} LIMIT 200000)), \
-             d AS (SELECT ts, lag(ts) OVER (ORDER BY ts) AS p FROM t) \
-             SELECT bool_and(ts = date_trunc('day', ts)), \
-             min(CASE WHEN CAST(ts AS DATE) = CAST(p AS DATE) THEN epoch(ts - p) / 60 END) FROM d"
-        ),
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    if all_midnight.unwrap_or(true) {
-        return Ok(Resolution::Daily);
-    }
-    let Some(minutes) = minutes.map(|m| m.round() as i64) else {
-        return Err(DataError::Invalid(
-            "cannot infer the resolution: no two intraday timestamps share a day; pass --resolution".into(),
-        ));
-    };
-    Ok(resolution_of_spacing(minutes))
-}
-
-/// The intraday resolution whose bars are `minutes` apart (the smallest spacing within a day).
-pub(crate) fn resolution_of_spacing(minutes: i64) -> Resolution {
-    match minutes {
-        m if m <= 1 => Resolution::Min1,
-        m if m <= 5 => Resolution::Min5,
-        m if m <= 15 => Resolution::Min15,
-        m if m <= 30 => Resolution::Min30,
-        _ => Resolution::Min60,
-    }
 }
 
 /// A previous version of a bar that a later ingest changed.

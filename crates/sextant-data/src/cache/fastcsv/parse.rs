@@ -1,7 +1,7 @@
 //! The fast reader's cells: lines split into byte ranges, and each cell read exactly as DuckDB's
 //! `read_csv` would have typed it, or refused.
 
-use super::super::query::resolution_of_spacing;
+use super::super::layout::resolution_of_spacing;
 use super::{Role, DAY, EPOCH_DAYS_FROM_CE, FIELDS};
 use chrono::{Datelike, NaiveDate};
 use std::collections::HashMap;
