@@ -11,6 +11,7 @@
 
 pub mod cache;
 mod error;
+pub mod process;
 pub mod providers;
 
 pub use cache::Cache;

@@ -60,6 +60,7 @@ fn parse_args() -> Res<Args> {
 }
 
 fn main() -> Res<()> {
+    sextant_data::process::tune_allocator();
     let args = parse_args()?;
     // RUST_LOG=sextant_features=debug shows where a materialisation spends its time.
     if std::env::var_os("RUST_LOG").is_some() {

@@ -41,10 +41,13 @@ fn ln_ratio(a: f64, b: f64) -> f64 {
 /// Sums are compensated (Neumaier), so a long series does not drift from the direct sum, and a
 /// window of one repeated value is that value exactly (so a run of zero losses is exactly 0,
 /// as the SQL's, and never a residue of earlier additions and removals).
-fn rolling_mean(x: &[f64], n: usize, first: usize) -> Vec<f64> {
-    let mut out = vec![f64::NAN; x.len()];
+///
+/// `out` is cleared and refilled (a buffer reused across symbols, see [`Pool`]).
+fn rolling_mean_into(x: &[f64], n: usize, first: usize, out: &mut Vec<f64>) {
+    out.clear();
+    out.resize(x.len(), f64::NAN);
     if n == 0 {
-        return out;
+        return;
     }
     let (mut sum, mut comp) = (0.0f64, 0.0f64);
     let add = |sum: &mut f64, comp: &mut f64, v: f64| {
@@ -79,7 +82,6 @@ fn rolling_mean(x: &[f64], n: usize, first: usize) -> Vec<f64> {
             };
         }
     }
-    out
 }
 
 /// The sample standard deviation of `x` over the last `n` values into `out` (NaN where
@@ -97,13 +99,40 @@ fn rolling_std_into(x: &[f64], n: usize, first: usize, mean: &[f64], out: &mut [
     }
 }
 
-/// Lazily built series shared by several kernels of one symbol.
-struct Scratch<'p, 'a> {
+/// Series buffers kept by one worker across the symbols it computes, so a symbol's derived
+/// series and rolling means reuse the pages of the previous symbol's instead of faulting in
+/// fresh ones (at 10M rows that was ~1 GB of scratch allocated and released).
+pub(crate) type Pool = Vec<Vec<f64>>;
+
+/// A buffer from `pool` (or a new one), cleared.
+fn take(pool: &mut Pool) -> Vec<f64> {
+    let mut v = pool.pop().unwrap_or_default();
+    v.clear();
+    v
+}
+
+/// Lazily built series shared by several kernels of one symbol; its buffers go back to the
+/// worker's pool when dropped.
+struct Scratch<'p, 'a, 'q> {
     p: &'p Prepared<'a>,
+    pool: &'q mut Pool,
     r1: Option<Vec<f64>>,
     gain_loss: Option<(Vec<f64>, Vec<f64>)>,
     tr: Option<Vec<f64>>,
     means: Vec<((u8, usize), Vec<f64>)>,
+}
+
+impl Drop for Scratch<'_, '_, '_> {
+    fn drop(&mut self) {
+        let pool = &mut *self.pool;
+        pool.extend(self.r1.take());
+        if let Some((g, l)) = self.gain_loss.take() {
+            pool.push(g);
+            pool.push(l);
+        }
+        pool.extend(self.tr.take());
+        pool.extend(self.means.drain(..).map(|(_, v)| v));
+    }
 }
 
 const C: u8 = 0;
@@ -113,43 +142,45 @@ const R1: u8 = 3;
 const GAIN: u8 = 4;
 const LOSS: u8 = 5;
 
-impl Scratch<'_, '_> {
+impl Scratch<'_, '_, '_> {
     /// Builds the derived series `which` needs (r1, gains and losses, true range) once.
     fn ensure(&mut self, which: u8) {
         let p = self.p;
         let (c, m) = (&p.c, p.c.len());
         match which {
             R1 if self.r1.is_none() => {
-                let mut r = vec![f64::NAN; m];
-                for i in 1..m {
-                    r[i] = ln_ratio(c[i], c[i - 1]);
-                }
+                let mut r = take(self.pool);
+                r.extend((0..m).map(|i| {
+                    if i == 0 {
+                        f64::NAN
+                    } else {
+                        ln_ratio(c[i], c[i - 1])
+                    }
+                }));
                 self.r1 = Some(r);
             }
             GAIN | LOSS if self.gain_loss.is_none() => {
-                let mut g = vec![f64::NAN; m];
-                let mut l = vec![f64::NAN; m];
-                for i in 1..m {
-                    g[i] = (c[i] - c[i - 1]).max(0.0);
-                    l[i] = (c[i - 1] - c[i]).max(0.0);
-                }
+                let (mut g, mut l) = (take(self.pool), take(self.pool));
+                let first = usize::from(m > 0);
+                g.extend(std::iter::repeat_n(f64::NAN, first));
+                l.extend(std::iter::repeat_n(f64::NAN, first));
+                g.extend(c.windows(2).map(|w| (w[1] - w[0]).max(0.0)));
+                l.extend(c.windows(2).map(|w| (w[0] - w[1]).max(0.0)));
                 self.gain_loss = Some((g, l));
             }
             TR if self.tr.is_none() => {
-                self.tr = Some(
-                    (0..m)
-                        .map(|i| {
-                            let hl = p.h[i] - p.l[i];
-                            if i == 0 {
-                                // DuckDB's greatest() skips the NULL previous close.
-                                hl
-                            } else {
-                                let pc = c[i - 1];
-                                hl.max((p.h[i] - pc).abs()).max((p.l[i] - pc).abs())
-                            }
-                        })
-                        .collect(),
-                );
+                let mut tr = take(self.pool);
+                tr.extend((0..m).map(|i| {
+                    let hl = p.h[i] - p.l[i];
+                    if i == 0 {
+                        // DuckDB's greatest() skips the NULL previous close.
+                        hl
+                    } else {
+                        let pc = c[i - 1];
+                        hl.max((p.h[i] - pc).abs()).max((p.l[i] - pc).abs())
+                    }
+                }));
+                self.tr = Some(tr);
             }
             _ => {}
         }
@@ -175,7 +206,8 @@ impl Scratch<'_, '_> {
             return i;
         }
         self.ensure(which);
-        let m = rolling_mean(self.get(which), n, first(which, n));
+        let mut m = take(self.pool);
+        rolling_mean_into(self.get(which), n, first(which, n), &mut m);
         self.means.push(((which, n), m));
         self.means.len() - 1
     }
@@ -211,11 +243,18 @@ fn month(days: i32) -> f64 {
 
 /// Computes the time-series `kernels` over one symbol into `out` (one slice per kernel, each
 /// as long as the symbol's rows); cross-sectional ones are left NaN and filled by
-/// [`super::ranks::cross_sectional_ranks`].
-pub(crate) fn compute_series_into(kernels: &[Kernel], p: &Prepared<'_>, out: &mut [&mut [f64]]) {
+/// [`super::ranks::cross_sectional_ranks`]. Scratch series are taken from and returned to
+/// `pool`.
+pub(crate) fn compute_series_into(
+    kernels: &[Kernel],
+    p: &Prepared<'_>,
+    out: &mut [&mut [f64]],
+    pool: &mut Pool,
+) {
     let m = p.c.len();
     let mut s = Scratch {
         p,
+        pool,
         r1: None,
         gain_loss: None,
         tr: None,
@@ -308,8 +347,17 @@ pub(crate) fn compute_series_into(kernels: &[Kernel], p: &Prepared<'_>, out: &mu
                 }
             }
             Kernel::Month => {
+                // Consecutive bars share a session: convert each day once.
+                let mut last = None;
                 for (o, &d) in o.iter_mut().zip(p.session.iter()) {
-                    *o = month(d);
+                    *o = match last {
+                        Some((day, m)) if day == d => m,
+                        _ => {
+                            let m = month(d);
+                            last = Some((d, m));
+                            m
+                        }
+                    };
                 }
             }
             Kernel::CsRank(_) => o.fill(f64::NAN),
@@ -322,7 +370,7 @@ pub(crate) fn compute_series_into(kernels: &[Kernel], p: &Prepared<'_>, out: &mu
 pub(crate) fn compute_series(kernels: &[Kernel], p: &Prepared<'_>) -> Vec<Vec<f64>> {
     let mut cols = vec![vec![f64::NAN; p.c.len()]; kernels.len()];
     let mut slices: Vec<&mut [f64]> = cols.iter_mut().map(|c| c.as_mut_slice()).collect();
-    compute_series_into(kernels, p, &mut slices);
+    compute_series_into(kernels, p, &mut slices, &mut Pool::new());
     cols
 }
 
@@ -350,7 +398,8 @@ mod tests {
         let x: Vec<f64> = (0..200)
             .map(|i| ((i * 37) % 11) as f64 * 1.5e6 + 3.0)
             .collect();
-        let mean = rolling_mean(&x, 20, 20);
+        let mut mean = Vec::new();
+        rolling_mean_into(&x, 20, 20, &mut mean);
         let mut sd = vec![0.0; x.len()];
         rolling_std_into(&x, 20, 20, &mean, &mut sd);
         assert!(mean[18].is_nan() && sd[18].is_nan());

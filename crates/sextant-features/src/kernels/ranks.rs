@@ -14,10 +14,12 @@ impl TsGroups {
     /// Groups rows whose timestamps are `ts`, in (symbol, ts) order with each symbol's rows at
     /// `symbols[s]..symbols[s + 1]`, sorted within a symbol.
     pub(crate) fn new(ts: &[i64], symbols: &[usize]) -> TsGroups {
-        let mut distinct = ts.to_vec();
-        // Stable sort: it merges the per-symbol sorted runs instead of sorting from scratch.
-        distinct.sort();
-        distinct.dedup();
+        // The distinct timestamps: the union of the symbols' sorted runs, merged run by run
+        // on each worker and then pairwise (no copy and sort of every row's timestamp).
+        let distinct: Vec<i64> = symbols
+            .par_windows(2)
+            .fold(Vec::new, |acc, w| union(&acc, &ts[w[0]..w[1]]))
+            .reduce(Vec::new, |a, b| union(&a, &b));
         let group: Vec<u32> = symbols
             .par_windows(2)
             .flat_map_iter(|w| {
@@ -44,6 +46,32 @@ impl TsGroups {
         }
         TsGroups { order, starts }
     }
+}
+
+/// The sorted, duplicate-free union of two sorted slices (duplicates within either are
+/// dropped too).
+fn union(a: &[i64], b: &[i64]) -> Vec<i64> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    let mut push = |v: i64| {
+        if out.last() != Some(&v) {
+            out.push(v);
+        }
+    };
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            if a[i] == b[j] {
+                j += 1;
+            }
+            push(a[i]);
+            i += 1;
+        } else {
+            push(b[j]);
+            j += 1;
+        }
+    }
+    a[i..].iter().chain(&b[j..]).for_each(|&v| push(v));
+    out
 }
 
 /// The first index at or after `pos` whose value in the sorted `distinct` is not below `t`
@@ -124,6 +152,24 @@ mod tests {
                 let want = pos + distinct[pos.min(distinct.len())..].partition_point(|&d| d < t);
                 assert_eq!(gallop(&distinct, pos, t), want, "pos {pos}, t {t}");
             }
+        }
+    }
+
+    #[test]
+    fn union_is_the_sorted_distinct_values_of_both() {
+        let cases: [(&[i64], &[i64]); 5] = [
+            (&[], &[]),
+            (&[1, 3, 5], &[]),
+            (&[], &[2, 2, 4]),
+            (&[1, 3, 5, 7], &[0, 3, 4, 7, 9]),
+            (&[-5, -5, 0, 8], &[8, 8, 10]),
+        ];
+        for (a, b) in cases {
+            let mut want: Vec<i64> = a.iter().chain(b).copied().collect();
+            want.sort_unstable();
+            want.dedup();
+            assert_eq!(union(a, b), want, "{a:?} ∪ {b:?}");
+            assert_eq!(union(b, a), want, "{b:?} ∪ {a:?}");
         }
     }
 

@@ -2,7 +2,7 @@
 //! kernels on all cores, the cross-sectional ranks per timestamp, the data snapshot hashed
 //! from the same rows on the side, and the table written through DuckDB's Arrow appender.
 
-use super::compute::{compute_series_into, Prepared};
+use super::compute::{compute_series_into, Pool, Prepared};
 use super::ranks::{cross_sectional_ranks, TsGroups};
 use super::{CompiledView, Kernel};
 use crate::views::FeatureView;
@@ -106,11 +106,13 @@ fn read_bars(conn: &duckdb::Connection, resolution: Resolution) -> Result<Column
 }
 
 /// The rows of every symbol, symbols in name order and rows in time order:
-/// `order[offsets[s]..offsets[s + 1]]` for the `s`-th symbol of `names`.
+/// `order[offsets[s]..offsets[s + 1]]` for the `s`-th symbol of `names`, and their
+/// timestamps in that order (`ts[i]` of row `order[i]`).
 struct Ordered {
     names: Vec<String>,
     order: Vec<u32>,
     offsets: Vec<usize>,
+    ts: Vec<i64>,
 }
 
 fn order_rows(cols: &Columns) -> Ordered {
@@ -135,10 +137,12 @@ fn order_rows(cols: &Columns) -> Ordered {
         offsets.push(order.len());
         names.push(cols.symbols[s].clone());
     }
+    let ts = order.iter().map(|&r| cols.ts[r as usize]).collect();
     Ordered {
         names,
         order,
         offsets,
+        ts,
     }
 }
 
@@ -154,7 +158,6 @@ fn prepare<'a>(cols: &'a Columns, rows: &[u32]) -> Prepared<'a> {
     let span = rows
         .first()
         .map_or(0..0, |&r0| r0 as usize..r0 as usize + rows.len());
-    let adj_close: Vec<Option<f64>> = rows.iter().map(|&r| cols.adj_close[r as usize]).collect();
     let g = |x: &'a [f64]| -> Cow<'a, [f64]> {
         if contiguous {
             Cow::Borrowed(&x[span.clone()])
@@ -163,7 +166,7 @@ fn prepare<'a>(cols: &'a Columns, rows: &[u32]) -> Prepared<'a> {
         }
     };
     let (close, dividend, split) = (g(&cols.close), g(&cols.dividend), g(&cols.split));
-    let actions = adj_close.iter().any(Option::is_some)
+    let actions = rows.iter().any(|&r| cols.adj_close[r as usize].is_some())
         || split.iter().any(|&k| k != 1.0)
         || dividend.iter().any(|&d| d != 0.0);
     let session = if contiguous {
@@ -181,6 +184,7 @@ fn prepare<'a>(cols: &'a Columns, rows: &[u32]) -> Prepared<'a> {
             session,
         };
     }
+    let adj_close: Vec<Option<f64>> = rows.iter().map(|&r| cols.adj_close[r as usize]).collect();
     let fx = sextant_domain::prices::factors_of(&close, &adj_close, &dividend, &split);
     let scale = |x: Cow<'a, [f64]>| -> Cow<'a, [f64]> {
         Cow::Owned(x.iter().zip(&fx.total).map(|(x, f)| x * f).collect())
@@ -312,15 +316,14 @@ pub(crate) fn materialize(
         ms = t.elapsed().as_millis() as u64,
         "kernels: computed and hashed"
     );
-    let ts: Vec<i64> = ord.order.iter().map(|&r| cols.ts[r as usize]).collect();
     drop(cols);
-    write_table(conn, view, table, &ord, &ts, &columns)?;
+    write_table(conn, view, table, &ord, &columns)?;
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         "kernels: table written"
     );
     Ok(Written {
-        rows: ts.len() as u64,
+        rows: ord.ts.len() as u64,
         symbols: ord.names.len() as u64,
         snapshot,
     })
@@ -400,9 +403,22 @@ fn compute(
             rest = tail;
         }
     }
-    per_symbol.par_iter_mut().enumerate().for_each(|(s, out)| {
-        let rows = &ord.order[ord.offsets[s]..ord.offsets[s + 1]];
-        compute_series_into(&compiled.kernels, &prepare(cols, rows), out);
+    // One task per worker, each taking the next symbol from a shared queue and keeping its
+    // scratch buffers (`Pool`) from one symbol to the next.
+    let queue = std::sync::Mutex::new(per_symbol.into_iter().enumerate());
+    let workers = rayon::current_num_threads().min(ord.names.len()).max(1);
+    (0..workers).into_par_iter().for_each(|_| {
+        let mut pool = Pool::new();
+        loop {
+            // A poisoned queue means another worker panicked; rayon re-raises that panic.
+            let next = match queue.lock() {
+                Ok(mut q) => q.next(),
+                Err(_) => None,
+            };
+            let Some((s, mut out)) = next else { break };
+            let rows = &ord.order[ord.offsets[s]..ord.offsets[s + 1]];
+            compute_series_into(&compiled.kernels, &prepare(cols, rows), &mut out, &mut pool);
+        }
     });
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "kernels: time series");
     if compiled
@@ -410,8 +426,7 @@ fn compute(
         .iter()
         .any(|k| matches!(k, Kernel::CsRank(_)))
     {
-        let ts: Vec<i64> = ord.order.iter().map(|&r| cols.ts[r as usize]).collect();
-        let groups = TsGroups::new(&ts, &ord.offsets);
+        let groups = TsGroups::new(&ord.ts, &ord.offsets);
         tracing::debug!(
             ms = t.elapsed().as_millis() as u64,
             "kernels: timestamp groups"
@@ -438,9 +453,9 @@ fn write_table(
     view: &FeatureView,
     table: &str,
     ord: &Ordered,
-    ts: &[i64],
     columns: &[Vec<f64>],
 ) -> Result<()> {
+    let ts = &ord.ts;
     let mut ddl = format!(
         "CREATE OR REPLACE TABLE {} (symbol VARCHAR, ts TIMESTAMP",
         sql_ident(table)
