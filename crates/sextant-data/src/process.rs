@@ -18,3 +18,56 @@ pub fn tune_allocator() {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
     }
 }
+
+/// Asks the kernel to back `buf` with memory now, in one call per buffer, instead of one page
+/// fault per 4 KiB page on first write (`MADV_POPULATE_WRITE`, Linux 5.14+).
+///
+/// Why: a freshly allocated multi-megabyte buffer (a feature column) is mapped lazily, and on
+/// this project's virtual machines a page fault costs several microseconds: writing 1.4 GB of
+/// new feature columns took more of the kernels' time in faults than in arithmetic. The
+/// contents are unchanged (`buf` keeps its values); on an older kernel, another OS, or a
+/// failure, nothing happens and the pages fault in as before.
+pub fn populate<T: Copy>(buf: &mut [T]) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let start = buf.as_mut_ptr() as usize;
+        let end = start + std::mem::size_of_val(buf);
+        // madvise wants a page-aligned start: cover the whole pages inside the buffer.
+        let first = start.div_ceil(PAGE) * PAGE;
+        if end <= first + PAGE {
+            return;
+        }
+        let len = (end - first) / PAGE * PAGE;
+        // SAFETY: [first, first + len) lies inside `buf`, which we borrow mutably, so no other
+        // reference observes the pages while they are populated; MADV_POPULATE_WRITE only
+        // faults the pages in as a write would (existing contents are kept), and its result
+        // is ignored because a failure leaves the memory exactly as it was.
+        unsafe {
+            libc::madvise(first as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::populate;
+
+    #[test]
+    fn populating_keeps_every_value() {
+        for n in [0usize, 1, 511, 512, 513, 3 << 20] {
+            let mut v: Vec<f64> = (0..n).map(|i| i as f64 * 0.5 - 7.0).collect();
+            populate(&mut v);
+            populate(&mut v[1.min(n)..]);
+            assert!(
+                v.iter()
+                    .enumerate()
+                    .all(|(i, &x)| x == i as f64 * 0.5 - 7.0),
+                "{n}"
+            );
+        }
+        let mut fresh = vec![0u32; 5 << 20];
+        populate(&mut fresh);
+        assert!(fresh.iter().all(|&x| x == 0));
+    }
+}

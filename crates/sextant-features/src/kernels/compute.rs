@@ -242,8 +242,8 @@ fn month(days: i32) -> f64 {
 }
 
 /// Computes the time-series `kernels` over one symbol into `out` (one slice per kernel, each
-/// as long as the symbol's rows); cross-sectional ones are left NaN and filled by
-/// [`super::ranks::cross_sectional_ranks`]. Scratch series are taken from and returned to
+/// as long as the symbol's rows); cross-sectional ones are left untouched and written by
+/// [`super::ranks::cross_sectional_ranks_into`]. Scratch series are taken from and returned to
 /// `pool`.
 pub(crate) fn compute_series_into(
     kernels: &[Kernel],
@@ -360,7 +360,8 @@ pub(crate) fn compute_series_into(
                     };
                 }
             }
-            Kernel::CsRank(_) => o.fill(f64::NAN),
+            // Written by the cross-sectional step, which writes every row.
+            Kernel::CsRank(_) => {}
         }
     }
 }

@@ -96,12 +96,19 @@ fn gallop(distinct: &[i64], pos: usize, t: i64) -> usize {
 }
 
 /// DuckDB's `percent_rank()` of `values` among the rows with a value (not NaN) at the same
-/// timestamp: (lowest rank of equal values − 1) / (rows − 1), 0 for a lone row, NaN where the
-/// row has no value.
-pub(crate) fn cross_sectional_ranks(groups: &TsGroups, values: &[f64]) -> Vec<f64> {
-    let mut ranked = vec![f64::NAN; values.len()];
+/// timestamp, into `out` (every row written): (lowest rank of equal values − 1) / (rows − 1),
+/// 0 for a lone row, NaN where the row has no value. `ranked` is a scratch buffer, reused
+/// across calls.
+pub(crate) fn cross_sectional_ranks_into(
+    groups: &TsGroups,
+    values: &[f64],
+    ranked: &mut Vec<f64>,
+    out: &mut [f64],
+) {
+    ranked.clear();
+    ranked.resize(values.len(), f64::NAN);
     let mut slices: Vec<(&[u32], &mut [f64])> = Vec::with_capacity(groups.starts.len());
-    let mut rest: &mut [f64] = &mut ranked;
+    let mut rest: &mut [f64] = ranked;
     for w in groups.starts.windows(2) {
         let (head, tail) = rest.split_at_mut(w[1] - w[0]);
         slices.push((&groups.order[w[0]..w[1]], head));
@@ -132,12 +139,12 @@ pub(crate) fn cross_sectional_ranks(groups: &TsGroups, values: &[f64]) -> Vec<f6
             }
         },
     );
-    // `ranked` is in bucket order; scatter it back to row order.
-    let mut out = vec![f64::NAN; values.len()];
+    // `ranked` is in bucket order; scatter it back to row order (every row is in one bucket).
+    // Writes land at random rows, which the store buffer absorbs; the inverse (reading
+    // `ranked` at random positions while writing `out` in order) stalls on every read.
     for (k, &r) in groups.order.iter().enumerate() {
         out[r as usize] = ranked[k];
     }
-    out
 }
 
 #[cfg(test)]
@@ -180,7 +187,8 @@ mod tests {
         let symbols = [0, 3, 5, 6];
         let v = [5.0, 1.0, 2.0, 1.0, f64::NAN, 7.0];
         let g = TsGroups::new(&ts, &symbols);
-        let r = cross_sectional_ranks(&g, &v);
+        let mut r = vec![0.0; v.len()];
+        cross_sectional_ranks_into(&g, &v, &mut Vec::new(), &mut r);
         assert_eq!(r[0], 0.0, "alone at t = 1");
         assert_eq!((r[1], r[3]), (0.0, 0.0), "a tie shares the lowest rank");
         assert!(r[4].is_nan(), "no value, no rank");
