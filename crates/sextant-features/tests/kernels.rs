@@ -200,3 +200,33 @@ fn a_user_expression_is_computed_by_duckdb() {
         assert!(x.is_nan() && y.is_nan() || (x - 2.0 * y).abs() < 1e-12);
     }
 }
+
+#[test]
+fn the_parallel_write_leaves_nothing_behind() {
+    let cache = Cache::open_in_memory().expect("open");
+    cache.ingest_sample().expect("sample");
+    cache
+        .materialize_view(&sextant_features::views::technical())
+        .expect("materialise");
+    let conn = cache.conn();
+    let preserve: bool = conn
+        .query_row(
+            "SELECT current_setting('preserve_insertion_order')",
+            [],
+            |r| r.get(0),
+        )
+        .expect("setting");
+    assert!(preserve, "insertion order is relaxed for the insert only");
+    // Naming the table function (as a user's SQL could) with a token no write holds finds
+    // nothing and fails cleanly (tokens start at 1; other tests may be writing meanwhile).
+    for token in [0u64, u64::MAX] {
+        let err = conn
+            .query_row(
+                &format!("SELECT count(*) FROM sextant_feature_rows({token}::UBIGINT)"),
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .expect_err("no parked rows");
+        assert!(err.to_string().contains("no rows are parked"), "{err}");
+    }
+}

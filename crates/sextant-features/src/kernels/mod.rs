@@ -9,6 +9,7 @@
 //! real and generated data.
 
 mod compute;
+mod insert;
 mod ranks;
 mod run;
 

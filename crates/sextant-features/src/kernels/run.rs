@@ -1,17 +1,14 @@
 //! Materialising a compiled view: the bars read once as Arrow, every symbol's time-series
 //! kernels on all cores, the cross-sectional ranks per timestamp, the data snapshot hashed
-//! from the same rows on the side, and the table written through DuckDB's Arrow appender.
+//! from the same rows on the side, and the table written by DuckDB on all its threads
+//! ([`super::insert`]).
 
 use super::compute::{compute_series_into, Pool, Prepared};
+use super::insert::{insert_parallel, Rows};
 use super::ranks::{cross_sectional_ranks_into, TsGroups};
 use super::{CompiledView, Kernel};
 use crate::views::FeatureView;
-use duckdb::arrow::array::{
-    Array, ArrayRef, Date32Array, Float64Array, Int64Array, StringArray, StringBuilder,
-    TimestampMicrosecondArray,
-};
-use duckdb::arrow::buffer::{BooleanBuffer, NullBuffer};
-use duckdb::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use duckdb::arrow::array::{Array, Date32Array, Float64Array, Int64Array, StringArray};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::params;
 use sextant_data::cache::sql_ident;
@@ -19,10 +16,6 @@ use sextant_data::{DataError, Result};
 use sextant_domain::Resolution;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Arc;
-
-/// Rows per record batch handed to the appender.
-const BATCH_ROWS: usize = 1 << 17;
 
 /// The bars of one resolution as columns, in the order DuckDB returned them.
 #[derive(Default)]
@@ -317,16 +310,17 @@ pub(crate) fn materialize(
         "kernels: computed and hashed"
     );
     drop(cols);
-    write_table(conn, view, table, &ord, &columns)?;
+    let written = Written {
+        rows: ord.ts.len() as u64,
+        symbols: ord.names.len() as u64,
+        snapshot,
+    };
+    write_table(conn, view, table, ord, columns)?;
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
         "kernels: table written"
     );
-    Ok(Written {
-        rows: ord.ts.len() as u64,
-        symbols: ord.names.len() as u64,
-        snapshot,
-    })
+    Ok(written)
 }
 
 fn timed<T>(f: impl FnOnce() -> T) -> (T, u64) {
@@ -465,64 +459,34 @@ fn write_table(
     conn: &duckdb::Connection,
     view: &FeatureView,
     table: &str,
-    ord: &Ordered,
-    columns: &[Vec<f64>],
+    ord: Ordered,
+    columns: Vec<Vec<f64>>,
 ) -> Result<()> {
-    let ts = &ord.ts;
     let mut ddl = format!(
         "CREATE OR REPLACE TABLE {} (symbol VARCHAR, ts TIMESTAMP",
         sql_ident(table)
     );
-    let mut fields = vec![
-        Field::new("symbol", DataType::Utf8, false),
-        Field::new(
-            "ts",
-            DataType::Timestamp(TimeUnit::Microsecond, None),
-            false,
-        ),
-    ];
     for f in &view.features {
         ddl.push_str(&format!(", {} DOUBLE", sql_ident(&f.name)));
-        fields.push(Field::new(&f.name, DataType::Float64, true));
     }
     ddl.push(')');
     conn.execute_batch(&ddl)?;
-    let schema = Arc::new(Schema::new(fields));
     // The symbol of each output row, by walking the offsets.
-    let mut symbol_at = Vec::with_capacity(ts.len());
+    let mut symbol_of = Vec::with_capacity(ord.ts.len());
     for s in 0..ord.names.len() {
-        symbol_at.extend(std::iter::repeat_n(
+        symbol_of.extend(std::iter::repeat_n(
             s as u32,
             ord.offsets[s + 1] - ord.offsets[s],
         ));
     }
-    let mut app = conn.appender(table)?;
-    let mut start = 0;
-    while start < ts.len() {
-        let end = (start + BATCH_ROWS).min(ts.len());
-        let mut sym = StringBuilder::with_capacity(end - start, (end - start) * 8);
-        for &s in &symbol_at[start..end] {
-            sym.append_value(&ord.names[s as usize]);
-        }
-        let mut arrays: Vec<ArrayRef> = vec![
-            Arc::new(sym.finish()),
-            Arc::new(TimestampMicrosecondArray::from(ts[start..end].to_vec())),
-        ];
-        for c in columns {
-            let values = c[start..end].to_vec();
-            let valid = BooleanBuffer::collect_bool(values.len(), |i| !values[i].is_nan());
-            arrays.push(Arc::new(Float64Array::new(
-                values.into(),
-                Some(NullBuffer::new(valid)),
-            )));
-        }
-        let batch = RecordBatch::try_new(schema.clone(), arrays)
-            .map_err(|e| DataError::Invalid(format!("feature kernels: {e}")))?;
-        app.append_record_batch(batch)?;
-        start = end;
-    }
-    app.flush()?;
-    Ok(())
+    let rows = Rows {
+        names: ord.names,
+        symbol_of,
+        ts: ord.ts,
+        features: view.features.iter().map(|f| f.name.clone()).collect(),
+        columns,
+    };
+    insert_parallel(conn, table, rows)
 }
 
 #[cfg(test)]
