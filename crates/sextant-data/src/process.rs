@@ -20,7 +20,7 @@ pub fn tune_allocator() {
 }
 
 /// Asks the kernel to back `buf` with memory now, in one call per buffer, instead of one page
-/// fault per 4 KiB page on first write (`MADV_POPULATE_WRITE`, Linux 5.14+).
+/// fault per page on first write (`MADV_POPULATE_WRITE`, Linux 5.14+).
 ///
 /// Why: a freshly allocated multi-megabyte buffer (a feature column) is mapped lazily, and on
 /// this project's virtual machines a page fault costs several microseconds: writing 1.4 GB of
@@ -30,15 +30,19 @@ pub fn tune_allocator() {
 pub fn populate<T: Copy>(buf: &mut [T]) {
     #[cfg(target_os = "linux")]
     {
-        const PAGE: usize = 4096;
+        // SAFETY: sysconf only reads a system constant.
+        let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+            p if p > 0 => p as usize,
+            _ => return,
+        };
         let start = buf.as_mut_ptr() as usize;
         let end = start + std::mem::size_of_val(buf);
         // madvise wants a page-aligned start: cover the whole pages inside the buffer.
-        let first = start.div_ceil(PAGE) * PAGE;
-        if end <= first + PAGE {
+        let first = start.div_ceil(page) * page;
+        if end < first + page {
             return;
         }
-        let len = (end - first) / PAGE * PAGE;
+        let len = (end - first) / page * page;
         // SAFETY: [first, first + len) lies inside `buf`, which we borrow mutably, so no other
         // reference observes the pages while they are populated; MADV_POPULATE_WRITE only
         // faults the pages in as a write would (existing contents are kept), and its result

@@ -145,15 +145,15 @@ impl VTab for FeatureRows {
 /// Inserts `rows` into `table` (which must have the columns symbol, ts, then the features, in
 /// that order) with one `INSERT … SELECT` that DuckDB runs on all its threads. Row order in the
 /// table is not (symbol, ts) (readers order explicitly); insertion order is relaxed for this
-/// statement on this connection only and restored after.
+/// statement on this connection only and restored after it succeeds (after a failure, by the
+/// caller: [`reset_insertion_order`]).
 pub(crate) fn insert_parallel(conn: &duckdb::Connection, table: &str, rows: Rows) -> Result<()> {
     if let Some(bad) = rows.features.iter().find(|f| f.contains('\0')) {
         return Err(sextant_data::DataError::Invalid(format!(
             "feature name {bad:?} contains a NUL byte"
         )));
     }
-    // Registered in the database's catalog on first use; registering again replaces it.
-    conn.register_table_function::<FeatureRows>(FUNCTION)?;
+    ensure_registered(conn)?;
     let parked = Parked::new(Arc::new(rows));
     let preserve: bool = conn.query_row(
         "SELECT current_setting('preserve_insertion_order')",
@@ -161,20 +161,52 @@ pub(crate) fn insert_parallel(conn: &duckdb::Connection, table: &str, rows: Rows
         |r| r.get(0),
     )?;
     conn.execute_batch("SET SESSION preserve_insertion_order = false")?;
-    let inserted = conn.execute(
+    // A failed insert aborts the caller's transaction, and then no SET runs until it is rolled
+    // back: the caller restores the setting afterwards ([`reset_insertion_order`]).
+    conn.execute(
         &format!(
             "INSERT INTO {} SELECT * FROM {FUNCTION}(?)",
             sextant_data::cache::sql_ident(table)
         ),
         duckdb::params![parked.0],
-    );
-    let restored = conn.execute_batch(&format!(
-        "SET SESSION preserve_insertion_order = {preserve}"
-    ));
+    )?;
     drop(parked);
-    inserted?;
-    restored?;
+    conn.execute_batch(&format!(
+        "SET SESSION preserve_insertion_order = {preserve}"
+    ))?;
     Ok(())
+}
+
+/// Sets `preserve_insertion_order` back to DuckDB's default (sextant sets it nowhere else) after
+/// a write that failed inside [`insert_parallel`], once its transaction is rolled back; a
+/// failure is logged, not returned (the write's own error is the one to report).
+pub(crate) fn reset_insertion_order(conn: &duckdb::Connection) {
+    if let Err(e) = conn.execute_batch("SET SESSION preserve_insertion_order = true") {
+        tracing::warn!(error = %e, "could not restore preserve_insertion_order");
+    }
+}
+
+/// Registers the table function in this database's catalog unless it is there (the catalog is
+/// per database and shared by its connections; another connection may register it first).
+fn ensure_registered(conn: &duckdb::Connection) -> Result<()> {
+    let present = |conn: &duckdb::Connection| -> Result<bool> {
+        Ok(conn.query_row(
+            "SELECT count(*) > 0 FROM duckdb_functions() WHERE function_name = ?",
+            [FUNCTION],
+            |r| r.get(0),
+        )?)
+    };
+    if present(conn)? {
+        return Ok(());
+    }
+    match conn.register_table_function::<FeatureRows>(FUNCTION) {
+        Ok(()) => Ok(()),
+        Err(e) if present(conn)? => {
+            tracing::debug!(error = %e, "table function registered meanwhile");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +249,33 @@ mod tests {
             let wy = want.columns[1][i];
             assert_eq!(y, (!wy.is_nan()).then_some(wy), "row {i}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn a_failed_insert_leaves_the_setting_to_reset(
+    ) -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let conn = duckdb::Connection::open_in_memory()?;
+        // One column too few: the insert fails inside the transaction.
+        conn.execute_batch("CREATE TABLE t (symbol VARCHAR, ts TIMESTAMP, x DOUBLE); BEGIN")?;
+        assert!(insert_parallel(&conn, "t", rows(10)).is_err());
+        conn.execute_batch("ROLLBACK")?;
+        reset_insertion_order(&conn);
+        let preserve: bool = conn.query_row(
+            "SELECT current_setting('preserve_insertion_order')",
+            [],
+            |r| r.get(0),
+        )?;
+        assert!(preserve);
+        // The function stays registered once, however often writes run.
+        conn.execute_batch(
+            "CREATE TABLE u (symbol VARCHAR, ts TIMESTAMP, x DOUBLE, \"y y\" DOUBLE)",
+        )?;
+        for _ in 0..3 {
+            insert_parallel(&conn, "u", rows(5))?;
+        }
+        let n: i64 = conn.query_row("SELECT count(*) FROM u", [], |r| r.get(0))?;
+        assert_eq!(n, 15);
         Ok(())
     }
 

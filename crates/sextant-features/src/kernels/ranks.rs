@@ -14,12 +14,7 @@ impl TsGroups {
     /// Groups rows whose timestamps are `ts`, in (symbol, ts) order with each symbol's rows at
     /// `symbols[s]..symbols[s + 1]`, sorted within a symbol.
     pub(crate) fn new(ts: &[i64], symbols: &[usize]) -> TsGroups {
-        // The distinct timestamps: the union of the symbols' sorted runs, merged run by run
-        // on each worker and then pairwise (no copy and sort of every row's timestamp).
-        let distinct: Vec<i64> = symbols
-            .par_windows(2)
-            .fold(Vec::new, |acc, w| union(&acc, &ts[w[0]..w[1]]))
-            .reduce(Vec::new, |a, b| union(&a, &b));
+        let distinct = distinct_of(ts, symbols);
         let group: Vec<u32> = symbols
             .par_windows(2)
             .flat_map_iter(|w| {
@@ -45,6 +40,24 @@ impl TsGroups {
             fill[g as usize] += 1;
         }
         TsGroups { order, starts }
+    }
+}
+
+/// The distinct timestamps of every symbol: the union of their sorted runs, merged pairwise in
+/// halves (O(n log symbols), on all cores) instead of copying and sorting every row's
+/// timestamp.
+fn distinct_of(ts: &[i64], symbols: &[usize]) -> Vec<i64> {
+    match symbols.len() {
+        0 | 1 => Vec::new(),
+        2 => union(&ts[symbols[0]..symbols[1]], &[]),
+        n => {
+            let mid = n / 2;
+            let (a, b) = rayon::join(
+                || distinct_of(ts, &symbols[..=mid]),
+                || distinct_of(ts, &symbols[mid..]),
+            );
+            union(&a, &b)
+        }
     }
 }
 
@@ -178,6 +191,25 @@ mod tests {
             assert_eq!(union(a, b), want, "{a:?} ∪ {b:?}");
             assert_eq!(union(b, a), want, "{b:?} ∪ {a:?}");
         }
+    }
+
+    #[test]
+    fn distinct_timestamps_of_many_symbols() {
+        // Symbols over overlapping and disjoint periods, one of them empty.
+        let runs: Vec<Vec<i64>> = (0..37)
+            .map(|s| (0..(s * 7) % 50).map(|i| i * 3 + (s % 5) * 40).collect())
+            .collect();
+        let mut ts = Vec::new();
+        let mut symbols = vec![0];
+        for r in &runs {
+            ts.extend_from_slice(r);
+            symbols.push(ts.len());
+        }
+        let mut want = ts.clone();
+        want.sort_unstable();
+        want.dedup();
+        assert_eq!(distinct_of(&ts, &symbols), want);
+        assert_eq!(distinct_of(&ts[..0], &[0]), Vec::<i64>::new());
     }
 
     #[test]

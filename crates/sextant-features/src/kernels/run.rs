@@ -381,8 +381,9 @@ fn compute(
     let n = ord.order.len();
     let k = compiled.kernels.len();
     // Zeroed, not NaN-filled: every kernel writes every value of its slice (cross-sectional
-    // ones every row of their column, after the time series), so the allocation comes from
-    // fresh zeroed pages (calloc) instead of being written twice (1.4 GB at 10M rows).
+    // ones every row of their column, after the time series), so a large column (32 MiB and
+    // up, see `sextant_data::process::tune_allocator`) comes from fresh zeroed pages instead
+    // of being written twice (1.4 GB at 10M rows).
     let mut columns: Vec<Vec<f64>> = (0..k).map(|_| vec![0.0; n]).collect();
     // Backed in one call per column, on all cores, rather than one fault per page as the
     // kernels first write them (~7 % of the compute at 10M rows).
