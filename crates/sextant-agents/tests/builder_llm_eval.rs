@@ -27,7 +27,10 @@ struct Replay {
 }
 
 fn replays() -> Vec<Replay> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/eval/llm_replay.jsonl");
+    let path = &format!(
+        "{}/tests/eval/llm_replay.jsonl",
+        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
+    );
     std::fs::read_to_string(path)
         .expect("replay file")
         .lines()

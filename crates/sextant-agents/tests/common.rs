@@ -30,9 +30,9 @@ pub struct Item {
 }
 
 pub fn eval_set() -> Vec<Item> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/eval/builder_requests.jsonl"
+    let path = &format!(
+        "{}/tests/eval/builder_requests.jsonl",
+        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
     );
     std::fs::read_to_string(path)
         .expect("eval set")

@@ -15,7 +15,10 @@ struct Golden {
 }
 
 fn golden() -> Golden {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/minilm_st.json");
+    let path = &format!(
+        "{}/tests/golden/minilm_st.json",
+        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
+    );
     serde_json::from_str(&std::fs::read_to_string(path).expect("golden file")).expect("golden json")
 }
 

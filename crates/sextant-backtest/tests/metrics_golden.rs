@@ -16,9 +16,11 @@ const REL_TOL: f64 = 1e-9;
 const ABS_FLOOR: f64 = 1e-12;
 
 fn load(file: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(file);
+    let path = PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test"),
+    )
+    .join("tests/golden")
+    .join(file);
     let text = std::fs::read_to_string(&path).expect("golden file is readable");
     serde_json::from_str(&text).expect("golden file is JSON")
 }

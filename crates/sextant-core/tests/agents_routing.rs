@@ -31,9 +31,9 @@ async fn offline_router_on_unseen_operator_questions() {
         role: Role::Admin,
         channel: "test".into(),
     };
-    let set = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/agents_routing.jsonl"
+    let set = std::fs::read_to_string(format!(
+        "{}/tests/agents_routing.jsonl",
+        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
     ))
     .expect("set");
     let (mut tool_ok, mut args_ok, mut n) = (0, 0, 0);

@@ -8,8 +8,10 @@ use sextant_domain::{Resolution, Symbol};
 use std::path::PathBuf;
 
 fn sample_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../data/sample/us-equities-daily-2000-2013.csv.gz")
+    PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test"),
+    )
+    .join("../../data/sample/us-equities-daily-2000-2013.csv.gz")
 }
 
 fn d(s: &str) -> NaiveDate {

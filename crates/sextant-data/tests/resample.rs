@@ -22,9 +22,9 @@ SELECT DISTINCT last_day, o, h, l, c, v FROM w ORDER BY last_day
 "#;
 
 fn independent(sym: &str, key: &str) -> Vec<(chrono::NaiveDate, [f64; 5])> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../data/sample/us-equities-daily-2000-2013.csv.gz"
+    let path = &format!(
+        "{}/../../data/sample/us-equities-daily-2000-2013.csv.gz",
+        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
     );
     let conn = duckdb::Connection::open_in_memory().expect("duckdb");
     let sql = INDEPENDENT

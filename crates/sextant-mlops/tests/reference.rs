@@ -19,9 +19,9 @@ fn frac_seq(n: usize, a: f64) -> Vec<f64> {
 }
 
 fn fixture() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/mlops_reference.json"
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/mlops_reference.json",
+        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
     ))
     .expect("fixture");
     serde_json::from_str(&text).expect("json")

@@ -97,9 +97,9 @@ async fn builder_stores_only_validated_configs() {
 
     // The whole evaluation set over HTTP: every stored build is a config the engine accepts,
     // and only built answers were stored.
-    let eval = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../sextant-agents/tests/eval/builder_requests.jsonl"
+    let eval = std::fs::read_to_string(format!(
+        "{}/../sextant-agents/tests/eval/builder_requests.jsonl",
+        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
     ))
     .expect("eval set");
     let before = stored_builds(&s).await.len();
@@ -564,9 +564,9 @@ async fn mcp_endpoint_speaks_json_rpc_per_role() {
             return;
         }
     };
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../scripts/mcp-client-check.py"
+    let script = &format!(
+        "{}/../../scripts/mcp-client-check.py",
+        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
     );
     let base = format!("{}/mcp", s.base);
     let key = s.key(Role::Viewer).to_string();

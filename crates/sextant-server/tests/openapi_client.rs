@@ -413,9 +413,9 @@ async fn a_generated_python_client_reads_every_get_operation() {
     let recorded = rec.seen.len();
     std::fs::write(&responses, Value::Array(rec.seen).to_string()).expect("write responses");
 
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../scripts/openapi-client-check.py"
+    let script = &format!(
+        "{}/../../scripts/openapi-client-check.py",
+        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
     );
     let out = tokio::process::Command::new(python)
         .arg(script)

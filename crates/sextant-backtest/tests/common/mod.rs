@@ -8,7 +8,10 @@ use std::path::PathBuf;
 pub const SAMPLE: &str = "data/sample/us-equities-daily-2000-2013.csv.gz";
 
 fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test"),
+    )
+    .join("../..")
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).

@@ -6,13 +6,19 @@ use sextant_xsection::Panel;
 
 /// The golden file.
 pub fn golden() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/alphalens.json");
+    let path = &format!(
+        "{}/tests/golden/alphalens.json",
+        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
+    );
     serde_json::from_str(&std::fs::read_to_string(path).expect("golden")).expect("json")
 }
 
 /// Another golden file of `tests/golden/` (e.g. `alphalens_pse.json`).
 pub fn golden_file(name: &str) -> Value {
-    let path = format!("{}/tests/golden/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/golden/{name}",
+        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
+    );
     serde_json::from_str(&std::fs::read_to_string(&path).expect("golden")).expect("json")
 }
 
