@@ -34,7 +34,10 @@ impl CrossSection {
     /// Computes the medians per (resolution, timestamp) and frees the raw list. Timestamps with
     /// fewer than three symbols get no entry: there the market's move counts as unknown.
     pub fn finish(&mut self) {
-        self.raw.sort_unstable_by_key(|a| (a.0, a.1));
+        // Stable: the rows arrive as one time-ordered run per series, which the stable sort
+        // merges instead of partitioning from scratch (the order within a group does not
+        // matter: only its medians are kept).
+        self.raw.sort_by_key(|a| (a.0, a.1));
         let mut r = Vec::new();
         let mut hl = Vec::new();
         for group in self.raw.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {

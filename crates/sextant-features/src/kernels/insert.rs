@@ -20,6 +20,9 @@ use std::sync::{Arc, LazyLock, Mutex};
 /// The SQL name of the table function.
 const FUNCTION: &str = "sextant_feature_rows";
 
+/// Rows in one of DuckDB's row groups (its default).
+const ROW_GROUP: usize = 122_880;
+
 /// A feature table's rows in (symbol, ts) order, as columns.
 pub(crate) struct Rows {
     /// Symbol names, indexed by `symbol_of`.
@@ -145,22 +148,25 @@ impl VTab for FeatureRows {
 /// Inserts `rows` into `table` (which must have the columns symbol, ts, then the features, in
 /// that order) with one `INSERT … SELECT` that DuckDB runs on all its threads. Row order in the
 /// table is not (symbol, ts) (readers order explicitly); insertion order is relaxed for this
-/// statement on this connection only and restored after it succeeds (after a failure, by the
-/// caller: [`reset_insertion_order`]).
+/// statement on this connection only (from two row groups up) and restored after it succeeds
+/// (after a failure, by the caller: [`reset_insertion_order`]).
 pub(crate) fn insert_parallel(conn: &duckdb::Connection, table: &str, rows: Rows) -> Result<()> {
     if let Some(bad) = rows.features.iter().find(|f| f.contains('\0')) {
         return Err(sextant_data::DataError::Invalid(format!(
             "feature name {bad:?} contains a NUL byte"
         )));
     }
-    ensure_registered(conn)?;
+    // Registered in the database's catalog (shared by its connections) at every write: DuckDB
+    // replaces an entry of the same name and signature (`registering_again_replaces_the_function`),
+    // which costs ~25 µs, where asking `duckdb_functions()` first cost ~10 ms.
+    conn.register_table_function::<FeatureRows>(FUNCTION)?;
+    // DuckDB splits a parallel insert by row groups (122,880 rows): below two of them one
+    // thread writes anyway, and the setting is left alone.
+    let parallel = rows.ts.len() >= 2 * ROW_GROUP;
     let parked = Parked::new(Arc::new(rows));
-    let preserve: bool = conn.query_row(
-        "SELECT current_setting('preserve_insertion_order')",
-        [],
-        |r| r.get(0),
-    )?;
-    conn.execute_batch("SET SESSION preserve_insertion_order = false")?;
+    if parallel {
+        conn.execute_batch("SET SESSION preserve_insertion_order = false")?;
+    }
     // A failed insert aborts the caller's transaction, and then no SET runs until it is rolled
     // back: the caller restores the setting afterwards ([`reset_insertion_order`]).
     conn.execute(
@@ -171,41 +177,19 @@ pub(crate) fn insert_parallel(conn: &duckdb::Connection, table: &str, rows: Rows
         duckdb::params![parked.0],
     )?;
     drop(parked);
-    conn.execute_batch(&format!(
-        "SET SESSION preserve_insertion_order = {preserve}"
-    ))?;
+    if parallel {
+        reset_insertion_order(conn);
+    }
     Ok(())
 }
 
-/// Sets `preserve_insertion_order` back to DuckDB's default (sextant sets it nowhere else) after
-/// a write that failed inside [`insert_parallel`], once its transaction is rolled back; a
-/// failure is logged, not returned (the write's own error is the one to report).
+/// Sets `preserve_insertion_order` back to DuckDB's default (sextant sets it nowhere else): after
+/// each parallel insert, and after a write that failed inside [`insert_parallel`] once its
+/// transaction is rolled back. A failure is logged, not returned (after a failed write, the
+/// write's own error is the one to report).
 pub(crate) fn reset_insertion_order(conn: &duckdb::Connection) {
     if let Err(e) = conn.execute_batch("SET SESSION preserve_insertion_order = true") {
         tracing::warn!(error = %e, "could not restore preserve_insertion_order");
-    }
-}
-
-/// Registers the table function in this database's catalog unless it is there (the catalog is
-/// per database and shared by its connections; another connection may register it first).
-fn ensure_registered(conn: &duckdb::Connection) -> Result<()> {
-    let present = |conn: &duckdb::Connection| -> Result<bool> {
-        Ok(conn.query_row(
-            "SELECT count(*) > 0 FROM duckdb_functions() WHERE function_name = ?",
-            [FUNCTION],
-            |r| r.get(0),
-        )?)
-    };
-    if present(conn)? {
-        return Ok(());
-    }
-    match conn.register_table_function::<FeatureRows>(FUNCTION) {
-        Ok(()) => Ok(()),
-        Err(e) if present(conn)? => {
-            tracing::debug!(error = %e, "table function registered meanwhile");
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -232,9 +216,15 @@ mod tests {
     fn every_row_arrives_with_nan_as_null() -> std::result::Result<(), Box<dyn std::error::Error>> {
         let conn = duckdb::Connection::open_in_memory()?;
         conn.execute_batch("SET threads = 2; CREATE TABLE t (symbol VARCHAR, ts TIMESTAMP, x DOUBLE, \"y y\" DOUBLE)")?;
-        // More rows than a few chunks, and not a multiple of the chunk size.
-        let n = 10_000 * 3 + 17;
+        // Enough rows for the parallel insert, and not a multiple of the chunk size.
+        let n = 2 * ROW_GROUP + 4_099;
         insert_parallel(&conn, "t", rows(n))?;
+        let preserve: bool = conn.query_row(
+            "SELECT current_setting('preserve_insertion_order')",
+            [],
+            |r| r.get(0),
+        )?;
+        assert!(preserve, "restored after the insert");
         let mut stmt =
             conn.prepare("SELECT symbol, epoch_us(ts), x, \"y y\" FROM t ORDER BY ts")?;
         let got: Vec<(String, i64, f64, Option<f64>)> = stmt
@@ -258,8 +248,17 @@ mod tests {
         let conn = duckdb::Connection::open_in_memory()?;
         // One column too few: the insert fails inside the transaction.
         conn.execute_batch("CREATE TABLE t (symbol VARCHAR, ts TIMESTAMP, x DOUBLE); BEGIN")?;
-        assert!(insert_parallel(&conn, "t", rows(10)).is_err());
+        assert!(insert_parallel(&conn, "t", rows(2 * ROW_GROUP)).is_err());
         conn.execute_batch("ROLLBACK")?;
+        let preserve: bool = conn.query_row(
+            "SELECT current_setting('preserve_insertion_order')",
+            [],
+            |r| r.get(0),
+        )?;
+        assert!(
+            !preserve,
+            "a failed insert leaves it relaxed, even after the rollback"
+        );
         reset_insertion_order(&conn);
         let preserve: bool = conn.query_row(
             "SELECT current_setting('preserve_insertion_order')",
@@ -276,6 +275,28 @@ mod tests {
         }
         let n: i64 = conn.query_row("SELECT count(*) FROM u", [], |r| r.get(0))?;
         assert_eq!(n, 15);
+        Ok(())
+    }
+
+    #[test]
+    fn registering_again_replaces_the_function(
+    ) -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let conn = duckdb::Connection::open_in_memory()?;
+        for _ in 0..3 {
+            conn.register_table_function::<FeatureRows>(FUNCTION)?;
+        }
+        let other = conn.try_clone()?;
+        other.register_table_function::<FeatureRows>(FUNCTION)?;
+        conn.execute_batch(
+            "CREATE TABLE u (symbol VARCHAR, ts TIMESTAMP, x DOUBLE, \"y y\" DOUBLE)",
+        )?;
+        insert_parallel(&conn, "u", rows(5))?;
+        let n: i64 = conn.query_row(
+            "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'sextant_feature_rows'",
+            [],
+            |r| r.get(0),
+        )?;
+        assert_eq!(n, 1);
         Ok(())
     }
 
