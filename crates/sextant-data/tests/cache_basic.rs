@@ -297,3 +297,28 @@ fn schema_1_file_is_converted_on_open() {
         other => panic!("expected a schema error, got {:?}", other.map(|_| ())),
     }
 }
+
+#[test]
+fn a_failed_write_leaves_insertion_order_preserved() {
+    let cache = Cache::open_in_memory().expect("open");
+    let preserve = |cache: &Cache| -> bool {
+        cache
+            .conn()
+            .query_row(
+                "SELECT current_setting('preserve_insertion_order')",
+                [],
+                |r| r.get(0),
+            )
+            .expect("setting")
+    };
+    assert!(preserve(&cache));
+    // A write that relaxes the setting for a statement and then fails inside its transaction
+    // (where no SET can run any more) as the feature store's parallel insert may.
+    let out: Result<(), DataError> = cache.write(|conn| {
+        conn.execute_batch("SET SESSION preserve_insertion_order = false")?;
+        conn.execute_batch("SELECT * FROM no_such_table")?;
+        Ok(())
+    });
+    assert!(out.is_err());
+    assert!(preserve(&cache), "reset after the rollback");
+}

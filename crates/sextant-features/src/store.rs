@@ -300,7 +300,7 @@ impl FeatureStore for Cache {
             Engine::Sql => None,
         };
         let now = Utc::now().naive_utc();
-        let written = self.write(|conn| {
+        let (rows, symbols, snapshot) = self.write(|conn| {
             // Inside the transaction, under the write lock: the recorded snapshot is exactly
             // the bars the table was computed from.
             let (rows, symbols, bars_snapshot) = match &compiled {
@@ -326,11 +326,7 @@ impl FeatureStore for Cache {
             let snapshot = macro_snapshot(conn, view, bars_snapshot)?;
             register(conn, view, &table, (rows, symbols), &snapshot, now)?;
             Ok((rows as u64, symbols as u64, snapshot))
-        });
-        if written.is_err() && compiled.is_some() {
-            crate::kernels::reset_insertion_order(&self.conn());
-        }
-        let (rows, symbols, snapshot) = written?;
+        })?;
         tracing::info!(
             view = %view.name,
             %version,

@@ -299,6 +299,12 @@ pub(crate) fn in_transaction<T>(
             if let Err(rb) = conn.execute_batch("ROLLBACK") {
                 tracing::error!(error = %rb, "rollback failed after ingest error");
             }
+            // A write may relax insertion order for one statement (the feature store's parallel
+            // insert); when that statement fails, the aborted transaction runs no SET, so the
+            // setting is reset here, after the rollback and still under the lock.
+            if let Err(rs) = conn.execute_batch("RESET SESSION preserve_insertion_order") {
+                tracing::warn!(error = %rs, "could not reset preserve_insertion_order");
+            }
             Err(e)
         }
     }

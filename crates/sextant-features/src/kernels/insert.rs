@@ -149,7 +149,7 @@ impl VTab for FeatureRows {
 /// that order) with one `INSERT … SELECT` that DuckDB runs on all its threads. Row order in the
 /// table is not (symbol, ts) (readers order explicitly); insertion order is relaxed for this
 /// statement on this connection only (from two row groups up) and restored after it succeeds
-/// (after a failure, by the caller: [`reset_insertion_order`]).
+/// (after a failure, by `Cache`'s transaction wrapper once it has rolled back).
 pub(crate) fn insert_parallel(conn: &duckdb::Connection, table: &str, rows: Rows) -> Result<()> {
     if let Some(bad) = rows.features.iter().find(|f| f.contains('\0')) {
         return Err(sextant_data::DataError::Invalid(format!(
@@ -168,7 +168,7 @@ pub(crate) fn insert_parallel(conn: &duckdb::Connection, table: &str, rows: Rows
         conn.execute_batch("SET SESSION preserve_insertion_order = false")?;
     }
     // A failed insert aborts the caller's transaction, and then no SET runs until it is rolled
-    // back: the caller restores the setting afterwards ([`reset_insertion_order`]).
+    // back: `Cache`'s transaction wrapper resets the setting after the rollback.
     conn.execute(
         &format!(
             "INSERT INTO {} SELECT * FROM {FUNCTION}(?)",
@@ -183,12 +183,11 @@ pub(crate) fn insert_parallel(conn: &duckdb::Connection, table: &str, rows: Rows
     Ok(())
 }
 
-/// Sets `preserve_insertion_order` back to DuckDB's default (sextant sets it nowhere else): after
-/// each parallel insert, and after a write that failed inside [`insert_parallel`] once its
-/// transaction is rolled back. A failure is logged, not returned (after a failed write, the
-/// write's own error is the one to report).
-pub(crate) fn reset_insertion_order(conn: &duckdb::Connection) {
-    if let Err(e) = conn.execute_batch("SET SESSION preserve_insertion_order = true") {
+/// Sets `preserve_insertion_order` back to DuckDB's default (sextant sets it nowhere else) after
+/// a parallel insert. A failure is logged, not returned: the rows are written. (After a failed
+/// insert, `Cache`'s transaction wrapper resets it once the transaction is rolled back.)
+fn reset_insertion_order(conn: &duckdb::Connection) {
+    if let Err(e) = conn.execute_batch("RESET SESSION preserve_insertion_order") {
         tracing::warn!(error = %e, "could not restore preserve_insertion_order");
     }
 }

@@ -13,7 +13,6 @@ mod insert;
 mod ranks;
 mod run;
 
-pub(crate) use insert::reset_insertion_order;
 pub(crate) use run::materialize;
 pub use run::{profile, Profile};
 
