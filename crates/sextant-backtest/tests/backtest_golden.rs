@@ -22,10 +22,7 @@ use sextant_backtest::strategy::build_strategy;
 const TOL: f64 = 1e-9;
 
 fn golden(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/golden/{name}",
-        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
-    );
+    let path = crate::common::golden_path(name);
     serde_json::from_str(&std::fs::read_to_string(path).expect("golden file")).expect("golden json")
 }
 

@@ -6,7 +6,6 @@
 //! NaN (warm-up) positions must be identical.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use serde_json::Value;
 use sextant_backtest::indicators::{
@@ -33,11 +32,7 @@ fn floats(v: &Value) -> Vec<f64> {
 }
 
 fn load(symbol: &str) -> Golden {
-    let path = PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test"),
-    )
-    .join("tests/golden")
-    .join(format!("indicators_{symbol}.json"));
+    let path = crate::common::golden_path(&format!("indicators_{symbol}.json"));
     let text = std::fs::read_to_string(&path).expect("golden file is readable");
     let doc: Value = serde_json::from_str(&text).expect("golden file is JSON");
     let input = &doc["input"];

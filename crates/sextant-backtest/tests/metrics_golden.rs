@@ -7,7 +7,6 @@
 //! infinities must match exactly, except for the documented deviations in [`deviation`].
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use serde_json::Value;
 use sextant_backtest::metrics::*;
@@ -16,11 +15,7 @@ const REL_TOL: f64 = 1e-9;
 const ABS_FLOOR: f64 = 1e-12;
 
 fn load(file: &str) -> Value {
-    let path = PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test"),
-    )
-    .join("tests/golden")
-    .join(file);
+    let path = crate::common::golden_path(file);
     let text = std::fs::read_to_string(&path).expect("golden file is readable");
     serde_json::from_str(&text).expect("golden file is JSON")
 }

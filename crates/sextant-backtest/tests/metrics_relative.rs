@@ -30,10 +30,7 @@ fn close(a: f64, b: f64) -> bool {
 
 #[test]
 fn relative_metrics_equal_empyrical() {
-    let path = &format!(
-        "{}/tests/golden/metrics_relative.json",
-        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
-    );
+    let path = crate::common::golden_path("metrics_relative.json");
     let g: Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("golden")).expect("json");
     let cases = g["cases"].as_array().expect("cases");

@@ -10,8 +10,6 @@
 //! arithmetic is the same as bottleneck's, so in practice they are equal); annual return and
 //! volatility, which take no risk-free rate, to the 1e-9 of `metrics_golden.rs`.
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 use sextant_backtest::metrics::*;
 
@@ -19,10 +17,7 @@ const REL_TOL: f64 = 1e-12;
 const REFERENCE_TOL: f64 = 1e-9;
 
 fn load() -> Value {
-    let path = PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test"),
-    )
-    .join("tests/golden/metrics_riskfree.json");
+    let path = crate::common::golden_path("metrics_riskfree.json");
     let text = std::fs::read_to_string(&path).expect("golden file is readable");
     serde_json::from_str(&text).expect("golden file is JSON")
 }

@@ -15,10 +15,7 @@ use sextant_backtest::simulator::{
 use sextant_backtest::strategy::build_strategy;
 
 fn golden() -> Value {
-    let path = format!(
-        "{}/tests/golden/rules_bt066_exits.json",
-        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
-    );
+    let path = crate::common::golden_path("rules_bt066_exits.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("golden file")).expect("json")
 }
 

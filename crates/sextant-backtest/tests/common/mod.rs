@@ -7,11 +7,21 @@ use std::path::PathBuf;
 
 pub const SAMPLE: &str = "data/sample/us-equities-daily-2000-2013.csv.gz";
 
-fn repo_root() -> PathBuf {
+/// This crate's directory, read at run time (cargo sets it for test processes): a path
+/// compiled in would point at whichever checkout built a reused test binary.
+fn crate_dir() -> PathBuf {
     PathBuf::from(
         std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test"),
     )
-    .join("../..")
+}
+
+fn repo_root() -> PathBuf {
+    crate_dir().join("../..")
+}
+
+/// A file of `tests/golden/`.
+pub fn golden_path(name: &str) -> PathBuf {
+    crate_dir().join("tests/golden").join(name)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).

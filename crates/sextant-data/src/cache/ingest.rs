@@ -302,11 +302,18 @@ pub(crate) fn in_transaction<T>(
             // A write may relax insertion order for one statement (the feature store's parallel
             // insert); when that statement fails, the aborted transaction runs no SET, so the
             // setting is reset here, after the rollback and still under the lock.
-            if let Err(rs) = conn.execute_batch("RESET SESSION preserve_insertion_order") {
-                tracing::warn!(error = %rs, "could not reset preserve_insertion_order");
-            }
+            reset_insertion_order(conn);
             Err(e)
         }
+    }
+}
+
+/// Sets the connection's `preserve_insertion_order` back to DuckDB's default (sextant relaxes it
+/// only for single statements). A failure is logged, not returned: callers reset it after work
+/// that has already succeeded or already failed with its own error.
+pub fn reset_insertion_order(conn: &Connection) {
+    if let Err(e) = conn.execute_batch("RESET SESSION preserve_insertion_order") {
+        tracing::warn!(error = %e, "could not reset preserve_insertion_order");
     }
 }
 

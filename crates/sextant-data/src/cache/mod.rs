@@ -33,7 +33,7 @@ pub use events::EconomicSummary;
 pub use export::{snapshot_hash_on, Slice};
 pub use findings::{QualityTotals, SymbolDayQuality};
 pub use forecasts::{ForecastQuantile, StoredForecast};
-pub use ingest::{CsvReader, FileOptions, IngestSummary, SeriesSummary};
+pub use ingest::{reset_insertion_order, CsvReader, FileOptions, IngestSummary, SeriesSummary};
 pub use pool::ReadPool;
 pub use quarantine::{Decision, QuarantineQuery, QuarantinedBar, ReviewOutcome};
 pub use query::{read_series, sql_date_bounds};

@@ -12,6 +12,7 @@
 
 use duckdb::core::{Inserter, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
+use sextant_data::cache::reset_insertion_order;
 use sextant_data::Result;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,10 +26,10 @@ const ROW_GROUP: usize = 122_880;
 
 /// A feature table's rows in (symbol, ts) order, as columns.
 pub(crate) struct Rows {
-    /// Symbol names, indexed by `symbol_of`.
+    /// Symbol names, in row order.
     pub names: Vec<String>,
-    /// The symbol of each row (an index into `names`).
-    pub symbol_of: Vec<u32>,
+    /// The rows of `names[s]` are `offsets[s]..offsets[s + 1]` (one more entry than `names`).
+    pub offsets: Vec<usize>,
     /// Each row's timestamp, microseconds since the epoch (UTC).
     pub ts: Vec<i64>,
     /// Feature names, one per column.
@@ -117,8 +118,13 @@ impl VTab for FeatureRows {
             return Ok(());
         }
         let end = (start + chunk).min(n);
-        for (i, &s) in rows.symbol_of[start..end].iter().enumerate() {
-            symbol.insert(i, rows.names[s as usize].as_str());
+        // The symbol of the chunk's first row, then walk the offsets.
+        let mut s = rows.offsets.partition_point(|&o| o <= start) - 1;
+        for (i, row) in (start..end).enumerate() {
+            while rows.offsets[s + 1] <= row {
+                s += 1;
+            }
+            symbol.insert(i, rows.names[s].as_str());
         }
         let mut ts = output.flat_vector(1);
         // SAFETY: column 1 was declared TIMESTAMP, stored as i64 microseconds, and the chunk
@@ -183,15 +189,6 @@ pub(crate) fn insert_parallel(conn: &duckdb::Connection, table: &str, rows: Rows
     Ok(())
 }
 
-/// Sets `preserve_insertion_order` back to DuckDB's default (sextant sets it nowhere else) after
-/// a parallel insert. A failure is logged, not returned: the rows are written. (After a failed
-/// insert, `Cache`'s transaction wrapper resets it once the transaction is rolled back.)
-fn reset_insertion_order(conn: &duckdb::Connection) {
-    if let Err(e) = conn.execute_batch("RESET SESSION preserve_insertion_order") {
-        tracing::warn!(error = %e, "could not restore preserve_insertion_order");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,7 +196,7 @@ mod tests {
     fn rows(n: usize) -> Rows {
         Rows {
             names: vec!["AAA".into(), "A_LONGER_SYMBOL_NAME".into()],
-            symbol_of: (0..n).map(|i| u32::from(i >= n / 3)).collect(),
+            offsets: vec![0, n / 3, n],
             ts: (0..n as i64).map(|i| i * 60_000_000).collect(),
             features: vec!["x".into(), "y y".into()],
             columns: vec![
@@ -232,7 +229,7 @@ mod tests {
         assert_eq!(got.len(), n);
         let want = rows(n);
         for (i, (sym, ts, x, y)) in got.into_iter().enumerate() {
-            assert_eq!(sym, want.names[want.symbol_of[i] as usize], "row {i}");
+            assert_eq!(sym, want.names[usize::from(i >= n / 3)], "row {i}");
             assert_eq!(ts, want.ts[i], "row {i}");
             assert_eq!(x, want.columns[0][i], "row {i}");
             let wy = want.columns[1][i];

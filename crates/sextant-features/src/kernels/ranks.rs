@@ -73,9 +73,6 @@ fn union(a: &[i64], b: &[i64]) -> Vec<i64> {
     };
     while i < a.len() && j < b.len() {
         if a[i] <= b[j] {
-            if a[i] == b[j] {
-                j += 1;
-            }
             push(a[i]);
             i += 1;
         } else {

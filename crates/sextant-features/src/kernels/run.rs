@@ -472,17 +472,9 @@ fn write_table(
     }
     ddl.push(')');
     conn.execute_batch(&ddl)?;
-    // The symbol of each output row, by walking the offsets.
-    let mut symbol_of = Vec::with_capacity(ord.ts.len());
-    for s in 0..ord.names.len() {
-        symbol_of.extend(std::iter::repeat_n(
-            s as u32,
-            ord.offsets[s + 1] - ord.offsets[s],
-        ));
-    }
     let rows = Rows {
         names: ord.names,
-        symbol_of,
+        offsets: ord.offsets,
         ts: ord.ts,
         features: view.features.iter().map(|f| f.name.clone()).collect(),
         columns,

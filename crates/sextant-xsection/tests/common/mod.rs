@@ -6,11 +6,7 @@ use sextant_xsection::Panel;
 
 /// The golden file.
 pub fn golden() -> Value {
-    let path = &format!(
-        "{}/tests/golden/alphalens.json",
-        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR, set by cargo test")
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).expect("golden")).expect("json")
+    golden_file("alphalens.json")
 }
 
 /// Another golden file of `tests/golden/` (e.g. `alphalens_pse.json`).
