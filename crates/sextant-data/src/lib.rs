@@ -11,6 +11,7 @@
 
 pub mod cache;
 mod error;
+pub mod parked;
 pub mod process;
 pub mod providers;
 

@@ -31,31 +31,41 @@ impl CrossSection {
         self.raw.push((res, ts, r, range));
     }
 
+    /// Records many bars of one resolution at once (see [`CrossSection::add`]).
+    pub fn extend(&mut self, res: Resolution, bars: impl IntoIterator<Item = (i64, f64, f64)>) {
+        self.raw
+            .extend(bars.into_iter().map(|(ts, r, range)| (res, ts, r, range)));
+    }
+
     /// Computes the medians per (resolution, timestamp) and frees the raw list. Timestamps with
     /// fewer than three symbols get no entry: there the market's move counts as unknown.
+    /// On all cores: the medians do not depend on the order within a timestamp.
     pub fn finish(&mut self) {
-        // Stable: the rows arrive as one time-ordered run per series, which the stable sort
-        // merges instead of partitioning from scratch (the order within a group does not
-        // matter: only its medians are kept).
-        self.raw.sort_by_key(|a| (a.0, a.1));
-        let mut r = Vec::new();
-        let mut hl = Vec::new();
-        for group in self.raw.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1) {
-            if group.len() < 3 {
-                continue;
-            }
-            r.clear();
-            hl.clear();
-            r.extend(group.iter().map(|g| g.2));
-            hl.extend(group.iter().map(|g| g.3).filter(|x| x.is_finite()));
-            let range = if hl.len() >= 3 {
-                median(&mut hl)
-            } else {
-                f64::NAN
-            };
-            self.median
-                .insert((group[0].0, group[0].1), (median(&mut r), range));
-        }
+        use rayon::prelude::*;
+        // Stable: the rows arrive as one time-ordered run per series, which the (parallel)
+        // merge sort merges instead of partitioning from scratch.
+        self.raw.par_sort_by_key(|a| (a.0, a.1));
+        let medians: Vec<((Resolution, i64), (f64, f64))> = self
+            .raw
+            .par_chunk_by(|a, b| a.0 == b.0 && a.1 == b.1)
+            .filter(|group| group.len() >= 3)
+            .map(|group| {
+                let mut r: Vec<f64> = group.iter().map(|g| g.2).collect();
+                let mut hl: Vec<f64> = group
+                    .iter()
+                    .map(|g| g.3)
+                    .filter(|x| x.is_finite())
+                    .collect();
+                let range = if hl.len() >= 3 {
+                    median(&mut hl)
+                } else {
+                    f64::NAN
+                };
+                ((group[0].0, group[0].1), (median(&mut r), range))
+            })
+            .collect();
+        self.median.reserve(medians.len());
+        self.median.extend(medians);
         self.raw = Vec::new();
     }
 
@@ -151,6 +161,11 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
+    /// Rows flagged bad so far.
+    fn held(&self) -> usize {
+        self.bad.iter().filter(|&&b| b).count()
+    }
+
     fn flag(&mut self, i: usize, check: Check, score: f64, detail: String) {
         let severity = self.policy.severity(check, false);
         self.flag_if(i, self.s.rows[i].judged, check, severity, score, detail);
@@ -237,8 +252,17 @@ pub fn check_series(
     };
     let mut cal = Calendar::for_session(s.session);
     row_local(&mut out, cfg, &mut cal);
-    spikes(&mut out, cfg, cross);
-    relative(&mut out, cfg, cross);
+    let clean = Clean::of(&out, cfg, cross);
+    let held = out.held();
+    spikes(&mut out, cfg, cross, &clean);
+    // The last pass compares with the rows that passed both: the same ones, unless a spike was
+    // held (rare), and then the statistics are computed again without it.
+    let clean = if out.held() == held {
+        clean
+    } else {
+        Clean::of(&out, cfg, cross)
+    };
+    relative(&mut out, cfg, cross, &clean);
     let gaps = super::gaps::find(s, &mut cal);
     (out.flags, gaps)
 }
@@ -348,6 +372,29 @@ fn clean(out: &Out<'_>) -> Vec<usize> {
     (0..out.s.rows.len()).filter(|&i| !out.bad[i]).collect()
 }
 
+/// The rows not flagged bad so far, with what the return checks compare against.
+struct Clean {
+    /// Their indices.
+    idx: Vec<usize>,
+    /// The relative tick at each (see [`relative_ticks`]).
+    ticks: Vec<f64>,
+    /// See [`clean_returns`].
+    returns: Vec<(f64, f64, f64, f64)>,
+}
+
+impl Clean {
+    fn of(out: &Out<'_>, cfg: &QualityConfig, cross: &CrossSection) -> Clean {
+        let idx = clean(out);
+        let ticks = relative_ticks(&out.s.rows, &idx);
+        let returns = clean_returns(out, &idx, &ticks, cfg, cross);
+        Clean {
+            idx,
+            ticks,
+            returns,
+        }
+    }
+}
+
 /// Returns between consecutive clean rows (NaN for the first), their trailing robust stats
 /// (scale floored at the relative tick `ticks[k]`), and the cross-sectional median at each row.
 fn clean_returns(
@@ -380,10 +427,8 @@ fn clean_returns(
         .collect()
 }
 
-fn spikes(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
-    let idx = clean(out);
-    let ticks = relative_ticks(&out.s.rows, &idx);
-    let r = clean_returns(out, &idx, &ticks, cfg, cross);
+fn spikes(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection, clean: &Clean) {
+    let (idx, r) = (&clean.idx, &clean.returns);
     for k in 1..idx.len().saturating_sub(1) {
         let (r1, m1, s1, c1) = r[k];
         let (r2, m2, s2, c2) = r[k + 1];
@@ -396,7 +441,7 @@ fn spikes(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
         if z1.abs() > cfg.spike_z && z2.abs() > cfg.spike_z && reverts {
             let rows = &out.s.rows;
             let (a, b, c) = (&rows[idx[k - 1]], &rows[idx[k]], &rows[idx[k + 1]]);
-            let tick = tick_near(rows, &idx, k);
+            let tick = tick_near(rows, idx, k);
             let ticks = (b.close - a.close).abs().min((c.close - b.close).abs()) / tick;
             let market = cross.has(out.s.resolution, b.ts) && cross.has(out.s.resolution, c.ts);
             let provable = market && ticks >= SPIKE_TICKS;
@@ -429,14 +474,12 @@ fn spikes(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
     }
 }
 
-fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection) {
-    let idx = clean(out);
+fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection, clean: &Clean) {
+    let (idx, ticks, r) = (&clean.idx, &clean.ticks, &clean.returns);
     if idx.len() < 2 {
         return;
     }
     let rows = &out.s.rows;
-    let ticks = relative_ticks(rows, &idx);
-    let r = clean_returns(out, &idx, &ticks, cfg, cross);
     let hl: Vec<f64> = idx
         .iter()
         .map(|&i| (rows[i].high / rows[i].low).ln())

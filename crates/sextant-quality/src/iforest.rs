@@ -65,7 +65,7 @@ impl IsolationForest {
         if rows.len() >= 2 {
             for _ in 0..n_trees {
                 let n = rows.len();
-                let mut idx: Vec<usize> = if n >= 4 * psi {
+                let idx: Vec<usize> = if n >= 4 * psi {
                     // A large history: independent draws. Repeats are rare (n ≥ 4ψ) and
                     // harmless, and this costs ψ draws instead of a set of ψ.
                     (0..psi).map(|_| rng.below(n)).collect()
@@ -80,8 +80,20 @@ impl IsolationForest {
                     }
                     chosen.into_iter().collect()
                 };
+                // The subsample's features side by side: the tree is built on them, not on rows
+                // scattered over the history (cache misses were most of the build's time).
+                let width = rows[idx[0]].as_ref().len();
+                let sample: Vec<f64> = idx
+                    .iter()
+                    .flat_map(|&i| rows[i].as_ref().iter().copied())
+                    .collect();
+                let mut local: Vec<usize> = (0..idx.len()).collect();
                 let mut nodes = Vec::new();
-                build(rows, &mut idx, 0, max_depth, &mut rng, &mut nodes);
+                let data = Sample {
+                    values: &sample,
+                    width,
+                };
+                build(&data, &mut local, 0, max_depth, &mut rng, &mut nodes);
                 trees.push(nodes);
             }
         }
@@ -131,8 +143,20 @@ impl IsolationForest {
     }
 }
 
-fn build<R: AsRef<[f64]>>(
-    rows: &[R],
+/// A tree's subsample: `width` features per row, rows side by side.
+struct Sample<'a> {
+    values: &'a [f64],
+    width: usize,
+}
+
+impl Sample<'_> {
+    fn get(&self, row: usize, feature: usize) -> f64 {
+        self.values[row * self.width + feature]
+    }
+}
+
+fn build(
+    rows: &Sample<'_>,
     idx: &mut [usize],
     depth: usize,
     max_depth: usize,
@@ -144,7 +168,7 @@ fn build<R: AsRef<[f64]>>(
     if depth >= max_depth || idx.len() <= 1 {
         return me;
     }
-    let n_features = rows[idx[0]].as_ref().len();
+    let n_features = rows.width;
     // Try features in random order until one has spread (a constant feature cannot split).
     let start = rng.below(n_features);
     for k in 0..n_features {
@@ -152,7 +176,7 @@ fn build<R: AsRef<[f64]>>(
         let (lo, hi) = idx
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
-                let v = rows[i].as_ref()[f];
+                let v = rows.get(i, f);
                 (lo.min(v), hi.max(v))
             });
         if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
@@ -161,7 +185,7 @@ fn build<R: AsRef<[f64]>>(
         let threshold = lo + rng.next_f64() * (hi - lo);
         let mut mid = 0;
         for j in 0..idx.len() {
-            if rows[idx[j]].as_ref()[f] < threshold {
+            if rows.get(idx[j], f) < threshold {
                 idx.swap(j, mid);
                 mid += 1;
             }

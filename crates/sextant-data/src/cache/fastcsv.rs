@@ -3,13 +3,10 @@
 //!
 //! Why: DuckDB's `read_csv` followed by the SQL that maps the columns, converts local time to
 //! UTC and fills the stage is two passes that each materialise the file in DuckDB, and its
-//! sniffing dominates small files. This reader parses byte ranges on one thread while the
-//! caller's thread converts them and appends Arrow batches to the stage (the append, not the
-//! parse, is the slower half), and it learns in the same pass whether any two rows share a
-//! key, so the de-duplication pass can be skipped. On the generated 1M-row 1-minute file the
-//! whole ingest is ~5 % faster than through `read_csv` (DuckDB's reader is parallel and fast:
-//! 0.95 s vs 0.99 s here); on the bundled daily file ~1.8× (`sextant bench --ingest` prints
-//! both).
+//! sniffing dominates small files. This reader parses byte ranges on all cores, converts them
+//! into columns that stay in Rust (the stage is a view over them, see [`super::staged`]), and
+//! learns in the same pass whether any two rows share a key, so the de-duplication pass can be
+//! skipped. `sextant bench --ingest` prints the whole ingest both ways.
 //!
 //! It reads only what it reads exactly as that path would (the same rows, values and bits;
 //! the tests store files both ways and compare): anything else (quotes, another delimiter, a
@@ -20,28 +17,25 @@ mod parse;
 
 use super::ingest::FileOptions;
 use super::layout::{layout_from_columns, zone_offset_minutes, Layout};
-use super::sql_literal;
+use super::staged::StagedRows;
 use crate::{DataError, Result};
 use chrono::DateTime;
-use duckdb::arrow::array::{
-    ArrayRef, Date32Array, Float64Array, StringBuilder, TimestampMicrosecondArray,
-};
-use duckdb::arrow::buffer::{BooleanBuffer, NullBuffer};
-use duckdb::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use duckdb::arrow::record_batch::RecordBatch;
-use duckdb::{Appender, Connection};
 use parse::{chunk_bounds, infer_resolution, parse_chunk, trim_cr, Chunk};
+use rayon::prelude::*;
 use sextant_domain::Resolution;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
 
-/// Files larger than this (after decompression) go through `read_csv`, which streams.
-const MAX_BYTES: u64 = 4 << 30;
-/// Bytes per parsed range: small enough that parsing and appending overlap, large enough that
-/// a range is tens of thousands of rows. (Small in tests, so that their files span many.)
+/// Files larger than this (after decompression) go through `read_csv`, which streams: the
+/// parsed columns of a file this size take about as much memory again as the file.
+const MAX_BYTES: u64 = 2 << 30;
+/// Bytes per parsed range: large enough that a range is tens of thousands of rows, small enough
+/// that a group of them ([`GROUP`]) bounds the memory held before conversion. (Small in tests,
+/// so that their files span many.)
 const CHUNK_BYTES: usize = if cfg!(test) { 16 << 10 } else { 2 << 20 };
+/// Ranges parsed at once, in parallel, before they are converted in file order.
+const GROUP: usize = 16;
 /// Rows the resolution is inferred from (as the SQL path's `infer_resolution`).
 const INFER_ROWS: usize = 200_000;
 const DAY: i64 = 86_400;
@@ -70,23 +64,19 @@ enum Role {
     Value(usize),
 }
 
-/// What [`stage_csv`] appended to `stage_bars`.
-pub(crate) struct Staged {
-    /// Rows appended.
-    pub rows: usize,
+/// What [`read_fast`] parsed.
+pub(crate) struct Parsed {
+    /// The rows, in file order, in the stage's units.
+    pub rows: StagedRows,
+    /// The resolution (given, or inferred from the first rows).
+    pub resolution: Resolution,
     /// Each symbol's timestamps strictly increase in file order, so no two rows share a key and
     /// the de-duplication pass has nothing to find.
     pub distinct: bool,
 }
 
-/// Reads `path` into the (empty) `stage_bars` when it is in a layout this reader reads exactly.
-/// `Ok(None)` when it is not; rows may then have been appended, and the caller recreates the
-/// stage before reading the file another way.
-pub(crate) fn stage_csv(
-    conn: &Connection,
-    path: &Path,
-    opts: &FileOptions,
-) -> Result<Option<Staged>> {
+/// Reads `path` when it is in a layout this reader reads exactly; `Ok(None)` when it is not.
+pub(crate) fn read_fast(path: &Path, opts: &FileOptions) -> Result<Option<Parsed>> {
     let t = std::time::Instant::now();
     let Some(bytes) = load(path)? else {
         return Ok(None);
@@ -97,36 +87,29 @@ pub(crate) fn stage_csv(
     };
     let body = &bytes[body_start..];
     let bounds = chunk_bounds(body, body.len() / CHUNK_BYTES + 1);
-    // One thread parses the ranges in order while this one converts and appends them.
-    let staged = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Option<Chunk>>(4);
-        let roles = &roles;
-        scope.spawn(move || {
-            for (a, b) in bounds {
-                let chunk = parse_chunk(&body[a..b], roles);
-                let failed = chunk.is_none();
-                if tx.send(chunk).is_err() || failed {
-                    break;
-                }
-            }
-        });
-        let mut sink = Sink::new(conn, opts);
-        for chunk in rx {
+    // Groups of ranges are parsed on all cores, then converted here in file order.
+    let mut sink = Sink::new(opts, body.len() / 48);
+    for group in bounds.chunks(GROUP) {
+        let chunks: Vec<Option<Chunk>> = group
+            .par_iter()
+            .map(|&(a, b)| parse_chunk(&body[a..b], &roles))
+            .collect();
+        for chunk in chunks {
             let Some(chunk) = chunk else { return Ok(None) };
-            if !sink.take(chunk)? {
+            if !sink.take(chunk) {
                 return Ok(None);
             }
         }
-        sink.finish()
-    })?;
-    if let Some(s) = &staged {
+    }
+    let parsed = sink.finish();
+    if let Some(p) = &parsed {
         tracing::debug!(
             ms = t.elapsed().as_millis() as u64,
-            rows = s.rows,
-            "file staged"
+            rows = p.rows.len(),
+            "file parsed"
         );
     }
-    Ok(staged)
+    Ok(parsed)
 }
 
 /// The file's bytes (gunzipped for `.gz`, as `read_csv` does by extension), or `None` for what
@@ -231,52 +214,55 @@ fn roles(names: &[&str], layout: &Layout, opts: &FileOptions) -> Option<Vec<Role
 
 /// Takes parsed ranges in file order: one symbol dictionary, the resolution (inferred from the
 /// first rows, as the SQL path's `infer_resolution`), UTC timestamps, the key check, and the
-/// append to the stage.
+/// stage's columns.
 struct Sink<'a> {
-    conn: &'a Connection,
     opts: &'a FileOptions,
     /// Ranges held until the resolution is known.
     pending: Vec<Chunk>,
     resolution: Option<Resolution>,
-    appender: Option<(Appender<'a>, SchemaRef)>,
     zone: Option<chrono_tz::Tz>,
     /// The zone's offset of the last hour converted.
     offset_memo: (i64, Option<i32>),
-    names: Vec<String>,
+    rows: StagedRows,
     ids: HashMap<String, u32>,
     /// Per symbol, the last UTC timestamp seen.
     last_ts: Vec<i64>,
     distinct: bool,
     time_len: usize,
-    rows: usize,
 }
 
 impl<'a> Sink<'a> {
-    fn new(conn: &'a Connection, opts: &'a FileOptions) -> Self {
+    /// `rows`: a guess of the file's rows, to size the columns.
+    fn new(opts: &'a FileOptions, rows: usize) -> Self {
         Sink {
-            conn,
             opts,
             pending: Vec::new(),
             resolution: opts.resolution,
-            appender: None,
             zone: None,
             offset_memo: (i64::MIN, None),
-            names: Vec::new(),
+            rows: StagedRows {
+                names: Vec::new(),
+                symbol: Vec::with_capacity(rows),
+                ts: Vec::with_capacity(rows),
+                session: Vec::with_capacity(rows),
+                values: (0..FIELDS.len())
+                    .map(|_| Vec::with_capacity(rows))
+                    .collect(),
+            },
             ids: HashMap::new(),
             last_ts: Vec::new(),
             distinct: true,
             time_len: 0,
-            rows: 0,
         }
     }
 
-    /// `Ok(false)` when the range is not what this reader reads.
-    fn take(&mut self, chunk: Chunk) -> Result<bool> {
+    /// `false` when the range is not what this reader reads.
+    fn take(&mut self, chunk: Chunk) -> bool {
         if chunk.time_len != 0 {
             if self.time_len == 0 {
                 self.time_len = chunk.time_len;
             } else if chunk.time_len != self.time_len {
-                return Ok(false);
+                return false;
             }
         }
         if self.resolution.is_some() {
@@ -286,11 +272,11 @@ impl<'a> Sink<'a> {
         if self.pending.iter().map(|c| c.time.len()).sum::<usize>() >= INFER_ROWS {
             return self.release();
         }
-        Ok(true)
+        true
     }
 
     /// Decides the resolution from the held ranges and appends them.
-    fn release(&mut self) -> Result<bool> {
+    fn release(&mut self) -> bool {
         if self.resolution.is_none() {
             let first: Vec<i64> = self
                 .pending
@@ -299,93 +285,67 @@ impl<'a> Sink<'a> {
                 .take(INFER_ROWS)
                 .collect();
             if first.is_empty() {
-                return Ok(false);
+                return false;
             }
             let Some(r) = infer_resolution(&first) else {
-                return Ok(false);
+                return false;
             };
             self.resolution = Some(r);
         }
-        for chunk in std::mem::take(&mut self.pending) {
-            if !self.append(chunk)? {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        std::mem::take(&mut self.pending)
+            .into_iter()
+            .all(|chunk| self.append(chunk))
     }
 
-    fn finish(mut self) -> Result<Option<Staged>> {
-        if !self.release()? || self.rows == 0 {
-            return Ok(None);
+    fn finish(mut self) -> Option<Parsed> {
+        if !self.release() || self.rows.len() == 0 {
+            return None;
         }
-        if let Some((mut app, _)) = self.appender.take() {
-            app.flush()?;
-        }
-        Ok(Some(Staged {
+        Some(Parsed {
+            resolution: self.resolution?,
             rows: self.rows,
             distinct: self.distinct,
-        }))
+        })
     }
 
-    fn append(&mut self, chunk: Chunk) -> Result<bool> {
+    fn append(&mut self, chunk: Chunk) -> bool {
         let n = chunk.time.len();
         if n == 0 {
-            return Ok(true);
+            return true;
         }
-        let Some((ts, session)) = self.convert(&chunk.time) else {
-            return Ok(false);
-        };
-        let symbol = self.symbols(&chunk);
-        for (&s, &t) in symbol.iter().zip(&ts) {
+        if self.convert(&chunk.time).is_none() {
+            return false;
+        }
+        let from = self.rows.symbol.len();
+        self.symbols(&chunk);
+        let (symbol, ts) = (&self.rows.symbol[from..], &self.rows.ts[from..]);
+        for (&s, &t) in symbol.iter().zip(ts) {
             let prev = std::mem::replace(&mut self.last_ts[s as usize], t);
             self.distinct &= t > prev;
         }
-        let mut names = StringBuilder::with_capacity(n, n * 8);
-        for &s in &symbol {
-            names.append_value(&self.names[s as usize]);
-        }
-        let mut arrays: Vec<ArrayRef> = vec![
-            Arc::new(names.finish()),
-            Arc::new(TimestampMicrosecondArray::from(ts)),
-            Arc::new(Date32Array::from(session)),
-        ];
-        for (values, (_, absent)) in chunk.values.into_iter().zip(FIELDS) {
-            let values = if values.is_empty() {
-                vec![absent; n]
+        for ((column, values), (_, absent)) in
+            self.rows.values.iter_mut().zip(chunk.values).zip(FIELDS)
+        {
+            if values.is_empty() {
+                column.resize(column.len() + n, absent);
             } else {
-                values
-            };
-            let nulls = values
-                .iter()
-                .any(|v| v.is_nan())
-                .then(|| NullBuffer::new(BooleanBuffer::collect_bool(n, |i| !values[i].is_nan())));
-            arrays.push(Arc::new(Float64Array::new(values.into(), nulls)));
+                column.extend_from_slice(&values);
+            }
         }
-        if self.appender.is_none() {
-            // Ranges are held until the resolution is known, so it is known here.
-            let Some(resolution) = self.resolution else {
-                return Ok(false);
-            };
-            self.appender = Some(open_appender(self.conn, self.opts, resolution)?);
-        }
-        let Some((app, schema)) = self.appender.as_mut() else {
-            return Ok(false);
-        };
-        let batch = RecordBatch::try_new(schema.clone(), arrays)
-            .map_err(|e| DataError::Invalid(format!("fast CSV reader: {e}")))?;
-        app.append_record_batch(batch)?;
-        self.rows += n;
-        Ok(true)
+        true
     }
 
-    /// The range's symbols as indexes into the file's dictionary.
-    fn symbols(&mut self, chunk: &Chunk) -> Vec<u32> {
+    /// Appends the range's symbols, as indexes into the file's dictionary.
+    fn symbols(&mut self, chunk: &Chunk) {
+        let names = &mut self.rows.names;
         if let Some(s) = &self.opts.symbol {
-            if self.names.is_empty() {
-                self.names.push(s.as_str().to_string());
+            if names.is_empty() {
+                names.push(s.as_str().to_string());
                 self.last_ts.push(i64::MIN);
             }
-            return vec![0; chunk.time.len()];
+            let n = self.rows.symbol.len() + chunk.time.len();
+            self.rows.symbol.resize(n, 0);
+            return;
         }
         let map: Vec<u32> = chunk
             .names
@@ -393,29 +353,30 @@ impl<'a> Sink<'a> {
             .map(|name| {
                 let next = self.ids.len() as u32;
                 *self.ids.entry(name.clone()).or_insert_with(|| {
-                    self.names.push(name.clone());
+                    names.push(name.clone());
                     self.last_ts.push(i64::MIN);
                     next
                 })
             })
             .collect();
-        chunk.symbol.iter().map(|&i| map[i as usize]).collect()
+        self.rows
+            .symbol
+            .extend(chunk.symbol.iter().map(|&i| map[i as usize]));
     }
 
-    /// UTC microseconds and session days, as `stage_from_layout`: daily bars at the session
-    /// date's midnight; intraday ones shifted by the zone's offset of the hour they were
+    /// Appends UTC microseconds and session days, as `stage_from_layout`: daily bars at the
+    /// session date's midnight; intraday ones shifted by the zone's offset of the hour they were
     /// written in (the earlier instant of a repeated hour). `None` for a local time that does
     /// not exist or an unknown zone (the SQL path words the error).
-    fn convert(&mut self, time: &[i64]) -> Option<(Vec<i64>, Vec<i32>)> {
-        let mut ts = Vec::with_capacity(time.len());
-        let mut session = Vec::with_capacity(time.len());
+    fn convert(&mut self, time: &[i64]) -> Option<()> {
+        let (ts, session) = (&mut self.rows.ts, &mut self.rows.session);
         if !self.resolution?.is_intraday() {
             for &t in time {
                 let day = t.div_euclid(DAY);
                 ts.push(day * DAY * 1_000_000);
                 session.push(i32::try_from(day).ok()?);
             }
-            return Some((ts, session));
+            return Some(());
         }
         let zone = match self.zone {
             Some(z) => z,
@@ -437,42 +398,8 @@ impl<'a> Sink<'a> {
             ts.push(at * 1_000_000);
             session.push(i32::try_from(local.div_euclid(DAY)).ok()?);
         }
-        Some((ts, session))
+        Some(())
     }
-}
-
-/// An appender on `stage_bars` for the columns that vary by row. Those that are one value for
-/// the whole file (resolution, zone, source) become the stage's defaults: the appender fills
-/// them without converting a string per row (a fifth of the append's time, measured here).
-fn open_appender<'a>(
-    conn: &'a Connection,
-    opts: &FileOptions,
-    resolution: Resolution,
-) -> Result<(Appender<'a>, SchemaRef)> {
-    conn.execute_batch(&format!(
-        "ALTER TABLE stage_bars ALTER resolution SET DEFAULT {}; \
-         ALTER TABLE stage_bars ALTER tz SET DEFAULT {}; \
-         ALTER TABLE stage_bars ALTER source SET DEFAULT {};",
-        sql_literal(resolution.as_str()),
-        sql_literal(&opts.tz),
-        sql_literal(opts.source.as_str()),
-    ))?;
-    let mut fields = vec![
-        Field::new("symbol", DataType::Utf8, true),
-        Field::new("ts", DataType::Timestamp(TimeUnit::Microsecond, None), true),
-        Field::new("session", DataType::Date32, true),
-    ];
-    fields.extend(
-        FIELDS
-            .iter()
-            .map(|(f, _)| Field::new(*f, DataType::Float64, true)),
-    );
-    let schema = Arc::new(Schema::new(fields));
-    let mut app = conn.appender("stage_bars")?;
-    for f in schema.fields() {
-        app.add_column(f.name())?;
-    }
-    Ok((app, schema))
 }
 
 #[cfg(test)]

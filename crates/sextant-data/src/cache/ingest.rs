@@ -185,16 +185,24 @@ impl Cache {
         }
         let reader = file_reader(path);
         let request = format!("file {}", path.display());
+        // The fast reader's rows stay parked until the write is done (the stage is a view).
         self.write_staged(
             |conn| {
                 conn.execute_batch(STAGE_DDL)?;
                 if opts.reader == CsvReader::Auto {
-                    if let Some(staged) = super::fastcsv::stage_csv(conn, path, opts)? {
-                        tracing::debug!(rows = staged.rows, "staged by the fast CSV reader");
-                        return super::stage::prepare_stage(conn, staged.distinct);
+                    if let Some(p) = super::fastcsv::read_fast(path, opts)? {
+                        let distinct = p.distinct;
+                        let stage = super::staged::create_view(
+                            conn,
+                            p.rows,
+                            p.resolution,
+                            &opts.tz,
+                            opts.source,
+                        )?;
+                        let screened = stage.passes_validation();
+                        let duplicates = super::stage::prepare_screened(conn, screened, distinct)?;
+                        return Ok((duplicates, Some(stage)));
                     }
-                    // It may have appended rows before it met what it does not read.
-                    conn.execute_batch(STAGE_DDL)?;
                 }
                 let t = std::time::Instant::now();
                 // Parse the file once; detection and staging then read the in-memory copy.
@@ -212,14 +220,15 @@ impl Cache {
                 stage_from_layout(conn, reader, &layout, opts)?;
                 conn.execute_batch("DROP TABLE raw_file")?;
                 tracing::debug!(ms = t.elapsed().as_millis() as u64, "file staged");
-                super::stage::prepare_stage(conn, false)
+                Ok((super::stage::prepare_stage(conn, false)?, None))
             },
-            |conn, duplicates| {
+            |conn, (duplicates, parked)| {
                 if let Some(class) = opts.asset {
                     record_file_instruments(conn, class)?;
                 }
                 let source = opts.source.as_str();
-                merge_prepared(conn, source, &request, Some(&self.quality), duplicates)
+                let quality = Some(&self.quality);
+                merge_parked(conn, source, &request, quality, duplicates, parked.as_ref())
             },
         )
     }
@@ -278,6 +287,9 @@ impl Cache {
         Ok(n == 0)
     }
 }
+
+/// Rows in one of DuckDB's row groups (its default).
+pub(crate) const ROW_GROUP: i64 = 122_880;
 
 /// Serialises writers across every connection of this process (see the key note in `schema`).
 static WRITE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -365,6 +377,19 @@ pub(crate) fn merge_prepared(
     quality: Option<&QualityConfig>,
     duplicates: Vec<Flag>,
 ) -> Result<IngestSummary> {
+    merge_parked(conn, source, request, quality, duplicates, None)
+}
+
+/// [`merge_prepared`] for a stage that may be the view over parked rows, which the checks then
+/// read directly.
+fn merge_parked(
+    conn: &Connection,
+    source: &str,
+    request: &str,
+    quality: Option<&QualityConfig>,
+    duplicates: Vec<Flag>,
+    parked: Option<&super::staged::ParkedStage>,
+) -> Result<IngestSummary> {
     let t = std::time::Instant::now();
     super::instruments::assign_sessions(conn)?;
     let batch_id = uuid::Uuid::new_v4().to_string();
@@ -382,8 +407,13 @@ pub(crate) fn merge_prepared(
     let rows_in: i64 = conn.query_row("SELECT count(*) FROM stage_bars", [], |r| r.get(0))?;
     let quality = match quality.filter(|q| q.enabled) {
         Some(cfg) => {
+            // Without overlap every staged row is new: the parked rows are the series.
+            let parked = match parked.filter(|_| !overlaps) {
+                Some(p) => p.series(conn)?,
+                None => None,
+            };
             let (mut flags, gaps, judged) =
-                super::judge::judge(conn, cfg, overlaps, KEY_JOIN, &differ)?;
+                super::judge::judge(conn, cfg, overlaps, KEY_JOIN, &differ, parked)?;
             flags.extend(duplicates);
             let ctx = super::quarantine::BatchContext {
                 batch_id: &batch_id,
@@ -437,7 +467,19 @@ pub(crate) fn merge_prepared(
         } else {
             format!("INSERT INTO bars SELECT {cols}, ?, ? FROM stage_bars s")
         };
+        // A large batch is written on all of DuckDB's threads: it splits the work by row groups
+        // (122,880 rows) and, scanning a view over parked rows (the fast reader's stage), keeps
+        // insertion order only on one thread. Order in `bars` is then not (symbol, ts) within
+        // the batch; every reader orders explicitly. Restored right after (after a failure, by
+        // the transaction wrapper once it has rolled back).
+        let relax = inserted >= 2 * ROW_GROUP;
+        if relax {
+            conn.execute_batch("SET SESSION preserve_insertion_order = false")?;
+        }
         conn.execute(&sql, params![batch_id, now])?;
+        if relax {
+            reset_insertion_order(conn);
+        }
     }
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,

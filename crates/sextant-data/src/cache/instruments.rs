@@ -167,6 +167,7 @@ pub(crate) fn assign_sessions(conn: &Connection) -> Result<()> {
         }
         app.flush()?;
     }
+    super::staged::ensure_table(conn)?;
     conn.execute_batch(&format!(
         "UPDATE stage_bars SET session = x.session FROM stage_sessions x \
          WHERE stage_bars.symbol = x.symbol AND stage_bars.ts = x.ts AND stage_bars.resolution IN ({list}); \

@@ -23,13 +23,15 @@ fn cols(p: &str) -> String {
 
 /// Judges the staged rows. `distinct` is the SQL predicate (over aliases `s` and `b`) that tells a
 /// changed row from an unchanged one; `overlaps` says whether any stored bar shares a series with
-/// the batch. Returns the flags, the gaps and the number of rows judged.
+/// the batch; `staged`: the stage's rows already as series (the fast reader's parked rows),
+/// instead of reading them back. Returns the flags, the gaps and the number of rows judged.
 pub(super) fn judge(
     conn: &Connection,
     cfg: &QualityConfig,
     overlaps: bool,
     key_join: &str,
     distinct: &str,
+    staged: Option<Vec<Series>>,
 ) -> Result<(Vec<Flag>, Vec<Gap>, u64)> {
     let scols = cols("s.");
     let sql = if overlaps {
@@ -45,7 +47,10 @@ pub(super) fn judge(
         )
     };
     let t = std::time::Instant::now();
-    let mut series = read_series(conn, &sql)?;
+    let mut series = match staged {
+        Some(series) => series,
+        None => read_series(conn, &sql)?,
+    };
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "judge: batch read");
     series.retain(|s| s.rows.iter().any(|r| r.judged));
     let names: Vec<String> = series.iter().map(|s| s.symbol.clone()).collect();
@@ -224,14 +229,26 @@ pub(crate) const REFERENCE_ROWS: usize = 5_000_000;
 /// [`REFERENCE_ROWS`] stored bars are read) — so a move the whole market made is not one
 /// symbol's anomaly.
 fn cross_section(conn: &Connection, series: &[Series]) -> Result<CrossSection> {
+    use rayon::prelude::*;
     let mut cross = CrossSection::default();
+    // Each series' returns and ranges, on all cores.
+    let moves: Vec<Vec<(i64, f64, f64)>> = series
+        .par_iter()
+        .map(|s| {
+            s.rows
+                .windows(2)
+                .filter_map(|w| {
+                    let r = basis_return(&w[0], &w[1])?;
+                    Some((w[1].ts, r, (w[1].high / w[1].low).ln()))
+                })
+                .collect()
+        })
+        .collect();
+    for (s, m) in series.iter().zip(moves) {
+        cross.extend(s.resolution, m);
+    }
     let mut by_res: BTreeMap<&'static str, (i64, i64, Vec<&str>, usize)> = BTreeMap::new();
     for s in series {
-        for w in s.rows.windows(2) {
-            if let Some(r) = basis_return(&w[0], &w[1]) {
-                cross.add(s.resolution, w[1].ts, r, (w[1].high / w[1].low).ln());
-            }
-        }
         let (lo, hi) = match (s.rows.first(), s.rows.last()) {
             (Some(a), Some(b)) => (a.ts, b.ts),
             _ => continue,

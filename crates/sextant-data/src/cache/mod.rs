@@ -27,6 +27,7 @@ mod resample;
 pub(crate) mod schema;
 mod snapshot;
 mod stage;
+mod staged;
 
 pub use directory::DirectoryEntry;
 pub use events::EconomicSummary;
@@ -189,7 +190,7 @@ impl Cache {
             Ok(staged) => ingest::in_transaction(&mut conn, |c| merge(c, staged)),
             Err(e) => Err(e),
         };
-        if let Err(e) = conn.execute_batch(schema::DROP_STAGE) {
+        if let Err(e) = staged::drop_stage(&conn) {
             tracing::warn!(error = %e, "could not drop the staging tables");
         }
         if out.is_ok() {

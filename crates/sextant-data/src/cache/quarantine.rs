@@ -63,24 +63,31 @@ pub(crate) fn record(
         let same_as_held = values_differ("s", "x");
         let cols = prefixed("s", BAR_VALUE_COLUMNS);
         // A row already held (pending) or already rejected with the same values is not held a
-        // second time: re-ingesting a file must not grow the review queue.
+        // second time: re-ingesting a file must not grow the review queue. Ids follow (symbol,
+        // resolution, ts): `nextval` in a query's own select list runs before its ORDER BY, so
+        // the rows are ordered in a subquery (the stage may be scanned on several threads).
         conn.execute(
             &format!(
-                "INSERT INTO quarantine SELECT nextval('quarantine_seq'), {cols}, ?, ?, ?, q.reasons, \
+                "INSERT INTO quarantine SELECT nextval('quarantine_seq'), * FROM (SELECT {cols}, ?, ?, ?, q.reasons, \
                  CASE q.sev WHEN 2 THEN 'critical' ELSE 'warning' END, q.score, 'pending', NULL, NULL, NULL \
                  FROM stage_bars s JOIN stage_q q ON q.symbol = s.symbol AND q.resolution = s.resolution AND q.ts = s.ts \
                  WHERE NOT EXISTS (SELECT 1 FROM quarantine x WHERE x.symbol = s.symbol AND x.resolution = s.resolution \
                    AND x.ts = s.ts AND x.status IN ('pending', 'rejected') AND NOT {same_as_held}) \
-                 ORDER BY s.symbol, s.resolution, s.ts"
+                 ORDER BY s.symbol, s.resolution, s.ts)"
             ),
             params![ctx.batch_id, ctx.request, ctx.now],
         )?;
         report.held_stored = hold_stored(conn, ctx)?;
-        moved = conn.execute(
-            "DELETE FROM stage_bars USING stage_q q WHERE stage_bars.symbol = q.symbol \
-             AND stage_bars.resolution = q.resolution AND stage_bars.ts = q.ts",
-            [],
-        )?;
+        let held: i64 = conn.query_row("SELECT count(*) FROM stage_q", [], |r| r.get(0))?;
+        // Only then is a view over parked rows copied into a table (notices move nothing).
+        if held > 0 {
+            super::staged::ensure_table(conn)?;
+            moved = conn.execute(
+                "DELETE FROM stage_bars USING stage_q q WHERE stage_bars.symbol = q.symbol \
+                 AND stage_bars.resolution = q.resolution AND stage_bars.ts = q.ts",
+                [],
+            )?;
+        }
     }
     report.quarantined = moved as u64 + blocked;
     conn.execute(
@@ -144,14 +151,21 @@ fn block_rejected(conn: &Connection) -> Result<u64> {
         return Ok(0);
     }
     let same = values_differ("stage_bars", "x");
-    let n = conn.execute(
-        &format!(
-            "DELETE FROM stage_bars WHERE EXISTS (SELECT 1 FROM quarantine x WHERE x.status = 'rejected' \
-             AND x.symbol = stage_bars.symbol AND x.resolution = stage_bars.resolution \
-             AND x.ts = stage_bars.ts AND NOT {same})"
-        ),
+    let rejected = format!(
+        "EXISTS (SELECT 1 FROM quarantine x WHERE x.status = 'rejected' \
+         AND x.symbol = stage_bars.symbol AND x.resolution = stage_bars.resolution \
+         AND x.ts = stage_bars.ts AND NOT {same})"
+    );
+    let found: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM stage_bars WHERE {rejected}"),
         [],
+        |r| r.get(0),
     )?;
+    if found == 0 {
+        return Ok(0);
+    }
+    super::staged::ensure_table(conn)?;
+    let n = conn.execute(&format!("DELETE FROM stage_bars WHERE {rejected}"), [])?;
     if n > 0 {
         tracing::info!(rows = n, "staged rows equal to rejected bars were dropped");
     }
@@ -191,9 +205,9 @@ fn hold_stored(conn: &Connection, ctx: &BatchContext<'_>) -> Result<u64> {
     );
     conn.execute(
         &format!(
-            "INSERT INTO quarantine SELECT nextval('quarantine_seq'), {cols}, b.batch_id, ?, b.ingested_at, \
+            "INSERT INTO quarantine SELECT nextval('quarantine_seq'), * FROM (SELECT {cols}, b.batch_id, ?, b.ingested_at, \
              q.reasons, CASE q.sev WHEN 2 THEN 'critical' ELSE 'warning' END, q.score, 'pending', NULL, NULL, NULL \
-             FROM bars b {join} ORDER BY b.symbol, b.resolution, b.ts"
+             FROM bars b {join} ORDER BY b.symbol, b.resolution, b.ts)"
         ),
         params![request],
     )?;

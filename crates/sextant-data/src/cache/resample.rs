@@ -96,12 +96,16 @@ pub(crate) fn resample_sql(symbol: &Symbol, from: Resolution, to: Resolution) ->
     Ok(aggregate(symbol, from, to, key, label))
 }
 
+/// The resampling SQL. Every aggregate is defined by time, not by the rows' physical order
+/// (which a parallel ingest does not keep): sums and products in time order, so a re-run gives
+/// the same bits and a re-resample finds nothing changed.
 fn aggregate(symbol: &Symbol, from: Resolution, to: Resolution, key: &str, label: &str) -> String {
     format!(
-        "SELECT symbol, {to} AS resolution, {label} AS ts, any_value(tz) AS tz, max(session) AS session, \
+        "SELECT symbol, {to} AS resolution, {label} AS ts, arg_min(tz, ts) AS tz, max(session) AS session, \
          arg_min(open, ts) AS open, max(high) AS high, min(low) AS low, arg_max(close, ts) AS close, \
-         sum(volume) AS volume, arg_max(adj_close, ts) AS adj_close, sum(dividend) AS dividend, \
-         product(split_coefficient) AS split_coefficient, 'resampled' AS source, \
+         sum(volume ORDER BY ts) AS volume, arg_max(adj_close, ts) AS adj_close, \
+         sum(dividend ORDER BY ts) AS dividend, product(split_coefficient ORDER BY ts) AS split_coefficient, \
+         'resampled' AS source, \
          max(ingested_at) AS ingested_at \
          FROM bars WHERE symbol = {sym} AND resolution = {fr} GROUP BY symbol, {key}",
         to = sql_literal(to.as_str()),

@@ -13,9 +13,22 @@ use sextant_quality::{Check, Flag};
 /// `keys_distinct`: the stager knows no two rows share a key (the fast CSV reader checks it
 /// in its pass), so the de-duplication pass is skipped.
 pub(crate) fn prepare_stage(conn: &Connection, keys_distinct: bool) -> Result<Vec<Flag>> {
+    prepare_screened(conn, false, keys_distinct)
+}
+
+/// [`prepare_stage`] for a stager that has already screened every row against the rules of the
+/// validation (`screened`: the fast reader's parked rows passed [`super::staged::ParkedStage::
+/// passes_validation`]); the SQL pass, which words the error, then runs only when they did not.
+pub(crate) fn prepare_screened(
+    conn: &Connection,
+    screened: bool,
+    keys_distinct: bool,
+) -> Result<Vec<Flag>> {
     let t = std::time::Instant::now();
-    validate_stage(conn)?;
-    tracing::debug!(ms = t.elapsed().as_millis() as u64, "stage validated");
+    if !screened {
+        validate_stage(conn)?;
+        tracing::debug!(ms = t.elapsed().as_millis() as u64, "stage validated");
+    }
     if keys_distinct {
         return Ok(Vec::new());
     }
@@ -24,12 +37,15 @@ pub(crate) fn prepare_stage(conn: &Connection, keys_distinct: bool) -> Result<Ve
     Ok(duplicates)
 }
 
-/// Rejects the whole batch on the first unusable row, naming symbol, timestamp and field.
+/// Rejects the whole batch on the first unusable row by (symbol, ts), naming symbol, timestamp
+/// and field (the stage may be scanned on several threads: the row named must not depend on it).
+/// (`ParkedStage::passes_validation` screens parked rows by the same rules.)
 fn validate_stage(conn: &Connection) -> Result<()> {
     let bad_symbol: Option<String> = conn
         .query_row(
             "SELECT coalesce(symbol, '<missing>') FROM (SELECT DISTINCT symbol FROM stage_bars) \
-             WHERE symbol IS NULL OR NOT regexp_full_match(symbol, '[A-Z0-9.\\-^_/]{1,32}') LIMIT 1",
+             WHERE symbol IS NULL OR NOT regexp_full_match(symbol, '[A-Z0-9.\\-^_/]{1,32}') \
+             ORDER BY symbol NULLS FIRST LIMIT 1",
             [],
             |r| r.get(0),
         )
@@ -77,7 +93,8 @@ fn validate_stage(conn: &Connection) -> Result<()> {
     let row: Option<(String, Option<String>, String)> = conn
         .query_row(
             &format!(
-                "SELECT symbol, CAST(ts AS VARCHAR), CASE {case} END FROM stage_bars WHERE {where_any} LIMIT 1"
+                "SELECT symbol, CAST(ts AS VARCHAR), CASE {case} END FROM stage_bars WHERE {where_any} \
+                 ORDER BY symbol, ts NULLS FIRST LIMIT 1"
             ),
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -145,6 +162,7 @@ fn dedupe_stage(conn: &Connection) -> Result<Vec<Flag>> {
             ts,
         });
     }
+    super::staged::ensure_table(conn)?;
     conn.execute_batch("DELETE FROM stage_bars; INSERT INTO stage_bars SELECT * FROM stage_distinct; DROP TABLE stage_distinct;")?;
     Ok(dups)
 }

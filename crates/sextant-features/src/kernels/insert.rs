@@ -6,17 +6,17 @@
 //! so the computed columns are served to DuckDB by one: [`FeatureRows`], registered as
 //! `sextant_feature_rows(token)`, hands out 2048-row chunks to whichever DuckDB worker asks.
 //!
-//! The columns never pass through SQL: they are parked in a process-wide registry under a
-//! token for the length of the statement ([`Parked`]); a call naming no parked token (a
-//! user's SQL naming the function) finds nothing and fails. The function only reads.
+//! The columns never pass through SQL: they are parked under a token for the length of the
+//! statement ([`sextant_data::parked`]); a call naming no parked token (a user's SQL naming
+//! the function) finds nothing and fails. The function only reads.
 
 use duckdb::core::{Inserter, LogicalTypeHandle, LogicalTypeId};
 use duckdb::vtab::{BindInfo, InitInfo, TableFunctionInfo, VTab};
 use sextant_data::cache::reset_insertion_order;
+use sextant_data::parked::{self, Parked};
 use sextant_data::Result;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// The SQL name of the table function.
 const FUNCTION: &str = "sextant_feature_rows";
@@ -38,35 +38,6 @@ pub(crate) struct Rows {
     pub columns: Vec<Vec<f64>>,
 }
 
-type Registry = Mutex<HashMap<u64, Arc<Rows>>>;
-
-static PARKED: LazyLock<Registry> = LazyLock::new(|| Mutex::new(HashMap::new()));
-
-static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
-
-/// Rows parked for one statement; unparked when dropped.
-struct Parked(u64);
-
-impl Parked {
-    fn new(rows: Arc<Rows>) -> Parked {
-        let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-        PARKED
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(token, rows);
-        Parked(token)
-    }
-}
-
-impl Drop for Parked {
-    fn drop(&mut self) {
-        PARKED
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.0);
-    }
-}
-
 /// The table function serving parked [`Rows`].
 struct FeatureRows;
 
@@ -84,11 +55,7 @@ impl VTab for FeatureRows {
 
     fn bind(bind: &BindInfo) -> VtabResult<Bound> {
         let token = bind.get_parameter(0).to_uint64();
-        let rows = PARKED
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&token)
-            .cloned()
+        let rows = parked::get::<Rows>(token)
             .ok_or("sextant_feature_rows: no rows are parked under this token")?;
         bind.add_result_column("symbol", LogicalTypeHandle::from(LogicalTypeId::Varchar));
         bind.add_result_column("ts", LogicalTypeHandle::from(LogicalTypeId::Timestamp));
@@ -180,7 +147,7 @@ pub(crate) fn insert_parallel(conn: &duckdb::Connection, table: &str, rows: Rows
             "INSERT INTO {} SELECT * FROM {FUNCTION}(?)",
             sextant_data::cache::sql_ident(table)
         ),
-        duckdb::params![parked.0],
+        duckdb::params![parked.token()],
     )?;
     drop(parked);
     if parallel {
@@ -294,16 +261,6 @@ mod tests {
         )?;
         assert_eq!(n, 1);
         Ok(())
-    }
-
-    #[test]
-    fn rows_are_parked_only_while_the_statement_runs() {
-        let parked = Parked::new(Arc::new(rows(3)));
-        let token = parked.0;
-        let held = |t| PARKED.lock().map(|p| p.contains_key(&t)).unwrap_or(false);
-        assert!(held(token));
-        drop(parked);
-        assert!(!held(token));
     }
 
     #[test]
