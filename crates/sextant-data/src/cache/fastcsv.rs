@@ -34,8 +34,8 @@ const MAX_BYTES: u64 = 2 << 30;
 /// that a group of them ([`GROUP`]) bounds the memory held before conversion. (Small in tests,
 /// so that their files span many.)
 const CHUNK_BYTES: usize = if cfg!(test) { 16 << 10 } else { 2 << 20 };
-/// Ranges parsed at once, in parallel, before they are converted in file order.
-const GROUP: usize = 16;
+/// Ranges parsed at once, in parallel, while the group before is converted in file order.
+const GROUP: usize = 4;
 /// Rows the resolution is inferred from (as the SQL path's `infer_resolution`).
 const INFER_ROWS: usize = 200_000;
 const DAY: i64 = 86_400;
@@ -86,20 +86,34 @@ pub(crate) fn read_fast(path: &Path, opts: &FileOptions) -> Result<Option<Parsed
         return Ok(None);
     };
     let body = &bytes[body_start..];
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "file loaded");
     let bounds = chunk_bounds(body, body.len() / CHUNK_BYTES + 1);
-    // Groups of ranges are parsed on all cores, then converted here in file order.
-    let mut sink = Sink::new(opts, body.len() / 48);
-    for group in bounds.chunks(GROUP) {
-        let chunks: Vec<Option<Chunk>> = group
+    // Groups of ranges are parsed on all cores and converted in file order, the conversion of
+    // one group overlapping the parse of the next.
+    let parse = |group: &[(usize, usize)]| -> Vec<Option<Chunk>> {
+        group
             .par_iter()
             .map(|&(a, b)| parse_chunk(&body[a..b], &roles))
-            .collect();
-        for chunk in chunks {
-            let Some(chunk) = chunk else { return Ok(None) };
-            if !sink.take(chunk) {
-                return Ok(None);
-            }
+            .collect()
+    };
+    let groups: Vec<&[(usize, usize)]> = bounds.chunks(GROUP).collect();
+    let mut sink = Sink::new(opts, body.len() / 48);
+    let mut parsed = groups.first().map(|g| parse(g)).unwrap_or_default();
+    for k in 0..groups.len() {
+        let chunks = std::mem::take(&mut parsed);
+        let (next, taken) = rayon::join(
+            || groups.get(k + 1).map(|g| parse(g)),
+            || {
+                chunks
+                    .into_iter()
+                    .all(|chunk| chunk.is_some_and(|c| sink.take(c)))
+            },
+        );
+        if !taken {
+            return Ok(None);
         }
+        parsed = next.unwrap_or_default();
+        tracing::trace!(ms = t.elapsed().as_millis() as u64, k, "group converted");
     }
     let parsed = sink.finish();
     if let Some(p) = &parsed {

@@ -119,37 +119,55 @@ pub(super) fn symbol_text(cell: &[u8]) -> Option<String> {
     Some(upper)
 }
 
+/// Powers of ten that are exact doubles.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
 /// A plain decimal number (`-?digits[.digits][e[+-]digits]`), `NaN` for an empty cell (NULL);
 /// `None` for anything else, and for `-0` (which DuckDB reads as 0 in an integer column).
 pub(super) fn parse_number(cell: &[u8]) -> Option<f64> {
     if cell.is_empty() {
         return Some(f64::NAN);
     }
-    let digits = |from: usize| {
-        cell[from..]
+    // The digits as one integer while there are few enough of them to be exact in a double.
+    let mut mantissa: u64 = 0;
+    let mut significant = 0usize;
+    let mut digits = |from: usize| {
+        let n = cell[from..]
             .iter()
             .take_while(|b| b.is_ascii_digit())
-            .count()
+            .count();
+        for &b in &cell[from..from + n] {
+            mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+        }
+        significant += n;
+        n
     };
-    let mut i = usize::from(cell[0] == b'-');
+    let negative = cell[0] == b'-';
+    let mut i = usize::from(negative);
     let n = digits(i);
     if n == 0 {
         return None;
     }
     i += n;
+    let mut fraction = 0usize;
     if cell.get(i) == Some(&b'.') {
         let n = digits(i + 1);
         if n == 0 {
             return None;
         }
+        fraction = n;
         i += 1 + n;
     }
+    let plain = i;
     if matches!(cell.get(i), Some(b'e' | b'E')) {
         i += 1;
         if matches!(cell.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
-        let n = digits(i);
+        let n = cell[i..].iter().take_while(|b| b.is_ascii_digit()).count();
         if n == 0 {
             return None;
         }
@@ -158,8 +176,20 @@ pub(super) fn parse_number(cell: &[u8]) -> Option<f64> {
     if i != cell.len() {
         return None;
     }
-    // The grammar above admits only ASCII.
-    let v: f64 = std::str::from_utf8(cell).ok()?.parse().ok()?;
+    // Clinger's fast path, exact: an integer of at most 15 digits (< 2^53) and a power of ten
+    // of at most 22 are both exact doubles, and one IEEE division is correctly rounded, so the
+    // quotient is the double nearest the decimal, as the full parser finds it.
+    let v = if plain == cell.len() && significant <= 15 && fraction <= 22 {
+        let magnitude = mantissa as f64 / POW10[fraction];
+        if negative {
+            -magnitude
+        } else {
+            magnitude
+        }
+    } else {
+        // The grammar above admits only ASCII.
+        std::str::from_utf8(cell).ok()?.parse().ok()?
+    };
     (v != 0.0 || v.is_sign_positive()).then_some(v)
 }
 

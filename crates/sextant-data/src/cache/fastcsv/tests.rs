@@ -464,3 +464,50 @@ fn statements_that_modify_the_stage_see_the_same_rows_both_ways() {
     };
     assert_eq!(run(CsvReader::Auto), run(CsvReader::DuckDb));
 }
+
+#[test]
+fn the_exact_fast_path_gives_the_full_parsers_bits() {
+    // xorshift64: any spread of digits will do.
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut below = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut cells = vec![
+        "0.1".to_string(),
+        "0.3".into(),
+        "123456789012345".into(),
+        "1234567890123456".into(),
+        "9007199254740993".into(),
+        "0.0000000000000000000001".into(),
+        "99999999999999.9".into(),
+        "1.7976931348623157".into(),
+        "-0.5".into(),
+        "5e-324".into(),
+    ];
+    for _ in 0..200_000 {
+        let digits = 1 + below(18);
+        let point = below(digits + 1);
+        let mut s = String::new();
+        if below(4) == 0 {
+            s.push('-');
+        }
+        for k in 0..digits {
+            if k == point && k > 0 {
+                s.push('.');
+            }
+            s.push(char::from(b'0' + below(10) as u8));
+        }
+        cells.push(s);
+    }
+    for c in &cells {
+        let full: Option<f64> = c
+            .parse::<f64>()
+            .ok()
+            .filter(|v| *v != 0.0 || v.is_sign_positive());
+        let got = parse_number(c.as_bytes());
+        assert_eq!(got.map(f64::to_bits), full.map(f64::to_bits), "{c}");
+    }
+}
