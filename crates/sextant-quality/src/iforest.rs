@@ -62,7 +62,7 @@ impl IsolationForest {
         let psi = sample_size.min(rows.len());
         let max_depth = (psi.max(2) as f64).log2().ceil() as usize;
         let mut trees = Vec::new();
-        if rows.len() >= 2 {
+        if rows.len() >= 2 && psi > 0 {
             for _ in 0..n_trees {
                 let n = rows.len();
                 let idx: Vec<usize> = if n >= 4 * psi {

@@ -27,15 +27,17 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-/// Files larger than this (after decompression) go through `read_csv`, which streams: the
-/// parsed columns of a file this size take about as much memory again as the file.
+/// Files larger than this (after decompression) go through `read_csv`, which streams and can
+/// spill: the parsed columns take 80 bytes a row (1.3× a 1-minute file of 60-byte lines, so
+/// ~2.6 GiB for a file this size, beside the file itself), and the checks' copy as much again.
 const MAX_BYTES: u64 = 2 << 30;
 /// Bytes per parsed range: large enough that a range is tens of thousands of rows, small enough
-/// that a group of them ([`GROUP`]) bounds the memory held before conversion. (Small in tests,
-/// so that their files span many.)
+/// that a group of them ([`GROUP_PER_THREAD`] per core) bounds the memory held before
+/// conversion. (Small in tests, so that their files span many.)
 const CHUNK_BYTES: usize = if cfg!(test) { 16 << 10 } else { 2 << 20 };
-/// Ranges parsed at once, in parallel, while the group before is converted in file order.
-const GROUP: usize = 4;
+/// Ranges parsed at once per core, in parallel, while the group before is converted in file
+/// order.
+const GROUP_PER_THREAD: usize = 2;
 /// Rows the resolution is inferred from (as the SQL path's `infer_resolution`).
 const INFER_ROWS: usize = 200_000;
 const DAY: i64 = 86_400;
@@ -44,7 +46,7 @@ const EPOCH_DAYS_FROM_CE: i64 = 719_163;
 
 /// The stage's numeric fields in order, with what a file without the column stores (`NaN`:
 /// NULL), as `stage_from_layout` does.
-const FIELDS: [(&str, f64); 8] = [
+pub(super) const FIELDS: [(&str, f64); 8] = [
     ("open", f64::NAN),
     ("high", f64::NAN),
     ("low", f64::NAN),
@@ -96,8 +98,12 @@ pub(crate) fn read_fast(path: &Path, opts: &FileOptions) -> Result<Option<Parsed
             .map(|&(a, b)| parse_chunk(&body[a..b], &roles))
             .collect()
     };
-    let groups: Vec<&[(usize, usize)]> = bounds.chunks(GROUP).collect();
-    let mut sink = Sink::new(opts, body.len() / 48);
+    let group = GROUP_PER_THREAD * rayon::current_num_threads().max(1);
+    let groups: Vec<&[(usize, usize)]> = bounds.chunks(group).collect();
+    // The columns sized from the first range's lines (most files have lines of one length).
+    let first = bounds.first().map_or(&body[..0], |&(a, b)| &body[a..b]);
+    let line = first.len() / memchr::memchr_iter(b'\n', first).count().max(1);
+    let mut sink = Sink::new(opts, body.len() / line.max(1) + 1);
     let mut parsed = groups.first().map(|g| parse(g)).unwrap_or_default();
     for k in 0..groups.len() {
         let chunks = std::mem::take(&mut parsed);

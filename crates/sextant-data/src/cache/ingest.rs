@@ -9,7 +9,7 @@
 //! to `bar_revisions` first, a new row is inserted.
 
 use super::layout::{file_reader, stage_from_layout};
-use super::schema::{BAR_VALUE_COLUMNS, STAGE_DDL};
+use super::schema::BAR_VALUE_COLUMNS;
 use super::{sql_literal, Cache};
 use crate::{DataError, Result};
 use chrono::{NaiveDateTime, Utc};
@@ -134,7 +134,7 @@ impl Cache {
     ) -> Result<IngestSummary> {
         self.write_staged(
             |conn| {
-                conn.execute_batch(STAGE_DDL)?;
+                super::staged::fresh_stage(conn)?;
                 let mut app = conn.appender("stage_bars")?;
                 for b in bars {
                     let session = b.ts.date();
@@ -188,7 +188,7 @@ impl Cache {
         // The fast reader's rows stay parked until the write is done (the stage is a view).
         self.write_staged(
             |conn| {
-                conn.execute_batch(STAGE_DDL)?;
+                super::staged::fresh_stage(conn)?;
                 if opts.reader == CsvReader::Auto {
                     if let Some(p) = super::fastcsv::read_fast(path, opts)? {
                         let distinct = p.distinct;
@@ -244,7 +244,7 @@ impl Cache {
         let request = format!("parquet import {}", path.display());
         self.write_staged(
             |conn| {
-                conn.execute_batch(STAGE_DDL)?;
+                super::staged::fresh_stage(conn)?;
                 conn.execute_batch(&format!(
                     "INSERT INTO stage_bars SELECT {BAR_VALUE_COLUMNS} FROM read_parquet({})",
                     sql_literal(&path.to_string_lossy())
@@ -405,6 +405,11 @@ fn merge_parked(
         |r| r.get(0),
     )?;
     let rows_in: i64 = conn.query_row("SELECT count(*) FROM stage_bars", [], |r| r.get(0))?;
+    let ctx = super::quarantine::BatchContext {
+        batch_id: &batch_id,
+        request,
+        now,
+    };
     let quality = match quality.filter(|q| q.enabled) {
         Some(cfg) => {
             // Without overlap every staged row is new: the parked rows are the series.
@@ -415,11 +420,6 @@ fn merge_parked(
             let (mut flags, gaps, judged) =
                 super::judge::judge(conn, cfg, overlaps, KEY_JOIN, &differ, parked)?;
             flags.extend(duplicates);
-            let ctx = super::quarantine::BatchContext {
-                batch_id: &batch_id,
-                request,
-                now,
-            };
             super::quarantine::record(conn, cfg, &flags, &gaps, judged, &ctx)?
         }
         None => QualityReport::default(),
@@ -458,28 +458,7 @@ fn merge_parked(
         )?;
     }
     if inserted > 0 {
-        let cols = prefixed("s", BAR_VALUE_COLUMNS);
-        let sql = if overlaps {
-            format!(
-                "INSERT INTO bars SELECT {cols}, ?, ? FROM stage_bars s \
-                 WHERE NOT EXISTS (SELECT 1 FROM bars b WHERE {KEY_JOIN})"
-            )
-        } else {
-            format!("INSERT INTO bars SELECT {cols}, ?, ? FROM stage_bars s")
-        };
-        // A large batch is written on all of DuckDB's threads: it splits the work by row groups
-        // (122,880 rows) and, scanning a view over parked rows (the fast reader's stage), keeps
-        // insertion order only on one thread. Order in `bars` is then not (symbol, ts) within
-        // the batch; every reader orders explicitly. Restored right after (after a failure, by
-        // the transaction wrapper once it has rolled back).
-        let relax = inserted >= 2 * ROW_GROUP;
-        if relax {
-            conn.execute_batch("SET SESSION preserve_insertion_order = false")?;
-        }
-        conn.execute(&sql, params![batch_id, now])?;
-        if relax {
-            reset_insertion_order(conn);
-        }
+        insert_bars(conn, overlaps, inserted, &ctx)?;
     }
     tracing::debug!(
         ms = t.elapsed().as_millis() as u64,
@@ -543,6 +522,39 @@ fn merge_parked(
         series,
         quality,
     })
+}
+
+/// Inserts the staged rows that are new to `bars` (all of them without `overlaps`): `rows` of
+/// them, which decides whether insertion order is relaxed.
+fn insert_bars(
+    conn: &Connection,
+    overlaps: bool,
+    rows: i64,
+    ctx: &super::quarantine::BatchContext<'_>,
+) -> Result<()> {
+    let cols = prefixed("s", BAR_VALUE_COLUMNS);
+    let sql = if overlaps {
+        format!(
+            "INSERT INTO bars SELECT {cols}, ?, ? FROM stage_bars s \
+             WHERE NOT EXISTS (SELECT 1 FROM bars b WHERE {KEY_JOIN})"
+        )
+    } else {
+        format!("INSERT INTO bars SELECT {cols}, ?, ? FROM stage_bars s")
+    };
+    // A large batch is written on all of DuckDB's threads: it splits the work by row groups
+    // (122,880 rows) and, scanning a view over parked rows (the fast reader's stage), keeps
+    // insertion order only on one thread. Order in `bars` is then not (symbol, ts) within the
+    // batch; every reader orders explicitly. Restored right after (after a failure, by the
+    // transaction wrapper once it has rolled back).
+    let relax = rows >= 2 * ROW_GROUP;
+    if relax {
+        conn.execute_batch("SET SESSION preserve_insertion_order = false")?;
+    }
+    conn.execute(&sql, params![ctx.batch_id, ctx.now])?;
+    if relax {
+        reset_insertion_order(conn);
+    }
+    Ok(())
 }
 
 pub(crate) fn prefixed(alias: &str, cols: &str) -> String {

@@ -3,7 +3,7 @@
 //! stored bar) or drops (reject: kept here for the audit, never merged) each of them.
 
 use super::ingest::{merge_stage, prefixed, values_differ, IngestSummary};
-use super::schema::{BAR_VALUE_COLUMNS, STAGE_DDL, STAGE_FLAGS_DDL};
+use super::schema::{BAR_VALUE_COLUMNS, STAGE_FLAGS_DDL};
 use super::Cache;
 use crate::{DataError, Result};
 use chrono::{NaiveDateTime, Utc};
@@ -63,17 +63,15 @@ pub(crate) fn record(
         let same_as_held = values_differ("s", "x");
         let cols = prefixed("s", BAR_VALUE_COLUMNS);
         // A row already held (pending) or already rejected with the same values is not held a
-        // second time: re-ingesting a file must not grow the review queue. Ids follow (symbol,
-        // resolution, ts): `nextval` in a query's own select list runs before its ORDER BY, so
-        // the rows are ordered in a subquery (the stage may be scanned on several threads).
-        conn.execute(
+        // second time: re-ingesting a file must not grow the review queue.
+        insert_held(
+            conn,
             &format!(
-                "INSERT INTO quarantine SELECT nextval('quarantine_seq'), * FROM (SELECT {cols}, ?, ?, ?, q.reasons, \
+                "SELECT {cols}, ?, ?, ?, q.reasons, \
                  CASE q.sev WHEN 2 THEN 'critical' ELSE 'warning' END, q.score, 'pending', NULL, NULL, NULL \
                  FROM stage_bars s JOIN stage_q q ON q.symbol = s.symbol AND q.resolution = s.resolution AND q.ts = s.ts \
                  WHERE NOT EXISTS (SELECT 1 FROM quarantine x WHERE x.symbol = s.symbol AND x.resolution = s.resolution \
-                   AND x.ts = s.ts AND x.status IN ('pending', 'rejected') AND NOT {same_as_held}) \
-                 ORDER BY s.symbol, s.resolution, s.ts)"
+                   AND x.ts = s.ts AND x.status IN ('pending', 'rejected') AND NOT {same_as_held})"
             ),
             params![ctx.batch_id, ctx.request, ctx.now],
         )?;
@@ -137,6 +135,45 @@ pub(crate) fn record(
         );
     }
     Ok(report)
+}
+
+/// Inserts the rows of the query `rows` (every quarantine column but `id`, in order) with ids
+/// from `quarantine_seq` in (symbol, resolution, ts) order, returning how many. Not `nextval` per
+/// row: DuckDB evaluates it on several threads, before the ORDER BY of its own query and in a
+/// parallel sort's output (ids out of order from ~120k rows, measured), and an id must not
+/// depend on timing. Runs under the write lock, so the range taken from the sequence is ours.
+fn insert_held(conn: &Connection, rows: &str, params: &[&dyn duckdb::ToSql]) -> Result<usize> {
+    let n: i64 = conn.query_row(&format!("SELECT count(*) FROM ({rows})"), params, |r| {
+        r.get(0)
+    })?;
+    if n == 0 {
+        return Ok(0);
+    }
+    let base: i64 = conn.query_row("SELECT nextval('quarantine_seq')", [], |r| r.get(0))?;
+    if n > 1 {
+        let last: i64 = conn.query_row(
+            &format!(
+                "SELECT max(nextval('quarantine_seq')) FROM range({})",
+                n - 1
+            ),
+            [],
+            |r| r.get(0),
+        )?;
+        if last != base + n - 1 {
+            return Err(DataError::Invalid(format!(
+                "quarantine ids: the sequence gave {base}..{last} for {n} rows"
+            )));
+        }
+    }
+    let mut all: Vec<&dyn duckdb::ToSql> = vec![&base];
+    all.extend_from_slice(params);
+    Ok(conn.execute(
+        &format!(
+            "INSERT INTO quarantine SELECT CAST(? AS BIGINT) - 1 \
+             + row_number() OVER (ORDER BY symbol, resolution, ts), * FROM ({rows})"
+        ),
+        all.as_slice(),
+    )?)
 }
 
 /// Drops staged rows equal to a bar a reviewer already rejected (same key, same values): a
@@ -203,11 +240,12 @@ fn hold_stored(conn: &Connection, ctx: &BatchContext<'_>) -> Result<u64> {
         "held when batch {} revealed it: {}",
         ctx.batch_id, ctx.request
     );
-    conn.execute(
+    insert_held(
+        conn,
         &format!(
-            "INSERT INTO quarantine SELECT nextval('quarantine_seq'), * FROM (SELECT {cols}, b.batch_id, ?, b.ingested_at, \
+            "SELECT {cols}, b.batch_id, ?, b.ingested_at, \
              q.reasons, CASE q.sev WHEN 2 THEN 'critical' ELSE 'warning' END, q.score, 'pending', NULL, NULL, NULL \
-             FROM bars b {join} ORDER BY b.symbol, b.resolution, b.ts)"
+             FROM bars b {join}"
         ),
         params![request],
     )?;
@@ -401,7 +439,7 @@ impl Cache {
             }
             let merged = match decision {
                 Decision::Approve => {
-                    conn.execute_batch(STAGE_DDL)?;
+                    super::staged::fresh_stage(conn)?;
                     conn.execute(
                         &format!(
                             "INSERT INTO stage_bars SELECT {BAR_VALUE_COLUMNS} FROM quarantine WHERE id = ?"

@@ -8,7 +8,6 @@
 //! calendar months; both are labelled with their last trading session, as Alpha Vantage does.
 
 use super::ingest::{merge_stage, IngestSummary};
-use super::schema::STAGE_DDL;
 use super::{sql_literal, Cache};
 use crate::{DataError, Result};
 use duckdb::{params, Connection, OptionalExt};
@@ -25,7 +24,7 @@ impl Cache {
     ) -> Result<IngestSummary> {
         let sql = resample_sql(symbol, from, to)?;
         self.write(|conn| {
-            conn.execute_batch(STAGE_DDL)?;
+            super::staged::fresh_stage(conn)?;
             conn.execute_batch(&format!(
                 "INSERT INTO stage_bars SELECT symbol, resolution, ts, tz, session, open, high, low, close, \
                  volume, adj_close, dividend, split_coefficient, source FROM ({sql})"

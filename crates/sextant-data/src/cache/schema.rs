@@ -309,7 +309,7 @@ CREATE OR REPLACE TEMP TABLE stage_bars (
 
 /// Drops the staging tables of an ingest (temp tables: they hold the whole batch in memory).
 pub const DROP_STAGE: &str = "DROP TABLE IF EXISTS raw_file; DROP TABLE IF EXISTS stage_distinct; \
-    DROP TABLE IF EXISTS stage_bars;";
+    DROP TABLE IF EXISTS stage_rows; DROP TABLE IF EXISTS stage_bars;";
 
 /// The checks' findings for the batch being merged.
 pub const STAGE_FLAGS_DDL: &str = r#"

@@ -8,6 +8,7 @@
 //! ingest reads the stage as before; the few that modify it (de-duplication, sessions of 24-hour
 //! markets, quarantine) first turn the view into the temp table it stands for ([`ensure_table`]).
 
+use super::fastcsv::FIELDS;
 use super::sql_literal;
 use crate::parked::{self, Parked};
 use crate::Result;
@@ -22,20 +23,16 @@ use std::sync::Arc;
 /// The SQL name of the table function.
 const FUNCTION: &str = "sextant_staged_bars";
 
-/// The numeric columns, in the stage's order (`fastcsv::FIELDS` holds them in this order).
-const VALUES: [&str; 8] = [
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume",
-    "adj_close",
-    "dividend",
-    "split_coefficient",
-];
+/// The numeric columns, in the stage's order: the fast reader's fields.
+const VALUES: usize = FIELDS.len();
+
+/// The numeric columns' names.
+fn value_names() -> impl Iterator<Item = &'static str> {
+    FIELDS.iter().map(|(name, _)| *name)
+}
 
 /// Parsed bars, as columns, in file order.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) struct StagedRows {
     /// The file's symbols; `symbol` holds indexes into it.
     pub names: Vec<String>,
@@ -45,13 +42,23 @@ pub(crate) struct StagedRows {
     pub ts: Vec<i64>,
     /// Each row's session date, days since 1970-01-01.
     pub session: Vec<i32>,
-    /// One column per name of [`VALUES`], `NaN` for NULL.
+    /// One column per numeric field of the stage (`fastcsv::FIELDS`), `NaN` for NULL.
     pub values: Vec<Vec<f64>>,
 }
 
 impl StagedRows {
     pub(crate) fn len(&self) -> usize {
         self.ts.len()
+    }
+}
+
+/// The size, not the rows (a logged stage would print every value).
+impl std::fmt::Debug for StagedRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StagedRows")
+            .field("symbols", &self.names.len())
+            .field("rows", &self.len())
+            .finish()
     }
 }
 
@@ -145,8 +152,8 @@ pub(crate) fn create_view(
     tz: &str,
     source: Source,
 ) -> Result<ParkedStage> {
-    // Registered at every ingest: DuckDB replaces an entry of the same name (~25 µs).
-    conn.register_table_function::<StagedBars>(FUNCTION)?;
+    // Registered at every ingest: DuckDB replaces an entry of the same name.
+    parked::register::<StagedBars>(conn, FUNCTION)?;
     let rows = Arc::new(rows);
     let parked = Parked::new(rows.clone());
     conn.execute_batch(&format!(
@@ -155,7 +162,7 @@ pub(crate) fn create_view(
          session, {values}, {src} AS source FROM {FUNCTION}(CAST({token} AS UBIGINT))",
         res = sql_literal(resolution.as_str()),
         tz = sql_literal(tz),
-        values = VALUES.join(", "),
+        values = value_names().collect::<Vec<_>>().join(", "),
         src = sql_literal(source.as_str()),
         token = parked.token(),
     ))?;
@@ -179,10 +186,20 @@ fn is_view(conn: &Connection) -> Result<bool> {
 pub(crate) fn ensure_table(conn: &Connection) -> Result<()> {
     if is_view(conn)? {
         conn.execute_batch(
-            "CREATE TEMP TABLE stage_rows AS SELECT * FROM stage_bars; DROP VIEW stage_bars; \
-             ALTER TABLE stage_rows RENAME TO stage_bars;",
+            "CREATE OR REPLACE TEMP TABLE stage_rows AS SELECT * FROM stage_bars; \
+             DROP VIEW stage_bars; ALTER TABLE stage_rows RENAME TO stage_bars;",
         )?;
     }
+    Ok(())
+}
+
+/// Creates the empty `stage_bars` temp table (replacing a view a failed ingest may have left on
+/// this connection: a panic between [`create_view`] and [`drop_stage`]).
+pub(crate) fn fresh_stage(conn: &Connection) -> Result<()> {
+    if is_view(conn)? {
+        conn.execute_batch("DROP VIEW stage_bars")?;
+    }
+    conn.execute_batch(super::schema::STAGE_DDL)?;
     Ok(())
 }
 
@@ -198,8 +215,12 @@ pub(crate) fn drop_stage(conn: &Connection) -> Result<()> {
 /// The table function serving parked [`StagedRows`].
 struct StagedBars;
 
-/// The scan's shared cursor and the columns it emits (indexes: 0 symbol, 1 ts, 2 session,
-/// 3.. the values).
+/// The scan's shared cursor (the first row not yet handed out) and the columns it emits
+/// (indexes: 0 symbol, 1 ts, 2 session, 3.. the values). Chunks go to whichever worker asks, so
+/// a parallel insert interleaves 2048-row runs of the file in its row groups (each row group
+/// then spans about as many rows of the file as there are threads times its own size): per-task
+/// blocks would keep row groups contiguous, but this crate's table-function API has no per-task
+/// state, and a thread-local one would lose rows when DuckDB moves a task between threads.
 struct Scan {
     next: AtomicUsize,
     columns: Vec<usize>,
@@ -218,7 +239,7 @@ impl VTab for StagedBars {
         bind.add_result_column("symbol", LogicalTypeHandle::from(LogicalTypeId::Varchar));
         bind.add_result_column("ts", LogicalTypeHandle::from(LogicalTypeId::Timestamp));
         bind.add_result_column("session", LogicalTypeHandle::from(LogicalTypeId::Date));
-        for v in VALUES {
+        for v in value_names() {
             bind.add_result_column(v, LogicalTypeHandle::from(LogicalTypeId::Double));
         }
         bind.set_cardinality(rows.len() as u64, true);
@@ -270,7 +291,7 @@ impl VTab for StagedBars {
                 // `chunk` >= end - start rows; no other reference to this vector exists.
                 1 => unsafe { v.copy(&rows.ts[start..end]) },
                 2 => unsafe { v.copy(&rows.session[start..end]) },
-                c if (3..3 + VALUES.len()).contains(&c) => {
+                c if (3..3 + VALUES).contains(&c) => {
                     let values = &rows.values[c - 3][start..end];
                     unsafe { v.copy(values) };
                     for (i, x) in values.iter().enumerate() {
@@ -307,7 +328,7 @@ mod tests {
             symbol: (0..n).map(|i| (i % 3 == 0) as u32).collect(),
             ts: (0..n as i64).map(|i| i * 60_000_000).collect(),
             session: (0..n as i32).map(|i| i / 390).collect(),
-            values: (0..VALUES.len())
+            values: (0..VALUES)
                 .map(|k| {
                     (0..n)
                         .map(|i| {
@@ -360,7 +381,7 @@ mod tests {
             assert_eq!(r.get::<_, i64>(2)?, want.ts[i]);
             assert_eq!(r.get::<_, String>(3)?, "America/New_York");
             assert_eq!(r.get::<_, i32>(4)?, want.session[i]);
-            for k in 0..VALUES.len() {
+            for k in 0..VALUES {
                 let w = want.values[k][i];
                 assert_eq!(
                     r.get::<_, Option<f64>>(5 + k)?,

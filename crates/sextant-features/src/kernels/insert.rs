@@ -132,7 +132,7 @@ pub(crate) fn insert_parallel(conn: &duckdb::Connection, table: &str, rows: Rows
     // Registered in the database's catalog (shared by its connections) at every write: DuckDB
     // replaces an entry of the same name and signature (`registering_again_replaces_the_function`),
     // which costs ~25 µs, where asking `duckdb_functions()` first cost ~10 ms.
-    conn.register_table_function::<FeatureRows>(FUNCTION)?;
+    parked::register::<FeatureRows>(conn, FUNCTION)?;
     // DuckDB splits a parallel insert by row groups (122,880 rows): below two of them one
     // thread writes anyway, and the setting is left alone.
     let parallel = rows.ts.len() >= 2 * ROW_GROUP;

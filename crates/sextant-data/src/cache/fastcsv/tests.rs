@@ -511,3 +511,59 @@ fn the_exact_fast_path_gives_the_full_parsers_bits() {
         assert_eq!(got.map(f64::to_bits), full.map(f64::to_bits), "{c}");
     }
 }
+
+#[test]
+fn held_rows_are_numbered_in_key_order_and_a_leftover_view_does_not_block_the_next_ingest() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // Saturdays and Sundays between trading days: every weekend bar is held.
+    let days: Vec<String> = (0..28)
+        .map(|i| {
+            (chrono::NaiveDate::from_ymd_opt(2021, 1, 1).expect("date") + chrono::Days::new(i))
+                .to_string()
+        })
+        .collect();
+    let days: Vec<&str> = days.iter().map(String::as_str).collect();
+    let p = write(
+        dir.path(),
+        "weekends.csv",
+        &intraday(&["DD", "AA", "CC", "BB"], &days, (9, 30), (16, 0), 1),
+    );
+    let cache = Cache::open_in_memory().expect("open");
+    // A view over parked rows left on the connection (as a panic mid-ingest would leave it).
+    {
+        let conn = cache.conn();
+        let rows = crate::cache::staged::StagedRows::default();
+        let stage = crate::cache::staged::create_view(
+            &conn,
+            rows,
+            sextant_domain::Resolution::Daily,
+            "UTC",
+            sextant_domain::Source::File,
+        )
+        .expect("view");
+        drop(stage);
+    }
+    let s = cache
+        .ingest_file(&p, &FileOptions::default())
+        .expect("ingest");
+    assert!(s.quarantined > 10_000, "{}", s.quarantined);
+    let conn = cache.conn();
+    let mut stmt = conn
+        .prepare("SELECT id, symbol, resolution, ts FROM quarantine ORDER BY id")
+        .expect("ids");
+    let held: Vec<(i64, String, String, chrono::NaiveDateTime)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("ids")
+        .collect::<std::result::Result<_, _>>()
+        .expect("ids");
+    assert_eq!(held.len() as u64, s.quarantined);
+    for w in held.windows(2) {
+        assert_eq!(w[1].0, w[0].0 + 1, "consecutive ids");
+        assert!(
+            (&w[0].1, &w[0].2, w[0].3) < (&w[1].1, &w[1].2, w[1].3),
+            "ids follow (symbol, resolution, ts): {:?} then {:?}",
+            w[0],
+            w[1]
+        );
+    }
+}
