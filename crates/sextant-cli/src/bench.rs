@@ -250,9 +250,9 @@ fn quality_throughput(dir: &Path, sample: &Path, intraday: &Path) -> Result<[f64
             "{:<48} {:.3} s on, {:.3} s off (included above)",
             "  of which closing the cache (DuckDB checkpoint)", close[0], close[1]
         );
-        // Issue 22's goal: ≥ 1M rows/s with the checks off and ≥ 0.6 of that (600k rows/s) with
-        // them on. The ratio to this build's own checks-off time is printed too: it is what
-        // the checks cost, and falls as the rest of the ingest gets faster.
+        // Issue 22's goal: ≥ 1M rows/s with the checks off and ≥ 0.6 of that with them on,
+        // which reads both as 0.6 of the 1M rows/s goal and as 0.6 of the checks-off rate;
+        // both are printed.
         let per_s = |secs: f64| rows as f64 / secs;
         println!(
             "{:<48} {:.2} on, {:.2} off (goals ≥ 0.6 and ≥ 1, issue 22)",
@@ -261,7 +261,7 @@ fn quality_throughput(dir: &Path, sample: &Path, intraday: &Path) -> Result<[f64
             per_s(best[1]) / 1e6
         );
         println!(
-            "{:<48} {:.2} (the checks' cost)",
+            "{:<48} {:.2} (goal ≥ 0.6, issue 22)",
             "  throughput with checks / without",
             best[1] / best[0]
         );
