@@ -578,17 +578,19 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection, clean:
         let seed = out.s.symbol.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
-        let mut forests: FxHashMap<usize, IsolationForest> = FxHashMap::default();
-        for k in screened {
-            let start = ((k - 1) / block) * block;
+        // Screened rows in order, a block at a time: each block's forest scores its rows
+        // together (see `IsolationForest::scores_if_above`).
+        let start_of = |k: usize| ((k - 1) / block) * block;
+        for group in screened.chunk_by(|&a, &b| start_of(a) == start_of(b)) {
+            let start = start_of(group[0]);
             if start == 0 {
                 continue;
             }
-            let forest = forests.entry(start).or_insert_with(|| {
-                IsolationForest::fit(&feats[..start], 100, 256, seed ^ start as u64)
-            });
-
-            if let Some(score) = forest.score_if_above(&feats[k - 1], cfg.isolation_score) {
+            let forest = IsolationForest::fit(&feats[..start], 100, 256, seed ^ start as u64);
+            let points: Vec<&[f64; 4]> = group.iter().map(|&k| &feats[k - 1]).collect();
+            let scores = forest.scores_if_above(&points, cfg.isolation_score);
+            for (&k, score) in group.iter().zip(scores) {
+                let Some(score) = score else { continue };
                 let f = &feats[k - 1];
                 let detail = format!(
                     "isolation score {score:.3} (return z {:+.1}, range ×{:.1}, gap z {:+.1}, volume ×{:.1})",
