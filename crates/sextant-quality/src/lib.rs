@@ -29,11 +29,13 @@
 
 pub mod calendar;
 mod checks;
+mod cross;
 mod gaps;
 pub mod iforest;
 mod rows;
 
-pub use checks::{basis_return, check_series, CrossSection};
+pub use checks::{basis_return, check_series};
+pub use cross::CrossSection;
 pub use rows::{date, datetime, Row, Series};
 
 use chrono::NaiveDateTime;

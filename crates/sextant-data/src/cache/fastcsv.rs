@@ -104,21 +104,22 @@ pub(crate) fn read_fast(path: &Path, opts: &FileOptions) -> Result<Option<Parsed
     let first = bounds.first().map_or(&body[..0], |&(a, b)| &body[a..b]);
     let line = first.len() / memchr::memchr_iter(b'\n', first).count().max(1);
     let mut sink = Sink::new(opts, body.len() / line.max(1) + 1);
-    let mut parsed = groups.first().map(|g| parse(g)).unwrap_or_default();
+    let mut parsed = groups.first().map(|g| parse(g));
     for k in 0..groups.len() {
-        let chunks = std::mem::take(&mut parsed);
+        let chunks = parsed.take();
         let (next, taken) = rayon::join(
             || groups.get(k + 1).map(|g| parse(g)),
             || {
                 chunks
                     .into_iter()
+                    .flatten()
                     .all(|chunk| chunk.is_some_and(|c| sink.take(c)))
             },
         );
         if !taken {
             return Ok(None);
         }
-        parsed = next.unwrap_or_default();
+        parsed = next;
         tracing::trace!(ms = t.elapsed().as_millis() as u64, k, "group converted");
     }
     let parsed = sink.finish();
