@@ -31,28 +31,49 @@ pub fn basis_return(a: &Row, b: &Row) -> Option<f64> {
 }
 
 /// Trailing robust location and scale of `x` for every position: the median and 1.4826·MAD of
-/// the `window` finite values before it. Recomputed every `every` positions (a point-in-time
-/// statistic that lags by at most `every` bars) so long intraday series stay linear. Positions
-/// with fewer than 20 values before them use the first `window` values of the series.
+/// the `window` finite values before it (see [`trailing`]).
 fn trailing_robust(x: &[f64], window: usize, every: usize) -> Vec<(f64, f64)> {
-    // Two scratch buffers for every window (this runs once per ten bars of every series).
+    // Two scratch buffers for every window (this runs once per 25 bars of every series).
     let (mut v, mut dev) = (Vec::with_capacity(window), Vec::with_capacity(window));
-    let mut stats = |vals: &[f64]| {
+    trailing(x, window, every, |vals| {
         v.clear();
         v.extend(vals.iter().copied().filter(|x| x.is_finite()));
         let m = median(&mut v);
         dev.clear();
         dev.extend(v.iter().map(|x| (x - m).abs()));
         (m, 1.4826 * median(&mut dev))
-    };
-    let boot = stats(&x[..x.len().min(window)]);
+    })
+}
+
+/// The trailing median alone (see [`trailing`]): the range and volume checks use no scale, and
+/// the deviations' median cost as much again.
+fn trailing_median(x: &[f64], window: usize, every: usize) -> Vec<f64> {
+    let mut v = Vec::with_capacity(window);
+    trailing(x, window, every, |vals| {
+        v.clear();
+        v.extend(vals.iter().copied().filter(|x| x.is_finite()));
+        median(&mut v)
+    })
+}
+
+/// `stat` of the `window` values before every position (it skips the non-finite ones).
+/// Recomputed every `every` positions (a point-in-time statistic that lags by at most `every`
+/// bars) so long intraday series stay linear. Positions with fewer than 20 finite values before
+/// them use the first `window` values of the series.
+fn trailing<T: Copy>(
+    x: &[f64],
+    window: usize,
+    every: usize,
+    mut stat: impl FnMut(&[f64]) -> T,
+) -> Vec<T> {
+    let boot = stat(&x[..x.len().min(window)]);
     let mut out = Vec::with_capacity(x.len());
     let mut cur = boot;
     for i in 0..x.len() {
         if i % every.max(1) == 0 {
             let lo = i.saturating_sub(window);
             let n = x[lo..i].iter().filter(|v| v.is_finite()).count();
-            cur = if n >= 20 { stats(&x[lo..i]) } else { boot };
+            cur = if n >= 20 { stat(&x[lo..i]) } else { boot };
         }
         out.push(cur);
     }
@@ -396,9 +417,9 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection, clean:
         .iter()
         .map(|&i| (rows[i].high / rows[i].low).ln())
         .collect();
-    let hl_stats = trailing_robust(&hl, 60, 10);
+    let hl_median = trailing_median(&hl, 60, 10);
     let vol: Vec<f64> = idx.iter().map(|&i| rows[i].volume).collect();
-    let vol_stats = trailing_robust(&vol, 60, 10);
+    let vol_median = trailing_median(&vol, 60, 10);
     // Features for the isolation forest, one row per clean bar after the first.
     let mut feats: Vec<[f64; 4]> = Vec::with_capacity(idx.len());
     for k in 1..idx.len() {
@@ -408,8 +429,8 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection, clean:
         let ca = if ret.is_finite() { ret - raw } else { 0.0 };
         let gap = ((cur.open / p.close).ln() + ca) / sc;
         let z = (ret - cs - m) / sc;
-        let hl_rel = (hl[k].max(1e-9) / hl_stats[k].0.max(1e-9)).ln();
-        let v_rel = ((vol[k] + 1.0) / (vol_stats[k].0.max(0.0) + 1.0)).ln();
+        let hl_rel = (hl[k].max(1e-9) / hl_median[k].max(1e-9)).ln();
+        let v_rel = ((vol[k] + 1.0) / (vol_median[k].max(0.0) + 1.0)).ln();
         feats.push([
             z.clamp(-50.0, 50.0),
             hl_rel.clamp(-10.0, 10.0),
@@ -446,7 +467,7 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection, clean:
             }
         }
         // A typical range of less than two ticks is the tick talking, not the market.
-        let hl_ratio = hl[k] / hl_stats[k].0.max(2.0 * ticks[k]).max(1e-9);
+        let hl_ratio = hl[k] / hl_median[k].max(2.0 * ticks[k]).max(1e-9);
         let cs_range = cross.range(out.s.resolution, cur.ts);
         let market_wide = cs_range.is_finite() && hl[k] < 0.5 * cfg.range_ratio * cs_range;
         if hl_ratio > cfg.range_ratio && hl[k] > 0.1 && !market_wide {
@@ -456,7 +477,7 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection, clean:
             );
             to_flag.push((i, Check::RangeOutlier, hl_ratio, detail));
         }
-        let v_ratio = vol[k] / vol_stats[k].0.max(1.0);
+        let v_ratio = vol[k] / vol_median[k].max(1.0);
         let next_ok = idx
             .get(k + 1)
             .map(|&j| vol[k] / rows[j].volume.max(1.0) > 5.0)
@@ -533,6 +554,9 @@ mod tests {
         let b = trailing_robust(&y, 50, 10);
         // Positions past the bootstrap do not depend on later values.
         assert_eq!(&a[30..200], &b[30..200]);
+        let m = trailing_median(&x, 50, 10);
+        let medians: Vec<f64> = a.iter().map(|s| s.0).collect();
+        assert_eq!(m, medians);
     }
 
     #[test]
