@@ -16,6 +16,7 @@ impl SplitMix {
     }
 
     /// The next 64-bit output of the sequence.
+    #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -25,12 +26,14 @@ impl SplitMix {
     }
 
     /// Uniform in [0, 1).
+    #[inline]
     pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Uniform in 0..n (n > 0; the modulo bias is below 2^-40 for the sizes used here, and
     /// keeping it makes the stream trivially replayable).
+    #[inline]
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n.max(1) as u64) as usize
     }

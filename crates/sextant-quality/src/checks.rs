@@ -348,11 +348,12 @@ fn clean_returns(
         })
         .collect();
     let stats = trailing_robust(&rets, cfg.history, 25);
+    let mut market = cross.cursor(out.s.resolution);
     rets.iter()
         .zip(stats)
         .enumerate()
         .map(|(k, (r, (m, sc)))| {
-            let cs = cross.get(out.s.resolution, rows[idx[k]].ts);
+            let cs = market.get(rows[idx[k]].ts);
             // A return scale below one price tick is an artefact of a quiet, tick-bound price
             // (many unchanged days), not evidence that a one-tick move is extreme.
             (*r, m, sc.max(1e-4).max(ticks[k]), cs)
@@ -440,6 +441,7 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection, clean:
     }
     let judged: Vec<usize> = (1..idx.len()).filter(|&k| rows[idx[k]].judged).collect();
     let mut to_flag: Vec<(usize, Check, f64, String)> = Vec::new();
+    let mut market = cross.cursor(out.s.resolution);
     for &k in &judged {
         let i = idx[k];
         let (ret, m, sc, cs) = r[k];
@@ -468,7 +470,7 @@ fn relative(out: &mut Out<'_>, cfg: &QualityConfig, cross: &CrossSection, clean:
         }
         // A typical range of less than two ticks is the tick talking, not the market.
         let hl_ratio = hl[k] / hl_median[k].max(2.0 * ticks[k]).max(1e-9);
-        let cs_range = cross.range(out.s.resolution, cur.ts);
+        let cs_range = market.range(cur.ts);
         let market_wide = cs_range.is_finite() && hl[k] < 0.5 * cfg.range_ratio * cs_range;
         if hl_ratio > cfg.range_ratio && hl[k] > 0.1 && !market_wide {
             let detail = format!(

@@ -24,9 +24,11 @@ struct Node {
 const LEAF: u32 = u32::MAX;
 
 impl Node {
-    fn leaf(size: usize) -> Self {
+    /// A leaf of `size` points; `cs[n]` is `c(n)` (a table: every node starts as a leaf, and the
+    /// logarithm per node was a third of the build).
+    fn leaf(size: usize, cs: &[f64]) -> Self {
         Node {
-            threshold: c(size),
+            threshold: cs.get(size).copied().unwrap_or_else(|| c(size)),
             feature: LEAF,
             left: 0,
             right: 0,
@@ -68,7 +70,7 @@ const MAX_COMPLETE_DEPTH: usize = 12;
 
 impl Complete {
     fn of(trees: &[Vec<Node>], depth: usize, width: usize) -> Option<Complete> {
-        if depth > MAX_COMPLETE_DEPTH || trees.is_empty() {
+        if depth > MAX_COMPLETE_DEPTH || trees.is_empty() || width == 0 {
             return None;
         }
         let (inner, bottom) = ((1usize << depth) - 1, 1usize << depth);
@@ -117,9 +119,34 @@ impl Complete {
         for _ in 0..self.depth {
             let v = x[fe[p] as usize];
             // Right unless below the threshold (a NaN goes right, as in `path_length`).
-            p = 2 * p + 1 + usize::from(!(v < th[p]));
+            p = 2 * p + 2 - usize::from(v < th[p]);
         }
         self.leaves[(t << self.depth) + p - inner]
+    }
+
+    /// The path lengths in tree `t` of the points `alive` of `flat` (`width` features each, side
+    /// by side), four walks interleaved: they are independent, so their loads overlap.
+    fn lengths(&self, t: usize, flat: &[f64], alive: &[usize], out: &mut Vec<f64>) {
+        let inner = (1usize << self.depth) - 1;
+        let th = &self.thresholds[t * inner..(t + 1) * inner];
+        let fe = &self.features[t * inner..(t + 1) * inner];
+        let lv = &self.leaves[t * (inner + 1)..(t + 1) * (inner + 1)];
+        let w = self.width;
+        out.clear();
+        let mut quads = alive.chunks_exact(4);
+        for q in &mut quads {
+            let mut p = [0usize; 4];
+            for _ in 0..self.depth {
+                for l in 0..4 {
+                    let v = flat[q[l] * w + fe[p[l]] as usize];
+                    p[l] = 2 * p[l] + 2 - usize::from(v < th[p[l]]);
+                }
+            }
+            out.extend(p.iter().map(|&p| lv[p - inner]));
+        }
+        for &i in quads.remainder() {
+            out.push(self.path_length(t, &flat[i * w..(i + 1) * w]));
+        }
     }
 }
 
@@ -144,6 +171,7 @@ impl IsolationForest {
         let psi = sample_size.min(rows.len());
         let max_depth = (psi.max(2) as f64).log2().ceil() as usize;
         let mut trees = Vec::new();
+        let cs: Vec<f64> = (0..=psi).map(c).collect();
         if rows.len() >= 2 && psi > 0 {
             for _ in 0..n_trees {
                 let n = rows.len();
@@ -165,15 +193,16 @@ impl IsolationForest {
                 // The subsample's features side by side: the tree is built on them, not on rows
                 // scattered over the history (cache misses were most of the build's time).
                 let width = rows[idx[0]].as_ref().len();
-                let sample: Vec<f64> = idx
-                    .iter()
-                    .flat_map(|&i| rows[i].as_ref().iter().copied())
-                    .collect();
+                let mut sample: Vec<f64> = Vec::with_capacity(idx.len() * width);
+                for &i in &idx {
+                    sample.extend_from_slice(rows[i].as_ref());
+                }
                 let mut local: Vec<usize> = (0..idx.len()).collect();
                 let mut nodes = Vec::new();
                 let data = Sample {
                     values: &sample,
                     width,
+                    cs: &cs,
                 };
                 build(&data, &mut local, 0, max_depth, &mut rng, &mut nodes);
                 trees.push(nodes);
@@ -233,12 +262,26 @@ impl IsolationForest {
             .complete
             .as_ref()
             .filter(|c| xs.iter().all(|x| x.as_ref().len() >= c.width));
+        // The points' features side by side, for the complete trees.
+        let flat: Vec<f64> = match complete {
+            Some(c) => xs
+                .iter()
+                .flat_map(|x| x.as_ref()[..c.width].iter().copied())
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut lengths = Vec::with_capacity(xs.len());
         for (k, t) in self.trees.iter().enumerate() {
+            match complete {
+                Some(c) => c.lengths(k, &flat, &alive, &mut lengths),
+                None => {
+                    lengths.clear();
+                    lengths.extend(alive.iter().map(|&i| path_length(t, xs[i].as_ref())));
+                }
+            }
+            let mut next = lengths.iter();
             alive.retain(|&i| {
-                sums[i] += match complete {
-                    Some(c) => c.path_length(k, xs[i].as_ref()),
-                    None => path_length(t, xs[i].as_ref()),
-                };
+                sums[i] += next.next().copied().unwrap_or(0.0);
                 sums[i] <= limit
             });
             if alive.is_empty() {
@@ -268,10 +311,12 @@ impl IsolationForest {
     }
 }
 
-/// A tree's subsample: `width` features per row, rows side by side.
+/// A tree's subsample: `width` features per row, rows side by side; `cs[n]` is `c(n)` for every
+/// size a node of it can have.
 struct Sample<'a> {
     values: &'a [f64],
     width: usize,
+    cs: &'a [f64],
 }
 
 impl Sample<'_> {
@@ -289,7 +334,7 @@ fn build(
     nodes: &mut Vec<Node>,
 ) -> usize {
     let me = nodes.len();
-    nodes.push(Node::leaf(idx.len()));
+    nodes.push(Node::leaf(idx.len(), rows.cs));
     if depth >= max_depth || idx.len() <= 1 {
         return me;
     }
@@ -298,22 +343,28 @@ fn build(
     let start = rng.below(n_features);
     for k in 0..n_features {
         let f = (start + k) % n_features;
+        // NaN compares false both ways, so it is skipped, as `f64::min`/`max` would skip it.
+        // (Which zero a ±0 tie keeps cannot change a threshold or the spread test below.)
         let (lo, hi) = idx
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &i| {
                 let v = rows.get(i, f);
-                (lo.min(v), hi.max(v))
+                (if v < lo { v } else { lo }, if v > hi { v } else { hi })
             });
         if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
             continue;
         }
         let threshold = lo + rng.next_f64() * (hi - lo);
+        // Partition without a branch on the data: every step swaps positions `j` and `mid`, and
+        // `mid` moves on only past a point below the threshold (the tree depends on which points
+        // go left, not on their order).
         let mut mid = 0;
         for j in 0..idx.len() {
-            if rows.get(idx[j], f) < threshold {
-                idx.swap(j, mid);
-                mid += 1;
-            }
+            let x = idx[j];
+            let below = rows.get(x, f) < threshold;
+            idx[j] = idx[mid];
+            idx[mid] = x;
+            mid += usize::from(below);
         }
         if mid == 0 || mid == idx.len() {
             continue;

@@ -35,7 +35,7 @@ pub mod iforest;
 mod rows;
 
 pub use checks::{basis_return, check_series};
-pub use cross::CrossSection;
+pub use cross::{CrossSection, Move};
 pub use rows::{date, datetime, Row, Series};
 
 use chrono::NaiveDateTime;

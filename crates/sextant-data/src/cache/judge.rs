@@ -8,7 +8,7 @@ use duckdb::arrow::array::{Array, BooleanArray, Float64Array, Int64Array, String
 use duckdb::Connection;
 use sextant_domain::{Resolution, SessionModel};
 use sextant_quality::{
-    basis_return, check_series, CrossSection, Flag, Gap, QualityConfig, Row, Series,
+    basis_return, check_series, CrossSection, Flag, Gap, Move, QualityConfig, Row, Series,
 };
 use std::collections::BTreeMap;
 
@@ -230,9 +230,8 @@ pub(crate) const REFERENCE_ROWS: usize = 5_000_000;
 /// symbol's anomaly.
 fn cross_section(conn: &Connection, series: &[Series]) -> Result<CrossSection> {
     use rayon::prelude::*;
-    let mut cross = CrossSection::default();
     // Each series' returns and ranges, on all cores.
-    let moves: Vec<Vec<(i64, f64, f64)>> = series
+    let moves: Vec<Vec<Move>> = series
         .par_iter()
         .map(|s| {
             s.rows
@@ -244,32 +243,45 @@ fn cross_section(conn: &Connection, series: &[Series]) -> Result<CrossSection> {
                 .collect()
         })
         .collect();
-    for (s, m) in series.iter().zip(moves) {
-        cross.extend(s.resolution, m);
+    // Per resolution: its series' runs of moves, span, symbols and longest series.
+    struct Batch<'a> {
+        runs: Vec<Vec<Move>>,
+        lo: i64,
+        hi: i64,
+        symbols: Vec<&'a str>,
+        longest: usize,
     }
-    let mut by_res: BTreeMap<&'static str, (i64, i64, Vec<&str>, usize)> = BTreeMap::new();
-    for s in series {
+    let mut by_res: BTreeMap<Resolution, Batch<'_>> = BTreeMap::new();
+    for (s, m) in series.iter().zip(moves) {
         let (lo, hi) = match (s.rows.first(), s.rows.last()) {
             (Some(a), Some(b)) => (a.ts, b.ts),
             _ => continue,
         };
-        let e = by_res
-            .entry(s.resolution.as_str())
-            .or_insert((lo, hi, Vec::new(), 0));
-        e.0 = e.0.min(lo);
-        e.1 = e.1.max(hi);
-        e.2.push(&s.symbol);
-        e.3 = e.3.max(s.rows.len());
+        let e = by_res.entry(s.resolution).or_insert(Batch {
+            runs: Vec::new(),
+            lo,
+            hi,
+            symbols: Vec::new(),
+            longest: 0,
+        });
+        e.runs.push(m);
+        e.lo = e.lo.min(lo);
+        e.hi = e.hi.max(hi);
+        e.symbols.push(&s.symbol);
+        e.longest = e.longest.max(s.rows.len());
     }
-    for (res, (lo, hi, symbols, longest)) in by_res {
+    let mut cross = CrossSection::default();
+    for (resolution, b) in by_res {
+        let (lo, hi) = (b.lo, b.hi);
         let take =
-            (REFERENCE_ROWS / longest.max(1)).clamp(MIN_REFERENCE_SYMBOLS, REFERENCE_SYMBOLS);
-        let exclude = symbols
+            (REFERENCE_ROWS / b.longest.max(1)).clamp(MIN_REFERENCE_SYMBOLS, REFERENCE_SYMBOLS);
+        let exclude = b
+            .symbols
             .iter()
             .map(|s| sql_literal(s))
             .collect::<Vec<_>>()
             .join(", ");
-        let res_lit = sql_literal(res);
+        let res_lit = sql_literal(resolution.as_str());
         // The stored reference: `take` other symbols, chosen by a hash of the name (the same
         // ones every time), found in `coverage` rather than by scanning `bars`. A median needs a
         // crowd, not the whole market, and reading every stored symbol made each batch cost as
@@ -285,7 +297,6 @@ fn cross_section(conn: &Connection, series: &[Series]) -> Result<CrossSection> {
                      AND ts BETWEEN make_timestamp({lo}) - INTERVAL 10 DAY AND make_timestamp({hi}))) \
              WHERE r IS NOT NULL AND isfinite(r) AND ts >= make_timestamp({lo})",
         );
-        let resolution: Resolution = res.parse()?;
         let mut stmt = conn.prepare(&sql)?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -294,11 +305,8 @@ fn cross_section(conn: &Connection, series: &[Series]) -> Result<CrossSection> {
                 r.get::<_, f64>(2)?,
             ))
         })?;
-        for row in rows {
-            let (ts, r, hl) = row?;
-            cross.add(resolution, ts, r, hl);
-        }
+        let reference = rows.collect::<std::result::Result<Vec<Move>, _>>()?;
+        cross.insert(resolution, &b.runs, &reference);
     }
-    cross.finish();
     Ok(cross)
 }
