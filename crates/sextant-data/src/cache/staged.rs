@@ -102,33 +102,48 @@ impl ParkedStage {
         if matches!(self.resolution, Resolution::Weekly | Resolution::Monthly) {
             return Ok(Some(Vec::new()));
         }
+        use rayon::prelude::*;
         let r = &self.rows;
-        let mut counts = vec![0usize; r.names.len()];
+        // The rows' positions grouped by symbol (a counting sort), then each symbol's rows
+        // copied and put in time order on all cores.
+        let mut start = vec![0usize; r.names.len() + 1];
         for &s in &r.symbol {
-            counts[s as usize] += 1;
+            start[s as usize + 1] += 1;
         }
-        let mut by_symbol: Vec<Vec<Row>> = counts.iter().map(|&n| Vec::with_capacity(n)).collect();
+        for k in 1..start.len() {
+            start[k] += start[k - 1];
+        }
+        let mut fill = start.clone();
+        let mut order = vec![0u32; r.len()];
+        for (i, &s) in r.symbol.iter().enumerate() {
+            order[fill[s as usize]] = i as u32;
+            fill[s as usize] += 1;
+        }
         let v = &r.values;
-        for i in 0..r.len() {
-            by_symbol[r.symbol[i] as usize].push(Row {
-                ts: r.ts[i],
-                session: i64::from(r.session[i]),
-                open: v[0][i],
-                high: v[1][i],
-                low: v[2][i],
-                close: v[3][i],
-                volume: v[4][i],
-                adj: v[5][i],
-                split: v[7][i],
-                judged: true,
-            });
-        }
         let mut out: Vec<Series> = r
             .names
-            .iter()
-            .zip(by_symbol)
-            .filter(|(_, rows)| !rows.is_empty())
-            .map(|(name, mut rows)| {
+            .par_iter()
+            .enumerate()
+            .filter(|&(k, _)| start[k + 1] > start[k])
+            .map(|(k, name)| {
+                let mut rows: Vec<Row> = order[start[k]..start[k + 1]]
+                    .iter()
+                    .map(|&i| {
+                        let i = i as usize;
+                        Row {
+                            ts: r.ts[i],
+                            session: i64::from(r.session[i]),
+                            open: v[0][i],
+                            high: v[1][i],
+                            low: v[2][i],
+                            close: v[3][i],
+                            volume: v[4][i],
+                            adj: v[5][i],
+                            split: v[7][i],
+                            judged: true,
+                        }
+                    })
+                    .collect();
                 rows.sort_by_key(|x| x.ts);
                 Series {
                     symbol: name.clone(),
