@@ -198,7 +198,8 @@ impl IsolationForest {
                     sample.extend_from_slice(rows[i].as_ref());
                 }
                 let mut local: Vec<usize> = (0..idx.len()).collect();
-                let mut nodes = Vec::new();
+                // At most 2ψ − 1 nodes: one allocation per tree.
+                let mut nodes = Vec::with_capacity(2 * idx.len());
                 let data = Sample {
                     values: &sample,
                     width,

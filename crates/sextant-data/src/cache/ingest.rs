@@ -413,12 +413,14 @@ fn merge_parked(
     let quality = match quality.filter(|q| q.enabled) {
         Some(cfg) => {
             // Without overlap every staged row is new: the parked rows are the series.
+            tracing::debug!(ms = t.elapsed().as_millis() as u64, "checks start");
             let parked = match parked.filter(|_| !overlaps) {
                 Some(p) => p.series(conn)?,
                 None => None,
             };
             let (mut flags, gaps, judged) =
                 super::judge::judge(conn, cfg, overlaps, KEY_JOIN, &differ, parked)?;
+            tracing::debug!(ms = t.elapsed().as_millis() as u64, "checks judged");
             flags.extend(duplicates);
             super::quarantine::record(conn, cfg, &flags, &gaps, judged, &ctx)?
         }

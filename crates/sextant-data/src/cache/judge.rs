@@ -234,13 +234,12 @@ fn cross_section(conn: &Connection, series: &[Series]) -> Result<CrossSection> {
     let moves: Vec<Vec<Move>> = series
         .par_iter()
         .map(|s| {
-            s.rows
-                .windows(2)
-                .filter_map(|w| {
-                    let r = basis_return(&w[0], &w[1])?;
-                    Some((w[1].ts, r, (w[1].high / w[1].low).ln()))
-                })
-                .collect()
+            let mut m = Vec::with_capacity(s.rows.len());
+            m.extend(s.rows.windows(2).filter_map(|w| {
+                let r = basis_return(&w[0], &w[1])?;
+                Some((w[1].ts, r, (w[1].high / w[1].low).ln()))
+            }));
+            m
         })
         .collect();
     // Per resolution: its series' runs of moves, span, symbols and longest series.

@@ -45,6 +45,18 @@ pub(super) fn parse_chunk(data: &[u8], roles: &[Role]) -> Option<Chunk> {
     if data.is_empty() {
         return Some(c);
     }
+    // The chunk's rows counted first, so its columns are allocated once (growing them by
+    // doubling copied each several times).
+    let rows = memchr::memchr_iter(b'\n', data).count() + 1;
+    c.symbol.reserve_exact(rows);
+    c.time.reserve_exact(rows);
+    for role in roles {
+        if let Role::Value(k) = role {
+            if let Some(v) = c.values.get_mut(*k) {
+                v.reserve_exact(rows);
+            }
+        }
+    }
     // Symbol ids by the cell as written and by the stored name (" aapl" and "AAPL" are one).
     let mut by_cell: HashMap<Vec<u8>, u32> = HashMap::new();
     let mut by_name: HashMap<String, u32> = HashMap::new();
