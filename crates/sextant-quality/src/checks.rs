@@ -208,6 +208,9 @@ fn row_local(out: &mut Out<'_>, cfg: &QualityConfig, cal: &mut Calendar) {
     // can legitimately repeat the last print, so intraday needs a run (a frozen feed).
     let stale_run = if s.resolution.is_intraday() { 5 } else { 1 };
     let mut repeats = 0usize;
+    // The last session date looked up and its answer: intraday rows repeat a date hundreds of
+    // times, and the date conversion and calendar lookup were a tenth of this pass.
+    let mut last_session: Option<(i64, bool)> = None;
     for i in 0..s.rows.len() {
         let r = s.rows[i];
         if r.open <= 0.0 || r.high <= 0.0 || r.low <= 0.0 || r.close <= 0.0 {
@@ -258,7 +261,7 @@ fn row_local(out: &mut Out<'_>, cfg: &QualityConfig, cal: &mut Calendar) {
                     out.flag(i, Check::NonTradingDay, 1.0, detail);
                 }
             }
-        } else if !cal.is_session(date(r.session)) {
+        } else if !is_session(cal, &mut last_session, r.session) {
             let detail = format!("{} is not a trading session", date(r.session));
             out.flag(i, Check::NonTradingDay, 1.0, detail);
         }
@@ -296,6 +299,18 @@ fn row_local(out: &mut Out<'_>, cfg: &QualityConfig, cal: &mut Calendar) {
                     out.flag(j, Check::ZeroVolumeRun, zero_run as f64, detail);
                 }
             }
+        }
+    }
+}
+
+/// Whether the session `days` (days since 1970-01-01) trades, remembering the last answer.
+fn is_session(cal: &mut Calendar, last: &mut Option<(i64, bool)>, days: i64) -> bool {
+    match *last {
+        Some((d, open)) if d == days => open,
+        _ => {
+            let open = cal.is_session(date(days));
+            *last = Some((days, open));
+            open
         }
     }
 }

@@ -41,8 +41,8 @@ pub(crate) fn find(s: &Series, cal: &mut Calendar) -> Vec<Gap> {
         if !(a.judged || b.judged) {
             continue;
         }
-        let (da, db) = (date(a.session), date(b.session));
-        if da != db {
+        if a.session != b.session {
+            let (da, db) = (date(a.session), date(b.session));
             let missing = cal.sessions_between(da, db);
             if let (Some(f), Some(l)) = (missing.first(), missing.last()) {
                 let minutes = s.session.session_minutes() as i64;
@@ -78,6 +78,7 @@ pub(crate) fn find(s: &Series, cal: &mut Calendar) -> Vec<Gap> {
         let (off, close) = match day_cache {
             Some((day, off, close)) if day == a.session => (off, close),
             _ => {
+                let da = date(a.session);
                 let (off, close) = (offset_minutes(da), i64::from(cal.close_minute(da)));
                 day_cache = Some((a.session, off, close));
                 (off, close)
