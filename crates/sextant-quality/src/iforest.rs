@@ -55,7 +55,7 @@ struct Complete {
     depth: usize,
     /// Thresholds, `2^depth − 1` per tree.
     thresholds: Vec<f64>,
-    /// Features split on, as thresholds.
+    /// The feature each threshold splits on.
     features: Vec<u32>,
     /// The path length at each bottom entry, `2^depth` per tree: the leaf's depth plus `c(size)`,
     /// the sum [`path_length`] forms, so the scores are the same bit for bit.

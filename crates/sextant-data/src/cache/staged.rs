@@ -114,6 +114,7 @@ impl ParkedStage {
             start[k] += start[k - 1];
         }
         let mut fill = start.clone();
+        // Row numbers fit in 32 bits: a parked file is at most 2 GiB (`fastcsv::MAX_BYTES`).
         let mut order = vec![0u32; r.len()];
         for (i, &s) in r.symbol.iter().enumerate() {
             order[fill[s as usize]] = i as u32;
