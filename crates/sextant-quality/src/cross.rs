@@ -34,7 +34,7 @@ impl CrossSection {
     /// Timestamps with fewer than three moves get no median: there the market's move counts as
     /// unknown. The medians do not depend on the order of the moves, so this runs on all cores.
     /// A resolution added twice keeps the first table.
-    pub fn insert(&mut self, res: Resolution, runs: &[Vec<Move>], extra: &[Move]) {
+    pub fn insert(&mut self, res: Resolution, runs: &[Vec<Move>], extra: Vec<Move>) {
         if self.table(res).is_some() {
             return;
         }
@@ -44,7 +44,7 @@ impl CrossSection {
             .iter()
             .filter(|r| !r.is_sorted_by_key(|m| m.0))
             .cloned()
-            .chain(std::iter::once(extra.to_vec()))
+            .chain(std::iter::once(extra))
             .collect();
         for r in &mut fixed {
             r.par_sort_unstable_by_key(|m| m.0);
@@ -318,7 +318,7 @@ mod tests {
             })
             .collect();
         let mut cross = CrossSection::default();
-        cross.insert(Resolution::Min1, &runs, &extra);
+        cross.insert(Resolution::Min1, &runs, extra.clone());
         let all: Vec<Move> = runs.iter().flatten().chain(&extra).copied().collect();
         let want = naive(&all);
         assert!(
@@ -352,7 +352,7 @@ mod tests {
         assert_eq!(cur.get(first), r0);
         assert_eq!(cross.cursor(Resolution::Daily).get(first), 0.0);
         // A resolution inserted again keeps its first table.
-        cross.insert(Resolution::Min1, &[], &[]);
+        cross.insert(Resolution::Min1, &[], Vec::new());
         assert_eq!(cross.cursor(Resolution::Min1).get(first), r0);
     }
 }

@@ -280,11 +280,17 @@ impl IsolationForest {
                     lengths.extend(alive.iter().map(|&i| path_length(t, xs[i].as_ref())));
                 }
             }
-            let mut next = lengths.iter();
-            alive.retain(|&i| {
-                sums[i] += next.next().copied().unwrap_or(0.0);
-                sums[i] <= limit
-            });
+            // Each point's sum grows by its length; those past the limit drop out.
+            let mut kept = 0;
+            for (j, &len) in lengths.iter().enumerate() {
+                let i = alive[j];
+                sums[i] += len;
+                if sums[i] <= limit {
+                    alive[kept] = i;
+                    kept += 1;
+                }
+            }
+            alive.truncate(kept);
             if alive.is_empty() {
                 break;
             }

@@ -305,7 +305,7 @@ fn cross_section(conn: &Connection, series: &[Series]) -> Result<CrossSection> {
             ))
         })?;
         let reference = rows.collect::<std::result::Result<Vec<Move>, _>>()?;
-        cross.insert(resolution, &b.runs, &reference);
+        cross.insert(resolution, &b.runs, reference);
     }
     Ok(cross)
 }

@@ -196,6 +196,14 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 
 /// `Ticker,Datetime,...` rows every `step` minutes from `from` to `to` (local wall clock) on
 /// each day, values a deterministic walk with four decimals.
+/// `n` consecutive calendar days from `first` (year, month, day), as `YYYY-MM-DD`.
+fn calendar_days(first: (i32, u32, u32), n: u64) -> Vec<String> {
+    let start = chrono::NaiveDate::from_ymd_opt(first.0, first.1, first.2).expect("date");
+    (0..n)
+        .map(|i| (start + chrono::Days::new(i)).to_string())
+        .collect()
+}
+
 fn intraday(
     symbols: &[&str],
     days: &[&str],
@@ -395,12 +403,7 @@ fn a_file_of_many_ranges_is_stored_the_same_both_ways() {
     let dir = tempfile::tempdir().expect("tmp");
     // 3 symbols × 180 days × 391 minutes: more rows than the resolution is inferred from, so
     // ranges are held, then released, then streamed; an exact duplicate far into the file.
-    let days: Vec<String> = (0..180)
-        .map(|i| {
-            (chrono::NaiveDate::from_ymd_opt(2021, 1, 4).expect("date") + chrono::Days::new(i))
-                .to_string()
-        })
-        .collect();
+    let days = calendar_days((2021, 1, 4), 180);
     let days: Vec<&str> = days.iter().map(String::as_str).collect();
     let mut text = intraday(&["AA", "BB", "CC"], &days, (9, 30), (16, 0), 1);
     assert!(text.len() > 40 * CHUNK_BYTES && text.lines().count() > INFER_ROWS);
@@ -516,12 +519,7 @@ fn the_exact_fast_path_gives_the_full_parsers_bits() {
 fn held_rows_are_numbered_in_key_order_and_a_leftover_view_does_not_block_the_next_ingest() {
     let dir = tempfile::tempdir().expect("tmp");
     // Saturdays and Sundays between trading days: every weekend bar is held.
-    let days: Vec<String> = (0..28)
-        .map(|i| {
-            (chrono::NaiveDate::from_ymd_opt(2021, 1, 1).expect("date") + chrono::Days::new(i))
-                .to_string()
-        })
-        .collect();
+    let days = calendar_days((2021, 1, 1), 28);
     let days: Vec<&str> = days.iter().map(String::as_str).collect();
     let p = write(
         dir.path(),
