@@ -90,7 +90,8 @@ pub fn tanh_f32(x: f32) -> f32 {
     // Adding 1.5 · 2^23 rounds to an integer (nearest even) without a call to roundf, which
     // would keep the loop scalar.
     const SHIFTER: f32 = 12_582_912.0;
-    let kf = (y * std::f32::consts::LOG2_E + SHIFTER) - SHIFTER;
+    let shifted = y * std::f32::consts::LOG2_E + SHIFTER;
+    let kf = shifted - SHIFTER;
     let r = (y - kf * LN2_HI) - kf * LN2_LO;
     let mut q = 1.0 / 5_040.0f32;
     for c in [
@@ -104,7 +105,10 @@ pub fn tanh_f32(x: f32) -> f32 {
     ] {
         q = q * r + c;
     }
-    let scale = f32::from_bits((((kf as i32) + 127) as u32) << 23);
+    // 2^k from the bits of `shifted`, which are SHIFTER's plus k (k is in [−58, 0] because
+    // a ≤ 20; a float-to-int cast would be saturating and keep the loop scalar).
+    let k = shifted.to_bits().wrapping_sub(SHIFTER.to_bits());
+    let scale = f32::from_bits(k.wrapping_add(127) << 23);
     let e = q * scale;
     let large = (1.0 - e) / (1.0 + e);
     let t = if a < 0.4 { small } else { large };

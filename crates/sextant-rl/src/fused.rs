@@ -4,68 +4,19 @@
 //! autograd spent most of a minibatch building and walking its graph (some fifty small tensor
 //! ops, each allocating), not computing. Here the forward pass keeps each layer's input, the
 //! backward pass is the chain rule written out for dense layers with tanh/ReLU, softmax
-//! policies and the clipped objective, and every matrix product goes through `gemm` (the
-//! crate candle itself multiplies with), single-threaded so results do not depend on the
-//! machine. The weights still live in candle tensors between updates (checkpoints,
-//! safetensors); a test checks these gradients against candle's autograd on the same loss.
+//! policies and the clipped objective, and every matrix product goes through `kernel`
+//! (AVX-512 on the operands in place, or the `gemm` crate candle multiplies with),
+//! single-threaded: the policy and the value function train on a thread each (`crate::epochs`).
+//! The weights still live in candle tensors between updates (checkpoints, safetensors); a
+//! test checks these gradients against candle's autograd on the same loss.
 
 use crate::nn::{Activation, Mlp};
 use crate::{Result, RlError};
 
-/// `c[m×n] = a[m×k] · b[k×n]` (or `c +=` with `accumulate`), each matrix given by its slice and
-/// (row stride, column stride).
-#[allow(clippy::too_many_arguments)]
-fn matmul(
-    m: usize,
-    n: usize,
-    k: usize,
-    c: &mut [f32],
-    accumulate: bool,
-    a: &[f32],
-    (a_rs, a_cs): (usize, usize),
-    b: &[f32],
-    (b_rs, b_cs): (usize, usize),
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
-    assert!(c.len() > last(m, n, n, 1), "matmul: c too small");
-    if k == 0 {
-        if !accumulate {
-            c[..m * n].fill(0.0);
-        }
-        return;
-    }
-    assert!(a.len() > last(m, k, a_rs, a_cs), "matmul: a too small");
-    assert!(b.len() > last(k, n, b_rs, b_cs), "matmul: b too small");
-    // SAFETY: the asserts above keep every index gemm reads or writes inside the slices
-    // (c is row-major m×n, a and b are read through their strides), and c does not alias a
-    // or b (a `&mut` and two `&` borrows).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            accumulate,
-            a.as_ptr(),
-            a_cs as isize,
-            a_rs as isize,
-            b.as_ptr(),
-            b_cs as isize,
-            b_rs as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
+mod adam;
+mod kernel;
+pub(crate) use adam::{clip_scale, Adam};
+use kernel::matmul;
 
 /// `tanh` of every value ([`sextant_numeric::tanh_f32`]), on AVX2 lanes when the CPU has them.
 /// The results are the same bits either way (no fused multiply-add is introduced: Rust never
@@ -82,6 +33,15 @@ fn tanh_in_place(y: &mut [f32]) {
         unsafe fn avx2(y: &mut [f32]) {
             plain(y)
         }
+        #[target_feature(enable = "avx512f")]
+        unsafe fn avx512(y: &mut [f32]) {
+            plain(y)
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            unsafe { avx512(y) };
+            return;
+        }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (checked just above).
             unsafe { avx2(y) };
@@ -91,13 +51,26 @@ fn tanh_in_place(y: &mut [f32]) {
     plain(y)
 }
 
-/// One dense layer: weight `[out, inp]` row-major, bias `[out]`.
+/// One dense layer: weight `[out, inp]` row-major, bias `[out]`, and the weight transposed
+/// (`[inp, out]`: the forward pass reads its rows), refreshed whenever the weight changes.
 #[derive(Debug, Clone)]
 struct Dense {
     inp: usize,
     out: usize,
     w: Vec<f32>,
     b: Vec<f32>,
+    wt: Vec<f32>,
+}
+
+impl Dense {
+    fn transpose(&mut self) {
+        self.wt.resize(self.w.len(), 0.0);
+        for (o, row) in self.w.chunks_exact(self.inp).enumerate() {
+            for (i, v) in row.iter().enumerate() {
+                self.wt[i * self.out + o] = *v;
+            }
+        }
+    }
 }
 
 /// An MLP as flat arrays (the same layout as [`Mlp`]'s tensors).
@@ -108,12 +81,16 @@ pub(crate) struct FlatMlp {
 }
 
 /// What the forward pass keeps for the backward pass: every layer's input (the hidden ones
-/// after their nonlinearity) and the output.
+/// after their nonlinearity) and the output; and the backward pass's buffers. Reused from one
+/// minibatch to the next, so a pass allocates nothing once the sizes are reached.
 #[derive(Debug, Default)]
 pub(crate) struct Tape {
     xs: Vec<Vec<f32>>,
     /// The network's output, `n × out` row-major.
     pub(crate) out: Vec<f32>,
+    /// The loss's gradient with respect to `out`, set by the caller of [`FlatMlp::backward`].
+    pub(crate) d_out: Vec<f32>,
+    d_next: Vec<f32>,
     n: usize,
 }
 
@@ -124,7 +101,7 @@ pub(crate) struct Grads(Vec<(Vec<f32>, Vec<f32>)>);
 impl FlatMlp {
     /// A copy of `mlp`'s weights.
     pub(crate) fn from_mlp(mlp: &Mlp) -> Self {
-        FlatMlp {
+        let mut net = FlatMlp {
             layers: mlp
                 .plain_layers()
                 .iter()
@@ -133,10 +110,18 @@ impl FlatMlp {
                     out: *out,
                     w: w.clone(),
                     b: b.clone(),
+                    wt: Vec::new(),
                 })
                 .collect(),
             act: mlp.activation(),
-        }
+        };
+        net.weights_changed();
+        net
+    }
+
+    /// Refreshes the transposed weights after the weights changed.
+    pub(crate) fn weights_changed(&mut self) {
+        self.layers.iter_mut().for_each(Dense::transpose);
     }
 
     /// Writes these weights back into `mlp` (its tensors and its plain copy).
@@ -178,11 +163,16 @@ impl FlatMlp {
         tape.xs[0].extend_from_slice(x);
         let last = self.layers.len() - 1;
         for (i, l) in self.layers.iter().enumerate() {
-            let mut y = Vec::with_capacity(n * l.out);
+            let mut y = std::mem::take(if i < last {
+                &mut tape.xs[i + 1]
+            } else {
+                &mut tape.out
+            });
+            y.clear();
             for _ in 0..n {
                 y.extend_from_slice(&l.b);
             }
-            // y[n×out] += x[n×inp] · wᵀ (wᵀ[i][o] = w[o·inp + i]).
+            // y[n×out] += x[n×inp] · wᵀ.
             matmul(
                 n,
                 l.out,
@@ -191,8 +181,8 @@ impl FlatMlp {
                 true,
                 &tape.xs[i],
                 (l.inp, 1),
-                &l.w,
-                (1, l.inp),
+                &l.wt,
+                (l.out, 1),
             );
             if i < last {
                 match self.act {
@@ -208,9 +198,11 @@ impl FlatMlp {
     }
 
     /// Adds to `grads` the gradient of a loss whose gradient with respect to the output of the
-    /// forward pass recorded in `tape` is `d_out` (`n × out`).
-    pub(crate) fn backward(&self, tape: &Tape, mut d: Vec<f32>, grads: &mut Grads) {
+    /// forward pass recorded in `tape` is `tape.d_out` (`n × out`; used up as scratch).
+    pub(crate) fn backward(&self, tape: &mut Tape, grads: &mut Grads) {
         let n = tape.n;
+        let mut d = std::mem::take(&mut tape.d_out);
+        let mut dx = std::mem::take(&mut tape.d_next);
         let last = self.layers.len() - 1;
         for (i, l) in self.layers.iter().enumerate().rev() {
             if i < last {
@@ -245,7 +237,8 @@ impl FlatMlp {
             }
             if i > 0 {
                 // dx[n×inp] = d[n×out] · w[out×inp].
-                let mut dx = vec![0.0f32; n * l.inp];
+                dx.clear();
+                dx.resize(n * l.inp, 0.0);
                 matmul(
                     n,
                     l.inp,
@@ -257,12 +250,14 @@ impl FlatMlp {
                     &l.w,
                     (l.inp, 1),
                 );
-                d = dx;
+                std::mem::swap(&mut d, &mut dx);
             }
         }
+        tape.d_out = d;
+        tape.d_next = dx;
     }
 
-    fn params_mut(&mut self) -> impl Iterator<Item = &mut Vec<f32>> {
+    pub(crate) fn params_mut(&mut self) -> impl Iterator<Item = &mut Vec<f32>> {
         self.layers
             .iter_mut()
             .flat_map(|l| [&mut l.w, &mut l.b].into_iter())
@@ -271,6 +266,7 @@ impl FlatMlp {
 
 impl Batch<'_> {
     /// The first `k` rows and the rest, both still means over [`Batch::total`] rows.
+    #[cfg(test)]
     pub(crate) fn split(&self, k: usize) -> (Self, Self) {
         let d = self.obs.len() / self.actions.len().max(1);
         let part = |lo: usize, hi: usize| Batch {
@@ -288,6 +284,7 @@ impl Batch<'_> {
 
 impl Grads {
     /// Adds `other` (same shapes) into these gradients.
+    #[cfg(test)]
     pub(crate) fn add(&mut self, other: &Grads) {
         for (a, b) in self.iter_mut().zip(other.iter()) {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
@@ -307,6 +304,13 @@ impl Grads {
         self.iter_mut().for_each(|g| g.fill(0.0));
     }
 
+    /// The sum of the squared gradients, in f64, in layer order.
+    pub(crate) fn sq_norm(&self) -> f64 {
+        self.iter()
+            .map(|g| g.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>())
+            .sum()
+    }
+
     /// The values in layer order (weights then bias of each layer), for tests.
     #[cfg(test)]
     pub(crate) fn flat(&self) -> Vec<f32> {
@@ -314,81 +318,9 @@ impl Grads {
     }
 }
 
-/// Adam (as candle's `AdamW` with no weight decay, and PyTorch's `Adam`) over a list of
-/// networks, with the gradients first scaled to a global L2 norm of at most `max_norm`.
-#[derive(Debug)]
-pub(crate) struct Adam {
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    t: i32,
-    m: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
-}
-
-impl Adam {
-    /// Moments shaped like `nets`' parameters.
-    pub(crate) fn new(nets: &mut [&mut FlatMlp], beta1: f64, beta2: f64, eps: f64) -> Self {
-        let shapes: Vec<usize> = nets
-            .iter_mut()
-            .flat_map(|n| n.params_mut().map(|p| p.len()).collect::<Vec<_>>())
-            .collect();
-        Adam {
-            beta1,
-            beta2,
-            eps,
-            t: 0,
-            m: shapes.iter().map(|&n| vec![0.0; n]).collect(),
-            v: shapes.iter().map(|&n| vec![0.0; n]).collect(),
-        }
-    }
-
-    /// Clips the gradients of `grads` (one per net, same order) to a global norm of
-    /// `max_norm` and applies one step at learning rate `lr`. A non-finite norm is an error
-    /// and no weight moves.
-    pub(crate) fn step(
-        &mut self,
-        nets: &mut [&mut FlatMlp],
-        grads: &[&Grads],
-        lr: f64,
-        max_norm: f64,
-    ) -> Result<()> {
-        let sq: f64 = grads
-            .iter()
-            .flat_map(|g| g.iter())
-            .flat_map(|g| g.iter())
-            .map(|&v| f64::from(v) * f64::from(v))
-            .sum();
-        let norm = sq.sqrt();
-        if !norm.is_finite() {
-            return Err(RlError::Config("non-finite gradient".into()));
-        }
-        let k = if norm > max_norm {
-            max_norm / (norm + 1e-6)
-        } else {
-            1.0
-        };
-        self.t += 1;
-        let scale_m = 1.0 / (1.0 - self.beta1.powi(self.t));
-        let scale_v = 1.0 / (1.0 - self.beta2.powi(self.t));
-        let (b1, b2) = (self.beta1 as f32, self.beta2 as f32);
-        let (sm, sv, eps, lr) = (scale_m as f32, scale_v as f32, self.eps as f32, lr as f32);
-        let k = k as f32;
-        let params = nets.iter_mut().flat_map(|n| n.params_mut());
-        let gs = grads.iter().flat_map(|g| g.iter());
-        for (((p, g), m), v) in params.zip(gs).zip(self.m.iter_mut()).zip(self.v.iter_mut()) {
-            for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-                let g = g * k;
-                *m = b1 * *m + (1.0 - b1) * g;
-                *v = b2 * *v + (1.0 - b2) * g * g;
-                *p -= lr * (*m * sm) / ((*v * sv).sqrt() + eps);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// One PPO minibatch (or a part of one), its rows gathered.
+/// One PPO minibatch (or a part of one), its rows gathered (the policy reads the actions,
+/// log-probabilities and advantages, the value function the returns; either may leave the
+/// other's empty).
 #[derive(Clone, Copy)]
 pub(crate) struct Batch<'a> {
     /// Rows of the whole minibatch (the losses are means over all of them).
@@ -413,38 +345,30 @@ pub(crate) struct LossWeights {
     pub ent_coef: f64,
 }
 
-/// Buffers reused across minibatches.
-#[derive(Debug, Default)]
-pub(crate) struct Scratch {
-    pi: Tape,
-    vf: Tape,
+fn check_rows(n: usize, total: usize) -> Result<usize> {
+    if n == 0 || total < n {
+        return Err(RlError::Config(format!("{n} rows of a batch of {total}")));
+    }
+    Ok(n)
 }
 
-/// The gradients of PPO's loss (clipped surrogate + `vf_coef` × value MSE − `ent_coef` ×
-/// entropy, all means over the batch) for `pi` and `vf` on `batch`, added to `gp` and `gv`.
-/// Returns the loss.
-pub(crate) fn ppo_gradients(
+/// The gradient of PPO's policy terms (clipped surrogate − `ent_coef` × entropy, means over
+/// the batch) for `pi` on `batch`, added to `gp`. Returns those terms' loss.
+pub(crate) fn policy_gradients(
     pi: &FlatMlp,
-    vf: &FlatMlp,
     batch: &Batch<'_>,
     w: LossWeights,
-    scratch: &mut Scratch,
+    tape: &mut Tape,
     gp: &mut Grads,
-    gv: &mut Grads,
 ) -> Result<f64> {
-    let n = batch.actions.len();
-    if n == 0 || batch.total < n {
-        return Err(RlError::Config(format!(
-            "{n} rows of a batch of {}",
-            batch.total
-        )));
-    }
-    pi.forward(batch.obs, n, &mut scratch.pi)?;
-    vf.forward(batch.obs, n, &mut scratch.vf)?;
-    let logits = &scratch.pi.out;
+    let n = check_rows(batch.actions.len(), batch.total)?;
+    pi.forward(batch.obs, n, tape)?;
+    let logits = &tape.out;
     let a_dim = logits.len() / n;
     let inv_n = 1.0 / batch.total as f64;
-    let mut d_logits = vec![0.0f32; logits.len()];
+    let mut d_logits = std::mem::take(&mut tape.d_out);
+    d_logits.clear();
+    d_logits.resize(logits.len(), 0.0);
     let (mut policy_loss, mut entropy_sum) = (0.0f64, 0.0f64);
     let mut p = vec![0.0f64; a_dim];
     let mut logp = vec![0.0f64; a_dim];
@@ -482,17 +406,49 @@ pub(crate) fn ppo_gradients(
             d[k] = g as f32;
         }
     }
-    let values = &scratch.vf.out;
-    let mut d_values = vec![0.0f32; n];
+    tape.d_out = d_logits;
+    pi.backward(tape, gp);
+    Ok(policy_loss - w.ent_coef * entropy_sum * inv_n)
+}
+
+/// The gradient of PPO's value term (`vf_coef` × the mean squared error against the returns)
+/// for `vf` on `batch`, added to `gv`. Returns that term's loss.
+pub(crate) fn value_gradients(
+    vf: &FlatMlp,
+    batch: &Batch<'_>,
+    vf_coef: f64,
+    tape: &mut Tape,
+    gv: &mut Grads,
+) -> Result<f64> {
+    let n = check_rows(batch.returns.len(), batch.total)?;
+    vf.forward(batch.obs, n, tape)?;
+    let inv_n = 1.0 / batch.total as f64;
+    let mut d_values = std::mem::take(&mut tape.d_out);
+    d_values.clear();
     let mut value_loss = 0.0f64;
-    for j in 0..n {
-        let diff = f64::from(values[j]) - f64::from(batch.returns[j]);
+    for (v, r) in tape.out.iter().zip(batch.returns) {
+        let diff = f64::from(*v) - f64::from(*r);
         value_loss += diff * diff * inv_n;
-        d_values[j] = (w.vf_coef * 2.0 * diff * inv_n) as f32;
+        d_values.push((vf_coef * 2.0 * diff * inv_n) as f32);
     }
-    pi.backward(&scratch.pi, d_logits, gp);
-    vf.backward(&scratch.vf, d_values, gv);
-    Ok(policy_loss + w.vf_coef * value_loss - w.ent_coef * entropy_sum * inv_n)
+    tape.d_out = d_values;
+    vf.backward(tape, gv);
+    Ok(vf_coef * value_loss)
+}
+
+/// Both: the gradients of PPO's whole loss, and the loss.
+#[cfg(test)]
+pub(crate) fn ppo_gradients(
+    pi: &FlatMlp,
+    vf: &FlatMlp,
+    batch: &Batch<'_>,
+    w: LossWeights,
+    gp: &mut Grads,
+    gv: &mut Grads,
+) -> Result<f64> {
+    let lp = policy_gradients(pi, batch, w, &mut Tape::default(), gp)?;
+    let lv = value_gradients(vf, batch, w.vf_coef, &mut Tape::default(), gv)?;
+    Ok(lp + lv)
 }
 
 #[cfg(test)]

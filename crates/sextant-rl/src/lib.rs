@@ -20,6 +20,7 @@ pub mod cartpole;
 pub mod checkpoint;
 pub mod dqn;
 pub mod env;
+mod epochs;
 mod error;
 pub mod features;
 mod fused;

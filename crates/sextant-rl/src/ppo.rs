@@ -10,7 +10,8 @@
 //! configuration give the same weights to the bit.
 
 use crate::env::{Action, ActionSpace, Env, VecEnv};
-use crate::fused::{ppo_gradients, Adam, Batch, FlatMlp, LossWeights, Scratch, Tape};
+use crate::epochs::{self, Learner, Plan};
+use crate::fused::{FlatMlp, LossWeights, Tape};
 use crate::nn::Mlp;
 use crate::{Result, RlError};
 use rand::seq::SliceRandom;
@@ -183,10 +184,11 @@ pub struct Progress {
 /// Trains a PPO agent on `envs` (discrete actions); `on_progress` sees every rollout's figures
 /// and may stop the run early by returning false.
 ///
-/// Runs on a two-thread pool of its own: each minibatch's gradient is computed in two halves,
-/// one per thread, and summed in a fixed order, so the weights are the same bits on one core or
+/// Trains the policy on this thread and the value function on a second one (`epochs`): each
+/// network's arithmetic runs in a fixed order, so the weights are the same bits on one core or
 /// many. The gradients are computed by `fused` (the chain rule written out, checked against
-/// candle's autograd), not through an autograd graph.
+/// candle's autograd), not through an autograd graph. A rayon pool of two threads of its own
+/// steps large sets of environments in parallel.
 pub fn train<E: Env>(
     envs: Vec<E>,
     cfg: &PpoConfig,
@@ -217,12 +219,8 @@ fn train_here<E: Env>(
     let mut ac = ActorCritic::new(obs_dim, n_actions, &cfg.hidden, &mut rng)?;
     let mut venv = VecEnv::new(envs, cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let n_envs = venv.len();
-    let mut fpi = FlatMlp::from_mlp(&ac.pi);
-    let mut fvf = FlatMlp::from_mlp(&ac.vf);
-    let mut adam = Adam::new(&mut [&mut fpi, &mut fvf], 0.9, 0.999, 1e-5);
-    let (mut gp, mut gv) = (fpi.zero_grads(), fvf.zero_grads());
-    let (mut gp2, mut gv2) = (fpi.zero_grads(), fvf.zero_grads());
-    let (mut scratch, mut scratch2) = (Scratch::default(), Scratch::default());
+    let mut pi = Learner::new(FlatMlp::from_mlp(&ac.pi));
+    let mut vf = Learner::new(FlatMlp::from_mlp(&ac.vf));
     let (mut roll_pi, mut roll_vf) = (Tape::default(), Tape::default());
     let rollout = cfg.n_steps * n_envs;
     // Whole rollouts only: never more steps than asked for.
@@ -239,29 +237,31 @@ fn train_here<E: Env>(
             ent_coef: cfg.ent_coef,
         };
 
-        // 1. Rollout.
-        let mut obs_buf: Vec<f32> = Vec::with_capacity(rollout * obs_dim);
+        // 1. Rollout: the policy acts step by step; the values are computed after, in one
+        // pass over all the rollout's observations (they do not steer the actions).
+        let mut obs_buf: Vec<f32> = Vec::with_capacity((rollout + n_envs) * obs_dim);
         let mut act_buf: Vec<u32> = Vec::with_capacity(rollout);
         let mut logp_buf: Vec<f32> = Vec::with_capacity(rollout);
-        let mut val_buf: Vec<f64> = Vec::with_capacity(rollout);
         let mut rew_buf: Vec<f64> = Vec::with_capacity(rollout);
         let mut start_buf: Vec<bool> = Vec::with_capacity(rollout);
+        // Time-limit truncations: (row of the step, the final observation), bootstrapped
+        // from its value once the values are known.
+        let mut truncations: Vec<(usize, Vec<f32>)> = Vec::new();
         let mut finished = Vec::new();
         let mut episode_start = vec![false; n_envs];
         if update == 0 {
             episode_start = vec![true; n_envs];
         }
+        let mut actions = Vec::with_capacity(n_envs);
         for _ in 0..cfg.n_steps {
-            let mut actions = Vec::with_capacity(n_envs);
-            // Every environment's observation through both networks at once.
+            actions.clear();
+            // Every environment's observation through the policy at once.
             let start = obs_buf.len();
             for o in venv.obs() {
                 obs_buf.extend_from_slice(o);
             }
-            fpi.forward(&obs_buf[start..], n_envs, &mut roll_pi)?;
-            fvf.forward(&obs_buf[start..], n_envs, &mut roll_vf)?;
-            let rows = roll_pi.out.chunks_exact(n_actions).zip(&roll_vf.out);
-            for ((logits, value), start) in rows.zip(&episode_start) {
+            pi.net.forward(&obs_buf[start..], n_envs, &mut roll_pi)?;
+            for (logits, start) in roll_pi.out.chunks_exact(n_actions).zip(&episode_start) {
                 let p = softmax(logits);
                 let u: f64 = rng.gen();
                 let mut a = p.len() - 1;
@@ -275,17 +275,16 @@ fn train_here<E: Env>(
                 }
                 act_buf.push(a as u32);
                 logp_buf.push(p[a].max(1e-30).ln() as f32);
-                val_buf.push(f64::from(*value));
                 start_buf.push(*start);
                 actions.push(Action::Discrete(a));
             }
             let step = venv.step(&actions)?;
             for i in 0..n_envs {
-                let mut r = step.reward[i];
+                let r = step.reward[i];
                 ep_return[i] += r;
                 if step.truncated[i] && !step.terminated[i] {
                     if let Some(last) = &step.final_obs[i] {
-                        r += cfg.gamma * ac.value(last);
+                        truncations.push((rew_buf.len(), last.clone()));
                     }
                 }
                 rew_buf.push(r);
@@ -297,8 +296,29 @@ fn train_here<E: Env>(
                 }
             }
         }
+        // The values of the rollout's observations, of the next ones, and of the final
+        // observations of truncated episodes, in one pass.
+        for o in venv.obs() {
+            obs_buf.extend_from_slice(o);
+        }
+        for (_, last) in &truncations {
+            obs_buf.extend_from_slice(last);
+        }
+        let rows = rollout + n_envs + truncations.len();
+        vf.net.forward(&obs_buf, rows, &mut roll_vf)?;
+        obs_buf.truncate(rollout * obs_dim);
+        let val_buf: Vec<f64> = roll_vf.out[..rollout]
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        let last_values: Vec<f64> = roll_vf.out[rollout..rollout + n_envs]
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        for (t, (k, _)) in truncations.iter().enumerate() {
+            rew_buf[*k] += cfg.gamma * f64::from(roll_vf.out[rollout + n_envs + t]);
+        }
         // 2. GAE over each environment's column of the rollout.
-        let last_values: Vec<f64> = venv.obs().iter().map(|o| ac.value(o)).collect();
         let mut adv = vec![0.0f64; rollout];
         for i in 0..n_envs {
             let mut gae = 0.0;
@@ -321,67 +341,33 @@ fn train_here<E: Env>(
             .map(|(a, v)| (a + v) as f32)
             .collect();
 
-        // 3. Minibatch epochs.
+        // 3. Minibatch epochs: every epoch's order drawn first, then the policy and the value
+        // function trained side by side.
         let mut order: Vec<u32> = (0..rollout as u32).collect();
-        let mut obs = Vec::with_capacity(cfg.batch_size * obs_dim);
-        for _ in 0..cfg.n_epochs {
-            order.shuffle(&mut rng);
-            for chunk in order.chunks(cfg.batch_size) {
-                obs.clear();
-                for &k in chunk {
-                    let k = k as usize;
-                    obs.extend_from_slice(&obs_buf[k * obs_dim..(k + 1) * obs_dim]);
-                }
-                let pick =
-                    |v: &[f32]| -> Vec<f32> { chunk.iter().map(|&k| v[k as usize]).collect() };
-                let actions: Vec<u32> = chunk.iter().map(|&k| act_buf[k as usize]).collect();
-                let a: Vec<f64> = chunk.iter().map(|&k| adv[k as usize]).collect();
-                let mean = a.iter().sum::<f64>() / a.len() as f64;
-                let sd = if a.len() > 1 {
-                    (a.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (a.len() - 1) as f64)
-                        .sqrt()
-                } else {
-                    1.0
-                };
-                let advn: Vec<f32> = a
-                    .iter()
-                    .map(|x| ((x - mean) / (sd + 1e-8)) as f32)
-                    .collect();
-                let batch = Batch {
-                    total: chunk.len(),
-                    obs: &obs,
-                    actions: &actions,
-                    old_logp: &pick(&logp_buf),
-                    adv: &advn,
-                    returns: &pick(&returns),
-                };
-                // Two halves on two threads, their gradients summed in a fixed order: the
-                // result does not depend on how many threads there are.
-                let (first, second) = batch.split(chunk.len().div_ceil(2));
-                for g in [&mut gp, &mut gv, &mut gp2, &mut gv2] {
-                    g.clear();
-                }
-                let (fa, fb) = (&fpi, &fvf);
-                let (ra, rb) = rayon::join(
-                    || ppo_gradients(fa, fb, &first, weights, &mut scratch, &mut gp, &mut gv),
-                    || ppo_gradients(fa, fb, &second, weights, &mut scratch2, &mut gp2, &mut gv2),
-                );
-                ra?;
-                if !second.actions.is_empty() {
-                    rb?;
-                }
-                gp.add(&gp2);
-                gv.add(&gv2);
-                adam.step(
-                    &mut [&mut fpi, &mut fvf],
-                    &[&gp, &gv],
-                    lr,
-                    cfg.max_grad_norm,
-                )?;
-            }
-        }
-        fpi.store_into(&mut ac.pi)?;
-        fvf.store_into(&mut ac.vf)?;
+        let orders: Vec<Vec<u32>> = (0..cfg.n_epochs)
+            .map(|_| {
+                order.shuffle(&mut rng);
+                order.clone()
+            })
+            .collect();
+        let data = epochs::Rollout {
+            obs: &obs_buf,
+            obs_dim,
+            actions: &act_buf,
+            old_logp: &logp_buf,
+            adv: &adv,
+            returns: &returns,
+        };
+        let plan = Plan {
+            orders: &orders,
+            batch_size: cfg.batch_size,
+            lr,
+            weights,
+            max_grad_norm: cfg.max_grad_norm,
+        };
+        epochs::run(&mut pi, &mut vf, &data, &plan)?;
+        pi.net.store_into(&mut ac.pi)?;
+        vf.net.store_into(&mut ac.vf)?;
         let p = Progress {
             steps: (update + 1) * rollout,
             mean_return: if finished.is_empty() {

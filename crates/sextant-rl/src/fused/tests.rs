@@ -85,25 +85,15 @@ fn gradients_equal_candles_autograd() {
         let (want, want_loss) = candle_gradients(&pi, &vf, &batch, w);
         let (fp, fv) = (FlatMlp::from_mlp(&pi), FlatMlp::from_mlp(&vf));
         let (mut gp, mut gv) = (fp.zero_grads(), fv.zero_grads());
-        let loss = ppo_gradients(
-            &fp,
-            &fv,
-            &batch,
-            w,
-            &mut Scratch::default(),
-            &mut gp,
-            &mut gv,
-        )
-        .expect("fused");
+        let loss = ppo_gradients(&fp, &fv, &batch, w, &mut gp, &mut gv).expect("fused");
         let mut got = gp.flat();
         got.extend(gv.flat());
         // In two parts, summed: the same gradient.
         let (a, b) = batch.split(37);
         let (mut gp2, mut gv2) = (fp.zero_grads(), fv.zero_grads());
         let (mut gp3, mut gv3) = (fp.zero_grads(), fv.zero_grads());
-        let mut sc = Scratch::default();
-        let la = ppo_gradients(&fp, &fv, &a, w, &mut sc, &mut gp2, &mut gv2).expect("a");
-        let lb = ppo_gradients(&fp, &fv, &b, w, &mut sc, &mut gp3, &mut gv3).expect("b");
+        let la = ppo_gradients(&fp, &fv, &a, w, &mut gp2, &mut gv2).expect("a");
+        let lb = ppo_gradients(&fp, &fv, &b, w, &mut gp3, &mut gv3).expect("b");
         gp2.add(&gp3);
         gv2.add(&gv3);
         assert!((la + lb - loss).abs() < 1e-9);
@@ -148,7 +138,8 @@ fn relu_networks_backpropagate_too() {
     }
     let grads = out.sum_all().and_then(|t| t.backward()).expect("bw");
     let mut g = f.zero_grads();
-    f.backward(&tape, vec![1.0; n * 3], &mut g);
+    tape.d_out = vec![1.0; n * 3];
+    f.backward(&mut tape, &mut g);
     let mut want = Vec::new();
     for var in q.vars() {
         let gr = grads.get(var.as_tensor()).expect("grad");
