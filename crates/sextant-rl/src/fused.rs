@@ -15,41 +15,10 @@ use crate::{Result, RlError};
 
 mod adam;
 mod kernel;
+mod lanes;
 pub(crate) use adam::{clip_scale, Adam};
 use kernel::matmul;
-
-/// `tanh` of every value ([`sextant_numeric::tanh_f32`]), on AVX2 lanes when the CPU has them.
-/// The results are the same bits either way (no fused multiply-add is introduced: Rust never
-/// contracts `a * b + c`), only faster.
-fn tanh_in_place(y: &mut [f32]) {
-    #[inline(always)]
-    fn plain(y: &mut [f32]) {
-        y.iter_mut()
-            .for_each(|v| *v = sextant_numeric::tanh_f32(*v));
-    }
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2")]
-        unsafe fn avx2(y: &mut [f32]) {
-            plain(y)
-        }
-        #[target_feature(enable = "avx512f")]
-        unsafe fn avx512(y: &mut [f32]) {
-            plain(y)
-        }
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F (checked just above).
-            unsafe { avx512(y) };
-            return;
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { avx2(y) };
-            return;
-        }
-    }
-    plain(y)
-}
+use lanes::{add_rows, sq_sum, tanh_backward, tanh_in_place};
 
 /// One dense layer: weight `[out, inp]` row-major, bias `[out]`, and the weight transposed
 /// (`[inp, out]`: the forward pass reads its rows), refreshed whenever the weight changes.
@@ -209,7 +178,7 @@ impl FlatMlp {
                 // d was the gradient at the layer's output after its nonlinearity.
                 let y = &tape.xs[i + 1];
                 match self.act {
-                    Activation::Tanh => d.iter_mut().zip(y).for_each(|(g, y)| *g *= 1.0 - y * y),
+                    Activation::Tanh => tanh_backward(&mut d, y),
                     Activation::Relu => d.iter_mut().zip(y).for_each(|(g, y)| {
                         if *y <= 0.0 {
                             *g = 0.0
@@ -230,11 +199,7 @@ impl FlatMlp {
                 &tape.xs[i],
                 (l.inp, 1),
             );
-            for row in d.chunks_exact(l.out) {
-                for (g, v) in gb.iter_mut().zip(row) {
-                    *g += v;
-                }
-            }
+            add_rows(gb, &d);
             if i > 0 {
                 // dx[n×inp] = d[n×out] · w[out×inp].
                 dx.clear();
@@ -306,9 +271,7 @@ impl Grads {
 
     /// The sum of the squared gradients, in f64, in layer order.
     pub(crate) fn sq_norm(&self) -> f64 {
-        self.iter()
-            .map(|g| g.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>())
-            .sum()
+        self.iter().map(|g| sq_sum(g)).sum()
     }
 
     /// The values in layer order (weights then bias of each layer), for tests.
@@ -375,14 +338,14 @@ pub(crate) fn policy_gradients(
     for j in 0..n {
         let z = &logits[j * a_dim..(j + 1) * a_dim];
         let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let lse = f64::from(max)
-            + z.iter()
-                .map(|&v| f64::from(v - max).exp())
-                .sum::<f64>()
-                .ln();
+        for k in 0..a_dim {
+            p[k] = f64::from(z[k] - max).exp();
+        }
+        let sum: f64 = p.iter().sum();
+        let lse = f64::from(max) + sum.ln();
         for k in 0..a_dim {
             logp[k] = f64::from(z[k]) - lse;
-            p[k] = logp[k].exp();
+            p[k] /= sum;
         }
         let h: f64 = -(0..a_dim).map(|k| p[k] * logp[k]).sum::<f64>();
         entropy_sum += h;

@@ -4,6 +4,7 @@
 //! Why one network at a time: PPO's policy and value networks are updated on two threads
 //! (`crate::epochs`), which share only the global norm of their gradients.
 
+use super::lanes::{adam_update, AdamStep};
 use super::{FlatMlp, Grads};
 use crate::{Result, RlError};
 
@@ -53,19 +54,18 @@ impl Adam {
         self.t += 1;
         let scale_m = 1.0 / (1.0 - self.beta1.powi(self.t));
         let scale_v = 1.0 / (1.0 - self.beta2.powi(self.t));
-        let (b1, b2) = (self.beta1 as f32, self.beta2 as f32);
-        let (sm, sv, eps, lr) = (scale_m as f32, scale_v as f32, self.eps as f32, lr as f32);
-        let k = k as f32;
+        let s = AdamStep {
+            k: k as f32,
+            b1: self.beta1 as f32,
+            b2: self.beta2 as f32,
+            sm: scale_m as f32,
+            sv: scale_v as f32,
+            eps: self.eps as f32,
+            lr: lr as f32,
+        };
         let params = net.params_mut().zip(grads.iter());
         for ((p, g), (m, v)) in params.zip(self.m.iter_mut().zip(self.v.iter_mut())) {
-            let n = p.len();
-            let (g, m, v) = (&g[..n], &mut m[..n], &mut v[..n]);
-            for i in 0..n {
-                let g = g[i] * k;
-                m[i] = b1 * m[i] + (1.0 - b1) * g;
-                v[i] = b2 * v[i] + (1.0 - b2) * g * g;
-                p[i] -= lr * (m[i] * sm) / ((v[i] * sv).sqrt() + eps);
-            }
+            adam_update(p, g, m, v, &s);
         }
         net.weights_changed();
     }
