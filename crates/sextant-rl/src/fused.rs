@@ -16,9 +16,13 @@ use crate::{Result, RlError};
 mod adam;
 mod kernel;
 mod lanes;
+mod loss;
 pub(crate) use adam::{clip_scale, Adam};
 use kernel::matmul;
 use lanes::{add_rows, sq_sum, tanh_backward, tanh_in_place};
+#[cfg(test)]
+pub(crate) use loss::ppo_gradients;
+pub(crate) use loss::{policy_gradients, value_gradients, Batch, LossWeights};
 
 /// One dense layer: weight `[out, inp]` row-major, bias `[out]`, and the weight transposed
 /// (`[inp, out]`: the forward pass reads its rows), refreshed whenever the weight changes.
@@ -60,6 +64,8 @@ pub(crate) struct Tape {
     /// The loss's gradient with respect to `out`, set by the caller of [`FlatMlp::backward`].
     pub(crate) d_out: Vec<f32>,
     d_next: Vec<f32>,
+    /// Scratch of the loss ([`policy_gradients`]).
+    f64s: Vec<f64>,
     n: usize,
 }
 
@@ -229,24 +235,6 @@ impl FlatMlp {
     }
 }
 
-impl Batch<'_> {
-    /// The first `k` rows and the rest, both still means over [`Batch::total`] rows.
-    #[cfg(test)]
-    pub(crate) fn split(&self, k: usize) -> (Self, Self) {
-        let d = self.obs.len() / self.actions.len().max(1);
-        let part = |lo: usize, hi: usize| Batch {
-            total: self.total,
-            obs: &self.obs[lo * d..hi * d],
-            actions: &self.actions[lo..hi],
-            old_logp: &self.old_logp[lo..hi],
-            adv: &self.adv[lo..hi],
-            returns: &self.returns[lo..hi],
-        };
-        let n = self.actions.len();
-        (part(0, k.min(n)), part(k.min(n), n))
-    }
-}
-
 impl Grads {
     /// Adds `other` (same shapes) into these gradients.
     #[cfg(test)]
@@ -279,139 +267,6 @@ impl Grads {
     pub(crate) fn flat(&self) -> Vec<f32> {
         self.iter().flatten().copied().collect()
     }
-}
-
-/// One PPO minibatch (or a part of one), its rows gathered (the policy reads the actions,
-/// log-probabilities and advantages, the value function the returns; either may leave the
-/// other's empty).
-#[derive(Clone, Copy)]
-pub(crate) struct Batch<'a> {
-    /// Rows of the whole minibatch (the losses are means over all of them).
-    pub total: usize,
-    /// Observations, `n × obs_dim`.
-    pub obs: &'a [f32],
-    /// Actions taken.
-    pub actions: &'a [u32],
-    /// Their log-probabilities when taken.
-    pub old_logp: &'a [f32],
-    /// Normalised advantages.
-    pub adv: &'a [f32],
-    /// Value targets.
-    pub returns: &'a [f32],
-}
-
-/// The coefficients of PPO's loss.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct LossWeights {
-    pub clip: f64,
-    pub vf_coef: f64,
-    pub ent_coef: f64,
-}
-
-fn check_rows(n: usize, total: usize) -> Result<usize> {
-    if n == 0 || total < n {
-        return Err(RlError::Config(format!("{n} rows of a batch of {total}")));
-    }
-    Ok(n)
-}
-
-/// The gradient of PPO's policy terms (clipped surrogate − `ent_coef` × entropy, means over
-/// the batch) for `pi` on `batch`, added to `gp`. Returns those terms' loss.
-pub(crate) fn policy_gradients(
-    pi: &FlatMlp,
-    batch: &Batch<'_>,
-    w: LossWeights,
-    tape: &mut Tape,
-    gp: &mut Grads,
-) -> Result<f64> {
-    let n = check_rows(batch.actions.len(), batch.total)?;
-    pi.forward(batch.obs, n, tape)?;
-    let logits = &tape.out;
-    let a_dim = logits.len() / n;
-    let inv_n = 1.0 / batch.total as f64;
-    let mut d_logits = std::mem::take(&mut tape.d_out);
-    d_logits.clear();
-    d_logits.resize(logits.len(), 0.0);
-    let (mut policy_loss, mut entropy_sum) = (0.0f64, 0.0f64);
-    let mut p = vec![0.0f64; a_dim];
-    let mut logp = vec![0.0f64; a_dim];
-    for j in 0..n {
-        let z = &logits[j * a_dim..(j + 1) * a_dim];
-        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        for k in 0..a_dim {
-            p[k] = f64::from(z[k] - max).exp();
-        }
-        let sum: f64 = p.iter().sum();
-        let lse = f64::from(max) + sum.ln();
-        for k in 0..a_dim {
-            logp[k] = f64::from(z[k]) - lse;
-            p[k] /= sum;
-        }
-        let h: f64 = -(0..a_dim).map(|k| p[k] * logp[k]).sum::<f64>();
-        entropy_sum += h;
-        let a = batch.actions[j] as usize;
-        if a >= a_dim {
-            return Err(RlError::Config(format!("action {a} of {a_dim}")));
-        }
-        let adv = f64::from(batch.adv[j]);
-        let ratio = (logp[a] - f64::from(batch.old_logp[j])).exp();
-        let s1 = ratio * adv;
-        let s2 = ratio.clamp(1.0 - w.clip, 1.0 + w.clip) * adv;
-        policy_loss -= s1.min(s2) * inv_n;
-        // d(−min(s1, s2))/d logp[a]: the gradient flows through s1 when it is the smaller
-        // (or equal: then the clip is inactive and s2 = s1 has the same slope).
-        let g_logp = if s1 <= s2 { -adv * ratio * inv_n } else { 0.0 };
-        let d = &mut d_logits[j * a_dim..(j + 1) * a_dim];
-        for k in 0..a_dim {
-            let delta = if k == a { 1.0 } else { 0.0 };
-            // log-softmax, then −ent_coef × entropy: ∂H/∂z_k = −p_k (log p_k + H).
-            let g = g_logp * (delta - p[k]) + w.ent_coef * inv_n * p[k] * (logp[k] + h);
-            d[k] = g as f32;
-        }
-    }
-    tape.d_out = d_logits;
-    pi.backward(tape, gp);
-    Ok(policy_loss - w.ent_coef * entropy_sum * inv_n)
-}
-
-/// The gradient of PPO's value term (`vf_coef` × the mean squared error against the returns)
-/// for `vf` on `batch`, added to `gv`. Returns that term's loss.
-pub(crate) fn value_gradients(
-    vf: &FlatMlp,
-    batch: &Batch<'_>,
-    vf_coef: f64,
-    tape: &mut Tape,
-    gv: &mut Grads,
-) -> Result<f64> {
-    let n = check_rows(batch.returns.len(), batch.total)?;
-    vf.forward(batch.obs, n, tape)?;
-    let inv_n = 1.0 / batch.total as f64;
-    let mut d_values = std::mem::take(&mut tape.d_out);
-    d_values.clear();
-    let mut value_loss = 0.0f64;
-    for (v, r) in tape.out.iter().zip(batch.returns) {
-        let diff = f64::from(*v) - f64::from(*r);
-        value_loss += diff * diff * inv_n;
-        d_values.push((vf_coef * 2.0 * diff * inv_n) as f32);
-    }
-    tape.d_out = d_values;
-    vf.backward(tape, gv);
-    Ok(vf_coef * value_loss)
-}
-
-/// Both: the gradients of PPO's whole loss, and the loss.
-#[cfg(test)]
-pub(crate) fn ppo_gradients(
-    pi: &FlatMlp,
-    vf: &FlatMlp,
-    batch: &Batch<'_>,
-    w: LossWeights,
-    gp: &mut Grads,
-    gv: &mut Grads,
-) -> Result<f64> {
-    let lp = policy_gradients(pi, batch, w, &mut Tape::default(), gp)?;
-    let lv = value_gradients(vf, batch, w.vf_coef, &mut Tape::default(), gv)?;
-    Ok(lp + lv)
 }
 
 #[cfg(test)]

@@ -109,3 +109,10 @@ wide! {
         }
     }
 }
+
+wide! {
+    /// `e^x` of every value ([`sextant_numeric::exp`]).
+    fn exp_in_place(x: &mut [f64]) {
+        x.iter_mut().for_each(|v| *v = sextant_numeric::exp(*v));
+    }
+}
