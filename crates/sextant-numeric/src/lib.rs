@@ -67,6 +67,30 @@ pub fn exp(x: f64) -> f64 {
 /// 20, where `tanh` is 1 in f32. NaN stays NaN.
 #[inline(always)]
 pub fn tanh_f32(x: f32) -> f32 {
+    tanh_f32_with::<false>(x)
+}
+
+/// [`tanh_f32`] with every `a · b + c` of its polynomials and reductions fused (one rounding):
+/// as accurate (tested the same way), and ~40 % fewer operations where the CPU multiplies and
+/// adds in one instruction. Call it only in code compiled for FMA (`#[target_feature(enable =
+/// "fma")]`): elsewhere each fused operation is a call to libm's `fmaf`.
+#[inline(always)]
+pub fn tanh_f32_fused(x: f32) -> f32 {
+    tanh_f32_with::<true>(x)
+}
+
+/// `a · b + c`, fused (one rounding) when `FUSED`.
+#[inline(always)]
+fn mad<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if FUSED {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+#[inline(always)]
+fn tanh_f32_with<const FUSED: bool>(x: f32) -> f32 {
     let a = x.abs().min(20.0);
     // Small: x (1 − x²/3 + 2x⁴/15 − …), the coefficients of tanh's Maclaurin series.
     let z = a * a;
@@ -80,7 +104,7 @@ pub fn tanh_f32(x: f32) -> f32 {
         -1.0 / 3.0,
         1.0,
     ] {
-        p = p * z + c;
+        p = mad::<FUSED>(p, z, c);
     }
     let small = a * p;
     // Large: e = 2^k · e^r with −2a = k ln 2 + r, |r| ≤ ln 2 / 2.
@@ -90,9 +114,9 @@ pub fn tanh_f32(x: f32) -> f32 {
     // Adding 1.5 · 2^23 rounds to an integer (nearest even) without a call to roundf, which
     // would keep the loop scalar.
     const SHIFTER: f32 = 12_582_912.0;
-    let shifted = y * std::f32::consts::LOG2_E + SHIFTER;
+    let shifted = mad::<FUSED>(y, std::f32::consts::LOG2_E, SHIFTER);
     let kf = shifted - SHIFTER;
-    let r = (y - kf * LN2_HI) - kf * LN2_LO;
+    let r = mad::<FUSED>(-kf, LN2_LO, mad::<FUSED>(-kf, LN2_HI, y));
     let mut q = 1.0 / 5_040.0f32;
     for c in [
         1.0 / 720.0f32,
@@ -103,7 +127,7 @@ pub fn tanh_f32(x: f32) -> f32 {
         1.0,
         1.0,
     ] {
-        q = q * r + c;
+        q = mad::<FUSED>(q, r, c);
     }
     // 2^k from the bits of `shifted`, which are SHIFTER's plus k (k is in [−58, 0] because
     // a ≤ 20; a float-to-int cast would be saturating and keep the loop scalar).
@@ -142,7 +166,16 @@ mod tests {
     }
 
     #[test]
+    fn tanh_f32_fused_is_within_two_ulp() {
+        within_two_ulp(tanh_f32_fused);
+    }
+
+    #[test]
     fn tanh_f32_is_within_two_ulp() {
+        within_two_ulp(tanh_f32);
+    }
+
+    fn within_two_ulp(tanh_f32: fn(f32) -> f32) {
         let mut worst = 0u32;
         let mut at = 0.0f32;
         for i in 0..=2_000_000 {

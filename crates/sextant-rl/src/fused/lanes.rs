@@ -2,7 +2,8 @@
 //! them (the workspace builds for baseline x86-64, four lanes).
 //!
 //! Each is a plain loop compiled three times: the results are the same bits whichever runs (no
-//! fused multiply-add is introduced: Rust never contracts `a * b + c`), only faster.
+//! fused multiply-add is introduced: Rust never contracts `a * b + c`), only faster. The
+//! exception is tanh, whose polynomials use fused multiply-adds where the CPU has them.
 
 /// Defines `pub(crate) fn $name` running its body with the widest lanes the CPU has.
 macro_rules! wide {
@@ -35,12 +36,40 @@ macro_rules! wide {
     };
 }
 
-wide! {
-    /// `tanh` of every value ([`sextant_numeric::tanh_f32`]).
-    fn tanh_in_place(y: &mut [f32]) {
-        y.iter_mut()
-            .for_each(|v| *v = sextant_numeric::tanh_f32(*v));
+/// `tanh` of every value: [`sextant_numeric::tanh_f32_fused`] on AVX-512 or AVX2 lanes with
+/// FMA, [`sextant_numeric::tanh_f32`] otherwise (both within two ulp of the true value; they
+/// may differ from each other in the last bit).
+pub(crate) fn tanh_in_place(y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[inline(always)]
+        fn fused(y: &mut [f32]) {
+            y.iter_mut()
+                .for_each(|v| *v = sextant_numeric::tanh_f32_fused(*v));
+        }
+        #[target_feature(enable = "avx512f,fma")]
+        unsafe fn avx512(y: &mut [f32]) {
+            fused(y)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2(y: &mut [f32]) {
+            fused(y)
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F and FMA (checked just above).
+                unsafe { avx512(y) };
+                return;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 and FMA (checked just above).
+                unsafe { avx2(y) };
+                return;
+            }
+        }
     }
+    y.iter_mut()
+        .for_each(|v| *v = sextant_numeric::tanh_f32(*v));
 }
 
 wide! {
