@@ -18,7 +18,7 @@ mod kernel;
 mod lanes;
 mod loss;
 pub(crate) use adam::{clip_scale, Adam};
-use kernel::matmul;
+use kernel::{matmul, Init};
 use lanes::{add_rows, sq_sum, tanh_backward, tanh_in_place};
 #[cfg(test)]
 pub(crate) use loss::ppo_gradients;
@@ -144,16 +144,14 @@ impl FlatMlp {
                 &mut tape.out
             });
             y.clear();
-            for _ in 0..n {
-                y.extend_from_slice(&l.b);
-            }
-            // y[n×out] += x[n×inp] · wᵀ.
+            y.resize(n * l.out, 0.0);
+            // y[n×out] = b + x[n×inp] · wᵀ.
             matmul(
                 n,
                 l.out,
                 l.inp,
                 &mut y,
-                true,
+                Init::Bias(&l.b),
                 &tape.xs[i],
                 (l.inp, 1),
                 &l.wt,
@@ -199,7 +197,7 @@ impl FlatMlp {
                 l.inp,
                 n,
                 gw,
-                true,
+                Init::Add,
                 &d,
                 (1, l.out),
                 &tape.xs[i],
@@ -215,7 +213,7 @@ impl FlatMlp {
                     l.inp,
                     l.out,
                     &mut dx,
-                    false,
+                    Init::Zero,
                     &d,
                     (l.out, 1),
                     &l.w,

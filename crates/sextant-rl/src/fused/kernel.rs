@@ -9,15 +9,26 @@
 //! for the whole sum. Each element of C is one chain of fused multiply-adds in order of `k`:
 //! the same bits whatever the machine, as long as it has AVX-512.
 
-/// `c[m×n] = a[m×k] · b[k×n]` (or `c +=` with `accumulate`), `c` row-major, `a` and `b` given
-/// by their slices and (row stride, column stride).
+/// What C starts from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Init<'a> {
+    /// `C = A · B`.
+    Zero,
+    /// `C += A · B`.
+    Add,
+    /// `C = bias + A · B`, the bias (`n` values) added to every row.
+    Bias(&'a [f32]),
+}
+
+/// `c[m×n] = init + a[m×k] · b[k×n]` (see [`Init`]), `c` row-major, `a` and `b` given by their
+/// slices and (row stride, column stride).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn matmul(
     m: usize,
     n: usize,
     k: usize,
     c: &mut [f32],
-    accumulate: bool,
+    init: Init<'_>,
     a: &[f32],
     (a_rs, a_cs): (usize, usize),
     b: &[f32],
@@ -28,9 +39,16 @@ pub(crate) fn matmul(
     }
     let last = |rows: usize, cols: usize, rs: usize, cs: usize| (rows - 1) * rs + (cols - 1) * cs;
     assert!(c.len() > last(m, n, n, 1), "matmul: c too small");
+    if let Init::Bias(bias) = init {
+        assert!(bias.len() >= n, "matmul: bias too small");
+    }
     if k == 0 {
-        if !accumulate {
-            c[..m * n].fill(0.0);
+        match init {
+            Init::Zero => c[..m * n].fill(0.0),
+            Init::Add => {}
+            Init::Bias(bias) => c[..m * n]
+                .chunks_exact_mut(n)
+                .for_each(|row| row.copy_from_slice(&bias[..n])),
         }
         return;
     }
@@ -39,15 +57,15 @@ pub(crate) fn matmul(
     #[cfg(target_arch = "x86_64")]
     if b_cs == 1 && std::arch::is_x86_feature_detected!("avx512f") {
         // SAFETY: the CPU has AVX-512F (checked just above); the asserts keep every element
-        // the kernel reads or writes inside the slices (B's rows are read `n` columns wide,
-        // the last 16-wide load of a row masked to `n`), and `c` aliases neither `a` nor `b`.
+        // the kernel reads or writes inside the slices (B's rows and the bias are read `n`
+        // columns wide, the last 16-wide load masked to `n`), and `c` aliases nothing it reads.
         unsafe {
             avx512::matmul(
                 m,
                 n,
                 k,
                 c.as_mut_ptr(),
-                accumulate,
+                init,
                 a.as_ptr(),
                 (a_rs, a_cs),
                 b.as_ptr(),
@@ -56,6 +74,12 @@ pub(crate) fn matmul(
         };
         return;
     }
+    if let Init::Bias(bias) = init {
+        c[..m * n]
+            .chunks_exact_mut(n)
+            .for_each(|row| row.copy_from_slice(&bias[..n]));
+    }
+    let accumulate = !matches!(init, Init::Zero);
     // SAFETY: as above; gemm reads `a` and `b` through their strides and writes `c`
     // row-major m×n.
     unsafe {
@@ -85,6 +109,7 @@ pub(crate) fn matmul(
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
+    use super::Init;
     use std::arch::x86_64::*;
 
     /// Rows of C per block: 6 rows × 4 vectors of 16 = 24 accumulators, 4 registers for a row
@@ -99,7 +124,7 @@ mod avx512 {
         n: usize,
         k: usize,
         c: *mut f32,
-        accumulate: bool,
+        init: Init<'_>,
         a: *const f32,
         (a_rs, a_cs): (usize, usize),
         b: *const f32,
@@ -112,7 +137,11 @@ mod avx512 {
                 k,
                 c: c.add(j),
                 ldc: n,
-                accumulate,
+                add: matches!(init, Init::Add),
+                bias: match init {
+                    Init::Bias(bias) => bias.as_ptr().add(j),
+                    _ => std::ptr::null(),
+                },
                 a,
                 a_rs,
                 a_cs,
@@ -143,7 +172,10 @@ mod avx512 {
         k: usize,
         c: *mut f32,
         ldc: usize,
-        accumulate: bool,
+        /// Add C's values at the end.
+        add: bool,
+        /// Start every row from these `width` values (null: from zero).
+        bias: *const f32,
         a: *const f32,
         a_rs: usize,
         a_cs: usize,
@@ -173,7 +205,14 @@ mod avx512 {
         /// Rows `i..i + R` of the panel: each element one chain of FMAs over `k`.
         #[inline(always)]
         unsafe fn block<const R: usize, const NV: usize>(&self, i: usize) {
-            let mut acc = [[_mm512_setzero_ps(); NV]; R];
+            let mut start = [_mm512_setzero_ps(); NV];
+            if !self.bias.is_null() {
+                for (v, x) in start.iter_mut().enumerate() {
+                    let mask = if v + 1 == NV { self.tail } else { 0xffff };
+                    *x = _mm512_maskz_loadu_ps(mask, self.bias.add(16 * v));
+                }
+            }
+            let mut acc = [start; R];
             let mut a = self.a.add(i * self.a_rs);
             let mut b = self.b;
             for _ in 0..self.k {
@@ -199,7 +238,7 @@ mod avx512 {
                 for (v, x) in row.iter().enumerate() {
                     let mask = if v + 1 == NV { self.tail } else { 0xffff };
                     let mut x = *x;
-                    if self.accumulate {
+                    if self.add {
                         x = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, c.add(16 * v)), x);
                     }
                     _mm512_mask_storeu_ps(c.add(16 * v), mask, x);
@@ -211,11 +250,12 @@ mod avx512 {
 
 #[cfg(test)]
 mod tests {
-    use super::matmul;
+    use super::{matmul, Init};
 
     /// Every shape class the kernel splits on (row blocks of 6 and their remainders, panels of
-    /// 64 columns and 1–4 vectors with a masked tail), A read by rows or by columns, with and
-    /// without accumulation: against a plain triple loop in f64, and nothing written outside C.
+    /// 64 columns and 1–4 vectors with a masked tail), A read by rows or by columns, C from
+    /// zero, added to or from a bias: against a plain triple loop in f64, and nothing written
+    /// outside C.
     #[test]
     fn products_match_a_plain_loop() {
         let value = |i: usize| ((i * 7919 % 1013) as f32 - 506.0) / 253.0;
@@ -223,19 +263,21 @@ mod tests {
             for n in [1, 3, 9, 16, 17, 64, 65, 130] {
                 for k in [1, 9, 64] {
                     for a_by_columns in [false, true] {
-                        for accumulate in [false, true] {
+                        for init in 0..3 {
                             let (a_rs, a_cs) = if a_by_columns { (1, m) } else { (k, 1) };
                             let a: Vec<f32> = (0..m * k).map(value).collect();
                             let b: Vec<f32> = (0..k * n).map(|i| value(i + 5)).collect();
                             let mut c: Vec<f32> = (0..m * n + 3).map(|i| value(i + 11)).collect();
                             let before = c.clone();
-                            matmul(m, n, k, &mut c, accumulate, &a, (a_rs, a_cs), &b, (n, 1));
+                            let bias: Vec<f32> = (0..n).map(|i| value(i + 17)).collect();
+                            let how = [Init::Zero, Init::Add, Init::Bias(&bias)][init];
+                            matmul(m, n, k, &mut c, how, &a, (a_rs, a_cs), &b, (n, 1));
                             for i in 0..m {
                                 for j in 0..n {
-                                    let mut want: f64 = if accumulate {
-                                        f64::from(before[i * n + j])
-                                    } else {
-                                        0.0
+                                    let mut want: f64 = match how {
+                                        Init::Zero => 0.0,
+                                        Init::Add => f64::from(before[i * n + j]),
+                                        Init::Bias(b) => f64::from(b[j]),
                                     };
                                     for p in 0..k {
                                         want += f64::from(a[i * a_rs + p * a_cs])
@@ -244,7 +286,7 @@ mod tests {
                                     let got = f64::from(c[i * n + j]);
                                     assert!(
                                         (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
-                                        "{m}x{n}x{k} ({a_by_columns}, {accumulate}) at {i},{j}: {got} vs {want}"
+                                        "{m}x{n}x{k} ({a_by_columns}, {how:?}) at {i},{j}: {got} vs {want}"
                                     );
                                 }
                             }
