@@ -225,7 +225,6 @@ fn side(
     for order in plan.orders {
         for chunk in order.chunks(plan.batch_size) {
             j += 1;
-            l.grads.clear();
             let batch = rows.gather(which, chunk, data);
             let done = match which {
                 Side::Policy => {

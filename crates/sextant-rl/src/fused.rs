@@ -143,7 +143,7 @@ impl FlatMlp {
             } else {
                 &mut tape.out
             });
-            y.clear();
+            // Every value is written below: a buffer of the right size needs no zeroing.
             y.resize(n * l.out, 0.0);
             // y[n×out] = b + x[n×inp] · wᵀ.
             matmul(
@@ -170,7 +170,7 @@ impl FlatMlp {
         Ok(())
     }
 
-    /// Adds to `grads` the gradient of a loss whose gradient with respect to the output of the
+    /// Writes into `grads` the gradient of a loss whose gradient with respect to the output of the
     /// forward pass recorded in `tape` is `tape.d_out` (`n × out`; used up as scratch).
     pub(crate) fn backward(&self, tape: &mut Tape, grads: &mut Grads) {
         let n = tape.n;
@@ -191,22 +191,22 @@ impl FlatMlp {
                 }
             }
             let (gw, gb) = &mut grads.0[i];
-            // gw[out×inp] += dᵀ[out×n] · x[n×inp].
+            // gw[out×inp] = dᵀ[out×n] · x[n×inp].
             matmul(
                 l.out,
                 l.inp,
                 n,
                 gw,
-                Init::Add,
+                Init::Zero,
                 &d,
                 (1, l.out),
                 &tape.xs[i],
                 (l.inp, 1),
             );
+            gb.fill(0.0);
             add_rows(gb, &d);
             if i > 0 {
                 // dx[n×inp] = d[n×out] · w[out×inp].
-                dx.clear();
                 dx.resize(n * l.inp, 0.0);
                 matmul(
                     n,
@@ -246,13 +246,9 @@ impl Grads {
         self.0.iter().flat_map(|(w, b)| [w, b].into_iter())
     }
 
+    #[cfg(test)]
     fn iter_mut(&mut self) -> impl Iterator<Item = &mut Vec<f32>> {
         self.0.iter_mut().flat_map(|(w, b)| [w, b].into_iter())
-    }
-
-    /// Sets every gradient to zero.
-    pub(crate) fn clear(&mut self) {
-        self.iter_mut().for_each(|g| g.fill(0.0));
     }
 
     /// The sum of the squared gradients, in f64, in layer order.

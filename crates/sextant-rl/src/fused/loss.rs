@@ -40,7 +40,7 @@ fn check_rows(n: usize, total: usize) -> Result<usize> {
 }
 
 /// The gradient of PPO's policy terms (clipped surrogate − `ent_coef` × entropy, means over
-/// the batch) for `pi` on `batch`, added to `gp`. Returns those terms' loss.
+/// the batch) for `pi` on `batch`, written into `gp`. Returns those terms' loss.
 ///
 /// The softmax runs in f64 over the whole batch in passes (exponentials of every logit, then
 /// every row's sums, then every ratio's exponential), so that the exponentials vectorise
@@ -63,7 +63,6 @@ pub(crate) fn policy_gradients(
     // p: the logits less their row's maximum, exponentiated, then divided by the row's sum;
     // per row: log-sum-exp, entropy, ratio.
     let mut f = std::mem::take(&mut tape.f64s);
-    f.clear();
     f.resize(n * (a_dim + 3), 0.0);
     let (p, rest) = f.split_at_mut(n * a_dim);
     let (lse, rest) = rest.split_at_mut(n);
@@ -96,7 +95,6 @@ pub(crate) fn policy_gradients(
     }
     exp_in_place(ratio);
     let mut d_logits = std::mem::take(&mut tape.d_out);
-    d_logits.clear();
     d_logits.resize(logits.len(), 0.0);
     let (mut policy_loss, mut entropy_sum) = (0.0f64, 0.0f64);
     for j in 0..n {
@@ -131,7 +129,7 @@ pub(crate) fn policy_gradients(
 }
 
 /// The gradient of PPO's value term (`vf_coef` × the mean squared error against the returns)
-/// for `vf` on `batch`, added to `gv`. Returns that term's loss.
+/// for `vf` on `batch`, written into `gv`. Returns that term's loss.
 pub(crate) fn value_gradients(
     vf: &FlatMlp,
     batch: &Batch<'_>,
