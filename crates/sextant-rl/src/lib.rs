@@ -27,6 +27,7 @@ mod fused;
 pub mod nn;
 pub mod policy;
 pub mod ppo;
+mod rollout;
 pub mod trading;
 
 pub use error::RlError;

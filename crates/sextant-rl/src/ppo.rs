@@ -9,13 +9,14 @@
 //! comes from ChaCha generators seeded by [`PpoConfig::seed`]: the same seed, environments and
 //! configuration give the same weights to the bit.
 
-use crate::env::{Action, ActionSpace, Env, VecEnv};
+use crate::env::{ActionSpace, Env};
 use crate::epochs::{self, Learner, Plan};
-use crate::fused::{FlatMlp, LossWeights, Tape};
+use crate::fused::{FlatMlp, LossWeights};
 use crate::nn::Mlp;
+use crate::rollout::{Gae, Lanes};
 use crate::{Result, RlError};
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -161,7 +162,7 @@ impl ActorCritic {
 }
 
 /// The softmax of `logits`, in f64.
-fn softmax(logits: &[f32]) -> Vec<f64> {
+pub(crate) fn softmax(logits: &[f32]) -> Vec<f64> {
     let m = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let e: Vec<f64> = logits.iter().map(|l| f64::from(l - m).exp()).collect();
     let z: f64 = e.iter().sum();
@@ -184,17 +185,17 @@ pub struct Progress {
 /// Trains a PPO agent on `envs` (discrete actions); `on_progress` sees every rollout's figures
 /// and may stop the run early by returning false.
 ///
-/// Trains the policy on this thread and the value function on a second one (`epochs`): each
-/// network's arithmetic runs in a fixed order, so the weights are the same bits on one core or
-/// many. The gradients are computed by `fused` (the chain rule written out, checked against
-/// candle's autograd), not through an autograd graph. A rayon pool of two threads of its own
-/// steps large sets of environments in parallel.
+/// Runs on two threads: the rollouts in two lanes of environments (`rollout`), the epochs with
+/// the policy on this thread and the value function on a second one (`epochs`). Every action
+/// stream, lane and network's arithmetic is fixed by the configuration, not the cores, so the
+/// weights are the same bits on one core or many. The gradients are computed by `fused` (the
+/// chain rule written out, checked against candle's autograd), not through an autograd graph.
 pub fn train<E: Env>(
     envs: Vec<E>,
     cfg: &PpoConfig,
     on_progress: impl FnMut(&Progress) -> bool + Send,
 ) -> Result<(ActorCritic, Vec<Progress>)> {
-    crate::nn::on_threads(2, || train_here(envs, cfg, on_progress))
+    train_here(envs, cfg, on_progress)
 }
 
 fn train_here<E: Env>(
@@ -217,16 +218,23 @@ fn train_here<E: Env>(
     let obs_dim = first.obs_dim();
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut ac = ActorCritic::new(obs_dim, n_actions, &cfg.hidden, &mut rng)?;
-    let mut venv = VecEnv::new(envs, cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    let n_envs = venv.len();
+    let n_envs = envs.len();
+    let mut lanes = Lanes::new(
+        envs,
+        cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        obs_dim,
+        n_actions,
+    );
     let mut pi = Learner::new(FlatMlp::from_mlp(&ac.pi));
     let mut vf = Learner::new(FlatMlp::from_mlp(&ac.vf));
-    let (mut roll_pi, mut roll_vf) = (Tape::default(), Tape::default());
     let rollout = cfg.n_steps * n_envs;
     // Whole rollouts only: never more steps than asked for.
     let updates = (cfg.total_steps / rollout).max(1);
     let mut history = Vec::new();
-    let mut ep_return = vec![0.0f64; n_envs];
+    let gae = Gae {
+        gamma: cfg.gamma,
+        lambda: cfg.gae_lambda,
+    };
 
     for update in 0..updates {
         let frac = 1.0 - update as f64 / updates as f64;
@@ -236,110 +244,9 @@ fn train_here<E: Env>(
             vf_coef: cfg.vf_coef,
             ent_coef: cfg.ent_coef,
         };
-
-        // 1. Rollout: the policy acts step by step; the values are computed after, in one
-        // pass over all the rollout's observations (they do not steer the actions).
-        let mut obs_buf: Vec<f32> = Vec::with_capacity((rollout + n_envs) * obs_dim);
-        let mut act_buf: Vec<u32> = Vec::with_capacity(rollout);
-        let mut logp_buf: Vec<f32> = Vec::with_capacity(rollout);
-        let mut rew_buf: Vec<f64> = Vec::with_capacity(rollout);
-        let mut start_buf: Vec<bool> = Vec::with_capacity(rollout);
-        // Time-limit truncations: (row of the step, the final observation), bootstrapped
-        // from its value once the values are known.
-        let mut truncations: Vec<(usize, Vec<f32>)> = Vec::new();
-        let mut finished = Vec::new();
-        let mut episode_start = vec![false; n_envs];
-        if update == 0 {
-            episode_start = vec![true; n_envs];
-        }
-        let mut actions = Vec::with_capacity(n_envs);
-        for _ in 0..cfg.n_steps {
-            actions.clear();
-            // Every environment's observation through the policy at once.
-            let start = obs_buf.len();
-            for o in venv.obs() {
-                obs_buf.extend_from_slice(o);
-            }
-            pi.net.forward(&obs_buf[start..], n_envs, &mut roll_pi)?;
-            for (logits, start) in roll_pi.out.chunks_exact(n_actions).zip(&episode_start) {
-                let p = softmax(logits);
-                let u: f64 = rng.gen();
-                let mut a = p.len() - 1;
-                let mut acc = 0.0;
-                for (k, pk) in p.iter().enumerate() {
-                    acc += pk;
-                    if u < acc {
-                        a = k;
-                        break;
-                    }
-                }
-                act_buf.push(a as u32);
-                logp_buf.push(p[a].max(1e-30).ln() as f32);
-                start_buf.push(*start);
-                actions.push(Action::Discrete(a));
-            }
-            let step = venv.step(&actions)?;
-            for i in 0..n_envs {
-                let r = step.reward[i];
-                ep_return[i] += r;
-                if step.truncated[i] && !step.terminated[i] {
-                    if let Some(last) = &step.final_obs[i] {
-                        truncations.push((rew_buf.len(), last.clone()));
-                    }
-                }
-                rew_buf.push(r);
-                let ended = step.terminated[i] || step.truncated[i];
-                episode_start[i] = ended;
-                if ended {
-                    finished.push(ep_return[i]);
-                    ep_return[i] = 0.0;
-                }
-            }
-        }
-        // The values of the rollout's observations, of the next ones, and of the final
-        // observations of truncated episodes, in one pass.
-        for o in venv.obs() {
-            obs_buf.extend_from_slice(o);
-        }
-        for (_, last) in &truncations {
-            obs_buf.extend_from_slice(last);
-        }
-        let rows = rollout + n_envs + truncations.len();
-        vf.net.forward(&obs_buf, rows, &mut roll_vf)?;
-        obs_buf.truncate(rollout * obs_dim);
-        let val_buf: Vec<f64> = roll_vf.out[..rollout]
-            .iter()
-            .map(|&v| f64::from(v))
-            .collect();
-        let last_values: Vec<f64> = roll_vf.out[rollout..rollout + n_envs]
-            .iter()
-            .map(|&v| f64::from(v))
-            .collect();
-        for (t, (k, _)) in truncations.iter().enumerate() {
-            rew_buf[*k] += cfg.gamma * f64::from(roll_vf.out[rollout + n_envs + t]);
-        }
-        // 2. GAE over each environment's column of the rollout.
-        let mut adv = vec![0.0f64; rollout];
-        for i in 0..n_envs {
-            let mut gae = 0.0;
-            for s in (0..cfg.n_steps).rev() {
-                let k = s * n_envs + i;
-                let (next_value, next_nonterminal) = if s + 1 == cfg.n_steps {
-                    (last_values[i], if episode_start[i] { 0.0 } else { 1.0 })
-                } else {
-                    let nk = (s + 1) * n_envs + i;
-                    (val_buf[nk], if start_buf[nk] { 0.0 } else { 1.0 })
-                };
-                let delta = rew_buf[k] + cfg.gamma * next_value * next_nonterminal - val_buf[k];
-                gae = delta + cfg.gamma * cfg.gae_lambda * next_nonterminal * gae;
-                adv[k] = gae;
-            }
-        }
-        let returns: Vec<f32> = adv
-            .iter()
-            .zip(&val_buf)
-            .map(|(a, v)| (a + v) as f32)
-            .collect();
+        // 1–2. Rollout, values, GAE.
+        let c = lanes.collect(&pi.net, &vf.net, &mut rng, cfg.n_steps, gae)?;
+        let finished = &c.finished;
 
         // 3. Minibatch epochs: every epoch's order drawn first, then the policy and the value
         // function trained side by side.
@@ -351,12 +258,12 @@ fn train_here<E: Env>(
             })
             .collect();
         let data = epochs::Rollout {
-            obs: &obs_buf,
+            obs: &c.obs,
             obs_dim,
-            actions: &act_buf,
-            old_logp: &logp_buf,
-            adv: &adv,
-            returns: &returns,
+            actions: &c.actions,
+            old_logp: &c.logp,
+            adv: &c.adv,
+            returns: &c.returns,
         };
         let plan = Plan {
             orders: &orders,
