@@ -11,7 +11,9 @@
 //! - [`nn`]: small MLPs on candle, initialised from a seeded generator (not candle's), so the
 //!   same seed gives the same weights to the bit.
 //! - [`ppo`]: PPO (clipped objective, GAE, minibatch epochs); its minibatch gradients are
-//!   written out by hand (`fused`, checked against candle's autograd) for speed.
+//!   written out by hand (`fused`, checked against candle's autograd) for speed, its rollouts
+//!   run in two lanes of environments (`rollout`) and its epochs with the policy and the value
+//!   function on a thread each (`epochs`).
 //! - [`dqn`]: double DQN (replay, target network, ε-greedy).
 //! - [`policy`]: a trained policy as a backtest strategy, greedy, with an audit row per bar.
 //! - [`checkpoint`]: safetensors checkpoints with their lineage.
