@@ -1,7 +1,7 @@
 #![warn(missing_docs)]
 //! Reinforcement learning on Sextant's simulator.
 //!
-//! - [`env`]: the gym-style interface (`reset(seed)` / `step(action)` → observation, reward,
+//! - [`env`](mod@env): the gym-style interface (`reset(seed)` / `step(action)` → observation, reward,
 //!   terminated, truncated) and [`env::VecEnv`], many environments stepped together on all
 //!   cores.
 //! - [`cartpole`]: gymnasium's CartPole-v1, ported with its exact dynamics, the sanity test of
