@@ -77,7 +77,10 @@ pub(crate) fn run(
 ) -> Result<()> {
     let meeting = Meeting::default();
     std::thread::scope(|s| {
-        let helper = s.spawn(|| side(Side::Value, vf, data, plan, &meeting));
+        let helper = std::thread::Builder::new()
+            .name("sextant-rl-value".into())
+            .spawn_scoped(s, || side(Side::Value, vf, data, plan, &meeting))
+            .map_err(|e| RlError::Config(format!("a training thread: {e}")))?;
         let mine = side(Side::Policy, pi, data, plan, &meeting);
         let theirs = match helper.join() {
             Ok(r) => r,
@@ -168,7 +171,8 @@ struct Rows {
 
 impl Rows {
     /// Gathers what `side` needs of rows `chunk`; the policy's advantages are normalised over
-    /// the minibatch (mean 0, sample standard deviation 1, as Stable-Baselines3).
+    /// the minibatch (mean 0, sample standard deviation 1), except in a minibatch of one row,
+    /// as Stable-Baselines3.
     fn gather<'a>(&'a mut self, side: Side, chunk: &[u32], data: &Rollout<'_>) -> Batch<'a> {
         let d = data.obs_dim;
         self.obs.clear();
@@ -187,16 +191,16 @@ impl Rows {
                 self.actions
                     .extend(chunk.iter().map(|&k| data.actions[k as usize]));
                 let a = || chunk.iter().map(|&k| data.adv[k as usize]);
-                let n = chunk.len() as f64;
-                let mean = a().sum::<f64>() / n;
-                let sd = if chunk.len() > 1 {
-                    (a().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
-                } else {
-                    1.0
-                };
                 self.adv.clear();
-                self.adv
-                    .extend(a().map(|x| ((x - mean) / (sd + 1e-8)) as f32));
+                if chunk.len() > 1 {
+                    let n = chunk.len() as f64;
+                    let mean = a().sum::<f64>() / n;
+                    let sd = (a().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+                    self.adv
+                        .extend(a().map(|x| ((x - mean) / (sd + 1e-8)) as f32));
+                } else {
+                    self.adv.extend(a().map(|x| x as f32));
+                }
             }
             Side::Value => pick(&mut self.returns, data.returns),
         }

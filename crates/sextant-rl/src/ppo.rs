@@ -224,7 +224,7 @@ fn train_here<E: Env>(
         cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15),
         obs_dim,
         n_actions,
-    );
+    )?;
     let mut pi = Learner::new(FlatMlp::from_mlp(&ac.pi));
     let mut vf = Learner::new(FlatMlp::from_mlp(&ac.vf));
     let rollout = cfg.n_steps * n_envs;

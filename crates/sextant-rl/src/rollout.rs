@@ -6,12 +6,13 @@
 //! Why: between updates nothing else runs, and a lane needs nothing from the other, so the
 //! second core would otherwise idle through a tenth of a run. The uniform draws that pick the
 //! actions are taken from the trainer's generator before the rollout, in the order a single
-//! thread would take them (step by step, environment by environment), so a rollout is the same
-//! bits on one core or many, and as it was before the lanes.
+//! thread would take them (step by step, environment by environment), and the lanes are fixed
+//! by the number of environments, not of cores: a rollout is the same bits on one core or
+//! many.
 
 use crate::env::{Action, Env};
 use crate::fused::{FlatMlp, Tape};
-use crate::Result;
+use crate::{Result, RlError};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -30,7 +31,8 @@ pub(crate) struct Collected {
     pub logp: Vec<f32>,
     pub adv: Vec<f64>,
     pub returns: Vec<f32>,
-    /// Undiscounted returns of the episodes that ended, lane by lane.
+    /// Undiscounted returns of the episodes that ended, in the order they ended (step by
+    /// step, environment by environment).
     pub finished: Vec<f64>,
 }
 
@@ -65,14 +67,15 @@ struct LaneRollout {
     starts: Vec<bool>,
     /// Time-limit truncations: (row, the final observation), bootstrapped from its value.
     truncations: Vec<(usize, Vec<f32>)>,
-    finished: Vec<f64>,
+    /// Ended episodes: (row, undiscounted return).
+    finished: Vec<(usize, f64)>,
     values: Vec<f64>,
     adv: Vec<f64>,
 }
 
 impl<E: Env> Lanes<E> {
-    /// Resets environment `i` with `seed + i`.
-    pub(crate) fn new(envs: Vec<E>, seed: u64, obs_dim: usize, n_actions: usize) -> Self {
+    /// Resets environment `i` with `seed + i`; every observation must be `obs_dim` wide.
+    pub(crate) fn new(envs: Vec<E>, seed: u64, obs_dim: usize, n_actions: usize) -> Result<Self> {
         let n_envs = envs.len();
         let split = n_envs.div_ceil(2);
         let mut lanes = Vec::new();
@@ -89,7 +92,10 @@ impl<E: Env> Lanes<E> {
                 out: LaneRollout::default(),
             };
             for (i, mut e) in envs.by_ref().take(split) {
-                lane.obs.push(e.reset(Some(seed.wrapping_add(i as u64))));
+                lane.obs.push(checked(
+                    e.reset(Some(seed.wrapping_add(i as u64))),
+                    obs_dim,
+                )?);
                 lane.envs.push(e);
                 lane.ep_return.push(0.0);
                 // SB3 starts its buffer with every episode starting.
@@ -97,12 +103,12 @@ impl<E: Env> Lanes<E> {
             }
             lanes.push(lane);
         }
-        Lanes {
+        Ok(Lanes {
             lanes,
             n_envs,
             obs_dim,
             n_actions,
-        }
+        })
     }
 
     /// `n_steps` steps of every environment under `pi` (actions drawn with `rng`), valued by
@@ -119,6 +125,7 @@ impl<E: Env> Lanes<E> {
         let plan = Steps {
             n_steps,
             n_envs: self.n_envs,
+            obs_dim: self.obs_dim,
             n_actions: self.n_actions,
             draws: &draws,
             gae,
@@ -127,7 +134,13 @@ impl<E: Env> Lanes<E> {
         std::thread::scope(|s| {
             let helper = rest
                 .first_mut()
-                .map(|lane| s.spawn(|| lane.run(pi, vf, &plan)));
+                .map(|lane| {
+                    std::thread::Builder::new()
+                        .name("sextant-rl-lane".into())
+                        .spawn_scoped(s, || lane.run(pi, vf, &plan))
+                        .map_err(|e| RlError::Config(format!("a rollout thread: {e}")))
+                })
+                .transpose()?;
             let mine = first
                 .first_mut()
                 .map_or(Ok(()), |lane| lane.run(pi, vf, &plan));
@@ -152,6 +165,8 @@ impl<E: Env> Lanes<E> {
             returns: vec![0.0; rows],
             finished: Vec::new(),
         };
+        // (global row, return) of every ended episode, put back in single-thread order.
+        let mut finished = Vec::new();
         let mut offset = 0;
         for lane in &self.lanes {
             let (len, o) = (lane.envs.len(), &lane.out);
@@ -165,9 +180,15 @@ impl<E: Env> Lanes<E> {
                     c.returns[g] = (o.adv[k] + o.values[k]) as f32;
                 }
             }
-            c.finished.extend_from_slice(&o.finished);
+            finished.extend(
+                o.finished
+                    .iter()
+                    .map(|&(k, r)| ((k / len) * n + offset + k % len, r)),
+            );
             offset += len;
         }
+        finished.sort_by_key(|&(g, _)| g);
+        c.finished = finished.into_iter().map(|(_, r)| r).collect();
         c
     }
 }
@@ -176,6 +197,7 @@ impl<E: Env> Lanes<E> {
 struct Steps<'a> {
     n_steps: usize,
     n_envs: usize,
+    obs_dim: usize,
     n_actions: usize,
     /// Uniform draws, `s · n_envs + i` for step `s` of environment `i`.
     draws: &'a [f64],
@@ -187,12 +209,12 @@ impl<E: Env> Lane<E> {
         let Steps {
             n_steps,
             n_envs,
+            obs_dim: d,
             n_actions,
             draws,
             gae,
         } = *plan;
         let len = self.envs.len();
-        let d = self.obs.first().map_or(0, Vec::len);
         let out = &mut self.out;
         out.obs.clear();
         out.actions.clear();
@@ -225,17 +247,19 @@ impl<E: Env> Lane<E> {
                 out.starts.push(self.starts[e]);
                 let env = &mut self.envs[e];
                 let step = env.step(&Action::Discrete(a))?;
+                let next = checked(step.obs, d)?;
                 self.ep_return[e] += step.reward;
                 let ended = step.terminated || step.truncated;
+                let row = out.rewards.len();
                 if ended {
                     if step.truncated && !step.terminated {
-                        out.truncations.push((out.rewards.len(), step.obs));
+                        out.truncations.push((row, next));
                     }
-                    self.obs[e] = env.reset(None);
-                    out.finished.push(self.ep_return[e]);
+                    self.obs[e] = checked(env.reset(None), d)?;
+                    out.finished.push((row, self.ep_return[e]));
                     self.ep_return[e] = 0.0;
                 } else {
-                    self.obs[e] = step.obs;
+                    self.obs[e] = next;
                 }
                 out.rewards.push(step.reward);
                 self.starts[e] = ended;
@@ -282,5 +306,77 @@ impl<E: Env> Lane<E> {
             }
         }
         Ok(())
+    }
+}
+
+/// `obs` if it is `width` values wide, else an error naming both.
+fn checked(obs: Vec<f32>, width: usize) -> Result<Vec<f32>> {
+    if obs.len() == width {
+        Ok(obs)
+    } else {
+        Err(RlError::Data(format!(
+            "an observation of {} values where the environment declares {width}",
+            obs.len()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::env::{ActionSpace, Step};
+    use crate::ppo::{self, PpoConfig};
+
+    /// Observations two wide, except one step's of environment 1, three wide.
+    struct Odd {
+        t: usize,
+        bad_at: Option<usize>,
+    }
+
+    impl crate::env::Env for Odd {
+        fn obs_dim(&self) -> usize {
+            2
+        }
+        fn action_space(&self) -> ActionSpace {
+            ActionSpace::Discrete(2)
+        }
+        fn reset(&mut self, _seed: Option<u64>) -> Vec<f32> {
+            vec![0.5, -0.5]
+        }
+        fn step(&mut self, _action: &crate::env::Action) -> crate::Result<Step> {
+            self.t += 1;
+            let width = if Some(self.t) == self.bad_at { 3 } else { 2 };
+            Ok(Step {
+                obs: vec![0.1; width],
+                reward: 1.0,
+                terminated: false,
+                truncated: self.t.is_multiple_of(5),
+            })
+        }
+    }
+
+    #[test]
+    fn an_observation_of_the_wrong_width_is_an_error_not_a_panic() {
+        let cfg = PpoConfig {
+            total_steps: 64,
+            n_steps: 16,
+            batch_size: 8,
+            n_epochs: 2,
+            ..PpoConfig::default()
+        };
+        let envs = |bad_at| {
+            vec![
+                Odd { t: 0, bad_at: None },
+                Odd { t: 0, bad_at },
+                Odd { t: 0, bad_at: None },
+            ]
+        };
+        let (_, history) = ppo::train(envs(None), &cfg, |_| true).expect("well-formed");
+        assert_eq!(history.len(), 1);
+        assert_eq!(
+            history[0].episodes, 9,
+            "three episodes of five steps per environment"
+        );
+        let e = ppo::train(envs(Some(7)), &cfg, |_| true).expect_err("3 values");
+        assert!(e.to_string().contains("3 values"), "{e}");
     }
 }

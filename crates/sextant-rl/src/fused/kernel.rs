@@ -179,7 +179,8 @@ mod avx512 {
     }
 
     impl Panel {
-        #[inline(always)]
+        #[inline]
+        #[target_feature(enable = "avx512f")]
         unsafe fn rows<const NV: usize>(&self, m: usize) {
             let mut i = 0;
             while i + MR <= m {
@@ -197,7 +198,8 @@ mod avx512 {
         }
 
         /// Rows `i..i + R` of the panel: each element one chain of FMAs over `k`.
-        #[inline(always)]
+        #[inline]
+        #[target_feature(enable = "avx512f")]
         unsafe fn block<const R: usize, const NV: usize>(&self, i: usize) {
             let mut start = [_mm512_setzero_ps(); NV];
             if !self.bias.is_null() {
@@ -224,8 +226,10 @@ mod avx512 {
                         *x = _mm512_fmadd_ps(av, *bx, *x);
                     }
                 }
-                a = a.add(self.a_cs);
-                b = b.add(self.ldb);
+                // Past the last step these point beyond the slices, never read: wrapping
+                // arithmetic, since `add` must stay inside the allocation.
+                a = a.wrapping_add(self.a_cs);
+                b = b.wrapping_add(self.ldb);
             }
             for (r, row) in acc.iter().enumerate() {
                 let c = self.c.add((i + r) * self.ldc);
