@@ -1,13 +1,13 @@
-//! `C (+)= A · B` for the small matrices of PPO's minibatches: AVX-512 when the CPU has it,
-//! the `gemm` crate otherwise.
+//! `C = A · B` (or bias + A · B) for the small matrices of PPO's minibatches: AVX-512 or AVX2
+//! kernels when the CPU has them, the `gemm` crate otherwise.
 //!
 //! Why a kernel of our own: at these sizes (a few hundred rows by 64 columns) `gemm` spends as
 //! long packing its operands and dispatching as multiplying, and its AVX-512 kernels come with
 //! a crate feature that would change candle's arithmetic everywhere else (DQN's training
 //! among it). Here B is read in place, a row at a time (its rows are contiguous in every
-//! product PPO takes), and a block of six rows of C by up to 64 columns stays in 24 registers
-//! for the whole sum. Each element of C is one chain of fused multiply-adds in order of `k`:
-//! the same bits whatever the machine, as long as it has AVX-512.
+//! product PPO takes), and a block of six rows of C (by up to 64 columns in AVX-512's 24
+//! registers, 16 in AVX2's 12) stays in registers for the whole sum. Each element of C is one
+//! chain of fused multiply-adds in order of `k`, so both kernels give the same bits.
 
 /// What C starts from.
 #[derive(Debug, Clone, Copy)]
@@ -18,10 +18,64 @@ pub(crate) enum Init<'a> {
     Bias(&'a [f32]),
 }
 
-/// `c[m×n] = init + a[m×k] · b[k×n]` (see [`Init`]; C's old values are not read), `c` row-major, `a` and `b` given by their
-/// slices and (row stride, column stride).
+/// Which code multiplies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    Avx512,
+    Avx2,
+    Gemm,
+}
+
+impl Path {
+    /// The fastest path this CPU has.
+    fn best() -> Path {
+        [Path::Avx512, Path::Avx2]
+            .into_iter()
+            .find(|p| p.on_this_cpu())
+            .unwrap_or(Path::Gemm)
+    }
+
+    /// Whether this CPU has the path's features.
+    fn on_this_cpu(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            match self {
+                Path::Avx512 => std::arch::is_x86_feature_detected!("avx512f"),
+                Path::Avx2 => {
+                    std::arch::is_x86_feature_detected!("avx2")
+                        && std::arch::is_x86_feature_detected!("fma")
+                }
+                Path::Gemm => true,
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            self == Path::Gemm
+        }
+    }
+}
+
+/// `c[m×n] = init + a[m×k] · b[k×n]` (see [`Init`]; C's old values are not read), `c`
+/// row-major, `a` and `b` given by their slices and (row stride, column stride).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    c: &mut [f32],
+    init: Init<'_>,
+    a: &[f32],
+    a_strides: (usize, usize),
+    b: &[f32],
+    b_strides: (usize, usize),
+) {
+    matmul_on(Path::best(), m, n, k, c, init, a, a_strides, b, b_strides)
+}
+
+/// [`matmul`] on `path` if this CPU has it, else on `gemm`.
+#[allow(clippy::too_many_arguments)]
+fn matmul_on(
+    path: Path,
     m: usize,
     n: usize,
     k: usize,
@@ -32,6 +86,7 @@ pub(crate) fn matmul(
     b: &[f32],
     (b_rs, b_cs): (usize, usize),
 ) {
+    let path = if path.on_this_cpu() { path } else { Path::Gemm };
     if m == 0 || n == 0 {
         return;
     }
@@ -52,23 +107,16 @@ pub(crate) fn matmul(
     assert!(a.len() > last(m, k, a_rs, a_cs), "matmul: a too small");
     assert!(b.len() > last(k, n, b_rs, b_cs), "matmul: b too small");
     #[cfg(target_arch = "x86_64")]
-    if b_cs == 1 && std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F (checked just above); the asserts keep every element
-        // the kernel reads or writes inside the slices (B's rows and the bias are read `n`
-        // columns wide, the last 16-wide load masked to `n`), and `c` aliases nothing it reads.
-        unsafe {
-            avx512::matmul(
-                m,
-                n,
-                k,
-                c.as_mut_ptr(),
-                init,
-                a.as_ptr(),
-                (a_rs, a_cs),
-                b.as_ptr(),
-                b_rs,
-            )
-        };
+    if b_cs == 1 && path != Path::Gemm {
+        // SAFETY (both): the CPU has the kernel's features (checked where `path` was chosen,
+        // `Path::on_this_cpu`); the asserts keep every element the kernel reads or writes
+        // inside the slices (B's rows and the bias are read `n` columns wide, the last vector
+        // masked to `n`), and `c` aliases nothing it reads.
+        let (c, a, b) = (c.as_mut_ptr(), a.as_ptr(), b.as_ptr());
+        match path {
+            Path::Avx512 => unsafe { avx512::matmul(m, n, k, c, init, a, (a_rs, a_cs), b, b_rs) },
+            _ => unsafe { avx2::matmul(m, n, k, c, init, a, (a_rs, a_cs), b, b_rs) },
+        }
         return;
     }
     if let Init::Bias(bias) = init {
@@ -105,147 +153,13 @@ pub(crate) fn matmul(
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use super::Init;
-    use std::arch::x86_64::*;
-
-    /// Rows of C per block: 6 rows × 4 vectors of 16 = 24 accumulators, 4 registers for a row
-    /// of B and one for a broadcast of A, of the 32.
-    const MR: usize = 6;
-
-    /// See [`super::matmul`]; `b` row-major with row stride `ldb`, `c` row-major `m × n`.
-    #[target_feature(enable = "avx512f")]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn matmul(
-        m: usize,
-        n: usize,
-        k: usize,
-        c: *mut f32,
-        init: Init<'_>,
-        a: *const f32,
-        (a_rs, a_cs): (usize, usize),
-        b: *const f32,
-        ldb: usize,
-    ) {
-        let mut j = 0;
-        while j < n {
-            let width = (n - j).min(64);
-            let p = Panel {
-                k,
-                c: c.add(j),
-                ldc: n,
-                bias: match init {
-                    Init::Bias(bias) => bias.as_ptr().add(j),
-                    _ => std::ptr::null(),
-                },
-                a,
-                a_rs,
-                a_cs,
-                b: b.add(j),
-                ldb,
-                tail: tail_mask(width),
-            };
-            match width.div_ceil(16) {
-                4 => p.rows::<4>(m),
-                3 => p.rows::<3>(m),
-                2 => p.rows::<2>(m),
-                _ => p.rows::<1>(m),
-            }
-            j += 64;
-        }
-    }
-
-    /// The lanes of the last vector of a panel `width` columns wide.
-    fn tail_mask(width: usize) -> __mmask16 {
-        match width % 16 {
-            0 => 0xffff,
-            t => (1u16 << t) - 1,
-        }
-    }
-
-    /// Up to 64 columns of C, all its rows.
-    struct Panel {
-        k: usize,
-        c: *mut f32,
-        ldc: usize,
-        /// Start every row from these `width` values (null: from zero).
-        bias: *const f32,
-        a: *const f32,
-        a_rs: usize,
-        a_cs: usize,
-        b: *const f32,
-        ldb: usize,
-        tail: __mmask16,
-    }
-
-    impl Panel {
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn rows<const NV: usize>(&self, m: usize) {
-            let mut i = 0;
-            while i + MR <= m {
-                self.block::<MR, NV>(i);
-                i += MR;
-            }
-            match m - i {
-                5 => self.block::<5, NV>(i),
-                4 => self.block::<4, NV>(i),
-                3 => self.block::<3, NV>(i),
-                2 => self.block::<2, NV>(i),
-                1 => self.block::<1, NV>(i),
-                _ => {}
-            }
-        }
-
-        /// Rows `i..i + R` of the panel: each element one chain of FMAs over `k`.
-        #[inline]
-        #[target_feature(enable = "avx512f")]
-        unsafe fn block<const R: usize, const NV: usize>(&self, i: usize) {
-            let mut start = [_mm512_setzero_ps(); NV];
-            if !self.bias.is_null() {
-                for (v, x) in start.iter_mut().enumerate() {
-                    let mask = if v + 1 == NV { self.tail } else { 0xffff };
-                    *x = _mm512_maskz_loadu_ps(mask, self.bias.add(16 * v));
-                }
-            }
-            let mut acc = [start; R];
-            let mut a = self.a.add(i * self.a_rs);
-            let mut b = self.b;
-            for _ in 0..self.k {
-                let mut bv = [_mm512_setzero_ps(); NV];
-                for (v, x) in bv.iter_mut().enumerate() {
-                    *x = if v + 1 == NV {
-                        _mm512_maskz_loadu_ps(self.tail, b.add(16 * v))
-                    } else {
-                        _mm512_loadu_ps(b.add(16 * v))
-                    };
-                }
-                for (r, row) in acc.iter_mut().enumerate() {
-                    let av = _mm512_set1_ps(*a.add(r * self.a_rs));
-                    for (x, bx) in row.iter_mut().zip(&bv) {
-                        *x = _mm512_fmadd_ps(av, *bx, *x);
-                    }
-                }
-                // Past the last step these point beyond the slices, never read: wrapping
-                // arithmetic, since `add` must stay inside the allocation.
-                a = a.wrapping_add(self.a_cs);
-                b = b.wrapping_add(self.ldb);
-            }
-            for (r, row) in acc.iter().enumerate() {
-                let c = self.c.add((i + r) * self.ldc);
-                for (v, x) in row.iter().enumerate() {
-                    let mask = if v + 1 == NV { self.tail } else { 0xffff };
-                    let x = *x;
-                    _mm512_mask_storeu_ps(c.add(16 * v), mask, x);
-                }
-            }
-        }
-    }
-}
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 
 #[cfg(test)]
 mod tests {
-    use super::{matmul, Init};
+    use super::{matmul_on, Init, Path};
 
     /// Every shape class the kernel splits on (row blocks of 6 and their remainders, panels of
     /// 64 columns and 1–4 vectors with a masked tail), A read by rows or by columns, C from
@@ -253,6 +167,14 @@ mod tests {
     /// outside C.
     #[test]
     fn products_match_a_plain_loop() {
+        for path in [Path::Avx512, Path::Avx2, Path::Gemm] {
+            if path.on_this_cpu() {
+                products_match_a_plain_loop_on(path);
+            }
+        }
+    }
+
+    fn products_match_a_plain_loop_on(path: Path) {
         let value = |i: usize| ((i * 7919 % 1013) as f32 - 506.0) / 253.0;
         for m in [1, 5, 6, 7, 13, 128] {
             for n in [1, 3, 9, 16, 17, 64, 65, 130] {
@@ -266,7 +188,8 @@ mod tests {
                             let before = c.clone();
                             let bias: Vec<f32> = (0..n).map(|i| value(i + 17)).collect();
                             let how = [Init::Zero, Init::Bias(&bias)][init];
-                            matmul(m, n, k, &mut c, how, &a, (a_rs, a_cs), &b, (n, 1));
+                            let (sa, sb) = ((a_rs, a_cs), (n, 1));
+                            matmul_on(path, m, n, k, &mut c, how, &a, sa, &b, sb);
                             for i in 0..m {
                                 for j in 0..n {
                                     let mut want: f64 = match how {
@@ -280,7 +203,7 @@ mod tests {
                                     let got = f64::from(c[i * n + j]);
                                     assert!(
                                         (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
-                                        "{m}x{n}x{k} ({a_by_columns}, {how:?}) at {i},{j}: {got} vs {want}"
+                                        "{path:?} {m}x{n}x{k} ({a_by_columns}, {how:?}) at {i},{j}: {got} vs {want}"
                                     );
                                 }
                             }
@@ -290,5 +213,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The AVX-512 and AVX2 kernels give the same bits (one fused chain per element, in the
+    /// same order), on a product of PPO's shape.
+    #[test]
+    fn both_kernels_give_the_same_bits() {
+        if !(Path::Avx512.on_this_cpu() && Path::Avx2.on_this_cpu()) {
+            return;
+        }
+        let (m, n, k) = (131, 67, 64);
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.11).cos()).collect();
+        let bias: Vec<f32> = (0..n).map(|i| i as f32 * 0.01).collect();
+        let run = |path| {
+            let mut c = vec![0.0f32; m * n];
+            matmul_on(
+                path,
+                m,
+                n,
+                k,
+                &mut c,
+                Init::Bias(&bias),
+                &a,
+                (k, 1),
+                &b,
+                (n, 1),
+            );
+            c.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        };
+        assert_eq!(run(Path::Avx512), run(Path::Avx2));
     }
 }
