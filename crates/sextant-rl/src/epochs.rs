@@ -12,6 +12,7 @@
 use crate::fused::{
     clip_scale, policy_gradients, value_gradients, Adam, Batch, FlatMlp, Grads, LossWeights, Tape,
 };
+use crate::rollout::Collected;
 use crate::{Result, RlError};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -26,8 +27,8 @@ pub(crate) struct Learner {
 
 impl Learner {
     /// `net` with fresh Adam moments (β 0.9/0.999, ε 1e-5: Stable-Baselines3's).
-    pub(crate) fn new(mut net: FlatMlp) -> Self {
-        let adam = Adam::new(&mut net, 0.9, 0.999, 1e-5);
+    pub(crate) fn new(net: FlatMlp) -> Self {
+        let adam = Adam::new(&net, 0.9, 0.999, 1e-5);
         let grads = net.zero_grads();
         Learner {
             net,
@@ -38,24 +39,10 @@ impl Learner {
     }
 }
 
-/// A rollout's rows, as the minibatches read them.
-pub(crate) struct Rollout<'a> {
-    /// Observations, row after row.
-    pub obs: &'a [f32],
-    /// Values per observation.
-    pub obs_dim: usize,
-    /// Actions taken.
-    pub actions: &'a [u32],
-    /// Their log-probabilities when taken.
-    pub old_logp: &'a [f32],
-    /// Advantages (normalised per minibatch here).
-    pub adv: &'a [f64],
-    /// Value targets.
-    pub returns: &'a [f32],
-}
-
 /// What one update's epochs do.
 pub(crate) struct Plan<'a> {
+    /// Values per observation.
+    pub obs_dim: usize,
     /// Each epoch's order of the rollout's rows, cut into minibatches of `batch_size`.
     pub orders: &'a [Vec<u32>],
     /// Rows per minibatch.
@@ -72,7 +59,7 @@ pub(crate) struct Plan<'a> {
 pub(crate) fn run(
     pi: &mut Learner,
     vf: &mut Learner,
-    data: &Rollout<'_>,
+    data: &Collected,
     plan: &Plan<'_>,
 ) -> Result<()> {
     let meeting = Meeting::default();
@@ -173,8 +160,13 @@ impl Rows {
     /// Gathers what `side` needs of rows `chunk`; the policy's advantages are normalised over
     /// the minibatch (mean 0, sample standard deviation 1), except in a minibatch of one row,
     /// as Stable-Baselines3.
-    fn gather<'a>(&'a mut self, side: Side, chunk: &[u32], data: &Rollout<'_>) -> Batch<'a> {
-        let d = data.obs_dim;
+    fn gather<'a>(
+        &'a mut self,
+        side: Side,
+        chunk: &[u32],
+        data: &Collected,
+        d: usize,
+    ) -> Batch<'a> {
         self.obs.clear();
         for &k in chunk {
             let k = k as usize;
@@ -186,7 +178,7 @@ impl Rows {
         };
         match side {
             Side::Policy => {
-                pick(&mut self.old_logp, data.old_logp);
+                pick(&mut self.old_logp, &data.logp);
                 self.actions.clear();
                 self.actions
                     .extend(chunk.iter().map(|&k| data.actions[k as usize]));
@@ -202,7 +194,7 @@ impl Rows {
                     self.adv.extend(a().map(|x| x as f32));
                 }
             }
-            Side::Value => pick(&mut self.returns, data.returns),
+            Side::Value => pick(&mut self.returns, &data.returns),
         }
         Batch {
             total: chunk.len(),
@@ -219,7 +211,7 @@ impl Rows {
 fn side(
     which: Side,
     l: &mut Learner,
-    data: &Rollout<'_>,
+    data: &Collected,
     plan: &Plan<'_>,
     meeting: &Meeting,
 ) -> std::result::Result<(), Failure> {
@@ -229,7 +221,7 @@ fn side(
     for order in plan.orders {
         for chunk in order.chunks(plan.batch_size) {
             j += 1;
-            let batch = rows.gather(which, chunk, data);
+            let batch = rows.gather(which, chunk, data, plan.obs_dim);
             let done = match which {
                 Side::Policy => {
                     policy_gradients(&l.net, &batch, plan.weights, &mut l.tape, &mut l.grads)
@@ -280,18 +272,19 @@ mod tests {
         let n = actions.len();
         let adv: Vec<f64> = (0..n).map(|i| (i as f64 * 0.7).sin()).collect();
         let returns: Vec<f32> = (0..n).map(|i| (i as f32 * 0.3).cos()).collect();
-        let data = Rollout {
-            obs,
-            obs_dim: 3,
-            actions,
-            old_logp: &vec![-0.7; n],
-            adv: &adv,
-            returns: &returns,
+        let data = Collected {
+            obs: obs.to_vec(),
+            actions: actions.to_vec(),
+            logp: vec![-0.7; n],
+            adv,
+            returns,
+            finished: Vec::new(),
         };
         let orders: Vec<Vec<u32>> = (0..3)
             .map(|e| (0..n as u32).map(|i| (i * 5 + e) % n as u32).collect())
             .collect();
         let plan = Plan {
+            obs_dim: 3,
             orders: &orders,
             batch_size: 5,
             lr: 1e-2,

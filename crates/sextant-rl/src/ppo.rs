@@ -257,22 +257,15 @@ fn train_here<E: Env>(
                 order.clone()
             })
             .collect();
-        let data = epochs::Rollout {
-            obs: &c.obs,
-            obs_dim,
-            actions: &c.actions,
-            old_logp: &c.logp,
-            adv: &c.adv,
-            returns: &c.returns,
-        };
         let plan = Plan {
+            obs_dim,
             orders: &orders,
             batch_size: cfg.batch_size,
             lr,
             weights,
             max_grad_norm: cfg.max_grad_norm,
         };
-        epochs::run(&mut pi, &mut vf, &data, &plan)?;
+        epochs::run(&mut pi, &mut vf, &c, &plan)?;
         pi.net.store_into(&mut ac.pi)?;
         vf.net.store_into(&mut ac.vf)?;
         let p = Progress {

@@ -36,8 +36,12 @@ pub(crate) fn clip_scale(sq_norm: f64, max_norm: f64) -> Result<f64> {
 
 impl Adam {
     /// Zero moments shaped like `net`'s parameters.
-    pub(crate) fn new(net: &mut FlatMlp, beta1: f64, beta2: f64, eps: f64) -> Self {
-        let shapes: Vec<usize> = net.params_mut().map(|p| p.len()).collect();
+    pub(crate) fn new(net: &FlatMlp, beta1: f64, beta2: f64, eps: f64) -> Self {
+        let shapes: Vec<usize> = net
+            .layers
+            .iter()
+            .flat_map(|l| [l.w.len(), l.b.len()])
+            .collect();
         Adam {
             beta1,
             beta2,
